@@ -26,13 +26,15 @@ void ref_gemm_f16(std::size_t M, std::size_t N, std::size_t K, const T* A, const
   for (std::size_t m = 0; m < M; ++m) {
     for (std::size_t n = 0; n < N; ++n) {
       float out = accumulate ? C[m * N + n] : 0.0f;
+      bool overwrite = !accumulate;
       for (std::size_t k0 = 0; k0 < K; k0 += k_chunk) {
         const std::size_t k1 = std::min(K, k0 + k_chunk);
         float psum = 0.0f;
         for (std::size_t k = k0; k < k1; ++k) {
           psum = mac_fp32(psum, A[m * K + k], B[k * N + n]);
         }
-        out = add_fp32(out, psum);
+        out = overwrite ? psum : add_fp32(out, psum);
+        overwrite = false;
       }
       C[m * N + n] = out;
     }

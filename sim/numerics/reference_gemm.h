@@ -20,12 +20,15 @@ void ref_gemm_int8(std::size_t M, std::size_t N, std::size_t K, const std::int8_
 // a weight-stationary systolic array with k_chunk rows produces. For every
 // output element (m, n):
 //
-//   out = accumulate ? C[m][n] : 0.0f
 //   for each K-chunk c = 0, 1, ... (rows k in [c*k_chunk, min(K, (c+1)*k_chunk))):
 //     psum = 0.0f
 //     for k in the chunk, ascending:  psum = add_fp32(psum, mul_fp32(A[m][k], B[k][n]))
-//     out = add_fp32(out, psum)       -- the partial sum leaving the array
+//     out = (c == 0 && !accumulate) ? psum             -- accumulator overwritten
+//                                   : add_fp32(out, psum)  -- accumulator += psum
 //   C[m][n] = out
+//
+// The first chunk without `accumulate` replaces the accumulator, as the
+// hardware's overwrite mode does: a -0 partial sum stays -0 (0 + -0 would be +0).
 //
 // Every add rounds to fp32 (never fused). k_chunk >= K gives a single chunk,
 // i.e. a plain sequential dot product then one add into the accumulator.

@@ -95,7 +95,7 @@ TEST_CASE("all errors of a file are reported together", "[config]") {
   CHECK(errs.size() == 4);  // clock type, rows range, boolean, unknown key
 }
 
-TEST_CASE("-p override replaces a value before validation", "[config]") {
+TEST_CASE("override (-p) replaces a value before validation", "[config]") {
   Document doc = Document::parse("clock_mhz: 700\nmxu:\n  rows: 256\n", "x.yaml");
   doc.apply_override("mxu.rows=128");
   doc.apply_override("mxu.dataflow=is");

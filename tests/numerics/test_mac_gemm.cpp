@@ -216,3 +216,22 @@ TEST_CASE("ref_gemm_int8 matches a plain loop, including wraparound", "[numerics
 }
 
 }  // namespace
+
+TEST_CASE("ref_gemm_f16 overwrite keeps a -0 partial sum", "[numerics][gemm]") {
+  // accumulate=false replaces C with the first chunk's partial sum (the
+  // accumulator's overwrite mode) instead of adding it to anything.
+  const bf16 a = bf16::from_float(2.0f), b = bf16::from_float(3.0f);
+  float c = 100.0f;
+  xpu::ref_gemm_f16<bf16>(1, 1, 1, &a, &b, &c, false, 1);
+  CHECK(c == 6.0f);  // C replaced by 2*3, not 100 + 6
+  xpu::ref_gemm_f16<bf16>(1, 1, 1, &a, &b, &c, true, 1);
+  CHECK(c == 12.0f);  // 6 + 2*3
+  // Two chunks (K = 2, k_chunk = 1): the second chunk adds to the first.
+  const bf16 a2[2] = {bf16::from_float(1.0f), bf16::from_float(1.0f)};
+  const bf16 b2[2] = {bf16::from_float(-0.0f), bf16::from_float(-0.0f)};
+  float z = 5.0f;
+  xpu::ref_gemm_f16<bf16>(1, 1, 2, a2, b2, &z, false, 1);
+  // chunk 0: psum = +0 + (1 * -0) = +0; out = psum = +0; chunk 1: +0 + +0 = +0.
+  CHECK(z == 0.0f);
+  CHECK_FALSE(std::signbit(z));
+}
