@@ -1,0 +1,61 @@
+#pragma once
+// What a run produced, independent of the machine that produced it: the
+// experiment runner fills these, the report writers print them.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/energy/energy_model.h"
+#include "sim/stats/stats.h"
+
+namespace xpu::report {
+
+struct LayerResult {
+  std::string name;
+  std::string op;
+  std::string shape;  // "m x n x k" for GEMMs
+  uint64_t macs = 0;
+  uint64_t cycles = 0;
+  double seconds = 0;
+  double utilization = 0;  // macs / (peak MACs per cycle x cycles)
+  std::map<std::string, double> stalls;  // MXU stall cycles by cause
+  std::string stall_cause;               // the largest stall cause, "" when none
+  std::string verified;                  // "bit-exact", "MISMATCH ...", "skipped (timing fidelity)"
+  stats::Snapshot stats;                 // this layer's counters
+  energy::EnergyReport energy;
+
+  double flops() const { return 2.0 * double(macs); }
+  double tops() const { return seconds > 0 ? flops() / seconds / 1e12 : 0; }
+};
+
+struct RunResult {
+  std::string accelerator;       // label
+  std::string accelerator_file;
+  std::vector<std::string> overrides;
+  std::string workload;
+  std::string workload_file;
+  std::string precision;
+  std::string fidelity;
+  double clock_mhz = 0;
+  double peak_macs_per_cycle = 0;
+  std::vector<LayerResult> layers;
+
+  uint64_t cycles() const;
+  uint64_t macs() const;
+  double seconds() const;
+  double energy_pj() const;
+  double utilization() const;
+  double peak_tops() const { return 2.0 * peak_macs_per_cycle * clock_mhz * 1e6 / 1e12; }
+  double tops() const { return seconds() > 0 ? 2.0 * double(macs()) / seconds() / 1e12 : 0; }
+};
+
+struct ExperimentResult {
+  std::string name;
+  nlohmann::json manifest;  // version, revision, input hashes, energy table
+  std::vector<RunResult> runs;
+};
+
+}  // namespace xpu::report
