@@ -1,0 +1,92 @@
+#pragma once
+// Weight memory (TPU v1: 8 GiB DDR3 at 34 GB/s): its contents (WeightMemory,
+// functional) and its timing (Dram, a SystemC module shared by every
+// requester: the weight fetcher and, with host.path dram, both DMA engines).
+//
+// Timing model:
+// - dram.channels channels, each with bandwidth_gbps / channels. Addresses
+//   interleave over channels in interleave_bytes chunks: chunk i of a
+//   transfer goes to channel (addr / interleave_bytes) % channels.
+// - A chunk's bytes are rounded up to whole bursts (burst_bytes) for timing.
+// - Each channel serves its chunks first come, first served: a chunk starts
+//   at max(channel busy-until, requester's cursor) and occupies the channel
+//   for bytes / channel bandwidth (fractional cycles, so no per-chunk
+//   rounding is lost; event times are rounded up to whole cycles).
+// - A requester submits one group of chunks at a time (access()) and comes
+//   back for the next group when the previous one has been transferred, so
+//   requesters sharing the DRAM share its bandwidth group by group.
+// - Latency (latency_ns) is paid once per transfer, after the last group
+//   (the requests are pipelined): the caller adds latency_cycles().
+// - Arbitration is order-independent: a request posted during cycle t is
+//   booked by the arbiter thread at cycle t + 1, together with every other
+//   request posted during t, in order of (cursor, requester id). The booking
+//   itself uses the requester's cursor, so the one-cycle decision delay costs
+//   no bandwidth.
+// Counters: tpu.dram.read_bytes, write_bytes, busy_cycles (cycles in which at
+// least one channel is transferring).
+#include <array>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include <systemc>
+
+#include "models/tpu/clock.h"
+#include "models/tpu/host_memory.h"
+#include "models/tpu/tpu_config.h"
+#include "sim/stats/stats.h"
+
+namespace xpu::tpu {
+
+// Contents of the weight DRAM: tiles stored densely row-major (isa.h).
+class WeightMemory : public ByteMemory {};
+
+class Dram : public sc_core::sc_module {
+ public:
+  enum Requester : int { weight_fetch = 0, dma_in = 1, dma_out = 2, kRequesters = 3 };
+
+  SC_HAS_PROCESS(Dram);
+  Dram(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& clock, stats::Group& group);
+
+  // From an SC_THREAD: transfers [addr, addr + bytes) no earlier than
+  // `cursor` (fractional cycle) and returns the fractional cycle at which its
+  // last byte has crossed the channels (latency not included). Blocks until
+  // the arbiter has booked the request (the next cycle).
+  double access(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor);
+
+  double latency_cycles() const { return latency_cycles_; }
+  // Bytes per access() that keep the channels busy for a while: at least one
+  // interleave chunk per channel and at least 4 KiB.
+  uint64_t group_bytes() const { return group_bytes_; }
+
+  stats::Counter& read_bytes;
+  stats::Counter& write_bytes;
+  stats::Counter& busy_cycles;
+
+ private:
+  struct Request {
+    bool pending = false;
+    uint64_t addr = 0, bytes = 0;
+    bool write = false;
+    double cursor = 0;
+    uint64_t posted = 0;
+    double end = 0;
+  };
+
+  void arbiter();
+  double book(const Request& r);
+  void add_busy(uint64_t from, uint64_t to);
+
+  TpuConfig cfg_;
+  const Clock& clock_;
+  double cycles_per_byte_per_channel_;
+  double latency_cycles_;
+  uint64_t group_bytes_;
+  std::vector<double> busy_until_;
+  std::array<Request, kRequesters> req_;
+  std::array<sc_core::sc_event, kRequesters> granted_;
+  sc_core::sc_event arbitrate_;
+  std::map<uint64_t, uint64_t> busy_;  // disjoint [from, to) intervals with a busy channel
+};
+
+}  // namespace xpu::tpu

@@ -1,0 +1,140 @@
+#include "models/tpu/program_check.h"
+
+#include <cmath>
+#include <deque>
+#include <stdexcept>
+#include <string>
+
+namespace xpu::tpu {
+
+namespace {
+
+using u128 = unsigned __int128;
+
+struct Checker {
+  const Program& prog;
+  const TpuConfig& cfg;
+  size_t index = 0;
+
+  [[noreturn]] void fail(const std::string& what) const {
+    const Instruction& in = prog.code[index];
+    std::string where = "program '" + prog.name + "', instruction " + std::to_string(index) + " (";
+    if (in.source_line > 0) where += "line " + std::to_string(in.source_line) + ": ";
+    where += in.to_string() + "): ";
+    throw std::invalid_argument(where + what);
+  }
+
+  void check_ub(uint64_t addr, uint32_t rows, uint64_t stride, uint64_t row_bytes) const {
+    const u128 end = u128(addr) + u128(rows - 1) * stride + row_bytes;
+    if (end > cfg.unified_buffer.capacity_bytes) {
+      fail("unified-buffer range [" + std::to_string(addr) + ", " +
+           (end > u128(UINT64_MAX) ? std::string("overflow") : std::to_string(uint64_t(end))) +
+           ") exceeds unified_buffer.capacity_bytes = " + std::to_string(cfg.unified_buffer.capacity_bytes));
+    }
+  }
+  void check_acc(uint32_t addr, uint32_t rows) const {
+    if (uint64_t(addr) + rows > cfg.accumulators.entries) {
+      fail("accumulator rows [" + std::to_string(addr) + ", " + std::to_string(uint64_t(addr) + rows) +
+           ") exceed accumulators.entries = " + std::to_string(cfg.accumulators.entries));
+    }
+  }
+  void check_array_dtype(DType t) const {
+    const bool array_type = t == DType::int8 || t == DType::bf16 || t == DType::fp16;
+    if (!array_type) fail("dtype " + std::string(dtype_name(t)) + " is not an MXU input type (int8, bf16, fp16)");
+    const bool ok = t == DType::int8 ? cfg.mxu.supports_int8
+                    : t == DType::bf16 ? cfg.mxu.supports_bf16
+                                       : cfg.mxu.supports_fp16;
+    if (!ok) fail("dtype " + std::string(dtype_name(t)) + " is not supported by this MXU (mxu.supports_" +
+                  std::string(dtype_name(t)) + ": false)");
+  }
+  void check_kn(uint32_t k, uint32_t n) const {
+    if (k == 0) fail("k must be >= 1");
+    if (k > cfg.mxu.rows) fail("k = " + std::to_string(k) + " exceeds mxu.rows = " + std::to_string(cfg.mxu.rows));
+    if (n == 0) fail("n must be >= 1");
+    if (n > cfg.mxu.cols) fail("n = " + std::to_string(n) + " exceeds mxu.cols = " + std::to_string(cfg.mxu.cols));
+  }
+};
+
+struct TileShape {
+  uint32_t k, n;
+  DType dtype;
+  size_t index;
+};
+
+}  // namespace
+
+void validate_program(const Program& prog, const TpuConfig& cfg) {
+  Checker c{prog, cfg};
+  std::deque<TileShape> fifo;
+  bool have_tile = false;
+  TileShape current{};
+  bool halted = false;
+  for (c.index = 0; c.index < prog.code.size(); ++c.index) {
+    const Instruction& in = prog.code[c.index];
+    if (halted) c.fail("instruction after halt");
+    switch (in.op) {
+      case Opcode::read_host_memory:
+      case Opcode::write_host_memory:
+        if (in.bytes == 0) c.fail("bytes must be >= 1");
+        c.check_ub(in.ub_addr, 1, 0, in.bytes);
+        break;
+      case Opcode::read_weights:
+        c.check_array_dtype(in.dtype);
+        c.check_kn(in.k, in.n);
+        fifo.push_back(TileShape{in.k, in.n, in.dtype, c.index});
+        break;
+      case Opcode::matmul: {
+        c.check_array_dtype(in.dtype);
+        c.check_kn(in.k, in.n);
+        if (in.rows == 0) c.fail("rows must be >= 1");
+        const uint64_t row_bytes = uint64_t(in.k) * dtype_bytes(in.dtype);
+        if (in.rows > 1 && in.ub_stride < row_bytes) {
+          c.fail("stride " + std::to_string(in.ub_stride) + " is smaller than one input vector (" +
+                 std::to_string(row_bytes) + " bytes)");
+        }
+        c.check_ub(in.ub_addr, in.rows, in.ub_stride, row_bytes);
+        c.check_acc(in.acc_addr, in.rows);
+        if (in.load_weights) {
+          if (fifo.empty()) c.fail("load_weights=1 but no read_weights precedes it with a tile left in the FIFO");
+          current = fifo.front();
+          fifo.pop_front();
+          have_tile = true;
+        } else if (!have_tile) {
+          c.fail("load_weights=0 but no earlier matmul of this program loaded a tile");
+        }
+        if (current.k != in.k || current.n != in.n || current.dtype != in.dtype) {
+          c.fail("k, n, dtype = " + std::to_string(in.k) + ", " + std::to_string(in.n) + ", " +
+                 std::string(dtype_name(in.dtype)) + " do not match the weight tile (" + std::to_string(current.k) +
+                 ", " + std::to_string(current.n) + ", " + std::string(dtype_name(current.dtype)) +
+                 ") fetched by instruction " + std::to_string(current.index));
+        }
+        break;
+      }
+      case Opcode::activate: {
+        if (in.rows == 0) c.fail("rows must be >= 1");
+        if (in.n == 0) c.fail("n must be >= 1");
+        if (in.n > cfg.mxu.cols) c.fail("n = " + std::to_string(in.n) + " exceeds mxu.cols = " + std::to_string(cfg.mxu.cols));
+        const uint64_t row_bytes = uint64_t(in.n) * dtype_bytes(in.out_dtype);
+        if (in.rows > 1 && in.ub_stride < row_bytes) {
+          c.fail("stride " + std::to_string(in.ub_stride) + " is smaller than one output row (" +
+                 std::to_string(row_bytes) + " bytes)");
+        }
+        c.check_ub(in.ub_addr, in.rows, in.ub_stride, row_bytes);
+        c.check_acc(in.acc_addr, in.rows);
+        if (in.out_dtype == DType::int8 && !std::isfinite(in.scale)) c.fail("scale must be finite for int8 output");
+        break;
+      }
+      case Opcode::sync:
+        break;
+      case Opcode::halt:
+        halted = true;
+        break;
+    }
+  }
+  if (!fifo.empty()) {
+    c.index = fifo.front().index;
+    c.fail("the tile it fetches is never used by a matmul with load_weights=1 (weights do not carry over between programs)");
+  }
+}
+
+}  // namespace xpu::tpu

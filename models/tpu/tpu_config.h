@@ -1,0 +1,95 @@
+#pragma once
+// Typed configuration of the TPU-like core. Filled from YAML by
+// sim/config/tpu_config.cpp (the only place that reads it); models see only
+// this struct. Every size is a value here: nothing is hard-wired to 256.
+#include <cstdint>
+#include <string>
+
+namespace xpu::tpu {
+
+enum class Dataflow { ws };  // weight-stationary; os/is come with the workloads issue
+
+struct MxuConfig {
+  uint32_t rows = 256;  // K direction: weights rows, partial sums flow down
+  uint32_t cols = 256;  // N direction: one accumulator column per array column
+  Dataflow dataflow = Dataflow::ws;
+  // Cycles per systolic step for each input precision (1 = one step per
+  // cycle). TPU v1: int8 1, 16-bit x 16-bit 4 (quarter rate); v2+: bf16 1.
+  uint32_t step_int8 = 1;
+  uint32_t step_bf16 = 4;
+  uint32_t step_fp16 = 4;
+  bool supports_int8 = true, supports_bf16 = true, supports_fp16 = true;
+  // Cycles to shift one weight tile into the array (TPU v1: rows = 256).
+  uint32_t weight_load_cycles = 256;
+  bool double_buffer_weights = true;
+};
+
+struct WeightFifoConfig {
+  uint32_t depth_tiles = 4;
+};
+
+struct AccumulatorConfig {
+  uint32_t entries = 4096;  // rows of `mxu.cols` 32-bit values
+  bool double_buffered = true;  // lowering alternates halves
+};
+
+struct UnifiedBufferConfig {
+  uint64_t capacity_bytes = 24ull << 20;
+  uint32_t read_bytes_per_cycle = 256;   // read port: MXU inputs first, then DMA out
+  uint32_t write_bytes_per_cycle = 256;  // write port: activation results first, then DMA in
+  uint32_t banks = 1;                    // reported; the ports model the bandwidth
+};
+
+struct ActivationConfig {
+  uint32_t elements_per_cycle = 256;  // accumulator values processed per cycle
+  uint32_t latency_cycles = 8;        // pipeline depth
+};
+
+struct DramConfig {
+  double bandwidth_gbps = 34.0;  // GB/s over all channels
+  double latency_ns = 100.0;
+  uint32_t channels = 4;
+  uint32_t burst_bytes = 64;
+  uint32_t interleave_bytes = 256;  // consecutive chunks rotate over channels
+};
+
+enum class HostPath { pcie, dram };
+struct HostInterfaceConfig {
+  // pcie: host memory sits behind a link of its own (TPU v1, PCIe Gen3 x16);
+  // dram: activations live in the same DRAM as the weights (TPU v2-like HBM).
+  HostPath path = HostPath::pcie;
+  double bandwidth_gbps = 14.0;  // used for pcie
+  double latency_ns = 500.0;     // used for pcie
+};
+
+struct ControllerConfig {
+  uint32_t pipeline_stages = 4;  // fetch, decode, read operands, issue
+  uint32_t unit_queue_depth = 4;  // instructions waiting per unit
+};
+
+struct TpuConfig {
+  std::string name = "tpu";
+  std::string source_file;  // where it was loaded from, for reports
+  std::string description;  // free text from the config file
+  double clock_mhz = 700.0;
+  MxuConfig mxu;
+  WeightFifoConfig weight_fifo;
+  AccumulatorConfig accumulators;
+  UnifiedBufferConfig unified_buffer;
+  ActivationConfig activation;
+  DramConfig dram;  // weight memory (and activations when host.path == dram)
+  HostInterfaceConfig host;
+  ControllerConfig controller;
+
+  double cycle_ns() const { return 1e3 / clock_mhz; }
+  // GB/s divided by cycles/s: 1e9 / 1e6 = 1e3.
+  double dram_bytes_per_cycle() const { return dram.bandwidth_gbps * 1e3 / clock_mhz; }
+  double host_bytes_per_cycle() const { return host.bandwidth_gbps * 1e3 / clock_mhz; }
+  double peak_macs_per_cycle() const { return double(mxu.rows) * mxu.cols; }
+  // ns x cycles/ns, written as ns * MHz / 1e3 so that round figures stay
+  // exact in binary floating point (100 ns at 700 MHz is exactly 70.0).
+  double dram_latency_cycles() const { return dram.latency_ns * clock_mhz / 1e3; }
+  double host_latency_cycles() const { return host.latency_ns * clock_mhz / 1e3; }
+};
+
+}  // namespace xpu::tpu

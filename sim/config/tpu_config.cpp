@@ -1,0 +1,120 @@
+#include "sim/config/tpu_config.h"
+
+#include <cstdint>
+#include <limits>
+
+#include "sim/config/document.h"
+
+namespace xpu::config {
+
+namespace {
+
+std::string file_stem(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  const size_t dot = base.find_last_of('.');
+  return dot == std::string::npos || dot == 0 ? base : base.substr(0, dot);
+}
+
+uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
+
+}  // namespace
+
+tpu::TpuConfig parse_tpu_config(Reader& r) {
+  tpu::TpuConfig c;  // defaults: TPU v1 (models/tpu/tpu_config.h)
+  r.choice("kind", {"tpu"});  // required
+  c.source_file = r.document().file();
+  c.name = r.string("name", file_stem(c.source_file));
+  c.description = r.string("description", "");
+  c.clock_mhz = r.number("clock_mhz", c.clock_mhz, 1.0, 100000.0);
+
+  {
+    Reader m = r.map("mxu", false);
+    auto& x = c.mxu;
+    x.rows = u32(m.integer("rows", x.rows, 1, 4096));
+    x.cols = u32(m.integer("cols", x.cols, 1, 4096));
+    m.choice("dataflow", {"ws"}, std::string("ws"));
+    x.dataflow = tpu::Dataflow::ws;
+    x.step_int8 = u32(m.integer("step_int8", x.step_int8, 1, 64));
+    x.step_bf16 = u32(m.integer("step_bf16", x.step_bf16, 1, 64));
+    x.step_fp16 = u32(m.integer("step_fp16", x.step_fp16, 1, 64));
+    x.supports_int8 = m.boolean("supports_int8", x.supports_int8);
+    x.supports_bf16 = m.boolean("supports_bf16", x.supports_bf16);
+    x.supports_fp16 = m.boolean("supports_fp16", x.supports_fp16);
+    if (!x.supports_int8 && !x.supports_bf16 && !x.supports_fp16) {
+      m.error("", "the array must support at least one input dtype (supports_int8/bf16/fp16)");
+    }
+    x.weight_load_cycles = u32(m.integer("weight_load_cycles", x.weight_load_cycles, 1, 1 << 20));
+    x.double_buffer_weights = m.boolean("double_buffer_weights", x.double_buffer_weights);
+  }
+  {
+    Reader f = r.map("weight_fifo", false);
+    c.weight_fifo.depth_tiles = u32(f.integer("depth_tiles", c.weight_fifo.depth_tiles, 1, 64));
+  }
+  {
+    Reader a = r.map("accumulators", false);
+    c.accumulators.entries = u32(a.integer("entries", c.accumulators.entries, 1, 1 << 20));
+    c.accumulators.double_buffered = a.boolean("double_buffered", c.accumulators.double_buffered);
+  }
+  {
+    Reader u = r.map("unified_buffer", false);
+    auto& x = c.unified_buffer;
+    x.capacity_bytes = u.bytes("capacity_bytes", x.capacity_bytes);
+    if (x.capacity_bytes < 64 || x.capacity_bytes > (4ull << 30)) {
+      u.error("capacity_bytes", "value " + std::to_string(x.capacity_bytes) +
+                                    " out of range: expected in [64 B, 4 GiB]");
+    }
+    x.read_bytes_per_cycle = u32(u.integer("read_bytes_per_cycle", x.read_bytes_per_cycle, 1, 1 << 16));
+    x.write_bytes_per_cycle = u32(u.integer("write_bytes_per_cycle", x.write_bytes_per_cycle, 1, 1 << 16));
+    x.banks = u32(u.integer("banks", x.banks, 1, 4096));
+  }
+  {
+    Reader a = r.map("activation", false);
+    c.activation.elements_per_cycle =
+        u32(a.integer("elements_per_cycle", c.activation.elements_per_cycle, 1, 1 << 16));
+    c.activation.latency_cycles = u32(a.integer("latency_cycles", c.activation.latency_cycles, 0, 1 << 20));
+  }
+  {
+    Reader d = r.map("dram", false);
+    auto& x = c.dram;
+    x.bandwidth_gbps = d.number("bandwidth_gbps", x.bandwidth_gbps, 0.001, 1e6);
+    x.latency_ns = d.number("latency_ns", x.latency_ns, 0.0, 1e6);
+    x.channels = u32(d.integer("channels", x.channels, 1, 1024));
+    x.burst_bytes = u32(d.integer("burst_bytes", x.burst_bytes, 1, 1 << 16));
+    x.interleave_bytes = u32(d.integer("interleave_bytes", x.interleave_bytes, 1, 1 << 24));
+    if (x.burst_bytes > 0 && x.interleave_bytes % x.burst_bytes != 0) {
+      d.error("interleave_bytes", "must be a multiple of burst_bytes (" +
+                                      std::to_string(x.burst_bytes) + ")");
+    }
+  }
+  {
+    Reader h = r.map("host", false);
+    auto& x = c.host;
+    const std::string path = h.choice("path", {"pcie", "dram"}, std::string("pcie"));
+    x.path = path == "dram" ? tpu::HostPath::dram : tpu::HostPath::pcie;
+    x.bandwidth_gbps = h.number("bandwidth_gbps", x.bandwidth_gbps, 0.001, 1e6);
+    x.latency_ns = h.number("latency_ns", x.latency_ns, 0.0, 1e6);
+  }
+  {
+    Reader k = r.map("controller", false);
+    c.controller.pipeline_stages = u32(k.integer("pipeline_stages", c.controller.pipeline_stages, 1, 64));
+    c.controller.unit_queue_depth = u32(k.integer("unit_queue_depth", c.controller.unit_queue_depth, 1, 1024));
+  }
+  return c;
+}
+
+tpu::TpuConfig load_tpu_config(const std::string& path, const std::vector<std::string>& overrides) {
+  Document doc = Document::load(path);
+  doc.apply_overrides(overrides);
+  Diagnostics diags;
+  tpu::TpuConfig cfg;
+  {
+    Reader r(doc, diags);
+    cfg = parse_tpu_config(r);
+    r.finish();
+  }
+  diags.throw_if_any();
+  return cfg;
+}
+
+}  // namespace xpu::config
