@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libsystemc-dev libyaml-cpp-dev libspdlog-dev catch2
   libcli11-dev nlohmann-json3-dev libeigen3-dev
+  libonnx-dev libonnx-testdata libprotobuf-dev
 )
 packages+=("$@")
 

@@ -1,0 +1,41 @@
+#pragma once
+// The operators of the workload IR. Semantics follow ONNX (opset 13-17) unless
+// workloads/README.md says otherwise; reference_executor.h defines each one.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xpu::workload {
+
+enum class OpKind {
+  gemm,             // ONNX Gemm: Y = alpha * A' B' + beta * C (A', B' optionally transposed), 2-D
+  matmul,           // numpy matmul with batch broadcasting, optional 1-D bias on N
+  conv2d,           // NCHW, weights [Cout, Cin/groups, Kh, Kw], optional bias [Cout]
+  max_pool,         // NCHW window max
+  avg_pool,         // NCHW window mean
+  global_avg_pool,  // mean over H, W -> [N, C, 1, 1]
+  relu,
+  relu6,            // min(max(x, 0), 6)
+  clip,             // min(max(x, lo), hi); Clip(0, 6) imports as relu6
+  sigmoid,
+  tanh,
+  gelu,             // erf form or tanh approximation (Attrs::gelu_tanh)
+  add,              // elementwise, multidirectional broadcasting
+  mul,              // elementwise, multidirectional broadcasting
+  softmax,          // along one axis (ONNX opset 13 semantics)
+  layernorm,        // over the axes [axis, rank), with scale and optional bias
+  batchnorm,        // inference form with running mean/var, per channel (axis 1)
+  reshape,          // ONNX Reshape (0 copies a dimension, -1 is inferred)
+  flatten,          // to 2-D [prod(d[0:axis]), prod(d[axis:])]
+  transpose,        // permutation of the axes
+  concat,           // along one axis
+};
+
+const char* op_name(OpKind k);
+std::optional<OpKind> op_from_name(const std::string& name);
+const std::vector<std::string>& op_names();
+
+// gemm, matmul and conv2d: the ops that have a GEMM view and count MACs.
+bool is_matrix_op(OpKind k);
+
+}  // namespace xpu::workload

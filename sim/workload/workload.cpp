@@ -1,0 +1,145 @@
+#include "sim/workload/workload.h"
+
+#include <stdexcept>
+#include <unordered_set>
+
+#include "sim/workload/infer.h"
+
+namespace xpu::workload {
+
+const char* role_name(TensorRole r) {
+  switch (r) {
+    case TensorRole::input: return "input";
+    case TensorRole::activation: return "activation";
+    case TensorRole::weight: return "weight";
+    case TensorRole::buffer: return "buffer";
+  }
+  return "?";
+}
+
+std::string Layer::shape() const {
+  if (is_matrix_op(op) && m && n && k) {
+    const std::string mnk = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
+    return gemm_count == 1 ? mnk : std::to_string(gemm_count) + "x(" + mnk + ")";
+  }
+  return shape_to_string(out_shape);
+}
+
+uint64_t Workload::macs() const {
+  uint64_t total = 0;
+  for (const auto& l : layers) total += l.macs();
+  return total;
+}
+
+uint64_t Workload::vector_ops() const {
+  uint64_t total = 0;
+  for (const auto& l : layers) total += l.cost.vector_ops;
+  return total;
+}
+
+uint64_t Workload::param_count() const {
+  uint64_t total = 0;
+  for (const auto& t : tensors)
+    if (t.role == TensorRole::weight) total += numel(t.shape);
+  return total;
+}
+
+uint64_t Workload::buffer_count() const {
+  uint64_t total = 0;
+  for (const auto& t : tensors)
+    if (t.role == TensorRole::buffer) total += numel(t.shape);
+  return total;
+}
+
+const Tensor* Workload::find_tensor(const std::string& name) const {
+  auto it = tensor_index_.find(name);
+  return it == tensor_index_.end() ? nullptr : &tensors[it->second];
+}
+
+const Tensor& Workload::tensor(const std::string& name) const {
+  const Tensor* t = find_tensor(name);
+  if (!t) throw std::out_of_range("workload '" + this->name + "' has no tensor '" + name + "'");
+  return *t;
+}
+
+const Layer* Workload::find_layer(const std::string& name) const {
+  for (const auto& l : layers)
+    if (l.name == name) return &l;
+  return nullptr;
+}
+
+const Tensor& Workload::add_tensor(Tensor t) {
+  if (t.name.empty()) throw std::invalid_argument("a tensor needs a name");
+  if (tensor_index_.count(t.name)) throw std::invalid_argument("duplicate tensor name '" + t.name + "'");
+  // Up to 2^40 elements per tensor and dimensions >= 1 keep every count
+  // (MACs included) far inside 64 bits.
+  uint64_t elems = 1;
+  for (int64_t d : t.shape) {
+    if (d < 1) throw std::invalid_argument("tensor '" + t.name + "' has a dimension < 1: " + shape_to_string(t.shape));
+    if (d > (int64_t(1) << 40) || (elems *= uint64_t(d)) > (uint64_t(1) << 40))
+      throw std::invalid_argument("tensor '" + t.name + "' is too large: " + shape_to_string(t.shape));
+  }
+  if (t.values && t.values->size() != elems)
+    throw std::invalid_argument("tensor '" + t.name + "' has " + std::to_string(t.values->size()) +
+                                " values for shape " + shape_to_string(t.shape));
+  tensor_index_[t.name] = tensors.size();
+  tensors.push_back(std::move(t));
+  return tensors.back();
+}
+
+const Tensor& Workload::add_input(const std::string& name, const Shape& shape, DType dtype) {
+  Tensor t;
+  t.name = name;
+  t.shape = shape;
+  t.dtype = dtype;
+  t.role = TensorRole::input;
+  const Tensor& r = add_tensor(std::move(t));
+  inputs.push_back(name);
+  return r;
+}
+
+const Tensor& Workload::add_constant(const std::string& name, const Shape& shape, DType dtype, TensorRole role,
+                                     std::shared_ptr<const std::vector<float>> values) {
+  if (role != TensorRole::weight && role != TensorRole::buffer)
+    throw std::invalid_argument("tensor '" + name + "': a constant is a weight or a buffer");
+  Tensor t;
+  t.name = name;
+  t.shape = shape;
+  t.dtype = dtype;
+  t.role = role;
+  t.values = std::move(values);
+  return add_tensor(std::move(t));
+}
+
+void throw_layer_error(const Workload& w, const Layer& l, const std::string& message) {
+  config::Diagnostic d;
+  d.file = l.loc.file.empty() ? (w.source_file.empty() ? w.name : w.source_file) : l.loc.file;
+  d.line = l.loc.line;
+  d.column = l.loc.column;
+  d.key_path = l.loc.key_path;
+  d.message = "layer '" + l.name + "' (" + op_name(l.op) + "): " + message;
+  throw config::ConfigError(d);
+}
+
+const Layer& Workload::add_layer(Layer layer) {
+  auto fail = [&](const std::string& msg) { throw_layer_error(*this, layer, msg); };
+  if (layer.name.empty()) fail("a layer needs a name");
+  if (find_layer(layer.name)) fail("duplicate layer name");
+  std::vector<Tensor> outs;
+  try {
+    outs = infer_layer(layer, *this);
+  } catch (const ShapeError& e) {
+    fail(e.what());
+  }
+  std::unordered_set<std::string> seen;
+  for (const auto& t : outs) {
+    if (find_tensor(t.name) || !seen.insert(t.name).second)
+      fail("output tensor '" + t.name + "' already exists");
+  }
+  for (auto& t : outs) add_tensor(std::move(t));
+  layer.cost = compute_cost(layer, *this);
+  layers.push_back(std::move(layer));
+  return layers.back();
+}
+
+}  // namespace xpu::workload

@@ -1,0 +1,93 @@
+#pragma once
+// Workload IR: a graph of NN operators over named tensors, ops in topological
+// order, every shape inferred and checked when the op is added. Sources: the
+// YAML format of workloads/README.md, ONNX models (onnx_import.h) and
+// SCALE-Sim topology CSVs (scalesim/topology.h).
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sim/config/reader.h"
+#include "sim/numerics/mac.h"
+#include "sim/workload/layer.h"
+#include "sim/workload/shape.h"
+
+namespace xpu::workload {
+
+enum class TensorRole {
+  input,       // fed at run time (graph input)
+  activation,  // produced by a layer
+  weight,      // trainable constant (counted as a parameter)
+  buffer,      // non-trainable constant (BN running statistics, scalars)
+};
+const char* role_name(TensorRole r);
+
+struct Tensor {
+  std::string name;
+  Shape shape;
+  DType dtype = DType::fp32;
+  TensorRole role = TensorRole::activation;
+  // Constant values, row-major, when known (ONNX initializers, YAML scalar
+  // constants); empty for weights that only have a shape. Stored as fp32:
+  // exact for fp32/bf16/fp16/int8 and for int32 up to 2^24.
+  std::shared_ptr<const std::vector<float>> values;
+  std::string producer;  // layer name for activations
+  bool is_constant() const { return role == TensorRole::weight || role == TensorRole::buffer; }
+};
+
+struct Workload {
+  std::string name;
+  std::string source_file;
+  DType dtype = DType::fp32;               // default dtype of inputs and weights
+  std::map<std::string, int64_t> params;   // resolved parameters (batch, seq, ...)
+  std::vector<Layer> layers;               // topological order
+  std::vector<Tensor> tensors;             // every tensor, in creation order
+  std::vector<std::string> inputs;         // graph inputs (role input)
+  std::vector<std::string> outputs;        // graph outputs
+
+  // Totals over layers; parameters over distinct constant tensors.
+  uint64_t macs() const;
+  uint64_t vector_ops() const;
+  uint64_t param_count() const;   // elements of weight tensors
+  uint64_t buffer_count() const;  // elements of buffer tensors
+
+  const Tensor* find_tensor(const std::string& name) const;
+  const Tensor& tensor(const std::string& name) const;  // throws std::out_of_range
+  const Layer* find_layer(const std::string& name) const;
+  // Adds a tensor; throws std::invalid_argument if the name is taken.
+  const Tensor& add_tensor(Tensor t);
+  // Adds an input / a constant tensor (role input, weight or buffer).
+  const Tensor& add_input(const std::string& name, const Shape& shape, DType dtype);
+  const Tensor& add_constant(const std::string& name, const Shape& shape, DType dtype, TensorRole role,
+                             std::shared_ptr<const std::vector<float>> values = nullptr);
+  // Checks the layer's operands, infers its outputs (creating the output
+  // tensors), its GEMM view and its costs, and appends it. Throws
+  // config::ConfigError at layer.loc naming the layer for impossible shapes.
+  const Layer& add_layer(Layer layer);
+
+ private:
+  std::unordered_map<std::string, size_t> tensor_index_;
+};
+
+// Throws config::ConfigError at the layer's source location:
+// "file:line:col: key.path: layer 'name' (op): message".
+[[noreturn]] void throw_layer_error(const Workload& w, const Layer& l, const std::string& message);
+
+// Legacy name: a workload made of standalone GEMM layers is the same graph.
+using Graph = Workload;
+
+// Loads a workload by file type: ".onnx" (ONNX import, batch from the
+// `batch` override), ".csv" (SCALE-Sim topology), otherwise a `kind:
+// workload` YAML file. `overrides` are -p assignments: YAML key paths
+// (params.batch=8); for ONNX and CSV files only `batch=N` is accepted.
+// Throws config::ConfigError with every problem.
+Workload load_workload(const std::string& path, const std::vector<std::string>& overrides = {});
+// Reads a `kind: workload` YAML document (workloads/README.md). Problems are
+// recorded in root's Diagnostics; throws config::ConfigError only for
+// problems that stop reading (the returned workload is then incomplete).
+Workload parse_workload(config::Reader& root);
+
+}  // namespace xpu::workload

@@ -1,0 +1,15 @@
+#pragma once
+// The `kind: workload` YAML format, phase 2: evaluates the specs (params,
+// block arguments, expressions), expands blocks and repeats, and builds the
+// graph with shape inference. Stops at the first error, recorded in diags.
+#include "sim/config/diagnostics.h"
+#include "sim/config/document.h"
+#include "sim/workload/workload.h"
+#include "sim/workload/yaml_spec.h"
+
+namespace xpu::workload::yaml {
+
+// Returns false (with diagnostics) when the workload could not be built.
+bool elaborate(const WorkloadSpec& spec, const config::Document& doc, config::Diagnostics& diags, Workload& out);
+
+}  // namespace xpu::workload::yaml

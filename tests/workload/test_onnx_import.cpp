@@ -1,0 +1,305 @@
+// ONNX import: a small ResNet-style model built here with the ONNX protobuf
+// API (conv-bn-relu, a residual add, global average pool, gemm), checked by
+// ONNX's own checker, then imported; plus the errors for what the IR does
+// not model.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include "sim/workload/onnx/onnx_import.h"
+#include "sim/workload/reference_executor.h"
+
+using namespace xpu::workload;
+
+namespace {
+
+void initializer(onnx::GraphProto* g, const std::string& name, const std::vector<int64_t>& dims,
+                 const std::vector<float>& values) {
+  auto* t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  for (auto d : dims) t->add_dims(d);
+  for (float v : values) t->add_float_data(v);
+}
+
+std::vector<float> ramp(size_t n, float scale) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = scale * float(int(i % 7) - 3);
+  return v;
+}
+
+onnx::NodeProto* node(onnx::GraphProto* g, const std::string& op, const std::string& name,
+                      const std::vector<std::string>& in, const std::vector<std::string>& out) {
+  auto* n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(name);
+  for (const auto& i : in) n->add_input(i);
+  for (const auto& o : out) n->add_output(o);
+  return n;
+}
+
+void ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (auto x : v) a->add_ints(x);
+}
+
+void int1(onnx::NodeProto* n, const std::string& name, int64_t v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+
+void str1(onnx::NodeProto* n, const std::string& name, const std::string& v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+
+void value_info(onnx::ValueInfoProto* vi, const std::string& name, const std::vector<int64_t>& dims,
+                const std::string& batch_param = "", int elem = onnx::TensorProto::FLOAT) {
+  vi->set_name(name);
+  auto* tt = vi->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(elem);
+  auto* shape = tt->mutable_shape();
+  for (size_t i = 0; i < dims.size(); ++i) {
+    auto* d = shape->add_dim();
+    if (i == 0 && !batch_param.empty()) d->set_dim_param(batch_param);
+    else d->set_dim_value(dims[i]);
+  }
+}
+
+// x[N,3,8,8] -> conv(8,3x3,p1)+bias -> bn -> relu -> conv(8,3x3,p1) -> bn
+// -> add(relu) -> relu -> global avg pool -> flatten -> gemm(10, transB).
+onnx::ModelProto resnet_style() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.set_producer_name("xpusim test");
+  auto* op = m.add_opset_import();
+  op->set_domain("");
+  op->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("tiny_resnet");
+  value_info(g->add_input(), "x", {1, 3, 8, 8}, "N");
+  value_info(g->add_output(), "logits", {1, 10}, "N");
+  initializer(g, "w1", {8, 3, 3, 3}, ramp(8 * 27, 0.05f));
+  initializer(g, "b1", {8}, ramp(8, 0.1f));
+  initializer(g, "w2", {8, 8, 3, 3}, ramp(8 * 72, 0.02f));
+  for (const char* bn : {"bn1", "bn2"}) {
+    initializer(g, std::string(bn) + ".scale", {8}, std::vector<float>(8, 1.5f));
+    initializer(g, std::string(bn) + ".bias", {8}, std::vector<float>(8, 0.25f));
+    initializer(g, std::string(bn) + ".mean", {8}, std::vector<float>(8, 0.1f));
+    initializer(g, std::string(bn) + ".var", {8}, std::vector<float>(8, 2.0f));
+  }
+  initializer(g, "fc.w", {10, 8}, ramp(80, 0.1f));
+  initializer(g, "fc.b", {10}, ramp(10, 0.01f));
+  auto* c1 = node(g, "Conv", "conv1", {"x", "w1", "b1"}, {"c1"});
+  ints(c1, "pads", {1, 1, 1, 1});
+  ints(c1, "kernel_shape", {3, 3});
+  node(g, "BatchNormalization", "bn1", {"c1", "bn1.scale", "bn1.bias", "bn1.mean", "bn1.var"}, {"n1"});
+  node(g, "Relu", "relu1", {"n1"}, {"r1"});
+  auto* c2 = node(g, "Conv", "conv2", {"r1", "w2"}, {"c2"});
+  ints(c2, "pads", {1, 1, 1, 1});
+  node(g, "BatchNormalization", "bn2", {"c2", "bn2.scale", "bn2.bias", "bn2.mean", "bn2.var"}, {"n2"});
+  node(g, "Add", "residual", {"n2", "r1"}, {"sum"});
+  node(g, "Relu", "relu2", {"sum"}, {"r2"});
+  node(g, "GlobalAveragePool", "gap", {"r2"}, {"pooled"});
+  node(g, "Flatten", "flatten", {"pooled"}, {"flat"});
+  auto* fc = node(g, "Gemm", "fc", {"flat", "fc.w", "fc.b"}, {"logits"});
+  int1(fc, "transB", 1);
+  return m;
+}
+
+std::string bytes(const onnx::ModelProto& m) {
+  std::string s;
+  m.SerializeToString(&s);
+  return s;
+}
+
+std::string import_error(const onnx::ModelProto& m) {
+  try {
+    import_onnx_bytes(bytes(m), "model.onnx");
+  } catch (const xpu::config::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("A ResNet-style model built with the ONNX API passes ONNX's checker and imports") {
+  const onnx::ModelProto m = resnet_style();
+  REQUIRE_NOTHROW(onnx::checker::check_model(m));
+  const Workload w = import_onnx_bytes(bytes(m), "tiny.onnx");
+  CHECK(w.name == "tiny_resnet");
+  REQUIRE(w.layers.size() == 10);
+  CHECK(w.layers[0].name == "conv1");
+  CHECK(w.layers[0].op == OpKind::conv2d);
+  CHECK(w.tensor("c1").shape == Shape{1, 8, 8, 8});
+  CHECK(w.layers[7].op == OpKind::global_avg_pool);
+  CHECK(w.layers[9].op == OpKind::gemm);
+  CHECK(w.tensor("logits").shape == Shape{1, 10});
+  CHECK(w.outputs == std::vector<std::string>{"logits"});
+  // conv1 8*27 + 8, conv2 8*72, bn 2 x 2*8 (scale, bias), fc 80 + 10;
+  // the running statistics are buffers: 2 x 2*8.
+  CHECK(w.param_count() == 224 + 576 + 32 + 90);
+  CHECK(w.buffer_count() == 32);
+  CHECK(w.tensor("bn1.mean").role == TensorRole::buffer);
+  // MACs: two convs 8*8*8*27 and 8*8*8*72, fc 8*10.
+  CHECK(w.macs() == 64ull * 8 * 27 + 64ull * 8 * 72 + 80);
+  // Initializer values are kept.
+  REQUIRE(w.tensor("w1").values);
+  CHECK(*w.tensor("w1").values == ramp(8 * 27, 0.05f));
+  CHECK(w.layers[9].attrs.trans_b);
+  CHECK((w.layers[9].m == 1 && w.layers[9].n == 10 && w.layers[9].k == 8));
+  // The imported graph runs on the reference executor with only the input fed.
+  const auto v = execute(w, {{"x", std::vector<float>(192, 0.5f)}});
+  CHECK(v.at("logits").size() == 10);
+}
+
+TEST_CASE("The symbolic batch dimension takes the batch option, and load_workload reads .onnx files") {
+  const onnx::ModelProto m = resnet_style();
+  OnnxImportOptions opts;
+  opts.batch = 4;
+  const Workload w = import_onnx_bytes(bytes(m), "tiny.onnx", opts);
+  CHECK(w.tensor("x").shape == Shape{4, 3, 8, 8});
+  CHECK(w.tensor("logits").shape == Shape{4, 10});
+  const std::string path = "test_workload_tiny.onnx";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << bytes(m);
+  }
+  const Workload f = load_workload(path, {"batch=2"});
+  CHECK(f.tensor("x").shape == Shape{2, 3, 8, 8});
+  CHECK(f.macs() == 2 * (64ull * 8 * 27 + 64ull * 8 * 72 + 80));
+  CHECK_THROWS_WITH(load_workload(path, {"seq=2"}), Catch::Contains("take only -p batch=N"));
+  std::remove(path.c_str());
+  CHECK_THROWS_WITH(load_workload("no_such.onnx"), Catch::Contains("no_such.onnx"));
+}
+
+TEST_CASE("Clip(0, 6) imports as relu6, other bounds as clip") {
+  onnx::ModelProto m = resnet_style();
+  auto* g = m.mutable_graph();
+  initializer(g, "zero", {}, {0.0f});
+  initializer(g, "six", {}, {6.0f});
+  initializer(g, "one", {}, {1.0f});
+  // Replace relu1 by Clip(0, 6) and relu2 by Clip(0, 1).
+  for (auto& n : *g->mutable_node()) {
+    if (n.name() == "relu1") {
+      n.set_op_type("Clip");
+      n.add_input("zero");
+      n.add_input("six");
+    } else if (n.name() == "relu2") {
+      n.set_op_type("Clip");
+      n.add_input("zero");
+      n.add_input("one");
+    }
+  }
+  const Workload w = import_onnx_bytes(bytes(m), "clip.onnx");
+  CHECK(w.find_layer("relu1")->op == OpKind::relu6);
+  CHECK(w.find_layer("relu2")->op == OpKind::clip);
+  CHECK(w.find_layer("relu2")->attrs.clip_max == 1.0f);
+  CHECK(w.find_layer("relu2")->inputs.size() == 1);  // the bounds became attributes
+}
+
+TEST_CASE("Unsupported operators, attributes and dtypes are errors naming the node") {
+  onnx::ModelProto m = resnet_style();
+  node(m.mutable_graph(), "LSTM", "lstm0", {"logits"}, {"h"});
+  CHECK_THAT(import_error(m), Catch::Contains("model.onnx: node 'lstm0' (LSTM): unsupported ONNX operator 'LSTM'"));
+
+  m = resnet_style();
+  for (auto& n : *m.mutable_graph()->mutable_node())
+    if (n.name() == "fc") int1(&n, "mystery", 1);
+  CHECK_THAT(import_error(m), Catch::Contains("node 'fc' (Gemm): unsupported attribute 'mystery'"));
+
+  m = resnet_style();
+  for (auto& n : *m.mutable_graph()->mutable_node())
+    if (n.name() == "bn1") int1(&n, "training_mode", 1);
+  CHECK_THAT(import_error(m), Catch::Contains("node 'bn1' (BatchNormalization): training_mode = 1 is not supported"));
+
+  m = resnet_style();
+  m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::UINT8);
+  CHECK_THAT(import_error(m), Catch::Contains("graph input 'x' has element type uint8"));
+
+  m = resnet_style();
+  for (auto& n : *m.mutable_graph()->mutable_node())
+    if (n.name() == "conv2") ints(&n, "kernel_shape", {5, 5});
+  CHECK_THAT(import_error(m), Catch::Contains("node 'conv2' (Conv): kernel_shape 5x5 disagrees with the weight"));
+
+  // Shape errors from the IR also name the node.
+  m = resnet_style();
+  for (auto& n : *m.mutable_graph()->mutable_node())
+    if (n.name() == "residual") n.set_input(1, "x");
+  CHECK_THAT(import_error(m), Catch::Contains("node 'residual' (Add): layer 'residual' (add): operands 1x8x8x8 ('n2') and 1x3x8x8 ('x') do not broadcast"));
+
+  CHECK_THAT(([] {
+               try {
+                 import_onnx_bytes("not a model", "junk.onnx");
+               } catch (const xpu::config::ConfigError& e) {
+                 return std::string(e.what());
+               }
+               return std::string();
+             })(),
+             Catch::Contains("junk.onnx: not a serialized ONNX ModelProto"));
+}
+
+TEST_CASE("The IR's shape inference agrees with ONNX's own on strided, padded and pooled shapes") {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  auto* op = m.add_opset_import();
+  op->set_domain("");
+  op->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("shapes");
+  value_info(g->add_input(), "x", {2, 3, 19, 14});
+  value_info(g->add_output(), "y", {});
+  auto* out_shape = g->mutable_output(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  out_shape->add_dim();  // rank 2, sizes left to inference
+  out_shape->add_dim();
+  initializer(g, "w", {6, 3, 3, 2}, ramp(108, 0.1f));
+  initializer(g, "wd", {6, 1, 3, 3}, ramp(54, 0.1f));
+  auto* c = node(g, "Conv", "conv", {"x", "w"}, {"c"});
+  ints(c, "strides", {2, 3});
+  ints(c, "pads", {0, 1, 2, 0});
+  ints(c, "dilations", {2, 1});
+  auto* dw = node(g, "Conv", "dw", {"c", "wd"}, {"d"});
+  int1(dw, "group", 6);
+  str1(dw, "auto_pad", "SAME_LOWER");
+  auto* mp = node(g, "MaxPool", "mp", {"d"}, {"p"});
+  ints(mp, "kernel_shape", {3, 3});
+  ints(mp, "strides", {2, 2});
+  ints(mp, "pads", {1, 1, 1, 1});
+  int1(mp, "ceil_mode", 1);
+  auto* ap = node(g, "AveragePool", "ap", {"p"}, {"a"});
+  ints(ap, "kernel_shape", {2, 2});
+  str1(ap, "auto_pad", "SAME_UPPER");
+  auto* tr = node(g, "Transpose", "tr", {"a"}, {"t"});
+  ints(tr, "perm", {0, 2, 3, 1});
+  auto* fl = node(g, "Flatten", "fl", {"t"}, {"f"});
+  int1(fl, "axis", 2);
+  node(g, "Softmax", "sm", {"f"}, {"y"});
+  REQUIRE_NOTHROW(onnx::checker::check_model(m));
+  const Workload w = import_onnx_bytes(bytes(m), "shapes.onnx");
+  onnx::shape_inference::InferShapes(m);
+  size_t compared = 0;
+  auto compare = [&](const onnx::ValueInfoProto& vi) {
+    const auto& shape = vi.type().tensor_type().shape();
+    Shape want;
+    for (const auto& d : shape.dim()) want.push_back(d.dim_value());
+    INFO(vi.name());
+    CHECK(w.tensor(vi.name()).shape == want);
+    ++compared;
+  };
+  for (const auto& vi : m.graph().value_info()) compare(vi);
+  for (const auto& vi : m.graph().output()) compare(vi);
+  CHECK(compared == 7);
+}
