@@ -284,6 +284,19 @@ std::vector<Reader> Reader::map_list(const std::string& key, bool required) {
   return out;
 }
 
+Reader Reader::map_at(const std::string& key, size_t index) {
+  YAML::Node seq = lookup(key, false);
+  const std::string item = key + "[" + std::to_string(index) + "]";
+  const YAML::Node n = (seq.IsSequence() && index < seq.size())
+                          ? YAML::Node(seq[index])
+                          : YAML::Node(YAML::NodeType::Undefined);
+  if (!n.IsMap()) {
+    error_at(n, item, "expected a mapping, got " + describe(n));
+    return Reader(doc_, diags_, YAML::Node(YAML::NodeType::Undefined), key_path(item), false);
+  }
+  return Reader(doc_, diags_, n, key_path(item), true);
+}
+
 std::vector<std::string> Reader::keys() {
   std::vector<std::string> out;
   if (!present_ || !node_.IsMap()) return out;

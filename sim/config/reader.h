@@ -58,6 +58,8 @@ class Reader {
   Reader map(const std::string& key, bool required = true);
   // Sequence of mappings.
   std::vector<Reader> map_list(const std::string& key, bool required = true);
+  // Entry `index` of the sequence `key`, read as a mapping (an error if it is not).
+  Reader map_at(const std::string& key, size_t index);
   // A free-form mapping's keys, in file order (marks every key as known).
   std::vector<std::string> keys();
   // Raw node, for callers that interpret free-form data (sweep values).

@@ -35,6 +35,7 @@ nlohmann::json layer_json(const LayerResult& l) {
   j["name"] = l.name;
   j["op"] = l.op;
   j["shape"] = l.shape;
+  j["io"] = l.io;
   j["macs"] = l.macs;
   j["flops"] = l.flops();
   j["cycles"] = l.cycles;
@@ -90,13 +91,13 @@ nlohmann::json summary_json(const ExperimentResult& r) {
 
 std::string layers_csv(const ExperimentResult& r) {
   std::ostringstream o;
-  o << "experiment,accelerator,workload,precision,fidelity,layer,op,shape,macs,flops,cycles,seconds,"
+  o << "experiment,accelerator,workload,precision,fidelity,layer,op,shape,io,macs,flops,cycles,seconds,"
        "tops,utilization,stall_cause,energy_pj,verified\n";
   for (const auto& run : r.runs)
     for (const auto& l : run.layers)
       o << csv_field(r.name) << ',' << csv_field(run.accelerator) << ',' << csv_field(run.workload) << ','
         << run.precision << ',' << run.fidelity << ',' << csv_field(l.name) << ',' << l.op << ','
-        << l.shape << ',' << l.macs << ',' << fmt_sig(l.flops()) << ',' << l.cycles << ','
+        << l.shape << ',' << l.io << ',' << l.macs << ',' << fmt_sig(l.flops()) << ',' << l.cycles << ','
         << fmt_sig(l.seconds) << ',' << fmt_sig(l.tops()) << ',' << fmt_sig(l.utilization) << ','
         << l.stall_cause << ',' << fmt_sig(l.energy.total_pj) << ',' << csv_field(l.verified) << '\n';
   return o.str();
@@ -121,13 +122,13 @@ std::string report_markdown(const ExperimentResult& r) {
   for (const auto& run : r.runs) {
     o << "\n## " << run.accelerator << " / " << run.workload << " / " << run.precision << " (" << run.fidelity
       << " fidelity)\n\n";
-    o << "| layer | shape (m x n x k) | MACs | cycles | TOPS | utilization | main stall | energy (uJ) | values |\n";
-    o << "|---|---|---:|---:|---:|---:|---|---:|---|\n";
+    o << "| layer | shape (m x n x k) | io | MACs | cycles | TOPS | utilization | main stall | energy (uJ) | values |\n";
+    o << "|---|---|---|---:|---:|---:|---:|---|---:|---|\n";
     for (const auto& l : run.layers) {
       std::string stall = l.stall_cause.empty()
                               ? "-"
                               : l.stall_cause + " (" + fmt(100.0 * l.stalls.at(l.stall_cause) / double(std::max<uint64_t>(1, l.cycles)), 1) + " %)";
-      o << "| " << l.name << " | " << l.shape << " | " << l.macs << " | " << l.cycles << " | " << fmt(l.tops(), 2)
+      o << "| " << l.name << " | " << l.shape << " | " << l.io << " | " << l.macs << " | " << l.cycles << " | " << fmt(l.tops(), 2)
         << " | " << fmt(100 * l.utilization, 1) << " % | " << stall << " | " << fmt(l.energy.total_pj * 1e-6, 3)
         << " | " << l.verified << " |\n";
     }

@@ -75,6 +75,7 @@ TEST_CASE("reports: summary schema, tidy CSV with escaping, markdown totals", "[
   l.name = "l0";
   l.op = "gemm";
   l.shape = "2x2x2";
+  l.io = "resident";
   l.macs = 8;
   l.cycles = 4;
   l.seconds = 4e-9;
@@ -95,5 +96,5 @@ TEST_CASE("reports: summary schema, tidy CSV with escaping, markdown totals", "[
   const std::string dir = temp_dir();
   auto written = write_reports(r, dir);
   CHECK(written.size() == 3);
-  CHECK(slurp(dir + "/report.md").find("| l0 | 2x2x2 | 8 | 4 |") != std::string::npos);
+  CHECK(slurp(dir + "/report.md").find("| l0 | 2x2x2 | resident | 8 | 4 |") != std::string::npos);
 }

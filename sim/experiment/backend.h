@@ -1,0 +1,48 @@
+#pragma once
+// One simulated machine as the experiment runner sees it: it takes workload
+// layers, lowers them to its own programs, runs them on its model and returns
+// results in the common report format. One file per machine kind
+// (tpu_backend.cpp, gpu_backend.cpp); make_backend() picks by the config's
+// `kind:`.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/tpu/mxu_array.h"
+#include "sim/energy/energy_table.h"
+#include "sim/numerics/mac.h"
+#include "sim/report/results.h"
+#include "sim/workload/workload.h"
+
+namespace xpu::experiment {
+
+struct LayerRunOptions {
+  tpu::Fidelity fidelity = tpu::Fidelity::tile;  // tile/pe/timing; machines map it to their own modes
+  bool verify = true;   // compare values with the reference
+  uint64_t seed = 1;    // operand data
+  // "resident" (operands stay on chip where they fit, else host) or "host".
+  std::string io = "resident";
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string kind() const = 0;  // "tpu", "gpu"
+  virtual std::string name() const = 0;  // the config's name
+  virtual double clock_mhz() const = 0;
+  // Peak MACs per cycle at this input precision (0 if unsupported).
+  virtual double peak_macs_per_cycle(DType dtype) const = 0;
+  // Throws lowering::LoweringError when the layer cannot run on this machine,
+  // without simulating anything (the runner checks every layer first).
+  virtual void check_layer(const workload::Layer& layer, DType dtype) const = 0;
+  virtual report::LayerResult run_layer(const workload::Layer& layer, DType dtype,
+                                        const LayerRunOptions& opts) = 0;
+};
+
+// Reads the accelerator config (with -p overrides) and builds its model.
+// Must be called before the first simulation starts (SystemC elaborates once).
+// `instance` names the SystemC module. Throws config::ConfigError.
+std::unique_ptr<Backend> make_backend(const std::string& config_file, const std::vector<std::string>& overrides,
+                                      const energy::EnergyTable& table, const std::string& instance);
+
+}  // namespace xpu::experiment

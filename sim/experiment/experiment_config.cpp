@@ -1,0 +1,131 @@
+#include "sim/experiment/experiment_config.h"
+
+#include <filesystem>
+#include <sys/stat.h>
+
+#include "sim/config/document.h"
+#include "sim/config/reader.h"
+
+namespace xpu::experiment {
+
+namespace {
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash + 1);
+}
+
+// Relative to the experiment file's directory, shown without "a/../" detours.
+std::string resolve(const std::string& base_dir, const std::string& p) {
+  if (p.empty() || p[0] == '/') return p;
+  return std::filesystem::path(base_dir + p).lexically_normal().string();
+}
+
+bool is_file(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace
+
+ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+  config::Document doc = config::Document::load(path);
+  doc.apply_overrides(overrides);
+  config::Diagnostics diags;
+  ExperimentConfig e;
+  e.source_file = path;
+  const std::string base = dir_of(path);
+  {
+    config::Reader root(doc, diags);
+    root.choice("kind", {"experiment"});
+    e.name = root.string("name");
+    auto file_key = [&](config::Reader& r, const std::string& key) {
+      std::string p = resolve(base, r.string(key));
+      if (!p.empty() && !is_file(p)) r.error(key, "no such file: " + p);
+      return p;
+    };
+    e.energy_file = file_key(root, "energy");
+    if (root.has("node")) {
+      config::Reader node = root.map("node");
+      e.node_nm = static_cast<unsigned>(node.positive("nm", std::nullopt, 1000));
+      e.vdd = node.number("vdd", std::nullopt, 0.1, 2.0);
+      node.finish();
+    }
+    const std::string fid = root.choice("fidelity", {"tile", "pe", "timing"}, std::string("tile"));
+    e.fidelity = fid == "pe" ? tpu::Fidelity::pe : fid == "timing" ? tpu::Fidelity::timing : tpu::Fidelity::tile;
+    e.verify = root.boolean("verify", true);
+    e.io = root.choice("io", {"resident", "host"}, std::string("resident"));
+    e.seed = static_cast<uint64_t>(root.integer("seed", 1, 0));
+
+    // accelerators: a list of paths, or mappings {file, name, set: {key: value}}.
+    YAML::Node accs = root.node("accelerators");
+    if (!accs.IsDefined()) {
+      root.error("accelerators", "missing required key at the top level");
+    } else if (!accs.IsSequence() || accs.size() == 0) {
+      root.error("accelerators", "expected a non-empty list of accelerator config files");
+    } else {
+      for (size_t i = 0; i < accs.size(); ++i) {
+        const std::string key = "accelerators[" + std::to_string(i) + "]";
+        AcceleratorRef ref;
+        if (accs[i].IsScalar()) {
+          ref.file = resolve(base, accs[i].Scalar());
+          if (!is_file(ref.file)) root.error(key, "no such file: " + ref.file);
+        } else if (accs[i].IsMap()) {
+          config::Reader list = root.map_at("accelerators", i);
+          ref.file = file_key(list, "file");
+          ref.name = list.string("name", std::string());
+          config::Reader set = list.map("set", false);
+          for (const auto& k : set.keys()) {
+            YAML::Node v = set.node(k);
+            std::string text = v.IsScalar() ? v.Scalar() : YAML::Dump(v);
+            ref.overrides.push_back(k + "=" + text);
+          }
+          set.finish();
+          list.finish();
+        } else {
+          root.error(key, "expected a file path or a mapping with 'file'");
+        }
+        e.accelerators.push_back(ref);
+      }
+    }
+
+    YAML::Node wls = root.node("workloads");
+    if (!wls.IsDefined() || !wls.IsSequence() || wls.size() == 0) {
+      root.error("workloads", "expected a non-empty list of workload files");
+    } else {
+      for (size_t i = 0; i < wls.size(); ++i) {
+        const std::string key = "workloads[" + std::to_string(i) + "]";
+        if (!wls[i].IsScalar()) {
+          root.error(key, "expected a workload file path");
+          continue;
+        }
+        std::string p = resolve(base, wls[i].Scalar());
+        if (!is_file(p)) root.error(key, "no such file: " + p);
+        e.workload_files.push_back(p);
+      }
+    }
+
+    YAML::Node precs = root.node("precisions");
+    if (!precs.IsDefined()) {
+      e.precisions = {DType::int8};
+    } else if (!precs.IsSequence() || precs.size() == 0) {
+      root.error("precisions", "expected a non-empty list such as [int8, bf16]");
+    } else {
+      for (size_t i = 0; i < precs.size(); ++i) {
+        auto t = precs[i].IsScalar() ? parse_dtype(precs[i].Scalar()) : std::nullopt;
+        if (!t || (*t != DType::int8 && *t != DType::bf16 && *t != DType::fp16)) {
+          root.error("precisions[" + std::to_string(i) + "]",
+                     "expected one of int8, bf16, fp16, got \"" +
+                         (precs[i].IsScalar() ? precs[i].Scalar() : std::string("a non-scalar")) + "\"");
+          continue;
+        }
+        e.precisions.push_back(*t);
+      }
+    }
+    root.finish();
+  }
+  diags.throw_if_any();
+  return e;
+}
+
+}  // namespace xpu::experiment

@@ -1,0 +1,41 @@
+#pragma once
+// A `kind: experiment` file: which accelerators run which workloads in which
+// precisions, at which fidelity, priced with which energy table.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/tpu/mxu_array.h"
+#include "sim/numerics/mac.h"
+
+namespace xpu::experiment {
+
+struct AcceleratorRef {
+  std::string file;                    // resolved path
+  std::string name;                    // label in reports (default: the config's name)
+  std::vector<std::string> overrides;  // "mxu.rows=128", applied before validation
+};
+
+struct ExperimentConfig {
+  std::string name;
+  std::string source_file;
+  std::string energy_file;
+  std::optional<unsigned> node_nm;  // scale the table to another node
+  std::optional<double> vdd;
+  tpu::Fidelity fidelity = tpu::Fidelity::tile;
+  bool verify = true;  // compare values with the reference GEMM
+  // resident: layer operands start and end in on-chip buffers (as inside a
+  // network); host: every layer's inputs and outputs cross the host link.
+  std::string io = "resident";
+  uint64_t seed = 1;
+  std::vector<AcceleratorRef> accelerators;
+  std::vector<std::string> workload_files;  // resolved paths
+  std::vector<DType> precisions;
+};
+
+// Paths inside the file are relative to the file's directory. Throws
+// config::ConfigError with every problem found, including missing files.
+ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
+
+}  // namespace xpu::experiment

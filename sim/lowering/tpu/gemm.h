@@ -1,0 +1,81 @@
+#pragma once
+// Lowering of C[M,N] = act(A[M,K] x B[K,N]) to a TPU program.
+//
+// Tiling (all sizes from the TpuConfig, nothing fixed):
+// - K is cut into chunks of mxu.rows, N into tiles of mxu.cols; one weight
+//   tile per (K chunk, N tile), fetched from weight DRAM into the FIFO.
+// - M is cut into blocks that fit half the accumulators when they are double
+//   buffered (consecutive N tiles alternate halves, so the activation unit
+//   drains one half while the MXU fills the other) and whose input and output
+//   rows fit the unified buffer, two blocks deep when there is more than one
+//   (the DMA of block i+1 overlaps the compute of block i).
+// - Per N tile, the K chunks accumulate into the same accumulator rows; the
+//   activation unit then writes that tile's columns of the output block.
+// With resident io, all of A and C must fit the unified buffer at once.
+// A shape that cannot be tiled (one input row larger than half the unified
+// buffer, a dtype the MXU lacks) is a LoweringError, never a truncation.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "models/tpu/isa.h"
+#include "models/tpu/tpu_config.h"
+#include "sim/numerics/mac.h"
+
+namespace xpu::lowering {
+
+class LoweringError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Where a layer's operands live. host: A comes from host memory by DMA and C
+// goes back (a standalone GEMM, or a layer whose tensors do not stay on chip).
+// resident: A is already in the unified buffer and C stays there, as between
+// the layers of a network whose activations fit on chip (TPU v1 keeps them in
+// its 24 MiB unified buffer); no DMA is issued.
+enum class GemmIo { host, resident };
+const char* gemm_io_name(GemmIo io);
+
+struct GemmSpec {
+  std::string name = "gemm";
+  uint64_t m = 0, n = 0, k = 0;
+  DType dtype = DType::int8;        // A and B
+  DType out_dtype = DType::int32;   // C: int32/fp32 keep the raw accumulators
+  tpu::ActFn fn = tpu::ActFn::none;
+  float scale = 1.0f;               // int8 output requantization
+  GemmIo io = GemmIo::host;
+};
+
+// Where everything lives, so a runner can stage inputs and read results.
+struct TpuGemmLayout {
+  GemmIo io = GemmIo::host;
+  uint64_t host_a = 0;         // host io: A, row-major M x K, dtype
+  uint64_t host_c = 0;         // host io: C, row-major M x N, out_dtype
+  uint64_t ub_a = 0;           // resident io: A in the unified buffer
+  uint64_t ub_c = 0;           // resident io: C in the unified buffer
+  uint64_t host_bytes = 0;     // host memory used
+  uint64_t weight_bytes = 0;   // weight DRAM used
+  uint64_t m_block = 0;        // rows per M block
+  uint64_t m_blocks = 0, k_chunks = 0, n_tiles = 0;
+  uint64_t weight_tiles = 0;   // tiles fetched (k_chunks * n_tiles per M block)
+  // Weight DRAM address of tile (k chunk, n tile); tiles are dense row-major.
+  std::vector<uint64_t> tile_addr;  // index kc * n_tiles + nt
+};
+
+struct TpuGemmPlan {
+  tpu::Program program;
+  TpuGemmLayout layout;
+};
+
+TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec);
+// Whether A and C fit the unified buffer together (resident io is possible).
+bool fits_resident(const tpu::TpuConfig& cfg, const GemmSpec& spec);
+
+// The weight DRAM image of B (row-major K x N, dtype) in the plan's tile
+// layout.
+std::vector<uint8_t> pack_weights(const tpu::TpuConfig& cfg, const GemmSpec& spec,
+                                  const TpuGemmLayout& layout, const uint8_t* b);
+
+}  // namespace xpu::lowering
