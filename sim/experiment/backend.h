@@ -39,6 +39,10 @@ class Backend {
                                         const LayerRunOptions& opts) = 0;
 };
 
+// Throws lowering::LoweringError unless `layer` is one plain GEMM (no
+// transposes, no batch of GEMMs): what the backends lower so far.
+void require_plain_gemm(const workload::Layer& layer, const std::string& machine);
+
 // Reads the accelerator config (with -p overrides) and builds its model.
 // Must be called before the first simulation starts (SystemC elaborates once).
 // `instance` names the SystemC module. Throws config::ConfigError.

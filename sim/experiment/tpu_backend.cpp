@@ -54,6 +54,7 @@ class TpuBackend : public Backend {
   }
 
   void check_layer(const workload::Layer& layer, DType dtype) const override {
+    require_plain_gemm(layer, "TPU");
     lowering::lower_gemm(cfg_, gemm_spec(cfg_, layer, dtype, "host"));
   }
 

@@ -15,20 +15,15 @@
 // A shape that cannot be tiled (one input row larger than half the unified
 // buffer, a dtype the MXU lacks) is a LoweringError, never a truncation.
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "models/tpu/isa.h"
 #include "models/tpu/tpu_config.h"
+#include "sim/lowering/lowering_error.h"
 #include "sim/numerics/mac.h"
 
 namespace xpu::lowering {
-
-class LoweringError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // Where a layer's operands live. host: A comes from host memory by DMA and C
 // goes back (a standalone GEMM, or a layer whose tensors do not stay on chip).

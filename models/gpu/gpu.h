@@ -1,0 +1,118 @@
+#pragma once
+// The GPU as SystemC modules: one SmModule per SM and the Gpu module, whose
+// thread is the memory system and CTA scheduler. Time: one SystemC ns is
+// one SM clock cycle (seconds come from clock_mhz).
+//
+// Temporal decoupling. Every quantum Q (GpuConfig::quantum_cycles(), by
+// default the L2 latency), the Gpu thread wakes each busy SM, which runs its
+// warps cycle by cycle in a tight loop up to the quantum's end (SmCore::
+// run_until) and posts its L1 misses and stores. At the quantum's end the
+// Gpu thread resolves the posted requests in (cycle, SM, sequence) order
+// (MemorySystem::resolve), hands the answers back, and gives retired CTA
+// slots their next CTA in (retire cycle, SM, slot) order. Since no answer
+// can fall inside the quantum that asked (Q <= L2 latency), nothing is
+// approximated by the decoupling, and the result is independent of host
+// scheduling: runs are deterministic.
+//
+// CTA scheduling: at launch, slot-major round-robin (CTA i goes to SM
+// i mod sms while slots last); a retired slot is refilled at the quantum's
+// end with the next CTA in index order, starting at
+// max(retire + cta_launch_cycles, quantum end).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "models/gpu/global_memory.h"
+#include "models/gpu/gpu_config.h"
+#include "models/gpu/isa.h"
+#include "models/gpu/memory_system.h"
+#include "models/gpu/sm_core.h"
+#include "sim/stats/stats.h"
+
+namespace xpu::gpu {
+
+struct RunOptions {
+  bool values = true;      // compute per-thread values (false: timing only)
+  bool fast_path = false;  // replay identical CTAs (timing only, see fast_path.h)
+};
+
+struct LaunchResult {
+  uint64_t cycles = 0;
+  uint32_t ctas_per_sm = 0;
+  std::string occupancy_limiter;
+  SmCounters sm;        // summed over SMs (fast path: including replayed SMs)
+  MemCounters mem;
+  stats::Snapshot stats;  // gpu.* counters of this launch
+  uint64_t simulated_warp_insts = 0;  // actually executed on the host
+  uint32_t replayed_sms = 0;          // fast path: SMs that never had to be simulated
+};
+
+class Gpu;
+
+class SmModule : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(SmModule);
+  SmModule(sc_core::sc_module_name name, Gpu& gpu, uint32_t index);
+  sc_core::sc_event& run_event() { return run_; }
+
+ private:
+  void thread();
+  Gpu& gpu_;
+  uint32_t index_;
+  sc_core::sc_event run_;
+};
+
+class Gpu : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(Gpu);
+  Gpu(sc_core::sc_module_name name, const GpuConfig& cfg);
+  ~Gpu() override;
+
+  const GpuConfig& config() const { return cfg_; }
+  GlobalMemory& memory() { return gmem_; }
+
+  // Runs one kernel to completion (calls sc_start). Throws
+  // std::invalid_argument when a CTA cannot fit on an SM.
+  LaunchResult run(const Launch& launch, const RunOptions& opts = {});
+
+  // Occupancy of a launch on this GPU: CTAs per SM and the binding limit.
+  struct Occupancy {
+    uint32_t ctas = 0;
+    const char* limiter = "";
+    uint32_t smem_per_cta = 0;
+    uint64_t l1_bytes = 0;
+  };
+  Occupancy occupancy(const Launch& launch) const;
+
+  // For SmModule.
+  SmCore& core(uint32_t i) { return *cores_[i]; }
+  uint64_t quantum_end() const { return quantum_end_; }
+
+ private:
+  void scheduler_thread();
+  void dispatch_initial();
+  void end_of_quantum();
+  bool launch_done() const;
+  stats::Snapshot make_stats(const LaunchResult& r) const;
+
+  GpuConfig cfg_;
+  GlobalMemory gmem_;
+  MemorySystem mem_;
+  std::vector<std::unique_ptr<SmCore>> cores_;
+  std::vector<std::unique_ptr<SmModule>> sms_;
+  sc_core::sc_event launch_ev_;
+
+  // The launch in progress.
+  const Launch* launch_ = nullptr;
+  LaunchGeometry geo_;
+  RunOptions opts_;
+  uint32_t next_cta_ = 0;
+  uint64_t start_ = 0, quantum_end_ = 0, end_ = 0;
+  bool running_ = false, pending_launch_ = false;
+  std::vector<MemReq> reqs_;
+};
+
+}  // namespace xpu::gpu

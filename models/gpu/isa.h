@@ -1,0 +1,95 @@
+#pragma once
+// A small PTX/SASS-like warp ISA. Each thread has 32-bit registers R0..R254
+// and predicates P0..P6 (P7 is "always true"). Programs are built with
+// KernelBuilder (kernel_builder.h), which also expands wmma operations into
+// the HMMA/LDS/LDG sequences the hardware runs.
+//
+// Global addresses are `base[buf] + R[a] + imm`: base[] are per-CTA buffer
+// pointers handed over by the launch (the only way CTA identity enters a
+// kernel that does not read %ctaid), which is what lets the fast path prove
+// CTAs identical (gpu.h).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/numerics/mac.h"
+
+namespace xpu::gpu {
+
+constexpr uint8_t kRZ = 255;       // reads as zero, writes are dropped
+constexpr uint8_t kPT = 7;         // predicate that is always true
+constexpr uint8_t kAbsolute = 255;  // buf: no CTA base, address = R[a] + imm
+constexpr uint32_t kMaxBufs = 8;
+
+enum class Op : uint8_t {
+  // int32 pipe
+  mov, iadd, isub, imul, imad, shl, shr, and_, or_, xor_, imin, imax, isetp, s2r, sel,
+  // fp32 pipe
+  fadd, fmul, ffma, fmax, fsetp, f2h, h2f,
+  // fp64 pipe
+  dadd,
+  // SFU
+  ex2, rcp, rsq,
+  // LD/ST
+  ldg, stg, lds, sts,
+  // tensor core (one HMMA step)
+  hmma,
+  // control
+  bra, bar, exit, nop,
+};
+
+enum class Cmp : uint8_t { lt, le, eq, ne, ge, gt };
+enum class Special : uint8_t { tid, ntid, ctaid, nctaid, laneid, warpid, clock };  // clock: issue cycle (CS2R SR_CLOCKLO)
+enum class AccType : uint8_t { f32, f16, s32 };
+
+// Which pipeline executes an op (and which stall it causes when busy).
+enum class Unit : uint8_t { int32, fp32, fp64, sfu, ldst, tensor, branch, none };
+Unit unit_of(Op op);
+const char* op_name(Op op);
+
+struct Instr {
+  Op op = Op::nop;
+  uint8_t dst = kRZ;                 // register (or predicate for setp)
+  uint8_t a = kRZ, b = kRZ, c = kRZ;  // sources
+  bool b_imm = false;                 // b is `imm` instead of a register
+  uint8_t guard = kPT;               // predicate guard @P / @!P
+  bool guard_neg = false;
+  Cmp cmp = Cmp::lt;                 // setp
+  Special sreg = Special::tid;       // s2r
+  uint8_t width = 4;                 // memory: bytes per thread (4, 8, 16)
+  uint8_t buf = kAbsolute;           // global memory: per-CTA base pointer slot
+  int32_t imm = 0;                   // immediate operand / address offset
+  // Control flow.
+  int32_t target = -1;   // bra: destination pc
+  int32_t reconv = -1;   // bra: immediate post-dominator (SIMT reconvergence pc)
+  // Fragment memory ops (expanded wmma.load/store): lane addresses follow the
+  // fragment layout of fragment.h: frag kind, part, leading dimension bytes.
+  int8_t frag = -1;      // FragKind, or -1 for ordinary per-lane addressing
+  uint8_t part = 0;
+  uint32_t ldm = 0;      // bytes between rows
+  // HMMA step.
+  uint8_t set = 0, step = 0;
+  AccType acc = AccType::f32;
+  DType in = DType::fp16;
+};
+
+struct Kernel {
+  std::string name;
+  std::vector<Instr> code;
+  uint32_t regs_per_thread = 32;  // allocation (occupancy), >= highest register used + 1
+  bool reads_ctaid = false;       // set by the builder: such CTAs are not provably identical
+};
+
+// One kernel launch: a 1-D grid of CTAs (2-D shapes are flattened by the
+// lowering, which computes each CTA's buffer bases).
+struct Launch {
+  const Kernel* kernel = nullptr;
+  uint32_t ctas = 1;
+  uint32_t threads = 32;            // per CTA, a multiple of 32
+  uint32_t shared_bytes = 0;        // per CTA
+  uint32_t nbufs = 0;
+  std::vector<uint64_t> bases;      // ctas x nbufs buffer pointers
+  uint64_t base(uint32_t cta, uint32_t buf) const { return bases[size_t(cta) * nbufs + buf]; }
+};
+
+}  // namespace xpu::gpu

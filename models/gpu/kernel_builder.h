@@ -1,0 +1,90 @@
+#pragma once
+// Assembles Kernels: registers and predicates by counter, labels patched at
+// finish(), structured branches that record their reconvergence point, and
+// the wmma operations expanded into the instructions Volta runs:
+//   wmma.load/store  -> frag_parts() LDS/LDG/STS/STG per lane (fragment.h);
+//   wmma.mma         -> 4 sets x 4 HMMA steps (fp32/int32 accumulation) or
+//                       4 x 2 (fp16 accumulation), set-major;
+//   wmma.fill        -> one MOV per accumulator register.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/gpu/fragment.h"
+#include "models/gpu/isa.h"
+
+namespace xpu::gpu {
+
+enum class Space { shared, global };
+
+struct Frag {
+  FragKind kind = FragKind::a;
+  uint8_t reg = kRZ;  // first register
+  DType in = DType::fp16;
+  AccType acc = AccType::f32;
+  uint32_t regs() const { return frag_regs(kind, in, acc); }
+};
+
+struct WmmaOp {
+  Frag d, a, b, c;
+};
+
+class KernelBuilder {
+ public:
+  explicit KernelBuilder(std::string name) { k_.name = std::move(name); }
+
+  uint8_t reg(uint32_t n = 1);  // n consecutive registers
+  uint8_t pred();
+  Frag frag(FragKind kind, DType in, AccType acc);
+
+  int label();
+  void bind(int label);
+  size_t pc() const { return k_.code.size(); }
+
+  // Every emitter returns the new instruction for optional tweaks (guard).
+  Instr& emit(Instr in);
+  Instr& mov(uint8_t d, int32_t imm);
+  Instr& mov_r(uint8_t d, uint8_t a);
+  Instr& alu(Op op, uint8_t d, uint8_t a, uint8_t b, uint8_t c = kRZ);  // register operands
+  Instr& alui(Op op, uint8_t d, uint8_t a, int32_t imm, uint8_t c = kRZ);  // b is an immediate
+  Instr& s2r(uint8_t d, Special s);
+  Instr& setp(Op op, uint8_t p, Cmp cmp, uint8_t a, uint8_t b);
+  Instr& setpi(Op op, uint8_t p, Cmp cmp, uint8_t a, int32_t imm);
+  Instr& ldg(uint8_t d, uint8_t buf, uint8_t a, int32_t imm, uint8_t width = 4);
+  Instr& stg(uint8_t buf, uint8_t a, int32_t imm, uint8_t src, uint8_t width = 4);
+  Instr& lds(uint8_t d, uint8_t a, int32_t imm, uint8_t width = 4);
+  Instr& sts(uint8_t a, int32_t imm, uint8_t src, uint8_t width = 4);
+  Instr& bar();
+  Instr& exit();
+  // Branch to `target` where @p (or @!p); the diverged paths reconverge at
+  // `reconv` (the immediate post-dominator the caller knows from structure).
+  Instr& bra(int target, int reconv, uint8_t p = kPT, bool neg = false);
+  // if (@p) { body } with reconvergence after the body.
+  template <typename F>
+  void if_(uint8_t p, bool neg, F body) {
+    const int end = label();
+    bra(end, end, p, !neg);  // skip the body where the condition fails
+    body();
+    bind(end);
+  }
+
+  // wmma: fragment tile at (buf base +) R[a] + imm with rows ldm bytes apart.
+  void wmma_load(const Frag& f, Space s, uint8_t a, int32_t imm, uint32_t ldm, uint8_t buf = kAbsolute);
+  void wmma_store(const Frag& f, Space s, uint8_t a, int32_t imm, uint32_t ldm, uint8_t buf = kAbsolute);
+  void wmma_fill_zero(const Frag& c);
+  void wmma_mma(const Frag& d, const Frag& a, const Frag& b, const Frag& c);
+  // Independent mmas interleaved set-major (set 0 of every op, then set 1,
+  // ...), as the compiler schedules them so HMMA chains overlap.
+  void wmma_mma_batch(const std::vector<WmmaOp>& ops);
+
+  // Patches labels; checks registers fit `regs_per_thread` (0: the count used).
+  Kernel finish(uint32_t regs_per_thread = 0);
+
+ private:
+  Kernel k_;
+  uint32_t next_reg_ = 0;
+  uint32_t next_pred_ = 0;
+  std::vector<int32_t> labels_;
+};
+
+}  // namespace xpu::gpu

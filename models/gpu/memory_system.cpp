@@ -1,0 +1,149 @@
+#include "models/gpu/memory_system.h"
+
+#include <algorithm>
+
+namespace xpu::gpu {
+
+namespace {
+uint32_t popcount(uint32_t x) { return static_cast<uint32_t>(__builtin_popcount(x)); }
+// XOR-folding hash, as GPUs use to spread strided streams over slices/channels.
+uint64_t fold(uint64_t x) { return x ^ (x >> 7) ^ (x >> 13) ^ (x >> 19); }
+}  // namespace
+
+MemorySystem::MemorySystem(const GpuConfig& cfg) : cfg_(cfg) {
+  assoc_ = cfg.l2.assoc;
+  sectors_per_line_ = cfg.l2.line_bytes / cfg.l1.sector_bytes;
+  sector_bytes_ = cfg.l1.sector_bytes;
+  sets_ = static_cast<uint32_t>(cfg.l2.capacity_bytes / (uint64_t(cfg.l2.slices) * cfg.l2.line_bytes * assoc_));
+  if (sets_ == 0) sets_ = 1;
+  reset();
+}
+
+void MemorySystem::reset() {
+  lines_.assign(size_t(cfg_.l2.slices) * sets_ * assoc_, Line{});
+  l2_backlog_ = dram_backlog_ = 0;
+  tick_ = 0;
+  clear_counters();
+}
+
+void MemorySystem::clear_counters() {
+  c_ = MemCounters{};
+  c_.slice_bytes.assign(cfg_.l2.slices, 0);
+  c_.channel_bytes.assign(cfg_.dram.channels, 0);
+}
+
+uint32_t MemorySystem::slice_of(uint64_t line) const { return static_cast<uint32_t>(fold(line) % cfg_.l2.slices); }
+
+uint32_t MemorySystem::channel_of(uint64_t line) const {
+  const uint64_t chunk = line * cfg_.l2.line_bytes / cfg_.dram.interleave_bytes;
+  return static_cast<uint32_t>(fold(chunk) % cfg_.dram.channels);
+}
+
+MemorySystem::Line* MemorySystem::lookup(uint64_t line, uint32_t& slice, uint64_t& set) {
+  slice = slice_of(line);
+  set = (line / cfg_.l2.slices) % sets_;
+  Line* base = &lines_[(size_t(slice) * sets_ + set) * assoc_];
+  for (uint32_t w = 0; w < assoc_; ++w)
+    if (base[w].valid && base[w].tag == line) return &base[w];
+  return nullptr;
+}
+
+MemorySystem::Line& MemorySystem::victim(uint32_t slice, uint64_t set) {
+  Line* base = &lines_[(size_t(slice) * sets_ + set) * assoc_];
+  Line* v = &base[0];
+  for (uint32_t w = 0; w < assoc_; ++w) {
+    if (!base[w].valid) return base[w];
+    if (base[w].lru < v->lru) v = &base[w];
+  }
+  return *v;
+}
+
+void MemorySystem::resolve(std::vector<MemReq>& reqs, uint64_t quantum) {
+  if (reqs.empty()) {
+    // Idle quantum: the queues drain.
+    l2_backlog_ = std::max(0.0, l2_backlog_ - cfg_.l2_bytes_per_cycle() * double(quantum));
+    dram_backlog_ = std::max(0.0, dram_backlog_ - cfg_.dram_bytes_per_cycle() * double(quantum));
+    return;
+  }
+  std::sort(reqs.begin(), reqs.end(), [](const MemReq& a, const MemReq& b) {
+    if (a.time != b.time) return a.time < b.time;
+    if (a.sm != b.sm) return a.sm < b.sm;
+    return a.seq < b.seq;
+  });
+  // Pass 1: tags decide hits and misses and the quantum's demand per level.
+  enum : uint8_t { kHit, kMiss, kWrite };
+  kind_.resize(reqs.size());
+  double l2_demand = 0, dram_demand = 0;
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    MemReq& r = reqs[i];
+    const uint32_t bytes = popcount(r.sectors) * sector_bytes_;
+    l2_demand += bytes;
+    c_.slice_bytes[slice_of(r.line)] += bytes;
+    uint32_t slice;
+    uint64_t set;
+    Line* l = lookup(r.line, slice, set);
+    if (!l) {
+      l = &victim(slice, set);
+      if (l->valid && l->dirty) {
+        // Write-back of the victim's dirty sectors.
+        const uint32_t wb = popcount(l->sectors) * sector_bytes_;
+        dram_demand += wb;
+        c_.dram_write_bytes += wb;
+        c_.channel_bytes[channel_of(l->tag)] += wb;
+      }
+      *l = Line{};
+      l->valid = true;
+      l->tag = r.line;
+    }
+    l->lru = ++tick_;
+    if (r.write) {
+      // Write-allocate without fetching: sectors are written whole.
+      l->sectors |= r.sectors;
+      l->dirty = true;
+      kind_[i] = kWrite;
+      ++c_.l2_writes;
+      c_.l2_write_bytes += bytes;
+      continue;
+    }
+    c_.l2_read_bytes += bytes;
+    const uint32_t missing = r.sectors & ~l->sectors;
+    if (missing == 0) {
+      kind_[i] = kHit;
+      ++c_.l2_read_hits;
+    } else {
+      kind_[i] = kMiss;
+      ++c_.l2_read_misses;
+      l->sectors |= missing;
+      const uint32_t mb = popcount(missing) * sector_bytes_;
+      dram_demand += mb;
+      c_.dram_read_bytes += mb;
+      c_.channel_bytes[channel_of(r.line)] += mb;
+    }
+  }
+  // Fluid queues: every request of the quantum sees the same delay per level.
+  const double l2_bw = cfg_.l2_bytes_per_cycle(), dram_bw = cfg_.dram_bytes_per_cycle();
+  const uint64_t l2_delay = static_cast<uint64_t>((l2_backlog_ + l2_demand / 2) / l2_bw);
+  const uint64_t dram_delay = static_cast<uint64_t>((dram_backlog_ + dram_demand / 2) / dram_bw);
+  l2_backlog_ = std::max(0.0, l2_backlog_ + l2_demand - l2_bw * double(quantum));
+  dram_backlog_ = std::max(0.0, dram_backlog_ + dram_demand - dram_bw * double(quantum));
+  // Pass 2, same order: completion times; a hit on a line still being
+  // filled waits for the fill (L2 MSHR merge).
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    MemReq& r = reqs[i];
+    if (kind_[i] == kWrite) continue;
+    uint32_t slice;
+    uint64_t set;
+    Line* l = lookup(r.line, slice, set);
+    const uint64_t hit_done = r.time + cfg_.l2.latency + l2_delay;
+    c_.l2_queue_cycles += l2_delay;
+    if (kind_[i] == kHit) {
+      r.done = l ? std::max(hit_done, l->ready) : hit_done;
+    } else {
+      r.done = hit_done + cfg_.dram.latency + dram_delay;
+      c_.dram_queue_cycles += dram_delay;
+      if (l) l->ready = std::max(l->ready, r.done);
+    }
+  }
+}
+
+}  // namespace xpu::gpu

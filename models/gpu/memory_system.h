@@ -1,0 +1,78 @@
+#pragma once
+// The memory system shared by all SMs: a sliced, sectored L2 and HBM.
+//
+// Temporal decoupling: SMs run a quantum ahead and post their L1 misses and
+// stores; at each quantum barrier resolve() serves every request posted in
+// the quantum, in (issue time, SM, sequence) order, so results never depend
+// on host scheduling. No request can complete within the quantum that issued
+// it because the quantum is at most the L2 latency; so running SMs a
+// quantum at a time loses nothing (conservative lookahead).
+//
+// Contention is a fluid queue per level (L2 pooled over its slices, HBM over
+// its channels): the bytes requested in a quantum, plus the backlog left
+// from earlier quanta, delay every request of the quantum by
+//     (backlog + demand / 2) / bandwidth      cycles,
+// and the backlog drains at the bandwidth. Pooling assumes the address hash
+// spreads traffic evenly over slices and channels (V100 hashes addresses);
+// per-slice and per-channel bytes are still counted. Because a request's
+// delay depends only on its own hits/misses and the quantum's aggregate
+// demand, SMs that issue the same requests see the same latencies: this is
+// what the fast path (gpu.h) relies on.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "models/gpu/gpu_config.h"
+
+namespace xpu::gpu {
+
+struct MemReq {
+  uint64_t time = 0;      // issue cycle
+  uint64_t line = 0;      // line address (byte address / line size)
+  uint32_t sectors = 0;   // sector mask
+  uint32_t sm = 0;        // SM whose L1 gets the response
+  uint32_t l1_line = 0;   // L1 line to fill (~0u: bypassed, deliver to `rec`)
+  uint32_t rec = 0;
+  uint32_t seq = 0;       // order within the SM
+  bool write = false;
+  uint64_t done = 0;      // filled by resolve(): data back at the SM (loads)
+};
+
+struct MemCounters {
+  uint64_t l2_read_hits = 0, l2_read_misses = 0, l2_writes = 0;
+  uint64_t l2_read_bytes = 0, l2_write_bytes = 0;
+  uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
+  uint64_t l2_queue_cycles = 0, dram_queue_cycles = 0;  // summed over requests
+  std::vector<uint64_t> slice_bytes, channel_bytes;
+};
+
+class MemorySystem {
+ public:
+  explicit MemorySystem(const GpuConfig& cfg);
+  void reset();  // empty caches and queues (between independent launches)
+  // Serves the quantum [start, start + quantum): sorts and resolves reqs.
+  void resolve(std::vector<MemReq>& reqs, uint64_t quantum);
+  const MemCounters& counters() const { return c_; }
+  void clear_counters();
+  uint32_t slice_of(uint64_t line) const;
+  uint32_t channel_of(uint64_t line) const;
+
+ private:
+  struct Line {
+    uint64_t tag = 0, lru = 0, ready = 0;
+    uint32_t sectors = 0;
+    bool valid = false, dirty = false;
+  };
+  Line* lookup(uint64_t line, uint32_t& slice, uint64_t& set);
+  Line& victim(uint32_t slice, uint64_t set);
+
+  GpuConfig cfg_;
+  uint32_t sets_ = 1, assoc_ = 1, sector_bytes_ = 32, sectors_per_line_ = 4;
+  std::vector<uint8_t> kind_;  // per request of the quantum being resolved
+  uint64_t tick_ = 0;
+  std::vector<Line> lines_;  // slice-major, then set, then way
+  double l2_backlog_ = 0, dram_backlog_ = 0;
+  MemCounters c_;
+};
+
+}  // namespace xpu::gpu

@@ -1,0 +1,719 @@
+#include "models/gpu/sm_core.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "models/gpu/fragment.h"
+#include "models/gpu/tensor_core.h"
+
+namespace xpu::gpu {
+
+namespace {
+
+constexpr uint16_t kPredBase = 256;
+// The MIO queue in front of the SM's shared-memory/L1 data path holds about
+// four 128-bit warp accesses (16 cycles of data path); an LD/ST instruction
+// does not issue while more is queued (Volta's "MIO throttle" stall).
+constexpr uint64_t kMioQueueCycles = 16;
+
+// SWAR popcount: the portable build has no POPCNT instruction.
+inline uint32_t popc(uint32_t x) {
+  x = x - ((x >> 1) & 0x55555555u);
+  x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+  return (((x + (x >> 4)) & 0x0F0F0F0Fu) * 0x01010101u) >> 24;
+}
+inline float f32(uint32_t u) { return bits_to_float(u); }
+inline uint32_t u32(float f) { return float_to_bits(f); }
+
+bool compare(Cmp c, int64_t a, int64_t b) {
+  switch (c) {
+    case Cmp::lt: return a < b;
+    case Cmp::le: return a <= b;
+    case Cmp::eq: return a == b;
+    case Cmp::ne: return a != b;
+    case Cmp::ge: return a >= b;
+    case Cmp::gt: return a > b;
+  }
+  return false;
+}
+bool comparef(Cmp c, float a, float b) {
+  switch (c) {
+    case Cmp::lt: return a < b;
+    case Cmp::le: return a <= b;
+    case Cmp::eq: return a == b;
+    case Cmp::ne: return a != b;
+    case Cmp::ge: return a >= b;
+    case Cmp::gt: return a > b;
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* stall_name(Stall s) {
+  static const char* const names[] = {"memory_dependency", "execution_dependency", "pipe_busy", "tensor_busy",
+                                      "mio_throttle",      "barrier",              "branch",    "idle"};
+  return names[static_cast<int>(s)];
+}
+
+SmCore::SmCore(const GpuConfig& cfg, uint32_t id, GlobalMemory* gmem) : cfg_(cfg), id_(id), gmem_(gmem) {
+  subs_.resize(cfg.sub_cores);
+}
+
+void SmCore::prepare(const LaunchGeometry* g, bool values, uint64_t now) {
+  geo_ = g;
+  kernel_ = g->launch->kernel;
+  values_ = values;
+  regs_per_thread_ = kernel_->regs_per_thread;
+  const uint32_t nwarps = g->slots * g->warps_per_cta;
+  warps_.assign(nwarps, Warp{});
+  for (auto& w : warps_) {
+    w.ready.assign(kPredBase + 8, 0);
+    w.from_mem.assign(kPredBase + 8, 0);
+  }
+  slots_.assign(g->slots, Slot{});
+  for (uint32_t s = 0; s < g->slots; ++s) slots_[s].smem_base = s * g->smem_per_cta;
+  for (auto& sc : subs_) sc = SubCore{};
+  for (uint32_t w = 0; w < nwarps; ++w) subs_[w % subs_.size()].warps.push_back(w);
+  rf_.assign(values ? size_t(nwarps) * regs_per_thread_ * 32 : size_t(nwarps) * regs_per_thread_ * 32, 0);
+  smem_.assign(values ? size_t(g->slots) * g->smem_per_cta : 0, 0);
+  l1_.configure(g->l1_bytes, cfg_.l1.line_bytes, cfg_.l1.assoc);
+  recs_.clear();
+  free_recs_.clear();
+  reqs_.clear();
+  finished_.clear();
+  now_ = now;
+  mio_free_ = now;
+  resident_ = 0;
+  seq_ = 0;
+  last_retire_ = now;
+}
+
+void SmCore::start_cta(uint32_t slot, uint32_t cta, uint64_t t) {
+  Slot& s = slots_[slot];
+  s.busy = true;
+  s.cta = cta;
+  s.live = geo_->warps_per_cta;
+  s.at_bar = 0;
+  ++resident_;
+  // An SM that sat idle was not run; its clock catches up here.
+  now_ = std::max(now_, t);
+  const uint32_t threads = geo_->launch->threads;
+  for (uint32_t i = 0; i < geo_->warps_per_cta; ++i) {
+    const uint32_t wi = slot * geo_->warps_per_cta + i;
+    Warp& w = warps_[wi];
+    w.live = true;
+    w.at_bar = false;
+    w.slot = slot;
+    w.index = i;
+    w.age = ++age_;
+    w.next_issue = t;
+    w.pending = 0;
+    w.cached_pc = -1;
+    w.lb = 0;
+    const uint32_t lanes = std::min(32u, threads - i * 32);
+    w.stack.assign(1, SimtEntry{0, -1, lanes == 32 ? ~0u : ((1u << lanes) - 1)});
+    std::fill(std::begin(w.pred), std::end(w.pred), 0u);
+    w.pred[kPT] = ~0u;
+    std::fill(w.ready.begin(), w.ready.end(), 0);
+    std::fill(w.from_mem.begin(), w.from_mem.end(), 0);
+    if (values_) std::fill(&rf_[size_t(wi) * regs_per_thread_ * 32], &rf_[size_t(wi + 1) * regs_per_thread_ * 32], 0u);
+  }
+  if (values_) std::fill(smem_.begin() + s.smem_base, smem_.begin() + s.smem_base + geo_->smem_per_cta, 0);
+  // Oldest first, for GTO's "oldest" and LRR's rotation.
+  for (auto& sc : subs_) {
+    std::sort(sc.warps.begin(), sc.warps.end(), [&](uint32_t a, uint32_t b) { return warps_[a].age < warps_[b].age; });
+    sc.last = -1;
+    sc.next = std::min(sc.next, t);
+  }
+  ctr_[Ctr::ctas] += 1;
+}
+
+uint32_t SmCore::new_record() {
+  if (!free_recs_.empty()) {
+    const uint32_t r = free_recs_.back();
+    free_recs_.pop_back();
+    return r;
+  }
+  recs_.emplace_back();
+  return static_cast<uint32_t>(recs_.size() - 1);
+}
+
+uint64_t SmCore::earliest(uint32_t wi, uint64_t, SubCore& sc, Stall& why) {
+  Warp& w = warps_[wi];
+  if (w.at_bar) {
+    why = Stall::barrier;
+    return kNever;
+  }
+  const int32_t pc = w.stack.back().pc;
+  const Decoded& d = geo_->decoded[pc];
+  if (w.cached_pc != pc) {
+    uint64_t e = 0;
+    Stall cause = Stall::branch;
+    for (uint32_t i = 0; i < d.nregs; ++i) {
+      const uint64_t r = w.ready[d.regs[i]];
+      if (r > e) {
+        e = r;
+        cause = w.from_mem[d.regs[i]] ? Stall::memory_dependency : Stall::execution_dependency;
+      }
+    }
+    if (kernel_->code[pc].op == Op::exit && w.pending > 0) {
+      e = kNever;
+      cause = Stall::memory_dependency;
+    }
+    w.cached_pc = pc;
+    w.cached_ready = e;
+    w.cached_why = cause;
+  }
+  uint64_t e = w.next_issue;
+  why = Stall::branch;
+  if (w.cached_ready > e) {
+    e = w.cached_ready;
+    why = w.cached_why;
+  }
+  if (e >= kNever) return kNever;
+  const uint64_t u = sc.unit_free[static_cast<int>(d.unit)];
+  if (u > e) {
+    e = u;
+    why = d.unit == Unit::tensor ? Stall::tensor_busy : Stall::pipe_busy;
+  }
+  if (d.unit == Unit::ldst && mio_free_ > e + kMioQueueCycles) {
+    e = mio_free_ - kMioQueueCycles;
+    why = Stall::mio_throttle;
+  }
+  return e;
+}
+
+void SmCore::try_issue(uint32_t s, uint64_t t, uint64_t end) {
+  SubCore& sc = subs_[s];
+  const size_t n = sc.warps.size();
+  uint64_t best = kNever;
+  Stall why_first = Stall::idle;
+  bool have_why = false;
+  auto consider = [&](size_t k) -> bool {
+    const uint32_t wi = sc.warps[k];
+    Warp& w = warps_[wi];
+    if (!w.live) return false;
+    Stall why;
+    uint64_t e;
+    if (w.lb > t) {
+      e = w.lb;
+      why = w.lb_why;
+    } else {
+      e = earliest(wi, t, sc, why);
+      w.lb = e;
+      w.lb_why = why;
+    }
+    if (e <= t) {
+      issue(wi, s, t);
+      sc.last = static_cast<int>(k);
+      return true;
+    }
+    if (!have_why) {
+      why_first = why;  // the stall of the warp the policy prefers
+      have_why = true;
+    }
+    best = std::min(best, e);
+    return false;
+  };
+  bool issued = false;
+  if (cfg_.sub_core.scheduler == SchedPolicy::gto) {
+    // Greedy: stay on the last warp while it can issue; then oldest first.
+    if (sc.last >= 0 && consider(size_t(sc.last))) issued = true;
+    for (size_t k = 0; !issued && k < n; ++k)
+      if (int(k) != sc.last && consider(k)) issued = true;
+  } else {
+    // Loose round-robin: start after the last issuer.
+    const size_t start = sc.last < 0 ? 0 : size_t(sc.last + 1);
+    for (size_t i = 0; !issued && i < n; ++i)
+      if (consider((start + i) % n)) issued = true;
+  }
+  if (issued) return;
+  sc.next = best;
+  const uint64_t until = std::min(best, end);
+  ctr_.stall[static_cast<int>(why_first)] += until - t;
+}
+
+void SmCore::run_until(uint64_t end) {
+  // Responses may have arrived at the barrier: look at every sub-core again.
+  for (auto& sc : subs_) sc.next = std::min(sc.next, now_);
+  while (now_ < end) {
+    const uint64_t t = now_;
+    uint64_t next = kNever;
+    for (uint32_t s = 0; s < subs_.size(); ++s) {
+      SubCore& sc = subs_[s];
+      if (sc.next <= t) try_issue(s, t, end);
+      next = std::min(next, sc.next);
+    }
+    now_ = next <= t ? t + 1 : std::min(next, end);
+  }
+}
+
+void SmCore::issue(uint32_t wi, uint32_t s, uint64_t t) {
+  Warp& w = warps_[wi];
+  SubCore& sc = subs_[s];
+  const int32_t pc = w.stack.back().pc;
+  const Instr& in = kernel_->code[pc];
+  const Decoded& d = geo_->decoded[pc];
+  const uint32_t active = w.stack.back().mask;
+  uint32_t gmask = w.pred[in.guard];
+  if (in.guard_neg) gmask = ~gmask;
+  const uint32_t mask = active & gmask;
+
+  issue_cycle_ = t;
+  w.cached_pc = -1;
+  w.lb = 0;
+  ctr_[Ctr::warp_insts] += 1;
+  ctr_[Ctr::thread_insts] += popc(mask);
+  ctr_[Ctr::issue_cycles] += 1;
+  sc.next = t + 1 + d.bank_extra;
+  w.next_issue = t + 1;
+  ctr_[Ctr::rf_bank_conflicts] += d.bank_extra;
+  sc.unit_free[static_cast<int>(d.unit)] = t + d.issue + d.bank_extra;
+  if (d.unit != Unit::tensor) {
+    ctr_[Ctr::rf_reads] += uint64_t(d.rf_reads) * popc(mask);
+    ctr_[Ctr::rf_writes] += uint64_t(d.rf_writes) * popc(mask);
+  } else {
+    ctr_[Ctr::rf_reads] += d.rf_reads;
+    ctr_[Ctr::rf_writes] += d.rf_writes;
+  }
+
+  const uint64_t ready = t + d.latency + d.bank_extra;
+  auto set_ready = [&](uint8_t r, uint32_t count, uint64_t when, bool mem) {
+    if (r == kRZ) return;
+    for (uint32_t i = 0; i < count; ++i) {
+      w.ready[r + i] = when;
+      w.from_mem[r + i] = mem;
+    }
+  };
+
+  switch (d.unit) {
+    case Unit::int32:
+    case Unit::fp32:
+    case Unit::fp64:
+    case Unit::sfu: {
+      ctr_[d.unit == Unit::int32 ? Ctr::inst_int32
+           : d.unit == Unit::fp32 ? Ctr::inst_fp32
+           : d.unit == Unit::fp64 ? Ctr::inst_fp64
+                                  : Ctr::inst_sfu] += 1;
+      if (in.op == Op::ffma) {
+        ctr_[Ctr::fp32_flops] += 2ull * popc(mask);
+        ctr_[Ctr::fp32_adds] += popc(mask);
+        ctr_[Ctr::fp32_mults] += popc(mask);
+      } else if (in.op == Op::fadd || in.op == Op::fmul) {
+        ctr_[Ctr::fp32_flops] += popc(mask);
+        ctr_[in.op == Op::fadd ? Ctr::fp32_adds : Ctr::fp32_mults] += popc(mask);
+      }
+      exec_alu(in, wi, mask);
+      if (in.op == Op::isetp || in.op == Op::fsetp) {
+        w.ready[kPredBase + in.dst] = ready;
+        w.from_mem[kPredBase + in.dst] = 0;
+      } else {
+        set_ready(in.dst, 1, ready, false);
+      }
+      advance(w);
+      break;
+    }
+    case Unit::tensor: {
+      ctr_[Ctr::inst_tensor] += 1;
+      ctr_[Ctr::hmma_steps] += 1;
+      const uint32_t steps = in.acc == AccType::f16 ? 2 : 4;
+      const uint64_t macs = 16ull * 16 * 16 / (4 * steps);
+      ctr_[in.in == DType::int8   ? Ctr::mac_int8
+           : in.in == DType::bf16 ? Ctr::mac_bf16
+           : in.acc == AccType::f16 ? Ctr::mac_fp16_acc16
+                                    : Ctr::mac_fp16] += macs;
+      if (values_) {
+        uint32_t* regs[256];
+        for (uint32_t r = 0; r < regs_per_thread_; ++r) regs[r] = reg(wi, static_cast<uint8_t>(r));
+        hmma_step(in, regs);
+      }
+      set_ready(d.dst_first, d.dst_count, ready, false);
+      advance(w);
+      break;
+    }
+    case Unit::ldst: {
+      ctr_[Ctr::inst_ldst] += 1;
+      if (in.op == Op::lds || in.op == Op::sts) {
+        const uint64_t done = exec_shared(in, wi, mask, t);
+        if (in.op == Op::lds) set_ready(in.dst, in.width / 4, done, true);
+      } else {
+        const uint64_t done = exec_global(in, wi, mask, t);
+        if (in.op == Op::ldg) set_ready(in.dst, in.width / 4, done, true);
+      }
+      advance(w);
+      break;
+    }
+    case Unit::branch: {
+      ctr_[Ctr::inst_branch] += 1;
+      if (in.op == Op::bra) {
+        exec_branch(in, w, mask);
+        w.next_issue = t + cfg_.sub_core.branch_latency;
+      } else if (in.op == Op::bar) {
+        advance(w);
+        exec_bar(wi, t);
+      } else {
+        exec_exit(w, mask, t);
+      }
+      break;
+    }
+    case Unit::none:
+      advance(w);
+      break;
+  }
+}
+
+void SmCore::advance(Warp& w) {
+  ++w.stack.back().pc;
+  while (w.stack.size() > 1 && w.stack.back().pc == w.stack.back().rpc) w.stack.pop_back();
+}
+
+void SmCore::exec_branch(const Instr& in, Warp& w, uint32_t mask) {
+  SimtEntry& top = w.stack.back();
+  const uint32_t active = top.mask;
+  const uint32_t taken = mask, fall = active & ~mask;
+  const int32_t pc = top.pc;
+  if (fall == 0) {
+    top.pc = in.target;
+  } else if (taken == 0) {
+    top.pc = pc + 1;
+  } else {
+    // Diverge: the current entry waits at the reconvergence point; the
+    // fall-through path runs after the taken one (PDOM stack order).
+    ctr_[Ctr::divergent_branches] += 1;
+    top.pc = in.reconv;
+    w.stack.push_back(SimtEntry{pc + 1, in.reconv, fall});
+    w.stack.push_back(SimtEntry{in.target, in.reconv, taken});
+  }
+  while (w.stack.size() > 1 && w.stack.back().pc == w.stack.back().rpc) w.stack.pop_back();
+}
+
+void SmCore::exec_exit(Warp& w, uint32_t mask, uint64_t t) {
+  for (auto& e : w.stack) e.mask &= ~mask;
+  if (w.stack.back().mask != 0) {
+    advance(w);
+    return;
+  }
+  while (!w.stack.empty() && w.stack.back().mask == 0) w.stack.pop_back();
+  if (!w.stack.empty()) {
+    while (w.stack.size() > 1 && w.stack.back().pc == w.stack.back().rpc) w.stack.pop_back();
+    return;
+  }
+  // Whole warp done.
+  w.live = false;
+  Slot& s = slots_[w.slot];
+  --s.live;
+  if (s.live > 0 && s.at_bar == s.live) {
+    // The others were only waiting for this warp at a barrier.
+    exec_bar(~0u, t);
+  }
+  if (s.live == 0) {
+    s.busy = false;
+    --resident_;
+    last_retire_ = t + 1;
+    finished_.emplace_back(t + 1, w.slot);
+  }
+  (void)t;
+}
+
+void SmCore::exec_bar(uint32_t wi, uint64_t t) {
+  uint32_t slot;
+  if (wi != ~0u) {
+    Warp& w = warps_[wi];
+    w.at_bar = true;
+    slot = w.slot;
+    ++slots_[slot].at_bar;
+    ctr_[Ctr::barriers] += 1;
+  } else {
+    // Re-check after a warp exited: find the slot with all live warps waiting.
+    slot = ~0u;
+    for (uint32_t s = 0; s < slots_.size(); ++s)
+      if (slots_[s].busy && slots_[s].live > 0 && slots_[s].at_bar == slots_[s].live) slot = s;
+    if (slot == ~0u) return;
+  }
+  Slot& s = slots_[slot];
+  if (s.at_bar < s.live) return;
+  s.at_bar = 0;
+  const uint64_t go = t + cfg_.sim.barrier_latency;
+  for (uint32_t i = 0; i < geo_->warps_per_cta; ++i) {
+    Warp& w = warps_[slot * geo_->warps_per_cta + i];
+    if (!w.live) continue;
+    w.at_bar = false;
+    w.next_issue = std::max(w.next_issue, go);
+    w.lb = 0;
+  }
+  for (auto& sc : subs_) sc.next = std::min(sc.next, go);
+}
+
+void SmCore::exec_alu(const Instr& in, uint32_t wi, uint32_t mask) {
+  Warp& w = warps_[wi];
+  const uint32_t* A = reg(wi, in.a);
+  const uint32_t* B = in.b_imm ? nullptr : reg(wi, in.b);
+  const uint32_t* C = reg(wi, in.c);
+  const uint32_t imm = static_cast<uint32_t>(in.imm);
+  auto bv = [&](uint32_t l) { return B ? B[l] : imm; };
+  const Unit u = unit_of(in.op);
+  // Float math only matters for values; integer math also drives addresses
+  // and loop counters, so it always runs.
+  if (!values_ && (u == Unit::fp32 || u == Unit::fp64 || u == Unit::sfu) && in.op != Op::fsetp) return;
+  if (in.op == Op::isetp || in.op == Op::fsetp) {
+    uint32_t bits = 0;
+    for (uint32_t l = 0; l < 32; ++l) {
+      if (!(mask >> l & 1)) continue;
+      const bool r = in.op == Op::isetp
+                         ? compare(in.cmp, int64_t(int32_t(A[l])), int64_t(int32_t(bv(l))))
+                         : (values_ && comparef(in.cmp, f32(A[l]), f32(bv(l))));
+      bits |= uint32_t(r) << l;
+    }
+    w.pred[in.dst] = (w.pred[in.dst] & ~mask) | bits;
+    return;
+  }
+  uint32_t* D = wreg(wi, in.dst);
+  for (uint32_t l = 0; l < 32; ++l) {
+    if (!(mask >> l & 1)) continue;
+    const uint32_t a = A[l], b = bv(l);
+    uint32_t r = 0;
+    switch (in.op) {
+      case Op::mov: r = in.b_imm ? imm : a; break;
+      case Op::iadd: r = a + b; break;
+      case Op::isub: r = a - b; break;
+      case Op::imul: r = a * b; break;
+      case Op::imad: r = a * b + C[l]; break;
+      case Op::shl: r = b >= 32 ? 0 : a << b; break;
+      case Op::shr: r = b >= 32 ? 0 : a >> b; break;
+      case Op::and_: r = a & b; break;
+      case Op::or_: r = a | b; break;
+      case Op::xor_: r = a ^ b; break;
+      case Op::imin: r = uint32_t(std::min(int32_t(a), int32_t(b))); break;
+      case Op::imax: r = uint32_t(std::max(int32_t(a), int32_t(b))); break;
+      case Op::sel: r = (w.pred[in.c] >> l & 1) ? a : b; break;
+      case Op::s2r: {
+        const Slot& s = slots_[w.slot];
+        switch (in.sreg) {
+          case Special::tid: r = w.index * 32 + l; break;
+          case Special::ntid: r = geo_->launch->threads; break;
+          case Special::ctaid: r = s.cta; break;
+          case Special::nctaid: r = geo_->launch->ctas; break;
+          case Special::laneid: r = l; break;
+          case Special::warpid: r = w.index; break;
+          case Special::clock: r = static_cast<uint32_t>(issue_cycle_); break;
+        }
+        break;
+      }
+      case Op::fadd: r = u32(add_fp32(f32(a), f32(b))); break;
+      case Op::fmul: r = u32(mul_fp32(f32(a), f32(b))); break;
+      // Volta's FFMA is IEEE fused: one rounding (std::fma is exact-then-round).
+      case Op::ffma: r = u32(std::fma(f32(a), f32(b), f32(C[l]))); break;
+      case Op::fmax: r = u32(std::fmax(f32(a), f32(b))); break;
+      case Op::f2h: r = fp16::from_float(f32(a)).bits; break;
+      case Op::h2f: r = u32(fp16::from_bits(static_cast<uint16_t>(a)).to_float()); break;
+      case Op::dadd: r = u32(float(double(f32(a)) + double(f32(b)))); break;
+      // SFU results are correctly rounded host results, not bit-matched to MUFU's approximations.
+      case Op::ex2: r = u32(std::exp2(f32(a))); break;
+      case Op::rcp: r = u32(1.0f / f32(a)); break;
+      case Op::rsq: r = u32(1.0f / std::sqrt(f32(a))); break;
+      default: break;
+    }
+    D[l] = r;
+  }
+}
+
+uint64_t SmCore::lane_addr(const Instr& in, uint32_t wi, uint32_t lane, uint64_t base) const {
+  const uint32_t* A = in.a == kRZ ? zero_.data() : &rf_[(size_t(wi) * regs_per_thread_ + in.a) * 32];
+  uint64_t addr = base + A[lane] + int64_t(in.imm);
+  if (in.frag >= 0)
+    addr += frag_lane_offset(static_cast<FragKind>(in.frag), in.in, in.acc, lane, in.part, in.ldm);
+  return addr;
+}
+
+uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64_t t) {
+  const Slot& s = slots_[warps_[wi].slot];
+  const uint32_t width = in.width;
+  const uint32_t words = width / 4;
+  // Volta serves 128 bytes per cycle: a warp's 4-, 8- and 16-byte accesses
+  // are split into 1, 2 or 4 phases of 32/16/8 threads; within a phase,
+  // distinct words in one bank serialise (same word: broadcast).
+  const uint32_t lanes_per_phase = 32 / words;
+  uint64_t wavefronts = 0, phases = 0;
+  uint32_t addrs[32];
+  for (uint32_t l = 0; l < 32; ++l) {
+    if (!(mask >> l & 1)) continue;
+    const uint64_t a = lane_addr(in, wi, l, 0);
+    if (a % width != 0 || a + width > geo_->smem_per_cta)
+      throw std::runtime_error(kernel_->name + ": shared access at " + std::to_string(a) + " (width " +
+                               std::to_string(width) + ") misaligned or outside the CTA's " +
+                               std::to_string(geo_->smem_per_cta) + " bytes");
+    addrs[l] = static_cast<uint32_t>(a);
+  }
+  const uint32_t banks = cfg_.shared.banks, bank_bytes = cfg_.shared.bank_bytes;
+  for (uint32_t p = 0; p < 32 / lanes_per_phase; ++p) {
+    uint32_t words_in_bank[256];
+    uint32_t count[256] = {};
+    uint32_t seen[256][8];
+    bool any = false;
+    uint32_t worst = 0;
+    (void)words_in_bank;
+    for (uint32_t l = p * lanes_per_phase; l < (p + 1) * lanes_per_phase; ++l) {
+      if (!(mask >> l & 1)) continue;
+      any = true;
+      for (uint32_t k = 0; k < width / bank_bytes; ++k) {
+        const uint32_t word = addrs[l] / bank_bytes + k;
+        const uint32_t b = word % banks;
+        bool dup = false;
+        const uint32_t n = std::min(count[b], 8u);
+        for (uint32_t i = 0; i < n; ++i) dup |= seen[b][i] == word;
+        if (dup) continue;
+        if (count[b] < 8) seen[b][count[b]] = word;
+        worst = std::max(worst, ++count[b]);
+      }
+    }
+    if (any) {
+      ++phases;
+      wavefronts += worst;
+    }
+  }
+  ctr_[Ctr::smem_accesses] += 1;
+  ctr_[Ctr::smem_wavefronts] += wavefronts;
+  ctr_[Ctr::smem_bank_conflicts] += wavefronts - phases;
+  ctr_[in.op == Op::lds ? Ctr::smem_read_bytes : Ctr::smem_write_bytes] += uint64_t(popc(mask)) * width;
+  const uint64_t start = std::max(t, mio_free_);
+  mio_free_ = start + wavefronts;
+  if (values_) {
+    for (uint32_t l = 0; l < 32; ++l) {
+      if (!(mask >> l & 1)) continue;
+      uint8_t* p = &smem_[s.smem_base + addrs[l]];
+      for (uint32_t k = 0; k < words; ++k) {
+        if (in.op == Op::lds) std::memcpy(&wreg(wi, static_cast<uint8_t>(in.dst + k))[l], p + 4 * k, 4);
+        else std::memcpy(p + 4 * k, &reg(wi, static_cast<uint8_t>(in.c + k))[l], 4);
+      }
+    }
+  }
+  return start + cfg_.shared.latency + (wavefronts ? wavefronts - 1 : 0);
+}
+
+uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64_t t) {
+  Warp& w = warps_[wi];
+  const Slot& s = slots_[w.slot];
+  const uint64_t base = in.buf == kAbsolute ? 0 : geo_->launch->base(s.cta, in.buf);
+  const uint32_t width = in.width, words = width / 4;
+  const uint32_t lb = cfg_.l1.line_bytes, sb = cfg_.l1.sector_bytes;
+  // Coalesce the warp's accesses into lines with sector masks.
+  uint64_t lines[64];
+  uint32_t sectors[64];
+  uint32_t nl = 0;
+  for (uint32_t l = 0; l < 32; ++l) {
+    if (!(mask >> l & 1)) continue;
+    const uint64_t a = lane_addr(in, wi, l, base);
+    if (a % width != 0)
+      throw std::runtime_error(kernel_->name + ": misaligned global access at " + std::to_string(a));
+    const uint64_t line = a / lb;
+    const uint32_t first = static_cast<uint32_t>((a % lb) / sb), last = static_cast<uint32_t>((a % lb + width - 1) / sb);
+    uint32_t m = 0;
+    for (uint32_t k = first; k <= last; ++k) m |= 1u << k;
+    uint32_t i = 0;
+    while (i < nl && lines[i] != line) ++i;
+    if (i == nl) {
+      lines[nl] = line;
+      sectors[nl++] = 0;
+    }
+    sectors[i] |= m;
+    if (values_) {
+      for (uint32_t k = 0; k < words; ++k) {
+        if (in.op == Op::ldg) gmem_->read(a + 4 * k, &wreg(wi, static_cast<uint8_t>(in.dst + k))[l], 4);
+        else gmem_->write(a + 4 * k, &reg(wi, static_cast<uint8_t>(in.c + k))[l], 4);
+      }
+    }
+  }
+  // The L1/shared data path moves one line's sectors per cycle.
+  const uint64_t start = std::max(t, mio_free_);
+  mio_free_ = start + nl;
+  if (in.op == Op::stg) {
+    for (uint32_t i = 0; i < nl; ++i) {
+      l1_.store(lines[i], sectors[i]);
+      ctr_[Ctr::gmem_write_bytes] += uint64_t(popc(sectors[i])) * sb;
+      MemReq r;
+      r.time = t;
+      r.line = lines[i];
+      r.sectors = sectors[i];
+      r.sm = id_;
+      r.seq = seq_++;
+      r.write = true;
+      reqs_.push_back(r);
+    }
+    return t;
+  }
+  const uint32_t rec = new_record();
+  Pending& p = recs_[rec];
+  p = Pending{};
+  p.warp = wi;
+  p.dst = in.dst;
+  p.nregs = static_cast<uint8_t>(words);
+  p.done = start + cfg_.l1.latency + (nl ? nl - 1 : 0);
+  for (uint32_t i = 0; i < nl; ++i) {
+    ctr_[Ctr::l1_read_bytes] += uint64_t(popc(sectors[i])) * sb;
+    const L1Cache::Result res = l1_.load(lines[i], sectors[i], t);
+    if (res.outcome == L1Cache::Outcome::hit) {
+      ctr_[Ctr::l1_hits] += 1;
+      p.done = std::max(p.done, l1_.line(res.line).ready);
+      continue;
+    }
+    ++p.outstanding;
+    if (res.outcome == L1Cache::Outcome::hit_pending) {
+      ctr_[Ctr::l1_hits] += 1;
+      l1_.line(res.line).waiters.push_back(rec);
+      continue;
+    }
+    ctr_[Ctr::l1_misses] += 1;
+    if (res.line != ~0u) l1_.line(res.line).waiters.push_back(rec);
+    MemReq r;
+    r.time = t;
+    r.line = lines[i];
+    r.sectors = res.missing;
+    r.sm = id_;
+    r.l1_line = res.line;
+    r.rec = rec;
+    r.seq = seq_++;
+    reqs_.push_back(r);
+  }
+  if (p.outstanding == 0) {
+    const uint64_t done = p.done;
+    free_recs_.push_back(rec);
+    return done;
+  }
+  ++w.pending;
+  return kNever;
+}
+
+void SmCore::complete(uint32_t rec, uint64_t t) {
+  Pending& p = recs_[rec];
+  p.done = std::max(p.done, t);
+  if (--p.outstanding != 0) return;
+  Warp& w = warps_[p.warp];
+  for (uint32_t i = 0; i < p.nregs; ++i) {
+    if (p.dst + i == kRZ) break;
+    w.ready[p.dst + i] = p.done;
+    w.from_mem[p.dst + i] = 1;
+  }
+  --w.pending;
+  w.cached_pc = -1;
+  w.lb = 0;
+  free_recs_.push_back(rec);
+}
+
+void SmCore::respond(const MemReq& r) {
+  if (r.write) return;
+  if (r.l1_line == ~0u) {
+    complete(r.rec, r.done);
+    return;
+  }
+  if (!l1_.fill(r.l1_line, r.done)) return;
+  L1Cache::Line& line = l1_.line(r.l1_line);
+  std::vector<uint32_t> waiters;
+  waiters.swap(line.waiters);
+  for (uint32_t rec : waiters) complete(rec, line.ready);
+}
+
+}  // namespace xpu::gpu

@@ -1,0 +1,161 @@
+#pragma once
+// One streaming multiprocessor, simulated cycle by cycle inside a quantum
+// (run_until) without SystemC events: sub-cores with a warp scheduler each
+// (GTO or loose round-robin), a per-warp scoreboard kept as register ready
+// times, register-bank conflicts, pipelines with issue intervals and
+// latencies, two tensor cores per sub-core, the shared-memory/L1 data path
+// (MIO) with bank-conflict serialisation, a sectored L1, barriers, and a SIMT
+// reconvergence stack per warp. Values are computed per thread when enabled.
+//
+// Time never runs backwards and nothing outside the SM is consulted inside a
+// quantum: L1 misses and stores are posted as MemReqs, answered at the
+// quantum barrier by the MemorySystem (respond()).
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "models/gpu/global_memory.h"
+#include "models/gpu/gpu_config.h"
+#include "models/gpu/isa.h"
+#include "models/gpu/l1_cache.h"
+#include "models/gpu/memory_system.h"
+#include "models/gpu/sm_counters.h"
+
+namespace xpu::gpu {
+
+// Per-instruction facts the scheduler needs every cycle, decoded once per launch.
+struct Decoded {
+  Unit unit = Unit::none;
+  uint8_t issue = 1;      // cycles the pipe stays busy
+  uint8_t latency = 1;    // result latency
+  uint8_t bank_extra = 0;  // register-bank conflict cycles
+  uint8_t nregs = 0;
+  std::array<uint16_t, 24> regs{};  // registers (and 256 + predicates) that must be ready
+  uint16_t rf_reads = 0;   // register reads per active lane (HMMA: per warp, see decode)
+  uint16_t rf_writes = 0;
+  uint8_t dst_first = 255, dst_count = 0;  // HMMA: the accumulator pair written
+};
+
+// Static facts of one launch shared by all SMs.
+struct LaunchGeometry {
+  const Launch* launch = nullptr;
+  std::vector<Decoded> decoded;
+  uint32_t slots = 1;          // resident CTAs per SM (occupancy)
+  uint32_t warps_per_cta = 1;
+  uint32_t smem_per_cta = 0;   // allocation, rounded up
+  uint64_t l1_bytes = 0;       // unified array minus the shared carve-out
+  const char* limiter = "";    // occupancy limit that bound `slots`
+};
+
+class SmCore {
+ public:
+  SmCore(const GpuConfig& cfg, uint32_t id, GlobalMemory* gmem);
+
+  uint32_t id() const { return id_; }
+  void prepare(const LaunchGeometry* g, bool values, uint64_t now);
+  bool slot_busy(uint32_t s) const { return slots_[s].busy; }
+  uint32_t slots() const { return static_cast<uint32_t>(slots_.size()); }
+  void start_cta(uint32_t slot, uint32_t cta, uint64_t t);
+  bool busy() const { return resident_ > 0; }
+
+  // Simulates cycles [now, end).
+  void run_until(uint64_t end);
+  std::vector<MemReq>& requests() { return reqs_; }
+  void respond(const MemReq& r);
+  // CTAs retired since the last call: (cycle, slot).
+  std::vector<std::pair<uint64_t, uint32_t>>& finished() { return finished_; }
+
+  const SmCounters& counters() const { return ctr_; }
+  void clear_counters() { ctr_ = SmCounters{}; }
+  uint64_t last_retire() const { return last_retire_; }
+
+ private:
+  struct SimtEntry {
+    int32_t pc, rpc;
+    uint32_t mask;
+  };
+  struct Warp {
+    bool live = false, at_bar = false;
+    uint32_t slot = 0, index = 0;  // CTA slot, warp index within the CTA
+    uint64_t age = 0;
+    uint64_t next_issue = 0;
+    uint32_t pending = 0;  // outstanding load records
+    // Operand readiness of the instruction at `cached_pc` (register ready
+    // times only change when the warp issues or a load completes).
+    int32_t cached_pc = -1;
+    uint64_t cached_ready = 0;
+    Stall cached_why = Stall::branch;
+    // Lower bound on the next issue cycle from the last evaluation; other
+    // warps' issues only push pipes' free times later, so it stays a valid
+    // bound until this warp issues, a load completes or a barrier opens.
+    uint64_t lb = 0;
+    Stall lb_why = Stall::branch;
+    std::vector<SimtEntry> stack;
+    uint32_t pred[8] = {};
+    std::vector<uint64_t> ready;  // 256 registers + 8 predicates
+    std::vector<uint8_t> from_mem;  // last writer was a load
+  };
+  struct Slot {
+    bool busy = false;
+    uint32_t cta = 0, live = 0, at_bar = 0;
+    uint32_t smem_base = 0;
+  };
+  struct SubCore {
+    std::vector<uint32_t> warps;  // warp slots, oldest first
+    uint64_t next = 0;
+    int last = -1;  // index into warps of the last issuer
+    uint64_t unit_free[8] = {};
+  };
+  struct Pending {
+    uint32_t warp = 0, outstanding = 0;
+    uint8_t dst = 0, nregs = 0;
+    uint64_t done = 0;
+  };
+
+  uint32_t* reg(uint32_t w, uint8_t r) {
+    return r == kRZ ? zero_.data() : &rf_[(size_t(w) * regs_per_thread_ + r) * 32];
+  }
+  uint32_t* wreg(uint32_t w, uint8_t r) {
+    return r == kRZ ? scratch_.data() : &rf_[(size_t(w) * regs_per_thread_ + r) * 32];
+  }
+  // Earliest cycle >= t the warp's next instruction could issue, and why not sooner.
+  uint64_t earliest(uint32_t wi, uint64_t t, SubCore& sc, Stall& why);
+  void try_issue(uint32_t s, uint64_t t, uint64_t end);
+  void issue(uint32_t wi, uint32_t s, uint64_t t);
+  void exec_alu(const Instr& in, uint32_t wi, uint32_t mask);
+  uint64_t exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64_t t);
+  uint64_t exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64_t t);
+  void exec_branch(const Instr& in, Warp& w, uint32_t mask);
+  void exec_exit(Warp& w, uint32_t mask, uint64_t t);
+  void exec_bar(uint32_t wi, uint64_t t);
+  void advance(Warp& w);
+  void complete(uint32_t rec, uint64_t t);
+  uint32_t new_record();
+  uint64_t lane_addr(const Instr& in, uint32_t wi, uint32_t lane, uint64_t base) const;
+
+  GpuConfig cfg_;
+  uint32_t id_;
+  GlobalMemory* gmem_;
+  const LaunchGeometry* geo_ = nullptr;
+  const Kernel* kernel_ = nullptr;
+  bool values_ = false;
+  uint32_t regs_per_thread_ = 1;
+  uint64_t now_ = 0, age_ = 0, mio_free_ = 0, issue_cycle_ = 0;
+  uint32_t resident_ = 0, seq_ = 0;
+  uint64_t last_retire_ = 0;
+
+  std::vector<Warp> warps_;
+  std::vector<Slot> slots_;
+  std::vector<SubCore> subs_;
+  std::vector<uint32_t> rf_;
+  std::vector<uint8_t> smem_;
+  std::array<uint32_t, 32> zero_{}, scratch_{};
+  L1Cache l1_;
+  std::vector<Pending> recs_;
+  std::vector<uint32_t> free_recs_;
+  std::vector<MemReq> reqs_;
+  std::vector<std::pair<uint64_t, uint32_t>> finished_;
+  SmCounters ctr_;
+};
+
+}  // namespace xpu::gpu

@@ -1,0 +1,83 @@
+#pragma once
+// C[M,N] = A[M,K] x B[K,N] on the tensor cores: a CUTLASS-like tiled kernel.
+//
+// * CTA tile BM x BN, K stepped BK = 32 at a time through shared memory,
+//   double-buffered: while the warps compute on one stage, each thread's
+//   LDG.128s of the next A and B tiles are in flight in registers, stored to
+//   the other stage (STS.128) after the compute; one bar.sync per K step.
+// * Warps tile the CTA tile (WM x WN each, 64 x 64: 4 warps per 128 x 128
+//   CTA, 2 CTAs per SM by registers) and keep (WM/16) x (WN/16) wmma
+//   accumulators; the large warp tile halves shared-memory fragment traffic
+//   per HMMA relative to 64 x 32, which the MIO data path needs; per 16-wide k slice a warp loads its B fragments, then
+//   each A fragment in turn and issues that row's mmas as one batch
+//   (set-major, as the compiler interleaves independent HMMA chains).
+// * Shared rows are padded by 16 bytes so fragment loads hit distinct banks;
+//   A-tile stores interleave rows so STS.128 phases are conflict-free too.
+// * M, N, K are padded up to the tiles with zeros (extra C rows/columns are
+//   dropped; zero K padding adds +0 dot products: see tc_reference.h).
+// * CTA identity enters only through per-CTA buffer bases (A, B, C), never
+//   %ctaid, so every CTA runs the same instruction stream (fast path).
+// Values: A, B row-major in `in` (fp16, bf16 or int8); C row-major fp32,
+// fp16 (acc = f16) or int32.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "models/gpu/global_memory.h"
+#include "models/gpu/gpu_config.h"
+#include "models/gpu/isa.h"
+#include "sim/numerics/mac.h"
+
+namespace xpu::lowering::gpu {
+
+class GpuLoweringError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct GpuGemmSpec {
+  std::string name = "gemm";
+  uint64_t m = 0, n = 0, k = 0;
+  DType in = DType::fp16;  // fp16, bf16, int8 (tensor cores) or fp32 (SIMT FFMA, gemm_simt.h)
+  xpu::gpu::AccType acc = xpu::gpu::AccType::f32;
+};
+
+struct GemmTiling {
+  uint32_t bm = 128, bn = 128, bk = 32;
+  uint32_t wm = 64, wn = 64;  // warp tile
+};
+
+// Device memory layout of one GEMM.
+struct GpuGemmLayout {
+  uint64_t mp = 0, np = 0, kp = 0;  // padded sizes
+  uint64_t a = 0, b = 0, c = 0;     // byte addresses
+  uint64_t lda = 0, ldb = 0, ldc = 0;  // row pitches in bytes
+  uint64_t bytes = 0;               // device memory used
+  uint32_t in_bytes = 2, out_bytes = 4;
+};
+
+struct GpuGemmPlan {
+  xpu::gpu::Kernel kernel;
+  xpu::gpu::Launch launch;  // launch.kernel points into this plan: do not copy the plan after lowering
+  GpuGemmLayout layout;
+  GemmTiling tiling;
+};
+
+// Picks the tiling (128x128 when both M and N reach it, else 64x64) and
+// builds the kernel and its launch. Throws GpuLoweringError when the config
+// lacks the input type's tensor path or the kernel cannot fit an SM.
+void lower_gemm_tc(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan);
+GemmTiling choose_tiling(const GpuGemmSpec& spec);
+
+// Host-side staging: A (m x k) and B (k x n) row-major of the spec's input
+// type, written into the padded device layout; C read back as m x n
+// row-major raw results (4-byte fp32/int32, 2-byte fp16).
+// The device memory is resized to the layout and zeroed (the padding).
+void stage_inputs(const GpuGemmLayout& l, const GpuGemmSpec& spec, const uint8_t* a, const uint8_t* b,
+                  xpu::gpu::GlobalMemory& mem);
+std::vector<uint8_t> read_output(const GpuGemmLayout& l, const GpuGemmSpec& spec, const xpu::gpu::GlobalMemory& mem);
+// Bytes per element of C.
+uint32_t out_bytes(const GpuGemmSpec& spec);
+
+}  // namespace xpu::lowering::gpu

@@ -1,0 +1,8 @@
+# GPU lowerings: GEMM on tensor cores and on the SIMT FP32 pipes, and the
+# references in the GPU's accumulation orders. Included from
+# sim/lowering/CMakeLists.txt.
+add_library(xpusim_lowering_gpu STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/gemm_tc.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/gemm_simt.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/tc_reference.cpp)
+target_link_libraries(xpusim_lowering_gpu PUBLIC xpusim_gpu xpusim_numerics)

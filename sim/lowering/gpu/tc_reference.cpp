@@ -1,0 +1,70 @@
+#include "sim/lowering/gpu/tc_reference.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace xpu::lowering::gpu {
+
+namespace {
+
+template <typename T>
+float at(const uint8_t* p, uint64_t i) {
+  uint16_t h;
+  std::memcpy(&h, p + 2 * i, 2);
+  return T::from_bits(h).to_float();
+}
+
+template <typename T>
+std::vector<uint32_t> tc_float(xpu::gpu::AccType acc, uint64_t m, uint64_t n, uint64_t k, uint64_t kp,
+                               const uint8_t* a, const uint8_t* b) {
+  std::vector<uint32_t> c(m * n);
+  for (uint64_t i = 0; i < m; ++i)
+    for (uint64_t j = 0; j < n; ++j) {
+      float s = 0.0f;
+      for (uint64_t k0 = 0; k0 < kp; k0 += 4) {
+        float p[4];
+        for (uint64_t t = 0; t < 4; ++t) {
+          const uint64_t kk = k0 + t;
+          // Padding is +0 in A and B, so its products are +0.
+          p[t] = kk < k ? mul_fp32(at<T>(a, i * k + kk), at<T>(b, kk * n + j)) : 0.0f;
+        }
+        const float dot = add_fp32(add_fp32(p[0], p[1]), add_fp32(p[2], p[3]));
+        s = add_fp32(s, dot);
+        if (acc == xpu::gpu::AccType::f16) s = fp16::from_float(s).to_float();
+      }
+      c[i * n + j] = acc == xpu::gpu::AccType::f16 ? fp16::from_float(s).bits : float_to_bits(s);
+    }
+  return c;
+}
+
+}  // namespace
+
+std::vector<uint32_t> reference_gemm_tc(DType in, xpu::gpu::AccType acc, uint64_t m, uint64_t n, uint64_t k,
+                                        uint64_t kp, const uint8_t* a, const uint8_t* b) {
+  if (in == DType::fp16) return tc_float<fp16>(acc, m, n, k, kp, a, b);
+  if (in == DType::bf16) return tc_float<bf16>(acc, m, n, k, kp, a, b);
+  std::vector<uint32_t> c(m * n);
+  for (uint64_t i = 0; i < m; ++i)
+    for (uint64_t j = 0; j < n; ++j) {
+      int32_t s = 0;
+      for (uint64_t kk = 0; kk < k; ++kk)
+        s = mac_int8(s, static_cast<int8_t>(a[i * k + kk]), static_cast<int8_t>(b[kk * n + j]));
+      c[i * n + j] = static_cast<uint32_t>(s);
+    }
+  return c;
+}
+
+std::vector<uint32_t> reference_gemm_ffma(uint64_t m, uint64_t n, uint64_t k, uint64_t kp, const float* a,
+                                          const float* b) {
+  std::vector<uint32_t> c(m * n);
+  for (uint64_t i = 0; i < m; ++i)
+    for (uint64_t j = 0; j < n; ++j) {
+      float s = 0.0f;
+      for (uint64_t kk = 0; kk < kp; ++kk)
+        s = kk < k ? std::fma(a[i * k + kk], b[kk * n + j], s) : std::fma(0.0f, 0.0f, s);
+      c[i * n + j] = float_to_bits(s);
+    }
+  return c;
+}
+
+}  // namespace xpu::lowering::gpu

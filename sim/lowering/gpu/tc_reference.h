@@ -1,0 +1,32 @@
+#pragma once
+// Reference GEMMs in the GPU's accumulation orders, written independently of
+// the model (no fragments, registers or kernels): plain loops over matrices.
+//
+// Tensor cores (wmma m16n16k16, tensor_core.h): every output element starts
+// at +0 and receives, for k0 = 0, 4, 8, ... (ascending over the padded K),
+//     acc = acc + ((a[k0] b[k0] + a[k0+1] b[k0+1]) + (a[k0+2] b[k0+2] + a[k0+3] b[k0+3]))
+// with exact fp32 products and an fp32 rounding after every add; with fp16
+// accumulation acc is rounded to fp16 after each such add. K is padded with
+// zeros to `k_padded` (the lowering's tile multiple): each padded group adds
+// a +0 dot product, which turns an accumulator of -0 into +0.
+// int8: exact int32 products, wraparound adds (order-independent).
+//
+// SIMT (FFMA): acc = fma(a[k], b[k], acc) for k ascending from acc = +0,
+// one rounding per FFMA, as Volta's fused FFMA does.
+#include <cstdint>
+#include <vector>
+
+#include "models/gpu/isa.h"
+#include "sim/numerics/mac.h"
+
+namespace xpu::lowering::gpu {
+
+// A (m x k) and B (k x n) row-major raw values of `in`; result m x n raw
+// bits (fp32 / int32 words, or fp16 halves widened to 32-bit words).
+std::vector<uint32_t> reference_gemm_tc(DType in, xpu::gpu::AccType acc, uint64_t m, uint64_t n, uint64_t k,
+                                        uint64_t k_padded, const uint8_t* a, const uint8_t* b);
+// k_padded: the lowering's zero-padded K (fma(+0, +0, acc) turns -0 into +0).
+std::vector<uint32_t> reference_gemm_ffma(uint64_t m, uint64_t n, uint64_t k, uint64_t k_padded, const float* a,
+                                          const float* b);
+
+}  // namespace xpu::lowering::gpu

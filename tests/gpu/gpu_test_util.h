@@ -1,0 +1,37 @@
+#pragma once
+// Shared helpers for the GPU tests: config loading and random operands.
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "models/gpu/gpu_config.h"
+#include "sim/config/gpu_config.h"
+#include "sim/numerics/mac.h"
+
+namespace xpu::gpu::test {
+
+inline GpuConfig load(const std::string& name, const std::vector<std::string>& overrides = {}) {
+  return config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/" + name, overrides);
+}
+
+// Row-major random matrix of `t` raw values: N(0,1) for floats, uniform for int8.
+inline std::vector<uint8_t> random_matrix(DType t, uint64_t rows, uint64_t cols, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<uint8_t> v(rows * cols * dtype_bytes(t));
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::uniform_int_distribution<int> id(-128, 127);
+  for (uint64_t i = 0; i < rows * cols; ++i) {
+    switch (t) {
+      case DType::fp16: { const uint16_t h = fp16::from_float(nd(rng)).bits; std::memcpy(&v[2 * i], &h, 2); break; }
+      case DType::bf16: { const uint16_t h = bf16::from_float(nd(rng)).bits; std::memcpy(&v[2 * i], &h, 2); break; }
+      case DType::fp32: { const float f = nd(rng); std::memcpy(&v[4 * i], &f, 4); break; }
+      case DType::int8: v[i] = static_cast<uint8_t>(static_cast<int8_t>(id(rng))); break;
+      default: break;
+    }
+  }
+  return v;
+}
+
+}  // namespace xpu::gpu::test
