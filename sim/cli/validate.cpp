@@ -2,6 +2,7 @@
 
 #include "sim/config/document.h"
 #include "sim/config/reader.h"
+#include "sim/config/gpu_config.h"
 #include "sim/config/tpu_config.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/experiment_config.h"
@@ -11,7 +12,11 @@ namespace xpu::cli {
 
 namespace {
 
-const std::vector<std::string> kKinds = {"tpu", "energy_table", "workload", "experiment"};
+const std::vector<std::string> kKinds = {"tpu", "gpu", "energy_table", "workload", "experiment"};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
 
 void collect(std::vector<config::Diagnostic>& out, const config::ConfigError& e) {
   out.insert(out.end(), e.diagnostics().begin(), e.diagnostics().end());
@@ -23,6 +28,11 @@ std::vector<config::Diagnostic> validate_file(const std::string& path,
                                               const std::vector<std::string>& overrides) {
   std::vector<config::Diagnostic> out;
   try {
+    // ONNX models and SCALE-Sim topologies are workloads in other formats.
+    if (ends_with(path, ".onnx") || ends_with(path, ".csv")) {
+      workload::load_workload(path, overrides);
+      return out;
+    }
     config::Document doc = config::Document::load(path);
     // Overrides for an experiment apply to its accelerators, not to the file.
     const YAML::Node kind_node = static_cast<const YAML::Node&>(doc.root())["kind"];
@@ -53,6 +63,8 @@ std::vector<config::Diagnostic> validate_file(const std::string& path,
         config::parse_tpu_config(root);
       }
       diags.throw_if_any();
+    } else if (kind == "gpu") {
+      config::load_gpu_config(path, overrides);
     } else if (kind == "energy_table") {
       energy::EnergyTable::from_document(doc);
     } else if (kind == "workload") {
@@ -63,8 +75,8 @@ std::vector<config::Diagnostic> validate_file(const std::string& path,
       }
       diags.throw_if_any();
     } else {
-      std::string msg = kind.empty() ? "missing 'kind' (one of tpu, energy_table, workload, experiment)"
-                                     : "unknown kind \"" + kind + "\": expected one of tpu, energy_table, workload, experiment";
+      std::string msg = kind.empty() ? "missing 'kind' (one of tpu, gpu, energy_table, workload, experiment)"
+                                     : "unknown kind \"" + kind + "\": expected one of tpu, gpu, energy_table, workload, experiment";
       std::string hint = kind.empty() ? "" : config::did_you_mean(kind, kKinds);
       if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
       const YAML::Mark m = kind_node.IsDefined() ? kind_node.Mark() : YAML::Mark::null_mark();

@@ -104,8 +104,8 @@ int64_t Reader::integer(const std::string& key, std::optional<int64_t> def, int6
   if (!n.IsDefined()) return def.value_or(0);
   int64_t v = 0;
   auto expectation = [&]() {
-    if (min >= 1 && max == std::numeric_limits<int64_t>::max()) return std::string("a positive integer");
-    if (min == 0 && max == std::numeric_limits<int64_t>::max()) return std::string("a non-negative integer");
+    if (min >= 1) return std::string("a positive integer");
+    if (min == 0) return std::string("a non-negative integer");
     return std::string("an integer");
   };
   if (!n.IsScalar() || !parse_int(n.Scalar(), v)) {
