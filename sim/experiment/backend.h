@@ -37,6 +37,13 @@ class Backend {
   virtual void check_layer(const workload::Layer& layer, DType dtype) const = 0;
   virtual report::LayerResult run_layer(const workload::Layer& layer, DType dtype,
                                         const LayerRunOptions& opts) = 0;
+  // A whole workload. The default checks and runs each layer on its own with
+  // fresh operands; a backend that lowers networks (tensors flowing from
+  // layer to layer, fused layers) overrides both. `opts.seed` is the
+  // workload's seed; layers derive theirs from it.
+  virtual void check_workload(const workload::Workload& w, DType dtype) const;
+  virtual std::vector<report::LayerResult> run_workload(const workload::Workload& w, DType dtype,
+                                                        const LayerRunOptions& opts);
 };
 
 // Throws lowering::LoweringError unless `layer` is one plain GEMM (no

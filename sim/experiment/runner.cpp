@@ -73,8 +73,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
     m.backend = make_backend(m.ref.file, m.overrides, table, "acc" + std::to_string(i));
     if (m.ref.name.empty()) m.ref.name = m.backend->name();
     for (const auto& w : wls)
-      for (DType t : exp.precisions)
-        for (const auto& l : w.layers) m.backend->check_layer(l, t);
+      for (DType t : exp.precisions) m.backend->check_workload(w, t);
     machines.push_back(std::move(m));
   }
 
@@ -94,21 +93,18 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
         run.fidelity = fidelity_name(exp.fidelity);
         run.clock_mhz = m.backend->clock_mhz();
         run.peak_macs_per_cycle = m.backend->peak_macs_per_cycle(t);
-        uint64_t layer_index = 0;
-        for (const auto& l : w.layers) {
-          if (!opts.quiet)
-            spdlog::info("{} / {} / {} / {} ({})", m.ref.name, w.name, run.precision, l.name, l.shape());
-          LayerRunOptions lo;
-          lo.fidelity = exp.fidelity;
-          lo.verify = exp.verify;
-          lo.io = exp.io;
-          lo.seed = exp.seed * 1000003 + layer_index++;
-          run.layers.push_back(m.backend->run_layer(l, t, lo));
-          const auto& lr = run.layers.back();
-          spdlog::debug("  {} cycles, {:.1f} % utilization, values {}", lr.cycles, 100 * lr.utilization,
-                        lr.verified);
+        if (!opts.quiet) spdlog::info("{} / {} / {} ({} layers)", m.ref.name, w.name, run.precision, w.layers.size());
+        LayerRunOptions lo;
+        lo.fidelity = exp.fidelity;
+        lo.verify = exp.verify;
+        lo.io = exp.io;
+        lo.seed = exp.seed;
+        run.layers = m.backend->run_workload(w, t, lo);
+        for (const auto& lr : run.layers) {
+          spdlog::debug("  {} ({}): {} cycles, {:.1f} % utilization, values {}", lr.name, lr.shape, lr.cycles,
+                        100 * lr.utilization, lr.verified);
           if (lr.verified.rfind("MISMATCH", 0) == 0)
-            spdlog::error("{} / {} / {}: values differ from the reference: {}", m.ref.name, l.name,
+            spdlog::error("{} / {} / {}: values differ from the reference: {}", m.ref.name, lr.name,
                           run.precision, lr.verified);
         }
         result.runs.push_back(std::move(run));
