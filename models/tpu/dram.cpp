@@ -70,6 +70,10 @@ double Dram::book(const Request& r) {
   double group_end = r.cursor;
   uint64_t addr = r.addr;
   uint64_t left = r.bytes;
+  // The group's chunks overlap across channels: merge them before touching
+  // the interval set (one or two insertions per group instead of one per chunk).
+  std::vector<std::pair<uint64_t, uint64_t>>& spans = spans_;
+  spans.clear();
   while (left > 0) {
     const uint64_t len = std::min<uint64_t>(left, il - addr % il);
     const uint64_t timed = (len + burst - 1) / burst * burst;
@@ -77,11 +81,22 @@ double Dram::book(const Request& r) {
     const double start = std::max(busy_until_[ch], r.cursor);
     const double end = start + double(timed) * cycles_per_byte_per_channel_;
     busy_until_[ch] = end;
-    add_busy(floor_cycles(start), ceil_cycles(end));
+    spans.emplace_back(floor_cycles(start), ceil_cycles(end));
     group_end = std::max(group_end, end);
     addr += len;
     left -= len;
   }
+  if (spans.empty()) return group_end;
+  std::sort(spans.begin(), spans.end());
+  uint64_t from = spans.front().first, to = spans.front().second;
+  for (size_t i = 1; i < spans.size(); ++i) {
+    if (spans[i].first > to) {
+      add_busy(from, to);
+      from = spans[i].first;
+    }
+    to = std::max(to, spans[i].second);
+  }
+  add_busy(from, to);
   return group_end;
 }
 

@@ -87,6 +87,7 @@ class Dram : public sc_core::sc_module {
   std::array<sc_core::sc_event, kRequesters> granted_;
   sc_core::sc_event arbitrate_;
   std::map<uint64_t, uint64_t> busy_;  // disjoint [from, to) intervals with a busy channel
+  std::vector<std::pair<uint64_t, uint64_t>> spans_;  // scratch for book()
 };
 
 }  // namespace xpu::tpu

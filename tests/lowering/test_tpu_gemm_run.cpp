@@ -85,3 +85,37 @@ TEST_CASE("PE-level and tile-level fidelity agree on lowered GEMMs", "[lowering]
     CHECK(timing.cycles == tile.cycles);
   }
 }
+
+TEST_CASE("1024^3 int8 on tpu_v1: cycles, TOPS and utilization from a hand derivation", "[lowering][tpu][golden]") {
+  tpu::Tpu t(config::load_tpu_config(XPUSIM_SOURCE_DIR "/configs/accelerators/tpu_v1.yaml"));
+  t.set_fidelity(tpu::Fidelity::timing);
+  lowering::GemmSpec s;
+  s.m = s.n = s.k = 1024;
+  s.dtype = DType::int8;
+  s.out_dtype = DType::int32;
+  s.io = GemmIo::resident;  // A and C stay in the 24 MiB unified buffer: no PCIe traffic
+  const auto plan = lowering::lower_gemm(t.config(), s);
+  // 4 K chunks x 4 N tiles = 16 weight tiles of 256 x 256 int8 = 64 KiB each, one M block
+  // (1024 rows <= 2048 = half the accumulators).
+  REQUIRE(plan.layout.weight_tiles == 16);
+  const auto r = t.run(plan.program);
+  // Weight DRAM is the bottleneck: 34 GB/s at 700 MHz = 48.5714 B/cycle, so the
+  // 16 x 65536 B = 1 MiB of weights stream in 21588.3 cycles, back to back, while
+  // each tile's pass needs only 1024 cycles (1024 rows, one per cycle).
+  // - the first read_weights issues after the 4-stage pipeline: cycle 3;
+  // - the last tile is in the FIFO at 3 + 21588.3 + 70 (100 ns latency) = 21661.3 -> 21662;
+  // - it shifts into the array in 256 cycles and latches: 21918;
+  // - its pass: 1024 rows + 255 fill (rows - 1) + 255 skew (cols - 1) + 1 write = 1535 -> 23453;
+  // - the last activate reads 1024 accumulator rows and writes int32 results:
+  //   256 x 4 B = 1024 B per row through the 256 B/cycle UB write port = 4 cycles
+  //   per row, plus 8 cycles of latency: 8 + 4096 = 4104 -> 27557.
+  CHECK(r.cycles == 27557);
+  CHECK(r.stats.get("tpu.dram.busy_cycles") == 21589);  // ceil(21588.3)
+  CHECK(r.stats.get("tpu.mxu.busy_cycles") == 16 * 1024);
+  // TOPS = 2 x 1024^3 ops / (27557 cycles / 700 MHz) = 2147483648 x 700e6 / 27557 = 54.55e12.
+  const double tops = 2.0 * 1024 * 1024 * 1024 / (double(r.cycles) / 700e6) / 1e12;
+  CHECK(tops == Approx(54.549).epsilon(1e-4));
+  // Utilization = 1024^3 MACs / (65536 MACs/cycle x 27557 cycles) = 0.5946.
+  const double util = r.stats.get("tpu.mxu.mac.int8") / (65536.0 * double(r.cycles));
+  CHECK(util == Approx(0.59457).epsilon(1e-4));
+}
