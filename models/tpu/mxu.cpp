@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "sim/trace/array_hook.h"
+
 namespace xpu::tpu {
 
 namespace {
@@ -37,14 +39,14 @@ Mxu::Mxu(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& clock,
       fifo_(fifo),
       ub_(ub),
       acc_(acc) {
-  engine_ = make_tile_engine(shape_);
+  engine_ = make_array_engine(shape_, cfg_.mxu.dataflow, Fidelity::tile);
   SC_THREAD(run);
 }
 
 void Mxu::set_fidelity(Fidelity f) {
   if (f == fidelity_) return;
   fidelity_ = f;
-  engine_ = f == Fidelity::pe ? make_pe_engine(shape_) : make_tile_engine(shape_);
+  engine_ = trace::observe_array(make_array_engine(shape_, cfg_.mxu.dataflow, f), shape_);
 }
 
 bool Mxu::supports(DType t) const {
@@ -129,84 +131,143 @@ bool Mxu::schedule_head() {
   if (!ctrl_.deps_done(e, dt)) return false;
   const uint64_t now = clock_.now();
 
-  uint64_t W = 0, A = 0;  // latch and arrival of the tile this pass switches to
+  uint64_t W0 = 0, A0 = 0;  // latch and arrival of the tile this pass switches to
   if (in.load_weights) {
     if (latched_ <= j) return false;
     const TileRecord* t = fifo_.tile(j);
-    W = t->latch;
-    A = t->arrival;
+    W0 = t->latch;
+    A0 = t->arrival;
   }
 
   const uint32_t step = this->step(in.dtype);
   const uint64_t P = ctrl_.program_start();
-  const uint64_t drained = (have_prev_ && in.dtype != prev_dtype_) ? std::max(max_completion_, last_switch_done_) : 0;
-  const uint64_t T = std::max({e.issue, W, prev_input_free_, dt.ub, dt.acc, drained, now});
-  const uint64_t start = align_up(T, step);
-
-  // Stall accounting from the previous pass's input_free (or program start).
-  uint64_t lo = std::max(prev_input_free_, P);
-  if (e.issue > lo) {
-    idle_cycles += e.issue - lo;
-    lo = e.issue;
-  }
-  const uint64_t m = std::max({W, dt.ub, dt.acc, drained});
-  if (m > lo) {
-    if (in.load_weights && W == m) {
-      const uint64_t dram = A > lo ? std::min(A, m) - lo : 0;
-      stall_weights_dram += dram;
-      stall_weights_shift += (m - lo) - dram;
-    } else if (dt.ub == m) {
-      stall_activations += m - lo;
-    } else if (dt.acc == m) {
-      stall_accumulators += m - lo;
-    } else {
-      stall_drain += m - lo;
+  const Dataflow df = cfg_.mxu.dataflow;
+  const uint64_t eb = dtype_bytes(in.dtype);
+  const uint64_t row_bytes = uint64_t(in.k) * eb;
+  // One matmul is one pass (WS) or folds of at most R (OS) / C (IS) vectors,
+  // scheduled back to back; only the first fold switches weights.
+  const uint32_t fold = std::min<uint32_t>(in.rows, max_pass_m(shape_, df));
+  const uint32_t folds = (in.rows + fold - 1) / fold;
+  for (uint32_t f = 0; f < folds; ++f) {
+    const uint32_t r0 = f * fold, m = std::min(fold, in.rows - r0);
+    const bool sw = in.load_weights && f == 0;
+    Pass p;
+    p.id = next_pass_id_++;
+    p.dtype = in.dtype;
+    p.step = step;
+    p.m = m;
+    p.k = in.k;
+    p.n = in.n;
+    p.switch_weights = sw;
+    if (fidelity_ != Fidelity::timing) {
+      p.input = ub_.data() + in.ub_addr + uint64_t(r0) * in.ub_stride;
+      p.input_stride = in.ub_stride;
+      p.acc = acc_.row(in.acc_addr + r0);
+      p.acc_stride = acc_.cols();
     }
-    lo = m;
-  }
-  if (start > lo) stall_drain += start - lo;
+    p.accumulate = in.accumulate;
 
-  Pass p;
-  p.id = next_pass_id_++;
-  p.dtype = in.dtype;
-  p.step = step;
-  p.m = in.rows;
-  p.k = in.k;
-  p.n = in.n;
-  p.switch_weights = in.load_weights;
-  if (fidelity_ != Fidelity::timing) {
-    p.input = ub_.data() + in.ub_addr;
-    p.input_stride = in.ub_stride;
-    p.acc = acc_.row(in.acc_addr);
-    p.acc_stride = acc_.cols();
-  }
-  p.accumulate = in.accumulate;
-  p.start = start;
-  engine_->submit(p);
+    const bool change = have_prev_ && (in.dtype != prev_dtype_);
+    const uint64_t drained = change ? std::max({max_completion_, last_switch_done_, last_inputs_switch_done_}) : 0;
+    // Array spacing after the previous pass beyond its stream (OS drain chain).
+    const uint64_t spacing = have_prev_ && !change ? earliest_start(shape_, df, prev_pass_, p) : 0;
+    // IS: the fold's inputs are shifted in from the UB, one vector per step,
+    // once the chain is free and the data is ready, and latched when the
+    // previous input switch wavefront has passed; consecutive passes over
+    // the same UB vectors, unchanged since they were loaded, reuse them.
+    uint64_t I = 0, load_start = 0;
+    if (df == Dataflow::is) {
+      const uint64_t src = in.ub_addr + uint64_t(r0) * in.ub_stride;
+      p.switch_inputs = !(have_inputs_ && inputs_src_ == src && inputs_stride_ == in.ub_stride &&
+                          inputs_m_ == m && inputs_k_ == in.k && inputs_dtype_ == in.dtype && dt.ub <= inputs_loaded_);
+      if (p.switch_inputs) {
+        load_start = std::max({now, dt.ub, e.issue, inputs_chain_free_});
+        const uint64_t load_end = load_start + uint64_t(step) * m;
+        I = std::max(load_end, last_inputs_switch_done_);
+        p.inputs_latch = I;
+      }
+    }
+    const uint64_t W = sw ? W0 : 0;
+    const uint64_t U = df == Dataflow::is ? (p.switch_inputs ? I : 0) : dt.ub;  // activations ready
+    const uint64_t T = std::max({e.issue, W, prev_input_free_, U, dt.acc, drained, spacing, now});
+    const uint64_t start = align_up(T, step);
+    p.start = start;
 
-  const uint64_t completion = pass_completion(shape_, p);
-  inflight_.push_back(InFlight{p.id, e.index, completion});
-  have_prev_ = true;
-  prev_dtype_ = in.dtype;
-  prev_input_free_ = input_free(p);
-  max_completion_ = std::max(max_completion_, completion);
-  if (in.load_weights) {
-    last_switch_done_ = switch_done(shape_, p);
-    fifo_.set_consumed(j);
-    ++switched_;
-    weight_tiles += 1;
-  }
-  const uint64_t row_bytes = uint64_t(in.k) * dtype_bytes(in.dtype);
-  ub_.reserve(UnifiedBuffer::Port::read, start, input_free(p), uint32_t((row_bytes + step - 1) / step), now);
-  acc_.set_row_type(in.acc_addr, in.rows, in.dtype == DType::int8 ? DType::int32 : DType::fp32);
+    // Stall accounting from the previous pass's stream end (or program start).
+    uint64_t lo = std::max(prev_input_free_, P);
+    if (e.issue > lo) {
+      idle_cycles += e.issue - lo;
+      lo = e.issue;
+    }
+    const uint64_t mx = std::max({W, U, dt.acc, drained, spacing});
+    if (mx > lo) {
+      if (sw && W == mx) {
+        const uint64_t dram = A0 > lo ? std::min(A0, mx) - lo : 0;
+        stall_weights_dram += dram;
+        stall_weights_shift += (mx - lo) - dram;
+      } else if (U == mx) {
+        stall_activations += mx - lo;
+      } else if (dt.acc == mx) {
+        stall_accumulators += mx - lo;
+      } else {
+        stall_drain += mx - lo;
+      }
+      lo = mx;
+    }
+    if (start > lo) stall_drain += start - lo;
 
+    engine_->submit(p);
+    const uint64_t completion = pass_completion(shape_, p, df);
+    inflight_.push_back(InFlight{p.id, e.index, completion});
+    ++pending_[e.index];
+    const uint64_t stream_end = start + stream_cycles(p, df);
+    have_prev_ = true;
+    prev_dtype_ = in.dtype;
+    prev_pass_ = p;
+    prev_input_free_ = stream_end;
+    max_completion_ = std::max(max_completion_, completion);
+    if (sw) {
+      last_switch_done_ = switch_done(shape_, p, df);
+      fifo_.set_consumed(j);
+      ++switched_;
+      weight_tiles += 1;
+    }
+    if (df == Dataflow::is && p.switch_inputs) {
+      have_inputs_ = true;
+      inputs_src_ = in.ub_addr + uint64_t(r0) * in.ub_stride;
+      inputs_stride_ = in.ub_stride;
+      inputs_m_ = m;
+      inputs_k_ = in.k;
+      inputs_dtype_ = in.dtype;
+      inputs_loaded_ = load_start;
+      inputs_chain_free_ = load_start + uint64_t(step) * m;
+      last_inputs_switch_done_ = inputs_switch_done(shape_, p);
+    }
+    // Unified-buffer read port: WS streams one vector (k elements) per step;
+    // OS one element of each of the fold's m vectors per step (k steps); IS
+    // one vector per step while loading its inputs (nothing when reused).
+    uint64_t ub_bytes = 0;
+    if (df == Dataflow::ws) {
+      ub_bytes = uint64_t(m) * row_bytes;
+      ub_.reserve(UnifiedBuffer::Port::read, start, stream_end, uint32_t((row_bytes + step - 1) / step), now);
+    } else if (df == Dataflow::os) {
+      ub_bytes = uint64_t(m) * row_bytes;
+      ub_.reserve(UnifiedBuffer::Port::read, start, stream_end, uint32_t((m * eb + step - 1) / step), now);
+    } else if (p.switch_inputs) {
+      ub_bytes = uint64_t(m) * row_bytes;
+      ub_.reserve(UnifiedBuffer::Port::read, load_start, load_start + uint64_t(step) * m,
+                  uint32_t((row_bytes + step - 1) / step), now);
+    }
+    acc_.set_row_type(in.acc_addr + r0, m, in.dtype == DType::int8 ? DType::int32 : DType::fp32);
+    busy_cycles += stream_end - start;
+    trace::span("mxu", sw ? "matmul (switch weights)" : "matmul", start, stream_end);
+    passes += 1;
+    ub_.read_bytes += ub_bytes;
+    acc_.write_bytes += uint64_t(m) * in.n * 4;
+    if (in.accumulate) acc_.read_bytes += uint64_t(m) * in.n * 4;
+  }
   const uint64_t macs = uint64_t(in.rows) * in.k * in.n;
   (in.dtype == DType::int8 ? mac_int8 : in.dtype == DType::bf16 ? mac_bf16 : mac_fp16) += macs;
-  busy_cycles += uint64_t(in.rows) * step;
-  passes += 1;
-  ub_.read_bytes += uint64_t(in.rows) * row_bytes;
-  acc_.write_bytes += uint64_t(in.rows) * in.n * 4;
-  if (in.accumulate) acc_.read_bytes += uint64_t(in.rows) * in.n * 4;
   last_dispatch_ = now;
   q.pop();  // `e` is gone
   return true;
@@ -223,8 +284,13 @@ void Mxu::retire() {
                              ") completed at cycle " + std::to_string(c.cycle) +
                              " in the array engine, expected " + std::to_string(it->completion));
     }
-    ctrl_.complete(it->index, c.cycle);
+    const uint32_t index = it->index;
     inflight_.erase(it);
+    // A matmul completes with its last fold (OS/IS; WS: its only pass).
+    if (--pending_[index] == 0) {
+      pending_.erase(index);
+      ctrl_.complete(index, c.cycle);
+    }
   }
 }
 

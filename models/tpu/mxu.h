@@ -50,6 +50,7 @@
 // fidelity the engine is stepped up to each wake-up and must report the
 // completion at exactly that cycle.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -130,6 +131,15 @@ class Mxu : public sc_core::sc_module {
   uint64_t latched_ = 0;   // tiles latched into standby
   uint64_t switched_ = 0;  // passes that switched weights (tiles consumed)
   uint64_t last_dispatch_ = 0;  // cycle the previous pass was dispatched
+  Pass prev_pass_;              // for earliest_start (OS drain-chain spacing)
+  std::map<uint32_t, uint32_t> pending_;  // instruction index -> folds in flight
+  // IS stationary inputs: the active tile's UB source and load, the input
+  // shift chain, the last input switch wavefront.
+  bool have_inputs_ = false;
+  uint64_t inputs_src_ = 0, inputs_stride_ = 0, inputs_loaded_ = 0;
+  uint32_t inputs_m_ = 0, inputs_k_ = 0;
+  DType inputs_dtype_ = DType::int8;
+  uint64_t inputs_chain_free_ = 0, last_inputs_switch_done_ = 0;
 
   sc_core::sc_event never_;
 };

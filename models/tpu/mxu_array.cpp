@@ -10,15 +10,69 @@
 
 namespace xpu::tpu {
 
-uint64_t pass_completion(const ArrayShape& a, const Pass& p) {
+uint64_t pass_completion(const ArrayShape& a, const Pass& p, Dataflow df) {
+  const uint64_t st = p.step;
+  switch (df) {
+    case Dataflow::os:
+      // Row 0 of column n-1 leaves the drain chain at step k + 2R - 1 +
+      // (n - 1); written one cycle later.
+      return p.start + st * (uint64_t(p.k) + 2ull * a.rows + p.n - 2) + 1;
+    case Dataflow::is:
+      // Weight column n-1 of vector (array column) m-1 leaves the bottom row
+      // at step (n-1) + R + (m-1); written one cycle later.
+      return p.start + st * (uint64_t(p.n) + a.rows + p.m - 2) + 1;
+    case Dataflow::ws:
+      break;
+  }
   // Last valid result: vector m-1, column n-1 leaves the bottom row at step
   // (m-1) + R + (n-1); the accumulator write lands one cycle later.
-  return p.start + uint64_t(p.step) * (uint64_t(p.m) + a.rows + p.n - 2) + 1;
+  return p.start + st * (uint64_t(p.m) + a.rows + p.n - 2) + 1;
 }
 
-uint64_t switch_done(const ArrayShape& a, const Pass& p) {
+uint64_t switch_done(const ArrayShape& a, const Pass& p, Dataflow df) {
+  switch (df) {
+    case Dataflow::os:  // top-edge column C-1 switches at step C - 1
+      return p.start + uint64_t(p.step) * (a.cols - 1) + 1;
+    case Dataflow::is:  // left-edge row R-1 switches at step R - 1
+      return p.start + uint64_t(p.step) * (a.rows - 1) + 1;
+    case Dataflow::ws:
+      break;
+  }
   // PE(R-1, C-1) copies standby -> active at step R + C - 2 of the pass.
   return p.start + uint64_t(p.step) * (uint64_t(a.rows) + a.cols - 2) + 1;
+}
+
+uint64_t inputs_switch_done(const ArrayShape& a, const Pass& p) {
+  // PE(R-1, C-1) copies its standby input at step R + C - 2 (as WS weights).
+  return p.start + uint64_t(p.step) * (uint64_t(a.rows) + a.cols - 2) + 1;
+}
+
+uint64_t earliest_start(const ArrayShape& a, Dataflow df, const Pass& prev, const Pass& next) {
+  switch (df) {
+    case Dataflow::os:
+      // next's row-0 hold write (step k' - 1 + c after its start) must come
+      // no earlier than prev's chain load (step k + R - 1 + c): see above.
+      return prev.start + uint64_t(prev.step) * (uint64_t(prev.k) + a.rows - next.k);
+    case Dataflow::is:
+      return prev.start + uint64_t(prev.step) * prev.n;
+    case Dataflow::ws:
+      break;
+  }
+  return input_free(prev);
+}
+
+uint32_t max_pass_m(const ArrayShape& a, Dataflow df) {
+  return df == Dataflow::os ? a.rows : df == Dataflow::is ? a.cols : UINT32_MAX;
+}
+
+std::unique_ptr<ArrayEngine> make_array_engine(const ArrayShape& shape, Dataflow df, Fidelity f) {
+  if (f != Fidelity::pe) return detail::make_tile_engine_df(shape, df);
+  switch (df) {
+    case Dataflow::os: return detail::make_os_pe_engine(shape);
+    case Dataflow::is: return detail::make_is_pe_engine(shape);
+    case Dataflow::ws: break;
+  }
+  return make_pe_engine(shape);
 }
 
 namespace detail {
@@ -27,7 +81,8 @@ namespace {
 bool supported(DType t) { return t == DType::int8 || t == DType::bf16 || t == DType::fp16; }
 }  // namespace
 
-PassSequencer::PassSequencer(const ArrayShape& shape) : shape_(shape) {
+PassSequencer::PassSequencer(const ArrayShape& shape, Dataflow df, bool acc_transposed)
+    : shape_(shape), df_(df), acc_transposed_(acc_transposed) {
   if (shape.rows == 0 || shape.cols == 0) {
     throw std::logic_error("mxu array: rows and cols must be >= 1");
   }
@@ -35,7 +90,7 @@ PassSequencer::PassSequencer(const ArrayShape& shape) : shape_(shape) {
 
 void PassSequencer::fail(const std::string& what) const {
   throw std::logic_error("mxu array (" + std::to_string(shape_.rows) + "x" +
-                         std::to_string(shape_.cols) + "): " + what);
+                         std::to_string(shape_.cols) + " " + dataflow_name(df_) + "): " + what);
 }
 
 // Messages are composed only on failure: submit() sits on the timing-only
@@ -87,15 +142,28 @@ void PassSequencer::check_submit(const Pass& p) {
   if (p.input != nullptr && p.m > 1 && p.input_stride < p.k * dtype_bytes(p.dtype)) {
     bad("input_stride is smaller than one input vector");
   }
-  if (p.acc != nullptr && p.m > 1 && p.acc_stride < p.n) bad("acc_stride is smaller than n");
-  if (have_prev_) {
-    if (p.start < prev_input_free_) {
-      bad("start " + std::to_string(p.start) + " is before input_free of pass " +
-          std::to_string(prev_id_) + " (" + std::to_string(prev_input_free_) + ")");
+  if (p.m > max_pass_m(shape_, df_)) {
+    bad("m = " + std::to_string(p.m) + " exceeds " + (df_ == Dataflow::os ? "rows" : "cols") +
+        " = " + std::to_string(max_pass_m(shape_, df_)) + " (one pass of this dataflow)");
+  }
+  if (p.acc != nullptr && p.m > 1 && !acc_transposed_ && p.acc_stride < p.n) bad("acc_stride is smaller than n");
+  if (p.acc != nullptr && p.n > 1 && acc_transposed_ && p.acc_stride < p.m) bad("acc_stride is smaller than m");
+  if (have_prev_ && p.dtype == prev_dtype_ && p.step == prev_step_) {
+    const uint64_t e = earliest_start(shape_, df_, prev_, p);
+    if (p.start < e) {
+      bad("start " + std::to_string(p.start) + " is before the earliest start after pass " +
+          std::to_string(prev_.id) + " (" + std::to_string(e) + (df_ == Dataflow::ws ? ", its input_free" : "") +
+          ")");
     }
+  }
+  if (have_prev_) {
     // A change of precision (or of step) needs a drained array: every result
     // written and the last weight-switch wavefront through every PE.
-    const uint64_t drained = std::max(max_completion_, have_switch_ ? last_switch_done_ : 0);
+    uint64_t drained = std::max(max_completion_, have_switch_ ? last_switch_done_ : 0);
+    if (have_inputs_switch_) drained = std::max(drained, last_inputs_switch_done_);
+    if (p.start < prev_.start + uint64_t(prev_.step) * (df_ == Dataflow::os ? prev_.k : df_ == Dataflow::is ? prev_.n : prev_.m)) {
+      bad("start " + std::to_string(p.start) + " overlaps the stream of pass " + std::to_string(prev_.id));
+    }
     if ((p.dtype != prev_dtype_ || p.step != prev_step_) && p.start < drained) {
       bad("changes dtype/step (" + std::string(dtype_name(prev_dtype_)) + "/" +
           std::to_string(prev_step_) + " -> " + std::string(dtype_name(p.dtype)) + "/" +
@@ -120,18 +188,45 @@ void PassSequencer::check_submit(const Pass& p) {
           std::string(dtype_name(active_dtype_)) + ")");
     }
   }
+  if (df_ == Dataflow::is) {
+    if (p.switch_inputs) {
+      if (p.inputs_latch > p.start) {
+        bad("inputs latched at cycle " + std::to_string(p.inputs_latch) + ", after the pass starts");
+      }
+      if (have_inputs_switch_ && p.inputs_latch < last_inputs_switch_done_) {
+        bad("inputs latched at cycle " + std::to_string(p.inputs_latch) +
+            " overwrite standby inputs still being switched in (until cycle " +
+            std::to_string(last_inputs_switch_done_) + ")");
+      }
+      if (have_inputs_switch_ && p.inputs_latch < last_inputs_latch_) {
+        bad("inputs latched at cycle " + std::to_string(p.inputs_latch) + " before the previous input latch");
+      }
+    } else {
+      if (!have_inputs_switch_) bad("reuses the active inputs but none were ever switched in");
+      if (p.m != inputs_m_ || p.k != inputs_k_ || p.dtype != inputs_dtype_) {
+        bad("reuses the active inputs with a different m, k or dtype");
+      }
+    }
+  }
 
   have_prev_ = true;
-  prev_id_ = p.id;
-  prev_input_free_ = input_free(p);
+  prev_ = p;
   prev_dtype_ = p.dtype;
   prev_step_ = p.step;
-  max_completion_ = std::max(max_completion_, pass_completion(shape_, p));
+  max_completion_ = std::max(max_completion_, pass_completion(shape_, p, df_));
   if (p.switch_weights) {
     have_active_ = true;
     active_dtype_ = standby_dtype_;
     have_switch_ = true;
-    last_switch_done_ = switch_done(shape_, p);
+    last_switch_done_ = switch_done(shape_, p, df_);
+  }
+  if (df_ == Dataflow::is && p.switch_inputs) {
+    have_inputs_switch_ = true;
+    last_inputs_switch_done_ = inputs_switch_done(shape_, p);
+    last_inputs_latch_ = p.inputs_latch;
+    inputs_m_ = p.m;
+    inputs_k_ = p.k;
+    inputs_dtype_ = p.dtype;
   }
 }
 

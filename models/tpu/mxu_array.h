@@ -3,7 +3,8 @@
 // two fidelities. The SystemC MXU module (mxu.h) decides when each pass may
 // start; these classes say what the array computes and when it finishes.
 //
-// Weight-stationary R x C array (R = rows = K direction, C = cols = N):
+// Weight-stationary (Dataflow::ws) R x C array (R = rows = K direction,
+// C = cols = N):
 // - Vector r of a pass enters PE row k at systolic step r + k (the skew) and
 //   moves one column right per step; PE(k, c) handles it at step r + k + c.
 // - Partial sums start at 0 in PE row 0 and flow down one row per step:
@@ -50,11 +51,96 @@
 // - Buffers: latched tiles are copied. A pass's input and accumulator rows
 //   must stay valid and unchanged (except by the array) until the pass is
 //   reported: the tile engine reads them when it computes the pass.
+//
+// ---------------------------------------------------------------------------
+// Output-stationary (Dataflow::os). R x C array, rows = output rows (M, the
+// pass's vectors), cols = output columns (N); K streams in time. A pass has
+// m <= R vectors, k <= R (the weight tile's K chunk: read_weights tiles are
+// at most R x C in every dataflow) and n <= C.
+// - Nothing but the outputs is stationary. Vector i (input row i of the
+//   pass) enters PE row i from the left, element kk at step kk + i, and
+//   moves one column right per step. The weight tile sits in a double-
+//   buffered top-edge buffer (active/standby banks, R x C, filled through the
+//   same shift chain and latch as the WS standby registers: read_weights
+//   loads it); row kk of the active bank enters PE column c from the top at
+//   step kk + c and moves one row down per step. PE(i, c) therefore meets
+//   x[i][kk] and w[kk][c] at step kk + i + c:
+//     psum(i, c) = mac(kk == 0 ? +0 : psum(i, c), x[i][kk], w[kk][c]).
+//   Rows i >= m get +0 activations; weights outside the tile's k x n are +0;
+//   tile rows >= pass.k are never streamed.
+// - Accumulation order: each output is a plain sequential dot product over
+//   the pass's k, from +0, in order kk = 0 .. k-1, then acc = accumulate ?
+//   acc + psum : psum. A GEMM whose K exceeds R is split into passes of
+//   k <= R (one weight tile each) that combine in the accumulators: the
+//   reference is ref_gemm_f16 with k_chunk = R (bits identical to WS when
+//   tile.k == pass.k; unlike WS, a non-finite weight in a tile row >= pass.k
+//   never meets a +0 activation, since such rows are not streamed).
+// - Drain: the MAC with kk = k-1 writes the result into the PE's hold
+//   register (the partial sum restarts at +0 with the next pass's kk = 0).
+//   One step after PE(R-1, c) wrote its hold register (step b = k + R - 2 +
+//   c), column c's R hold registers are loaded in parallel into the column's
+//   drain chain, which shifts down one row per step: row R-1 leaves the
+//   array at step b + 2, row i at step b + 1 + R - i, and is written to the
+//   accumulator (row i of the pass, column c) one cycle after it leaves.
+//   Row 0 leaves last, so completion does not depend on m:
+//     completion = start + step * (k + 2R + n - 2) + 1.
+//   Columns n <= c < C drain too (their results are discarded).
+// - Drain overlaps the next pass: the hold registers are free again once
+//   loaded into the chain and the chain is empty R steps after its load. A
+//   pass after `prev` (same dtype and step) may start at
+//     start >= prev.start + step * (prev.k + R - k)   (>= input_free(prev))
+//   so that its row-0 hold write comes no earlier than prev's chain load:
+//   back-to-back passes of full K chunks (k = R) are R steps apart and keep
+//   every PE busy; a pass with k < R is drain-bound (R steps per pass).
+// - Weight switch: a switching pass carries a switch flag with its first
+//   weight row; edge column c copies standby -> active at step c, before it
+//   sends row 0. Standby may be re-latched from
+//     switch_done = start + step * (C - 1) + 1.
+//   A reusing pass (switch_weights false) streams the active bank again.
+//
+// ---------------------------------------------------------------------------
+// Input-stationary (Dataflow::is). R x C array, rows = K, cols = input
+// vectors (M); the weight tile's columns (N) stream in time. A pass has
+// m <= C vectors, k <= R, n <= C (the tile's N). This is the WS array with
+// the operands' roles swapped (C^T = B^T A^T): the same PE registers, the
+// same skew, partial sums flowing down; only the routing differs.
+// - Stationary: the inputs. PE(kk, c) holds x[c][kk] (+0 for kk >= k or
+//   c >= m) in an active register with a standby register behind it. The
+//   pass's vectors are shifted from the unified buffer into standby through
+//   a separate chain and latched all at once at pass.inputs_latch; the pass
+//   carries a switch flag with its first weight column, so PE(kk, c) copies
+//   standby -> active at step kk + c. Standby may be re-latched from
+//     inputs_switch_done = start + step * (R + C - 2) + 1.
+//   A pass with switch_inputs false reuses the active inputs (the MXU reuses
+//   them for consecutive N tiles of one M block and K chunk).
+// - Streams: the weight tile sits in a double-buffered left-edge buffer
+//   (read_weights loads it through the shift chain + latch, as in WS);
+//   column j of the active bank enters PE row kk at step j + kk (the skew)
+//   and moves one column right per step. Edge row kk switches banks at step
+//   kk of a switching pass: switch_done = start + step * (R - 1) + 1.
+// - Partial sums start at +0 in row 0 and flow down exactly as in WS:
+//   psum(kk, c) = psum(kk-1, c) + x[c][kk] * w[kk][j]; tile rows >= pass.k
+//   are streamed (their weights meet +0 inputs), rows beyond max(k,
+//   tile.k) carry +0 * +0. Accumulation order and special-value behaviour
+//   are WS's with the roles swapped: the same bits as WS (k_chunk = R).
+// - Column c, weight column j leaves PE(R-1, c) at step j + R - 1 + c, the
+//   array one step later, and is written to accumulator row c, column j one
+//   cycle after that:
+//     completion = start + step * (n + R + m - 2) + 1   (WS with m <-> n).
+//   The weight stream occupies the left edge for n steps: the next pass may
+//   start at start + step * n (input_free of the stream).
+//
+// ---------------------------------------------------------------------------
+// Dataflow-generic rules: earliest_start() gives the earliest start of a
+// pass after the previous one (same dtype and step); a change of dtype or
+// step needs the array drained (every completion, every switch wavefront,
+// weights and, for IS, inputs).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "models/tpu/tpu_config.h"
 #include "sim/numerics/mac.h"
 
 namespace xpu::tpu {
@@ -84,15 +170,37 @@ struct Pass {
   uint32_t* acc = nullptr;
   size_t acc_stride = 0;
   bool accumulate = false;
-  uint64_t start = 0;  // cycle at which vector 0 enters PE(0, 0)
+  uint64_t start = 0;  // cycle at which the pass's first element enters PE(0, 0)
+  // Input-stationary only: the pass's vectors were latched into the standby
+  // input registers at inputs_latch (<= start) and switch in with the pass;
+  // false reuses the active inputs (same m, k and dtype, and `input` shows
+  // the same values: the tile engine reads them there).
+  bool switch_inputs = true;
+  uint64_t inputs_latch = 0;
 };
 
-// Closed-form timing (the tile-level model's timing, derived above).
-uint64_t pass_completion(const ArrayShape& a, const Pass& p);
-uint64_t switch_done(const ArrayShape& a, const Pass& p);
-// Cycle after which the next pass's first vector may enter: vectors are
+// Closed-form timing (the tile-level model's timing, derived above), per
+// dataflow (ws when omitted).
+uint64_t pass_completion(const ArrayShape& a, const Pass& p, Dataflow df = Dataflow::ws);
+// Cycle from which the weight standby (WS: PE registers; OS/IS: edge
+// buffer bank) may be re-latched after the switching pass p.
+uint64_t switch_done(const ArrayShape& a, const Pass& p, Dataflow df = Dataflow::ws);
+// IS: cycle from which the standby input registers may be re-latched.
+uint64_t inputs_switch_done(const ArrayShape& a, const Pass& p);
+// WS: cycle after which the next pass's first vector may enter: vectors are
 // spaced one step apart.
 inline uint64_t input_free(const Pass& p) { return p.start + uint64_t(p.step) * p.m; }
+// Cycles during which a pass streams its temporal operand into the array
+// (WS: m vectors; OS: k steps; IS: n weight columns).
+inline uint64_t stream_cycles(const Pass& p, Dataflow df) {
+  return uint64_t(p.step) * (df == Dataflow::os ? p.k : df == Dataflow::is ? p.n : p.m);
+}
+// Earliest start of `next` after `prev` (same dtype and step) by the array's
+// own rules: WS input_free(prev); IS prev.start + step * prev.n; OS
+// prev.start + step * (prev.k + R - next.k) (drain chain, see above).
+uint64_t earliest_start(const ArrayShape& a, Dataflow df, const Pass& prev, const Pass& next);
+// Largest m of one pass: WS unbounded, OS R (rows), IS C (columns).
+uint32_t max_pass_m(const ArrayShape& a, Dataflow df);
 
 // A weight tile: k x n elements of `dtype`, dense row-major. nullptr data
 // means timing only.
@@ -116,12 +224,16 @@ struct PeRegisterView {
 };
 
 // Common interface of both fidelities. Passes are submitted in order, each
-// with start >= input_free(previous pass), start >= the cycle last advanced
-// to, start a multiple of its step (the array's datapath has a fixed phase),
-// 1 <= k <= R, 1 <= n <= C, m >= 1, and, when its dtype or step differs from
-// the previous pass's, start >= every earlier pass's completion and the last
-// switching pass's switch_done (the array drains, results and weight
-// wavefront, before it changes precision). A switching pass needs a latched
+// with start >= earliest_start(previous pass, this pass) (WS: input_free),
+// start >= the cycle last advanced to, start a multiple of its step (the
+// array's datapath has a fixed phase), 1 <= k <= R, 1 <= n <= C,
+// 1 <= m <= max_pass_m(), and, when its dtype or step differs from the
+// previous pass's, start >= every earlier pass's completion and the last
+// switching pass's switch_done (and, IS, inputs_switch_done): the array
+// drains, results and wavefronts, before it changes precision. IS: a pass
+// switching inputs has inputs_latch <= start, inputs_latch >= the previous
+// input-switching pass's inputs_switch_done, latches non-decreasing; a pass
+// reusing them matches the last switching pass's m, k and dtype. A switching pass needs a latched
 // tile of its dtype (latched at or before its start); a reusing pass needs
 // active weights of its dtype. Tiles are int8/bf16/fp16, at most R x C;
 // latches come in time order. Violations throw std::logic_error naming the
@@ -154,11 +266,18 @@ class ArrayEngine {
   virtual PeRegisterView registers() const { return {}; }
 };
 
-// Tile-level: closed-form timing, math in bulk per pass.
+// Tile-level: closed-form timing, math in bulk per pass (weight-stationary).
 std::unique_ptr<ArrayEngine> make_tile_engine(const ArrayShape& shape);
-// PE-level: every PE's weight, activation and partial-sum registers stepped
-// each systolic step while anything (a pass or a switch wavefront) is in
-// flight; registers() shows them as of the cycle last advanced to.
+// PE-level (weight-stationary): every PE's weight, activation and
+// partial-sum registers stepped each systolic step while anything (a pass or
+// a switch wavefront) is in flight; registers() shows them as of the cycle
+// last advanced to.
 std::unique_ptr<ArrayEngine> make_pe_engine(const ArrayShape& shape);
+// Either fidelity of any dataflow (Fidelity::timing gives the tile engine).
+// PE level, IS: the WS array with the stationary inputs in the weight
+// registers and the streamed weights in the activation registers. OS:
+// activation (moving right), weight (moving down) and partial-sum registers
+// (registers() shows them); hold and drain-chain registers are internal.
+std::unique_ptr<ArrayEngine> make_array_engine(const ArrayShape& shape, Dataflow df, Fidelity f);
 
 }  // namespace xpu::tpu

@@ -4,6 +4,7 @@
 // and reject exactly the same call sequences, and element decoding.
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "models/tpu/mxu_array.h"
@@ -49,7 +50,9 @@ inline uint32_t canonical_nan(uint32_t fp32_bits) {
 // remembers what later checks need. Throws std::logic_error naming the rule.
 class PassSequencer {
  public:
-  explicit PassSequencer(const ArrayShape& shape);
+  // acc_transposed: the pass writes accumulator row c (array column),
+  // column r (stream index) -- the WS core inside the IS PE engine.
+  explicit PassSequencer(const ArrayShape& shape, Dataflow df = Dataflow::ws, bool acc_transposed = false);
 
   void check_latch(const WeightTile& tile, uint64_t when);
   void check_submit(const Pass& p);
@@ -61,11 +64,12 @@ class PassSequencer {
   [[noreturn]] void fail(const std::string& what) const;
 
   ArrayShape shape_;
+  Dataflow df_ = Dataflow::ws;
+  bool acc_transposed_ = false;
   uint64_t now_ = 0;
-  // Previous pass (for input_free, precision changes).
+  // Previous pass (for earliest_start, precision changes).
   bool have_prev_ = false;
-  uint64_t prev_id_ = 0;
-  uint64_t prev_input_free_ = 0;
+  Pass prev_;
   DType prev_dtype_ = DType::int8;
   uint32_t prev_step_ = 1;
   uint64_t max_completion_ = 0;  // over every pass submitted so far
@@ -77,6 +81,16 @@ class PassSequencer {
   DType active_dtype_ = DType::int8;
   bool have_switch_ = false;
   uint64_t last_switch_done_ = 0;  // of the newest switching pass
+  // IS stationary inputs.
+  bool have_inputs_switch_ = false;
+  uint64_t last_inputs_switch_done_ = 0, last_inputs_latch_ = 0;
+  uint32_t inputs_m_ = 0, inputs_k_ = 0;
+  DType inputs_dtype_ = DType::int8;
 };
+
+// Engine factories behind make_array_engine() (mxu_array.cpp).
+std::unique_ptr<ArrayEngine> make_tile_engine_df(const ArrayShape& shape, Dataflow df);
+std::unique_ptr<ArrayEngine> make_is_pe_engine(const ArrayShape& shape);
+std::unique_ptr<ArrayEngine> make_os_pe_engine(const ArrayShape& shape);
 
 }  // namespace xpu::tpu::detail

@@ -91,8 +91,10 @@ struct IntPath {
 
 class PeEngine final : public ArrayEngine {
  public:
-  explicit PeEngine(const ArrayShape& shape)
-      : seq_(shape), R_(shape.rows), C_(shape.cols) {
+  // transposed: results of vector r, column c go to accumulator word
+  // acc + c * acc_stride + r (the WS core of the IS engine, below).
+  explicit PeEngine(const ArrayShape& shape, bool transposed = false)
+      : seq_(shape, Dataflow::ws, transposed), R_(shape.rows), C_(shape.cols), transposed_(transposed) {
     const size_t n = size_t(R_) * C_;
     active_.assign(n, 0);
     standby_.assign(n, 0);
@@ -333,7 +335,7 @@ class PeEngine final : public ArrayEngine {
       const Pass& p = g->p;
       const uint32_t r = uint32_t(tag);
       if (p.acc != nullptr) {
-        uint32_t& d = p.acc[size_t(r) * p.acc_stride + c];
+        uint32_t& d = transposed_ ? p.acc[size_t(c) * p.acc_stride + r] : p.acc[size_t(r) * p.acc_stride + c];
         d = P::finish(d, psum_[row + c], p.accumulate);
       }
       if (r + 1 == p.m && c + 1 == p.n) {
@@ -346,6 +348,7 @@ class PeEngine final : public ArrayEngine {
 
   detail::PassSequencer seq_;
   uint32_t R_, C_;
+  bool transposed_;
   std::vector<uint32_t> active_, standby_, psum_, act_;
   std::vector<uint64_t> tag_;
   mutable std::vector<uint32_t> act_view_;
@@ -367,10 +370,108 @@ class PeEngine final : public ArrayEngine {
   std::vector<Done> done_;
 };
 
+// Input-stationary at PE level: the WS array with the operands' roles
+// swapped (mxu_array.h). The pass's input vectors become the core's
+// stationary tile (A^T, k x m: PE(kk, c) holds x[c][kk]), latched at
+// pass.inputs_latch and switched in by the pass's wavefront; the columns of
+// the active left-edge weight bank become the core's streamed vectors
+// (vector j = tile column j, R elements, +0 beyond tile.k; C vectors, +0
+// beyond tile.n); the core writes column c of vector j to accumulator row c,
+// column j. Every PE is stepped by the core.
+class IsPeEngine final : public ArrayEngine {
+ public:
+  explicit IsPeEngine(const ArrayShape& shape)
+      : seq_(shape, Dataflow::is), R_(shape.rows), C_(shape.cols), core_(shape, true) {}
+
+  void latch_standby(const WeightTile& tile, uint64_t when) override {
+    seq_.check_latch(tile, when);
+    // Latches land in time order; the core applies its own (input) latches,
+    // the edge bank is bound to a pass when the pass is submitted, so apply
+    // this one to standby now, in submission order with the passes.
+    auto b = std::make_shared<EdgeBank>();
+    b->dtype = tile.dtype;
+    b->k = tile.k;
+    const size_t es = dtype_bytes(tile.dtype);
+    b->bytes.assign(size_t(C_) * R_ * es, 0);
+    if (tile.data != nullptr) {
+      for (uint32_t kk = 0; kk < tile.k; ++kk) {
+        for (uint32_t j = 0; j < tile.n; ++j) {
+          std::memcpy(&b->bytes[(size_t(j) * R_ + kk) * es], tile.data + (size_t(kk) * tile.n + j) * es, es);
+        }
+      }
+    }
+    standby_ = std::move(b);
+  }
+
+  void submit(const Pass& p) override {
+    seq_.check_submit(p);
+    if (p.switch_weights) active_ = standby_;
+    const size_t es = dtype_bytes(p.dtype);
+    if (p.switch_inputs) {
+      WeightTile t{p.dtype, p.k, p.m, nullptr};
+      if (p.input != nullptr) {
+        at_.assign(size_t(p.k) * p.m * es, 0);
+        for (uint32_t c = 0; c < p.m; ++c) {
+          for (uint32_t kk = 0; kk < p.k; ++kk) {
+            std::memcpy(&at_[(size_t(kk) * p.m + c) * es], p.input + size_t(c) * p.input_stride + kk * es, es);
+          }
+        }
+        t.data = at_.data();
+      }
+      core_.latch_standby(t, p.inputs_latch);
+    }
+    Pass q = p;
+    q.m = p.n;  // streamed weight columns
+    q.n = p.m;  // array columns = input vectors
+    q.k = std::max(p.k, active_->k);  // tile rows beyond pass.k are streamed too
+    q.switch_weights = p.switch_inputs;
+    q.input = p.input != nullptr ? active_->bytes.data() : nullptr;
+    q.input_stride = size_t(R_) * es;
+    keep_.push_back(Kept{p.id, active_});
+    core_.submit(q);
+  }
+
+  std::vector<Completion> advance_to(uint64_t now) override {
+    seq_.check_advance(now);
+    std::vector<Completion> done = core_.advance_to(now);
+    for (const Completion& c : done) {
+      keep_.erase(std::remove_if(keep_.begin(), keep_.end(), [&](const Kept& k) { return k.id == c.id; }),
+                  keep_.end());
+    }
+    return done;
+  }
+  uint64_t next_event() const override { return core_.next_event(); }
+  uint64_t pe_updates() const override { return core_.pe_updates(); }
+  PeRegisterView registers() const override { return core_.registers(); }
+
+ private:
+  struct EdgeBank {
+    DType dtype = DType::int8;
+    uint32_t k = 0;
+    std::vector<uint8_t> bytes;  // C vectors of R elements
+  };
+  struct Kept {
+    uint64_t id;
+    std::shared_ptr<const EdgeBank> bank;  // read by the core until reported
+  };
+  detail::PassSequencer seq_;
+  uint32_t R_, C_;
+  PeEngine core_;
+  std::shared_ptr<const EdgeBank> standby_, active_;
+  std::vector<Kept> keep_;
+  std::vector<uint8_t> at_;
+};
+
 }  // namespace
 
 std::unique_ptr<ArrayEngine> make_pe_engine(const ArrayShape& shape) {
   return std::make_unique<PeEngine>(shape);
 }
+
+namespace detail {
+std::unique_ptr<ArrayEngine> make_is_pe_engine(const ArrayShape& shape) {
+  return std::make_unique<IsPeEngine>(shape);
+}
+}  // namespace detail
 
 }  // namespace xpu::tpu

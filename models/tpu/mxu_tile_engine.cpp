@@ -8,6 +8,13 @@
 // engine adds beyond the ones computed here contribute +-0, which leaves a
 // partial sum unchanged (it starts at +0 and so is never -0): see
 // mxu_array.h.
+//
+// Dataflows: IS computes the same sums in the same order as WS (the WS
+// array with the operands' roles swapped; rows beyond pass.k meet the
+// streamed weights exactly as WS rows meet the stationary ones), so only the
+// timing and sequencing rules differ. OS streams only the pass's k rows of
+// the tile: the k loop stops at pass.k even where later tile rows hold
+// non-finite weights.
 #include <algorithm>
 #include <cstring>
 #include <deque>
@@ -145,7 +152,7 @@ void run_pass(const Pass& p, uint32_t rows, uint32_t kk, const typename M::In* x
 
 class TileEngine final : public ArrayEngine {
  public:
-  explicit TileEngine(const ArrayShape& shape) : shape_(shape), seq_(shape) {}
+  TileEngine(const ArrayShape& shape, Dataflow df) : shape_(shape), df_(df), seq_(shape, df) {}
 
   void latch_standby(const WeightTile& tile, uint64_t when) override {
     seq_.check_latch(tile, when);
@@ -163,7 +170,7 @@ class TileEngine final : public ArrayEngine {
   void submit(const Pass& p) override {
     seq_.check_submit(p);
     if (p.switch_weights) active_ = standby_;
-    queue_.push_back(Queued{p, serial_++, pass_completion(shape_, p), active_, false, false});
+    queue_.push_back(Queued{p, serial_++, pass_completion(shape_, p, df_), active_, false, false});
   }
 
   std::vector<Completion> advance_to(uint64_t now) override {
@@ -228,13 +235,14 @@ class TileEngine final : public ArrayEngine {
       pack_inputs<IntMath>(p, p.k, xi_);
       run_pass<IntMath>(p, shape_.rows, p.k, xi_.data(), w.i.data());
     } else {
-      const uint32_t kk = std::max(p.k, w.nonfinite_rows);
+      const uint32_t kk = df_ == Dataflow::os ? p.k : std::max(p.k, w.nonfinite_rows);
       pack_inputs<FloatMath>(p, kk, xf_);
       run_pass<FloatMath>(p, shape_.rows, kk, xf_.data(), w.f.data());
     }
   }
 
   ArrayShape shape_;
+  Dataflow df_;
   detail::PassSequencer seq_;
   std::shared_ptr<const PackedTile> standby_, active_;
   std::shared_ptr<const PackedTile> zero_tiles_[5];  // by DType
@@ -247,7 +255,13 @@ class TileEngine final : public ArrayEngine {
 }  // namespace
 
 std::unique_ptr<ArrayEngine> make_tile_engine(const ArrayShape& shape) {
-  return std::make_unique<TileEngine>(shape);
+  return std::make_unique<TileEngine>(shape, Dataflow::ws);
 }
+
+namespace detail {
+std::unique_ptr<ArrayEngine> make_tile_engine_df(const ArrayShape& shape, Dataflow df) {
+  return std::make_unique<TileEngine>(shape, df);
+}
+}  // namespace detail
 
 }  // namespace xpu::tpu

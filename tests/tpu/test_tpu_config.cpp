@@ -87,12 +87,12 @@ TEST_CASE("tpu config: typo'd key reported with file line col and did-you-mean",
   const std::string many = config_error(
       "kind: tpu\n"
       "clock_mhz: fast\n"
-      "mxu: {rows: 0, dataflow: os}\n"
+      "mxu: {rows: 0, dataflow: xs}\n"
       "host: {path: pcei}\n"
       "unified_buffer: {capacity_bytes: 24 MB, read_bytes_per_cycle: 256}\n");
   CHECK_THAT(many, Contains(":2:12: clock_mhz: expected a finite number, got \"fast\""));
   CHECK_THAT(many, Contains("mxu.rows: value 0 out of range"));
-  CHECK_THAT(many, Contains("mxu.dataflow: expected one of ws, got \"os\""));
+  CHECK_THAT(many, Contains("mxu.dataflow: expected one of ws, os, is, got \"xs\""));
   CHECK_THAT(many, Contains("host.path: expected one of pcie, dram, got \"pcei\" (did you mean 'pcie'?)"));
   // kind is required and must be tpu.
   CHECK_THAT(config_error("name: x\n"), Contains("kind: missing required key at the top level"));
