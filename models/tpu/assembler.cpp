@@ -23,7 +23,7 @@ namespace {
 
 const std::vector<std::string>& opcode_names() {
   static const std::vector<std::string> names = {"read_host_memory", "write_host_memory", "read_weights",
-                                                 "matmul", "activate", "sync", "halt"};
+                                                 "matmul", "activate", "sync", "halt", "vector"};
   return names;
 }
 
@@ -34,7 +34,10 @@ const std::vector<std::string>& keys_for(Opcode op) {
       {Opcode::write_host_memory, {"ub", "host", "bytes"}},
       {Opcode::read_weights, {"weights", "k", "n", "dtype"}},
       {Opcode::matmul, {"ub", "stride", "acc", "rows", "k", "n", "dtype", "accumulate", "load_weights"}},
-      {Opcode::activate, {"acc", "rows", "n", "ub", "stride", "fn", "out_dtype", "scale"}},
+      {Opcode::activate, {"acc", "rows", "n", "ub", "stride", "fn", "out_dtype", "scale", "bias", "in_scale", "p0", "p1"}},
+      {Opcode::vector, {"op", "rows", "n", "ub", "stride", "estride", "dtype", "in_scale", "ub2", "stride2", "estride2",
+                        "dtype2", "in_scale2", "dst", "dst_stride", "dst_estride", "out_dtype", "fn", "scale", "p0",
+                        "p1", "affine"}},
       {Opcode::sync, {}},
       {Opcode::halt, {}}};
   return keys.at(op);
@@ -117,17 +120,50 @@ class LineParser {
         in.ub_addr = u64("ub");
         in.out_dtype = dtype("out_dtype", DType::int32);
         in.ub_stride = has("stride") ? u64("stride") : uint64_t(in.n) * dtype_bytes(in.out_dtype);
-        if (has("fn")) {
-          const std::string v = value("fn");
-          if (v == "none") {
-            in.fn = ActFn::none;
-          } else if (v == "relu") {
-            in.fn = ActFn::relu;
-          } else {
-            fail(fields_.at("fn"), "unknown activation function (expected none or relu)");
+        in.fn = act_fn("fn");
+        in.scale = has("scale") ? real("scale") : 1.0f;
+        if (has("bias")) {
+          in.bias = true;
+          in.bias_addr = u64("bias");
+        }
+        in.in_scale = has("in_scale") ? real("in_scale") : 1.0f;
+        in.p0 = has("p0") ? real("p0") : 0.0f;
+        in.p1 = has("p1") ? real("p1") : 0.0f;
+        break;
+      }
+      case Opcode::vector: {
+        require("op");
+        bool found_op = false;
+        std::vector<std::string> names;
+        for (int i = 0; i <= int(VectorOp::transpose); ++i) {
+          names.push_back(vector_op_name(VectorOp(i)));
+          if (value("op") == names.back()) {
+            in.vop = VectorOp(i);
+            found_op = true;
           }
         }
+        if (!found_op) fail(fields_.at("op"), "unknown vector op" + hint(value("op"), names));
+        in.rows = u32("rows");
+        in.n = u32("n");
+        in.dtype = dtype("dtype", DType::int8);
+        in.out_dtype = dtype("out_dtype", in.dtype);
+        in.ub_addr = has("ub") ? u64("ub") : 0;
+        in.elem_stride = has("estride") ? u32("estride") : 1;
+        in.ub_stride = has("stride") ? u64("stride") : uint64_t(in.n) * dtype_bytes(in.dtype);
+        in.ub_addr2 = has("ub2") ? u64("ub2") : 0;
+        in.dtype2 = dtype("dtype2", DType::fp32);
+        in.elem_stride2 = has("estride2") ? u32("estride2") : 1;
+        in.ub_stride2 = has("stride2") ? u64("stride2") : 0;
+        in.dst_addr = u64("dst");
+        in.dst_elem_stride = has("dst_estride") ? u32("dst_estride") : 1;
+        in.dst_stride = has("dst_stride") ? u64("dst_stride") : uint64_t(in.n) * dtype_bytes(in.out_dtype);
+        in.in_scale = has("in_scale") ? real("in_scale") : 1.0f;
+        in.in_scale2 = has("in_scale2") ? real("in_scale2") : 1.0f;
+        in.fn = act_fn("fn");
         in.scale = has("scale") ? real("scale") : 1.0f;
+        in.p0 = has("p0") ? real("p0") : 0.0f;
+        in.p1 = has("p1") ? real("p1") : 0.0f;
+        in.bias = boolean("affine", false);
         break;
       }
       case Opcode::sync:
@@ -163,6 +199,22 @@ class LineParser {
     const uint64_t x = u64(key);
     if (x > 0xFFFFFFFFull) fail(fields_.at(key), "value does not fit in 32 bits");
     return static_cast<uint32_t>(x);
+  }
+  static std::string hint(const std::string& v, const std::vector<std::string>& names) {
+    const std::string h = config::did_you_mean(v, names);
+    return h.empty() ? std::string() : " (did you mean '" + h + "'?)";
+  }
+  ActFn act_fn(const std::string& key) const {
+    if (!has(key)) return ActFn::none;
+    std::vector<std::string> names;
+    for (int i = 0; i <= int(ActFn::gelu_tanh); ++i) {
+      names.push_back(act_fn_name(ActFn(i)));
+      if (value(key) == names.back()) return ActFn(i);
+    }
+    std::string list;
+    for (size_t i = 0; i < names.size(); ++i)
+      list += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+    fail(fields_.at(key), "unknown activation function (expected " + list + ")" + hint(value(key), names));
   }
   bool boolean(const std::string& key, bool def) const {
     if (!has(key)) return def;

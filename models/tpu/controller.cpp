@@ -23,6 +23,7 @@ UnitId unit_of(Opcode op) {
     case Opcode::read_weights: return UnitId::weight_fetch;
     case Opcode::matmul: return UnitId::mxu;
     case Opcode::activate: return UnitId::activation;
+    case Opcode::vector: return UnitId::activation;  // the vector ops run on the activation unit
     default: return UnitId::mxu;  // sync/halt never reach a unit
   }
 }
@@ -87,7 +88,19 @@ Controller::Ranges Controller::ranges_of(const Instruction& in) {
       r.acc_r_hi = uint64_t(in.acc_addr) + in.rows;
       r.ub_w_lo = in.ub_addr;
       r.ub_w_hi = in.ub_addr + uint64_t(in.rows - 1) * in.ub_stride + uint64_t(in.n) * dtype_bytes(in.out_dtype);
+      if (in.bias) {  // the bias row it reads
+        r.ub_r_lo = in.bias_addr;
+        r.ub_r_hi = in.bias_addr + uint64_t(in.n) * 4;
+      }
       break;
+    case Opcode::vector: {  // UB -> UB (isa.h)
+      const UbRange rd = vector_read_range(in), wr = vector_write_range(in);
+      r.ub_r_lo = rd.lo;
+      r.ub_r_hi = rd.hi;
+      r.ub_w_lo = wr.lo;
+      r.ub_w_hi = wr.hi;
+      break;
+    }
     default:
       break;
   }

@@ -1,4 +1,5 @@
 #include "models/tpu/dma.h"
+#include "sim/trace/trace.h"
 
 #include <algorithm>
 #include <cmath>
@@ -88,6 +89,7 @@ void Dma::run() {
     (in_dir ? ub_.write_bytes : ub_.read_bytes) += in.bytes;
     bytes_ += in.bytes;
     busy_cycles_ += done_moving - start;
+    trace::span(in_dir ? "dma_in" : "dma_out", in_dir ? "read_host_memory" : "write_host_memory", start, done_moving);
     ctrl_.complete(index, completion);
   }
 }

@@ -1,5 +1,7 @@
 #include "models/tpu/isa.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -14,6 +16,7 @@ const char* opcode_name(Opcode op) {
     case Opcode::activate: return "activate";
     case Opcode::sync: return "sync";
     case Opcode::halt: return "halt";
+    case Opcode::vector: return "vector";
   }
   return "?";
 }
@@ -22,8 +25,102 @@ const char* act_fn_name(ActFn fn) {
   switch (fn) {
     case ActFn::none: return "none";
     case ActFn::relu: return "relu";
+    case ActFn::relu6: return "relu6";
+    case ActFn::clip: return "clip";
+    case ActFn::sigmoid: return "sigmoid";
+    case ActFn::tanh: return "tanh";
+    case ActFn::gelu: return "gelu";
+    case ActFn::gelu_tanh: return "gelu_tanh";
   }
   return "?";
+}
+
+const char* vector_op_name(VectorOp op) {
+  switch (op) {
+    case VectorOp::copy: return "copy";
+    case VectorOp::fill: return "fill";
+    case VectorOp::act: return "act";
+    case VectorOp::add: return "add";
+    case VectorOp::mul: return "mul";
+    case VectorOp::max: return "max";
+    case VectorOp::scale_shift: return "scale_shift";
+    case VectorOp::softmax: return "softmax";
+    case VectorOp::layernorm: return "layernorm";
+    case VectorOp::transpose: return "transpose";
+  }
+  return "?";
+}
+
+// The same formulas as the fp32 reference executor (reference_executor.h),
+// so an fp32 datapath reproduces it bit for bit.
+float apply_act_fn(ActFn fn, float x, float p0, float p1) {
+  switch (fn) {
+    case ActFn::none: return x;
+    case ActFn::relu: return x < 0.0f ? 0.0f : x;
+    case ActFn::relu6: return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
+    case ActFn::clip: return x < p0 ? p0 : (x > p1 ? p1 : x);
+    case ActFn::sigmoid: return 1.0f / (1.0f + std::exp(-x));
+    case ActFn::tanh: return std::tanh(x);
+    case ActFn::gelu: return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
+    case ActFn::gelu_tanh: {
+      const float c = 0.7978845608028654f;  // sqrt(2/pi)
+      return 0.5f * x * (1.0f + std::tanh(c * (x + 0.044715f * x * x * x)));
+    }
+  }
+  return x;
+}
+
+bool vector_reads_b(const Instruction& in) {
+  switch (in.vop) {
+    case VectorOp::add:
+    case VectorOp::mul:
+    case VectorOp::max:
+    case VectorOp::scale_shift: return true;
+    case VectorOp::layernorm: return in.bias;
+    default: return false;
+  }
+}
+
+namespace {
+// Bytes spanned by `count` elements of `size` bytes `estride` elements apart.
+uint64_t span(uint64_t count, uint64_t estride, uint64_t size) {
+  return count == 0 ? 0 : ((count - 1) * estride + 1) * size;
+}
+}  // namespace
+
+UbRange vector_read_range(const Instruction& in) {
+  UbRange r;
+  if (in.op != Opcode::vector || in.rows == 0 || in.n == 0) return r;
+  if (in.vop != VectorOp::fill) {
+    r.lo = in.ub_addr;
+    r.hi = in.ub_addr + uint64_t(in.rows - 1) * in.ub_stride + span(in.n, in.elem_stride, dtype_bytes(in.dtype));
+  }
+  if (vector_reads_b(in)) {
+    const uint64_t eb = dtype_bytes(in.dtype2);
+    const bool per_column = in.vop == VectorOp::scale_shift || in.vop == VectorOp::layernorm;
+    const uint64_t b_rows = per_column ? 2 : in.rows;
+    const uint64_t hi = in.ub_addr2 + (b_rows - 1) * in.ub_stride2 + span(in.n, in.elem_stride2, eb);
+    if (r.lo == r.hi) {
+      r.lo = in.ub_addr2;
+      r.hi = hi;
+    } else {
+      r.lo = std::min(r.lo, in.ub_addr2);
+      r.hi = std::max(r.hi, hi);
+    }
+  }
+  return r;
+}
+
+UbRange vector_write_range(const Instruction& in) {
+  UbRange r;
+  if (in.op != Opcode::vector || in.rows == 0 || in.n == 0) return r;
+  const uint64_t ob = dtype_bytes(in.out_dtype);
+  r.lo = in.dst_addr;
+  if (in.vop == VectorOp::transpose)
+    r.hi = in.dst_addr + uint64_t(in.n - 1) * in.dst_stride + span(in.rows, in.dst_elem_stride, ob);
+  else
+    r.hi = in.dst_addr + uint64_t(in.rows - 1) * in.dst_stride + span(in.n, in.dst_elem_stride, ob);
+  return r;
 }
 
 namespace {
@@ -59,6 +156,20 @@ std::string Instruction::to_string() const {
       os << " acc=" << acc_addr << " rows=" << rows << " n=" << n << " ub=" << ub_addr
          << " stride=" << ub_stride << " fn=" << act_fn_name(fn)
          << " out_dtype=" << dtype_name(out_dtype) << " scale=" << float_text(scale);
+      // Issue-4 fields only when used, so older programs print as before.
+      if (bias) os << " bias=" << bias_addr;
+      if (in_scale != 1.0f) os << " in_scale=" << float_text(in_scale);
+      if (fn == ActFn::clip) os << " p0=" << float_text(p0) << " p1=" << float_text(p1);
+      break;
+    case Opcode::vector:
+      os << " op=" << vector_op_name(vop) << " rows=" << rows << " n=" << n << " ub=" << ub_addr
+         << " stride=" << ub_stride << " estride=" << elem_stride << " dtype=" << dtype_name(dtype)
+         << " in_scale=" << float_text(in_scale) << " ub2=" << ub_addr2 << " stride2=" << ub_stride2
+         << " estride2=" << elem_stride2 << " dtype2=" << dtype_name(dtype2)
+         << " in_scale2=" << float_text(in_scale2) << " dst=" << dst_addr << " dst_stride=" << dst_stride
+         << " dst_estride=" << dst_elem_stride << " out_dtype=" << dtype_name(out_dtype)
+         << " fn=" << act_fn_name(fn) << " scale=" << float_text(scale) << " p0=" << float_text(p0)
+         << " p1=" << float_text(p1) << " affine=" << (bias ? 1 : 0);
       break;
     case Opcode::sync:
     case Opcode::halt:

@@ -18,6 +18,37 @@
 //                   through `fn`, converted to `out_dtype` (int8 output:
 //                   requantized as sat(round_half_even(x * scale))), written
 //                   to ub_addr + r * ub_stride.
+//                   Optional (additive, issue 4): `bias` adds a per-column
+//                   bias row of n 4-byte values at UB bias_addr (int32 for
+//                   int32 accumulators, fp32 for fp32 ones) before `fn`;
+//                   `in_scale` multiplies the (fp32) value after the bias
+//                   (int8 networks: the dequantization s_x * s_w); fn may be
+//                   relu6, clip [p0, p1], sigmoid, tanh, gelu, gelu_tanh.
+//                   This is the fused matmul + bias + activation of the TPU's
+//                   Activate step.
+// vector            (additive, issue 4) a UB -> UB vector operation `vop` on
+//                   the activation unit: `rows` vectors of n elements;
+//                   source A element e of row r at
+//                     ub_addr + (r * ub_stride) + e * elem_stride * size(dtype),
+//                   source B likewise at ub_addr2 / ub_stride2 / elem_stride2
+//                   (dtype2; stride 0 broadcasts one row, elem stride 0 one
+//                   element), destination at dst_addr / dst_stride /
+//                   dst_elem_stride (out_dtype). Every element is converted
+//                   to fp32 (int8: q * in_scale, B: q * in_scale2; float
+//                   types exactly), computed in fp32, multiplied by `scale`
+//                   and converted to out_dtype (int8: sat(rne(y)); bf16/fp16
+//                   RNE). vops: copy (y = a), fill (y = p0, no source),
+//                   act (y = fn(a)), add / mul / max (y = fn(a op b)),
+//                   scale_shift (y = fn(a * b[0][e] + b[1][e]): B holds a
+//                   scale row and, ub_stride2 bytes later, a shift row),
+//                   softmax (per row: m = max, e = exp(a - m), s = sum e in
+//                   index order, y = e / s), layernorm (per row: mean, then
+//                   var = mean((a - mean)^2), y = (a - mean) / sqrt(var + p0)
+//                   then * B scale row + B shift row when has B (bias flag)),
+//                   transpose (A is rows x n, destination n x rows: element
+//                   (r, e) goes to dst_addr + e * dst_stride + r * size).
+//                   Strides are in bytes for rows and in elements inside a
+//                   row. Timing: activation_unit.h.
 // sync              waits until every earlier instruction has completed.
 // halt              ends the program once everything has completed.
 #include <cstdint>
@@ -28,11 +59,15 @@
 
 namespace xpu::tpu {
 
-enum class Opcode { read_host_memory, write_host_memory, read_weights, matmul, activate, sync, halt };
-enum class ActFn { none, relu };
+enum class Opcode { read_host_memory, write_host_memory, read_weights, matmul, activate, sync, halt, vector };
+enum class ActFn { none, relu, relu6, clip, sigmoid, tanh, gelu, gelu_tanh };
+enum class VectorOp { copy, fill, act, add, mul, max, scale_shift, softmax, layernorm, transpose };
 
 const char* opcode_name(Opcode op);
 const char* act_fn_name(ActFn fn);
+const char* vector_op_name(VectorOp op);
+// fn(x) in fp32 as the activation unit computes it (p0, p1: clip bounds).
+float apply_act_fn(ActFn fn, float x, float p0, float p1);
 
 struct Instruction {
   Opcode op = Opcode::halt;
@@ -51,10 +86,36 @@ struct Instruction {
   ActFn fn = ActFn::none;
   DType out_dtype = DType::int32;  // activate output
   float scale = 1.0f;              // activate int8 requantization scale
+  // ---- issue 4 additions (activate bias/in_scale; the vector opcode) ----
+  bool bias = false;               // activate: add the bias row; vector layernorm: affine B rows
+  uint64_t bias_addr = 0;          // activate: UB address of n 4-byte bias values
+  float in_scale = 1.0f;           // activate / vector: source A dequantization
+  float in_scale2 = 1.0f;          // vector: source B dequantization
+  float p0 = 0.0f, p1 = 0.0f;      // clip bounds (fn clip); fill value; layernorm epsilon
+  VectorOp vop = VectorOp::copy;   // vector
+  uint64_t ub_addr2 = 0;           // vector source B
+  uint64_t ub_stride2 = 0;
+  uint32_t elem_stride = 1;        // vector source A element stride (elements)
+  uint32_t elem_stride2 = 1;       // vector source B element stride (0: one element broadcast)
+  DType dtype2 = DType::fp32;      // vector source B element type
+  uint64_t dst_addr = 0;           // vector destination
+  uint64_t dst_stride = 0;
+  uint32_t dst_elem_stride = 1;
   int source_line = 0;             // assembly line, 0 when generated
 
   std::string to_string() const;  // one line of assembly
 };
+
+// Unified-buffer byte ranges [lo, hi) an instruction reads and writes
+// (issue 4 helpers shared by the controller's scoreboard and the program
+// checks). A vector's two sources are covered by one hull (conservative
+// ordering); lo == hi when none.
+struct UbRange {
+  uint64_t lo = 0, hi = 0;
+};
+bool vector_reads_b(const Instruction& in);
+UbRange vector_read_range(const Instruction& in);
+UbRange vector_write_range(const Instruction& in);
 
 struct Program {
   std::string name;

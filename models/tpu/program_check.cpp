@@ -1,5 +1,6 @@
 #include "models/tpu/program_check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <stdexcept>
@@ -122,6 +123,36 @@ void validate_program(const Program& prog, const TpuConfig& cfg) {
         c.check_ub(in.ub_addr, in.rows, in.ub_stride, row_bytes);
         c.check_acc(in.acc_addr, in.rows);
         if (in.out_dtype == DType::int8 && !std::isfinite(in.scale)) c.fail("scale must be finite for int8 output");
+        const bool raw = in.out_dtype == DType::int32 || in.out_dtype == DType::fp32;
+        const bool extended = in.bias || in.in_scale != 1.0f || (in.fn != ActFn::none && in.fn != ActFn::relu);
+        if (raw && in.out_dtype == DType::int32 && extended)
+          c.fail("int32 output keeps the raw accumulators: no bias, in_scale or fn beyond relu");
+        if (!std::isfinite(in.in_scale)) c.fail("in_scale must be finite");
+        if (in.bias) c.check_ub(in.bias_addr, 1, 0, uint64_t(in.n) * 4);
+        break;
+      }
+      case Opcode::vector: {
+        if (in.rows == 0) c.fail("rows must be >= 1");
+        if (in.n == 0) c.fail("n must be >= 1");
+        if (in.out_dtype == DType::int32) c.fail("a vector's destination must be int8, bf16, fp16 or fp32");
+        if (!std::isfinite(in.scale) || !std::isfinite(in.in_scale) || !std::isfinite(in.in_scale2))
+          c.fail("scale, in_scale and in_scale2 must be finite");
+        if ((in.vop == VectorOp::layernorm || in.vop == VectorOp::softmax) && in.n < 1) c.fail("empty row");
+        const UbRange rd = vector_read_range(in), wr = vector_write_range(in);
+        if (rd.hi > cfg.unified_buffer.capacity_bytes || wr.hi > cfg.unified_buffer.capacity_bytes)
+          c.fail("unified-buffer range [" + std::to_string(std::min(rd.lo, wr.lo)) + ", " +
+                 std::to_string(std::max(rd.hi, wr.hi)) + ") exceeds unified_buffer.capacity_bytes = " +
+                 std::to_string(cfg.unified_buffer.capacity_bytes));
+        // Sources and destination may not overlap unless the op is elementwise
+        // in place (same address, strides): rows are processed one at a time.
+        const bool in_place = in.vop != VectorOp::transpose && in.dst_addr == in.ub_addr &&
+                              in.dst_stride == in.ub_stride && in.dst_elem_stride == in.elem_stride &&
+                              dtype_bytes(in.dtype) == dtype_bytes(in.out_dtype);
+        if (!in_place && in.vop != VectorOp::fill) {
+          const uint64_t a_hi = in.ub_addr + uint64_t(in.rows - 1) * in.ub_stride +
+                                (uint64_t(in.n - 1) * in.elem_stride + 1) * dtype_bytes(in.dtype);
+          if (in.ub_addr < wr.hi && wr.lo < a_hi) c.fail("source A overlaps the destination (not in place)");
+        }
         break;
       }
       case Opcode::sync:

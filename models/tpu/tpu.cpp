@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "models/tpu/program_check.h"
+#include "sim/trace/trace.h"
 
 namespace xpu::tpu {
 
@@ -90,6 +91,7 @@ RunResult Tpu::run(const Program& program) {
   r.start_cycle = ctrl_->program_start();
   r.end_cycle = ctrl_->program_end();
   r.cycles = r.end_cycle - r.start_cycle;
+  trace::span("program", program.name, r.start_cycle, r.end_cycle);
   r.seconds = double(r.cycles) * cfg_.cycle_ns() * 1e-9;
   r.stats = stats_->snapshot().minus(before);
   return r;

@@ -7,7 +7,10 @@
 
 namespace xpu::tpu {
 
-enum class Dataflow { ws };  // weight-stationary; os/is come with the workloads issue
+// Dataflow of the systolic array (mxu_array.h documents each): ws weight-
+// stationary (TPU), os output-stationary, is input-stationary.
+enum class Dataflow { ws, os, is };
+inline const char* dataflow_name(Dataflow d) { return d == Dataflow::os ? "os" : d == Dataflow::is ? "is" : "ws"; }
 
 struct MxuConfig {
   uint32_t rows = 256;  // K direction: weights rows, partial sums flow down
@@ -43,6 +46,17 @@ struct UnifiedBufferConfig {
 struct ActivationConfig {
   uint32_t elements_per_cycle = 256;  // accumulator values processed per cycle
   uint32_t latency_cycles = 8;        // pipeline depth
+  // Issue 4: passes through the lanes that one element needs for the
+  // multi-step functions of the activation/vector unit (activation_unit.h
+  // derives every op's cycles from these). Defaults are assumptions, see
+  // the YAML files: an fp32 exp is range reduction plus a degree-6
+  // polynomial (~8 multiply-adds, 2 per lane per cycle -> 4 passes); a
+  // reciprocal or reciprocal square root is a table seed plus two Newton
+  // steps (2 passes); erf a rational approximation (~4 passes).
+  uint32_t passes_exp = 4;
+  uint32_t passes_reciprocal = 2;
+  uint32_t passes_rsqrt = 2;
+  uint32_t passes_erf = 4;
 };
 
 struct DramConfig {

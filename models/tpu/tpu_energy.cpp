@@ -35,6 +35,9 @@ std::vector<energy::EnergyTerm> tpu_energy_terms(const TpuConfig& cfg, const ene
   t.push_back({"tpu.dram", "tpu.dram.write_bytes", "dram", dram});
 
   t.push_back({"tpu.act", "tpu.act.elements", "act", table.op_pj("fp32_mult") + table.op_pj("fp32_add")});
+  // Issue 4: the arithmetic of vector ops and activate functions beyond relu.
+  t.push_back({"tpu.act", "tpu.act.fp32_adds", "vector", table.op_pj("fp32_add")});
+  t.push_back({"tpu.act", "tpu.act.fp32_mults", "vector", table.op_pj("fp32_mult")});
 
   const uint64_t chunk = uint64_t(std::max(ub.read_bytes_per_cycle, ub.write_bytes_per_cycle)) * 16;
   const double staging = energy::sram_bytes_pj(table, chunk, 64, true) + energy::sram_bytes_pj(table, chunk, 64, false);

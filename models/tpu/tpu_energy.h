@@ -31,6 +31,11 @@ namespace xpu::tpu {
 //                                       (requantization) and an adder/comparator (relu,
 //                                       rounding); charged for every element whatever fn
 //                                       and out_dtype are (an upper bound)
+//                    tpu.act.fp32_adds / fp32_mults  vector  fp32_add / fp32_mult: the
+//                                       arithmetic of vector ops (softmax, layernorm,
+//                                       pooling, elementwise) and of activate functions
+//                                       beyond relu, counted per op (activation_unit.h:
+//                                       exp = 8 mult-adds, reciprocal 3 mult + 2 add, ...)
 //   tpu.dma          tpu.dma.in_bytes / out_bytes  dma_staging  per byte, one write and
 //                                       one read of a staging SRAM of one DMA chunk
 //                                       (16 UB port widths, 4 KiB on TPU v1). The host

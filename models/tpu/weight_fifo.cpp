@@ -1,4 +1,5 @@
 #include "models/tpu/weight_fifo.h"
+#include "sim/trace/trace.h"
 
 #include <algorithm>
 
@@ -33,6 +34,7 @@ void WeightFifo::set_shift(uint64_t seq, uint64_t start, uint64_t end) {
   t->shift_known = true;
   t->shift_start = start;
   t->shift_end = end;
+  trace::span("weight_shift", "shift tile", start, end);
   read_bytes += t->bytes();
   changed_.notify();
 }
@@ -119,6 +121,7 @@ void WeightFifo::run() {
     t->arrival_known = true;
     t->arrival = arrival;
     changed_.notify();
+    trace::span("weight_fetch", "read_weights", start, free_at_);
     ctrl_.complete(index, arrival);
     tiles_fetched_ += 1;
     write_bytes_ += bytes;

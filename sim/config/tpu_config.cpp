@@ -33,8 +33,8 @@ tpu::TpuConfig parse_tpu_config(Reader& r) {
     auto& x = c.mxu;
     x.rows = u32(m.integer("rows", x.rows, 1, 4096));
     x.cols = u32(m.integer("cols", x.cols, 1, 4096));
-    m.choice("dataflow", {"ws"}, std::string("ws"));
-    x.dataflow = tpu::Dataflow::ws;
+    const std::string df = m.choice("dataflow", {"ws", "os", "is"}, std::string("ws"));
+    x.dataflow = df == "os" ? tpu::Dataflow::os : df == "is" ? tpu::Dataflow::is : tpu::Dataflow::ws;
     x.step_int8 = u32(m.integer("step_int8", x.step_int8, 1, 64));
     x.step_bf16 = u32(m.integer("step_bf16", x.step_bf16, 1, 64));
     x.step_fp16 = u32(m.integer("step_fp16", x.step_fp16, 1, 64));
@@ -73,6 +73,11 @@ tpu::TpuConfig parse_tpu_config(Reader& r) {
     c.activation.elements_per_cycle =
         u32(a.integer("elements_per_cycle", c.activation.elements_per_cycle, 1, 1 << 16));
     c.activation.latency_cycles = u32(a.integer("latency_cycles", c.activation.latency_cycles, 0, 1 << 20));
+    auto& x = c.activation;  // issue 4: optional vector-op costs (defaults in tpu_config.h)
+    x.passes_exp = u32(a.integer("passes_exp", x.passes_exp, 1, 1024));
+    x.passes_reciprocal = u32(a.integer("passes_reciprocal", x.passes_reciprocal, 1, 1024));
+    x.passes_rsqrt = u32(a.integer("passes_rsqrt", x.passes_rsqrt, 1, 1024));
+    x.passes_erf = u32(a.integer("passes_erf", x.passes_erf, 1, 1024));
   }
   {
     Reader d = r.map("dram", false);

@@ -8,7 +8,7 @@
 // the TpuConfig default, which are the TPU v1 values):
 //   kind: tpu                      # required: this file describes a TPU
 //   name, description, clock_mhz
-//   mxu:          rows, cols, dataflow (ws), step_int8, step_bf16, step_fp16,
+//   mxu:          rows, cols, dataflow (ws | os | is), step_int8, step_bf16, step_fp16,
 //                 supports_int8, supports_bf16, supports_fp16,
 //                 weight_load_cycles, double_buffer_weights
 //   weight_fifo:  depth_tiles

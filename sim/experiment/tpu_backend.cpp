@@ -1,5 +1,6 @@
 #include "sim/experiment/tpu_backend.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "models/tpu/tpu.h"
@@ -7,6 +8,8 @@
 #include "sim/energy/energy_model.h"
 #include "sim/experiment/gemm_data.h"
 #include "sim/lowering/tpu/gemm.h"
+#include "sim/lowering/tpu/network.h"
+#include "sim/experiment/tpu_network_run.h"
 
 namespace xpu::experiment {
 
@@ -30,6 +33,17 @@ lowering::GemmSpec gemm_spec(const tpu::TpuConfig& cfg, const workload::Layer& l
   spec.io = io == "resident" && lowering::fits_resident(cfg, spec) ? lowering::GemmIo::resident
                                                                      : lowering::GemmIo::host;
   return spec;
+}
+
+// A workload of standalone GEMM layers (each reads a graph input: the GEMM
+// suites, SCALE-Sim GEMM files) runs layer by layer with fresh operands and a
+// bit-exact check; anything else is lowered as a network (network.h).
+bool standalone_gemms(const workload::Workload& w) {
+  for (const auto& l : w.layers) {
+    if (l.gemm_form != workload::GemmForm::gemm || l.gemm_count != 1 || l.attrs.trans_a || l.attrs.trans_b) return false;
+    if (std::find(w.inputs.begin(), w.inputs.end(), l.inputs[0]) == w.inputs.end()) return false;
+  }
+  return true;
 }
 
 class TpuBackend : public Backend {
@@ -56,6 +70,20 @@ class TpuBackend : public Backend {
   void check_layer(const workload::Layer& layer, DType dtype) const override {
     require_plain_gemm(layer, "TPU");
     lowering::lower_gemm(cfg_, gemm_spec(cfg_, layer, dtype, "host"));
+  }
+
+  void check_workload(const workload::Workload& w, DType dtype) const override {
+    if (standalone_gemms(w)) return Backend::check_workload(w, dtype);
+    lowering::NetworkOptions lo;
+    lo.dtype = dtype;
+    lowering::lower_network(cfg_, w, lo);  // throws LoweringError naming the layer
+  }
+
+  std::vector<report::LayerResult> run_workload(const workload::Workload& w, DType dtype,
+                                                const LayerRunOptions& opts) override {
+    if (standalone_gemms(w)) return Backend::run_workload(w, dtype, opts);
+    NetworkRunner runner{cfg_, *tpu_, model_, terms_, peak_macs_per_cycle(dtype)};
+    return runner.run(w, dtype, opts);
   }
 
   report::LayerResult run_layer(const workload::Layer& layer, DType dtype, const LayerRunOptions& opts) override {

@@ -18,9 +18,10 @@ constexpr uint8_t kBufA = 0, kBufB = 1, kBufC = 2;
 
 uint32_t out_bytes(const GpuGemmSpec& spec) { return spec.acc == AccType::f16 ? 2 : 4; }
 
-GemmTiling choose_tiling(const GpuGemmSpec& spec) {
+GemmTiling choose_tiling(const GpuConfig& cfg, const GpuGemmSpec& spec) {
   GemmTiling t;
-  if (spec.m < 128 || spec.n < 128) {
+  const uint64_t grid128 = ((spec.m + 127) / 128) * ((spec.n + 127) / 128);
+  if (spec.m < 128 || spec.n < 128 || 2 * grid128 <= cfg.sms) {
     t.bm = t.bn = 64;
     t.wm = t.wn = 32;
   }
@@ -38,7 +39,7 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
     throw GpuLoweringError(spec.name + ": int8 needs int32 accumulation and only int8 has it");
   if (spec.m == 0 || spec.n == 0 || spec.k == 0) throw GpuLoweringError(spec.name + ": empty GEMM");
 
-  const GemmTiling t = choose_tiling(spec);
+  const GemmTiling t = choose_tiling(cfg, spec);
   plan.tiling = t;
   const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in));
   const uint32_t ce = out_bytes(spec);

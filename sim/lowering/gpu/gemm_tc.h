@@ -64,11 +64,12 @@ struct GpuGemmPlan {
   GemmTiling tiling;
 };
 
-// Picks the tiling (128x128 when both M and N reach it, else 64x64) and
+// Picks the tiling (128x128 when both M and N reach it and its grid gives
+// more than half the SMs a CTA, else 64x64, which has four times the CTAs) and
 // builds the kernel and its launch. Throws GpuLoweringError when the config
 // lacks the input type's tensor path or the kernel cannot fit an SM.
 void lower_gemm_tc(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan);
-GemmTiling choose_tiling(const GpuGemmSpec& spec);
+GemmTiling choose_tiling(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec);
 
 // Host-side staging: A (m x k) and B (k x n) row-major of the spec's input
 // type, written into the padded device layout; C read back as m x n

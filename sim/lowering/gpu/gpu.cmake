@@ -4,5 +4,6 @@
 add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/gemm_tc.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gemm_simt.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/tc_reference.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/tc_reference.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/nn_kernels.cpp)
 target_link_libraries(xpusim_lowering_gpu PUBLIC xpusim_gpu xpusim_numerics)

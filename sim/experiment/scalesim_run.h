@@ -1,0 +1,54 @@
+#pragma once
+// SCALE-Sim compatibility: `xpusim run --scalesim-cfg my.cfg --topology
+// my_net.csv` runs a SCALE-Sim v2 config + topology pair unchanged on the
+// TPU model.
+//
+// The .cfg maps onto a TpuConfig whose unlisted values are TPU v1's
+// (models/tpu/tpu_config.h defaults: 700 MHz, DDR3 timing, PCIe host):
+//   ArrayHeight x ArrayWidth      -> mxu.rows x mxu.cols
+//   IfmapSramSzkB + OfmapSramSzkB -> unified_buffer.capacity_bytes (KiB;
+//                                    the UB holds ifmaps and ofmaps)
+//   FilterSramSzkB                -> weight_fifo.depth_tiles = max(1,
+//                                    floor(KiB * 1024 / (rows * cols))):
+//                                    the filter SRAM stages weight tiles
+//   Dataflow ws                   -> mxu.dataflow ws; os / is map to the
+//                                    MXU's os / is, and the network lowering
+//                                    (weight-stationary programs) rejects
+//                                    them with a LoweringError until it
+//                                    emits programs for them
+//   Bandwidth (USER mode)         -> dram.bandwidth_gbps = sum over banks
+//                                    of words/cycle x 1 byte x clock
+//   InterfaceBandwidth CALC       -> TPU v1's 34 GB/s (SCALE-Sim would
+//                                    compute the bandwidth it needs; a
+//                                    cycle-level model needs a real one)
+//   accumulators                  -> max(4096, 2 x ArrayHeight) rows
+//                                    (TPU v1's; SCALE-Sim accumulates in
+//                                    the ofmap SRAM)
+// Words are 1 byte, as SCALE-Sim's default: the run is int8. The topology's
+// layers run as a network whose rows are independent layers (SCALE-Sim
+// semantics), each with its own ifmap from host memory.
+#include <string>
+#include <vector>
+
+#include "models/tpu/tpu_config.h"
+#include "models/tpu/mxu_array.h"
+#include "sim/workload/scalesim/scale_config.h"
+
+namespace xpu::experiment {
+
+tpu::TpuConfig tpu_config_from_scalesim(const workload::scalesim::ScaleSimConfig& sc);
+
+struct ScaleSimRunOptions {
+  std::string cfg_file;
+  std::string topology_file;  // "" -> the cfg's TopologyCsvLoc
+  std::string energy_file;    // energy table YAML
+  std::string output_dir;
+  tpu::Fidelity fidelity = tpu::Fidelity::timing;
+  bool quiet = false;
+};
+
+// Runs and writes the reports (report.md, summary.json, layers.csv); returns
+// the paths written. Throws config::ConfigError / lowering::LoweringError.
+std::vector<std::string> run_scalesim(const ScaleSimRunOptions& opts);
+
+}  // namespace xpu::experiment

@@ -1,0 +1,363 @@
+#include "sim/lowering/gpu/nn_kernels.h"
+
+#include <limits>
+
+#include "models/gpu/kernel_builder.h"
+#include "sim/lowering/gpu/gemm_tc.h"
+#include "sim/numerics/float_bits.h"
+
+namespace xpu::lowering::gpu {
+
+using namespace xpu::gpu;
+
+namespace {
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kSqrt2OverPi = 0.7978845608028654f;
+
+int32_t fbits(float f) { return static_cast<int32_t>(float_to_bits(f)); }
+uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+// Counted loop: body runs `iters` >= 1 times.
+template <typename F>
+void loop(KernelBuilder& kb, uint8_t counter, uint8_t pred, uint64_t iters, F body) {
+  kb.mov(counter, static_cast<int32_t>(iters));
+  const int top = kb.label(), done = kb.label();
+  kb.bind(top);
+  body();
+  kb.alui(Op::iadd, counter, counter, -1);
+  kb.setpi(Op::isetp, pred, Cmp::gt, counter, 0);
+  kb.bra(top, done, pred);
+  kb.bind(done);
+}
+
+// tanh(z) = 2 sigmoid(2z) - 1 into d (t, r scratch; m1 holds -1.0f).
+void emit_tanh(KernelBuilder& kb, uint8_t d, uint8_t z, uint8_t t, uint8_t m1) {
+  kb.alui(Op::fmul, t, z, fbits(-2.0f * kLog2e));
+  kb.alu(Op::ex2, t, t, kRZ);
+  kb.alui(Op::fadd, t, t, fbits(1.0f));
+  kb.alu(Op::rcp, t, t, kRZ);
+  kb.alui(Op::ffma, d, t, fbits(2.0f), m1);
+}
+
+void set_bases(Launch& l, uint32_t ctas, uint32_t nbufs, const std::vector<const std::vector<uint64_t>*>& per_cta,
+               const std::vector<uint64_t>& fixed) {
+  l.ctas = ctas;
+  l.nbufs = nbufs;
+  l.bases.assign(size_t(ctas) * nbufs, 0);
+  for (uint32_t c = 0; c < ctas; ++c)
+    for (uint32_t b = 0; b < nbufs; ++b)
+      l.bases[size_t(c) * nbufs + b] = b < per_cta.size() && per_cta[b] ? (*per_cta[b])[c] : fixed.at(b);
+}
+
+}  // namespace
+
+void lower_map(const GpuConfig&, const MapSpec& s, NnPlan& plan) {
+  const size_t nops = s.op == MapOp::add || s.op == MapOp::mul ? 2 : s.op == MapOp::affine ? 3 : 1;
+  if (s.rows == 0 || s.n == 0 || s.in.size() != nops || s.stride.size() != nops || s.out.size() != s.rows ||
+      s.rows > 0xFFFFFFFFull || s.n > 0x7FFFFFFFull)
+    throw GpuLoweringError("map kernel: malformed spec");
+  for (const auto& v : s.in)
+    if (v.size() != s.rows) throw GpuLoweringError("map kernel: operand bases per row missing");
+  const uint32_t T = s.n >= 256 ? 256 : static_cast<uint32_t>((s.n + 31) / 32 * 32);
+  const uint64_t iters = ceil_div(s.n, T);
+  static const char* const names[] = {"relu", "clip", "sigmoid", "tanh", "gelu", "add", "mul", "affine", "copy"};
+  KernelBuilder kb(std::string("map_") + names[static_cast<int>(s.op)]);
+  const uint8_t tid = kb.reg(), i = kb.reg(), k = kb.reg(), off1 = kb.reg();
+  uint8_t off[3] = {kRZ, kRZ, kRZ};
+  const uint8_t x = kb.reg(), b = kb.reg(), c = kb.reg(), y = kb.reg(), t = kb.reg(), u = kb.reg(), m1 = kb.reg();
+  const uint8_t p = kb.pred(), q = kb.pred();
+  kb.s2r(tid, Special::tid);
+  kb.mov_r(i, tid);
+  kb.alui(Op::shl, off1, tid, 2);
+  for (size_t o = 0; o < nops; ++o) {
+    if (s.stride[o] == 1) off[o] = off1;
+    else if (s.stride[o] > 1) {
+      off[o] = kb.reg();
+      kb.alui(Op::imul, off[o], tid, static_cast<int32_t>(s.stride[o] * 4));
+    }
+  }
+  kb.mov(m1, fbits(-1.0f));
+  loop(kb, k, q, iters, [&] {
+    kb.setpi(Op::isetp, p, Cmp::lt, i, static_cast<int32_t>(s.n));
+    kb.ldg(x, 0, off[0], 0).guard = p;
+    if (nops > 1) kb.ldg(b, 1, off[1], 0).guard = p;
+    if (nops > 2) kb.ldg(c, 2, off[2], 0).guard = p;
+    uint8_t res = y;
+    switch (s.op) {
+      case MapOp::relu: kb.alui(Op::fmax, y, x, 0); break;
+      case MapOp::clip:
+        kb.alui(Op::fmax, y, x, fbits(s.lo));
+        kb.alui(Op::fmul, t, y, fbits(-1.0f));
+        kb.alui(Op::fmax, t, t, fbits(-s.hi));
+        kb.alui(Op::fmul, y, t, fbits(-1.0f));
+        break;
+      case MapOp::sigmoid:
+        kb.alui(Op::fmul, t, x, fbits(-kLog2e));
+        kb.alu(Op::ex2, t, t, kRZ);
+        kb.alui(Op::fadd, t, t, fbits(1.0f));
+        kb.alu(Op::rcp, y, t, kRZ);
+        break;
+      case MapOp::tanh: emit_tanh(kb, y, x, t, m1); break;
+      case MapOp::gelu:
+        kb.alu(Op::fmul, t, x, x);
+        kb.alu(Op::fmul, t, t, x);
+        kb.alui(Op::ffma, u, t, fbits(0.044715f), x);
+        kb.alui(Op::fmul, u, u, fbits(kSqrt2OverPi));
+        emit_tanh(kb, u, u, t, m1);
+        kb.alui(Op::fmul, t, x, fbits(0.5f));
+        kb.alu(Op::ffma, y, t, u, t);
+        break;
+      case MapOp::add: kb.alu(Op::fadd, y, x, b); break;
+      case MapOp::mul: kb.alu(Op::fmul, y, x, b); break;
+      case MapOp::affine: kb.alu(Op::ffma, y, x, b, c); break;
+      case MapOp::copy: res = x; break;
+    }
+    kb.stg(static_cast<uint8_t>(nops), off1, 0, res).guard = p;
+    kb.alui(Op::iadd, i, i, static_cast<int32_t>(T));
+    kb.alui(Op::iadd, off1, off1, static_cast<int32_t>(4 * T));
+    for (size_t o = 0; o < nops; ++o)
+      if (s.stride[o] > 1) kb.alui(Op::iadd, off[o], off[o], static_cast<int32_t>(uint64_t(T) * s.stride[o] * 4));
+  });
+  kb.exit();
+  plan.kernel = kb.finish();
+  Launch& l = plan.launch;
+  l.kernel = &plan.kernel;
+  l.threads = T;
+  l.shared_bytes = 0;
+  std::vector<const std::vector<uint64_t>*> per;
+  for (const auto& v : s.in) per.push_back(&v);
+  per.push_back(&s.out);
+  set_bases(l, static_cast<uint32_t>(s.rows), static_cast<uint32_t>(nops + 1), per, {});
+}
+
+void lower_rows(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
+  if (s.rows == 0 || s.n == 0 || s.x.size() != s.rows || s.y.size() != s.rows || s.rows > 0xFFFFFFFFull ||
+      s.n > 0x7FFFFFFFull)
+    throw GpuLoweringError("row kernel: malformed spec");
+  constexpr uint32_t T = 128;
+  const uint64_t iters = ceil_div(s.n, T);
+  static const char* const names[] = {"softmax", "layernorm", "mean"};
+  KernelBuilder kb(std::string("row_") + names[static_cast<int>(s.op)]);
+  const uint8_t tid = kb.reg(), i = kb.reg(), k = kb.reg(), off = kb.reg(), soff = kb.reg();
+  const uint8_t x = kb.reg(), acc = kb.reg(), a = kb.reg(), b = kb.reg(), v = kb.reg(), w = kb.reg(),
+                sc = kb.reg(), bi = kb.reg();
+  const uint8_t p = kb.pred(), q = kb.pred();
+  kb.s2r(tid, Special::tid);
+  kb.alui(Op::shl, soff, tid, 2);
+  auto pass = [&](auto body) {
+    kb.mov_r(i, tid);
+    kb.mov_r(off, soff);
+    loop(kb, k, q, iters, [&] {
+      kb.setpi(Op::isetp, p, Cmp::lt, i, static_cast<int32_t>(s.n));
+      body();
+      kb.alui(Op::iadd, i, i, static_cast<int32_t>(T));
+      kb.alui(Op::iadd, off, off, static_cast<int32_t>(4 * T));
+    });
+  };
+  // Shared-memory tree over the 128 threads; every thread gets the result in r.
+  auto reduce = [&](uint8_t r, Op op) {
+    kb.sts(soff, 0, r);
+    kb.bar();
+    for (uint32_t st = T / 2; st >= 1; st /= 2) {
+      kb.setpi(Op::isetp, q, Cmp::lt, tid, static_cast<int32_t>(st));
+      kb.lds(a, soff, 0).guard = q;
+      kb.lds(b, soff, static_cast<int32_t>(4 * st)).guard = q;
+      kb.alu(op, a, a, b).guard = q;
+      kb.sts(soff, 0, a).guard = q;
+      kb.bar();
+    }
+    kb.lds(r, kRZ, 0);
+    kb.bar();
+  };
+  const int32_t inv_n = fbits(1.0f / float(s.n));
+  switch (s.op) {
+    case RowOp::softmax:
+      kb.mov(acc, fbits(-std::numeric_limits<float>::infinity()));
+      pass([&] {
+        kb.ldg(x, 0, off, 0).guard = p;
+        kb.alu(Op::fmax, acc, acc, x).guard = p;
+      });
+      reduce(acc, Op::fmax);
+      kb.alui(Op::fmul, v, acc, fbits(-1.0f));
+      kb.mov(acc, 0);
+      pass([&] {
+        kb.ldg(x, 0, off, 0).guard = p;
+        kb.alu(Op::fadd, w, x, v);
+        kb.alui(Op::fmul, w, w, fbits(kLog2e));
+        kb.alu(Op::ex2, w, w, kRZ);
+        kb.stg(1, off, 0, w).guard = p;
+        kb.alu(Op::fadd, acc, acc, w).guard = p;
+      });
+      reduce(acc, Op::fadd);
+      kb.alu(Op::rcp, v, acc, kRZ);
+      pass([&] {
+        kb.ldg(w, 1, off, 0).guard = p;
+        kb.alu(Op::fmul, w, w, v);
+        kb.stg(1, off, 0, w).guard = p;
+      });
+      break;
+    case RowOp::layernorm:
+      kb.mov(acc, 0);
+      pass([&] {
+        kb.ldg(x, 0, off, 0).guard = p;
+        kb.alu(Op::fadd, acc, acc, x).guard = p;
+      });
+      reduce(acc, Op::fadd);
+      kb.alui(Op::fmul, v, acc, inv_n);       // mean
+      kb.alui(Op::fmul, v, v, fbits(-1.0f));  // -mean
+      kb.mov(acc, 0);
+      pass([&] {
+        kb.ldg(x, 0, off, 0).guard = p;
+        kb.alu(Op::fadd, w, x, v);
+        kb.alu(Op::ffma, acc, w, w, acc).guard = p;
+      });
+      reduce(acc, Op::fadd);
+      kb.alui(Op::fmul, acc, acc, inv_n);
+      kb.alui(Op::fadd, acc, acc, fbits(s.eps));
+      kb.alu(Op::rsq, acc, acc, kRZ);  // inv
+      pass([&] {
+        kb.ldg(x, 0, off, 0).guard = p;
+        kb.ldg(sc, 2, off, 0).guard = p;
+        if (s.has_bias) kb.ldg(bi, 3, off, 0).guard = p;
+        kb.alu(Op::fadd, w, x, v);
+        kb.alu(Op::fmul, w, w, acc);
+        if (s.has_bias) kb.alu(Op::ffma, w, w, sc, bi);
+        else kb.alu(Op::fmul, w, w, sc);
+        kb.stg(1, off, 0, w).guard = p;
+      });
+      break;
+    case RowOp::mean:
+      kb.mov(acc, 0);
+      pass([&] {
+        kb.ldg(x, 0, off, 0).guard = p;
+        kb.alu(Op::fadd, acc, acc, x).guard = p;
+      });
+      reduce(acc, Op::fadd);
+      kb.alui(Op::fmul, acc, acc, inv_n);
+      kb.setpi(Op::isetp, q, Cmp::eq, tid, 0);
+      kb.stg(1, kRZ, 0, acc).guard = q;
+      break;
+  }
+  kb.exit();
+  plan.kernel = kb.finish();
+  Launch& l = plan.launch;
+  l.kernel = &plan.kernel;
+  l.threads = T;
+  l.shared_bytes = T * 4;
+  const uint32_t nb = s.op == RowOp::layernorm ? 4 : 2;
+  set_bases(l, static_cast<uint32_t>(s.rows), nb, {&s.x, &s.y}, {0, 0, s.scale, s.bias});
+}
+
+void lower_pool(const GpuConfig& cfg, const PoolSpec& s, NnPlan& plan) {
+  if (s.planes == 0 || s.ho <= 0 || s.wo <= 0 || s.wo > 1024 || s.planes > 0xFFFFFFFFull)
+    throw GpuLoweringError("pool kernel: output rows wider than 1024 or empty");
+  const uint32_t T = static_cast<uint32_t>((s.wo + 31) / 32 * 32);
+  // Output rows are split into `chunks` (a power of two) blocks of R rows,
+  // one CTA each, so small planes still fill the SMs: CTA c covers plane
+  // c / chunks, rows (c % chunks) R.. (the row block comes from %ctaid, so
+  // this kernel does not qualify for the fast path).
+  uint64_t chunks = 1;
+  while (chunks * 2 <= uint64_t(s.ho) && s.planes * chunks < 8ull * cfg.sms) chunks *= 2;
+  const int64_t R = (s.ho + int64_t(chunks) - 1) / int64_t(chunks);
+  KernelBuilder kb(s.depthwise ? "dwconv" : s.max ? "max_pool" : "avg_pool");
+  const uint8_t tid = kb.reg(), vw = kb.reg(), iw0 = kb.reg(), ih0 = kb.reg(), oo = kb.reg(), k = kb.reg();
+  const uint8_t ih = kb.reg(), th = kb.reg(), thp = kb.reg(), row = kb.reg(), iw = kb.reg(), m = kb.reg(),
+                adr = kb.reg(), t = kb.reg();
+  const uint8_t x = kb.reg(), acc = kb.reg(), cnt = kb.reg(), vh = kb.reg(), wt = kb.reg();
+  const uint8_t p = kb.pred(), q = kb.pred(), pc = kb.pred();
+  kb.s2r(tid, Special::tid);
+  // vh = ho - 1 - oh: >= 0 while the row exists.
+  kb.s2r(vh, Special::ctaid);
+  kb.alui(Op::and_, vh, vh, static_cast<int32_t>(chunks - 1));
+  kb.alui(Op::imul, vh, vh, static_cast<int32_t>(R));  // oh0
+  kb.alui(Op::imul, ih0, vh, static_cast<int32_t>(s.sh));
+  kb.alui(Op::iadd, ih0, ih0, static_cast<int32_t>(-s.pt));
+  kb.alui(Op::imul, oo, vh, static_cast<int32_t>(s.wo * 4));
+  kb.alui(Op::imul, vh, vh, -1);
+  kb.alui(Op::iadd, vh, vh, static_cast<int32_t>(s.ho - 1));
+  kb.alui(Op::imul, vw, tid, -1);
+  kb.alui(Op::iadd, vw, vw, static_cast<int32_t>(s.wo - 1));  // >= 0 iff the thread has an output column
+  kb.alui(Op::imul, iw0, tid, static_cast<int32_t>(s.sw));
+  kb.alui(Op::iadd, iw0, iw0, static_cast<int32_t>(-s.pl));
+  kb.alui(Op::shl, t, tid, 2);
+  kb.alu(Op::iadd, oo, oo, t);
+  // min(v, hi - v) >= 0 iff 0 <= v <= hi.
+  auto in_range = [&](uint8_t d, uint8_t v, int64_t lo, int64_t hi) {
+    kb.alui(Op::imul, t, v, -1);
+    kb.alui(Op::iadd, t, t, static_cast<int32_t>(hi));
+    kb.alui(Op::iadd, d, v, static_cast<int32_t>(-lo));
+    kb.alu(Op::imin, d, d, t);
+  };
+  loop(kb, k, q, static_cast<uint64_t>(R), [&] {
+    kb.mov(acc, s.max && !s.depthwise ? fbits(-std::numeric_limits<float>::infinity()) : 0);
+    kb.mov(cnt, 0);
+    for (int64_t a = 0; a < s.kh; ++a) {
+      kb.alui(Op::iadd, ih, ih0, static_cast<int32_t>(a * s.dh));
+      in_range(th, ih, 0, s.h - 1);
+      if (s.count_include_pad) in_range(thp, ih, -s.pt, s.h + s.pb - 1);
+      kb.alui(Op::imul, row, ih, static_cast<int32_t>(s.w * 4));
+      for (int64_t b = 0; b < s.kw; ++b) {
+        kb.alui(Op::iadd, iw, iw0, static_cast<int32_t>(b * s.dw));
+        in_range(m, iw, 0, s.w - 1);
+        kb.alu(Op::imin, m, m, th);
+        kb.alu(Op::imin, m, m, vw);
+        kb.setpi(Op::isetp, p, Cmp::ge, m, 0);
+        kb.alui(Op::shl, adr, iw, 2);
+        kb.alu(Op::iadd, adr, adr, row);
+        kb.ldg(x, 0, adr, 0).guard = p;
+        if (s.depthwise) {
+          kb.ldg(wt, 2, kRZ, static_cast<int32_t>((a * s.kw + b) * 4));
+          kb.alu(Op::ffma, acc, x, wt, acc).guard = p;
+        } else if (s.max) {
+          kb.alu(Op::fmax, acc, acc, x).guard = p;
+        } else {
+          kb.alu(Op::fadd, acc, acc, x).guard = p;
+          if (!s.count_include_pad) {
+            kb.alui(Op::fadd, cnt, cnt, fbits(1.0f)).guard = p;
+          } else {
+            in_range(m, iw, -s.pl, s.w + s.pr - 1);
+            kb.alu(Op::imin, m, m, thp);
+            kb.alu(Op::imin, m, m, vw);
+            kb.setpi(Op::isetp, pc, Cmp::ge, m, 0);
+            kb.alui(Op::fadd, cnt, cnt, fbits(1.0f)).guard = pc;
+          }
+        }
+      }
+    }
+    if (s.depthwise) {
+      if (s.has_bias) {
+        kb.ldg(wt, 3, kRZ, 0);
+        kb.alu(Op::fadd, acc, acc, wt);
+      }
+    } else if (!s.max) {
+      kb.alu(Op::rcp, cnt, cnt, kRZ);
+      kb.alu(Op::fmul, acc, acc, cnt);
+    }
+    kb.alu(Op::imin, m, vw, vh);
+    kb.setpi(Op::isetp, p, Cmp::ge, m, 0);
+    kb.stg(1, oo, 0, acc).guard = p;
+    kb.alui(Op::iadd, vh, vh, -1);
+    kb.alui(Op::iadd, ih0, ih0, static_cast<int32_t>(s.sh));
+    kb.alui(Op::iadd, oo, oo, static_cast<int32_t>(s.wo * 4));
+  });
+  kb.exit();
+  plan.kernel = kb.finish();
+  Launch& l = plan.launch;
+  l.kernel = &plan.kernel;
+  l.threads = T;
+  l.shared_bytes = 0;
+  if (s.planes * chunks > 0xFFFFFFFFull) throw GpuLoweringError("pool kernel: grid too large");
+  l.ctas = static_cast<uint32_t>(s.planes * chunks);
+  l.nbufs = 4;
+  l.bases.resize(size_t(l.ctas) * 4);
+  for (uint64_t c = 0; c < l.ctas; ++c) {
+    const uint64_t plane = c / chunks, ch = plane % s.channels;
+    l.bases[4 * c] = s.x + plane * uint64_t(s.h * s.w) * 4;
+    l.bases[4 * c + 1] = s.y + plane * uint64_t(s.ho * s.wo) * 4;
+    l.bases[4 * c + 2] = s.w_addr + ch * uint64_t(s.kh * s.kw) * 4;
+    l.bases[4 * c + 3] = s.bias + ch * 4;
+  }
+}
+
+}  // namespace xpu::lowering::gpu

@@ -1,0 +1,86 @@
+#pragma once
+// Network-layer kernels for the GPU model besides the GEMMs (gemm_tc.h,
+// gemm_simt.h): elementwise maps, row reductions (softmax, layernorm, global
+// average pooling) and 2-D pooling, on fp32 tensors in device memory. Every
+// kernel runs functionally on the model (values) and is timed like any
+// other; except pooling none reads %ctaid: per-CTA buffer bases carry the
+// CTA's rows, so they qualify for the fast path (fast_path.h).
+//
+// Arithmetic and its distance to the fp32 reference executor
+// (sim/workload/reference_executor.h), as checked by tests/gpu/test_gpu_nn.cpp:
+//   relu, clip/relu6, add, mul, copies (reshape, flatten, transpose)
+//       bit-exact: FMNMX, FADD, FMUL are IEEE single operations.
+//   sigmoid  rcp(1 + ex2(-x log2 e)) on the SFU          |err| <= 1e-6 (relative)
+//   tanh     2 sigmoid(2x) - 1                            |err| <= 2e-6 absolute
+//   gelu     tanh form 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)));
+//            the erf form's reference differs by <= 1e-3 absolute (the
+//            approximation itself), the tanh form's by <= 5e-6 absolute.
+//   batchnorm  folded on the host to y = x s + t with s = scale / sqrtf(var + eps),
+//            t = bias - mean s, one FFMA:                  <= 1e-5 relative
+//   softmax  max, e = ex2((x - max) log2 e), tree sum over 128 threads,
+//            e rcp(sum):                                   <= 1e-5 relative
+//   layernorm  tree sums, mean = sum (1/n), rsq(var + eps): <= 1e-4 absolute
+//   max_pool bit-exact; avg_pool / global_avg_pool: window sums in the
+//            reference's order, times rcp(count)           <= 1e-6 relative
+//   depthwise conv2d  FFMA chain in the reference's order (the reference
+//            rounds products separately)                   <= 1e-5 relative + 1e-6
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/gpu/gpu_config.h"
+#include "models/gpu/isa.h"
+
+namespace xpu::lowering::gpu {
+
+struct NnPlan {
+  xpu::gpu::Kernel kernel;
+  xpu::gpu::Launch launch;  // launch.kernel points into this plan: do not copy after lowering
+};
+
+// Elementwise over `rows` rows of `n` elements: row r reads operand o at
+// base[o][r] + i * stride[o] * 4 and writes y at out[r] + i * 4.
+enum class MapOp { relu, clip, sigmoid, tanh, gelu, add, mul, affine, copy };
+struct MapSpec {
+  MapOp op = MapOp::copy;
+  uint64_t rows = 0, n = 0;
+  float lo = 0, hi = 6;  // clip
+  // Operands: x; add/mul: x, b; affine: x, scale, shift (y = x scale + shift).
+  std::vector<std::vector<uint64_t>> in;  // per operand: per-row base addresses
+  std::vector<uint32_t> stride;           // per operand, in elements (0: one value per row)
+  std::vector<uint64_t> out;              // per-row output base
+};
+void lower_map(const xpu::gpu::GpuConfig& cfg, const MapSpec& s, NnPlan& plan);
+
+// One CTA of 128 threads per row of n elements at x[r] (y[r] out).
+enum class RowOp { softmax, layernorm, mean };
+struct RowSpec {
+  RowOp op = RowOp::softmax;
+  uint64_t rows = 0, n = 0;
+  float eps = 1e-5f;
+  std::vector<uint64_t> x, y;  // per row (mean: y[r] is one element)
+  uint64_t scale = 0, bias = 0;  // layernorm: n-element vectors (bias 0 with has_bias false)
+  bool has_bias = false;
+};
+void lower_rows(const xpu::gpu::GpuConfig& cfg, const RowSpec& s, NnPlan& plan);
+
+// 2-D max/avg pooling: a thread per output column, one CTA per block of
+// output rows of an (n, c) plane (blocks from %ctaid: no fast path).
+struct PoolSpec {
+  bool max = true;
+  // Depthwise convolution instead (groups = channels, one filter per
+  // channel): acc = fma(x, w, acc) over the window's in-input positions in
+  // row-major order from +0, then + bias; filter of plane p at
+  // w + (p % channels) kh kw 4, bias at bias + (p % channels) 4.
+  bool depthwise = false;
+  uint64_t channels = 1, w_addr = 0, bias = 0;
+  bool has_bias = false;
+  bool count_include_pad = false;
+  uint64_t planes = 0;
+  int64_t h = 0, w = 0, ho = 0, wo = 0;
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, pb = 0, pr = 0;
+  uint64_t x = 0, y = 0;  // plane p at x + p h w 4, y + p ho wo 4
+};
+void lower_pool(const xpu::gpu::GpuConfig& cfg, const PoolSpec& s, NnPlan& plan);
+
+}  // namespace xpu::lowering::gpu

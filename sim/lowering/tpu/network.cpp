@@ -1,0 +1,443 @@
+#include "sim/lowering/tpu/network.h"
+
+#include <algorithm>
+
+#include "sim/lowering/tpu/network_builder.h"
+
+namespace xpu::lowering {
+
+namespace detail {
+
+using workload::Layer;
+using workload::OpKind;
+
+uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+uint64_t align_up(uint64_t a, uint64_t b) { return ceil_div(a, b) * b; }
+
+namespace {
+constexpr uint64_t kAlign = 64;
+
+bool is_fusable_fn(OpKind k) {
+  return k == OpKind::relu || k == OpKind::relu6 || k == OpKind::clip || k == OpKind::sigmoid ||
+         k == OpKind::tanh || k == OpKind::gelu;
+}
+bool is_image_op(OpKind k) {
+  return k == OpKind::conv2d || k == OpKind::max_pool || k == OpKind::avg_pool || k == OpKind::global_avg_pool ||
+         k == OpKind::batchnorm;
+}
+bool keeps_layout(OpKind k) {
+  return is_fusable_fn(k) || k == OpKind::add || k == OpKind::mul || k == OpKind::concat;
+}
+}  // namespace
+
+// ---- allocator ----
+
+UbAllocator::UbAllocator(uint64_t capacity) : capacity_(capacity / kAlign * kAlign) {}
+
+std::optional<uint64_t> UbAllocator::alloc(uint64_t bytes) {
+  const uint64_t size = align_up(std::max<uint64_t>(bytes, 1), kAlign);
+  uint64_t at = 0;
+  for (const auto& [addr, sz] : used_) {
+    if (addr >= at + size) break;
+    at = std::max(at, addr + sz);
+  }
+  if (at + size > capacity_) return std::nullopt;
+  used_[at] = size;
+  return at;
+}
+
+void UbAllocator::free(uint64_t addr) { used_.erase(addr); }
+
+uint64_t UbAllocator::free_bytes() const {
+  uint64_t u = 0;
+  for (const auto& kv : used_) u += kv.second;
+  return capacity_ - u;
+}
+
+// ---- builder ----
+
+NetBuilder::NetBuilder(const tpu::TpuConfig& cfg, const workload::Workload& w, const NetworkOptions& opts)
+    : cfg_(cfg), w_(w), opts_(opts), alloc_(cfg.unified_buffer.capacity_bytes) {}
+
+void NetBuilder::fail(const Layer& l, const std::string& msg) const {
+  std::string where;
+  if (!l.loc.file.empty()) {
+    where = l.loc.file;
+    if (l.loc.line > 0) where += ":" + std::to_string(l.loc.line) + ":" + std::to_string(l.loc.column);
+    where += ": ";
+  }
+  throw LoweringError(where + "layer '" + l.name + "' (" + workload::op_name(l.op) + "): " + msg + " [on '" +
+                      cfg_.name + "', " + std::string(dtype_name(dt())) + "]");
+}
+
+const std::vector<float>* NetBuilder::values(const std::string& tensor) const {
+  const workload::Tensor& t = w_.tensor(tensor);
+  if (t.values) return t.values.get();
+  if (opts_.constants) {
+    auto it = opts_.constants->find(tensor);
+    if (it != opts_.constants->end()) return &it->second;
+  }
+  return nullptr;
+}
+
+const std::string& NetBuilder::root(const std::string& tensor) const {
+  auto it = alias_.find(tensor);
+  return it == alias_.end() ? tensor : root(it->second);
+}
+
+float NetBuilder::scale_of(const std::string& tensor) const {
+  if (!int8()) return 1.0f;
+  auto it = opts_.scales.find(root(tensor));
+  return it == opts_.scales.end() ? 1.0f : it->second;
+}
+
+void NetBuilder::analyse() {
+  // Readers by tensor name, for fusion.
+  std::map<std::string, int> readers;
+  for (const auto& l : w_.layers)
+    for (const auto& in : l.inputs)
+      if (!in.empty()) readers[in] += 1;
+  std::set<std::string> outs(w_.outputs.begin(), w_.outputs.end());
+  auto single_reader = [&](const std::string& t) { return readers[t] == 1 && !outs.count(t); };
+
+  // Layouts (forward) and views.
+  for (const auto& in : w_.inputs) {
+    const auto& t = w_.tensor(in);
+    if (t.shape.size() != 4) continue;
+    for (const auto& l : w_.layers)
+      if (!l.inputs.empty() && l.inputs[0] == in && is_image_op(l.op)) nhwc_.insert(in);
+  }
+  for (const auto& l : w_.layers) {
+    const bool rank4 = l.out_shape.size() == 4;
+    if (l.op == OpKind::reshape || l.op == OpKind::flatten) {
+      const std::string& r = root(l.inputs[0]);
+      const auto& xs = w_.tensor(l.inputs[0]).shape;
+      const bool plain_bytes = !nhwc_.count(r) || (xs.size() == 4 && xs[2] * xs[3] == 1);
+      if (plain_bytes && !outs.count(l.output())) alias_[l.output()] = l.inputs[0];
+      continue;
+    }
+    if (rank4 && (is_image_op(l.op) || (keeps_layout(l.op) && is_nhwc(l.inputs[0])))) nhwc_.insert(l.output());
+  }
+
+  // Groups.
+  std::set<const Layer*> absorbed;
+  auto next_reader = [&](const std::string& t) -> const Layer* {
+    if (!single_reader(t)) return nullptr;
+    for (const auto& l : w_.layers)
+      for (const auto& in : l.inputs)
+        if (in == t) return &l;
+    return nullptr;
+  };
+  for (const auto& l : w_.layers) {
+    if (absorbed.count(&l)) continue;
+    std::vector<const Layer*> g{&l};
+    const bool matrix = workload::is_matrix_op(l.op);
+    if (matrix || l.op == OpKind::add) {
+      const Layer* nx = next_reader(l.output());
+      if (matrix && l.op == OpKind::conv2d && nx && nx->op == OpKind::batchnorm && nx->inputs[0] == l.output()) {
+        g.push_back(nx);
+        nx = next_reader(nx->output());
+      }
+      if (nx && is_fusable_fn(nx->op)) g.push_back(nx);
+    }
+    for (const Layer* x : g) absorbed.insert(x);
+    groups_.push_back(g);
+  }
+  // Readers per root, by group; graph outputs.
+  for (size_t gi = 0; gi < groups_.size(); ++gi)
+    for (const Layer* l : groups_[gi])
+      for (const auto& in : l->inputs) {
+        if (in.empty() || w_.tensor(in).is_constant()) continue;
+        reads_[root(in)].push_back(gi);
+      }
+  for (const auto& o : w_.outputs) graph_outputs_.insert(root(o));
+}
+
+size_t NetBuilder::next_use(const std::string& r) const {
+  auto it = reads_.find(r);
+  if (it != reads_.end())
+    for (size_t g : it->second)
+      if (g >= cur_group_) return g;
+  return graph_outputs_.count(r) ? groups_.size() : size_t(-1);
+}
+
+uint64_t NetBuilder::host_alloc(uint64_t bytes) {
+  const uint64_t a = host_next_;
+  host_next_ = align_up(host_next_ + bytes, 4096);
+  result_.host_bytes = host_next_;
+  return a;
+}
+
+void NetBuilder::spill_one(const std::string& what, uint64_t need) {
+  // Farthest next use first among resident tensors this layer does not use.
+  std::string victim;
+  size_t best = 0;
+  for (const auto& [name, lv] : live_) {
+    if (lv.on_host || pinned_.count(name)) continue;
+    const size_t nu = next_use(name);
+    if (victim.empty() || nu > best) {
+      victim = name;
+      best = nu;
+    }
+  }
+  if (victim.empty()) {
+    const Layer& l = *groups_[cur_group_].front();
+    fail(l, what + " needs " + std::to_string(need) + " bytes of the unified buffer (" +
+                std::to_string(cfg_.unified_buffer.capacity_bytes) + " bytes, " + std::to_string(alloc_.free_bytes()) +
+                " free) with every other tensor spilled: its operands cannot be tiled to fit");
+  }
+  Live& lv = live_[victim];
+  lv.host_addr = host_alloc(lv.place.bytes);
+  tpu::Instruction out;
+  out.op = tpu::Opcode::write_host_memory;
+  out.ub_addr = lv.place.ub;
+  out.host_addr = lv.host_addr;
+  out.bytes = lv.place.bytes;
+  emit(out);
+  alloc_.free(lv.place.ub);
+  lv.on_host = true;
+  cur_->spill_bytes += lv.place.bytes;
+  cur_->io = cur_->io == "resident" ? "spilled " + victim : cur_->io + ", spilled " + victim;
+}
+
+uint64_t NetBuilder::ub_alloc(uint64_t bytes, const std::string& what) {
+  for (;;) {
+    if (auto a = alloc_.alloc(bytes)) return *a;
+    spill_one(what, bytes);
+  }
+}
+
+TensorPlace NetBuilder::use(const std::string& tensor) {
+  const std::string& r = root(tensor);
+  auto it = live_.find(r);
+  if (it == live_.end()) throw std::logic_error("network lowering: tensor '" + r + "' has no place");
+  pinned_.insert(r);
+  Live& lv = it->second;
+  if (lv.on_host) {
+    lv.place.ub = ub_alloc(lv.place.bytes, "reading back '" + r + "'");
+    tpu::Instruction in;
+    in.op = tpu::Opcode::read_host_memory;
+    in.host_addr = lv.host_addr;
+    in.ub_addr = lv.place.ub;
+    in.bytes = lv.place.bytes;
+    emit(in);
+    lv.on_host = false;
+    cur_->spill_bytes += lv.place.bytes;
+    cur_->io = cur_->io == "resident" ? "read back " + r : cur_->io + ", read back " + r;
+  }
+  TensorPlace p = lv.place;
+  p.tensor = tensor;
+  p.shape = w_.tensor(tensor).shape;
+  p.nhwc = p.shape.size() == 4 && is_nhwc(tensor);
+  return p;
+}
+
+TensorPlace NetBuilder::produce(const std::string& tensor, bool nhwc) {
+  const workload::Tensor& t = w_.tensor(tensor);
+  TensorPlace p;
+  p.tensor = tensor;
+  p.shape = t.shape;
+  p.dtype = dt();
+  p.scale = scale_of(tensor);
+  p.nhwc = nhwc;
+  p.bytes = workload::numel(t.shape) * eb();
+  p.ub = ub_alloc(p.bytes, "output '" + tensor + "'");
+  Live lv;
+  lv.place = p;
+  live_[tensor] = lv;
+  pinned_.insert(tensor);
+  return p;
+}
+
+uint64_t NetBuilder::scratch(uint64_t bytes, const std::string& what) {
+  const uint64_t a = ub_alloc(bytes, what);
+  scratch_.push_back(a);
+  return a;
+}
+
+uint64_t NetBuilder::constant(std::vector<uint8_t> bytes, const std::string& what) {
+  const uint64_t ub = scratch(bytes.size(), what);
+  HostConstant hc;
+  hc.host_addr = host_alloc(bytes.size());
+  hc.bytes = std::move(bytes);
+  tpu::Instruction in;
+  in.op = tpu::Opcode::read_host_memory;
+  in.host_addr = hc.host_addr;
+  in.ub_addr = ub;
+  in.bytes = hc.bytes.size();
+  emit(in);
+  step_->host_constants.push_back(std::move(hc));
+  return ub;
+}
+
+void NetBuilder::new_step() {
+  tpu::Instruction h;
+  h.op = tpu::Opcode::halt;
+  emit(h);
+  cur_->steps.emplace_back();
+  step_ = &cur_->steps.back();
+  step_->program.name = cur_->name + ".part" + std::to_string(cur_->steps.size());
+}
+
+tpu::Instruction NetBuilder::vec(tpu::VectorOp op, uint32_t rows, uint32_t n) const {
+  tpu::Instruction in;
+  in.op = tpu::Opcode::vector;
+  in.vop = op;
+  in.rows = rows;
+  in.n = n;
+  in.dtype = dt();
+  in.out_dtype = dt();
+  return in;
+}
+
+void NetBuilder::end_layer() {
+  for (uint64_t a : scratch_) alloc_.free(a);
+  scratch_.clear();
+  pinned_.clear();
+  // Free tensors no later group reads (graph outputs stay until staged out).
+  for (auto it = live_.begin(); it != live_.end();) {
+    bool needed = graph_outputs_.count(it->first) != 0;
+    for (size_t g : reads_[it->first]) needed = needed || g > cur_group_;
+    if (!needed) {
+      if (!it->second.on_host) alloc_.free(it->second.place.ub);
+      it = live_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (step_ && (step_->program.code.empty() || step_->program.code.back().op != tpu::Opcode::halt)) {
+    tpu::Instruction h;
+    h.op = tpu::Opcode::halt;
+    emit(h);
+  }
+  // A layer that emitted nothing (a view) has no program.
+  if (cur_->steps.size() == 1 && cur_->steps[0].program.code.size() == 1) cur_->steps.clear();
+}
+
+void NetBuilder::stage_inputs() {
+  LayerPlan lp;
+  lp.name = "stage_in";
+  lp.op = "host->ub";
+  lp.io = "host";
+  result_.layers.push_back(lp);
+  cur_ = &result_.layers.back();
+  cur_->steps.emplace_back();
+  step_ = &cur_->steps.back();
+  step_->program.name = "stage_in";
+  std::string shapes;
+  for (const auto& name : w_.inputs) {
+    if (!reads_.count(name)) continue;
+    TensorPlace p = produce(name, nhwc_.count(name) != 0);
+    HostInput hi;
+    hi.host_addr = host_alloc(p.bytes);
+    hi.place = p;
+    tpu::Instruction in;
+    in.op = tpu::Opcode::read_host_memory;
+    in.host_addr = hi.host_addr;
+    in.ub_addr = p.ub;
+    in.bytes = p.bytes;
+    emit(in);
+    step_->host_inputs.push_back(hi);
+    shapes += (shapes.empty() ? "" : ", ") + workload::shape_to_string(p.shape);
+  }
+  cur_->shape = shapes;
+  cur_group_ = 0;
+  pinned_.clear();
+  tpu::Instruction h;
+  h.op = tpu::Opcode::halt;
+  emit(h);
+}
+
+void NetBuilder::stage_outputs() {
+  LayerPlan lp;
+  lp.name = "stage_out";
+  lp.op = "ub->host";
+  lp.io = "host";
+  result_.layers.push_back(lp);
+  cur_ = &result_.layers.back();
+  cur_->steps.emplace_back();
+  step_ = &cur_->steps.back();
+  step_->program.name = "stage_out";
+  cur_group_ = groups_.size();
+  for (const auto& name : w_.outputs) {
+    TensorPlace p = use(name);
+    const uint64_t host = host_alloc(p.bytes);
+    tpu::Instruction out;
+    out.op = tpu::Opcode::write_host_memory;
+    out.ub_addr = p.ub;
+    out.host_addr = host;
+    out.bytes = p.bytes;
+    emit(out);
+    p.ub = host;
+    result_.outputs[name] = p;
+    cur_->shape += (cur_->shape.empty() ? "" : ", ") + workload::shape_to_string(p.shape);
+  }
+  tpu::Instruction h;
+  h.op = tpu::Opcode::halt;
+  emit(h);
+}
+
+void NetBuilder::lower_group(const std::vector<const Layer*>& group) {
+  const Layer& l = *group.front();
+  LayerPlan lp;
+  lp.name = l.name;
+  for (const Layer* x : group) {
+    lp.layers.push_back(x->name);
+    lp.op += (lp.op.empty() ? "" : "+") + std::string(workload::op_name(x->op));
+    lp.macs += x->macs();
+  }
+  lp.shape = l.shape();
+  result_.layers.push_back(std::move(lp));
+  cur_ = &result_.layers.back();
+  cur_->steps.emplace_back();
+  step_ = &cur_->steps.back();
+  step_->program.name = l.name;
+  if (alias_.count(l.output())) {
+    cur_->op += " (view)";
+  } else if (l.op == OpKind::conv2d) {
+    lower_conv(group);
+  } else if (l.op == OpKind::gemm || l.op == OpKind::matmul) {
+    lower_dense(group);
+  } else {
+    lower_vector(group);
+  }
+  if (!alias_.count(l.output())) {
+    const std::string& out = group.back()->output();
+    auto it = live_.find(out);
+    if (it != live_.end()) {
+      cur_->output = it->second.place;
+      cur_->has_output = true;
+    }
+  }
+  end_layer();
+}
+
+NetworkPlan NetBuilder::run() {
+  if (dt() != DType::int8 && dt() != DType::bf16 && dt() != DType::fp16)
+    throw LoweringError("network '" + w_.name + "': precision " + std::string(dtype_name(dt())) +
+                        " is not an MXU input type (int8, bf16, fp16)");
+  const bool ok = dt() == DType::int8 ? cfg_.mxu.supports_int8 : dt() == DType::bf16 ? cfg_.mxu.supports_bf16
+                                                                                     : cfg_.mxu.supports_fp16;
+  if (!ok)
+    throw LoweringError("network '" + w_.name + "': the MXU of '" + cfg_.name + "' has no " +
+                        std::string(dtype_name(dt())) + " mode");
+  if (cfg_.mxu.dataflow != tpu::Dataflow::ws)
+    throw LoweringError("network '" + w_.name + "': the network lowering emits weight-stationary programs; mxu.dataflow " +
+                        std::string(cfg_.mxu.dataflow == tpu::Dataflow::os ? "os" : "is") + " of '" + cfg_.name +
+                        "' is not supported by it yet");
+  analyse();
+  result_.layers.reserve(groups_.size() + 2);
+  stage_inputs();
+  for (cur_group_ = 0; cur_group_ < groups_.size(); ++cur_group_) lower_group(groups_[cur_group_]);
+  stage_outputs();
+  return std::move(result_);
+}
+
+}  // namespace detail
+
+NetworkPlan lower_network(const tpu::TpuConfig& cfg, const workload::Workload& w, const NetworkOptions& opts) {
+  detail::NetBuilder b(cfg, w, opts);
+  return b.run();
+}
+
+}  // namespace xpu::lowering

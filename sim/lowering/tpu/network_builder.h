@@ -1,0 +1,127 @@
+#pragma once
+// Internal to the network lowering (network.h): the state of one lowering
+// pass -- tensor placement in the unified buffer, spilling, the program being
+// emitted -- and the per-op emitters (network_gemm.cpp, network_vector.cpp).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sim/lowering/tpu/network.h"
+
+namespace xpu::lowering::detail {
+
+// First-fit allocator over [0, capacity) in 64-byte units.
+class UbAllocator {
+ public:
+  explicit UbAllocator(uint64_t capacity);
+  std::optional<uint64_t> alloc(uint64_t bytes);
+  void free(uint64_t addr);
+  uint64_t free_bytes() const;
+
+ private:
+  uint64_t capacity_;
+  std::map<uint64_t, uint64_t> used_;  // addr -> size
+};
+
+uint64_t ceil_div(uint64_t a, uint64_t b);
+uint64_t align_up(uint64_t a, uint64_t b);
+
+// A layer's GEMM: C[m, n] (+ bias) -> fn -> out, A rows in the UB.
+struct GemmJob {
+  uint64_t m = 0, n = 0, k = 0;
+  uint64_t a_ub = 0, a_stride = 0;
+  const std::vector<float>* b = nullptr;  // K x N row-major fp32 values (nullptr: zeros)
+  std::vector<uint8_t> b_bytes;           // filled by the emitter: B in the MXU dtype
+  float b_scale = 1.0f;                   // int8 weights: per-tensor scale
+  const std::vector<float>* bias = nullptr;  // n values (nullptr: no bias)
+  uint64_t c_ub = 0, c_stride = 0;
+  tpu::ActFn fn = tpu::ActFn::none;
+  float p0 = 0, p1 = 0;
+  float x_scale = 1.0f, y_scale = 1.0f;   // int8 activation scales
+  bool weights_from_host = false;         // B is an activation already in weight DRAM at weight_base
+  uint64_t weight_base = 0;
+};
+
+class NetBuilder {
+ public:
+  NetBuilder(const tpu::TpuConfig& cfg, const workload::Workload& w, const NetworkOptions& opts);
+  NetworkPlan run();
+
+  // ---- used by the emitters ----
+  const tpu::TpuConfig& cfg() const { return cfg_; }
+  const workload::Workload& wl() const { return w_; }
+  DType dt() const { return opts_.dtype; }
+  bool int8() const { return opts_.dtype == DType::int8; }
+  uint64_t eb() const { return dtype_bytes(opts_.dtype); }
+  [[noreturn]] void fail(const workload::Layer& l, const std::string& msg) const;
+
+  // Values of a constant tensor (nullptr: unknown, timing run).
+  const std::vector<float>* values(const std::string& tensor) const;
+  float scale_of(const std::string& tensor) const;
+  bool is_nhwc(const std::string& tensor) const { return nhwc_.count(root(tensor)) != 0; }
+  const std::string& root(const std::string& tensor) const;
+
+  // The tensor in the UB (read back from host if spilled); pinned for the layer.
+  TensorPlace use(const std::string& tensor);
+  // Allocates the group's output.
+  TensorPlace produce(const std::string& tensor, bool nhwc);
+  // Scratch UB bytes until the end of the layer.
+  uint64_t scratch(uint64_t bytes, const std::string& what);
+  // Stages constant bytes through host memory into the UB (read_host_memory).
+  uint64_t constant(std::vector<uint8_t> bytes, const std::string& what);
+  void emit(const tpu::Instruction& in) { step_->program.code.push_back(in); }
+  // Ends the current program and starts another (weight-path operands).
+  void new_step();
+  ProgramStep& step() { return *step_; }
+  size_t step_index() const { return cur_->steps.size() - 1; }
+  LayerPlan& plan() { return *cur_; }
+  uint64_t host_alloc(uint64_t bytes);
+
+  // Emitters.
+  void emit_gemm(const workload::Layer& l, GemmJob& job);
+  void lower_conv(const std::vector<const workload::Layer*>& group);
+  void lower_dense(const std::vector<const workload::Layer*>& group);  // gemm, matmul
+  void lower_vector(const std::vector<const workload::Layer*>& group);
+  // Vector instruction helpers.
+  tpu::Instruction vec(tpu::VectorOp op, uint32_t rows, uint32_t n) const;
+
+ private:
+  struct Live {
+    TensorPlace place;
+    bool on_host = false;
+    uint64_t host_addr = 0;
+  };
+  void analyse();
+  void make_groups();
+  void lower_group(const std::vector<const workload::Layer*>& group);
+  uint64_t ub_alloc(uint64_t bytes, const std::string& what);
+  void spill_one(const std::string& what, uint64_t need);
+  size_t next_use(const std::string& root_tensor) const;
+  void end_layer();
+  void stage_inputs();
+  void stage_outputs();
+
+  tpu::TpuConfig cfg_;
+  const workload::Workload& w_;
+  NetworkOptions opts_;
+  NetworkPlan result_;
+  UbAllocator alloc_;
+  uint64_t host_next_ = 0;
+
+  std::map<std::string, std::string> alias_;           // view tensor -> its input
+  std::set<std::string> nhwc_;                         // roots stored NHWC
+  std::map<std::string, std::vector<size_t>> reads_;   // root -> group indices that read it
+  std::set<std::string> graph_outputs_;                // roots
+  std::vector<std::vector<const workload::Layer*>> groups_;
+  std::map<std::string, Live> live_;                   // roots in UB or spilled
+  std::set<std::string> pinned_;
+  std::vector<uint64_t> scratch_;
+  size_t cur_group_ = 0;
+  LayerPlan* cur_ = nullptr;
+  ProgramStep* step_ = nullptr;
+};
+
+}  // namespace xpu::lowering::detail

@@ -1,0 +1,502 @@
+// Matrix layers of the network lowering (network.h): conv2d through im2col,
+// gemm and matmul, with bias, batchnorm folding and the activation fused into
+// the Activate step.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "sim/lowering/tpu/network_builder.h"
+#include "sim/numerics/int8_quant.h"
+
+namespace xpu::lowering::detail {
+
+using workload::Layer;
+using workload::OpKind;
+
+namespace {
+
+tpu::ActFn act_of(const Layer& l, float& p0, float& p1) {
+  switch (l.op) {
+    case OpKind::relu: return tpu::ActFn::relu;
+    case OpKind::relu6: return tpu::ActFn::relu6;
+    case OpKind::clip:
+      p0 = l.attrs.clip_min;
+      p1 = l.attrs.clip_max;
+      return tpu::ActFn::clip;
+    case OpKind::sigmoid: return tpu::ActFn::sigmoid;
+    case OpKind::tanh: return tpu::ActFn::tanh;
+    case OpKind::gelu: return l.attrs.gelu_tanh ? tpu::ActFn::gelu_tanh : tpu::ActFn::gelu;
+    default: return tpu::ActFn::none;
+  }
+}
+
+uint32_t u32(uint64_t v) { return static_cast<uint32_t>(v); }
+
+void put_u32(std::vector<uint8_t>& out, uint32_t w) {
+  const size_t at = out.size();
+  out.resize(at + 4);
+  std::memcpy(out.data() + at, &w, 4);
+}
+
+// Weight-tile offsets as sim/lowering/tpu/gemm.cpp lays them out: N tiles
+// outer, K chunks inner, each tile dense row-major.
+std::vector<uint64_t> tile_offsets(uint64_t k, uint64_t n, uint64_t R, uint64_t C, uint64_t eb) {
+  const uint64_t kcs = ceil_div(k, R), nts = ceil_div(n, C);
+  std::vector<uint64_t> off(kcs * nts);
+  uint64_t a = 0;
+  for (uint64_t nt = 0; nt < nts; ++nt)
+    for (uint64_t kc = 0; kc < kcs; ++kc) {
+      off[kc * nts + nt] = a;
+      a += std::min(R, k - kc * R) * std::min(C, n - nt * C) * eb;
+    }
+  return off;
+}
+
+std::vector<uint8_t> to_dtype(const std::vector<float>& v, DType t, float scale) {
+  std::vector<uint8_t> out(v.size() * dtype_bytes(t));
+  for (size_t i = 0; i < v.size(); ++i) {
+    switch (t) {
+      case DType::int8: {
+        const int8_t q = quantize(v[i], scale);
+        std::memcpy(&out[i], &q, 1);
+        break;
+      }
+      case DType::bf16: {
+        const uint16_t b = bf16::from_float(v[i]).bits;
+        std::memcpy(&out[2 * i], &b, 2);
+        break;
+      }
+      case DType::fp16: {
+        const uint16_t b = fp16::from_float(v[i]).bits;
+        std::memcpy(&out[2 * i], &b, 2);
+        break;
+      }
+      default: std::memcpy(&out[4 * i], &v[i], 4);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void NetBuilder::emit_gemm(const Layer& l, GemmJob& job) {
+  const uint64_t R = cfg_.mxu.rows, C = cfg_.mxu.cols, e = eb();
+  const uint64_t acc_rows = cfg_.accumulators.double_buffered ? cfg_.accumulators.entries / 2 : cfg_.accumulators.entries;
+  if (acc_rows == 0) fail(l, "the accumulators cannot hold one row");
+  const uint64_t kcs = ceil_div(job.k, R), nts = ceil_div(job.n, C);
+  const auto off = tile_offsets(job.k, job.n, R, C, e);
+
+  uint64_t wbase = job.weight_base;
+  if (!job.weights_from_host) {
+    // B in the MXU dtype, packed into tiles appended to this program's weight image.
+    std::vector<float> zeros;
+    const std::vector<float>& b = job.b ? *job.b : (zeros.assign(job.k * job.n, 0.0f), zeros);
+    if (int8()) job.b_scale = scale_for(tensor_max_abs(b.data(), b.size()));
+    job.b_bytes = to_dtype(b, dt(), job.b_scale);
+    auto& img = step_->weight_image;
+    wbase = align_up(img.size(), 64);
+    img.resize(wbase + job.k * job.n * e);
+    for (uint64_t nt = 0; nt < nts; ++nt)
+      for (uint64_t kc = 0; kc < kcs; ++kc) {
+        const uint64_t kk = std::min(R, job.k - kc * R), nn = std::min(C, job.n - nt * C);
+        uint8_t* dst = img.data() + wbase + off[kc * nts + nt];
+        for (uint64_t r = 0; r < kk; ++r)
+          std::memcpy(dst + r * nn * e, job.b_bytes.data() + ((kc * R + r) * job.n + nt * C) * e, nn * e);
+      }
+  }
+  // Activate parameters: int8 dequantizes with s_x * s_w and requantizes with 1 / s_y.
+  const float in_scale = int8() ? job.x_scale * job.b_scale : 1.0f;
+  const float out_scale = int8() ? 1.0f / job.y_scale : 1.0f;
+  GemmCheck chk;
+  chk.step = step_index();
+  chk.m = job.m;
+  chk.n = job.n;
+  chk.k = job.k;
+  chk.a_ub = job.a_ub;
+  chk.a_stride = job.a_stride;
+  chk.b = job.b_bytes;
+  chk.c_ub = job.c_ub;
+  chk.c_stride = job.c_stride;
+  chk.fn = job.fn;
+  chk.p0 = job.p0;
+  chk.p1 = job.p1;
+  chk.in_scale = in_scale;
+  chk.scale = out_scale;
+  chk.out_dtype = dt();
+  uint64_t bias_ub = 0;
+  if (job.bias) {
+    std::vector<uint8_t> bytes;
+    for (uint64_t j = 0; j < job.n; ++j) {
+      const float b = (*job.bias)[j];
+      uint32_t w;
+      if (int8()) {
+        const double q = std::nearbyint(double(b) / (double(job.x_scale) * double(job.b_scale)));
+        w = uint32_t(int32_t(std::clamp(q, -2147483648.0, 2147483647.0)));
+      } else {
+        std::memcpy(&w, &b, 4);
+      }
+      put_u32(bytes, w);
+      chk.bias_bits.push_back(w);
+    }
+    chk.bias = true;
+    bias_ub = constant(std::move(bytes), "bias of '" + l.name + "'");
+  }
+  plan().gemms.push_back(std::move(chk));
+  plan().array_cols_used = std::max(plan().array_cols_used, std::min(job.n, C));
+  plan().array_rows_used = std::max(plan().array_rows_used, std::min(job.k, R));
+
+  uint64_t half = 0;
+  for (uint64_t m0 = 0; m0 < job.m; m0 += acc_rows) {
+    const uint64_t rows = std::min(acc_rows, job.m - m0);
+    for (uint64_t nt = 0; nt < nts; ++nt) {
+      const uint64_t nn = std::min(C, job.n - nt * C);
+      const uint32_t acc = u32(half * acc_rows);
+      for (uint64_t kc = 0; kc < kcs; ++kc) {
+        const uint64_t kk = std::min(R, job.k - kc * R);
+        tpu::Instruction w;
+        w.op = tpu::Opcode::read_weights;
+        w.weight_addr = wbase + off[kc * nts + nt];
+        w.k = u32(kk);
+        w.n = u32(nn);
+        w.dtype = dt();
+        emit(w);
+        tpu::Instruction mm;
+        mm.op = tpu::Opcode::matmul;
+        mm.ub_addr = job.a_ub + m0 * job.a_stride + kc * R * e;
+        mm.ub_stride = job.a_stride;
+        mm.acc_addr = acc;
+        mm.rows = u32(rows);
+        mm.k = u32(kk);
+        mm.n = u32(nn);
+        mm.dtype = dt();
+        mm.accumulate = kc > 0;
+        mm.load_weights = true;
+        emit(mm);
+      }
+      tpu::Instruction act;
+      act.op = tpu::Opcode::activate;
+      act.acc_addr = acc;
+      act.rows = u32(rows);
+      act.n = u32(nn);
+      act.ub_addr = job.c_ub + m0 * job.c_stride + nt * C * e;
+      act.ub_stride = job.c_stride;
+      act.fn = job.fn;
+      act.p0 = job.p0;
+      act.p1 = job.p1;
+      act.out_dtype = dt();
+      act.scale = out_scale;
+      act.in_scale = in_scale;
+      if (job.bias) {
+        act.bias = true;
+        act.bias_addr = bias_ub + nt * C * 4;
+      }
+      emit(act);
+      if (cfg_.accumulators.double_buffered) half ^= 1;
+    }
+  }
+}
+
+void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
+  const Layer& l = *group[0];
+  const Layer* bn = group.size() > 1 && group[1]->op == OpKind::batchnorm ? group[1] : nullptr;
+  const Layer* fnl = group.back()->op != OpKind::conv2d && group.back()->op != OpKind::batchnorm ? group.back() : nullptr;
+  if (!is_nhwc(l.inputs[0])) fail(l, "its input is not an image tensor in NHWC layout (produced by a reshape/transpose)");
+  const TensorPlace X = use(l.inputs[0]);
+  const auto& xs = X.shape;
+  const auto& ws = wl().tensor(l.inputs[1]).shape;
+  const uint64_t N = xs[0], Cin = xs[1], H = xs[2], W = xs[3];
+  const uint64_t Cout = ws[0], Cg = ws[1], Kh = ws[2], Kw = ws[3], KK = Kh * Kw;
+  const uint64_t G = l.attrs.groups, Ng = Cout / G;
+  const uint64_t Ho = l.out_shape[2], Wo = l.out_shape[3], M = N * Ho * Wo;
+  const auto& win = l.attrs.window;
+  const uint64_t e = eb();
+
+  // Folded weights [Cout, Cg, Kh, Kw] and bias [Cout].
+  std::vector<float> wv(Cout * Cg * KK, 0.0f);
+  if (const auto* v = values(l.inputs[1])) wv = *v;
+  std::vector<float> bias(Cout, 0.0f);
+  bool has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
+  if (has_bias)
+    if (const auto* v = values(l.inputs[2])) bias = *v;
+  if (bn) {
+    const auto* g = values(bn->inputs[1]);
+    const auto* b = values(bn->inputs[2]);
+    const auto* mu = values(bn->inputs[3]);
+    const auto* var = values(bn->inputs[4]);
+    for (uint64_t c = 0; c < Cout; ++c) {
+      const float f = g && var ? (*g)[c] / std::sqrt((*var)[c] + bn->attrs.epsilon) : 1.0f;
+      for (uint64_t i = 0; i < Cg * KK; ++i) wv[c * Cg * KK + i] *= f;
+      bias[c] = (bias[c] - (mu ? (*mu)[c] : 0.0f)) * f + (b ? (*b)[c] : 0.0f);
+    }
+    has_bias = true;
+  }
+  float p0 = 0, p1 = 0;
+  const tpu::ActFn fn = fnl ? act_of(*fnl, p0, p1) : tpu::ActFn::none;
+  const TensorPlace Y = produce(group.back()->output(), true);
+
+  // A: the input itself (1x1, stride 1, no padding, one group) or im2col.
+  const bool padded = win.pad_top || win.pad_left || win.pad_bottom || win.pad_right;
+  const bool direct = KK == 1 && G == 1 && win.stride_h == 1 && win.stride_w == 1 && !padded;
+  uint64_t a_ub = X.ub, a_cols = Cin;
+  if (!direct) {
+    a_cols = Cin * KK;
+    a_ub = scratch(M * a_cols * e, "the im2col matrix of '" + l.name + "'");
+    plan().im2col_bytes += M * a_cols * e;
+    // Toeplitz rows: a copy per (n, oh, kh, kw) of the in-range ow run; the
+    // padding positions are zero-filled (only those: the copies cover the rest).
+    auto fill = [&](uint64_t row0, uint64_t rows, uint64_t col) {
+      if (rows == 0) return;
+      tpu::Instruction f = vec(tpu::VectorOp::fill, u32(rows), u32(Cin));
+      f.dst_addr = a_ub + row0 * a_cols * e + col * e;
+      f.dst_stride = a_cols * e;
+      f.dst_elem_stride = u32(KK);
+      emit(f);
+    };
+    for (uint64_t n = 0; n < N; ++n)
+      for (uint64_t oh = 0; oh < Ho; ++oh)
+        for (uint64_t kh = 0; kh < Kh; ++kh) {
+          const int64_t ih = int64_t(oh * win.stride_h + kh * win.dilation_h) - win.pad_top;
+          const uint64_t row0 = (n * Ho + oh) * Wo;
+          for (uint64_t kw = 0; kw < Kw; ++kw) {
+            if (ih < 0 || ih >= int64_t(H)) {
+              fill(row0, Wo, kh * Kw + kw);
+              continue;
+            }
+            // ow with 0 <= ow*sw - pl + kw*dw < W
+            const int64_t base = int64_t(kw * win.dilation_w) - win.pad_left, sw = win.stride_w;
+            int64_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;
+            int64_t hi = (int64_t(W) - 1 - base) < 0 ? -1 : (int64_t(W) - 1 - base) / sw;
+            hi = std::min<int64_t>(hi, int64_t(Wo) - 1);
+            if (lo > hi) {
+              fill(row0, Wo, kh * Kw + kw);
+              continue;
+            }
+            fill(row0, uint64_t(lo), kh * Kw + kw);
+            fill(row0 + uint64_t(hi) + 1, Wo - uint64_t(hi) - 1, kh * Kw + kw);
+            const uint64_t iw = uint64_t(lo * sw + base);
+            tpu::Instruction c = vec(tpu::VectorOp::copy, u32(hi - lo + 1), u32(Cin));
+            c.ub_addr = X.ub + ((n * H + uint64_t(ih)) * W + iw) * Cin * e;
+            c.ub_stride = uint64_t(sw) * Cin * e;
+            c.dst_addr = a_ub + (row0 + uint64_t(lo)) * a_cols * e + (kh * Kw + kw) * e;
+            c.dst_stride = a_cols * e;
+            c.dst_elem_stride = u32(KK);
+            emit(c);
+          }
+        }
+  }
+  // One GEMM per group: A_g = columns [g*Cg*KK, (g+1)*Cg*KK), B_g[(c*Kh+kh)*Kw+kw][j] = W'[g*Ng+j][c][kh][kw].
+  std::vector<float> bg, biasg;
+  for (uint64_t g = 0; g < G; ++g) {
+    const uint64_t k = Cg * KK;
+    bg.assign(k * Ng, 0.0f);
+    for (uint64_t j = 0; j < Ng; ++j)
+      for (uint64_t i = 0; i < k; ++i) bg[i * Ng + j] = wv[(g * Ng + j) * k + i];
+    biasg.assign(bias.begin() + g * Ng, bias.begin() + (g + 1) * Ng);
+    GemmJob job;
+    job.m = M;
+    job.n = Ng;
+    job.k = k;
+    job.a_ub = a_ub + g * k * e;
+    job.a_stride = a_cols * e;
+    job.b = &bg;
+    job.bias = has_bias ? &biasg : nullptr;
+    job.c_ub = Y.ub + g * Ng * e;
+    job.c_stride = Cout * e;
+    job.fn = fn;
+    job.p0 = p0;
+    job.p1 = p1;
+    job.x_scale = X.scale;
+    job.y_scale = Y.scale;
+    emit_gemm(l, job);
+  }
+  plan().shape = l.shape();
+}
+
+void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
+  const Layer& l = *group[0];
+  const Layer* fnl = group.size() > 1 ? group.back() : nullptr;
+  float p0 = 0, p1 = 0;
+  const tpu::ActFn fn = fnl ? act_of(*fnl, p0, p1) : tpu::ActFn::none;
+  const uint64_t e = eb();
+  const uint64_t M = l.m, N = l.n, K = l.k, G = l.gemm_count;
+  const auto& b_t = wl().tensor(l.inputs[1]);
+  const bool b_const = b_t.is_constant();
+  if (l.op == OpKind::matmul && (wl().tensor(l.inputs[0]).shape.size() < 2 || b_t.shape.size() < 2))
+    fail(l, "1-D matmul operands are not supported by the TPU lowering");
+
+  TensorPlace A = use(l.inputs[0]);
+  if (A.nhwc && A.shape[2] * A.shape[3] != 1) fail(l, "its input is an NHWC image; flatten it first");
+  TensorPlace B;
+  if (!b_const) B = use(l.inputs[1]);
+  const TensorPlace Y = produce(group.back()->output(), false);
+
+  // A operand: transposed into scratch for gemm transA.
+  uint64_t a_ub = A.ub;
+  if (l.op == OpKind::gemm && l.attrs.trans_a) {
+    a_ub = scratch(M * K * e, "A^T of '" + l.name + "'");
+    tpu::Instruction t = vec(tpu::VectorOp::transpose, u32(K), u32(M));
+    t.ub_addr = A.ub;
+    t.ub_stride = M * e;
+    t.dst_addr = a_ub;
+    t.dst_stride = K * e;
+    t.dst_elem_stride = 1;
+    emit(t);
+  }
+
+  // Bias: gemm C (beta C) broadcast along rows, or matmul's bias; a full C is added afterwards.
+  std::vector<float> bias;
+  const std::vector<float>* cfull = nullptr;
+  std::vector<float> cbuf;
+  if (l.has_bias) {
+    const std::string& cn = l.inputs[2];
+    const auto& cs = wl().tensor(cn).shape;
+    const float beta = l.op == OpKind::gemm ? l.attrs.beta : 1.0f;
+    std::vector<float> cv(workload::numel(cs), 0.0f);
+    if (!wl().tensor(cn).is_constant()) fail(l, "a bias that is not a constant is not supported");
+    if (const auto* v = values(cn)) cv = *v;
+    const uint64_t cn_el = workload::numel(cs);
+    if (cn_el == 1 || (cn_el == N && cs.back() == int64_t(N))) {
+      bias.resize(N);
+      for (uint64_t j = 0; j < N; ++j) bias[j] = beta * cv[cn_el == 1 ? 0 : j];
+    } else {
+      // [M, 1] or [M, N]: expanded on the host, added by a vector op.
+      workload::Shape full{int64_t(M), int64_t(N)};
+      cbuf.resize(M * N);
+      for (uint64_t i = 0; i < M; ++i)
+        for (uint64_t j = 0; j < N; ++j) {
+          const uint64_t ci = cs.size() == 2 ? (cs[0] == 1 ? 0 : i) * uint64_t(cs[1]) + (cs[1] == 1 ? 0 : j)
+                                             : (cs[0] == 1 ? 0 : j);
+          cbuf[i * N + j] = beta == 1.0f ? cv[ci] : beta * cv[ci];
+        }
+      cfull = &cbuf;
+    }
+  }
+  const float alpha = l.op == OpKind::gemm ? l.attrs.alpha : 1.0f;
+
+  // Output target: Y, or an fp32 scratch when a full C follows.
+  uint64_t c_ub = Y.ub, c_elem = e;
+  if (cfull) {
+    c_ub = scratch(M * N * 4, "A x B of '" + l.name + "' before + C");
+    c_elem = 4;
+  }
+
+  // B: constant (packed by emit_gemm) or activation (weight path).
+  std::vector<uint64_t> wbase(G, 0);
+  if (!b_const) {
+    // Program 1 writes every B_g to host memory in tile layout; the host
+    // copies them into weight DRAM; program 2 runs the GEMMs.
+    const uint64_t R = cfg_.mxu.rows, C = cfg_.mxu.cols;
+    const auto off = tile_offsets(K, N, R, C, e);
+    const uint64_t kcs = ceil_div(K, R), nts = ceil_div(N, C);
+    const uint64_t b_batches = workload::numel(B.shape) / (K * N);
+    std::vector<WeightCopy> copies;
+    uint64_t wnext = 0;
+    for (uint64_t g = 0; g < b_batches; ++g) {
+      const uint64_t host = host_alloc(K * N * e);
+      wbase[g] = wnext;
+      for (uint64_t nt = 0; nt < nts; ++nt)
+        for (uint64_t kc = 0; kc < kcs; ++kc) {
+          const uint64_t kk = std::min(R, K - kc * R), nn = std::min(C, N - nt * C);
+          const uint64_t src = B.ub + (g * K * N + kc * R * N + nt * C) * e;
+          const uint64_t dst = host + off[kc * nts + nt];
+          if (nts == 1) {
+            tpu::Instruction o;
+            o.op = tpu::Opcode::write_host_memory;
+            o.ub_addr = src;
+            o.host_addr = dst;
+            o.bytes = kk * N * e;
+            emit(o);
+          } else {
+            for (uint64_t r = 0; r < kk; ++r) {
+              tpu::Instruction o;
+              o.op = tpu::Opcode::write_host_memory;
+              o.ub_addr = src + r * N * e;
+              o.host_addr = dst + r * nn * e;
+              o.bytes = nn * e;
+              emit(o);
+            }
+          }
+        }
+      copies.push_back(WeightCopy{host, wnext, K * N * e});
+      wnext += align_up(K * N * e, 64);
+      plan().weight_path_bytes += K * N * e;
+    }
+    new_step();
+    step_->copies_before = std::move(copies);
+    plan().io = "B via weight DRAM";
+  }
+
+  std::vector<float> bmat;
+  const uint64_t a_batches = G > 1 ? workload::numel(A.shape) / (M * K) : 1;
+  const uint64_t b_batches = b_const ? (workload::numel(b_t.shape) / (K * N)) : workload::numel(B.shape) / (K * N);
+  for (uint64_t g = 0; g < G; ++g) {
+    GemmJob job;
+    job.m = M;
+    job.n = N;
+    job.k = K;
+    const uint64_t ga = a_batches == 1 ? 0 : g % a_batches;
+    const uint64_t gb = b_batches == 1 ? 0 : g % b_batches;
+    job.a_ub = a_ub + ga * M * K * e;
+    job.a_stride = K * e;
+    if (b_const) {
+      const auto* v = values(l.inputs[1]);
+      bmat.assign(K * N, 0.0f);
+      if (v) {
+        const bool tb = l.op == OpKind::gemm && l.attrs.trans_b;
+        for (uint64_t i = 0; i < K; ++i)
+          for (uint64_t j = 0; j < N; ++j)
+            bmat[i * N + j] = (tb ? (*v)[gb * K * N + j * K + i] : (*v)[gb * K * N + i * N + j]) * alpha;
+      }
+      job.b = &bmat;
+    } else {
+      job.weights_from_host = true;
+      job.weight_base = wbase[gb];
+      job.b_scale = B.scale;
+      if (alpha != 1.0f) fail(l, "alpha != 1 with an activation B is not supported");
+    }
+    job.bias = bias.empty() ? nullptr : &bias;
+    job.c_ub = c_ub + g * M * N * c_elem;
+    job.c_stride = N * c_elem;
+    job.x_scale = A.scale;
+    job.y_scale = Y.scale;
+    if (cfull) {
+      // Raw sum in fp32 (int8: dequantized), then + C and fn by a vector op.
+      job.fn = tpu::ActFn::none;
+      emit_gemm(l, job);
+    } else {
+      job.fn = fn;
+      job.p0 = p0;
+      job.p1 = p1;
+      emit_gemm(l, job);
+    }
+  }
+  if (cfull) {
+    // The GEMM's activates wrote dt(); rewrite them to fp32 output (in_scale kept, scale 1).
+    for (auto& in : step_->program.code)
+      if (in.op == tpu::Opcode::activate && in.ub_addr >= c_ub && in.ub_addr < c_ub + M * N * 4) {
+        in.out_dtype = DType::fp32;
+        in.scale = 1.0f;
+      }
+    plan().gemms.back().out_dtype = DType::fp32;
+    plan().gemms.back().scale = 1.0f;
+    std::vector<uint8_t> bytes(cbuf.size() * 4);
+    std::memcpy(bytes.data(), cbuf.data(), bytes.size());
+    const uint64_t cu = constant(std::move(bytes), "C of '" + l.name + "'");
+    tpu::Instruction add = vec(tpu::VectorOp::add, u32(M), u32(N));
+    add.dtype = DType::fp32;
+    add.ub_addr = c_ub;
+    add.ub_stride = N * 4;
+    add.dtype2 = DType::fp32;
+    add.ub_addr2 = cu;
+    add.ub_stride2 = N * 4;
+    add.dst_addr = Y.ub;
+    add.dst_stride = N * e;
+    add.fn = fn;
+    add.p0 = p0;
+    add.p1 = p1;
+    add.scale = int8() ? 1.0f / Y.scale : 1.0f;
+    emit(add);
+  }
+}
+
+}  // namespace xpu::lowering::detail
