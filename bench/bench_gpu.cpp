@@ -1,7 +1,11 @@
 // GPU model speed: simulated warp instructions per host second and the wall
 // time of an M x N x K fp16 tensor-core GEMM (default 4096^3) on v100.yaml,
-// timing only. Usage: bench_gpu [config.yaml] [m n k] [--values]
+// timing only, with full simulation and with the fast path (fast_path.h),
+// which must give the same cycles (checked here too).
+// Usage: bench_gpu [config.yaml] [m n k] [--values] [--full-only|--fast-only] [--threads N]
+// (--threads overrides sim.host_threads: SMs simulated on N host threads.)
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,29 +21,54 @@ using namespace xpu;
 using namespace xpu::gpu;
 using namespace xpu::lowering::gpu;
 
+namespace {
+
+struct Timed {
+  LaunchResult r;
+  double wall = 0, cpu = 0;  // host wall and process CPU seconds
+};
+
+Timed run_once(Gpu& gpu, const Launch& launch, bool values, bool fast) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::clock_t c0 = std::clock();
+  Timed t;
+  t.r = gpu.run(launch, RunOptions{values, fast});
+  t.cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
+  t.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return t;
+}
+
+}  // namespace
+
 int sc_main(int argc, char* argv[]) {
   std::string cfg_path = std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/v100.yaml";
   uint64_t m = 4096, n = 4096, k = 4096;
-  bool values = false;
+  bool values = false, full = true, fast = true;
+  int threads = 0;
   int pos = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--values") values = true;
+    else if (a == "--full-only") fast = false;
+    else if (a == "--fast-only") full = false;
+    else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a.size() > 5 && a.substr(a.size() - 5) == ".yaml") cfg_path = a;
     else if (pos < 3) (pos == 0 ? m : pos == 1 ? n : k) = std::strtoull(argv[i], nullptr, 10), ++pos;
   }
-  const GpuConfig cfg = config::load_gpu_config(cfg_path);
+  GpuConfig cfg = config::load_gpu_config(cfg_path);
+  if (threads > 0) cfg.sim.host_threads = static_cast<uint32_t>(threads);
   Gpu gpu("gpu", cfg);
   GpuGemmPlan plan;
   lower_gemm_tc(cfg, GpuGemmSpec{"bench", m, n, k, DType::fp16, AccType::f32}, plan);
   if (values) gpu.memory().resize(plan.layout.bytes);
-  const auto t0 = std::chrono::steady_clock::now();
-  const LaunchResult r = gpu.run(plan.launch, RunOptions{values, false});
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Timed tf, tq;
+  if (full) tf = run_once(gpu, plan.launch, values, false);
+  if (fast) tq = run_once(gpu, plan.launch, values, true);
+  const LaunchResult& r = full ? tf.r : tq.r;
   const double secs = double(r.cycles) / (cfg.clock_mhz * 1e6);
   const double tflops = 2.0 * double(m) * n * k / secs / 1e12;
   const double peak = 2.0 * cfg.tensor_macs_per_cycle() * cfg.clock_mhz * 1e6 / 1e12;
-  std::printf("config            %s (%u SMs)\n", cfg.name.c_str(), cfg.sms);
+  std::printf("config            %s (%u SMs), %u host thread(s)\n", cfg.name.c_str(), cfg.sms, cfg.sim.host_threads);
   std::printf("gemm              %llu x %llu x %llu fp16 -> fp32, %s\n", (unsigned long long)m,
               (unsigned long long)n, (unsigned long long)k, values ? "values" : "timing only");
   std::printf("grid              %u CTAs of %u threads, %u per SM (%s)\n", plan.launch.ctas, plan.launch.threads,
@@ -58,8 +87,32 @@ int sc_main(int argc, char* argv[]) {
   std::printf("memory            L2 hit rate %.1f %%, DRAM %.1f MB read, shared-memory bank conflicts %llu\n",
               l2_reads ? 100.0 * r.mem.l2_read_hits / l2_reads : 0.0, r.mem.dram_read_bytes / 1e6,
               (unsigned long long)r.sm[Ctr::smem_bank_conflicts]);
-  std::printf("warp insts        %llu simulated on the host\n", (unsigned long long)r.simulated_warp_insts);
-  std::printf("wall time         %.2f s\n", wall);
-  std::printf("sim speed         %.3g warp-instructions per host second\n", double(r.simulated_warp_insts) / wall);
+  std::printf("warp insts        %llu in the kernel\n", (unsigned long long)r.sm[Ctr::warp_insts]);
+  // Speed per host core: the simulator is single-threaded (SystemC
+  // cooperative threads), so it uses one core; on a shared machine the
+  // process CPU time is the per-core measure, wall time what a user waits.
+  auto speed = [&](const char* what, const Timed& t) {
+    std::printf("%-17s wall %.2f s, CPU %.2f s; %llu warp insts executed on the host: %.3g per CPU second; "
+                "kernel warp insts per second: %.3g per CPU second, %.3g per wall second\n",
+                what, t.wall, t.cpu, (unsigned long long)t.r.simulated_warp_insts,
+                double(t.r.simulated_warp_insts) / t.cpu, double(t.r.sm[Ctr::warp_insts]) / t.cpu,
+                double(t.r.sm[Ctr::warp_insts]) / t.wall);
+  };
+  if (full) speed("full simulation", tf);
+  if (fast) {
+    speed("fast path", tq);
+    std::printf("fast path         %u of %u SMs replayed to the end, %u split off%s%s\n", tq.r.replayed_sms, cfg.sms,
+                tq.r.split_sms, tq.r.fast_path_fallback.empty() ? "" : "; fallback: ",
+                tq.r.fast_path_fallback.c_str());
+  }
+  if (full && fast) {
+    const bool same = tf.r.cycles == tq.r.cycles &&
+                      std::memcmp(tf.r.sm.c, tq.r.sm.c, sizeof tf.r.sm.c) == 0 &&
+                      std::memcmp(tf.r.sm.stall, tq.r.sm.stall, sizeof tf.r.sm.stall) == 0 &&
+                      tf.r.mem.l2_read_hits == tq.r.mem.l2_read_hits &&
+                      tf.r.mem.dram_read_bytes == tq.r.mem.dram_read_bytes;
+    std::printf("fast == full      %s\n", same ? "yes (cycles and counters identical)" : "NO: MISMATCH");
+    if (!same) return 1;
+  }
   return 0;
 }

@@ -47,6 +47,7 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
     Decoded& d = out[pc];
     Builder b{d};
     d.unit = unit_of(in.op);
+    d.exit = in.op == Op::exit;
     if (in.guard != kPT) b.add(static_cast<uint16_t>(256 + in.guard));
     auto pipe = [&](const PipeConfig& p) {
       d.issue = static_cast<uint8_t>(p.issue_cycles());

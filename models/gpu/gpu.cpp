@@ -1,10 +1,15 @@
 #include "models/gpu/gpu.h"
 
 #include <algorithm>
+#include <functional>
+#include <exception>
 #include <stdexcept>
+#include <thread>
 #include <tuple>
 
 #include "models/gpu/decode.h"
+#include "models/gpu/fast_path.h"
+#include "sim/trace/trace.h"
 
 namespace xpu::gpu {
 
@@ -21,7 +26,11 @@ SmModule::SmModule(sc_core::sc_module_name name, Gpu& gpu, uint32_t index)
 void SmModule::thread() {
   for (;;) {
     wait(run_);
-    gpu_.core(index_).run_until(gpu_.quantum_end());
+    SmCore& c = gpu_.core(index_);
+    c.run_until(gpu_.quantum_end());
+    // Twins split off inside the quantum finish it on their own.
+    for (SmCore* t : c.split_now()) t->run_until(gpu_.quantum_end());
+    c.split_now().clear();
   }
 }
 
@@ -95,15 +104,30 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
   geo_.limiter = occ.limiter;
   start_ = cycles_now();
   end_ = start_;
+  const std::string why = opts.fast_path ? fast_path_check(*launch.kernel) : std::string();
+  fast_ = opts.fast_path && why.empty();
+  if (fast_ && opts.values) {
+    // Values pass (fast_path.h, point 4): every CTA functionally, in order.
+    LaunchGeometry one = geo_;
+    one.slots = 1;
+    SmCore f(cfg_, 0, &gmem_);
+    f.prepare(&one, true, 0);
+    for (uint32_t cta = 0; cta < launch.ctas; ++cta) f.run_functional(cta);
+  }
   // Each launch starts with cold caches and empty queues, so a layer's
   // result does not depend on what ran before it.
   mem_.reset();
   for (auto& c : cores_) {
-    c->prepare(&geo_, opts.values, start_);
+    c->prepare(&geo_, opts.values && !fast_, start_);
     c->clear_counters();
   }
   next_cta_ = 0;
   dispatch_initial();
+  uint32_t formed = 0;
+  if (fast_) {
+    form_twins();
+    for (auto& c : cores_) formed += c->is_twin();
+  }
   running_ = true;
   pending_launch_ = true;  // the first launch finds the thread not yet waiting
   launch_ev_.notify(sc_core::SC_ZERO_TIME);
@@ -112,10 +136,17 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
 
   LaunchResult r;
   r.cycles = end_ - start_;
+  trace::span("program", launch.kernel->name, start_, end_);
   r.ctas_per_sm = occ.ctas;
   r.occupancy_limiter = occ.limiter;
-  for (auto& c : cores_) r.sm.add(c->counters());
-  r.simulated_warp_insts = r.sm[Ctr::warp_insts];
+  for (auto& c : cores_) {
+    // A twin to the end has its leader's trajectory (fast_path.h).
+    r.sm.add(c->is_twin() ? c->leader()->counters() : c->counters());
+    if (c->is_twin()) ++r.replayed_sms;
+    else r.simulated_warp_insts += c->simulated_warp_insts();
+  }
+  r.split_sms = formed - r.replayed_sms;
+  r.fast_path_fallback = why;
   r.mem = mem_.counters();
   r.stats = make_stats(r);
   launch_ = nullptr;
@@ -125,15 +156,59 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
 void Gpu::dispatch_initial() {
   // Slot-major round-robin: CTA i -> SM i mod sms, slot i / sms.
   for (uint32_t slot = 0; slot < geo_.slots; ++slot)
-    for (uint32_t s = 0; s < cfg_.sms && next_cta_ < launch_->ctas; ++s)
+    for (uint32_t s = 0; s < cfg_.sms && next_cta_ < launch_->ctas; ++s) {
+      trace::cta_start(s, slot, next_cta_, start_);
       cores_[s]->start_cta(slot, next_cta_++, start_);
+    }
 }
 
 bool Gpu::launch_done() const {
   if (next_cta_ < launch_->ctas) return false;
   for (const auto& c : cores_)
-    if (c->busy()) return false;
+    if (!c->is_twin() && c->busy()) return false;  // a twin is busy when its leader is
   return true;
+}
+
+bool Gpu::class_delta(uint32_t leader_cta, uint32_t twin_cta, std::vector<int64_t>& delta, uint32_t gen) const {
+  // T must keep the L1 set of every line: offsets in whole L1 set spans.
+  const uint64_t line = cfg_.l1.line_bytes;
+  const uint64_t lines = geo_.l1_bytes / line;
+  const uint64_t sets = lines / cfg_.l1.assoc ? lines / cfg_.l1.assoc : 1;
+  const int64_t span = static_cast<int64_t>(line * sets);
+  if (delta.size() < size_t(gen + 1) * kMaxBufs) delta.resize(size_t(gen + 1) * kMaxBufs, 0);
+  for (uint32_t b = 0; b < launch_->nbufs; ++b) {
+    const int64_t d = int64_t(launch_->base(twin_cta, b)) - int64_t(launch_->base(leader_cta, b));
+    if (d % span != 0) return false;
+    delta[size_t(gen) * kMaxBufs + b] = d / static_cast<int64_t>(line);
+  }
+  return true;
+}
+
+void Gpu::form_twins() {
+  // At launch every SM is empty and starts its CTAs at the same cycle: an SM
+  // is a twin of the first leader with the same occupied slots whose CTAs'
+  // buffers are offset by whole L1 set spans (fast_path.h).
+  std::vector<uint32_t> leaders;
+  for (uint32_t i = 0; i < cores_.size(); ++i) {
+    SmCore& c = *cores_[i];
+    if (!c.busy()) continue;
+    bool joined = false;
+    for (uint32_t li : leaders) {
+      SmCore& l = *cores_[li];
+      bool same = true;
+      for (uint32_t s = 0; s < geo_.slots && same; ++s) same = l.slot_busy(s) == c.slot_busy(s);
+      if (!same) continue;
+      std::vector<int64_t> delta;
+      bool ok = true;
+      for (uint32_t s = 0; s < geo_.slots && ok; ++s)
+        if (l.slot_busy(s)) ok = l.slot_gen(s) == c.slot_gen(s) && class_delta(l.slot_cta(s), c.slot_cta(s), delta, l.slot_gen(s));
+      if (!ok) continue;
+      l.add_twin(&c, std::move(delta));
+      joined = true;
+      break;
+    }
+    if (!joined) leaders.push_back(i);
+  }
 }
 
 void Gpu::scheduler_thread() {
@@ -144,38 +219,215 @@ void Gpu::scheduler_thread() {
     uint64_t t = start_;
     while (true) {
       quantum_end_ = t + q;
-      for (uint32_t i = 0; i < cores_.size(); ++i)
-        if (cores_[i]->busy()) sms_[i]->run_event().notify();
+      if (cfg_.sim.host_threads > 1) {
+        run_quantum_threads();
+      } else {
+        for (uint32_t i = 0; i < cores_.size(); ++i)
+          if (cores_[i]->busy() && !cores_[i]->is_twin()) sms_[i]->run_event().notify();
+      }
       wait(sc_core::sc_time(double(q), sc_core::SC_NS));
       t += q;
       end_of_quantum();
       if (launch_done()) break;
     }
     // The launch ends when its last CTA retires.
-    for (const auto& c : cores_) end_ = std::max(end_, c->last_retire());
+    for (const auto& c : cores_)
+      if (!c->is_twin()) end_ = std::max(end_, c->last_retire());
   }
 }
 
+void Gpu::run_quantum_threads() {
+  std::vector<uint32_t> busy;
+  for (uint32_t i = 0; i < cores_.size(); ++i)
+    if (cores_[i]->busy() && !cores_[i]->is_twin()) busy.push_back(i);
+  const size_t parts = std::min<size_t>(cfg_.sim.host_threads, busy.size());
+  std::vector<std::exception_ptr> errors(parts);
+  auto work = [&](size_t part) {
+    try {
+      for (size_t j = part; j < busy.size(); j += parts) {
+        SmCore& c = *cores_[busy[j]];
+        c.run_until(quantum_end_);
+        for (SmCore* t : c.split_now()) t->run_until(quantum_end_);
+        c.split_now().clear();
+      }
+    } catch (...) {
+      errors[part] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t p = 1; p < parts; ++p) threads.emplace_back(work, p);
+  if (parts > 0) work(0);
+  for (auto& th : threads) th.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
 void Gpu::end_of_quantum() {
+  const size_t nsm = cores_.size();
   reqs_.clear();
-  for (auto& c : cores_) {
-    auto& r = c->requests();
+  // Leaders' requests of the quantum have consecutive sequence numbers:
+  // their completion cycles are kept by (offset of the SM, seq - first).
+  std::vector<size_t> offset(nsm, 0), count(nsm, 0);
+  std::vector<uint32_t> first(nsm, 0);
+  size_t nleader = 0;
+  for (auto& cp : cores_) {
+    SmCore& c = *cp;
+    if (c.is_twin()) continue;
+    auto& r = c.requests();
     reqs_.insert(reqs_.end(), r.begin(), r.end());
-    r.clear();
+    if (c.twins().empty() || r.empty()) continue;
+    offset[c.id()] = nleader;
+    first[c.id()] = r.front().seq;
+    count[c.id()] = r.size();
+    nleader += r.size();
+    // The twins post the T-images of the leader's requests.
+    for (const SmCore::Twin& t : c.twins())
+      for (MemReq q : r) {
+        q.line += uint64_t(t.of(q.cls));
+        q.sm = t.sm->id();
+        reqs_.push_back(q);
+      }
   }
+  for (auto& c : cores_)
+    if (!c->is_twin()) c->requests().clear();
   mem_.resolve(reqs_, cfg_.quantum_cycles());
-  for (const MemReq& r : reqs_) cores_[r.sm]->respond(r);
-  // Refill retired slots in (retire cycle, SM, slot) order.
+  if (nleader > 0) {
+    // A twin whose completion cycles differ from its leader's is split off
+    // before any response is applied.
+    leader_done_.assign(nleader, 0);
+    for (const MemReq& r : reqs_)
+      if (!cores_[r.sm]->is_twin() && !cores_[r.sm]->twins().empty())
+        leader_done_[offset[r.sm] + (r.seq - first[r.sm])] = r.done;
+    // Each twin's completion cycles, in its leader's request order.
+    std::vector<std::vector<uint64_t>> got(nsm);
+    std::vector<uint8_t> diverged(nsm, 0);
+    for (const MemReq& r : reqs_) {
+      const SmCore& c = *cores_[r.sm];
+      if (!c.is_twin() || r.write) continue;
+      const uint32_t l = c.leader()->id();
+      auto& g = got[r.sm];
+      if (g.empty()) g.assign(count[l], 0);
+      g[r.seq - first[l]] = r.done;
+      if (r.done != leader_done_[offset[l] + (r.seq - first[l])]) diverged[r.sm] = 1;
+    }
+    // Twins that got the same cycles as each other stay together.
+    std::vector<SmCore*> leaders;
+    for (auto& cp : cores_)
+      if (!cp->twins().empty()) leaders.push_back(cp.get());
+    for (SmCore* c : leaders) {
+      std::vector<size_t> out;
+      for (size_t k = 0; k < c->twins().size(); ++k)
+        if (diverged[c->twins()[k].sm->id()]) out.push_back(k);
+      if (out.empty()) continue;
+      split_off(*c, out, [&](const SmCore::Twin& a, const SmCore::Twin& b) {
+        return got[a.sm->id()] == got[b.sm->id()];
+      });
+    }
+  }
+  for (const MemReq& r : reqs_)
+    if (!cores_[r.sm]->is_twin()) cores_[r.sm]->respond(r);
+  // Refill retired slots in (retire cycle, SM, slot) order; a twin retires
+  // what its leader retires.
   std::vector<std::tuple<uint64_t, uint32_t, uint32_t>> done;
   for (auto& c : cores_) {
-    for (auto& f : c->finished()) done.emplace_back(f.first, c->id(), f.second);
-    c->finished().clear();
+    SmCore& src = c->is_twin() ? *c->leader() : *c;
+    for (auto& f : src.finished()) done.emplace_back(f.first, c->id(), f.second);
+    for (auto& f : src.finished()) trace::cta_end(c->id(), f.second, f.first);
   }
+  for (auto& c : cores_)
+    if (!c->is_twin()) c->finished().clear();
+  refill(done);
+}
+
+void Gpu::refill(std::vector<std::tuple<uint64_t, uint32_t, uint32_t>>& done) {
+  struct Start {
+    uint32_t sm, slot, cta;
+    uint64_t t;
+  };
   std::sort(done.begin(), done.end());
+  std::vector<Start> starts;
   for (const auto& [cycle, sm, slot] : done) {
     if (next_cta_ >= launch_->ctas) break;
-    cores_[sm]->start_cta(slot, next_cta_++, std::max(cycle + cfg_.sim.cta_launch_cycles, quantum_end_));
+    starts.push_back({sm, slot, next_cta_++, std::max(cycle + cfg_.sim.cta_launch_cycles, quantum_end_)});
   }
+  if (fast_) {
+    // Twins stay twins only with the leader's (slot, cycle) starts and
+    // offsets in whole L1 set spans; else they are split off first, those
+    // with the same starts as each other staying together.
+    std::vector<std::vector<uint32_t>> by_sm(cores_.size());
+    for (uint32_t i = 0; i < starts.size(); ++i) by_sm[starts[i].sm].push_back(i);
+    auto same_starts = [&](uint32_t a, uint32_t b, std::vector<int64_t>& delta, uint32_t gen0) {
+      const auto &A = by_sm[a], &B = by_sm[b];
+      if (A.size() != B.size()) return false;
+      for (size_t q = 0; q < A.size(); ++q) {
+        const Start &x = starts[A[q]], &y = starts[B[q]];
+        if (x.slot != y.slot || x.t != y.t || !class_delta(x.cta, y.cta, delta, gen0 + static_cast<uint32_t>(q)))
+          return false;
+      }
+      return true;
+    };
+    std::vector<SmCore*> leaders;
+    for (auto& cp : cores_)
+      if (!cp->twins().empty()) leaders.push_back(cp.get());
+    std::vector<SmCore*> fresh;
+    for (SmCore* l : leaders) {
+      std::vector<size_t> out;
+      for (size_t k = 0; k < l->twins().size(); ++k)
+        if (!same_starts(l->id(), l->twins()[k].sm->id(), l->twins()[k].delta, l->next_gen())) out.push_back(k);
+      if (out.empty()) continue;
+      const uint32_t gen0 = l->next_gen();
+      auto nl = split_off(*l, out, [&](const SmCore::Twin& a, const SmCore::Twin& b) {
+        std::vector<int64_t> scratch;
+        return same_starts(a.sm->id(), b.sm->id(), scratch, gen0);
+      });
+      fresh.insert(fresh.end(), nl.begin(), nl.end());
+    }
+    for (SmCore* l : fresh)
+      for (auto& tw : l->twins())
+        if (!same_starts(l->id(), tw.sm->id(), tw.delta, l->next_gen()))
+          throw std::logic_error("fast path: regrouped twins disagree");
+  }
+  for (const Start& s : starts) {
+    trace::cta_start(s.sm, s.slot, s.cta, s.t);
+    SmCore& c = *cores_[s.sm];
+    if (c.is_twin()) c.twin_start_cta(s.slot, s.cta);
+    else c.start_cta(s.slot, s.cta, s.t);
+  }
+}
+
+std::vector<SmCore*> Gpu::split_off(SmCore& l, std::vector<size_t> out,
+                                     const std::function<bool(const SmCore::Twin&, const SmCore::Twin&)>& same) {
+  std::sort(out.begin(), out.end());
+  std::vector<SmCore::Twin> tw;
+  for (size_t k : out) tw.push_back(l.twins()[k]);
+  for (size_t i = out.size(); i-- > 0;) l.detach_twin(out[i]);
+  // Partition by `same` (first member of each part leads it).
+  std::vector<size_t> heads;
+  std::vector<std::vector<size_t>> members;
+  for (size_t i = 0; i < tw.size(); ++i) {
+    size_t h = 0;
+    while (h < heads.size() && !same(tw[heads[h]], tw[i])) ++h;
+    if (h == heads.size()) {
+      heads.push_back(i);
+      members.emplace_back();
+    } else {
+      members[h].push_back(i);
+    }
+  }
+  std::vector<SmCore*> leaders;
+  for (size_t h = 0; h < heads.size(); ++h) {
+    const SmCore::Twin& head = tw[heads[h]];
+    head.sm->become_copy(l, head);
+    leaders.push_back(head.sm);
+    for (size_t i : members[h]) {
+      // b = T_b(l) and a = T_a(l), so b = T_(b - a)(a).
+      std::vector<int64_t> d = tw[i].delta;
+      if (d.size() < head.delta.size()) d.resize(head.delta.size(), 0);
+      for (size_t x = 0; x < head.delta.size(); ++x) d[x] -= head.delta[x];
+      head.sm->add_twin(tw[i].sm, std::move(d));
+    }
+  }
+  return leaders;
 }
 
 stats::Snapshot Gpu::make_stats(const LaunchResult& r) const {

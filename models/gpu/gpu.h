@@ -12,15 +12,20 @@
 // slots their next CTA in (retire cycle, SM, slot) order. Since no answer
 // can fall inside the quantum that asked (Q <= L2 latency), nothing is
 // approximated by the decoupling, and the result is independent of host
-// scheduling: runs are deterministic.
+// scheduling: runs are deterministic. The same independence lets
+// sim.host_threads OS threads simulate the busy SMs of a quantum in
+// parallel (interleaved by SM index, joined before the barrier); results
+// are identical for any thread count.
 //
 // CTA scheduling: at launch, slot-major round-robin (CTA i goes to SM
 // i mod sms while slots last); a retired slot is refilled at the quantum's
 // end with the next CTA in index order, starting at
 // max(retire + cta_launch_cycles, quantum end).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <systemc>
@@ -36,7 +41,7 @@ namespace xpu::gpu {
 
 struct RunOptions {
   bool values = true;      // compute per-thread values (false: timing only)
-  bool fast_path = false;  // replay identical CTAs (timing only, see fast_path.h)
+  bool fast_path = false;  // simulate provably identical SMs once (fast_path.h); results are unchanged
 };
 
 struct LaunchResult {
@@ -47,7 +52,11 @@ struct LaunchResult {
   MemCounters mem;
   stats::Snapshot stats;  // gpu.* counters of this launch
   uint64_t simulated_warp_insts = 0;  // actually executed on the host
-  uint32_t replayed_sms = 0;          // fast path: SMs that never had to be simulated
+  // Fast path: SMs replayed from a leader to the end (never simulated), SMs
+  // split off a leader at some point, and why the kernel did not qualify
+  // ("" when it did or when the fast path was not asked for).
+  uint32_t replayed_sms = 0, split_sms = 0;
+  std::string fast_path_fallback;
 };
 
 class Gpu;
@@ -93,8 +102,19 @@ class Gpu : public sc_core::sc_module {
 
  private:
   void scheduler_thread();
+  void run_quantum_threads();  // sim.host_threads > 1
   void dispatch_initial();
+  void form_twins();
+  // Line offsets twin - leader of the buffers of the CTAs just started in
+  // `slot` (false: not multiples of the L1 set span, no twin possible).
+  bool class_delta(uint32_t leader_cta, uint32_t twin_cta, std::vector<int64_t>& delta, uint32_t gen) const;
   void end_of_quantum();
+  void refill(std::vector<std::tuple<uint64_t, uint32_t, uint32_t>>& done);
+  // Splits leader.twins()[out...] off at a quantum barrier; those that
+  // same(a, b) declares to behave alike from here on (b's state is then a
+  // translation of a's) stay together under a new leader. Returns the new leaders.
+  std::vector<SmCore*> split_off(SmCore& leader, std::vector<size_t> out,
+                                 const std::function<bool(const SmCore::Twin&, const SmCore::Twin&)>& same);
   bool launch_done() const;
   stats::Snapshot make_stats(const LaunchResult& r) const;
 
@@ -111,8 +131,9 @@ class Gpu : public sc_core::sc_module {
   RunOptions opts_;
   uint32_t next_cta_ = 0;
   uint64_t start_ = 0, quantum_end_ = 0, end_ = 0;
-  bool running_ = false, pending_launch_ = false;
+  bool running_ = false, pending_launch_ = false, fast_ = false;
   std::vector<MemReq> reqs_;
+  std::vector<uint64_t> leader_done_;
 };
 
 }  // namespace xpu::gpu

@@ -101,6 +101,9 @@ struct SimConfig {
   uint32_t quantum = 0;
   uint32_t cta_launch_cycles = 0;  // added after a CTA retires before the next starts
   uint32_t barrier_latency = 2;
+  // Host threads that simulate SMs in parallel inside a quantum (SMs do not
+  // interact within one, so results do not depend on it; see gpu.h).
+  uint32_t host_threads = 1;
 };
 
 struct GpuConfig {

@@ -28,7 +28,7 @@ L1Cache::Outcome L1Cache::probe(uint64_t line_addr, uint32_t sectors) const {
   return lines_[i].ready == kNever ? Outcome::hit_pending : Outcome::hit;
 }
 
-L1Cache::Result L1Cache::load(uint64_t line_addr, uint32_t sectors, uint64_t /*now*/) {
+L1Cache::Result L1Cache::load(uint64_t line_addr, uint32_t sectors, uint64_t /*now*/, uint32_t cls) {
   int i = find(line_addr);
   if (i >= 0) {
     Line& l = lines_[i];
@@ -60,6 +60,7 @@ L1Cache::Result L1Cache::load(uint64_t line_addr, uint32_t sectors, uint64_t /*n
   l = Line{};
   l.valid = true;
   l.tag = line_addr;
+  l.cls = cls;
   l.lru = ++tick_;
   l.sectors = sectors;
   l.ready = kNever;

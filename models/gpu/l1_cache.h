@@ -21,6 +21,7 @@ class L1Cache {
     bool valid = false;
     uint32_t fills = 0;         // outstanding fills (a sector miss can add one)
     uint64_t fill_max = 0;      // latest fill arrival so far
+    uint32_t cls = 0;           // fast path: the (slot, buffer) class that allocated it (fast_path.h)
     std::vector<uint32_t> waiters;  // pending-load ids
   };
   enum class Outcome { hit, hit_pending, miss };
@@ -34,12 +35,17 @@ class L1Cache {
   void clear();
   uint32_t line_bytes() const { return line_bytes_; }
   // Load lookup; on a miss allocates (evicting LRU) and marks the sectors.
-  Result load(uint64_t line_addr, uint32_t sectors, uint64_t now);
+  Result load(uint64_t line_addr, uint32_t sectors, uint64_t now, uint32_t cls = 0);
   // Same decision without changing any state (fast-path comparisons).
   Outcome probe(uint64_t line_addr, uint32_t sectors) const;
   // A store: updates sectors of a present line, never allocates.
   void store(uint64_t line_addr, uint32_t sectors);
   Line& line(uint32_t i) { return lines_[i]; }
+  // The ways of the set `line_addr` maps to (fast-path checks and translation).
+  const Line* set_lines(uint64_t line_addr) const { return &lines_[(line_addr % sets_) * assoc_]; }
+  uint32_t assoc() const { return assoc_; }
+  uint32_t sets() const { return sets_; }
+  std::vector<Line>& all_lines() { return lines_; }
   // A fill for line i arrived at `t`; true when it was the last one (the
   // line is then ready at fill_max and its waiters can be released).
   bool fill(uint32_t i, uint64_t t) {

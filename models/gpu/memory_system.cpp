@@ -65,11 +65,33 @@ void MemorySystem::resolve(std::vector<MemReq>& reqs, uint64_t quantum) {
     dram_backlog_ = std::max(0.0, dram_backlog_ - cfg_.dram_bytes_per_cycle() * double(quantum));
     return;
   }
-  std::sort(reqs.begin(), reqs.end(), [](const MemReq& a, const MemReq& b) {
+  auto before = [](const MemReq& a, const MemReq& b) {
     if (a.time != b.time) return a.time < b.time;
     if (a.sm != b.sm) return a.sm < b.sm;
     return a.seq < b.seq;
-  });
+  };
+  // Issue times span about one quantum: bucket by time (stable), then order
+  // each bucket by (SM, sequence) -- the same order as one full sort.
+  uint64_t t0 = reqs.front().time, t1 = t0;
+  for (const MemReq& r : reqs) t0 = std::min(t0, r.time), t1 = std::max(t1, r.time);
+  if (t1 - t0 < 65536 && reqs.size() > 64) {
+    const size_t span = size_t(t1 - t0) + 1;
+    bucket_.assign(span + 1, 0);
+    for (const MemReq& r : reqs) ++bucket_[r.time - t0 + 1];
+    for (size_t i = 1; i <= span; ++i) bucket_[i] += bucket_[i - 1];
+    sorted_.resize(reqs.size());
+    for (const MemReq& r : reqs) sorted_[bucket_[r.time - t0]++] = r;
+    size_t lo = 0;
+    for (size_t i = 0; i < span; ++i) {
+      const size_t hi = bucket_[i];
+      if (hi - lo > 1 && !std::is_sorted(sorted_.begin() + long(lo), sorted_.begin() + long(hi), before))
+        std::sort(sorted_.begin() + long(lo), sorted_.begin() + long(hi), before);
+      lo = hi;
+    }
+    reqs.swap(sorted_);
+  } else {
+    std::sort(reqs.begin(), reqs.end(), before);
+  }
   // Pass 1: tags decide hits and misses and the quantum's demand per level.
   enum : uint8_t { kHit, kMiss, kWrite };
   kind_.resize(reqs.size());

@@ -34,6 +34,7 @@ struct MemReq {
   uint32_t l1_line = 0;   // L1 line to fill (~0u: bypassed, deliver to `rec`)
   uint32_t rec = 0;
   uint32_t seq = 0;       // order within the SM
+  uint32_t cls = 0;       // fast path: (slot, buffer) class of the address (fast_path.h)
   bool write = false;
   uint64_t done = 0;      // filled by resolve(): data back at the SM (loads)
 };
@@ -69,6 +70,8 @@ class MemorySystem {
   GpuConfig cfg_;
   uint32_t sets_ = 1, assoc_ = 1, sector_bytes_ = 32, sectors_per_line_ = 4;
   std::vector<uint8_t> kind_;  // per request of the quantum being resolved
+  std::vector<size_t> bucket_;
+  std::vector<MemReq> sorted_;
   uint64_t tick_ = 0;
   std::vector<Line> lines_;  // slice-major, then set, then way
   double l2_backlog_ = 0, dram_backlog_ = 0;

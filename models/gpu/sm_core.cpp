@@ -66,6 +66,8 @@ SmCore::SmCore(const GpuConfig& cfg, uint32_t id, GlobalMemory* gmem) : cfg_(cfg
 void SmCore::prepare(const LaunchGeometry* g, bool values, uint64_t now) {
   geo_ = g;
   kernel_ = g->launch->kernel;
+  dec_ = g->decoded.data();
+  code_ = kernel_->code.data();
   values_ = values;
   regs_per_thread_ = kernel_->regs_per_thread;
   const uint32_t nwarps = g->slots * g->warps_per_cta;
@@ -78,7 +80,15 @@ void SmCore::prepare(const LaunchGeometry* g, bool values, uint64_t now) {
   for (uint32_t s = 0; s < g->slots; ++s) slots_[s].smem_base = s * g->smem_per_cta;
   for (auto& sc : subs_) sc = SubCore{};
   for (uint32_t w = 0; w < nwarps; ++w) subs_[w % subs_.size()].warps.push_back(w);
-  rf_.assign(values ? size_t(nwarps) * regs_per_thread_ * 32 : size_t(nwarps) * regs_per_thread_ * 32, 0);
+  rf_.assign(size_t(nwarps) * regs_per_thread_ * 32, 0);
+  smem_memo_.assign(kernel_->code.size(), SmemMemo{});
+  frag_off_.assign(kernel_->code.size(), std::array<uint32_t, 32>{});
+  for (size_t pc = 0; pc < kernel_->code.size(); ++pc) {
+    const Instr& in = kernel_->code[pc];
+    if (in.frag < 0) continue;
+    for (uint32_t l = 0; l < 32; ++l)
+      frag_off_[pc][l] = frag_lane_offset(static_cast<FragKind>(in.frag), in.in, in.acc, l, in.part, in.ldm);
+  }
   smem_.assign(values ? size_t(g->slots) * g->smem_per_cta : 0, 0);
   l1_.configure(g->l1_bytes, cfg_.l1.line_bytes, cfg_.l1.assoc);
   recs_.clear();
@@ -90,6 +100,12 @@ void SmCore::prepare(const LaunchGeometry* g, bool values, uint64_t now) {
   resident_ = 0;
   seq_ = 0;
   last_retire_ = now;
+  gen_ = 0;
+  twins_.clear();
+  leader_ = nullptr;
+  split_now_.clear();
+  resume_ = false;
+  inherited_insts_ = 0;
 }
 
 void SmCore::start_cta(uint32_t slot, uint32_t cta, uint64_t t) {
@@ -98,6 +114,7 @@ void SmCore::start_cta(uint32_t slot, uint32_t cta, uint64_t t) {
   s.cta = cta;
   s.live = geo_->warps_per_cta;
   s.at_bar = 0;
+  s.gen = gen_++;
   ++resident_;
   // An SM that sat idle was not run; its clock catches up here.
   now_ = std::max(now_, t);
@@ -142,14 +159,14 @@ uint32_t SmCore::new_record() {
   return static_cast<uint32_t>(recs_.size() - 1);
 }
 
-uint64_t SmCore::earliest(uint32_t wi, uint64_t, SubCore& sc, Stall& why) {
+inline uint64_t SmCore::earliest(uint32_t wi, uint64_t, SubCore& sc, Stall& why) {
   Warp& w = warps_[wi];
   if (w.at_bar) {
     why = Stall::barrier;
     return kNever;
   }
   const int32_t pc = w.stack.back().pc;
-  const Decoded& d = geo_->decoded[pc];
+  const Decoded& d = dec_[pc];
   if (w.cached_pc != pc) {
     uint64_t e = 0;
     Stall cause = Stall::branch;
@@ -160,7 +177,7 @@ uint64_t SmCore::earliest(uint32_t wi, uint64_t, SubCore& sc, Stall& why) {
         cause = w.from_mem[d.regs[i]] ? Stall::memory_dependency : Stall::execution_dependency;
       }
     }
-    if (kernel_->code[pc].op == Op::exit && w.pending > 0) {
+    if (d.exit && w.pending > 0) {
       e = kNever;
       cause = Stall::memory_dependency;
     }
@@ -238,8 +255,12 @@ void SmCore::try_issue(uint32_t s, uint64_t t, uint64_t end) {
 }
 
 void SmCore::run_until(uint64_t end) {
-  // Responses may have arrived at the barrier: look at every sub-core again.
-  for (auto& sc : subs_) sc.next = std::min(sc.next, now_);
+  // Responses may have arrived at the barrier: look at every sub-core again
+  // (not when resuming a split inside a cycle: sub-cores already done with
+  // the cycle must not issue in it twice).
+  if (!resume_)
+    for (auto& sc : subs_) sc.next = std::min(sc.next, now_);
+  resume_ = false;
   while (now_ < end) {
     const uint64_t t = now_;
     uint64_t next = kNever;
@@ -256,12 +277,13 @@ void SmCore::issue(uint32_t wi, uint32_t s, uint64_t t) {
   Warp& w = warps_[wi];
   SubCore& sc = subs_[s];
   const int32_t pc = w.stack.back().pc;
-  const Instr& in = kernel_->code[pc];
-  const Decoded& d = geo_->decoded[pc];
+  const Instr& in = code_[pc];
+  const Decoded& d = dec_[pc];
   const uint32_t active = w.stack.back().mask;
   uint32_t gmask = w.pred[in.guard];
   if (in.guard_neg) gmask = ~gmask;
   const uint32_t mask = active & gmask;
+  if (!twins_.empty() && (in.op == Op::ldg || in.op == Op::stg)) split_check(in, wi, mask);
 
   issue_cycle_ = t;
   w.cached_pc = -1;
@@ -524,8 +546,7 @@ void SmCore::exec_alu(const Instr& in, uint32_t wi, uint32_t mask) {
 uint64_t SmCore::lane_addr(const Instr& in, uint32_t wi, uint32_t lane, uint64_t base) const {
   const uint32_t* A = in.a == kRZ ? zero_.data() : &rf_[(size_t(wi) * regs_per_thread_ + in.a) * 32];
   uint64_t addr = base + A[lane] + int64_t(in.imm);
-  if (in.frag >= 0)
-    addr += frag_lane_offset(static_cast<FragKind>(in.frag), in.in, in.acc, lane, in.part, in.ldm);
+  if (in.frag >= 0) addr += frag_off_[pc_of(in)][lane];
   return addr;
 }
 
@@ -539,41 +560,94 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
   const uint32_t lanes_per_phase = 32 / words;
   uint64_t wavefronts = 0, phases = 0;
   uint32_t addrs[32];
-  for (uint32_t l = 0; l < 32; ++l) {
-    if (!(mask >> l & 1)) continue;
-    const uint64_t a = lane_addr(in, wi, l, 0);
-    if (a % width != 0 || a + width > geo_->smem_per_cta)
-      throw std::runtime_error(kernel_->name + ": shared access at " + std::to_string(a) + " (width " +
-                               std::to_string(width) + ") misaligned or outside the CTA's " +
-                               std::to_string(geo_->smem_per_cta) + " bytes");
-    addrs[l] = static_cast<uint32_t>(a);
-  }
   const uint32_t banks = cfg_.shared.banks, bank_bytes = cfg_.shared.bank_bytes;
-  for (uint32_t p = 0; p < 32 / lanes_per_phase; ++p) {
-    uint32_t words_in_bank[256];
-    uint32_t count[256] = {};
-    uint32_t seen[256][8];
-    bool any = false;
-    uint32_t worst = 0;
-    (void)words_in_bank;
+  auto bad = [&](uint64_t a) {
+    throw std::runtime_error(kernel_->name + ": shared access at " + std::to_string(a) + " (width " +
+                             std::to_string(width) + ") misaligned or outside the CTA's " +
+                             std::to_string(geo_->smem_per_cta) + " bytes");
+  };
+  // Memo: when the address register is warp-uniform, lane addresses are
+  // base + a fixed per-lane pattern (immediate and fragment offsets), so
+  // conflicts depend only on the mask and the base mod (banks x bank_bytes)
+  // (translation by whole bank rows keeps every word's bank and every
+  // equality), and the bounds check reduces to the pattern's extremes.
+  bool uniform = mask != 0;
+  uint32_t key = 0;
+  uint64_t a_first = 0;
+  const uint32_t first = mask ? static_cast<uint32_t>(__builtin_ctz(mask)) : 0;
+  if (uniform && in.a != kRZ) {
+    const uint32_t* A = reg(wi, in.a);
+    const uint32_t a0 = A[first];
+    for (uint32_t l = 0; l < 32 && uniform; ++l) uniform = !(mask >> l & 1) || A[l] == a0;
+  }
+  SmemMemo* memo = nullptr;
+  if (uniform) {
+    a_first = lane_addr(in, wi, first, 0);
+    key = static_cast<uint32_t>(a_first % (banks * bank_bytes));
+    memo = &smem_memo_[pc_of(in)];
+  }
+  const bool memo_hit = memo && memo->valid && memo->mask == mask && memo->key == key;
+  if (memo_hit) {
+    wavefronts = memo->wavefronts;
+    phases = memo->phases;
+    // Same alignment as when memoised (key); bounds from the extremes.
+    if (a_first + memo->lo > a_first || a_first + memo->hi + width > geo_->smem_per_cta) bad(a_first);
+    if (values_)
+      for (uint32_t l = 0; l < 32; ++l)
+        if (mask >> l & 1) addrs[l] = static_cast<uint32_t>(lane_addr(in, wi, l, 0));
+  } else {
+    for (uint32_t l = 0; l < 32; ++l) {
+      if (!(mask >> l & 1)) continue;
+      const uint64_t a = lane_addr(in, wi, l, 0);
+      if (a % width != 0 || a + width > geo_->smem_per_cta) bad(a);
+      addrs[l] = static_cast<uint32_t>(a);
+    }
+  }
+  // Per phase: the most distinct words in
+  // one bank is the phase's number of wavefronts.
+  const uint32_t wpl = width / bank_bytes;
+  for (uint32_t p = 0; p < 32 / lanes_per_phase && !memo_hit; ++p) {
+    const bool any = ((mask >> (p * lanes_per_phase)) & (lanes_per_phase >= 32 ? ~0u : (1u << lanes_per_phase) - 1)) != 0;
+    if (!any) continue;
+    ++phases;
+    // Distinct words per bank: the bank's first word by epoch stamp (no
+    // clearing), further distinct words in a short overflow list.
+    if (++bank_epoch_ == 0) {
+      std::fill(std::begin(bank_stamp_), std::end(bank_stamp_), 0u);
+      bank_epoch_ = 1;
+    }
+    uint32_t ov[128];
+    uint32_t nov = 0, worst = 0;
     for (uint32_t l = p * lanes_per_phase; l < (p + 1) * lanes_per_phase; ++l) {
       if (!(mask >> l & 1)) continue;
-      any = true;
-      for (uint32_t k = 0; k < width / bank_bytes; ++k) {
-        const uint32_t word = addrs[l] / bank_bytes + k;
-        const uint32_t b = word % banks;
+      const uint32_t w0 = addrs[l] / bank_bytes;
+      for (uint32_t k = 0; k < wpl; ++k) {
+        const uint32_t w = w0 + k, b = w & (banks - 1);  // banks: a power of two (config)
+        if (bank_stamp_[b] != bank_epoch_) {
+          bank_stamp_[b] = bank_epoch_;
+          bank_first_[b] = w;
+          bank_count_[b] = 1;
+          worst = std::max(worst, 1u);
+          continue;
+        }
+        if (bank_first_[b] == w) continue;
         bool dup = false;
-        const uint32_t n = std::min(count[b], 8u);
-        for (uint32_t i = 0; i < n; ++i) dup |= seen[b][i] == word;
+        for (uint32_t i = 0; i < nov && !dup; ++i) dup = ov[i] == w;
         if (dup) continue;
-        if (count[b] < 8) seen[b][count[b]] = word;
-        worst = std::max(worst, ++count[b]);
+        ov[nov++] = w;
+        worst = std::max(worst, ++bank_count_[b]);
       }
     }
-    if (any) {
-      ++phases;
-      wavefronts += worst;
-    }
+    wavefronts += worst;
+  }
+  if (memo && !memo_hit) {
+    *memo = SmemMemo{true, mask, key, static_cast<uint32_t>(wavefronts), static_cast<uint32_t>(phases), 0, 0};
+    for (uint32_t l = 0; l < 32; ++l)
+      if (mask >> l & 1) {
+        const int64_t d = int64_t(addrs[l]) - int64_t(a_first);
+        memo->lo = std::min(memo->lo, d);
+        memo->hi = std::max(memo->hi, d);
+      }
   }
   ctr_[Ctr::smem_accesses] += 1;
   ctr_[Ctr::smem_wavefronts] += wavefronts;
@@ -594,15 +668,10 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
   return start + cfg_.shared.latency + (wavefronts ? wavefronts - 1 : 0);
 }
 
-uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64_t t) {
-  Warp& w = warps_[wi];
-  const Slot& s = slots_[w.slot];
-  const uint64_t base = in.buf == kAbsolute ? 0 : geo_->launch->base(s.cta, in.buf);
-  const uint32_t width = in.width, words = width / 4;
+uint32_t SmCore::coalesce(const Instr& in, uint32_t wi, uint32_t mask, uint64_t base, uint64_t* lines,
+                          uint32_t* sectors) {
+  const uint32_t width = in.width;
   const uint32_t lb = cfg_.l1.line_bytes, sb = cfg_.l1.sector_bytes;
-  // Coalesce the warp's accesses into lines with sector masks.
-  uint64_t lines[64];
-  uint32_t sectors[64];
   uint32_t nl = 0;
   for (uint32_t l = 0; l < 32; ++l) {
     if (!(mask >> l & 1)) continue;
@@ -620,7 +689,25 @@ uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64
       sectors[nl++] = 0;
     }
     sectors[i] |= m;
-    if (values_) {
+  }
+  return nl;
+}
+
+uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64_t t) {
+  Warp& w = warps_[wi];
+  const Slot& s = slots_[w.slot];
+  const uint64_t base = in.buf == kAbsolute ? 0 : geo_->launch->base(s.cta, in.buf);
+  const uint32_t words = in.width / 4;
+  const uint32_t sb = cfg_.l1.sector_bytes;
+  const uint32_t cls = in.buf == kAbsolute ? kAbsClass : s.gen * kMaxBufs + in.buf;
+  // Coalesce the warp's accesses into lines with sector masks.
+  uint64_t lines[64];
+  uint32_t sectors[64];
+  const uint32_t nl = coalesce(in, wi, mask, base, lines, sectors);
+  if (values_) {
+    for (uint32_t l = 0; l < 32; ++l) {
+      if (!(mask >> l & 1)) continue;
+      const uint64_t a = lane_addr(in, wi, l, base);
       for (uint32_t k = 0; k < words; ++k) {
         if (in.op == Op::ldg) gmem_->read(a + 4 * k, &wreg(wi, static_cast<uint8_t>(in.dst + k))[l], 4);
         else gmem_->write(a + 4 * k, &reg(wi, static_cast<uint8_t>(in.c + k))[l], 4);
@@ -640,6 +727,7 @@ uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64
       r.sectors = sectors[i];
       r.sm = id_;
       r.seq = seq_++;
+      r.cls = cls;
       r.write = true;
       reqs_.push_back(r);
     }
@@ -654,7 +742,7 @@ uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64
   p.done = start + cfg_.l1.latency + (nl ? nl - 1 : 0);
   for (uint32_t i = 0; i < nl; ++i) {
     ctr_[Ctr::l1_read_bytes] += uint64_t(popc(sectors[i])) * sb;
-    const L1Cache::Result res = l1_.load(lines[i], sectors[i], t);
+    const L1Cache::Result res = l1_.load(lines[i], sectors[i], t, cls);
     if (res.outcome == L1Cache::Outcome::hit) {
       ctr_[Ctr::l1_hits] += 1;
       p.done = std::max(p.done, l1_.line(res.line).ready);
@@ -676,6 +764,7 @@ uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64
     r.l1_line = res.line;
     r.rec = rec;
     r.seq = seq_++;
+    r.cls = cls;
     reqs_.push_back(r);
   }
   if (p.outstanding == 0) {
@@ -714,6 +803,174 @@ void SmCore::respond(const MemReq& r) {
   std::vector<uint32_t> waiters;
   waiters.swap(line.waiters);
   for (uint32_t rec : waiters) complete(rec, line.ready);
+}
+
+// ---- Fast path (fast_path.h) ----
+
+void SmCore::add_twin(SmCore* twin, std::vector<int64_t> delta) {
+  twin->leader_ = this;
+  twins_.push_back(Twin{twin, std::move(delta)});
+}
+
+void SmCore::split_check(const Instr& in, uint32_t wi, uint32_t mask) {
+  // Before the leader's access: for each twin, is T well defined and
+  // injective on the L1 sets the access touches? (fast_path.h, point 2.)
+  const Slot& s = slots_[warps_[wi].slot];
+  const uint64_t base = in.buf == kAbsolute ? 0 : geo_->launch->base(s.cta, in.buf);
+  const uint32_t cls = in.buf == kAbsolute ? kAbsClass : s.gen * kMaxBufs + in.buf;
+  uint64_t lines[64];
+  uint32_t sectors[64];
+  const uint32_t nl = coalesce(in, wi, mask, base, lines, sectors);
+  const uint32_t assoc = l1_.assoc();
+  for (size_t k = twins_.size(); k-- > 0;) {
+    const Twin& tw = twins_[k];
+    const int64_t dx = tw.of(cls);
+    bool ok = true;
+    // All lines of one instruction share a class, so their images are distinct.
+    for (uint32_t i = 0; i < nl && ok; ++i) {
+      const uint64_t img = lines[i] + uint64_t(dx);
+      const L1Cache::Line* set = l1_.set_lines(lines[i]);
+      for (uint32_t w = 0; w < assoc && ok; ++w) {
+        const L1Cache::Line& p = set[w];
+        if (!p.valid) continue;
+        if (p.tag == lines[i]) ok = tw.of(p.cls) == dx;
+        else ok = p.tag + uint64_t(tw.of(p.cls)) != img;
+      }
+    }
+    if (!ok) split_twin(k, true);
+  }
+}
+
+SmCore::Twin SmCore::detach_twin(size_t i) {
+  Twin tw = std::move(twins_[i]);
+  twins_.erase(twins_.begin() + static_cast<std::ptrdiff_t>(i));
+  tw.sm->leader_ = nullptr;
+  return tw;
+}
+
+void SmCore::split_twin(size_t i, bool mid_quantum) {
+  const Twin tw = twins_[i];
+  twins_.erase(twins_.begin() + static_cast<std::ptrdiff_t>(i));
+  tw.sm->become_copy(*this, tw);
+  if (mid_quantum) {
+    tw.sm->resume_ = true;
+    split_now_.push_back(tw.sm);
+  }
+}
+
+void SmCore::become_copy(const SmCore& L, const Twin& map) {
+  // T(S_leader): the leader's state with this SM's identity, CTA ids and
+  // translated line addresses.
+  std::vector<uint32_t> ctas(slots_.size());
+  for (size_t s = 0; s < slots_.size(); ++s) ctas[s] = slots_[s].cta;
+  const uint32_t id = id_;
+  geo_ = L.geo_;
+  kernel_ = L.kernel_;
+  dec_ = L.dec_;
+  code_ = L.code_;
+  values_ = L.values_;
+  regs_per_thread_ = L.regs_per_thread_;
+  now_ = L.now_;
+  age_ = L.age_;
+  mio_free_ = L.mio_free_;
+  issue_cycle_ = L.issue_cycle_;
+  resident_ = L.resident_;
+  seq_ = L.seq_;
+  last_retire_ = L.last_retire_;
+  warps_ = L.warps_;
+  slots_ = L.slots_;
+  subs_ = L.subs_;
+  rf_ = L.rf_;
+  smem_ = L.smem_;
+  l1_ = L.l1_;
+  recs_ = L.recs_;
+  free_recs_ = L.free_recs_;
+  reqs_ = L.reqs_;
+  finished_ = L.finished_;
+  ctr_ = L.ctr_;
+  gen_ = L.gen_;
+  inherited_insts_ = ctr_[Ctr::warp_insts];
+  for (size_t s = 0; s < slots_.size(); ++s) slots_[s].cta = ctas[s];
+  for (L1Cache::Line& l : l1_.all_lines())
+    if (l.valid) l.tag += uint64_t(map.of(l.cls));
+  for (MemReq& r : reqs_) {
+    r.line += uint64_t(map.of(r.cls));
+    r.sm = id;
+  }
+  twins_.clear();
+  leader_ = nullptr;
+  split_now_.clear();
+  resume_ = false;
+}
+
+void SmCore::run_functional(uint32_t cta) {
+  start_cta(0, cta, 0);
+  const uint32_t nw = geo_->warps_per_cta;
+  while (slots_[0].busy) {
+    bool progress = false;
+    for (uint32_t wi = 0; wi < nw; ++wi) {
+      while (warps_[wi].live && !warps_[wi].at_bar) {
+        exec_functional(wi);
+        progress = true;
+      }
+    }
+    if (!progress) throw std::runtime_error(kernel_->name + ": CTA deadlocks at a barrier");
+  }
+  finished_.clear();
+}
+
+void SmCore::exec_functional(uint32_t wi) {
+  Warp& w = warps_[wi];
+  const int32_t pc = w.stack.back().pc;
+  const Instr& in = kernel_->code[pc];
+  uint32_t gmask = w.pred[in.guard];
+  if (in.guard_neg) gmask = ~gmask;
+  const uint32_t mask = w.stack.back().mask & gmask;
+  switch (unit_of(in.op)) {
+    case Unit::int32: case Unit::fp32: case Unit::fp64: case Unit::sfu:
+      exec_alu(in, wi, mask);
+      advance(w);
+      break;
+    case Unit::tensor: {
+      uint32_t* regs[256];
+      for (uint32_t r = 0; r < regs_per_thread_; ++r) regs[r] = reg(wi, static_cast<uint8_t>(r));
+      hmma_step(in, regs);
+      advance(w);
+      break;
+    }
+    case Unit::ldst:
+      if (in.op == Op::lds || in.op == Op::sts) {
+        exec_shared(in, wi, mask, 0);
+      } else {
+        const uint64_t base = in.buf == kAbsolute ? 0 : geo_->launch->base(slots_[w.slot].cta, in.buf);
+        for (uint32_t l = 0; l < 32; ++l) {
+          if (!(mask >> l & 1)) continue;
+          const uint64_t a = lane_addr(in, wi, l, base);
+          if (a % in.width != 0)
+            throw std::runtime_error(kernel_->name + ": misaligned global access at " + std::to_string(a));
+          for (uint32_t k = 0; k < in.width / 4u; ++k) {
+            if (in.op == Op::ldg) gmem_->read(a + 4 * k, &wreg(wi, static_cast<uint8_t>(in.dst + k))[l], 4);
+            else gmem_->write(a + 4 * k, &reg(wi, static_cast<uint8_t>(in.c + k))[l], 4);
+          }
+        }
+      }
+      advance(w);
+      break;
+    case Unit::branch:
+      if (in.op == Op::bra) {
+        exec_branch(in, w, mask);
+      } else if (in.op == Op::bar) {
+        advance(w);
+        exec_bar(wi, 0);
+      } else {
+        w.pending = 0;
+        exec_exit(w, mask, 0);
+      }
+      break;
+    case Unit::none:
+      advance(w);
+      break;
+  }
 }
 
 }  // namespace xpu::gpu

@@ -34,6 +34,7 @@ struct Decoded {
   uint16_t rf_reads = 0;   // register reads per active lane (HMMA: per warp, see decode)
   uint16_t rf_writes = 0;
   uint8_t dst_first = 255, dst_count = 0;  // HMMA: the accumulator pair written
+  bool exit = false;
 };
 
 // Static facts of one launch shared by all SMs.
@@ -69,6 +70,41 @@ class SmCore {
   void clear_counters() { ctr_ = SmCounters{}; }
   uint64_t last_retire() const { return last_retire_; }
 
+  // ---- Fast path (fast_path.h) ----
+  // Address class of a global access: (CTA instance on this SM, buffer);
+  // kAbsClass for absolute addresses (never translated).
+  static constexpr uint32_t kAbsClass = ~0u;
+  struct Twin {
+    SmCore* sm = nullptr;
+    std::vector<int64_t> delta;  // per class gen * kMaxBufs + buf: line offset twin - leader
+    int64_t of(uint32_t cls) const { return cls == kAbsClass ? 0 : delta[cls]; }
+  };
+  // Leader side.
+  void add_twin(SmCore* twin, std::vector<int64_t> delta);
+  std::vector<Twin>& twins() { return twins_; }
+  // Splits twins_[i] off: it becomes this SM's exact state translated
+  // (mid_quantum: inside run_until, before the instruction at hand issues;
+  // the twin is then queued in split_now() to finish the quantum).
+  void split_twin(size_t i, bool mid_quantum);
+  // Removes twins_[i] without touching its state (the caller re-homes it).
+  Twin detach_twin(size_t i);
+  // Makes this SM T(leader): the leader's state with this SM's identity,
+  // CTA ids and translated line addresses.
+  void become_copy(const SmCore& leader, const Twin& map);
+  std::vector<SmCore*>& split_now() { return split_now_; }
+  uint32_t next_gen() const { return gen_; }
+  // Twin side.
+  bool is_twin() const { return leader_ != nullptr; }
+  SmCore* leader() const { return leader_; }
+  void twin_start_cta(uint32_t slot, uint32_t cta) { slots_[slot].cta = cta; }
+  uint32_t slot_cta(uint32_t slot) const { return slots_[slot].cta; }
+  uint32_t slot_gen(uint32_t slot) const { return slots_[slot].gen; }
+  // Warp instructions this SM executed itself (not inherited at a split).
+  uint64_t simulated_warp_insts() const { return ctr_.c[static_cast<int>(Ctr::warp_insts)] - inherited_insts_; }
+  // Values of one CTA, warps in program order barrier to barrier (the fast
+  // path's values pass; needs prepare(values = true) on a one-slot geometry).
+  void run_functional(uint32_t cta);
+
  private:
   struct SimtEntry {
     int32_t pc, rpc;
@@ -98,6 +134,7 @@ class SmCore {
   struct Slot {
     bool busy = false;
     uint32_t cta = 0, live = 0, at_bar = 0;
+    uint32_t gen = 0;  // CTA instance number on this SM (address classes)
     uint32_t smem_base = 0;
   };
   struct SubCore {
@@ -119,7 +156,7 @@ class SmCore {
     return r == kRZ ? scratch_.data() : &rf_[(size_t(w) * regs_per_thread_ + r) * 32];
   }
   // Earliest cycle >= t the warp's next instruction could issue, and why not sooner.
-  uint64_t earliest(uint32_t wi, uint64_t t, SubCore& sc, Stall& why);
+  inline uint64_t earliest(uint32_t wi, uint64_t t, SubCore& sc, Stall& why);
   void try_issue(uint32_t s, uint64_t t, uint64_t end);
   void issue(uint32_t wi, uint32_t s, uint64_t t);
   void exec_alu(const Instr& in, uint32_t wi, uint32_t mask);
@@ -132,12 +169,17 @@ class SmCore {
   void complete(uint32_t rec, uint64_t t);
   uint32_t new_record();
   uint64_t lane_addr(const Instr& in, uint32_t wi, uint32_t lane, uint64_t base) const;
+  uint32_t coalesce(const Instr& in, uint32_t wi, uint32_t mask, uint64_t base, uint64_t* lines, uint32_t* sectors);
+  void split_check(const Instr& in, uint32_t wi, uint32_t mask);
+  void exec_functional(uint32_t wi);
 
   GpuConfig cfg_;
   uint32_t id_;
   GlobalMemory* gmem_;
   const LaunchGeometry* geo_ = nullptr;
   const Kernel* kernel_ = nullptr;
+  const Decoded* dec_ = nullptr;  // geo_->decoded.data()
+  const Instr* code_ = nullptr;   // kernel_->code.data()
   bool values_ = false;
   uint32_t regs_per_thread_ = 1;
   uint64_t now_ = 0, age_ = 0, mio_free_ = 0, issue_cycle_ = 0;
@@ -156,6 +198,23 @@ class SmCore {
   std::vector<MemReq> reqs_;
   std::vector<std::pair<uint64_t, uint32_t>> finished_;
   SmCounters ctr_;
+  // Shared-memory conflict memo per pc (exec_shared).
+  struct SmemMemo {
+    bool valid = false;
+    uint32_t mask = 0, key = 0, wavefronts = 0, phases = 0;
+    int64_t lo = 0, hi = 0;  // lane address extremes relative to the first active lane
+  };
+  std::vector<SmemMemo> smem_memo_;
+  uint32_t bank_epoch_ = 0, bank_stamp_[256] = {}, bank_first_[256] = {}, bank_count_[256] = {};
+  std::vector<std::array<uint32_t, 32>> frag_off_;  // per pc: fragment lane offsets (fragment.h)
+  uint32_t pc_of(const Instr& in) const { return static_cast<uint32_t>(&in - code_); }
+  // Fast path.
+  uint32_t gen_ = 0;
+  std::vector<Twin> twins_;
+  SmCore* leader_ = nullptr;
+  std::vector<SmCore*> split_now_;
+  bool resume_ = false;  // split mid-quantum: run_until continues inside the cycle
+  uint64_t inherited_insts_ = 0;
 };
 
 }  // namespace xpu::gpu

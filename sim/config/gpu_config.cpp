@@ -148,6 +148,7 @@ gpu::GpuConfig parse_gpu_config(Reader& r) {
     x.quantum = u32(s.integer("quantum", x.quantum, 0, 1 << 20));
     x.cta_launch_cycles = u32(s.integer("cta_launch_cycles", x.cta_launch_cycles, 0, 1 << 20));
     x.barrier_latency = u32(s.integer("barrier_latency", x.barrier_latency, 0, 1000));
+    x.host_threads = u32(s.integer("host_threads", x.host_threads, 1, 64));
   }
   return c;
 }
