@@ -8,6 +8,8 @@ packages=(
   libsystemc-dev libyaml-cpp-dev libspdlog-dev catch2
   libcli11-dev nlohmann-json3-dev libeigen3-dev
   libonnx-dev libonnx-testdata libprotobuf-dev
+  libopenmpi-dev openmpi-bin   # sweeps over MPI ranks (CMake XPUSIM_WITH_MPI, on when found)
+  chromium                     # test_html renders report.html headless (skipped with a message when absent)
 )
 packages+=("$@")
 

@@ -2,6 +2,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
+#include <thread>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -11,6 +13,10 @@
 #include "sim/config/diagnostics.h"
 #include "sim/experiment/experiment_config.h"
 #include "sim/experiment/runner.h"
+#include "sim/experiment/scalesim_run.h"
+#include "sim/experiment/mpi_sweep.h"
+#include "sim/experiment/sweep.h"
+#include "sim/report/progress.h"
 #include "sim/lowering/tpu/gemm.h"
 #include "xpusim_version.h"
 
@@ -35,18 +41,27 @@ int cmd_validate(const std::vector<std::string>& files, const std::vector<std::s
 }
 
 int cmd_run(const std::string& file, const std::vector<std::string>& overrides, const std::string& output,
-            bool quiet) {
+            bool quiet, bool trace) {
   auto exp = xpu::experiment::load_experiment(file);
   xpu::experiment::RunOptions opts;
   opts.overrides = overrides;
   opts.output_dir = output.empty() ? "reports/" + exp.name : output;
   opts.quiet = quiet;
+  opts.trace = trace;
+  opts.progress = !quiet && xpu::report::Progress::stderr_is_terminal();
   auto written = xpu::experiment::run_experiment(exp, opts);
   if (!quiet) {
     std::cout << "report: " << opts.output_dir << "/report.md\n";
     for (const auto& w : written) spdlog::debug("wrote {}", w);
   }
   return kOk;
+}
+
+std::string self_exe(const char* argv0) {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) return std::string(buf, size_t(n));
+  return argv0;
 }
 
 }  // namespace
@@ -67,12 +82,39 @@ int sc_main(int argc, char* argv[]) {
 
   std::string exp_file;
   auto* run = app.add_subcommand("run", "run an experiment and write its reports");
-  run->add_option("experiment", exp_file, "experiment YAML file")->required();
+  run->add_option("experiment", exp_file, "experiment YAML file (or --scalesim-cfg)");
+  std::string scalesim_cfg, topology, energy_file = "configs/energy/horowitz_45nm.yaml";
+  run->add_option("--scalesim-cfg", scalesim_cfg, "run a SCALE-Sim .cfg (with --topology or its TopologyCsvLoc) "
+                                                   "on the TPU model instead of an experiment");
+  run->add_option("--topology", topology, "SCALE-Sim topology CSV for --scalesim-cfg");
+  run->add_option("--energy", energy_file, "energy table for --scalesim-cfg runs");
   std::vector<std::string> files;
   auto* validate = app.add_subcommand("validate", "check config, workload, energy or experiment files");
   validate->add_option("files", files, "files to check")->required();
+  bool trace = false;
+  run->add_flag("--trace", trace,
+                "write trace.json (Chrome/Perfetto trace events of unit activity) and, at pe fidelity on arrays "
+                "of at most 32x32 PEs, vcd/<run>.vcd PE register waveforms into the report directory");
+  std::string sweep_file;
+  unsigned jobs = 0;
+  bool resume = false;
+  auto* sweep = app.add_subcommand("sweep", "run a sweep (kind: sweep) over config values, in parallel, resumable; "
+                                            "under mpirun the points are spread over the ranks");
+  sweep->add_option("sweep", sweep_file, "sweep YAML file")->required();
+  sweep->add_option("-j,--jobs", jobs, "worker processes at a time (default: all cores; under mpirun: 1 per rank)");
+  sweep->add_flag("--resume", resume, "continue an interrupted sweep in the same -o directory: runs only the "
+                                      "points without a result");
+  // The worker a sweep runs for each point (not for people).
+  size_t point_index = 0;
+  std::string point_id, point_out;
+  auto* point = app.add_subcommand("sweep-point", "");
+  point->group("");
+  point->add_option("sweep", sweep_file)->required();
+  point->add_option("--index", point_index)->required();
+  point->add_option("--id", point_id)->required();
+  point->add_option("--out", point_out)->required();
   // Options may also follow the subcommand.
-  for (auto* sub : {run, validate}) {
+  for (auto* sub : {run, validate, sweep, point}) {
     sub->fallthrough();
   }
 
@@ -86,7 +128,31 @@ int sc_main(int argc, char* argv[]) {
 
   try {
     if (*validate) return cmd_validate(files, overrides);
-    return cmd_run(exp_file, overrides, output, quiet);
+    if (*point) return xpu::experiment::run_sweep_point(sweep_file, point_index, point_id, point_out, overrides);
+    if (*sweep) {
+      xpu::experiment::SweepOptions so;
+      so.output_dir = output;
+      so.overrides = overrides;
+      so.jobs = jobs ? jobs : xpu::experiment::launched_by_mpi() ? 1u : std::max(1u, std::thread::hardware_concurrency());
+      so.resume = resume;
+      so.quiet = quiet;
+      so.progress = !quiet && xpu::report::Progress::stderr_is_terminal();
+      so.self_exe = self_exe(argv[0]);
+      return xpu::experiment::run_sweep(sweep_file, so);
+    }
+    if (!scalesim_cfg.empty()) {
+      xpu::experiment::ScaleSimRunOptions so;
+      so.cfg_file = scalesim_cfg;
+      so.topology_file = topology;
+      so.energy_file = energy_file;
+      so.output_dir = output;
+      so.quiet = quiet;
+      const auto written = xpu::experiment::run_scalesim(so);
+      if (!quiet && !written.empty()) std::cout << "report: " << written.front() << "\n";
+      return kOk;
+    }
+    if (exp_file.empty()) throw std::invalid_argument("run: give an experiment file or --scalesim-cfg");
+    return cmd_run(exp_file, overrides, output, quiet, trace);
   } catch (const xpu::config::ConfigError& e) {
     std::cerr << e.what() << "\n";
     return kBadInput;
@@ -94,6 +160,10 @@ int sc_main(int argc, char* argv[]) {
     std::cerr << "error: " << e.what() << "\n";
     return kBadInput;
   } catch (const std::invalid_argument& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const xpu::experiment::SweepError& e) {
+    // Sweep directories (locked, changed plan) and unreadable results.
     std::cerr << "error: " << e.what() << "\n";
     return kBadInput;
   } catch (const std::exception& e) {

@@ -12,7 +12,7 @@ namespace xpu::cli {
 
 namespace {
 
-const std::vector<std::string> kKinds = {"tpu", "gpu", "energy_table", "workload", "experiment"};
+const std::vector<std::string> kKinds = {"tpu", "gpu", "energy_table", "workload", "experiment", "sweep"};
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -37,8 +37,8 @@ std::vector<config::Diagnostic> validate_file(const std::string& path,
     // Overrides for an experiment apply to its accelerators, not to the file.
     const YAML::Node kind_node = static_cast<const YAML::Node&>(doc.root())["kind"];
     std::string kind = kind_node.IsScalar() ? kind_node.Scalar() : "";
-    if (kind == "experiment") {
-      experiment::ExperimentConfig e = experiment::load_experiment(path);
+    if (kind == "experiment" || kind == "sweep") {
+      experiment::ExperimentConfig e = experiment::load_experiment(path, {}, {kind});
       for (const auto& acc : e.accelerators) {
         auto sub = validate_file(acc.file, [&] {
           auto all = acc.overrides;
@@ -75,8 +75,8 @@ std::vector<config::Diagnostic> validate_file(const std::string& path,
       }
       diags.throw_if_any();
     } else {
-      std::string msg = kind.empty() ? "missing 'kind' (one of tpu, gpu, energy_table, workload, experiment)"
-                                     : "unknown kind \"" + kind + "\": expected one of tpu, gpu, energy_table, workload, experiment";
+      std::string msg = kind.empty() ? "missing 'kind' (one of tpu, gpu, energy_table, workload, experiment, sweep)"
+                                     : "unknown kind \"" + kind + "\": expected one of tpu, gpu, energy_table, workload, experiment, sweep";
       std::string hint = kind.empty() ? "" : config::did_you_mean(kind, kKinds);
       if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
       const YAML::Mark m = kind_node.IsDefined() ? kind_node.Mark() : YAML::Mark::null_mark();

@@ -28,7 +28,8 @@ bool is_file(const std::string& p) {
 
 }  // namespace
 
-ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides,
+                                 const std::vector<std::string>& kinds) {
   config::Document doc = config::Document::load(path);
   doc.apply_overrides(overrides);
   config::Diagnostics diags;
@@ -37,7 +38,7 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
   const std::string base = dir_of(path);
   {
     config::Reader root(doc, diags);
-    root.choice("kind", {"experiment"});
+    e.kind = root.choice("kind", kinds);
     e.name = root.string("name");
     auto file_key = [&](config::Reader& r, const std::string& key) {
       std::string p = resolve(base, r.string(key));
@@ -57,7 +58,24 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
     e.io = root.choice("io", {"resident", "host"}, std::string("resident"));
     e.seed = static_cast<uint64_t>(root.integer("seed", 1, 0));
 
-    // accelerators: a list of paths, or mappings {file, name, set: {key: value}}.
+    auto parse_precisions = [&](config::Reader& r, const std::string& key, std::vector<DType>& out) {
+      YAML::Node precs = r.node(key);
+      if (!precs.IsSequence() || precs.size() == 0) {
+        r.error(key, "expected a non-empty list such as [int8, bf16]");
+        return;
+      }
+      for (size_t i = 0; i < precs.size(); ++i) {
+        auto t = precs[i].IsScalar() ? parse_dtype(precs[i].Scalar()) : std::nullopt;
+        if (!t || (*t != DType::int8 && *t != DType::bf16 && *t != DType::fp16)) {
+          r.error(key + "[" + std::to_string(i) + "]",
+                  "expected one of int8, bf16, fp16, got \"" +
+                      (precs[i].IsScalar() ? precs[i].Scalar() : std::string("a non-scalar")) + "\"");
+          continue;
+        }
+        out.push_back(*t);
+      }
+    };
+    // accelerators: a list of paths, or mappings {file, name, precisions, set: {key: value}}.
     YAML::Node accs = root.node("accelerators");
     if (!accs.IsDefined()) {
       root.error("accelerators", "missing required key at the top level");
@@ -74,6 +92,7 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
           config::Reader list = root.map_at("accelerators", i);
           ref.file = file_key(list, "file");
           ref.name = list.string("name", std::string());
+          if (list.has("precisions")) parse_precisions(list, "precisions", ref.precisions);
           config::Reader set = list.map("set", false);
           for (const auto& k : set.keys()) {
             YAML::Node v = set.node(k);
@@ -105,22 +124,46 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
       }
     }
 
-    YAML::Node precs = root.node("precisions");
-    if (!precs.IsDefined()) {
-      e.precisions = {DType::int8};
-    } else if (!precs.IsSequence() || precs.size() == 0) {
-      root.error("precisions", "expected a non-empty list such as [int8, bf16]");
-    } else {
-      for (size_t i = 0; i < precs.size(); ++i) {
-        auto t = precs[i].IsScalar() ? parse_dtype(precs[i].Scalar()) : std::nullopt;
-        if (!t || (*t != DType::int8 && *t != DType::bf16 && *t != DType::fp16)) {
-          root.error("precisions[" + std::to_string(i) + "]",
-                     "expected one of int8, bf16, fp16, got \"" +
-                         (precs[i].IsScalar() ? precs[i].Scalar() : std::string("a non-scalar")) + "\"");
-          continue;
+    if (!root.has("precisions")) e.precisions = {DType::int8};
+    else parse_precisions(root, "precisions", e.precisions);
+    for (auto& acc : e.accelerators)
+      if (acc.precisions.empty()) acc.precisions = e.precisions;
+    // sweep: {grid: {key: [values]}, zip: {key: [values]}}
+    if (e.kind == "sweep") {
+      config::Reader sw = root.map("sweep");
+      auto axes = [&](const std::string& section, std::vector<SweepAxis>& out) {
+        config::Reader m = sw.map(section, false);
+        for (const auto& k : m.keys()) {
+          YAML::Node v = m.node(k);
+          if (!v.IsSequence() || v.size() == 0) {
+            m.error(k, "expected a non-empty list of values, e.g. [32, 64, 128]");
+            continue;
+          }
+          if (k.rfind("experiment.", 0) == 0 && k.size() > 11) {
+            const std::string sub = k.substr(11);
+            if (sub == "sweep" || sub.rfind("sweep.", 0) == 0 || sub == "kind" || sub == "name")
+              m.error(k, "cannot be swept");
+          }
+          SweepAxis a{k, {}};
+          for (size_t i = 0; i < v.size(); ++i) {
+            YAML::Emitter em;
+            em.SetMapFormat(YAML::Flow);
+            em.SetSeqFormat(YAML::Flow);
+            em << v[i];
+            a.values.push_back(v[i].IsScalar() ? v[i].Scalar() : std::string(em.c_str()));
+          }
+          out.push_back(std::move(a));
         }
-        e.precisions.push_back(*t);
-      }
+        m.finish();
+      };
+      axes("grid", e.grid);
+      axes("zip", e.zip);
+      for (const auto& z : e.zip)
+        if (z.values.size() != e.zip[0].values.size())
+          sw.error("zip." + z.key, "zip lists must have equal lengths: " + std::to_string(z.values.size()) + " values, " +
+                                       e.zip[0].key + " has " + std::to_string(e.zip[0].values.size()));
+      if (e.grid.empty() && e.zip.empty()) sw.error("grid", "a sweep needs at least one axis under grid: or zip:");
+      sw.finish();
     }
     root.finish();
   }

@@ -15,9 +15,23 @@ struct AcceleratorRef {
   std::string file;                    // resolved path
   std::string name;                    // label in reports (default: the config's name)
   std::vector<std::string> overrides;  // "mxu.rows=128", applied before validation
+  // This accelerator's own precisions (instead of the experiment's), e.g.
+  // fp16 on a V100 next to bf16 on TPUs; the i-th precision of every
+  // accelerator is compared side by side.
+  std::vector<DType> precisions;
+};
+
+// One swept config key: "mxu.rows" (applied to every accelerator config, like
+// -p) or "experiment.<key>" (applied to the sweep file itself, e.g.
+// experiment.seed, experiment.node.nm). Values are kept as YAML text and
+// applied as overrides, so any value a config accepts can be swept.
+struct SweepAxis {
+  std::string key;
+  std::vector<std::string> values;
 };
 
 struct ExperimentConfig {
+  std::string kind = "experiment";  // or "sweep"
   std::string name;
   std::string source_file;
   std::string energy_file;
@@ -32,10 +46,16 @@ struct ExperimentConfig {
   std::vector<AcceleratorRef> accelerators;
   std::vector<std::string> workload_files;  // resolved paths
   std::vector<DType> precisions;
+  // kind: sweep only. Points = cartesian product of the grid axes x the zip
+  // tuples (zip axes have equal lengths; value i of each goes together).
+  std::vector<SweepAxis> grid;
+  std::vector<SweepAxis> zip;
 };
 
 // Paths inside the file are relative to the file's directory. Throws
 // config::ConfigError with every problem found, including missing files.
-ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
+// `kinds`: which file kinds are accepted ("experiment", "sweep").
+ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides = {},
+                                 const std::vector<std::string>& kinds = {"experiment"});
 
 }  // namespace xpu::experiment

@@ -2,10 +2,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <fstream>
+#include <unistd.h>
+
 #include "sim/config/document.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/backend.h"
+#include "sim/report/atomic_file.h"
+#include "sim/report/progress.h"
 #include "sim/report/report_writer.h"
+#include "sim/trace/array_observer.h"
+#include "sim/trace/trace_event_writer.h"
 #include "sim/report/sha256.h"
 #include "sim/workload/workload.h"
 #include "xpusim_version.h"
@@ -27,6 +37,52 @@ energy::EnergyTable load_table(const ExperimentConfig& exp) {
   energy::EnergyTable t = energy::EnergyTable::from_document(config::Document::load(exp.energy_file));
   if (exp.node_nm) return t.with_node(*exp.node_nm, exp.vdd.value_or(t.measured_vdd()));
   return t;
+}
+
+// The config's dram.bandwidth_gbps (with overrides): the roofline's slope.
+double dram_gbps(const std::string& file, const std::vector<std::string>& overrides) {
+  config::Document doc = config::Document::load(file);
+  doc.apply_overrides(overrides);
+  const YAML::Node& root = doc.root();
+  const YAML::Node dram = root["dram"];
+  if (!dram.IsMap() || !dram["bandwidth_gbps"].IsScalar()) return 0;
+  try {
+    return dram["bandwidth_gbps"].as<double>();
+  } catch (const YAML::Exception&) {
+    return 0;
+  }
+}
+
+// Sees every span while a run is in progress: forwards to the trace writer
+// (if tracing) and counts finished programs for the progress bar.
+class RunSink : public trace::Sink {
+ public:
+  trace::TraceEventWriter* writer = nullptr;
+  report::Progress* bar = nullptr;
+  // The run in progress: MACs done before it, its MACs and layers. Within a
+  // run, progress is finished programs (kernels) over layers, capped at 99 %.
+  double base = 0, macs = 0, layers = 1;
+  std::string note;
+  uint64_t programs = 0;
+  void span(const std::string& track, const std::string& name, uint64_t b, uint64_t e) override {
+    if (writer) writer->span(track, name, b, e);
+    if (track == "program") {
+      ++programs;
+      if (bar) bar->update((base + macs * std::min(0.99, double(programs) / std::max(1.0, layers))) * 1e-6, note);
+    }
+  }
+  void begin(const std::string& track, const std::string& name, uint64_t c) override {
+    if (writer) writer->begin(track, name, c);
+  }
+  void end(const std::string& track, uint64_t c) override {
+    if (writer) writer->end(track, c);
+  }
+};
+
+std::string file_safe(const std::string& s) {
+  std::string o;
+  for (char c : s) o += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
+  return o;
 }
 
 struct Machine {
@@ -51,6 +107,8 @@ nlohmann::json manifest(const ExperimentConfig& exp, const std::vector<Machine>&
   j["overrides"] = opts.overrides;
   j["energy_table"] = table.to_json();
   j["energy_table"]["label"] = table.label();
+  j["energy_node_nm"] = table.node_nm();
+  j["energy_vdd"] = table.vdd();
   j["fidelity"] = fidelity_name(exp.fidelity);
   j["seed"] = exp.seed;
   j["io"] = exp.io;
@@ -73,17 +131,45 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
     m.backend = make_backend(m.ref.file, m.overrides, table, "acc" + std::to_string(i));
     if (m.ref.name.empty()) m.ref.name = m.backend->name();
     for (const auto& w : wls)
-      for (DType t : exp.precisions) m.backend->check_workload(w, t);
+      for (DType t : m.ref.precisions) m.backend->check_workload(w, t);
     machines.push_back(std::move(m));
   }
 
   report::ExperimentResult result;
   result.name = exp.name;
   result.manifest = manifest(exp, machines, wls, table, opts);
+
+  // Tracing and progress see the models through the trace hooks.
+  RunSink sink;
+  std::unique_ptr<trace::TraceEventWriter> writer;
+  std::vector<std::unique_ptr<trace::VcdWriter>> vcds;
+  if (opts.trace) {
+    writer = std::make_unique<trace::TraceEventWriter>();
+    sink.writer = writer.get();
+    if (exp.fidelity == tpu::Fidelity::pe) trace::install_array_observer();
+  }
+  double total_macs = 0, done_macs = 0;
+  for (const auto& m : machines)
+    for (const auto& w : wls)
+      for (size_t p = 0; p < m.ref.precisions.size(); ++p)
+        for (const auto& l : w.layers) total_macs += double(l.macs());
+  report::Progress bar("MMACs", total_macs * 1e-6, opts.progress);
+  sink.bar = &bar;
+  if (opts.trace || opts.progress) trace::g_sink = &sink;
+  struct Uninstall {
+    ~Uninstall() {
+      trace::g_sink = nullptr;
+      trace::set_current_vcd(nullptr);
+      trace::remove_array_observer();
+    }
+  } uninstall;
+
   for (auto& m : machines)
     for (const auto& w : wls)
-      for (DType t : exp.precisions) {
+      for (size_t slot = 0; slot < m.ref.precisions.size(); ++slot) {
+        const DType t = m.ref.precisions[slot];
         report::RunResult run;
+        run.precision_slot = slot;
         run.accelerator = m.ref.name;
         run.accelerator_file = m.ref.file;
         run.overrides = m.overrides;
@@ -93,13 +179,46 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
         run.fidelity = fidelity_name(exp.fidelity);
         run.clock_mhz = m.backend->clock_mhz();
         run.peak_macs_per_cycle = m.backend->peak_macs_per_cycle(t);
+        run.peak_dram_gbps = dram_gbps(m.ref.file, m.overrides);
         if (!opts.quiet) spdlog::info("{} / {} / {} ({} layers)", m.ref.name, w.name, run.precision, w.layers.size());
         LayerRunOptions lo;
         lo.fidelity = exp.fidelity;
         lo.verify = exp.verify;
         lo.io = exp.io;
         lo.seed = exp.seed;
+        if (writer) writer->begin_run(run.accelerator + " / " + run.workload + " / " + run.precision, run.clock_mhz);
+        if (opts.trace && exp.fidelity == tpu::Fidelity::pe && m.backend->kind() == "tpu") {
+          config::Document doc = config::Document::load(m.ref.file);  // the array shape, with overrides
+          doc.apply_overrides(m.overrides);
+          const unsigned rows = doc.root()["mxu"]["rows"].as<unsigned>(), cols = doc.root()["mxu"]["cols"].as<unsigned>();
+          if (rows * cols <= kVcdMaxPes) {
+            report::make_dirs(opts.output_dir + "/vcd");
+            vcds.push_back(std::make_unique<trace::VcdWriter>(
+                opts.output_dir + "/vcd/" + file_safe(run.accelerator + "_" + run.workload + "_" + run.precision) + ".vcd",
+                rows, cols, run.clock_mhz, file_safe(run.accelerator)));
+            trace::set_current_vcd(vcds.back().get());
+          } else {
+            spdlog::warn("--trace: no VCD for {}: {}x{} array exceeds {} PEs", run.accelerator, rows, cols, kVcdMaxPes);
+          }
+        }
+        sink.programs = 0;
+        const double run_macs = [&] {
+          double s = 0;
+          for (const auto& l : w.layers) s += double(l.macs());
+          return s;
+        }();
+        sink.base = done_macs;
+        sink.macs = run_macs;
+        sink.layers = double(w.layers.size());
+        sink.note = run.accelerator + " / " + w.name + " / " + run.precision;
         run.layers = m.backend->run_workload(w, t, lo);
+        if (writer) writer->end_run();
+        if (trace::current_vcd()) {
+          trace::current_vcd()->close();
+          trace::set_current_vcd(nullptr);
+        }
+        done_macs += run_macs;
+        bar.update(done_macs * 1e-6, run.accelerator + " / " + w.name + " / " + run.precision);
         for (const auto& lr : run.layers) {
           spdlog::debug("  {} ({}): {} cycles, {:.1f} % utilization, values {}", lr.name, lr.shape, lr.cycles,
                         100 * lr.utilization, lr.verified);
@@ -109,12 +228,62 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
         }
         result.runs.push_back(std::move(run));
       }
+  bar.finish();
+  if (writer) {
+    report::make_dirs(opts.output_dir);
+    report::write_atomically(opts.output_dir + "/trace.json", writer->json());
+    if (!opts.quiet)
+      spdlog::info("trace: {}/trace.json ({} spans{})", opts.output_dir, writer->spans(),
+                   writer->dropped() ? ", " + std::to_string(writer->dropped()) + " dropped" : std::string());
+  }
   return result;
 }
 
 std::vector<std::string> run_experiment(const ExperimentConfig& exp, const RunOptions& opts) {
+  const auto started = std::chrono::system_clock::now();
   auto result = run_experiment_results(exp, opts);
-  return report::write_reports(result, opts.output_dir);
+  auto written = report::write_reports(result, opts.output_dir);
+  written.push_back(write_run_manifest(opts.output_dir, result.manifest, started, command_line()));
+  return written;
+}
+
+namespace {
+std::string utc(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char b[32];
+  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return b;
+}
+}  // namespace
+
+std::string command_line() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string out;
+  for (char c : raw) out += c == '\0' ? ' ' : c;
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+std::string write_run_manifest(const std::string& dir, const nlohmann::json& manifest,
+                               std::chrono::system_clock::time_point started, const std::string& command) {
+  const auto finished = std::chrono::system_clock::now();
+  nlohmann::json j = manifest;
+  j["schema"] = "xpusim.manifest";
+  j["schema_version"] = 1;
+  j["started_utc"] = utc(started);
+  j["finished_utc"] = utc(finished);
+  j["wall_seconds"] = std::chrono::duration<double>(finished - started).count();
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  j["host"] = host;
+  j["command"] = command;
+  const std::string path = dir + "/manifest.json";
+  report::make_dirs(dir);
+  report::write_atomically(path, j.dump(2) + "\n");
+  return path;
 }
 
 }  // namespace xpu::experiment

@@ -2,6 +2,7 @@
 // Runs an experiment: every accelerator x workload x precision, layer by
 // layer, and writes the reports. SystemC elaborates once per process, so all
 // accelerators are built before the first run and reused for every layer.
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -14,10 +15,28 @@ struct RunOptions {
   std::string output_dir;               // reports/<name> by default
   std::vector<std::string> overrides;   // -p, applied to every accelerator config
   bool quiet = false;
+  // Progress bar on stderr for runs longer than ~2 s (the caller decides:
+  // off with -q or when stderr is not a terminal).
+  bool progress = false;
+  // --trace: unit activity as Chrome/Perfetto trace-event JSON in
+  // <output_dir>/trace.json, and for TPU runs at pe fidelity on arrays of at
+  // most kVcdMaxPes PEs, PE register waveforms in <output_dir>/vcd/<run>.vcd.
+  bool trace = false;
 };
 
+constexpr unsigned kVcdMaxPes = 32 * 32;
+
 report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, const RunOptions& opts);
-// Runs and writes the reports; returns the paths written.
+// Runs and writes the reports (and manifest.json: the summary's manifest plus
+// timestamps, wall time, host and command line, which summary.json leaves out
+// so reruns give byte-identical summaries); returns the paths written.
 std::vector<std::string> run_experiment(const ExperimentConfig& exp, const RunOptions& opts);
+
+// manifest.json next to summary.json: `manifest` plus started_utc,
+// finished_utc, wall_seconds, host and `command`.
+std::string write_run_manifest(const std::string& dir, const nlohmann::json& manifest,
+                               std::chrono::system_clock::time_point started, const std::string& command);
+// The command line of this process (from /proc/self/cmdline), for manifests.
+std::string command_line();
 
 }  // namespace xpu::experiment

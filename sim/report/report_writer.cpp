@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "sim/report/atomic_file.h"
+#include "sim/report/comparison.h"
+#include "sim/report/html_report.h"
 
 namespace xpu::report {
 
@@ -42,15 +44,114 @@ nlohmann::json layer_json(const LayerResult& l) {
   j["seconds"] = l.seconds;
   j["tops"] = l.tops();
   j["utilization"] = l.utilization;
+  j["dram_bytes"] = l.dram_bytes();
+  j["operational_intensity"] = l.operational_intensity();
   j["stall_cycles"] = l.stalls;
   j["stall_cause"] = l.stall_cause;
   j["verified"] = l.verified;
+  if (!l.fused.empty()) j["fused"] = l.fused;
+  if (!l.bytes.empty()) j["bytes"] = l.bytes;
   j["energy"] = l.energy.to_json();
   j["stats"] = l.stats.to_json();
   return j;
 }
 
 }  // namespace
+
+// Non-finite numbers have no JSON form; they are written as null.
+nlohmann::json finite(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+nlohmann::json run_json(const RunResult& run, bool layers) {
+  nlohmann::json rj;
+  rj["label"] = run.label();
+  rj["accelerator"] = run.accelerator;
+  rj["accelerator_file"] = run.accelerator_file;
+  rj["overrides"] = run.overrides;
+  rj["workload"] = run.workload;
+  rj["workload_file"] = run.workload_file;
+  rj["precision"] = run.precision;
+  rj["precision_slot"] = run.precision_slot;
+  rj["fidelity"] = run.fidelity;
+  rj["clock_mhz"] = run.clock_mhz;
+  rj["peak_macs_per_cycle"] = run.peak_macs_per_cycle;
+  rj["peak_tops"] = run.peak_tops();
+  rj["peak_dram_gbps"] = run.peak_dram_gbps;
+  rj["ridge_ops_per_byte"] = run.ridge_ops_per_byte();
+  nlohmann::json t;
+  const double s = run.seconds(), e = run.energy_pj();
+  t["cycles"] = run.cycles();
+  t["seconds"] = s;
+  t["throughput_per_s"] = s > 0 ? 1.0 / s : 0.0;
+  t["macs"] = run.macs();
+  t["flops"] = 2.0 * double(run.macs());
+  t["tops"] = run.tops();
+  t["utilization"] = run.utilization();
+  t["energy_pj"] = e;
+  t["energy_per_inference_j"] = e * 1e-12;
+  t["energy_by_component_pj"] = run.energy_by_component();
+  t["pj_per_mac"] = run.macs() ? e / double(run.macs()) : 0.0;
+  t["energy_delay_product_js"] = e * 1e-12 * s;
+  t["dram_bytes"] = run.dram_bytes();
+  t["operational_intensity"] = run.dram_bytes() > 0 ? 2.0 * double(run.macs()) / run.dram_bytes() : 0.0;
+  rj["totals"] = t;
+  if (layers) {
+    rj["layers"] = nlohmann::json::array();
+    for (const auto& l : run.layers) rj["layers"].push_back(layer_json(l));
+  }
+  return rj;
+}
+
+nlohmann::json comparisons_json(const ExperimentResult& r) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : compare_runs(r)) {
+    nlohmann::json cj;
+    cj["workload"] = c.workload;
+    cj["precision"] = c.precision;
+    cj["accelerators"] = c.columns;
+    cj["baseline"] = c.columns.empty() ? std::string() : c.columns[0];
+    cj["metrics"] = nlohmann::json::array();
+    for (const auto& m : c.metrics) {
+      nlohmann::json mj;
+      mj["key"] = m.key;
+      mj["title"] = m.title;
+      mj["unit"] = m.unit;
+      mj["better"] = m.better.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.better);
+      mj["values"] = nlohmann::json::array();
+      mj["best"] = nlohmann::json::array();
+      for (size_t i = 0; i < m.values.size(); ++i) {
+        mj["values"].push_back(finite(m.values[i]));
+        if (m.best[i]) mj["best"].push_back(c.columns[i]);
+      }
+      cj["metrics"].push_back(mj);
+    }
+    cj["layers"] = nlohmann::json::array();
+    for (const auto& d : c.layers) {
+      nlohmann::json lj;
+      lj["layer"] = d.layer;
+      lj["seconds"] = nlohmann::json::array();
+      lj["energy_pj"] = nlohmann::json::array();
+      lj["seconds_vs_baseline"] = nlohmann::json::array();
+      for (size_t i = 0; i < d.cells.size(); ++i) {
+        const LayerResult* l = d.cells[i];
+        lj["seconds"].push_back(l ? nlohmann::json(l->seconds) : nlohmann::json(nullptr));
+        lj["energy_pj"].push_back(l ? nlohmann::json(l->energy.total_pj) : nlohmann::json(nullptr));
+        lj["seconds_vs_baseline"].push_back(l && d.cells[0] && d.cells[0]->seconds > 0
+                                                ? nlohmann::json(l->seconds / d.cells[0]->seconds)
+                                                : nlohmann::json(nullptr));
+      }
+      nlohmann::json fastest = nlohmann::json::array(), least = nlohmann::json::array();
+      for (size_t i = 0; i < d.cells.size(); ++i) {
+        if (d.fastest[i]) fastest.push_back(c.columns[i]);
+        if (d.least_energy[i]) least.push_back(c.columns[i]);
+      }
+      lj["fastest"] = fastest;
+      lj["least_energy"] = least;
+      cj["layers"].push_back(lj);
+    }
+    out.push_back(cj);
+  }
+  return out;
+}
 
 nlohmann::json summary_json(const ExperimentResult& r) {
   nlohmann::json j;
@@ -59,47 +160,38 @@ nlohmann::json summary_json(const ExperimentResult& r) {
   j["experiment"] = r.name;
   j["manifest"] = r.manifest;
   j["runs"] = nlohmann::json::array();
-  for (const auto& run : r.runs) {
-    nlohmann::json rj;
-    rj["accelerator"] = run.accelerator;
-    rj["accelerator_file"] = run.accelerator_file;
-    rj["overrides"] = run.overrides;
-    rj["workload"] = run.workload;
-    rj["workload_file"] = run.workload_file;
-    rj["precision"] = run.precision;
-    rj["fidelity"] = run.fidelity;
-    rj["clock_mhz"] = run.clock_mhz;
-    rj["peak_macs_per_cycle"] = run.peak_macs_per_cycle;
-    rj["peak_tops"] = run.peak_tops();
-    nlohmann::json t;
-    t["cycles"] = run.cycles();
-    t["seconds"] = run.seconds();
-    t["macs"] = run.macs();
-    t["flops"] = 2.0 * double(run.macs());
-    t["tops"] = run.tops();
-    t["utilization"] = run.utilization();
-    t["energy_pj"] = run.energy_pj();
-    t["pj_per_mac"] = run.macs() ? run.energy_pj() / double(run.macs()) : 0.0;
-    t["energy_delay_product_js"] = run.energy_pj() * 1e-12 * run.seconds();
-    rj["totals"] = t;
-    rj["layers"] = nlohmann::json::array();
-    for (const auto& l : run.layers) rj["layers"].push_back(layer_json(l));
-    j["runs"].push_back(rj);
-  }
+  for (const auto& run : r.runs) j["runs"].push_back(run_json(run));
+  j["comparisons"] = comparisons_json(r);
   return j;
 }
 
 std::string layers_csv(const ExperimentResult& r) {
   std::ostringstream o;
-  o << "experiment,accelerator,workload,precision,fidelity,layer,op,shape,io,macs,flops,cycles,seconds,"
-       "tops,utilization,stall_cause,energy_pj,verified\n";
+  o << "experiment,accelerator,workload,precision,fidelity,layer_index,layer,op,shape,io,macs,flops,cycles,seconds,"
+       "tops,utilization,dram_bytes,operational_intensity,stall_cause,energy_pj,verified\n";
   for (const auto& run : r.runs)
-    for (const auto& l : run.layers)
+    for (size_t i = 0; i < run.layers.size(); ++i) {
+      const auto& l = run.layers[i];
       o << csv_field(r.name) << ',' << csv_field(run.accelerator) << ',' << csv_field(run.workload) << ','
-        << run.precision << ',' << run.fidelity << ',' << csv_field(l.name) << ',' << l.op << ','
-        << l.shape << ',' << l.io << ',' << l.macs << ',' << fmt_sig(l.flops()) << ',' << l.cycles << ','
+        << run.precision << ',' << run.fidelity << ',' << i << ',' << csv_field(l.name) << ',' << l.op << ','
+        << csv_field(l.shape) << ',' << l.io << ',' << l.macs << ',' << fmt_sig(l.flops()) << ',' << l.cycles << ','
         << fmt_sig(l.seconds) << ',' << fmt_sig(l.tops()) << ',' << fmt_sig(l.utilization) << ','
+        << fmt_sig(l.dram_bytes()) << ',' << fmt_sig(l.operational_intensity()) << ','
         << l.stall_cause << ',' << fmt_sig(l.energy.total_pj) << ',' << csv_field(l.verified) << '\n';
+    }
+  return o.str();
+}
+
+std::string layer_energy_csv(const ExperimentResult& r) {
+  std::ostringstream o;
+  o << "experiment,accelerator,workload,precision,layer_index,layer,component,op_class,energy_pj\n";
+  for (const auto& run : r.runs)
+    for (size_t i = 0; i < run.layers.size(); ++i)
+      for (const auto& [comp, classes] : run.layers[i].energy.by_component_op_class)
+        for (const auto& [cls, pj] : classes)
+          o << csv_field(r.name) << ',' << csv_field(run.accelerator) << ',' << csv_field(run.workload) << ','
+            << run.precision << ',' << i << ',' << csv_field(run.layers[i].name) << ',' << csv_field(comp) << ','
+            << csv_field(cls) << ',' << fmt_sig(pj) << '\n';
   return o.str();
 }
 
@@ -119,6 +211,45 @@ std::string report_markdown(const ExperimentResult& r) {
       << " | " << fmt(run.seconds() * 1e6, 2) << " | " << fmt(run.tops(), 2) << " | " << fmt(run.peak_tops(), 1)
       << " | " << fmt(100 * run.utilization(), 1) << " % | " << fmt(run.energy_pj() * 1e-6, 3) << " | "
       << fmt(run.macs() ? run.energy_pj() / double(run.macs()) : 0.0, 3) << " |\n";
+  for (const auto& c : compare_runs(r)) {
+    o << "\n## Comparison: " << c.workload << " / " << c.precision << "\n\n| metric | unit |";
+    for (const auto& col : c.columns) o << " " << col << " |";
+    o << "\n|---|---|";
+    for (size_t i = 0; i < c.columns.size(); ++i) o << "---:|";
+    o << "\n";
+    for (const auto& m : c.metrics) {
+      o << "| " << m.title << (m.better.empty() ? "" : " (" + m.better + " is better)") << " | " << m.unit << " |";
+      for (size_t i = 0; i < m.values.size(); ++i) {
+        const std::string v = !std::isfinite(m.values[i]) ? "-"
+                              : m.unit == "ratio"          ? fmt(100 * m.values[i], 2) + " %"
+                                                           : fmt_sig(m.values[i]);
+        o << " " << (m.best[i] ? "**" + v + "** *" : v) << " |";
+      }
+      o << "\n";
+    }
+    if (c.columns.size() > 1) {
+      o << "\nPer-layer latency (us) and ratio to " << c.columns[0] << " (** = fastest):\n\n| layer |";
+      for (const auto& col : c.columns) o << " " << col << " |";
+      for (size_t i = 1; i < c.columns.size(); ++i) o << " " << c.columns[i] << " / " << c.columns[0] << " |";
+      o << "\n|---|";
+      for (size_t i = 0; i < 2 * c.columns.size() - 1; ++i) o << "---:|";
+      o << "\n";
+      for (const auto& d : c.layers) {
+        o << "| " << d.layer << " |";
+        for (size_t i = 0; i < d.cells.size(); ++i) {
+          const std::string v = d.cells[i] ? fmt_sig(d.cells[i]->seconds * 1e6) : "-";
+          o << " " << (d.fastest[i] ? "**" + v + "**" : v) << " |";
+        }
+        for (size_t i = 1; i < d.cells.size(); ++i)
+          o << " "
+            << (d.cells[i] && d.cells[0] && d.cells[0]->seconds > 0 ? fmt(d.cells[i]->seconds / d.cells[0]->seconds, 2) + "x"
+                                                                     : std::string("-"))
+            << " |";
+        o << "\n";
+      }
+    }
+  }
+  o << "\n(* marks the better value where better/worse applies.)\n";
   for (const auto& run : r.runs) {
     o << "\n## " << run.accelerator << " / " << run.workload << " / " << run.precision << " (" << run.fidelity
       << " fidelity)\n\n";
@@ -159,7 +290,9 @@ std::vector<std::string> write_reports(const ExperimentResult& r, const std::str
   };
   put("summary.json", summary_json(r).dump(2) + "\n");
   put("layers.csv", layers_csv(r));
+  put("layer_energy.csv", layer_energy_csv(r));
   put("report.md", report_markdown(r));
+  put("report.html", report_html(r));
   return written;
 }
 

@@ -2,7 +2,9 @@
 // Writes an experiment's results under one directory, each file atomically:
 //   summary.json  versioned schema (docs: reports/README.md)
 //   layers.csv    one row per layer x run (tidy, pandas-friendly)
-//   report.md     human-readable tables
+//   layer_energy.csv  one row per layer x run x component x op class (long format)
+//   report.md     human-readable tables, comparisons with the better value marked
+//   report.html   self-contained: tables and inline-SVG charts (html_report.h)
 #include <string>
 #include <vector>
 
@@ -10,10 +12,14 @@
 
 namespace xpu::report {
 
-constexpr int kSummarySchemaVersion = 1;
+constexpr int kSummarySchemaVersion = 2;
 
 nlohmann::json summary_json(const ExperimentResult& r);
 std::string layers_csv(const ExperimentResult& r);
+std::string layer_energy_csv(const ExperimentResult& r);
+// One run as in summary.json's "runs" (with `layers` false: totals only).
+nlohmann::json run_json(const RunResult& run, bool layers = true);
+nlohmann::json comparisons_json(const ExperimentResult& r);
 std::string report_markdown(const ExperimentResult& r);
 
 // Returns the paths written.

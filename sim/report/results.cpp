@@ -26,6 +26,33 @@ double RunResult::energy_pj() const {
   return e;
 }
 
+double LayerResult::dram_bytes() const {
+  double b = 0;
+  for (const auto& e : stats.entries()) {
+    const auto& p = e.path;
+    auto ends = [&](const char* suffix) {
+      const size_t n = std::char_traits<char>::length(suffix);
+      return p.size() >= n && p.compare(p.size() - n, n, suffix) == 0 &&
+             (p.size() == n || p[p.size() - n - 1] == '.');
+    };
+    if (!e.derived && (ends("dram.read_bytes") || ends("dram.write_bytes"))) b += e.value;
+  }
+  return b;
+}
+
+double RunResult::dram_bytes() const {
+  double b = 0;
+  for (const auto& l : layers) b += l.dram_bytes();
+  return b;
+}
+
+std::map<std::string, double> RunResult::energy_by_component() const {
+  std::map<std::string, double> m;
+  for (const auto& l : layers)
+    for (const auto& [c, pj] : l.energy.by_component) m[c] += pj;
+  return m;
+}
+
 double RunResult::utilization() const {
   const double c = double(cycles());
   return c > 0 ? double(macs()) / (peak_macs_per_cycle * c) : 0;

@@ -27,9 +27,19 @@ struct LayerResult {
   std::string verified;                  // "bit-exact", "MISMATCH ...", "skipped (timing fidelity)"
   stats::Snapshot stats;                 // this layer's counters
   energy::EnergyReport energy;
+  // Network runs (issue 4): the IR layers fused into this one, and bytes
+  // moved per buffer / memory ("ub_read", "ub_write", "acc_read", "dram_read",
+  // "host_in", "weight_path", "im2col", "spill", ...).
+  std::vector<std::string> fused;
+  std::map<std::string, double> bytes;
 
   double flops() const { return 2.0 * double(macs); }
   double tops() const { return seconds > 0 ? flops() / seconds / 1e12 : 0; }
+  // Bytes read from and written to the machine's DRAM (weight memory / HBM):
+  // every counter "<...>.dram.read_bytes" / "<...>.dram.write_bytes".
+  double dram_bytes() const;
+  // Operations (2 x MACs) per DRAM byte; 0 when no DRAM traffic.
+  double operational_intensity() const { return dram_bytes() > 0 ? flops() / dram_bytes() : 0; }
 };
 
 struct RunResult {
@@ -39,10 +49,16 @@ struct RunResult {
   std::string workload;
   std::string workload_file;
   std::string precision;
+  size_t precision_slot = 0;  // index in the accelerator's precision list (runs of equal slot are compared)
   std::string fidelity;
   double clock_mhz = 0;
   double peak_macs_per_cycle = 0;
+  double peak_dram_gbps = 0;  // the config's dram.bandwidth_gbps (roofline slope); 0 if unknown
   std::vector<LayerResult> layers;
+
+  std::string label() const { return accelerator + " / " + workload + " / " + precision; }
+  double dram_bytes() const;
+  std::map<std::string, double> energy_by_component() const;  // pJ, summed over layers
 
   uint64_t cycles() const;
   uint64_t macs() const;
@@ -51,6 +67,8 @@ struct RunResult {
   double utilization() const;
   double peak_tops() const { return 2.0 * peak_macs_per_cycle * clock_mhz * 1e6 / 1e12; }
   double tops() const { return seconds() > 0 ? 2.0 * double(macs()) / seconds() / 1e12 : 0; }
+  // Peak ops per DRAM byte at which compute and bandwidth roofs meet.
+  double ridge_ops_per_byte() const { return peak_dram_gbps > 0 ? peak_tops() * 1e3 / peak_dram_gbps : 0; }
 };
 
 struct ExperimentResult {

@@ -95,6 +95,6 @@ TEST_CASE("reports: summary schema, tidy CSV with escaping, markdown totals", "[
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);  // header + 2 layers
   const std::string dir = temp_dir();
   auto written = write_reports(r, dir);
-  CHECK(written.size() == 3);
+  CHECK(written.size() == 5);  // summary.json, layers.csv, layer_energy.csv, report.md, report.html
   CHECK(slurp(dir + "/report.md").find("| l0 | 2x2x2 | resident | 8 | 4 |") != std::string::npos);
 }

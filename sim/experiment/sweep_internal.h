@@ -1,0 +1,63 @@
+#pragma once
+// Pieces of the sweep driver shared by the local (sweep.cpp) and MPI
+// (mpi_sweep.cpp) executors.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/experiment/sweep.h"
+
+namespace xpu::experiment::detail {
+
+struct SweepPlan {
+  std::string file;
+  ExperimentConfig cfg;
+  std::vector<SweepPoint> points;
+  nlohmann::json spec;  // what sweep.json holds
+  std::string dir;
+};
+
+// Loads the sweep, expands it and validates every point's configs (without
+// simulating). Throws config::ConfigError.
+SweepPlan plan_sweep(const std::string& file, const SweepOptions& opts);
+
+// Holds an exclusive flock on <dir>/.lock for its lifetime.
+class DirLock {
+ public:
+  explicit DirLock(const std::string& dir);  // throws std::runtime_error when held elsewhere
+  ~DirLock();
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Creates the directory layout, checks sweep.json against the plan (error
+// unless absent, or equal and resuming) and writes it; returns the indices
+// of the points without a result. Throws std::runtime_error.
+std::vector<size_t> prepare_dir(const SweepPlan& plan, const SweepOptions& opts);
+
+std::string result_path(const std::string& dir, const SweepPoint& p);
+bool has_result(const std::string& dir, const SweepPoint& p);
+// Atomically creates `path` with `content` unless it exists: false (and
+// `err`) when it does or on an I/O error.
+bool commit_no_replace(const std::string& path, const std::string& content, std::string& err);
+void log_event(const std::string& dir, const std::string& what);
+
+// Runs `todo` in worker processes, `jobs` at a time; results go to
+// <result_dir>/<id>.json, worker output to <result_dir>/<id>.log.
+// on_done(point, ok) is called as each finishes; `idle` is called every
+// loop turn (~20 ms) and returns true while more work may arrive from
+// elsewhere (the loop continues until it returns false and all is done).
+void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>& todo, const std::string& result_dir,
+                    const SweepOptions& opts, const std::function<void(const SweepPoint&, bool)>& on_done,
+                    const std::function<bool()>& idle = {});
+
+// Reads every result and writes the reports; returns 0, or 1 when points
+// have no result (failed).
+int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::system_clock::time_point started);
+
+}  // namespace xpu::experiment::detail
