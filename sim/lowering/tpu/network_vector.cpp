@@ -411,9 +411,25 @@ void NetBuilder::lower_vector(const std::vector<const Layer*>& group) {
     }
     case OpKind::reshape:
     case OpKind::flatten: {
-      // Not a view: an NHWC image becomes row-major NCHW first (per image a transpose).
+      // Not a view: an NHWC image becomes row-major NCHW first (per image a
+      // transpose); a row-major tensor (here only when the result is a graph
+      // output, which needs its own place) is copied.
       const TensorPlace X = use(l.inputs[0]);
       const TensorPlace Y = produce(out_name, false);
+      if (!X.nhwc) {
+        // One copy, rows of the last dim.
+        const uint64_t n = uint64_t(X.shape.empty() ? 1 : X.shape.back());
+        const uint64_t rows = workload::numel(X.shape) / std::max<uint64_t>(n, 1);
+        tpu::Instruction c = vec(tpu::VectorOp::copy, u32(rows), u32(n));
+        c.ub_addr = X.ub;
+        c.ub_stride = n * e;
+        c.in_scale = X.scale;
+        c.scale = out_scale;
+        c.dst_addr = Y.ub;
+        c.dst_stride = n * e;
+        emit(c);
+        return;
+      }
       const uint64_t N = X.shape[0], C = X.shape[1], HW = uint64_t(X.shape[2] * X.shape[3]);
       for (uint64_t n = 0; n < N; ++n) {
         tpu::Instruction t = vec(tpu::VectorOp::transpose, u32(HW), u32(C));
