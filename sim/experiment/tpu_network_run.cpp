@@ -236,6 +236,8 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
   lo.dtype = dtype;
   if (values) {
     feeds = make_network_values(w, opts.seed);
+    if (this->feeds)
+      for (const auto& [name, v] : *this->feeds) feeds[name] = v;
     ref = workload::execute(w, feeds);
     lo.constants = &feeds;
     if (dtype == DType::int8)
@@ -355,6 +357,8 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
     }
     out.push_back(std::move(r));
   }
+  if (values && outputs)
+    for (const auto& [name, place] : plan.outputs) (*outputs)[name] = read_tensor(tpu, place, true);
   return out;
 }
 

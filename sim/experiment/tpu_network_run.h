@@ -50,6 +50,12 @@ struct NetworkRunner {
   const energy::EnergyModel& model;
   const std::vector<energy::EnergyTerm>& terms;
   double peak_macs_per_cycle = 0;
+  // Optional: values (graph inputs, constants) that replace the drawn ones
+  // by tensor name -- e.g. an ONNX node test's inputs.
+  const workload::TensorValues* feeds = nullptr;
+  // Optional: filled with every graph output as read back from host memory
+  // (fp32, int8 dequantized) at tile/pe fidelity.
+  workload::TensorValues* outputs = nullptr;
 
   std::vector<report::LayerResult> run(const workload::Workload& w, DType dtype, const LayerRunOptions& opts);
 };
