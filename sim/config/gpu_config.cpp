@@ -154,17 +154,7 @@ gpu::GpuConfig parse_gpu_config(Reader& r) {
 }
 
 gpu::GpuConfig load_gpu_config(const std::string& path, const std::vector<std::string>& overrides) {
-  Document doc = Document::load(path);
-  doc.apply_overrides(overrides);
-  Diagnostics diags;
-  gpu::GpuConfig cfg;
-  {
-    Reader r(doc, diags);
-    cfg = parse_gpu_config(r);
-    r.finish();
-  }
-  diags.throw_if_any();
-  return cfg;
+  return load_typed(path, overrides, [](Reader& r) { return parse_gpu_config(r); });
 }
 
 }  // namespace xpu::config

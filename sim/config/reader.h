@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -86,5 +87,22 @@ class Reader {
   bool finished_ = false;
   std::vector<std::string> known_;
 };
+
+// Loads `path`, applies the -p overrides to its tree, types the root mapping
+// with `parse(Reader&)` and throws ConfigError with every problem found.
+template <class Parse>
+auto load_typed(const std::string& path, const std::vector<std::string>& overrides, Parse parse) {
+  Document doc = Document::load(path);
+  doc.apply_overrides(overrides);
+  Diagnostics diags;
+  decltype(parse(std::declval<Reader&>())) out{};
+  {
+    Reader r(doc, diags);
+    out = parse(r);
+    r.finish();
+  }
+  diags.throw_if_any();
+  return out;
+}
 
 }  // namespace xpu::config

@@ -109,17 +109,7 @@ tpu::TpuConfig parse_tpu_config(Reader& r) {
 }
 
 tpu::TpuConfig load_tpu_config(const std::string& path, const std::vector<std::string>& overrides) {
-  Document doc = Document::load(path);
-  doc.apply_overrides(overrides);
-  Diagnostics diags;
-  tpu::TpuConfig cfg;
-  {
-    Reader r(doc, diags);
-    cfg = parse_tpu_config(r);
-    r.finish();
-  }
-  diags.throw_if_any();
-  return cfg;
+  return load_typed(path, overrides, [](Reader& r) { return parse_tpu_config(r); });
 }
 
 }  // namespace xpu::config
