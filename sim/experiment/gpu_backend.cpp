@@ -9,6 +9,7 @@
 #include "models/gpu/gpu_energy.h"
 #include "sim/energy/energy_model.h"
 #include "sim/experiment/gemm_data.h"
+#include "sim/lowering/gpu/conv_implicit.h"
 #include "sim/lowering/gpu/gemm_simt.h"
 #include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/lowering/gpu/nn_kernels.h"
@@ -51,13 +52,19 @@ std::vector<int64_t> strides_of(const Shape& s) {
   return st;
 }
 
-// A layer lowered on its own: matrix ops as their GEMM view (tensor cores,
-// or SIMT FFMA for fp32), batched over gemm_count in one launch; the rest as
-// nn_kernels.h kernels on fp32 tensors.
+// A layer lowered on its own: conv2d with groups = 1 on the tensor cores as
+// an implicit GEMM (conv_implicit.h; a following batchnorm and relu/relu6/
+// clip fused into its epilogue, see fusion_after), other matrix ops as their
+// GEMM view (tensor cores, or SIMT FFMA for fp32; grouped convolutions
+// batched over gemm_count in one launch); the rest as nn_kernels.h kernels
+// on fp32 tensors.
 struct NnLayer {
   std::string kernel;  // kernel family, for the report
   bool view = false;   // reshape/flatten: no data moves, no kernel
   bool is_gemm = false;
+  bool is_conv = false;  // implicit-GEMM convolution (conv_implicit.h)
+  lowering::gpu::ConvSpec conv;
+  lowering::gpu::ConvPlan conv_plan;
   GpuGemmSpec spec;
   GpuGemmPlan gemm;
   uint64_t count = 1, batch_bytes = 0;
@@ -118,8 +125,87 @@ void split_rows(MapSpec& s, uint64_t cap) {
                                 " on the GPU backend");
 }
 
+lowering::gpu::ConvSpec conv_spec(const workload::Workload& w, const workload::Layer& l, DType dtype) {
+  const Shape& X = w.tensor(l.inputs.at(0)).shape;
+  const auto& wd = l.attrs.window;
+  lowering::gpu::ConvSpec s;
+  s.name = l.name;
+  s.batch = uint64_t(X[0]), s.c = uint64_t(X[1]), s.h = uint64_t(X[2]), s.w = uint64_t(X[3]);
+  s.k = uint64_t(l.out_shape.at(1));
+  s.r = uint32_t(wd.kernel_h), s.s = uint32_t(wd.kernel_w);
+  s.stride_h = uint32_t(wd.stride_h), s.stride_w = uint32_t(wd.stride_w);
+  s.dil_h = uint32_t(wd.dilation_h), s.dil_w = uint32_t(wd.dilation_w);
+  s.pad_t = uint32_t(wd.pad_top), s.pad_l = uint32_t(wd.pad_left);
+  s.pad_b = uint32_t(wd.pad_bottom), s.pad_r = uint32_t(wd.pad_right);
+  s.in = dtype;
+  s.acc = dtype == DType::int8 ? gpu::AccType::s32 : gpu::AccType::f32;
+  return s;
+}
+
+// A conv2d with groups = 1 on the tensor cores runs as an implicit GEMM
+// where the kernel supports its shape (else as its GEMM view).
+bool implicit_conv(const gpu::GpuConfig& cfg, const workload::Workload& w, const workload::Layer& l, DType dtype) {
+  if (l.op != OpKind::conv2d || l.attrs.groups != 1 || dtype == DType::fp32) return false;
+  lowering::gpu::ConvPlan plan;
+  try {
+    lowering::gpu::lower_conv_implicit(cfg, conv_spec(w, l, dtype), plan);
+  } catch (const lowering::gpu::GpuLoweringError&) {
+    return false;
+  }
+  return true;
+}
+
+// What the tensor-core epilogue of layer i absorbs: a convolution's bias, a
+// following batchnorm (folded into the weights and a per-channel bias, as
+// inference engines do), then a relu/relu6/clip, each the only consumer of
+// the tensor before it; a single GEMM's per-column bias and the activation
+// after it.
+struct Fusion {
+  std::vector<size_t> layers;  // indexes after i
+  lowering::gpu::TcEpilogue ep;
+};
+
+Fusion fusion_after(const gpu::GpuConfig& cfg, const workload::Workload& w, size_t i, DType dtype) {
+  Fusion f;
+  const workload::Layer& l = w.layers[i];
+  if (dtype != DType::fp16 && dtype != DType::bf16) return f;  // the epilogue needs fp32 accumulators
+  const bool has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
+  const bool gemm = (l.op == OpKind::gemm || l.op == OpKind::matmul) && l.gemm_form != workload::GemmForm::none &&
+                    l.gemm_count == 1 && l.m > 0 && l.n > 0;
+  if (!gemm && !implicit_conv(cfg, w, l, dtype)) return f;
+  if (gemm && has_bias && workload::numel(w.tensor(l.inputs[2]).shape) != l.n) return f;  // not per column
+  f.ep.bias = has_bias;
+  auto sole_consumer = [&](const std::string& t, size_t j) {
+    if (j >= w.layers.size() || w.layers[j].inputs.empty() || w.layers[j].inputs[0] != t) return false;
+    for (const auto& o : w.outputs)
+      if (o == t) return false;
+    size_t uses = 0;
+    for (const auto& x : w.layers)
+      for (const auto& in : x.inputs) uses += in == t;
+    return uses == 1;
+  };
+  std::string t = l.output();
+  size_t j = i + 1;
+  if (!gemm && sole_consumer(t, j) && w.layers[j].op == OpKind::batchnorm) {
+    f.ep.bias = true;
+    f.layers.push_back(j);
+    t = w.layers[j++].output();
+  }
+  if (sole_consumer(t, j)) {
+    const workload::Layer& a = w.layers[j];
+    if (a.op == OpKind::relu) f.ep.act = lowering::gpu::Activation::relu;
+    if (a.op == OpKind::relu6 || a.op == OpKind::clip) {
+      f.ep.act = lowering::gpu::Activation::clip;
+      f.ep.lo = a.op == OpKind::clip ? a.attrs.clip_min : 0.0f;
+      f.ep.hi = a.op == OpKind::clip ? a.attrs.clip_max : 6.0f;
+    }
+    if (f.ep.act != lowering::gpu::Activation::none) f.layers.push_back(j);
+  }
+  return f;
+}
+
 void lower_nn(const gpu::GpuConfig& cfg, const workload::Workload& w, const workload::Layer& l, DType dtype,
-              NnLayer& L) {
+              NnLayer& L, const lowering::gpu::TcEpilogue& ep = {}) {
   DeviceAlloc mem;
   const Shape& out = l.out_shape;
   const uint64_t count = workload::numel(out);
@@ -157,13 +243,27 @@ void lower_nn(const gpu::GpuConfig& cfg, const workload::Workload& w, const work
     L.bytes = mem.size();
     return;
   }
+  if (implicit_conv(cfg, w, l, dtype)) {
+    auto& s = L.conv;
+    s = conv_spec(w, l, dtype);
+    s.ep = ep;
+    try {
+      lowering::gpu::lower_conv_implicit(cfg, s, L.conv_plan);
+    } catch (const lowering::gpu::GpuLoweringError& e) {
+      unsupported(l, e.what());
+    }
+    L.is_conv = true;
+    L.kernel = "conv_implicit_tc";
+    L.bytes = L.conv_plan.layout.g.bytes;
+    return;
+  }
   if (l.gemm_form != workload::GemmForm::none) {
     L.is_gemm = true;
     L.count = l.gemm_count;
     L.spec = gemm_spec(l, dtype);
     try {
       if (dtype == DType::fp32) lowering::gpu::lower_gemm_simt(cfg, L.spec, L.gemm);
-      else lowering::gpu::lower_gemm_tc(cfg, L.spec, L.gemm);
+      else lowering::gpu::lower_gemm_tc(cfg, L.spec, L.gemm, ep);
     } catch (const lowering::gpu::GpuLoweringError& e) {
       throw lowering::LoweringError(e.what());
     }
@@ -478,14 +578,17 @@ class GpuBackend : public Backend {
 
   // Networks: every layer on its own (fresh operands from the workload's
   // seed, like the default), now with every op of workloads/README.md but
-  // concat lowered (lower_nn). Workloads of plain GEMMs keep run_layer.
+  // concat lowered (lower_nn), except the layers a convolution's epilogue
+  // absorbs (one result row, `fused` naming them). Workloads of plain GEMMs
+  // keep run_layer.
   void check_workload(const workload::Workload& w, DType dtype) const override {
     if (plain_gemms(w)) return Backend::check_workload(w, dtype);
     for (const auto& l : w.layers) {
       NnLayer L;
       lower_nn(cfg_, w, l, dtype, L);
       try {
-        if (L.is_gemm) gpu_->occupancy(L.gemm.launch);
+        if (L.is_conv) gpu_->occupancy(L.conv_plan.launch);
+        else if (L.is_gemm) gpu_->occupancy(L.gemm.launch);
         else if (!L.view) gpu_->occupancy(L.nn.launch);
       } catch (const std::invalid_argument& e) {
         unsupported(l, e.what());
@@ -497,8 +600,11 @@ class GpuBackend : public Backend {
                                                 const LayerRunOptions& opts) override {
     if (plain_gemms(w)) return Backend::run_workload(w, dtype, opts);
     std::vector<report::LayerResult> out;
-    uint64_t index = 0;
-    for (const auto& l : w.layers) out.push_back(run_nn_layer(w, l, dtype, opts, opts.seed * 1000003 + index++));
+    for (size_t i = 0; i < w.layers.size(); ++i) {
+      const Fusion f = fusion_after(cfg_, w, i, dtype);
+      out.push_back(run_nn_layer(w, w.layers[i], dtype, opts, opts.seed * 1000003 + i, f));
+      i += f.layers.size();  // fused layers are contiguous after i
+    }
     return out;
   }
 
@@ -595,12 +701,18 @@ class GpuBackend : public Backend {
   }
 
   report::LayerResult run_nn_layer(const workload::Workload& w, const workload::Layer& l, DType dtype,
-                                   const LayerRunOptions& opts, uint64_t seed) {
+                                   const LayerRunOptions& opts, uint64_t seed, const Fusion& fusion = {}) {
     NnLayer L;
-    lower_nn(cfg_, w, l, dtype, L);
+    lower_nn(cfg_, w, l, dtype, L, fusion.ep);
     report::LayerResult r;
     r.name = l.name;
-    r.op = std::string(workload::op_name(l.op)) + " [" + L.kernel + "]";
+    std::string ops = workload::op_name(l.op);
+    for (size_t j : fusion.layers) ops += std::string("+") + workload::op_name(w.layers[j].op);
+    r.op = ops + " [" + L.kernel + "]";
+    if (!fusion.layers.empty()) {
+      r.fused.push_back(l.name);
+      for (size_t j : fusion.layers) r.fused.push_back(w.layers[j].name);
+    }
     r.shape = l.shape();
     r.macs = l.macs();
     r.io = "resident";
@@ -610,6 +722,33 @@ class GpuBackend : public Backend {
       return r;
     }
     gpu_->memory().resize(values ? L.bytes : 0);
+    if (L.is_conv) {
+      // Random NHWC input, KRSC weights (batchnorm's scale folded in) and
+      // per-channel bias (its shift, or the conv's bias); the output bit for
+      // bit against the im2col reference in the kernel's K order.
+      const auto& s = L.conv;
+      const auto& lay = L.conv_plan.layout;
+      std::vector<uint8_t> x, wt;
+      std::vector<float> bias(s.k, 0.0f);
+      if (values) {
+        x = make_gemm_data(dtype, s.batch * s.h * s.w, 1, s.c, seed).a;
+        wt = make_gemm_data(dtype, s.k, 1, uint64_t(s.r) * s.s * s.c, seed + 1).a;
+        if (s.ep.bias) bias = random_values(s.k, seed + 2, -3.0f, 3.0f);
+        lowering::gpu::stage_conv_inputs(lay, s, x.data(), wt.data(), bias.data(), gpu_->memory());
+      }
+      const gpu::LaunchResult run = gpu_->run(L.conv_plan.launch, gpu::RunOptions{values, true});
+      fill(r, l, run, dtype);
+      if (!values) {
+        r.verified = "skipped (timing fidelity)";
+      } else if (!opts.verify) {
+        r.verified = "not checked";
+      } else {
+        r.verified = compare_bits(lowering::gpu::read_conv_output(lay, s, gpu_->memory()),
+                                  lowering::gpu::reference_conv_tc(lay, s, x.data(), wt.data(), bias.data()), lay.n) +
+                     " (implicit GEMM" + std::string(s.ep.active() ? ", fused epilogue" : "") + ")";
+      }
+      return r;
+    }
     if (L.is_gemm) {
       // The GEMM view, gemm_count batches in one launch; values bit for bit
       // against the tensor-core (or FFMA) order reference per batch.
@@ -633,6 +772,12 @@ class GpuBackend : public Backend {
           bs.push_back(std::move(bb));
         }
       }
+      // A fused per-column bias (gemm_count 1): random values through the epilogue.
+      std::vector<float> bias;
+      if (values && fusion.ep.bias) {
+        bias = random_values(l.n, seed + 2, -3.0f, 3.0f);
+        lowering::gpu::stage_bias(lay, l.n, bias.data(), gpu_->memory());
+      }
       const gpu::LaunchResult run = gpu_->run(L.gemm.launch, gpu::RunOptions{values, true});
       fill(r, l, run, dtype);
       if (!values) {
@@ -645,15 +790,17 @@ class GpuBackend : public Backend {
           std::vector<uint32_t> got(l.m * l.n);
           for (uint64_t i = 0; i < l.m; ++i)
             gpu_->memory().read(b * L.batch_bytes + lay.c + i * lay.ldc, &got[i * l.n], l.n * 4);
-          const auto want =
+          auto want =
               dtype == DType::fp32
                   ? lowering::gpu::reference_gemm_ffma(l.m, l.n, l.k, lay.kp, reinterpret_cast<const float*>(as[b].data()),
                                                        reinterpret_cast<const float*>(bs[b].data()))
                   : lowering::gpu::reference_gemm_tc(dtype, L.spec.acc, l.m, l.n, l.k, lay.kp, as[b].data(),
                                                      bs[b].data());
+          lowering::gpu::reference_epilogue(fusion.ep, l.m, l.n, bias.data(), want);
           r.verified = compare_bits(got, want, l.n);
         }
-        r.verified += " (GEMM view" + std::string(L.count > 1 ? ", every batch" : "") + ")";
+        r.verified += " (GEMM view" + std::string(L.count > 1 ? ", every batch" : "") +
+                      std::string(fusion.ep.active() ? ", fused epilogue" : "") + ")";
       }
       return r;
     }

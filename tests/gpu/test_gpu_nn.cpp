@@ -41,7 +41,8 @@ TEST_CASE("GPU network layers: every kernel's values against the fp32 reference"
   const auto table =
       energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
   auto be = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml"), table, "gpu");
-  // A small CNN: conv (stride, padding) as its GEMM view, batchnorm, relu6,
+  // A small CNN: conv (stride, padding) as an implicit GEMM (its output has
+  // several consumers: nothing is fused), batchnorm, relu6,
   // pooling of each kind (odd sizes, padding, ceil-free), residual add with
   // channel broadcast, sigmoid/tanh, flatten and the classifier; depthwise
   // convolutions (bias; stride 2 with dilation 2) on the SIMT FFMA kernel,
@@ -99,6 +100,7 @@ layers:
       CHECK((view || r.verified.find("bit-exact") != std::string::npos ||
              r.verified.find("within tolerance") != std::string::npos));
       if (r.name == "dw" || r.name == "dw2") CHECK(r.op == "conv2d [dwconv_ffma]");
+      if (r.name == "conv") CHECK(r.op == "conv2d [conv_implicit_tc]");
       if (r.name == "gc") CHECK(r.shape == "4x(84x4x4)");  // 4 groups of N Ho Wo = 2 x 7 x 6
       if (!view) {
         CHECK(r.cycles > 0);
@@ -143,4 +145,48 @@ layers:
     CHECK(ts[i].cycles == rs[i].cycles);
     CHECK(ts[i].verified == "skipped (timing fidelity)");
   }
+}
+
+TEST_CASE("GPU network layers: conv with batchnorm and relu is one implicit-GEMM kernel", "[gpu][nn][conv]") {
+  const auto table =
+      energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
+  auto be = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml"), table, "gpu");
+  // conv -> bn -> relu fuses (bias + relu epilogue); a biased conv -> relu6
+  // fuses; c3's output feeds two layers, so nothing after it fuses; the
+  // classifier's bias and relu fuse into the GEMM's epilogue.
+  const workload::Workload w = load_yaml("fuse", R"(kind: workload
+name: fuse
+inputs:
+  - {name: x, shape: [2, 3, 20, 20], dtype: fp32}
+layers:
+  - {name: c1, op: conv2d, out: 32, kernel: 7, stride: 2, pad: 3, bias: false}
+  - {name: bn1, op: batchnorm}
+  - {name: r1, op: relu}
+  - {name: c2, op: conv2d, out: 40, kernel: 3, pad: 1, bias: true}
+  - {name: r2, op: relu6}
+  - {name: c3, op: conv2d, out: 16, kernel: 1, bias: false}
+  - {name: r3, op: relu}
+  - {name: sum, op: add, input: [c3, r3]}
+  - {name: flat, op: flatten, input: r2}
+  - {name: fc, op: gemm, out: 10, bias: true}
+  - {name: fr, op: relu}
+)");
+  const auto rs = run(*be, w, tpu::Fidelity::tile);
+  REQUIRE(rs.size() == 7);
+  CHECK(rs[0].op == "conv2d+batchnorm+relu [conv_implicit_tc]");
+  CHECK(rs[0].fused == std::vector<std::string>{"c1", "bn1", "r1"});
+  CHECK(rs[1].op == "conv2d+relu6 [conv_implicit_tc]");
+  CHECK(rs[2].op == "conv2d [conv_implicit_tc]");
+  CHECK(rs[3].op == "relu [map_relu]");
+  for (size_t i = 0; i < 3; ++i) {
+    INFO(rs[i].name << ": " << rs[i].verified);
+    CHECK(rs[i].verified.rfind("bit-exact", 0) == 0);
+    CHECK(rs[i].cycles > 0);
+  }
+  CHECK(rs[0].verified.find("fused epilogue") != std::string::npos);
+  CHECK(rs[6].op == "gemm+relu [gemm_tc]");
+  CHECK(rs[6].verified == "bit-exact (GEMM view, fused epilogue)");
+  const auto ts = run(*be, w, tpu::Fidelity::timing);
+  REQUIRE(ts.size() == rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);
 }

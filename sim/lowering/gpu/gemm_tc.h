@@ -15,10 +15,20 @@
 //   A-tile stores interleave rows so STS.128 phases are conflict-free too.
 // * M, N, K are padded up to the tiles with zeros (extra C rows/columns are
 //   dropped; zero K padding adds +0 dot products: see tc_reference.h).
-// * CTA identity enters only through per-CTA buffer bases (A, B, C), never
-//   %ctaid, so every CTA runs the same instruction stream (fast path).
+// * CTA identity enters only through per-CTA buffer bases (A, B, C, bias),
+//   never %ctaid, so every CTA runs the same instruction stream (fast path).
+// * Fused epilogue (TcEpilogue, fp32 accumulation only): each lane loads the
+//   bias of its accumulator columns (C fragments hold 8 consecutive columns
+//   per lane: two LDG.128 per 16-column fragment) during the last K tile's
+//   compute, into the then idle prefetch registers; before the store it adds
+//   it with one FADD per accumulator (fp32, round to nearest) and
+//   applies the activation: relu = FMNMX(y, +0); clip(lo, hi) =
+//   -FMNMX(-FMNMX(y, lo), -hi) (no FMIN in the ISA: two negating FMULs, as
+//   nn_kernels' map_clip). reference_epilogue (tc_reference.h) does the same.
+// The main loop is shared with the implicit-GEMM convolution (tc_mainloop.h,
+// conv_implicit.h).
 // Values: A, B row-major in `in` (fp16, bf16 or int8); C row-major fp32,
-// fp16 (acc = f16) or int32.
+// fp16 (acc = f16) or int32; bias fp32.
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -34,6 +44,16 @@ namespace xpu::lowering::gpu {
 class GpuLoweringError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+enum class Activation : uint8_t { none, relu, clip };
+
+// Applied to the fp32 accumulators before the store: y = act(acc + bias[col]).
+struct TcEpilogue {
+  bool bias = false;
+  Activation act = Activation::none;
+  float lo = 0, hi = 6;  // clip (relu6: 0, 6)
+  bool active() const { return bias || act != Activation::none; }
 };
 
 struct GpuGemmSpec {
@@ -52,6 +72,7 @@ struct GemmTiling {
 struct GpuGemmLayout {
   uint64_t mp = 0, np = 0, kp = 0;  // padded sizes
   uint64_t a = 0, b = 0, c = 0;     // byte addresses
+  uint64_t bias = 0;                // np fp32 values (zero padded), when the epilogue adds a bias
   uint64_t lda = 0, ldb = 0, ldc = 0;  // row pitches in bytes
   uint64_t bytes = 0;               // device memory used
   uint32_t in_bytes = 2, out_bytes = 4;
@@ -68,8 +89,12 @@ struct GpuGemmPlan {
 // more than half the SMs a CTA, else 64x64, which has four times the CTAs) and
 // builds the kernel and its launch. Throws GpuLoweringError when the config
 // lacks the input type's tensor path or the kernel cannot fit an SM.
-void lower_gemm_tc(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan);
+// `ep`: the fused epilogue (fp32 accumulation only; a bias adds buffer 3).
+void lower_gemm_tc(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan,
+                   const TcEpilogue& ep = {});
 GemmTiling choose_tiling(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec);
+// Throws GpuLoweringError unless cfg has the tensor-core path of `in` and acc fits it.
+void check_tc_path(const xpu::gpu::GpuConfig& cfg, DType in, xpu::gpu::AccType acc, const std::string& name);
 
 // Host-side staging: A (m x k) and B (k x n) row-major of the spec's input
 // type, written into the padded device layout; C read back as m x n
@@ -78,6 +103,8 @@ GemmTiling choose_tiling(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec
 void stage_inputs(const GpuGemmLayout& l, const GpuGemmSpec& spec, const uint8_t* a, const uint8_t* b,
                   xpu::gpu::GlobalMemory& mem);
 std::vector<uint8_t> read_output(const GpuGemmLayout& l, const GpuGemmSpec& spec, const xpu::gpu::GlobalMemory& mem);
+// n fp32 bias values (after stage_inputs, which zeroes the padding).
+void stage_bias(const GpuGemmLayout& l, uint64_t n, const float* bias, xpu::gpu::GlobalMemory& mem);
 // Bytes per element of C.
 uint32_t out_bytes(const GpuGemmSpec& spec);
 

@@ -3,6 +3,8 @@
 # sim/lowering/CMakeLists.txt.
 add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/gemm_tc.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/tc_mainloop.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/conv_implicit.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gemm_simt.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tc_reference.cpp
   ${CMAKE_CURRENT_LIST_DIR}/nn_kernels.cpp)

@@ -54,6 +54,18 @@ std::vector<uint32_t> reference_gemm_tc(DType in, xpu::gpu::AccType acc, uint64_
   return c;
 }
 
+void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const float* bias, std::vector<uint32_t>& c) {
+  if (!ep.active()) return;
+  for (uint64_t i = 0; i < m; ++i)
+    for (uint64_t j = 0; j < n; ++j) {
+      float y = bits_to_float(c[i * n + j]);
+      if (ep.bias) y = add_fp32(y, bias[j]);
+      if (ep.act == Activation::relu) y = std::fmax(y, 0.0f);
+      if (ep.act == Activation::clip) y = mul_fp32(-1.0f, std::fmax(mul_fp32(-1.0f, std::fmax(y, ep.lo)), -ep.hi));
+      c[i * n + j] = float_to_bits(y);
+    }
+}
+
 std::vector<uint32_t> reference_gemm_ffma(uint64_t m, uint64_t n, uint64_t k, uint64_t kp, const float* a,
                                           const float* b) {
   std::vector<uint32_t> c(m * n);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "models/gpu/isa.h"
+#include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/numerics/mac.h"
 
 namespace xpu::lowering::gpu {
@@ -25,6 +26,10 @@ namespace xpu::lowering::gpu {
 // bits (fp32 / int32 words, or fp16 halves widened to 32-bit words).
 std::vector<uint32_t> reference_gemm_tc(DType in, xpu::gpu::AccType acc, uint64_t m, uint64_t n, uint64_t k,
                                         uint64_t k_padded, const uint8_t* a, const uint8_t* b);
+// The fused epilogue (gemm_tc.h) on fp32 results c (m x n words, in place):
+// y = act(c + bias[j]) with one fp32 add, relu = fmax(y, +0), clip(lo, hi) =
+// -fmax(-fmax(y, lo), -hi), as the kernel's FADD/FMNMX/FMUL compute them.
+void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const float* bias, std::vector<uint32_t>& c);
 // k_padded: the lowering's zero-padded K (fma(+0, +0, acc) turns -0 into +0).
 std::vector<uint32_t> reference_gemm_ffma(uint64_t m, uint64_t n, uint64_t k, uint64_t k_padded, const float* a,
                                           const float* b);

@@ -1,0 +1,372 @@
+#include "sim/lowering/gpu/conv_implicit.h"
+
+#include <cstring>
+
+#include "models/gpu/kernel_builder.h"
+#include "sim/lowering/gpu/tc_mainloop.h"
+#include "sim/lowering/gpu/tc_reference.h"
+
+namespace xpu::lowering::gpu {
+
+using namespace xpu::gpu;
+
+namespace {
+
+uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
+
+// floor(x / d) == (x mul) >> shift, without 32-bit overflow, for every x < limit.
+struct Magic {
+  uint32_t mul = 1, shift = 0;
+};
+bool find_magic(uint64_t d, uint64_t limit, Magic& out) {
+  for (uint32_t shift = 0; shift < 32; ++shift) {
+    const uint64_t mul = ((uint64_t(1) << shift) + d - 1) / d;
+    if (limit > 0 && (limit - 1) * mul >= (uint64_t(1) << 32)) return false;  // mul only grows with shift
+    bool ok = true;
+    for (uint64_t x = 0; x < limit && ok; ++x) ok = ((x * mul) >> shift) == x / d;
+    if (ok) {
+      out = {uint32_t(mul), shift};
+      return true;
+    }
+  }
+  return false;
+}
+
+// Geometry the A source needs, all host constants.
+struct ConvGeom {
+  uint32_t e = 2;                 // bytes per element
+  uint32_t bk = 32, bm = 0;
+  uint32_t chunks_row = 4;        // 16-byte chunks per K-tile row
+  bool blocks = false;            // cp >= bk: a K tile is one tap's channel block
+  uint32_t nb = 1;                // channel blocks per tap (blocks)
+  uint32_t tpt = 1;               // taps per K tile (!blocks)
+  uint32_t cpt_bytes = 0;         // bytes of one tap's channels (cp e)
+  uint32_t subs = 1;              // taps per 16-byte chunk (cp e < 16: one LDG of cp e bytes each)
+  uint32_t R = 1, S = 1, H = 0, W = 0, P = 0, OW = 0;
+  uint32_t sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
+  uint32_t M = 0;
+  Magic by, img, row;              // ctaid / grid_n, m / P, rem / OW
+  bool div_cta = false, div_img = false;
+};
+
+// The implicit-im2col A tile (conv_implicit.h describes the scheme).
+class ConvA : public ATileSource {
+ public:
+  explicit ConvA(const ConvGeom& g) : g_(g) {}
+
+  void alloc(KernelBuilder& kb, uint32_t per_thread) override {
+    n_ = per_thread;
+    for (uint32_t i = 0; i < n_; ++i) {
+      base_.push_back(kb.reg());
+      hm_.push_back(kb.reg());
+      wm_.push_back(kb.reg());
+      addr_.push_back(kb.reg());
+      p_.push_back(kb.pred());
+    }
+    for (uint32_t u = 0; u < g_.subs; ++u) {
+      hbit_.push_back(kb.reg());
+      wbit_.push_back(kb.reg());
+      koff_.push_back(kb.reg());
+    }
+    mbase_ = kb.reg(), t_ = kb.reg(), u_ = kb.reg();
+    cb_ = g_.blocks && g_.nb > 1 ? kb.reg() : kRZ;
+    q_ = kb.pred();
+  }
+  uint8_t setup_scratch(uint32_t i) const override { return addr_[i]; }
+
+  void begin(KernelBuilder& kb, uint8_t tid) override {
+    // The CTA's first GEMM row: (ctaid / grid_n) bm.
+    kb.s2r(mbase_, Special::ctaid);
+    if (g_.div_cta) div(kb, mbase_, mbase_, g_.by);
+    kb.alui(Op::imul, mbase_, mbase_, int32_t(g_.bm));
+    if (cb_ != kRZ) kb.mov(cb_, 0);
+    for (uint32_t u = 0; u < g_.subs; ++u) {
+      kb.mov(hbit_[u], 1);
+      kb.mov(wbit_[u], 1);
+      kb.mov(koff_[u], 0);
+      if (g_.blocks || g_.tpt == 1) continue;
+      // The thread's 16-byte column j holds tap j / (cp e / 16) of each K
+      // tile (taps j subs + u when a chunk holds several): start that many taps in.
+      kb.alui(Op::and_, t_, tid, int32_t(g_.chunks_row - 1));
+      if (g_.subs > 1) {
+        kb.alui(Op::shl, t_, t_, int32_t(__builtin_ctz(g_.subs)));
+        if (u) kb.alui(Op::iadd, t_, t_, int32_t(u));
+      } else {
+        kb.alui(Op::shr, t_, t_, int32_t(__builtin_ctz(g_.cpt_bytes / 16)));
+      }
+      kb.alu(Op::shl, wbit_[u], wbit_[u], t_);
+      kb.alui(Op::imul, koff_[u], t_, int32_t(ds()));
+      wrap(kb, u);
+    }
+  }
+
+  void chunk(KernelBuilder& kb, uint32_t i, uint8_t row, uint8_t col) override {
+    const uint8_t m = t_, base = base_[i], hm = hm_[i], wm = wm_[i], c = addr_[i];
+    kb.alu(Op::iadd, m, mbase_, row);
+    kb.setpi(Op::isetp, p_[i], Cmp::ge, m, int32_t(g_.M));  // padding row of the tile
+    // n = m / P, rem = m - n P, oh = rem / OW, ow = rem - oh OW.
+    if (g_.div_img) div(kb, hm, m, g_.img);
+    else kb.mov(hm, 0);
+    kb.alui(Op::imul, wm, hm, int32_t(g_.P));
+    kb.alu(Op::isub, wm, m, wm);
+    div(kb, m, wm, g_.row);
+    kb.alui(Op::imul, base, m, int32_t(g_.OW));
+    kb.alu(Op::isub, wm, wm, base);
+    // h0 = oh sh - pt, w0 = ow sw - pl.
+    kb.alui(Op::imul, m, m, int32_t(g_.sh));
+    kb.alui(Op::iadd, m, m, -int32_t(g_.pt));
+    kb.alui(Op::imul, wm, wm, int32_t(g_.sw));
+    kb.alui(Op::iadd, wm, wm, -int32_t(g_.pl));
+    // base = ((n H + h0) W + w0) cp e + the chunk's channel offset in its tap.
+    kb.alui(Op::imul, base, hm, int32_t(g_.H));
+    kb.alu(Op::iadd, base, base, m);
+    kb.alui(Op::imul, base, base, int32_t(g_.W));
+    kb.alu(Op::iadd, base, base, wm);
+    kb.alui(Op::imul, base, base, int32_t(g_.cpt_bytes));
+    if (g_.blocks) {
+      kb.alu(Op::iadd, base, base, col);
+    } else if (g_.subs == 1) {
+      kb.alui(Op::and_, c, col, int32_t(g_.cpt_bytes - 1));
+      kb.alu(Op::iadd, base, base, c);
+    }
+    // Validity masks: bit r where 0 <= h0 + r dh < H (clamping leaves it unchanged).
+    auto mask = [&](uint8_t out, uint8_t v0, uint32_t taps, uint32_t dil, uint32_t lim) {
+      kb.mov(out, 0);
+      for (uint32_t r = 0; r < taps; ++r) {
+        kb.alui(Op::iadd, c, v0, int32_t(r * dil));
+        kb.alui(Op::imax, u_, c, 0);
+        kb.alui(Op::imin, u_, u_, int32_t(lim - 1));
+        kb.setp(Op::isetp, q_, Cmp::eq, u_, c);
+        kb.alui(Op::or_, out, out, int32_t(1u << r)).guard = q_;
+      }
+    };
+    mask(hm, m, g_.R, g_.dh, g_.H);
+    mask(m, wm, g_.S, g_.dw, g_.W);  // h0 is dead: the w mask goes through m
+    kb.mov_r(wm, m);
+    kb.mov(hm, 0).guard = p_[i];
+  }
+
+  void load(KernelBuilder& kb, uint8_t st) override {
+    // One predicated load per tap piece of each chunk: 16 bytes, or cp e
+    // bytes for each of a chunk's subs taps.
+    const uint32_t width = 16 / g_.subs, words = width / 4;
+    for (uint32_t u = 0; u < g_.subs; ++u) {
+      for (uint32_t i = 0; i < n_; ++i) {
+        kb.alu(Op::and_, addr_[i], hm_[i], hbit_[u]);
+        kb.setpi(Op::isetp, p_[i], Cmp::ne, addr_[i], 0);
+      }
+      for (uint32_t i = 0; i < n_; ++i) {
+        kb.alu(Op::and_, addr_[i], wm_[i], wbit_[u]);
+        kb.setpi(Op::isetp, p_[i], Cmp::ne, addr_[i], 0).guard = p_[i];
+      }
+      for (uint32_t i = 0; i < n_; ++i) kb.alu(Op::iadd, addr_[i], base_[i], koff_[u]);
+      for (uint32_t i = 0; i < n_; ++i) {
+        const uint8_t dst = uint8_t(st + 4 * i + words * u);
+        for (uint32_t w = 0; w < words; ++w) {
+          Instr& z = kb.mov(uint8_t(dst + w), 0);
+          z.guard = p_[i];
+          z.guard_neg = true;
+        }
+        kb.ldg(dst, kTcBufA, addr_[i], 0, uint8_t(width)).guard = p_[i];
+      }
+    }
+  }
+
+  void advance(KernelBuilder& kb) override {
+    for (uint32_t u = 0; u < g_.subs; ++u) {
+      if (g_.blocks) {
+        // Next channel block of the tap, else the next tap.
+        if (g_.nb > 1) {
+          kb.alui(Op::iadd, cb_, cb_, 1);
+          kb.alui(Op::iadd, koff_[u], koff_[u], int32_t(g_.bk * g_.e));
+          kb.setpi(Op::isetp, q_, Cmp::ge, cb_, int32_t(g_.nb));
+          kb.mov(cb_, 0).guard = q_;
+          kb.alui(Op::shl, wbit_[u], wbit_[u], 1).guard = q_;
+          kb.alui(Op::iadd, koff_[u], koff_[u], int32_t(ds()) - int32_t(g_.nb * g_.bk * g_.e)).guard = q_;
+        } else {
+          kb.alui(Op::shl, wbit_[u], wbit_[u], 1);
+          kb.alui(Op::iadd, koff_[u], koff_[u], int32_t(ds()));
+        }
+      } else {
+        kb.alui(Op::shl, wbit_[u], wbit_[u], int32_t(g_.tpt));
+        kb.alui(Op::iadd, koff_[u], koff_[u], int32_t(g_.tpt * ds()));
+      }
+      wrap(kb, u);
+    }
+  }
+
+ private:
+  // Byte offsets of one filter column and one filter row.
+  uint32_t ds() const { return g_.dw * g_.cpt_bytes; }
+  uint32_t dr() const { return g_.dh * g_.W * g_.cpt_bytes; }
+  // Past the last filter column: back to column 0 of the next row (as many
+  // times as one step can wrap).
+  void wrap(KernelBuilder& kb, uint32_t u) {
+    const uint32_t step = g_.blocks ? 1 : g_.tpt, times = (g_.S - 1 + step) / g_.S;
+    for (uint32_t i = 0; i < times; ++i) {
+      kb.setpi(Op::isetp, q_, Cmp::ge, wbit_[u], int32_t(1u << g_.S));
+      kb.alui(Op::shr, wbit_[u], wbit_[u], int32_t(g_.S)).guard = q_;
+      kb.alui(Op::shl, hbit_[u], hbit_[u], 1).guard = q_;
+      kb.alui(Op::iadd, koff_[u], koff_[u], int32_t(dr()) - int32_t(g_.S * ds())).guard = q_;
+    }
+  }
+  static void div(KernelBuilder& kb, uint8_t d, uint8_t x, const Magic& mg) {
+    if (mg.mul != 1) kb.alui(Op::imul, d, x, int32_t(mg.mul));
+    else if (d != x) kb.mov_r(d, x);
+    if (mg.shift) kb.alui(Op::shr, d, d, int32_t(mg.shift));
+  }
+
+  ConvGeom g_;
+  uint32_t n_ = 0;
+  std::vector<uint8_t> base_, hm_, wm_, addr_, p_;
+  std::vector<uint8_t> hbit_, wbit_, koff_;  // per tap piece: 1 << r, 1 << s, byte offset of (r, s, channel block)
+  uint8_t mbase_ = kRZ, t_ = kRZ, u_ = kRZ, cb_ = kRZ, q_ = kPT;
+};
+
+}  // namespace
+
+void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& plan) {
+  check_tc_path(cfg, spec.in, spec.acc, spec.name);
+  const auto bad = [&](const std::string& why) { throw GpuLoweringError(spec.name + ": " + why); };
+  if (spec.batch == 0 || spec.c == 0 || spec.h == 0 || spec.w == 0 || spec.k == 0) bad("empty convolution");
+  if (spec.r == 0 || spec.s == 0 || spec.r > 16 || spec.s > 16) bad("filter taps must be 1..16 per dimension");
+  if (spec.stride_h == 0 || spec.stride_w == 0 || spec.dil_h == 0 || spec.dil_w == 0) bad("zero stride or dilation");
+  if (spec.h + spec.pad_t + spec.pad_b < uint64_t(spec.dil_h) * (spec.r - 1) + 1 ||
+      spec.w + spec.pad_l + spec.pad_r < uint64_t(spec.dil_w) * (spec.s - 1) + 1)
+    bad("filter larger than the padded input");
+
+  const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in));
+  ConvLayout& L = plan.layout;
+  const uint32_t bk = GemmTiling{}.bk;
+  if (spec.c >= bk) {
+    L.cp = round_up(spec.c, bk);
+  } else {
+    // A power of two >= C of at least 4 bytes (the narrowest LDG).
+    L.cp = 4 / e;
+    while (L.cp < spec.c) L.cp *= 2;
+  }
+  const uint64_t oh = spec.oh(), ow = spec.ow();
+  L.m = spec.batch * oh * ow;
+  L.n = spec.k;
+  L.k = uint64_t(spec.r) * spec.s * L.cp;
+  const GpuGemmSpec view{spec.name, L.m, L.n, L.k, spec.in, spec.acc};
+  const GemmTiling t = choose_tiling(cfg, view);
+  plan.tiling = t;
+  const uint32_t ce = out_bytes(view);
+  GpuGemmLayout& g = L.g;
+  g.mp = round_up(L.m, t.bm);
+  g.np = round_up(L.n, t.bn);
+  g.kp = round_up(L.k, t.bk);
+  g.in_bytes = e;
+  g.out_bytes = ce;
+  g.lda = 0;
+  g.ldb = g.np * e;
+  g.ldc = g.np * ce;
+  L.x = g.a = 0;
+  g.b = round_up(L.x + spec.batch * spec.h * spec.w * L.cp * e, 256);
+  g.c = round_up(g.b + g.kp * g.ldb, 256);
+  g.bias = round_up(g.c + g.mp * g.ldc, 256);
+  g.bytes = spec.ep.bias ? round_up(g.bias + g.np * 4, 256) : g.bias;
+  if (g.b >= (uint64_t(1) << 31) || g.kp * g.ldb >= (uint64_t(1) << 31) || g.mp * g.ldc >= (uint64_t(1) << 31))
+    bad("tensors beyond 32-bit offsets");
+
+  ConvGeom geo;
+  geo.e = e;
+  geo.bk = t.bk;
+  geo.bm = t.bm;
+  geo.chunks_row = t.bk * e / 16;
+  geo.blocks = L.cp >= t.bk;
+  geo.nb = geo.blocks ? uint32_t(L.cp / t.bk) : 1;
+  geo.tpt = geo.blocks ? 1 : uint32_t(t.bk / L.cp);
+  geo.cpt_bytes = uint32_t(L.cp * e);
+  geo.subs = geo.cpt_bytes < 16 ? 16 / geo.cpt_bytes : 1;
+  if (spec.s + geo.tpt > 30) bad("filter too wide for the tap bit masks");
+  geo.R = spec.r, geo.S = spec.s;
+  geo.H = uint32_t(spec.h), geo.W = uint32_t(spec.w);
+  geo.P = uint32_t(oh * ow), geo.OW = uint32_t(ow);
+  geo.sh = spec.stride_h, geo.sw = spec.stride_w, geo.dh = spec.dil_h, geo.dw = spec.dil_w;
+  geo.pt = spec.pad_t, geo.pl = spec.pad_l;
+  geo.M = uint32_t(L.m);
+  const uint64_t grid_m = g.mp / t.bm, grid_n = g.np / t.bn, ctas = grid_m * grid_n;
+  geo.div_cta = grid_n > 1;
+  geo.div_img = spec.batch > 1;
+  if ((geo.div_cta && !find_magic(grid_n, ctas, geo.by)) || (geo.div_img && !find_magic(geo.P, L.m, geo.img)) ||
+      !find_magic(ow, geo.P, geo.row))
+    bad("no exact 32-bit division constants for this many output pixels");
+
+  ConvA src(geo);
+  plan.kernel = build_tc_kernel(TcKernelDesc{spec.name + "_conv_implicit_tc", spec.in, spec.acc, t, g.kp, g.ldb, g.ldc,
+                                             spec.ep},
+                                src);
+
+  Launch& l = plan.launch;
+  l.kernel = &plan.kernel;
+  const uint32_t nbuf = spec.ep.bias ? 4 : 3;
+  l.ctas = static_cast<uint32_t>(ctas);
+  l.threads = tc_threads(t);
+  l.shared_bytes = tc_shared_bytes(t, spec.in);
+  l.nbufs = nbuf;
+  l.bases.resize(size_t(l.ctas) * nbuf);
+  for (uint64_t c = 0; c < ctas; ++c) {
+    const uint64_t by = c / grid_n, bx = c % grid_n;
+    l.bases[c * nbuf + kTcBufA] = L.x;  // rows from %ctaid
+    l.bases[c * nbuf + kTcBufB] = g.b + bx * t.bn * e;
+    l.bases[c * nbuf + kTcBufC] = g.c + by * t.bm * g.ldc + bx * t.bn * ce;
+    if (spec.ep.bias) l.bases[c * nbuf + kTcBufBias] = g.bias + bx * t.bn * 4;
+  }
+  if (plan.kernel.regs_per_thread > cfg.occupancy.max_registers_per_thread)
+    bad("kernel needs " + std::to_string(plan.kernel.regs_per_thread) + " registers");
+}
+
+void stage_conv_inputs(const ConvLayout& l, const ConvSpec& spec, const uint8_t* x, const uint8_t* w,
+                       const float* bias, GlobalMemory& mem) {
+  mem.resize(l.g.bytes);
+  const uint64_t e = l.g.in_bytes, pixels = spec.batch * spec.h * spec.w;
+  for (uint64_t p = 0; p < pixels; ++p) mem.write(l.x + p * l.cp * e, x + p * spec.c * e, spec.c * e);
+  // B row (kh S + kw) cp + c, column o = w[o][kh][kw][c].
+  std::vector<uint8_t> row(spec.k * e);
+  for (uint64_t r = 0; r < spec.r; ++r)
+    for (uint64_t s = 0; s < spec.s; ++s)
+      for (uint64_t c = 0; c < spec.c; ++c) {
+        for (uint64_t o = 0; o < spec.k; ++o)
+          std::memcpy(&row[o * e], w + (((o * spec.r + r) * spec.s + s) * spec.c + c) * e, e);
+        mem.write(l.g.b + ((r * spec.s + s) * l.cp + c) * l.g.ldb, row.data(), row.size());
+      }
+  if (spec.ep.bias) stage_bias(l.g, spec.k, bias, mem);
+}
+
+std::vector<uint32_t> read_conv_output(const ConvLayout& l, const ConvSpec& spec, const GlobalMemory& mem) {
+  (void)spec;
+  std::vector<uint32_t> c(l.m * l.n);
+  for (uint64_t i = 0; i < l.m; ++i) mem.read(l.g.c + i * l.g.ldc, &c[i * l.n], l.n * 4);
+  return c;
+}
+
+std::vector<uint32_t> reference_conv_tc(const ConvLayout& l, const ConvSpec& spec, const uint8_t* x, const uint8_t* w,
+                                        const float* bias) {
+  const uint64_t e = l.g.in_bytes, oh = spec.oh(), ow = spec.ow();
+  // im2col in the kernel's K order (zeros: padding taps and channels).
+  std::vector<uint8_t> a(l.m * l.k * e, 0), b(l.k * l.n * e, 0);
+  for (uint64_t m = 0; m < l.m; ++m) {
+    const uint64_t n = m / (oh * ow), y = m / ow % oh, xo = m % ow;
+    for (uint64_t r = 0; r < spec.r; ++r)
+      for (uint64_t s = 0; s < spec.s; ++s) {
+        const int64_t ih = int64_t(y * spec.stride_h + r * spec.dil_h) - int64_t(spec.pad_t);
+        const int64_t iw = int64_t(xo * spec.stride_w + s * spec.dil_w) - int64_t(spec.pad_l);
+        if (ih < 0 || iw < 0 || ih >= int64_t(spec.h) || iw >= int64_t(spec.w)) continue;
+        std::memcpy(&a[(m * l.k + (r * spec.s + s) * l.cp) * e],
+                    x + ((n * spec.h + uint64_t(ih)) * spec.w + uint64_t(iw)) * spec.c * e, spec.c * e);
+      }
+  }
+  for (uint64_t r = 0; r < spec.r; ++r)
+    for (uint64_t s = 0; s < spec.s; ++s)
+      for (uint64_t c = 0; c < spec.c; ++c)
+        for (uint64_t o = 0; o < spec.k; ++o)
+          std::memcpy(&b[(((r * spec.s + s) * l.cp + c) * l.n + o) * e],
+                      w + (((o * spec.r + r) * spec.s + s) * spec.c + c) * e, e);
+  auto out = reference_gemm_tc(spec.in, spec.acc, l.m, l.n, l.k, l.g.kp, a.data(), b.data());
+  reference_epilogue(spec.ep, l.m, l.n, bias, out);
+  return out;
+}
+
+}  // namespace xpu::lowering::gpu

@@ -1,0 +1,216 @@
+#include "sim/lowering/gpu/tc_mainloop.h"
+
+#include <cstring>
+#include <vector>
+
+namespace xpu::lowering::gpu {
+
+using namespace xpu::gpu;
+
+namespace {
+
+int32_t fbits(float f) {
+  int32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+
+}  // namespace
+
+uint32_t tc_threads(const GemmTiling& t) { return (t.bm / t.wm) * (t.bn / t.wn) * 32; }
+
+uint32_t tc_shared_bytes(const GemmTiling& t, DType in) {
+  const uint32_t e = static_cast<uint32_t>(dtype_bytes(in));
+  const uint32_t sa = t.bk * e + 16, sb = t.bn * e + 16;
+  return 2 * (t.bm * sa + t.bk * sb);
+}
+
+Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
+  const GemmTiling& t = d.t;
+  const uint32_t e = static_cast<uint32_t>(dtype_bytes(d.in));
+  const uint32_t ce = d.acc == AccType::f16 ? 2 : 4;
+  if (d.ep.active() && d.acc != AccType::f32)
+    throw GpuLoweringError(d.name + ": the fused epilogue needs fp32 accumulation");
+  const uint32_t warps_n = t.bn / t.wn;
+  const uint32_t threads = tc_threads(t);
+  const uint32_t fm = t.wm / 16, fn = t.wn / 16;
+  // Shared memory: per stage an A tile (bm rows of bk) and a B tile (bk rows of bn).
+  const uint32_t sa = t.bk * e + 16, sb = t.bn * e + 16;
+  const uint32_t a_bytes = t.bm * sa, stage = a_bytes + t.bk * sb;
+  const uint32_t a_chunks_row = t.bk * e / 16, b_chunks_row = t.bn * e / 16;
+  const uint32_t a_per_thread = t.bm * a_chunks_row / threads, b_per_thread = t.bk * b_chunks_row / threads;
+  if (a_per_thread == 0 || b_per_thread == 0 || t.bm * a_chunks_row % threads || t.bk * b_chunks_row % threads ||
+      threads % a_chunks_row)
+    throw GpuLoweringError(d.name + ": tile loads do not divide over the CTA's threads");
+  const uint64_t ktiles = d.kp / t.bk;
+
+  KernelBuilder kb(d.name);
+  const AccType acc = d.acc;
+  std::vector<Frag> accs(fm * fn);
+  for (auto& f : accs) f = kb.frag(FragKind::c, d.in, acc);
+  Frag fa[2] = {kb.frag(FragKind::a, d.in, acc), kb.frag(FragKind::a, d.in, acc)};
+  std::vector<Frag> fb(fn);
+  for (auto& f : fb) f = kb.frag(FragKind::b, d.in, acc);
+  const uint8_t stA = kb.reg(4 * a_per_thread), stB = kb.reg(4 * b_per_thread);  // prefetch staging
+  src.alloc(kb, a_per_thread);
+  std::vector<uint8_t> gB(b_per_thread), sA(a_per_thread), sB(b_per_thread);
+  for (auto& r : gB) r = kb.reg();
+  for (auto& r : sA) r = kb.reg();
+  for (auto& r : sB) r = kb.reg();
+  const uint8_t tid = kb.reg(), tmp = kb.reg(), tmp2 = kb.reg();
+  const uint8_t rA = kb.reg(), rB = kb.reg(), rC = kb.reg(), cnt = kb.reg();
+  const uint8_t p = kb.pred();
+  // Epilogue: the lane's bias offset and 8 bias values per 16-column
+  // fragment, loaded during the last K tile's compute (hiding their latency)
+  // into the prefetch staging registers, which are free then, when they suffice.
+  const uint8_t rBias = d.ep.bias ? kb.reg() : kRZ;
+  const uint8_t bias = d.ep.bias ? (4 * (a_per_thread + b_per_thread) >= 8 * fn ? stA : kb.reg(8 * fn)) : kRZ;
+
+  // Per-thread addressing, once.
+  kb.s2r(tid, Special::tid);
+  src.begin(kb, tid);
+  // chunk c = tid + i*threads: row c / chunks_row, 16-byte column c % chunks_row;
+  // leaves the row in tmp and the byte column in tmp2.
+  auto chunk_row_col = [&](uint32_t i, uint32_t chunks_row, bool interleave_rows, uint8_t q) {
+    kb.alui(Op::iadd, tmp, tid, int32_t(i * threads));
+    kb.alui(Op::and_, tmp2, tmp, int32_t(chunks_row - 1));   // column (chunks_row is a power of two)
+    kb.alui(Op::shl, tmp2, tmp2, 4);                          // x16 bytes
+    if (interleave_rows) {
+      // A tile with 4 chunks per row: the 8 lanes of one STS.128 phase take
+      // rows r and r + 4 (not r + 1), whose padded offsets (4 x 80 B = 80
+      // words = 16 banks apart) never share a bank; each group of 8 rows is
+      // still read by 4 consecutive lanes per row (coalesced LDGs).
+      //   row = 8 (c / 32) + 4 ((c / 4) % 2) + (c % 32) / 8
+      const uint8_t r = cnt;  // free until the main loop
+      kb.alui(Op::shr, r, tmp, 5);
+      kb.alui(Op::shl, r, r, 3);
+      kb.alui(Op::shr, q, tmp, 2);
+      kb.alui(Op::and_, q, q, 1);
+      kb.alui(Op::shl, q, q, 2);
+      kb.alu(Op::iadd, r, r, q);
+      kb.alui(Op::and_, tmp, tmp, 31);
+      kb.alui(Op::shr, tmp, tmp, 3);
+      kb.alu(Op::iadd, tmp, tmp, r);
+    } else {
+      kb.alui(Op::shr, tmp, tmp, int32_t(__builtin_ctz(chunks_row)));  // row
+    }
+  };
+  auto shared_offset = [&](uint8_t out_s, uint32_t spitch, uint32_t sbase) {
+    kb.alui(Op::imul, out_s, tmp, int32_t(spitch));
+    kb.alu(Op::iadd, out_s, out_s, tmp2);
+    if (sbase) kb.alui(Op::iadd, out_s, out_s, int32_t(sbase));
+  };
+  const bool interleave = a_chunks_row == 4;
+  for (uint32_t i = 0; i < a_per_thread; ++i) {
+    chunk_row_col(i, a_chunks_row, interleave, src.setup_scratch(i));
+    src.chunk(kb, i, tmp, tmp2);
+    shared_offset(sA[i], sa, 0);
+  }
+  for (uint32_t i = 0; i < b_per_thread; ++i) {
+    chunk_row_col(i, b_chunks_row, false, kRZ);
+    kb.alui(Op::imul, gB[i], tmp, int32_t(d.ldb));
+    kb.alu(Op::iadd, gB[i], gB[i], tmp2);
+    shared_offset(sB[i], sb, a_bytes);
+  }
+  // Warp origin: warp w -> (w / warps_n, w % warps_n).
+  kb.alui(Op::shr, tmp, tid, 5);
+  kb.alui(Op::and_, tmp2, tmp, int32_t(warps_n - 1));  // warp column
+  kb.alui(Op::shr, tmp, tmp, int32_t(__builtin_ctz(warps_n)));  // warp row
+  kb.alui(Op::imul, rA, tmp, int32_t(t.wm * sa));
+  kb.alui(Op::imul, rC, tmp, int32_t(uint64_t(t.wm) * d.ldc));
+  kb.alui(Op::imul, rB, tmp2, int32_t(t.wn * e));
+  kb.alui(Op::iadd, rB, rB, int32_t(a_bytes));
+  kb.alui(Op::imul, tmp2, tmp2, int32_t(t.wn * ce));
+  kb.alu(Op::iadd, rC, rC, tmp2);
+  if (d.ep.bias) {
+    // Lane l's C fragment columns start at 8 ((l / 4) % 2) (fragment.h): 32 bytes of fp32.
+    kb.alui(Op::shr, rBias, tid, 2);
+    kb.alui(Op::and_, rBias, rBias, 1);
+    kb.alui(Op::shl, rBias, rBias, 5);
+    kb.alu(Op::iadd, rBias, rBias, tmp2);  // + warp column x wn x 4
+  }
+  for (auto& f : accs) kb.wmma_fill_zero(f);
+
+  auto load_tile = [&]() {
+    src.load(kb, stA);
+    for (uint32_t i = 0; i < b_per_thread; ++i) kb.ldg(uint8_t(stB + 4 * i), kTcBufB, gB[i], 0, 16);
+    src.advance(kb);
+    for (uint32_t i = 0; i < b_per_thread; ++i) kb.alui(Op::iadd, gB[i], gB[i], int32_t(uint64_t(t.bk) * d.ldb));
+  };
+  auto store_tile = [&](uint32_t st) {
+    for (uint32_t i = 0; i < a_per_thread; ++i) kb.sts(sA[i], int32_t(st * stage), uint8_t(stA + 4 * i), 16);
+    for (uint32_t i = 0; i < b_per_thread; ++i) kb.sts(sB[i], int32_t(st * stage), uint8_t(stB + 4 * i), 16);
+  };
+  auto compute = [&](uint32_t st) {
+    for (uint32_t kk = 0; kk < t.bk / 16; ++kk) {
+      for (uint32_t j = 0; j < fn; ++j)
+        kb.wmma_load(fb[j], Space::shared, rB, int32_t(st * stage + kk * 16 * sb + j * 16 * e), sb);
+      for (uint32_t i = 0; i < fm; ++i) {
+        const Frag& a = fa[i % 2];
+        kb.wmma_load(a, Space::shared, rA, int32_t(st * stage + i * 16 * sa + kk * 16 * e), sa);
+        std::vector<WmmaOp> batch;
+        for (uint32_t j = 0; j < fn; ++j) batch.push_back({accs[i * fn + j], a, fb[j], accs[i * fn + j]});
+        kb.wmma_mma_batch(batch);
+      }
+    }
+  };
+  auto body = [&](uint32_t st, bool prefetch) {
+    if (prefetch) load_tile();
+    for (uint32_t j = 0; j < fn && d.ep.bias && !prefetch; ++j)  // the last tile
+      for (uint32_t h = 0; h < 2; ++h)
+        kb.ldg(uint8_t(bias + 8 * j + 4 * h), kTcBufBias, rBias, int32_t(j * 16 * 4 + 16 * h), 16);
+    compute(st);
+    if (prefetch) store_tile(1 - st);
+    kb.bar();
+  };
+
+  // Prologue: tile 0 into stage 0.
+  load_tile();
+  store_tile(0);
+  kb.bar();
+  const uint64_t pairs = (ktiles - 1) / 2;
+  if (pairs > 0) {
+    kb.mov(cnt, int32_t(pairs));
+    const int loop = kb.label(), after = kb.label();
+    kb.bind(loop);
+    body(0, true);
+    body(1, true);
+    kb.alui(Op::iadd, cnt, cnt, -1);
+    kb.setpi(Op::isetp, p, Cmp::gt, cnt, 0);
+    kb.bra(loop, after, p);
+    kb.bind(after);
+  }
+  if ((ktiles - 1) % 2 == 1) {
+    body(0, true);
+    body(1, false);
+  } else {
+    body(0, false);
+  }
+  // Epilogue: y = act(acc + bias[col]) in the accumulator registers (a C
+  // fragment register r of a lane is column col0 + r), then straight to global C.
+  for (uint32_t j = 0; j < fn && d.ep.active(); ++j) {
+    for (uint32_t i = 0; i < fm; ++i)
+      for (uint8_t r = 0; r < 8; ++r) {
+        const uint8_t x = uint8_t(accs[i * fn + j].reg + r);
+        if (d.ep.bias) kb.alu(Op::fadd, x, x, uint8_t(bias + 8 * j + r));
+        switch (d.ep.act) {
+          case Activation::none: break;
+          case Activation::relu: kb.alui(Op::fmax, x, x, 0); break;
+          case Activation::clip:
+            kb.alui(Op::fmax, x, x, fbits(d.ep.lo));
+            kb.alui(Op::fmul, x, x, fbits(-1.0f));
+            kb.alui(Op::fmax, x, x, fbits(-d.ep.hi));
+            kb.alui(Op::fmul, x, x, fbits(-1.0f));
+            break;
+        }
+      }
+  }
+  for (uint32_t i = 0; i < fm; ++i)
+    for (uint32_t j = 0; j < fn; ++j)
+      kb.wmma_store(accs[i * fn + j], Space::global, rC, int32_t(i * 16 * d.ldc + j * 16 * ce), uint32_t(d.ldc),
+                    kTcBufC);
+  kb.exit();
+  return kb.finish();
+}
+
+}  // namespace xpu::lowering::gpu

@@ -1,0 +1,58 @@
+#pragma once
+// The tensor-core main loop shared by the GEMM (gemm_tc.h) and the
+// implicit-GEMM convolution (conv_implicit.h): CTA tile, double-buffered
+// shared memory, warp tiles of wmma accumulators, B tiles from a row-major
+// K x N matrix, the fused epilogue and the store of C. Only where the A tile
+// comes from differs, which an ATileSource emits.
+//
+// A-tile chunks: a K tile of A is bm rows of bk elements, moved as 16-byte
+// chunks; a thread owns chunks tid + i threads (i < per_thread), all in the
+// same 16-byte column of the tile (threads is a multiple of the chunks per row).
+#include <cstdint>
+#include <string>
+
+#include "models/gpu/isa.h"
+#include "models/gpu/kernel_builder.h"
+#include "sim/lowering/gpu/gemm_tc.h"
+
+namespace xpu::lowering::gpu {
+
+constexpr uint8_t kTcBufA = 0, kTcBufB = 1, kTcBufC = 2, kTcBufBias = 3;
+
+class ATileSource {
+ public:
+  virtual ~ATileSource() = default;
+  // Registers for `per_thread` chunks (called where the GEMM allocated its A pointers).
+  virtual void alloc(xpu::gpu::KernelBuilder& kb, uint32_t per_thread) = 0;
+  // A register free during the per-thread setup (before chunk(i) runs).
+  virtual uint8_t setup_scratch(uint32_t i) const = 0;
+  // Once, after %tid is in `tid`, before the chunks.
+  virtual void begin(xpu::gpu::KernelBuilder& kb, uint8_t tid) {
+    (void)kb;
+    (void)tid;
+  }
+  // Chunk i's tile row is in register `row`, its byte column in `col` (read only).
+  virtual void chunk(xpu::gpu::KernelBuilder& kb, uint32_t i, uint8_t row, uint8_t col) = 0;
+  // LDG.128s of the current K tile's chunks into st + 4 i.
+  virtual void load(xpu::gpu::KernelBuilder& kb, uint8_t st) = 0;
+  // Moves to the next K tile (emitted after the B tile's loads).
+  virtual void advance(xpu::gpu::KernelBuilder& kb) = 0;
+};
+
+struct TcKernelDesc {
+  std::string name;
+  DType in = DType::fp16;
+  xpu::gpu::AccType acc = xpu::gpu::AccType::f32;
+  GemmTiling t;
+  uint64_t kp = 0;            // padded K: kp / bk K tiles
+  uint64_t ldb = 0, ldc = 0;  // row pitches of B and C in bytes
+  TcEpilogue ep;
+};
+
+// Throws GpuLoweringError when the tiles do not divide over the threads or
+// the epilogue is asked of a non-fp32 accumulator.
+xpu::gpu::Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& a);
+uint32_t tc_threads(const GemmTiling& t);
+uint32_t tc_shared_bytes(const GemmTiling& t, DType in);
+
+}  // namespace xpu::lowering::gpu
