@@ -69,6 +69,9 @@ Ops fn_ops(ActFn fn) {
   return {};
 }
 
+// Elements a vector writes: rows x n, but two per row for moments.
+uint64_t vector_outputs(const Instruction& in) { return uint64_t(in.rows) * (in.vop == VectorOp::moments ? 2 : in.n); }
+
 bool is_data_movement(const Instruction& in) {
   return in.vop == VectorOp::fill || in.vop == VectorOp::transpose || (in.vop == VectorOp::copy && in.fn == ActFn::none);
 }
@@ -227,12 +230,12 @@ ActivationUnit::VectorWork ActivationUnit::vector_work(const Instruction& in) co
     }
   }
   w.read_bytes = a_bytes + b_bytes;
-  w.write_bytes = elems * dtype_bytes(in.out_dtype);
+  w.write_bytes = vector_outputs(in) * dtype_bytes(in.out_dtype);
   if (is_data_movement(in)) {
     w.stream_cycles = std::max({ceil_div(elems, L), ceil_div(w.read_bytes, rport), ceil_div(w.write_bytes, wport)});
     return w;
   }
-  const bool row_op = in.vop == VectorOp::softmax || in.vop == VectorOp::layernorm;
+  const bool row_op = in.vop == VectorOp::softmax || in.vop == VectorOp::layernorm || in.vop == VectorOp::moments;
   const uint64_t vecs = ceil_div(n, L);
   uint64_t sweeps = act_fn_passes(a, in.fn), scalar = 0;
   Ops per_elem = fn_ops(in.fn), per_row{};
@@ -253,12 +256,19 @@ ActivationUnit::VectorWork ActivationUnit::vector_work(const Instruction& in) co
       per_elem = in.bias ? Ops{5, 3} : Ops{4, 2};
       per_row = kRecip;  // rsqrt: two Newton steps, like the reciprocal
       break;
+    case VectorOp::moments:  // layernorm's first two sweeps and its rsqrt
+      sweeps = 2;
+      scalar = a.passes_rsqrt;
+      per_elem = Ops{3, 1};
+      per_row = kRecip;
+      break;
     default: break;
   }
   if (row_op) {
+    const uint64_t row_out = in.vop == VectorOp::moments ? 2 : n;
     const uint64_t row_cycles = std::max({sweeps * vecs + scalar,
                                           ceil_div(n * dtype_bytes(in.dtype) + b_row_bytes, rport),
-                                          ceil_div(n * dtype_bytes(in.out_dtype), wport)});
+                                          ceil_div(row_out * dtype_bytes(in.out_dtype), wport)});
     w.stream_cycles = rows * row_cycles;
   } else {
     // Elementwise: lanes are position-agnostic, short rows are packed.
@@ -325,7 +335,8 @@ void ActivationUnit::compute_vector(const Instruction& in) {
         for (uint64_t e = 0; e < in.n; ++e) put(r, e, row[e] / sum);
         break;
       }
-      case VectorOp::layernorm: {
+      case VectorOp::layernorm:
+      case VectorOp::moments: {
         for (uint64_t e = 0; e < in.n; ++e) row[e] = A(r, e);
         float sum = 0.0f;
         for (uint64_t e = 0; e < in.n; ++e) sum = sum + row[e];
@@ -338,6 +349,11 @@ void ActivationUnit::compute_vector(const Instruction& in) {
         }
         const float var = sq / float(in.n);
         const float inv = 1.0f / std::sqrt(var + in.p0);
+        if (in.vop == VectorOp::moments) {
+          put(r, 0, mean);
+          put(r, 1, inv);
+          break;
+        }
         for (uint64_t e = 0; e < in.n; ++e) {
           const float d = row[e] - mean;
           const float normed = d * inv;
@@ -367,7 +383,7 @@ void ActivationUnit::run_vector(const Issued& e) {
   const uint64_t elems = uint64_t(in.rows) * in.n;
   elements += elems;
   vector_ops += 1;
-  vector_elements += elems;
+  vector_elements += vector_outputs(in);
   fp32_adds += w.fp32_adds;
   fp32_mults += w.fp32_mults;
   ub_.read_bytes += w.read_bytes;

@@ -53,6 +53,8 @@
 //       sum; multiply by the reciprocal) + passes_reciprocal once per row;
 //     layernorm: 3 sweeps (sum; (x-mean)^2 sum; normalize) + 1 with the
 //       affine rows, + passes_rsqrt once per row;
+//     moments: layernorm's first 2 sweeps + passes_rsqrt once per row (it
+//       writes 2 values per row: the mean and 1 / sqrt(var + eps));
 //     row cycles = max(sweeps * ceil(n / L) + per-row scalar cycles,
 //       ceil(row read bytes / read port), ceil(row write bytes / write port));
 //     stream = rows * row cycles.
@@ -62,7 +64,8 @@
 //   back vectors pipeline; an activate still waits for the unit to be idle).
 //   It reserves the UB read and write ports at ceil(bytes / stream) per
 //   cycle over its stream (it shares the MXU's priority on the read port).
-//   Counters: tpu.act.vector_ops (instructions), vector_elements (rows * n),
+//   Counters: tpu.act.vector_ops (instructions), vector_elements (rows * n;
+//   moments rows * 2),
 //   fp32_adds and fp32_mults: the arithmetic per element, priced by
 //   tpu_energy.h: add/max 1 add; mul 1 mult; scale_shift 1+1; relu 1 add
 //   (compare), relu6/clip 2 adds; exp 8 mult + 8 add (range reduction +
@@ -72,7 +75,9 @@
 //   mult; gelu erf + 3 mult + 1 add; gelu_tanh tanh + 5 mult + 2 add;
 //   softmax per element 3 add (max, subtract, sum) + exp + 1 mult and per row
 //   one reciprocal; layernorm per element 4 add + 2 mult (+1 + 1 affine) and
-//   per row one rsqrt; copy/fill/transpose no arithmetic. Every element
+//   per row one rsqrt; moments per element 3 add + 1 mult (sum, subtract,
+//   square, accumulate) and per row one rsqrt; copy/fill/transpose no
+//   arithmetic. Every element
 //   also counts in tpu.act.elements (its conversion datapath).
 #include <cstdint>
 

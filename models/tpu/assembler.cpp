@@ -135,7 +135,7 @@ class LineParser {
         require("op");
         bool found_op = false;
         std::vector<std::string> names;
-        for (int i = 0; i <= int(VectorOp::transpose); ++i) {
+        for (int i = 0; i <= int(VectorOp::moments); ++i) {
           names.push_back(vector_op_name(VectorOp(i)));
           if (value("op") == names.back()) {
             in.vop = VectorOp(i);

@@ -47,6 +47,7 @@ const char* vector_op_name(VectorOp op) {
     case VectorOp::softmax: return "softmax";
     case VectorOp::layernorm: return "layernorm";
     case VectorOp::transpose: return "transpose";
+    case VectorOp::moments: return "moments";
   }
   return "?";
 }
@@ -118,6 +119,8 @@ UbRange vector_write_range(const Instruction& in) {
   r.lo = in.dst_addr;
   if (in.vop == VectorOp::transpose)
     r.hi = in.dst_addr + uint64_t(in.n - 1) * in.dst_stride + span(in.rows, in.dst_elem_stride, ob);
+  else if (in.vop == VectorOp::moments)  // two values per row
+    r.hi = in.dst_addr + uint64_t(in.rows - 1) * in.dst_stride + span(2, in.dst_elem_stride, ob);
   else
     r.hi = in.dst_addr + uint64_t(in.rows - 1) * in.dst_stride + span(in.n, in.dst_elem_stride, ob);
   return r;

@@ -46,7 +46,11 @@
 //                   var = mean((a - mean)^2), y = (a - mean) / sqrt(var + p0)
 //                   then * B scale row + B shift row when has B (bias flag)),
 //                   transpose (A is rows x n, destination n x rows: element
-//                   (r, e) goes to dst_addr + e * dst_stride + r * size).
+//                   (r, e) goes to dst_addr + e * dst_stride + r * size),
+//                   moments (per row: mean and var as layernorm computes
+//                   them; writes two values per row, the mean at dst_addr +
+//                   r * dst_stride and 1 / sqrt(var + p0) one dst_elem_stride
+//                   later: LayerNormalization's Mean / InvStdDev outputs).
 //                   Strides are in bytes for rows and in elements inside a
 //                   row. Timing: activation_unit.h.
 // sync              waits until every earlier instruction has completed.
@@ -61,7 +65,7 @@ namespace xpu::tpu {
 
 enum class Opcode { read_host_memory, write_host_memory, read_weights, matmul, activate, sync, halt, vector };
 enum class ActFn { none, relu, relu6, clip, sigmoid, tanh, gelu, gelu_tanh };
-enum class VectorOp { copy, fill, act, add, mul, max, scale_shift, softmax, layernorm, transpose };
+enum class VectorOp { copy, fill, act, add, mul, max, scale_shift, softmax, layernorm, transpose, moments };
 
 const char* opcode_name(Opcode op);
 const char* act_fn_name(ActFn fn);

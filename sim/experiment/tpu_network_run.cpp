@@ -181,7 +181,7 @@ void replay_activate(uint32_t acc, bool fp, const lowering::GemmCheck& g, uint64
 
 // Bit-exact check of one GEMM (+ Activate) on the operands in the UB.
 std::string check_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt, uint64_t k_chunk) {
-  if (g.b.empty()) return "";
+  if (!g.b || g.b->empty()) return "";
   const uint8_t* ub = tpu.unified_buffer().data();
   const size_t e = dtype_bytes(dt), o = dtype_bytes(g.out_dtype);
   GemmData d;
@@ -189,21 +189,49 @@ std::string check_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt, ui
   d.m = g.m;
   d.n = g.n;
   d.k = g.k;
-  d.a.resize(g.m * g.k * e);
-  for (uint64_t i = 0; i < g.m; ++i) std::memcpy(&d.a[i * g.k * e], ub + g.a_ub + i * g.a_stride, g.k * e);
-  d.b = g.b;
+  d.a.assign(g.m * g.k * e, 0);
+  // Bytes at `addr` in host memory or the UB.
+  auto load = [&](bool host, uint64_t addr, uint8_t* dst, uint64_t n) {
+    if (host)
+      tpu.host().read(addr, dst, n);
+    else
+      std::memcpy(dst, ub + addr, n);
+  };
+  if (g.im2col.on) {
+    // A rebuilt from the conv input as sim/workload/im2col.h defines it (zeros in the padding).
+    const auto& s = g.im2col;
+    const uint64_t cg = g.k / (s.kh * s.kw);
+    for (uint64_t i = 0; i < g.m; ++i) {
+      const uint64_t m = s.m0 + i, n = m / (s.ho * s.wo), oh = m / s.wo % s.ho, ow = m % s.wo;
+      for (uint64_t c = 0; c < cg; ++c)
+        for (uint64_t kh = 0; kh < s.kh; ++kh)
+          for (uint64_t kw = 0; kw < s.kw; ++kw) {
+            const int64_t ih = int64_t(oh * s.sh + kh * s.dh) - s.pad_top;
+            const int64_t iw = int64_t(ow * s.sw + kw * s.dw) - s.pad_left;
+            if (ih < 0 || iw < 0 || ih >= int64_t(s.h) || iw >= int64_t(s.w)) continue;
+            const uint64_t src = s.addr + (((n * s.h + uint64_t(ih)) * s.w + uint64_t(iw)) * s.c + s.c0 + c) * e;
+            load(s.host, src, &d.a[(i * g.k + (c * s.kh + kh) * s.kw + kw) * e], e);
+          }
+    }
+  } else {
+    for (uint64_t i = 0; i < g.m; ++i) load(g.a_host, g.a_ub + i * g.a_stride, &d.a[i * g.k * e], g.k * e);
+  }
+  d.b = *g.b;
   const auto acc = reference_gemm(d, k_chunk);
   uint8_t want[4];
-  for (uint64_t i = 0; i < g.m; ++i)
+  std::vector<uint8_t> row(g.n * o);
+  for (uint64_t i = 0; i < g.m; ++i) {
+    load(g.c_host, g.c_ub + i * g.c_stride, row.data(), row.size());
     for (uint64_t j = 0; j < g.n; ++j) {
       replay_activate(acc[i * g.n + j], dt != DType::int8, g, j, want);
-      const uint8_t* got = ub + g.c_ub + i * g.c_stride + j * o;
+      const uint8_t* got = row.data() + j * o;
       if (std::memcmp(got, want, o) != 0) {
         std::ostringstream os;
         os << "MISMATCH gemm " << g.m << "x" << g.n << "x" << g.k << " at (" << i << ", " << j << ")";
         return os.str();
       }
     }
+  }
   return "ok";
 }
 
@@ -325,7 +353,7 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
       if (!lp.gemms.empty() && !bad)
         v += "gemm bit-exact (" + std::to_string(gemm_ok) + (gemm_skipped ? ", " + std::to_string(gemm_skipped) + " weight-path not replayed" : "") + "); ";
       if (lp.has_output && ref.count(lp.output.tensor)) {
-        const auto es = compare(read_tensor(tpu, lp.output, false), ref.at(lp.output.tensor));
+        const auto es = compare(read_tensor(tpu, lp.output, lp.output_on_host), ref.at(lp.output.tensor));
         char buf[160];
         std::snprintf(buf, sizeof buf, "vs fp32 reference: rel_rms %.3g, rel_max %.3g (tol %.3g)", es.rel_rms,
                       es.rel_max, tol);

@@ -187,21 +187,23 @@ TEST_CASE("lowering errors name the layer", "[tpu_network]") {
     }
     return "";
   };
-  // Unsupported op attribute: softmax over a non-last axis.
+  // Unsupported operand layout: layernorm of an NHWC image.
   const std::string e1 = error_of(R"(
 kind: workload
 name: e1
-inputs: [{name: x, shape: [4, 8]}]
+inputs: [{name: x, shape: [1, 4, 8, 8]}]
 layers:
-  - {name: sm0, op: softmax, axis: 0}
+  - {name: c, op: conv2d, out: 4, kernel: 1}
+  - {name: ln0, op: layernorm, axis: 1}
 )");
-  CHECK(test::has(e1, "layer 'sm0' (softmax)"));
+  CHECK(test::has(e1, "layer 'ln0' (layernorm)"));
   CHECK(test::has(e1, "not supported"));
-  // A tensor that cannot fit the 64 KiB unified buffer even with everything spilled.
+  // A conv of which not even one output row fits the 64 KiB unified buffer
+  // with its input and output streamed (1024 x 576 bytes of im2col rows).
   const std::string e2 = error_of(R"(
 kind: workload
 name: e2
-inputs: [{name: x, shape: [1, 64, 64, 64]}]
+inputs: [{name: x, shape: [1, 64, 4, 1024]}]
 layers:
   - {name: big, op: conv2d, out: 64, kernel: 3, pad: 1}
 )");

@@ -134,3 +134,40 @@ TEST_CASE("activate with bias and a fused function: old programs keep their timi
   auto r2 = t.run(tpu::parse_assembly("activate acc=0 rows=4 n=8 ub=0 fn=sigmoid out_dtype=bf16\nhalt\n"));
   CHECK(r2.stats.get("tpu.act.busy_cycles") == 30);
 }
+
+TEST_CASE("moments vop: per-row mean and inverse standard deviation as layernorm computes them", "[tpu_network][vector]") {
+  const auto cfg = config::load_tpu_config(test::src("configs/accelerators/tpu_small.yaml"));
+  tpu::Tpu t(cfg);
+  const auto x = bf16_values(48, 11);
+  put_bf16(t, 0, x);
+  // 3 rows of 16 bf16, fp32 out: per row 2 sweeps x ceil(16 / 8) vectors +
+  // passes_rsqrt 2 = 6 (ports: 32 B read / 16 = 2, 8 B written / 16 = 1);
+  // stream 3 x 6 = 18. Energy: 48 x (3 adds + 1 mult) + 3 rsqrt (2 + 3).
+  auto r = t.run(tpu::parse_assembly("vector op=moments rows=3 n=16 ub=0 dtype=bf16 p0=1e-3 dst=1024 dst_stride=8 "
+                                     "out_dtype=fp32\nhalt\n"));
+  CHECK(busy(r) == 18);
+  CHECK(r.stats.get("tpu.act.fp32_adds") == 48 * 3 + 3 * 2);
+  CHECK(r.stats.get("tpu.act.fp32_mults") == 48 * 1 + 3 * 3);
+  CHECK(r.stats.get("tpu.act.vector_elements") == 6);
+  for (int row = 0; row < 3; ++row) {
+    const float* X = x.data() + row * 16;
+    float s = 0;
+    for (int i = 0; i < 16; ++i) s = s + X[i];
+    const float mean = s / 16.0f;
+    float sq = 0;
+    for (int i = 0; i < 16; ++i) {
+      const float d = X[i] - mean;
+      const float d2 = d * d;
+      sq = sq + d2;
+    }
+    const float inv = 1.0f / std::sqrt(sq / 16.0f + 1e-3f);
+    float got[2];
+    std::memcpy(got, t.unified_buffer().data() + 1024 + 8 * row, 8);
+    CHECK(got[0] == mean);
+    CHECK(got[1] == inv);
+  }
+  // The text form round-trips.
+  const auto p = tpu::parse_assembly("vector op=moments rows=3 n=16 ub=0 dtype=bf16 p0=1e-3 dst=1024 dst_stride=8 "
+                                     "out_dtype=fp32\nhalt\n");
+  CHECK(tpu::parse_assembly(p.code[0].to_string() + "\nhalt\n").code[0].to_string() == p.code[0].to_string());
+}

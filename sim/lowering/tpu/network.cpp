@@ -48,6 +48,15 @@ std::optional<uint64_t> UbAllocator::alloc(uint64_t bytes) {
 
 void UbAllocator::free(uint64_t addr) { used_.erase(addr); }
 
+uint64_t UbAllocator::largest_free() const {
+  uint64_t at = 0, best = 0;
+  for (const auto& [addr, sz] : used_) {
+    best = std::max(best, addr - at);
+    at = addr + sz;
+  }
+  return std::max(best, capacity_ - at);
+}
+
 uint64_t UbAllocator::free_bytes() const {
   uint64_t u = 0;
   for (const auto& kv : used_) u += kv.second;
@@ -116,7 +125,11 @@ void NetBuilder::analyse() {
       if (plain_bytes && !outs.count(l.output())) alias_[l.output()] = l.inputs[0];
       continue;
     }
-    if (rank4 && (is_image_op(l.op) || (keeps_layout(l.op) && is_nhwc(l.inputs[0])))) nhwc_.insert(l.output());
+    // add / mul keep the layout of an image operand on either side (Add(bias, x)).
+    bool image_in = is_nhwc(l.inputs[0]);
+    if (l.op == OpKind::add || l.op == OpKind::mul)
+      for (const auto& in : l.inputs) image_in = image_in || (w_.tensor(in).shape == l.out_shape && is_nhwc(in));
+    if (rank4 && (is_image_op(l.op) || (keeps_layout(l.op) && image_in))) nhwc_.insert(l.output());
   }
 
   // Groups.
@@ -169,6 +182,14 @@ uint64_t NetBuilder::host_alloc(uint64_t bytes) {
 }
 
 void NetBuilder::spill_one(const std::string& what, uint64_t need) {
+  if (try_spill_one()) return;
+  const Layer& l = *groups_[cur_group_].front();
+  fail(l, what + " needs " + std::to_string(need) + " bytes of the unified buffer (" +
+              std::to_string(cfg_.unified_buffer.capacity_bytes) + " bytes, " + std::to_string(alloc_.free_bytes()) +
+              " free) with every other tensor spilled: its operands cannot be tiled to fit");
+}
+
+bool NetBuilder::try_spill_one() {
   // Farthest next use first among resident tensors this layer does not use.
   std::string victim;
   size_t best = 0;
@@ -180,12 +201,7 @@ void NetBuilder::spill_one(const std::string& what, uint64_t need) {
       best = nu;
     }
   }
-  if (victim.empty()) {
-    const Layer& l = *groups_[cur_group_].front();
-    fail(l, what + " needs " + std::to_string(need) + " bytes of the unified buffer (" +
-                std::to_string(cfg_.unified_buffer.capacity_bytes) + " bytes, " + std::to_string(alloc_.free_bytes()) +
-                " free) with every other tensor spilled: its operands cannot be tiled to fit");
-  }
+  if (victim.empty()) return false;
   Live& lv = live_[victim];
   lv.host_addr = host_alloc(lv.place.bytes);
   tpu::Instruction out;
@@ -198,6 +214,7 @@ void NetBuilder::spill_one(const std::string& what, uint64_t need) {
   lv.on_host = true;
   cur_->spill_bytes += lv.place.bytes;
   cur_->io = cur_->io == "resident" ? "spilled " + victim : cur_->io + ", spilled " + victim;
+  return true;
 }
 
 uint64_t NetBuilder::ub_alloc(uint64_t bytes, const std::string& what) {
@@ -327,6 +344,16 @@ void NetBuilder::stage_inputs() {
   std::string shapes;
   for (const auto& name : w_.inputs) {
     if (!reads_.count(name)) continue;
+    // An input that does not fit what the earlier ones left stays in host
+    // memory: its reader reads it back or streams it (network_stream.cpp).
+    const workload::Tensor& t = w_.tensor(name);
+    const uint64_t bytes = workload::numel(t.shape) * eb();
+    if (alloc_.largest_free() < align_up(std::max<uint64_t>(bytes, 1), kAlign)) {
+      const TensorPlace p = produce_on_host(name, nhwc_.count(name) != 0);
+      step_->host_inputs.push_back(HostInput{p.ub, p});
+      shapes += (shapes.empty() ? "" : ", ") + workload::shape_to_string(p.shape) + " (kept in host memory)";
+      continue;
+    }
     TensorPlace p = produce(name, nhwc_.count(name) != 0);
     HostInput hi;
     hi.host_addr = host_alloc(p.bytes);
@@ -360,6 +387,18 @@ void NetBuilder::stage_outputs() {
   step_->program.name = "stage_out";
   cur_group_ = groups_.size();
   for (const auto& name : w_.outputs) {
+    auto lv = live_.find(root(name));
+    if (lv != live_.end() && lv->second.on_host) {
+      // Already in host memory (streamed or spilled): nothing to move.
+      TensorPlace p = lv->second.place;
+      p.tensor = name;
+      p.shape = w_.tensor(name).shape;
+      p.nhwc = p.shape.size() == 4 && is_nhwc(name);
+      p.ub = lv->second.host_addr;
+      result_.outputs[name] = p;
+      cur_->shape += (cur_->shape.empty() ? "" : ", ") + workload::shape_to_string(p.shape);
+      continue;
+    }
     TensorPlace p = use(name);
     const uint64_t host = host_alloc(p.bytes);
     tpu::Instruction out;
@@ -407,6 +446,10 @@ void NetBuilder::lower_group(const std::vector<const Layer*>& group) {
     if (it != live_.end()) {
       cur_->output = it->second.place;
       cur_->has_output = true;
+      if (it->second.on_host) {  // streamed to host memory
+        cur_->output.ub = it->second.host_addr;
+        cur_->output_on_host = true;
+      }
     }
   }
   end_layer();
@@ -421,10 +464,6 @@ NetworkPlan NetBuilder::run() {
   if (!ok)
     throw LoweringError("network '" + w_.name + "': the MXU of '" + cfg_.name + "' has no " +
                         std::string(dtype_name(dt())) + " mode");
-  if (cfg_.mxu.dataflow != tpu::Dataflow::ws)
-    throw LoweringError("network '" + w_.name + "': the network lowering emits weight-stationary programs; mxu.dataflow " +
-                        std::string(cfg_.mxu.dataflow == tpu::Dataflow::os ? "os" : "is") + " of '" + cfg_.name +
-                        "' is not supported by it yet");
   analyse();
   result_.layers.reserve(groups_.size() + 2);
   stage_inputs();

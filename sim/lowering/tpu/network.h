@@ -23,18 +23,89 @@
 //   weights (read_weights) -- the honest weight path of a weight-stationary
 //   array; the bytes are reported (LayerPlan::weight_path_bytes).
 // - Vector ops run on the activation unit (vector opcode, activation_unit.h)
-//   UB to UB: elementwise functions and add/mul (scalar, per-column or
-//   same-shape operands), batchnorm as scale_shift, softmax and layernorm
-//   along the last axis, max/avg pooling as max/add chains over the window
-//   taps into an fp32 scratch, global average pooling, transposes,
-//   concatenation; reshape/flatten are views.
+//   UB to UB: elementwise functions; add/mul with numpy broadcasting of
+//   either operand (scalar, per-column and same-shape operands as one packed
+//   instruction; any other broadcast, or operands in different layouts
+//   (NHWC image and row-major), as strided instructions: the output's dims in
+//   its storage order, contiguous ones merged, the innermost as the
+//   elements, the largest other as the rows (row / element stride 0 repeats
+//   a broadcast operand), one instruction per index of the rest
+//   (strided_nest.h); the operand that repeats more is source B, whose
+//   repeated row the unit reads once; the output keeps the layout of an
+//   image operand on either side); batchnorm as scale_shift; softmax along
+//   the last axis of a row-major tensor as one instruction, along any other
+//   axis (the IR's single-axis semantics) or of an NHWC image as strided
+//   rows, the axis's elements its stride apart (no transposes: the vector
+//   unit's element strides are what a transpose would use); layernorm along
+//   the last axes and its optional Mean / InvStdDev outputs (the moments vop
+//   into an fp32 scratch, a copy per output); max/avg pooling as max/add
+//   chains over the window taps into an fp32 scratch, global average
+//   pooling, transposes, concatenation; reshape/flatten are views.
 // - Tensors live in the UB (first-fit allocation, 64-byte aligned, freed
 //   after their last reader). When a layer's working set does not fit, the
 //   live tensors the layer does not read are spilled to host memory
 //   (write_host_memory), farthest next use first, and read back
 //   (read_host_memory) by their next reader; LayerPlan::io says what moved.
-//   Graph inputs are staged in host memory and read in by an "input" step;
-//   graph outputs are written back by an "output" step.
+//   Graph inputs are staged in host memory and read in by an "input" step
+//   (one that does not fit what the earlier ones left stays in host memory);
+//   graph outputs are written back by an "output" step (nothing moves for one
+//   already in host memory).
+// - Blocking and streaming (network_conv.cpp, network_stream.cpp), for a
+//   layer that does not fit as a whole:
+//   * Residency: a conv keeps its input X and output Y in the UB if both fit
+//     together with one block buffer of one output row (everything else
+//     spilled); otherwise Y streams to host memory, else X streams from it,
+//     else both. A gemm / matmul with constant B, one batch and no transA
+//     streams A rows and output rows by the same rule once A and Y together
+//     exceed the UB. A streamed output lives in host memory (the spill
+//     machinery's Live::on_host): the next layer reads it back whole if it
+//     fits, a conv / gemm / elementwise / pooling layer streams it again,
+//     other layers fail as below.
+//   * im2col blocking: with X and Y resident, the Toeplitz matrix is built
+//     whole if it fits the largest free extent of the UB, else in blocks.
+//   * A block is r whole output rows of one image (conv: GEMM rows
+//     m = (n, oh, 0..Wo), so blocks = N * ceil(Ho / r); gemm: r A rows,
+//     blocks = ceil(M / r)). r is the largest count for which two block
+//     buffers fit the largest free extent of the UB after X / Y / constants
+//     are placed (double-buffered), else one buffer (no overlap), else other
+//     tensors are spilled; and at most one accumulator half of GEMM rows
+//     (conv: acc_rows / Wo output rows, at least one): the passes reload the
+//     weights per such chunk anyway, and smaller blocks shorten the
+//     pipeline's fill and drain. A buffer holds the block's im2col rows
+//     (r * Wo * Cin * Kh * Kw elements), its input band when X streams (the
+//     input rows [oh0 * sh - pad_top, (oh0 + r - 1) * sh - pad_top +
+//     (Kh - 1) * dh] clipped to the image: the kernel halo is read again by
+//     the next block) and its output rows when Y streams.
+//   * Per block: read_host_memory of the band, the vector copies of its
+//     im2col rows, per group the GEMM passes over its rows into Y (or the
+//     output buffer), write_host_memory of its output rows to Y's host place.
+//     Double-buffered, the band of block b + 2 (1x1 convs and gemms: b + 1)
+//     is read and block b + 1's copies run on the vector unit (slotted
+//     between block b's passes in program order) while the MXU works on
+//     block b, and block b's output drains during block b + 1; the
+//     controller's scoreboard orders every reuse of a buffer (UB ranges), so
+//     the overlap and the waits are the modelled units' own timing.
+//   * The arithmetic is the unblocked lowering's: same weights, same passes
+//     per row, so the results are bit-identical; LayerPlan::gemms has one
+//     check per block and group, whose A is rebuilt from X (GemmCheck::im2col)
+//     or read from host memory, since block buffers are reused.
+//   * Reported: LayerPlan::io ("im2col in 25 blocks of 9 output rows
+//     (double-buffered)", "streamed: 56 blocks of 2 output rows ..., in 0.20
+//     MB, out 1.20 MB"), blocks, block_rows, stream_in_bytes /
+//     stream_out_bytes (also counted in spill_bytes), im2col_bytes (the
+//     Toeplitz bytes written, all blocks).
+//   * Elementwise layers (relu ... gelu; add / mul of same-shape activations
+//     or with a constant scalar, incl. a fused function) whose operands and
+//     output exceed the UB stream too: the flat tensor in rows of the vector
+//     unit's width, resident operands stay, operands in host memory and (if
+//     it does not fit) the output stream block by block, double-buffered.
+//     Max / avg pooling whose input, output and scratch exceed the UB runs
+//     in bands of output rows exactly like a conv (same residency rule, the
+//     band of input rows its windows read, the scratch per band, taps in
+//     the resident order, so the sums round the same). Other vector layers
+//     (global pooling, softmax, layernorm, transposes, concat, broadcasts)
+//     do not stream: their operands must fit the UB (a LoweringError
+//     otherwise).
 // - Layout: image tensors (rank 4, NCHW in the IR) are NHWC in the UB
 //   (rows = pixels, columns = channels: what the MXU consumes); other
 //   tensors are row-major in their logical order.
@@ -47,11 +118,14 @@
 //   hold activations and weights in that type, biases and vector constants in
 //   fp32; scratch (pool sums) is fp32.
 // Errors (LoweringError naming the layer, before anything runs): operators
-// or attributes the TPU lowering does not support (e.g. softmax over a
-// non-last axis), a layer whose operands cannot fit the unified buffer even
-// with everything else spilled, dtypes the MXU lacks.
+// or attributes the TPU lowering does not support (e.g. layernorm of an NHWC
+// image), a vector layer whose operands cannot fit the unified buffer
+// even with everything else spilled, a matrix layer of which not even one
+// block of one output row fits (e.g. one output row's im2col rows larger
+// than the UB), dtypes the MXU lacks.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -117,13 +191,28 @@ struct GemmCheck {
   size_t step = 0;
   uint64_t m = 0, n = 0, k = 0;
   uint64_t a_ub = 0, a_stride = 0;
-  std::vector<uint8_t> b;  // K x N row-major, dtype
+  std::shared_ptr<const std::vector<uint8_t>> b;  // K x N row-major, dtype (shared by a layer's block checks)
   uint64_t c_ub = 0, c_stride = 0;
   bool bias = false;
   std::vector<uint32_t> bias_bits;  // n values (int32 or fp32 bits)
   tpu::ActFn fn = tpu::ActFn::none;
   float p0 = 0, p1 = 0, in_scale = 1, scale = 1;
   DType out_dtype = DType::int8;
+  // Blocked / streamed layers (see "Blocking and streaming" above): their A
+  // and C rows are no longer where the MXU saw them once the layer has run
+  // (scratch buffers are reused), so the check finds them at their source.
+  bool a_host = false;  // A rows in host memory at a_ub (a streamed input)
+  bool c_host = false;  // C rows in host memory at c_ub (a streamed output)
+  // A gathered from the conv input X (NHWC, in the UB or, `host`, in host
+  // memory at `addr`) as sim/workload/im2col.h defines it: rows [m0, m0 + m)
+  // of the Toeplitz matrix, columns of input channels [c0, c0 + k / (kh kw)).
+  struct Im2col {
+    bool on = false, host = false;
+    uint64_t addr = 0;
+    uint64_t h = 0, w = 0, c = 0, ho = 0, wo = 0, kh = 1, kw = 1;
+    uint64_t sh = 1, sw = 1, dh = 1, dw = 1, c0 = 0, m0 = 0;
+    int64_t pad_top = 0, pad_left = 0;
+  } im2col;
 };
 
 struct LayerPlan {
@@ -139,7 +228,12 @@ struct LayerPlan {
   std::vector<GemmCheck> gemms;
   uint64_t weight_path_bytes = 0;   // activation operands sent to weight DRAM
   uint64_t im2col_bytes = 0;        // Toeplitz matrix bytes written in the UB
-  uint64_t spill_bytes = 0;         // written to / read from host for capacity
+  uint64_t spill_bytes = 0;         // written to / read from host for capacity (incl. streaming)
+  uint64_t blocks = 0;              // row blocks of a blocked / streamed layer (0: one pass)
+  uint64_t block_rows = 0;          // output rows (conv: (n, oh) rows; gemm: A rows) per block
+  uint64_t stream_in_bytes = 0;     // input bands read from host memory block by block
+  uint64_t stream_out_bytes = 0;    // output blocks written to host memory
+  bool output_on_host = false;      // output streamed: `output.ub` is its host address
   uint64_t array_cols_used = 0;     // N of its GEMMs (depthwise: 1), 0 for vector layers
   uint64_t array_rows_used = 0;     // K per pass (<= mxu.rows)
 };

@@ -20,6 +20,7 @@ class UbAllocator {
   std::optional<uint64_t> alloc(uint64_t bytes);
   void free(uint64_t addr);
   uint64_t free_bytes() const;
+  uint64_t largest_free() const;  // the largest contiguous free extent
 
  private:
   uint64_t capacity_;
@@ -27,6 +28,10 @@ class UbAllocator {
 };
 
 uint64_t ceil_div(uint64_t a, uint64_t b);
+// "1.20 MB", "16.1 KB", "512 B" (decimal units), for LayerPlan::io.
+std::string size_text(uint64_t bytes);
+// The Activate function of a fusable elementwise layer (none otherwise).
+tpu::ActFn act_of(const workload::Layer& l, float& p0, float& p1);
 uint64_t align_up(uint64_t a, uint64_t b);
 
 // A layer's GEMM: C[m, n] (+ bias) -> fn -> out, A rows in the UB.
@@ -43,6 +48,13 @@ struct GemmJob {
   float x_scale = 1.0f, y_scale = 1.0f;   // int8 activation scales
   bool weights_from_host = false;         // B is an activation already in weight DRAM at weight_base
   uint64_t weight_base = 0;
+  // Set by prepare_gemm: B's place in weight DRAM, the bias row (bias_bytes,
+  // placed at bias_ub by the caller or by emit_gemm), the check's template.
+  uint64_t wbase = 0;
+  std::vector<uint8_t> bias_bytes;
+  uint64_t bias_ub = 0;
+  GemmCheck check;
+  uint64_t acc_half = 0;  // accumulator half of the next pass (double-buffered), kept across row blocks
 };
 
 class NetBuilder {
@@ -80,11 +92,44 @@ class NetBuilder {
   LayerPlan& plan() { return *cur_; }
   uint64_t host_alloc(uint64_t bytes);
 
-  // Emitters.
+  // Emitters. emit_gemm = prepare_gemm, the bias row as a constant, and
+  // emit_gemm_rows over all of A; a blocked layer calls the parts itself.
   void emit_gemm(const workload::Layer& l, GemmJob& job);
+  void prepare_gemm(const workload::Layer& l, GemmJob& job);
+  // The passes over `rows` rows of A at a_ub into C at c_ub; records `chk`.
+  void emit_gemm_rows(const workload::Layer& l, GemmJob& job, uint64_t rows, uint64_t a_ub, uint64_t c_ub,
+                      GemmCheck chk);
   void lower_conv(const std::vector<const workload::Layer*>& group);
   void lower_dense(const std::vector<const workload::Layer*>& group);  // gemm, matmul
   void lower_vector(const std::vector<const workload::Layer*>& group);
+
+  // Blocking and streaming (network_stream.cpp).
+  void lower_dense_streamed(const std::vector<const workload::Layer*>& group);
+  // Elementwise layers (functions; add / mul of same-shape activations or a
+  // scalar) whose operands do not fit: row blocks. False: not such a case.
+  bool lower_vector_streamed(const std::vector<const workload::Layer*>& group);
+  // Max / avg pooling whose input, output and scratch do not fit: bands of
+  // output rows (the input rows their windows read). False: it fits.
+  bool lower_pool_streamed(const workload::Layer& l);
+  bool resident(const std::string& tensor) const;  // in the UB now
+  uint64_t tensor_bytes(const std::string& tensor) const;
+  // The tensor's bytes in host memory (written out first if resident); it
+  // stays there (Live::on_host) and is pinned for the layer.
+  TensorPlace use_on_host(const std::string& tensor);
+  // The group's output, living in host memory (ub = its host address).
+  TensorPlace produce_on_host(const std::string& tensor, bool nhwc);
+  // Spills the live tensor with the farthest next use; false if none is left.
+  bool try_spill_one();
+  // Moves program.code[from, end) apart to slot `extra` evenly between its
+  // instructions (the next block's copies between this block's passes).
+  void interleave(size_t from, std::vector<tpu::Instruction> extra);
+  uint64_t ub_free_extent() const { return alloc_.largest_free(); }
+  // GEMM rows per accumulator half: the M chunk of emit_gemm_rows, after
+  // which the weights are loaded again anyway -- the largest useful block.
+  uint64_t acc_chunk_rows() const {
+    return cfg_.accumulators.double_buffered ? cfg_.accumulators.entries / 2 : cfg_.accumulators.entries;
+  }
+  uint64_t ub_capacity() const { return cfg_.unified_buffer.capacity_bytes / 64 * 64; }
   // Vector instruction helpers.
   tpu::Instruction vec(tpu::VectorOp op, uint32_t rows, uint32_t n) const;
 

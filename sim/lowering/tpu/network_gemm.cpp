@@ -1,6 +1,6 @@
-// Matrix layers of the network lowering (network.h): conv2d through im2col,
-// gemm and matmul, with bias, batchnorm folding and the activation fused into
-// the Activate step.
+// Matrix layers of the network lowering (network.h): the GEMM emitter, gemm
+// and matmul, with bias and the activation fused into the Activate step
+// (conv2d: network_conv.cpp).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -12,8 +12,6 @@ namespace xpu::lowering::detail {
 
 using workload::Layer;
 using workload::OpKind;
-
-namespace {
 
 tpu::ActFn act_of(const Layer& l, float& p0, float& p1) {
   switch (l.op) {
@@ -29,6 +27,8 @@ tpu::ActFn act_of(const Layer& l, float& p0, float& p1) {
     default: return tpu::ActFn::none;
   }
 }
+
+namespace {
 
 uint32_t u32(uint64_t v) { return static_cast<uint32_t>(v); }
 
@@ -79,14 +79,12 @@ std::vector<uint8_t> to_dtype(const std::vector<float>& v, DType t, float scale)
 
 }  // namespace
 
-void NetBuilder::emit_gemm(const Layer& l, GemmJob& job) {
+void NetBuilder::prepare_gemm(const Layer& l, GemmJob& job) {
   const uint64_t R = cfg_.mxu.rows, C = cfg_.mxu.cols, e = eb();
-  const uint64_t acc_rows = cfg_.accumulators.double_buffered ? cfg_.accumulators.entries / 2 : cfg_.accumulators.entries;
-  if (acc_rows == 0) fail(l, "the accumulators cannot hold one row");
   const uint64_t kcs = ceil_div(job.k, R), nts = ceil_div(job.n, C);
   const auto off = tile_offsets(job.k, job.n, R, C, e);
 
-  uint64_t wbase = job.weight_base;
+  job.wbase = job.weight_base;
   if (!job.weights_from_host) {
     // B in the MXU dtype, packed into tiles appended to this program's weight image.
     std::vector<float> zeros;
@@ -94,38 +92,35 @@ void NetBuilder::emit_gemm(const Layer& l, GemmJob& job) {
     if (int8()) job.b_scale = scale_for(tensor_max_abs(b.data(), b.size()));
     job.b_bytes = to_dtype(b, dt(), job.b_scale);
     auto& img = step_->weight_image;
-    wbase = align_up(img.size(), 64);
-    img.resize(wbase + job.k * job.n * e);
+    job.wbase = align_up(img.size(), 64);
+    img.resize(job.wbase + job.k * job.n * e);
     for (uint64_t nt = 0; nt < nts; ++nt)
       for (uint64_t kc = 0; kc < kcs; ++kc) {
         const uint64_t kk = std::min(R, job.k - kc * R), nn = std::min(C, job.n - nt * C);
-        uint8_t* dst = img.data() + wbase + off[kc * nts + nt];
+        uint8_t* dst = img.data() + job.wbase + off[kc * nts + nt];
         for (uint64_t r = 0; r < kk; ++r)
           std::memcpy(dst + r * nn * e, job.b_bytes.data() + ((kc * R + r) * job.n + nt * C) * e, nn * e);
       }
   }
   // Activate parameters: int8 dequantizes with s_x * s_w and requantizes with 1 / s_y.
-  const float in_scale = int8() ? job.x_scale * job.b_scale : 1.0f;
-  const float out_scale = int8() ? 1.0f / job.y_scale : 1.0f;
-  GemmCheck chk;
+  GemmCheck& chk = job.check;
   chk.step = step_index();
   chk.m = job.m;
   chk.n = job.n;
   chk.k = job.k;
   chk.a_ub = job.a_ub;
   chk.a_stride = job.a_stride;
-  chk.b = job.b_bytes;
+  chk.b = std::make_shared<const std::vector<uint8_t>>(job.b_bytes);
   chk.c_ub = job.c_ub;
   chk.c_stride = job.c_stride;
   chk.fn = job.fn;
   chk.p0 = job.p0;
   chk.p1 = job.p1;
-  chk.in_scale = in_scale;
-  chk.scale = out_scale;
+  chk.in_scale = int8() ? job.x_scale * job.b_scale : 1.0f;
+  chk.scale = int8() ? 1.0f / job.y_scale : 1.0f;
   chk.out_dtype = dt();
-  uint64_t bias_ub = 0;
+  job.bias_bytes.clear();
   if (job.bias) {
-    std::vector<uint8_t> bytes;
     for (uint64_t j = 0; j < job.n; ++j) {
       const float b = (*job.bias)[j];
       uint32_t w;
@@ -135,19 +130,36 @@ void NetBuilder::emit_gemm(const Layer& l, GemmJob& job) {
       } else {
         std::memcpy(&w, &b, 4);
       }
-      put_u32(bytes, w);
+      put_u32(job.bias_bytes, w);
       chk.bias_bits.push_back(w);
     }
     chk.bias = true;
-    bias_ub = constant(std::move(bytes), "bias of '" + l.name + "'");
   }
+  (void)l;
+}
+
+void NetBuilder::emit_gemm(const Layer& l, GemmJob& job) {
+  prepare_gemm(l, job);
+  if (job.bias) job.bias_ub = constant(job.bias_bytes, "bias of '" + l.name + "'");
+  emit_gemm_rows(l, job, job.m, job.a_ub, job.c_ub, job.check);
+}
+
+void NetBuilder::emit_gemm_rows(const Layer& l, GemmJob& job, uint64_t m, uint64_t a_ub, uint64_t c_ub,
+                                GemmCheck chk) {
+  const uint64_t R = cfg_.mxu.rows, C = cfg_.mxu.cols, e = eb();
+  const uint64_t acc_rows = cfg_.accumulators.double_buffered ? cfg_.accumulators.entries / 2 : cfg_.accumulators.entries;
+  if (acc_rows == 0) fail(l, "the accumulators cannot hold one row");
+  const uint64_t kcs = ceil_div(job.k, R), nts = ceil_div(job.n, C);
+  const auto off = tile_offsets(job.k, job.n, R, C, e);
+  const float in_scale = chk.in_scale, out_scale = chk.scale;
+  chk.m = m;
   plan().gemms.push_back(std::move(chk));
   plan().array_cols_used = std::max(plan().array_cols_used, std::min(job.n, C));
   plan().array_rows_used = std::max(plan().array_rows_used, std::min(job.k, R));
 
-  uint64_t half = 0;
-  for (uint64_t m0 = 0; m0 < job.m; m0 += acc_rows) {
-    const uint64_t rows = std::min(acc_rows, job.m - m0);
+  uint64_t& half = job.acc_half;
+  for (uint64_t m0 = 0; m0 < m; m0 += acc_rows) {
+    const uint64_t rows = std::min(acc_rows, m - m0);
     for (uint64_t nt = 0; nt < nts; ++nt) {
       const uint64_t nn = std::min(C, job.n - nt * C);
       const uint32_t acc = u32(half * acc_rows);
@@ -155,14 +167,14 @@ void NetBuilder::emit_gemm(const Layer& l, GemmJob& job) {
         const uint64_t kk = std::min(R, job.k - kc * R);
         tpu::Instruction w;
         w.op = tpu::Opcode::read_weights;
-        w.weight_addr = wbase + off[kc * nts + nt];
+        w.weight_addr = job.wbase + off[kc * nts + nt];
         w.k = u32(kk);
         w.n = u32(nn);
         w.dtype = dt();
         emit(w);
         tpu::Instruction mm;
         mm.op = tpu::Opcode::matmul;
-        mm.ub_addr = job.a_ub + m0 * job.a_stride + kc * R * e;
+        mm.ub_addr = a_ub + m0 * job.a_stride + kc * R * e;
         mm.ub_stride = job.a_stride;
         mm.acc_addr = acc;
         mm.rows = u32(rows);
@@ -178,7 +190,7 @@ void NetBuilder::emit_gemm(const Layer& l, GemmJob& job) {
       act.acc_addr = acc;
       act.rows = u32(rows);
       act.n = u32(nn);
-      act.ub_addr = job.c_ub + m0 * job.c_stride + nt * C * e;
+      act.ub_addr = c_ub + m0 * job.c_stride + nt * C * e;
       act.ub_stride = job.c_stride;
       act.fn = job.fn;
       act.p0 = job.p0;
@@ -188,128 +200,12 @@ void NetBuilder::emit_gemm(const Layer& l, GemmJob& job) {
       act.in_scale = in_scale;
       if (job.bias) {
         act.bias = true;
-        act.bias_addr = bias_ub + nt * C * 4;
+        act.bias_addr = job.bias_ub + nt * C * 4;
       }
       emit(act);
       if (cfg_.accumulators.double_buffered) half ^= 1;
     }
   }
-}
-
-void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
-  const Layer& l = *group[0];
-  const Layer* bn = group.size() > 1 && group[1]->op == OpKind::batchnorm ? group[1] : nullptr;
-  const Layer* fnl = group.back()->op != OpKind::conv2d && group.back()->op != OpKind::batchnorm ? group.back() : nullptr;
-  if (!is_nhwc(l.inputs[0])) fail(l, "its input is not an image tensor in NHWC layout (produced by a reshape/transpose)");
-  const TensorPlace X = use(l.inputs[0]);
-  const auto& xs = X.shape;
-  const auto& ws = wl().tensor(l.inputs[1]).shape;
-  const uint64_t N = xs[0], Cin = xs[1], H = xs[2], W = xs[3];
-  const uint64_t Cout = ws[0], Cg = ws[1], Kh = ws[2], Kw = ws[3], KK = Kh * Kw;
-  const uint64_t G = l.attrs.groups, Ng = Cout / G;
-  const uint64_t Ho = l.out_shape[2], Wo = l.out_shape[3], M = N * Ho * Wo;
-  const auto& win = l.attrs.window;
-  const uint64_t e = eb();
-
-  // Folded weights [Cout, Cg, Kh, Kw] and bias [Cout].
-  std::vector<float> wv(Cout * Cg * KK, 0.0f);
-  if (const auto* v = values(l.inputs[1])) wv = *v;
-  std::vector<float> bias(Cout, 0.0f);
-  bool has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
-  if (has_bias)
-    if (const auto* v = values(l.inputs[2])) bias = *v;
-  if (bn) {
-    const auto* g = values(bn->inputs[1]);
-    const auto* b = values(bn->inputs[2]);
-    const auto* mu = values(bn->inputs[3]);
-    const auto* var = values(bn->inputs[4]);
-    for (uint64_t c = 0; c < Cout; ++c) {
-      const float f = g && var ? (*g)[c] / std::sqrt((*var)[c] + bn->attrs.epsilon) : 1.0f;
-      for (uint64_t i = 0; i < Cg * KK; ++i) wv[c * Cg * KK + i] *= f;
-      bias[c] = (bias[c] - (mu ? (*mu)[c] : 0.0f)) * f + (b ? (*b)[c] : 0.0f);
-    }
-    has_bias = true;
-  }
-  float p0 = 0, p1 = 0;
-  const tpu::ActFn fn = fnl ? act_of(*fnl, p0, p1) : tpu::ActFn::none;
-  const TensorPlace Y = produce(group.back()->output(), true);
-
-  // A: the input itself (1x1, stride 1, no padding, one group) or im2col.
-  const bool padded = win.pad_top || win.pad_left || win.pad_bottom || win.pad_right;
-  const bool direct = KK == 1 && G == 1 && win.stride_h == 1 && win.stride_w == 1 && !padded;
-  uint64_t a_ub = X.ub, a_cols = Cin;
-  if (!direct) {
-    a_cols = Cin * KK;
-    a_ub = scratch(M * a_cols * e, "the im2col matrix of '" + l.name + "'");
-    plan().im2col_bytes += M * a_cols * e;
-    // Toeplitz rows: a copy per (n, oh, kh, kw) of the in-range ow run; the
-    // padding positions are zero-filled (only those: the copies cover the rest).
-    auto fill = [&](uint64_t row0, uint64_t rows, uint64_t col) {
-      if (rows == 0) return;
-      tpu::Instruction f = vec(tpu::VectorOp::fill, u32(rows), u32(Cin));
-      f.dst_addr = a_ub + row0 * a_cols * e + col * e;
-      f.dst_stride = a_cols * e;
-      f.dst_elem_stride = u32(KK);
-      emit(f);
-    };
-    for (uint64_t n = 0; n < N; ++n)
-      for (uint64_t oh = 0; oh < Ho; ++oh)
-        for (uint64_t kh = 0; kh < Kh; ++kh) {
-          const int64_t ih = int64_t(oh * win.stride_h + kh * win.dilation_h) - win.pad_top;
-          const uint64_t row0 = (n * Ho + oh) * Wo;
-          for (uint64_t kw = 0; kw < Kw; ++kw) {
-            if (ih < 0 || ih >= int64_t(H)) {
-              fill(row0, Wo, kh * Kw + kw);
-              continue;
-            }
-            // ow with 0 <= ow*sw - pl + kw*dw < W
-            const int64_t base = int64_t(kw * win.dilation_w) - win.pad_left, sw = win.stride_w;
-            int64_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;
-            int64_t hi = (int64_t(W) - 1 - base) < 0 ? -1 : (int64_t(W) - 1 - base) / sw;
-            hi = std::min<int64_t>(hi, int64_t(Wo) - 1);
-            if (lo > hi) {
-              fill(row0, Wo, kh * Kw + kw);
-              continue;
-            }
-            fill(row0, uint64_t(lo), kh * Kw + kw);
-            fill(row0 + uint64_t(hi) + 1, Wo - uint64_t(hi) - 1, kh * Kw + kw);
-            const uint64_t iw = uint64_t(lo * sw + base);
-            tpu::Instruction c = vec(tpu::VectorOp::copy, u32(hi - lo + 1), u32(Cin));
-            c.ub_addr = X.ub + ((n * H + uint64_t(ih)) * W + iw) * Cin * e;
-            c.ub_stride = uint64_t(sw) * Cin * e;
-            c.dst_addr = a_ub + (row0 + uint64_t(lo)) * a_cols * e + (kh * Kw + kw) * e;
-            c.dst_stride = a_cols * e;
-            c.dst_elem_stride = u32(KK);
-            emit(c);
-          }
-        }
-  }
-  // One GEMM per group: A_g = columns [g*Cg*KK, (g+1)*Cg*KK), B_g[(c*Kh+kh)*Kw+kw][j] = W'[g*Ng+j][c][kh][kw].
-  std::vector<float> bg, biasg;
-  for (uint64_t g = 0; g < G; ++g) {
-    const uint64_t k = Cg * KK;
-    bg.assign(k * Ng, 0.0f);
-    for (uint64_t j = 0; j < Ng; ++j)
-      for (uint64_t i = 0; i < k; ++i) bg[i * Ng + j] = wv[(g * Ng + j) * k + i];
-    biasg.assign(bias.begin() + g * Ng, bias.begin() + (g + 1) * Ng);
-    GemmJob job;
-    job.m = M;
-    job.n = Ng;
-    job.k = k;
-    job.a_ub = a_ub + g * k * e;
-    job.a_stride = a_cols * e;
-    job.b = &bg;
-    job.bias = has_bias ? &biasg : nullptr;
-    job.c_ub = Y.ub + g * Ng * e;
-    job.c_stride = Cout * e;
-    job.fn = fn;
-    job.p0 = p0;
-    job.p1 = p1;
-    job.x_scale = X.scale;
-    job.y_scale = Y.scale;
-    emit_gemm(l, job);
-  }
-  plan().shape = l.shape();
 }
 
 void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
@@ -323,6 +219,10 @@ void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
   const bool b_const = b_t.is_constant();
   if (l.op == OpKind::matmul && (wl().tensor(l.inputs[0]).shape.size() < 2 || b_t.shape.size() < 2))
     fail(l, "1-D matmul operands are not supported by the TPU lowering");
+  // A and the output cannot be resident together: rows stream (network_stream.cpp).
+  if (b_const && G == 1 && !(l.op == OpKind::gemm && l.attrs.trans_a) &&
+      align_up(tensor_bytes(l.inputs[0]), 64) + align_up(tensor_bytes(group.back()->output()), 64) > ub_capacity())
+    return lower_dense_streamed(group);
 
   TensorPlace A = use(l.inputs[0]);
   if (A.nhwc && A.shape[2] * A.shape[3] != 1) fail(l, "its input is an NHWC image; flatten it first");

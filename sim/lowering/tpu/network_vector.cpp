@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "sim/lowering/tpu/network_builder.h"
+#include "sim/lowering/tpu/strided_nest.h"
 
 namespace xpu::lowering::detail {
 
@@ -83,9 +84,174 @@ tpu::ActFn fn_of(const Layer& l, float& p0, float& p1) {
   }
 }
 
+// Element distance between consecutive indices of each logical dim in the
+// tensor's UB layout (NHWC images: n HWC, c 1, h WC, w C).
+std::vector<uint64_t> layout_strides(const TensorPlace& p) {
+  const auto ps = strides(physical(p));
+  if (!p.nhwc) return ps;
+  return {ps[0], ps[3], ps[1], ps[2]};
+}
+
+// Logical dims in the order the UB stores them, outermost first.
+std::vector<size_t> storage_order(const TensorPlace& p) {
+  if (p.nhwc) return {0, 2, 3, 1};
+  std::vector<size_t> o(p.shape.size());
+  for (size_t i = 0; i < o.size(); ++i) o[i] = i;
+  return o;
+}
+
+// An operand of a broadcast elementwise op: where it is and, per output dim,
+// its element stride (0 where numpy broadcasting repeats it).
+struct Operand {
+  uint64_t ub = 0;
+  DType dtype = DType::fp32;
+  float scale = 1.0f;
+  std::vector<uint64_t> stride;
+};
+
+std::vector<uint64_t> broadcast_strides(const Shape& s, const std::vector<uint64_t>& st, size_t out_rank) {
+  std::vector<uint64_t> r(out_rank, 0);
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s[i] != 1) r[out_rank - s.size() + i] = st[i];
+  return r;
+}
+
+// add / mul with numpy broadcasting of either operand, in any layout:
+// strided instructions (strided_nest.h) over the output's storage order.
+// Constants are staged in fp32 in their own shape, not expanded.
+void lower_broadcast(NetBuilder& b, const Layer& l, const std::string& out_name, tpu::ActFn fused, float p0, float p1,
+                     float out_scale) {
+  const Shape& out = l.out_shape;
+  const size_t r = out.size();
+  if (b.wl().tensor(l.inputs[0]).is_constant() && b.wl().tensor(l.inputs[1]).is_constant())
+    b.fail(l, "both operands are constants");
+  Operand ops[3];  // A, B, Y
+  for (size_t k = 0; k < 2; ++k) {
+    const std::string& name = l.inputs[k];
+    const auto& t = b.wl().tensor(name);
+    Operand& o = ops[k];
+    if (t.is_constant()) {
+      std::vector<float> v(workload::numel(t.shape), 0.0f);
+      if (const auto* x = b.values(name)) v = *x;
+      o.ub = b.constant(f32_bytes(v), "operand " + std::to_string(k + 1) + " of '" + l.name + "'");
+      o.stride = broadcast_strides(t.shape, strides(t.shape), r);
+    } else {
+      const TensorPlace P = b.use(name);
+      o.ub = P.ub;
+      o.dtype = P.dtype;
+      o.scale = P.scale;
+      o.stride = broadcast_strides(P.shape, layout_strides(P), r);
+    }
+  }
+  const TensorPlace Y = b.produce(out_name, r == 4 && b.is_nhwc(out_name));
+  ops[2].ub = Y.ub;
+  ops[2].dtype = Y.dtype;
+  ops[2].stride = layout_strides(Y);
+
+  std::vector<StridedDim> dims;
+  for (size_t d : storage_order(Y))
+    dims.push_back({uint64_t(out[d]), {ops[0].stride[d], ops[1].stride[d], ops[2].stride[d]}});
+  std::vector<StridedDim> merged = merge_dims(dims, 3);
+  StridedDim elem{1, {0, 0, 0}};
+  if (!merged.empty()) {
+    elem = merged.back();
+    merged.pop_back();
+  }
+  StridedNest nest = make_nest(elem, merged, 3);
+  // The commutative op reads B once where B repeats (activation_unit.h), so
+  // the operand that repeats more is B.
+  auto b_bytes = [&](size_t k) {
+    const uint64_t per_row = (nest.elem.stride[k] == 0 ? 1 : nest.elem.size) * dtype_bytes(ops[k].dtype);
+    return nest.row.stride[k] == 0 ? per_row : nest.row.size * per_row;
+  };
+  const size_t ia = b_bytes(0) < b_bytes(1) ? 1 : 0, ib = 1 - ia;
+  const Operand &A = ops[ia], &B = ops[ib];
+  const uint64_t ea = dtype_bytes(A.dtype), eb2 = dtype_bytes(B.dtype), ey = dtype_bytes(Y.dtype);
+  for (uint64_t i = 0; i < nest.instructions(); ++i) {
+    const auto off = nest.offsets(i);
+    tpu::Instruction in = b.vec(l.op == OpKind::add ? tpu::VectorOp::add : tpu::VectorOp::mul, u32(nest.row.size),
+                                u32(nest.elem.size));
+    in.fn = fused;
+    in.p0 = p0;
+    in.p1 = p1;
+    in.dtype = A.dtype;
+    in.in_scale = A.scale;
+    in.ub_addr = A.ub + off[ia] * ea;
+    in.ub_stride = nest.row.stride[ia] * ea;
+    in.elem_stride = u32(nest.elem.stride[ia]);
+    in.dtype2 = B.dtype;
+    in.in_scale2 = B.scale;
+    in.ub_addr2 = B.ub + off[ib] * eb2;
+    in.ub_stride2 = nest.row.stride[ib] * eb2;
+    in.elem_stride2 = u32(nest.elem.stride[ib]);
+    in.dst_addr = Y.ub + off[2] * ey;
+    in.dst_stride = nest.row.stride[2] * ey;
+    in.dst_elem_stride = u32(nest.elem.stride[2]);
+    in.scale = out_scale;
+    b.emit(in);
+  }
+}
+
+// Softmax along `axis` (the IR's single-axis semantics, opset 13) of any
+// layout: one row per index of the other dims, its elements `axis`'s stride
+// apart (isa.h element strides), in and out.
+void lower_strided_softmax(NetBuilder& b, const Layer& l, const TensorPlace& X, size_t axis, float out_scale) {
+  const TensorPlace Y = b.produce(l.output(), false);
+  const auto sx = layout_strides(X), sy = layout_strides(Y);
+  std::vector<StridedDim> rest;
+  for (size_t d : storage_order(Y))
+    if (d != axis) rest.push_back({uint64_t(X.shape[d]), {sx[d], sy[d]}});
+  const StridedNest nest = make_nest({uint64_t(X.shape[axis]), {sx[axis], sy[axis]}}, merge_dims(rest, 2), 2);
+  const uint64_t e = b.eb();
+  for (uint64_t i = 0; i < nest.instructions(); ++i) {
+    const auto off = nest.offsets(i);
+    tpu::Instruction in = b.vec(tpu::VectorOp::softmax, u32(nest.row.size), u32(nest.elem.size));
+    in.ub_addr = X.ub + off[0] * e;
+    in.ub_stride = nest.row.stride[0] * e;
+    in.elem_stride = u32(nest.elem.stride[0]);
+    in.in_scale = X.scale;
+    in.dst_addr = Y.ub + off[1] * e;
+    in.dst_stride = nest.row.stride[1] * e;
+    in.dst_elem_stride = u32(nest.elem.stride[1]);
+    in.scale = out_scale;
+    b.emit(in);
+  }
+}
+
+// LayerNormalization's optional Mean / InvStdDev outputs: the moments vop
+// writes both per row into an fp32 scratch, one copy per requested output
+// converts them to its own type and (int8) scale.
+void lower_moments(NetBuilder& b, const Layer& l, const TensorPlace& X, uint64_t rows, uint64_t n) {
+  const bool want[2] = {l.outputs.size() > 1 && !l.outputs[1].empty(), l.outputs.size() > 2 && !l.outputs[2].empty()};
+  if (!want[0] && !want[1]) return;
+  const uint64_t S = b.scratch(rows * 8, "the moments of '" + l.name + "'");
+  tpu::Instruction m = b.vec(tpu::VectorOp::moments, u32(rows), u32(n));
+  m.ub_addr = X.ub;
+  m.ub_stride = n * b.eb();
+  m.in_scale = X.scale;
+  m.p0 = l.attrs.epsilon;
+  m.out_dtype = DType::fp32;
+  m.dst_addr = S;
+  m.dst_stride = 8;
+  b.emit(m);
+  for (size_t k = 0; k < 2; ++k) {
+    if (!want[k]) continue;
+    const std::string& name = l.outputs[k + 1];
+    const TensorPlace T = b.produce(name, false);
+    tpu::Instruction c = b.vec(tpu::VectorOp::copy, 1, u32(rows));
+    c.dtype = DType::fp32;
+    c.ub_addr = S + k * 4;
+    c.elem_stride = 2;
+    c.dst_addr = T.ub;
+    c.scale = b.int8() ? 1.0f / b.scale_of(name) : 1.0f;
+    b.emit(c);
+  }
+}
+
 }  // namespace
 
 void NetBuilder::lower_vector(const std::vector<const Layer*>& group) {
+  if (lower_vector_streamed(group)) return;  // elementwise operands too large: row blocks (network_stream.cpp)
   const Layer& l = *group[0];
   const uint64_t e = eb(), lanes = cfg_.activation.elements_per_cycle;
   float p0 = 0, p1 = 0;
@@ -133,9 +299,17 @@ void NetBuilder::lower_vector(const std::vector<const Layer*>& group) {
       std::string an = l.inputs[0], bn = l.inputs[1];
       const Shape& out = l.out_shape;
       auto full = [&](const std::string& t) { return wl().tensor(t).shape == out; };
-      if (!full(an) || wl().tensor(an).is_constant()) std::swap(an, bn);  // commutative
-      if (!full(an) || wl().tensor(an).is_constant())
-        fail(l, "needs one activation operand of the output's shape " + workload::shape_to_string(out));
+      auto cst = [&](const std::string& t) { return wl().tensor(t).is_constant(); };
+      auto image = [&](const std::string& t) { return wl().tensor(t).shape.size() == 4 && is_nhwc(t); };
+      if (!full(an) || cst(an)) std::swap(an, bn);  // commutative
+      // One instruction over packed rows when A is an activation of the
+      // output's shape and layout and B a constant or another such
+      // activation; any other broadcast or layout mix is strided.
+      const bool y_image = out.size() == 4 && is_nhwc(out_name);
+      if (!full(an) || cst(an) || image(an) != y_image || (!cst(bn) && (!full(bn) || image(bn) != y_image))) {
+        lower_broadcast(*this, l, out_name, fused, p0, p1, out_scale);
+        return;
+      }
       const TensorPlace A = use(an);
       const TensorPlace Y = produce(out_name, A.nhwc);
       const Shape ph = physical(A);
@@ -176,10 +350,7 @@ void NetBuilder::lower_vector(const std::vector<const Layer*>& group) {
           }
         }
       } else {
-        if (!full(bn)) fail(l, "broadcasting an activation operand (" + workload::shape_to_string(bt.shape) + " to " +
-                                   workload::shape_to_string(out) + ") is not supported by the TPU lowering");
         const TensorPlace B = use(bn);
-        if (B.nhwc != A.nhwc) fail(l, "its operands have different layouts (NHWC image and row-major)");
         tile(total, cols, rows, n);
         in.dtype2 = dt();
         in.ub_addr2 = B.ub;
@@ -231,11 +402,11 @@ void NetBuilder::lower_vector(const std::vector<const Layer*>& group) {
       const TensorPlace X = use(l.inputs[0]);
       const Shape& xs = X.shape;
       const int64_t axis = workload::normalize_axis(l.attrs.axis, int64_t(xs.size()));
-      if (X.nhwc) fail(l, "needs a row-major tensor, not an NHWC image");
-      if (l.op == OpKind::softmax && axis != int64_t(xs.size()) - 1)
-        fail(l, "softmax over axis " + std::to_string(axis) + " (not the last) is not supported by the TPU lowering");
-      for (size_t i = 1; i < l.outputs.size(); ++i)
-        if (!l.outputs[i].empty()) fail(l, "the Mean / InvStdDev outputs are not produced by the TPU lowering");
+      if (l.op == OpKind::softmax && (X.nhwc || axis != int64_t(xs.size()) - 1)) {
+        lower_strided_softmax(*this, l, X, size_t(axis), out_scale);
+        return;
+      }
+      if (X.nhwc) fail(l, "layernorm of an NHWC image is not supported by the TPU lowering (needs a row-major tensor)");
       const uint64_t n = workload::numel(Shape(xs.begin() + axis, xs.end())), rows = workload::numel(xs) / n;
       const TensorPlace Y = produce(out_name, false);
       tpu::Instruction in = vec(l.op == OpKind::softmax ? tpu::VectorOp::softmax : tpu::VectorOp::layernorm,
@@ -264,6 +435,7 @@ void NetBuilder::lower_vector(const std::vector<const Layer*>& group) {
         in.ub_stride2 = n * 4;
       }
       emit(in);
+      if (l.op == OpKind::layernorm) lower_moments(*this, l, X, rows, n);
       return;
     }
     case OpKind::max_pool:
