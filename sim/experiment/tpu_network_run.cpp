@@ -180,8 +180,9 @@ void replay_activate(uint32_t acc, bool fp, const lowering::GemmCheck& g, uint64
 }
 
 // Bit-exact check of one GEMM (+ Activate) on the operands in the UB.
-std::string check_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt, uint64_t k_chunk) {
-  if (!g.b || g.b->empty()) return "";
+// R x C: the array (K chunk and weight-tile width).
+std::string check_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt, uint64_t R, uint64_t C) {
+  if (!g.b_in_weights && (!g.b || g.b->empty())) return "";
   const uint8_t* ub = tpu.unified_buffer().data();
   const size_t e = dtype_bytes(dt), o = dtype_bytes(g.out_dtype);
   GemmData d;
@@ -216,8 +217,13 @@ std::string check_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt, ui
   } else {
     for (uint64_t i = 0; i < g.m; ++i) load(g.a_host, g.a_ub + i * g.a_stride, &d.a[i * g.k * e], g.k * e);
   }
-  d.b = *g.b;
-  const auto acc = reference_gemm(d, k_chunk);
+  if (g.b_in_weights) {
+    const auto tiles = tpu.weights().read(g.b_weight_addr, g.k * g.n * e);
+    d.b = lowering::weight_tiles_to_matrix(tiles.data(), g.k, g.n, R, C, e);
+  } else {
+    d.b = *g.b;
+  }
+  const auto acc = reference_gemm(d, R);
   uint8_t want[4];
   std::vector<uint8_t> row(g.n * o);
   for (uint64_t i = 0; i < g.m; ++i) {
@@ -340,7 +346,7 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
       bool bad = false;
       size_t gemm_ok = 0, gemm_skipped = 0;
       for (const auto& g : lp.gemms) {
-        const std::string c = check_gemm(tpu, g, dtype, cfg.mxu.rows);
+        const std::string c = check_gemm(tpu, g, dtype, cfg.mxu.rows, cfg.mxu.cols);
         if (c.empty()) {
           ++gemm_skipped;
         } else if (c == "ok") {

@@ -156,6 +156,10 @@ TEST_CASE("BERT-base layer bf16 on tpu_v2_like: values and the weight path", "[t
       // B = K^T / V per head: 12 x 64 x 128 bf16 written to weight DRAM.
       CHECK(l.bytes.at("weight_path") == 12.0 * 64 * 128 * 2);
       CHECK(l.io == "B via weight DRAM");
+      // Every head's GEMM replayed bit for bit on the B tiles read back from weight DRAM.
+      INFO(l.name << ": " << l.verified);
+      CHECK(test::has(l.verified, "gemm bit-exact (12)"));
+      CHECK_FALSE(test::has(l.verified, "not replayed"));
     }
 }
 

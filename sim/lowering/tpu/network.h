@@ -192,6 +192,11 @@ struct GemmCheck {
   uint64_t m = 0, n = 0, k = 0;
   uint64_t a_ub = 0, a_stride = 0;
   std::shared_ptr<const std::vector<uint8_t>> b;  // K x N row-major, dtype (shared by a layer's block checks)
+  // Weight-path operand (B an activation, `b` empty): B is read back from
+  // weight DRAM at b_weight_addr in weight-tile layout (weight_tiles_to_matrix)
+  // after the layer ran, i.e. exactly the bytes the MXU's tiles came from.
+  bool b_in_weights = false;
+  uint64_t b_weight_addr = 0;
   uint64_t c_ub = 0, c_stride = 0;
   bool bias = false;
   std::vector<uint32_t> bias_bits;  // n values (int32 or fp32 bits)
@@ -243,6 +248,12 @@ struct NetworkPlan {
   std::map<std::string, TensorPlace> outputs;  // graph outputs, in host memory (ub = host address)
   uint64_t host_bytes = 0;
 };
+
+// B (K x N row-major, `eb` bytes per element) from the weight-tile layout the
+// lowering writes to weight DRAM: N tiles outer, K chunks of R rows inner,
+// each tile (<= R x C) dense row-major.
+std::vector<uint8_t> weight_tiles_to_matrix(const uint8_t* tiles, uint64_t k, uint64_t n, uint64_t R, uint64_t C,
+                                            uint64_t eb);
 
 // Checks and lowers every layer; throws LoweringError naming the layer.
 NetworkPlan lower_network(const tpu::TpuConfig& cfg, const workload::Workload& w, const NetworkOptions& opts);

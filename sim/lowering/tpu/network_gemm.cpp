@@ -79,6 +79,29 @@ std::vector<uint8_t> to_dtype(const std::vector<float>& v, DType t, float scale)
 
 }  // namespace
 
+}  // namespace xpu::lowering::detail
+
+namespace xpu::lowering {
+
+std::vector<uint8_t> weight_tiles_to_matrix(const uint8_t* tiles, uint64_t k, uint64_t n, uint64_t R, uint64_t C,
+                                            uint64_t eb) {
+  const uint64_t kcs = detail::ceil_div(k, R), nts = detail::ceil_div(n, C);
+  const auto off = detail::tile_offsets(k, n, R, C, eb);
+  std::vector<uint8_t> b(k * n * eb);
+  for (uint64_t nt = 0; nt < nts; ++nt)
+    for (uint64_t kc = 0; kc < kcs; ++kc) {
+      const uint64_t kk = std::min(R, k - kc * R), nn = std::min(C, n - nt * C);
+      const uint8_t* src = tiles + off[kc * nts + nt];
+      for (uint64_t r = 0; r < kk; ++r)
+        std::memcpy(b.data() + ((kc * R + r) * n + nt * C) * eb, src + r * nn * eb, nn * eb);
+    }
+  return b;
+}
+
+}  // namespace xpu::lowering
+
+namespace xpu::lowering::detail {
+
 void NetBuilder::prepare_gemm(const Layer& l, GemmJob& job) {
   const uint64_t R = cfg_.mxu.rows, C = cfg_.mxu.cols, e = eb();
   const uint64_t kcs = ceil_div(job.k, R), nts = ceil_div(job.n, C);
@@ -111,6 +134,8 @@ void NetBuilder::prepare_gemm(const Layer& l, GemmJob& job) {
   chk.a_ub = job.a_ub;
   chk.a_stride = job.a_stride;
   chk.b = std::make_shared<const std::vector<uint8_t>>(job.b_bytes);
+  chk.b_in_weights = job.weights_from_host;
+  chk.b_weight_addr = job.weight_base;
   chk.c_ub = job.c_ub;
   chk.c_stride = job.c_stride;
   chk.fn = job.fn;
