@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <numeric>
 #include <random>
 #include <sstream>
 
@@ -284,6 +285,10 @@ void lower_nn(const gpu::GpuConfig& cfg, const workload::Workload& w, const work
   L.in_addr.assign(l.inputs.size(), 0);
   auto input = [&](size_t i) {
     if (l.inputs[i].empty()) return uint64_t(0);
+    // An operand named twice (add [x, x], concat [a, a]) is one buffer:
+    // the host stages each distinct tensor once.
+    for (size_t j = 0; j < i; ++j)
+      if (l.inputs[j] == l.inputs[i]) return L.in_addr[i] = L.in_addr[j];
     return L.in_addr[i] = mem.take(workload::numel(in_shape(i)) * 4);
   };
   auto contiguous_map = [&](MapOp op, float lo, float hi) {
@@ -470,6 +475,48 @@ void lower_nn(const gpu::GpuConfig& cfg, const workload::Workload& w, const work
       }
       break;
     }
+    case OpKind::concat: {
+      // Copies into the output's slices, all operands in one launch: operand
+      // t is `outer` contiguous blocks of len_t x inner elements, block o
+      // landing at (o len + offset_t) inner. Rows are cut to the largest
+      // length g dividing every block, so one map kernel of g-element rows
+      // (per-row bases) moves them all; bit-exact like any copy.
+      L.kernel = "map_copy";
+      const int64_t rank = int64_t(out.size());
+      const size_t axis = size_t(workload::normalize_axis(l.attrs.axis, rank));
+      uint64_t outer = 1, inner = 1;
+      for (size_t d = 0; d < axis; ++d) outer *= uint64_t(out[d]);
+      for (size_t d = axis + 1; d < out.size(); ++d) inner *= uint64_t(out[d]);
+      const uint64_t len = uint64_t(out[axis]);
+      uint64_t g = 0;
+      std::vector<uint64_t> base(l.inputs.size());
+      for (size_t t = 0; t < l.inputs.size(); ++t) {
+        if (l.inputs[t].empty()) unsupported(l, "absent concat operand");
+        base[t] = input(t);
+        g = std::gcd(g, uint64_t(in_shape(t).at(axis)) * inner);
+      }
+      L.out_addr = mem.take(count * 4);
+      if (g == 0) unsupported(l, "empty concat");
+      MapSpec s;
+      s.op = MapOp::copy;
+      s.n = g;
+      s.in.assign(1, {});
+      s.stride = {1};
+      uint64_t offset = 0;
+      for (size_t t = 0; t < l.inputs.size(); ++t) {
+        const uint64_t tl = uint64_t(in_shape(t).at(axis)), block = tl * inner;
+        for (uint64_t o = 0; o < outer; ++o)
+          for (uint64_t j = 0; j < block; j += g) {
+            s.in[0].push_back(base[t] + (o * block + j) * 4);
+            s.out.push_back(L.out_addr + ((o * len + offset) * inner + j) * 4);
+          }
+        offset += tl;
+      }
+      s.rows = s.out.size();
+      split_rows(s, row_cap(cfg, count));
+      lowering::gpu::lower_map(cfg, s, L.nn);
+      break;
+    }
     case OpKind::reshape:
     case OpKind::flatten:
       L.view = true;
@@ -577,8 +624,8 @@ class GpuBackend : public Backend {
   }
 
   // Networks: every layer on its own (fresh operands from the workload's
-  // seed, like the default), now with every op of workloads/README.md but
-  // concat lowered (lower_nn), except the layers a convolution's epilogue
+  // seed, like the default), now with every op of workloads/README.md
+  // lowered (lower_nn), except the layers a convolution's epilogue
   // absorbs (one result row, `fused` naming them). Workloads of plain GEMMs
   // keep run_layer.
   void check_workload(const workload::Workload& w, DType dtype) const override {

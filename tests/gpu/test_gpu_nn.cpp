@@ -190,3 +190,40 @@ layers:
   REQUIRE(ts.size() == rs.size());
   for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);
 }
+
+TEST_CASE("GPU network layers: concat is one copy kernel into the output's slices", "[gpu][nn][concat]") {
+  const auto table =
+      energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
+  auto be = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml"), table, "gpu");
+  // Channel concat of three operands (one named twice) after a conv, a
+  // last-axis concat of odd lengths (rows cut to gcd = 1 element: many
+  // tiny rows) and a concat along the leading axis (one block per operand).
+  const workload::Workload w = load_yaml("concat", R"(kind: workload
+name: concat
+inputs:
+  - {name: x, shape: [2, 8, 6, 5], dtype: fp32}
+layers:
+  - {name: conv, op: conv2d, out: 32, kernel: 3, pad: 1, bias: false}
+  - {name: r, op: relu, input: x}
+  - {name: cat, op: concat, input: [conv, r, x, r], axis: 1}
+  - {name: s, op: sigmoid, input: x}
+  - {name: w3, op: concat, input: [x, s], axis: -1}
+  - {name: n0, op: concat, input: [x, s, r], axis: 0}
+  - {name: mp, op: max_pool, input: cat, kernel: 2, stride: 2}
+)");
+  const auto rs = run(*be, w, tpu::Fidelity::tile);
+  REQUIRE(rs.size() == w.layers.size());
+  for (const auto& r : rs) {
+    INFO(r.name << " " << r.op << ": " << r.verified);
+    CHECK(r.verified.find("MISMATCH") == std::string::npos);
+    if (r.op.rfind("concat", 0) == 0) {
+      CHECK(r.op == "concat [map_copy]");
+      CHECK(r.verified == "bit-exact vs fp32 reference");
+      CHECK(r.cycles > 0);
+    }
+  }
+  CHECK(rs[6].op == "max_pool [max_pool]");  // the 56 concatenated channels, pooled
+  const auto ts = run(*be, w, tpu::Fidelity::timing);
+  REQUIRE(ts.size() == rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);
+}
