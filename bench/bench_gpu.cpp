@@ -88,9 +88,9 @@ int sc_main(int argc, char* argv[]) {
               l2_reads ? 100.0 * r.mem.l2_read_hits / l2_reads : 0.0, r.mem.dram_read_bytes / 1e6,
               (unsigned long long)r.sm[Ctr::smem_bank_conflicts]);
   std::printf("warp insts        %llu in the kernel\n", (unsigned long long)r.sm[Ctr::warp_insts]);
-  // Speed per host core: the simulator is single-threaded (SystemC
-  // cooperative threads), so it uses one core; on a shared machine the
-  // process CPU time is the per-core measure, wall time what a user waits.
+  // Speed per host core: process CPU time counts every host thread
+  // (sim.host_threads), so instructions per CPU second is the per-core
+  // measure; on a shared machine wall time is only what a user waits.
   auto speed = [&](const char* what, const Timed& t) {
     std::printf("%-17s wall %.2f s, CPU %.2f s; %llu warp insts executed on the host: %.3g per CPU second; "
                 "kernel warp insts per second: %.3g per CPU second, %.3g per wall second\n",

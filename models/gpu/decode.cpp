@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "models/gpu/fragment.h"
 #include "models/gpu/tensor_core.h"
 
 namespace xpu::gpu {
@@ -48,6 +49,8 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
     Builder b{d};
     d.unit = unit_of(in.op);
     d.exit = in.op == Op::exit;
+    d.guard = in.guard;
+    d.guard_neg = in.guard_neg;
     if (in.guard != kPT) b.add(static_cast<uint16_t>(256 + in.guard));
     auto pipe = [&](const PipeConfig& p) {
       d.issue = static_cast<uint8_t>(p.issue_cycles());
@@ -77,6 +80,12 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
         b.range(r.d_first, r.d_count);
         d.dst_first = r.d_first;
         d.dst_count = r.d_count;
+        // 16 x 16 x 16 MACs over 4 sets of `steps` steps (sm_core.cpp counts them).
+        d.mac_ctr = in.in == DType::int8   ? Ctr::mac_int8
+                    : in.in == DType::bf16 ? Ctr::mac_bf16
+                    : in.acc == AccType::f16 ? Ctr::mac_fp16_acc16
+                                             : Ctr::mac_fp16;
+        d.mac_log2 = in.acc == AccType::f16 ? 9 : 8;  // 1024 / steps, steps = 2 or 4
         // Register-file traffic of one step, in 32-bit lane reads/writes
         // (fragment.h): A: the set's k registers in every lane; B: the
         // step's columns of the set's 4 rows in each octet; C: the step's
@@ -132,6 +141,17 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
     }
     if (in.op == Op::bra && (in.target < 0 || in.target > int32_t(k.code.size()) || in.reconv < 0))
       throw std::invalid_argument(k.name + ": branch at " + std::to_string(pc) + " has no target");
+  }
+  return out;
+}
+
+std::vector<std::array<uint32_t, 32>> fragment_offsets(const Kernel& k) {
+  std::vector<std::array<uint32_t, 32>> out(k.code.size(), std::array<uint32_t, 32>{});
+  for (size_t pc = 0; pc < k.code.size(); ++pc) {
+    const Instr& in = k.code[pc];
+    if (in.frag < 0) continue;
+    for (uint32_t l = 0; l < 32; ++l)
+      out[pc][l] = frag_lane_offset(static_cast<FragKind>(in.frag), in.in, in.acc, l, in.part, in.ldm);
   }
   return out;
 }

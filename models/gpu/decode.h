@@ -1,6 +1,8 @@
 #pragma once
 // Static per-instruction scheduling facts (registers to wait for, pipe,
 // issue interval, latency, register-bank conflicts), decoded once per launch.
+#include <array>
+#include <cstdint>
 #include <vector>
 
 #include "models/gpu/gpu_config.h"
@@ -9,5 +11,7 @@
 namespace xpu::gpu {
 
 std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg);
+// Per pc: lane byte offsets of fragment memory ops (zeros elsewhere).
+std::vector<std::array<uint32_t, 32>> fragment_offsets(const Kernel& k);
 
 }  // namespace xpu::gpu

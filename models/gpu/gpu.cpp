@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <functional>
-#include <exception>
 #include <stdexcept>
-#include <thread>
 #include <tuple>
 
 #include "models/gpu/decode.h"
@@ -18,28 +16,9 @@ uint64_t round_up(uint64_t v, uint64_t unit) { return unit ? (v + unit - 1) / un
 uint64_t cycles_now() { return static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9 + 0.5); }
 }  // namespace
 
-SmModule::SmModule(sc_core::sc_module_name name, Gpu& gpu, uint32_t index)
-    : sc_core::sc_module(name), gpu_(gpu), index_(index) {
-  SC_THREAD(thread);
-}
-
-void SmModule::thread() {
-  for (;;) {
-    wait(run_);
-    SmCore& c = gpu_.core(index_);
-    c.run_until(gpu_.quantum_end());
-    // Twins split off inside the quantum finish it on their own.
-    for (SmCore* t : c.split_now()) t->run_until(gpu_.quantum_end());
-    c.split_now().clear();
-  }
-}
-
 Gpu::Gpu(sc_core::sc_module_name name, const GpuConfig& cfg)
     : sc_core::sc_module(name), cfg_(cfg), mem_(cfg) {
-  for (uint32_t i = 0; i < cfg.sms; ++i) {
-    cores_.push_back(std::make_unique<SmCore>(cfg_, i, &gmem_));
-    sms_.push_back(std::make_unique<SmModule>(("sm" + std::to_string(i)).c_str(), *this, i));
-  }
+  for (uint32_t i = 0; i < cfg.sms; ++i) cores_.push_back(std::make_unique<SmCore>(cfg_, i, &gmem_));
   SC_THREAD(scheduler_thread);
 }
 
@@ -97,6 +76,7 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
   geo_ = LaunchGeometry{};
   geo_.launch = &launch;
   geo_.decoded = decode(*launch.kernel, cfg_);
+  geo_.frag_off = fragment_offsets(*launch.kernel);
   geo_.slots = occ.ctas;
   geo_.warps_per_cta = launch.threads / 32;
   geo_.smem_per_cta = occ.smem_per_cta;
@@ -222,8 +202,10 @@ void Gpu::scheduler_thread() {
       if (cfg_.sim.host_threads > 1) {
         run_quantum_threads();
       } else {
-        for (uint32_t i = 0; i < cores_.size(); ++i)
-          if (cores_[i]->busy() && !cores_[i]->is_twin()) sms_[i]->run_event().notify();
+        // SMs do not interact inside a quantum: run them in place (a SystemC
+        // thread per SM cost a context switch per SM and quantum).
+        for (auto& c : cores_)
+          if (c->busy() && !c->is_twin()) run_quantum(*c);
       }
       wait(sc_core::sc_time(double(q), sc_core::SC_NS));
       t += q;
@@ -236,30 +218,19 @@ void Gpu::scheduler_thread() {
   }
 }
 
+void Gpu::run_quantum(SmCore& c) {
+  c.run_until(quantum_end_);
+  // Twins split off inside the quantum finish it on their own.
+  for (SmCore* t : c.split_now()) t->run_until(quantum_end_);
+  c.split_now().clear();
+}
+
 void Gpu::run_quantum_threads() {
-  std::vector<uint32_t> busy;
+  busy_.clear();
   for (uint32_t i = 0; i < cores_.size(); ++i)
-    if (cores_[i]->busy() && !cores_[i]->is_twin()) busy.push_back(i);
-  const size_t parts = std::min<size_t>(cfg_.sim.host_threads, busy.size());
-  std::vector<std::exception_ptr> errors(parts);
-  auto work = [&](size_t part) {
-    try {
-      for (size_t j = part; j < busy.size(); j += parts) {
-        SmCore& c = *cores_[busy[j]];
-        c.run_until(quantum_end_);
-        for (SmCore* t : c.split_now()) t->run_until(quantum_end_);
-        c.split_now().clear();
-      }
-    } catch (...) {
-      errors[part] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> threads;
-  for (size_t p = 1; p < parts; ++p) threads.emplace_back(work, p);
-  if (parts > 0) work(0);
-  for (auto& th : threads) th.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+    if (cores_[i]->busy() && !cores_[i]->is_twin()) busy_.push_back(i);
+  if (!pool_ || pool_->threads() != cfg_.sim.host_threads) pool_ = std::make_unique<HostPool>(cfg_.sim.host_threads);
+  pool_->run(busy_.size(), [this](size_t j) { run_quantum(*cores_[busy_[j]]); });
 }
 
 void Gpu::end_of_quantum() {

@@ -1,12 +1,14 @@
 #pragma once
-// The GPU as SystemC modules: one SmModule per SM and the Gpu module, whose
-// thread is the memory system and CTA scheduler. Time: one SystemC ns is
-// one SM clock cycle (seconds come from clock_mhz).
+// The GPU as a SystemC module whose thread is the memory system and CTA
+// scheduler. Time: one SystemC ns is one SM clock cycle (seconds come from
+// clock_mhz).
 //
 // Temporal decoupling. Every quantum Q (GpuConfig::quantum_cycles(), by
-// default the L2 latency), the Gpu thread wakes each busy SM, which runs its
+// default the L2 latency), the Gpu thread runs each busy SM, which runs its
 // warps cycle by cycle in a tight loop up to the quantum's end (SmCore::
-// run_until) and posts its L1 misses and stores. At the quantum's end the
+// run_until) and posts its L1 misses and stores. SMs are plain objects, not
+// SystemC processes: they do not interact inside a quantum, so a process per
+// SM would only add a context switch per SM and quantum. At the quantum's end the
 // Gpu thread resolves the posted requests in (cycle, SM, sequence) order
 // (MemorySystem::resolve), hands the answers back, and gives retired CTA
 // slots their next CTA in (retire cycle, SM, slot) order. Since no answer
@@ -14,8 +16,8 @@
 // approximated by the decoupling, and the result is independent of host
 // scheduling: runs are deterministic. The same independence lets
 // sim.host_threads OS threads simulate the busy SMs of a quantum in
-// parallel (interleaved by SM index, joined before the barrier); results
-// are identical for any thread count.
+// parallel (persistent threads claiming SMs in index order, joined before
+// the barrier, host_pool.h); results are identical for any thread count.
 //
 // CTA scheduling: at launch, slot-major round-robin (CTA i goes to SM
 // i mod sms while slots last); a retired slot is refilled at the quantum's
@@ -32,6 +34,7 @@
 
 #include "models/gpu/global_memory.h"
 #include "models/gpu/gpu_config.h"
+#include "models/gpu/host_pool.h"
 #include "models/gpu/isa.h"
 #include "models/gpu/memory_system.h"
 #include "models/gpu/sm_core.h"
@@ -59,21 +62,6 @@ struct LaunchResult {
   std::string fast_path_fallback;
 };
 
-class Gpu;
-
-class SmModule : public sc_core::sc_module {
- public:
-  SC_HAS_PROCESS(SmModule);
-  SmModule(sc_core::sc_module_name name, Gpu& gpu, uint32_t index);
-  sc_core::sc_event& run_event() { return run_; }
-
- private:
-  void thread();
-  Gpu& gpu_;
-  uint32_t index_;
-  sc_core::sc_event run_;
-};
-
 class Gpu : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(Gpu);
@@ -96,12 +84,9 @@ class Gpu : public sc_core::sc_module {
   };
   Occupancy occupancy(const Launch& launch) const;
 
-  // For SmModule.
-  SmCore& core(uint32_t i) { return *cores_[i]; }
-  uint64_t quantum_end() const { return quantum_end_; }
-
  private:
   void scheduler_thread();
+  void run_quantum(SmCore& c);  // one SM (and twins it splits off) to quantum_end_
   void run_quantum_threads();  // sim.host_threads > 1
   void dispatch_initial();
   void form_twins();
@@ -122,7 +107,6 @@ class Gpu : public sc_core::sc_module {
   GlobalMemory gmem_;
   MemorySystem mem_;
   std::vector<std::unique_ptr<SmCore>> cores_;
-  std::vector<std::unique_ptr<SmModule>> sms_;
   sc_core::sc_event launch_ev_;
 
   // The launch in progress.
@@ -134,6 +118,8 @@ class Gpu : public sc_core::sc_module {
   bool running_ = false, pending_launch_ = false, fast_ = false;
   std::vector<MemReq> reqs_;
   std::vector<uint64_t> leader_done_;
+  std::unique_ptr<HostPool> pool_;  // sim.host_threads > 1
+  std::vector<uint32_t> busy_;      // SMs to run in the quantum (run_quantum_threads)
 };
 
 }  // namespace xpu::gpu

@@ -8,17 +8,17 @@ void L1Cache::configure(uint64_t bytes, uint32_t line_bytes, uint32_t assoc) {
   const uint64_t lines = bytes / line_bytes;
   sets_ = static_cast<uint32_t>(lines / assoc ? lines / assoc : 1);
   lines_.assign(size_t(sets_) * assoc_, Line{});
+  tags_.assign(lines_.size(), kNoTag);
   tick_ = 0;
 }
 
 void L1Cache::clear() { configure(uint64_t(sets_) * assoc_ * line_bytes_, line_bytes_, assoc_); }
 
 int L1Cache::find(uint64_t line_addr) const {
-  const uint64_t set = line_addr % sets_;
-  for (uint32_t w = 0; w < assoc_; ++w) {
-    const Line& l = lines_[set * assoc_ + w];
-    if (l.valid && l.tag == line_addr) return static_cast<int>(set * assoc_ + w);
-  }
+  const size_t first = size_t(line_addr % sets_) * assoc_;
+  const uint64_t* t = &tags_[first];
+  for (uint32_t w = 0; w < assoc_; ++w)
+    if (t[w] == line_addr) return static_cast<int>(first + w);
   return -1;
 }
 
@@ -60,6 +60,7 @@ L1Cache::Result L1Cache::load(uint64_t line_addr, uint32_t sectors, uint64_t /*n
   l = Line{};
   l.valid = true;
   l.tag = line_addr;
+  tags_[set * assoc_ + victim] = line_addr;
   l.cls = cls;
   l.lru = ++tick_;
   l.sectors = sectors;

@@ -45,7 +45,12 @@ class L1Cache {
   const Line* set_lines(uint64_t line_addr) const { return &lines_[(line_addr % sets_) * assoc_]; }
   uint32_t assoc() const { return assoc_; }
   uint32_t sets() const { return sets_; }
-  std::vector<Line>& all_lines() { return lines_; }
+  // Fast path: adds off(cls) to the tag of every valid line.
+  template <class F>
+  void retag(F off) {
+    for (size_t i = 0; i < lines_.size(); ++i)
+      if (lines_[i].valid) tags_[i] = lines_[i].tag += uint64_t(off(lines_[i].cls));
+  }
   // A fill for line i arrived at `t`; true when it was the last one (the
   // line is then ready at fill_max and its waiters can be released).
   bool fill(uint32_t i, uint64_t t) {
@@ -61,6 +66,10 @@ class L1Cache {
   uint32_t line_bytes_ = 128, assoc_ = 1, sets_ = 1;
   uint64_t tick_ = 0;
   std::vector<Line> lines_;
+  // Tags of lines_ (kNoTag: invalid), packed so that a lookup reads one
+  // host cache line instead of `assoc` Lines.
+  static constexpr uint64_t kNoTag = ~0ull;
+  std::vector<uint64_t> tags_;
 };
 
 }  // namespace xpu::gpu

@@ -16,11 +16,15 @@ MemorySystem::MemorySystem(const GpuConfig& cfg) : cfg_(cfg) {
   sector_bytes_ = cfg.l1.sector_bytes;
   sets_ = static_cast<uint32_t>(cfg.l2.capacity_bytes / (uint64_t(cfg.l2.slices) * cfg.l2.line_bytes * assoc_));
   if (sets_ == 0) sets_ = 1;
+  const uint32_t sl = cfg.l2.slices;
+  slice_shift_ = sl && (sl & (sl - 1)) == 0 ? static_cast<uint32_t>(__builtin_ctz(sl)) : ~0u;
   reset();
 }
 
 void MemorySystem::reset() {
   lines_.assign(size_t(cfg_.l2.slices) * sets_ * assoc_, Line{});
+  tags_.assign(lines_.size(), kNoTag);
+  lru_.assign(lines_.size(), 0);
   l2_backlog_ = dram_backlog_ = 0;
   tick_ = 0;
   clear_counters();
@@ -32,30 +36,37 @@ void MemorySystem::clear_counters() {
   c_.channel_bytes.assign(cfg_.dram.channels, 0);
 }
 
-uint32_t MemorySystem::slice_of(uint64_t line) const { return static_cast<uint32_t>(fold(line) % cfg_.l2.slices); }
+uint32_t MemorySystem::slice_of(uint64_t line) const {
+  if (slice_shift_ != ~0u) return static_cast<uint32_t>(fold(line) & ((1ull << slice_shift_) - 1));
+  return static_cast<uint32_t>(fold(line) % cfg_.l2.slices);
+}
 
 uint32_t MemorySystem::channel_of(uint64_t line) const {
   const uint64_t chunk = line * cfg_.l2.line_bytes / cfg_.dram.interleave_bytes;
   return static_cast<uint32_t>(fold(chunk) % cfg_.dram.channels);
 }
 
-MemorySystem::Line* MemorySystem::lookup(uint64_t line, uint32_t& slice, uint64_t& set) {
-  slice = slice_of(line);
-  set = (line / cfg_.l2.slices) % sets_;
-  Line* base = &lines_[(size_t(slice) * sets_ + set) * assoc_];
+size_t MemorySystem::set_of(uint64_t line) const {
+  const uint64_t above = slice_shift_ != ~0u ? line >> slice_shift_ : line / cfg_.l2.slices;
+  return (size_t(slice_of(line)) * sets_ + above % sets_) * assoc_;
+}
+
+MemorySystem::Line* MemorySystem::find(size_t set, uint64_t line) {
+  const uint64_t* t = &tags_[set];
   for (uint32_t w = 0; w < assoc_; ++w)
-    if (base[w].valid && base[w].tag == line) return &base[w];
+    if (t[w] == line) return &lines_[set + w];
   return nullptr;
 }
 
-MemorySystem::Line& MemorySystem::victim(uint32_t slice, uint64_t set) {
-  Line* base = &lines_[(size_t(slice) * sets_ + set) * assoc_];
-  Line* v = &base[0];
+size_t MemorySystem::victim(size_t set) const {
+  const uint64_t* t = &tags_[set];
+  const uint64_t* u = &lru_[set];
+  uint32_t v = 0;
   for (uint32_t w = 0; w < assoc_; ++w) {
-    if (!base[w].valid) return base[w];
-    if (base[w].lru < v->lru) v = &base[w];
+    if (t[w] == kNoTag) return set + w;
+    if (u[w] < u[v]) v = w;
   }
-  return *v;
+  return set + v;
 }
 
 void MemorySystem::resolve(std::vector<MemReq>& reqs, uint64_t quantum) {
@@ -95,17 +106,17 @@ void MemorySystem::resolve(std::vector<MemReq>& reqs, uint64_t quantum) {
   // Pass 1: tags decide hits and misses and the quantum's demand per level.
   enum : uint8_t { kHit, kMiss, kWrite };
   kind_.resize(reqs.size());
+  set_.resize(reqs.size());
   double l2_demand = 0, dram_demand = 0;
   for (size_t i = 0; i < reqs.size(); ++i) {
     MemReq& r = reqs[i];
     const uint32_t bytes = popcount(r.sectors) * sector_bytes_;
     l2_demand += bytes;
     c_.slice_bytes[slice_of(r.line)] += bytes;
-    uint32_t slice;
-    uint64_t set;
-    Line* l = lookup(r.line, slice, set);
+    const size_t set = set_[i] = set_of(r.line);
+    Line* l = find(set, r.line);
     if (!l) {
-      l = &victim(slice, set);
+      l = &lines_[victim(set)];
       if (l->valid && l->dirty) {
         // Write-back of the victim's dirty sectors.
         const uint32_t wb = popcount(l->sectors) * sector_bytes_;
@@ -116,8 +127,9 @@ void MemorySystem::resolve(std::vector<MemReq>& reqs, uint64_t quantum) {
       *l = Line{};
       l->valid = true;
       l->tag = r.line;
+      tags_[size_t(l - lines_.data())] = r.line;
     }
-    l->lru = ++tick_;
+    lru_[size_t(l - lines_.data())] = ++tick_;
     if (r.write) {
       // Write-allocate without fetching: sectors are written whole.
       l->sectors |= r.sectors;
@@ -153,9 +165,7 @@ void MemorySystem::resolve(std::vector<MemReq>& reqs, uint64_t quantum) {
   for (size_t i = 0; i < reqs.size(); ++i) {
     MemReq& r = reqs[i];
     if (kind_[i] == kWrite) continue;
-    uint32_t slice;
-    uint64_t set;
-    Line* l = lookup(r.line, slice, set);
+    Line* l = find(set_[i], r.line);
     const uint64_t hit_done = r.time + cfg_.l2.latency + l2_delay;
     c_.l2_queue_cycles += l2_delay;
     if (kind_[i] == kHit) {

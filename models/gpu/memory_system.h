@@ -60,12 +60,14 @@ class MemorySystem {
 
  private:
   struct Line {
-    uint64_t tag = 0, lru = 0, ready = 0;
+    uint64_t tag = 0, ready = 0;
     uint32_t sectors = 0;
     bool valid = false, dirty = false;
   };
-  Line* lookup(uint64_t line, uint32_t& slice, uint64_t& set);
-  Line& victim(uint32_t slice, uint64_t set);
+  // Index of the first way of `line`'s set (slice-major).
+  size_t set_of(uint64_t line) const;
+  Line* find(size_t set, uint64_t line);
+  size_t victim(size_t set) const;  // index of the way to replace
 
   GpuConfig cfg_;
   uint32_t sets_ = 1, assoc_ = 1, sector_bytes_ = 32, sectors_per_line_ = 4;
@@ -74,6 +76,13 @@ class MemorySystem {
   std::vector<MemReq> sorted_;
   uint64_t tick_ = 0;
   std::vector<Line> lines_;  // slice-major, then set, then way
+  // Tags of lines_ (kNoTag: invalid), packed: a 16-way lookup reads two
+  // host cache lines instead of sixteen Lines.
+  static constexpr uint64_t kNoTag = ~0ull;
+  std::vector<uint64_t> tags_;
+  std::vector<uint64_t> lru_;  // last-use tick per line, packed like tags_ for victim()
+  std::vector<size_t> set_;  // per request of the quantum: set_of(line), kept from pass 1 to pass 2
+  uint32_t slice_shift_ = 0;  // log2(slices) when a power of two, else ~0u
   double l2_backlog_ = 0, dram_backlog_ = 0;
   MemCounters c_;
 };

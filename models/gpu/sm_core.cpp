@@ -21,6 +21,7 @@ constexpr uint64_t kMioQueueCycles = 16;
 
 // SWAR popcount: the portable build has no POPCNT instruction.
 inline uint32_t popc(uint32_t x) {
+  if (x == ~0u) return 32;  // full warps: the common case
   x = x - ((x >> 1) & 0x55555555u);
   x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
   return (((x + (x >> 4)) & 0x0F0F0F0Fu) * 0x01010101u) >> 24;
@@ -72,23 +73,14 @@ void SmCore::prepare(const LaunchGeometry* g, bool values, uint64_t now) {
   regs_per_thread_ = kernel_->regs_per_thread;
   const uint32_t nwarps = g->slots * g->warps_per_cta;
   warps_.assign(nwarps, Warp{});
-  for (auto& w : warps_) {
-    w.ready.assign(kPredBase + 8, 0);
-    w.from_mem.assign(kPredBase + 8, 0);
-  }
   slots_.assign(g->slots, Slot{});
   for (uint32_t s = 0; s < g->slots; ++s) slots_[s].smem_base = s * g->smem_per_cta;
   for (auto& sc : subs_) sc = SubCore{};
   for (uint32_t w = 0; w < nwarps; ++w) subs_[w % subs_.size()].warps.push_back(w);
   rf_.assign(size_t(nwarps) * regs_per_thread_ * 32, 0);
   smem_memo_.assign(kernel_->code.size(), SmemMemo{});
-  frag_off_.assign(kernel_->code.size(), std::array<uint32_t, 32>{});
-  for (size_t pc = 0; pc < kernel_->code.size(); ++pc) {
-    const Instr& in = kernel_->code[pc];
-    if (in.frag < 0) continue;
-    for (uint32_t l = 0; l < 32; ++l)
-      frag_off_[pc][l] = frag_lane_offset(static_cast<FragKind>(in.frag), in.in, in.acc, l, in.part, in.ldm);
-  }
+  smem_lane_memo_.assign(kernel_->code.size(), SmemLaneMemo{});
+  frag_off_ = g->frag_off.data();
   smem_.assign(values ? size_t(g->slots) * g->smem_per_cta : 0, 0);
   l1_.configure(g->l1_bytes, cfg_.l1.line_bytes, cfg_.l1.assoc);
   recs_.clear();
@@ -135,8 +127,7 @@ void SmCore::start_cta(uint32_t slot, uint32_t cta, uint64_t t) {
     w.stack.assign(1, SimtEntry{0, -1, lanes == 32 ? ~0u : ((1u << lanes) - 1)});
     std::fill(std::begin(w.pred), std::end(w.pred), 0u);
     w.pred[kPT] = ~0u;
-    std::fill(w.ready.begin(), w.ready.end(), 0);
-    std::fill(w.from_mem.begin(), w.from_mem.end(), 0);
+    w.sb.fill(0);
     if (values_) std::fill(&rf_[size_t(wi) * regs_per_thread_ * 32], &rf_[size_t(wi + 1) * regs_per_thread_ * 32], 0u);
   }
   if (values_) std::fill(smem_.begin() + s.smem_base, smem_.begin() + s.smem_base + geo_->smem_per_cta, 0);
@@ -168,27 +159,34 @@ inline uint64_t SmCore::earliest(uint32_t wi, uint64_t, SubCore& sc, Stall& why)
   const int32_t pc = w.stack.back().pc;
   const Decoded& d = dec_[pc];
   if (w.cached_pc != pc) {
-    uint64_t e = 0;
-    Stall cause = Stall::branch;
-    for (uint32_t i = 0; i < d.nregs; ++i) {
-      const uint64_t r = w.ready[d.regs[i]];
-      if (r > e) {
-        e = r;
-        cause = w.from_mem[d.regs[i]] ? Stall::memory_dependency : Stall::execution_dependency;
-      }
+    // Branch-free maximum of the operands' packed ready cycles (two
+    // chains); the stall cause -- the first operand with the latest ready
+    // cycle -- only when it is asked for.
+    uint64_t m0 = 0, m1 = 0;
+    const uint16_t* regs = d.regs.data();
+    uint32_t i = 0;
+    for (; i + 1 < d.nregs; i += 2) {
+      m0 = std::max(m0, w.sb[regs[i]]);
+      m1 = std::max(m1, w.sb[regs[i + 1]]);
     }
+    if (i < d.nregs) m0 = std::max(m0, w.sb[regs[i]]);
+    w.cached_ready = std::max(m0, m1) >> 1;
+    w.cached_why = Stall::count;  // not yet known
     if (d.exit && w.pending > 0) {
-      e = kNever;
-      cause = Stall::memory_dependency;
+      w.cached_ready = kNever;
+      w.cached_why = Stall::memory_dependency;
     }
     w.cached_pc = pc;
-    w.cached_ready = e;
-    w.cached_why = cause;
   }
   uint64_t e = w.next_issue;
   why = Stall::branch;
   if (w.cached_ready > e) {
     e = w.cached_ready;
+    if (w.cached_why == Stall::count) {
+      uint32_t i = 0;
+      while (i + 1 < d.nregs && (w.sb[d.regs[i]] >> 1) != e) ++i;
+      w.cached_why = (w.sb[d.regs[i]] & 1) ? Stall::memory_dependency : Stall::execution_dependency;
+    }
     why = w.cached_why;
   }
   if (e >= kNever) return kNever;
@@ -280,8 +278,8 @@ void SmCore::issue(uint32_t wi, uint32_t s, uint64_t t) {
   const Instr& in = code_[pc];
   const Decoded& d = dec_[pc];
   const uint32_t active = w.stack.back().mask;
-  uint32_t gmask = w.pred[in.guard];
-  if (in.guard_neg) gmask = ~gmask;
+  uint32_t gmask = w.pred[d.guard];
+  if (d.guard_neg) gmask = ~gmask;
   const uint32_t mask = active & gmask;
   if (!twins_.empty() && (in.op == Op::ldg || in.op == Op::stg)) split_check(in, wi, mask);
 
@@ -306,10 +304,7 @@ void SmCore::issue(uint32_t wi, uint32_t s, uint64_t t) {
   const uint64_t ready = t + d.latency + d.bank_extra;
   auto set_ready = [&](uint8_t r, uint32_t count, uint64_t when, bool mem) {
     if (r == kRZ) return;
-    for (uint32_t i = 0; i < count; ++i) {
-      w.ready[r + i] = when;
-      w.from_mem[r + i] = mem;
-    }
+    for (uint32_t i = 0; i < count; ++i) w.sb[r + i] = when << 1 | uint64_t(mem);
   };
 
   switch (d.unit) {
@@ -331,8 +326,7 @@ void SmCore::issue(uint32_t wi, uint32_t s, uint64_t t) {
       }
       exec_alu(in, wi, mask);
       if (in.op == Op::isetp || in.op == Op::fsetp) {
-        w.ready[kPredBase + in.dst] = ready;
-        w.from_mem[kPredBase + in.dst] = 0;
+        w.sb[kPredBase + in.dst] = ready << 1;
       } else {
         set_ready(in.dst, 1, ready, false);
       }
@@ -342,12 +336,7 @@ void SmCore::issue(uint32_t wi, uint32_t s, uint64_t t) {
     case Unit::tensor: {
       ctr_[Ctr::inst_tensor] += 1;
       ctr_[Ctr::hmma_steps] += 1;
-      const uint32_t steps = in.acc == AccType::f16 ? 2 : 4;
-      const uint64_t macs = 16ull * 16 * 16 / (4 * steps);
-      ctr_[in.in == DType::int8   ? Ctr::mac_int8
-           : in.in == DType::bf16 ? Ctr::mac_bf16
-           : in.acc == AccType::f16 ? Ctr::mac_fp16_acc16
-                                    : Ctr::mac_fp16] += macs;
+      ctr_[d.mac_ctr] += uint64_t(1) << d.mac_log2;  // decoded: the Instr stays out of the host cache
       if (values_) {
         uint32_t* regs[256];
         for (uint32_t r = 0; r < regs_per_thread_; ++r) regs[r] = reg(wi, static_cast<uint8_t>(r));
@@ -561,6 +550,7 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
   uint64_t wavefronts = 0, phases = 0;
   uint32_t addrs[32];
   const uint32_t banks = cfg_.shared.banks, bank_bytes = cfg_.shared.bank_bytes;
+  const bool p2 = (width & (width - 1)) == 0;  // 4, 8 or 16 in practice: no division
   auto bad = [&](uint64_t a) {
     throw std::runtime_error(kernel_->name + ": shared access at " + std::to_string(a) + " (width " +
                              std::to_string(width) + ") misaligned or outside the CTA's " +
@@ -581,9 +571,13 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
     for (uint32_t l = 0; l < 32 && uniform; ++l) uniform = !(mask >> l & 1) || A[l] == a0;
   }
   SmemMemo* memo = nullptr;
+  const uint32_t row = banks * bank_bytes;  // a power of two (config): no division
+  auto key_of = [&](uint64_t a) {
+    return static_cast<uint32_t>((row & (row - 1)) == 0 ? a & (row - 1) : a % row);
+  };
   if (uniform) {
     a_first = lane_addr(in, wi, first, 0);
-    key = static_cast<uint32_t>(a_first % (banks * bank_bytes));
+    key = key_of(a_first);
     memo = &smem_memo_[pc_of(in)];
   }
   const bool memo_hit = memo && memo->valid && memo->mask == mask && memo->key == key;
@@ -599,14 +593,33 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
     for (uint32_t l = 0; l < 32; ++l) {
       if (!(mask >> l & 1)) continue;
       const uint64_t a = lane_addr(in, wi, l, 0);
-      if (a % width != 0 || a + width > geo_->smem_per_cta) bad(a);
+      if ((p2 ? a & (width - 1) : a % width) != 0 || a + width > geo_->smem_per_cta) bad(a);
       addrs[l] = static_cast<uint32_t>(a);
+    }
+  }
+  // Per-thread addresses (e.g. each thread storing its own staging
+  // elements): the same translation argument holds for a whole lane
+  // pattern -- conflicts depend only on the mask, the first lane's address
+  // mod the bank row and every lane's offset from it -- so the last pattern
+  // per pc is memoised too (bounds were checked per lane just above).
+  SmemLaneMemo* lmemo = nullptr;
+  bool lane_hit = false;
+  if (!uniform && mask != 0) {
+    a_first = addrs[first];
+    key = key_of(a_first);
+    lmemo = &smem_lane_memo_[pc_of(in)];
+    lane_hit = lmemo->valid && lmemo->mask == mask && lmemo->key == key;
+    for (uint32_t l = first; l < 32 && lane_hit; ++l)
+      lane_hit = !(mask >> l & 1) || int64_t(addrs[l]) - int64_t(a_first) == lmemo->delta[l];
+    if (lane_hit) {
+      wavefronts = lmemo->wavefronts;
+      phases = lmemo->phases;
     }
   }
   // Per phase: the most distinct words in
   // one bank is the phase's number of wavefronts.
   const uint32_t wpl = width / bank_bytes;
-  for (uint32_t p = 0; p < 32 / lanes_per_phase && !memo_hit; ++p) {
+  for (uint32_t p = 0; p < 32 / lanes_per_phase && !memo_hit && !lane_hit; ++p) {
     const bool any = ((mask >> (p * lanes_per_phase)) & (lanes_per_phase >= 32 ? ~0u : (1u << lanes_per_phase) - 1)) != 0;
     if (!any) continue;
     ++phases;
@@ -649,6 +662,15 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
         memo->hi = std::max(memo->hi, d);
       }
   }
+  if (lmemo && !lane_hit) {
+    lmemo->valid = true;
+    lmemo->mask = mask;
+    lmemo->key = key;
+    lmemo->wavefronts = static_cast<uint32_t>(wavefronts);
+    lmemo->phases = static_cast<uint32_t>(phases);
+    for (uint32_t l = 0; l < 32; ++l)
+      lmemo->delta[l] = (mask >> l & 1) ? static_cast<int32_t>(int64_t(addrs[l]) - int64_t(a_first)) : 0;
+  }
   ctr_[Ctr::smem_accesses] += 1;
   ctr_[Ctr::smem_wavefronts] += wavefronts;
   ctr_[Ctr::smem_bank_conflicts] += wavefronts - phases;
@@ -672,14 +694,28 @@ uint32_t SmCore::coalesce(const Instr& in, uint32_t wi, uint32_t mask, uint64_t 
                           uint32_t* sectors) {
   const uint32_t width = in.width;
   const uint32_t lb = cfg_.l1.line_bytes, sb = cfg_.l1.sector_bytes;
+  // The config loader requires powers of two: shifts, not 64-bit divisions
+  // (four per lane were a visible share of the host time).
+  const bool p2 = (lb & (lb - 1)) == 0 && (sb & (sb - 1)) == 0 && (width & (width - 1)) == 0;
+  const uint32_t ls = static_cast<uint32_t>(__builtin_ctz(lb)), ss = static_cast<uint32_t>(__builtin_ctz(sb));
   uint32_t nl = 0;
   for (uint32_t l = 0; l < 32; ++l) {
     if (!(mask >> l & 1)) continue;
     const uint64_t a = lane_addr(in, wi, l, base);
-    if (a % width != 0)
+    if (p2 ? (a & (width - 1)) != 0 : a % width != 0)
       throw std::runtime_error(kernel_->name + ": misaligned global access at " + std::to_string(a));
-    const uint64_t line = a / lb;
-    const uint32_t first = static_cast<uint32_t>((a % lb) / sb), last = static_cast<uint32_t>((a % lb + width - 1) / sb);
+    uint64_t line;
+    uint32_t first, last;
+    if (p2) {
+      line = a >> ls;
+      const uint32_t off = static_cast<uint32_t>(a & (lb - 1));
+      first = off >> ss;
+      last = (off + width - 1) >> ss;
+    } else {
+      line = a / lb;
+      first = static_cast<uint32_t>((a % lb) / sb);
+      last = static_cast<uint32_t>((a % lb + width - 1) / sb);
+    }
     uint32_t m = 0;
     for (uint32_t k = first; k <= last; ++k) m |= 1u << k;
     uint32_t i = 0;
@@ -783,8 +819,7 @@ void SmCore::complete(uint32_t rec, uint64_t t) {
   Warp& w = warps_[p.warp];
   for (uint32_t i = 0; i < p.nregs; ++i) {
     if (p.dst + i == kRZ) break;
-    w.ready[p.dst + i] = p.done;
-    w.from_mem[p.dst + i] = 1;
+    w.sb[p.dst + i] = p.done << 1 | 1;
   }
   --w.pending;
   w.cached_pc = -1;
@@ -799,10 +834,11 @@ void SmCore::respond(const MemReq& r) {
     return;
   }
   if (!l1_.fill(r.l1_line, r.done)) return;
+  // complete() touches no L1 line; clearing in place keeps the capacity
+  // (a swap-out cost a heap allocation per miss).
   L1Cache::Line& line = l1_.line(r.l1_line);
-  std::vector<uint32_t> waiters;
-  waiters.swap(line.waiters);
-  for (uint32_t rec : waiters) complete(rec, line.ready);
+  for (uint32_t rec : line.waiters) complete(rec, line.ready);
+  line.waiters.clear();
 }
 
 // ---- Fast path (fast_path.h) ----
@@ -868,6 +904,7 @@ void SmCore::become_copy(const SmCore& L, const Twin& map) {
   kernel_ = L.kernel_;
   dec_ = L.dec_;
   code_ = L.code_;
+  frag_off_ = L.frag_off_;
   values_ = L.values_;
   regs_per_thread_ = L.regs_per_thread_;
   now_ = L.now_;
@@ -891,8 +928,7 @@ void SmCore::become_copy(const SmCore& L, const Twin& map) {
   gen_ = L.gen_;
   inherited_insts_ = ctr_[Ctr::warp_insts];
   for (size_t s = 0; s < slots_.size(); ++s) slots_[s].cta = ctas[s];
-  for (L1Cache::Line& l : l1_.all_lines())
-    if (l.valid) l.tag += uint64_t(map.of(l.cls));
+  l1_.retag([&](uint32_t cls) { return map.of(cls); });
   for (MemReq& r : reqs_) {
     r.line += uint64_t(map.of(r.cls));
     r.sm = id;

@@ -23,24 +23,34 @@
 
 namespace xpu::gpu {
 
-// Per-instruction facts the scheduler needs every cycle, decoded once per launch.
-struct Decoded {
+// Per-instruction facts the scheduler needs every cycle, decoded once per
+// launch: one host cache line, so that issuing an HMMA step (most of a
+// GEMM's instructions) does not read the Instr at all.
+struct alignas(64) Decoded {
   Unit unit = Unit::none;
   uint8_t issue = 1;      // cycles the pipe stays busy
   uint8_t latency = 1;    // result latency
   uint8_t bank_extra = 0;  // register-bank conflict cycles
   uint8_t nregs = 0;
+  uint8_t guard = kPT;     // Instr::guard
   std::array<uint16_t, 24> regs{};  // registers (and 256 + predicates) that must be ready
   uint16_t rf_reads = 0;   // register reads per active lane (HMMA: per warp, see decode)
   uint16_t rf_writes = 0;
   uint8_t dst_first = 255, dst_count = 0;  // HMMA: the accumulator pair written
   bool exit = false;
+  bool guard_neg = false;  // Instr::guard_neg
+  Ctr mac_ctr = Ctr::mac_fp16;  // HMMA: MAC counter of the step ...
+  uint8_t mac_log2 = 0;         // ... and log2 of its MACs
 };
+static_assert(sizeof(Decoded) == 64, "Decoded is one host cache line");
 
 // Static facts of one launch shared by all SMs.
 struct LaunchGeometry {
   const Launch* launch = nullptr;
   std::vector<Decoded> decoded;
+  // Per pc: fragment lane offsets of fragment memory ops (fragment.h); one
+  // table for all SMs keeps it in the host cache.
+  std::vector<std::array<uint32_t, 32>> frag_off;
   uint32_t slots = 1;          // resident CTAs per SM (occupancy)
   uint32_t warps_per_cta = 1;
   uint32_t smem_per_cta = 0;   // allocation, rounded up
@@ -128,8 +138,9 @@ class SmCore {
     Stall lb_why = Stall::branch;
     std::vector<SimtEntry> stack;
     uint32_t pred[8] = {};
-    std::vector<uint64_t> ready;  // 256 registers + 8 predicates
-    std::vector<uint8_t> from_mem;  // last writer was a load
+    // Scoreboard, 256 registers + 8 predicates: ready cycle << 1 | (last
+    // writer was a load); one array, in place, for the host cache's sake.
+    std::array<uint64_t, 256 + 8> sb{};
   };
   struct Slot {
     bool busy = false;
@@ -205,8 +216,15 @@ class SmCore {
     int64_t lo = 0, hi = 0;  // lane address extremes relative to the first active lane
   };
   std::vector<SmemMemo> smem_memo_;
+  // The same for per-thread addresses: the last lane pattern per pc.
+  struct SmemLaneMemo {
+    bool valid = false;
+    uint32_t mask = 0, key = 0, wavefronts = 0, phases = 0;
+    std::array<int32_t, 32> delta{};  // lane address - first lane's (both inside the CTA's shared memory)
+  };
+  std::vector<SmemLaneMemo> smem_lane_memo_;
   uint32_t bank_epoch_ = 0, bank_stamp_[256] = {}, bank_first_[256] = {}, bank_count_[256] = {};
-  std::vector<std::array<uint32_t, 32>> frag_off_;  // per pc: fragment lane offsets (fragment.h)
+  const std::array<uint32_t, 32>* frag_off_ = nullptr;  // geo_->frag_off.data()
   uint32_t pc_of(const Instr& in) const { return static_cast<uint32_t>(&in - code_); }
   // Fast path.
   uint32_t gen_ = 0;
