@@ -202,12 +202,12 @@ layers:
 )");
   CHECK(test::has(e1, "layer 'ln0' (layernorm)"));
   CHECK(test::has(e1, "not supported"));
-  // A conv of which not even one output row fits the 64 KiB unified buffer
-  // with its input and output streamed (1024 x 576 bytes of im2col rows).
+  // A conv of which not even one output pixel fits the 64 KiB unified
+  // buffer with its input and output streamed (8192 x 9 bytes of im2col).
   const std::string e2 = error_of(R"(
 kind: workload
 name: e2
-inputs: [{name: x, shape: [1, 64, 4, 1024]}]
+inputs: [{name: x, shape: [1, 8192, 3, 3]}]
 layers:
   - {name: big, op: conv2d, out: 64, kernel: 3, pad: 1}
 )");

@@ -1,8 +1,9 @@
 // Layers that do not fit the unified buffer (network.h, "Blocking and
-// streaming"): im2col in row blocks, inputs / outputs streamed from / to host
-// memory block by block -- bit-identical to the same network lowered for a
-// large UB, reported in the plan; VGG-16 on TPU v1 and SCALE-Sim's small
-// SRAMs lower.
+// streaming"): im2col in row (and sub-row) blocks, inputs / outputs streamed
+// from / to host memory block by block, vector layers streamed by rows --
+// bit-identical to the same network lowered for a large UB, reported in the
+// plan; VGG-16 on TPU v1, SCALE-Sim's small SRAMs and ResNet-50 on tpu_small
+// lower.
 #include <catch2/catch.hpp>
 
 #include "models/tpu/tpu_energy.h"
@@ -398,15 +399,15 @@ TEST_CASE("a SCALE-Sim scale.cfg + MobileNetV2 topology pair lowers by streaming
   CHECK(layer(plan, "Block2_0_DP").stream_out_bytes == 56ull * 56 * 96);
 }
 
-TEST_CASE("a conv of which one output row cannot fit still fails naming the layer", "[tpu_network]") {
-  // One output row of 1024 pixels has 1024 x 64 x 9 = 589824 bytes of
-  // im2col rows: more than tpu_small's 64 KiB UB.
+TEST_CASE("a conv of which one output pixel cannot fit still fails naming the layer", "[tpu_network]") {
+  // One output pixel has 8192 x 9 = 73728 bytes of im2col: more than
+  // tpu_small's 64 KiB UB (a row of 1024 such pixels would be blocked).
   const char* const net = R"(
 kind: workload
-name: wide
-inputs: [{name: x, shape: [1, 64, 4, 1024]}]
+name: deep
+inputs: [{name: x, shape: [1, 8192, 3, 3]}]
 layers:
-  - {name: wide, op: conv2d, out: 8, kernel: 3, pad: 1}
+  - {name: deep, op: conv2d, out: 8, kernel: 3, pad: 1}
 )";
   auto b = test::tpu_backend("tpu_small");
   std::string err;
@@ -415,7 +416,197 @@ layers:
   } catch (const lowering::LoweringError& e) {
     err = e.what();
   }
-  CHECK(test::has(err, "layer 'wide' (conv2d)"));
-  CHECK(test::has(err, "one output row needs"));
+  CHECK(test::has(err, "layer 'deep' (conv2d)"));
+  CHECK(test::has(err, "one output pixel needs"));
   CHECK(test::has(err, "cannot be tiled to fit"));
+}
+
+TEST_CASE("convs of which one output row cannot fit run in sub-row blocks bit-identically", "[tpu_network]") {
+  // 64 output pixels a row, 72 (Cin x 3 x 3) im2col bytes each (int8): one
+  // row's im2col alone (4608) exceeds a 3 KiB UB.
+  const char* const net = R"(
+kind: workload
+name: subrow
+inputs:
+  - {name: x, shape: [1, 8, 8, 64]}
+layers:
+  - {name: c1, op: conv2d, out: 8, kernel: 3, pad: 1}
+  - {name: r1, op: relu}
+  - {name: c2, op: conv2d, out: 8, kernel: 3, stride: 2, pad: 1, input: r1}
+  - {name: dw, op: conv2d, out: 8, kernel: 3, groups: 8, pad: 1, input: r1}
+  - {name: pw, op: conv2d, out: 16, kernel: 1, input: r1}
+outputs: [r1, c2, dw, pw]
+)";
+  // One row's im2col (8 x 576 e) does not fit beside the resident input
+  // (2 x 8 x 64 e) and output: sub-row blocks of a resident input.
+  const char* const deep_net = R"(
+kind: workload
+name: deep
+inputs:
+  - {name: x, shape: [1, 64, 2, 8]}
+layers:
+  - {name: deep, op: conv2d, out: 8, kernel: 3, pad: 1}
+)";
+  Machine m(1 << 20);
+  const auto w = test::parse_net(net);
+  for (DType t : {DType::int8, DType::bf16}) {
+    INFO(dtype_name(t));
+    const uint64_t e = dtype_bytes(t);
+    const auto small = m.with_ub(3072 * e);
+    lowering::NetworkOptions lo;
+    lo.dtype = t;
+    const auto plan = lowering::lower_network(small, w, lo);
+    // c1: x and r1 (8 x 64 x 8 e = 4096 e each) cannot be resident; one
+    // output row (im2col 4608 e) fits in no mode, so pixels: both stream. A
+    // block of c pixels: im2col 72 e c, a band of 3 input rows of c + 2
+    // pixels (24 e (c + 2)) and 8 e c output bytes, each 64-byte aligned;
+    // the bias row (64 bytes) leaves 3008 (bf16 6080), half per buffer:
+    // 1504 (3040): int8 c = 13 (960 + 384 + 128 = 1472; 14: 1024 + 384 +
+    // 128 = 1536), bf16 c = 13 too (1920 + 768 + 256 = 2944; 14: 2048 + 768
+    // + 256 = 3072), below the accumulator half (32 rows): 8 output rows of
+    // ceil(64 / 13) = 5 blocks, 40 blocks.
+    const auto& c1 = layer(plan, "c1");
+    INFO(c1.io);
+    CHECK(c1.blocks == 40);
+    CHECK(c1.block_rows == 1);
+    CHECK(c1.block_cols == 13);
+    CHECK(c1.io.rfind("streamed: 40 blocks of 13 output pixels (double-buffered)", 0) == 0);
+    CHECK(c1.im2col_bytes == 512 * 72 * e);  // every Toeplitz row once
+    CHECK(c1.stream_out_bytes == 4096 * e);
+    CHECK(c1.gemms.size() == 40);
+    for (const char* name : {"c2", "dw"}) {
+      INFO(name << ": " << layer(plan, name).io);
+      CHECK(layer(plan, name).block_cols > 0);  // sub-row blocks too (depthwise: 8 GEMMs per block)
+    }
+    std::vector<report::LayerResult> big_layers, small_layers;
+    const auto big = m.run(m.cfg, w, t, big_layers);
+    const auto streamed = m.run(small, w, t, small_layers);
+    require_all_ok(big_layers);
+    require_all_ok(small_layers);
+    REQUIRE(big.size() == 4);
+    require_same_bits(big, streamed);
+
+    const auto w2 = test::parse_net(deep_net);
+    const auto plan2 = lowering::lower_network(small, w2, lo);
+    const auto& deep = layer(plan2, "deep");
+    INFO(deep.io);
+    CHECK(deep.block_cols > 0);
+    CHECK(test::has(deep.io, "im2col in "));
+    CHECK(deep.stream_in_bytes + deep.stream_out_bytes == 0);
+    const auto big2 = m.run(m.cfg, w2, t, big_layers);
+    const auto sub2 = m.run(small, w2, t, small_layers);
+    require_all_ok(big_layers);
+    require_all_ok(small_layers);
+    REQUIRE(big2.size() == 1);
+    require_same_bits(big2, sub2);
+  }
+}
+
+TEST_CASE("pooling softmax layernorm transpose and concat stream by rows bit-identically", "[tpu_network]") {
+  const char* const net = R"(
+kind: workload
+name: rows
+inputs:
+  - {name: x, shape: [1, 16, 16, 16]}
+  - {name: y, shape: [64, 64]}
+  - {name: z, shape: [4, 32, 32]}
+layers:
+  - {name: c, op: conv2d, out: 16, kernel: 1, input: x}
+  - {name: gap, op: global_avg_pool, input: c}
+  - {name: cat, op: concat, input: [c, x], axis: 1}
+  - {name: sm, op: softmax, input: y, axis: -1}
+  - {name: ln, op: layernorm, input: y, axis: -1}
+  - {name: tr, op: transpose, input: z, perm: [1, 0, 2]}
+  - {name: trl, op: transpose, input: z, perm: [0, 2, 1]}
+outputs: [gap, cat, sm, ln, tr, trl]
+)";
+  Machine m(1 << 20);
+  const auto w = test::parse_net(net);
+  for (DType t : {DType::int8, DType::bf16}) {
+    INFO(dtype_name(t));
+    const uint64_t e = dtype_bytes(t);
+    // Every operand is 4096 e bytes: more than the 3 KiB (bf16 6 KiB) UB.
+    const auto small = m.with_ub(3072 * e);
+    lowering::NetworkOptions lo;
+    lo.dtype = t;
+    const auto plan = lowering::lower_network(small, w, lo);
+    for (const char* name : {"gap", "cat", "sm", "ln", "tr", "trl"}) {
+      INFO(name << ": " << layer(plan, name).io);
+      CHECK(test::has(layer(plan, name).io, "streamed: "));
+      CHECK(layer(plan, name).blocks > 1);
+    }
+    // The pooled input is read once, the concat's 8192 e output written once.
+    CHECK(layer(plan, "gap").stream_in_bytes == 4096 * e);
+    CHECK(layer(plan, "cat").stream_out_bytes == 8192 * e);
+    const auto big_plan = lowering::lower_network(m.cfg, w, lo);
+    for (const char* name : {"gap", "cat", "sm", "ln", "tr", "trl"}) CHECK(layer(big_plan, name).blocks == 0);
+
+    std::vector<report::LayerResult> big_layers, small_layers;
+    const auto big = m.run(m.cfg, w, t, big_layers);
+    const auto streamed = m.run(small, w, t, small_layers);
+    require_all_ok(big_layers);
+    require_all_ok(small_layers);
+    REQUIRE(big.size() == 6);
+    require_same_bits(big, streamed);
+  }
+}
+
+TEST_CASE("attention matmuls of two activations stream batch by batch bit-identically", "[tpu_network]") {
+  const char* const net = R"(
+kind: workload
+name: attn
+inputs:
+  - {name: q, shape: [1, 4, 32, 16]}
+  - {name: k, shape: [1, 4, 16, 32]}
+  - {name: v, shape: [1, 4, 32, 16]}
+layers:
+  - {name: scores, op: matmul, input: [q, k]}
+  - {name: probs, op: softmax, axis: -1}
+  - {name: context, op: matmul, input: [probs, v]}
+)";
+  Machine m(1 << 20);
+  const auto w = test::parse_net(net);
+  for (DType t : {DType::int8, DType::bf16}) {
+    INFO(dtype_name(t));
+    const uint64_t e = dtype_bytes(t);
+    // scores: q and k (2048 e each) and the 4 x 32 x 32 e output exceed a
+    // 3 KiB (bf16 6 KiB) UB; per head B (512 e), A (512 e) and C (1024 e)
+    // fit: 4 batches, each B through host memory into weight DRAM.
+    const auto small = m.with_ub(3072 * e);
+    lowering::NetworkOptions lo;
+    lo.dtype = t;
+    const auto plan = lowering::lower_network(small, w, lo);
+    for (const char* name : {"scores", "context"}) {
+      const auto& l = layer(plan, name);
+      INFO(name << ": " << l.io);
+      CHECK(l.blocks == 4);
+      CHECK(l.output_on_host);
+      CHECK(l.gemms.size() == 4);
+    }
+    CHECK(layer(plan, "scores").stream_out_bytes == 4096 * e);
+    CHECK(layer(plan, "scores").weight_path_bytes == 2048 * e);
+    CHECK(test::has(layer(plan, "probs").io, "streamed: "));
+
+    std::vector<report::LayerResult> big_layers, small_layers;
+    const auto big = m.run(m.cfg, w, t, big_layers);
+    const auto streamed = m.run(small, w, t, small_layers);
+    require_all_ok(big_layers);
+    require_all_ok(small_layers);
+    for (const auto& l : small_layers)
+      if (l.name == "scores" || l.name == "context") CHECK(test::has(l.verified, "gemm bit-exact (4)"));
+    REQUIRE(big.size() == 1);
+    require_same_bits(big, streamed);
+  }
+}
+
+TEST_CASE("ResNet-50 lowers on tpu_small by streaming", "[tpu_network]") {
+  const auto w = workload::load_workload(test::src("workloads/nets/resnet50.yaml"));
+  const auto cfg = config::load_tpu_config(test::src("configs/accelerators/tpu_small.yaml"));
+  lowering::NetworkOptions lo;
+  lo.dtype = DType::int8;
+  const auto plan = lowering::lower_network(cfg, w, lo);
+  // avgpool reads layer4.2.relu3 (7 x 7 x 2048 = 100352 bytes) in bands.
+  const auto& gap = layer(plan, "avgpool");
+  CHECK(test::has(gap.io, "streamed: "));
+  CHECK(gap.stream_in_bytes == 100352);
 }

@@ -50,12 +50,13 @@
 //   (one that does not fit what the earlier ones left stays in host memory);
 //   graph outputs are written back by an "output" step (nothing moves for one
 //   already in host memory).
-// - Blocking and streaming (network_conv.cpp, network_stream.cpp), for a
-//   layer that does not fit as a whole:
+// - Blocking and streaming (network_conv.cpp, network_stream.cpp,
+//   network_stream_rows.cpp), for a layer that does not fit as a whole:
 //   * Residency: a conv keeps its input X and output Y in the UB if both fit
 //     together with one block buffer of one output row (everything else
 //     spilled); otherwise Y streams to host memory, else X streams from it,
-//     else both. A gemm / matmul with constant B, one batch and no transA
+//     else both; if one output row fits in none of these, the same order
+//     with a block of one output pixel (sub-row blocks, below). A gemm / matmul with constant B, one batch and no transA
 //     streams A rows and output rows by the same rule once A and Y together
 //     exceed the UB. A streamed output lives in host memory (the spill
 //     machinery's Live::on_host): the next layer reads it back whole if it
@@ -76,6 +77,18 @@
 //     input rows [oh0 * sh - pad_top, (oh0 + r - 1) * sh - pad_top +
 //     (Kh - 1) * dh] clipped to the image: the kernel halo is read again by
 //     the next block) and its output rows when Y streams.
+//   * Sub-row blocks: when not even one output row fits with every other
+//     tensor spilled, a block is c < Wo output pixels [ow0, ow0 + c) of one
+//     output row (GEMM rows m = (n, oh, ow0..ow0+c); blocks = N * Ho *
+//     ceil(Wo / c)), c the most that two (else one) buffers fit, at most
+//     one accumulator half. Its input band is the kernel rows of that
+//     output row, columns [ow0 * sw - pad_left, (ow0 + c - 1) * sw -
+//     pad_left + (Kw - 1) * dw] clipped to the image, read row by row (one
+//     read_host_memory per input row); its output pixels are contiguous
+//     (NHWC) and written back in one piece. Depthwise and grouped convs
+//     alike; reported as "N blocks of c output pixels" and
+//     LayerPlan::block_cols. A conv of which one output pixel cannot fit
+//     fails (LoweringError "one output pixel needs ...").
 //   * Per block: read_host_memory of the band, the vector copies of its
 //     im2col rows, per group the GEMM passes over its rows into Y (or the
 //     output buffer), write_host_memory of its output rows to Y's host place.
@@ -102,10 +115,31 @@
 //     Max / avg pooling whose input, output and scratch exceed the UB runs
 //     in bands of output rows exactly like a conv (same residency rule, the
 //     band of input rows its windows read, the scratch per band, taps in
-//     the resident order, so the sums round the same). Other vector layers
-//     (global pooling, softmax, layernorm, transposes, concat, broadcasts)
-//     do not stream: their operands must fit the UB (a LoweringError
-//     otherwise).
+//     the resident order, so the sums round the same).
+//   * Row-streamed vector layers (network_stream_rows.cpp), when their
+//     operands and output exceed the UB; each element sees the resident
+//     lowering's instructions in the same order, so the bits match:
+//     global average pooling reads its input in bands of pixels (double-
+//     buffered) and adds each pixel into the per-channel fp32 sums (the
+//     resident order), the output and sums staying in the UB; softmax and
+//     layernorm along the last axes of a row-major tensor (without
+//     layernorm's Mean / InvStdDev outputs) run on blocks of rows, input
+//     and output streamed; a transpose reads bands of its input's outermost
+//     axis of more than one index (or copies from the input kept resident
+//     if it fits half the UB), copies each band into a dense block of the
+//     output by the resident strided copies and writes that block's runs to
+//     the output in host memory; concat passes each operand's slices
+//     (whole slices of several outer indices, or part of one) through a
+//     buffer, requantized in place, into the output's slices in host
+//     memory. Broadcasts and softmax along other axes do not stream: their
+//     operands must fit the UB (a LoweringError otherwise).
+//   * A matmul of two activations (attention; no bias) whose operands and
+//     output exceed the UB runs batch by batch (network_gemm.cpp): program
+//     1 reads each B batch from host memory into a UB buffer and writes it
+//     back in weight-tile layout (the resident weight path's writes),
+//     program 2 per batch reads A_g, runs the passes into an output buffer
+//     and writes C_g to the output in host memory; the checks find A and C
+//     in host memory. Reported as "streamed: G batches".
 // - Layout: image tensors (rank 4, NCHW in the IR) are NHWC in the UB
 //   (rows = pixels, columns = channels: what the MXU consumes); other
 //   tensors are row-major in their logical order.
@@ -120,9 +154,9 @@
 // Errors (LoweringError naming the layer, before anything runs): operators
 // or attributes the TPU lowering does not support (e.g. layernorm of an NHWC
 // image), a vector layer whose operands cannot fit the unified buffer
-// even with everything else spilled, a matrix layer of which not even one
-// block of one output row fits (e.g. one output row's im2col rows larger
-// than the UB), dtypes the MXU lacks.
+// even with everything else spilled (or one row block of a streamed one), a
+// matrix layer of which not even one block of one output pixel fits (e.g.
+// one pixel's im2col row larger than the UB), dtypes the MXU lacks.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -236,6 +270,7 @@ struct LayerPlan {
   uint64_t spill_bytes = 0;         // written to / read from host for capacity (incl. streaming)
   uint64_t blocks = 0;              // row blocks of a blocked / streamed layer (0: one pass)
   uint64_t block_rows = 0;          // output rows (conv: (n, oh) rows; gemm: A rows) per block
+  uint64_t block_cols = 0;          // conv sub-row blocks: output pixels per block (0: whole rows)
   uint64_t stream_in_bytes = 0;     // input bands read from host memory block by block
   uint64_t stream_out_bytes = 0;    // output blocks written to host memory
   bool output_on_host = false;      // output streamed: `output.ub` is its host address

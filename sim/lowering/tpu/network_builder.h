@@ -105,12 +105,25 @@ class NetBuilder {
 
   // Blocking and streaming (network_stream.cpp).
   void lower_dense_streamed(const std::vector<const workload::Layer*>& group);
+  // A matmul of two activations (B via weight DRAM) whose operands and
+  // output do not fit: batch by batch through host memory (network_gemm.cpp).
+  void lower_matmul_streamed(const std::vector<const workload::Layer*>& group);
   // Elementwise layers (functions; add / mul of same-shape activations or a
   // scalar) whose operands do not fit: row blocks. False: not such a case.
   bool lower_vector_streamed(const std::vector<const workload::Layer*>& group);
   // Max / avg pooling whose input, output and scratch do not fit: bands of
   // output rows (the input rows their windows read). False: it fits.
   bool lower_pool_streamed(const workload::Layer& l);
+  // Global average pooling, softmax / layernorm along the last axes,
+  // transposes and concat whose operands do not fit: row blocks through host
+  // memory (network_stream_rows.cpp). False: it fits, or not such a case.
+  bool lower_rows_streamed(const std::vector<const workload::Layer*>& group);
+  // Units of `unit_bytes` per block buffer (at most max_units): two buffers
+  // if they fit the largest free extent (nbuf = 2), else one, else other
+  // tensors are spilled; fails naming the layer when nothing is left.
+  uint64_t stream_block_units(const workload::Layer& l, uint64_t unit_bytes, uint64_t max_units, uint64_t& nbuf);
+  // Records a streamed vector layer's blocks in the plan (LayerPlan::io ...).
+  void note_streamed(uint64_t blocks, uint64_t rows, uint64_t nbuf, const std::string& unit);
   bool resident(const std::string& tensor) const;  // in the UB now
   uint64_t tensor_bytes(const std::string& tensor) const;
   // The tensor's bytes in host memory (written out first if resident); it
@@ -118,12 +131,17 @@ class NetBuilder {
   TensorPlace use_on_host(const std::string& tensor);
   // The group's output, living in host memory (ub = its host address).
   TensorPlace produce_on_host(const std::string& tensor, bool nhwc);
+  // The group's output, produced in the UB but not written yet, moved to a
+  // place in host memory (ub = its host address).
+  TensorPlace output_to_host(const std::string& tensor);
   // Spills the live tensor with the farthest next use; false if none is left.
   bool try_spill_one();
   // Moves program.code[from, end) apart to slot `extra` evenly between its
   // instructions (the next block's copies between this block's passes).
   void interleave(size_t from, std::vector<tpu::Instruction> extra);
   uint64_t ub_free_extent() const { return alloc_.largest_free(); }
+  // The largest free extent once every unpinned resident tensor is spilled.
+  uint64_t ub_extent_after_spills() const;
   // GEMM rows per accumulator half: the M chunk of emit_gemm_rows, after
   // which the weights are loaded again anyway -- the largest useful block.
   uint64_t acc_chunk_rows() const {

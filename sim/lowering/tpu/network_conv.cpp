@@ -61,41 +61,56 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
   const uint64_t a_cols = direct ? Cin : Cin * KK;
   const uint64_t sh = uint64_t(win.stride_h), dh = uint64_t(win.dilation_h);
 
-  // Bytes per output row (n, oh): its im2col rows, its output pixels; per
-  // input row. A block of r output rows reads at most band_rows(r) input rows.
-  const uint64_t im2col_row = direct ? 0 : Wo * a_cols * e, y_row = Wo * Cout * e, x_row = W * Cin * e;
+  // Bytes per input row. A block of r output rows reads at most band_rows(r)
+  // input rows.
+  const uint64_t x_row = W * Cin * e;
   auto band_rows = [&](uint64_t r) { return std::min(H, (r - 1) * sh + (Kh - 1) * dh + 1); };
-  // UB bytes of one block buffer: im2col rows, the input band (streamed
-  // input), the output rows (streamed output).
-  auto per_buffer = [&](uint64_t r, bool x_host, bool y_host) {
-    uint64_t b = align_up(r * im2col_row, 64);
-    if (x_host) b += align_up(band_rows(r) * x_row, 64);
-    if (y_host) b += align_up(r * y_row, 64);
+  // A sub-row block of c output pixels reads at most band_cols(c) input
+  // columns of each of its kernel rows.
+  const uint64_t swu = uint64_t(win.stride_w), dwu = uint64_t(win.dilation_w);
+  auto band_cols = [&](uint64_t c) { return std::min(W, (c - 1) * swu + (Kw - 1) * dwu + 1); };
+  // UB bytes of one block buffer of r output rows of c pixels each (c < Wo:
+  // one row, r = 1): im2col rows, the input band (streamed input), the
+  // output pixels (streamed output).
+  auto per_buffer = [&](uint64_t r, uint64_t c, bool x_host, bool y_host) {
+    uint64_t b = align_up(r * c * (direct ? 0 : a_cols * e), 64);
+    if (x_host) b += align_up(c == Wo ? band_rows(r) * x_row : band_rows(1) * band_cols(c) * Cin * e, 64);
+    if (y_host) b += align_up(r * c * Cout * e, 64);
     return b;
   };
 
   // Residency: the input and output stay in the UB where they fit together
   // with one block buffer of one output row (everything else spilled);
-  // otherwise the output, then the input, then both stream (rules: network.h).
+  // otherwise the output, then the input, then both stream; if one output
+  // row fits in none of these, the same order with a block of one output
+  // pixel (rules: network.h).
   const uint64_t cap = ub_capacity(), bias_ub_bytes = has_bias ? align_up(Cout * 4, 64) : 0;
   const uint64_t x_bytes = align_up(tensor_bytes(l.inputs[0]), 64), y_bytes = align_up(tensor_bytes(out_name), 64);
-  bool x_host = true, y_host = true;
-  for (int mode = 0; mode < 4; ++mode) {
-    const bool xh = mode >= 2, yh = mode % 2 == 1;
-    const uint64_t need = (xh ? 0 : x_bytes) + (yh ? 0 : y_bytes) + bias_ub_bytes + per_buffer(1, xh, yh);
-    if (need <= cap) {
-      x_host = xh;
-      y_host = yh;
-      break;
+  bool x_host = true, y_host = true, placed = false;
+  for (uint64_t c : {Wo, uint64_t(1)}) {
+    for (int mode = 0; mode < 4 && !placed; ++mode) {
+      const bool xh = mode >= 2, yh = mode % 2 == 1;
+      const uint64_t need = (xh ? 0 : x_bytes) + (yh ? 0 : y_bytes) + bias_ub_bytes + per_buffer(1, c, xh, yh);
+      if (need <= cap) {
+        x_host = xh;
+        y_host = yh;
+        placed = true;
+      } else if (mode == 3 && c == 1) {
+        fail(l, "one output pixel needs " + std::to_string(need) + " bytes of the unified buffer (" +
+                    std::to_string(cap) + " bytes): im2col " + std::to_string(a_cols * e) + ", input band " +
+                    std::to_string(band_rows(1) * band_cols(1) * Cin * e) + ", output " + std::to_string(Cout * e) +
+                    " bytes, with its input and output streamed from / to host memory: its operands cannot be "
+                    "tiled to fit");
+      }
     }
-    if (mode == 3)
-      fail(l, "one output row needs " + std::to_string(need) + " bytes of the unified buffer (" +
-                  std::to_string(cap) + " bytes): im2col " + std::to_string(im2col_row) + ", input band " +
-                  std::to_string(band_rows(1) * x_row) + ", output " + std::to_string(y_row) +
-                  " bytes, with its input and output streamed from / to host memory: its operands cannot be tiled to fit");
+    if (placed) break;
   }
-  const TensorPlace X = x_host ? use_on_host(l.inputs[0]) : use(l.inputs[0]);
-  const TensorPlace Y = y_host ? produce_on_host(out_name, true) : produce(out_name, true);
+  // The rule counts bytes; a resident X or Y also needs one free extent
+  // (with the unpinned tensors spilled) to land in, else it streams too.
+  if (!x_host && !resident(l.inputs[0]) && ub_extent_after_spills() < x_bytes) x_host = true;
+  TensorPlace X = x_host ? use_on_host(l.inputs[0]) : use(l.inputs[0]);
+  if (!y_host && ub_extent_after_spills() < y_bytes) y_host = true;
+  TensorPlace Y = y_host ? produce_on_host(out_name, true) : produce(out_name, true);
 
   // One GEMM per group: A_g = columns [g*Cg*KK, (g+1)*Cg*KK), B_g[(c*Kh+kh)*Kw+kw][j] = W'[g*Ng+j][c][kh][kw];
   // the groups' bias rows side by side in one constant.
@@ -134,11 +149,12 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
     }
   }
 
-  // Toeplitz rows of output rows [oh0, oh0 + r) of image n into dst (row 0 =
-  // (n, oh0, 0)): a copy per (oh, kh, kw) of the in-range ow run; the padding
-  // positions are zero-filled (only those: the copies cover the rest).
-  // src_row(ih): UB address of input row ih of image n.
-  auto im2col_copies = [&](uint64_t n, uint64_t oh0, uint64_t r, uint64_t dst, auto src_row) {
+  // Toeplitz rows of output pixels [ow0, ow0 + wc) of output rows [oh0, oh0
+  // + r) into dst (row 0 = (n, oh0, ow0)): a copy per (oh, kh, kw) of the
+  // in-range ow run; the padding positions are zero-filled (only those: the
+  // copies cover the rest). src(ih, iw): UB address of input pixel (ih, iw)
+  // of the block's image.
+  auto im2col_copies = [&](uint64_t oh0, uint64_t r, uint64_t ow0, uint64_t wc, uint64_t dst, auto src) {
     std::vector<tpu::Instruction> code;
     auto fill = [&](uint64_t row0, uint64_t rows, uint64_t col) {
       if (rows == 0) return;
@@ -151,50 +167,51 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
     for (uint64_t oh = oh0; oh < oh0 + r; ++oh)
       for (uint64_t kh = 0; kh < Kh; ++kh) {
         const int64_t ih = int64_t(oh * sh + kh * dh) - win.pad_top;
-        const uint64_t row0 = (oh - oh0) * Wo;
+        const uint64_t row0 = (oh - oh0) * wc;
         for (uint64_t kw = 0; kw < Kw; ++kw) {
           if (ih < 0 || ih >= int64_t(H)) {
-            fill(row0, Wo, kh * Kw + kw);
+            fill(row0, wc, kh * Kw + kw);
             continue;
           }
           // ow with 0 <= ow*sw - pl + kw*dw < W
           const int64_t base = int64_t(kw * win.dilation_w) - win.pad_left, sw = win.stride_w;
           int64_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;
           int64_t hi = (int64_t(W) - 1 - base) < 0 ? -1 : (int64_t(W) - 1 - base) / sw;
-          hi = std::min<int64_t>(hi, int64_t(Wo) - 1);
+          lo = std::max<int64_t>(lo, int64_t(ow0));
+          hi = std::min<int64_t>(hi, int64_t(ow0 + wc) - 1);
           if (lo > hi) {
-            fill(row0, Wo, kh * Kw + kw);
+            fill(row0, wc, kh * Kw + kw);
             continue;
           }
-          fill(row0, uint64_t(lo), kh * Kw + kw);
-          fill(row0 + uint64_t(hi) + 1, Wo - uint64_t(hi) - 1, kh * Kw + kw);
+          const uint64_t l0 = uint64_t(lo) - ow0, h0 = uint64_t(hi) - ow0;
+          fill(row0, l0, kh * Kw + kw);
+          fill(row0 + h0 + 1, wc - h0 - 1, kh * Kw + kw);
           const uint64_t iw = uint64_t(lo * sw + base);
           tpu::Instruction c = vec(tpu::VectorOp::copy, u32(hi - lo + 1), u32(Cin));
-          c.ub_addr = src_row(uint64_t(ih)) + iw * Cin * e;
+          c.ub_addr = src(uint64_t(ih), iw);
           c.ub_stride = uint64_t(sw) * Cin * e;
-          c.dst_addr = dst + (row0 + uint64_t(lo)) * a_cols * e + (kh * Kw + kw) * e;
+          c.dst_addr = dst + (row0 + l0) * a_cols * e + (kh * Kw + kw) * e;
           c.dst_stride = a_cols * e;
           c.dst_elem_stride = u32(KK);
           code.push_back(c);
         }
       }
-    (void)n;
     return code;
   };
 
-  const bool stream = x_host || y_host;
   // Accumulator half of the next pass, carried from GEMM to GEMM (groups,
   // blocks) so that one's Activate overlaps the next one's passes.
   uint64_t half = 0;
-  if (!stream && (direct || M * a_cols * e <= ub_free_extent())) {
+  if (!x_host && !y_host && (direct || M * a_cols * e <= ub_free_extent())) {
     // One pass: the whole Toeplitz matrix (or the input itself) as A.
     uint64_t a_ub = X.ub;
     if (!direct) {
       a_ub = scratch(M * a_cols * e, "the im2col matrix of '" + l.name + "'");
       plan().im2col_bytes += M * a_cols * e;
       for (uint64_t n = 0; n < N; ++n)
-        for (const auto& in : im2col_copies(n, 0, Ho, a_ub + n * Ho * Wo * a_cols * e,
-                                            [&](uint64_t ih) { return X.ub + (n * H + ih) * x_row; }))
+        for (const auto& in : im2col_copies(0, Ho, 0, Wo, a_ub + n * Ho * Wo * a_cols * e, [&](uint64_t ih, uint64_t iw) {
+               return X.ub + (n * H + ih) * x_row + iw * Cin * e;
+             }))
           emit(in);
     }
     for (uint64_t g = 0; g < G; ++g) {
@@ -211,17 +228,25 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
 
   // Row blocks: r whole output rows of one image, the most of which two
   // buffers (double-buffered) fit the largest free extent of the UB, else
-  // one; if not even one row fits, other tensors are spilled. At most the
-  // rows of one accumulator chunk (at least one row): the passes reload the
-  // weights per chunk anyway, and small blocks shorten the pipeline's fill
-  // (block 0's copies) and drain.
+  // one; if not even one row fits, other tensors are spilled; with nothing
+  // left to spill, sub-row blocks of c output pixels of one row (c < Wo),
+  // the most that fit two buffers, else one. At most the rows (pixels) of
+  // one accumulator chunk (at least one row): the passes reload the weights
+  // per chunk anyway, and small blocks shorten the pipeline's fill (block
+  // 0's copies) and drain.
   const uint64_t r_max = std::min(Ho, std::max<uint64_t>(1, acc_chunk_rows() / Wo));
-  uint64_t r = 0, nbuf = 2;
+  const uint64_t c_max = std::min(Wo - 1, std::max<uint64_t>(1, acc_chunk_rows()));
+  uint64_t r = 0, cols = Wo, nbuf = 2;
   for (;;) {
     auto fit = [&](uint64_t bytes) {
       uint64_t rows = 0;
-      while (rows < r_max && per_buffer(rows + 1, x_host, y_host) <= bytes) ++rows;
+      while (rows < r_max && per_buffer(rows + 1, Wo, x_host, y_host) <= bytes) ++rows;
       return rows;
+    };
+    auto fit_cols = [&](uint64_t bytes) {
+      uint64_t c = 0;
+      while (c < c_max && per_buffer(1, c + 1, x_host, y_host) <= bytes) ++c;
+      return c;
     };
     const uint64_t ext = ub_free_extent();
     nbuf = 2;
@@ -231,66 +256,113 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
       r = fit(ext);
     }
     if (r > 0) break;
-    if (!try_spill_one())
-      fail(l, "one block of one output row needs " + std::to_string(per_buffer(1, x_host, y_host)) +
-                  " bytes of the unified buffer (" + std::to_string(ub_free_extent()) +
-                  " bytes free in one piece) with every other tensor spilled: its operands cannot be tiled to fit");
+    if (try_spill_one()) continue;
+    r = 1;
+    nbuf = 2;
+    cols = fit_cols(ext / 2);
+    if (cols == 0) {
+      nbuf = 1;
+      cols = fit_cols(ext);
+    }
+    if (cols > 0) break;
+    // Where the resident output or input leave no extent for one pixel's
+    // buffer (fragmentation), they stream after all: Y first (not written
+    // yet), then X.
+    cols = Wo;
+    if (!y_host) {
+      Y = output_to_host(out_name);
+      y_host = true;
+      continue;
+    }
+    if (!x_host) {
+      X = use_on_host(l.inputs[0]);
+      x_host = true;
+      continue;
+    }
+    fail(l, "one block of one output pixel needs " + std::to_string(per_buffer(1, 1, x_host, y_host)) +
+                " bytes of the unified buffer (" + std::to_string(ub_free_extent()) +
+                " bytes free in one piece) with every other tensor spilled: its operands cannot be tiled to fit");
   }
+  const bool sub = cols < Wo, stream = x_host || y_host;
+  // Output pixels [ow0, ow0 + cols) of output rows [oh0, oh0 + rows) of image
+  // n (whole rows: ow0 = 0, cols = Wo).
   struct Block {
-    uint64_t n, oh0, rows;
+    uint64_t n, oh0, rows, ow0, cols;
   };
   std::vector<Block> blocks;
   for (uint64_t n = 0; n < N; ++n)
-    for (uint64_t oh0 = 0; oh0 < Ho; oh0 += r) blocks.push_back({n, oh0, std::min(r, Ho - oh0)});
+    for (uint64_t oh0 = 0; oh0 < Ho; oh0 += r)
+      for (uint64_t ow0 = 0; ow0 < Wo; ow0 += cols)
+        blocks.push_back({n, oh0, std::min(r, Ho - oh0), ow0, std::min(cols, Wo - ow0)});
   const size_t B = blocks.size();
   nbuf = std::min<uint64_t>(nbuf, B);
+  // A sub-row block's band: band_rows(1) input rows of band_cols(cols)
+  // pixels each, `band_stride` apart.
+  const uint64_t band_stride = sub ? band_cols(cols) * Cin * e : x_row;
   struct Buf {
     uint64_t a2c = 0, band = 0, out = 0;
   };
   std::vector<Buf> bufs(nbuf);
   for (auto& b : bufs) {
-    const uint64_t base = scratch(per_buffer(r, x_host, y_host), "a row block of '" + l.name + "'");
+    const uint64_t base = scratch(per_buffer(r, cols, x_host, y_host), "a row block of '" + l.name + "'");
     b.a2c = base;
-    b.band = base + align_up(r * im2col_row, 64);
-    b.out = b.band + (x_host ? align_up(band_rows(r) * x_row, 64) : 0);
+    b.band = base + align_up(r * cols * (direct ? 0 : a_cols * e), 64);
+    b.out = b.band + (x_host ? align_up(sub ? band_rows(1) * band_stride : band_rows(r) * x_row, 64) : 0);
   }
 
-  // First input row of block b's band and its row count (0: all padding).
-  auto band_of = [&](const Block& b, uint64_t& ih0) -> uint64_t {
+  // First input row of block b's band and its row count (0: all padding);
+  // iw0 / iws: its first input column and column count (whole rows: 0, W).
+  auto band_of = [&](const Block& b, uint64_t& ih0, uint64_t& iw0, uint64_t& iws) -> uint64_t {
     const int64_t lo = int64_t(b.oh0 * sh) - win.pad_top;
     const int64_t hi = int64_t((b.oh0 + b.rows - 1) * sh + (Kh - 1) * dh) - win.pad_top;
     const int64_t a = std::max<int64_t>(lo, 0), z = std::min<int64_t>(hi, int64_t(H) - 1);
     ih0 = uint64_t(std::max<int64_t>(a, 0));
+    iw0 = 0;
+    iws = W;
+    if (sub) {
+      const int64_t cl = std::max<int64_t>(int64_t(b.ow0 * swu) - win.pad_left, 0);
+      const int64_t ch = std::min<int64_t>(int64_t((b.ow0 + b.cols - 1) * swu + (Kw - 1) * dwu) - win.pad_left,
+                                           int64_t(W) - 1);
+      iw0 = uint64_t(cl);
+      iws = ch >= cl ? uint64_t(ch - cl + 1) : 0;
+      if (iws == 0) return 0;
+    }
     return z >= a ? uint64_t(z - a + 1) : 0;
   };
   auto emit_in = [&](size_t bi) {
     if (!x_host) return;
-    uint64_t ih0 = 0;
-    const uint64_t rows = band_of(blocks[bi], ih0);
+    const Block& b = blocks[bi];
+    uint64_t ih0 = 0, iw0 = 0, iws = 0;
+    const uint64_t rows = band_of(b, ih0, iw0, iws);
     if (rows == 0) return;
-    tpu::Instruction in;
-    in.op = tpu::Opcode::read_host_memory;
-    in.host_addr = X.ub + (blocks[bi].n * H + ih0) * x_row;
-    in.ub_addr = bufs[bi % nbuf].band;
-    in.bytes = rows * x_row;
-    emit(in);
-    plan().stream_in_bytes += in.bytes;
+    // Whole rows: one read; sub-row: the column range of each band row.
+    const uint64_t reads = sub ? rows : 1, bytes = sub ? iws * Cin * e : rows * x_row;
+    for (uint64_t i = 0; i < reads; ++i) {
+      tpu::Instruction in;
+      in.op = tpu::Opcode::read_host_memory;
+      in.host_addr = X.ub + ((b.n * H + ih0 + i) * W + iw0) * Cin * e;
+      in.ub_addr = bufs[bi % nbuf].band + i * band_stride;
+      in.bytes = bytes;
+      emit(in);
+      plan().stream_in_bytes += in.bytes;
+    }
   };
   auto copies = [&](size_t bi) -> std::vector<tpu::Instruction> {
     if (direct) return {};
     const Block& b = blocks[bi];
-    uint64_t ih0 = 0;
-    band_of(b, ih0);
+    uint64_t ih0 = 0, iw0 = 0, iws = 0;
+    band_of(b, ih0, iw0, iws);
     const Buf& buf = bufs[bi % nbuf];
-    plan().im2col_bytes += b.rows * im2col_row;
-    return im2col_copies(b.n, b.oh0, b.rows, buf.a2c, [&](uint64_t ih) {
-      return x_host ? buf.band + (ih - ih0) * x_row : X.ub + (b.n * H + ih) * x_row;
+    plan().im2col_bytes += b.rows * b.cols * a_cols * e;
+    return im2col_copies(b.oh0, b.rows, b.ow0, b.cols, buf.a2c, [&](uint64_t ih, uint64_t iw) {
+      return x_host ? buf.band + (ih - ih0) * band_stride + (iw - iw0) * Cin * e
+                    : X.ub + ((b.n * H + ih) * W + iw) * Cin * e;
     });
   };
   auto emit_passes = [&](size_t bi) {
     const Block& b = blocks[bi];
     const Buf& buf = bufs[bi % nbuf];
-    const uint64_t m0 = (b.n * Ho + b.oh0) * Wo, rows = b.rows * Wo;
+    const uint64_t m0 = (b.n * Ho + b.oh0) * Wo + b.ow0, rows = b.rows * b.cols;
     const uint64_t a = direct ? (x_host ? buf.band : X.ub + m0 * Cin * e) : buf.a2c;
     const uint64_t c = y_host ? buf.out : Y.ub + m0 * Cout * e;
     for (uint64_t g = 0; g < G; ++g) {
@@ -305,7 +377,7 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
         s.host = x_host;
         s.addr = X.ub;
         s.h = H, s.w = W, s.c = Cin, s.ho = Ho, s.wo = Wo, s.kh = Kh, s.kw = Kw;
-        s.sh = sh, s.sw = uint64_t(win.stride_w), s.dh = dh, s.dw = uint64_t(win.dilation_w);
+        s.sh = sh, s.sw = swu, s.dh = dh, s.dw = dwu;
         s.pad_top = win.pad_top, s.pad_left = win.pad_left;
         s.c0 = g * Cg;
         s.m0 = m0;
@@ -323,8 +395,8 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
     tpu::Instruction out;
     out.op = tpu::Opcode::write_host_memory;
     out.ub_addr = bufs[bi % nbuf].out;
-    out.host_addr = Y.ub + (b.n * Ho + b.oh0) * y_row;
-    out.bytes = b.rows * y_row;
+    out.host_addr = Y.ub + ((b.n * Ho + b.oh0) * Wo + b.ow0) * Cout * e;
+    out.bytes = b.rows * b.cols * Cout * e;
     emit(out);
     plan().stream_out_bytes += out.bytes;
   };
@@ -357,8 +429,10 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
 
   plan().blocks = B;
   plan().block_rows = r;
+  plan().block_cols = sub ? cols : 0;
   plan().spill_bytes += plan().stream_in_bytes + plan().stream_out_bytes;
-  std::string what = std::to_string(B) + " blocks of " + std::to_string(r) + " output rows" +
+  std::string what = std::to_string(B) + " blocks of " +
+                     (sub ? std::to_string(cols) + " output pixels" : std::to_string(r) + " output rows") +
                      (nbuf == 2 ? " (double-buffered)" : "");
   if (stream)
     what = "streamed: " + what + (x_host ? ", in " + size_text(plan().stream_in_bytes) : "") +

@@ -249,6 +249,14 @@ void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
       align_up(tensor_bytes(l.inputs[0]), 64) + align_up(tensor_bytes(group.back()->output()), 64) > ub_capacity())
     return lower_dense_streamed(group);
 
+  // A matmul of two activations that do not fit with its output: batch by
+  // batch through host memory.
+  if (!b_const && !l.has_bias && l.op == OpKind::matmul &&
+      align_up(tensor_bytes(l.inputs[0]), 64) + align_up(tensor_bytes(l.inputs[1]), 64) +
+              align_up(tensor_bytes(group.back()->output()), 64) >
+          ub_capacity())
+    return lower_matmul_streamed(group);
+
   TensorPlace A = use(l.inputs[0]);
   if (A.nhwc && A.shape[2] * A.shape[3] != 1) fail(l, "its input is an NHWC image; flatten it first");
   TensorPlace B;
@@ -422,6 +430,105 @@ void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
     add.scale = int8() ? 1.0f / Y.scale : 1.0f;
     emit(add);
   }
+}
+
+void NetBuilder::lower_matmul_streamed(const std::vector<const Layer*>& group) {
+  const Layer& l = *group[0];
+  float p0 = 0, p1 = 0;
+  const tpu::ActFn fn = group.size() > 1 ? act_of(*group.back(), p0, p1) : tpu::ActFn::none;
+  const uint64_t e = eb(), M = l.m, N = l.n, K = l.k, G = l.gemm_count;
+  const uint64_t R = cfg_.mxu.rows, C = cfg_.mxu.cols;
+  const TensorPlace A = use_on_host(l.inputs[0]);
+  if (A.nhwc && A.shape[2] * A.shape[3] != 1) fail(l, "its input is an NHWC image; flatten it first");
+  const TensorPlace B = use_on_host(l.inputs[1]);
+  const TensorPlace Y = produce_on_host(group.back()->output(), false);
+  const uint64_t a_batches = workload::numel(A.shape) / (M * K), b_batches = workload::numel(B.shape) / (K * N);
+  auto dma = [&](tpu::Opcode op, uint64_t host, uint64_t ub, uint64_t bytes) {
+    tpu::Instruction in;
+    in.op = op;
+    in.host_addr = host;
+    in.ub_addr = ub;
+    in.bytes = bytes;
+    emit(in);
+  };
+
+  // Program 1: each B batch read into the UB and written back to host memory
+  // in weight-tile layout (the resident lowering's writes); the host copies
+  // them into weight DRAM.
+  const uint64_t b_ub = scratch(K * N * e, "a B batch of '" + l.name + "'");
+  const auto off = tile_offsets(K, N, R, C, e);
+  const uint64_t kcs = ceil_div(K, R), nts = ceil_div(N, C);
+  std::vector<WeightCopy> copies;
+  std::vector<uint64_t> wbase(b_batches, 0);
+  uint64_t wnext = 0;
+  for (uint64_t g = 0; g < b_batches; ++g) {
+    dma(tpu::Opcode::read_host_memory, B.ub + g * K * N * e, b_ub, K * N * e);
+    plan().stream_in_bytes += K * N * e;
+    const uint64_t host = host_alloc(K * N * e);
+    wbase[g] = wnext;
+    for (uint64_t nt = 0; nt < nts; ++nt)
+      for (uint64_t kc = 0; kc < kcs; ++kc) {
+        const uint64_t kk = std::min(R, K - kc * R), nn = std::min(C, N - nt * C);
+        const uint64_t src = b_ub + (kc * R * N + nt * C) * e, dst = host + off[kc * nts + nt];
+        if (nts == 1)
+          dma(tpu::Opcode::write_host_memory, dst, src, kk * N * e);
+        else
+          for (uint64_t r = 0; r < kk; ++r) dma(tpu::Opcode::write_host_memory, dst + r * nn * e, src + r * N * e, nn * e);
+      }
+    copies.push_back(WeightCopy{host, wnext, K * N * e});
+    wnext += align_up(K * N * e, 64);
+    plan().weight_path_bytes += K * N * e;
+  }
+  new_step();
+  step_->copies_before = std::move(copies);
+
+  // Program 2: per batch, A_g in, the GEMM passes, C_g out.
+  const uint64_t a_ub = scratch(M * K * e, "an A batch of '" + l.name + "'");
+  const uint64_t c_ub = scratch(M * N * e, "an output batch of '" + l.name + "'");
+  uint64_t half = 0;
+  for (uint64_t g = 0; g < G; ++g) {
+    const uint64_t ga = a_batches == 1 ? 0 : g % a_batches, gb = b_batches == 1 ? 0 : g % b_batches;
+    if (g == 0 || a_batches > 1) {
+      dma(tpu::Opcode::read_host_memory, A.ub + ga * M * K * e, a_ub, M * K * e);
+      plan().stream_in_bytes += M * K * e;
+    }
+    GemmJob job;
+    job.m = M;
+    job.n = N;
+    job.k = K;
+    job.a_ub = a_ub;
+    job.a_stride = K * e;
+    job.weights_from_host = true;
+    job.weight_base = wbase[gb];
+    job.b_scale = B.scale;
+    job.c_ub = c_ub;
+    job.c_stride = N * e;
+    job.x_scale = A.scale;
+    job.y_scale = Y.scale;
+    job.fn = fn;
+    job.p0 = p0;
+    job.p1 = p1;
+    prepare_gemm(l, job);
+    // The check finds A and C in host memory (the buffers are reused).
+    GemmCheck chk = job.check;
+    chk.a_host = true;
+    chk.a_ub = A.ub + ga * M * K * e;
+    chk.a_stride = K * e;
+    chk.c_host = true;
+    chk.c_ub = Y.ub + g * M * N * e;
+    chk.c_stride = N * e;
+    job.acc_half = half;
+    emit_gemm_rows(l, job, M, a_ub, c_ub, chk);
+    half = job.acc_half;
+    dma(tpu::Opcode::write_host_memory, Y.ub + g * M * N * e, c_ub, M * N * e);
+    plan().stream_out_bytes += M * N * e;
+  }
+  plan().blocks = G;
+  plan().block_rows = M;
+  plan().spill_bytes += plan().stream_in_bytes + plan().stream_out_bytes;
+  const std::string what = "B via weight DRAM, streamed: " + std::to_string(G) + " batches, in " +
+                           size_text(plan().stream_in_bytes) + ", out " + size_text(plan().stream_out_bytes);
+  plan().io = plan().io == "resident" ? what : plan().io + ", " + what;
 }
 
 }  // namespace xpu::lowering::detail

@@ -31,6 +31,13 @@ uint64_t NetBuilder::tensor_bytes(const std::string& tensor) const {
   return workload::numel(w_.tensor(tensor).shape) * eb();
 }
 
+uint64_t NetBuilder::ub_extent_after_spills() const {
+  UbAllocator a = alloc_;
+  for (const auto& [name, lv] : live_)
+    if (!lv.on_host && !pinned_.count(name)) a.free(lv.place.ub);
+  return a.largest_free();
+}
+
 TensorPlace NetBuilder::use_on_host(const std::string& tensor) {
   const std::string& r = root(tensor);
   auto it = live_.find(r);
@@ -72,6 +79,16 @@ TensorPlace NetBuilder::produce_on_host(const std::string& tensor, bool nhwc) {
   lv.host_addr = host_alloc(lv.place.bytes);
   live_[tensor] = lv;
   pinned_.insert(tensor);
+  TensorPlace p = lv.place;
+  p.ub = lv.host_addr;
+  return p;
+}
+
+TensorPlace NetBuilder::output_to_host(const std::string& tensor) {
+  Live& lv = live_.at(tensor);
+  alloc_.free(lv.place.ub);
+  lv.on_host = true;
+  lv.host_addr = host_alloc(lv.place.bytes);
   TensorPlace p = lv.place;
   p.ub = lv.host_addr;
   return p;

@@ -252,6 +252,7 @@ void lower_moments(NetBuilder& b, const Layer& l, const TensorPlace& X, uint64_t
 
 void NetBuilder::lower_vector(const std::vector<const Layer*>& group) {
   if (lower_vector_streamed(group)) return;  // elementwise operands too large: row blocks (network_stream.cpp)
+  if (lower_rows_streamed(group)) return;    // pooling, softmax, ... too large: row blocks (network_stream_rows.cpp)
   const Layer& l = *group[0];
   const uint64_t e = eb(), lanes = cfg_.activation.elements_per_cycle;
   float p0 = 0, p1 = 0;
