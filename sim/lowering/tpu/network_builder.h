@@ -122,8 +122,23 @@ class NetBuilder {
   // if they fit the largest free extent (nbuf = 2), else one, else other
   // tensors are spilled; fails naming the layer when nothing is left.
   uint64_t stream_block_units(const workload::Layer& l, uint64_t unit_bytes, uint64_t max_units, uint64_t& nbuf);
-  // Records a streamed vector layer's blocks in the plan (LayerPlan::io ...).
-  void note_streamed(uint64_t blocks, uint64_t rows, uint64_t nbuf, const std::string& unit);
+  // Records a streamed layer's blocks in the plan (LayerPlan::io "<label>:
+  // B blocks of r <unit>", with the bytes streamed in and out).
+  void note_streamed(uint64_t blocks, uint64_t rows, uint64_t nbuf, const std::string& unit,
+                     const char* label = "streamed");
+  // Emits blocks 0 .. B-1 (body) with their inputs (in): with two buffers
+  // block b + 1's input is issued before block b's work, so the DMA overlaps
+  // it (the scoreboard holds a read until the buffer's previous block is
+  // done); with one, each input right before its block.
+  template <class In, class Body>
+  static void pipeline_blocks(uint64_t B, uint64_t nbuf, In&& in, Body&& body) {
+    if (nbuf == 2) in(0);
+    for (uint64_t b = 0; b < B; ++b) {
+      if (nbuf == 1) in(b);
+      else if (b + 1 < B) in(b + 1);
+      body(b);
+    }
+  }
   bool resident(const std::string& tensor) const;  // in the UB now
   uint64_t tensor_bytes(const std::string& tensor) const;
   // The tensor's bytes in host memory (written out first if resident); it

@@ -246,29 +246,11 @@ void NetBuilder::lower_dense_streamed(const std::vector<const workload::Layer*>&
     emit(out);
     plan().stream_out_bytes += out.bytes;
   };
-  // Double-buffered: block b + 1's rows come in while block b computes (the
-  // scoreboard holds the read until block b - 1's passes left the buffer).
-  if (nbuf == 2) emit_in(0);
-  for (uint64_t b = 0; b < B; ++b) {
-    if (nbuf == 1) emit_in(b);
-    else if (b + 1 < B) emit_in(b + 1);
+  pipeline_blocks(B, nbuf, emit_in, [&](uint64_t b) {
     emit_passes(b);
     emit_out(b);
-  }
-  plan().blocks = B;
-  plan().block_rows = r;
-  plan().spill_bytes += plan().stream_in_bytes + plan().stream_out_bytes;
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "streamed: %llu blocks of %llu rows%s", static_cast<unsigned long long>(B),
-                static_cast<unsigned long long>(r), nbuf == 2 ? " (double-buffered)" : "");
-  std::string what = buf;
-  if (a_host) {
-    what += ", in " + size_text(plan().stream_in_bytes);
-  }
-  if (y_host) {
-    what += ", out " + size_text(plan().stream_out_bytes);
-  }
-  plan().io = plan().io == "resident" ? what : plan().io + ", " + what;
+  });
+  note_streamed(B, r, nbuf, "rows");
 }
 
 bool NetBuilder::lower_vector_streamed(const std::vector<const workload::Layer*>& group) {
@@ -438,28 +420,11 @@ bool NetBuilder::lower_vector_streamed(const std::vector<const workload::Layer*>
     emit(out);
     plan().stream_out_bytes += out.bytes;
   };
-  // Double-buffered: block b + 1's operands come in while block b runs.
-  if (nbuf == 2) emit_in(0);
-  for (uint64_t b = 0; b < B; ++b) {
-    if (nbuf == 1) emit_in(b);
-    else if (b + 1 < B) emit_in(b + 1);
+  pipeline_blocks(B, nbuf, emit_in, [&](uint64_t b) {
     emit_op(b);
     emit_out(b);
-  }
-  plan().blocks = B;
-  plan().block_rows = r;
-  plan().spill_bytes += plan().stream_in_bytes + plan().stream_out_bytes;
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "streamed: %llu blocks of %llu rows%s", static_cast<unsigned long long>(B),
-                static_cast<unsigned long long>(r), nbuf == 2 ? " (double-buffered)" : "");
-  std::string what = buf;
-  if (plan().stream_in_bytes) {
-    what += ", in " + size_text(plan().stream_in_bytes);
-  }
-  if (y_host) {
-    what += ", out " + size_text(plan().stream_out_bytes);
-  }
-  plan().io = plan().io == "resident" ? what : plan().io + ", " + what;
+  });
+  note_streamed(B, r, nbuf, "rows");
   return true;
 }
 
@@ -650,28 +615,8 @@ bool NetBuilder::lower_pool_streamed(const workload::Layer& l) {
       plan().stream_out_bytes += out.bytes;
     }
   };
-  // Double-buffered: block b + 1's band comes in while block b runs.
-  if (nbuf == 2) emit_in(0);
-  for (size_t bi = 0; bi < B; ++bi) {
-    if (nbuf == 1) emit_in(bi);
-    else if (bi + 1 < B) emit_in(bi + 1);
-    emit_block(bi);
-  }
-  plan().blocks = B;
-  plan().block_rows = r;
-  plan().spill_bytes += plan().stream_in_bytes + plan().stream_out_bytes;
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "%s: %llu blocks of %llu output rows%s", x_host || y_host ? "streamed" : "banded",
-                static_cast<unsigned long long>(B), static_cast<unsigned long long>(r),
-                nbuf == 2 ? " (double-buffered)" : "");
-  std::string what = buf;
-  if (x_host) {
-    what += ", in " + size_text(plan().stream_in_bytes);
-  }
-  if (y_host) {
-    what += ", out " + size_text(plan().stream_out_bytes);
-  }
-  plan().io = plan().io == "resident" ? what : plan().io + ", " + what;
+  pipeline_blocks(B, nbuf, emit_in, emit_block);
+  note_streamed(B, r, nbuf, "output rows", x_host || y_host ? "streamed" : "banded");
   return true;
 }
 

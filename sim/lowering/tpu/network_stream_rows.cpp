@@ -42,11 +42,12 @@ uint64_t NetBuilder::stream_block_units(const Layer& l, uint64_t unit_bytes, uin
   }
 }
 
-void NetBuilder::note_streamed(uint64_t blocks, uint64_t rows, uint64_t nbuf, const std::string& unit) {
+void NetBuilder::note_streamed(uint64_t blocks, uint64_t rows, uint64_t nbuf, const std::string& unit,
+                               const char* label) {
   plan().blocks = blocks;
   plan().block_rows = rows;
   plan().spill_bytes += plan().stream_in_bytes + plan().stream_out_bytes;
-  std::string what = "streamed: " + std::to_string(blocks) + " blocks of " + std::to_string(rows) + " " + unit +
+  std::string what = std::string(label) + ": " + std::to_string(blocks) + " blocks of " + std::to_string(rows) + " " + unit +
                      (nbuf == 2 ? " (double-buffered)" : "");
   if (plan().stream_in_bytes) what += ", in " + size_text(plan().stream_in_bytes);
   if (plan().stream_out_bytes) what += ", out " + size_text(plan().stream_out_bytes);
@@ -108,10 +109,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
       auto emit_in = [&](uint64_t b) {
         read(X.ub + (b / per_image * HW + b % per_image * r) * C * e, bufs[b % nbuf], rows_of(b) * C * e);
       };
-      if (nbuf == 2) emit_in(0);
-      for (uint64_t b = 0; b < B; ++b) {
-        if (nbuf == 1) emit_in(b);
-        else if (b + 1 < B) emit_in(b + 1);
+      pipeline_blocks(B, nbuf, emit_in, [&](uint64_t b) {
         const uint64_t n = b / per_image;
         for (uint64_t p = 0; p < rows_of(b); ++p) {
           tpu::Instruction t = vec(tpu::VectorOp::add, 1, u32(C));
@@ -127,7 +125,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
           t.ub_stride2 = 0;
           emit(t);
         }
-      }
+      });
       tpu::Instruction c = vec(tpu::VectorOp::copy, u32(N), u32(C));
       c.dtype = DType::fp32;
       c.ub_addr = S;
@@ -194,10 +192,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
       const uint64_t B = ceil_div(R, r);
       auto rows_of = [&](uint64_t b) { return std::min(r, R - b * r); };
       auto emit_in = [&](uint64_t b) { read(X.ub + b * r * row, bufs[b % nbuf], rows_of(b) * row); };
-      if (nbuf == 2) emit_in(0);
-      for (uint64_t b = 0; b < B; ++b) {
-        if (nbuf == 1) emit_in(b);
-        else if (b + 1 < B) emit_in(b + 1);
+      pipeline_blocks(B, nbuf, emit_in, [&](uint64_t b) {
         const uint64_t buf = bufs[b % nbuf];
         tpu::Instruction in = vec(ln ? tpu::VectorOp::layernorm : tpu::VectorOp::softmax, u32(rows_of(b)), u32(n));
         in.ub_addr = buf;
@@ -215,7 +210,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
         }
         emit(in);
         write(buf + r * row, Y.ub + b * r * row, rows_of(b) * row);
-      }
+      });
       note_streamed(B, r, nbuf, "rows");
       return true;
     }
@@ -256,10 +251,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
       auto emit_in = [&](uint64_t b) {
         if (x_host) read(X.ub + b * r * x_unit, bufs[b % nbuf], len_of(b) * x_unit);
       };
-      if (nbuf == 2) emit_in(0);
-      for (uint64_t b = 0; b < B; ++b) {
-        if (nbuf == 1) emit_in(b);
-        else if (b + 1 < B) emit_in(b + 1);
+      pipeline_blocks(B, nbuf, emit_in, [&](uint64_t b) {
         const uint64_t len = len_of(b), buf = bufs[b % nbuf];
         const uint64_t src = x_host ? buf : X.ub + b * r * x_unit, dst = x_host ? buf + r * x_unit : buf;
         // The block of Y: os with os[q] = len, dense; one copy per index of
@@ -286,7 +278,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
         }
         for (uint64_t p = 0; p < prefix; ++p)
           write(dst + p * len * inner_y * e, Y.ub + (p * uint64_t(os[q]) + b * r) * inner_y * e, len * inner_y * e);
-      }
+      });
       note_streamed(B, r, nbuf, "input rows");
       return true;
     }
