@@ -11,11 +11,9 @@
 //   FilterSramSzkB                -> weight_fifo.depth_tiles = max(1,
 //                                    floor(KiB * 1024 / (rows * cols))):
 //                                    the filter SRAM stages weight tiles
-//   Dataflow ws                   -> mxu.dataflow ws; os / is map to the
-//                                    MXU's os / is, and the network lowering
-//                                    (weight-stationary programs) rejects
-//                                    them with a LoweringError until it
-//                                    emits programs for them
+//   Dataflow ws / os / is         -> mxu.dataflow ws / os / is (the MXU
+//                                    folds the same programs into the
+//                                    dataflow's passes, mxu_array.h)
 //   Bandwidth (USER mode)         -> dram.bandwidth_gbps = sum over banks
 //                                    of words/cycle x 1 byte x clock
 //   InterfaceBandwidth CALC       -> TPU v1's 34 GB/s (SCALE-Sim would
@@ -26,7 +24,8 @@
 //                                    the ofmap SRAM)
 // Words are 1 byte, as SCALE-Sim's default: the run is int8. The topology's
 // layers run as a network whose rows are independent layers (SCALE-Sim
-// semantics), each with its own ifmap from host memory.
+// semantics), each with its own ifmap from host memory; layers that do not
+// fit the SRAMs are tiled and streamed (sim/lowering/tpu/network.h).
 #include <string>
 #include <vector>
 
