@@ -155,6 +155,23 @@ class NetBuilder {
   // instructions (the next block's copies between this block's passes).
   void interleave(size_t from, std::vector<tpu::Instruction> extra);
   uint64_t ub_free_extent() const { return alloc_.largest_free(); }
+  // The most block units u <= max_units (bytes_of(u): one buffer's bytes,
+  // non-decreasing in u) of which two buffers fit the largest free extent
+  // (nbuf = 2), else one (nbuf = 1); 0 when not even one unit fits.
+  template <class BytesOf>
+  uint64_t fit_block_units(uint64_t max_units, BytesOf&& bytes_of, uint64_t& nbuf) const {
+    const uint64_t ext = ub_free_extent();
+    for (nbuf = 2; nbuf >= 1; --nbuf) {
+      uint64_t lo = 0, hi = max_units;  // largest u in [0, max_units] with bytes_of(u) <= ext / nbuf
+      while (lo < hi) {
+        const uint64_t mid = (lo + hi + 1) / 2;
+        if (bytes_of(mid) <= ext / nbuf) lo = mid; else hi = mid - 1;
+      }
+      if (lo > 0) return lo;
+    }
+    nbuf = 1;
+    return 0;
+  }
   // The largest free extent once every unpinned resident tensor is spilled.
   uint64_t ub_extent_after_spills() const;
   // GEMM rows per accumulator half: the M chunk of emit_gemm_rows, after

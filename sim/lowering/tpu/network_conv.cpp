@@ -238,32 +238,11 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
   const uint64_t c_max = std::min(Wo - 1, std::max<uint64_t>(1, acc_chunk_rows()));
   uint64_t r = 0, cols = Wo, nbuf = 2;
   for (;;) {
-    auto fit = [&](uint64_t bytes) {
-      uint64_t rows = 0;
-      while (rows < r_max && per_buffer(rows + 1, Wo, x_host, y_host) <= bytes) ++rows;
-      return rows;
-    };
-    auto fit_cols = [&](uint64_t bytes) {
-      uint64_t c = 0;
-      while (c < c_max && per_buffer(1, c + 1, x_host, y_host) <= bytes) ++c;
-      return c;
-    };
-    const uint64_t ext = ub_free_extent();
-    nbuf = 2;
-    r = fit(ext / 2);
-    if (r == 0) {
-      nbuf = 1;
-      r = fit(ext);
-    }
+    r = fit_block_units(r_max, [&](uint64_t rows) { return per_buffer(rows, Wo, x_host, y_host); }, nbuf);
     if (r > 0) break;
     if (try_spill_one()) continue;
     r = 1;
-    nbuf = 2;
-    cols = fit_cols(ext / 2);
-    if (cols == 0) {
-      nbuf = 1;
-      cols = fit_cols(ext);
-    }
+    cols = fit_block_units(c_max, [&](uint64_t c) { return per_buffer(1, c, x_host, y_host); }, nbuf);
     if (cols > 0) break;
     // Where the resident output or input leave no extent for one pixel's
     // buffer (fragmentation), they stream after all: Y first (not written

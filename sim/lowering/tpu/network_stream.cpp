@@ -184,24 +184,10 @@ void NetBuilder::lower_dense_streamed(const std::vector<const workload::Layer*>&
   // Row blocks: the most A rows (at most one accumulator chunk, as for
   // convs) of which two buffers fit the largest free extent (else one);
   // other tensors are spilled if not even one row fits.
-  auto fit = [&](uint64_t bytes) {
-    // largest r in [0, min(M, one accumulator chunk)] with per_buffer(r) <= bytes
-    uint64_t lo = 0, hi = std::min(M, acc_chunk_rows());
-    while (lo < hi) {
-      const uint64_t mid = (lo + hi + 1) / 2;
-      if (per_buffer(mid, a_host, y_host) <= bytes) lo = mid; else hi = mid - 1;
-    }
-    return lo;
-  };
   uint64_t r = 0, nbuf = 2;
   for (;;) {
-    const uint64_t ext = ub_free_extent();
-    nbuf = 2;
-    r = fit(ext / 2);
-    if (r == 0) {
-      nbuf = 1;
-      r = fit(ext);
-    }
+    r = fit_block_units(std::min(M, acc_chunk_rows()), [&](uint64_t rows) { return per_buffer(rows, a_host, y_host); },
+                        nbuf);
     if (r > 0) break;
     if (!try_spill_one())
       fail(l, "one row block needs " + std::to_string(per_buffer(1, a_host, y_host)) +
@@ -326,23 +312,9 @@ bool NetBuilder::lower_vector_streamed(const std::vector<const workload::Layer*>
                             "scalar of '" + l.name + "'")
                  : 0;
 
-  auto fit = [&](uint64_t bytes) {
-    uint64_t lo = 0, hi = R;
-    while (lo < hi) {
-      const uint64_t mid = (lo + hi + 1) / 2;
-      if (per_buffer(mid, y_host) <= bytes) lo = mid; else hi = mid - 1;
-    }
-    return lo;
-  };
   uint64_t r = 0, nbuf = 2;
   for (;;) {
-    const uint64_t ext = ub_free_extent();
-    nbuf = 2;
-    r = fit(ext / 2);
-    if (r == 0) {
-      nbuf = 1;
-      r = fit(ext);
-    }
+    r = fit_block_units(R, [&](uint64_t rows) { return per_buffer(rows, y_host); }, nbuf);
     if (r > 0) break;
     if (!try_spill_one())
       fail(l, "one row block needs " + std::to_string(per_buffer(1, y_host)) +
@@ -471,18 +443,7 @@ bool NetBuilder::lower_pool_streamed(const workload::Layer& l) {
 
   uint64_t r = 0, nbuf = 2;
   for (;;) {
-    auto fit = [&](uint64_t bytes) {
-      uint64_t rows = 0;
-      while (rows < Ho && per_buffer(rows + 1, x_host, y_host) <= bytes) ++rows;
-      return rows;
-    };
-    const uint64_t ext = ub_free_extent();
-    nbuf = 2;
-    r = fit(ext / 2);
-    if (r == 0) {
-      nbuf = 1;
-      r = fit(ext);
-    }
+    r = fit_block_units(Ho, [&](uint64_t rows) { return per_buffer(rows, x_host, y_host); }, nbuf);
     if (r > 0) break;
     if (!try_spill_one())
       fail(l, "one band of one output row needs " + std::to_string(per_buffer(1, x_host, y_host)) +
