@@ -10,6 +10,7 @@
 #include <systemc>
 
 #include "sim/cli/validate.h"
+#include "sim/common/errors.h"
 #include "sim/config/diagnostics.h"
 #include "sim/experiment/experiment_config.h"
 #include "sim/experiment/runner.h"
@@ -153,6 +154,13 @@ int sc_main(int argc, char* argv[]) {
     }
     if (exp_file.empty()) throw std::invalid_argument("run: give an experiment file or --scalesim-cfg");
     return cmd_run(exp_file, overrides, output, quiet, trace);
+  } catch (const xpu::InternalError& e) {
+    std::cerr << "internal error: " << e.what()
+              << "\nThis is a bug in xpusim: please report it with the command line and the input files.\n";
+    return kInternal;
+  } catch (const xpu::IoError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kBadInput;
   } catch (const xpu::config::ConfigError& e) {
     std::cerr << e.what() << "\n";
     return kBadInput;
