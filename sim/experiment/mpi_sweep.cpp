@@ -7,8 +7,6 @@
 #include <mpi.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -43,13 +41,6 @@ namespace {
 constexpr int kTagResult = 1;  // "<index>\n<point JSON>"
 constexpr int kTagFailed = 2;  // "<index>\n<log tail>"
 constexpr int kTagDone = 3;    // a rank finished its share
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void send(int tag, size_t index, const std::string& body) {
   const std::string msg = std::to_string(index) + "\n" + body;
@@ -126,8 +117,8 @@ int run_sweep_mpi(const std::string& sweep_file, const SweepOptions& opts) {
     const std::string dir = tmpl;
     detail::execute_points(plan, mine, dir, opts, [&](const SweepPoint& p, bool ok) {
       const std::string out = dir + "/" + p.id + ".json", log = dir + "/" + p.id + ".log";
-      if (ok) send(kTagResult, p.index, slurp(out));
-      else send(kTagFailed, p.index, slurp(log));
+      if (ok) send(kTagResult, p.index, detail::slurp(out));
+      else send(kTagFailed, p.index, detail::slurp(log));
       ::unlink(out.c_str());
       ::unlink(log.c_str());
     });

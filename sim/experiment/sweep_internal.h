@@ -1,6 +1,8 @@
 #pragma once
 // Pieces of the sweep driver shared by the local (sweep.cpp) and MPI
-// (mpi_sweep.cpp) executors.
+// (mpi_sweep.cpp) executors: the plan (sweep_plan.cpp), the output
+// directory (sweep_store.cpp), the worker pool (sweep_worker_pool.cpp) and
+// the reports (sweep_report.cpp).
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,6 +24,8 @@ struct SweepPlan {
 // Loads the sweep, expands it and validates every point's configs (without
 // simulating). Throws config::ConfigError.
 SweepPlan plan_sweep(const std::string& file, const SweepOptions& opts);
+// A point's parameters as a JSON object (values through scalar_json).
+nlohmann::json params_json(const SweepPoint& p);
 
 // Holds an exclusive flock on <dir>/.lock for its lifetime.
 class DirLock {
@@ -46,6 +50,8 @@ bool has_result(const std::string& dir, const SweepPoint& p);
 // `err`) when it does or on an I/O error.
 bool commit_no_replace(const std::string& path, const std::string& content, std::string& err);
 void log_event(const std::string& dir, const std::string& what);
+// The whole file ("" when it cannot be read).
+std::string slurp(const std::string& path);
 
 // Runs `todo` in worker processes, `jobs` at a time; results go to
 // <result_dir>/<id>.json, worker output to <result_dir>/<id>.log.

@@ -1,0 +1,150 @@
+// Sweep points and the plan: the grid x zip expansion, stable point ids,
+// and the check that every point's configs load before anything runs.
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+
+#include "sim/config/document.h"
+#include "sim/config/gpu_config.h"
+#include "sim/config/tpu_config.h"
+#include "sim/experiment/sweep_internal.h"
+#include "sim/report/sha256.h"
+
+namespace xpu::experiment {
+
+std::vector<std::string> SweepPoint::accelerator_overrides() const {
+  std::vector<std::string> o;
+  for (const auto& [k, v] : params)
+    if (k.rfind("experiment.", 0) != 0) o.push_back(k + "=" + v);
+  return o;
+}
+
+std::vector<std::string> SweepPoint::experiment_overrides() const {
+  std::vector<std::string> o;
+  for (const auto& [k, v] : params)
+    if (k.rfind("experiment.", 0) == 0) o.push_back(k.substr(11) + "=" + v);
+  return o;
+}
+
+std::string point_id(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::vector<std::string> lines;
+  for (const auto& [k, v] : params) lines.push_back(k + "=" + v + "\n");
+  std::sort(lines.begin(), lines.end());
+  std::string text;
+  for (const auto& l : lines) text += l;
+  return "p" + report::sha256_hex(text).substr(0, 12);
+}
+
+std::vector<SweepPoint> expand_sweep(const ExperimentConfig& s) {
+  std::vector<std::vector<std::pair<std::string, std::string>>> combos{{}};
+  for (const auto& axis : s.grid) {
+    std::vector<std::vector<std::pair<std::string, std::string>>> next;
+    for (const auto& c : combos)
+      for (const auto& v : axis.values) {
+        auto n = c;
+        n.emplace_back(axis.key, v);
+        next.push_back(std::move(n));
+      }
+    combos = std::move(next);
+  }
+  if (!s.zip.empty()) {
+    std::vector<std::vector<std::pair<std::string, std::string>>> next;
+    for (const auto& c : combos)
+      for (size_t i = 0; i < s.zip[0].values.size(); ++i) {
+        auto n = c;
+        for (const auto& axis : s.zip) n.emplace_back(axis.key, axis.values[i]);
+        next.push_back(std::move(n));
+      }
+    combos = std::move(next);
+  }
+  std::vector<SweepPoint> out;
+  std::map<std::string, size_t> seen;
+  for (auto& c : combos) {
+    SweepPoint p;
+    p.index = out.size();
+    p.id = point_id(c);
+    p.params = std::move(c);
+    auto [it, fresh] = seen.emplace(p.id, p.index);
+    if (!fresh)
+      throw config::ConfigError(config::Diagnostic{s.source_file, 0, 0, "sweep",
+                                                   "points " + std::to_string(it->second) + " and " +
+                                                       std::to_string(p.index) + " have the same parameters"});
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+nlohmann::json scalar_json(const std::string& t) {
+  if (t == "true") return true;
+  if (t == "false") return false;
+  if (!t.empty()) {
+    char* end = nullptr;
+    errno = 0;
+    const long long i = std::strtoll(t.c_str(), &end, 10);
+    if (errno == 0 && end && *end == 0) return i;
+    errno = 0;
+    const double d = std::strtod(t.c_str(), &end);
+    if (errno == 0 && end && *end == 0 && std::isfinite(d) && t.find_first_of("xXnN") == std::string::npos) return d;
+  }
+  return t;
+}
+
+namespace detail {
+
+nlohmann::json params_json(const SweepPoint& p) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : p.params) j[k] = scalar_json(v);
+  return j;
+}
+
+SweepPlan plan_sweep(const std::string& file, const SweepOptions& opts) {
+  SweepPlan plan;
+  plan.file = file;
+  plan.cfg = load_experiment(file, {}, {"sweep"});
+  plan.points = expand_sweep(plan.cfg);
+  plan.dir = opts.output_dir.empty() ? "reports/" + plan.cfg.name : opts.output_dir;
+  // Every point's configs must load before anything runs.
+  std::vector<config::Diagnostic> diags;
+  for (const auto& p : plan.points) {
+    try {
+      const ExperimentConfig e = load_experiment(file, p.experiment_overrides(), {"sweep"});
+      for (const auto& acc : e.accelerators) {
+        std::vector<std::string> ov = acc.overrides;
+        for (const auto& o : p.accelerator_overrides()) ov.push_back(o);
+        for (const auto& o : opts.overrides) ov.push_back(o);
+        config::Document doc = config::Document::load(acc.file);
+        const YAML::Node kind = static_cast<const YAML::Node&>(doc.root())["kind"];
+        if (kind.IsScalar() && kind.Scalar() == "gpu") config::load_gpu_config(acc.file, ov);
+        else config::load_tpu_config(acc.file, ov);
+      }
+    } catch (const config::ConfigError& e) {
+      for (auto d : e.diagnostics()) {
+        d.message += " (sweep point " + std::to_string(p.index) + " " + p.id + ")";
+        diags.push_back(d);
+      }
+      if (diags.size() > 20) break;
+    }
+  }
+  if (!diags.empty()) throw config::ConfigError(diags);
+
+  nlohmann::json files = nlohmann::json::object();
+  files[plan.cfg.source_file] = report::sha256_file(plan.cfg.source_file);
+  files[plan.cfg.energy_file] = report::sha256_file(plan.cfg.energy_file);
+  for (const auto& a : plan.cfg.accelerators) files[a.file] = report::sha256_file(a.file);
+  for (const auto& w : plan.cfg.workload_files) files[w] = report::sha256_file(w);
+  plan.spec["schema"] = "xpusim.sweep_plan";
+  plan.spec["schema_version"] = 1;
+  plan.spec["sweep"] = plan.cfg.name;
+  plan.spec["input_sha256"] = files;
+  plan.spec["overrides"] = opts.overrides;
+  nlohmann::json pts = nlohmann::json::array();
+  for (const auto& p : plan.points) pts.push_back({{"index", p.index}, {"id", p.id}, {"params", params_json(p)}});
+  plan.spec["points"] = pts;
+  return plan;
+}
+
+}  // namespace detail
+
+}  // namespace xpu::experiment
