@@ -1,3 +1,6 @@
+// The network lowering's driver (network.h): graph analysis (layouts, views,
+// layer groups, readers), staging of graph inputs and outputs, and one layer
+// group after another through the emitters.
 #include "sim/lowering/tpu/network.h"
 
 #include <algorithm>
@@ -15,7 +18,6 @@ uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 uint64_t align_up(uint64_t a, uint64_t b) { return ceil_div(a, b) * b; }
 
 namespace {
-constexpr uint64_t kAlign = 64;
 
 bool is_fusable_fn(OpKind k) {
   return k == OpKind::relu || k == OpKind::relu6 || k == OpKind::clip || k == OpKind::sigmoid ||
@@ -29,39 +31,6 @@ bool keeps_layout(OpKind k) {
   return is_fusable_fn(k) || k == OpKind::add || k == OpKind::mul || k == OpKind::concat;
 }
 }  // namespace
-
-// ---- allocator ----
-
-UbAllocator::UbAllocator(uint64_t capacity) : capacity_(capacity / kAlign * kAlign) {}
-
-std::optional<uint64_t> UbAllocator::alloc(uint64_t bytes) {
-  const uint64_t size = align_up(std::max<uint64_t>(bytes, 1), kAlign);
-  uint64_t at = 0;
-  for (const auto& [addr, sz] : used_) {
-    if (addr >= at + size) break;
-    at = std::max(at, addr + sz);
-  }
-  if (at + size > capacity_) return std::nullopt;
-  used_[at] = size;
-  return at;
-}
-
-void UbAllocator::free(uint64_t addr) { used_.erase(addr); }
-
-uint64_t UbAllocator::largest_free() const {
-  uint64_t at = 0, best = 0;
-  for (const auto& [addr, sz] : used_) {
-    best = std::max(best, addr - at);
-    at = addr + sz;
-  }
-  return std::max(best, capacity_ - at);
-}
-
-uint64_t UbAllocator::free_bytes() const {
-  uint64_t u = 0;
-  for (const auto& kv : used_) u += kv.second;
-  return capacity_ - u;
-}
 
 // ---- builder ----
 
@@ -166,127 +135,6 @@ void NetBuilder::analyse() {
   for (const auto& o : w_.outputs) graph_outputs_.insert(root(o));
 }
 
-size_t NetBuilder::next_use(const std::string& r) const {
-  auto it = reads_.find(r);
-  if (it != reads_.end())
-    for (size_t g : it->second)
-      if (g >= cur_group_) return g;
-  return graph_outputs_.count(r) ? groups_.size() : size_t(-1);
-}
-
-uint64_t NetBuilder::host_alloc(uint64_t bytes) {
-  const uint64_t a = host_next_;
-  host_next_ = align_up(host_next_ + bytes, 4096);
-  result_.host_bytes = host_next_;
-  return a;
-}
-
-void NetBuilder::spill_one(const std::string& what, uint64_t need) {
-  if (try_spill_one()) return;
-  const Layer& l = *groups_[cur_group_].front();
-  fail(l, what + " needs " + std::to_string(need) + " bytes of the unified buffer (" +
-              std::to_string(cfg_.unified_buffer.capacity_bytes) + " bytes, " + std::to_string(alloc_.free_bytes()) +
-              " free) with every other tensor spilled: its operands cannot be tiled to fit");
-}
-
-bool NetBuilder::try_spill_one() {
-  // Farthest next use first among resident tensors this layer does not use.
-  std::string victim;
-  size_t best = 0;
-  for (const auto& [name, lv] : live_) {
-    if (lv.on_host || pinned_.count(name)) continue;
-    const size_t nu = next_use(name);
-    if (victim.empty() || nu > best) {
-      victim = name;
-      best = nu;
-    }
-  }
-  if (victim.empty()) return false;
-  Live& lv = live_[victim];
-  lv.host_addr = host_alloc(lv.place.bytes);
-  tpu::Instruction out;
-  out.op = tpu::Opcode::write_host_memory;
-  out.ub_addr = lv.place.ub;
-  out.host_addr = lv.host_addr;
-  out.bytes = lv.place.bytes;
-  emit(out);
-  alloc_.free(lv.place.ub);
-  lv.on_host = true;
-  cur_->spill_bytes += lv.place.bytes;
-  cur_->io = cur_->io == "resident" ? "spilled " + victim : cur_->io + ", spilled " + victim;
-  return true;
-}
-
-uint64_t NetBuilder::ub_alloc(uint64_t bytes, const std::string& what) {
-  for (;;) {
-    if (auto a = alloc_.alloc(bytes)) return *a;
-    spill_one(what, bytes);
-  }
-}
-
-TensorPlace NetBuilder::use(const std::string& tensor) {
-  const std::string& r = root(tensor);
-  auto it = live_.find(r);
-  if (it == live_.end()) throw std::logic_error("network lowering: tensor '" + r + "' has no place");
-  pinned_.insert(r);
-  Live& lv = it->second;
-  if (lv.on_host) {
-    lv.place.ub = ub_alloc(lv.place.bytes, "reading back '" + r + "'");
-    tpu::Instruction in;
-    in.op = tpu::Opcode::read_host_memory;
-    in.host_addr = lv.host_addr;
-    in.ub_addr = lv.place.ub;
-    in.bytes = lv.place.bytes;
-    emit(in);
-    lv.on_host = false;
-    cur_->spill_bytes += lv.place.bytes;
-    cur_->io = cur_->io == "resident" ? "read back " + r : cur_->io + ", read back " + r;
-  }
-  TensorPlace p = lv.place;
-  p.tensor = tensor;
-  p.shape = w_.tensor(tensor).shape;
-  p.nhwc = p.shape.size() == 4 && is_nhwc(tensor);
-  return p;
-}
-
-TensorPlace NetBuilder::produce(const std::string& tensor, bool nhwc) {
-  const workload::Tensor& t = w_.tensor(tensor);
-  TensorPlace p;
-  p.tensor = tensor;
-  p.shape = t.shape;
-  p.dtype = dt();
-  p.scale = scale_of(tensor);
-  p.nhwc = nhwc;
-  p.bytes = workload::numel(t.shape) * eb();
-  p.ub = ub_alloc(p.bytes, "output '" + tensor + "'");
-  Live lv;
-  lv.place = p;
-  live_[tensor] = lv;
-  pinned_.insert(tensor);
-  return p;
-}
-
-uint64_t NetBuilder::scratch(uint64_t bytes, const std::string& what) {
-  const uint64_t a = ub_alloc(bytes, what);
-  scratch_.push_back(a);
-  return a;
-}
-
-uint64_t NetBuilder::constant(std::vector<uint8_t> bytes, const std::string& what) {
-  const uint64_t ub = scratch(bytes.size(), what);
-  HostConstant hc;
-  hc.host_addr = host_alloc(bytes.size());
-  hc.bytes = std::move(bytes);
-  tpu::Instruction in;
-  in.op = tpu::Opcode::read_host_memory;
-  in.host_addr = hc.host_addr;
-  in.ub_addr = ub;
-  in.bytes = hc.bytes.size();
-  emit(in);
-  step_->host_constants.push_back(std::move(hc));
-  return ub;
-}
-
 void NetBuilder::new_step() {
   tpu::Instruction h;
   h.op = tpu::Opcode::halt;
@@ -307,21 +155,24 @@ tpu::Instruction NetBuilder::vec(tpu::VectorOp op, uint32_t rows, uint32_t n) co
   return in;
 }
 
+void NetBuilder::begin_layer(LayerPlan lp, const std::string& program) {
+  result_.layers.push_back(std::move(lp));
+  cur_ = &result_.layers.back();
+  cur_->steps.emplace_back();
+  step_ = &cur_->steps.back();
+  step_->program.name = program;
+}
+
+void NetBuilder::begin_staging(const std::string& name, const std::string& op) {
+  LayerPlan lp;
+  lp.name = name;
+  lp.op = op;
+  lp.io = "host";
+  begin_layer(std::move(lp), name);
+}
+
 void NetBuilder::end_layer() {
-  for (uint64_t a : scratch_) alloc_.free(a);
-  scratch_.clear();
-  pinned_.clear();
-  // Free tensors no later group reads (graph outputs stay until staged out).
-  for (auto it = live_.begin(); it != live_.end();) {
-    bool needed = graph_outputs_.count(it->first) != 0;
-    for (size_t g : reads_[it->first]) needed = needed || g > cur_group_;
-    if (!needed) {
-      if (!it->second.on_host) alloc_.free(it->second.place.ub);
-      it = live_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  free_dead_tensors();
   if (step_ && (step_->program.code.empty() || step_->program.code.back().op != tpu::Opcode::halt)) {
     tpu::Instruction h;
     h.op = tpu::Opcode::halt;
@@ -332,15 +183,7 @@ void NetBuilder::end_layer() {
 }
 
 void NetBuilder::stage_inputs() {
-  LayerPlan lp;
-  lp.name = "stage_in";
-  lp.op = "host->ub";
-  lp.io = "host";
-  result_.layers.push_back(lp);
-  cur_ = &result_.layers.back();
-  cur_->steps.emplace_back();
-  step_ = &cur_->steps.back();
-  step_->program.name = "stage_in";
+  begin_staging("stage_in", "host->ub");
   std::string shapes;
   for (const auto& name : w_.inputs) {
     if (!reads_.count(name)) continue;
@@ -348,7 +191,7 @@ void NetBuilder::stage_inputs() {
     // memory: its reader reads it back or streams it (network_stream.cpp).
     const workload::Tensor& t = w_.tensor(name);
     const uint64_t bytes = workload::numel(t.shape) * eb();
-    if (alloc_.largest_free() < align_up(std::max<uint64_t>(bytes, 1), kAlign)) {
+    if (alloc_.largest_free() < align_up(std::max<uint64_t>(bytes, 1), kUbAlign)) {
       const TensorPlace p = produce_on_host(name, nhwc_.count(name) != 0);
       step_->host_inputs.push_back(HostInput{p.ub, p});
       shapes += (shapes.empty() ? "" : ", ") + workload::shape_to_string(p.shape) + " (kept in host memory)";
@@ -358,12 +201,7 @@ void NetBuilder::stage_inputs() {
     HostInput hi;
     hi.host_addr = host_alloc(p.bytes);
     hi.place = p;
-    tpu::Instruction in;
-    in.op = tpu::Opcode::read_host_memory;
-    in.host_addr = hi.host_addr;
-    in.ub_addr = p.ub;
-    in.bytes = p.bytes;
-    emit(in);
+    emit(host_dma(tpu::Opcode::read_host_memory, hi.host_addr, p.ub, p.bytes));
     step_->host_inputs.push_back(hi);
     shapes += (shapes.empty() ? "" : ", ") + workload::shape_to_string(p.shape);
   }
@@ -376,37 +214,20 @@ void NetBuilder::stage_inputs() {
 }
 
 void NetBuilder::stage_outputs() {
-  LayerPlan lp;
-  lp.name = "stage_out";
-  lp.op = "ub->host";
-  lp.io = "host";
-  result_.layers.push_back(lp);
-  cur_ = &result_.layers.back();
-  cur_->steps.emplace_back();
-  step_ = &cur_->steps.back();
-  step_->program.name = "stage_out";
+  begin_staging("stage_out", "ub->host");
   cur_group_ = groups_.size();
   for (const auto& name : w_.outputs) {
     auto lv = live_.find(root(name));
     if (lv != live_.end() && lv->second.on_host) {
       // Already in host memory (streamed or spilled): nothing to move.
-      TensorPlace p = lv->second.place;
-      p.tensor = name;
-      p.shape = w_.tensor(name).shape;
-      p.nhwc = p.shape.size() == 4 && is_nhwc(name);
-      p.ub = lv->second.host_addr;
+      const TensorPlace p = place_of(name, lv->second);
       result_.outputs[name] = p;
       cur_->shape += (cur_->shape.empty() ? "" : ", ") + workload::shape_to_string(p.shape);
       continue;
     }
     TensorPlace p = use(name);
     const uint64_t host = host_alloc(p.bytes);
-    tpu::Instruction out;
-    out.op = tpu::Opcode::write_host_memory;
-    out.ub_addr = p.ub;
-    out.host_addr = host;
-    out.bytes = p.bytes;
-    emit(out);
+    emit(host_dma(tpu::Opcode::write_host_memory, host, p.ub, p.bytes));
     p.ub = host;
     result_.outputs[name] = p;
     cur_->shape += (cur_->shape.empty() ? "" : ", ") + workload::shape_to_string(p.shape);
@@ -426,11 +247,7 @@ void NetBuilder::lower_group(const std::vector<const Layer*>& group) {
     lp.macs += x->macs();
   }
   lp.shape = l.shape();
-  result_.layers.push_back(std::move(lp));
-  cur_ = &result_.layers.back();
-  cur_->steps.emplace_back();
-  step_ = &cur_->steps.back();
-  step_->program.name = l.name;
+  begin_layer(std::move(lp), l.name);
   if (alias_.count(l.output())) {
     cur_->op += " (view)";
   } else if (l.op == OpKind::conv2d) {

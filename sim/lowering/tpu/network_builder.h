@@ -1,7 +1,13 @@
 #pragma once
 // Internal to the network lowering (network.h): the state of one lowering
-// pass -- tensor placement in the unified buffer, spilling, the program being
-// emitted -- and the per-op emitters (network_gemm.cpp, network_vector.cpp).
+// pass and its three parts --
+//   tensor placement and spilling (network_placement.cpp): where each tensor
+//     lives (unified buffer or host memory), spilled and read back in one place;
+//   block planning (network_blocks.cpp): block buffers of streamed layers;
+//   emitters, one file per op family: network_gemm.cpp (the GEMM emitter,
+//     gemm / matmul), network_conv.cpp, network_vector.cpp, and the streamed
+//     variants network_stream.cpp, network_stream_rows.cpp;
+// network.cpp analyses and groups the graph and drives the pass.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -12,6 +18,9 @@
 #include "sim/lowering/tpu/network.h"
 
 namespace xpu::lowering::detail {
+
+// Unified-buffer allocations are aligned to this many bytes.
+constexpr uint64_t kUbAlign = 64;
 
 // First-fit allocator over [0, capacity) in 64-byte units.
 class UbAllocator {
@@ -33,6 +42,8 @@ std::string size_text(uint64_t bytes);
 // The Activate function of a fusable elementwise layer (none otherwise).
 tpu::ActFn act_of(const workload::Layer& l, float& p0, float& p1);
 uint64_t align_up(uint64_t a, uint64_t b);
+// A host-memory DMA (read_host_memory: host -> UB; write_host_memory: UB -> host).
+tpu::Instruction host_dma(tpu::Opcode op, uint64_t host_addr, uint64_t ub_addr, uint64_t bytes);
 
 // A layer's GEMM: C[m, n] (+ bias) -> fn -> out, A rows in the UB.
 struct GemmJob {
@@ -76,6 +87,16 @@ class NetBuilder {
   bool is_nhwc(const std::string& tensor) const { return nhwc_.count(root(tensor)) != 0; }
   const std::string& root(const std::string& tensor) const;
 
+  void emit(const tpu::Instruction& in) { step_->program.code.push_back(in); }
+  // Ends the current program and starts another (weight-path operands).
+  void new_step();
+  ProgramStep& step() { return *step_; }
+  size_t step_index() const { return cur_->steps.size() - 1; }
+  LayerPlan& plan() { return *cur_; }
+  // Appends to LayerPlan::io ("resident" until something moves).
+  void note_io(const std::string& what);
+
+  // ---- tensor placement and spilling (network_placement.cpp) ----
   // The tensor in the UB (read back from host if spilled); pinned for the layer.
   TensorPlace use(const std::string& tensor);
   // Allocates the group's output.
@@ -84,13 +105,25 @@ class NetBuilder {
   uint64_t scratch(uint64_t bytes, const std::string& what);
   // Stages constant bytes through host memory into the UB (read_host_memory).
   uint64_t constant(std::vector<uint8_t> bytes, const std::string& what);
-  void emit(const tpu::Instruction& in) { step_->program.code.push_back(in); }
-  // Ends the current program and starts another (weight-path operands).
-  void new_step();
-  ProgramStep& step() { return *step_; }
-  size_t step_index() const { return cur_->steps.size() - 1; }
-  LayerPlan& plan() { return *cur_; }
   uint64_t host_alloc(uint64_t bytes);
+  bool resident(const std::string& tensor) const;  // in the UB now
+  uint64_t tensor_bytes(const std::string& tensor) const;
+  // The tensor's bytes in host memory (written out first if resident); it
+  // stays there (Live::on_host) and is pinned for the layer.
+  TensorPlace use_on_host(const std::string& tensor);
+  // The group's output, living in host memory (ub = its host address).
+  TensorPlace produce_on_host(const std::string& tensor, bool nhwc);
+  // The group's output, produced in the UB but not written yet, moved to a
+  // place in host memory (ub = its host address).
+  TensorPlace output_to_host(const std::string& tensor);
+  // Spills the live tensor with the farthest next use; false if none is left.
+  bool try_spill_one();
+  uint64_t ub_free_extent() const { return alloc_.largest_free(); }
+  // The largest free extent once every unpinned resident tensor is spilled.
+  uint64_t ub_extent_after_spills() const;
+  uint64_t ub_capacity() const { return cfg_.unified_buffer.capacity_bytes / 64 * 64; }
+
+  // ---- emitters ----
 
   // Emitters. emit_gemm = prepare_gemm, the bias row as a constant, and
   // emit_gemm_rows over all of A; a blocked layer calls the parts itself.
@@ -99,11 +132,14 @@ class NetBuilder {
   // The passes over `rows` rows of A at a_ub into C at c_ub; records `chk`.
   void emit_gemm_rows(const workload::Layer& l, GemmJob& job, uint64_t rows, uint64_t a_ub, uint64_t c_ub,
                       GemmCheck chk);
+  // B (K x N row-major at b_ub in the UB) written to a new host buffer in
+  // weight-tile layout, the copy into weight DRAM at wnext (advanced).
+  WeightCopy weight_path_copy(uint64_t b_ub, uint64_t K, uint64_t N, uint64_t& wnext);
   void lower_conv(const std::vector<const workload::Layer*>& group);
   void lower_dense(const std::vector<const workload::Layer*>& group);  // gemm, matmul
   void lower_vector(const std::vector<const workload::Layer*>& group);
 
-  // Blocking and streaming (network_stream.cpp).
+  // Blocked and streamed emitters (network_stream.cpp).
   void lower_dense_streamed(const std::vector<const workload::Layer*>& group);
   // A matmul of two activations (B via weight DRAM) whose operands and
   // output do not fit: batch by batch through host memory (network_gemm.cpp).
@@ -118,10 +154,18 @@ class NetBuilder {
   // transposes and concat whose operands do not fit: row blocks through host
   // memory (network_stream_rows.cpp). False: it fits, or not such a case.
   bool lower_rows_streamed(const std::vector<const workload::Layer*>& group);
+  // Vector instruction helpers.
+  tpu::Instruction vec(tpu::VectorOp op, uint32_t rows, uint32_t n) const;
+
+  // ---- block planning (network_blocks.cpp) ----
   // Units of `unit_bytes` per block buffer (at most max_units): two buffers
   // if they fit the largest free extent (nbuf = 2), else one, else other
   // tensors are spilled; fails naming the layer when nothing is left.
   uint64_t stream_block_units(const workload::Layer& l, uint64_t unit_bytes, uint64_t max_units, uint64_t& nbuf);
+  // A block's bytes from / to host memory (read_host_memory /
+  // write_host_memory), counted in the plan's stream_in / stream_out bytes.
+  void stream_in(uint64_t host_addr, uint64_t ub_addr, uint64_t bytes);
+  void stream_out(uint64_t host_addr, uint64_t ub_addr, uint64_t bytes);
   // Records a streamed layer's blocks in the plan (LayerPlan::io "<label>:
   // B blocks of r <unit>", with the bytes streamed in and out).
   void note_streamed(uint64_t blocks, uint64_t rows, uint64_t nbuf, const std::string& unit,
@@ -139,22 +183,9 @@ class NetBuilder {
       body(b);
     }
   }
-  bool resident(const std::string& tensor) const;  // in the UB now
-  uint64_t tensor_bytes(const std::string& tensor) const;
-  // The tensor's bytes in host memory (written out first if resident); it
-  // stays there (Live::on_host) and is pinned for the layer.
-  TensorPlace use_on_host(const std::string& tensor);
-  // The group's output, living in host memory (ub = its host address).
-  TensorPlace produce_on_host(const std::string& tensor, bool nhwc);
-  // The group's output, produced in the UB but not written yet, moved to a
-  // place in host memory (ub = its host address).
-  TensorPlace output_to_host(const std::string& tensor);
-  // Spills the live tensor with the farthest next use; false if none is left.
-  bool try_spill_one();
   // Moves program.code[from, end) apart to slot `extra` evenly between its
   // instructions (the next block's copies between this block's passes).
   void interleave(size_t from, std::vector<tpu::Instruction> extra);
-  uint64_t ub_free_extent() const { return alloc_.largest_free(); }
   // The most block units u <= max_units (bytes_of(u): one buffer's bytes,
   // non-decreasing in u) of which two buffers fit the largest free extent
   // (nbuf = 2), else one (nbuf = 1); 0 when not even one unit fits.
@@ -172,17 +203,38 @@ class NetBuilder {
     nbuf = 1;
     return 0;
   }
-  // The largest free extent once every unpinned resident tensor is spilled.
-  uint64_t ub_extent_after_spills() const;
+  // The residency rule of a streamed layer (network.h): the first of X and Y
+  // resident, Y streamed, X streamed, both streamed -- from mode `first` on
+  // -- whose need(x_host, y_host) bytes fit the UB; false when none does.
+  template <class Need>
+  bool pick_residency(int first, Need&& need, bool& x_host, bool& y_host) const {
+    for (int mode = first; mode < 4; ++mode) {
+      const bool xh = mode >= 2, yh = mode % 2 == 1;
+      if (need(xh, yh) <= ub_capacity()) {
+        x_host = xh;
+        y_host = yh;
+        return true;
+      }
+    }
+    return false;
+  }
+  // fit_block_units, spilling other tensors until one unit fits; fails
+  // naming `what` and one unit's bytes when nothing is left to spill.
+  template <class BytesOf>
+  uint64_t fit_block_units_spilling(const workload::Layer& l, uint64_t max_units, BytesOf&& bytes_of, uint64_t& nbuf,
+                                    const char* what) {
+    for (;;) {
+      const uint64_t units = fit_block_units(max_units, bytes_of, nbuf);
+      if (units > 0) return units;
+      if (!try_spill_one()) fail_unfit_block(l, what, bytes_of(1));
+    }
+  }
+  [[noreturn]] void fail_unfit_block(const workload::Layer& l, const std::string& what, uint64_t bytes) const;
   // GEMM rows per accumulator half: the M chunk of emit_gemm_rows, after
   // which the weights are loaded again anyway -- the largest useful block.
   uint64_t acc_chunk_rows() const {
     return cfg_.accumulators.double_buffered ? cfg_.accumulators.entries / 2 : cfg_.accumulators.entries;
   }
-  uint64_t ub_capacity() const { return cfg_.unified_buffer.capacity_bytes / 64 * 64; }
-  // Vector instruction helpers.
-  tpu::Instruction vec(tpu::VectorOp op, uint32_t rows, uint32_t n) const;
-
  private:
   struct Live {
     TensorPlace place;
@@ -190,12 +242,24 @@ class NetBuilder {
     uint64_t host_addr = 0;
   };
   void analyse();
-  void make_groups();
   void lower_group(const std::vector<const workload::Layer*>& group);
+  // Starts the plan of a layer (or staging step) with one empty program.
+  void begin_layer(LayerPlan lp, const std::string& program);
+  // The plan of the graph-input ("stage_in") or graph-output step.
+  void begin_staging(const std::string& name, const std::string& op);
+  void end_layer();
+  // Placement internals (network_placement.cpp).
   uint64_t ub_alloc(uint64_t bytes, const std::string& what);
   void spill_one(const std::string& what, uint64_t need);
+  // The one spill: the live tensor `root` to host memory, noted in the plan.
+  void spill(const std::string& root, Live& lv);
+  void read_back(const std::string& root, Live& lv);
+  Live& pin(const std::string& root);  // its place, pinned for the layer
+  TensorPlace place_of(const std::string& tensor, const Live& lv) const;
+  TensorPlace new_place(const std::string& tensor, bool nhwc) const;  // not placed yet
   size_t next_use(const std::string& root_tensor) const;
-  void end_layer();
+  // Frees the layer's scratch and the tensors no later layer reads.
+  void free_dead_tensors();
   void stage_inputs();
   void stage_outputs();
 

@@ -86,25 +86,22 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
   // pixel (rules: network.h).
   const uint64_t cap = ub_capacity(), bias_ub_bytes = has_bias ? align_up(Cout * 4, 64) : 0;
   const uint64_t x_bytes = align_up(tensor_bytes(l.inputs[0]), 64), y_bytes = align_up(tensor_bytes(out_name), 64);
-  bool x_host = true, y_host = true, placed = false;
-  for (uint64_t c : {Wo, uint64_t(1)}) {
-    for (int mode = 0; mode < 4 && !placed; ++mode) {
-      const bool xh = mode >= 2, yh = mode % 2 == 1;
-      const uint64_t need = (xh ? 0 : x_bytes) + (yh ? 0 : y_bytes) + bias_ub_bytes + per_buffer(1, c, xh, yh);
-      if (need <= cap) {
-        x_host = xh;
-        y_host = yh;
-        placed = true;
-      } else if (mode == 3 && c == 1) {
-        fail(l, "one output pixel needs " + std::to_string(need) + " bytes of the unified buffer (" +
-                    std::to_string(cap) + " bytes): im2col " + std::to_string(a_cols * e) + ", input band " +
-                    std::to_string(band_rows(1) * band_cols(1) * Cin * e) + ", output " + std::to_string(Cout * e) +
-                    " bytes, with its input and output streamed from / to host memory: its operands cannot be "
-                    "tiled to fit");
-      }
-    }
-    if (placed) break;
+  uint64_t unit_cols = Wo;  // a buffer of one output row, else of one output pixel
+  auto need = [&](bool xh, bool yh) {
+    return (xh ? 0 : x_bytes) + (yh ? 0 : y_bytes) + bias_ub_bytes + per_buffer(1, unit_cols, xh, yh);
+  };
+  bool x_host = true, y_host = true;
+  bool placed = pick_residency(0, need, x_host, y_host);
+  if (!placed) {
+    unit_cols = 1;
+    placed = pick_residency(0, need, x_host, y_host);
   }
+  if (!placed)
+    fail(l, "one output pixel needs " + std::to_string(need(true, true)) + " bytes of the unified buffer (" +
+                std::to_string(cap) + " bytes): im2col " + std::to_string(a_cols * e) + ", input band " +
+                std::to_string(band_rows(1) * band_cols(1) * Cin * e) + ", output " + std::to_string(Cout * e) +
+                " bytes, with its input and output streamed from / to host memory: its operands cannot be "
+                "tiled to fit");
   // The rule counts bytes; a resident X or Y also needs one free extent
   // (with the unpinned tensors spilled) to land in, else it streams too.
   if (!x_host && !resident(l.inputs[0]) && ub_extent_after_spills() < x_bytes) x_host = true;
@@ -317,13 +314,7 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
     // Whole rows: one read; sub-row: the column range of each band row.
     const uint64_t reads = sub ? rows : 1, bytes = sub ? iws * Cin * e : rows * x_row;
     for (uint64_t i = 0; i < reads; ++i) {
-      tpu::Instruction in;
-      in.op = tpu::Opcode::read_host_memory;
-      in.host_addr = X.ub + ((b.n * H + ih0 + i) * W + iw0) * Cin * e;
-      in.ub_addr = bufs[bi % nbuf].band + i * band_stride;
-      in.bytes = bytes;
-      emit(in);
-      plan().stream_in_bytes += in.bytes;
+      stream_in(X.ub + ((b.n * H + ih0 + i) * W + iw0) * Cin * e, bufs[bi % nbuf].band + i * band_stride, bytes);
     }
   };
   auto copies = [&](size_t bi) -> std::vector<tpu::Instruction> {
@@ -371,13 +362,7 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
   auto emit_out = [&](size_t bi) {
     if (!y_host) return;
     const Block& b = blocks[bi];
-    tpu::Instruction out;
-    out.op = tpu::Opcode::write_host_memory;
-    out.ub_addr = bufs[bi % nbuf].out;
-    out.host_addr = Y.ub + ((b.n * Ho + b.oh0) * Wo + b.ow0) * Cout * e;
-    out.bytes = b.rows * b.cols * Cout * e;
-    emit(out);
-    plan().stream_out_bytes += out.bytes;
+    stream_out(Y.ub + ((b.n * Ho + b.oh0) * Wo + b.ow0) * Cout * e, bufs[bi % nbuf].out, b.rows * b.cols * Cout * e);
   };
 
   if (nbuf == 1) {
@@ -418,7 +403,7 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
            (y_host ? ", out " + size_text(plan().stream_out_bytes) : "");
   else
     what = "im2col in " + what;
-  plan().io = plan().io == "resident" ? what : plan().io + ", " + what;
+  note_io(what);
   plan().shape = l.shape();
 }
 

@@ -233,6 +233,27 @@ void NetBuilder::emit_gemm_rows(const Layer& l, GemmJob& job, uint64_t m, uint64
   }
 }
 
+WeightCopy NetBuilder::weight_path_copy(uint64_t b_ub, uint64_t K, uint64_t N, uint64_t& wnext) {
+  const uint64_t R = cfg_.mxu.rows, C = cfg_.mxu.cols, e = eb();
+  const auto off = tile_offsets(K, N, R, C, e);
+  const uint64_t kcs = ceil_div(K, R), nts = ceil_div(N, C);
+  const uint64_t host = host_alloc(K * N * e);
+  for (uint64_t nt = 0; nt < nts; ++nt)
+    for (uint64_t kc = 0; kc < kcs; ++kc) {
+      const uint64_t kk = std::min(R, K - kc * R), nn = std::min(C, N - nt * C);
+      const uint64_t src = b_ub + (kc * R * N + nt * C) * e, dst = host + off[kc * nts + nt];
+      if (nts == 1)
+        emit(host_dma(tpu::Opcode::write_host_memory, dst, src, kk * N * e));
+      else
+        for (uint64_t r = 0; r < kk; ++r)
+          emit(host_dma(tpu::Opcode::write_host_memory, dst + r * nn * e, src + r * N * e, nn * e));
+    }
+  const WeightCopy copy{host, wnext, K * N * e};
+  wnext += align_up(K * N * e, 64);
+  plan().weight_path_bytes += K * N * e;
+  return copy;
+}
+
 void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
   const Layer& l = *group[0];
   const Layer* fnl = group.size() > 1 ? group.back() : nullptr;
@@ -318,41 +339,12 @@ void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
   if (!b_const) {
     // Program 1 writes every B_g to host memory in tile layout; the host
     // copies them into weight DRAM; program 2 runs the GEMMs.
-    const uint64_t R = cfg_.mxu.rows, C = cfg_.mxu.cols;
-    const auto off = tile_offsets(K, N, R, C, e);
-    const uint64_t kcs = ceil_div(K, R), nts = ceil_div(N, C);
     const uint64_t b_batches = workload::numel(B.shape) / (K * N);
     std::vector<WeightCopy> copies;
     uint64_t wnext = 0;
     for (uint64_t g = 0; g < b_batches; ++g) {
-      const uint64_t host = host_alloc(K * N * e);
       wbase[g] = wnext;
-      for (uint64_t nt = 0; nt < nts; ++nt)
-        for (uint64_t kc = 0; kc < kcs; ++kc) {
-          const uint64_t kk = std::min(R, K - kc * R), nn = std::min(C, N - nt * C);
-          const uint64_t src = B.ub + (g * K * N + kc * R * N + nt * C) * e;
-          const uint64_t dst = host + off[kc * nts + nt];
-          if (nts == 1) {
-            tpu::Instruction o;
-            o.op = tpu::Opcode::write_host_memory;
-            o.ub_addr = src;
-            o.host_addr = dst;
-            o.bytes = kk * N * e;
-            emit(o);
-          } else {
-            for (uint64_t r = 0; r < kk; ++r) {
-              tpu::Instruction o;
-              o.op = tpu::Opcode::write_host_memory;
-              o.ub_addr = src + r * N * e;
-              o.host_addr = dst + r * nn * e;
-              o.bytes = nn * e;
-              emit(o);
-            }
-          }
-        }
-      copies.push_back(WeightCopy{host, wnext, K * N * e});
-      wnext += align_up(K * N * e, 64);
-      plan().weight_path_bytes += K * N * e;
+      copies.push_back(weight_path_copy(B.ub + g * K * N * e, K, N, wnext));
     }
     new_step();
     step_->copies_before = std::move(copies);
@@ -437,47 +429,23 @@ void NetBuilder::lower_matmul_streamed(const std::vector<const Layer*>& group) {
   float p0 = 0, p1 = 0;
   const tpu::ActFn fn = group.size() > 1 ? act_of(*group.back(), p0, p1) : tpu::ActFn::none;
   const uint64_t e = eb(), M = l.m, N = l.n, K = l.k, G = l.gemm_count;
-  const uint64_t R = cfg_.mxu.rows, C = cfg_.mxu.cols;
   const TensorPlace A = use_on_host(l.inputs[0]);
   if (A.nhwc && A.shape[2] * A.shape[3] != 1) fail(l, "its input is an NHWC image; flatten it first");
   const TensorPlace B = use_on_host(l.inputs[1]);
   const TensorPlace Y = produce_on_host(group.back()->output(), false);
   const uint64_t a_batches = workload::numel(A.shape) / (M * K), b_batches = workload::numel(B.shape) / (K * N);
-  auto dma = [&](tpu::Opcode op, uint64_t host, uint64_t ub, uint64_t bytes) {
-    tpu::Instruction in;
-    in.op = op;
-    in.host_addr = host;
-    in.ub_addr = ub;
-    in.bytes = bytes;
-    emit(in);
-  };
 
   // Program 1: each B batch read into the UB and written back to host memory
   // in weight-tile layout (the resident lowering's writes); the host copies
   // them into weight DRAM.
   const uint64_t b_ub = scratch(K * N * e, "a B batch of '" + l.name + "'");
-  const auto off = tile_offsets(K, N, R, C, e);
-  const uint64_t kcs = ceil_div(K, R), nts = ceil_div(N, C);
   std::vector<WeightCopy> copies;
   std::vector<uint64_t> wbase(b_batches, 0);
   uint64_t wnext = 0;
   for (uint64_t g = 0; g < b_batches; ++g) {
-    dma(tpu::Opcode::read_host_memory, B.ub + g * K * N * e, b_ub, K * N * e);
-    plan().stream_in_bytes += K * N * e;
-    const uint64_t host = host_alloc(K * N * e);
+    stream_in(B.ub + g * K * N * e, b_ub, K * N * e);
     wbase[g] = wnext;
-    for (uint64_t nt = 0; nt < nts; ++nt)
-      for (uint64_t kc = 0; kc < kcs; ++kc) {
-        const uint64_t kk = std::min(R, K - kc * R), nn = std::min(C, N - nt * C);
-        const uint64_t src = b_ub + (kc * R * N + nt * C) * e, dst = host + off[kc * nts + nt];
-        if (nts == 1)
-          dma(tpu::Opcode::write_host_memory, dst, src, kk * N * e);
-        else
-          for (uint64_t r = 0; r < kk; ++r) dma(tpu::Opcode::write_host_memory, dst + r * nn * e, src + r * N * e, nn * e);
-      }
-    copies.push_back(WeightCopy{host, wnext, K * N * e});
-    wnext += align_up(K * N * e, 64);
-    plan().weight_path_bytes += K * N * e;
+    copies.push_back(weight_path_copy(b_ub, K, N, wnext));
   }
   new_step();
   step_->copies_before = std::move(copies);
@@ -488,10 +456,7 @@ void NetBuilder::lower_matmul_streamed(const std::vector<const Layer*>& group) {
   uint64_t half = 0;
   for (uint64_t g = 0; g < G; ++g) {
     const uint64_t ga = a_batches == 1 ? 0 : g % a_batches, gb = b_batches == 1 ? 0 : g % b_batches;
-    if (g == 0 || a_batches > 1) {
-      dma(tpu::Opcode::read_host_memory, A.ub + ga * M * K * e, a_ub, M * K * e);
-      plan().stream_in_bytes += M * K * e;
-    }
+    if (g == 0 || a_batches > 1) stream_in(A.ub + ga * M * K * e, a_ub, M * K * e);
     GemmJob job;
     job.m = M;
     job.n = N;
@@ -520,15 +485,14 @@ void NetBuilder::lower_matmul_streamed(const std::vector<const Layer*>& group) {
     job.acc_half = half;
     emit_gemm_rows(l, job, M, a_ub, c_ub, chk);
     half = job.acc_half;
-    dma(tpu::Opcode::write_host_memory, Y.ub + g * M * N * e, c_ub, M * N * e);
-    plan().stream_out_bytes += M * N * e;
+    stream_out(Y.ub + g * M * N * e, c_ub, M * N * e);
   }
   plan().blocks = G;
   plan().block_rows = M;
   plan().spill_bytes += plan().stream_in_bytes + plan().stream_out_bytes;
   const std::string what = "B via weight DRAM, streamed: " + std::to_string(G) + " batches, in " +
                            size_text(plan().stream_in_bytes) + ", out " + size_text(plan().stream_out_bytes);
-  plan().io = plan().io == "resident" ? what : plan().io + ", " + what;
+  note_io(what);
 }
 
 }  // namespace xpu::lowering::detail

@@ -1,116 +1,14 @@
 // Blocked / streamed layers of the network lowering (network.h, "Blocking
-// and streaming"), conv2d aside (network_conv.cpp): tensors that live in
-// host memory while a layer reads or writes them block by block, the
-// interleaving of one block's vector copies with the previous block's
-// passes, and gemm / matmul rows, elementwise rows and pooling bands
-// streamed through double-buffered UB blocks.
+// and streaming"), conv2d aside (network_conv.cpp): gemm / matmul rows,
+// elementwise rows and pooling bands streamed through double-buffered UB
+// blocks (block planning: network_blocks.cpp) from / to tensors that live in
+// host memory (network_placement.cpp).
 #include <cstdio>
 #include <limits>
 
 #include "sim/lowering/tpu/network_builder.h"
 
 namespace xpu::lowering::detail {
-
-std::string size_text(uint64_t bytes) {
-  char buf[32];
-  if (bytes >= 1000000)
-    std::snprintf(buf, sizeof buf, "%.2f MB", double(bytes) / 1e6);
-  else if (bytes >= 1000)
-    std::snprintf(buf, sizeof buf, "%.1f KB", double(bytes) / 1e3);
-  else
-    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  return buf;
-}
-
-bool NetBuilder::resident(const std::string& tensor) const {
-  auto it = live_.find(root(tensor));
-  return it != live_.end() && !it->second.on_host;
-}
-
-uint64_t NetBuilder::tensor_bytes(const std::string& tensor) const {
-  return workload::numel(w_.tensor(tensor).shape) * eb();
-}
-
-uint64_t NetBuilder::ub_extent_after_spills() const {
-  UbAllocator a = alloc_;
-  for (const auto& [name, lv] : live_)
-    if (!lv.on_host && !pinned_.count(name)) a.free(lv.place.ub);
-  return a.largest_free();
-}
-
-TensorPlace NetBuilder::use_on_host(const std::string& tensor) {
-  const std::string& r = root(tensor);
-  auto it = live_.find(r);
-  if (it == live_.end()) throw std::logic_error("network lowering: tensor '" + r + "' has no place");
-  pinned_.insert(r);
-  Live& lv = it->second;
-  if (!lv.on_host) {
-    // Resident but the layer streams it: one write out, then bands come back.
-    lv.host_addr = host_alloc(lv.place.bytes);
-    tpu::Instruction out;
-    out.op = tpu::Opcode::write_host_memory;
-    out.ub_addr = lv.place.ub;
-    out.host_addr = lv.host_addr;
-    out.bytes = lv.place.bytes;
-    emit(out);
-    alloc_.free(lv.place.ub);
-    lv.on_host = true;
-    cur_->spill_bytes += lv.place.bytes;
-    cur_->io = cur_->io == "resident" ? "spilled " + r : cur_->io + ", spilled " + r;
-  }
-  TensorPlace p = lv.place;
-  p.tensor = tensor;
-  p.shape = w_.tensor(tensor).shape;
-  p.nhwc = p.shape.size() == 4 && is_nhwc(tensor);
-  p.ub = lv.host_addr;
-  return p;
-}
-
-TensorPlace NetBuilder::produce_on_host(const std::string& tensor, bool nhwc) {
-  const workload::Tensor& t = w_.tensor(tensor);
-  Live lv;
-  lv.place.tensor = tensor;
-  lv.place.shape = t.shape;
-  lv.place.dtype = dt();
-  lv.place.scale = scale_of(tensor);
-  lv.place.nhwc = nhwc;
-  lv.place.bytes = workload::numel(t.shape) * eb();
-  lv.on_host = true;
-  lv.host_addr = host_alloc(lv.place.bytes);
-  live_[tensor] = lv;
-  pinned_.insert(tensor);
-  TensorPlace p = lv.place;
-  p.ub = lv.host_addr;
-  return p;
-}
-
-TensorPlace NetBuilder::output_to_host(const std::string& tensor) {
-  Live& lv = live_.at(tensor);
-  alloc_.free(lv.place.ub);
-  lv.on_host = true;
-  lv.host_addr = host_alloc(lv.place.bytes);
-  TensorPlace p = lv.place;
-  p.ub = lv.host_addr;
-  return p;
-}
-
-void NetBuilder::interleave(size_t from, std::vector<tpu::Instruction> extra) {
-  // Slots after the matmuls only: a copy queued behind an activate (which
-  // waits for its passes) would hold up the in-order issue of the next passes.
-  auto& code = step_->program.code;
-  const std::vector<tpu::Instruction> main(code.begin() + long(from), code.end());
-  code.resize(from);
-  size_t slots = 0;
-  for (const auto& in : main) slots += in.op == tpu::Opcode::matmul;
-  const size_t ne = extra.size();
-  size_t k = 0, slot = 0;
-  for (const auto& in : main) {
-    code.push_back(in);
-    if (in.op != tpu::Opcode::matmul) continue;
-    for (const size_t upto = ++slot * ne / slots; k < upto; ++k) code.push_back(extra[k]);
-  }
-  for (; k < ne; ++k) code.push_back(extra[k]);
-}
 
 void NetBuilder::lower_dense_streamed(const std::vector<const workload::Layer*>& group) {
   const workload::Layer& l = *group[0];
@@ -148,19 +46,13 @@ void NetBuilder::lower_dense_streamed(const std::vector<const workload::Layer*>&
   };
   const uint64_t cap = ub_capacity(), bias_bytes = bias.empty() ? 0 : align_up(N * 4, 64);
   const uint64_t a_bytes = align_up(tensor_bytes(l.inputs[0]), 64), y_bytes = align_up(tensor_bytes(out_name), 64);
+  auto need = [&](bool ah, bool yh) {
+    return (ah ? 0 : a_bytes) + (yh ? 0 : y_bytes) + bias_bytes + per_buffer(1, ah, yh);
+  };
   bool a_host = true, y_host = true;
-  for (int mode = 1; mode < 4; ++mode) {
-    const bool ah = mode >= 2, yh = mode % 2 == 1;
-    const uint64_t need = (ah ? 0 : a_bytes) + (yh ? 0 : y_bytes) + bias_bytes + per_buffer(1, ah, yh);
-    if (need <= cap) {
-      a_host = ah;
-      y_host = yh;
-      break;
-    }
-    if (mode == 3)
-      fail(l, "one row needs " + std::to_string(need) + " bytes of the unified buffer (" + std::to_string(cap) +
-                  " bytes) with A and the output streamed from / to host memory: its operands cannot be tiled to fit");
-  }
+  if (!pick_residency(1, need, a_host, y_host))
+    fail(l, "one row needs " + std::to_string(need(true, true)) + " bytes of the unified buffer (" + std::to_string(cap) +
+                " bytes) with A and the output streamed from / to host memory: its operands cannot be tiled to fit");
   const TensorPlace A = a_host ? use_on_host(l.inputs[0]) : use(l.inputs[0]);
   if (A.nhwc && A.shape[2] * A.shape[3] != 1) fail(l, "its input is an NHWC image; flatten it first");
   const TensorPlace Y = y_host ? produce_on_host(out_name, false) : produce(out_name, false);
@@ -184,15 +76,10 @@ void NetBuilder::lower_dense_streamed(const std::vector<const workload::Layer*>&
   // Row blocks: the most A rows (at most one accumulator chunk, as for
   // convs) of which two buffers fit the largest free extent (else one);
   // other tensors are spilled if not even one row fits.
-  uint64_t r = 0, nbuf = 2;
-  for (;;) {
-    r = fit_block_units(std::min(M, acc_chunk_rows()), [&](uint64_t rows) { return per_buffer(rows, a_host, y_host); },
-                        nbuf);
-    if (r > 0) break;
-    if (!try_spill_one())
-      fail(l, "one row block needs " + std::to_string(per_buffer(1, a_host, y_host)) +
-                  " bytes of the unified buffer with every other tensor spilled: its operands cannot be tiled to fit");
-  }
+  uint64_t nbuf = 2;
+  const uint64_t r = fit_block_units_spilling(
+      l, std::min(M, acc_chunk_rows()), [&](uint64_t rows) { return per_buffer(rows, a_host, y_host); }, nbuf,
+      "one row block");
   const uint64_t B = ceil_div(M, r);
   nbuf = std::min(nbuf, B);
   std::vector<uint64_t> a_buf(nbuf), y_buf(nbuf);
@@ -204,13 +91,7 @@ void NetBuilder::lower_dense_streamed(const std::vector<const workload::Layer*>&
   auto rows_of = [&](uint64_t b) { return std::min(r, M - b * r); };
   auto emit_in = [&](uint64_t b) {
     if (!a_host) return;
-    tpu::Instruction in;
-    in.op = tpu::Opcode::read_host_memory;
-    in.host_addr = A.ub + b * r * K * e;
-    in.ub_addr = a_buf[b % nbuf];
-    in.bytes = rows_of(b) * K * e;
-    emit(in);
-    plan().stream_in_bytes += in.bytes;
+    stream_in(A.ub + b * r * K * e, a_buf[b % nbuf], rows_of(b) * K * e);
   };
   auto emit_passes = [&](uint64_t b) {
     const uint64_t m0 = b * r;
@@ -224,13 +105,7 @@ void NetBuilder::lower_dense_streamed(const std::vector<const workload::Layer*>&
   };
   auto emit_out = [&](uint64_t b) {
     if (!y_host) return;
-    tpu::Instruction out;
-    out.op = tpu::Opcode::write_host_memory;
-    out.ub_addr = y_buf[b % nbuf];
-    out.host_addr = Y.ub + b * r * N * e;
-    out.bytes = rows_of(b) * N * e;
-    emit(out);
-    plan().stream_out_bytes += out.bytes;
+    stream_out(Y.ub + b * r * N * e, y_buf[b % nbuf], rows_of(b) * N * e);
   };
   pipeline_blocks(B, nbuf, emit_in, [&](uint64_t b) {
     emit_passes(b);
@@ -312,14 +187,9 @@ bool NetBuilder::lower_vector_streamed(const std::vector<const workload::Layer*>
                             "scalar of '" + l.name + "'")
                  : 0;
 
-  uint64_t r = 0, nbuf = 2;
-  for (;;) {
-    r = fit_block_units(R, [&](uint64_t rows) { return per_buffer(rows, y_host); }, nbuf);
-    if (r > 0) break;
-    if (!try_spill_one())
-      fail(l, "one row block needs " + std::to_string(per_buffer(1, y_host)) +
-                  " bytes of the unified buffer with every other tensor spilled: its operands cannot be tiled to fit");
-  }
+  uint64_t nbuf = 2;
+  const uint64_t r =
+      fit_block_units_spilling(l, R, [&](uint64_t rows) { return per_buffer(rows, y_host); }, nbuf, "one row block");
   const uint64_t B = ceil_div(R, r);
   nbuf = std::min(nbuf, B);
   // Per buffer: a section per streamed operand, then the output rows.
@@ -338,13 +208,7 @@ bool NetBuilder::lower_vector_streamed(const std::vector<const workload::Layer*>
   auto emit_in = [&](uint64_t b) {
     for (size_t a = 0; a < acts.size(); ++a) {
       if (!in_host[a]) continue;
-      tpu::Instruction in;
-      in.op = tpu::Opcode::read_host_memory;
-      in.host_addr = X[a].ub + b * r * row;
-      in.ub_addr = in_buf[b % nbuf][a];
-      in.bytes = rows_of(b) * row;
-      emit(in);
-      plan().stream_in_bytes += in.bytes;
+      stream_in(X[a].ub + b * r * row, in_buf[b % nbuf][a], rows_of(b) * row);
     }
   };
   auto src = [&](size_t a, uint64_t b) { return in_host[a] ? in_buf[b % nbuf][a] : X[a].ub + b * r * row; };
@@ -384,13 +248,7 @@ bool NetBuilder::lower_vector_streamed(const std::vector<const workload::Layer*>
   };
   auto emit_out = [&](uint64_t b) {
     if (!y_host) return;
-    tpu::Instruction out;
-    out.op = tpu::Opcode::write_host_memory;
-    out.ub_addr = out_buf[b % nbuf];
-    out.host_addr = Y.ub + b * r * row;
-    out.bytes = rows_of(b) * row;
-    emit(out);
-    plan().stream_out_bytes += out.bytes;
+    stream_out(Y.ub + b * r * row, out_buf[b % nbuf], rows_of(b) * row);
   };
   pipeline_blocks(B, nbuf, emit_in, [&](uint64_t b) {
     emit_op(b);
@@ -423,32 +281,19 @@ bool NetBuilder::lower_pool_streamed(const workload::Layer& l) {
            (y_host ? align_up(r * y_row, 64) : 0);
   };
   // Residency as for convs: both resident (scratch in bands), else the output streams, else the input, else both.
+  auto need = [&](bool xh, bool yh) { return (xh ? 0 : x_bytes) + (yh ? 0 : y_bytes) + per_buffer(1, xh, yh); };
   bool x_host = true, y_host = true;
-  for (int mode = 0; mode < 4; ++mode) {
-    const bool xh = mode >= 2, yh = mode % 2 == 1;
-    const uint64_t need = (xh ? 0 : x_bytes) + (yh ? 0 : y_bytes) + per_buffer(1, xh, yh);
-    if (need <= cap) {
-      x_host = xh;
-      y_host = yh;
-      break;
-    }
-    if (mode == 3)
-      fail(l, "one output row needs " + std::to_string(need) + " bytes of the unified buffer (" + std::to_string(cap) +
-                  " bytes) with its input and output streamed: its operands cannot be tiled to fit");
-  }
+  if (!pick_residency(0, need, x_host, y_host))
+    fail(l, "one output row needs " + std::to_string(need(true, true)) + " bytes of the unified buffer (" +
+                std::to_string(cap) + " bytes) with its input and output streamed: its operands cannot be tiled to fit");
   const TensorPlace X = x_host ? use_on_host(l.inputs[0]) : use(l.inputs[0]);
   const TensorPlace Y = y_host ? produce_on_host(l.output(), true) : produce(l.output(), true);
   const float s_in = is_max ? X.scale : 1.0f;
   const float out_scale = int8() ? 1.0f / Y.scale : 1.0f;
 
-  uint64_t r = 0, nbuf = 2;
-  for (;;) {
-    r = fit_block_units(Ho, [&](uint64_t rows) { return per_buffer(rows, x_host, y_host); }, nbuf);
-    if (r > 0) break;
-    if (!try_spill_one())
-      fail(l, "one band of one output row needs " + std::to_string(per_buffer(1, x_host, y_host)) +
-                  " bytes of the unified buffer with every other tensor spilled: its operands cannot be tiled to fit");
-  }
+  uint64_t nbuf = 2;
+  const uint64_t r = fit_block_units_spilling(
+      l, Ho, [&](uint64_t rows) { return per_buffer(rows, x_host, y_host); }, nbuf, "one band of one output row");
   struct Block {
     uint64_t n, oh0, rows;
   };
@@ -478,13 +323,7 @@ bool NetBuilder::lower_pool_streamed(const workload::Layer& l) {
     uint64_t ih0 = 0;
     const uint64_t rows = band_of(blocks[bi], ih0);
     if (rows == 0) return;
-    tpu::Instruction in;
-    in.op = tpu::Opcode::read_host_memory;
-    in.host_addr = X.ub + (blocks[bi].n * H + ih0) * x_row;
-    in.ub_addr = bufs[bi % nbuf].band;
-    in.bytes = rows * x_row;
-    emit(in);
-    plan().stream_in_bytes += in.bytes;
+    stream_in(X.ub + (blocks[bi].n * H + ih0) * x_row, bufs[bi % nbuf].band, rows * x_row);
   };
   auto emit_block = [&](size_t bi) {
     const Block& b = blocks[bi];
@@ -566,15 +405,7 @@ bool NetBuilder::lower_pool_streamed(const workload::Layer& l) {
         }
       }
     }
-    if (y_host) {
-      tpu::Instruction out;
-      out.op = tpu::Opcode::write_host_memory;
-      out.ub_addr = buf.out;
-      out.host_addr = Y.ub + (b.n * Ho + b.oh0) * y_row;
-      out.bytes = b.rows * y_row;
-      emit(out);
-      plan().stream_out_bytes += out.bytes;
-    }
+    if (y_host) stream_out(Y.ub + (b.n * Ho + b.oh0) * y_row, buf.out, b.rows * y_row);
   };
   pipeline_blocks(B, nbuf, emit_in, emit_block);
   note_streamed(B, r, nbuf, "output rows", x_host || y_host ? "streamed" : "banded");

@@ -28,32 +28,6 @@ std::vector<uint8_t> f32_bytes(const std::vector<float>& v) {
 
 }  // namespace
 
-uint64_t NetBuilder::stream_block_units(const Layer& l, uint64_t unit_bytes, uint64_t max_units, uint64_t& nbuf) {
-  for (;;) {
-    const uint64_t ext = ub_free_extent();
-    for (nbuf = 2; nbuf >= 1; --nbuf) {
-      // Whole 64-byte units per buffer: the buffers are allocated aligned.
-      const uint64_t units = std::min(max_units, ext / nbuf / 64 * 64 / unit_bytes);
-      if (units > 0) return units;
-    }
-    if (!try_spill_one())
-      fail(l, "one row block needs " + std::to_string(unit_bytes) +
-                  " bytes of the unified buffer with every other tensor spilled: its operands cannot be tiled to fit");
-  }
-}
-
-void NetBuilder::note_streamed(uint64_t blocks, uint64_t rows, uint64_t nbuf, const std::string& unit,
-                               const char* label) {
-  plan().blocks = blocks;
-  plan().block_rows = rows;
-  plan().spill_bytes += plan().stream_in_bytes + plan().stream_out_bytes;
-  std::string what = std::string(label) + ": " + std::to_string(blocks) + " blocks of " + std::to_string(rows) + " " + unit +
-                     (nbuf == 2 ? " (double-buffered)" : "");
-  if (plan().stream_in_bytes) what += ", in " + size_text(plan().stream_in_bytes);
-  if (plan().stream_out_bytes) what += ", out " + size_text(plan().stream_out_bytes);
-  plan().io = plan().io == "resident" ? what : plan().io + ", " + what;
-}
-
 bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
   if (group.size() != 1) return false;
   const Layer& l = *group[0];
@@ -64,24 +38,6 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
     if (!in.empty() && !wl().tensor(in).is_constant()) all += align_up(tensor_bytes(in), 64);
   const float out_scale = int8() ? 1.0f / scale_of(out_name) : 1.0f;
 
-  auto read = [&](uint64_t host, uint64_t ub, uint64_t bytes) {
-    tpu::Instruction in;
-    in.op = tpu::Opcode::read_host_memory;
-    in.host_addr = host;
-    in.ub_addr = ub;
-    in.bytes = bytes;
-    emit(in);
-    plan().stream_in_bytes += bytes;
-  };
-  auto write = [&](uint64_t ub, uint64_t host, uint64_t bytes) {
-    tpu::Instruction out;
-    out.op = tpu::Opcode::write_host_memory;
-    out.ub_addr = ub;
-    out.host_addr = host;
-    out.bytes = bytes;
-    emit(out);
-    plan().stream_out_bytes += bytes;
-  };
 
   switch (l.op) {
     case OpKind::global_avg_pool: {
@@ -107,7 +63,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
       const uint64_t per_image = ceil_div(HW, r), B = N * per_image;
       auto rows_of = [&](uint64_t b) { return std::min(r, HW - b % per_image * r); };
       auto emit_in = [&](uint64_t b) {
-        read(X.ub + (b / per_image * HW + b % per_image * r) * C * e, bufs[b % nbuf], rows_of(b) * C * e);
+        stream_in(X.ub + (b / per_image * HW + b % per_image * r) * C * e, bufs[b % nbuf], rows_of(b) * C * e);
       };
       pipeline_blocks(B, nbuf, emit_in, [&](uint64_t b) {
         const uint64_t n = b / per_image;
@@ -191,7 +147,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
       for (uint64_t i = 0; i < nbuf; ++i) bufs.push_back(scratch(2 * r * row, "a row block of '" + l.name + "'"));
       const uint64_t B = ceil_div(R, r);
       auto rows_of = [&](uint64_t b) { return std::min(r, R - b * r); };
-      auto emit_in = [&](uint64_t b) { read(X.ub + b * r * row, bufs[b % nbuf], rows_of(b) * row); };
+      auto emit_in = [&](uint64_t b) { stream_in(X.ub + b * r * row, bufs[b % nbuf], rows_of(b) * row); };
       pipeline_blocks(B, nbuf, emit_in, [&](uint64_t b) {
         const uint64_t buf = bufs[b % nbuf];
         tpu::Instruction in = vec(ln ? tpu::VectorOp::layernorm : tpu::VectorOp::softmax, u32(rows_of(b)), u32(n));
@@ -209,7 +165,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
           in.ub_stride2 = n * 4;
         }
         emit(in);
-        write(buf + r * row, Y.ub + b * r * row, rows_of(b) * row);
+        stream_out(Y.ub + b * r * row, buf + r * row, rows_of(b) * row);
       });
       note_streamed(B, r, nbuf, "rows");
       return true;
@@ -249,7 +205,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
       const uint64_t B = ceil_div(A, r);
       auto len_of = [&](uint64_t b) { return std::min(r, A - b * r); };
       auto emit_in = [&](uint64_t b) {
-        if (x_host) read(X.ub + b * r * x_unit, bufs[b % nbuf], len_of(b) * x_unit);
+        if (x_host) stream_in(X.ub + b * r * x_unit, bufs[b % nbuf], len_of(b) * x_unit);
       };
       pipeline_blocks(B, nbuf, emit_in, [&](uint64_t b) {
         const uint64_t len = len_of(b), buf = bufs[b % nbuf];
@@ -277,7 +233,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
           emit(c);
         }
         for (uint64_t p = 0; p < prefix; ++p)
-          write(dst + p * len * inner_y * e, Y.ub + (p * uint64_t(os[q]) + b * r) * inner_y * e, len * inner_y * e);
+          stream_out(Y.ub + (p * uint64_t(os[q]) + b * r) * inner_y * e, dst + p * len * inner_y * e, len * inner_y * e);
       });
       note_streamed(B, r, nbuf, "input rows");
       return true;
@@ -344,7 +300,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
         const Block& b = blocks[bi];
         if (!on_host[b.x]) return;
         // Whole slices are contiguous in the operand; part of one is too.
-        read(xs[b.x].ub + (b.o0 * inner_of(b.x) + b.c0) * e, bufs[bi % nbuf], b.rows * b.cols * e);
+        stream_in(xs[b.x].ub + (b.o0 * inner_of(b.x) + b.c0) * e, bufs[bi % nbuf], b.rows * b.cols * e);
       };
       if (nbuf == 2 && B > 0) emit_in(0);
       for (size_t bi = 0; bi < B; ++bi) {
@@ -361,7 +317,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
         c.dst_stride = b.cols * e;
         emit(c);
         for (uint64_t i = 0; i < b.rows; ++i)
-          write(buf + i * b.cols * e, Y.ub + ((b.o0 + i) * inner_y + offs[b.x] + b.c0) * e, b.cols * e);
+          stream_out(Y.ub + ((b.o0 + i) * inner_y + offs[b.x] + b.c0) * e, buf + i * b.cols * e, b.cols * e);
       }
       note_streamed(B, units, nbuf, "elements");
       return true;
