@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "sim/lowering/tpu/network_builder.h"
+#include "sim/lowering/tpu/window_geometry.h"
 
 namespace xpu::lowering::detail {
 
@@ -172,10 +173,8 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
           }
           // ow with 0 <= ow*sw - pl + kw*dw < W
           const int64_t base = int64_t(kw * win.dilation_w) - win.pad_left, sw = win.stride_w;
-          int64_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;
-          int64_t hi = (int64_t(W) - 1 - base) < 0 ? -1 : (int64_t(W) - 1 - base) / sw;
-          lo = std::max<int64_t>(lo, int64_t(ow0));
-          hi = std::min<int64_t>(hi, int64_t(ow0 + wc) - 1);
+          const IndexRange in = in_bounds_outputs(base, sw, int64_t(W));
+          const int64_t lo = std::max<int64_t>(in.lo, int64_t(ow0)), hi = std::min<int64_t>(in.hi, int64_t(ow0 + wc) - 1);
           if (lo > hi) {
             fill(row0, wc, kh * Kw + kw);
             continue;

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "sim/lowering/tpu/network_builder.h"
+#include "sim/lowering/tpu/window_geometry.h"
 
 namespace xpu::lowering::detail {
 
@@ -348,9 +349,8 @@ bool NetBuilder::lower_pool_streamed(const workload::Layer& l) {
         if (ih < 0 || ih >= int64_t(H)) continue;
         for (int64_t kw = 0; kw < win.kernel_w; ++kw) {
           const int64_t base = kw * win.dilation_w - win.pad_left;
-          int64_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;
-          int64_t hi = (int64_t(W) - 1 - base) < 0 ? -1 : (int64_t(W) - 1 - base) / sw;
-          hi = std::min<int64_t>(hi, int64_t(Wo) - 1);
+          const IndexRange in = in_bounds_outputs(base, sw, int64_t(W));
+          const int64_t lo = in.lo, hi = std::min<int64_t>(in.hi, int64_t(Wo) - 1);
           if (lo > hi) continue;
           tpu::Instruction t = vec(is_max ? tpu::VectorOp::max : tpu::VectorOp::add, uint32_t(hi - lo + 1), uint32_t(C));
           t.dtype = st;
@@ -383,27 +383,10 @@ bool NetBuilder::lower_pool_streamed(const workload::Layer& l) {
       finish(0, b.rows * Wo, 1.0f);
     } else {
       // Divisor per output position (reference_executor.h), runs of equal divisors.
-      auto count = [&](int64_t o, int64_t stride, int64_t k, int64_t pad_lo, int64_t pad_hi, int64_t size) {
-        int64_t c = 0;
-        for (int64_t t = 0; t < k; ++t) {
-          const int64_t i = o * stride - pad_lo + t;
-          c += l.attrs.count_include_pad ? (i >= -pad_lo && i < size + pad_hi) : (i >= 0 && i < size);
-        }
-        return c;
-      };
-      for (uint64_t oh = b.oh0; oh < b.oh0 + b.rows; ++oh) {
-        const int64_t ch = count(int64_t(oh), int64_t(sh), win.kernel_h, win.pad_top, win.pad_bottom, int64_t(H));
-        uint64_t run0 = 0;
-        int64_t prev = -1;
-        for (uint64_t ow = 0; ow <= Wo; ++ow) {
-          const int64_t cw = ow < Wo ? count(int64_t(ow), sw, win.kernel_w, win.pad_left, win.pad_right, int64_t(W)) : -2;
-          if (cw != prev) {
-            if (prev >= 0 && ow > run0) finish((oh - b.oh0) * Wo + run0, ow - run0, float(ch * prev));
-            run0 = ow;
-            prev = cw;
-          }
-        }
-      }
+      for (uint64_t oh = b.oh0; oh < b.oh0 + b.rows; ++oh)
+        avg_pool_runs(l.attrs, oh, Wo, H, W, [&](uint64_t ow0, uint64_t n, float divisor) {
+          finish((oh - b.oh0) * Wo + ow0, n, divisor);
+        });
     }
     if (y_host) stream_out(Y.ub + (b.n * Ho + b.oh0) * y_row, buf.out, b.rows * y_row);
   };
