@@ -1,10 +1,10 @@
 #include "models/gpu/decode.h"
 
 #include <algorithm>
-#include <stdexcept>
+#include <string>
 
-#include "models/gpu/fragment.h"
-#include "models/gpu/tensor_core.h"
+#include "models/gpu/mma_shape.h"
+#include "sim/common/errors.h"
 
 namespace xpu::gpu {
 
@@ -28,7 +28,7 @@ struct Builder {
     if (r == kRZ) return;
     for (uint32_t i = 0; i < d.nregs; ++i)
       if (d.regs[i] == r) return;
-    if (d.nregs >= d.regs.size()) throw std::logic_error("decode: too many operands");
+    if (d.nregs >= d.regs.size()) throw InternalError("decode: too many operands");
     d.regs[d.nregs++] = r;
   }
   void range(uint8_t first, uint32_t n) {
@@ -43,6 +43,9 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
   std::vector<Decoded> out(k.code.size());
   const auto& sc = cfg.sub_core;
   const auto& tc = cfg.tensor_core;
+  const MmaShape& mma = mma_shape(tc.mma);
+  if (k.mma && k.mma != &mma)
+    throw InternalError(k.name + ": built for tensor-core shape " + k.mma->name() + ", the config has " + mma.name());
   for (size_t pc = 0; pc < k.code.size(); ++pc) {
     const Instr& in = k.code[pc];
     Decoded& d = out[pc];
@@ -73,28 +76,26 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
     std::vector<uint8_t> srcs;
     switch (in.op) {
       case Op::hmma: {
-        const HmmaRegs r = hmma_regs(in);
+        const MmaStepRegs r = mma.step_regs(in);
         b.range(r.a_first, r.a_count);
         b.range(r.b_first, r.b_count);
-        b.range(static_cast<uint8_t>(in.c + 2 * in.step), 2);
+        b.range(r.c_first, r.c_count);
         b.range(r.d_first, r.d_count);
         d.dst_first = r.d_first;
         d.dst_count = r.d_count;
-        // 16 x 16 x 16 MACs over 4 sets of `steps` steps (sm_core.cpp counts them).
+        // MACs of one instruction (sm_issue.cpp counts them), a power of two
+        // so that the hot path shifts (Volta: 16 x 16 x 16 / (4 sets x 4 or 2 steps)).
         d.mac_ctr = in.in == DType::int8   ? Ctr::mac_int8
                     : in.in == DType::bf16 ? Ctr::mac_bf16
                     : in.acc == AccType::f16 ? Ctr::mac_fp16_acc16
                                              : Ctr::mac_fp16;
-        d.mac_log2 = in.acc == AccType::f16 ? 9 : 8;  // 1024 / steps, steps = 2 or 4
-        // Register-file traffic of one step, in 32-bit lane reads/writes
-        // (fragment.h): A: the set's k registers in every lane; B: the
-        // step's columns of the set's 4 rows in each octet; C: the step's
-        // accumulator pair in every lane.
-        const bool i8 = in.in == DType::int8, f16 = in.acc == AccType::f16;
-        const uint32_t a = 32u * (i8 ? 1 : 2);
-        const uint32_t bregs = i8 ? 8 : (f16 ? 32 : 16);
-        d.rf_reads = static_cast<uint16_t>(a + bregs + 64);
-        d.rf_writes = 64;
+        const uint32_t macs = mma.step_macs(in.acc);
+        if (macs == 0 || (macs & (macs - 1)) != 0)
+          throw InternalError(std::string(mma.name()) + ": MACs per instruction must be a power of two");
+        d.mac_log2 = static_cast<uint8_t>(__builtin_ctz(macs));
+        const MmaStepTraffic rf = mma.step_rf(in);
+        d.rf_reads = rf.reads;
+        d.rf_writes = rf.writes;
         break;
       }
       case Op::ldg: case Op::lds:
@@ -140,18 +141,18 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
       d.bank_extra = static_cast<uint8_t>(worst > 1 ? worst - 1 : 0);
     }
     if (in.op == Op::bra && (in.target < 0 || in.target > int32_t(k.code.size()) || in.reconv < 0))
-      throw std::invalid_argument(k.name + ": branch at " + std::to_string(pc) + " has no target");
+      throw InternalError(k.name + ": branch at " + std::to_string(pc) + " has no target");
   }
   return out;
 }
 
-std::vector<std::array<uint32_t, 32>> fragment_offsets(const Kernel& k) {
+std::vector<std::array<uint32_t, 32>> fragment_offsets(const Kernel& k, const MmaShape& mma) {
   std::vector<std::array<uint32_t, 32>> out(k.code.size(), std::array<uint32_t, 32>{});
   for (size_t pc = 0; pc < k.code.size(); ++pc) {
     const Instr& in = k.code[pc];
     if (in.frag < 0) continue;
     for (uint32_t l = 0; l < 32; ++l)
-      out[pc][l] = frag_lane_offset(static_cast<FragKind>(in.frag), in.in, in.acc, l, in.part, in.ldm);
+      out[pc][l] = mma.frag_lane_offset(static_cast<FragKind>(in.frag), in.in, in.acc, l, in.part, in.ldm);
   }
   return out;
 }

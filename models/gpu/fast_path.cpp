@@ -2,7 +2,8 @@
 
 #include <bitset>
 
-#include "models/gpu/tensor_core.h"
+#include "models/gpu/mma_shape.h"
+#include "sim/common/errors.h"
 
 namespace xpu::gpu {
 
@@ -30,7 +31,8 @@ std::string fast_path_check(const Kernel& k) {
         case Op::ldg: case Op::lds: changed |= set_reg(in.dst, in.width / 4, true); break;
         case Op::stg: case Op::sts: case Op::bra: case Op::bar: case Op::exit: case Op::nop: break;
         case Op::hmma: {
-          const HmmaRegs h = hmma_regs(in);
+          if (!k.mma) throw InternalError(k.name + ": HMMA in a kernel without a tensor-core shape");
+          const MmaStepRegs h = k.mma->step_regs(in);
           changed |= set_reg(h.d_first, h.d_count, true);
           break;
         }

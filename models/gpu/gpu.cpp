@@ -76,7 +76,7 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
   geo_ = LaunchGeometry{};
   geo_.launch = &launch;
   geo_.decoded = decode(*launch.kernel, cfg_);
-  geo_.frag_off = fragment_offsets(*launch.kernel);
+  geo_.frag_off = fragment_offsets(*launch.kernel, mma_shape(cfg_.tensor_core.mma));
   geo_.slots = occ.ctas;
   geo_.warps_per_cta = launch.threads / 32;
   geo_.smem_per_cta = occ.smem_per_cta;

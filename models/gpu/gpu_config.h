@@ -3,6 +3,7 @@
 // sim/config/gpu_config.cpp (the only code that reads it); models see only
 // this struct. Defaults are the NVIDIA V100 (Volta) values of
 // configs/accelerators/v100.yaml, where each value's source is given.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -32,15 +33,26 @@ struct SubCoreConfig {
   uint32_t register_banks = 2;  // operand reads of one instruction in one bank serialise
 };
 
-// Volta tensor core (Raihan et al., ISPASS 2019): a wmma m16n16k16 is split
-// into `sets` HMMA sets (each covers k/sets of K) of `steps_*` HMMA steps
-// (each covers 1/steps of the 16x16 output). Steps of a set chain on the
-// accumulator registers written by the same step of the previous set.
+// Tensor-core instruction shapes the model implements. Each is described by
+// an MmaShape (models/gpu/mma_shape.h: warp tile, fragment layouts, the
+// decomposition into tensor-core instructions, their values); the config
+// names one (tensor_core.mma).
+enum class MmaKind : uint8_t {
+  volta_hmma884,  // wmma m16n16k16 as Volta's HMMA.884 sets and steps (Raihan et al., ISPASS 2019)
+  count
+};
+inline const char* mma_kind_name(MmaKind k) {
+  static const char* const names[] = {"volta_hmma884"};
+  static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(MmaKind::count), "one name per MmaKind");
+  return names[static_cast<int>(k)];
+}
+
+// Tensor cores of a sub-core: the instruction shape (mma) and the timing of
+// its instructions. On Volta a wmma m16n16k16 is 4 HMMA sets of 4 steps
+// (fp32 accumulation) or 2 (fp16); ii and latency are per step.
 struct TensorCoreConfig {
+  MmaKind mma = MmaKind::volta_hmma884;
   uint32_t fma_per_clock = 64;  // 4x4x4 per tensor core per clock
-  uint32_t sets = 4;
-  uint32_t steps_f32_acc = 4;
-  uint32_t steps_f16_acc = 2;
   uint32_t ii_f32_acc = 2;  // cycles a step occupies the sub-core's tensor cores
   uint32_t ii_f16_acc = 4;
   uint32_t latency_f32_acc = 13;  // cycles from issue of a step to its accumulators

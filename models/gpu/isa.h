@@ -63,19 +63,25 @@ struct Instr {
   int32_t target = -1;   // bra: destination pc
   int32_t reconv = -1;   // bra: immediate post-dominator (SIMT reconvergence pc)
   // Fragment memory ops (expanded wmma.load/store): lane addresses follow the
-  // fragment layout of fragment.h: frag kind, part, leading dimension bytes.
+  // fragment layout of the kernel's MmaShape (mma_shape.h): frag kind, part,
+  // leading dimension bytes.
   int8_t frag = -1;      // FragKind, or -1 for ordinary per-lane addressing
   uint8_t part = 0;
   uint32_t ldm = 0;      // bytes between rows
-  // HMMA step.
+  // Tensor-core instruction: which of the MmaShape's sets and steps.
   uint8_t set = 0, step = 0;
   AccType acc = AccType::f32;
   DType in = DType::fp16;
 };
 
+class MmaShape;
+
 struct Kernel {
   std::string name;
   std::vector<Instr> code;
+  // The tensor-core shape its fragment and HMMA instructions follow (set by
+  // the builder; nullptr when it has none). Must be the config's.
+  const MmaShape* mma = nullptr;
   uint32_t regs_per_thread = 32;  // allocation (occupancy), >= highest register used + 1
   bool reads_ctaid = false;       // set by the builder: such CTAs are not provably identical
 };

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "sim/common/errors.h"
+
 namespace xpu::gpu {
 
 uint8_t KernelBuilder::reg(uint32_t n) {
@@ -20,8 +22,13 @@ uint8_t KernelBuilder::pred() {
   return static_cast<uint8_t>(next_pred_++);
 }
 
+const MmaShape& KernelBuilder::mma() const {
+  if (!k_.mma) throw InternalError(k_.name + ": wmma operations need the builder's tensor-core shape");
+  return *k_.mma;
+}
+
 Frag KernelBuilder::frag(FragKind kind, DType in, AccType acc) {
-  Frag f{kind, kRZ, in, acc};
+  Frag f{kind, kRZ, in, acc, static_cast<uint8_t>(mma().frag_regs(kind, in, acc))};
   f.reg = reg(f.regs());
   return f;
 }
@@ -162,7 +169,7 @@ Instr& KernelBuilder::bra(int target, int reconv, uint8_t p, bool neg) {
 }
 
 void KernelBuilder::wmma_load(const Frag& f, Space s, uint8_t a, int32_t imm, uint32_t ldm, uint8_t buf) {
-  const uint32_t parts = frag_parts(f.kind, f.in, f.acc), pb = frag_part_bytes(f.kind, f.in, f.acc);
+  const uint32_t parts = mma().frag_parts(f.kind, f.in, f.acc), pb = mma().frag_part_bytes(f.kind, f.in, f.acc);
   for (uint32_t p = 0; p < parts; ++p) {
     const uint8_t d = static_cast<uint8_t>(f.reg + p * pb / 4);
     Instr& in = s == Space::shared ? lds(d, a, imm, static_cast<uint8_t>(pb))
@@ -176,7 +183,7 @@ void KernelBuilder::wmma_load(const Frag& f, Space s, uint8_t a, int32_t imm, ui
 }
 
 void KernelBuilder::wmma_store(const Frag& f, Space s, uint8_t a, int32_t imm, uint32_t ldm, uint8_t buf) {
-  const uint32_t parts = frag_parts(f.kind, f.in, f.acc), pb = frag_part_bytes(f.kind, f.in, f.acc);
+  const uint32_t parts = mma().frag_parts(f.kind, f.in, f.acc), pb = mma().frag_part_bytes(f.kind, f.in, f.acc);
   for (uint32_t p = 0; p < parts; ++p) {
     const uint8_t src = static_cast<uint8_t>(f.reg + p * pb / 4);
     Instr& in = s == Space::shared ? sts(a, imm, src, static_cast<uint8_t>(pb))
@@ -200,15 +207,16 @@ void KernelBuilder::wmma_mma(const Frag& d, const Frag& a, const Frag& b, const 
 void KernelBuilder::wmma_mma_batch(const std::vector<WmmaOp>& ops) {
   for (const WmmaOp& op : ops) {
     if (op.a.kind != FragKind::a || op.b.kind != FragKind::b || op.c.kind != FragKind::c || op.d.kind != FragKind::c)
-      throw std::invalid_argument("wmma_mma: fragment kinds must be (c, a, b, c)");
-    if (op.a.in != op.b.in) throw std::invalid_argument("wmma_mma: A and B input types differ");
+      throw InternalError("wmma_mma: fragment kinds must be (c, a, b, c)");
+    if (op.a.in != op.b.in) throw InternalError("wmma_mma: A and B input types differ");
     if ((op.a.in == DType::int8) != (op.c.acc == AccType::s32))
-      throw std::invalid_argument("wmma_mma: int8 inputs need an s32 accumulator and only they do");
-    if (op.c.acc != op.d.acc) throw std::invalid_argument("wmma_mma: C and D accumulator types differ");
+      throw InternalError("wmma_mma: int8 inputs need an s32 accumulator and only they do");
+    if (op.c.acc != op.d.acc) throw InternalError("wmma_mma: C and D accumulator types differ");
   }
-  for (uint32_t set = 0; set < 4; ++set)
+  const MmaShape& mma = this->mma();
+  for (uint32_t set = 0; set < mma.sets(); ++set)
     for (const WmmaOp& op : ops) {
-      const uint32_t steps = op.c.acc == AccType::f16 ? 2 : 4;
+      const uint32_t steps = mma.steps(op.c.acc);
       for (uint32_t step = 0; step < steps; ++step) {
         Instr in;
         in.op = Op::hmma;

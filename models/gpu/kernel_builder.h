@@ -1,17 +1,18 @@
 #pragma once
 // Assembles Kernels: registers and predicates by counter, labels patched at
 // finish(), structured branches that record their reconvergence point, and
-// the wmma operations expanded into the instructions Volta runs:
-//   wmma.load/store  -> frag_parts() LDS/LDG/STS/STG per lane (fragment.h);
-//   wmma.mma         -> 4 sets x 4 HMMA steps (fp32/int32 accumulation) or
-//                       4 x 2 (fp16 accumulation), set-major;
+// the wmma operations expanded into the instructions of the tensor-core
+// shape given at construction (mma_shape.h; Volta: mma_volta_hmma884.h):
+//   wmma.load/store  -> frag_parts() LDS/LDG/STS/STG per lane;
+//   wmma.mma         -> sets() x steps(acc) HMMA instructions, set-major
+//                       (Volta: 4 x 4 with fp32/int32 accumulation, 4 x 2 with fp16);
 //   wmma.fill        -> one MOV per accumulator register.
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "models/gpu/fragment.h"
 #include "models/gpu/isa.h"
+#include "models/gpu/mma_shape.h"
 
 namespace xpu::gpu {
 
@@ -22,7 +23,8 @@ struct Frag {
   uint8_t reg = kRZ;  // first register
   DType in = DType::fp16;
   AccType acc = AccType::f32;
-  uint32_t regs() const { return frag_regs(kind, in, acc); }
+  uint8_t nregs = 0;  // registers per lane (the shape's frag_regs)
+  uint32_t regs() const { return nregs; }
 };
 
 struct WmmaOp {
@@ -31,7 +33,12 @@ struct WmmaOp {
 
 class KernelBuilder {
  public:
-  explicit KernelBuilder(std::string name) { k_.name = std::move(name); }
+  // `mma`: the tensor-core shape of the config the kernel will run on
+  // (mma_shape(cfg.tensor_core.mma)); needed only by frag() and wmma_*.
+  explicit KernelBuilder(std::string name, const MmaShape* mma = nullptr) {
+    k_.name = std::move(name);
+    k_.mma = mma;
+  }
 
   uint8_t reg(uint32_t n = 1);  // n consecutive registers
   uint8_t pred();
@@ -81,6 +88,7 @@ class KernelBuilder {
   Kernel finish(uint32_t regs_per_thread = 0);
 
  private:
+  const MmaShape& mma() const;
   Kernel k_;
   uint32_t next_reg_ = 0;
   uint32_t next_pred_ = 0;

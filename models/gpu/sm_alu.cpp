@@ -12,18 +12,10 @@ namespace {
 inline float f32(uint32_t u) { return bits_to_float(u); }
 inline uint32_t u32(float f) { return float_to_bits(f); }
 
-bool compare(Cmp c, int64_t a, int64_t b) {
-  switch (c) {
-    case Cmp::lt: return a < b;
-    case Cmp::le: return a <= b;
-    case Cmp::eq: return a == b;
-    case Cmp::ne: return a != b;
-    case Cmp::ge: return a >= b;
-    case Cmp::gt: return a > b;
-  }
-  return false;
-}
-bool comparef(Cmp c, float a, float b) {
+// ISETP on sign-extended integers, FSETP on floats (ordered: NaN compares
+// false except ne).
+template <typename T>
+bool compare(Cmp c, T a, T b) {
   switch (c) {
     case Cmp::lt: return a < b;
     case Cmp::le: return a <= b;
@@ -54,7 +46,7 @@ void SmCore::exec_alu(const Instr& in, uint32_t wi, uint32_t mask) {
       if (!(mask >> l & 1)) continue;
       const bool r = in.op == Op::isetp
                          ? compare(in.cmp, int64_t(int32_t(A[l])), int64_t(int32_t(bv(l))))
-                         : (values_ && comparef(in.cmp, f32(A[l]), f32(bv(l))));
+                         : (values_ && compare(in.cmp, f32(A[l]), f32(bv(l))));
       bits |= uint32_t(r) << l;
     }
     w.pred[in.dst] = (w.pred[in.dst] & ~mask) | bits;

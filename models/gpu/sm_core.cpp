@@ -14,7 +14,7 @@ const char* stall_name(Stall s) {
   return names[static_cast<int>(s)];
 }
 
-SmCore::SmCore(const GpuConfig& cfg, uint32_t id, GlobalMemory* gmem) : cfg_(cfg), id_(id), gmem_(gmem) {
+SmCore::SmCore(const GpuConfig& cfg, uint32_t id, GlobalMemory* gmem) : cfg_(cfg), mma_(&mma_shape(cfg.tensor_core.mma)), id_(id), gmem_(gmem) {
   subs_.resize(cfg.sub_cores);
 }
 

@@ -3,9 +3,10 @@
 // (run_until) without SystemC events: sub-cores with a warp scheduler each
 // (GTO or loose round-robin), a per-warp scoreboard kept as register ready
 // times, register-bank conflicts, pipelines with issue intervals and
-// latencies, two tensor cores per sub-core, the shared-memory/L1 data path
-// (MIO) with bank-conflict serialisation, a sectored L1, barriers, and a SIMT
-// reconvergence stack per warp. Values are computed per thread when enabled.
+// latencies, tensor cores per sub-core (instructions of the config's
+// MmaShape), the shared-memory/L1 data path (MIO) with bank-conflict
+// serialisation, a sectored L1, barriers, and a SIMT reconvergence stack per
+// warp. Values are computed per thread when enabled.
 //
 // Time never runs backwards and nothing outside the SM is consulted inside a
 // quantum: L1 misses and stores are posted as MemReqs, answered at the
@@ -19,6 +20,7 @@
 #include "models/gpu/isa.h"
 #include "models/gpu/l1_cache.h"
 #include "models/gpu/memory_system.h"
+#include "models/gpu/mma_shape.h"
 #include "models/gpu/sm_counters.h"
 
 namespace xpu::gpu {
@@ -48,7 +50,7 @@ static_assert(sizeof(Decoded) == 64, "Decoded is one host cache line");
 struct LaunchGeometry {
   const Launch* launch = nullptr;
   std::vector<Decoded> decoded;
-  // Per pc: fragment lane offsets of fragment memory ops (fragment.h); one
+  // Per pc: fragment lane offsets of fragment memory ops (mma_shape.h); one
   // table for all SMs keeps it in the host cache.
   std::vector<std::array<uint32_t, 32>> frag_off;
   uint32_t slots = 1;          // resident CTAs per SM (occupancy)
@@ -185,6 +187,7 @@ class SmCore {
   void exec_functional(uint32_t wi);
 
   GpuConfig cfg_;
+  const MmaShape* mma_;  // mma_shape(cfg_.tensor_core.mma)
   uint32_t id_;
   GlobalMemory* gmem_;
   const LaunchGeometry* geo_ = nullptr;

@@ -4,7 +4,6 @@
 #include <string>
 
 #include "models/gpu/sm_core.h"
-#include "models/gpu/tensor_core.h"
 #include "sim/common/errors.h"
 
 namespace xpu::gpu {
@@ -136,7 +135,7 @@ void SmCore::exec_functional(uint32_t wi) {
     case Unit::tensor: {
       uint32_t* regs[256];
       for (uint32_t r = 0; r < regs_per_thread_; ++r) regs[r] = reg(wi, static_cast<uint8_t>(r));
-      hmma_step(in, regs);
+      mma_->step(in, regs);
       advance(w);
       break;
     }

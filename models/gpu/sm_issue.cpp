@@ -5,7 +5,6 @@
 
 #include "models/gpu/popc.h"
 #include "models/gpu/sm_core.h"
-#include "models/gpu/tensor_core.h"
 
 namespace xpu::gpu {
 
@@ -209,7 +208,7 @@ void SmCore::issue(uint32_t wi, uint32_t s, uint64_t t) {
       if (values_) {
         uint32_t* regs[256];
         for (uint32_t r = 0; r < regs_per_thread_; ++r) regs[r] = reg(wi, static_cast<uint8_t>(r));
-        hmma_step(in, regs);
+        mma_->step(in, regs);
       }
       set_ready(d.dst_first, d.dst_count, ready, false);
       advance(w);

@@ -1,6 +1,8 @@
 #include "sim/config/gpu_config.h"
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "sim/config/document.h"
 
@@ -62,10 +64,14 @@ gpu::GpuConfig parse_gpu_config(Reader& r) {
   {
     Reader t = r.map("tensor_core", false);
     auto& x = c.tensor_core;
+    // The instruction shape by name (models/gpu/mma_shape.h describes each).
+    std::vector<std::string> shapes;
+    for (int i = 0; i < static_cast<int>(gpu::MmaKind::count); ++i)
+      shapes.push_back(gpu::mma_kind_name(static_cast<gpu::MmaKind>(i)));
+    const std::string mma = t.choice("mma", shapes, std::string(gpu::mma_kind_name(x.mma)));
+    for (int i = 0; i < static_cast<int>(gpu::MmaKind::count); ++i)
+      if (shapes[i] == mma) x.mma = static_cast<gpu::MmaKind>(i);
     x.fma_per_clock = u32(t.integer("fma_per_clock", x.fma_per_clock, 1, 1 << 16));
-    x.sets = u32(t.integer("sets", x.sets, 1, 16));
-    x.steps_f32_acc = u32(t.integer("steps_f32_acc", x.steps_f32_acc, 1, 16));
-    x.steps_f16_acc = u32(t.integer("steps_f16_acc", x.steps_f16_acc, 1, 16));
     x.ii_f32_acc = u32(t.integer("ii_f32_acc", x.ii_f32_acc, 1, 1000));
     x.ii_f16_acc = u32(t.integer("ii_f16_acc", x.ii_f16_acc, 1, 1000));
     x.latency_f32_acc = u32(t.integer("latency_f32_acc", x.latency_f32_acc, 1, 1000));
@@ -75,12 +81,6 @@ gpu::GpuConfig parse_gpu_config(Reader& r) {
     x.int8 = t.boolean("int8", x.int8);
     x.ii_int8 = u32(t.integer("ii_int8", x.ii_int8, 1, 1000));
     x.latency_int8 = u32(t.integer("latency_int8", x.latency_int8, 1, 1000));
-    // The fragment layouts (models/gpu/fragment.h) put k = 16/sets values of
-    // a set in whole registers and give each step a pair of accumulator
-    // registers, which needs these shapes.
-    if (x.sets != 4) t.error("sets", "the m16n16k16 fragment layout needs 4 sets (k = 4 per set)");
-    if (x.steps_f32_acc != 4) t.error("steps_f32_acc", "the fp32 accumulator layout needs 4 steps");
-    if (x.steps_f16_acc != 2) t.error("steps_f16_acc", "the fp16 accumulator layout needs 2 steps");
   }
   {
     Reader s = r.map("shared", false);

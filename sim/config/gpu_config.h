@@ -8,9 +8,9 @@
 //   name, description, clock_mhz, sms, sub_cores
 //   sub_core:    scheduler (gto|lrr), fp32/int32/fp64/sfu/ldst: {lanes, latency},
 //                branch_latency, tensor_cores, register_file_bytes, register_banks
-//   tensor_core: fma_per_clock, sets, steps_f32_acc, steps_f16_acc, ii_f32_acc,
-//                ii_f16_acc, latency_f32_acc, latency_f16_acc, fp16, bf16, int8,
-//                ii_int8, latency_int8
+//   tensor_core: mma (volta_hmma884), fma_per_clock, ii_f32_acc, ii_f16_acc,
+//                latency_f32_acc, latency_f16_acc, fp16, bf16, int8, ii_int8,
+//                latency_int8
 //   shared:      unified_bytes, max_shared_bytes, banks, bank_bytes, latency
 //   l1:          line_bytes, sector_bytes, assoc, latency, bytes_per_cycle
 //   l2:          capacity_bytes, slices, line_bytes, assoc, latency, bytes_per_cycle_per_slice

@@ -115,7 +115,7 @@ namespace {
 // per iteration (set-major batches), `iters` iterations; A and B fragments
 // from shared memory.
 Kernel wmma_kernel(uint32_t accs, uint32_t mmas_per_iter, uint32_t iters) {
-  KernelBuilder kb("wmma_loop");
+  KernelBuilder kb("wmma_loop", &mma_shape(MmaKind::volta_hmma884));
   std::vector<Frag> c(accs);
   for (auto& f : c) f = kb.frag(FragKind::c, DType::fp16, AccType::f32);
   const Frag a = kb.frag(FragKind::a, DType::fp16, AccType::f32), b = kb.frag(FragKind::b, DType::fp16, AccType::f32);
@@ -153,7 +153,7 @@ TEST_CASE("one wmma m16n16k16 takes 54-64 cycles", "[gpu][micro]") {
   // step issue offsets) + 13 = 58 cycles, plus the issue slot the first
   // HMMA takes after the last fragment load.
   auto run = [&](bool mma) {
-    KernelBuilder kb("wmma_latency");
+    KernelBuilder kb("wmma_latency", &mma_shape(gpu.config().tensor_core.mma));
     const Frag c = kb.frag(FragKind::c, DType::fp16, AccType::f32);
     const Frag a = kb.frag(FragKind::a, DType::fp16, AccType::f32), b = kb.frag(FragKind::b, DType::fp16, AccType::f32);
     const uint8_t zero = kb.reg(), x = kb.reg();

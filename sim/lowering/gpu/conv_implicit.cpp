@@ -296,7 +296,7 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
 
   ConvA src(geo);
   plan.kernel = build_tc_kernel(TcKernelDesc{spec.name + "_conv_implicit_tc", spec.in, spec.acc, t, g.kp, g.ldb, g.ldc,
-                                             spec.ep},
+                                             spec.ep, &mma_shape(cfg.tensor_core.mma)},
                                 src);
 
   Launch& l = plan.launch;

@@ -86,7 +86,9 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   L.bytes = ep.bias ? round_up(L.bias + L.np * 4, 256) : L.bias;
 
   DenseA src(L.lda, t.bk * e);
-  plan.kernel = build_tc_kernel(TcKernelDesc{spec.name + "_tc", spec.in, spec.acc, t, L.kp, L.ldb, L.ldc, ep}, src);
+  plan.kernel = build_tc_kernel(TcKernelDesc{spec.name + "_tc", spec.in, spec.acc, t, L.kp, L.ldb, L.ldc, ep,
+                                                          &mma_shape(cfg.tensor_core.mma)},
+                                             src);
 
   Launch& l = plan.launch;
   l.kernel = &plan.kernel;

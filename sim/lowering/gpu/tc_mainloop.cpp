@@ -3,6 +3,9 @@
 #include <cstring>
 #include <vector>
 
+#include "models/gpu/mma_shape.h"
+#include "sim/common/errors.h"
+
 namespace xpu::lowering::gpu {
 
 using namespace xpu::gpu;
@@ -13,6 +16,17 @@ int32_t fbits(float f) {
   int32_t b;
   std::memcpy(&b, &f, 4);
   return b;
+}
+
+// The epilogue adds bias[col] to each fp32 accumulator register, addressing
+// a lane's columns as 8 consecutive ones from 8 ((lane / 4) % 2), register r
+// being column col0 + r (Volta's octets). True of the shape, or no epilogue.
+bool bias_layout_matches(const MmaShape& mma, DType in) {
+  if (mma.frag_elems(FragKind::c) != 8) return false;
+  for (uint32_t l = 0; l < 32; ++l)
+    for (uint32_t e = 0; e < 8; ++e)
+      if (mma.frag_elem(FragKind::c, in, AccType::f32, l, e).col != 8 * ((l / 4) % 2) + e) return false;
+  return true;
 }
 
 }  // namespace
@@ -29,11 +43,18 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   const GemmTiling& t = d.t;
   const uint32_t e = static_cast<uint32_t>(dtype_bytes(d.in));
   const uint32_t ce = d.acc == AccType::f16 ? 2 : 4;
+  if (!d.mma) throw InternalError(d.name + ": no tensor-core shape");
+  const MmaShape& mma = *d.mma;
+  const uint32_t M = mma.m(), N = mma.n(), K = mma.k();  // one wmma's tile
   if (d.ep.active() && d.acc != AccType::f32)
     throw GpuLoweringError(d.name + ": the fused epilogue needs fp32 accumulation");
+  if (d.ep.bias && !bias_layout_matches(mma, d.in))
+    throw GpuLoweringError(d.name + ": the fused bias epilogue does not support tensor-core shape " + mma.name());
+  if (t.wm % M || t.wn % N || t.bk % K)
+    throw GpuLoweringError(d.name + ": warp tiles do not divide into " + mma.name() + " tiles");
   const uint32_t warps_n = t.bn / t.wn;
   const uint32_t threads = tc_threads(t);
-  const uint32_t fm = t.wm / 16, fn = t.wn / 16;
+  const uint32_t fm = t.wm / M, fn = t.wn / N;
   // Shared memory: per stage an A tile (bm rows of bk) and a B tile (bk rows of bn).
   const uint32_t sa = t.bk * e + 16, sb = t.bn * e + 16;
   const uint32_t a_bytes = t.bm * sa, stage = a_bytes + t.bk * sb;
@@ -44,7 +65,7 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
     throw GpuLoweringError(d.name + ": tile loads do not divide over the CTA's threads");
   const uint64_t ktiles = d.kp / t.bk;
 
-  KernelBuilder kb(d.name);
+  KernelBuilder kb(d.name, &mma);
   const AccType acc = d.acc;
   std::vector<Frag> accs(fm * fn);
   for (auto& f : accs) f = kb.frag(FragKind::c, d.in, acc);
@@ -123,7 +144,7 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   kb.alui(Op::imul, tmp2, tmp2, int32_t(t.wn * ce));
   kb.alu(Op::iadd, rC, rC, tmp2);
   if (d.ep.bias) {
-    // Lane l's C fragment columns start at 8 ((l / 4) % 2) (fragment.h): 32 bytes of fp32.
+    // Lane l's C fragment columns start at 8 ((l / 4) % 2) (bias_layout_matches): 32 bytes of fp32.
     kb.alui(Op::shr, rBias, tid, 2);
     kb.alui(Op::and_, rBias, rBias, 1);
     kb.alui(Op::shl, rBias, rBias, 5);
@@ -142,12 +163,12 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
     for (uint32_t i = 0; i < b_per_thread; ++i) kb.sts(sB[i], int32_t(st * stage), uint8_t(stB + 4 * i), 16);
   };
   auto compute = [&](uint32_t st) {
-    for (uint32_t kk = 0; kk < t.bk / 16; ++kk) {
+    for (uint32_t kk = 0; kk < t.bk / K; ++kk) {
       for (uint32_t j = 0; j < fn; ++j)
-        kb.wmma_load(fb[j], Space::shared, rB, int32_t(st * stage + kk * 16 * sb + j * 16 * e), sb);
+        kb.wmma_load(fb[j], Space::shared, rB, int32_t(st * stage + kk * K * sb + j * N * e), sb);
       for (uint32_t i = 0; i < fm; ++i) {
         const Frag& a = fa[i % 2];
-        kb.wmma_load(a, Space::shared, rA, int32_t(st * stage + i * 16 * sa + kk * 16 * e), sa);
+        kb.wmma_load(a, Space::shared, rA, int32_t(st * stage + i * M * sa + kk * K * e), sa);
         std::vector<WmmaOp> batch;
         for (uint32_t j = 0; j < fn; ++j) batch.push_back({accs[i * fn + j], a, fb[j], accs[i * fn + j]});
         kb.wmma_mma_batch(batch);
@@ -158,7 +179,7 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
     if (prefetch) load_tile();
     for (uint32_t j = 0; j < fn && d.ep.bias && !prefetch; ++j)  // the last tile
       for (uint32_t h = 0; h < 2; ++h)
-        kb.ldg(uint8_t(bias + 8 * j + 4 * h), kTcBufBias, rBias, int32_t(j * 16 * 4 + 16 * h), 16);
+        kb.ldg(uint8_t(bias + 8 * j + 4 * h), kTcBufBias, rBias, int32_t(j * N * 4 + 16 * h), 16);
     compute(st);
     if (prefetch) store_tile(1 - st);
     kb.bar();
@@ -207,7 +228,7 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   }
   for (uint32_t i = 0; i < fm; ++i)
     for (uint32_t j = 0; j < fn; ++j)
-      kb.wmma_store(accs[i * fn + j], Space::global, rC, int32_t(i * 16 * d.ldc + j * 16 * ce), uint32_t(d.ldc),
+      kb.wmma_store(accs[i * fn + j], Space::global, rC, int32_t(i * M * d.ldc + j * N * ce), uint32_t(d.ldc),
                     kTcBufC);
   kb.exit();
   return kb.finish();

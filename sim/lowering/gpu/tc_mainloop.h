@@ -47,10 +47,12 @@ struct TcKernelDesc {
   uint64_t kp = 0;            // padded K: kp / bk K tiles
   uint64_t ldb = 0, ldc = 0;  // row pitches of B and C in bytes
   TcEpilogue ep;
+  const xpu::gpu::MmaShape* mma = nullptr;  // the config's tensor-core shape (mma_shape.h)
 };
 
 // Throws GpuLoweringError when the tiles do not divide over the threads or
-// the epilogue is asked of a non-fp32 accumulator.
+// into the shape's warp tiles, or the epilogue is asked of a non-fp32
+// accumulator or of a shape whose C layout it does not address.
 xpu::gpu::Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& a);
 uint32_t tc_threads(const GemmTiling& t);
 uint32_t tc_shared_bytes(const GemmTiling& t, DType in);

@@ -2,8 +2,9 @@
 // Reference GEMMs in the GPU's accumulation orders, written independently of
 // the model (no fragments, registers or kernels): plain loops over matrices.
 //
-// Tensor cores (wmma m16n16k16, tensor_core.h): every output element starts
-// at +0 and receives, for k0 = 0, 4, 8, ... (ascending over the padded K),
+// Tensor cores (Volta's wmma m16n16k16, models/gpu/mma_volta_hmma884.h):
+// every output element starts at +0 and receives, for k0 = 0, 4, 8, ...
+// (ascending over the padded K),
 //     acc = acc + ((a[k0] b[k0] + a[k0+1] b[k0+1]) + (a[k0+2] b[k0+2] + a[k0+3] b[k0+3]))
 // with exact fp32 products and an fp32 rounding after every add; with fp16
 // accumulation acc is rounded to fp16 after each such add. K is padded with
