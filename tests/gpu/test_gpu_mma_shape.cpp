@@ -14,7 +14,10 @@
 #include <vector>
 
 #include "gpu_test_util.h"
+#include "models/gpu/decode.h"
+#include "models/gpu/kernel_builder.h"
 #include "models/gpu/mma_shape.h"
+#include "sim/common/errors.h"
 #include "sim/config/diagnostics.h"
 
 using namespace xpu;
@@ -272,4 +275,53 @@ TEST_CASE("gpu config: tensor_core.mma names the shape, unknown names are locate
   CHECK_THAT(msg, Contains("did you mean 'volta_hmma884'"));
   // Overrides are checked the same way.
   CHECK_THROWS_AS(test::load("v100.yaml", {"tensor_core.mma=ampere_m16n8k16"}), config::ConfigError);
+}
+
+namespace {
+
+// A shape that is not the config's (one m16n8k16 instruction per warp
+// operation, lanes holding whole rows): only the builder's bookkeeping is used.
+class OtherShape final : public MmaShape {
+ public:
+  OtherShape() : MmaShape(MmaKind::volta_hmma884, 16, 8, 16, 1) {}
+  uint32_t steps(AccType) const override { return 1; }
+  uint32_t frag_elems(FragKind kind) const override { return kind == FragKind::b ? 4 : 8; }
+  FragElem frag_elem(FragKind, DType, AccType, uint32_t lane, uint32_t e) const override { return {lane / 2, e}; }
+  uint32_t frag_part_bytes(FragKind kind, DType in, AccType acc) const override {
+    return frag_elems(kind) * elem_bytes(kind, in, acc);
+  }
+  uint32_t frag_lane_offset(FragKind, DType, AccType, uint32_t lane, uint32_t, uint32_t ldm) const override {
+    return lane / 2 * ldm;
+  }
+  MmaStepRegs step_regs(const Instr& in) const override { return {in.a, 4, in.b, 2, in.c, 4, in.dst, 4}; }
+  MmaStepTraffic step_rf(const Instr&) const override { return {0, 0}; }
+  void step(const Instr&, uint32_t* const*) const override {}
+};
+
+}  // namespace
+
+TEST_CASE("tensor-core kernels carry their shape; another than the config's is an internal error", "[gpu][mma]") {
+  // Without a shape the builder cannot lay out fragments.
+  KernelBuilder none("no_shape");
+  CHECK_THROWS_AS(none.frag(FragKind::c, DType::fp16, AccType::f32), InternalError);
+
+  const GpuConfig cfg = test::load("v100.yaml");
+  auto build = [](const MmaShape& s) {
+    KernelBuilder kb("mma", &s);
+    const Frag c = kb.frag(FragKind::c, DType::fp16, AccType::f32);
+    const Frag a = kb.frag(FragKind::a, DType::fp16, AccType::f32), b = kb.frag(FragKind::b, DType::fp16, AccType::f32);
+    kb.wmma_mma(c, a, b, c);
+    return kb.finish();
+  };
+  // Volta: 8 + 8 + 8 fragment registers, 16 HMMA steps (4 sets x 4) + EXIT.
+  const Kernel volta_k = build(volta());
+  CHECK(volta_k.mma == &volta());
+  CHECK(volta_k.regs_per_thread == 24);
+  CHECK(volta_k.code.size() == 17);
+  CHECK(decode(volta_k, cfg).size() == 17);
+  // The other shape: C 8 f32 (8 regs), A 8 fp16 (4), B 4 fp16 (2); one instruction + EXIT.
+  const OtherShape other;
+  const Kernel other_k = build(other);
+  CHECK(other_k.code.size() == 2);
+  CHECK_THROWS_AS(decode(other_k, cfg), InternalError);
 }
