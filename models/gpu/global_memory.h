@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/common/errors.h"
+
 namespace xpu::gpu {
 
 class GlobalMemory {
@@ -29,7 +31,7 @@ class GlobalMemory {
  private:
   void check(uint64_t addr, uint64_t n) const {
     if (addr + n > data_.size() || addr + n < addr)
-      throw std::out_of_range("global memory access [" + std::to_string(addr) + ", +" + std::to_string(n) +
+      throw xpu::InternalError("global memory access [" + std::to_string(addr) + ", +" + std::to_string(n) +
                               ") outside the " + std::to_string(data_.size()) + "-byte device memory");
   }
   std::vector<uint8_t> data_;

@@ -7,6 +7,7 @@
 
 #include "models/gpu/decode.h"
 #include "models/gpu/fast_path.h"
+#include "sim/common/errors.h"
 #include "sim/trace/trace.h"
 
 namespace xpu::gpu {
@@ -26,9 +27,9 @@ Gpu::~Gpu() = default;
 
 Gpu::Occupancy Gpu::occupancy(const Launch& l) const {
   const auto& o = cfg_.occupancy;
-  if (!l.kernel) throw std::invalid_argument("launch without a kernel");
+  if (!l.kernel) throw xpu::InternalError("launch without a kernel");
   if (l.threads == 0 || l.threads % 32 != 0)
-    throw std::invalid_argument(l.kernel->name + ": CTA size " + std::to_string(l.threads) + " is not a multiple of 32");
+    throw xpu::InternalError(l.kernel->name + ": CTA size " + std::to_string(l.threads) + " is not a multiple of 32");
   if (l.kernel->regs_per_thread > o.max_registers_per_thread)
     throw std::invalid_argument(l.kernel->name + ": " + std::to_string(l.kernel->regs_per_thread) +
                                 " registers per thread exceed the limit " + std::to_string(o.max_registers_per_thread));
@@ -67,9 +68,9 @@ Gpu::Occupancy Gpu::occupancy(const Launch& l) const {
 }
 
 LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
-  if (launch.ctas == 0) throw std::invalid_argument("launch with an empty grid");
+  if (launch.ctas == 0) throw xpu::InternalError("launch with an empty grid");
   if (launch.bases.size() != size_t(launch.ctas) * launch.nbufs)
-    throw std::invalid_argument("launch: bases must hold ctas x nbufs pointers");
+    throw xpu::InternalError("launch: bases must hold ctas x nbufs pointers");
   const Occupancy occ = occupancy(launch);
   launch_ = &launch;
   opts_ = opts;
@@ -356,7 +357,7 @@ void Gpu::refill(std::vector<std::tuple<uint64_t, uint32_t, uint32_t>>& done) {
     for (SmCore* l : fresh)
       for (auto& tw : l->twins())
         if (!same_starts(l->id(), tw.sm->id(), tw.delta, l->next_gen()))
-          throw std::logic_error("fast path: regrouped twins disagree");
+          throw xpu::InternalError("fast path: regrouped twins disagree");
   }
   for (const Start& s : starts) {
     trace::cta_start(s.sm, s.slot, s.cta, s.t);

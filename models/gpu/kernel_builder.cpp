@@ -11,14 +11,14 @@ uint8_t KernelBuilder::reg(uint32_t n) {
   // of 4 when they span 4+ registers, like the hardware's aligned tuples.
   if (n >= 4) next_reg_ = (next_reg_ + 3) & ~3u;
   else if (n == 2) next_reg_ = (next_reg_ + 1) & ~1u;
-  if (next_reg_ + n > 255) throw std::runtime_error(k_.name + ": out of registers");
+  if (next_reg_ + n > 255) throw InternalError(k_.name + ": out of registers");
   const uint8_t r = static_cast<uint8_t>(next_reg_);
   next_reg_ += n;
   return r;
 }
 
 uint8_t KernelBuilder::pred() {
-  if (next_pred_ >= kPT) throw std::runtime_error(k_.name + ": out of predicates");
+  if (next_pred_ >= kPT) throw InternalError(k_.name + ": out of predicates");
   return static_cast<uint8_t>(next_pred_++);
 }
 
@@ -239,12 +239,12 @@ Kernel KernelBuilder::finish(uint32_t regs_per_thread) {
     if (in.op != Op::bra) continue;
     in.target = labels_.at(in.target);
     in.reconv = labels_.at(in.reconv);
-    if (in.target < 0 || in.reconv < 0) throw std::runtime_error(k_.name + ": unbound label");
+    if (in.target < 0 || in.reconv < 0) throw InternalError(k_.name + ": unbound label");
   }
   if (k_.code.empty() || k_.code.back().op != Op::exit) exit();
   if (regs_per_thread == 0) regs_per_thread = next_reg_ == 0 ? 1 : next_reg_;
   if (regs_per_thread < next_reg_)
-    throw std::runtime_error(k_.name + ": uses " + std::to_string(next_reg_) + " registers, declared " +
+    throw InternalError(k_.name + ": uses " + std::to_string(next_reg_) + " registers, declared " +
                              std::to_string(regs_per_thread));
   k_.regs_per_thread = regs_per_thread;
   return k_;

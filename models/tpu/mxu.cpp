@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "sim/common/errors.h"
 #include "sim/trace/array_hook.h"
 
 namespace xpu::tpu {
@@ -278,9 +279,9 @@ void Mxu::retire() {
   const uint64_t now = clock_.now();
   for (const Completion& c : engine_->advance_to(now)) {
     auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const InFlight& f) { return f.id == c.id; });
-    if (it == inflight_.end()) throw std::logic_error("engine reported unknown pass " + std::to_string(c.id));
+    if (it == inflight_.end()) throw xpu::InternalError("engine reported unknown pass " + std::to_string(c.id));
     if (it->completion != c.cycle) {
-      throw std::logic_error("pass " + std::to_string(c.id) + " (instruction " + std::to_string(it->index) +
+      throw xpu::InternalError("pass " + std::to_string(c.id) + " (instruction " + std::to_string(it->index) +
                              ") completed at cycle " + std::to_string(c.cycle) +
                              " in the array engine, expected " + std::to_string(it->completion));
     }

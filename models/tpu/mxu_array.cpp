@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "models/tpu/mxu_array_detail.h"
+#include "sim/common/errors.h"
 
 namespace xpu::tpu {
 
@@ -84,12 +85,12 @@ bool supported(DType t) { return t == DType::int8 || t == DType::bf16 || t == DT
 PassSequencer::PassSequencer(const ArrayShape& shape, Dataflow df, bool acc_transposed)
     : shape_(shape), df_(df), acc_transposed_(acc_transposed) {
   if (shape.rows == 0 || shape.cols == 0) {
-    throw std::logic_error("mxu array: rows and cols must be >= 1");
+    throw xpu::InternalError("mxu array: rows and cols must be >= 1");
   }
 }
 
 void PassSequencer::fail(const std::string& what) const {
-  throw std::logic_error("mxu array (" + std::to_string(shape_.rows) + "x" +
+  throw xpu::InternalError("mxu array (" + std::to_string(shape_.rows) + "x" +
                          std::to_string(shape_.cols) + " " + dataflow_name(df_) + "): " + what);
 }
 

@@ -141,13 +141,13 @@
 #include <vector>
 
 #include "models/tpu/tpu_config.h"
+#include "sim/common/fidelity.h"
 #include "sim/numerics/mac.h"
 
 namespace xpu::tpu {
 
-// tile: closed-form timing, values in bulk (the default); pe: every PE
-// stepped; timing: tile timing without values (fast sweeps).
-enum class Fidelity { tile, pe, timing };
+// The machine-neutral fidelity (sim/common/fidelity.h), under its old name.
+using Fidelity = xpu::Fidelity;
 
 struct ArrayShape {
   uint32_t rows = 0;

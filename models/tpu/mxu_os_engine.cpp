@@ -24,6 +24,7 @@
 
 #include "models/tpu/mxu_array.h"
 #include "models/tpu/mxu_array_detail.h"
+#include "sim/common/errors.h"
 
 namespace xpu::tpu {
 namespace {
@@ -134,7 +135,7 @@ class OsPeEngine final : public ArrayEngine {
   };
 
   [[noreturn]] static void internal(const std::string& what) {
-    throw std::logic_error("mxu os pe engine: " + what);
+    throw xpu::InternalError("mxu os pe engine: " + what);
   }
 
   uint64_t next_step_cycle() const {

@@ -27,6 +27,7 @@
 
 #include "models/tpu/mxu_array.h"
 #include "models/tpu/mxu_array_detail.h"
+#include "sim/common/errors.h"
 
 namespace xpu::tpu {
 namespace {
@@ -219,7 +220,7 @@ class PeEngine final : public ArrayEngine {
     if (!busy()) std::fill(entries_.begin(), entries_.end(), Entry{});
     Flight* f = feeding();
     if (f != nullptr && !f->started) {
-      if (f->p.start < t) throw std::logic_error("mxu pe engine: internal error, missed a pass start");
+      if (f->p.start < t) throw xpu::InternalError("mxu pe engine: missed a pass start");
       if (f->p.start == t) {
         f->started = true;
         f->entry_step = step_index_;

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "sim/common/errors.h"
+
 namespace xpu::tpu {
 
 namespace {
@@ -22,7 +24,7 @@ struct Checker {
     std::string where = "program '" + prog.name + "', instruction " + std::to_string(index) + " (";
     if (in.source_line > 0) where += "line " + std::to_string(in.source_line) + ": ";
     where += in.to_string() + "): ";
-    throw std::invalid_argument(where + what);
+    throw xpu::InternalError(where + what);
   }
 
   void check_ub(uint64_t addr, uint32_t rows, uint64_t stride, uint64_t row_bytes) const {

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "models/tpu/program_check.h"
+#include "sim/common/errors.h"
 #include "sim/trace/trace.h"
 
 namespace xpu::tpu {
@@ -72,18 +73,18 @@ void Tpu::set_fidelity(Fidelity f) {
 void Tpu::validate(const Program& program) const { validate_program(program, cfg_); }
 
 RunResult Tpu::run(const Program& program) {
-  if (broken_) throw std::logic_error("tpu: a previous run failed; construct a new Tpu (one per process)");
+  if (broken_) throw xpu::InternalError("tpu: a previous run failed; construct a new Tpu (one per process)");
   validate(program);
   const stats::Snapshot before = stats_->snapshot();
   ctrl_->load(&program);
   sc_core::sc_start();
   if (!ctrl_->error().empty()) {
     broken_ = true;
-    throw std::logic_error("tpu: " + ctrl_->error());
+    throw xpu::InternalError("tpu: " + ctrl_->error());
   }
   if (!ctrl_->halted()) {
     broken_ = true;
-    throw std::runtime_error("tpu: program '" + program.name + "' deadlocked at cycle " +
+    throw xpu::InternalError("tpu: program '" + program.name + "' deadlocked at cycle " +
                              std::to_string(clock_.now()) + ": " + ctrl_->describe_state());
   }
   RunResult r;

@@ -152,7 +152,10 @@ int sc_main(int argc, char* argv[]) {
       if (!quiet && !written.empty()) std::cout << "report: " << written.front() << "\n";
       return kOk;
     }
-    if (exp_file.empty()) throw std::invalid_argument("run: give an experiment file or --scalesim-cfg");
+    if (exp_file.empty()) {
+      std::cerr << "error: run: give an experiment file or --scalesim-cfg\n";
+      return kBadInput;
+    }
     return cmd_run(exp_file, overrides, output, quiet, trace);
   } catch (const xpu::InternalError& e) {
     std::cerr << "internal error: " << e.what()
@@ -168,6 +171,8 @@ int sc_main(int argc, char* argv[]) {
     std::cerr << "error: " << e.what() << "\n";
     return kBadInput;
   } catch (const std::invalid_argument& e) {
+    // Some readers of user data (energy tables, ONNX tensors, int8
+    // quantization of imported values) still report bad values this way.
     std::cerr << "error: " << e.what() << "\n";
     return kBadInput;
   } catch (const xpu::experiment::SweepError& e) {

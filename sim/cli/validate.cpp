@@ -1,25 +1,76 @@
 #include "sim/cli/validate.h"
 
 #include "sim/config/document.h"
+#include "sim/config/file_kind.h"
 #include "sim/config/reader.h"
-#include "sim/config/gpu_config.h"
-#include "sim/config/tpu_config.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/experiment_config.h"
+#include "sim/experiment/machine_registry.h"
+#include "sim/workload/input_format.h"
 #include "sim/workload/workload.h"
 
 namespace xpu::cli {
 
 namespace {
 
-const std::vector<std::string> kKinds = {"tpu", "gpu", "energy_table", "workload", "experiment", "sweep"};
+// The kinds of YAML file validate knows besides the machine kinds.
+const std::vector<std::string> kDocumentKinds = {"energy_table", "workload", "experiment", "sweep"};
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+std::vector<std::string> known_kinds() {
+  std::vector<std::string> all = experiment::machine_kinds();
+  all.insert(all.end(), kDocumentKinds.begin(), kDocumentKinds.end());
+  return all;
 }
 
 void collect(std::vector<config::Diagnostic>& out, const config::ConfigError& e) {
   out.insert(out.end(), e.diagnostics().begin(), e.diagnostics().end());
+}
+
+// Runs `check`, collecting its diagnostics.
+template <class F>
+void checked(std::vector<config::Diagnostic>& out, F&& check) {
+  try {
+    check();
+  } catch (const config::ConfigError& e) {
+    collect(out, e);
+  }
+}
+
+// An experiment or sweep and every file it names, each checked as the role
+// it plays there (so a file listed in the wrong place is an error, and an
+// experiment that lists itself cannot recurse).
+void validate_experiment(const std::string& path, const std::string& kind, const std::vector<std::string>& overrides,
+                         std::vector<config::Diagnostic>& out) {
+  const experiment::ExperimentConfig e = experiment::load_experiment(path, {}, {kind});
+  for (const auto& acc : e.accelerators) {
+    // Overrides for an experiment apply to its accelerators, not to the file.
+    auto all = acc.overrides;
+    all.insert(all.end(), overrides.begin(), overrides.end());
+    checked(out, [&] { experiment::machine_kind_of(config::Document::load(acc.file)).check_config(acc.file, all); });
+  }
+  for (const auto& w : e.workload_files) checked(out, [&] { workload::load_workload(w); });
+  checked(out, [&] { energy::EnergyTable::from_document(config::Document::load(e.energy_file)); });
+}
+
+void validate_yaml(const std::string& path, const std::vector<std::string>& overrides,
+                   std::vector<config::Diagnostic>& out) {
+  config::Document doc = config::Document::load(path);
+  const config::FileKind kind = config::file_kind(doc);
+  if (kind.value == "experiment" || kind.value == "sweep") return validate_experiment(path, kind.value, overrides, out);
+  if (const experiment::MachineKind* m = experiment::find_machine(kind.value)) return m->check_config(path, overrides);
+  doc.apply_overrides(overrides);
+  if (kind.value == "energy_table") {
+    energy::EnergyTable::from_document(doc);
+  } else if (kind.value == "workload") {
+    config::Diagnostics diags;
+    {
+      config::Reader root(doc, diags);
+      workload::parse_workload(root);
+    }
+    diags.throw_if_any();
+  } else {
+    out.push_back(config::kind_error(doc, kind, "unknown kind", known_kinds()));
+  }
 }
 
 }  // namespace
@@ -27,64 +78,11 @@ void collect(std::vector<config::Diagnostic>& out, const config::ConfigError& e)
 std::vector<config::Diagnostic> validate_file(const std::string& path,
                                               const std::vector<std::string>& overrides) {
   std::vector<config::Diagnostic> out;
-  try {
-    // ONNX models and SCALE-Sim topologies are workloads in other formats.
-    if (ends_with(path, ".onnx") || ends_with(path, ".csv")) {
-      workload::load_workload(path, overrides);
-      return out;
-    }
-    config::Document doc = config::Document::load(path);
-    // Overrides for an experiment apply to its accelerators, not to the file.
-    const YAML::Node kind_node = static_cast<const YAML::Node&>(doc.root())["kind"];
-    std::string kind = kind_node.IsScalar() ? kind_node.Scalar() : "";
-    if (kind == "experiment" || kind == "sweep") {
-      experiment::ExperimentConfig e = experiment::load_experiment(path, {}, {kind});
-      for (const auto& acc : e.accelerators) {
-        auto sub = validate_file(acc.file, [&] {
-          auto all = acc.overrides;
-          all.insert(all.end(), overrides.begin(), overrides.end());
-          return all;
-        }());
-        out.insert(out.end(), sub.begin(), sub.end());
-      }
-      for (const auto& w : e.workload_files) {
-        auto sub = validate_file(w, {});
-        out.insert(out.end(), sub.begin(), sub.end());
-      }
-      auto sub = validate_file(e.energy_file, {});
-      out.insert(out.end(), sub.begin(), sub.end());
-      return out;
-    }
-    doc.apply_overrides(overrides);
-    if (kind == "tpu") {
-      config::Diagnostics diags;
-      {
-        config::Reader root(doc, diags);
-        config::parse_tpu_config(root);
-      }
-      diags.throw_if_any();
-    } else if (kind == "gpu") {
-      config::load_gpu_config(path, overrides);
-    } else if (kind == "energy_table") {
-      energy::EnergyTable::from_document(doc);
-    } else if (kind == "workload") {
-      config::Diagnostics diags;
-      {
-        config::Reader root(doc, diags);
-        workload::parse_workload(root);
-      }
-      diags.throw_if_any();
-    } else {
-      std::string msg = kind.empty() ? "missing 'kind' (one of tpu, gpu, energy_table, workload, experiment, sweep)"
-                                     : "unknown kind \"" + kind + "\": expected one of tpu, gpu, energy_table, workload, experiment, sweep";
-      std::string hint = kind.empty() ? "" : config::did_you_mean(kind, kKinds);
-      if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
-      const YAML::Mark m = kind_node.IsDefined() ? kind_node.Mark() : YAML::Mark::null_mark();
-      out.push_back({path, m.is_null() ? 1 : m.line + 1, m.is_null() ? 1 : m.column + 1, "kind", msg});
-    }
-  } catch (const config::ConfigError& e) {
-    collect(out, e);
-  }
+  checked(out, [&] {
+    const workload::InputFormat& format = workload::input_format_of(path);
+    if (format.yaml) validate_yaml(path, overrides, out);
+    else format.check(path, overrides);
+  });
   return out;
 }
 

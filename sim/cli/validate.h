@@ -1,6 +1,8 @@
 #pragma once
-// `xpusim validate`: type-checks any xpusim input file by its `kind:` and
-// returns every problem found (referenced files of an experiment included).
+// `xpusim validate`: type-checks any xpusim input file, by its format
+// (workload/input_format.h) and, for YAML, by its `kind:` (machine kinds from
+// experiment/machine_registry.h), and returns every problem found
+// (referenced files of an experiment included).
 #include <string>
 #include <vector>
 

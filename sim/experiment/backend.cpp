@@ -1,10 +1,7 @@
 #include "sim/experiment/backend.h"
 
 #include "sim/config/document.h"
-#include "sim/config/gpu_config.h"
-#include "sim/config/tpu_config.h"
-#include "sim/experiment/gpu_backend.h"
-#include "sim/experiment/tpu_backend.h"
+#include "sim/experiment/machine_registry.h"
 #include "sim/lowering/lowering_error.h"
 
 namespace xpu::experiment {
@@ -35,15 +32,7 @@ void require_plain_gemm(const workload::Layer& layer, const std::string& machine
 
 std::unique_ptr<Backend> make_backend(const std::string& config_file, const std::vector<std::string>& overrides,
                                       const energy::EnergyTable& table, const std::string& instance) {
-  config::Document doc = config::Document::load(config_file);
-  const YAML::Node kind = static_cast<const YAML::Node&>(doc.root())["kind"];
-  const std::string k = kind.IsScalar() ? kind.Scalar() : "";
-  if (k == "tpu") return make_tpu_backend(config::load_tpu_config(config_file, overrides), table, instance);
-  if (k == "gpu") return make_gpu_backend(config::load_gpu_config(config_file, overrides), table, instance);
-  const YAML::Mark mark = kind.IsDefined() ? kind.Mark() : YAML::Mark::null_mark();
-  throw config::ConfigError(config::Diagnostic{config_file, mark.is_null() ? 1 : mark.line + 1,
-                                               mark.is_null() ? 1 : mark.column + 1, "kind",
-                                               "expected an accelerator config (kind: tpu or gpu), got \"" + k + "\""});
+  return machine_kind_of(config::Document::load(config_file)).make_backend(config_file, overrides, table, instance);
 }
 
 }  // namespace xpu::experiment

@@ -1,10 +1,14 @@
 #include "sim/experiment/experiment_config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <sys/stat.h>
 
 #include "sim/config/document.h"
+#include "sim/config/file_kind.h"
 #include "sim/config/reader.h"
+#include "sim/experiment/machine_registry.h"
+#include "sim/workload/input_format.h"
 
 namespace xpu::experiment {
 
@@ -26,11 +30,71 @@ bool is_file(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return std::filesystem::equivalent(a, b, ec);
+}
+
+// A file of another kind given where an experiment is expected: say what to
+// do with it instead of listing the experiment keys it lacks.
+void require_kind(const config::Document& doc, const std::vector<std::string>& kinds) {
+  const config::FileKind k = config::file_kind(doc);
+  if (std::find(kinds.begin(), kinds.end(), k.value) != kinds.end()) return;
+  std::string what;
+  if (k.value == "sweep") what = "this is a sweep: run it with xpusim sweep " + doc.file();
+  else if (find_machine(k.value)) what = "this is an accelerator config: list it under accelerators: in an experiment";
+  else if (k.value == "workload") what = "this is a workload: list it under workloads: in an experiment";
+  if (what.empty()) throw config::ConfigError(config::kind_error(doc, k, "expected " + config::join(kinds, " or ") + ", got kind", kinds));
+  throw config::ConfigError(config::Diagnostic{doc.file(), k.line, k.column, "kind",
+                                               "expected " + config::join(kinds, " or ") + ", got \"" + k.value +
+                                                   "\": " + what});
+}
+
+// Why `file` cannot be the accelerator at accelerators[i] ("" if it can).
+// Unreadable files are reported where they are read.
+std::string accelerator_problem(const std::string& experiment, const std::string& file) {
+  if (same_file(experiment, file)) return "lists the experiment itself";
+  try {
+    const config::Document doc = config::Document::load(file);
+    const config::FileKind k = config::file_kind(doc);
+    if (find_machine(k.value)) return "";
+    const std::string kinds = "machine kinds: " + config::join(machine_kinds());
+    if (!k.present) return file + " has no 'kind': not an accelerator config (" + kinds + ")";
+    return file + " is not an accelerator config (kind \"" + k.value + "\"; " + kinds + ")";
+  } catch (const config::ConfigError&) {
+    return "";
+  }
+}
+
+// The same for a workload file.
+std::string workload_problem(const std::string& experiment, const std::string& file) {
+  if (same_file(experiment, file)) return "lists the experiment itself";
+  const workload::InputFormat* f = workload::find_input_format(file);
+  if (!f) return file + ": unknown file extension; expected one of " + workload::known_extensions();
+  if (!f->load) return file + " is not a workload: " + f->usage;
+  if (!f->yaml) return "";
+  try {
+    const config::Document doc = config::Document::load(file);
+    const config::FileKind k = config::file_kind(doc);
+    if (k.value == "workload") return "";
+    return file + " is not a workload (kind \"" + k.value + "\")";
+  } catch (const config::ConfigError&) {
+    return "";
+  }
+}
+
 }  // namespace
 
 ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides,
                                  const std::vector<std::string>& kinds) {
+  const workload::InputFormat& format = workload::input_format_of(path);
+  if (!format.yaml)
+    throw config::ConfigError(config::Diagnostic{
+        path, 0, 0, "",
+        "expected an experiment YAML file, got a " + format.name + ": " +
+            (format.usage.empty() ? "list it under workloads: in an experiment" : format.usage)});
   config::Document doc = config::Document::load(path);
+  require_kind(doc, kinds);
   doc.apply_overrides(overrides);
   config::Diagnostics diags;
   ExperimentConfig e;
@@ -40,6 +104,11 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
     config::Reader root(doc, diags);
     e.kind = root.choice("kind", kinds);
     e.name = root.string("name");
+    // At a list entry (a path), which the Reader locates only by key.
+    auto entry_error = [&](const YAML::Node& n, const std::string& key, const std::string& msg) {
+      const YAML::Mark m = n.Mark();
+      diags.add(config::Diagnostic{path, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, key, msg});
+    };
     auto file_key = [&](config::Reader& r, const std::string& key) {
       std::string p = resolve(base, r.string(key));
       if (!p.empty() && !is_file(p)) r.error(key, "no such file: " + p);
@@ -53,7 +122,7 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
       node.finish();
     }
     const std::string fid = root.choice("fidelity", {"tile", "pe", "timing"}, std::string("tile"));
-    e.fidelity = fid == "pe" ? tpu::Fidelity::pe : fid == "timing" ? tpu::Fidelity::timing : tpu::Fidelity::tile;
+    e.fidelity = fid == "pe" ? Fidelity::pe : fid == "timing" ? Fidelity::timing : Fidelity::tile;
     e.verify = root.boolean("verify", true);
     e.io = root.choice("io", {"resident", "host"}, std::string("resident"));
     e.seed = static_cast<uint64_t>(root.integer("seed", 1, 0));
@@ -87,10 +156,13 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
         AcceleratorRef ref;
         if (accs[i].IsScalar()) {
           ref.file = resolve(base, accs[i].Scalar());
-          if (!is_file(ref.file)) root.error(key, "no such file: " + ref.file);
+          if (!is_file(ref.file)) entry_error(accs[i], key, "no such file: " + ref.file);
+          else if (auto why = accelerator_problem(path, ref.file); !why.empty()) entry_error(accs[i], key, why);
         } else if (accs[i].IsMap()) {
           config::Reader list = root.map_at("accelerators", i);
           ref.file = file_key(list, "file");
+          if (is_file(ref.file))
+            if (auto why = accelerator_problem(path, ref.file); !why.empty()) list.error("file", why);
           ref.name = list.string("name", std::string());
           if (list.has("precisions")) parse_precisions(list, "precisions", ref.precisions);
           config::Reader set = list.map("set", false);
@@ -119,7 +191,8 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
           continue;
         }
         std::string p = resolve(base, wls[i].Scalar());
-        if (!is_file(p)) root.error(key, "no such file: " + p);
+        if (!is_file(p)) entry_error(wls[i], key, "no such file: " + p);
+        else if (auto why = workload_problem(path, p); !why.empty()) entry_error(wls[i], key, why);
         e.workload_files.push_back(p);
       }
     }

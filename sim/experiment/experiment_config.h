@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "models/tpu/mxu_array.h"
+#include "sim/common/fidelity.h"
 #include "sim/numerics/mac.h"
 
 namespace xpu::experiment {
@@ -37,7 +37,7 @@ struct ExperimentConfig {
   std::string energy_file;
   std::optional<unsigned> node_nm;  // scale the table to another node
   std::optional<double> vdd;
-  tpu::Fidelity fidelity = tpu::Fidelity::tile;
+  Fidelity fidelity = Fidelity::tile;
   bool verify = true;  // compare values with the reference GEMM
   // resident: layer operands start and end in on-chip buffers (as inside a
   // network); host: every layer's inputs and outputs cross the host link.
@@ -53,7 +53,9 @@ struct ExperimentConfig {
 };
 
 // Paths inside the file are relative to the file's directory. Throws
-// config::ConfigError with every problem found, including missing files.
+// config::ConfigError with every problem found, including missing files,
+// accelerators that are not accelerator configs (of a registered machine
+// kind), workloads that are not workloads, and the file listing itself.
 // `kinds`: which file kinds are accepted ("experiment", "sweep").
 ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides = {},
                                  const std::vector<std::string>& kinds = {"experiment"});

@@ -17,6 +17,8 @@
 #include "sim/lowering/gpu/tc_reference.h"
 #include "sim/workload/reference_executor.h"
 #include "sim/lowering/lowering_error.h"
+#include "sim/config/gpu_config.h"
+#include "sim/experiment/machine_registry.h"
 
 namespace xpu::experiment {
 
@@ -617,6 +619,12 @@ class GpuBackend : public Backend {
     }
   }
 
+  // The pin bandwidth, as configured (the model sustains `efficiency` of it).
+  double dram_gbps() const override { return cfg_.dram.bandwidth_gbps; }
+
+  // Volta's wmma shape, m16n16k16 (models/gpu/fragment.h).
+  MatrixUnit matrix_unit() const override { return MatrixUnit{"tensor core", 16, 16, 16, false}; }
+
   void check_layer(const workload::Layer& layer, DType dtype) const override {
     require_plain_gemm(layer, "GPU");
     GpuGemmPlan plan;
@@ -659,7 +667,7 @@ class GpuBackend : public Backend {
     const GpuGemmSpec spec = gemm_spec(layer, dtype);
     GpuGemmPlan plan;
     lower(layer, dtype, plan);
-    const bool values = opts.fidelity != tpu::Fidelity::timing;
+    const bool values = opts.fidelity != Fidelity::timing;
     std::vector<uint8_t> a, b;
     if (values) {
       if (dtype == DType::fp32) {
@@ -763,7 +771,7 @@ class GpuBackend : public Backend {
     r.shape = l.shape();
     r.macs = l.macs();
     r.io = "resident";
-    const bool values = opts.fidelity != tpu::Fidelity::timing;
+    const bool values = opts.fidelity != Fidelity::timing;
     if (L.view) {
       r.verified = "view (no data movement)";
       return r;
@@ -934,5 +942,7 @@ std::unique_ptr<Backend> make_gpu_backend(const gpu::GpuConfig& cfg, const energ
                                           const std::string& instance) {
   return std::make_unique<GpuBackend>(cfg, table, instance);
 }
+
+XPUSIM_REGISTER_MACHINE(gpu, config::load_gpu_config, make_gpu_backend);
 
 }  // namespace xpu::experiment

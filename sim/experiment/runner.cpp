@@ -6,8 +6,11 @@
 #include <cctype>
 #include <ctime>
 #include <fstream>
+#include <filesystem>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "sim/common/errors.h"
 #include "sim/config/document.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/backend.h"
@@ -24,33 +27,10 @@ namespace xpu::experiment {
 
 namespace {
 
-const char* fidelity_name(tpu::Fidelity f) {
-  switch (f) {
-    case tpu::Fidelity::tile: return "tile";
-    case tpu::Fidelity::pe: return "pe";
-    case tpu::Fidelity::timing: return "timing";
-  }
-  return "?";
-}
-
 energy::EnergyTable load_table(const ExperimentConfig& exp) {
   energy::EnergyTable t = energy::EnergyTable::from_document(config::Document::load(exp.energy_file));
   if (exp.node_nm) return t.with_node(*exp.node_nm, exp.vdd.value_or(t.measured_vdd()));
   return t;
-}
-
-// The config's dram.bandwidth_gbps (with overrides): the roofline's slope.
-double dram_gbps(const std::string& file, const std::vector<std::string>& overrides) {
-  config::Document doc = config::Document::load(file);
-  doc.apply_overrides(overrides);
-  const YAML::Node& root = doc.root();
-  const YAML::Node dram = root["dram"];
-  if (!dram.IsMap() || !dram["bandwidth_gbps"].IsScalar()) return 0;
-  try {
-    return dram["bandwidth_gbps"].as<double>();
-  } catch (const YAML::Exception&) {
-    return 0;
-  }
 }
 
 // Sees every span while a run is in progress: forwards to the trace writer
@@ -146,7 +126,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
   if (opts.trace) {
     writer = std::make_unique<trace::TraceEventWriter>();
     sink.writer = writer.get();
-    if (exp.fidelity == tpu::Fidelity::pe) trace::install_array_observer();
+    if (exp.fidelity == Fidelity::pe) trace::install_array_observer();
   }
   double total_macs = 0, done_macs = 0;
   for (const auto& m : machines)
@@ -179,7 +159,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
         run.fidelity = fidelity_name(exp.fidelity);
         run.clock_mhz = m.backend->clock_mhz();
         run.peak_macs_per_cycle = m.backend->peak_macs_per_cycle(t);
-        run.peak_dram_gbps = dram_gbps(m.ref.file, m.overrides);
+        run.peak_dram_gbps = m.backend->dram_gbps();
         if (!opts.quiet) spdlog::info("{} / {} / {} ({} layers)", m.ref.name, w.name, run.precision, w.layers.size());
         LayerRunOptions lo;
         lo.fidelity = exp.fidelity;
@@ -187,10 +167,9 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
         lo.io = exp.io;
         lo.seed = exp.seed;
         if (writer) writer->begin_run(run.accelerator + " / " + run.workload + " / " + run.precision, run.clock_mhz);
-        if (opts.trace && exp.fidelity == tpu::Fidelity::pe && m.backend->kind() == "tpu") {
-          config::Document doc = config::Document::load(m.ref.file);  // the array shape, with overrides
-          doc.apply_overrides(m.overrides);
-          const unsigned rows = doc.root()["mxu"]["rows"].as<unsigned>(), cols = doc.root()["mxu"]["cols"].as<unsigned>();
+        const MatrixUnit unit = m.backend->matrix_unit();
+        if (opts.trace && exp.fidelity == Fidelity::pe && unit.pe_waveforms) {
+          const unsigned rows = unit.rows, cols = unit.cols;
           if (rows * cols <= kVcdMaxPes) {
             report::make_dirs(opts.output_dir + "/vcd");
             vcds.push_back(std::make_unique<trace::VcdWriter>(
@@ -239,8 +218,26 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
   return result;
 }
 
+void check_output_dir(const std::string& dir) {
+  // The directory, or the nearest ancestor that exists (the rest is created
+  // when the reports are written).
+  std::string p = dir.empty() ? "." : dir;
+  for (;;) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) throw IoError(p, "exists and is not a directory", 0);
+      if (::access(p.c_str(), W_OK | X_OK) != 0) throw IoError(p, "cannot write reports here");
+      return;
+    }
+    if (errno != ENOENT) throw IoError(p, "cannot write reports here");
+    const std::string parent = std::filesystem::path(p).parent_path().string();
+    p = parent.empty() || parent == p ? "." : parent;
+  }
+}
+
 std::vector<std::string> run_experiment(const ExperimentConfig& exp, const RunOptions& opts) {
   const auto started = std::chrono::system_clock::now();
+  check_output_dir(opts.output_dir);
   auto result = run_experiment_results(exp, opts);
   auto written = report::write_reports(result, opts.output_dir);
   written.push_back(write_run_manifest(opts.output_dir, result.manifest, started, command_line()));

@@ -26,6 +26,11 @@ struct RunOptions {
 
 constexpr unsigned kVcdMaxPes = 32 * 32;
 
+// Checks that reports can be written to `dir` (it, or the nearest ancestor
+// that exists, is a writable directory), before anything is simulated.
+// Throws xpu::IoError naming the path. run_experiment() calls it first.
+void check_output_dir(const std::string& dir);
+
 report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, const RunOptions& opts);
 // Runs and writes the reports (and manifest.json: the summary's manifest plus
 // timestamps, wall time, host and command line, which summary.json leaves out

@@ -7,6 +7,7 @@
 
 #include "sim/config/document.h"
 #include "sim/energy/energy_table.h"
+#include "sim/experiment/runner.h"
 #include "sim/experiment/tpu_backend.h"
 #include "sim/report/report_writer.h"
 #include "sim/workload/workload.h"
@@ -52,6 +53,9 @@ std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
   const energy::EnergyTable table = energy::EnergyTable::from_document(config::Document::load(o.energy_file));
   auto backend = make_tpu_backend(cfg, table, "scalesim");
   backend->check_workload(w, DType::int8);  // before anything runs
+  const std::string out_dir = o.output_dir.empty() ? "reports/" + (s.run_name.empty() ? "scalesim" : s.run_name)
+                                                   : o.output_dir;
+  check_output_dir(out_dir);
 
   report::ExperimentResult result;
   result.name = s.run_name.empty() ? "scalesim" : s.run_name;
@@ -59,7 +63,7 @@ std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
   result.manifest["topology"] = topo;
   result.manifest["energy_table"] = table.to_json();
   result.manifest["energy_table"]["label"] = table.label();
-  result.manifest["fidelity"] = o.fidelity == tpu::Fidelity::timing ? "timing" : "tile";
+  result.manifest["fidelity"] = o.fidelity == Fidelity::timing ? "timing" : "tile";
   result.manifest["seed"] = 1;
   result.manifest["io"] = "resident";
   result.manifest["ignored_scalesim_keys"] = s.ignored;
@@ -69,17 +73,17 @@ std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
   run.workload = w.name;
   run.workload_file = topo;
   run.precision = "int8";
-  run.fidelity = o.fidelity == tpu::Fidelity::timing ? "timing" : o.fidelity == tpu::Fidelity::pe ? "pe" : "tile";
+  run.fidelity = fidelity_name(o.fidelity);
   run.clock_mhz = backend->clock_mhz();
   run.peak_macs_per_cycle = backend->peak_macs_per_cycle(DType::int8);
-  run.peak_dram_gbps = cfg.dram.bandwidth_gbps;
+  run.peak_dram_gbps = backend->dram_gbps();
   if (!o.quiet) spdlog::info("{} / {} ({} layers, SCALE-Sim {} dataflow)", cfg.name, w.name, w.layers.size(),
                              sc::dataflow_name(s.dataflow));
   LayerRunOptions lo;
   lo.fidelity = o.fidelity;
   run.layers = backend->run_workload(w, DType::int8, lo);
   result.runs.push_back(std::move(run));
-  return report::write_reports(result, o.output_dir.empty() ? "reports/" + result.name : o.output_dir);
+  return report::write_reports(result, out_dir);
 }
 
 }  // namespace xpu::experiment

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "models/tpu/tpu_config.h"
-#include "models/tpu/mxu_array.h"
+#include "sim/common/fidelity.h"
 #include "sim/workload/scalesim/scale_config.h"
 
 namespace xpu::experiment {
@@ -42,7 +42,7 @@ struct ScaleSimRunOptions {
   std::string topology_file;  // "" -> the cfg's TopologyCsvLoc
   std::string energy_file;    // energy table YAML
   std::string output_dir;
-  tpu::Fidelity fidelity = tpu::Fidelity::timing;
+  Fidelity fidelity = Fidelity::timing;
   bool quiet = false;
 };
 

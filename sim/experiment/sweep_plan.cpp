@@ -7,8 +7,7 @@
 #include <map>
 
 #include "sim/config/document.h"
-#include "sim/config/gpu_config.h"
-#include "sim/config/tpu_config.h"
+#include "sim/experiment/machine_registry.h"
 #include "sim/experiment/sweep_internal.h"
 #include "sim/report/sha256.h"
 
@@ -114,10 +113,7 @@ SweepPlan plan_sweep(const std::string& file, const SweepOptions& opts) {
         std::vector<std::string> ov = acc.overrides;
         for (const auto& o : p.accelerator_overrides()) ov.push_back(o);
         for (const auto& o : opts.overrides) ov.push_back(o);
-        config::Document doc = config::Document::load(acc.file);
-        const YAML::Node kind = static_cast<const YAML::Node&>(doc.root())["kind"];
-        if (kind.IsScalar() && kind.Scalar() == "gpu") config::load_gpu_config(acc.file, ov);
-        else config::load_tpu_config(acc.file, ov);
+        machine_kind_of(config::Document::load(acc.file)).check_config(acc.file, ov);
       }
     } catch (const config::ConfigError& e) {
       for (auto d : e.diagnostics()) {

@@ -5,7 +5,9 @@
 
 #include "models/tpu/tpu.h"
 #include "models/tpu/tpu_energy.h"
+#include "sim/config/tpu_config.h"
 #include "sim/energy/energy_model.h"
+#include "sim/experiment/machine_registry.h"
 #include "sim/experiment/gemm_data.h"
 #include "sim/lowering/tpu/gemm.h"
 #include "sim/lowering/tpu/network.h"
@@ -65,6 +67,12 @@ class TpuBackend : public Backend {
       case DType::fp16: return m.supports_fp16 ? array / m.step_fp16 : 0;
       default: return 0;
     }
+  }
+
+  double dram_gbps() const override { return cfg_.dram.bandwidth_gbps; }
+
+  MatrixUnit matrix_unit() const override {
+    return MatrixUnit{"systolic array", cfg_.mxu.rows, cfg_.mxu.cols, 1, true};
   }
 
   void check_layer(const workload::Layer& layer, DType dtype) const override {
@@ -152,5 +160,7 @@ std::unique_ptr<Backend> make_tpu_backend(const tpu::TpuConfig& cfg, const energ
                                           const std::string& instance) {
   return std::make_unique<TpuBackend>(cfg, table, instance);
 }
+
+XPUSIM_REGISTER_MACHINE(tpu, config::load_tpu_config, make_tpu_backend);
 
 }  // namespace xpu::experiment

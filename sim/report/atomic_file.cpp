@@ -1,19 +1,17 @@
 #include "sim/report/atomic_file.h"
 
+#include "sim/common/errors.h"
+
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <fcntl.h>
-#include <stdexcept>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace xpu::report {
 
 namespace {
-std::runtime_error io_error(const std::string& what, const std::string& path) {
-  return std::runtime_error(path + ": " + what + ": " + std::strerror(errno));
-}
+IoError io_error(const std::string& what, const std::string& path) { return IoError(path, what, errno); }
 }  // namespace
 
 void make_dirs(const std::string& dir) {
@@ -26,7 +24,7 @@ void make_dirs(const std::string& dir) {
     if (partial.empty()) continue;
     struct stat st {};
     if (::stat(partial.c_str(), &st) == 0) {
-      if (!S_ISDIR(st.st_mode)) throw std::runtime_error(partial + ": exists and is not a directory");
+      if (!S_ISDIR(st.st_mode)) throw IoError(partial, "exists and is not a directory", 0);
       continue;
     }
     if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) throw io_error("cannot create directory", partial);

@@ -5,9 +5,9 @@
 
 namespace xpu::report {
 
-// Creates `dir` and its parents. Throws std::runtime_error naming the path.
+// Creates `dir` and its parents. Throws xpu::IoError naming the path.
 void make_dirs(const std::string& dir);
-// Writes `content` to `path` atomically. Throws std::runtime_error naming the path.
+// Writes `content` to `path` atomically. Throws xpu::IoError naming the path.
 void write_atomically(const std::string& path, const std::string& content);
 
 }  // namespace xpu::report

@@ -79,11 +79,12 @@ struct Workload {
 // Legacy name: a workload made of standalone GEMM layers is the same graph.
 using Graph = Workload;
 
-// Loads a workload by file type: ".onnx" (ONNX import, batch from the
-// `batch` override), ".csv" (SCALE-Sim topology), otherwise a `kind:
-// workload` YAML file. `overrides` are -p assignments: YAML key paths
-// (params.batch=8); for ONNX and CSV files only `batch=N` is accepted.
-// Throws config::ConfigError with every problem.
+// Loads a workload by its file extension (input_format.h, case-insensitive):
+// ".onnx" (ONNX import, batch from the `batch` override), ".csv" (SCALE-Sim
+// topology), ".yaml"/".yml" (a `kind: workload` file); any other extension
+// is an error naming the known ones. `overrides` are -p assignments: YAML
+// key paths (params.batch=8); for ONNX and CSV files only `batch=N` is
+// accepted. Throws config::ConfigError with every problem.
 Workload load_workload(const std::string& path, const std::vector<std::string>& overrides = {});
 // Reads a `kind: workload` YAML document (workloads/README.md). Problems are
 // recorded in root's Diagnostics; throws config::ConfigError only for

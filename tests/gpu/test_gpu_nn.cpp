@@ -27,7 +27,7 @@ workload::Workload load_yaml(const std::string& name, const std::string& text) {
   return w;
 }
 
-std::vector<report::LayerResult> run(experiment::Backend& be, const workload::Workload& w, tpu::Fidelity f) {
+std::vector<report::LayerResult> run(experiment::Backend& be, const workload::Workload& w, Fidelity f) {
   experiment::LayerRunOptions o;
   o.fidelity = f;
   o.seed = 7;
@@ -91,7 +91,7 @@ layers:
 )");
   size_t kernels = 0;
   for (const workload::Workload* w : {&cnn, &attn}) {
-    const auto rs = run(*be, *w, tpu::Fidelity::tile);
+    const auto rs = run(*be, *w, Fidelity::tile);
     REQUIRE(rs.size() == w->layers.size());
     for (const auto& r : rs) {
       INFO(w->name << " / " << r.name << " " << r.op << ": " << r.verified);
@@ -130,7 +130,7 @@ layers:
   - {name: s, op: softmax, input: x, axis: -1}
   - {name: g, op: gelu, input: x}
 )");
-  const auto rs = run(*be, w, tpu::Fidelity::tile);
+  const auto rs = run(*be, w, Fidelity::tile);
   for (size_t i = 0; i < 5; ++i) {
     INFO(rs[i].name << ": " << rs[i].verified);
     CHECK(rs[i].verified == "bit-exact vs fp32 reference");
@@ -139,7 +139,7 @@ layers:
   CHECK(rs[5].verified.rfind("within tolerance", 0) == 0);
   CHECK(rs[6].verified.rfind("within tolerance", 0) == 0);
   // Timing fidelity: same cycles without values.
-  const auto ts = run(*be, w, tpu::Fidelity::timing);
+  const auto ts = run(*be, w, Fidelity::timing);
   for (size_t i = 0; i < rs.size(); ++i) {
     INFO(rs[i].name);
     CHECK(ts[i].cycles == rs[i].cycles);
@@ -171,7 +171,7 @@ layers:
   - {name: fc, op: gemm, out: 10, bias: true}
   - {name: fr, op: relu}
 )");
-  const auto rs = run(*be, w, tpu::Fidelity::tile);
+  const auto rs = run(*be, w, Fidelity::tile);
   REQUIRE(rs.size() == 7);
   CHECK(rs[0].op == "conv2d+batchnorm+relu [conv_implicit_tc]");
   CHECK(rs[0].fused == std::vector<std::string>{"c1", "bn1", "r1"});
@@ -186,7 +186,7 @@ layers:
   CHECK(rs[0].verified.find("fused epilogue") != std::string::npos);
   CHECK(rs[6].op == "gemm+relu [gemm_tc]");
   CHECK(rs[6].verified == "bit-exact (GEMM view, fused epilogue)");
-  const auto ts = run(*be, w, tpu::Fidelity::timing);
+  const auto ts = run(*be, w, Fidelity::timing);
   REQUIRE(ts.size() == rs.size());
   for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);
 }
@@ -211,7 +211,7 @@ layers:
   - {name: n0, op: concat, input: [x, s, r], axis: 0}
   - {name: mp, op: max_pool, input: cat, kernel: 2, stride: 2}
 )");
-  const auto rs = run(*be, w, tpu::Fidelity::tile);
+  const auto rs = run(*be, w, Fidelity::tile);
   REQUIRE(rs.size() == w.layers.size());
   for (const auto& r : rs) {
     INFO(r.name << " " << r.op << ": " << r.verified);
@@ -223,7 +223,7 @@ layers:
     }
   }
   CHECK(rs[6].op == "max_pool [max_pool]");  // the 56 concatenated channels, pooled
-  const auto ts = run(*be, w, tpu::Fidelity::timing);
+  const auto ts = run(*be, w, Fidelity::timing);
   REQUIRE(ts.size() == rs.size());
   for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);
 }

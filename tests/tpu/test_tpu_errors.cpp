@@ -1,10 +1,10 @@
 // Program validation errors, assembly parse errors, assembly round trips and
 // deadlock reports.
 #include <catch2/catch.hpp>
-
 #include <random>
 
 #include "models/tpu/program_check.h"
+#include "sim/common/errors.h"
 #include "tests/tpu/tpu_test_util.h"
 
 using namespace xpu;
@@ -16,7 +16,7 @@ namespace {
 std::string validation_error(const std::string& text, const TpuConfig& cfg) {
   try {
     validate_program(parse_assembly(text, "prog.s"), cfg);
-  } catch (const std::invalid_argument& e) {
+  } catch (const xpu::InternalError& e) {
     return e.what();
   }
   return "";
@@ -33,7 +33,7 @@ TEST_CASE("tpu errors: Tpu::run rejects invalid programs naming instruction and 
       "matmul ub=0 stride=9 acc=0 rows=8 k=9 n=8   # line 4\n"
       "halt\n",
       "bad_k.s");
-  REQUIRE_THROWS_AS(tpu.run(bad_k), std::invalid_argument);
+  REQUIRE_THROWS_AS(tpu.run(bad_k), xpu::InternalError);
   REQUIRE_THROWS_WITH(tpu.run(bad_k), Contains("instruction 2") && Contains("line 4") &&
                                           Contains("matmul ub=0 stride=9") &&
                                           Contains("k = 9 exceeds mxu.rows = 8"));

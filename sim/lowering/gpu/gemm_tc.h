@@ -37,14 +37,14 @@
 #include "models/gpu/global_memory.h"
 #include "models/gpu/gpu_config.h"
 #include "models/gpu/isa.h"
+#include "sim/lowering/lowering_error.h"
 #include "sim/numerics/mac.h"
 
 namespace xpu::lowering::gpu {
 
-class GpuLoweringError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// The one lowering error of every machine (lowering_error.h), under the
+// name the GPU lowering has always thrown.
+using GpuLoweringError = lowering::LoweringError;
 
 enum class Activation : uint8_t { none, relu, clip };
 
