@@ -13,7 +13,7 @@ namespace {
 
 experiment::LayerRunOptions tile_opts() {
   experiment::LayerRunOptions o;
-  o.fidelity = tpu::Fidelity::tile;
+  o.fidelity = xpu::Fidelity::tile;
   return o;
 }
 

@@ -12,7 +12,7 @@ namespace {
 
 experiment::LayerRunOptions tile_opts() {
   experiment::LayerRunOptions o;
-  o.fidelity = tpu::Fidelity::tile;
+  o.fidelity = xpu::Fidelity::tile;
   return o;
 }
 
@@ -126,7 +126,7 @@ TEST_CASE("ResNet-50 int8 on tpu_v1 (timing): per-layer report and totals", "[tp
   const auto w = workload::load_workload(test::src("workloads/nets/resnet50.yaml"));
   auto b = test::tpu_backend("tpu_v1");
   experiment::LayerRunOptions o;
-  o.fidelity = tpu::Fidelity::timing;
+  o.fidelity = xpu::Fidelity::timing;
   const auto ls = b->run_workload(w, DType::int8, o);
   uint64_t macs = 0, cycles = 0;
   size_t convs = 0;

@@ -43,7 +43,7 @@ struct Machine {
     experiment::NetworkRunner runner{lower_cfg, tpu, model, terms, 1.0};
     runner.outputs = &got;
     experiment::LayerRunOptions o;
-    o.fidelity = tpu::Fidelity::tile;
+    o.fidelity = xpu::Fidelity::tile;
     layers = runner.run(w, t, o);
     return got;
   }
