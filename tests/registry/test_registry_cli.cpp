@@ -3,61 +3,25 @@
 // each is a located exit-1 error (or, where the input is fine, a run).
 #include <catch2/catch.hpp>
 
-#include <array>
-#include <cstdio>
-#include <fstream>
-#include <sstream>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
+
+#include "tests/experiment/common.h"
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
+using xt::exists;
+using xt::kSrc;
+using xt::slurp;
+using xt::temp_dir;
 
-Result xpusim(const std::string& args) {
-  // `timeout`: a recursion or hang fails the test instead of stalling it.
-  const std::string cmd = "timeout 120 " + std::string(XPUSIM_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  Result r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string temp_dir() {
-  char tmpl[] = "/tmp/xpusim_regcli_XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
+// `timeout`: a recursion or hang fails the test instead of stalling it.
+xt::Result xpusim(const std::string& args) { return xt::sh("timeout 120 " + std::string(XPUSIM_BINARY) + " " + args); }
 
 std::string write(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
+  xt::write(path, text);
   return path;
 }
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool exists(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0;
-}
-
-const std::string kSrc = XPUSIM_SOURCE_DIR;
 const std::string kEnergy = kSrc + "/configs/energy/horowitz_45nm.yaml";
 
 // An experiment in `dir` running a 16^3 int8 GEMM on `acc` (a path).
