@@ -180,7 +180,8 @@ int sc_main(int argc, char* argv[]) {
     std::cerr << "error: " << e.what() << "\n";
     return kBadInput;
   } catch (const std::exception& e) {
-    std::cerr << "internal error: " << e.what() << "\n";
+    std::cerr << "internal error: " << e.what()
+              << "\nThis is a bug in xpusim: please report it with the command line and the input files.\n";
     return kInternal;
   }
 }

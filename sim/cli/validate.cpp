@@ -6,6 +6,7 @@
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/experiment_config.h"
 #include "sim/experiment/machine_registry.h"
+#include "sim/experiment/sweep_internal.h"
 #include "sim/workload/input_format.h"
 #include "sim/workload/workload.h"
 
@@ -50,6 +51,12 @@ void validate_experiment(const std::string& path, const std::string& kind, const
   }
   for (const auto& w : e.workload_files) checked(out, [&] { workload::load_workload(w); });
   checked(out, [&] { energy::EnergyTable::from_document(config::Document::load(e.energy_file)); });
+  // Every point of a sweep, as `xpusim sweep` checks them before running.
+  if (kind == "sweep" && out.empty()) {
+    experiment::SweepOptions so;
+    so.overrides = overrides;
+    checked(out, [&] { experiment::detail::plan_sweep(path, so); });
+  }
 }
 
 void validate_yaml(const std::string& path, const std::vector<std::string>& overrides,

@@ -169,3 +169,19 @@ TEST_CASE("registry cli: --trace at pe fidelity with the array shape defaulted",
   CHECK(exists(dir + "/out/trace.json"));
   CHECK_FALSE(exists(dir + "/out/vcd"));
 }
+
+TEST_CASE("registry cli: validate checks every point of a sweep", "[registry][cli]") {
+  const std::string dir = temp_dir();
+  experiment(dir, kSrc + "/configs/accelerators/tpu_small.yaml");
+  const std::string sweep = write(dir + "/sweep.yaml", "kind: sweep\nname: s\nenergy: " + kEnergy +
+                                                           "\naccelerators: [" + kSrc +
+                                                           "/configs/accelerators/tpu_small.yaml]\n"
+                                                           "workloads: [w.yaml]\nsweep:\n  grid:\n"
+                                                           "    mxu.rows: [8, 0]\n");
+  auto r = xpusim("validate " + sweep);
+  CHECK(r.code == 1);
+  // Point 1 (mxu.rows = 0) breaks the range of mxu.rows; point 0 is fine.
+  CHECK_THAT(r.out, Catch::Contains("mxu.rows"));
+  CHECK_THAT(r.out, Catch::Contains("(sweep point 1 "));
+  CHECK_THAT(r.out, !Catch::Contains("(sweep point 0 "));
+}
