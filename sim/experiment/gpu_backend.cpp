@@ -8,6 +8,7 @@
 
 #include "models/gpu/gpu.h"
 #include "models/gpu/gpu_energy.h"
+#include "models/gpu/mma_shape.h"
 #include "sim/energy/energy_model.h"
 #include "sim/experiment/gemm_data.h"
 #include "sim/lowering/gpu/conv_implicit.h"
@@ -622,8 +623,12 @@ class GpuBackend : public Backend {
   // The pin bandwidth, as configured (the model sustains `efficiency` of it).
   double dram_gbps() const override { return cfg_.dram.bandwidth_gbps; }
 
-  // Volta's wmma shape, m16n16k16 (models/gpu/fragment.h).
-  MatrixUnit matrix_unit() const override { return MatrixUnit{"tensor core", 16, 16, 16, false}; }
+  // The configured tensor-core instruction shape (m x n x k).
+  MatrixUnit matrix_unit() const override {
+    const gpu::MmaShape& mma = gpu::mma_shape(cfg_.tensor_core.mma);
+    return MatrixUnit{std::string("tensor core (") + gpu::mma_kind_name(cfg_.tensor_core.mma) + ")", mma.m(), mma.n(),
+                      mma.k(), false};
+  }
 
   void check_layer(const workload::Layer& layer, DType dtype) const override {
     require_plain_gemm(layer, "GPU");

@@ -170,3 +170,15 @@ TEST_CASE("registry: validate understands SCALE-Sim cfg files", "[registry]") {
   CHECK_THAT(all_messages(cli::validate_file(kSrc + "/workloads/scalesim/scale.cfg", {"mxu.rows=8"})),
              Contains("SCALE-Sim .cfg files take no -p overrides"));
 }
+
+TEST_CASE("registry: the GPU backend answers from its typed config", "[registry]") {
+  auto gpu = experiment::make_backend(kSrc + "/configs/accelerators/gpu_small.yaml", {}, table(), "acc0");
+  CHECK(gpu->kind() == "gpu");
+  CHECK(gpu->dram_gbps() == 22.5);  // gpu_small.yaml dram.bandwidth_gbps (pin rate, before efficiency)
+  // Volta's wmma m16n16k16 (tensor_core.mma: volta_hmma884).
+  const auto unit = gpu->matrix_unit();
+  CHECK(unit.rows == 16);
+  CHECK(unit.cols == 16);
+  CHECK(unit.depth == 16);
+  CHECK_FALSE(unit.pe_waveforms);
+}
