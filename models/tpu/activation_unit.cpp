@@ -34,40 +34,14 @@ ActivationUnit::ActivationUnit(sc_core::sc_module_name name, const TpuConfig& cf
 }
 
 uint32_t act_fn_passes(const ActivationConfig& c, ActFn fn) {
-  switch (fn) {
-    case ActFn::none:
-    case ActFn::relu:
-    case ActFn::relu6:
-    case ActFn::clip: return 1;
-    case ActFn::sigmoid:
-    case ActFn::tanh: return c.passes_exp + c.passes_reciprocal + 1;
-    case ActFn::gelu: return c.passes_erf + 1;
-    case ActFn::gelu_tanh: return c.passes_exp + c.passes_reciprocal + 2;
-  }
-  return 1;
+  const ActFnPasses p = act_fn_pass_counts(fn);  // act_fn.cpp
+  return p.exp * c.passes_exp + p.reciprocal * c.passes_reciprocal + p.erf * c.passes_erf + p.extra;
 }
 
 namespace {
 
-// fp32 arithmetic per element of each function (activation_unit.h).
-struct Ops {
-  uint64_t add = 0, mult = 0;
-  Ops operator+(Ops o) const { return {add + o.add, mult + o.mult}; }
-};
-constexpr Ops kExp{8, 8}, kRecip{2, 3};
-Ops fn_ops(ActFn fn) {
-  switch (fn) {
-    case ActFn::none: return {};
-    case ActFn::relu: return {1, 0};
-    case ActFn::relu6:
-    case ActFn::clip: return {2, 0};
-    case ActFn::sigmoid: return kExp + kRecip + Ops{1, 0};
-    case ActFn::tanh: return kExp + kRecip + Ops{2, 1};
-    case ActFn::gelu: return Ops{6, 6} + kExp + kRecip + Ops{1, 3};
-    case ActFn::gelu_tanh: return kExp + kRecip + Ops{2, 1} + Ops{2, 5};
-  }
-  return {};
-}
+using Ops = ActFnOps;
+constexpr Ops kExp = kExpOps, kRecip = kRecipOps;
 
 // Elements a vector writes: rows x n, but two per row for moments.
 uint64_t vector_outputs(const Instruction& in) { return uint64_t(in.rows) * (in.vop == VectorOp::moments ? 2 : in.n); }
@@ -238,7 +212,7 @@ ActivationUnit::VectorWork ActivationUnit::vector_work(const Instruction& in) co
   const bool row_op = in.vop == VectorOp::softmax || in.vop == VectorOp::layernorm || in.vop == VectorOp::moments;
   const uint64_t vecs = ceil_div(n, L);
   uint64_t sweeps = act_fn_passes(a, in.fn), scalar = 0;
-  Ops per_elem = fn_ops(in.fn), per_row{};
+  Ops per_elem = act_fn_ops(in.fn), per_row{};
   switch (in.vop) {
     case VectorOp::add: per_elem = per_elem + Ops{1, 0}; break;
     case VectorOp::max: per_elem = per_elem + Ops{1, 0}; break;
@@ -420,7 +394,7 @@ void ActivationUnit::run() {
     elements += values;
     if (in.fn == ActFn::relu) relu_ops += values;
     if (in.fn != ActFn::none && in.fn != ActFn::relu) {
-      const Ops o = fn_ops(in.fn);
+      const Ops o = act_fn_ops(in.fn);
       fp32_adds += values * o.add;
       fp32_mults += values * o.mult;
     }

@@ -36,9 +36,10 @@
 //   port), with passes(fn) below (none, relu: 1, so old programs keep their
 //   timing). The bias row (n * 4 bytes) is read once per instruction.
 // vector (UB -> UB, isa.h): lanes L = elements_per_cycle.
-//   passes(fn): none, relu, relu6, clip 1 (a select shares the op's pass);
-//     sigmoid, tanh passes_exp + passes_reciprocal + 1; gelu (erf)
-//     passes_erf + 1; gelu_tanh passes_exp + passes_reciprocal + 2.
+//   passes(fn): each function's row in act_fn.cpp, e.g. none, relu, relu6,
+//     clip 1 (a select shares the op's pass); sigmoid, tanh passes_exp +
+//     passes_reciprocal + 1; gelu (erf) passes_erf + 1; gelu_tanh
+//     passes_exp + passes_reciprocal + 2.
 //   Data movement (copy with fn none, fill, transpose): the UB crossbar packs
 //     short rows, so stream = max(ceil(rows * n / L), ceil(read bytes /
 //     read_bytes_per_cycle), ceil(write bytes / write_bytes_per_cycle)).
@@ -67,12 +68,13 @@
 //   Counters: tpu.act.vector_ops (instructions), vector_elements (rows * n;
 //   moments rows * 2),
 //   fp32_adds and fp32_mults: the arithmetic per element, priced by
-//   tpu_energy.h: add/max 1 add; mul 1 mult; scale_shift 1+1; relu 1 add
-//   (compare), relu6/clip 2 adds; exp 8 mult + 8 add (range reduction +
-//   degree-6 Horner); reciprocal / rsqrt 3 mult + 2 add (two Newton steps);
-//   erf 6 mult + 6 add + exp + reciprocal (Abramowitz-Stegun 7.1.26);
-//   sigmoid exp + reciprocal + 1 add; tanh exp + reciprocal + 2 add + 1
-//   mult; gelu erf + 3 mult + 1 add; gelu_tanh tanh + 5 mult + 2 add;
+//   tpu_energy.h: add/max 1 add; mul 1 mult; scale_shift 1+1; plus the
+//   function's (act_fn.cpp rows: relu 1 add (compare), relu6/clip 2 adds;
+//   exp 8 mult + 8 add (range reduction + degree-6 Horner); reciprocal /
+//   rsqrt 3 mult + 2 add (two Newton steps); erf 6 mult + 6 add + exp +
+//   reciprocal (Abramowitz-Stegun 7.1.26); sigmoid exp + reciprocal + 1 add;
+//   tanh exp + reciprocal + 2 add + 1 mult; gelu erf + 3 mult + 1 add;
+//   gelu_tanh tanh + 5 mult + 2 add);
 //   softmax per element 3 add (max, subtract, sum) + exp + 1 mult and per row
 //   one reciprocal; layernorm per element 4 add + 2 mult (+1 + 1 affine) and
 //   per row one rsqrt; moments per element 3 add + 1 mult (sum, subtract,

@@ -206,11 +206,8 @@ class LineParser {
   }
   ActFn act_fn(const std::string& key) const {
     if (!has(key)) return ActFn::none;
-    std::vector<std::string> names;
-    for (int i = 0; i <= int(ActFn::gelu_tanh); ++i) {
-      names.push_back(act_fn_name(ActFn(i)));
-      if (value(key) == names.back()) return ActFn(i);
-    }
+    if (const auto fn = act_fn_from_name(value(key))) return *fn;
+    const std::vector<std::string>& names = act_fn_names();
     std::string list;
     for (size_t i = 0; i < names.size(); ++i)
       list += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];

@@ -21,20 +21,6 @@ const char* opcode_name(Opcode op) {
   return "?";
 }
 
-const char* act_fn_name(ActFn fn) {
-  switch (fn) {
-    case ActFn::none: return "none";
-    case ActFn::relu: return "relu";
-    case ActFn::relu6: return "relu6";
-    case ActFn::clip: return "clip";
-    case ActFn::sigmoid: return "sigmoid";
-    case ActFn::tanh: return "tanh";
-    case ActFn::gelu: return "gelu";
-    case ActFn::gelu_tanh: return "gelu_tanh";
-  }
-  return "?";
-}
-
 const char* vector_op_name(VectorOp op) {
   switch (op) {
     case VectorOp::copy: return "copy";
@@ -50,25 +36,6 @@ const char* vector_op_name(VectorOp op) {
     case VectorOp::moments: return "moments";
   }
   return "?";
-}
-
-// The same formulas as the fp32 reference executor (reference_executor.h),
-// so an fp32 datapath reproduces it bit for bit.
-float apply_act_fn(ActFn fn, float x, float p0, float p1) {
-  switch (fn) {
-    case ActFn::none: return x;
-    case ActFn::relu: return x < 0.0f ? 0.0f : x;
-    case ActFn::relu6: return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
-    case ActFn::clip: return x < p0 ? p0 : (x > p1 ? p1 : x);
-    case ActFn::sigmoid: return 1.0f / (1.0f + std::exp(-x));
-    case ActFn::tanh: return std::tanh(x);
-    case ActFn::gelu: return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
-    case ActFn::gelu_tanh: {
-      const float c = 0.7978845608028654f;  // sqrt(2/pi)
-      return 0.5f * x * (1.0f + std::tanh(c * (x + 0.044715f * x * x * x)));
-    }
-  }
-  return x;
 }
 
 bool vector_reads_b(const Instruction& in) {

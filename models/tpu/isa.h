@@ -23,7 +23,7 @@
 //                   int32 accumulators, fp32 for fp32 ones) before `fn`;
 //                   `in_scale` multiplies the (fp32) value after the bias
 //                   (int8 networks: the dequantization s_x * s_w); fn may be
-//                   relu6, clip [p0, p1], sigmoid, tanh, gelu, gelu_tanh.
+//                   any function of act_fn.h (clip: bounds [p0, p1]).
 //                   This is the fused matmul + bias + activation of the TPU's
 //                   Activate step.
 // vector            (additive, issue 4) a UB -> UB vector operation `vop` on
@@ -59,19 +59,16 @@
 #include <string>
 #include <vector>
 
+#include "models/tpu/act_fn.h"
 #include "sim/numerics/mac.h"
 
 namespace xpu::tpu {
 
 enum class Opcode { read_host_memory, write_host_memory, read_weights, matmul, activate, sync, halt, vector };
-enum class ActFn { none, relu, relu6, clip, sigmoid, tanh, gelu, gelu_tanh };
 enum class VectorOp { copy, fill, act, add, mul, max, scale_shift, softmax, layernorm, transpose, moments };
 
 const char* opcode_name(Opcode op);
-const char* act_fn_name(ActFn fn);
 const char* vector_op_name(VectorOp op);
-// fn(x) in fp32 as the activation unit computes it (p0, p1: clip bounds).
-float apply_act_fn(ActFn fn, float x, float p0, float p1);
 
 struct Instruction {
   Opcode op = Opcode::halt;

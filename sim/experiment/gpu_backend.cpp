@@ -16,6 +16,7 @@
 #include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/lowering/gpu/nn_kernels.h"
 #include "sim/lowering/gpu/tc_reference.h"
+#include "sim/workload/op_table.h"
 #include "sim/workload/reference_executor.h"
 #include "sim/lowering/lowering_error.h"
 #include "sim/config/gpu_config.h"
@@ -195,15 +196,12 @@ Fusion fusion_after(const gpu::GpuConfig& cfg, const workload::Workload& w, size
     f.layers.push_back(j);
     t = w.layers[j++].output();
   }
-  if (sole_consumer(t, j)) {
-    const workload::Layer& a = w.layers[j];
-    if (a.op == OpKind::relu) f.ep.act = lowering::gpu::Activation::relu;
-    if (a.op == OpKind::relu6 || a.op == OpKind::clip) {
-      f.ep.act = lowering::gpu::Activation::clip;
-      f.ep.lo = a.op == OpKind::clip ? a.attrs.clip_min : 0.0f;
-      f.ep.hi = a.op == OpKind::clip ? a.attrs.clip_max : 6.0f;
-    }
-    if (f.ep.act != lowering::gpu::Activation::none) f.layers.push_back(j);
+  if (sole_consumer(t, j) && workload::fuses_into(w.layers[j].op, workload::fuse_gpu_tc_epilogue)) {
+    const auto a = lowering::gpu::gpu_activation(w.layers[j]);  // op_table.cpp, activation.cpp
+    f.ep.act = a.act;
+    f.ep.p0 = a.p0;
+    f.ep.p1 = a.p1;
+    f.layers.push_back(j);
   }
   return f;
 }
@@ -294,16 +292,17 @@ void lower_nn(const gpu::GpuConfig& cfg, const workload::Workload& w, const work
       if (l.inputs[j] == l.inputs[i]) return L.in_addr[i] = L.in_addr[j];
     return L.in_addr[i] = mem.take(workload::numel(in_shape(i)) * 4);
   };
-  auto contiguous_map = [&](MapOp op, float lo, float hi) {
+  auto contiguous_map = [&](const lowering::gpu::GpuActivation& a) {
     const uint64_t x = input(0);
     L.out_addr = mem.take(count * 4);
     const uint64_t n = chunk_of(count, row_cap(cfg, count)), rows = count / n;
     MapSpec s;
-    s.op = op;
+    s.op = MapOp::act;
+    s.act = a.act;
+    s.p0 = a.p0;
+    s.p1 = a.p1;
     s.rows = rows;
     s.n = n;
-    s.lo = lo;
-    s.hi = hi;
     s.in.assign(1, {});
     s.stride = {1};
     for (uint64_t r = 0; r < rows; ++r) {
@@ -314,16 +313,14 @@ void lower_nn(const gpu::GpuConfig& cfg, const workload::Workload& w, const work
       lowering::gpu::lower_map(cfg, s, L.nn);
   };
   switch (l.op) {
-    case OpKind::relu: L.kernel = "map_relu"; contiguous_map(MapOp::relu, 0, 0); break;
-    case OpKind::relu6: L.kernel = "map_clip"; contiguous_map(MapOp::clip, 0, 6); break;
-    case OpKind::clip: L.kernel = "map_clip"; contiguous_map(MapOp::clip, l.attrs.clip_min, l.attrs.clip_max); break;
-    case OpKind::sigmoid: L.kernel = "map_sigmoid"; L.tol_rel = 1e-6; L.tol_abs = 1e-7; contiguous_map(MapOp::sigmoid, 0, 0); break;
-    case OpKind::tanh: L.kernel = "map_tanh"; L.tol_abs = 2e-6; contiguous_map(MapOp::tanh, 0, 0); break;
-    case OpKind::gelu:
-      L.kernel = "map_gelu";
-      L.tol_abs = l.attrs.gelu_tanh ? 5e-6 : 1e-3;
-      contiguous_map(MapOp::gelu, 0, 0);
+    XPU_ACTIVATION_CASES {
+      const auto a = lowering::gpu::gpu_activation(l);  // op_table.cpp, activation.cpp
+      L.kernel = std::string("map_") + lowering::gpu::activation_name(a.act);
+      L.tol_rel = a.tol_rel;
+      L.tol_abs = a.tol_abs;
+      contiguous_map(a);
       break;
+    }
     case OpKind::add:
     case OpKind::mul: {
       L.kernel = l.op == OpKind::add ? "map_add" : "map_mul";
@@ -558,8 +555,9 @@ void lower_nn(const gpu::GpuConfig& cfg, const workload::Workload& w, const work
       lowering::gpu::lower_map(cfg, s, L.nn);
       break;
     }
-    default:
-      unsupported(l, "no kernel for this op");
+    case OpKind::gemm:
+    case OpKind::matmul:
+    case OpKind::conv2d: unsupported(l, "no kernel for this op");  // the GEMM paths above take them
   }
   L.bytes = mem.size();
 }

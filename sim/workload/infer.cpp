@@ -368,12 +368,7 @@ std::vector<Tensor> infer_layer(Layer& l, const Workload& w) {
     case OpKind::max_pool:
     case OpKind::avg_pool: outs = infer_pool(l, ops); break;
     case OpKind::global_avg_pool: outs = infer_global_pool(l, ops); break;
-    case OpKind::relu:
-    case OpKind::relu6:
-    case OpKind::clip:
-    case OpKind::sigmoid:
-    case OpKind::tanh:
-    case OpKind::gelu:
+    XPU_ACTIVATION_CASES
       ops.arity(1, 1);
       if (l.op == OpKind::clip && !(l.attrs.clip_min <= l.attrs.clip_max))
         throw ShapeError("clip min " + std::to_string(l.attrs.clip_min) + " > max " + std::to_string(l.attrs.clip_max));

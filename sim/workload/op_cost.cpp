@@ -1,5 +1,6 @@
 // Per-op cost conventions; workloads/README.md ("Costs") documents them.
 #include "sim/workload/infer.h"
+#include "sim/workload/op_table.h"
 
 namespace xpu::workload {
 
@@ -16,14 +17,9 @@ uint64_t vector_ops(const Layer& l, const Workload& w) {
     case OpKind::max_pool: return out * uint64_t(win.kernel_h * win.kernel_w - 1);  // comparisons
     case OpKind::avg_pool: return out * uint64_t(win.kernel_h * win.kernel_w);     // adds + one scale
     case OpKind::global_avg_pool: return numel(w.tensor(l.inputs[0]).shape);       // adds (+ scale)
-    case OpKind::relu:
-    case OpKind::sigmoid:
-    case OpKind::tanh:
-    case OpKind::gelu:
+    XPU_ACTIVATION_CASES return activation(l.op).vector_ops * out;  // op_table.h
     case OpKind::add:
     case OpKind::mul: return out;
-    case OpKind::relu6:
-    case OpKind::clip: return 2 * out;  // max then min
     case OpKind::softmax: return 5 * out;  // max, subtract, exp, sum, divide
     case OpKind::layernorm:  // sum, subtract, square, sum, x rstd, x scale (+ bias)
       return (l.inputs.size() > 2 && !l.inputs[2].empty() ? 7 : 6) * out;

@@ -1,24 +1,19 @@
 #include "sim/workload/op_kind.h"
 
-#include <array>
 #include <utility>
 
 namespace xpu::workload {
 
 namespace {
-constexpr std::array<std::pair<OpKind, const char*>, 21> kNames = {{
+#define XPU_OPKIND_NAME_(n) {OpKind::n, #n},
+constexpr std::pair<OpKind, const char*> kNames[] = {
     {OpKind::gemm, "gemm"},
     {OpKind::matmul, "matmul"},
     {OpKind::conv2d, "conv2d"},
     {OpKind::max_pool, "max_pool"},
     {OpKind::avg_pool, "avg_pool"},
     {OpKind::global_avg_pool, "global_avg_pool"},
-    {OpKind::relu, "relu"},
-    {OpKind::relu6, "relu6"},
-    {OpKind::clip, "clip"},
-    {OpKind::sigmoid, "sigmoid"},
-    {OpKind::tanh, "tanh"},
-    {OpKind::gelu, "gelu"},
+    XPU_ACTIVATION_OPS(XPU_OPKIND_NAME_)
     {OpKind::add, "add"},
     {OpKind::mul, "mul"},
     {OpKind::softmax, "softmax"},
@@ -28,7 +23,13 @@ constexpr std::array<std::pair<OpKind, const char*>, 21> kNames = {{
     {OpKind::flatten, "flatten"},
     {OpKind::transpose, "transpose"},
     {OpKind::concat, "concat"},
-}};
+};
+#undef XPU_OPKIND_NAME_
+constexpr OpKind kActivations[] = {
+#define XPU_OPKIND_LIST_(n) OpKind::n,
+    XPU_ACTIVATION_OPS(XPU_OPKIND_LIST_)
+#undef XPU_OPKIND_LIST_
+};
 }  // namespace
 
 const char* op_name(OpKind k) {
@@ -50,6 +51,12 @@ const std::vector<std::string>& op_names() {
     return v;
   }();
   return names;
+}
+
+bool is_activation(OpKind k) {
+  for (OpKind a : kActivations)
+    if (a == k) return true;
+  return false;
 }
 
 bool is_matrix_op(OpKind k) { return k == OpKind::gemm || k == OpKind::matmul || k == OpKind::conv2d; }

@@ -5,6 +5,16 @@
 #include <string>
 #include <vector>
 
+// The elementwise activation functions: one line each. Everything else about
+// one (YAML/ONNX names, reference arithmetic, cost, fusion) is its row in
+// op_table.cpp; machines find their implementation by the name (op_table.h).
+#define XPU_ACTIVATION_OPS(X) X(relu) X(relu6) X(clip) X(sigmoid) X(tanh) X(gelu)
+
+// `XPU_ACTIVATION_CASES` in a switch over OpKind handles every activation at
+// once, keeping the switch exhaustive (-Wswitch) without a default.
+#define XPU_OPKIND_CASE_(n) case ::xpu::workload::OpKind::n:
+#define XPU_ACTIVATION_CASES XPU_ACTIVATION_OPS(XPU_OPKIND_CASE_)
+
 namespace xpu::workload {
 
 enum class OpKind {
@@ -14,12 +24,9 @@ enum class OpKind {
   max_pool,         // NCHW window max
   avg_pool,         // NCHW window mean
   global_avg_pool,  // mean over H, W -> [N, C, 1, 1]
-  relu,
-  relu6,            // min(max(x, 0), 6)
-  clip,             // min(max(x, lo), hi); Clip(0, 6) imports as relu6
-  sigmoid,
-  tanh,
-  gelu,             // erf form or tanh approximation (Attrs::gelu_tanh)
+#define XPU_OPKIND_ENUM_(n) n,
+  XPU_ACTIVATION_OPS(XPU_OPKIND_ENUM_)  // op_table.cpp defines each
+#undef XPU_OPKIND_ENUM_
   add,              // elementwise, multidirectional broadcasting
   mul,              // elementwise, multidirectional broadcasting
   softmax,          // along one axis (ONNX opset 13 semantics)
@@ -34,6 +41,9 @@ enum class OpKind {
 const char* op_name(OpKind k);
 std::optional<OpKind> op_from_name(const std::string& name);
 const std::vector<std::string>& op_names();
+
+// True for the ops of XPU_ACTIVATION_OPS.
+bool is_activation(OpKind k);
 
 // gemm, matmul and conv2d: the ops that have a GEMM view and count MACs.
 bool is_matrix_op(OpKind k);

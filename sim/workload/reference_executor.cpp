@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "sim/workload/op_table.h"
+
 namespace xpu::workload {
 
 namespace {
@@ -77,25 +79,12 @@ class Executor {
       case OpKind::max_pool:
       case OpKind::avg_pool: pool(l); break;
       case OpKind::global_avg_pool: global_pool(l); break;
-      case OpKind::relu: unary(l, [](float x) { return x < 0.0f ? 0.0f : x; }); break;
-      case OpKind::relu6: unary(l, [](float x) { return std::min(std::max(x, 0.0f), 6.0f); }); break;
-      case OpKind::clip: {
-        const float lo = l.attrs.clip_min, hi = l.attrs.clip_max;
-        unary(l, [lo, hi](float x) { return x < lo ? lo : (x > hi ? hi : x); });
+      XPU_ACTIVATION_CASES {
+        const auto f = activation(l.op).ref;  // op_table.cpp
+        const Attrs& a = l.attrs;
+        unary(l, [f, &a](float x) { return f(x, a); });
         break;
       }
-      case OpKind::sigmoid: unary(l, [](float x) { return 1.0f / (1.0f + std::exp(-x)); }); break;
-      case OpKind::tanh: unary(l, [](float x) { return std::tanh(x); }); break;
-      case OpKind::gelu:
-        if (l.attrs.gelu_tanh) {
-          unary(l, [](float x) {
-            const float c = 0.7978845608028654f;  // sqrt(2/pi)
-            return 0.5f * x * (1.0f + std::tanh(c * (x + 0.044715f * x * x * x)));
-          });
-        } else {
-          unary(l, [](float x) { return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f)); });
-        }
-        break;
       case OpKind::add: binary(l, [](float a, float b) { return a + b; }); break;
       case OpKind::mul: binary(l, [](float a, float b) { return a * b; }); break;
       case OpKind::softmax: softmax(l); break;

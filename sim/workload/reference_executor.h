@@ -15,9 +15,10 @@
 //           divided by their count, or with count_include_pad by the window
 //           positions inside the padded input
 //   global_avg_pool  sum over H x W row-major, divided by H*W
-//   relu max(x, 0); relu6 min(max(x, 0), 6); clip min(max(x, lo), hi)
-//   sigmoid 1 / (1 + expf(-x)); tanh tanhf(x)
-//   gelu    0.5x(1 + erff(x / sqrt2)), or with tanh: 0.5x(1 + tanhf(
+//   activations (their rows in op_table.cpp):
+//     relu max(x, 0); relu6 min(max(x, 0), 6); clip min(max(x, lo), hi)
+//     sigmoid 1 / (1 + expf(-x)); tanh tanhf(x)
+//     gelu  0.5x(1 + erff(x / sqrt2)), or with tanh: 0.5x(1 + tanhf(
 //           sqrt(2/pi) (x + 0.044715 x^3)))
 //   add/mul broadcast elementwise
 //   softmax m = max; e_i = expf(x_i - m); s = sum e_i in index order; e_i / s

@@ -4,8 +4,10 @@
 #include <cstdlib>
 #include <set>
 
+#include "sim/common/errors.h"
 #include "sim/workload/expr.h"
 #include "sim/workload/graph_builder.h"
+#include "sim/workload/op_table.h"
 
 namespace xpu::workload::yaml {
 
@@ -321,13 +323,10 @@ class Elaborator {
           a.window.ceil_mode = attr_bool(l, "ceil_mode", false);
           a.count_include_pad = attr_bool(l, "count_include_pad", false);
           return build::op(w_, name, kind, in, a, loc);
-        case OpKind::clip:
-          a.clip_min = float(attr_number(l, "min", std::nullopt));
-          a.clip_max = float(attr_number(l, "max", std::nullopt));
-          arity(1);
-          return build::op(w_, name, kind, in, a, loc);
-        case OpKind::gelu: {
-          auto it = l.attrs.find("approximation");
+        XPU_ACTIVATION_CASES {  // parameters from op_table.cpp
+          for (const auto& p : activation(kind).params)
+            a.*p.field = float(attr_number(l, p.key, p.def ? std::optional<double>(*p.def) : std::nullopt));
+          auto it = l.attrs.find("approximation");  // gelu
           if (it != l.attrs.end()) {
             const std::string v = it->second.node.IsScalar() ? it->second.node.Scalar() : "";
             if (v != "none" && v != "tanh") fail(it->second, "expected none (erf form) or tanh");
@@ -371,10 +370,11 @@ class Elaborator {
           if (in.empty()) arity(2);
           a.axis = attr_int(l, "axis", std::nullopt, s, INT64_MIN);
           return build::op(w_, name, kind, in, a, loc);
-        default:
+        case OpKind::global_avg_pool:
           arity(1);
           return build::op(w_, name, kind, in, a, loc);
       }
+      throw InternalError("op " + l.op + " has no YAML elaboration");
     } catch (const config::ConfigError& e) {
       for (auto d : e.diagnostics()) {
         d.message += s.call_site;

@@ -1,6 +1,7 @@
 #include "sim/workload/yaml_spec.h"
 
 #include "sim/workload/op_kind.h"
+#include "sim/workload/op_table.h"
 
 namespace xpu::workload::yaml {
 
@@ -88,13 +89,13 @@ std::vector<LayerSpec> read_layers(config::Reader& parent) {
 }  // namespace
 
 const std::vector<std::string>& op_keys(const std::string& op) {
-  static const std::map<std::string, std::vector<std::string>> keys = {
+  static const std::map<std::string, std::vector<std::string>> keys = [] {
+    std::map<std::string, std::vector<std::string>> k = {
       {"gemm", {"out", "bias", "m", "n", "k"}},
       {"matmul", {"out", "bias"}},
       {"conv2d", {"out", "kernel", "stride", "pad", "dilation", "groups", "bias"}},
       {"max_pool", {"kernel", "stride", "pad", "dilation", "ceil_mode"}},
       {"avg_pool", {"kernel", "stride", "pad", "ceil_mode", "count_include_pad"}},
-      {"clip", {"min", "max"}},
       {"gelu", {"approximation"}},
       {"add", {"scalar"}},
       {"mul", {"scalar"}},
@@ -105,7 +106,11 @@ const std::vector<std::string>& op_keys(const std::string& op) {
       {"flatten", {"axis"}},
       {"transpose", {"perm"}},
       {"concat", {"axis"}},
-  };
+    };
+    for (const auto& row : activations())  // an activation's parameters (op_table.cpp)
+      for (const auto& p : row.params) k[op_name(row.op)].push_back(p.key);
+    return k;
+  }();
   static const std::vector<std::string> none;
   auto it = keys.find(op);
   return it == keys.end() ? none : it->second;

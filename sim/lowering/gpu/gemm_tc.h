@@ -22,9 +22,10 @@
 //   per lane: two LDG.128 per 16-column fragment) during the last K tile's
 //   compute, into the then idle prefetch registers; before the store it adds
 //   it with one FADD per accumulator (fp32, round to nearest) and
-//   applies the activation: relu = FMNMX(y, +0); clip(lo, hi) =
-//   -FMNMX(-FMNMX(y, lo), -hi) (no FMIN in the ISA: two negating FMULs, as
-//   nn_kernels' map_clip). reference_epilogue (tc_reference.h) does the same.
+//   applies the activation as the map kernels do (activation.h: relu =
+//   FMNMX(y, +0); clip(lo, hi) = -FMNMX(-FMNMX(y, lo), -hi), ...), in place,
+//   with the then free address registers as scratch. reference_epilogue
+//   (tc_reference.h) computes the same independently.
 // The main loop is shared with the implicit-GEMM convolution (tc_mainloop.h,
 // conv_implicit.h).
 // Values: A, B row-major in `in` (fp16, bf16 or int8); C row-major fp32,
@@ -37,6 +38,7 @@
 #include "models/gpu/global_memory.h"
 #include "models/gpu/gpu_config.h"
 #include "models/gpu/isa.h"
+#include "sim/lowering/gpu/activation.h"
 #include "sim/lowering/lowering_error.h"
 #include "sim/numerics/mac.h"
 
@@ -46,13 +48,11 @@ namespace xpu::lowering::gpu {
 // name the GPU lowering has always thrown.
 using GpuLoweringError = lowering::LoweringError;
 
-enum class Activation : uint8_t { none, relu, clip };
-
 // Applied to the fp32 accumulators before the store: y = act(acc + bias[col]).
 struct TcEpilogue {
   bool bias = false;
   Activation act = Activation::none;
-  float lo = 0, hi = 6;  // clip (relu6: 0, 6)
+  float p0 = 0, p1 = 6;  // the activation's parameters (clip: lo, hi)
   bool active() const { return bias || act != Activation::none; }
 };
 

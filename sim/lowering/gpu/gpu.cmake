@@ -7,5 +7,6 @@ add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/conv_implicit.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gemm_simt.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tc_reference.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/nn_kernels.cpp)
-target_link_libraries(xpusim_lowering_gpu PUBLIC xpusim_gpu xpusim_numerics)
+  ${CMAKE_CURRENT_LIST_DIR}/nn_kernels.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/activation.cpp)
+target_link_libraries(xpusim_lowering_gpu PUBLIC xpusim_gpu xpusim_numerics xpusim_workload)

@@ -13,7 +13,6 @@ using namespace xpu::gpu;
 namespace {
 
 constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kSqrt2OverPi = 0.7978845608028654f;
 
 int32_t fbits(float f) { return static_cast<int32_t>(float_to_bits(f)); }
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
@@ -29,15 +28,6 @@ void loop(KernelBuilder& kb, uint8_t counter, uint8_t pred, uint64_t iters, F bo
   kb.setpi(Op::isetp, pred, Cmp::gt, counter, 0);
   kb.bra(top, done, pred);
   kb.bind(done);
-}
-
-// tanh(z) = 2 sigmoid(2z) - 1 into d (t, r scratch; m1 holds -1.0f).
-void emit_tanh(KernelBuilder& kb, uint8_t d, uint8_t z, uint8_t t, uint8_t m1) {
-  kb.alui(Op::fmul, t, z, fbits(-2.0f * kLog2e));
-  kb.alu(Op::ex2, t, t, kRZ);
-  kb.alui(Op::fadd, t, t, fbits(1.0f));
-  kb.alu(Op::rcp, t, t, kRZ);
-  kb.alui(Op::ffma, d, t, fbits(2.0f), m1);
 }
 
 void set_bases(Launch& l, uint32_t ctas, uint32_t nbufs, const std::vector<const std::vector<uint64_t>*>& per_cta,
@@ -61,12 +51,13 @@ void lower_map(const GpuConfig&, const MapSpec& s, NnPlan& plan) {
     if (v.size() != s.rows) throw GpuLoweringError("map kernel: operand bases per row missing");
   const uint32_t T = s.n >= 256 ? 256 : static_cast<uint32_t>((s.n + 31) / 32 * 32);
   const uint64_t iters = ceil_div(s.n, T);
-  static const char* const names[] = {"relu", "clip", "sigmoid", "tanh", "gelu", "add", "mul", "affine", "copy"};
-  KernelBuilder kb(std::string("map_") + names[static_cast<int>(s.op)]);
+  static const char* const names[] = {"act", "add", "mul", "affine", "copy"};
+  KernelBuilder kb(std::string("map_") + (s.op == MapOp::act ? activation_name(s.act) : names[static_cast<int>(s.op)]));
   const uint8_t tid = kb.reg(), i = kb.reg(), k = kb.reg(), off1 = kb.reg();
   uint8_t off[3] = {kRZ, kRZ, kRZ};
   const uint8_t x = kb.reg(), b = kb.reg(), c = kb.reg(), y = kb.reg(), t = kb.reg(), u = kb.reg(), m1 = kb.reg();
   const uint8_t p = kb.pred(), q = kb.pred();
+  const uint8_t ap = s.op == MapOp::act && activation_needs(s.act).predicate ? kb.pred() : kPT;
   kb.s2r(tid, Special::tid);
   kb.mov_r(i, tid);
   kb.alui(Op::shl, off1, tid, 2);
@@ -85,29 +76,7 @@ void lower_map(const GpuConfig&, const MapSpec& s, NnPlan& plan) {
     if (nops > 2) kb.ldg(c, 2, off[2], 0).guard = p;
     uint8_t res = y;
     switch (s.op) {
-      case MapOp::relu: kb.alui(Op::fmax, y, x, 0); break;
-      case MapOp::clip:
-        kb.alui(Op::fmax, y, x, fbits(s.lo));
-        kb.alui(Op::fmul, t, y, fbits(-1.0f));
-        kb.alui(Op::fmax, t, t, fbits(-s.hi));
-        kb.alui(Op::fmul, y, t, fbits(-1.0f));
-        break;
-      case MapOp::sigmoid:
-        kb.alui(Op::fmul, t, x, fbits(-kLog2e));
-        kb.alu(Op::ex2, t, t, kRZ);
-        kb.alui(Op::fadd, t, t, fbits(1.0f));
-        kb.alu(Op::rcp, y, t, kRZ);
-        break;
-      case MapOp::tanh: emit_tanh(kb, y, x, t, m1); break;
-      case MapOp::gelu:
-        kb.alu(Op::fmul, t, x, x);
-        kb.alu(Op::fmul, t, t, x);
-        kb.alui(Op::ffma, u, t, fbits(0.044715f), x);
-        kb.alui(Op::fmul, u, u, fbits(kSqrt2OverPi));
-        emit_tanh(kb, u, u, t, m1);
-        kb.alui(Op::fmul, t, x, fbits(0.5f));
-        kb.alu(Op::ffma, y, t, u, t);
-        break;
+      case MapOp::act: emit_activation(kb, s.act, s.p0, s.p1, y, x, ActScratch{t, u, m1, ap}); break;
       case MapOp::add: kb.alu(Op::fadd, y, x, b); break;
       case MapOp::mul: kb.alu(Op::fmul, y, x, b); break;
       case MapOp::affine: kb.alu(Op::ffma, y, x, b, c); break;

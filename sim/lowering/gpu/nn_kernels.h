@@ -8,13 +8,9 @@
 //
 // Arithmetic and its distance to the fp32 reference executor
 // (sim/workload/reference_executor.h), as checked by tests/gpu/test_gpu_nn.cpp:
-//   relu, clip/relu6, add, mul, copies (reshape, flatten, transpose)
-//       bit-exact: FMNMX, FADD, FMUL are IEEE single operations.
-//   sigmoid  rcp(1 + ex2(-x log2 e)) on the SFU          |err| <= 1e-6 (relative)
-//   tanh     2 sigmoid(2x) - 1                            |err| <= 2e-6 absolute
-//   gelu     tanh form 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)));
-//            the erf form's reference differs by <= 1e-3 absolute (the
-//            approximation itself), the tanh form's by <= 5e-6 absolute.
+//   activation functions: activation.h
+//   add, mul, copies (reshape, flatten, transpose)
+//       bit-exact: FADD, FMUL are IEEE single operations.
 //   batchnorm  folded on the host to y = x s + t with s = scale / sqrtf(var + eps),
 //            t = bias - mean s, one FFMA:                  <= 1e-5 relative
 //   softmax  max, e = ex2((x - max) log2 e), tree sum over 128 threads,
@@ -30,6 +26,7 @@
 
 #include "models/gpu/gpu_config.h"
 #include "models/gpu/isa.h"
+#include "sim/lowering/gpu/activation.h"
 
 namespace xpu::lowering::gpu {
 
@@ -40,11 +37,12 @@ struct NnPlan {
 
 // Elementwise over `rows` rows of `n` elements: row r reads operand o at
 // base[o][r] + i * stride[o] * 4 and writes y at out[r] + i * 4.
-enum class MapOp { relu, clip, sigmoid, tanh, gelu, add, mul, affine, copy };
+enum class MapOp { act, add, mul, affine, copy };
 struct MapSpec {
   MapOp op = MapOp::copy;
+  Activation act = Activation::none;  // act: the function (activation.h) and its parameters
+  float p0 = 0, p1 = 0;
   uint64_t rows = 0, n = 0;
-  float lo = 0, hi = 6;  // clip
   // Operands: x; add/mul: x, b; affine: x, scale, shift (y = x scale + shift).
   std::vector<std::vector<uint64_t>> in;  // per operand: per-row base addresses
   std::vector<uint32_t> stride;           // per operand, in elements (0: one value per row)

@@ -209,21 +209,16 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   }
   // Epilogue: y = act(acc + bias[col]) in the accumulator registers (a C
   // fragment register r of a lane is column col0 + r), then straight to global C.
+  // The address registers are free now: scratch for the activation.
+  const ActNeeds needs = activation_needs(d.ep.act);
+  if (needs.minus_one) kb.mov(cnt, fbits(-1.0f));
   for (uint32_t j = 0; j < fn && d.ep.active(); ++j) {
     for (uint32_t i = 0; i < fm; ++i)
       for (uint8_t r = 0; r < 8; ++r) {
         const uint8_t x = uint8_t(accs[i * fn + j].reg + r);
         if (d.ep.bias) kb.alu(Op::fadd, x, x, uint8_t(bias + 8 * j + r));
-        switch (d.ep.act) {
-          case Activation::none: break;
-          case Activation::relu: kb.alui(Op::fmax, x, x, 0); break;
-          case Activation::clip:
-            kb.alui(Op::fmax, x, x, fbits(d.ep.lo));
-            kb.alui(Op::fmul, x, x, fbits(-1.0f));
-            kb.alui(Op::fmax, x, x, fbits(-d.ep.hi));
-            kb.alui(Op::fmul, x, x, fbits(-1.0f));
-            break;
-        }
+        if (d.ep.act != Activation::none)
+          emit_activation(kb, d.ep.act, d.ep.p0, d.ep.p1, x, x, ActScratch{needs.scratch ? tmp : x, tmp2, cnt, p});
       }
   }
   for (uint32_t i = 0; i < fm; ++i)

@@ -54,15 +54,39 @@ std::vector<uint32_t> reference_gemm_tc(DType in, xpu::gpu::AccType acc, uint64_
   return c;
 }
 
+namespace {
+
+// The activation as the kernel's instructions compute it (activation.h),
+// written again here from the ISA's semantics: FMNMX = fmax, ex2 = exp2f,
+// rcp = 1 / x rounded once, every FADD/FMUL rounded separately.
+float epilogue_act(const TcEpilogue& ep, float y) {
+  constexpr float log2e = 1.4426950408889634f;
+  auto sigmoid = [&](float x) { return 1.0f / add_fp32(std::exp2(mul_fp32(x, -log2e)), 1.0f); };
+  switch (ep.act) {
+    case Activation::none: return y;
+    case Activation::relu: return std::fmax(y, 0.0f);
+    case Activation::clip: return mul_fp32(-1.0f, std::fmax(mul_fp32(-1.0f, std::fmax(y, ep.p0)), -ep.p1));
+    case Activation::sigmoid: return sigmoid(y);
+    case Activation::tanh: return std::fma(sigmoid(mul_fp32(y, 2.0f)), 2.0f, -1.0f);
+    case Activation::gelu: {
+      const float z = std::fma(mul_fp32(mul_fp32(y, y), y), 0.044715f, y);
+      const float u = std::fma(sigmoid(mul_fp32(mul_fp32(z, 0.7978845608028654f), 2.0f)), 2.0f, -1.0f);
+      const float h = mul_fp32(y, 0.5f);
+      return std::fma(h, u, h);
+    }
+  }
+  return y;
+}
+
+}  // namespace
+
 void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const float* bias, std::vector<uint32_t>& c) {
   if (!ep.active()) return;
   for (uint64_t i = 0; i < m; ++i)
     for (uint64_t j = 0; j < n; ++j) {
       float y = bits_to_float(c[i * n + j]);
       if (ep.bias) y = add_fp32(y, bias[j]);
-      if (ep.act == Activation::relu) y = std::fmax(y, 0.0f);
-      if (ep.act == Activation::clip) y = mul_fp32(-1.0f, std::fmax(mul_fp32(-1.0f, std::fmax(y, ep.lo)), -ep.hi));
-      c[i * n + j] = float_to_bits(y);
+      c[i * n + j] = float_to_bits(epilogue_act(ep, y));
     }
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "sim/lowering/tpu/network_builder.h"
+#include "sim/workload/op_table.h"
 
 namespace xpu::lowering {
 
@@ -15,20 +16,27 @@ using workload::Layer;
 using workload::OpKind;
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+// By name: the TPU's function of the op (op_table.h: activation_fn).
+tpu::ActFn act_of(const Layer& l, float& p0, float& p1) {
+  if (!workload::is_activation(l.op)) return tpu::ActFn::none;
+  const std::string name = workload::activation_fn(l.op, l.attrs);
+  const auto fn = tpu::act_fn_from_name(name);
+  if (!fn) throw LoweringError("layer '" + l.name + "': the activation unit has no function '" + name + "'");
+  workload::act_params(l.op, l.attrs, p0, p1);
+  return *fn;
+}
 uint64_t align_up(uint64_t a, uint64_t b) { return ceil_div(a, b) * b; }
 
 namespace {
 
-bool is_fusable_fn(OpKind k) {
-  return k == OpKind::relu || k == OpKind::relu6 || k == OpKind::clip || k == OpKind::sigmoid ||
-         k == OpKind::tanh || k == OpKind::gelu;
-}
+bool is_fusable_fn(OpKind k) { return workload::fuses_into(k, workload::fuse_tpu_activate); }
 bool is_image_op(OpKind k) {
   return k == OpKind::conv2d || k == OpKind::max_pool || k == OpKind::avg_pool || k == OpKind::global_avg_pool ||
          k == OpKind::batchnorm;
 }
 bool keeps_layout(OpKind k) {
-  return is_fusable_fn(k) || k == OpKind::add || k == OpKind::mul || k == OpKind::concat;
+  return workload::is_activation(k) || k == OpKind::add || k == OpKind::mul || k == OpKind::concat;
 }
 }  // namespace
 

@@ -13,21 +13,6 @@ namespace xpu::lowering::detail {
 using workload::Layer;
 using workload::OpKind;
 
-tpu::ActFn act_of(const Layer& l, float& p0, float& p1) {
-  switch (l.op) {
-    case OpKind::relu: return tpu::ActFn::relu;
-    case OpKind::relu6: return tpu::ActFn::relu6;
-    case OpKind::clip:
-      p0 = l.attrs.clip_min;
-      p1 = l.attrs.clip_max;
-      return tpu::ActFn::clip;
-    case OpKind::sigmoid: return tpu::ActFn::sigmoid;
-    case OpKind::tanh: return tpu::ActFn::tanh;
-    case OpKind::gelu: return l.attrs.gelu_tanh ? tpu::ActFn::gelu_tanh : tpu::ActFn::gelu;
-    default: return tpu::ActFn::none;
-  }
-}
-
 namespace {
 
 uint32_t u32(uint64_t v) { return static_cast<uint32_t>(v); }

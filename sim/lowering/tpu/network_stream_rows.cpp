@@ -322,9 +322,19 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
       note_streamed(B, units, nbuf, "elements");
       return true;
     }
-    default:
-      return false;
+    XPU_ACTIVATION_CASES  // the others: not row blocks of this kind
+    case OpKind::add:
+    case OpKind::mul:
+    case OpKind::batchnorm:
+    case OpKind::max_pool:
+    case OpKind::avg_pool:
+    case OpKind::reshape:
+    case OpKind::flatten:
+    case OpKind::gemm:
+    case OpKind::matmul:
+    case OpKind::conv2d: return false;
   }
+  return false;
 }
 
 }  // namespace xpu::lowering::detail

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "sim/workload/onnx/onnx_tensor_proto.h"
+#include "sim/workload/op_table.h"
 
 namespace xpu::workload {
 
@@ -241,12 +242,13 @@ class Importer {
       l.attrs.trans_b = a.i("transB").value_or(0) != 0;
     } else if (t == "MatMul") {
       l.op = OpKind::matmul;
-    } else if (t == "Relu") {
-      l.op = OpKind::relu;
-    } else if (t == "Sigmoid") {
-      l.op = OpKind::sigmoid;
-    } else if (t == "Tanh") {
-      l.op = OpKind::tanh;
+    } else if (const ActivationRow* act = activation_by_onnx(t)) {  // op_table.cpp: Relu, Sigmoid, ...
+      l.op = act->op;
+      for (const auto& p : act->params) {
+        const std::optional<float> v = a.f(p.key);
+        if (!v && !p.def) throw NodeError(std::string("attribute '") + p.key + "' is required");
+        l.attrs.*p.field = v ? *v : *p.def;
+      }
     } else if (t == "Gelu") {
       l.op = OpKind::gelu;
       const std::string ap = a.s("approximate").value_or("none");

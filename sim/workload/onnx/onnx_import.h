@@ -3,7 +3,8 @@
 // libonnx-dev). One node becomes one layer; initializers become constant
 // tensors that keep their values (Tensor::values); shapes are inferred by the
 // IR (workload.h), not by ONNX. Supported operators (domain ai.onnx):
-//   Conv (2-D), Gemm, MatMul, Relu, Sigmoid, Tanh, Gelu, Add, Mul, MaxPool,
+//   Conv (2-D), Gemm, MatMul, the activations with an ONNX name in
+//   op_table.cpp (Relu, Sigmoid, Tanh, ...), Gelu, Add, Mul, MaxPool,
 //   AveragePool (2-D), GlobalAveragePool, Flatten, Reshape, Transpose,
 //   Softmax, BatchNormalization (inference), LayerNormalization, Concat,
 //   Clip (Clip(0, 6) becomes relu6).
