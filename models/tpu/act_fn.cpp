@@ -12,6 +12,7 @@ struct Row {
   ActFn fn;
   const char* name;
   float (*apply)(float x, float p0, float p1);
+  uint32_t params;
   ActFnPasses passes;
   ActFnOps ops;
 };
@@ -23,19 +24,19 @@ float tanh_form_gelu(float x) {
 }
 
 constexpr Row kRows[] = {
-    {ActFn::none, "none", [](float x, float, float) { return x; }, {}, {}},
-    {ActFn::relu, "relu", [](float x, float, float) { return x < 0.0f ? 0.0f : x; }, {}, {1, 0}},
-    {ActFn::relu6, "relu6", [](float x, float, float) { return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x); }, {},
-     {2, 0}},
-    {ActFn::clip, "clip", [](float x, float p0, float p1) { return x < p0 ? p0 : (x > p1 ? p1 : x); }, {}, {2, 0}},
-    {ActFn::sigmoid, "sigmoid", [](float x, float, float) { return 1.0f / (1.0f + std::exp(-x)); }, {1, 1, 0, 1},
+    {ActFn::none, "none", [](float x, float, float) { return x; }, 0, {}, {}},
+    {ActFn::relu, "relu", [](float x, float, float) { return x < 0.0f ? 0.0f : x; }, 0, {}, {1, 0}},
+    {ActFn::relu6, "relu6", [](float x, float, float) { return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x); }, 0,
+     {}, {2, 0}},
+    {ActFn::clip, "clip", [](float x, float p0, float p1) { return x < p0 ? p0 : (x > p1 ? p1 : x); }, 2, {}, {2, 0}},
+    {ActFn::sigmoid, "sigmoid", [](float x, float, float) { return 1.0f / (1.0f + std::exp(-x)); }, 0, {1, 1, 0, 1},
      kExp + kRecip + ActFnOps{1, 0}},
-    {ActFn::tanh, "tanh", [](float x, float, float) { return std::tanh(x); }, {1, 1, 0, 1},
+    {ActFn::tanh, "tanh", [](float x, float, float) { return std::tanh(x); }, 0, {1, 1, 0, 1},
      kExp + kRecip + ActFnOps{2, 1}},
     // erf: Abramowitz-Stegun 7.1.26, 6 mult + 6 add + exp + reciprocal.
-    {ActFn::gelu, "gelu", [](float x, float, float) { return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f)); },
+    {ActFn::gelu, "gelu", [](float x, float, float) { return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f)); }, 0,
      {0, 0, 1, 1}, ActFnOps{6, 6} + kExp + kRecip + ActFnOps{1, 3}},
-    {ActFn::gelu_tanh, "gelu_tanh", [](float x, float, float) { return tanh_form_gelu(x); }, {1, 1, 0, 2},
+    {ActFn::gelu_tanh, "gelu_tanh", [](float x, float, float) { return tanh_form_gelu(x); }, 0, {1, 1, 0, 2},
      kExp + kRecip + ActFnOps{2, 1} + ActFnOps{2, 5}},
 };
 
@@ -74,6 +75,7 @@ const std::vector<std::string>& act_fn_names() {
   return names;
 }
 
+uint32_t act_fn_params(ActFn fn) { return row(fn).params; }
 float apply_act_fn(ActFn fn, float x, float p0, float p1) { return row(fn).apply(x, p0, p1); }
 ActFnPasses act_fn_pass_counts(ActFn fn) { return row(fn).passes; }
 ActFnOps act_fn_ops(ActFn fn) { return row(fn).ops; }

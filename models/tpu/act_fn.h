@@ -46,7 +46,9 @@ const char* act_fn_name(ActFn fn);
 std::optional<ActFn> act_fn_from_name(const std::string& name);
 // Every name, in enum order (for messages).
 const std::vector<std::string>& act_fn_names();
-// fn(x) in fp32 as the activation unit computes it (p0, p1: clip bounds).
+// How many of p0, p1 the function reads (clip: 2, its bounds).
+uint32_t act_fn_params(ActFn fn);
+// fn(x) in fp32 as the activation unit computes it (p0, p1: its parameters).
 float apply_act_fn(ActFn fn, float x, float p0, float p1);
 ActFnPasses act_fn_pass_counts(ActFn fn);
 ActFnOps act_fn_ops(ActFn fn);

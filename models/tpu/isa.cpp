@@ -129,7 +129,7 @@ std::string Instruction::to_string() const {
       // Issue-4 fields only when used, so older programs print as before.
       if (bias) os << " bias=" << bias_addr;
       if (in_scale != 1.0f) os << " in_scale=" << float_text(in_scale);
-      if (fn == ActFn::clip) os << " p0=" << float_text(p0) << " p1=" << float_text(p1);
+      if (act_fn_params(fn) > 0) os << " p0=" << float_text(p0) << " p1=" << float_text(p1);
       break;
     case Opcode::vector:
       os << " op=" << vector_op_name(vop) << " rows=" << rows << " n=" << n << " ub=" << ub_addr

@@ -10,6 +10,8 @@
 #include "gpu_test_util.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/gpu_backend.h"
+#include "sim/lowering/gpu/activation.h"
+#include "sim/workload/op_table.h"
 #include "sim/workload/workload.h"
 
 using namespace xpu;
@@ -226,4 +228,31 @@ layers:
   const auto ts = run(*be, w, Fidelity::timing);
   REQUIRE(ts.size() == rs.size());
   for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);
+}
+
+TEST_CASE("GPU network layers: every workload activation has a GPU function", "[gpu][nn][optable]") {
+  for (const auto& row : workload::activations()) {
+    for (bool tanh_form : {false, true}) {
+      workload::Layer l;
+      l.name = "a";
+      l.op = row.op;
+      l.attrs.gelu_tanh = tanh_form;
+      INFO(workload::activation_fn(l.op, l.attrs));
+      const auto a = lowering::gpu::gpu_activation(l);
+      CHECK(a.act != lowering::gpu::Activation::none);
+    }
+  }
+  // relu6 is clip(0, 6) (the map_clip kernel); clip keeps its bounds.
+  workload::Layer l;
+  l.op = workload::OpKind::relu6;
+  auto a = lowering::gpu::gpu_activation(l);
+  CHECK(a.act == lowering::gpu::Activation::clip);
+  CHECK(a.p0 == 0.0f);
+  CHECK(a.p1 == 6.0f);
+  l.op = workload::OpKind::clip;
+  l.attrs.clip_min = -2;
+  l.attrs.clip_max = 3;
+  a = lowering::gpu::gpu_activation(l);
+  CHECK(a.p0 == -2.0f);
+  CHECK(a.p1 == 3.0f);
 }

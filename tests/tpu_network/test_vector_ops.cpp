@@ -11,6 +11,7 @@
 #include "models/tpu/assembler.h"
 #include "models/tpu/tpu.h"
 #include "net_test_util.h"
+#include "sim/workload/op_table.h"
 
 using namespace xpu;
 
@@ -170,4 +171,31 @@ TEST_CASE("moments vop: per-row mean and inverse standard deviation as layernorm
   const auto p = tpu::parse_assembly("vector op=moments rows=3 n=16 ub=0 dtype=bf16 p0=1e-3 dst=1024 dst_stride=8 "
                                      "out_dtype=fp32\nhalt\n");
   CHECK(tpu::parse_assembly(p.code[0].to_string() + "\nhalt\n").code[0].to_string() == p.code[0].to_string());
+}
+
+TEST_CASE("every workload activation has an activation-unit function of its name", "[tpu_network][vector][optable]") {
+  workload::Attrs a;
+  for (const auto& row : workload::activations()) {
+    for (bool tanh_form : {false, true}) {
+      a.gelu_tanh = tanh_form;
+      const std::string name = workload::activation_fn(row.op, a);
+      INFO(name);
+      const auto fn = tpu::act_fn_from_name(name);
+      REQUIRE(fn);
+      CHECK(tpu::act_fn_name(*fn) == name);
+      // The unit gets exactly the row's parameters.
+      CHECK(tpu::act_fn_params(*fn) == row.params.size());
+    }
+  }
+  // Names and enum values agree (rows in enum order), and the text form round-trips.
+  const auto& names = tpu::act_fn_names();
+  for (size_t i = 0; i < names.size(); ++i) {
+    INFO(names[i]);
+    CHECK(tpu::act_fn_from_name(names[i]) == tpu::ActFn(i));
+    const auto p = tpu::parse_assembly("activate acc=0 rows=1 n=8 ub=0 fn=" + names[i] +
+                                       " out_dtype=bf16 p0=0.25 p1=3\nhalt\n");
+    const auto again = tpu::parse_assembly(p.code[0].to_string() + "\nhalt\n");
+    CHECK(again.code[0].to_string() == p.code[0].to_string());
+    CHECK(again.code[0].p0 == (tpu::act_fn_params(tpu::ActFn(i)) > 0 ? 0.25f : 0.0f));
+  }
 }

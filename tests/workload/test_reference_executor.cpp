@@ -7,7 +7,9 @@
 
 #include "sim/workload/graph_builder.h"
 #include "sim/workload/im2col.h"
+#include "sim/workload/op_table.h"
 #include "sim/workload/reference_executor.h"
+#include "sim/common/errors.h"
 
 using namespace xpu::workload;
 using xpu::DType;
@@ -152,4 +154,36 @@ TEST_CASE("A YAML network runs end to end with fed weights") {
   REQUIRE(out.size() == 10);
   for (float f : out) CHECK(std::isfinite(f));
   CHECK_THROWS_WITH(execute(w, {}), Catch::Contains("no value fed for graph input 'image'"));
+}
+
+TEST_CASE("op table: one row per activation op, found by name and by ONNX type", "[optable]") {
+  size_t acts = 0;
+  for (const auto& name : op_names()) {
+    const OpKind k = *op_from_name(name);
+    CHECK(op_name(k) == name);
+    if (!is_activation(k)) {
+      CHECK_THROWS_AS(activation(k), xpu::InternalError);
+      continue;
+    }
+    ++acts;
+    INFO(name);
+    CHECK(activation(k).op == k);
+    CHECK(activation(k).params.size() <= 2);  // a machine passes them as p0, p1
+    CHECK(activation(k).vector_ops >= 1);
+    if (*activation(k).onnx) CHECK(activation_by_onnx(activation(k).onnx) == &activation(k));
+  }
+  CHECK(acts == activations().size());
+  CHECK(activation_by_onnx("Relu")->op == OpKind::relu);
+  CHECK(activation_by_onnx("Conv") == nullptr);
+  // The machines' function names: the op's, gelu's tanh form its own.
+  Attrs a;
+  CHECK(activation_fn(OpKind::gelu, a) == "gelu");
+  a.gelu_tanh = true;
+  CHECK(activation_fn(OpKind::gelu, a) == "gelu_tanh");
+  a.clip_min = -1.5f;
+  a.clip_max = 2.5f;
+  float p0 = 0, p1 = 0;
+  act_params(OpKind::clip, a, p0, p1);
+  CHECK(p0 == -1.5f);
+  CHECK(p1 == 2.5f);
 }
