@@ -38,6 +38,9 @@ constexpr Row kRows[] = {
      {0, 0, 1, 1}, ActFnOps{6, 6} + kExp + kRecip + ActFnOps{1, 3}},
     {ActFn::gelu_tanh, "gelu_tanh", [](float x, float, float) { return tanh_form_gelu(x); }, 0, {1, 1, 0, 2},
      kExp + kRecip + ActFnOps{2, 1} + ActFnOps{2, 5}},
+    // silu: x * sigmoid(x), sigmoid rounded first; sigmoid's passes + 1 for the multiply.
+    {ActFn::silu, "silu", [](float x, float, float) { return x * (1.0f / (1.0f + std::exp(-x))); }, 0, {1, 1, 0, 2},
+     kExp + kRecip + ActFnOps{1, 1}},
 };
 
 constexpr size_t kCount = 0

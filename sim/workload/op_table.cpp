@@ -28,6 +28,9 @@ const std::vector<ActivationRow>& activations() {
          return 0.5f * x * (1.0f + std::tanh(c * (x + 0.044715f * x * x * x)));
        },
        1, fuse_tpu_activate},
+      // silu (swish): x sigmoid(x), the sigmoid rounded before the multiply.
+      // ONNX has no Silu operator (Swish arrives in opset 24).
+      {OpKind::silu, "", {}, [](float x, const Attrs&) { return x * (1.0f / (1.0f + std::exp(-x))); }, 2, kBoth},
   };
   return rows;
 }

@@ -256,3 +256,41 @@ TEST_CASE("GPU network layers: every workload activation has a GPU function", "[
   CHECK(a.p0 == -2.0f);
   CHECK(a.p1 == 3.0f);
 }
+
+TEST_CASE("GPU network layers: silu as a map kernel and in the fused epilogue", "[gpu][nn][silu]") {
+  const auto table =
+      energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
+  auto be = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml"), table, "gpu");
+  // conv -> silu and gemm (bias) -> silu fuse into the tensor-core epilogue;
+  // the standalone silu (its input is also read by the add) is a map kernel.
+  const workload::Workload w = load_yaml("silu", R"(kind: workload
+name: silu
+inputs:
+  - {name: x, shape: [2, 4, 9, 7], dtype: fp32}
+layers:
+  - {name: c, op: conv2d, out: 16, kernel: 3, pad: 1, bias: true}
+  - {name: cs, op: silu}
+  - {name: s, op: silu, input: x}
+  - {name: sum, op: add, input: [s, x]}
+  - {name: flat, op: flatten, input: cs}
+  - {name: fc, op: gemm, out: 24, bias: true}
+  - {name: fs, op: silu}
+)");
+  const auto rs = run(*be, w, tpu::Fidelity::tile);
+  auto find = [&](const std::string& name) {
+    for (const auto& r : rs)
+      if (r.name == name) return r;
+    FAIL("no layer " << name);
+    return rs.front();
+  };
+  CHECK(find("c").op == "conv2d+silu [conv_implicit_tc]");
+  CHECK(find("c").verified == "bit-exact (implicit GEMM, fused epilogue)");
+  CHECK(find("fc").op == "gemm+silu [gemm_tc]");
+  CHECK(find("fc").verified == "bit-exact (GEMM view, fused epilogue)");
+  CHECK(find("s").op == "silu [map_silu]");
+  // x rcp(1 + ex2(-x log2 e)) against x / (1 + expf(-x)): close, not equal.
+  CHECK(find("s").verified.rfind("within tolerance", 0) == 0);
+  const auto ts = run(*be, w, tpu::Fidelity::timing);
+  REQUIRE(ts.size() == rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);
+}

@@ -225,3 +225,40 @@ layers:
   CHECK(test::has(e3, "layer 'bad' (add)"));
   CHECK(test::has(e3, "net.yaml:"));
 }
+
+TEST_CASE("silu fuses into the Activate step and runs alone on the vector unit", "[tpu_network][silu]") {
+  // conv -> silu fuses (the conv's only reader); the gemm's output is also a
+  // graph output, so its silu runs as its own vector layer.
+  const std::string net = R"(
+kind: workload
+name: acts
+inputs:
+  - {name: x, shape: [1, 8, 6, 6]}
+layers:
+  - {name: conv, op: conv2d, out: 8, kernel: 3, pad: 1}
+  - {name: cs, op: silu}
+  - {name: flat, op: flatten}
+  - {name: fc, op: gemm, out: 16}
+  - {name: fs, op: silu}
+outputs: [fc, fs]
+)";
+  auto b = test::tpu_backend("tpu_small");
+  for (DType t : {DType::bf16, DType::int8}) {
+    INFO(dtype_name(t));
+    const auto ls = b->run_workload(test::parse_net(net), t, tile_opts());
+    require_all_ok(ls, true);
+    auto find = [&](const std::string& name) {
+      for (const auto& l : ls)
+        if (l.name == name) return l;
+      FAIL("no layer " << name);
+      return ls.front();
+    };
+    CHECK(find("conv").op == "conv2d+silu");
+    CHECK(find("fs").op == "silu");
+    // 16 values through passes_exp 4 + passes_reciprocal 2 + 2 = 8 passes:
+    // ceil(16 x 8 / 8 lanes) = 16 cycles; fp32 adds 16 x (8 + 2 + 1), mults 16 x (8 + 3 + 1).
+    CHECK(find("fs").stats.get("tpu.act.busy_cycles") == 16);
+    CHECK(find("fs").stats.get("tpu.act.fp32_adds") == 16 * 11);
+    CHECK(find("fs").stats.get("tpu.act.fp32_mults") == 16 * 12);
+  }
+}

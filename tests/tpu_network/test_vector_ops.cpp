@@ -73,6 +73,17 @@ TEST_CASE("vector ops: values match the reference formulas, cycles the documente
       CHECK(get_bf16(t, 1024 + 2 * i) == bf16::from_float(want).to_float());
     }
   }
+  {  // silu elementwise: 2 rows of 8, x * (1 / (1 + exp(-x))) with the sigmoid rounded first
+    // packed: ceil(16 x (passes_exp 4 + passes_reciprocal 2 + 2) / 8) = 16 > ports (2).
+    auto r = t.run(tpu::parse_assembly("vector op=act fn=silu rows=2 n=8 ub=0 dtype=bf16 dst=1024 out_dtype=bf16\nhalt\n"));
+    CHECK(busy(r) == 16);
+    CHECK(r.stats.get("tpu.act.fp32_adds") == 16 * (8 + 2 + 1));   // exp, reciprocal, 1 + e
+    CHECK(r.stats.get("tpu.act.fp32_mults") == 16 * (8 + 3 + 1));  // exp, reciprocal, x * s
+    for (int i = 0; i < 16; ++i) {
+      const float s = 1.0f / (1.0f + std::exp(-x[i]));
+      CHECK(get_bf16(t, 1024 + 2 * i) == bf16::from_float(x[i] * s).to_float());
+    }
+  }
   {  // add with relu: 4 rows of 8, read-port bound
     // packed lanes: 32 / 8 = 4 cycles; reads 64 + 64 B / 16 = 8; writes 64 / 16 = 4 -> 8.
     auto r = t.run(tpu::parse_assembly(

@@ -187,3 +187,21 @@ TEST_CASE("op table: one row per activation op, found by name and by ONNX type",
   CHECK(p0 == -1.5f);
   CHECK(p1 == 2.5f);
 }
+
+TEST_CASE("silu against closed forms", "[silu]") {
+  Workload w;
+  w.add_input("x", {5}, DType::fp32);
+  build::op(w, "s", OpKind::silu, {"x"}, Attrs{}, loc());
+  const auto v = execute(w, {{"x", {0.0f, 1.0f, -1.0f, 20.0f, -20.0f}}});
+  const auto& s = v.at("s");
+  // silu(x) = x / (1 + e^-x): silu(0) = 0; silu(1) = 0.7310585786; silu(-1) = -0.2689414214;
+  // silu(20): e^-20 = 2.1e-9 is below half an ulp of 1, so sigmoid rounds to 1 and silu = 20 exactly;
+  // silu(-20) = -20 e^-20 / (1 + e^-20) = -4.122307e-8.
+  CHECK(s[0] == 0.0f);
+  CHECK(s[1] == Approx(0.7310585786).epsilon(2e-7));
+  CHECK(s[2] == Approx(-0.2689414214).epsilon(2e-7));
+  CHECK(s[3] == 20.0f);
+  CHECK(s[4] == Approx(-4.1223072e-8).epsilon(1e-6));
+  // Cost class: sigmoid and a multiply per element (op_table.cpp).
+  CHECK(w.layers[0].cost.vector_ops == 2 * 5);
+}

@@ -42,6 +42,7 @@ const Row kRows[] = {
     {"tanh", Activation::tanh, false, 0, 0, 0, 2e-6},
     {"gelu", Activation::gelu, false, 0, 0, 0, 1e-3},  // the erf form, computed in the tanh form
     {"gelu_tanh", Activation::gelu, false, 0, 0, 0, 5e-6},
+    {"silu", Activation::silu, false, 0, 0, 2e-6, 1e-7},
 };
 
 }  // namespace
@@ -82,6 +83,7 @@ ActNeeds activation_needs(Activation a) {
     case Activation::sigmoid: return {};
     case Activation::tanh: return {false, true, false};
     case Activation::gelu: return {true, true, false};
+    case Activation::silu: return {true, false, false};
   }
   return {true, true, true};
 }
@@ -113,6 +115,10 @@ void emit_activation(KernelBuilder& kb, Activation a, float p0, float p1, uint8_
       emit_tanh(kb, s.u, s.u, s.t, s.m1);
       kb.alui(Op::fmul, s.t, x, fbits(0.5f));
       kb.alu(Op::ffma, y, s.t, s.u, s.t);
+      break;
+    case Activation::silu:
+      emit_activation(kb, Activation::sigmoid, p0, p1, s.t, x, ActScratch{s.t, s.u, s.m1, s.p});
+      kb.alu(Op::fmul, y, x, s.t);
       break;
   }
 }

@@ -12,13 +12,14 @@
 //   gelu     tanh form 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))); the erf
 //            form's reference differs by <= 1e-3 absolute (the approximation
 //            itself), the tanh form's by <= 5e-6 absolute.
+//   silu     x rcp(1 + ex2(-x log2 e))                     <= 2e-6 relative
 // tc_reference.h re-implements each independently for the epilogue's check.
 #include <cstdint>
 #include <string>
 
 #include "models/gpu/kernel_builder.h"
 
-#define XPU_GPU_ACTIVATIONS(X) X(none) X(relu) X(clip) X(sigmoid) X(tanh) X(gelu)
+#define XPU_GPU_ACTIVATIONS(X) X(none) X(relu) X(clip) X(sigmoid) X(tanh) X(gelu) X(silu)
 
 namespace xpu::workload {
 struct Layer;

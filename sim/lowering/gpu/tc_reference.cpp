@@ -74,6 +74,7 @@ float epilogue_act(const TcEpilogue& ep, float y) {
       const float h = mul_fp32(y, 0.5f);
       return std::fma(h, u, h);
     }
+    case Activation::silu: return mul_fp32(y, sigmoid(y));
   }
   return y;
 }
