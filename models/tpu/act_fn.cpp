@@ -41,6 +41,9 @@ constexpr Row kRows[] = {
     // silu: x * sigmoid(x), sigmoid rounded first; sigmoid's passes + 1 for the multiply.
     {ActFn::silu, "silu", [](float x, float, float) { return x * (1.0f / (1.0f + std::exp(-x))); }, 0, {1, 1, 0, 2},
      kExp + kRecip + ActFnOps{1, 1}},
+    // leaky_relu (p0 = alpha): a compare and a multiply in one pass, like relu6's two compares.
+    {ActFn::leaky_relu, "leaky_relu", [](float x, float p0, float) { return x < 0.0f ? p0 * x : x; }, 1, {},
+     {1, 1}},
 };
 
 constexpr size_t kCount = 0

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#define XPU_TPU_ACT_FNS(X) X(none) X(relu) X(relu6) X(clip) X(sigmoid) X(tanh) X(gelu) X(gelu_tanh) X(silu)
+#define XPU_TPU_ACT_FNS(X) X(none) X(relu) X(relu6) X(clip) X(sigmoid) X(tanh) X(gelu) X(gelu_tanh) X(silu) X(leaky_relu)
 
 namespace xpu::tpu {
 

@@ -34,6 +34,7 @@ struct Attrs {
   float epsilon = 1e-5f;           // layernorm, batchnorm
   float clip_min = 0.0f, clip_max = 6.0f;  // clip
   bool gelu_tanh = false;          // gelu: tanh approximation instead of the erf form
+  float leaky_alpha = 0.01f;       // leaky_relu: slope for x < 0 (ONNX LeakyRelu alpha)
   Shape target_shape;              // reshape: ONNX shape input (0 copies, -1 infers)
   bool allow_zero = false;         // reshape: ONNX allowzero (0 means a zero-size dimension)
   std::vector<int64_t> perm;       // transpose: output axis i is input axis perm[i]; empty = reverse

@@ -8,7 +8,7 @@
 // The elementwise activation functions: one line each. Everything else about
 // one (YAML/ONNX names, reference arithmetic, cost, fusion) is its row in
 // op_table.cpp; machines find their implementation by the name (op_table.h).
-#define XPU_ACTIVATION_OPS(X) X(relu) X(relu6) X(clip) X(sigmoid) X(tanh) X(gelu) X(silu)
+#define XPU_ACTIVATION_OPS(X) X(relu) X(relu6) X(clip) X(sigmoid) X(tanh) X(gelu) X(silu) X(leaky_relu)
 
 // `XPU_ACTIVATION_CASES` in a switch over OpKind handles every activation at
 // once, keeping the switch exhaustive (-Wswitch) without a default.

@@ -31,6 +31,9 @@ const std::vector<ActivationRow>& activations() {
       // silu (swish): x sigmoid(x), the sigmoid rounded before the multiply.
       // ONNX has no Silu operator (Swish arrives in opset 24).
       {OpKind::silu, "", {}, [](float x, const Attrs&) { return x * (1.0f / (1.0f + std::exp(-x))); }, 2, kBoth},
+      // leaky_relu: x < 0 ? alpha x : x (ONNX LeakyRelu; -0 and NaN pass unchanged).
+      {OpKind::leaky_relu, "LeakyRelu", {{"alpha", &Attrs::leaky_alpha, 0.01f}},
+       [](float x, const Attrs& a) { return x < 0.0f ? a.leaky_alpha * x : x; }, 2, kBoth},
   };
   return rows;
 }

@@ -4,6 +4,8 @@
 // tolerances) or bit for bit (GEMM views, exact ops); then timing sanity.
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include <cstdio>
 #include <fstream>
 
@@ -290,6 +292,44 @@ layers:
   CHECK(find("s").op == "silu [map_silu]");
   // x rcp(1 + ex2(-x log2 e)) against x / (1 + expf(-x)): close, not equal.
   CHECK(find("s").verified.rfind("within tolerance", 0) == 0);
+  const auto ts = run(*be, w, tpu::Fidelity::timing);
+  REQUIRE(ts.size() == rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);
+}
+
+TEST_CASE("GPU network layers: leaky_relu as a map kernel and in the fused epilogue, bit-exact", "[gpu][nn][leaky_relu]") {
+  const auto table =
+      energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
+  auto be = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml"), table, "gpu");
+  // conv -> batchnorm -> leaky_relu and gemm (bias) -> leaky_relu fuse into the
+  // tensor-core epilogue; the standalone one is a map kernel (FSETP, FMUL, SEL:
+  // the reference's x < 0 ? alpha x : x bit for bit).
+  const workload::Workload w = load_yaml("leaky", R"(kind: workload
+name: leaky
+inputs:
+  - {name: x, shape: [2, 4, 9, 7], dtype: fp32}
+layers:
+  - {name: c, op: conv2d, out: 16, kernel: 3, pad: 1, bias: false}
+  - {name: bn, op: batchnorm}
+  - {name: cl, op: leaky_relu, alpha: 0.3}
+  - {name: l, op: leaky_relu, input: x}
+  - {name: sum, op: add, input: [l, x]}
+  - {name: flat, op: flatten, input: cl}
+  - {name: fc, op: gemm, out: 24, bias: true}
+  - {name: fl, op: leaky_relu, alpha: 1.5}
+)");
+  const auto rs = run(*be, w, tpu::Fidelity::tile);
+  std::map<std::string, report::LayerResult> by;
+  for (const auto& r : rs) by[r.name] = r;
+  REQUIRE(by.count("c"));
+  REQUIRE(by.count("fc"));
+  REQUIRE(by.count("l"));
+  CHECK(by["c"].op == "conv2d+batchnorm+leaky_relu [conv_implicit_tc]");
+  CHECK(by["c"].verified == "bit-exact (implicit GEMM, fused epilogue)");
+  CHECK(by["fc"].op == "gemm+leaky_relu [gemm_tc]");
+  CHECK(by["fc"].verified == "bit-exact (GEMM view, fused epilogue)");
+  CHECK(by["l"].op == "leaky_relu [map_leaky_relu]");
+  CHECK(by["l"].verified == "bit-exact vs fp32 reference");
   const auto ts = run(*be, w, tpu::Fidelity::timing);
   REQUIRE(ts.size() == rs.size());
   for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);

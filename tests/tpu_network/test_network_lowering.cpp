@@ -2,6 +2,8 @@
 // / BERT end to end, SCALE-Sim pairs, lowering errors naming the layer.
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "sim/experiment/scalesim_run.h"
 #include "sim/lowering/lowering_error.h"
 #include "net_test_util.h"
@@ -260,5 +262,36 @@ outputs: [fc, fs]
     CHECK(find("fs").stats.get("tpu.act.busy_cycles") == 16);
     CHECK(find("fs").stats.get("tpu.act.fp32_adds") == 16 * 11);
     CHECK(find("fs").stats.get("tpu.act.fp32_mults") == 16 * 12);
+  }
+}
+
+TEST_CASE("leaky_relu fuses into the Activate step with its alpha, and runs alone", "[tpu_network][leaky_relu]") {
+  const std::string net = R"(
+kind: workload
+name: leaky
+inputs:
+  - {name: x, shape: [1, 8, 6, 6]}
+layers:
+  - {name: conv, op: conv2d, out: 8, kernel: 3, pad: 1}
+  - {name: cl, op: leaky_relu, alpha: 0.2}
+  - {name: flat, op: flatten}
+  - {name: fc, op: gemm, out: 16}
+  - {name: fl, op: leaky_relu}
+outputs: [fc, fl]
+)";
+  auto b = test::tpu_backend("tpu_small");
+  for (DType t : {DType::bf16, DType::int8}) {
+    INFO(dtype_name(t));
+    const auto ls = b->run_workload(test::parse_net(net), t, tile_opts());
+    require_all_ok(ls, true);
+    std::map<std::string, report::LayerResult> by;
+    for (const auto& l : ls) by[l.name] = l;
+    REQUIRE(by.count("conv"));
+    REQUIRE(by.count("fl"));
+    CHECK(by["conv"].op == "conv2d+leaky_relu");
+    CHECK(by["fl"].op == "leaky_relu");
+    // 16 values, one pass: ceil(16 / 8) = 2 lane cycles; one compare and one multiply each.
+    CHECK(by["fl"].stats.get("tpu.act.fp32_adds") == 16);
+    CHECK(by["fl"].stats.get("tpu.act.fp32_mults") == 16);
   }
 }

@@ -67,7 +67,7 @@ const char* const kNodeDir = "/usr/share/libonnx-testdata/data/node";
 const std::set<std::string> kSupported = {
     "Conv",    "Gemm",        "MatMul",  "Relu",    "Sigmoid",           "Tanh",               "Add",
     "Mul",     "MaxPool",     "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",     "Softmax",
-    "BatchNormalization", "Concat", "Clip", "LayerNormalization", "Transpose", "Gelu"};
+    "BatchNormalization", "Concat", "Clip", "LayerNormalization", "Transpose", "Gelu", "LeakyRelu"};
 
 double tolerance(DType t) {
   switch (t) {

@@ -84,6 +84,16 @@ TEST_CASE("vector ops: values match the reference formulas, cycles the documente
       CHECK(get_bf16(t, 1024 + 2 * i) == bf16::from_float(x[i] * s).to_float());
     }
   }
+  {  // leaky_relu (p0 = alpha 0.125) elementwise: 2 rows of 8, x < 0 ? alpha * x : x
+    // packed: ceil(16 x 1 / 8) = 2 = ports (32 B / 16); a compare and a multiply per element.
+    auto r = t.run(tpu::parse_assembly(
+        "vector op=act fn=leaky_relu p0=0.125 rows=2 n=8 ub=0 dtype=bf16 dst=1024 out_dtype=bf16\nhalt\n"));
+    CHECK(busy(r) == 2);
+    CHECK(r.stats.get("tpu.act.fp32_adds") == 16);
+    CHECK(r.stats.get("tpu.act.fp32_mults") == 16);
+    for (int i = 0; i < 16; ++i)
+      CHECK(get_bf16(t, 1024 + 2 * i) == bf16::from_float(x[i] < 0 ? 0.125f * x[i] : x[i]).to_float());
+  }
   {  // add with relu: 4 rows of 8, read-port bound
     // packed lanes: 32 / 8 = 4 cycles; reads 64 + 64 B / 16 = 8; writes 64 / 16 = 4 -> 8.
     auto r = t.run(tpu::parse_assembly(

@@ -3,8 +3,8 @@
 // executor and compared with the expected outputs.
 //
 // Tolerance per operator (|got - want| <= atol + rtol * |want|):
-//   exact (bit-identical): Relu, Clip, MaxPool, Add, Mul, Reshape, Flatten,
-//     Transpose, Concat -- one IEEE operation (or none) per element, so any
+//   exact (bit-identical): Relu, LeakyRelu, Clip, MaxPool, Add, Mul, Reshape,
+//     Flatten, Transpose, Concat -- one IEEE operation (or none) per element, so any
 //     correct fp32 implementation agrees bit for bit.
 //   rtol 1e-5, atol 1e-6: Conv, Gemm, MatMul, AveragePool,
 //     GlobalAveragePool, BatchNormalization, LayerNormalization, Softmax,
@@ -42,10 +42,10 @@ const char* const kNodeDir = "/usr/share/libonnx-testdata/data/node";
 const std::set<std::string> kSupported = {
     "Conv",    "Gemm",        "MatMul",  "Relu",    "Sigmoid",           "Tanh",               "Add",
     "Mul",     "MaxPool",     "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",     "Softmax",
-    "BatchNormalization", "Concat", "Clip", "LayerNormalization", "Transpose", "Gelu"};
+    "BatchNormalization", "Concat", "Clip", "LayerNormalization", "Transpose", "Gelu", "LeakyRelu"};
 
 const std::set<std::string> kExact = {"Relu", "Clip", "MaxPool", "Add", "Mul", "Reshape", "Flatten", "Transpose",
-                                      "Concat"};
+                                      "Concat", "LeakyRelu"};
 
 // Tests of supported operators that the IR deliberately does not model.
 const std::map<std::string, std::string> kSkips = {
@@ -214,7 +214,7 @@ TEST_CASE("ONNX backend node tests of the supported operators pass on the refere
   // Every supported operator that ONNX 1.12 has node tests for is exercised.
   for (const char* op : {"Conv", "Gemm", "MatMul", "Relu", "Sigmoid", "Tanh", "Add", "Mul", "MaxPool", "AveragePool",
                          "GlobalAveragePool", "Flatten", "Reshape", "Softmax", "BatchNormalization", "Concat", "Clip",
-                         "LayerNormalization", "Transpose"}) {
+                         "LayerNormalization", "Transpose", "LeakyRelu"}) {
     INFO(op);
     CHECK(passed[op] > 0);
   }

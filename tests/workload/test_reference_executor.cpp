@@ -3,9 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <random>
 
 #include "sim/workload/graph_builder.h"
+#include "sim/workload/workload.h"
 #include "sim/workload/im2col.h"
 #include "sim/workload/op_table.h"
 #include "sim/workload/reference_executor.h"
@@ -204,4 +207,29 @@ TEST_CASE("silu against closed forms", "[silu]") {
   CHECK(s[4] == Approx(-4.1223072e-8).epsilon(1e-6));
   // Cost class: sigmoid and a multiply per element (op_table.cpp).
   CHECK(w.layers[0].cost.vector_ops == 2 * 5);
+}
+
+TEST_CASE("leaky_relu: alpha from YAML (ONNX default 0.01) and its closed form", "[leaky_relu]") {
+  const std::string path = "/tmp/xpusim_test_leaky_relu.yaml";
+  {
+    std::ofstream f(path);
+    f << "kind: workload\nname: leaky\ninputs:\n  - {name: x, shape: [6]}\nlayers:\n"
+         "  - {name: d, op: leaky_relu}\n  - {name: a, op: leaky_relu, input: x, alpha: 0.25}\noutputs: [d, a]\n";
+  }
+  const Workload w = load_workload(path);
+  std::remove(path.c_str());
+  CHECK(w.layers[0].attrs.leaky_alpha == 0.01f);
+  CHECK(w.layers[1].attrs.leaky_alpha == 0.25f);
+  CHECK(w.layers[0].cost.vector_ops == 2 * 6);  // compare and multiply (op_table.cpp)
+  const float nan = std::nanf("");
+  const auto v = execute(w, {{"x", {-4.0f, 3.0f, -0.0f, 0.0f, -1e-3f, nan}}});
+  // x < 0 ? alpha x : x: -4 x 0.25 = -1 exactly; -0 is not < 0 and passes unchanged (as does NaN).
+  const auto& a = v.at("a");
+  CHECK(a[0] == -1.0f);
+  CHECK(a[1] == 3.0f);
+  CHECK(std::signbit(a[2]));
+  CHECK(a[2] == 0.0f);
+  CHECK(a[4] == -2.5e-4f);
+  CHECK(std::isnan(a[5]));
+  CHECK(v.at("d")[0] == -4.0f * 0.01f);
 }

@@ -43,6 +43,7 @@ const Row kRows[] = {
     {"gelu", Activation::gelu, false, 0, 0, 0, 1e-3},  // the erf form, computed in the tanh form
     {"gelu_tanh", Activation::gelu, false, 0, 0, 0, 5e-6},
     {"silu", Activation::silu, false, 0, 0, 2e-6, 1e-7},
+    {"leaky_relu", Activation::leaky_relu, false, 0, 0, 0, 0},
 };
 
 }  // namespace
@@ -84,6 +85,7 @@ ActNeeds activation_needs(Activation a) {
     case Activation::tanh: return {false, true, false};
     case Activation::gelu: return {true, true, false};
     case Activation::silu: return {true, false, false};
+    case Activation::leaky_relu: return {true, false, true};
   }
   return {true, true, true};
 }
@@ -119,6 +121,11 @@ void emit_activation(KernelBuilder& kb, Activation a, float p0, float p1, uint8_
     case Activation::silu:
       emit_activation(kb, Activation::sigmoid, p0, p1, s.t, x, ActScratch{s.t, s.u, s.m1, s.p});
       kb.alu(Op::fmul, y, x, s.t);
+      break;
+    case Activation::leaky_relu:  // p0: alpha
+      kb.setpi(Op::fsetp, s.p, Cmp::lt, x, fbits(0.0f));
+      kb.alui(Op::fmul, s.t, x, fbits(p0));
+      kb.alu(Op::sel, y, s.t, x, s.p);
       break;
   }
 }

@@ -13,13 +13,14 @@
 //            form's reference differs by <= 1e-3 absolute (the approximation
 //            itself), the tanh form's by <= 5e-6 absolute.
 //   silu     x rcp(1 + ex2(-x log2 e))                     <= 2e-6 relative
+//   leaky_relu  SEL(x < 0 ? FMUL(x, alpha) : x)            bit-exact
 // tc_reference.h re-implements each independently for the epilogue's check.
 #include <cstdint>
 #include <string>
 
 #include "models/gpu/kernel_builder.h"
 
-#define XPU_GPU_ACTIVATIONS(X) X(none) X(relu) X(clip) X(sigmoid) X(tanh) X(gelu) X(silu)
+#define XPU_GPU_ACTIVATIONS(X) X(none) X(relu) X(clip) X(sigmoid) X(tanh) X(gelu) X(silu) X(leaky_relu)
 
 namespace xpu::workload {
 struct Layer;

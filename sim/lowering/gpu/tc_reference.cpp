@@ -75,6 +75,7 @@ float epilogue_act(const TcEpilogue& ep, float y) {
       return std::fma(h, u, h);
     }
     case Activation::silu: return mul_fp32(y, sigmoid(y));
+    case Activation::leaky_relu: return y < 0.0f ? mul_fp32(y, ep.p0) : y;
   }
   return y;
 }
