@@ -15,7 +15,7 @@
 //           divided by their count, or with count_include_pad by the window
 //           positions inside the padded input
 //   global_avg_pool  sum over H x W row-major, divided by H*W
-//   activations (their rows in op_table.cpp):
+//   activations: the `ref` of their rows in op_table.cpp, e.g.
 //     relu max(x, 0); relu6 min(max(x, 0), 6); clip min(max(x, lo), hi)
 //     sigmoid 1 / (1 + expf(-x)); tanh tanhf(x)
 //     gelu  0.5x(1 + erff(x / sqrt2)), or with tanh: 0.5x(1 + tanhf(
