@@ -93,8 +93,14 @@ TEST_CASE("tpu errors: assembly parse errors name file line and token", "[tpu][e
   CHECK(error_of("read_weights weights=0 k=8 n=8 k=4\n") == "kernel.s:1: duplicate key 'k' (at 'k=4')");
   CHECK(error_of("read_weights weights=0 k=8 n=8 dtype=bfloat16\n") ==
         "kernel.s:1: unknown dtype (expected int8, bf16, fp16, fp32 or int32) (at 'dtype=bfloat16')");
-  CHECK(error_of("activate acc=0 rows=1 n=8 ub=0 fn=swish\n") ==
-        "kernel.s:1: unknown activation function (expected none, relu, relu6, clip, sigmoid, tanh, gelu or gelu_tanh) (at 'fn=swish')");
+  {  // every function of the unit's table (act_fn.cpp) is listed, the last after "or"
+    const auto& fns = tpu::act_fn_names();
+    std::string list;
+    for (size_t i = 0; i < fns.size(); ++i) list += (i == 0 ? "" : i + 1 == fns.size() ? " or " : ", ") + fns[i];
+    CHECK(list.rfind("none, relu, relu6, clip, sigmoid, tanh, gelu, gelu_tanh", 0) == 0);
+    CHECK(error_of("activate acc=0 rows=1 n=8 ub=0 fn=swish\n") ==
+          "kernel.s:1: unknown activation function (expected " + list + ") (at 'fn=swish')");
+  }
   CHECK(error_of("sync now\n") == "kernel.s:1: expected key=value (at 'now')");
   CHECK(error_of("matmul ub=-1 acc=0 rows=1 k=8 n=8\n") ==
         "kernel.s:1: expected a non-negative integer (at 'ub=-1')");
