@@ -278,7 +278,7 @@ layers:
   - {name: fc, op: gemm, out: 24, bias: true}
   - {name: fs, op: silu}
 )");
-  const auto rs = run(*be, w, tpu::Fidelity::tile);
+  const auto rs = run(*be, w, Fidelity::tile);
   auto find = [&](const std::string& name) {
     for (const auto& r : rs)
       if (r.name == name) return r;
@@ -292,7 +292,7 @@ layers:
   CHECK(find("s").op == "silu [map_silu]");
   // x rcp(1 + ex2(-x log2 e)) against x / (1 + expf(-x)): close, not equal.
   CHECK(find("s").verified.rfind("within tolerance", 0) == 0);
-  const auto ts = run(*be, w, tpu::Fidelity::timing);
+  const auto ts = run(*be, w, Fidelity::timing);
   REQUIRE(ts.size() == rs.size());
   for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);
 }
@@ -318,7 +318,7 @@ layers:
   - {name: fc, op: gemm, out: 24, bias: true}
   - {name: fl, op: leaky_relu, alpha: 1.5}
 )");
-  const auto rs = run(*be, w, tpu::Fidelity::tile);
+  const auto rs = run(*be, w, Fidelity::tile);
   std::map<std::string, report::LayerResult> by;
   for (const auto& r : rs) by[r.name] = r;
   REQUIRE(by.count("c"));
@@ -330,7 +330,7 @@ layers:
   CHECK(by["fc"].verified == "bit-exact (GEMM view, fused epilogue)");
   CHECK(by["l"].op == "leaky_relu [map_leaky_relu]");
   CHECK(by["l"].verified == "bit-exact vs fp32 reference");
-  const auto ts = run(*be, w, tpu::Fidelity::timing);
+  const auto ts = run(*be, w, Fidelity::timing);
   REQUIRE(ts.size() == rs.size());
   for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);
 }
