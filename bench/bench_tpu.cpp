@@ -16,7 +16,7 @@
 
 #include "models/tpu/tpu.h"
 #include "sim/config/tpu_config.h"
-#include "sim/experiment/gemm_data.h"
+#include "sim/check/gemm_data.h"
 #include "sim/lowering/tpu/gemm.h"
 
 namespace {
@@ -56,7 +56,7 @@ Run run_gemm(tpu::Tpu& t, uint64_t m, uint64_t n, uint64_t k, DType dtype, bool 
   s.io = lowering::GemmIo::host;
   const auto plan = lowering::lower_gemm(t.config(), s);
   if (values) {
-    const auto d = experiment::make_gemm_data(dtype, m, n, k, 1);
+    const auto d = check::make_gemm_data(dtype, m, n, k, 1);
     t.host().write(plan.layout.host_a, d.a.data(), d.a.size());
     const auto image = lowering::pack_weights(t.config(), s, plan.layout, d.b.data());
     t.weights().write(0, image.data(), image.size());

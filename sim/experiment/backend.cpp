@@ -6,22 +6,6 @@
 
 namespace xpu::experiment {
 
-void Backend::check_workload(const workload::Workload& w, DType dtype) const {
-  for (const auto& l : w.layers) check_layer(l, dtype);
-}
-
-std::vector<report::LayerResult> Backend::run_workload(const workload::Workload& w, DType dtype,
-                                                       const LayerRunOptions& opts) {
-  std::vector<report::LayerResult> out;
-  uint64_t index = 0;
-  for (const auto& l : w.layers) {
-    LayerRunOptions lo = opts;
-    lo.seed = opts.seed * 1000003 + index++;
-    out.push_back(run_layer(l, dtype, lo));
-  }
-  return out;
-}
-
 void require_plain_gemm(const workload::Layer& layer, const std::string& machine) {
   if (layer.gemm_form == workload::GemmForm::gemm && layer.gemm_count == 1 && !layer.attrs.trans_a &&
       !layer.attrs.trans_b)

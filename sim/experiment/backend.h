@@ -49,22 +49,20 @@ class Backend {
   // Peak DRAM bandwidth in GB/s as configured (the roofline's slope).
   virtual double dram_gbps() const = 0;
   virtual MatrixUnit matrix_unit() const = 0;
-  // Throws lowering::LoweringError when the layer cannot run on this machine,
-  // without simulating anything (the runner checks every layer first).
-  virtual void check_layer(const workload::Layer& layer, DType dtype) const = 0;
-  virtual report::LayerResult run_layer(const workload::Layer& layer, DType dtype,
-                                        const LayerRunOptions& opts) = 0;
-  // A whole workload. The default checks and runs each layer on its own with
-  // fresh operands; a backend that lowers networks (tensors flowing from
-  // layer to layer, fused layers) overrides both. `opts.seed` is the
-  // workload's seed; layers derive theirs from it.
-  virtual void check_workload(const workload::Workload& w, DType dtype) const;
+  // Throws lowering::LoweringError naming the layer when the workload cannot
+  // run on this machine, without simulating anything (the runner checks
+  // every workload first).
+  virtual void check_workload(const workload::Workload& w, DType dtype) const = 0;
+  // A whole workload, one result row per executed layer (fused layers share
+  // one row). A workload of standalone GEMMs is a network of one-GEMM
+  // layers: there is one execution path. `opts.seed` is the workload's seed;
+  // layers derive theirs from it.
   virtual std::vector<report::LayerResult> run_workload(const workload::Workload& w, DType dtype,
-                                                        const LayerRunOptions& opts);
+                                                        const LayerRunOptions& opts) = 0;
 };
 
 // Throws lowering::LoweringError unless `layer` is one plain GEMM (no
-// transposes, no batch of GEMMs): what the backends lower so far.
+// transposes, no batch of GEMMs): for machines that run nothing else.
 void require_plain_gemm(const workload::Layer& layer, const std::string& machine);
 
 // Reads the accelerator config (with -p overrides) and builds its model,

@@ -160,7 +160,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
         run.clock_mhz = m.backend->clock_mhz();
         run.peak_macs_per_cycle = m.backend->peak_macs_per_cycle(t);
         run.peak_dram_gbps = m.backend->dram_gbps();
-        if (!opts.quiet) spdlog::info("{} / {} / {} ({} layers)", m.ref.name, w.name, run.precision, w.layers.size());
+        if (!opts.quiet) spdlog::info("{} / {} / {} ({} IR layers)", m.ref.name, w.name, run.precision, w.layers.size());
         LayerRunOptions lo;
         lo.fidelity = exp.fidelity;
         lo.verify = exp.verify;
@@ -200,11 +200,15 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
         bar.update(done_macs * 1e-6, run.accelerator + " / " + w.name + " / " + run.precision);
         for (const auto& lr : run.layers) {
           spdlog::debug("  {} ({}): {} cycles, {:.1f} % utilization, values {}", lr.name, lr.shape, lr.cycles,
-                        100 * lr.utilization, lr.verified);
-          if (lr.verified.rfind("MISMATCH", 0) == 0)
+                        100 * lr.utilization, lr.verified());
+          if (lr.verdict == report::Verdict::mismatch)
             spdlog::error("{} / {} / {}: values differ from the reference: {}", m.ref.name, lr.name,
-                          run.precision, lr.verified);
+                          run.precision, lr.verified());
         }
+        // The report's rows: fused layers share one.
+        if (!opts.quiet)
+          spdlog::info("  {} layers in the report, {} cycles; values: {}", run.layers.size(), run.cycles(),
+                       report::verdict_summary(run));
         result.runs.push_back(std::move(run));
       }
   bar.finish();

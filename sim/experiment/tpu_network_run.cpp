@@ -6,57 +6,17 @@
 #include <random>
 #include <sstream>
 
-#include "sim/experiment/gemm_data.h"
+#include "sim/check/compare.h"
+#include "sim/check/gemm_data.h"
+#include "sim/check/tpu_gemm_check.h"
+#include "sim/check/values.h"
+#include "sim/experiment/layer_result.h"
 #include "sim/numerics/int8_quant.h"
 
 namespace xpu::experiment {
 
 using workload::Layer;
 using workload::OpKind;
-
-double network_tolerance(DType dtype) {
-  switch (dtype) {
-    case DType::bf16: return 0.05;
-    case DType::fp16: return 0.02;
-    default: return 0.15;
-  }
-}
-
-workload::TensorValues make_network_values(const workload::Workload& w, uint64_t seed) {
-  workload::TensorValues v;
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  auto fill = [&](const std::string& name, auto gen) {
-    if (v.count(name)) return;
-    const auto& t = w.tensor(name);
-    if (t.values) return;
-    std::vector<float> x(workload::numel(t.shape));
-    for (auto& e : x) e = gen();
-    v[name] = std::move(x);
-  };
-  for (const auto& in : w.inputs) fill(in, [&] { return nd(rng); });
-  for (const Layer& l : w.layers) {
-    for (size_t i = 0; i < l.inputs.size(); ++i) {
-      const std::string& name = l.inputs[i];
-      if (name.empty() || !w.tensor(name).is_constant()) continue;
-      const auto& s = w.tensor(name).shape;
-      const bool weight = i == 1 && workload::is_matrix_op(l.op);
-      const bool norm = l.op == OpKind::batchnorm || l.op == OpKind::layernorm;
-      if (weight) {
-        const uint64_t fan_in = s.size() == 4 ? uint64_t(s[1] * s[2] * s[3]) : (l.attrs.trans_b ? uint64_t(s.back()) : uint64_t(s[s.size() - 2]));
-        const float sd = std::sqrt(2.0f / float(std::max<uint64_t>(fan_in, 1)));
-        fill(name, [&] { return sd * nd(rng); });
-      } else if (norm && i == 1) {
-        fill(name, [&] { return 1.0f + 0.1f * nd(rng); });
-      } else if (l.op == OpKind::batchnorm && i == 4) {
-        fill(name, [&] { return 1.0f + std::fabs(0.1f * nd(rng)); });
-      } else {
-        fill(name, [&] { return 0.1f * nd(rng); });
-      }
-    }
-  }
-  return v;
-}
 
 namespace {
 
@@ -116,134 +76,6 @@ std::vector<uint8_t> encode(const std::vector<float>& x, const lowering::TensorP
   return out;
 }
 
-struct ErrorStats {
-  double rel_rms = 0, rel_max = 0;
-};
-ErrorStats compare(const std::vector<float>& got, const std::vector<float>& want) {
-  double se = 0, sw = 0, me = 0, mw = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double d = double(got[i]) - double(want[i]);
-    se += d * d;
-    sw += double(want[i]) * want[i];
-    me = std::max(me, std::fabs(d));
-    mw = std::max(mw, std::fabs(double(want[i])));
-  }
-  ErrorStats s;
-  s.rel_rms = sw > 0 ? std::sqrt(se / sw) : std::sqrt(se);
-  s.rel_max = mw > 0 ? me / mw : me;
-  if (!std::isfinite(s.rel_rms)) s.rel_rms = INFINITY;
-  return s;
-}
-
-// The Activate step's arithmetic on one accumulator value (activation_unit.h).
-void replay_activate(uint32_t acc, bool fp, const lowering::GemmCheck& g, uint64_t j, uint8_t* out) {
-  const bool extended = g.bias || g.in_scale != 1.0f || (g.fn != tpu::ActFn::none && g.fn != tpu::ActFn::relu);
-  float y;
-  uint32_t raw = acc;
-  if (!extended) {
-    if (g.fn == tpu::ActFn::relu && (fp ? bits_to_float(raw) < 0.0f : int32_from_u32(raw) < 0)) raw = 0;
-    if (g.out_dtype == DType::fp32 || g.out_dtype == DType::int32) {
-      std::memcpy(out, &raw, 4);
-      return;
-    }
-    y = fp ? bits_to_float(raw) : static_cast<float>(int32_from_u32(raw));
-  } else {
-    float x;
-    if (fp) {
-      x = bits_to_float(acc);
-      if (g.bias) x = add_fp32(x, bits_to_float(g.bias_bits[j]));
-    } else {
-      x = static_cast<float>(int32_from_u32(acc + (g.bias ? g.bias_bits[j] : 0u)));
-    }
-    if (g.in_scale != 1.0f) x = mul_fp32(x, g.in_scale);
-    y = tpu::apply_act_fn(g.fn, x, g.p0, g.p1);
-  }
-  switch (g.out_dtype) {
-    case DType::int8: {
-      const float s = mul_fp32(y, g.scale);
-      const int8_t q = std::isnan(s) ? int8_t{0} : quantize(s, 1.0f);
-      std::memcpy(out, &q, 1);
-      break;
-    }
-    case DType::bf16: {
-      const uint16_t b = bf16::from_float(y).bits;
-      std::memcpy(out, &b, 2);
-      break;
-    }
-    case DType::fp16: {
-      const uint16_t b = fp16::from_float(y).bits;
-      std::memcpy(out, &b, 2);
-      break;
-    }
-    default: std::memcpy(out, &y, 4);
-  }
-}
-
-// Bit-exact check of one GEMM (+ Activate) on the operands in the UB.
-// R x C: the array (K chunk and weight-tile width).
-std::string check_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt, uint64_t R, uint64_t C) {
-  if (!g.b_in_weights && (!g.b || g.b->empty())) return "";
-  const uint8_t* ub = tpu.unified_buffer().data();
-  const size_t e = dtype_bytes(dt), o = dtype_bytes(g.out_dtype);
-  GemmData d;
-  d.dtype = dt;
-  d.m = g.m;
-  d.n = g.n;
-  d.k = g.k;
-  d.a.assign(g.m * g.k * e, 0);
-  // Bytes at `addr` in host memory or the UB.
-  auto load = [&](bool host, uint64_t addr, uint8_t* dst, uint64_t n) {
-    if (host)
-      tpu.host().read(addr, dst, n);
-    else
-      std::memcpy(dst, ub + addr, n);
-  };
-  if (g.im2col.on) {
-    // A rebuilt from the conv input as sim/workload/im2col.h defines it (zeros in the padding).
-    const auto& s = g.im2col;
-    const uint64_t cg = g.k / (s.kh * s.kw);
-    for (uint64_t i = 0; i < g.m; ++i) {
-      const uint64_t m = s.m0 + i, n = m / (s.ho * s.wo), oh = m / s.wo % s.ho, ow = m % s.wo;
-      for (uint64_t c = 0; c < cg; ++c)
-        for (uint64_t kh = 0; kh < s.kh; ++kh)
-          for (uint64_t kw = 0; kw < s.kw; ++kw) {
-            const int64_t ih = int64_t(oh * s.sh + kh * s.dh) - s.pad_top;
-            const int64_t iw = int64_t(ow * s.sw + kw * s.dw) - s.pad_left;
-            if (ih < 0 || iw < 0 || ih >= int64_t(s.h) || iw >= int64_t(s.w)) continue;
-            const uint64_t src = s.addr + (((n * s.h + uint64_t(ih)) * s.w + uint64_t(iw)) * s.c + s.c0 + c) * e;
-            load(s.host, src, &d.a[(i * g.k + (c * s.kh + kh) * s.kw + kw) * e], e);
-          }
-    }
-  } else {
-    for (uint64_t i = 0; i < g.m; ++i) load(g.a_host, g.a_ub + i * g.a_stride, &d.a[i * g.k * e], g.k * e);
-  }
-  if (g.b_in_weights) {
-    const auto tiles = tpu.weights().read(g.b_weight_addr, g.k * g.n * e);
-    d.b = lowering::weight_tiles_to_matrix(tiles.data(), g.k, g.n, R, C, e);
-  } else {
-    d.b = *g.b;
-  }
-  const auto acc = reference_gemm(d, R);
-  uint8_t want[4];
-  std::vector<uint8_t> row(g.n * o);
-  for (uint64_t i = 0; i < g.m; ++i) {
-    load(g.c_host, g.c_ub + i * g.c_stride, row.data(), row.size());
-    for (uint64_t j = 0; j < g.n; ++j) {
-      replay_activate(acc[i * g.n + j], dt != DType::int8, g, j, want);
-      const uint8_t* got = row.data() + j * o;
-      if (std::memcmp(got, want, o) != 0) {
-        std::ostringstream os;
-        os << "MISMATCH gemm " << g.m << "x" << g.n << "x" << g.k << " at (" << i << ", " << j << ")";
-        return os.str();
-      }
-    }
-  }
-  return "ok";
-}
-
-// Stats entries of `after` minus `before` over a whole layer (several programs).
-stats::Snapshot delta(const stats::Snapshot& after, const stats::Snapshot& before) { return after.minus(before); }
-
 const char* const kStallCauses[] = {"weights_dram", "weights_shift", "activations", "accumulators", "drain"};
 
 }  // namespace
@@ -261,19 +93,35 @@ std::vector<float> read_tensor(tpu::Tpu& tpu, const lowering::TensorPlace& p, bo
   return out;
 }
 
+std::vector<report::LayerResult> NetworkRunner::run_gemms(const workload::Workload& w, DType dtype,
+                                                          const LayerRunOptions& opts) {
+  const bool values = opts.fidelity != Fidelity::timing;
+  tpu.set_fidelity(opts.fidelity);
+  // Fresh operands per layer, seeded from the workload's seed.
+  std::vector<lowering::GemmOperands> ops;
+  if (values)
+    for (size_t i = 0; i < w.layers.size(); ++i) {
+      const auto& l = w.layers[i];
+      check::GemmData d = check::make_gemm_data(dtype, l.m, l.n, l.k, opts.seed * 1000003 + i);
+      ops.push_back({std::move(d.a), std::move(d.b)});
+    }
+  const auto plan = lowering::lower_standalone_gemms(cfg, w, dtype, opts.io == "resident", values ? &ops : nullptr);
+  return execute(plan, {}, {}, dtype, opts);
+}
+
 std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w, DType dtype,
                                                     const LayerRunOptions& opts) {
-  const bool values = opts.fidelity != tpu::Fidelity::timing;
+  const bool values = opts.fidelity != Fidelity::timing;
   tpu.set_fidelity(opts.fidelity);
-  workload::TensorValues feeds, ref;
+  workload::TensorValues inputs, ref;
   lowering::NetworkOptions lo;
   lo.dtype = dtype;
   if (values) {
-    feeds = make_network_values(w, opts.seed);
+    inputs = check::make_network_values(w, opts.seed);
     if (this->feeds)
-      for (const auto& [name, v] : *this->feeds) feeds[name] = v;
-    ref = workload::execute(w, feeds);
-    lo.constants = &feeds;
+      for (const auto& [name, v] : *this->feeds) inputs[name] = v;
+    ref = workload::execute(w, inputs);
+    lo.constants = &inputs;
     if (dtype == DType::int8)
       for (const auto& t : w.tensors) {
         if (t.is_constant()) continue;
@@ -281,9 +129,16 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
         if (it != ref.end()) lo.scales[t.name] = scale_for(tensor_max_abs(it->second.data(), it->second.size()));
       }
   }
-  const lowering::NetworkPlan plan = lowering::lower_network(cfg, w, lo);
-  const double tol = network_tolerance(dtype);
+  const auto plan = lowering::lower_network(cfg, w, lo);
+  return execute(plan, inputs, ref, dtype, opts);
+}
 
+std::vector<report::LayerResult> NetworkRunner::execute(const lowering::NetworkPlan& plan,
+                                                        const workload::TensorValues& inputs,
+                                                        const workload::TensorValues& ref, DType dtype,
+                                                        const LayerRunOptions& opts) {
+  const bool values = opts.fidelity != Fidelity::timing;
+  const MachineRates rates{cfg.cycle_ns(), peak_macs_per_cycle, &model, &terms};
   std::vector<report::LayerResult> out;
   for (const auto& lp : plan.layers) {
     report::LayerResult r;
@@ -293,6 +148,7 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
     r.io = lp.io;
     r.macs = lp.macs;
     r.fused = lp.layers;
+    LayerRun run;
     const stats::Snapshot before = tpu.stats().snapshot();
     for (const auto& st : lp.steps) {
       if (!st.weight_image.empty()) tpu.weights().write(0, st.weight_image.data(), st.weight_image.size());
@@ -302,26 +158,17 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
       }
       if (values) {
         for (const auto& hc : st.host_constants) tpu.host().write(hc.host_addr, hc.bytes.data(), hc.bytes.size());
+        for (const auto& u : st.ub_preloads) std::memcpy(tpu.unified_buffer().data() + u.host_addr, u.bytes.data(), u.bytes.size());
         for (const auto& hi : st.host_inputs) {
-          const auto b = encode(feeds.at(hi.place.tensor), hi.place);
+          const auto b = encode(inputs.at(hi.place.tensor), hi.place);
           tpu.host().write(hi.host_addr, b.data(), b.size());
         }
       }
-      r.cycles += tpu.run(st.program).cycles;
+      run.cycles += tpu.run(st.program).cycles;
     }
-    r.stats = delta(tpu.stats().snapshot(), before);
-    r.seconds = double(r.cycles) * cfg.cycle_ns() * 1e-9;
-    r.utilization = r.cycles && peak_macs_per_cycle > 0 ? double(r.macs) / (peak_macs_per_cycle * double(r.cycles)) : 0;
-    double worst = 0;
-    for (const char* cause : kStallCauses) {
-      const double c = r.stats.get(std::string("tpu.mxu.stall.") + cause);
-      r.stalls[cause] = c;
-      if (c > worst) {
-        worst = c;
-        r.stall_cause = cause;
-      }
-    }
-    r.energy = model.evaluate(r.stats, terms);
+    run.stats = tpu.stats().snapshot().minus(before);
+    for (const char* cause : kStallCauses) run.stalls.emplace_back(cause, run.stats.get(std::string("tpu.mxu.stall.") + cause));
+    fill_layer_result(r, run, rates);
     r.bytes["ub_read"] = r.stats.get("tpu.ub.read_bytes");
     r.bytes["ub_write"] = r.stats.get("tpu.ub.write_bytes");
     r.bytes["acc_read"] = r.stats.get("tpu.acc.read_bytes");
@@ -336,64 +183,80 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
     r.bytes["spill"] = double(lp.spill_bytes);
     r.bytes["array_rows_used"] = double(lp.array_rows_used);
     r.bytes["array_cols_used"] = double(lp.array_cols_used);
-
     if (!values) {
-      r.verified = "skipped (timing fidelity)";
+      r.verdict = report::Verdict::unchecked;
     } else if (!opts.verify) {
-      r.verified = "not checked";
+      r.verdict = report::Verdict::skipped;
+      r.verdict_detail = "not checked";
     } else {
-      std::string v;
-      bool bad = false;
-      size_t gemm_ok = 0, gemm_skipped = 0;
-      for (const auto& g : lp.gemms) {
-        const std::string c = check_gemm(tpu, g, dtype, cfg.mxu.rows, cfg.mxu.cols);
-        if (c.empty()) {
-          ++gemm_skipped;
-        } else if (c == "ok") {
-          ++gemm_ok;
-        } else {
-          v += c + "; ";
-          bad = true;
-        }
-      }
-      if (!lp.gemms.empty() && !bad)
-        v += "gemm bit-exact (" + std::to_string(gemm_ok) + (gemm_skipped ? ", " + std::to_string(gemm_skipped) + " weight-path not replayed" : "") + "); ";
-      if (lp.has_output && ref.count(lp.output.tensor)) {
-        const auto es = compare(read_tensor(tpu, lp.output, lp.output_on_host), ref.at(lp.output.tensor));
-        char buf[160];
-        std::snprintf(buf, sizeof buf, "vs fp32 reference: rel_rms %.3g, rel_max %.3g (tol %.3g)", es.rel_rms,
-                      es.rel_max, tol);
-        if (!(es.rel_rms <= tol)) {
-          bad = true;
-          v = "MISMATCH " + v + buf;
-        } else {
-          v += buf;
-        }
-      } else if (lp.name == "stage_out") {
-        std::string s;
-        for (const auto& [name, place] : plan.outputs) {
-          const auto got = read_tensor(tpu, place, true);
-          const auto& want = ref.at(name);
-          const auto es = compare(got, want);
-          const auto am = [](const std::vector<float>& x) {
-            return size_t(std::max_element(x.begin(), x.end()) - x.begin());
-          };
-          char buf[200];
-          std::snprintf(buf, sizeof buf, "%s: rel_rms %.3g, rel_max %.3g (tol %.3g), argmax %s; ", name.c_str(),
-                        es.rel_rms, es.rel_max, tol, am(got) == am(want) ? "equal" : "differs");
-          s += buf;
-          if (!(es.rel_rms <= tol)) bad = true;
-        }
-        v = (bad ? "MISMATCH " : "") + s;
-      }
-      if (v.empty()) v = lp.steps.empty() ? "view (no data moved)" : "ok";
-      r.verified = v;
+      const check::Outcome o = check_layer(lp, plan, ref, dtype);
+      r.verdict = o.verdict;
+      r.verdict_detail = o.detail;
     }
     out.push_back(std::move(r));
   }
   if (values && outputs)
     for (const auto& [name, place] : plan.outputs) (*outputs)[name] = read_tensor(tpu, place, true);
   return out;
+}
+
+check::Outcome NetworkRunner::check_layer(const lowering::LayerPlan& lp, const lowering::NetworkPlan& plan,
+                                          const workload::TensorValues& ref, DType dtype) {
+  using report::Verdict;
+  const double tol = check::network_tolerance(dtype);
+  std::string v;
+  bool bad = false, compared = false;
+  size_t gemm_ok = 0, gemm_skipped = 0;
+  for (const auto& g : lp.gemms) {
+    const std::string c = check::check_tpu_gemm(tpu, g, dtype, cfg.mxu.rows, cfg.mxu.cols);
+    if (c.empty()) {
+      ++gemm_skipped;
+    } else if (c == "ok") {
+      ++gemm_ok;
+    } else {
+      v += c + "; ";
+      bad = true;
+    }
+  }
+  // A standalone GEMM (no network tensors): its one bit-exact check is the verdict.
+  if (ref.empty() && lp.gemms.size() == 1 && gemm_ok == 1) return {Verdict::bit_exact, "bit-exact"};
+  if (!lp.gemms.empty() && !bad)
+    v += "gemm bit-exact (" + std::to_string(gemm_ok) + (gemm_skipped ? ", " + std::to_string(gemm_skipped) + " weight-path not replayed" : "") + "); ";
+  if (lp.has_output && ref.count(lp.output.tensor)) {
+    compared = true;
+    const auto es = check::relative_error(read_tensor(tpu, lp.output, lp.output_on_host), ref.at(lp.output.tensor));
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "vs fp32 reference: rel_rms %.3g, rel_max %.3g (tol %.3g)", es.rel_rms,
+                  es.rel_max, tol);
+    if (!(es.rel_rms <= tol)) {
+      bad = true;
+      v = "MISMATCH " + v + buf;
+    } else {
+      v += buf;
+    }
+  } else if (lp.name == "stage_out") {
+    compared = true;
+    std::string s;
+    for (const auto& [name, place] : plan.outputs) {
+      const auto got = read_tensor(tpu, place, true);
+      const auto& want = ref.at(name);
+      const auto es = check::relative_error(got, want);
+      const auto am = [](const std::vector<float>& x) {
+        return size_t(std::max_element(x.begin(), x.end()) - x.begin());
+      };
+      char buf[200];
+      std::snprintf(buf, sizeof buf, "%s: rel_rms %.3g, rel_max %.3g (tol %.3g), argmax %s; ", name.c_str(),
+                    es.rel_rms, es.rel_max, tol, am(got) == am(want) ? "equal" : "differs");
+      s += buf;
+      if (!(es.rel_rms <= tol)) bad = true;
+    }
+    v = (bad ? "MISMATCH " : "") + s;
+  }
+  if (bad) return {Verdict::mismatch, v};
+  if (compared) return {Verdict::within_tolerance, v};
+  if (gemm_ok > 0) return {Verdict::bit_exact, v};
+  // Nothing to compare: a view, or a layer whose output no reference names.
+  return {Verdict::skipped, v.empty() ? (lp.steps.empty() ? "view (no data moved)" : "ok") : v};
 }
 
 }  // namespace xpu::experiment

@@ -170,18 +170,12 @@ std::string report_html(const ExperimentResult& r) {
   b += "<h2>Runs</h2>\n<table><tr><th>run</th><th>fidelity</th><th>layers</th><th>cycles</th><th>latency (s)</th>"
        "<th>TOPS</th><th>utilization</th><th>energy (J)</th><th>pJ/MAC</th><th>values</th></tr>\n";
   for (const auto& run : r.runs) {
-    size_t exact = 0, mismatch = 0;
-    for (const auto& l : run.layers) {
-      if (l.verified == "bit-exact") ++exact;
-      if (l.verified.rfind("MISMATCH", 0) == 0) ++mismatch;
-    }
     b += "<tr><td>" + escape(run.label()) + "</td><td>" + escape(run.fidelity) + "</td><td>" +
          std::to_string(run.layers.size()) + "</td><td>" + std::to_string(run.cycles()) + "</td><td>" +
          cell(run.seconds(), "") + "</td><td>" + cell(run.tops(), "") + "</td><td>" + cell(run.utilization(), "ratio") +
          "</td><td>" + cell(run.energy_pj() * 1e-12, "") + "</td><td>" +
          cell(run.macs() ? run.energy_pj() / double(run.macs()) : NAN, "") + "</td><td>" +
-         std::to_string(exact) + " bit-exact" + (mismatch ? ", " + std::to_string(mismatch) + " MISMATCH" : "") +
-         "</td></tr>\n";
+         escape(verdict_summary(run)) + "</td></tr>\n";
   }
   b += "</table>\n";
   return html_page("xpusim report: " + r.name, b);

@@ -47,8 +47,12 @@ nlohmann::json layer_json(const LayerResult& l) {
   j["dram_bytes"] = l.dram_bytes();
   j["operational_intensity"] = l.operational_intensity();
   j["stall_cycles"] = l.stalls;
+  nlohmann::json share = nlohmann::json::object();
+  for (const auto& [cause, c] : l.stalls) share[cause] = l.stall_share(cause);
+  j["stall_share"] = share;
   j["stall_cause"] = l.stall_cause;
-  j["verified"] = l.verified;
+  j["verdict"] = verdict_name(l.verdict);
+  j["verified"] = l.verified();
   if (!l.fused.empty()) j["fused"] = l.fused;
   if (!l.bytes.empty()) j["bytes"] = l.bytes;
   j["energy"] = l.energy.to_json();
@@ -177,7 +181,7 @@ std::string layers_csv(const ExperimentResult& r) {
         << csv_field(l.shape) << ',' << l.io << ',' << l.macs << ',' << fmt_sig(l.flops()) << ',' << l.cycles << ','
         << fmt_sig(l.seconds) << ',' << fmt_sig(l.tops()) << ',' << fmt_sig(l.utilization) << ','
         << fmt_sig(l.dram_bytes()) << ',' << fmt_sig(l.operational_intensity()) << ','
-        << l.stall_cause << ',' << fmt_sig(l.energy.total_pj) << ',' << csv_field(l.verified) << '\n';
+        << l.stall_cause << ',' << fmt_sig(l.energy.total_pj) << ',' << csv_field(l.verified()) << '\n';
     }
   return o.str();
 }
@@ -258,10 +262,10 @@ std::string report_markdown(const ExperimentResult& r) {
     for (const auto& l : run.layers) {
       std::string stall = l.stall_cause.empty()
                               ? "-"
-                              : l.stall_cause + " (" + fmt(100.0 * l.stalls.at(l.stall_cause) / double(std::max<uint64_t>(1, l.cycles)), 1) + " %)";
+                              : l.stall_cause + " (" + fmt(100.0 * l.stall_share(l.stall_cause), 1) + " %)";
       o << "| " << l.name << " | " << l.shape << " | " << l.io << " | " << l.macs << " | " << l.cycles << " | " << fmt(l.tops(), 2)
         << " | " << fmt(100 * l.utilization, 1) << " % | " << stall << " | " << fmt(l.energy.total_pj * 1e-6, 3)
-        << " | " << l.verified << " |\n";
+        << " | " << l.verified() << " |\n";
     }
     // Energy by component over the run.
     std::map<std::string, double> comp;

@@ -2,6 +2,45 @@
 
 namespace xpu::report {
 
+const char* verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::bit_exact: return "bit_exact";
+    case Verdict::within_tolerance: return "within_tolerance";
+    case Verdict::mismatch: return "mismatch";
+    case Verdict::skipped: return "skipped";
+    case Verdict::unchecked: return "unchecked";
+  }
+  return "unchecked";
+}
+
+std::string LayerResult::verified() const {
+  if (verdict == Verdict::unchecked) return "values not computed (timing fidelity)";
+  return verdict_detail.empty() ? verdict_name(verdict) : verdict_detail;
+}
+
+std::string verdict_summary(const RunResult& run) {
+  size_t n[5] = {};
+  for (const auto& l : run.layers) ++n[static_cast<int>(l.verdict)];
+  const auto count = [&](Verdict v) { return n[static_cast<int>(v)]; };
+  if (count(Verdict::unchecked) && !count(Verdict::bit_exact) && !count(Verdict::within_tolerance) &&
+      !count(Verdict::mismatch))
+    return "values not computed (timing fidelity)";
+  const std::pair<Verdict, const char*> words[] = {{Verdict::bit_exact, "bit-exact"},
+                                                   {Verdict::within_tolerance, "within tolerance"},
+                                                   {Verdict::mismatch, "MISMATCH"},
+                                                   {Verdict::skipped, "not compared"},
+                                                   {Verdict::unchecked, "not computed"}};
+  std::string s;
+  for (const auto& [v, word] : words)
+    if (count(v)) s += (s.empty() ? "" : ", ") + std::to_string(count(v)) + " " + word;
+  return s.empty() ? "-" : s;
+}
+
+double LayerResult::stall_share(const std::string& cause) const {
+  const auto it = stalls.find(cause);
+  return it != stalls.end() && cycles > 0 ? it->second / double(cycles) : 0;
+}
+
 uint64_t RunResult::cycles() const {
   uint64_t c = 0;
   for (const auto& l : layers) c += l.cycles;

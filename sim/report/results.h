@@ -13,6 +13,13 @@
 
 namespace xpu::report {
 
+// What the value check of a layer found. `unchecked`: no values were computed
+// (timing fidelity); `skipped`: values were computed but nothing was compared
+// (verify: false, a view that moves no data).
+enum class Verdict { bit_exact, within_tolerance, mismatch, skipped, unchecked };
+
+const char* verdict_name(Verdict v);  // "bit_exact", "within_tolerance", ... (summary.json)
+
 struct LayerResult {
   std::string name;
   std::string op;
@@ -22,9 +29,13 @@ struct LayerResult {
   uint64_t cycles = 0;
   double seconds = 0;
   double utilization = 0;  // macs / (peak MACs per cycle x cycles)
-  std::map<std::string, double> stalls;  // MXU stall cycles by cause
+  // Stall cycles of one issuing unit by cause: the MXU (TPU), a sub-core's
+  // warp scheduler averaged over SMs x sub-cores (GPU). Never more than
+  // `cycles`; stall_share() is the fraction of the layer's cycles.
+  std::map<std::string, double> stalls;
   std::string stall_cause;               // the largest stall cause, "" when none
-  std::string verified;                  // "bit-exact", "MISMATCH ...", "skipped (timing fidelity)"
+  Verdict verdict = Verdict::unchecked;
+  std::string verdict_detail;            // what was compared and how well ("bit-exact (GEMM view)", "MISMATCH ...")
   stats::Snapshot stats;                 // this layer's counters
   energy::EnergyReport energy;
   // Network runs (issue 4): the IR layers fused into this one, and bytes
@@ -34,6 +45,11 @@ struct LayerResult {
   std::map<std::string, double> bytes;
 
   double flops() const { return 2.0 * double(macs); }
+  // stalls[cause] / cycles, in [0, 1]; 0 for an unknown cause or no cycles.
+  double stall_share(const std::string& cause) const;
+  // The verdict as people read it: the detail, or "values not computed
+  // (timing fidelity)" when unchecked.
+  std::string verified() const;
   double tops() const { return seconds > 0 ? flops() / seconds / 1e12 : 0; }
   // Bytes read from and written to the machine's DRAM (weight memory / HBM):
   // every counter "<...>.dram.read_bytes" / "<...>.dram.write_bytes".
@@ -70,6 +86,11 @@ struct RunResult {
   // Peak ops per DRAM byte at which compute and bandwidth roofs meet.
   double ridge_ops_per_byte() const { return peak_dram_gbps > 0 ? peak_tops() * 1e3 / peak_dram_gbps : 0; }
 };
+
+// The verdicts of a run's layers counted: "12 bit-exact, 3 within
+// tolerance, 1 MISMATCH, 2 not compared", or "values not computed (timing
+// fidelity)" when no layer computed values.
+std::string verdict_summary(const RunResult& run);
 
 struct ExperimentResult {
   std::string name;

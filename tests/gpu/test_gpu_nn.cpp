@@ -98,11 +98,11 @@ layers:
     const auto rs = run(*be, *w, Fidelity::tile);
     REQUIRE(rs.size() == w->layers.size());
     for (const auto& r : rs) {
-      INFO(w->name << " / " << r.name << " " << r.op << ": " << r.verified);
-      CHECK(r.verified.find("MISMATCH") == std::string::npos);
-      const bool view = r.verified.rfind("view", 0) == 0;
-      CHECK((view || r.verified.find("bit-exact") != std::string::npos ||
-             r.verified.find("within tolerance") != std::string::npos));
+      INFO(w->name << " / " << r.name << " " << r.op << ": " << r.verified());
+      CHECK(r.verified().find("MISMATCH") == std::string::npos);
+      const bool view = r.verified().rfind("view", 0) == 0;
+      CHECK((view || r.verified().find("bit-exact") != std::string::npos ||
+             r.verified().find("within tolerance") != std::string::npos));
       if (r.name == "dw" || r.name == "dw2") CHECK(r.op == "conv2d [dwconv_ffma]");
       if (r.name == "conv") CHECK(r.op == "conv2d [conv_implicit_tc]");
       if (r.name == "gc") CHECK(r.shape == "4x(84x4x4)");  // 4 groups of N Ho Wo = 2 x 7 x 6
@@ -136,18 +136,21 @@ layers:
 )");
   const auto rs = run(*be, w, Fidelity::tile);
   for (size_t i = 0; i < 5; ++i) {
-    INFO(rs[i].name << ": " << rs[i].verified);
-    CHECK(rs[i].verified == "bit-exact vs fp32 reference");
+    INFO(rs[i].name << ": " << rs[i].verified());
+    CHECK(rs[i].verified() == "bit-exact vs fp32 reference");
+    CHECK(rs[i].verdict == report::Verdict::bit_exact);
   }
+  CHECK(rs[5].verdict == report::Verdict::within_tolerance);
   // ex2-based exp and the tanh-form gelu against expf / erff: close, not equal.
-  CHECK(rs[5].verified.rfind("within tolerance", 0) == 0);
-  CHECK(rs[6].verified.rfind("within tolerance", 0) == 0);
+  CHECK(rs[5].verified().rfind("within tolerance", 0) == 0);
+  CHECK(rs[6].verified().rfind("within tolerance", 0) == 0);
   // Timing fidelity: same cycles without values.
   const auto ts = run(*be, w, Fidelity::timing);
   for (size_t i = 0; i < rs.size(); ++i) {
     INFO(rs[i].name);
     CHECK(ts[i].cycles == rs[i].cycles);
-    CHECK(ts[i].verified == "skipped (timing fidelity)");
+    CHECK(ts[i].verdict == report::Verdict::unchecked);
+    CHECK(ts[i].verified() == "values not computed (timing fidelity)");
   }
 }
 
@@ -183,13 +186,13 @@ layers:
   CHECK(rs[2].op == "conv2d [conv_implicit_tc]");
   CHECK(rs[3].op == "relu [map_relu]");
   for (size_t i = 0; i < 3; ++i) {
-    INFO(rs[i].name << ": " << rs[i].verified);
-    CHECK(rs[i].verified.rfind("bit-exact", 0) == 0);
+    INFO(rs[i].name << ": " << rs[i].verified());
+    CHECK(rs[i].verified().rfind("bit-exact", 0) == 0);
     CHECK(rs[i].cycles > 0);
   }
-  CHECK(rs[0].verified.find("fused epilogue") != std::string::npos);
+  CHECK(rs[0].verified().find("fused epilogue") != std::string::npos);
   CHECK(rs[6].op == "gemm+relu [gemm_tc]");
-  CHECK(rs[6].verified == "bit-exact (GEMM view, fused epilogue)");
+  CHECK(rs[6].verified() == "bit-exact (GEMM view, fused epilogue)");
   const auto ts = run(*be, w, Fidelity::timing);
   REQUIRE(ts.size() == rs.size());
   for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);
@@ -218,11 +221,11 @@ layers:
   const auto rs = run(*be, w, Fidelity::tile);
   REQUIRE(rs.size() == w.layers.size());
   for (const auto& r : rs) {
-    INFO(r.name << " " << r.op << ": " << r.verified);
-    CHECK(r.verified.find("MISMATCH") == std::string::npos);
+    INFO(r.name << " " << r.op << ": " << r.verified());
+    CHECK(r.verified().find("MISMATCH") == std::string::npos);
     if (r.op.rfind("concat", 0) == 0) {
       CHECK(r.op == "concat [map_copy]");
-      CHECK(r.verified == "bit-exact vs fp32 reference");
+      CHECK(r.verified() == "bit-exact vs fp32 reference");
       CHECK(r.cycles > 0);
     }
   }
@@ -286,12 +289,12 @@ layers:
     return rs.front();
   };
   CHECK(find("c").op == "conv2d+silu [conv_implicit_tc]");
-  CHECK(find("c").verified == "bit-exact (implicit GEMM, fused epilogue)");
+  CHECK(find("c").verified() == "bit-exact (implicit GEMM, fused epilogue)");
   CHECK(find("fc").op == "gemm+silu [gemm_tc]");
-  CHECK(find("fc").verified == "bit-exact (GEMM view, fused epilogue)");
+  CHECK(find("fc").verified() == "bit-exact (GEMM view, fused epilogue)");
   CHECK(find("s").op == "silu [map_silu]");
   // x rcp(1 + ex2(-x log2 e)) against x / (1 + expf(-x)): close, not equal.
-  CHECK(find("s").verified.rfind("within tolerance", 0) == 0);
+  CHECK(find("s").verified().rfind("within tolerance", 0) == 0);
   const auto ts = run(*be, w, Fidelity::timing);
   REQUIRE(ts.size() == rs.size());
   for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);
@@ -325,11 +328,11 @@ layers:
   REQUIRE(by.count("fc"));
   REQUIRE(by.count("l"));
   CHECK(by["c"].op == "conv2d+batchnorm+leaky_relu [conv_implicit_tc]");
-  CHECK(by["c"].verified == "bit-exact (implicit GEMM, fused epilogue)");
+  CHECK(by["c"].verified() == "bit-exact (implicit GEMM, fused epilogue)");
   CHECK(by["fc"].op == "gemm+leaky_relu [gemm_tc]");
-  CHECK(by["fc"].verified == "bit-exact (GEMM view, fused epilogue)");
+  CHECK(by["fc"].verified() == "bit-exact (GEMM view, fused epilogue)");
   CHECK(by["l"].op == "leaky_relu [map_leaky_relu]");
-  CHECK(by["l"].verified == "bit-exact vs fp32 reference");
+  CHECK(by["l"].verified() == "bit-exact vs fp32 reference");
   const auto ts = run(*be, w, Fidelity::timing);
   REQUIRE(ts.size() == rs.size());
   for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);

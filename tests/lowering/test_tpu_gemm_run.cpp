@@ -9,7 +9,8 @@
 
 #include "models/tpu/tpu.h"
 #include "sim/config/tpu_config.h"
-#include "sim/experiment/gemm_data.h"
+#include "sim/check/compare.h"
+#include "sim/check/gemm_data.h"
 #include "sim/lowering/tpu/gemm.h"
 
 using namespace xpu;
@@ -31,7 +32,7 @@ Outcome run_gemm(tpu::Tpu& t, uint64_t m, uint64_t n, uint64_t k, DType dtype, G
   s.out_dtype = dtype == DType::int8 ? DType::int32 : DType::fp32;
   s.io = io;
   const auto plan = lowering::lower_gemm(t.config(), s);
-  const auto data = experiment::make_gemm_data(dtype, m, n, k, seed);
+  const auto data = check::make_gemm_data(dtype, m, n, k, seed);
   if (io == GemmIo::resident)
     std::memcpy(t.unified_buffer().data() + plan.layout.ub_a, data.a.data(), data.a.size());
   else
@@ -44,7 +45,7 @@ Outcome run_gemm(tpu::Tpu& t, uint64_t m, uint64_t n, uint64_t k, DType dtype, G
     std::memcpy(got.data(), t.unified_buffer().data() + plan.layout.ub_c, got.size() * 4);
   else
     t.host().read(plan.layout.host_c, got.data(), got.size() * 4);
-  return {r.cycles, experiment::compare_bits(got, experiment::reference_gemm(data, t.config().mxu.rows), n)};
+  return {r.cycles, check::compare_bits(got, check::reference_gemm(data, t.config().mxu.rows), n).detail};
 }
 
 tpu::TpuConfig small() { return config::load_tpu_config(XPUSIM_SOURCE_DIR "/configs/accelerators/tpu_small.yaml"); }

@@ -49,17 +49,24 @@ class DummyBackend : public Backend {
   double peak_macs_per_cycle(DType) const override { return double(c_.macs_per_cycle); }
   double dram_gbps() const override { return c_.dram_gbps; }
   MatrixUnit matrix_unit() const override { return MatrixUnit{"dummy unit", 1, unsigned(c_.macs_per_cycle), 1, false}; }
-  void check_layer(const workload::Layer& layer, DType) const override { require_plain_gemm(layer, "dummy"); }
-  report::LayerResult run_layer(const workload::Layer& layer, DType, const LayerRunOptions&) override {
-    report::LayerResult r;
-    r.name = layer.name;
-    r.op = "gemm";
-    r.shape = layer.shape();
-    r.macs = layer.macs();
-    r.cycles = (r.macs + uint64_t(c_.macs_per_cycle) - 1) / uint64_t(c_.macs_per_cycle);
-    r.seconds = double(r.cycles) / (c_.clock_mhz * 1e6);
-    r.utilization = double(r.macs) / (double(c_.macs_per_cycle) * double(r.cycles));
-    return r;
+  void check_workload(const workload::Workload& w, DType) const override {
+    for (const auto& l : w.layers) require_plain_gemm(l, "dummy");
+  }
+  std::vector<report::LayerResult> run_workload(const workload::Workload& w, DType,
+                                                const LayerRunOptions&) override {
+    std::vector<report::LayerResult> out;
+    for (const auto& layer : w.layers) {
+      report::LayerResult r;
+      r.name = layer.name;
+      r.op = "gemm";
+      r.shape = layer.shape();
+      r.macs = layer.macs();
+      r.cycles = (r.macs + uint64_t(c_.macs_per_cycle) - 1) / uint64_t(c_.macs_per_cycle);
+      r.seconds = double(r.cycles) / (c_.clock_mhz * 1e6);
+      r.utilization = double(r.macs) / (double(c_.macs_per_cycle) * double(r.cycles));
+      out.push_back(std::move(r));
+    }
+    return out;
   }
 
  private:

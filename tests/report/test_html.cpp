@@ -85,7 +85,8 @@ LayerResult layer(const std::string& name, uint64_t macs, uint64_t cycles, doubl
   l.cycles = cycles;
   l.seconds = double(cycles) / (mhz * 1e6);
   l.utilization = util;
-  l.verified = "bit-exact";
+  l.verdict = xpu::report::Verdict::bit_exact;
+  l.verdict_detail = "bit-exact";
   l.energy.by_component = {{"mxu", mxu_pj}, {"dram", dram_pj}};
   l.energy.by_component_op_class = {{"mxu", {{"mac", mxu_pj}}}, {"dram", {{"dram", dram_pj}}}};
   l.energy.total_pj = mxu_pj + dram_pj;
@@ -191,4 +192,24 @@ TEST_CASE("progress line shows bar and counts and ETA and stays silent when disa
   CHECK(p.line(100, 3725, "") == "[########################] 100%  100/100 points  elapsed 1:02:05  ETA 0:00");
   p.update(50);  // disabled: prints nothing (stderr is not checked here, but nothing may crash)
   p.finish();
+}
+
+TEST_CASE("report.html counts verdicts by kind, whatever their detail", "[report][html]") {
+  ExperimentResult r = sample();
+  // A passing GPU GEMM says how it was checked; it is still bit-exact.
+  auto& ls = r.runs[0].layers;
+  ls[0].verdict_detail = "bit-exact (GEMM view, fused epilogue)";
+  ls[1].verdict = Verdict::within_tolerance;
+  ls[1].verdict_detail = "within tolerance vs fp32 reference";
+  ls[2].verdict = Verdict::mismatch;
+  ls[2].verdict_detail = "MISMATCH: 1 of 4 differ";
+  ls[3].verdict = Verdict::skipped;
+  ls[3].verdict_detail = "view (no data movement)";
+  // The second run at timing fidelity: no values at all.
+  for (auto& l : r.runs[1].layers) l.verdict = Verdict::unchecked;
+  const std::string html = report_html(r);
+  // Run 0: layers 0 and 4 bit-exact, 1 within tolerance, 1 mismatch, 1 view.
+  CHECK_THAT(html, Catch::Contains("<td>2 bit-exact, 1 within tolerance, 1 MISMATCH, 1 not compared</td>"));
+  CHECK_THAT(html, Catch::Contains("<td>values not computed (timing fidelity)</td>"));
+  CHECK(html.find("0 bit-exact") == std::string::npos);
 }

@@ -80,7 +80,8 @@ TEST_CASE("reports: summary schema, tidy CSV with escaping, markdown totals", "[
   l.cycles = 4;
   l.seconds = 4e-9;
   l.utilization = 0.5;  // 8 MACs / (4 per cycle x 4 cycles)
-  l.verified = "bit-exact";
+  l.verdict = xpu::report::Verdict::bit_exact;
+  l.verdict_detail = "bit-exact";
   run.layers = {l, l};
   r.runs = {run};
   auto j = summary_json(r);
@@ -97,4 +98,35 @@ TEST_CASE("reports: summary schema, tidy CSV with escaping, markdown totals", "[
   auto written = write_reports(r, dir);
   CHECK(written.size() == 5);  // summary.json, layers.csv, layer_energy.csv, report.md, report.html
   CHECK(slurp(dir + "/report.md").find("| l0 | 2x2x2 | resident | 8 | 4 |") != std::string::npos);
+}
+
+TEST_CASE("reports: typed verdicts and stall shares in summary.json, layers.csv and report.md", "[report]") {
+  ExperimentResult r;
+  r.name = "t";
+  r.manifest = {{"xpusim_version", "0.1.0"}, {"git_revision", "abc"}};
+  RunResult run;
+  run.accelerator = "a";
+  run.workload = "w";
+  run.precision = "fp16";
+  run.fidelity = "timing";
+  run.clock_mhz = 1000;
+  run.peak_macs_per_cycle = 4;
+  LayerResult l;
+  l.name = "l0";
+  l.cycles = 400;
+  l.stalls = {{"memory_dependency", 21.2}, {"idle", 0}};
+  l.stall_cause = "memory_dependency";
+  run.layers = {l};  // verdict unchecked: no values at timing fidelity
+  r.runs = {run};
+  const auto j = summary_json(r);
+  const auto& lj = j["runs"][0]["layers"][0];
+  CHECK(lj["verdict"] == "unchecked");
+  CHECK(lj["verified"] == "values not computed (timing fidelity)");
+  CHECK(lj["stall_share"]["memory_dependency"].get<double>() == Approx(0.053));  // 21.2 / 400
+  CHECK(lj["stall_cycles"]["memory_dependency"].get<double>() == Approx(21.2));
+  CHECK(layers_csv(r).find(",values not computed (timing fidelity)\n") != std::string::npos);
+  CHECK(verdict_summary(r.runs[0]) == "values not computed (timing fidelity)");
+  const std::string dir = temp_dir();
+  write_reports(r, dir);
+  CHECK(slurp(dir + "/report.md").find("memory_dependency (5.3 %)") != std::string::npos);
 }

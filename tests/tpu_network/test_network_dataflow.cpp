@@ -60,10 +60,10 @@ TEST_CASE("a network runs bit-exact on ws os and is arrays", "[tpu_network]") {
       REQUIRE(r->layers.size() == ws.layers.size());
       size_t gemms = 0;
       for (const auto& l : r->layers) {
-        INFO(l.name << ": " << l.verified);
-        CHECK_FALSE(test::has(l.verified, "MISMATCH"));
-        CHECK_FALSE(test::has(l.verified, "skipped"));
-        if (test::has(l.verified, "gemm bit-exact")) ++gemms;
+        INFO(l.name << ": " << l.verified());
+        CHECK_FALSE(test::has(l.verified(), "MISMATCH"));
+        CHECK_FALSE(test::has(l.verified(), "skipped"));
+        if (test::has(l.verified(), "gemm bit-exact")) ++gemms;
       }
       // conv, strided, depthwise (one GEMM per channel, counted once per layer) and fc.
       CHECK(gemms == 4);

@@ -23,10 +23,10 @@ experiment::LayerRunOptions tile_opts() {
 void require_all_ok(const std::vector<report::LayerResult>& layers, bool expect_gemm) {
   size_t gemms = 0;
   for (const auto& l : layers) {
-    INFO(l.name << ": " << l.verified);
-    CHECK_FALSE(test::has(l.verified, "MISMATCH"));
-    CHECK_FALSE(test::has(l.verified, "skipped"));
-    if (test::has(l.verified, "gemm bit-exact")) ++gemms;
+    INFO(l.name << ": " << l.verified());
+    CHECK_FALSE(test::has(l.verified(), "MISMATCH"));
+    CHECK_FALSE(test::has(l.verified(), "skipped"));
+    if (test::has(l.verified(), "gemm bit-exact")) ++gemms;
   }
   if (expect_gemm) CHECK(gemms > 0);
 }
@@ -110,7 +110,7 @@ TEST_CASE("LeNet-5 end to end in int8 on tpu_small", "[tpu_network]") {
   auto b = test::tpu_backend("tpu_small");
   const auto ls = b->run_workload(w, DType::int8, tile_opts());
   require_all_ok(ls, true);
-  CHECK(test::has(ls.back().verified, "argmax equal"));
+  CHECK(test::has(ls.back().verified(), "argmax equal"));
   uint64_t macs = 0;
   for (const auto& l : ls) macs += l.macs;
   CHECK(macs == 416520);
@@ -121,7 +121,7 @@ TEST_CASE("LeNet-5 end to end in bf16 on tpu_v1", "[tpu_network]") {
   auto b = test::tpu_backend("tpu_v1");
   const auto ls = b->run_workload(w, DType::bf16, tile_opts());
   require_all_ok(ls, true);
-  CHECK(test::has(ls.back().verified, "argmax equal"));
+  CHECK(test::has(ls.back().verified(), "argmax equal"));
 }
 
 TEST_CASE("ResNet-50 int8 on tpu_v1 (timing): per-layer report and totals", "[tpu_network][slow]") {
@@ -159,9 +159,9 @@ TEST_CASE("BERT-base layer bf16 on tpu_v2_like: values and the weight path", "[t
       CHECK(l.bytes.at("weight_path") == 12.0 * 64 * 128 * 2);
       CHECK(l.io == "B via weight DRAM");
       // Every head's GEMM replayed bit for bit on the B tiles read back from weight DRAM.
-      INFO(l.name << ": " << l.verified);
-      CHECK(test::has(l.verified, "gemm bit-exact (12)"));
-      CHECK_FALSE(test::has(l.verified, "not replayed"));
+      INFO(l.name << ": " << l.verified());
+      CHECK(test::has(l.verified(), "gemm bit-exact (12)"));
+      CHECK_FALSE(test::has(l.verified(), "not replayed"));
     }
 }
 

@@ -52,10 +52,10 @@ struct Machine {
 // Every layer verified: GEMMs bit-exact, outputs within tolerance of fp32.
 void require_all_ok(const std::vector<report::LayerResult>& layers) {
   for (const auto& l : layers) {
-    INFO(l.name << ": " << l.verified);
-    CHECK_FALSE(test::has(l.verified, "MISMATCH"));
-    CHECK_FALSE(test::has(l.verified, "skipped"));
-    if (test::has(l.op, "conv2d") || test::has(l.op, "gemm")) CHECK(test::has(l.verified, "gemm bit-exact"));
+    INFO(l.name << ": " << l.verified());
+    CHECK_FALSE(test::has(l.verified(), "MISMATCH"));
+    CHECK_FALSE(test::has(l.verified(), "skipped"));
+    if (test::has(l.op, "conv2d") || test::has(l.op, "gemm")) CHECK(test::has(l.verified(), "gemm bit-exact"));
   }
 }
 
@@ -129,7 +129,7 @@ TEST_CASE("blocked im2col on a small UB is bit-identical to the whole matrix in 
     require_all_ok(big_layers);
     require_all_ok(small_layers);
     for (const auto& l : small_layers)
-      if (l.name == "c1") CHECK(test::has(l.verified, "gemm bit-exact (16)"));
+      if (l.name == "c1") CHECK(test::has(l.verified(), "gemm bit-exact (16)"));
     REQUIRE(big.size() == 4);
     require_same_bits(big, blocked);
   }
@@ -193,7 +193,7 @@ outputs: [r, c1]
     if (l.name == "c3") {
       CHECK(l.bytes.at("host_in") == 16128);
       CHECK(l.bytes.at("host_out") == 8192);
-      CHECK(test::has(l.verified, "gemm bit-exact (32)"));
+      CHECK(test::has(l.verified(), "gemm bit-exact (32)"));
     }
 }
 
@@ -593,7 +593,7 @@ layers:
     require_all_ok(big_layers);
     require_all_ok(small_layers);
     for (const auto& l : small_layers)
-      if (l.name == "scores" || l.name == "context") CHECK(test::has(l.verified, "gemm bit-exact (4)"));
+      if (l.name == "scores" || l.name == "context") CHECK(test::has(l.verified(), "gemm bit-exact (4)"));
     REQUIRE(big.size() == 1);
     require_same_bits(big, streamed);
   }

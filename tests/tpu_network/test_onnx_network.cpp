@@ -105,13 +105,13 @@ TEST_CASE("an ONNX ResNet-style model imports and runs on the TPU (int8 tpu_smal
     const auto ls = small->run_workload(w, t, o);
     std::vector<std::string> ops;
     for (const auto& l : ls) {
-      INFO(l.name << " " << l.op << ": " << l.verified);
-      CHECK_FALSE(test::has(l.verified, "MISMATCH"));
+      INFO(l.name << " " << l.op << ": " << l.verified());
+      CHECK_FALSE(test::has(l.verified(), "MISMATCH"));
       ops.push_back(l.op);
     }
     // conv1 + bn1 + relu1 fused (BN folded); conv2 + bn2; add + relu2.
     CHECK(std::find(ops.begin(), ops.end(), "conv2d+batchnorm+relu") != ops.end());
     CHECK(std::find(ops.begin(), ops.end(), "add+relu") != ops.end());
-    CHECK(test::has(ls.back().verified, "argmax equal"));
+    CHECK(test::has(ls.back().verified(), "argmax equal"));
   }
 }

@@ -13,6 +13,7 @@
 #include "models/tpu/tpu.h"
 #include "models/tpu/tpu_energy.h"
 #include "net_test_util.h"
+#include "sim/check/values.h"
 #include "sim/energy/energy_model.h"
 #include "sim/experiment/tpu_network_run.h"
 #include "sim/lowering/tpu/strided_nest.h"
@@ -44,7 +45,7 @@ struct Machine {
   Run run(const workload::Workload& w, DType dtype) {
     experiment::LayerRunOptions o;
     o.fidelity = tpu::Fidelity::tile;
-    const workload::TensorValues feeds = experiment::make_network_values(w, o.seed);
+    const workload::TensorValues feeds = check::make_network_values(w, o.seed);
     Run r;
     experiment::NetworkRunner runner{cfg, tpu, model, terms, 1.0};
     runner.feeds = &feeds;
@@ -202,8 +203,8 @@ layers:
     const Run r = m.run(w, t);
     check_outputs(w, r, t);
     for (const auto& l : r.layers) {
-      INFO(l.name << ": " << l.verified);
-      CHECK_FALSE(test::has(l.verified, "MISMATCH"));
+      INFO(l.name << ": " << l.verified());
+      CHECK_FALSE(test::has(l.verified(), "MISMATCH"));
     }
   }
 }

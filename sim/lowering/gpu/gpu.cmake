@@ -1,5 +1,6 @@
-# GPU lowerings: GEMM on tensor cores and on the SIMT FP32 pipes, and the
-# references in the GPU's accumulation orders. Included from
+# GPU lowerings: GEMM on tensor cores and on the SIMT FP32 pipes, the
+# references in the GPU's accumulation orders, and networks layer by layer
+# (network*.cpp). Included from
 # sim/lowering/CMakeLists.txt.
 add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/gemm_tc.cpp
@@ -8,5 +9,9 @@ add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/gemm_simt.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tc_reference.cpp
   ${CMAKE_CURRENT_LIST_DIR}/nn_kernels.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/activation.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/activation.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/network.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/network_matrix.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/network_map.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/network_rows.cpp)
 target_link_libraries(xpusim_lowering_gpu PUBLIC xpusim_gpu xpusim_numerics xpusim_workload)

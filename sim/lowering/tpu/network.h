@@ -215,6 +215,10 @@ struct ProgramStep {
   std::vector<uint8_t> weight_image;  // written to weight DRAM at 0 before the program
   std::vector<HostInput> host_inputs;
   std::vector<HostConstant> host_constants;
+  // Operands already in the unified buffer when the program starts (a
+  // standalone GEMM's resident A, left there by an earlier kernel): written
+  // by the runner, no cycles. `host_addr` is the UB address here.
+  std::vector<HostConstant> ub_preloads;
   std::vector<WeightCopy> copies_before;
 };
 
@@ -292,5 +296,23 @@ std::vector<uint8_t> weight_tiles_to_matrix(const uint8_t* tiles, uint64_t k, ui
 
 // Checks and lowers every layer; throws LoweringError naming the layer.
 NetworkPlan lower_network(const tpu::TpuConfig& cfg, const workload::Workload& w, const NetworkOptions& opts);
+
+// A workload of standalone GEMMs (every layer one plain GEMM reading a graph
+// input: the GEMM suites, SCALE-Sim GEMM files) is a network of one-GEMM
+// layers with fresh operands each (network_standalone.cpp).
+bool standalone_gemms(const workload::Workload& w);
+
+// One GEMM layer's operands (dtype bytes, row-major A m x k and B k x n).
+struct GemmOperands {
+  std::vector<uint8_t> a, b;
+};
+
+// Lowers a standalone-GEMM workload: each layer one GEMM (gemm.h) whose raw
+// accumulators (int32 / fp32) come back for a bit-exact check, A and C
+// resident in the unified buffer where they fit together (`resident`), else
+// in host memory. `operands` (one per layer, or nullptr for timing runs)
+// become the weight image and A's preload. Throws LoweringError.
+NetworkPlan lower_standalone_gemms(const tpu::TpuConfig& cfg, const workload::Workload& w, DType dtype, bool resident,
+                                   const std::vector<GemmOperands>* operands);
 
 }  // namespace xpu::lowering

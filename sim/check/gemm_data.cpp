@@ -1,11 +1,11 @@
-#include "sim/experiment/gemm_data.h"
+#include "sim/check/gemm_data.h"
 
 #include <cstring>
 #include <random>
 
 #include "sim/numerics/reference_gemm.h"
 
-namespace xpu::experiment {
+namespace xpu::check {
 
 GemmData make_gemm_data(DType dtype, uint64_t m, uint64_t n, uint64_t k, uint64_t seed) {
   GemmData d;
@@ -53,20 +53,4 @@ std::vector<uint32_t> reference_gemm(const GemmData& d, uint64_t k_chunk) {
   return c;
 }
 
-std::string compare_bits(const std::vector<uint32_t>& got, const std::vector<uint32_t>& want, uint64_t n) {
-  if (got.size() != want.size()) return "MISMATCH: result size differs";
-  uint64_t bad = 0, first = 0;
-  for (uint64_t i = 0; i < got.size(); ++i)
-    if (got[i] != want[i]) {
-      if (bad == 0) first = i;
-      ++bad;
-    }
-  if (bad == 0) return "bit-exact";
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "MISMATCH: %llu of %llu differ, first at (%llu, %llu): 0x%08x vs 0x%08x",
-                (unsigned long long)bad, (unsigned long long)got.size(), (unsigned long long)(first / n),
-                (unsigned long long)(first % n), got[first], want[first]);
-  return buf;
-}
-
-}  // namespace xpu::experiment
+}  // namespace xpu::check

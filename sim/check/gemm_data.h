@@ -2,12 +2,11 @@
 // Deterministic GEMM operands and the reference result for a layer, so that
 // every run's values can be checked bit for bit.
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "sim/numerics/mac.h"
 
-namespace xpu::experiment {
+namespace xpu::check {
 
 struct GemmData {
   DType dtype = DType::int8;
@@ -23,7 +22,4 @@ GemmData make_gemm_data(DType dtype, uint64_t m, uint64_t n, uint64_t k, uint64_
 // of `k_chunk` rows, the order of a weight-stationary array of that height.
 std::vector<uint32_t> reference_gemm(const GemmData& d, uint64_t k_chunk);
 
-// "bit-exact" or "MISMATCH at (i, j): got ..., expected ..." plus a count.
-std::string compare_bits(const std::vector<uint32_t>& got, const std::vector<uint32_t>& want, uint64_t n);
-
-}  // namespace xpu::experiment
+}  // namespace xpu::check

@@ -1,0 +1,136 @@
+#include "sim/check/gpu_layer_check.h"
+
+#include <cmath>
+
+#include "sim/check/gemm_data.h"
+#include "sim/check/values.h"
+#include "sim/lowering/gpu/tc_reference.h"
+
+namespace xpu::check {
+
+using workload::OpKind;
+
+GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Layer& l,
+                               const lowering::gpu::GpuLayerPlan& L, const lowering::gpu::TcEpilogue& ep, DType dtype,
+                               uint64_t seed, xpu::gpu::GlobalMemory& mem)
+    : w_(w), l_(l), plan_(L), ep_(ep), dtype_(dtype) {
+  if (L.is_conv) {
+    // Random NHWC input, KRSC weights (batchnorm's scale folded in) and
+    // per-channel bias (its shift, or the conv's bias).
+    const auto& s = L.conv;
+    a_.push_back(make_gemm_data(dtype, s.batch * s.h * s.w, 1, s.c, seed).a);
+    b_.push_back(make_gemm_data(dtype, s.k, 1, uint64_t(s.r) * s.s * s.c, seed + 1).a);
+    bias_.assign(s.k, 0.0f);
+    if (s.ep.bias) bias_ = random_values(s.k, seed + 2, -3.0f, 3.0f);
+    lowering::gpu::stage_conv_inputs(L.conv_plan.layout, s, a_[0].data(), b_[0].data(), bias_.data(), mem);
+    return;
+  }
+  if (L.is_gemm) {
+    const auto& lay = L.gemm.layout;
+    for (uint64_t b = 0; b < L.count; ++b) {
+      std::vector<uint8_t> a, bb;
+      if (dtype == DType::fp32) {
+        a = random_fp32(l.m * l.k, seed + 2 * b);
+        bb = random_fp32(l.k * l.n, seed + 2 * b + 1);
+      } else {
+        GemmData d = make_gemm_data(dtype, l.m, l.n, l.k, seed + b);
+        a = std::move(d.a);
+        bb = std::move(d.b);
+      }
+      const uint64_t e = lay.in_bytes, off = b * L.batch_bytes;
+      for (uint64_t i = 0; i < l.m; ++i) mem.write(off + lay.a + i * lay.lda, &a[i * l.k * e], l.k * e);
+      for (uint64_t k = 0; k < l.k; ++k) mem.write(off + lay.b + k * lay.ldb, &bb[k * l.n * e], l.n * e);
+      a_.push_back(std::move(a));
+      b_.push_back(std::move(bb));
+    }
+    // A fused per-column bias (gemm_count 1): random values through the epilogue.
+    if (ep.bias) {
+      bias_ = random_values(l.n, seed + 2, -3.0f, 3.0f);
+      lowering::gpu::stage_bias(lay, l.n, bias_.data(), mem);
+    }
+    return;
+  }
+  if (L.view) return;
+  // Other kernels: random fp32 operands, staged once per distinct tensor.
+  for (size_t i = 0; i < l.inputs.size(); ++i) {
+    const std::string& name = l.inputs[i];
+    if (name.empty() || feeds_.count(name)) continue;
+    const uint64_t n = workload::numel(w.tensor(name).shape);
+    const bool variance = l.op == OpKind::batchnorm && i == 4;
+    feeds_[name] = variance ? random_values(n, seed + i, 0.5f, 1.5f) : random_values(n, seed + i, -3.0f, 3.0f);
+    mem.write(L.in_addr[i], feeds_[name].data(), n * 4);
+  }
+  if (l.op == OpKind::batchnorm) {
+    // Folded per channel as inference engines do: s = scale / sqrtf(var + eps), t = bias - mean s.
+    const auto &sc = feeds_[l.inputs[1]], &bi = feeds_[l.inputs[2]], &mu = feeds_[l.inputs[3]],
+               &var = feeds_[l.inputs[4]];
+    std::vector<float> fs(sc.size()), ft(sc.size());
+    for (size_t c = 0; c < sc.size(); ++c) {
+      fs[c] = sc[c] / std::sqrt(var[c] + l.attrs.epsilon);
+      ft[c] = bi[c] - mu[c] * fs[c];
+    }
+    mem.write(L.bn_s, fs.data(), fs.size() * 4);
+    mem.write(L.bn_t, ft.data(), ft.size() * 4);
+  }
+}
+
+Outcome GpuLayerValues::check(const xpu::gpu::GlobalMemory& mem) const {
+  if (plan_.view) return {report::Verdict::skipped, "view (no data movement)"};
+  if (plan_.is_conv) return check_conv(mem);
+  if (plan_.is_gemm) return check_gemm(mem);
+  return check_kernel(mem);
+}
+
+Outcome GpuLayerValues::check_conv(const xpu::gpu::GlobalMemory& mem) const {
+  const auto& s = plan_.conv;
+  const auto& lay = plan_.conv_plan.layout;
+  Outcome o = compare_bits(lowering::gpu::read_conv_output(lay, s, mem),
+                           lowering::gpu::reference_conv_tc(lay, s, a_[0].data(), b_[0].data(), bias_.data()), lay.n);
+  o.detail += " (implicit GEMM" + std::string(s.ep.active() ? ", fused epilogue" : "") + ")";
+  return o;
+}
+
+Outcome GpuLayerValues::check_gemm(const xpu::gpu::GlobalMemory& mem) const {
+  const auto& l = l_;
+  const auto& lay = plan_.gemm.layout;
+  Outcome o{report::Verdict::bit_exact, "bit-exact"};
+  for (uint64_t b = 0; b < plan_.count && o.verdict == report::Verdict::bit_exact; ++b) {
+    std::vector<uint32_t> got(l.m * l.n);
+    for (uint64_t i = 0; i < l.m; ++i) mem.read(b * plan_.batch_bytes + lay.c + i * lay.ldc, &got[i * l.n], l.n * 4);
+    auto want = dtype_ == DType::fp32
+                    ? lowering::gpu::reference_gemm_ffma(l.m, l.n, l.k, lay.kp,
+                                                         reinterpret_cast<const float*>(a_[b].data()),
+                                                         reinterpret_cast<const float*>(b_[b].data()))
+                    : lowering::gpu::reference_gemm_tc(dtype_, plan_.spec.acc, l.m, l.n, l.k, lay.kp, a_[b].data(),
+                                                       b_[b].data());
+    lowering::gpu::reference_epilogue(ep_, l.m, l.n, bias_.data(), want);
+    o = compare_bits(got, want, l.n);
+  }
+  o.detail += " (GEMM view" + std::string(plan_.count > 1 ? ", every batch" : "") +
+              std::string(ep_.active() ? ", fused epilogue" : "") + ")";
+  return o;
+}
+
+Outcome GpuLayerValues::check_kernel(const xpu::gpu::GlobalMemory& mem) const {
+  // The layer alone through the fp32 reference executor, on the same operands.
+  workload::Workload one;
+  one.name = l_.name;
+  for (size_t i = 0; i < l_.inputs.size(); ++i) {
+    const std::string& name = l_.inputs[i];
+    bool seen = name.empty();
+    for (size_t j = 0; j < i && !seen; ++j) seen = l_.inputs[j] == name;
+    if (seen) continue;
+    const workload::Tensor& t = w_.tensor(name);
+    if (t.is_constant()) one.add_constant(name, t.shape, DType::fp32, t.role);
+    else one.add_input(name, t.shape, DType::fp32);
+  }
+  workload::Layer copy = l_;
+  one.add_layer(copy);
+  const auto ref = workload::execute(one, feeds_);
+  const std::vector<float>& want = ref.at(l_.output());
+  std::vector<float> got(want.size());
+  mem.read(plan_.out_addr, got.data(), got.size() * 4);
+  return compare_tol(got, want, plan_.tol_abs, plan_.tol_rel);
+}
+
+}  // namespace xpu::check

@@ -1,0 +1,46 @@
+#pragma once
+// Values for one GPU layer (sim/lowering/gpu/network.h): drawn from a seed
+// and staged into device memory before its launch, and the output checked
+// against a reference after it:
+// - implicit-GEMM convs: NHWC input, KRSC weights and a per-channel bias,
+//   bit for bit against the im2col reference in the kernel's K order (with
+//   the fused epilogue);
+// - GEMM views: every batch bit for bit against the tensor-core (or FFMA)
+//   order reference, a fused per-column bias and activation replayed;
+// - other kernels: fp32 operands through the fp32 reference executor,
+//   within the kernel's tolerance (GpuLayerPlan::tol_abs / tol_rel).
+#include <cstdint>
+#include <vector>
+
+#include "models/gpu/global_memory.h"
+#include "sim/check/compare.h"
+#include "sim/lowering/gpu/network.h"
+#include "sim/workload/reference_executor.h"
+
+namespace xpu::check {
+
+class GpuLayerValues {
+ public:
+  // Draws the operands of layer `l` (planned as `plan`, epilogue `ep`) and
+  // writes them to `mem`, which must hold plan.bytes.
+  GpuLayerValues(const workload::Workload& w, const workload::Layer& l, const lowering::gpu::GpuLayerPlan& plan,
+                 const lowering::gpu::TcEpilogue& ep, DType dtype, uint64_t seed, xpu::gpu::GlobalMemory& mem);
+  // Compares the layer's output in `mem` with the reference.
+  Outcome check(const xpu::gpu::GlobalMemory& mem) const;
+
+ private:
+  Outcome check_conv(const xpu::gpu::GlobalMemory& mem) const;
+  Outcome check_gemm(const xpu::gpu::GlobalMemory& mem) const;
+  Outcome check_kernel(const xpu::gpu::GlobalMemory& mem) const;
+
+  const workload::Workload& w_;
+  const workload::Layer& l_;
+  const lowering::gpu::GpuLayerPlan& plan_;
+  lowering::gpu::TcEpilogue ep_;
+  DType dtype_;
+  std::vector<std::vector<uint8_t>> a_, b_;  // conv: x, w; GEMM view: per batch
+  std::vector<float> bias_;
+  workload::TensorValues feeds_;  // other kernels
+};
+
+}  // namespace xpu::check

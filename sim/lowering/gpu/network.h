@@ -1,0 +1,75 @@
+#pragma once
+// Lowering of one layer of a workload graph to a GPU kernel launch, layer by
+// layer (the experiment runner stages values, runs and checks each):
+// - conv2d with groups = 1 on the tensor cores as an implicit GEMM
+//   (conv_implicit.h), a following batchnorm folded into a per-channel bias
+//   and a relu/relu6/clip fused into its epilogue (fusion_after);
+// - other matrix ops as their GEMM view (tensor cores, or SIMT FFMA for
+//   fp32; batched GEMMs and grouped convs as gemm_count batches in one
+//   launch), a per-column bias and activation fused into the epilogue
+//   (network_matrix.cpp);
+// - depthwise convs and pooling on the SIMT pipes (network_rows.cpp);
+// - softmax, layernorm and global average pooling as row kernels
+//   (network_rows.cpp); elementwise ops, batchnorm, concat and transposes as
+//   map kernels (network_map.cpp), all on fp32 tensors (nn_kernels.h);
+// - reshape/flatten as views (no kernel).
+// Each layer gets its own device memory, allocated from 0 (256-byte aligned).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/gpu/gpu_config.h"
+#include "sim/lowering/gpu/conv_implicit.h"
+#include "sim/lowering/gpu/gemm_tc.h"
+#include "sim/lowering/gpu/nn_kernels.h"
+#include "sim/numerics/mac.h"
+#include "sim/workload/workload.h"
+
+namespace xpu::lowering::gpu {
+
+// One layer lowered on its own (not copyable after lowering: launches point
+// into their plan).
+struct GpuLayerPlan {
+  std::string kernel;    // kernel family, for the report
+  bool view = false;     // reshape/flatten: no data moves, no kernel
+  bool is_gemm = false;  // GEMM view (gemm_count batches, batch_bytes apart)
+  bool is_conv = false;  // implicit-GEMM convolution
+  ConvSpec conv;
+  ConvPlan conv_plan;
+  GpuGemmSpec spec;
+  GpuGemmPlan gemm;
+  uint64_t count = 1, batch_bytes = 0;
+  NnPlan nn;
+  std::vector<uint64_t> in_addr;  // per layer input (0: absent)
+  uint64_t out_addr = 0, bytes = 0;
+  uint64_t bn_s = 0, bn_t = 0;      // batchnorm: folded per-channel scale and shift
+  double tol_abs = 0, tol_rel = 0;  // against the fp32 reference (0, 0: bit-exact)
+
+  const xpu::gpu::Launch& launch() const { return is_conv ? conv_plan.launch : is_gemm ? gemm.launch : nn.launch; }
+};
+
+// What the tensor-core epilogue of layer i absorbs: a convolution's bias, a
+// following batchnorm (folded into the weights and a per-channel bias, as
+// inference engines do), then a relu/relu6/clip, each the only consumer of
+// the tensor before it; a single GEMM's per-column bias and the activation
+// after it.
+struct Fusion {
+  std::vector<size_t> layers;  // indexes after i
+  TcEpilogue ep;
+};
+
+Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i, DType dtype);
+
+// Throws lowering::LoweringError naming the layer when it cannot run. The
+// plan's launch points into it: lower into the plan that will run, do not copy.
+void lower_layer(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, const workload::Layer& l, DType dtype,
+                 GpuLayerPlan& plan, const TcEpilogue& ep = {});
+
+// Throws the LoweringError naming layer `l` and why it cannot run on the GPU.
+[[noreturn]] void unsupported(const workload::Layer& l, const std::string& why);
+
+// The GEMM spec of a layer's GEMM view: raw fp32/int32 accumulators come
+// back so results can be checked bit for bit.
+GpuGemmSpec gemm_spec(const workload::Layer& layer, DType dtype);
+
+}  // namespace xpu::lowering::gpu

@@ -1,0 +1,70 @@
+#pragma once
+// Shared by the GPU network lowering files (network*.cpp): device memory of
+// one layer, row helpers of the map kernels, and the per-layer build context.
+#include <string>
+#include <vector>
+
+#include "sim/lowering/gpu/activation.h"
+#include "sim/lowering/gpu/network.h"
+
+namespace xpu::lowering::gpu {
+
+using workload::OpKind;
+using workload::Shape;
+
+std::vector<int64_t> strides_of(const Shape& s);
+
+class DeviceAlloc {
+ public:
+  uint64_t take(uint64_t bytes) {
+    const uint64_t a = next_;
+    next_ = (next_ + bytes + 255) / 256 * 256;
+    return a;
+  }
+  uint64_t size() const { return next_; }
+
+ private:
+  uint64_t next_ = 0;
+};
+
+// Largest divisor of n that is <= cap (rows of a contiguous map).
+uint64_t chunk_of(uint64_t n, uint64_t cap);
+// Row length cap of a map over `count` elements: several CTAs per SM on small tensors.
+uint64_t row_cap(const xpu::gpu::GpuConfig& cfg, uint64_t count);
+// Rows longer than `cap` cut into equal contiguous parts (one CTA each).
+void split_rows(MapSpec& s, uint64_t cap);
+
+// One layer being lowered: its device memory and operands.
+struct LayerBuild {
+  const xpu::gpu::GpuConfig& cfg;
+  const workload::Workload& w;
+  const workload::Layer& l;
+  GpuLayerPlan& L;
+  DeviceAlloc mem;
+  const Shape& out;
+  uint64_t count;
+
+  LayerBuild(const xpu::gpu::GpuConfig& c, const workload::Workload& wl, const workload::Layer& layer, GpuLayerPlan& plan)
+      : cfg(c), w(wl), l(layer), L(plan), out(layer.out_shape), count(workload::numel(layer.out_shape)) {
+    L.in_addr.assign(l.inputs.size(), 0);
+  }
+  const Shape& in_shape(size_t i) const { return w.tensor(l.inputs.at(i)).shape; }
+  // Device address of input i; an operand named twice (add [x, x], concat
+  // [a, a]) is one buffer: the host stages each distinct tensor once.
+  uint64_t input(size_t i);
+  // The layer's output buffer (fp32).
+  uint64_t output() { return L.out_addr = mem.take(count * 4); }
+  // A map of activation `a` over the whole contiguous input.
+  void contiguous_map(const GpuActivation& a);
+
+  // Per op family (lower_layer dispatches by op): matrix() is false when
+  // the layer is no implicit conv and has no GEMM view.
+  bool matrix(DType dtype, const TcEpilogue& ep);  // network_matrix.cpp
+  void map_op();                                   // network_map.cpp: activations, add, mul, batchnorm, concat, views, transpose
+  void row_op();                                   // network_rows.cpp: softmax, layernorm, pools, depthwise conv
+};
+
+// A conv2d with one input channel per group and as many outputs.
+bool depthwise(const LayerBuild& b);
+
+}  // namespace xpu::lowering::gpu

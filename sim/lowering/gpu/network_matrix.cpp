@@ -1,0 +1,139 @@
+#include "sim/lowering/gpu/network_internal.h"
+
+#include "sim/lowering/gpu/activation.h"
+#include "sim/lowering/gpu/gemm_simt.h"
+#include "sim/lowering/lowering_error.h"
+#include "sim/workload/op_table.h"
+
+namespace xpu::lowering::gpu {
+
+namespace {
+
+ConvSpec conv_spec(const workload::Workload& w, const workload::Layer& l, DType dtype) {
+  const Shape& X = w.tensor(l.inputs.at(0)).shape;
+  const auto& wd = l.attrs.window;
+  ConvSpec s;
+  s.name = l.name;
+  s.batch = uint64_t(X[0]), s.c = uint64_t(X[1]), s.h = uint64_t(X[2]), s.w = uint64_t(X[3]);
+  s.k = uint64_t(l.out_shape.at(1));
+  s.r = uint32_t(wd.kernel_h), s.s = uint32_t(wd.kernel_w);
+  s.stride_h = uint32_t(wd.stride_h), s.stride_w = uint32_t(wd.stride_w);
+  s.dil_h = uint32_t(wd.dilation_h), s.dil_w = uint32_t(wd.dilation_w);
+  s.pad_t = uint32_t(wd.pad_top), s.pad_l = uint32_t(wd.pad_left);
+  s.pad_b = uint32_t(wd.pad_bottom), s.pad_r = uint32_t(wd.pad_right);
+  s.in = dtype;
+  s.acc = dtype == DType::int8 ? xpu::gpu::AccType::s32 : xpu::gpu::AccType::f32;
+  return s;
+}
+
+// A conv2d with groups = 1 on the tensor cores runs as an implicit GEMM
+// where the kernel supports its shape (else as its GEMM view).
+bool implicit_conv(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, const workload::Layer& l, DType dtype) {
+  if (l.op != OpKind::conv2d || l.attrs.groups != 1 || dtype == DType::fp32) return false;
+  ConvPlan plan;
+  try {
+    lower_conv_implicit(cfg, conv_spec(w, l, dtype), plan);
+  } catch (const GpuLoweringError&) {
+    return false;
+  }
+  return true;
+}
+
+// What the tensor-core epilogue of layer i absorbs: a convolution's bias, a
+// following batchnorm (folded into the weights and a per-channel bias, as
+// inference engines do), then a relu/relu6/clip, each the only consumer of
+
+}  // namespace
+
+GpuGemmSpec gemm_spec(const workload::Layer& layer, DType dtype) {
+  GpuGemmSpec s;
+  s.name = layer.name;
+  s.m = layer.m;
+  s.n = layer.n;
+  s.k = layer.k;
+  s.in = dtype;
+  // Raw fp32/int32 accumulators come back so results can be checked bit for bit.
+  s.acc = dtype == DType::int8 ? xpu::gpu::AccType::s32 : xpu::gpu::AccType::f32;
+  return s;
+}
+
+
+Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i, DType dtype) {
+  Fusion f;
+  const workload::Layer& l = w.layers[i];
+  if (dtype != DType::fp16 && dtype != DType::bf16) return f;  // the epilogue needs fp32 accumulators
+  const bool has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
+  const bool gemm = (l.op == OpKind::gemm || l.op == OpKind::matmul) && l.gemm_form != workload::GemmForm::none &&
+                    l.gemm_count == 1 && l.m > 0 && l.n > 0;
+  if (!gemm && !implicit_conv(cfg, w, l, dtype)) return f;
+  if (gemm && has_bias && workload::numel(w.tensor(l.inputs[2]).shape) != l.n) return f;  // not per column
+  f.ep.bias = has_bias;
+  auto sole_consumer = [&](const std::string& t, size_t j) {
+    if (j >= w.layers.size() || w.layers[j].inputs.empty() || w.layers[j].inputs[0] != t) return false;
+    for (const auto& o : w.outputs)
+      if (o == t) return false;
+    size_t uses = 0;
+    for (const auto& x : w.layers)
+      for (const auto& in : x.inputs) uses += in == t;
+    return uses == 1;
+  };
+  std::string t = l.output();
+  size_t j = i + 1;
+  if (!gemm && sole_consumer(t, j) && w.layers[j].op == OpKind::batchnorm) {
+    f.ep.bias = true;
+    f.layers.push_back(j);
+    t = w.layers[j++].output();
+  }
+  if (sole_consumer(t, j) && workload::fuses_into(w.layers[j].op, workload::fuse_gpu_tc_epilogue)) {
+    const auto a = gpu_activation(w.layers[j]);  // op_table.cpp, activation.cpp
+    f.ep.act = a.act;
+    f.ep.p0 = a.p0;
+    f.ep.p1 = a.p1;
+    f.layers.push_back(j);
+  }
+  return f;
+}
+
+bool LayerBuild::matrix(DType dtype, const TcEpilogue& ep) {
+  if (implicit_conv(cfg, w, l, dtype)) {
+    auto& s = L.conv;
+    s = conv_spec(w, l, dtype);
+    s.ep = ep;
+    try {
+      lower_conv_implicit(cfg, s, L.conv_plan);
+    } catch (const GpuLoweringError& e) {
+      unsupported(l, e.what());
+    }
+    L.is_conv = true;
+    L.kernel = "conv_implicit_tc";
+    L.bytes = L.conv_plan.layout.g.bytes;
+    return true;
+  }
+  if (l.gemm_form != workload::GemmForm::none) {
+    L.is_gemm = true;
+    L.count = l.gemm_count;
+    L.spec = gemm_spec(l, dtype);
+    try {
+      if (dtype == DType::fp32) lower_gemm_simt(cfg, L.spec, L.gemm);
+      else lower_gemm_tc(cfg, L.spec, L.gemm, ep);
+    } catch (const GpuLoweringError& e) {
+      throw lowering::LoweringError(e.what());
+    }
+    L.kernel = dtype == DType::fp32 ? "gemm_ffma" : "gemm_tc";
+    // Batch: gemm_count copies of the layout, one launch.
+    L.batch_bytes = L.gemm.layout.bytes;
+    auto& ln = L.gemm.launch;
+    const uint32_t per = ln.ctas;
+    if (uint64_t(per) * L.count > 0xFFFFFFFFull) unsupported(l, "grid too large");
+    std::vector<uint64_t> bases = ln.bases;
+    ln.bases.resize(size_t(per) * L.count * ln.nbufs);
+    for (uint64_t g = 1; g < L.count; ++g)
+      for (size_t i = 0; i < bases.size(); ++i) ln.bases[g * bases.size() + i] = bases[i] + g * L.batch_bytes;
+    ln.ctas = static_cast<uint32_t>(per * L.count);
+    L.bytes = L.batch_bytes * L.count;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace xpu::lowering::gpu

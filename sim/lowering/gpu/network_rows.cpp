@@ -1,0 +1,131 @@
+#include "sim/lowering/gpu/network_internal.h"
+
+#include "sim/common/errors.h"
+
+namespace xpu::lowering::gpu {
+
+bool depthwise(const LayerBuild& b) {
+  const workload::Layer& l = b.l;
+  return l.op == OpKind::conv2d && l.attrs.groups > 1 && l.attrs.groups == b.in_shape(0).at(1) &&
+         b.out.at(1) == b.in_shape(0).at(1);
+}
+
+// Softmax, layernorm and global average pooling as row kernels; max/avg
+// pooling and depthwise convolution on the SIMT pipes (nn_kernels.h).
+void LayerBuild::row_op() {
+  if (depthwise(*this)) {
+    // Depthwise: one filter per channel, FFMA on the SIMT pipes (what GPU
+    // libraries do: a GEMM view would have n = 1).
+    const Shape& X = in_shape(0);
+    const auto& wd = l.attrs.window;
+    PoolSpec s;
+    s.depthwise = true;
+    s.max = false;
+    s.planes = uint64_t(X[0]) * uint64_t(X[1]);
+    s.channels = uint64_t(X[1]);
+    s.h = X[2], s.w = X[3], s.ho = out[2], s.wo = out[3];
+    s.kh = wd.kernel_h, s.kw = wd.kernel_w, s.sh = wd.stride_h, s.sw = wd.stride_w;
+    s.dh = wd.dilation_h, s.dw = wd.dilation_w;
+    s.pt = wd.pad_top, s.pl = wd.pad_left, s.pb = wd.pad_bottom, s.pr = wd.pad_right;
+    for (size_t i = 0; i < l.inputs.size(); ++i)
+      if (!l.inputs[i].empty()) L.in_addr[i] = mem.take(workload::numel(in_shape(i)) * 4);
+    s.x = L.in_addr[0];
+    s.w_addr = L.in_addr[1];
+    s.has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
+    s.bias = s.has_bias ? L.in_addr[2] : 0;
+    s.y = L.out_addr = mem.take(count * 4);
+    L.kernel = "dwconv_ffma";
+    L.tol_rel = 1e-5;
+    L.tol_abs = 1e-6;
+    try {
+      lower_pool(cfg, s, L.nn);
+    } catch (const GpuLoweringError& e) {
+      unsupported(l, e.what());
+    }
+    return;
+  }
+  switch (l.op) {
+    case OpKind::softmax:
+    case OpKind::layernorm: {
+      const Shape& X = in_shape(0);
+      const int64_t axis = workload::normalize_axis(l.attrs.axis, int64_t(X.size()));
+      uint64_t n = 1;
+      for (size_t d = size_t(axis); d < X.size(); ++d) n *= uint64_t(X[d]);
+      if (l.op == OpKind::softmax && size_t(axis) != X.size() - 1) unsupported(l, "softmax over a non-last axis");
+      RowSpec s;
+      s.op = l.op == OpKind::softmax ? RowOp::softmax : RowOp::layernorm;
+      s.rows = count / n;
+      s.n = n;
+      s.eps = l.attrs.epsilon;
+      const uint64_t x = input(0);
+      if (l.op == OpKind::layernorm) {
+        if (workload::numel(in_shape(1)) != n) unsupported(l, "layernorm scale must cover the normalized axes");
+        s.scale = input(1);
+        s.has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
+        if (s.has_bias) {
+          if (workload::numel(in_shape(2)) != n) unsupported(l, "layernorm bias must cover the normalized axes");
+          s.bias = input(2);
+        }
+        L.tol_abs = 1e-4;
+      } else {
+        L.tol_rel = 1e-5;
+        L.tol_abs = 1e-7;
+      }
+      L.kernel = l.op == OpKind::softmax ? "row_softmax" : "row_layernorm";
+      L.out_addr = mem.take(count * 4);
+      for (uint64_t r = 0; r < s.rows; ++r) {
+        s.x.push_back(x + r * n * 4);
+        s.y.push_back(L.out_addr + r * n * 4);
+      }
+      lower_rows(cfg, s, L.nn);
+      break;
+    }
+    case OpKind::global_avg_pool: {
+      const Shape& X = in_shape(0);
+      const uint64_t planes = uint64_t(X[0]) * uint64_t(X[1]), n = workload::numel(X) / planes;
+      const uint64_t x = input(0);
+      L.out_addr = mem.take(count * 4);
+      RowSpec s;
+      s.op = RowOp::mean;
+      s.rows = planes;
+      s.n = n;
+      for (uint64_t r = 0; r < planes; ++r) {
+        s.x.push_back(x + r * n * 4);
+        s.y.push_back(L.out_addr + r * 4);
+      }
+      L.kernel = "row_mean";
+      L.tol_rel = 1e-5;
+      L.tol_abs = 1e-6;
+      lower_rows(cfg, s, L.nn);
+      break;
+    }
+    case OpKind::max_pool:
+    case OpKind::avg_pool: {
+      const Shape& X = in_shape(0);
+      if (X.size() != 4) unsupported(l, "pooling needs NCHW");
+      const auto& wd = l.attrs.window;
+      PoolSpec s;
+      s.max = l.op == OpKind::max_pool;
+      s.count_include_pad = l.attrs.count_include_pad;
+      s.planes = uint64_t(X[0]) * uint64_t(X[1]);
+      s.h = X[2], s.w = X[3], s.ho = out[2], s.wo = out[3];
+      s.kh = wd.kernel_h, s.kw = wd.kernel_w, s.sh = wd.stride_h, s.sw = wd.stride_w;
+      s.dh = s.max ? wd.dilation_h : 1, s.dw = s.max ? wd.dilation_w : 1;
+      s.pt = wd.pad_top, s.pl = wd.pad_left, s.pb = wd.pad_bottom, s.pr = wd.pad_right;
+      s.x = input(0);
+      s.y = L.out_addr = mem.take(count * 4);
+      L.kernel = s.max ? "max_pool" : "avg_pool";
+      if (!s.max) L.tol_rel = 1e-6, L.tol_abs = 1e-7;
+      try {
+        lower_pool(cfg, s, L.nn);
+      } catch (const GpuLoweringError& e) {
+        unsupported(l, e.what());
+      }
+      break;
+    }
+    default:
+      throw InternalError("layer '" + l.name + "': no row kernel for " + workload::op_name(l.op));
+  }
+}
+
+}  // namespace xpu::lowering::gpu
