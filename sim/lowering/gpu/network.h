@@ -30,6 +30,10 @@ namespace xpu::lowering::gpu {
 // One layer lowered on its own (not copyable after lowering: launches point
 // into their plan).
 struct GpuLayerPlan {
+  GpuLayerPlan() = default;
+  GpuLayerPlan(const GpuLayerPlan&) = delete;
+  GpuLayerPlan& operator=(const GpuLayerPlan&) = delete;
+
   std::string kernel;    // kernel family, for the report
   bool view = false;     // reshape/flatten: no data moves, no kernel
   bool is_gemm = false;  // GEMM view (gemm_count batches, batch_bytes apart)
