@@ -207,7 +207,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
         }
         // The report's rows: fused layers share one.
         if (!opts.quiet)
-          spdlog::info("  {} layers in the report, {} cycles; values: {}", run.layers.size(), run.cycles(),
+          spdlog::info("  {} layers in the report, {} cycles; {}", run.layers.size(), run.cycles(),
                        report::verdict_summary(run));
         result.runs.push_back(std::move(run));
       }
