@@ -151,3 +151,20 @@ TEST_CASE("version and help", "[cli]") {
   auto none = xpusim("");
   CHECK(none.code == 1);  // a subcommand is required
 }
+
+TEST_CASE("the run log counts the report's layers (fused layers share a row)", "[cli]") {
+  const std::string dir = temp_dir();
+  tiny_experiment(dir, "{name: g, op: gemm, m: 4, n: 4, k: 4}");
+  // conv + relu fuse into one row on the TPU; the network also stages its
+  // input and output, so the report's row count differs from the IR's 2.
+  write(dir + "/w.yaml", "kind: workload\nname: w\ninputs:\n  - {name: x, shape: [1, 4, 6, 6], dtype: fp32}\n"
+                         "layers:\n  - {name: c, op: conv2d, out: 8, kernel: 3, pad: 1}\n  - {name: r, op: relu}\n");
+  auto r = xpusim("run " + dir + "/exp.yaml -o " + dir + "/out");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(slurp(dir + "/out/summary.json"));
+  const size_t rows = j["runs"][0]["layers"].size();
+  CHECK(rows != 2);
+  CHECK_THAT(r.out, Catch::Contains("(2 IR layers)"));
+  CHECK_THAT(r.out, Catch::Contains("  " + std::to_string(rows) + " layers in the report"));
+}
