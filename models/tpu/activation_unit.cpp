@@ -121,7 +121,7 @@ void ActivationUnit::compute(const Instruction& in) {
   uint8_t* ub = ub_.data();
   const size_t ob = dtype_bytes(in.out_dtype);
   if (in.bias || in.in_scale != 1.0f || (in.fn != ActFn::none && in.fn != ActFn::relu)) {
-    // Issue-4 path: bias, dequantization, any fn (activation_unit.h).
+    // General path: bias, dequantization, any fn (activation_unit.h).
     const uint32_t* bias = in.bias ? reinterpret_cast<const uint32_t*>(ub + in.bias_addr) : nullptr;
     for (uint32_t r = 0; r < in.rows; ++r) {
       const uint32_t a = in.acc_addr + r;

@@ -26,7 +26,7 @@
 // Counters: tpu.act.busy_cycles, elements, ops.relu; UB write bytes,
 // accumulator read bytes (rows * n * 4).
 //
-// Issue 4 additions.
+// Network extensions.
 // activate with bias / in_scale / fn beyond relu (isa.h): v = acc (+ bias,
 //   int32 wrap-around add for int32 rows, fp32 add for fp32 rows), x =
 //   fp32(v) * in_scale, y = fn(x) (apply_act_fn: the reference executor's

@@ -126,7 +126,7 @@ std::string Instruction::to_string() const {
       os << " acc=" << acc_addr << " rows=" << rows << " n=" << n << " ub=" << ub_addr
          << " stride=" << ub_stride << " fn=" << act_fn_name(fn)
          << " out_dtype=" << dtype_name(out_dtype) << " scale=" << float_text(scale);
-      // Issue-4 fields only when used, so older programs print as before.
+      // Optional fields only when used, so plain programs print without them.
       if (bias) os << " bias=" << bias_addr;
       if (in_scale != 1.0f) os << " in_scale=" << float_text(in_scale);
       if (act_fn_params(fn) > 0) os << " p0=" << float_text(p0) << " p1=" << float_text(p1);

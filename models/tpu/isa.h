@@ -18,7 +18,7 @@
 //                   through `fn`, converted to `out_dtype` (int8 output:
 //                   requantized as sat(round_half_even(x * scale))), written
 //                   to ub_addr + r * ub_stride.
-//                   Optional (additive, issue 4): `bias` adds a per-column
+//                   Optional (additive): `bias` adds a per-column
 //                   bias row of n 4-byte values at UB bias_addr (int32 for
 //                   int32 accumulators, fp32 for fp32 ones) before `fn`;
 //                   `in_scale` multiplies the (fp32) value after the bias
@@ -26,7 +26,7 @@
 //                   any function of act_fn.h (clip: bounds [p0, p1]).
 //                   This is the fused matmul + bias + activation of the TPU's
 //                   Activate step.
-// vector            (additive, issue 4) a UB -> UB vector operation `vop` on
+// vector            (additive) a UB -> UB vector operation `vop` on
 //                   the activation unit: `rows` vectors of n elements;
 //                   source A element e of row r at
 //                     ub_addr + (r * ub_stride) + e * elem_stride * size(dtype),
@@ -87,7 +87,7 @@ struct Instruction {
   ActFn fn = ActFn::none;
   DType out_dtype = DType::int32;  // activate output
   float scale = 1.0f;              // activate int8 requantization scale
-  // ---- issue 4 additions (activate bias/in_scale; the vector opcode) ----
+  // ---- network extensions (activate bias/in_scale; the vector opcode) ----
   bool bias = false;               // activate: add the bias row; vector layernorm: affine B rows
   uint64_t bias_addr = 0;          // activate: UB address of n 4-byte bias values
   float in_scale = 1.0f;           // activate / vector: source A dequantization
@@ -108,7 +108,7 @@ struct Instruction {
 };
 
 // Unified-buffer byte ranges [lo, hi) an instruction reads and writes
-// (issue 4 helpers shared by the controller's scoreboard and the program
+// (helpers shared by the controller's scoreboard and the program
 // checks). A vector's two sources are covered by one hull (conservative
 // ordering); lo == hi when none.
 struct UbRange {

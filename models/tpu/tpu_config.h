@@ -46,7 +46,7 @@ struct UnifiedBufferConfig {
 struct ActivationConfig {
   uint32_t elements_per_cycle = 256;  // accumulator values processed per cycle
   uint32_t latency_cycles = 8;        // pipeline depth
-  // Issue 4: passes through the lanes that one element needs for the
+  // Passes through the lanes that one element needs for the
   // multi-step functions of the activation/vector unit (activation_unit.h
   // derives every op's cycles from these). Defaults are assumptions, see
   // the YAML files: an fp32 exp is range reduction plus a degree-6

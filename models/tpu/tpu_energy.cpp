@@ -35,7 +35,7 @@ std::vector<energy::EnergyTerm> tpu_energy_terms(const TpuConfig& cfg, const ene
   t.push_back({"tpu.dram", "tpu.dram.write_bytes", "dram", dram});
 
   t.push_back({"tpu.act", "tpu.act.elements", "act", table.op_pj("fp32_mult") + table.op_pj("fp32_add")});
-  // Issue 4: the arithmetic of vector ops and activate functions beyond relu.
+  // The arithmetic of vector ops and activate functions beyond relu.
   t.push_back({"tpu.act", "tpu.act.fp32_adds", "vector", table.op_pj("fp32_add")});
   t.push_back({"tpu.act", "tpu.act.fp32_mults", "vector", table.op_pj("fp32_mult")});
 

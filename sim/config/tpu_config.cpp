@@ -73,7 +73,7 @@ tpu::TpuConfig parse_tpu_config(Reader& r) {
     c.activation.elements_per_cycle =
         u32(a.integer("elements_per_cycle", c.activation.elements_per_cycle, 1, 1 << 16));
     c.activation.latency_cycles = u32(a.integer("latency_cycles", c.activation.latency_cycles, 0, 1 << 20));
-    auto& x = c.activation;  // issue 4: optional vector-op costs (defaults in tpu_config.h)
+    auto& x = c.activation;  // optional vector-op costs (defaults in tpu_config.h)
     x.passes_exp = u32(a.integer("passes_exp", x.passes_exp, 1, 1024));
     x.passes_reciprocal = u32(a.integer("passes_reciprocal", x.passes_reciprocal, 1, 1024));
     x.passes_rsqrt = u32(a.integer("passes_rsqrt", x.passes_rsqrt, 1, 1024));

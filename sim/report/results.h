@@ -38,7 +38,7 @@ struct LayerResult {
   std::string verdict_detail;            // what was compared and how well ("bit-exact (GEMM view)", "MISMATCH ...")
   stats::Snapshot stats;                 // this layer's counters
   energy::EnergyReport energy;
-  // Network runs (issue 4): the IR layers fused into this one, and bytes
+  // Network runs: the IR layers fused into this one, and bytes
   // moved per buffer / memory ("ub_read", "ub_write", "acc_read", "dram_read",
   // "host_in", "weight_path", "im2col", "spill", ...).
   std::vector<std::string> fused;
