@@ -16,6 +16,7 @@
 #include <random>
 #include <vector>
 
+#include "bench/usage.h"
 #include "models/tpu/mxu_array.h"
 #include "sim/numerics/bf16.h"
 
@@ -192,7 +193,15 @@ PeRun pe_run(const ArrayShape& a, uint32_t m, int passes, xpu::DType t) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const uint32_t size = argc > 1 ? uint32_t(std::atoi(argv[1])) : 4096;
+  const char* usage =
+      "usage: bench_array [gemm_size]\n"
+      "Host throughput of the systolic-array engines on one thread (Eigen yardstick, tile engine with\n"
+      "values and timing only, PE engine); gemm_size (default 4096) is the tile-engine GEMM's m = n = k.\n";
+  xpu::bench::answer_help(argc, argv, usage);
+  if (argc > 2) xpu::bench::bad_argument(argv[2], usage);
+  const uint32_t size = argc > 1 ? uint32_t(std::min<unsigned long long>(
+                                       xpu::bench::positive_argument(argv[1], usage), 1u << 16))
+                                 : 4096;
   const ArrayShape tpu{256, 256};
 
   std::printf("xpusim array benchmark (one thread)\n\n");

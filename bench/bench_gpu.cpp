@@ -13,6 +13,7 @@
 
 #include <systemc>
 
+#include "bench/usage.h"
 #include "models/gpu/gpu.h"
 #include "sim/config/gpu_config.h"
 #include "sim/lowering/gpu/gemm_tc.h"
@@ -46,14 +47,22 @@ int sc_main(int argc, char* argv[]) {
   bool values = false, full = true, fast = true;
   int threads = 0;
   int pos = 0;
+  const char* usage =
+      "usage: bench_gpu [config.yaml] [m n k] [--values] [--full-only|--fast-only] [--threads N]\n"
+      "GPU model speed on an m x n x k fp16 tensor-core GEMM (default 4096^3, configs/accelerators/v100.yaml):\n"
+      "simulated warp instructions per host second, full simulation and fast path (same cycles, checked).\n"
+      "  --values      compute the values too        --full-only / --fast-only  run one of the two\n"
+      "  --threads N   SMs simulated on N host threads (overrides sim.host_threads)\n";
+  xpu::bench::answer_help(argc, argv, usage);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--values") values = true;
     else if (a == "--full-only") fast = false;
     else if (a == "--fast-only") full = false;
-    else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
+    else if (a == "--threads" && i + 1 < argc) threads = int(xpu::bench::positive_argument(argv[++i], usage));
     else if (a.size() > 5 && a.substr(a.size() - 5) == ".yaml") cfg_path = a;
-    else if (pos < 3) (pos == 0 ? m : pos == 1 ? n : k) = std::strtoull(argv[i], nullptr, 10), ++pos;
+    else if (pos < 3) (pos == 0 ? m : pos == 1 ? n : k) = xpu::bench::positive_argument(argv[i], usage), ++pos;
+    else xpu::bench::bad_argument(argv[i], usage);
   }
   GpuConfig cfg = config::load_gpu_config(cfg_path);
   if (threads > 0) cfg.sim.host_threads = static_cast<uint32_t>(threads);

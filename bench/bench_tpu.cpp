@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <string>
 
+#include "bench/usage.h"
 #include "models/tpu/tpu.h"
 #include "sim/config/tpu_config.h"
 #include "sim/check/gemm_data.h"
@@ -69,6 +70,13 @@ Run run_gemm(tpu::Tpu& t, uint64_t m, uint64_t n, uint64_t k, DType dtype, bool 
 }  // namespace
 
 int sc_main(int argc, char* argv[]) {
+  const char* usage =
+      "usage: bench_tpu [repo root (default .)] [timing]\n"
+      "Host throughput of the whole TPU model on one thread next to an Eigen fp32 GEMM: tile fidelity with\n"
+      "values (4096^3 bf16 on tpu_v1), timing fidelity (weight tiles per second), PE fidelity (PE updates\n"
+      "per second). \"timing\": only the timing measurement, on a larger GEMM.\n";
+  xpu::bench::answer_help(argc, argv, usage);
+  if (argc > 3 || (argc > 2 && std::string(argv[2]) != "timing")) xpu::bench::bad_argument(argv[argc - 1], usage);
   const std::string root = argc > 1 ? argv[1] : ".";
   const auto v1 = config::load_tpu_config(root + "/configs/accelerators/tpu_v1.yaml");
   const auto v2 = config::load_tpu_config(root + "/configs/accelerators/tpu_v2_like.yaml");

@@ -9,15 +9,18 @@
 #include <spdlog/spdlog.h>
 #include <systemc>
 
+#include "sim/cli/data_files.h"
 #include "sim/cli/validate.h"
 #include "sim/common/errors.h"
 #include "sim/config/diagnostics.h"
+#include "sim/config/overrides.h"
 #include "sim/experiment/experiment_config.h"
 #include "sim/experiment/runner.h"
 #include "sim/experiment/scalesim_run.h"
 #include "sim/experiment/mpi_sweep.h"
 #include "sim/experiment/sweep.h"
 #include "sim/report/progress.h"
+#include "sim/report/report_dir.h"
 #include "sim/lowering/tpu/gemm.h"
 #include "xpusim_version.h"
 
@@ -28,11 +31,17 @@ constexpr int kOk = 0, kBadInput = 1, kInternal = 2;
 
 int cmd_validate(const std::vector<std::string>& files, const std::vector<std::string>& overrides) {
   size_t errors = 0;
+  xpu::cli::OverrideUse used;
   for (const auto& f : files) {
-    auto diags = xpu::cli::validate_file(f, overrides);
+    auto diags = xpu::cli::validate_file(f, overrides, &used);
     for (const auto& d : diags) std::cerr << d.to_string() << "\n";
     errors += diags.size();
     if (diags.empty()) spdlog::info("{}: ok", f);
+  }
+  // An override no file took would otherwise be silently ignored.
+  for (const auto& d : xpu::cli::unused_overrides(xpu::config::split_overrides(overrides), used)) {
+    std::cerr << d.to_string() << "\n";
+    ++errors;
   }
   if (errors) {
     std::cerr << errors << (errors == 1 ? " error" : " errors") << " found\n";
@@ -41,21 +50,37 @@ int cmd_validate(const std::vector<std::string>& files, const std::vector<std::s
   return kOk;
 }
 
-int cmd_run(const std::string& file, const std::vector<std::string>& overrides, const std::string& output,
-            bool quiet, bool trace) {
-  auto exp = xpu::experiment::load_experiment(file);
+struct RunArgs {
+  std::string file;
+  xpu::config::Overrides overrides;
+  std::string output;
+  bool quiet = false, trace = false, force = false;
+};
+
+int cmd_run(const RunArgs& a) {
+  auto exp = xpu::experiment::load_experiment(a.file, a.overrides.experiment);
   xpu::experiment::RunOptions opts;
-  opts.overrides = overrides;
-  opts.output_dir = output.empty() ? "reports/" + exp.name : output;
-  opts.quiet = quiet;
-  opts.trace = trace;
-  opts.progress = !quiet && xpu::report::Progress::stderr_is_terminal();
+  opts.overrides = a.overrides.accelerator;
+  opts.workload_overrides = a.overrides.workload;
+  opts.output_dir = xpu::report::report_dir_for(a.output.empty() ? "reports/" + exp.name : a.output, a.force);
+  opts.quiet = a.quiet;
+  opts.trace = a.trace;
+  opts.progress = !a.quiet && xpu::report::Progress::stderr_is_terminal();
   auto written = xpu::experiment::run_experiment(exp, opts);
-  if (!quiet) {
+  if (!a.quiet) {
     std::cout << "report: " << opts.output_dir << "/report.md\n";
     for (const auto& w : written) spdlog::debug("wrote {}", w);
   }
   return kOk;
+}
+
+xpu::Fidelity fidelity_of(const std::string& name) {
+  return name == "pe" ? xpu::Fidelity::pe : name == "timing" ? xpu::Fidelity::timing : xpu::Fidelity::tile;
+}
+
+int usage_error(const std::string& message) {
+  std::cerr << "error: " << message << "\n";
+  return kBadInput;
 }
 
 std::string self_exe(const char* argv0) {
@@ -78,19 +103,31 @@ int sc_main(int argc, char* argv[]) {
   app.add_flag("-q,--quiet", quiet, "log only warnings and errors");
   app.add_option("-o,--output", output, "report directory (default: reports/<experiment name>)");
   app.add_option("-p,--param", overrides,
-                 "override a config value before validation, e.g. -p mxu.rows=128 (repeatable; for run, "
-                 "applies to every accelerator)");
+                 "override a value of the file it names before validation (repeatable): "
+                 "-p mxu.rows=128 (every accelerator config; with --scalesim-cfg the .cfg's section.Key, "
+                 "e.g. -p architecture_presets.ArrayHeight=64), -p workload.params.batch=16 (every workload), "
+                 "-p experiment.fidelity=timing (the experiment or sweep file). A key the file does not "
+                 "know is an error.");
 
   std::string exp_file;
   auto* run = app.add_subcommand("run", "run an experiment and write its reports");
   run->add_option("experiment", exp_file, "experiment YAML file (or --scalesim-cfg)");
-  std::string scalesim_cfg, topology, energy_file = "configs/energy/horowitz_45nm.yaml";
+  std::string scalesim_cfg, topology, energy_file, fidelity;
   run->add_option("--scalesim-cfg", scalesim_cfg, "run a SCALE-Sim .cfg (with --topology or its TopologyCsvLoc) "
                                                    "on the TPU model instead of an experiment");
   run->add_option("--topology", topology, "SCALE-Sim topology CSV for --scalesim-cfg");
-  run->add_option("--energy", energy_file, "energy table for --scalesim-cfg runs");
+  run->add_option("--energy", energy_file,
+                  "energy table for --scalesim-cfg runs (default: the bundled configs/energy/horowitz_45nm.yaml)");
+  run->add_option("--fidelity", fidelity,
+                  "tile (values computed and checked), pe (every PE stepped) or timing (no values); same as "
+                  "-p experiment.fidelity=...; --scalesim-cfg runs default to timing")
+      ->check(CLI::IsMember({"tile", "pe", "timing"}));
+  bool force = false;
+  run->add_flag("--force", force,
+                "replace the report in the output directory (without it, a directory that holds a report is "
+                "left alone and the run writes <dir>-2, <dir>-3, ...)");
   std::vector<std::string> files;
-  auto* validate = app.add_subcommand("validate", "check config, workload, energy or experiment files");
+  auto* validate = app.add_subcommand("validate", "check config, workload, energy, experiment or SCALE-Sim files");
   validate->add_option("files", files, "files to check")->required();
   bool trace = false;
   run->add_flag("--trace", trace,
@@ -118,6 +155,13 @@ int sc_main(int argc, char* argv[]) {
   for (auto* sub : {run, validate, sweep, point}) {
     sub->fallthrough();
   }
+  app.footer(
+      "Examples (from the source tree; more in README.md):\n"
+      "  xpusim run configs/experiments/default.yaml -p mxu.rows=128 --fidelity timing\n"
+      "  xpusim run --scalesim-cfg workloads/scalesim/scale.cfg --topology workloads/scalesim/resnet18.csv\n"
+      "  xpusim validate configs/accelerators/tpu_v1.yaml workloads/nets/mlp0.yaml -p workload.params.batch=8\n"
+      "  xpusim sweep configs/experiments/sweep_mxu.yaml -j 2\n"
+      "Accelerator config keys: docs/CONFIG.md; workload format: workloads/README.md.");
 
   try {
     app.parse(argc, argv);
@@ -129,6 +173,7 @@ int sc_main(int argc, char* argv[]) {
 
   try {
     if (*validate) return cmd_validate(files, overrides);
+    const xpu::config::Overrides ov = xpu::config::split_overrides(overrides);
     if (*point) return xpu::experiment::run_sweep_point(sweep_file, point_index, point_id, point_out, overrides);
     if (*sweep) {
       xpu::experiment::SweepOptions so;
@@ -142,21 +187,38 @@ int sc_main(int argc, char* argv[]) {
       return xpu::experiment::run_sweep(sweep_file, so);
     }
     if (!scalesim_cfg.empty()) {
+      if (!exp_file.empty()) return usage_error("run: give an experiment file or --scalesim-cfg, not both");
+      if (!ov.experiment.empty())
+        return usage_error("-p " + ov.experiment.front() +
+                           ": a --scalesim-cfg run has no experiment file (use --fidelity, -o, --energy)");
       xpu::experiment::ScaleSimRunOptions so;
       so.cfg_file = scalesim_cfg;
       so.topology_file = topology;
-      so.energy_file = energy_file;
-      so.output_dir = output;
+      so.energy_file = energy_file.empty() ? xpu::cli::bundled_file("configs/energy/horowitz_45nm.yaml") : energy_file;
+      if (!fidelity.empty()) so.fidelity = fidelity_of(fidelity);
+      so.overrides = ov.accelerator;
+      so.workload_overrides = ov.workload;
       so.quiet = quiet;
+      so.trace = trace;
+      so.progress = !quiet && xpu::report::Progress::stderr_is_terminal();
+      so.output_dir = output;
+      so.force = force;
       const auto written = xpu::experiment::run_scalesim(so);
       if (!quiet && !written.empty()) std::cout << "report: " << written.front() << "\n";
       return kOk;
     }
-    if (exp_file.empty()) {
-      std::cerr << "error: run: give an experiment file or --scalesim-cfg\n";
-      return kBadInput;
-    }
-    return cmd_run(exp_file, overrides, output, quiet, trace);
+    if (!topology.empty() || !energy_file.empty())
+      return usage_error("run: --topology and --energy go with --scalesim-cfg (an experiment names its own)");
+    if (exp_file.empty()) return usage_error("run: give an experiment file or --scalesim-cfg");
+    RunArgs ra;
+    ra.file = exp_file;
+    ra.overrides = ov;
+    if (!fidelity.empty()) ra.overrides.experiment.push_back(std::string(xpu::config::kExperimentPrefix) + "fidelity=" + fidelity);
+    ra.output = output;
+    ra.quiet = quiet;
+    ra.trace = trace;
+    ra.force = force;
+    return cmd_run(ra);
   } catch (const xpu::InternalError& e) {
     std::cerr << "internal error: " << e.what()
               << "\nThis is a bug in xpusim: please report it with the command line and the input files.\n";

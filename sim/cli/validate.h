@@ -7,10 +7,21 @@
 #include <vector>
 
 #include "sim/config/diagnostics.h"
+#include "sim/config/overrides.h"
 
 namespace xpu::cli {
 
-std::vector<config::Diagnostic> validate_file(const std::string& path,
-                                              const std::vector<std::string>& overrides);
+// Which kinds of file took the -p overrides of their role (overrides.h).
+struct OverrideUse {
+  bool accelerator = false, workload = false, experiment = false;
+};
+
+// `overrides`: the -p assignments as given; each reaches the files of its
+// role (an experiment's accelerators and workloads included).
+std::vector<config::Diagnostic> validate_file(const std::string& path, const std::vector<std::string>& overrides,
+                                              OverrideUse* used = nullptr);
+
+// One error per role whose overrides no validated file took.
+std::vector<config::Diagnostic> unused_overrides(const config::Overrides& ov, const OverrideUse& used);
 
 }  // namespace xpu::cli

@@ -4,6 +4,8 @@
 #include <sstream>
 #include <sys/stat.h>
 
+#include "sim/config/overrides.h"
+
 namespace xpu::config {
 
 Document Document::parse(const std::string& text, const std::string& name) {
@@ -37,8 +39,9 @@ Document Document::load(const std::string& path) {
   return parse(ss.str(), path);
 }
 
-void Document::apply_override(const std::string& assignment) {
-  const std::string where = "command line (-p " + assignment + ")";
+void Document::apply_override(const std::string& written) {
+  const std::string where = "command line (-p " + written + ")";
+  const std::string assignment = strip_role(written);
   auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw ConfigError(Diagnostic{where, 0, 0, "", "expected -p key.path=value"});
@@ -71,7 +74,7 @@ void Document::apply_override(const std::string& assignment) {
     chain.push_back(cur[parts[i]]);
   }
   chain.back()[parts.back()] = value;
-  overrides_[path] = assignment;
+  overrides_[path] = written;
 }
 
 void Document::apply_overrides(const std::vector<std::string>& assignments) {
@@ -88,7 +91,12 @@ void Document::apply_overrides(const std::vector<std::string>& assignments) {
 
 std::string Document::override_for(const std::string& key_path) const {
   auto it = overrides_.find(key_path);
-  return it == overrides_.end() ? "" : it->second;
+  if (it != overrides_.end()) return it->second;
+  // A key the override created on its way (-p experiment.x=1 creates
+  // 'experiment' in an accelerator config), or one inside a mapping it set.
+  for (const auto& [path, assignment] : overrides_)
+    if (path.rfind(key_path + ".", 0) == 0 || key_path.rfind(path + ".", 0) == 0) return assignment;
+  return "";
 }
 
 }  // namespace xpu::config

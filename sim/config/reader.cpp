@@ -70,12 +70,14 @@ YAML::Node Reader::child_node(const std::string& key) const {
 
 bool Reader::has(const std::string& key) {
   if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.push_back(key);
+  doc_->note_asked(key_path(key));
   YAML::Node n = child_node(key);
   return n.IsDefined() && !n.IsNull();
 }
 
 YAML::Node Reader::lookup(const std::string& key, bool required) {
   if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.push_back(key);
+  doc_->note_asked(key_path(key));
   YAML::Node n = child_node(key);
   if (n.IsDefined() && !n.IsNull()) return n;
   if (required) {
@@ -83,6 +85,22 @@ YAML::Node Reader::lookup(const std::string& key, bool required) {
     error_at(node_, key, "missing required key " + where);
   }
   return YAML::Node(YAML::NodeType::Undefined);
+}
+
+namespace {
+
+std::string fmt_number(double x) {
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  std::string s = std::to_string(x);
+  s.erase(s.find_last_not_of('0') + 1);
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+void Reader::note(const std::string& key, const std::string& type, const std::string& def, const std::string& range) {
+  doc_->note_asked(key_path(key), KeyInfo{type, def, range});
 }
 
 static bool parse_int(const std::string& s, int64_t& out) {
@@ -100,6 +118,11 @@ static bool parse_int(const std::string& s, int64_t& out) {
 
 int64_t Reader::integer(const std::string& key, std::optional<int64_t> def, int64_t min,
                         int64_t max) {
+  constexpr int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  note(key, "integer", def ? std::to_string(*def) : "",
+       min == lo && max == hi ? ""
+       : max == hi            ? ">= " + std::to_string(min)
+                              : std::to_string(min) + " .. " + std::to_string(max));
   YAML::Node n = lookup(key, !def.has_value());
   if (!n.IsDefined()) return def.value_or(0);
   int64_t v = 0;
@@ -127,6 +150,11 @@ int64_t Reader::positive(const std::string& key, std::optional<int64_t> def, int
 }
 
 double Reader::number(const std::string& key, std::optional<double> def, double min, double max) {
+  note(key, "number", def ? fmt_number(*def) : "",
+       std::isinf(min) && std::isinf(max) ? ""
+       : std::isinf(max)                  ? ">= " + fmt_number(min)
+       : std::isinf(min)                  ? "<= " + fmt_number(max)
+                                          : fmt_number(min) + " .. " + fmt_number(max));
   YAML::Node n = lookup(key, !def.has_value());
   if (!n.IsDefined()) return def.value_or(0.0);
   double v = 0;
@@ -142,12 +170,7 @@ double Reader::number(const std::string& key, std::optional<double> def, double 
     return def.value_or(0.0);
   }
   if (v < min || v > max) {
-    auto fmt = [](double x) {
-      std::string s = std::to_string(x);
-      s.erase(s.find_last_not_of('0') + 1);
-      if (!s.empty() && s.back() == '.') s.pop_back();
-      return s;
-    };
+    const auto fmt = fmt_number;
     std::string range = std::isinf(max) ? ">= " + fmt(min)
                         : std::isinf(min) ? "<= " + fmt(max)
                                           : "in [" + fmt(min) + ", " + fmt(max) + "]";
@@ -158,6 +181,7 @@ double Reader::number(const std::string& key, std::optional<double> def, double 
 }
 
 bool Reader::boolean(const std::string& key, std::optional<bool> def) {
+  note(key, "boolean", def ? (*def ? "true" : "false") : "");
   YAML::Node n = lookup(key, !def.has_value());
   if (!n.IsDefined()) return def.value_or(false);
   if (n.IsScalar()) {
@@ -171,6 +195,7 @@ bool Reader::boolean(const std::string& key, std::optional<bool> def) {
 }
 
 std::string Reader::string(const std::string& key, std::optional<std::string> def) {
+  note(key, "string", def ? "\"" + *def + "\"" : "");
   YAML::Node n = lookup(key, !def.has_value());
   if (!n.IsDefined()) return def.value_or("");
   if (!n.IsScalar()) {
@@ -182,10 +207,11 @@ std::string Reader::string(const std::string& key, std::optional<std::string> de
 
 std::string Reader::choice(const std::string& key, const std::vector<std::string>& allowed,
                            std::optional<std::string> def) {
-  YAML::Node n = lookup(key, !def.has_value());
-  if (!n.IsDefined()) return def.value_or(allowed.empty() ? "" : allowed.front());
   std::string list;
   for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  note(key, "choice", def.value_or(""), list);
+  YAML::Node n = lookup(key, !def.has_value());
+  if (!n.IsDefined()) return def.value_or(allowed.empty() ? "" : allowed.front());
   if (!n.IsScalar()) {
     error_at(n, key, "expected one of " + list + ", got " + describe(n));
     return def.value_or(allowed.front());
@@ -200,6 +226,7 @@ std::string Reader::choice(const std::string& key, const std::vector<std::string
 }
 
 uint64_t Reader::bytes(const std::string& key, std::optional<uint64_t> def) {
+  note(key, "size in bytes", def ? std::to_string(*def) : "");
   YAML::Node n = lookup(key, !def.has_value());
   if (!n.IsDefined()) return def.value_or(0);
   const std::string bad = "expected a size in bytes (e.g. 65536, \"64 KiB\", \"24 MiB\"), got ";
@@ -257,6 +284,7 @@ std::vector<int64_t> Reader::integer_list(const std::string& key,
 }
 
 Reader Reader::map(const std::string& key, bool required) {
+  note(key, "mapping", required ? "" : "{}");
   YAML::Node n = lookup(key, required);
   if (n.IsDefined() && !n.IsMap()) {
     error_at(n, key, "expected a mapping of keys, got " + describe(n));

@@ -78,6 +78,7 @@ class Reader {
   std::string key_path(const std::string& key) const;
   void error_at(const YAML::Node& n, const std::string& key, const std::string& message);
   std::string describe(const YAML::Node& n) const;
+  void note(const std::string& key, const std::string& type, const std::string& def, const std::string& range = "");
 
   const Document* doc_;
   Diagnostics* diags_;

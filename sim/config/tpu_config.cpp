@@ -49,7 +49,7 @@ tpu::TpuConfig parse_tpu_config(Reader& r) {
   }
   {
     Reader f = r.map("weight_fifo", false);
-    c.weight_fifo.depth_tiles = u32(f.integer("depth_tiles", c.weight_fifo.depth_tiles, 1, 64));
+    c.weight_fifo.depth_tiles = u32(f.integer("depth_tiles", c.weight_fifo.depth_tiles, 1, kMaxWeightFifoTiles));
   }
   {
     Reader a = r.map("accumulators", false);

@@ -27,6 +27,10 @@
 
 namespace xpu::config {
 
+// The deepest weight FIFO a config may ask for (estimate: TPU v1 has 4 tiles;
+// 64 covers the filter SRAMs of SCALE-Sim's small arrays).
+constexpr uint32_t kMaxWeightFifoTiles = 64;
+
 // Types the document behind `r` (its root mapping). Records problems in the
 // reader's diagnostics; does not throw (the caller finishes and throws).
 tpu::TpuConfig parse_tpu_config(Reader& r);

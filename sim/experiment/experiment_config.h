@@ -2,6 +2,8 @@
 // A `kind: experiment` file: which accelerators run which workloads in which
 // precisions, at which fidelity, priced with which energy table.
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,7 +11,13 @@
 #include "sim/common/fidelity.h"
 #include "sim/numerics/mac.h"
 
+namespace xpu::energy {
+class EnergyTable;
+}
+
 namespace xpu::experiment {
+
+class Backend;
 
 struct AcceleratorRef {
   std::string file;                    // resolved path
@@ -19,6 +27,9 @@ struct AcceleratorRef {
   // fp16 on a V100 next to bf16 on TPUs; the i-th precision of every
   // accelerator is compared side by side.
   std::vector<DType> precisions;
+  // An accelerator that is not a YAML config (a SCALE-Sim .cfg): builds its
+  // backend from an already typed config; `file` is then only its label.
+  std::function<std::unique_ptr<Backend>(const energy::EnergyTable&, const std::string& instance)> make;
 };
 
 // One swept config key: "mxu.rows" (applied to every accelerator config, like

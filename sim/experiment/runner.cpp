@@ -85,6 +85,7 @@ nlohmann::json manifest(const ExperimentConfig& exp, const std::vector<Machine>&
   for (const auto& w : wls) files[w.source_file] = report::sha256_file(w.source_file);
   j["input_sha256"] = files;
   j["overrides"] = opts.overrides;
+  if (!opts.workload_overrides.empty()) j["workload_overrides"] = opts.workload_overrides;
   j["energy_table"] = table.to_json();
   j["energy_table"]["label"] = table.label();
   j["energy_node_nm"] = table.node_nm();
@@ -101,14 +102,15 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
   // Read and check every input before simulating anything.
   const energy::EnergyTable table = load_table(exp);
   std::vector<workload::Workload> wls;
-  for (const auto& f : exp.workload_files) wls.push_back(workload::load_workload(f));
+  for (const auto& f : exp.workload_files) wls.push_back(workload::load_workload(f, opts.workload_overrides));
   std::vector<Machine> machines;
   for (size_t i = 0; i < exp.accelerators.size(); ++i) {
     Machine m;
     m.ref = exp.accelerators[i];
     m.overrides = m.ref.overrides;
     m.overrides.insert(m.overrides.end(), opts.overrides.begin(), opts.overrides.end());
-    m.backend = make_backend(m.ref.file, m.overrides, table, "acc" + std::to_string(i));
+    const std::string instance = "acc" + std::to_string(i);
+    m.backend = m.ref.make ? m.ref.make(table, instance) : make_backend(m.ref.file, m.overrides, table, instance);
     if (m.ref.name.empty()) m.ref.name = m.backend->name();
     for (const auto& w : wls)
       for (DType t : m.ref.precisions) m.backend->check_workload(w, t);

@@ -1,16 +1,17 @@
 #include "sim/experiment/scalesim_run.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <numeric>
 
 #include <spdlog/spdlog.h>
 
-#include "sim/config/document.h"
-#include "sim/energy/energy_table.h"
+#include "sim/config/diagnostics.h"
+#include "sim/config/tpu_config.h"
 #include "sim/experiment/runner.h"
 #include "sim/experiment/tpu_backend.h"
-#include "sim/report/report_writer.h"
-#include "sim/workload/workload.h"
+#include "sim/report/report_dir.h"
+#include "sim/workload/scalesim/scale_config_overrides.h"
 
 namespace xpu::experiment {
 
@@ -29,7 +30,12 @@ tpu::TpuConfig tpu_config_from_scalesim(const sc::ScaleSimConfig& s) {
                                                     : tpu::Dataflow::ws;
   c.unified_buffer.capacity_bytes = (s.ifmap_sram_kb + s.ofmap_sram_kb) * 1024;
   const uint64_t tile = uint64_t(s.array_rows) * s.array_cols;
-  c.weight_fifo.depth_tiles = uint32_t(std::max<uint64_t>(1, s.filter_sram_kb * 1024 / tile));
+  const uint64_t tiles = std::max<uint64_t>(1, s.filter_sram_kb * 1024 / tile);
+  constexpr uint32_t kMax = config::kMaxWeightFifoTiles;
+  if (tiles > kMax)
+    spdlog::warn("{}: FilterSramSzkB {} holds {} weight tiles of {}x{}; the weight FIFO is clamped to {}", s.file,
+                 s.filter_sram_kb, tiles, s.array_rows, s.array_cols, kMax);
+  c.weight_fifo.depth_tiles = uint32_t(std::min<uint64_t>(tiles, kMax));
   c.accumulators.entries = std::max<uint32_t>(4096, uint32_t(2 * s.array_rows));
   // The UB datapath: one array row of int8 inputs per cycle.
   c.unified_buffer.read_bytes_per_cycle = std::max<uint32_t>(c.mxu.rows, 1);
@@ -43,47 +49,49 @@ tpu::TpuConfig tpu_config_from_scalesim(const sc::ScaleSimConfig& s) {
 }
 
 std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
-  const sc::ScaleSimConfig s = sc::read_scale_config(o.cfg_file);
-  std::string topo = o.topology_file.empty() ? s.topology_csv : o.topology_file;
+  const sc::ScaleSimConfig s = sc::read_scale_config_with_overrides(o.cfg_file, o.overrides);
+  const std::string topo = o.topology_file.empty() ? s.topology_csv : o.topology_file;
   if (topo.empty())
     throw config::ConfigError(config::Diagnostic{o.cfg_file, 1, 1, "network_presets.TopologyCsvLoc",
                                                  "no topology: give --topology or TopologyCsvLoc"});
-  const workload::Workload w = workload::load_workload(topo);
   const tpu::TpuConfig cfg = tpu_config_from_scalesim(s);
-  const energy::EnergyTable table = energy::EnergyTable::from_document(config::Document::load(o.energy_file));
-  auto backend = make_tpu_backend(cfg, table, "scalesim");
-  backend->check_workload(w, DType::int8);  // before anything runs
-  const std::string out_dir = o.output_dir.empty() ? "reports/" + (s.run_name.empty() ? "scalesim" : s.run_name)
-                                                   : o.output_dir;
-  check_output_dir(out_dir);
-
-  report::ExperimentResult result;
-  result.name = s.run_name.empty() ? "scalesim" : s.run_name;
-  result.manifest["scalesim_cfg"] = o.cfg_file;
-  result.manifest["topology"] = topo;
-  result.manifest["energy_table"] = table.to_json();
-  result.manifest["energy_table"]["label"] = table.label();
-  result.manifest["fidelity"] = o.fidelity == Fidelity::timing ? "timing" : "tile";
-  result.manifest["seed"] = 1;
-  result.manifest["io"] = "resident";
-  result.manifest["ignored_scalesim_keys"] = s.ignored;
-  report::RunResult run;
-  run.accelerator = cfg.name;
-  run.accelerator_file = o.cfg_file;
-  run.workload = w.name;
-  run.workload_file = topo;
-  run.precision = "int8";
-  run.fidelity = fidelity_name(o.fidelity);
-  run.clock_mhz = backend->clock_mhz();
-  run.peak_macs_per_cycle = backend->peak_macs_per_cycle(DType::int8);
-  run.peak_dram_gbps = backend->dram_gbps();
-  if (!o.quiet) spdlog::info("{} / {} ({} layers, SCALE-Sim {} dataflow)", cfg.name, w.name, w.layers.size(),
-                             sc::dataflow_name(s.dataflow));
-  LayerRunOptions lo;
-  lo.fidelity = o.fidelity;
-  run.layers = backend->run_workload(w, DType::int8, lo);
-  result.runs.push_back(std::move(run));
-  return report::write_reports(result, out_dir);
+  ExperimentConfig e;
+  e.name = (s.run_name.empty() ? std::string("scalesim") : s.run_name) + "_" +
+           std::filesystem::path(topo).stem().string();
+  e.source_file = o.cfg_file;
+  e.energy_file = o.energy_file;
+  e.fidelity = o.fidelity;
+  AcceleratorRef acc;
+  acc.file = o.cfg_file;
+  acc.name = cfg.name;
+  acc.precisions = {DType::int8};  // SCALE-Sim's 1-byte words
+  acc.make = [cfg](const energy::EnergyTable& table, const std::string& instance) {
+    return make_tpu_backend(cfg, table, instance);
+  };
+  e.accelerators = {acc};
+  e.workload_files = {topo};
+  e.precisions = {DType::int8};
+  if (!o.quiet) {
+    spdlog::info("SCALE-Sim {}: {}x{} array, {} dataflow", o.cfg_file, s.array_rows, s.array_cols,
+                 sc::dataflow_name(s.dataflow));
+    if (!s.ignored.empty()) {
+      std::string list;
+      for (const auto& k : s.ignored) list += (list.empty() ? "" : ", ") + k;
+      spdlog::info("SCALE-Sim keys not modelled: {}", list);
+    }
+  }
+  RunOptions ro;
+  ro.output_dir = report::report_dir_for(o.output_dir.empty() ? "reports/" + e.name : o.output_dir, o.force);
+  ro.overrides = o.overrides;
+  ro.workload_overrides = o.workload_overrides;
+  ro.quiet = o.quiet;
+  ro.progress = o.progress;
+  ro.trace = o.trace;
+  auto written = run_experiment(e, ro);
+  // report.md first: the file the CLI names.
+  std::stable_partition(written.begin(), written.end(),
+                        [](const std::string& p) { return p.size() >= 9 && p.compare(p.size() - 9, 9, "report.md") == 0; });
+  return written;
 }
 
 }  // namespace xpu::experiment

@@ -10,7 +10,9 @@
 //                                    the UB holds ifmaps and ofmaps)
 //   FilterSramSzkB                -> weight_fifo.depth_tiles = max(1,
 //                                    floor(KiB * 1024 / (rows * cols))):
-//                                    the filter SRAM stages weight tiles
+//                                    the filter SRAM stages weight tiles;
+//                                    clamped (with a warning) to the FIFO's
+//                                    limit, config::kMaxWeightFifoTiles
 //   Dataflow ws / os / is         -> mxu.dataflow ws / os / is (the MXU
 //                                    folds the same programs into the
 //                                    dataflow's passes, mxu_array.h)
@@ -26,6 +28,10 @@
 // layers run as a network whose rows are independent layers (SCALE-Sim
 // semantics), each with its own ifmap from host memory; layers that do not
 // fit the SRAMs are tiled and streamed (sim/lowering/tpu/network.h).
+//
+// The run is an experiment like any other (sim/experiment/runner.h): one
+// accelerator (the mapped cfg), one workload (the topology), int8, so it
+// gets --trace, the progress bar, manifest.json and the version line.
 #include <string>
 #include <vector>
 
@@ -41,13 +47,18 @@ struct ScaleSimRunOptions {
   std::string cfg_file;
   std::string topology_file;  // "" -> the cfg's TopologyCsvLoc
   std::string energy_file;    // energy table YAML
-  std::string output_dir;
+  std::string output_dir;     // "" -> reports/<run_name>_<topology name>
   Fidelity fidelity = Fidelity::timing;
   bool quiet = false;
+  bool progress = false;
+  bool trace = false;                           // as RunOptions::trace
+  bool force = false;                           // replace a report in output_dir (report/report_dir.h)
+  std::vector<std::string> overrides;           // on the .cfg: "architecture_presets.ArrayHeight=64"
+  std::vector<std::string> workload_overrides;  // on the topology: "params.batch=4"
 };
 
-// Runs and writes the reports (report.md, summary.json, layers.csv); returns
-// the paths written. Throws config::ConfigError / lowering::LoweringError.
+// Runs and writes the reports and manifest.json; returns the paths written
+// (report.md first). Throws config::ConfigError / lowering::LoweringError.
 std::vector<std::string> run_scalesim(const ScaleSimRunOptions& opts);
 
 }  // namespace xpu::experiment

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sim/config/overrides.h"
 #include "sim/experiment/mpi_sweep.h"
 #include "sim/experiment/runner.h"
 #include "sim/experiment/sweep_internal.h"
@@ -54,16 +55,20 @@ int run_sweep(const std::string& sweep_file, const SweepOptions& opts) {
 
 int run_sweep_point(const std::string& sweep_file, size_t index, const std::string& id, const std::string& out,
                     const std::vector<std::string>& overrides) {
-  const ExperimentConfig base = load_experiment(sweep_file, {}, {"sweep"});
+  const config::Overrides cli = config::split_overrides(overrides);
+  const ExperimentConfig base = load_experiment(sweep_file, cli.experiment, {"sweep"});
   const auto points = expand_sweep(base);
   if (index >= points.size() || points[index].id != id)
     throw SweepError("sweep point " + std::to_string(index) + " of " + sweep_file + " is not " + id +
                              ": the sweep file changed");
   const SweepPoint& p = points[index];
-  ExperimentConfig exp = load_experiment(sweep_file, p.experiment_overrides(), {"sweep"});
+  std::vector<std::string> eo = p.experiment_overrides();
+  eo.insert(eo.end(), cli.experiment.begin(), cli.experiment.end());
+  ExperimentConfig exp = load_experiment(sweep_file, eo, {"sweep"});
   RunOptions ro;
   ro.overrides = p.accelerator_overrides();
-  for (const auto& o : overrides) ro.overrides.push_back(o);
+  for (const auto& o : cli.accelerator) ro.overrides.push_back(o);
+  ro.workload_overrides = cli.workload;
   ro.quiet = true;
   const report::ExperimentResult result = run_experiment_results(exp, ro);
   nlohmann::json j;

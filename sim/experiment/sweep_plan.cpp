@@ -7,9 +7,11 @@
 #include <map>
 
 #include "sim/config/document.h"
+#include "sim/config/overrides.h"
 #include "sim/experiment/machine_registry.h"
 #include "sim/experiment/sweep_internal.h"
 #include "sim/report/sha256.h"
+#include "sim/workload/workload.h"
 
 namespace xpu::experiment {
 
@@ -101,18 +103,24 @@ nlohmann::json params_json(const SweepPoint& p) {
 SweepPlan plan_sweep(const std::string& file, const SweepOptions& opts) {
   SweepPlan plan;
   plan.file = file;
-  plan.cfg = load_experiment(file, {}, {"sweep"});
+  // -p overrides by role (config/overrides.h); the raw list goes to the workers.
+  const config::Overrides cli = config::split_overrides(opts.overrides);
+  plan.cfg = load_experiment(file, cli.experiment, {"sweep"});
   plan.points = expand_sweep(plan.cfg);
   plan.dir = opts.output_dir.empty() ? "reports/" + plan.cfg.name : opts.output_dir;
   // Every point's configs must load before anything runs.
   std::vector<config::Diagnostic> diags;
+  if (!cli.workload.empty())
+    for (const auto& w : plan.cfg.workload_files) workload::load_workload(w, cli.workload);
   for (const auto& p : plan.points) {
     try {
-      const ExperimentConfig e = load_experiment(file, p.experiment_overrides(), {"sweep"});
+      std::vector<std::string> eo = p.experiment_overrides();
+      eo.insert(eo.end(), cli.experiment.begin(), cli.experiment.end());
+      const ExperimentConfig e = load_experiment(file, eo, {"sweep"});
       for (const auto& acc : e.accelerators) {
         std::vector<std::string> ov = acc.overrides;
         for (const auto& o : p.accelerator_overrides()) ov.push_back(o);
-        for (const auto& o : opts.overrides) ov.push_back(o);
+        for (const auto& o : cli.accelerator) ov.push_back(o);
         machine_kind_of(config::Document::load(acc.file)).check_config(acc.file, ov);
       }
     } catch (const config::ConfigError& e) {

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 
 #include "sim/config/document.h"
+#include "sim/config/overrides.h"
 #include "sim/config/reader.h"
 #include "sim/workload/onnx/onnx_import.h"
 #include "sim/workload/scalesim/scale_config.h"
+#include "sim/workload/scalesim/scale_config_overrides.h"
 #include "sim/workload/scalesim/topology.h"
 
 namespace xpu::workload {
@@ -23,16 +25,17 @@ std::string lower_extension(const std::string& path) {
   return ext;
 }
 
-// ONNX and CSV files take one override: batch=N.
+// ONNX and CSV files take one override: (workload.)(params.)batch=N.
 int64_t batch_override(const std::vector<std::string>& overrides) {
   int64_t batch = 1;
-  for (const auto& o : overrides) {
-    const std::string where = "command line (-p " + o + ")";
+  for (const auto& written : overrides) {
+    const std::string where = "command line (-p " + written + ")";
+    const std::string o = config::strip_role(written);
     const auto eq = o.find('=');
     const std::string key = eq == std::string::npos ? o : o.substr(0, eq);
     if (key != "batch" && key != "params.batch")
       throw config::ConfigError(config::Diagnostic{where, 0, 0, key,
-                                                   "ONNX and SCALE-Sim workloads take only -p batch=N"});
+                                                   "ONNX and SCALE-Sim workloads take only -p workload.params.batch=N"});
     char* end = nullptr;
     const std::string v = eq == std::string::npos ? "" : o.substr(eq + 1);
     const long long b = std::strtoll(v.c_str(), &end, 10);
@@ -77,10 +80,7 @@ bool is_file(const std::string& p) {
 // takes --topology) is checked too when it names a file, resolved the way
 // `run --scalesim-cfg` resolves it.
 void check_scalesim_cfg(const std::string& path, const std::vector<std::string>& overrides) {
-  if (!overrides.empty())
-    throw config::ConfigError(config::Diagnostic{"command line (-p " + overrides.front() + ")", 0, 0, "",
-                                                 "SCALE-Sim .cfg files take no -p overrides"});
-  const scalesim::ScaleSimConfig c = scalesim::read_scale_config(path);
+  const scalesim::ScaleSimConfig c = scalesim::read_scale_config_with_overrides(path, overrides);
   if (!c.topology_csv.empty() && is_file(c.topology_csv)) load_topology(c.topology_csv, {});
 }
 

@@ -58,8 +58,14 @@ class Elaborator {
     layers(spec_.layers, top, first);
     outputs(top);
     for (const auto& [name, value] : spec_.params)
-      if (!used_.count(name) && !doc_.override_for(value.key_path).empty())
-        fail(value, "parameter '" + name + "' is set on the command line but never used");
+      if (!used_.count(name) && !doc_.override_for(value.key_path).empty()) {
+        std::vector<std::string> others;
+        for (const auto& p : spec_.params)
+          if (p.first != name) others.push_back(p.first);
+        const std::string hint = config::did_you_mean(name, others);
+        fail(value, "parameter '" + name + "' is set on the command line but never used" +
+                        (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)"));
+      }
   }
 
  private:

@@ -181,7 +181,7 @@ TEST_CASE("The symbolic batch dimension takes the batch option, and load_workloa
   const Workload f = load_workload(path, {"batch=2"});
   CHECK(f.tensor("x").shape == Shape{2, 3, 8, 8});
   CHECK(f.macs() == 2 * (64ull * 8 * 27 + 64ull * 8 * 72 + 80));
-  CHECK_THROWS_WITH(load_workload(path, {"seq=2"}), Catch::Contains("take only -p batch=N"));
+  CHECK_THROWS_WITH(load_workload(path, {"seq=2"}), Catch::Contains("take only -p workload.params.batch=N"));
   std::remove(path.c_str());
   CHECK_THROWS_WITH(load_workload("no_such.onnx"), Catch::Contains("no_such.onnx"));
 }

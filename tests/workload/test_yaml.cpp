@@ -94,6 +94,7 @@ TEST_CASE("Parameters are overridable with -p and scale the batch") {
   CHECK(w.find_layer("fc")->m == 16);
   const std::string e = error_of(kResidual, {"params.bacth=4"});
   CHECK_THAT(e, Catch::StartsWith("command line (-p params.bacth=4): params.bacth: parameter 'bacth' is set on the command line but never used"));
+  CHECK_THAT(e, Catch::Contains("(did you mean 'batch'?)"));  // kResidual declares batch
 }
 
 TEST_CASE("Unknown keys, ops and names get did-you-mean diagnostics with file:line:col") {
