@@ -167,8 +167,11 @@ TEST_CASE("registry: validate understands SCALE-Sim cfg files", "[registry]") {
   const std::string dir = temp_dir();
   const std::string bad = write(dir + "/bad.CFG", "[architecture_presets]\nArrayHeigth: 32\n");
   CHECK_THAT(all_messages(cli::validate_file(bad, {})), Contains("bad.CFG:2"));
+  // -p on a cfg names its section.Key; an accelerator config key is not one.
   CHECK_THAT(all_messages(cli::validate_file(kSrc + "/workloads/scalesim/scale.cfg", {"mxu.rows=8"})),
-             Contains("SCALE-Sim .cfg files take no -p overrides"));
+             Contains("command line (-p mxu.rows=8): mxu: unknown section [mxu]") &&
+                 Contains("architecture_presets.ArrayHeight=64"));
+  CHECK(cli::validate_file(kSrc + "/workloads/scalesim/scale.cfg", {"architecture_presets.ArrayHeight=64"}).empty());
 }
 
 TEST_CASE("registry: the GPU backend answers from its typed config", "[registry]") {
