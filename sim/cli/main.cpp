@@ -155,6 +155,18 @@ int sc_main(int argc, char* argv[]) {
   for (auto* sub : {run, validate, sweep, point}) {
     sub->fallthrough();
   }
+  // The global options may follow the subcommand; its --help says how.
+  const std::string overrides_help =
+      "Also: -o DIR (report directory), -q, -v, and -p KEY=VALUE (repeatable) to override a value of the\n"
+      "file it names before validation:\n"
+      "  -p mxu.rows=128                    every accelerator config (with --scalesim-cfg: the .cfg's\n"
+      "                                     section.Key, e.g. -p architecture_presets.ArrayHeight=64)\n"
+      "  -p workload.params.batch=16        every workload\n"
+      "  -p experiment.fidelity=timing      the experiment or sweep file\n"
+      "A key the named file does not know is an error with a did-you-mean. Config keys: docs/CONFIG.md.";
+  run->footer(overrides_help + "\nExample: xpusim run configs/experiments/default.yaml -p mxu.rows=128 --fidelity timing");
+  validate->footer(overrides_help + "\nExample: xpusim validate workloads/nets/mlp0.yaml -p workload.params.batch=8");
+  sweep->footer(overrides_help + "\nExample: xpusim sweep configs/experiments/sweep_mxu.yaml -j 2 -p experiment.seed=7");
   app.footer(
       "Examples (from the source tree; more in README.md):\n"
       "  xpusim run configs/experiments/default.yaml -p mxu.rows=128 --fidelity timing\n"

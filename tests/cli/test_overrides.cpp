@@ -157,4 +157,11 @@ TEST_CASE("help lists every subcommand with an example", "[cli]") {
   for (const char* example : {"xpusim run configs/", "xpusim run --scalesim-cfg", "xpusim validate", "xpusim sweep",
                               "docs/CONFIG.md"})
     CHECK_THAT(h.out, Catch::Contains(example));
+  // run, validate and sweep explain the override forms.
+  for (const char* sub : {"run", "validate", "sweep"}) {
+    auto s = xpusim(std::string(sub) + " --help");
+    CHECK(s.code == 0);
+    CHECK_THAT(s.out, Catch::Contains("-p mxu.rows=128") && Catch::Contains("-p workload.params.batch=16") &&
+                          Catch::Contains("-p experiment.fidelity=timing"));
+  }
 }
