@@ -14,7 +14,7 @@ namespace xpu::experiment {
 struct RunOptions {
   std::string output_dir;               // reports/<name> by default
   std::vector<std::string> overrides;   // -p, applied to every accelerator config
-  std::vector<std::string> workload_overrides;  // -p workload.*, prefix removed: every workload file
+  std::vector<std::string> workload_overrides;  // -p workload.KEY=V as written: every workload file
   bool quiet = false;
   // Progress bar on stderr for runs longer than ~2 s (the caller decides:
   // off with -q or when stderr is not a terminal).
