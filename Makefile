@@ -44,7 +44,7 @@ SANITIZE_DIR ?= build-sanitize
 SANITIZE_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SANITIZE_ENV = ASAN_OPTIONS=include=$(CURDIR)/tests/sanitizers/asan.options \
   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86
 test-sanitize: deps
 	@cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_RULE_MESSAGES=OFF \
 	  -DXPUSIM_BUILD_BENCH=OFF -DXPUSIM_TEST_TIMEOUT=3000 "-DCMAKE_CXX_FLAGS=$(SANITIZE_FLAGS)" > /dev/null
