@@ -37,6 +37,9 @@ std::string point_id(const std::vector<std::pair<std::string, std::string>>& par
 }
 
 std::vector<SweepPoint> expand_sweep(const ExperimentConfig& s) {
+  if (sweep_point_count(s) > kMaxSweepPoints)
+    throw config::ConfigError(config::Diagnostic{s.source_file, 0, 0, "sweep",
+                                                 "more than " + std::to_string(kMaxSweepPoints) + " points, the limit"});
   std::vector<std::vector<std::pair<std::string, std::string>>> combos{{}};
   for (const auto& axis : s.grid) {
     std::vector<std::vector<std::pair<std::string, std::string>>> next;
@@ -108,10 +111,12 @@ SweepPlan plan_sweep(const std::string& file, const SweepOptions& opts) {
   std::vector<config::Diagnostic> diags;
   for (const auto& p : plan.points) {
     try {
-      const ExperimentConfig e = load_experiment(file, p.experiment_overrides(), {"sweep"});
+      std::vector<std::string> exp_ov;
+      for (const auto& o : p.experiment_overrides()) exp_ov.push_back(locate_sweep_override(plan.cfg, "experiment.", o));
+      const ExperimentConfig e = load_experiment(file, exp_ov, {"sweep"});
       for (const auto& acc : e.accelerators) {
         std::vector<std::string> ov = acc.overrides;
-        for (const auto& o : p.accelerator_overrides()) ov.push_back(o);
+        for (const auto& o : p.accelerator_overrides()) ov.push_back(locate_sweep_override(plan.cfg, "", o));
         for (const auto& o : opts.overrides) ov.push_back(o);
         machine_kind_of(config::Document::load(acc.file)).check_config(acc.file, ov);
       }
