@@ -26,5 +26,6 @@ int main(int argc, char** argv) {
   write(dir + "/regressions/onnx/nan_weight.onnx", xpu::fuzz::onnx_gemm(std::nanf("")));
   write(dir + "/regressions/onnx/input_dim_2pow31.onnx", xpu::fuzz::onnx_big_input(int64_t(1) << 31));
   write(dir + "/regressions/onnx/nested_graph_attributes.onnx", xpu::fuzz::onnx_nested_graphs(200));
+  write(dir + "/regressions/onnx/conv_without_input.onnx", xpu::fuzz::onnx_node_without_input());
   return 0;
 }

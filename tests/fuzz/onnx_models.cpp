@@ -72,6 +72,15 @@ std::string onnx_big_input(int64_t dim) {
   return bytes(m);
 }
 
+std::string onnx_node_without_input() {
+  onnx::ModelProto m = model();
+  auto* g = m.mutable_graph();
+  value_info(g->add_input(), "x", {1, 1, 4, 4});
+  value_info(g->add_output(), "y", {1, 1, 4, 4});
+  node(g, "Conv", {}, "y");
+  return bytes(m);
+}
+
 std::string onnx_nested_graphs(int depth) {
   onnx::ModelProto m = model();
   auto* g = m.mutable_graph();

@@ -285,6 +285,9 @@ TEST_CASE("ONNX: a dimension of 2^31, NaN weights and nested graphs are located 
   // protobuf stops parsing at 100 nested messages: graphs in attributes are bounded there.
   CHECK(error_of([] { workload::import_onnx_bytes(fuzz::onnx_nested_graphs(200), "deep.onnx"); }) ==
         "deep.onnx: not a serialized ONNX ModelProto");
+  // A node without operands: a located error, not std::out_of_range.
+  CHECK(error_of([] { workload::import_onnx_bytes(fuzz::onnx_node_without_input(), "c.onnx"); }) ==
+        "c.onnx: node 'y' (Conv): has no (first) input");
   // The valid model imports.
   CHECK(workload::import_onnx_bytes(fuzz::onnx_gemm(), "ok.onnx").layers.size() == 1);
 }

@@ -209,6 +209,7 @@ class Importer {
         throw NodeError("operator domain '" + n.domain() + "' is not supported");
       for (const auto& in : n.input()) l.inputs.push_back(in);
       for (const auto& out : n.output()) l.outputs.push_back(out);
+      if (l.inputs.empty() || l.inputs[0].empty()) throw NodeError("has no (first) input");
       Attributes a(n);
       translate(n, a, l);
       a.finish();
