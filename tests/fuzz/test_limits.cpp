@@ -25,6 +25,7 @@
 #include "sim/workload/workload.h"
 #include "sim/workload/yaml_elaborate.h"
 #include "tests/fuzz/onnx_models.h"
+#include "tests/tpu_network/net_test_util.h"
 
 using namespace xpu;
 using workload::eval_expr;
@@ -47,19 +48,7 @@ std::string error_of(F f) {
   return "";
 }
 
-workload::Workload parse_workload(const std::string& text) {
-  config::Document doc = config::Document::parse(text, "net.yaml");
-  config::Diagnostics diags;
-  workload::Workload w;
-  {
-    config::Reader root(doc, diags);
-    w = workload::parse_workload(root);
-  }
-  diags.throw_if_any();
-  return w;
-}
-
-std::string workload_error(const std::string& text) { return error_of([&] { parse_workload(text); }); }
+std::string workload_error(const std::string& text) { return error_of([&] { test::parse_net(text); }); }
 
 // A scratch file removed at scope exit.
 struct TempFile {
@@ -234,7 +223,7 @@ layers:
   - {op: relu}
 )";
   // 2 GiB in + 2 GiB out = 4 GiB: at the limit, accepted.
-  CHECK(parse_workload(fits).tensor_bytes() == workload::kMaxWorkloadTensorBytes);
+  CHECK(test::parse_net(fits).tensor_bytes() == workload::kMaxWorkloadTensorBytes);
 }
 
 TEST_CASE("SCALE-Sim cfg array and SRAM sizes are capped like the YAML config", "[limits][scalesim]") {
