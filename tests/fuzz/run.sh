@@ -3,7 +3,8 @@
 # one at a time, and prints one line per target (executions, time, corpus
 # size, findings). Used by `make fuzz`.
 #   tests/fuzz/run.sh BUILD_DIR SECONDS [TARGET...]
-# FUZZ_RUNS=N stops each target after N executions (SECONDS stays the cap).
+# FUZZ_RUNS=N stops each target after N executions (SECONDS stays the cap);
+# FUZZ_MAX_LEN bounds the input size (65536 bytes by default).
 # Working corpora grow in BUILD_DIR/fuzz-corpus/<target> (seeded from
 # tests/fuzz/corpus and tests/fuzz/regressions); crashers, timeouts and
 # out-of-memory inputs land in BUILD_DIR/fuzz-findings/<target>/: copy them
@@ -29,7 +30,7 @@ for t in "${targets[@]}"; do
   log="$build/fuzz-findings/$t.log"
   # -timeout: one input running past 10 s is a hang; -rss_limit_mb: past 2 GB is runaway memory.
   nice -n 10 "$bin" "$work" "$here/corpus/$t" "$here/regressions/$t" \
-    -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+    -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 -rss_limit_mb=2048 -max_len=${FUZZ_MAX_LEN:-65536} -print_final_stats=1 \
     -artifact_prefix="$findings/" >"$log" 2>&1
   rc=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
