@@ -11,7 +11,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE = 1
 
-.PHONY: run test build deps configure clean test-sanitize
+.PHONY: run test build deps configure clean test-sanitize fuzz
 
 deps:
 	@bash scripts/install-deps.sh
@@ -52,3 +52,13 @@ test-sanitize: deps
 	@$(SANITIZE_ENV) cmake --build $(SANITIZE_DIR) -j $(JOBS) | { grep -v "Built target\|^Consolidate compiler generated" || true; }
 	@cd $(SANITIZE_DIR) && { $(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS) > ctest.log 2>&1; rc=$$?; \
 	  sed -n '/tests passed/,$$p' ctest.log; echo "full log: $(SANITIZE_DIR)/ctest.log"; exit $$rc; }
+
+# libFuzzer + ASan + UBSan over every input parser, FUZZ_SECONDS per target
+# (needs clang; its own build folder). See tests/fuzz/README.md.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@bash scripts/install-deps.sh --fuzz
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXPUSIM_FUZZ=ON -DXPUSIM_BUILD_BENCH=OFF > /dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target xpusim_fuzzers
+	@bash tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)

@@ -11,6 +11,11 @@ packages=(
   libopenmpi-dev openmpi-bin   # sweeps over MPI ranks (CMake XPUSIM_WITH_MPI, on when found)
   chromium                     # test_html renders report.html headless (skipped with a message when absent)
 )
+# --fuzz: also clang with libFuzzer and the ASan/UBSan runtimes (make fuzz only).
+if [ "${1:-}" = "--fuzz" ]; then
+  shift
+  packages+=(clang libclang-rt-14-dev)
+fi
 packages+=("$@")
 
 missing=()

@@ -29,9 +29,8 @@ std::string Reader::key_path(const std::string& key) const {
 
 void Reader::error_at(const YAML::Node& n, const std::string& key, const std::string& message) {
   const std::string kp = key_path(key);
-  const std::string ov = doc_->override_for(kp);
-  if (!ov.empty()) {
-    diags_->add({"command line (-p " + ov + ")", 0, 0, kp, message});
+  if (!doc_->override_for(kp).empty()) {
+    diags_->add(doc_->override_diagnostic(kp, message));
     return;
   }
   YAML::Mark m = n.IsDefined() ? n.Mark() : YAML::Mark::null_mark();

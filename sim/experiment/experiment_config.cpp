@@ -85,6 +85,26 @@ std::string workload_problem(const std::string& experiment, const std::string& f
 
 }  // namespace
 
+uint64_t sweep_point_count(const ExperimentConfig& s) {
+  uint64_t n = 1;
+  for (const auto& axis : s.grid)
+    if (__builtin_mul_overflow(n, uint64_t(axis.values.size()), &n)) return UINT64_MAX;
+  if (!s.zip.empty() && __builtin_mul_overflow(n, uint64_t(s.zip[0].values.size()), &n)) return UINT64_MAX;
+  return n;
+}
+
+std::string locate_sweep_override(const ExperimentConfig& s, const std::string& prefix,
+                                  const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  const std::string key = prefix + assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  for (const auto* axes : {&s.grid, &s.zip})
+    for (const auto& a : *axes)
+      for (size_t i = 0; a.key == key && i < a.values.size() && i < a.marks.size(); ++i)
+        if (a.values[i] == value)
+          return config::located_override(assignment, s.source_file, a.marks[i].first, a.marks[i].second);
+  return assignment;
+}
+
 ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides,
                                  const std::vector<std::string>& kinds) {
   const workload::InputFormat& format = workload::input_format_of(path);
@@ -169,7 +189,8 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
           for (const auto& k : set.keys()) {
             YAML::Node v = set.node(k);
             std::string text = v.IsScalar() ? v.Scalar() : YAML::Dump(v);
-            ref.overrides.push_back(k + "=" + text);
+            ref.overrides.push_back(
+                config::located_override(k + "=" + text, path, v.Mark().line + 1, v.Mark().column + 1));
           }
           set.finish();
           list.finish();
@@ -217,13 +238,14 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
             if (sub == "sweep" || sub.rfind("sweep.", 0) == 0 || sub == "kind" || sub == "name")
               m.error(k, "cannot be swept");
           }
-          SweepAxis a{k, {}};
+          SweepAxis a{k, {}, {}};
           for (size_t i = 0; i < v.size(); ++i) {
             YAML::Emitter em;
             em.SetMapFormat(YAML::Flow);
             em.SetSeqFormat(YAML::Flow);
             em << v[i];
             a.values.push_back(v[i].IsScalar() ? v[i].Scalar() : std::string(em.c_str()));
+            a.marks.emplace_back(v[i].Mark().line + 1, v[i].Mark().column + 1);
           }
           out.push_back(std::move(a));
         }
@@ -236,6 +258,9 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
           sw.error("zip." + z.key, "zip lists must have equal lengths: " + std::to_string(z.values.size()) + " values, " +
                                        e.zip[0].key + " has " + std::to_string(e.zip[0].values.size()));
       if (e.grid.empty() && e.zip.empty()) sw.error("grid", "a sweep needs at least one axis under grid: or zip:");
+      if (sweep_point_count(e) > kMaxSweepPoints)
+        sw.error(e.grid.empty() ? "zip" : "grid", "the sweep has more than " + std::to_string(kMaxSweepPoints) +
+                                                      " points, the limit");
       sw.finish();
     }
     root.finish();

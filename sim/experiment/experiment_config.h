@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/common/fidelity.h"
@@ -39,7 +40,11 @@ struct AcceleratorRef {
 struct SweepAxis {
   std::string key;
   std::vector<std::string> values;
+  std::vector<std::pair<int, int>> marks;  // line, column of each value in the sweep file
 };
+
+// A sweep expands to at most this many points (each one a simulation).
+inline constexpr uint64_t kMaxSweepPoints = 100000;
 
 struct ExperimentConfig {
   std::string kind = "experiment";  // or "sweep"
@@ -68,6 +73,15 @@ struct ExperimentConfig {
 // accelerators that are not accelerator configs (of a registered machine
 // kind), workloads that are not workloads, and the file listing itself.
 // `kinds`: which file kinds are accepted ("experiment", "sweep").
+// Points of a sweep (grid product x zip length), saturated at UINT64_MAX.
+uint64_t sweep_point_count(const ExperimentConfig& sweep);
+
+// A sweep point's override "key=value" (key without `prefix`, e.g.
+// "experiment."), located at the value's line in the sweep file so that an
+// invalid value is blamed there (config::located_override).
+std::string locate_sweep_override(const ExperimentConfig& sweep, const std::string& prefix,
+                                  const std::string& assignment);
+
 ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides = {},
                                  const std::vector<std::string>& kinds = {"experiment"});
 

@@ -39,6 +39,9 @@ std::string point_id(const std::vector<std::pair<std::string, std::string>>& par
 }
 
 std::vector<SweepPoint> expand_sweep(const ExperimentConfig& s) {
+  if (sweep_point_count(s) > kMaxSweepPoints)
+    throw config::ConfigError(config::Diagnostic{s.source_file, 0, 0, "sweep",
+                                                 "more than " + std::to_string(kMaxSweepPoints) + " points, the limit"});
   std::vector<std::vector<std::pair<std::string, std::string>>> combos{{}};
   for (const auto& axis : s.grid) {
     std::vector<std::vector<std::pair<std::string, std::string>>> next;
@@ -114,12 +117,13 @@ SweepPlan plan_sweep(const std::string& file, const SweepOptions& opts) {
     for (const auto& w : plan.cfg.workload_files) workload::load_workload(w, cli.workload);
   for (const auto& p : plan.points) {
     try {
-      std::vector<std::string> eo = p.experiment_overrides();
+      std::vector<std::string> eo;
+      for (const auto& o : p.experiment_overrides()) eo.push_back(locate_sweep_override(plan.cfg, "experiment.", o));
       eo.insert(eo.end(), cli.experiment.begin(), cli.experiment.end());
       const ExperimentConfig e = load_experiment(file, eo, {"sweep"});
       for (const auto& acc : e.accelerators) {
         std::vector<std::string> ov = acc.overrides;
-        for (const auto& o : p.accelerator_overrides()) ov.push_back(o);
+        for (const auto& o : p.accelerator_overrides()) ov.push_back(locate_sweep_override(plan.cfg, "", o));
         for (const auto& o : cli.accelerator) ov.push_back(o);
         machine_kind_of(config::Document::load(acc.file)).check_config(acc.file, ov);
       }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "sim/config/document.h"
 #include "sim/report/atomic_file.h"
 #include "sim/report/comparison.h"
 #include "sim/report/html_report.h"
@@ -70,7 +71,8 @@ nlohmann::json run_json(const RunResult& run, bool layers) {
   rj["label"] = run.label();
   rj["accelerator"] = run.accelerator;
   rj["accelerator_file"] = run.accelerator_file;
-  rj["overrides"] = run.overrides;
+  rj["overrides"] = nlohmann::json::array();
+  for (const auto& o : run.overrides) rj["overrides"].push_back(config::plain_override(o));
   rj["workload"] = run.workload;
   rj["workload_file"] = run.workload_file;
   rj["precision"] = run.precision;

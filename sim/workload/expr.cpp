@@ -23,7 +23,9 @@ class Parser {
 
  private:
   [[noreturn]] void fail(const std::string& m) const {
-    throw Failure{m + " at column " + std::to_string(p_ + 1) + " of \"" + t_ + "\""};
+    // A long expression is quoted by its start only: the column locates the problem.
+    const std::string shown = t_.size() <= 80 ? t_ : t_.substr(0, 77) + "...";
+    throw Failure{m + " at column " + std::to_string(p_ + 1) + " of \"" + shown + "\""};
   }
   void skip() {
     while (p_ < t_.size() && std::isspace(static_cast<unsigned char>(t_[p_]))) ++p_;
@@ -68,17 +70,17 @@ class Parser {
         check(__builtin_mul_overflow(v, b, &r));
         v = r;
       } else if (eat("//")) {
-        const int64_t b = divisor();
+        const int64_t b = divisor(v);
         int64_t q = v / b;
         if ((v % b != 0) && ((v < 0) != (b < 0))) --q;
         v = q;
       } else if (eat("/")) {
-        const int64_t b = divisor();
+        const int64_t b = divisor(v);
         if (v % b != 0)
           fail(std::to_string(v) + " / " + std::to_string(b) + " is not exact (use // for floor division)");
         v /= b;
       } else if (eat("%")) {
-        const int64_t b = divisor();
+        const int64_t b = divisor(v);
         int64_t m = v % b;
         if (m != 0 && ((m < 0) != (b < 0))) m += b;
         v = m;
@@ -88,13 +90,27 @@ class Parser {
     }
   }
 
-  int64_t divisor() {
+  // Returns a non-zero divisor; INT64_MIN / -1 (and its floor and remainder
+  // forms) is the one quotient that does not fit, and traps on x86.
+  int64_t divisor(int64_t dividend) {
     const int64_t b = unary();
     if (b == 0) fail("division by zero");
+    if (b == -1 && dividend == INT64_MIN) fail("integer overflow");
     return b;
   }
 
+  // Each nesting level (parenthesis, unary minus, min/max) costs stack; a
+  // bound keeps a hostile expression from overflowing it.
+  struct Nest {
+    explicit Nest(Parser& p) : p_(p) {
+      if (++p_.depth_ > kMaxExprDepth) p_.fail("nested more than " + std::to_string(kMaxExprDepth) + " levels deep");
+    }
+    ~Nest() { --p_.depth_; }
+    Parser& p_;
+  };
+
   int64_t unary() {
+    const Nest nest(*this);
     if (eat("-")) {
       const int64_t v = unary();
       int64_t r = 0;
@@ -149,6 +165,7 @@ class Parser {
   const std::string& t_;
   const NameLookup& lookup_;
   size_t p_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

@@ -8,13 +8,16 @@
 // '/' must divide exactly (an error otherwise, so a typo cannot round
 // silently); '//' is floor division; '%' the matching remainder. Names are
 // looked up in the enclosing scopes (block arguments, then params).
-// Overflow of 64-bit integers is an error.
+// Overflow of 64-bit integers is an error, and so is nesting (parentheses,
+// unary minus, min/max) deeper than kMaxExprDepth levels.
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 
 namespace xpu::workload {
+
+inline constexpr int kMaxExprDepth = 200;
 
 using NameLookup = std::function<std::optional<int64_t>(const std::string&)>;
 

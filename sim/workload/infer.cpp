@@ -133,6 +133,11 @@ int64_t window_output(int64_t in, int64_t kernel, int64_t stride, int64_t dilati
                       bool ceil_mode, int64_t& pad_begin, int64_t& pad_end, const char* axis) {
   if (kernel < 1 || stride < 1 || dilation < 1)
     throw ShapeError(std::string("kernel, stride and dilation must be >= 1 along ") + axis);
+  // Bounded operands keep every sum and product below 2^63.
+  for (const int64_t v : {kernel, stride, dilation, pad_begin, pad_end})
+    if (v > kMaxDimension)
+      throw ShapeError(std::string("kernel, stride, dilation and pads must be <= ") + std::to_string(kMaxDimension) +
+                       " along " + axis + ", got " + std::to_string(v));
   const int64_t extent = (kernel - 1) * dilation + 1;
   if (mode == AutoPad::valid) pad_begin = pad_end = 0;
   if (mode == AutoPad::same_upper || mode == AutoPad::same_lower) {
@@ -285,7 +290,8 @@ std::vector<Tensor> infer_reshape(Layer& l, const Operands& ops) {
       continue;
     }
     if (out[i] < 0) throw ShapeError("invalid target dimension " + std::to_string(out[i]));
-    known *= uint64_t(out[i]);
+    if (__builtin_mul_overflow(known, uint64_t(out[i]), &known))
+      throw ShapeError("target shape " + s(l.attrs.target_shape) + " has more than 2^64 elements");
   }
   const uint64_t total = numel(x);
   if (infer_at >= 0) {

@@ -71,18 +71,27 @@ const Layer* Workload::find_layer(const std::string& name) const {
 const Tensor& Workload::add_tensor(Tensor t) {
   if (t.name.empty()) throw std::invalid_argument("a tensor needs a name");
   if (tensor_index_.count(t.name)) throw std::invalid_argument("duplicate tensor name '" + t.name + "'");
-  // Up to 2^40 elements per tensor and dimensions >= 1 keep every count
-  // (MACs included) far inside 64 bits.
-  uint64_t elems = 1;
+  // Bounded tensors keep every count (MACs included) far inside 64 bits.
+  uint64_t elems = 1, bytes = 0;
+  const auto too_large = [&] {
+    return std::invalid_argument("tensor '" + t.name + "' (" + shape_to_string(t.shape) + ", " +
+                                 std::string(dtype_name(t.dtype)) + ") would bring the workload's tensors past " +
+                                 std::to_string(kMaxWorkloadTensorBytes >> 30) + " GiB, the limit");
+  };
   for (int64_t d : t.shape) {
     if (d < 1) throw std::invalid_argument("tensor '" + t.name + "' has a dimension < 1: " + shape_to_string(t.shape));
-    if (d > (int64_t(1) << 40) || (elems *= uint64_t(d)) > (uint64_t(1) << 40))
-      throw std::invalid_argument("tensor '" + t.name + "' is too large: " + shape_to_string(t.shape));
+    if (d > kMaxDimension)
+      throw std::invalid_argument("tensor '" + t.name + "' has a dimension > " + std::to_string(kMaxDimension) + ": " +
+                                  shape_to_string(t.shape));
+    if (__builtin_mul_overflow(elems, uint64_t(d), &elems) || elems > kMaxWorkloadTensorBytes) throw too_large();
   }
+  bytes = elems * dtype_bytes(t.dtype);
+  if (tensor_bytes_ + bytes > kMaxWorkloadTensorBytes) throw too_large();
   if (t.values && t.values->size() != elems)
     throw std::invalid_argument("tensor '" + t.name + "' has " + std::to_string(t.values->size()) +
                                 " values for shape " + shape_to_string(t.shape));
   tensor_index_[t.name] = tensors.size();
+  tensor_bytes_ += bytes;
   tensors.push_back(std::move(t));
   return tensors.back();
 }
@@ -125,6 +134,8 @@ const Layer& Workload::add_layer(Layer layer) {
   auto fail = [&](const std::string& msg) { throw_layer_error(*this, layer, msg); };
   if (layer.name.empty()) fail("a layer needs a name");
   if (find_layer(layer.name)) fail("duplicate layer name");
+  if (layers.size() >= kMaxWorkloadLayers)
+    fail("the workload would have more than " + std::to_string(kMaxWorkloadLayers) + " layers, the limit");
   std::vector<Tensor> outs;
   try {
     outs = infer_layer(layer, *this);
@@ -136,7 +147,13 @@ const Layer& Workload::add_layer(Layer layer) {
     if (find_tensor(t.name) || !seen.insert(t.name).second)
       fail("output tensor '" + t.name + "' already exists");
   }
-  for (auto& t : outs) add_tensor(std::move(t));
+  for (auto& t : outs) {
+    try {
+      add_tensor(std::move(t));
+    } catch (const std::invalid_argument& e) {
+      fail(e.what());
+    }
+  }
   layer.cost = compute_cost(layer, *this);
   layers.push_back(std::move(layer));
   return layers.back();

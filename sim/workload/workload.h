@@ -38,6 +38,16 @@ struct Tensor {
   bool is_constant() const { return role == TensorRole::weight || role == TensorRole::buffer; }
 };
 
+// Limits that keep a workload simulable on one machine; crossing one is an
+// error at the layer or input that does. Tensor bytes are summed over every
+// tensor (inputs, weights, activations) at its dtype's size: the reference
+// executor and the tile-fidelity models hold them all. The largest bundled
+// workload needs well under 1 GiB.
+inline constexpr uint64_t kMaxWorkloadTensorBytes = uint64_t(4) << 30;
+inline constexpr size_t kMaxWorkloadLayers = 10000;
+// Every dimension, kernel, stride, dilation and pad.
+inline constexpr int64_t kMaxDimension = INT32_MAX;
+
 struct Workload {
   std::string name;
   std::string source_file;
@@ -57,7 +67,9 @@ struct Workload {
   const Tensor* find_tensor(const std::string& name) const;
   const Tensor& tensor(const std::string& name) const;  // throws std::out_of_range
   const Layer* find_layer(const std::string& name) const;
-  // Adds a tensor; throws std::invalid_argument if the name is taken.
+  // Adds a tensor; throws std::invalid_argument if the name is taken, a
+  // dimension is out of [1, kMaxDimension] or the workload's tensors would
+  // exceed kMaxWorkloadTensorBytes.
   const Tensor& add_tensor(Tensor t);
   // Adds an input / a constant tensor (role input, weight or buffer).
   const Tensor& add_input(const std::string& name, const Shape& shape, DType dtype);
@@ -65,10 +77,13 @@ struct Workload {
                              std::shared_ptr<const std::vector<float>> values = nullptr);
   // Checks the layer's operands, infers its outputs (creating the output
   // tensors), its GEMM view and its costs, and appends it. Throws
-  // config::ConfigError at layer.loc naming the layer for impossible shapes.
+  // config::ConfigError at layer.loc naming the layer for impossible shapes
+  // and for crossing a limit above.
   const Layer& add_layer(Layer layer);
+  uint64_t tensor_bytes() const { return tensor_bytes_; }
 
  private:
+  uint64_t tensor_bytes_ = 0;
   std::unordered_map<std::string, size_t> tensor_index_;
 };
 

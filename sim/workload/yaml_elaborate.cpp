@@ -71,9 +71,8 @@ class Elaborator {
  private:
   // ---------------------------------------------------------------- errors
   [[noreturn]] void fail_at(const YAML::Mark& m, const std::string& key_path, const std::string& message) {
-    const std::string ov = doc_.override_for(key_path);
-    if (!ov.empty()) {
-      diags_.add({"command line (-p " + ov + ")", 0, 0, key_path, message});
+    if (!doc_.override_for(key_path).empty()) {
+      diags_.add(doc_.override_diagnostic(key_path, message));
     } else {
       diags_.add({spec_.file, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, key_path, message});
     }
@@ -251,6 +250,7 @@ class Elaborator {
       for (const auto& n : l.inputs) inputs.push_back(resolve(n, s, l));
       if (l.cond && integer(*l.cond, s, "if") == 0) {
         // An omitted layer is the identity: its name stands for its input.
+        count_instance(l, s);
         s.names[base] = inputs.empty() ? prev : inputs.front();
         prev = s.names[base];
         continue;
@@ -259,8 +259,11 @@ class Elaborator {
       if (l.repeat) {
         count = integer(*l.repeat, s, "repeat");
         if (count < 1) fail(*l.repeat, "repeat must be >= 1, got " + std::to_string(count));
+        if (count > kMaxRepeat)
+          fail(*l.repeat, "repeat must be <= " + std::to_string(kMaxRepeat) + ", got " + std::to_string(count));
       }
       for (int64_t r = 0; r < count; ++r) {
+        count_instance(l, s);
         const std::string inst = l.repeat ? base + "." + std::to_string(r) : base;
         std::vector<std::string> ins = r == 0 ? inputs : std::vector<std::string>{};
         const bool standalone = l.op == "gemm" && (l.attrs.count("m") || l.attrs.count("n") || l.attrs.count("k"));
@@ -275,6 +278,15 @@ class Elaborator {
       s.names[base] = prev;
     }
     return prev;
+  }
+
+  // Omitted layers (if: 0) add nothing to the graph but still cost time:
+  // the instances visited are bounded, not only the layers built.
+  void count_instance(const LayerSpec& l, const Scope& s) {
+    if (++instances_ > kMaxInstances)
+      fail_at(l.mark, l.key_path, "more than " + std::to_string(kMaxInstances) +
+                                      " layer instances (repeats and block calls multiplied out), the limit" +
+                                      s.call_site);
   }
 
   SourceLocation location(const LayerSpec& l, const Scope& s) {
@@ -404,6 +416,9 @@ class Elaborator {
     const BlockSpec& b = it->second;
     for (const auto& active : stack_)
       if (active == b.name) fail_at(l.mark, l.key_path + ".block", "block '" + b.name + "' calls itself");
+    if (stack_.size() >= size_t(kMaxBlockDepth))
+      fail_at(l.mark, l.key_path + ".block",
+              "blocks nested more than " + std::to_string(kMaxBlockDepth) + " deep, the limit");
     if (in.size() != 1)
       fail(*l.input_node, "a block takes one input ('in'), got " + std::to_string(in.size()));
     Scope inner;
@@ -468,6 +483,7 @@ class Elaborator {
   std::map<std::string, int64_t> params_;
   std::set<std::string> used_;
   std::vector<std::string> stack_;
+  int64_t instances_ = 0;
 };
 
 }  // namespace

@@ -209,6 +209,7 @@ class Importer {
         throw NodeError("operator domain '" + n.domain() + "' is not supported");
       for (const auto& in : n.input()) l.inputs.push_back(in);
       for (const auto& out : n.output()) l.outputs.push_back(out);
+      if (l.inputs.empty() || l.inputs[0].empty()) throw NodeError("has no (first) input");
       Attributes a(n);
       translate(n, a, l);
       a.finish();
@@ -377,11 +378,7 @@ Workload import_onnx_bytes(const std::string& bytes, const std::string& name, co
 }
 
 Workload import_onnx(const std::string& path, const OnnxImportOptions& opts) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw config::ConfigError(config::Diagnostic{path, 0, 0, "", "no such file or not readable"});
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return import_onnx_bytes(ss.str(), path, opts);
+  return import_onnx_bytes(config::read_input_file(path, config::kMaxBinaryFileBytes), path, opts);
 }
 
 }  // namespace xpu::workload

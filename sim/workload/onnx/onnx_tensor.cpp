@@ -1,11 +1,10 @@
 #include "sim/workload/onnx/onnx_tensor.h"
 
+#include <cmath>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
-#include "sim/config/diagnostics.h"
+#include "sim/config/document.h"
 #include "sim/numerics/bf16.h"
 #include "sim/numerics/fp16.h"
 #include "sim/workload/onnx/onnx_tensor_proto.h"
@@ -73,7 +72,9 @@ TensorData from_proto(const onnx::TensorProto& t) {
   for (int64_t dim : t.dims()) {
     if (dim < 0) throw std::runtime_error("negative dimension");
     d.shape.push_back(dim);
-    count *= size_t(dim);
+    if (__builtin_mul_overflow(count, size_t(dim), &count) || count > kMaxTensorDataElements)
+      throw std::runtime_error("more than " + std::to_string(kMaxTensorDataElements) + " elements (dims " +
+                               shape_to_string(d.shape) + "...)");
   }
   if (t.data_location() == TP::EXTERNAL) throw std::runtime_error("external data is not supported");
   const bool raw = t.has_raw_data();
@@ -118,6 +119,11 @@ TensorData from_proto(const onnx::TensorProto& t) {
   if (d.is_integer())
     for (int64_t x : d.ints) d.floats.push_back(float(x));
   check_count(d.floats.size(), count);
+  // A NaN or infinity has no int8 scale and poisons every result it reaches.
+  for (size_t i = 0; i < d.floats.size(); ++i)
+    if (!std::isfinite(d.floats[i]))
+      throw std::runtime_error("element " + std::to_string(i) + " is " + (std::isnan(d.floats[i]) ? "NaN" : "infinite") +
+                               ": tensor values must be finite");
   return d;
 }
 
@@ -128,16 +134,12 @@ TensorData parse_tensor_bytes(const std::string& bytes, const std::string& where
   try {
     return from_proto(t);
   } catch (const std::runtime_error& e) {
-    throw config::ConfigError(config::Diagnostic{where, 0, 0, t.name(), e.what()});
+    throw config::ConfigError(config::Diagnostic{where, 0, 0, t.name(), "tensor '" + t.name() + "': " + e.what()});
   }
 }
 
 TensorData read_tensor_pb(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw config::ConfigError(config::Diagnostic{path, 0, 0, "", "cannot be read"});
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_tensor_bytes(ss.str(), path);
+  return parse_tensor_bytes(config::read_input_file(path, config::kMaxBinaryFileBytes), path);
 }
 
 }  // namespace xpu::workload

@@ -1,11 +1,7 @@
 #include "sim/workload/scalesim/fields.h"
 
 #include <cctype>
-#include <fstream>
-#include <sstream>
-#include <sys/stat.h>
-
-#include "sim/config/diagnostics.h"
+#include "sim/config/document.h"
 
 namespace xpu::workload::scalesim {
 
@@ -70,15 +66,6 @@ std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
-std::vector<std::string> read_lines(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw config::ConfigError(config::Diagnostic{path, 0, 0, "", "no such file"});
-  if (S_ISDIR(st.st_mode)) throw config::ConfigError(config::Diagnostic{path, 0, 0, "", "is a directory, not a file"});
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw config::ConfigError(config::Diagnostic{path, 0, 0, "", "cannot be read"});
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return split_lines(ss.str());
-}
+std::vector<std::string> read_lines(const std::string& path) { return split_lines(config::read_input_file(path)); }
 
 }  // namespace xpu::workload::scalesim

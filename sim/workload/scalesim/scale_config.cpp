@@ -56,14 +56,14 @@ class Parser {
       error("run_presets", "InterfaceBandwidth", "expected USER or CALC, got \"" + str("run_presets", "InterfaceBandwidth") + "\"");
     c.user_bandwidth = bw == "user";
     const char* a = "architecture_presets";
-    c.array_rows = uint(a, "ArrayHeight", 1);
-    c.array_cols = uint(a, "ArrayWidth", 1);
-    c.ifmap_sram_kb = uint(a, "IfmapSramSzkB", 1);
-    c.filter_sram_kb = uint(a, "FilterSramSzkB", 1);
-    c.ofmap_sram_kb = uint(a, "OfmapSramSzkB", 1);
-    c.ifmap_offset = uint(a, "IfmapOffset", 0);
-    c.filter_offset = uint(a, "FilterOffset", 0);
-    c.ofmap_offset = uint(a, "OfmapOffset", 0);
+    c.array_rows = uint(a, "ArrayHeight", 1, kMaxArrayDim);
+    c.array_cols = uint(a, "ArrayWidth", 1, kMaxArrayDim);
+    c.ifmap_sram_kb = uint(a, "IfmapSramSzkB", 1, kMaxSramKb);
+    c.filter_sram_kb = uint(a, "FilterSramSzkB", 1, kMaxSramKb);
+    c.ofmap_sram_kb = uint(a, "OfmapSramSzkB", 1, kMaxSramKb);
+    c.ifmap_offset = uint(a, "IfmapOffset", 0, kMaxOffset);
+    c.filter_offset = uint(a, "FilterOffset", 0, kMaxOffset);
+    c.ofmap_offset = uint(a, "OfmapOffset", 0, kMaxOffset);
     const std::string df = lower(str(a, "Dataflow"));
     if (df == "os") c.dataflow = Dataflow::os;
     else if (df == "ws") c.dataflow = Dataflow::ws;
@@ -74,7 +74,7 @@ class Parser {
       if (!dym.empty()) msg += " (did you mean '" + dym + "'?)";
       error(a, "Dataflow", msg);
     }
-    c.memory_banks = has(a, "MemoryBanks") ? uint(a, "MemoryBanks", 1) : 1;
+    c.memory_banks = has(a, "MemoryBanks") ? uint(a, "MemoryBanks", 1, kMaxBanks) : 1;
     if (c.user_bandwidth) {
       const Entry* e = find(a, "Bandwidth");
       if (!e) {
@@ -82,8 +82,9 @@ class Parser {
       } else {
         for (const auto& f : split_commas(e->value)) {
           const auto v = parse_int(f);
-          if (!v || *v < 1) {
-            error(a, "Bandwidth", "\"" + e->value + "\" is not a comma list of positive integers");
+          if (!v || *v < 1 || *v > kMaxBandwidth) {
+            error(a, "Bandwidth", "\"" + e->value + "\" is not a comma list of integers in [1, " +
+                                      std::to_string(kMaxBandwidth) + "]");
             break;
           }
           c.bandwidth.push_back(uint64_t(*v));
@@ -205,7 +206,7 @@ class Parser {
     }
     return e->value;
   }
-  uint64_t uint(const std::string& sec, const std::string& key, int64_t min) {
+  uint64_t uint(const std::string& sec, const std::string& key, int64_t min, int64_t max) {
     const Entry* e = find(sec, key);
     const std::string v = str(sec, key);
     if (!e) return 0;
@@ -216,6 +217,10 @@ class Parser {
     }
     if (*x < min) {
       add(e->line, sec + "." + e->key, "must be >= " + std::to_string(min) + ", got " + std::to_string(*x));
+      return 0;
+    }
+    if (*x > max) {
+      add(e->line, sec + "." + e->key, "must be <= " + std::to_string(max) + ", got " + std::to_string(*x));
       return 0;
     }
     return uint64_t(*x);

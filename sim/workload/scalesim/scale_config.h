@@ -30,6 +30,14 @@
 
 namespace xpu::workload::scalesim {
 
+// Upper bounds, so that a cfg that validates maps onto a TPU config within
+// that format's own limits (mxu rows/cols <= 4096, unified buffer <= 4 GiB).
+inline constexpr int64_t kMaxArrayDim = 4096;
+inline constexpr int64_t kMaxSramKb = int64_t(2) << 20;  // 2 GiB each
+inline constexpr int64_t kMaxOffset = int64_t(1) << 40;  // word addresses
+inline constexpr int64_t kMaxBanks = 4096;
+inline constexpr int64_t kMaxBandwidth = int64_t(1) << 20;  // words/cycle per bank
+
 struct ScaleSimConfig {
   std::string file;
   std::string run_name;

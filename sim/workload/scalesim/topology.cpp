@@ -1,6 +1,7 @@
 #include "sim/workload/scalesim/topology.h"
 
 #include <map>
+#include <stdexcept>
 
 #include "sim/workload/graph_builder.h"
 #include "sim/workload/scalesim/fields.h"
@@ -94,7 +95,11 @@ class Reader {
     if (s > wd) fail(line, kConvFields[4], "Filter Width " + std::to_string(s) + " > IFMAP Width " + std::to_string(wd));
     const bool depthwise = name.find("DP") != std::string::npos;  // SCALE-Sim's test, case-sensitive
     const std::string ifmap = name + ".ifmap";
-    w_.add_input(ifmap, {opts_.batch, c, h, wd}, w_.dtype);
+    try {
+      w_.add_input(ifmap, {opts_.batch, c, h, wd}, w_.dtype);
+    } catch (const std::invalid_argument& e) {
+      fail(line, name, e.what());
+    }
     Attrs a;
     a.window.stride_h = sh;
     a.window.stride_w = sw;
