@@ -14,6 +14,14 @@
 //                   0 .. n - 1, added to them (`accumulate`) or replacing them.
 //                   `load_weights`: first switch to the next tile from the
 //                   weight FIFO (false reuses the current tile).
+//                   Output-stationary arrays only, rows <= array rows (one
+//                   pass): `keep_psums` leaves the partial sums in the PEs
+//                   (no drain, no accumulator access) and `continue_psums`
+//                   starts from them, so the K chunks of one output tile
+//                   form one dot product over the whole K that drains once
+//                   (see mxu_array.h, "Whole-K accumulation"). A keeping
+//                   matmul must be followed by a continuing one of the same
+//                   rows, n and dtype.
 // activate          accumulator rows acc_addr .. + rows - 1, columns 0..n-1,
 //                   through `fn`, converted to `out_dtype` (int8 output:
 //                   requantized as sat(round_half_even(x * scale))), written
@@ -84,6 +92,8 @@ struct Instruction {
   DType dtype = DType::int8;      // matmul inputs / read_weights tile
   bool accumulate = false;
   bool load_weights = true;
+  bool keep_psums = false;      // matmul, OS: partial sums stay in the PEs
+  bool continue_psums = false;  // matmul, OS: start from the kept partial sums
   ActFn fn = ActFn::none;
   DType out_dtype = DType::int32;  // activate output
   float scale = 1.0f;              // activate int8 requantization scale

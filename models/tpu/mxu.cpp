@@ -149,6 +149,11 @@ bool Mxu::schedule_head() {
   // scheduled back to back; only the first fold switches weights.
   const uint32_t fold = std::min<uint32_t>(in.rows, max_pass_m(shape_, df));
   const uint32_t folds = (in.rows + fold - 1) / fold;
+  if ((in.keep_psums || in.continue_psums) && (df != Dataflow::os || folds != 1)) {
+    throw std::logic_error("matmul " + std::to_string(e.index) +
+                           " keeps or continues partial sums in the PEs: only an output-stationary array"
+                           " does, for at most rows = " + std::to_string(shape_.rows) + " vectors");
+  }
   for (uint32_t f = 0; f < folds; ++f) {
     const uint32_t r0 = f * fold, m = std::min(fold, in.rows - r0);
     const bool sw = in.load_weights && f == 0;
@@ -167,11 +172,14 @@ bool Mxu::schedule_head() {
       p.acc_stride = acc_.cols();
     }
     p.accumulate = in.accumulate;
+    p.keep_psums = in.keep_psums;
+    p.continue_psums = in.continue_psums;
 
     const bool change = have_prev_ && (in.dtype != prev_dtype_);
     const uint64_t drained = change ? std::max({max_completion_, last_switch_done_, last_inputs_switch_done_}) : 0;
     // Array spacing after the previous pass beyond its stream (OS drain chain).
-    const uint64_t spacing = have_prev_ && !change ? earliest_start(shape_, df, prev_pass_, p) : 0;
+    const uint64_t spacing =
+        have_prev_ && !change ? earliest_start(shape_, df, prev_pass_, p, have_drain_ ? &last_drain_pass_ : nullptr) : 0;
     // IS: the fold's inputs are shifted in from the UB, one vector per step,
     // once the chain is free and the data is ready, and latched when the
     // previous input switch wavefront has passed; consecutive passes over
@@ -225,6 +233,10 @@ bool Mxu::schedule_head() {
     have_prev_ = true;
     prev_dtype_ = in.dtype;
     prev_pass_ = p;
+    if (!p.keep_psums) {
+      have_drain_ = true;
+      last_drain_pass_ = p;
+    }
     prev_input_free_ = stream_end;
     max_completion_ = std::max(max_completion_, completion);
     if (sw) {
@@ -264,8 +276,12 @@ bool Mxu::schedule_head() {
     trace::span("mxu", sw ? "matmul (switch weights)" : "matmul", start, stream_end);
     passes += 1;
     ub_.read_bytes += ub_bytes;
-    acc_.write_bytes += uint64_t(m) * in.n * 4;
-    if (in.accumulate) acc_.read_bytes += uint64_t(m) * in.n * 4;
+    // Kept partial sums stay in the PEs: only the draining pass of a
+    // whole-K chain touches the accumulators.
+    if (!p.keep_psums) {
+      acc_.write_bytes += uint64_t(m) * in.n * 4;
+      if (in.accumulate) acc_.read_bytes += uint64_t(m) * in.n * 4;
+    }
   }
   const uint64_t macs = uint64_t(in.rows) * in.k * in.n;
   (in.dtype == DType::int8 ? mac_int8 : in.dtype == DType::bf16 ? mac_bf16 : mac_fp16) += macs;

@@ -132,6 +132,8 @@ class Mxu : public sc_core::sc_module {
   uint64_t switched_ = 0;  // passes that switched weights (tiles consumed)
   uint64_t last_dispatch_ = 0;  // cycle the previous pass was dispatched
   Pass prev_pass_;              // for earliest_start (OS drain-chain spacing)
+  bool have_drain_ = false;     // OS: the last pass that drained (kept no psums)
+  Pass last_drain_pass_;
   std::map<uint32_t, uint32_t> pending_;  // instruction index -> folds in flight
   // IS stationary inputs: the active tile's UB source and load, the input
   // shift chain, the last input switch wavefront.

@@ -15,6 +15,9 @@ uint64_t pass_completion(const ArrayShape& a, const Pass& p, Dataflow df) {
   const uint64_t st = p.step;
   switch (df) {
     case Dataflow::os:
+      // A kept pass: its last valid MAC, PE(m-1, n-1) at kk = k-1, at step
+      // (k-1) + (m-1) + (n-1), settled one cycle later.
+      if (p.keep_psums) return p.start + st * (uint64_t(p.k) + p.m + p.n - 3) + 1;
       // Row 0 of column n-1 leaves the drain chain at step k + 2R - 1 +
       // (n - 1); written one cycle later.
       return p.start + st * (uint64_t(p.k) + 2ull * a.rows + p.n - 2) + 1;
@@ -48,12 +51,21 @@ uint64_t inputs_switch_done(const ArrayShape& a, const Pass& p) {
   return p.start + uint64_t(p.step) * (uint64_t(a.rows) + a.cols - 2) + 1;
 }
 
-uint64_t earliest_start(const ArrayShape& a, Dataflow df, const Pass& prev, const Pass& next) {
+uint64_t earliest_start(const ArrayShape& a, Dataflow df, const Pass& prev, const Pass& next,
+                        const Pass* last_drain) {
   switch (df) {
-    case Dataflow::os:
-      // next's row-0 hold write (step k' - 1 + c after its start) must come
-      // no earlier than prev's chain load (step k + R - 1 + c): see above.
-      return prev.start + uint64_t(prev.step) * (uint64_t(prev.k) + a.rows - next.k);
+    case Dataflow::os: {
+      // The edges stream prev's k steps first.
+      uint64_t e = prev.start + uint64_t(prev.step) * prev.k;
+      // A draining next's row-0 hold write (step k' - 1 + c after its start)
+      // must come no earlier than the last drain's chain load (step k + R -
+      // 1 + c after that pass's start): see above.
+      const Pass* d = prev.keep_psums ? last_drain : &prev;
+      if (!next.keep_psums && d != nullptr) {
+        e = std::max(e, d->start + uint64_t(d->step) * (uint64_t(d->k) + a.rows - next.k));
+      }
+      return e;
+    }
     case Dataflow::is:
       return prev.start + uint64_t(prev.step) * prev.n;
     case Dataflow::ws:
@@ -149,8 +161,19 @@ void PassSequencer::check_submit(const Pass& p) {
   }
   if (p.acc != nullptr && p.m > 1 && !acc_transposed_ && p.acc_stride < p.n) bad("acc_stride is smaller than n");
   if (p.acc != nullptr && p.n > 1 && acc_transposed_ && p.acc_stride < p.m) bad("acc_stride is smaller than m");
+  if ((p.keep_psums || p.continue_psums) && df_ != Dataflow::os) {
+    bad("keeps or continues partial sums in the PEs, which only an output-stationary array does");
+  }
+  const bool prev_kept = have_prev_ && prev_.keep_psums;
+  if (prev_kept && !p.continue_psums) {
+    bad("does not continue the partial sums pass " + std::to_string(prev_.id) + " kept in the PEs");
+  }
+  if (p.continue_psums && !prev_kept) bad("continues partial sums but the previous pass did not keep any");
+  if (p.continue_psums && (p.m != prev_.m || p.n != prev_.n || p.dtype != prev_.dtype || p.step != prev_.step)) {
+    bad("continues the partial sums of pass " + std::to_string(prev_.id) + " with a different m, n, dtype or step");
+  }
   if (have_prev_ && p.dtype == prev_dtype_ && p.step == prev_step_) {
-    const uint64_t e = earliest_start(shape_, df_, prev_, p);
+    const uint64_t e = earliest_start(shape_, df_, prev_, p, have_drain_ ? &last_drain_ : nullptr);
     if (p.start < e) {
       bad("start " + std::to_string(p.start) + " is before the earliest start after pass " +
           std::to_string(prev_.id) + " (" + std::to_string(e) + (df_ == Dataflow::ws ? ", its input_free" : "") +
@@ -212,6 +235,10 @@ void PassSequencer::check_submit(const Pass& p) {
 
   have_prev_ = true;
   prev_ = p;
+  if (!p.keep_psums) {
+    have_drain_ = true;
+    last_drain_ = p;
+  }
   prev_dtype_ = p.dtype;
   prev_step_ = p.step;
   max_completion_ = std::max(max_completion_, pass_completion(shape_, p, df_));

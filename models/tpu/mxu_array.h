@@ -71,10 +71,11 @@
 // - Accumulation order: each output is a plain sequential dot product over
 //   the pass's k, from +0, in order kk = 0 .. k-1, then acc = accumulate ?
 //   acc + psum : psum. A GEMM whose K exceeds R is split into passes of
-//   k <= R (one weight tile each) that combine in the accumulators: the
-//   reference is ref_gemm_f16 with k_chunk = R (bits identical to WS when
+//   k <= R (one weight tile each); drained one by one they combine in the
+//   accumulators (ref_gemm_f16 with k_chunk = R, the bits of WS when
 //   tile.k == pass.k; unlike WS, a non-finite weight in a tile row >= pass.k
-//   never meets a +0 activation, since such rows are not streamed).
+//   never meets a +0 activation, since such rows are not streamed); the
+//   lowering instead chains them in the PEs (whole-K accumulation below).
 // - Drain: the MAC with kk = k-1 writes the result into the PE's hold
 //   register (the partial sum restarts at +0 with the next pass's kk = 0).
 //   One step after PE(R-1, c) wrote its hold register (step b = k + R - 2 +
@@ -97,6 +98,28 @@
 //   sends row 0. Standby may be re-latched from
 //     switch_done = start + step * (C - 1) + 1.
 //   A reusing pass (switch_weights false) streams the active bank again.
+// - Whole-K accumulation (keep_psums / continue_psums): a GEMM with K > R
+//   needs one weight tile per K chunk of R rows, but the partial sums need
+//   not leave the PEs between chunks. A pass with keep_psums leaves them in
+//   the PE psum registers (no hold write, no drain, no accumulator access);
+//   the next pass must have continue_psums (same m, n, dtype, step) and
+//   starts its kk = 0 MAC from them instead of +0. A chain of such passes
+//   over chunks k_0, k_1, ... computes each output as ONE sequential dot
+//   product over the whole K, from +0, in order kk = 0 .. K-1 (the
+//   reference is ref_gemm_f16 with k_chunk >= K), and drains once, with its
+//   last pass: the accumulators see one write per output tile instead of
+//   one per chunk. PE(i, c) meets the continuing pass's kk = 0 one step
+//   after the kept pass's kk = k-1 when the continuing pass starts at the
+//   kept pass's input_free (start + step * k): the edges stream the whole K
+//   back to back. A kept pass has no accumulator write; its "completion"
+//   is its last valid MAC, PE(m-1, n-1) at kk = k-1, settled one cycle on:
+//     completion(keep) = start + step * (k + m + n - 3) + 1.
+//   For a chain of full chunks (k_j = R) started back to back, the output
+//   tile completes at chain start + step * (K + 2R + n - 2) + 1 (the last
+//   pass's drain formula with its start at chain start + step * (K - k_last)).
+//   Spacing: after a kept pass only its stream (start + step * k); a
+//   draining pass must also keep its row-0 hold write after the chain load
+//   of the last draining pass d:  start >= d.start + step * (d.k + R - k).
 //
 // ---------------------------------------------------------------------------
 // Input-stationary (Dataflow::is). R x C array, rows = K, cols = input
@@ -177,6 +200,11 @@ struct Pass {
   // the same values: the tile engine reads them there).
   bool switch_inputs = true;
   uint64_t inputs_latch = 0;
+  // Output-stationary only (see "Whole-K accumulation" above): leave the
+  // partial sums in the PEs for the next pass instead of draining them, and
+  // start from the partial sums the previous (keeping) pass left.
+  bool keep_psums = false;
+  bool continue_psums = false;
 };
 
 // Closed-form timing (the tile-level model's timing, derived above), per
@@ -197,8 +225,12 @@ inline uint64_t stream_cycles(const Pass& p, Dataflow df) {
 }
 // Earliest start of `next` after `prev` (same dtype and step) by the array's
 // own rules: WS input_free(prev); IS prev.start + step * prev.n; OS
-// prev.start + step * (prev.k + R - next.k) (drain chain, see above).
-uint64_t earliest_start(const ArrayShape& a, Dataflow df, const Pass& prev, const Pass& next);
+// prev.start + step * prev.k and, when `next` drains, d.start + step *
+// (d.k + R - next.k) for the last draining pass d (drain chain, see above):
+// d is `prev` unless prev kept its partial sums, then `last_drain` (nullptr:
+// none yet).
+uint64_t earliest_start(const ArrayShape& a, Dataflow df, const Pass& prev, const Pass& next,
+                        const Pass* last_drain = nullptr);
 // Largest m of one pass: WS unbounded, OS R (rows), IS C (columns).
 uint32_t max_pass_m(const ArrayShape& a, Dataflow df);
 

@@ -73,6 +73,8 @@ class PassSequencer {
   DType prev_dtype_ = DType::int8;
   uint32_t prev_step_ = 1;
   uint64_t max_completion_ = 0;  // over every pass submitted so far
+  bool have_drain_ = false;      // OS: the last pass that drained (did not keep psums)
+  Pass last_drain_;
   // Weights.
   bool latched_ = false;        // standby holds a tile
   uint64_t last_latch_ = 0;     // `when` of the newest latch

@@ -12,7 +12,10 @@
 //               to the same pass and kk (both travel along the diagonal
 //               kk + i + c), so one tag serves both.
 //   psum_       the stationary partial sums.
-//   hold_/htag_ the hold registers written by the last MAC (kk = k - 1).
+//   hold_/htag_ the hold registers written by the last MAC (kk = k - 1);
+//               a pass keeping its psums writes none: its flight retires
+//               once all R x C PEs made their last MAC.
+//   psum_ carries into a continuing pass (its kk = 0 MAC adds to it).
 //   drain_/dtag_ per column, R entries; entry R-1 leaves the array next.
 #include <algorithm>
 #include <cstring>
@@ -274,9 +277,16 @@ class OsPeEngine final : public ArrayEngine {
         }
         if (g == nullptr) internal("weight of a retired pass");
         const uint32_t kk = uint32_t(tg);
-        const uint32_t v = mac_word(dtype_, kk == 0 ? 0u : psum_[x], act_[x], wgt_[x]);
+        const uint32_t v = mac_word(dtype_, kk == 0 && !g->p.continue_psums ? 0u : psum_[x], act_[x], wgt_[x]);
         psum_[x] = v;
-        if (kk + 1 == g->p.k) {
+        if (kk + 1 == g->p.k && g->p.keep_psums) {
+          // The partial sum stays for the next pass; nothing drains.
+          if (i + 1 == g->p.m && c + 1 == g->p.n) {
+            g->done = true;
+            done_.push_back(Done{t + 1, g->serial, g->p.id});
+          }
+          if (--g->remaining == 0) --active_;
+        } else if (kk + 1 == g->p.k) {
           if (htag_[x] & kValid) internal("hold register overwritten before the drain loaded it");
           hold_[x] = v;
           htag_[x] = tag(g->serial, i, i < g->p.m);

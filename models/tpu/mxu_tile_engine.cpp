@@ -44,6 +44,8 @@ struct FloatMath {
     return detail::canonical_nan(
         float_to_bits(accumulate ? add_fp32(bits_to_float(old), psum) : psum));
   }
+  static Acc from_word(uint32_t w) { return bits_to_float(w); }
+  static uint32_t to_word(Acc a) { return float_to_bits(a); }
 };
 
 // int8 x int8 -> int32, wrapping adds (int32_acc.h).
@@ -59,6 +61,8 @@ struct IntMath {
   static uint32_t finish(uint32_t old, Acc psum, bool accumulate) {
     return static_cast<uint32_t>(accumulate ? wrap_add(int32_from_u32(old), psum) : psum);
   }
+  static Acc from_word(uint32_t w) { return int32_from_u32(w); }
+  static uint32_t to_word(Acc a) { return static_cast<uint32_t>(a); }
 };
 
 // A latched tile, copied (the caller may reuse its buffer) and packed into
@@ -119,19 +123,27 @@ void pack_inputs(const Pass& p, uint32_t kk, std::vector<typename M::In>& out) {
 }
 
 // The bulk GEMM of one pass. The s[][] block stays in registers; the k loop
-// is the sequential accumulation of every column.
+// is the sequential accumulation of every column. OS whole-K chains: a
+// continuing pass starts from the partial sums in `carry` (row stride
+// `cols`), a keeping pass leaves them there instead of finishing them into
+// the accumulators.
 template <class M>
 void run_pass(const Pass& p, uint32_t rows, uint32_t kk, const typename M::In* xp,
-              const typename M::In* wp) {
+              const typename M::In* wp, uint32_t* carry, uint32_t cols) {
   using In = typename M::In;
   using Acc = typename M::Acc;
   for (uint32_t r0 = 0; r0 < p.m; r0 += kMr) {
     const In* xb = xp + size_t(r0 / kMr) * kk * kMr;
     for (uint32_t c0 = 0; c0 < p.n; c0 += kNr) {
       const In* wb = wp + size_t(c0 / kNr) * rows * kNr;
+      const uint32_t mi = std::min(kMr, p.m - r0);
+      const uint32_t nj = std::min(kNr, p.n - c0);
       Acc s[kMr][kNr];
       for (uint32_t i = 0; i < kMr; ++i) {
-        for (uint32_t j = 0; j < kNr; ++j) s[i][j] = Acc{};  // int 0 or +0.0f
+        for (uint32_t j = 0; j < kNr; ++j) {
+          s[i][j] = p.continue_psums && i < mi && j < nj ? M::from_word(carry[size_t(r0 + i) * cols + c0 + j])
+                                                         : Acc{};  // int 0 or +0.0f
+        }
       }
       for (uint32_t k = 0; k < kk; ++k) {
         const In* x = xb + size_t(k) * kMr;
@@ -140,8 +152,12 @@ void run_pass(const Pass& p, uint32_t rows, uint32_t kk, const typename M::In* x
           for (uint32_t j = 0; j < kNr; ++j) s[i][j] = M::mac(s[i][j], x[i], w[j]);
         }
       }
-      const uint32_t mi = std::min(kMr, p.m - r0);
-      const uint32_t nj = std::min(kNr, p.n - c0);
+      if (p.keep_psums) {
+        for (uint32_t i = 0; i < mi; ++i) {
+          for (uint32_t j = 0; j < nj; ++j) carry[size_t(r0 + i) * cols + c0 + j] = M::to_word(s[i][j]);
+        }
+        continue;
+      }
       for (uint32_t i = 0; i < mi; ++i) {
         uint32_t* dst = p.acc + size_t(r0 + i) * p.acc_stride + c0;
         for (uint32_t j = 0; j < nj; ++j) dst[j] = M::finish(dst[j], s[i][j], p.accumulate);
@@ -228,16 +244,17 @@ class TileEngine final : public ArrayEngine {
 
   void compute(const Queued& q) {
     const Pass& p = q.p;
-    if (p.input == nullptr || p.acc == nullptr) return;  // timing only
+    if (p.input == nullptr || (p.acc == nullptr && !p.keep_psums)) return;  // timing only
     const PackedTile& w = *q.tile;
+    carry_.resize(size_t(shape_.rows) * shape_.cols);
     if (detail::is_int(p.dtype)) {
       // Integer products of +0 activations are exact zeros: rows >= k never matter.
       pack_inputs<IntMath>(p, p.k, xi_);
-      run_pass<IntMath>(p, shape_.rows, p.k, xi_.data(), w.i.data());
+      run_pass<IntMath>(p, shape_.rows, p.k, xi_.data(), w.i.data(), carry_.data(), shape_.cols);
     } else {
       const uint32_t kk = df_ == Dataflow::os ? p.k : std::max(p.k, w.nonfinite_rows);
       pack_inputs<FloatMath>(p, kk, xf_);
-      run_pass<FloatMath>(p, shape_.rows, kk, xf_.data(), w.f.data());
+      run_pass<FloatMath>(p, shape_.rows, kk, xf_.data(), w.f.data(), carry_.data(), shape_.cols);
     }
   }
 
@@ -250,6 +267,7 @@ class TileEngine final : public ArrayEngine {
   uint64_t serial_ = 0;
   std::vector<float> xf_;  // packed inputs, reused across passes
   std::vector<int8_t> xi_;
+  std::vector<uint32_t> carry_;  // OS: partial sums kept in the PEs between passes (R x C)
 };
 
 }  // namespace

@@ -57,7 +57,8 @@ void replay_activate(uint32_t acc, bool fp, const lowering::GemmCheck& g, uint64
 
 }  // namespace
 
-std::string check_tpu_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt, uint64_t R, uint64_t C) {
+std::string check_tpu_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt, uint64_t R, uint64_t C,
+                           uint64_t k_chunk) {
   if (!g.b_in_weights && (!g.b || g.b->empty())) return "";
   const uint8_t* ub = tpu.unified_buffer().data();
   const size_t e = dtype_bytes(dt), o = dtype_bytes(g.out_dtype);
@@ -99,7 +100,7 @@ std::string check_tpu_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt
   } else {
     d.b = *g.b;
   }
-  const auto acc = reference_gemm(d, R);
+  const auto acc = reference_gemm(d, k_chunk);
   uint8_t want[4];
   std::vector<uint8_t> row(g.n * o);
   for (uint64_t i = 0; i < g.m; ++i) {

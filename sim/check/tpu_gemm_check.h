@@ -13,7 +13,9 @@
 namespace xpu::check {
 
 // "" when B is not available to replay, "ok", or "MISMATCH gemm MxNxK at (i, j)".
-// R x C: the array (K chunk and weight-tile width).
-std::string check_tpu_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt, uint64_t R, uint64_t C);
+// R x C: the array (weight-tile shape); k_chunk: the reference accumulation
+// order (lowering::reference_k_chunk: R, or K where OS keeps psums in the PEs).
+std::string check_tpu_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt, uint64_t R, uint64_t C,
+                           uint64_t k_chunk);
 
 }  // namespace xpu::check

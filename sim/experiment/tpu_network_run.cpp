@@ -10,6 +10,7 @@
 #include "sim/check/gemm_data.h"
 #include "sim/check/tpu_gemm_check.h"
 #include "sim/check/values.h"
+#include "sim/lowering/tpu/gemm.h"
 #include "sim/experiment/layer_result.h"
 #include "sim/numerics/int8_quant.h"
 
@@ -208,7 +209,8 @@ check::Outcome NetworkRunner::check_layer(const lowering::LayerPlan& lp, const l
   bool bad = false, compared = false;
   size_t gemm_ok = 0, gemm_skipped = 0;
   for (const auto& g : lp.gemms) {
-    const std::string c = check::check_tpu_gemm(tpu, g, dtype, cfg.mxu.rows, cfg.mxu.cols);
+    const std::string c = check::check_tpu_gemm(tpu, g, dtype, cfg.mxu.rows, cfg.mxu.cols,
+                                                       lowering::reference_k_chunk(cfg.mxu, g.k));
     if (c.empty()) {
       ++gemm_skipped;
     } else if (c == "ok") {

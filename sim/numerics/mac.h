@@ -26,7 +26,10 @@
 //    systolic array with R rows): each column forms psum = 0.0f, then
 //    psum = add_fp32(psum, mul_fp32(a[k], b[k])) for k = 0..R-1 of the
 //    current K-chunk, and the finished psum is added to the output
-//    accumulator, chunk by chunk -- see reference_gemm.h.
+//    accumulator, chunk by chunk -- see reference_gemm.h. An output-
+//    stationary array keeps each output's psum in its PE over the whole K:
+//    one sequential dot product over k = 0..K-1, then one add into (or
+//    write of) the accumulator -- the same reference with k_chunk >= K.
 // 3. Special values propagate per IEEE 754: NaN in -> NaN out, Inf * 0 = NaN,
 //    Inf + -Inf = NaN, Inf otherwise propagates; signed zeros follow IEEE
 //    (e.g. -0 + -0 = -0, -0 + +0 = +0).

@@ -31,7 +31,9 @@ void ref_gemm_int8(std::size_t M, std::size_t N, std::size_t K, const std::int8_
 // hardware's overwrite mode does: a -0 partial sum stays -0 (0 + -0 would be +0).
 //
 // Every add rounds to fp32 (never fused). k_chunk >= K gives a single chunk,
-// i.e. a plain sequential dot product then one add into the accumulator.
+// i.e. a plain sequential dot product then one add into the accumulator:
+// the order of an output-stationary array, whose PEs keep each output's
+// partial sum over the whole K (WS and IS arrays use k_chunk = rows).
 // Throws std::invalid_argument if k_chunk == 0. Instantiated for bf16, fp16.
 template <typename T>
 void ref_gemm_f16(std::size_t M, std::size_t N, std::size_t K, const T* A, const T* B, float* C,

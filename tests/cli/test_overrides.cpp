@@ -95,8 +95,11 @@ TEST_CASE("validate understands SCALE-Sim's own cfg files", "[cli][overrides]") 
 TEST_CASE("a SCALE-Sim cfg run works outside the source tree, with overrides of the cfg and the topology",
           "[cli][overrides]") {
   const std::string dir = temp_dir();
-  // One 64^3 GEMM: on scale.cfg's 32x32 array K and N give 2 x 2 = 4 weight
-  // tiles; on 16x16, 4 x 4 = 16.
+  // One 64^3 GEMM on scale.cfg's output-stationary array: K > rows, so each
+  // block of at most `rows` output rows streams every (K chunk, N tile)
+  // weight tile once (the partial sums stay in the PEs over the whole K).
+  // 32x32: 2 blocks x 2 chunks x 2 tiles = 8; 16x16 with batch 2 (M = 128):
+  // 8 blocks x 4 x 4 = 128.
   write(dir + "/g.csv", "Layer, M, N, K,\nG1, 64, 64, 64,\n");
   // From `dir`, outside the source tree.
   auto from_dir = [&](const std::string& args) { return sh("cd " + dir + " && " + XPUSIM_BINARY + " " + args); };
@@ -106,7 +109,7 @@ TEST_CASE("a SCALE-Sim cfg run works outside the source tree, with overrides of 
   // The bundled energy table is found from the binary, the report lands under the current directory.
   const std::string out = dir + "/reports/scale_example_run_32x32_os_g";
   const auto a = summary(out);
-  CHECK(a["runs"][0]["layers"][0]["stats"]["tpu"]["mxu"]["weight_tiles"] == 4);
+  CHECK(a["runs"][0]["layers"][0]["stats"]["tpu"]["mxu"]["weight_tiles"] == 8);
   CHECK(a["runs"][0]["fidelity"] == "timing");  // SCALE-Sim's default: no values
   CHECK(access((out + "/manifest.json").c_str(), F_OK) == 0);
   CHECK_THAT(slurp(out + "/report.md"), Catch::Contains("xpusim 0.1.0 (revision"));
@@ -117,7 +120,7 @@ TEST_CASE("a SCALE-Sim cfg run works outside the source tree, with overrides of 
   INFO(small.out);
   REQUIRE(small.code == 0);
   const auto b = summary(dir + "/small");
-  CHECK(b["runs"][0]["layers"][0]["stats"]["tpu"]["mxu"]["weight_tiles"] == 16);
+  CHECK(b["runs"][0]["layers"][0]["stats"]["tpu"]["mxu"]["weight_tiles"] == 128);
   CHECK(b["runs"][0]["layers"][0]["macs"] == 2 * 64 * 64 * 64);  // batch 2 doubles M
   CHECK(b["runs"][0]["layers"][0]["verified"] != "");            // tile fidelity checks values
   CHECK(b["runs"][0]["overrides"].size() == 2);

@@ -248,12 +248,12 @@ std::vector<uint32_t> GemmCase::expected() const {
     std::vector<bf16> a(A.size() / 2), b(B.size() / 2);
     std::memcpy(a.data(), A.data(), A.size());
     std::memcpy(b.data(), B.data(), B.size());
-    ref_gemm_f16<bf16>(M, N, K, a.data(), b.data(), c.data(), accumulate, sc.shape.rows);
+    ref_gemm_f16<bf16>(M, N, K, a.data(), b.data(), c.data(), accumulate, k_chunk ? k_chunk : sc.shape.rows);
   } else {
     std::vector<fp16> a(A.size() / 2), b(B.size() / 2);
     std::memcpy(a.data(), A.data(), A.size());
     std::memcpy(b.data(), B.data(), B.size());
-    ref_gemm_f16<fp16>(M, N, K, a.data(), b.data(), c.data(), accumulate, sc.shape.rows);
+    ref_gemm_f16<fp16>(M, N, K, a.data(), b.data(), c.data(), accumulate, k_chunk ? k_chunk : sc.shape.rows);
   }
   std::memcpy(out.data(), c.data(), out.size() * 4);
   // The engines write NaN as the canonical quiet NaN (mxu_array.h).

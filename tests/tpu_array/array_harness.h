@@ -70,7 +70,9 @@ struct GemmCase {
   bool accumulate = false;
   std::vector<uint8_t> A, B;  // dense row-major
   // The expected accumulator words from ref_gemm_int8 / ref_gemm_f16 with
-  // k_chunk = rows (the chunked accumulation of the passes).
+  // k_chunk = rows (the chunked accumulation of the passes), or k_chunk when
+  // set (output-stationary whole-K chains: k_chunk = K).
+  uint32_t k_chunk = 0;
   std::vector<uint32_t> expected() const;
 };
 GemmCase gemm_case(const ArrayShape& a, DType t, uint32_t step, uint32_t M, uint32_t K,

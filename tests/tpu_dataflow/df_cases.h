@@ -24,10 +24,16 @@ namespace xpu::tpu::test {
 //   previous inputs_switch_done, the others reuse them.
 // K chunks accumulate in order in the accumulators (k_chunk = R):
 // GemmCase::expected() is the reference.
+// - os with whole_k: for each N tile, each fold of R vectors: one pass per K
+//   chunk (each switching to its tile), all but the last keeping their
+//   partial sums in the PEs, so each output is one dot product over the
+//   whole K and drains once (k_chunk = K).
 inline GemmCase df_gemm_case(Dataflow df, const ArrayShape& a, DType t, uint32_t step, uint32_t M, uint32_t K,
-                             uint32_t N, Values v, uint64_t seed, bool accumulate = false, uint32_t gap = 0) {
+                             uint32_t N, Values v, uint64_t seed, bool accumulate = false, uint32_t gap = 0,
+                             bool whole_k = false) {
   GemmCase g = gemm_case(a, t, step, M, K, N, v, seed, accumulate, gap);
   if (df == Dataflow::ws) return g;
+  if (whole_k) g.k_chunk = K;
   Scenario& sc = g.sc;
   const uint8_t* input = sc.blobs.at(0)->data();  // padded A, rows K + gap elements apart
   sc.ops.clear();
@@ -41,8 +47,8 @@ inline GemmCase df_gemm_case(Dataflow df, const ArrayShape& a, DType t, uint32_t
     }
     return WeightTile{t, kk, nn, sc.add_blob(std::move(tile))};
   };
-  bool have_prev = false, have_switch = false, have_inputs = false;
-  Pass prev;
+  bool have_prev = false, have_switch = false, have_inputs = false, have_drain = false;
+  Pass prev, last_drain;
   uint64_t last_switch_done = 0, last_latch = 0, last_inputs_done = 0, last_inputs_latch = 0;
   uint64_t id = 1;
   auto emit = [&](Op op, bool latch, const WeightTile& tile) {
@@ -61,11 +67,15 @@ inline GemmCase df_gemm_case(Dataflow df, const ArrayShape& a, DType t, uint32_t
       p.inputs_latch = std::max(have_inputs ? last_inputs_done : 0, last_inputs_latch);
       s = std::max(s, p.inputs_latch);
     }
-    if (have_prev) s = std::max(s, earliest_start(a, df, prev, p));
+    if (have_prev) s = std::max(s, earliest_start(a, df, prev, p, have_drain ? &last_drain : nullptr));
     p.start = (s + step - 1) / step * step;
     sc.ops.push_back(op);
     have_prev = true;
     prev = p;
+    if (!p.keep_psums) {
+      have_drain = true;
+      last_drain = p;
+    }
     if (p.switch_weights) {
       have_switch = true;
       last_switch_done = switch_done(a, p, df);
@@ -92,7 +102,21 @@ inline GemmCase df_gemm_case(Dataflow df, const ArrayShape& a, DType t, uint32_t
     op.acc_offset = size_t(m0) * N + c0;
     return op;
   };
-  if (df == Dataflow::os) {
+  if (df == Dataflow::os && whole_k) {
+    for (uint32_t c0 = 0; c0 < N; c0 += a.cols) {
+      const uint32_t nn = std::min(a.cols, N - c0);
+      for (uint32_t m0 = 0; m0 < M; m0 += a.rows) {
+        for (uint32_t k0 = 0; k0 < K; k0 += a.rows) {
+          const uint32_t kk = std::min(a.rows, K - k0);
+          Op op = base_pass(m0, std::min(a.rows, M - m0), k0, kk, c0, nn);
+          op.pass.accumulate = accumulate;
+          op.pass.continue_psums = k0 > 0;
+          op.pass.keep_psums = k0 + kk < K;
+          emit(op, true, tile_of(k0, kk, c0, nn));
+        }
+      }
+    }
+  } else if (df == Dataflow::os) {
     for (uint32_t c0 = 0; c0 < N; c0 += a.cols) {
       const uint32_t nn = std::min(a.cols, N - c0);
       for (uint32_t k0 = 0; k0 < K; k0 += a.rows) {

@@ -86,9 +86,20 @@ struct Shape {
 
 // Ragged shapes for an R x C array: M, K, N not multiples of the array,
 // K < R, N < C, M = 1, and several folds / chunks / tiles.
-std::vector<Shape> shapes_for(const ArrayShape& a) {
+// whole_k adds shapes with K > R (OS chains of 2 to 5 passes).
+std::vector<Shape> shapes_for(const ArrayShape& a, bool whole_k = false) {
   const uint32_t R = a.rows, C = a.cols;
   auto half = [](uint32_t x) { return x > 1 ? x / 2 : 1; };
+  if (whole_k) {
+    return {
+        {R, 3 * R, C},                      // 3 full chunks, one fold
+        {3 * R + 1, 2 * R + 3, C > 1 ? C - 1 : 1},  // 4 folds (last ragged), ragged last chunk
+        {1, R + 1, 2 * C + 1},              // m = 1, a 1-row last chunk, 3 N tiles
+        {2, 4 * R + 2, 1},                  // 5 chunks, one column
+        {R + 2, 2 * R, 3},                  // 2 folds, 2 full chunks
+        {5, 2 * R + 1, 2 * C + 3},          // 3 chunks, 3 N tiles (ragged)
+    };
+  }
   return {
       {R, R, C},                           // one full tile
       {1, R, C},                           // m = 1
@@ -104,16 +115,16 @@ const ArrayShape kArrays[] = {{1, 1}, {1, 5}, {5, 1}, {2, 3}, {4, 4}, {4, 8},
                               {8, 4}, {7, 5}, {8, 8}, {16, 4}, {4, 16}};
 
 // Runs every shape on every array for `df`; returns the number of shapes.
-int sweep(Dataflow df, Values v, uint64_t seed0, bool alternate_step) {
+int sweep(Dataflow df, Values v, uint64_t seed0, bool alternate_step, bool whole_k = false) {
   int shapes = 0;
   uint64_t seed = seed0;
   for (const ArrayShape& a : kArrays) {
-    for (const Shape& s : shapes_for(a)) {
+    for (const Shape& s : shapes_for(a, whole_k)) {
       ++shapes;
       for (DType t : kDtypes) {
         ++seed;
         const uint32_t step = t == DType::int8 ? 1 : (alternate_step && seed % 2 ? 3 : 1);
-        const GemmCase g = df_gemm_case(df, a, t, step, s.m, s.k, s.n, v, seed, seed % 2 == 0, uint32_t(seed % 3));
+        const GemmCase g = df_gemm_case(df, a, t, step, s.m, s.k, s.n, v, seed, seed % 2 == 0, uint32_t(seed % 3), whole_k);
         check_reference(g, check_equivalent(df, g.sc));
       }
     }
@@ -225,6 +236,18 @@ TEST_CASE("output-stationary: PE = tile = reference, random values", "[tpu_dataf
   CHECK(sweep(Dataflow::os, Values::random, 100, true) >= 50);
 }
 
+// 11 arrays x 6 ragged shapes with K > R = 66 shapes, each in int8, bf16
+// and fp16.
+TEST_CASE("output-stationary whole K: PE = tile = reference (k_chunk = K), random values",
+          "[tpu_dataflow][os][equivalence]") {
+  CHECK(sweep(Dataflow::os, Values::random, 700, true, true) >= 50);
+}
+
+TEST_CASE("output-stationary whole K: special and overflowing values", "[tpu_dataflow][os][special]") {
+  sweep(Dataflow::os, Values::special, 800, false, true);
+  sweep(Dataflow::os, Values::huge, 900, false, true);
+}
+
 TEST_CASE("input-stationary: PE = tile = reference, random values", "[tpu_dataflow][is][equivalence]") {
   CHECK(sweep(Dataflow::is, Values::random, 200, true) >= 50);
 }
@@ -332,6 +355,83 @@ TEST_CASE("output-stationary back to back: full K chunks keep every PE busy", "[
   REQUIRE(done.size() == 4);
   for (uint64_t i = 0; i < 4; ++i) CHECK(done[i].cycle == 8 * i + 31);
   CHECK(e->pe_updates() == 55 * 64);
+}
+
+TEST_CASE("output-stationary whole K: one drain per output tile, golden timing", "[tpu_dataflow][os][golden]") {
+  // 8x8 array, m = n = 8, K = 20: chunks of 8, 8, 4, each a weight tile
+  // latched at the previous pass's switch_done (start + 7 + 1).
+  const ArrayShape a{8, 8};
+  for (Fidelity f : {Fidelity::tile, Fidelity::pe}) {
+    auto e = make_array_engine(a, Dataflow::os, f);
+    e->latch_standby(WeightTile{DType::int8, 8, 8, nullptr}, 0);
+    Pass p1 = simple(1, 8, 8, 8, 0);
+    p1.keep_psums = true;
+    e->submit(p1);
+    // After a kept pass only its stream spaces the next: 0 + 8 = 8.
+    Pass p2 = simple(2, 8, 8, 8, 8);
+    p2.keep_psums = p2.continue_psums = true;
+    REQUIRE(earliest_start(a, Dataflow::os, p1, p2) == 8);
+    e->latch_standby(WeightTile{DType::int8, 8, 8, nullptr}, 8);
+    e->submit(p2);
+    Pass p3 = simple(3, 8, 4, 8, 16);
+    p3.continue_psums = true;
+    // No earlier drain: the stream alone, 8 + 8 = 16.
+    REQUIRE(earliest_start(a, Dataflow::os, p2, p3) == 16);
+    e->latch_standby(WeightTile{DType::int8, 4, 8, nullptr}, 16);
+    e->submit(p3);
+    const auto done = e->advance_to(1000);
+    REQUIRE(done.size() == 3);
+    // Kept passes: last valid MAC at PE(7, 7), kk = 7: start + 8 + 8 + 8 - 3 + 1.
+    CHECK(done[0].cycle == 0 + 22);
+    CHECK(done[1].cycle == 8 + 22);
+    // The drain: 16 + (4 + 16 + 8 - 2) + 1 = 43 = chain start + K + 2R + n - 1
+    // (0 + 20 + 16 + 8 - 1). Per-chunk drains (all three passes draining)
+    // would end at 47: pass 3 may start only at 8 + (8 + 8 - 4) = 20, and
+    // 20 + 4 + 16 + 8 - 1 = 47.
+    CHECK(done[2].cycle == 43);
+  }
+}
+
+TEST_CASE("output-stationary whole K: sequencing rules", "[tpu_dataflow][os][rules]") {
+  const ArrayShape a{8, 8};
+  for (Fidelity f : {Fidelity::tile, Fidelity::pe}) {
+    auto e = make_array_engine(a, Dataflow::os, f);
+    e->latch_standby(WeightTile{DType::int8, 8, 8, nullptr}, 0);
+    e->submit(simple(1, 8, 8, 8, 0));  // drains
+    // A continuing pass needs a kept one before it.
+    Pass orphan = simple(2, 8, 1, 8, 8, false);
+    orphan.continue_psums = true;
+    CHECK_THROWS_AS(e->submit(orphan), std::logic_error);
+    Pass keep = simple(2, 8, 1, 8, 8, false);
+    keep.keep_psums = true;
+    e->submit(keep);
+    // The kept sums must be continued, by a pass of the same m and n.
+    CHECK_THROWS_AS(e->submit(simple(3, 8, 1, 8, 20, false)), std::logic_error);
+    Pass other = simple(3, 7, 1, 8, 20, false);
+    other.continue_psums = true;
+    CHECK_THROWS_AS(e->submit(other), std::logic_error);
+    // The chain's draining pass (k = 1) still waits for pass 1's chain load:
+    // max(8 + 1, 0 + (8 + 8 - 1)) = 15.
+    Pass last = simple(3, 8, 1, 8, 14, false);
+    last.continue_psums = true;
+    Pass d1 = simple(1, 8, 8, 8, 0);
+    REQUIRE(earliest_start(a, Dataflow::os, keep, last, &d1) == 15);
+    CHECK_THROWS_AS(e->submit(last), std::logic_error);
+    last.start = 15;
+    CHECK_NOTHROW(e->submit(last));
+    // Pass 3 drains: 15 + (1 + 16 + 8 - 2) + 1 = 39.
+    const auto done = e->advance_to(1000);
+    REQUIRE(done.size() == 3);
+    CHECK(done[2].cycle == 39);
+  }
+  // Only the output-stationary array keeps partial sums in its PEs.
+  for (Dataflow df : {Dataflow::ws, Dataflow::is}) {
+    auto e = make_array_engine(a, df, Fidelity::tile);
+    e->latch_standby(WeightTile{DType::int8, 8, 8, nullptr}, 0);
+    Pass p = simple(1, 8, 8, 8, 0);
+    p.keep_psums = true;
+    CHECK_THROWS_AS(e->submit(p), std::logic_error);
+  }
 }
 
 TEST_CASE("input-stationary sequencing: input latches and reuse", "[tpu_dataflow][is][rules]") {

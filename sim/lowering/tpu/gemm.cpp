@@ -25,6 +25,22 @@ std::string shape_of(const GemmSpec& s) {
 
 }  // namespace
 
+bool os_whole_k(const tpu::MxuConfig& mxu, uint64_t k) {
+  return mxu.dataflow == tpu::Dataflow::os && k > mxu.rows;
+}
+
+void set_k_chunk_flags(tpu::Instruction& mm, const tpu::MxuConfig& mxu, uint64_t k, uint64_t kc) {
+  const uint64_t chunks = ceil_div(k, mxu.rows);
+  if (os_whole_k(mxu, k)) {
+    // One dot product over the whole K per output, drained once.
+    mm.accumulate = false;
+    mm.continue_psums = kc > 0;
+    mm.keep_psums = kc + 1 < chunks;
+  } else {
+    mm.accumulate = kc > 0;  // chunks meet in the accumulators
+  }
+}
+
 const char* gemm_io_name(GemmIo io) { return io == GemmIo::resident ? "resident" : "host"; }
 
 bool fits_resident(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
@@ -67,7 +83,7 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
                         " bytes; it cannot stay resident (use host io)");
   // Largest M block that fits the accumulators and (host io) the unified buffer.
   const uint64_t row_bytes = spec.k * eb + spec.n * ob;  // one input row + one output row
-  uint64_t mb = std::min<uint64_t>(spec.m, acc_rows);
+  uint64_t mb = std::min<uint64_t>(spec.m, os_whole_k(cfg.mxu, spec.k) ? std::min(acc_rows, R) : acc_rows);
   auto fits = [&](uint64_t rows) {
     const uint64_t depth = rows < spec.m ? 2 : 1;  // double-buffer blocks when there are several
     return depth * rows * row_bytes <= ub;
@@ -149,7 +165,7 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
         mm.k = static_cast<uint32_t>(kk);
         mm.n = static_cast<uint32_t>(nn);
         mm.dtype = spec.dtype;
-        mm.accumulate = kc > 0;
+        set_k_chunk_flags(mm, cfg.mxu, spec.k, kc);
         mm.load_weights = true;
         code.push_back(mm);
       }

@@ -11,6 +11,11 @@
 //   (the DMA of block i+1 overlaps the compute of block i).
 // - Per N tile, the K chunks accumulate into the same accumulator rows; the
 //   activation unit then writes that tile's columns of the output block.
+// - Output-stationary arrays with K > rows: the K chunks of a block instead
+//   form one dot product in the PEs (matmuls keep/continue their partial
+//   sums, isa.h) and drain once, so an M block is at most one fold of rows
+//   vectors and its weight tiles are fetched again for every block (the
+//   operands stream; only the outputs are stationary).
 // With resident io, all of A and C must fit the unified buffer at once.
 // A shape that cannot be tiled (one input row larger than half the unified
 // buffer, a dtype the MXU lacks) is a LoweringError, never a truncation.
@@ -65,6 +70,17 @@ struct TpuGemmPlan {
 };
 
 TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec);
+
+// Whether a GEMM with this K keeps its partial sums in the PEs across K
+// chunks (output-stationary, K > rows): M blocks are then at most rows.
+bool os_whole_k(const tpu::MxuConfig& mxu, uint64_t k);
+// The K chunk of the reference accumulation order (ref_gemm_f16's k_chunk):
+// rows, or the whole K where the partial sums stay in the PEs.
+inline uint64_t reference_k_chunk(const tpu::MxuConfig& mxu, uint64_t k) {
+  return os_whole_k(mxu, k) ? k : mxu.rows;
+}
+// The accumulate / keep / continue flags of the matmul for K chunk kc.
+void set_k_chunk_flags(tpu::Instruction& mm, const tpu::MxuConfig& mxu, uint64_t k, uint64_t kc);
 // Whether A and C fit the unified buffer together (resident io is possible).
 bool fits_resident(const tpu::TpuConfig& cfg, const GemmSpec& spec);
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "sim/lowering/tpu/gemm.h"
 #include "sim/lowering/tpu/network_builder.h"
 #include "sim/numerics/int8_quant.h"
 
@@ -157,8 +158,10 @@ void NetBuilder::emit_gemm(const Layer& l, GemmJob& job) {
 void NetBuilder::emit_gemm_rows(const Layer& l, GemmJob& job, uint64_t m, uint64_t a_ub, uint64_t c_ub,
                                 GemmCheck chk) {
   const uint64_t R = cfg_.mxu.rows, C = cfg_.mxu.cols, e = eb();
-  const uint64_t acc_rows = cfg_.accumulators.double_buffered ? cfg_.accumulators.entries / 2 : cfg_.accumulators.entries;
-  if (acc_rows == 0) fail(l, "the accumulators cannot hold one row");
+  const uint64_t acc_entries = cfg_.accumulators.double_buffered ? cfg_.accumulators.entries / 2 : cfg_.accumulators.entries;
+  if (acc_entries == 0) fail(l, "the accumulators cannot hold one row");
+  // Output-stationary whole-K chains hold one fold per block (gemm.h).
+  const uint64_t acc_rows = os_whole_k(cfg_.mxu, job.k) ? std::min(acc_entries, R) : acc_entries;
   const uint64_t kcs = ceil_div(job.k, R), nts = ceil_div(job.n, C);
   const auto off = tile_offsets(job.k, job.n, R, C, e);
   const float in_scale = chk.in_scale, out_scale = chk.scale;
@@ -172,7 +175,7 @@ void NetBuilder::emit_gemm_rows(const Layer& l, GemmJob& job, uint64_t m, uint64
     const uint64_t rows = std::min(acc_rows, m - m0);
     for (uint64_t nt = 0; nt < nts; ++nt) {
       const uint64_t nn = std::min(C, job.n - nt * C);
-      const uint32_t acc = u32(half * acc_rows);
+      const uint32_t acc = u32(half * acc_entries);
       for (uint64_t kc = 0; kc < kcs; ++kc) {
         const uint64_t kk = std::min(R, job.k - kc * R);
         tpu::Instruction w;
@@ -191,7 +194,7 @@ void NetBuilder::emit_gemm_rows(const Layer& l, GemmJob& job, uint64_t m, uint64
         mm.k = u32(kk);
         mm.n = u32(nn);
         mm.dtype = dt();
-        mm.accumulate = kc > 0;
+        set_k_chunk_flags(mm, cfg_.mxu, job.k, kc);
         mm.load_weights = true;
         emit(mm);
       }
