@@ -8,6 +8,7 @@
 #include "models/gpu/decode.h"
 #include "models/gpu/fast_path.h"
 #include "sim/common/errors.h"
+#include "sim/common/sanitizer_stack.h"
 #include "sim/trace/trace.h"
 
 namespace xpu::gpu {
@@ -113,6 +114,7 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
   pending_launch_ = true;  // the first launch finds the thread not yet waiting
   launch_ev_.notify(sc_core::SC_ZERO_TIME);
   sc_core::sc_start();
+  restore_stack_bounds_after_simulation();
   running_ = false;
 
   LaunchResult r;

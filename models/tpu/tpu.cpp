@@ -5,6 +5,7 @@
 
 #include "models/tpu/program_check.h"
 #include "sim/common/errors.h"
+#include "sim/common/sanitizer_stack.h"
 #include "sim/trace/trace.h"
 
 namespace xpu::tpu {
@@ -78,6 +79,7 @@ RunResult Tpu::run(const Program& program) {
   const stats::Snapshot before = stats_->snapshot();
   ctrl_->load(&program);
   sc_core::sc_start();
+  restore_stack_bounds_after_simulation();
   if (!ctrl_->error().empty()) {
     broken_ = true;
     throw xpu::InternalError("tpu: " + ctrl_->error());
