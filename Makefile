@@ -28,11 +28,12 @@ build: configure
 run: build
 	@$(BUILD_DIR)/xpusim run $(EXPERIMENT) --force
 
-# The whole ctest log goes to $(BUILD_DIR)/ctest.log; the summary (and the
-# output of any failed test) is printed.
+# The whole ctest log goes to $(BUILD_DIR)/ctest.log; a green run prints its
+# summary, a red one the whole log (with each failed test's output).
 test: build
 	@cd $(BUILD_DIR) && { ctest --output-on-failure -j $(JOBS) > ctest.log 2>&1; rc=$$?; \
-	  sed -n '/tests passed/,$$p' ctest.log; echo "full log: $(BUILD_DIR)/ctest.log"; exit $$rc; }
+	  if [ $$rc -eq 0 ]; then sed -n '/tests passed/,$$p' ctest.log; else cat ctest.log; fi; \
+	  echo "full log: $(BUILD_DIR)/ctest.log"; exit $$rc; }
 
 clean:
 	@rm -rf $(BUILD_DIR)
