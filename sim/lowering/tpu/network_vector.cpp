@@ -203,7 +203,6 @@ void lower_activation(NetBuilder& b, const VectorGroup& g) {
   in.dst_stride = n * e;
   in.scale = out_scale;
   b.emit(in);
-  return;
 }
 
 void lower_add_mul(NetBuilder& b, const VectorGroup& g) {
@@ -282,7 +281,6 @@ void lower_add_mul(NetBuilder& b, const VectorGroup& g) {
   in.dst_addr = Y.ub;
   in.dst_stride = n * e;
   b.emit(in);
-  return;
 }
 
 void lower_batchnorm(NetBuilder& b, const VectorGroup& g) {
@@ -320,7 +318,6 @@ void lower_batchnorm(NetBuilder& b, const VectorGroup& g) {
   in.p0 = p0;
   in.p1 = p1;
   b.emit(in);
-  return;
 }
 
 }  // namespace vector_layer

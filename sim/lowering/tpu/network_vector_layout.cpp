@@ -53,7 +53,6 @@ void lower_transpose(NetBuilder& b, const VectorGroup& g) {
     c.dst_stride = n * e;
     b.emit(c);
   }
-  return;
 }
 
 void lower_reshape(NetBuilder& b, const VectorGroup& g) {
@@ -92,7 +91,6 @@ void lower_reshape(NetBuilder& b, const VectorGroup& g) {
     t.scale = out_scale;
     b.emit(t);
   }
-  return;
 }
 
 void lower_concat(NetBuilder& b, const VectorGroup& g) {
@@ -126,7 +124,6 @@ void lower_concat(NetBuilder& b, const VectorGroup& g) {
     b.emit(c);
     off += inner;
   }
-  return;
 }
 
 }  // namespace xpu::lowering::detail::vector_layer

@@ -114,7 +114,6 @@ void lower_softmax_layernorm(NetBuilder& b, const VectorGroup& g) {
   }
   b.emit(in);
   if (l.op == OpKind::layernorm) lower_moments(b, l, X, rows, n);
-  return;
 }
 
 void lower_pooling(NetBuilder& b, const VectorGroup& g) {
@@ -218,7 +217,6 @@ void lower_pooling(NetBuilder& b, const VectorGroup& g) {
         }
       }
     }
-  return;
 }
 
 }  // namespace xpu::lowering::detail::vector_layer
