@@ -10,6 +10,11 @@ packages=(
   libonnx-dev libonnx-testdata libprotobuf-dev
   libopenmpi-dev openmpi-bin   # sweeps over MPI ranks (CMake XPUSIM_WITH_MPI, on when found)
   chromium                     # test_html renders report.html headless (skipped with a message when absent)
+  # The Python package (python/) and its tests: pybind11 bindings, pandas
+  # results, pytest through ctest, the matplotlib example, PyTorch models
+  # exported to ONNX (torch.onnx.export needs no python3-onnx).
+  pybind11-dev python3-dev python3-pytest python3-numpy python3-pandas python3-yaml python3-matplotlib
+  python3-torch python3-torchvision
 )
 # --fuzz: also clang with libFuzzer and the ASan/UBSan runtimes (make fuzz only).
 if [ "${1:-}" = "--fuzz" ]; then
