@@ -1,6 +1,5 @@
 """examples/pareto_sweep.py runs headless and marks the right Pareto front."""
 import importlib.util
-import os
 
 from conftest import repo
 

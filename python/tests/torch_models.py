@@ -1,8 +1,12 @@
 """The PyTorch models the ONNX tests export (random weights, fixed seed)."""
 import math
 
+import pytest
 import torch
+import torchvision
 from torch import nn
+
+from xpusim import torch_onnx
 
 
 class EncoderBlock(nn.Module):
@@ -28,3 +32,38 @@ class EncoderBlock(nn.Module):
         y = (a @ v).transpose(1, 2).reshape(b, s, d)
         x = self.ln1(x + self.o(y))
         return self.ln2(x + self.ff2(torch.relu(self.ff1(x))))
+
+
+MODELS = {
+    "resnet50": (torchvision.models.resnet50, (3, 224, 224)),
+    "mobilenet_v2": (torchvision.models.mobilenet_v2, (3, 224, 224)),
+    "encoder": (EncoderBlock, (16, 64)),  # seq 16, d_model 64
+}
+
+
+def build(name):
+    torch.manual_seed(0)
+    return MODELS[name][0]().eval()
+
+
+def example(name, spatial=None):
+    torch.manual_seed(1)
+    shape = MODELS[name][1]
+    if spatial:
+        shape = (shape[0], spatial, spatial)
+    return torch.randn(1, *shape)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("onnx")
+    cache = {}
+
+    def get(name, spatial=None):
+        key = (name, spatial)
+        if key not in cache:
+            model, x = build(name), example(name, spatial)
+            path = str(out / f"{name}_{spatial or 'full'}.onnx")
+            cache[key] = (model, x, torch_onnx.export(model, x, path))
+        return cache[key]
+    return get

@@ -7,7 +7,7 @@ same validation and its errors name that file, the line and the key path.
 import json
 import os
 import tempfile
-from typing import Dict, Iterable, List, Mapping, Optional, Union
+from typing import Iterable, List, Mapping, Optional, Union
 
 Overrides = Union[None, Mapping[str, object], Iterable[str]]
 

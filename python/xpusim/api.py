@@ -1,6 +1,5 @@
 """Loading accelerators, workloads, experiments and sweeps; running them."""
 import os
-import sys
 import tempfile
 from typing import Mapping, Optional
 

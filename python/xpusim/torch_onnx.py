@@ -23,9 +23,10 @@ def export(model, example_input, path: str, opset: int = OPSET, overrides=None) 
     """torch.onnx.export of `model` at `example_input`'s shape, then loaded."""
     import torch
     model.eval()
-    with torch.no_grad():
-        torch.onnx.export(model, (example_input,), path, opset_version=opset, do_constant_folding=True,
-                          input_names=["input"], output_names=["output"])
+    # Not under torch.no_grad(): there, some modules (nn.TransformerEncoderLayer)
+    # switch to fused kernels that have no ONNX export.
+    torch.onnx.export(model, (example_input,), path, opset_version=opset, do_constant_folding=True,
+                      input_names=["input"], output_names=["output"])
     return Workload(path, overrides)
 
 

@@ -211,6 +211,61 @@ TEST_CASE("Clip(0, 6) imports as relu6, other bounds as clip") {
   CHECK(w.find_layer("relu2")->inputs.size() == 1);  // the bounds became attributes
 }
 
+TEST_CASE("Constant, Identity and Dropout as torch.onnx.export writes them") {
+  // torch.onnx.export gives Clip's bounds as Constant nodes, repeats folded
+  // weights through Identity nodes and keeps inference Dropout as a node.
+  onnx::ModelProto m = resnet_style();
+  auto* g = m.mutable_graph();
+  auto constant = [&](const std::string& name, float v) {
+    auto* n = node(g, "Constant", name, {}, {name + "_out"});
+    auto* a = n->add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    a->mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+    a->mutable_t()->add_float_data(v);
+  };
+  // Nodes must come before their users: rebuild the node list.
+  auto old_nodes = g->node();
+  g->clear_node();
+  constant("lo", 0.0f);
+  constant("hi", 6.0f);
+  node(g, "Identity", "w2_alias", {"w2"}, {"w2b"});
+  for (auto n : old_nodes) {
+    if (n.name() == "relu1") {
+      n.set_op_type("Clip");
+      n.add_input("lo_out");
+      n.add_input("hi_out");
+    }
+    if (n.name() == "conv2") n.set_input(1, "w2b");
+    if (n.name() == "flatten") n.set_output(0, "flat0");
+    *g->add_node() = n;
+    if (n.name() == "flatten") node(g, "Dropout", "drop", {"flat0"}, {"flat"});
+  }
+  const Workload w = import_onnx_bytes(bytes(m), "torch.onnx");
+  CHECK(w.find_layer("relu1")->op == OpKind::relu6);  // Clip(Constant 0, Constant 6)
+  CHECK(w.find_layer("lo") == nullptr);               // a Constant is no layer
+  CHECK(w.find_layer("w2_alias") == nullptr);         // an alias of a weight is no layer either
+  REQUIRE(w.find_tensor("w2b"));
+  CHECK(w.find_tensor("w2b")->is_constant());
+  CHECK(w.find_layer("drop")->op == OpKind::reshape);  // Dropout of an activation: a copy
+  // The same values as the model without the extra nodes.
+  const Workload plain = import_onnx_bytes(bytes(resnet_style()), "plain.onnx");
+  TensorValues feeds{{"x", ramp(3 * 64, 0.5f)}};
+  CHECK(execute(w, feeds).at("logits") == execute(plain, feeds).at("logits"));
+}
+
+TEST_CASE("Every node of an unsupported operator is listed in one error") {
+  onnx::ModelProto m = resnet_style();
+  node(m.mutable_graph(), "Shape", "shape0", {"x"}, {"s"});
+  node(m.mutable_graph(), "Gather", "gather0", {"s", "s"}, {"g"});
+  node(m.mutable_graph(), "Shape", "shape1", {"logits"}, {"s1"});
+  const std::string e = import_error(m);
+  CHECK_THAT(e, Catch::Contains("model.onnx: node 'shape0' (Shape): unsupported ONNX operator 'Shape'"));
+  CHECK_THAT(e, Catch::Contains("model.onnx: node 'gather0' (Gather): unsupported ONNX operator 'Gather'"));
+  CHECK_THAT(e, Catch::Contains("model.onnx: node 'shape1' (Shape): unsupported ONNX operator 'Shape'"));
+  CHECK_THAT(e, Catch::Contains("3 node(s) use operators xpusim cannot import: Gather x1, Shape x2"));
+}
+
 TEST_CASE("Unsupported operators, attributes and dtypes are errors naming the node") {
   onnx::ModelProto m = resnet_style();
   node(m.mutable_graph(), "LSTM", "lstm0", {"logits"}, {"h"});

@@ -91,6 +91,7 @@ class Importer {
         for (int i = 3; i < n.input_size() && i < 5; ++i) buffers_.insert(n.input(i));
     for (const auto& in : g.input())
       if (!initializers_.count(in.name())) add_graph_input(in);
+    check_operators();
     for (int i = 0; i < g.node_size(); ++i) node(g.node(i), i);
     for (const auto& out : g.output()) {
       if (!w_.find_tensor(out.name())) fail_file("graph output '" + out.name() + "' is not produced by any node");
@@ -102,6 +103,86 @@ class Importer {
  private:
   [[noreturn]] void fail_file(const std::string& msg) const {
     throw config::ConfigError(config::Diagnostic{file_, 0, 0, "", msg});
+  }
+
+  static std::string layer_name(const onnx::NodeProto& n, int index) {
+    return n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name();
+  }
+
+  // Every node whose operator the importer does not know, in one error: an
+  // exported model often has several, and one at a time would hide the rest.
+  void check_operators() const {
+    static const std::set<std::string> known = {
+        "Conv", "Gemm", "MatMul", "Gelu", "Add", "Mul", "MaxPool", "AveragePool", "GlobalAveragePool",
+        "Flatten", "Reshape", "Transpose", "Softmax", "BatchNormalization", "LayerNormalization", "Concat",
+        "Clip", "Constant", "Identity", "Dropout"};
+    std::vector<config::Diagnostic> diags;
+    std::map<std::string, int> count;
+    const auto& g = model_.graph();
+    for (int i = 0; i < g.node_size(); ++i) {
+      const auto& n = g.node(i);
+      const bool domain_ok = n.domain().empty() || n.domain() == "ai.onnx";
+      if (domain_ok && (known.count(n.op_type()) || activation_by_onnx(n.op_type()))) continue;
+      const std::string what = domain_ok ? "unsupported ONNX operator '" + n.op_type() + "'"
+                                         : "operator domain '" + n.domain() + "' is not supported";
+      diags.push_back(config::Diagnostic{file_, 0, 0, "node '" + layer_name(n, i) + "' (" + n.op_type() + ")", what});
+      ++count[n.op_type()];
+    }
+    if (diags.empty()) return;
+    std::string summary;
+    for (const auto& [op, c] : count) summary += (summary.empty() ? "" : ", ") + op + " x" + std::to_string(c);
+    diags.push_back(config::Diagnostic{file_, 0, 0, "", std::to_string(diags.size()) +
+                                                           " node(s) use operators xpusim cannot import: " + summary});
+    throw config::ConfigError(diags);
+  }
+
+  // Constant: its value becomes an initializer (Clip bounds, Reshape shapes
+  // and weights in exports that use Constant nodes for them).
+  void constant(const onnx::NodeProto& n) {
+    if (n.output_size() != 1 || n.attribute_size() != 1)
+      throw NodeError("Constant needs one output and exactly one value attribute");
+    const auto& a = n.attribute(0);
+    TensorData d;
+    if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR) {
+      try {
+        d = from_proto(a.t());
+      } catch (const std::runtime_error& e) {
+        throw NodeError(e.what());
+      }
+    } else if (a.name() == "value_float" || a.name() == "value_floats") {
+      d.onnx_type = TP::FLOAT;
+      if (a.name() == "value_float") d.floats = {a.f()};
+      else d.floats.assign(a.floats().begin(), a.floats().end()), d.shape = {int64_t(d.floats.size())};
+    } else if (a.name() == "value_int" || a.name() == "value_ints") {
+      d.onnx_type = TP::INT64;
+      if (a.name() == "value_int") d.ints = {a.i()};
+      else d.ints.assign(a.ints().begin(), a.ints().end()), d.shape = {int64_t(d.ints.size())};
+      for (auto v : d.ints) d.floats.push_back(float(v));
+    } else {
+      throw NodeError("unsupported Constant attribute '" + a.name() + "'");
+    }
+    d.name = n.output(0);
+    initializers_[n.output(0)] = std::move(d);
+  }
+
+  // Identity and inference-mode Dropout: a constant input is the same
+  // initializer under a second name; an activation is copied (a reshape to
+  // its own shape).
+  bool alias_constant(const onnx::NodeProto& n) {
+    if (n.op_type() == "Dropout") {
+      if (n.input_size() > 2 && !n.input(2).empty()) {
+        const TensorData* t = constant_value(n.input(2));
+        if (!t || (!t->floats.empty() && t->floats[0] != 0.0f))
+          throw NodeError("Dropout in training mode is not supported (inference only)");
+      }
+      if (n.output_size() > 1 && !n.output(1).empty()) throw NodeError("Dropout's mask output is not supported");
+    }
+    auto it = initializers_.find(n.input(0));
+    if (it == initializers_.end()) return false;
+    TensorData d = it->second;
+    d.name = n.output(0);
+    initializers_[n.output(0)] = std::move(d);
+    return true;
   }
 
   void add_graph_input(const onnx::ValueInfoProto& in) {
@@ -200,7 +281,7 @@ class Importer {
 
   void node(const onnx::NodeProto& n, int index) {
     Layer l;
-    l.name = n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name();
+    l.name = layer_name(n, index);
     if (w_.find_layer(l.name)) l.name += "_" + std::to_string(index);
     l.loc.file = file_;
     l.loc.key_path = "node '" + l.name + "' (" + n.op_type() + ")";
@@ -209,7 +290,9 @@ class Importer {
         throw NodeError("operator domain '" + n.domain() + "' is not supported");
       for (const auto& in : n.input()) l.inputs.push_back(in);
       for (const auto& out : n.output()) l.outputs.push_back(out);
+      if (n.op_type() == "Constant") return constant(n);
       if (l.inputs.empty() || l.inputs[0].empty()) throw NodeError("has no (first) input");
+      if ((n.op_type() == "Identity" || n.op_type() == "Dropout") && alias_constant(n)) return;
       Attributes a(n);
       translate(n, a, l);
       a.finish();
@@ -281,6 +364,15 @@ class Importer {
       l.attrs.target_shape = s->ints;
       l.attrs.allow_zero = a.i("allowzero").value_or(0) != 0;
       l.inputs.resize(1);
+    } else if (t == "Identity" || t == "Dropout") {
+      l.op = OpKind::reshape;
+      const Tensor* x = w_.find_tensor(l.inputs.at(0));
+      if (!x) throw NodeError("input '" + l.inputs.at(0) + "' is not produced by an earlier node");
+      l.attrs.target_shape = x->shape;
+      a.f("ratio");
+      a.i("seed");
+      l.inputs.resize(1);
+      l.outputs.resize(1);
     } else if (t == "Transpose") {
       l.op = OpKind::transpose;
       if (auto p = a.ints("perm")) l.attrs.perm = *p;

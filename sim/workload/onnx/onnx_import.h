@@ -7,9 +7,12 @@
 //   op_table.cpp (Relu, Sigmoid, Tanh, ...), Gelu, Add, Mul, MaxPool,
 //   AveragePool (2-D), GlobalAveragePool, Flatten, Reshape, Transpose,
 //   Softmax, BatchNormalization (inference), LayerNormalization, Concat,
-//   Clip (Clip(0, 6) becomes relu6).
+//   Clip (Clip(0, 6) becomes relu6), Constant (an initializer), Identity and
+//   inference Dropout (an alias of a constant, else a copy): the operators
+//   torch.onnx.export writes for torchvision's CNNs and transformer blocks.
 // Anything else -- an operator, an attribute value or an element type the
-// IR does not model -- is a config::ConfigError naming the node and its type.
+// IR does not model -- is a config::ConfigError naming the node and its type;
+// every node of an unknown operator is listed in one error.
 #include <cstdint>
 #include <map>
 #include <string>
