@@ -33,7 +33,8 @@ def test_sweep_resume_runs_only_missing_points(tmp_path):
     first = sw.run(output_dir=out, jobs=2)
     points = sorted(os.listdir(out / "points"))
     os.remove(out / "points" / points[0])  # as if that point had been killed
-    again = sw.run(output_dir=out, jobs=1, resume=True)
+    # A sweep loaded again from the same dict (a new session) resumes.
+    again = xpusim.load_sweep(sweep_dict()).run(output_dir=out, jobs=1, resume=True)
     assert sorted(os.listdir(out / "points")) == points
     assert again.points.equals(first.points)
     with open(out / "points.log") as f:

@@ -1,9 +1,10 @@
 """Inputs given as paths or dicts, and overrides given as dicts or strings.
 
-A dict is written as a YAML file (JSON is YAML) into a directory the object
-keeps, then read by the same C++ loader as any file, so it gets exactly the
-same validation and its errors name that file, the line and the key path.
+A dict is written as a YAML file (JSON is YAML), then read by the same C++
+loader as any file, so it gets exactly the same validation and its errors
+name that file, the line and the key path.
 """
+import hashlib
 import json
 import os
 import tempfile
@@ -32,22 +33,25 @@ def override_list(overrides: Overrides) -> List[str]:
 
 
 class Scratch:
-    """A directory for files written from dicts, removed with its owner."""
+    """Files written from dicts. A file's path is named after its content
+    (SHA-256), so the same dict is the same file in every session: a sweep
+    loaded again from the same dict can be resumed, since a sweep's plan
+    records its input files by path and content."""
 
     def __init__(self):
-        self._dir: Optional[tempfile.TemporaryDirectory] = None
-
-    @property
-    def path(self) -> str:
-        if self._dir is None:
-            self._dir = tempfile.TemporaryDirectory(prefix="xpusim-")
-        return self._dir.name
+        self.path = os.path.join(tempfile.gettempdir(), f"xpusim-dicts-{os.getuid()}")
 
     def write(self, name: str, doc: Mapping) -> str:
-        path = os.path.join(self.path, name)
-        with open(path, "w") as f:
-            json.dump(doc, f, indent=2)
-            f.write("\n")
+        text = json.dumps(doc, indent=2) + "\n"
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        directory = os.path.join(self.path, digest)
+        path = os.path.join(directory, name)
+        if not os.path.exists(path):
+            os.makedirs(directory, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)  # whole or not at all, also with concurrent writers
         return path
 
 
