@@ -124,6 +124,7 @@ PYBIND11_MODULE(_xpusim, m) {
   m.doc() = "xpusim's C++ core (use the xpusim package)";
   m.attr("__version__") = XPUSIM_VERSION;
   m.attr("git_revision") = XPUSIM_GIT_REVISION;
+  spdlog::set_pattern("%^%l%$: %v");  // as the CLI logs
   py::register_exception_translator([](std::exception_ptr p) {
     if (!p) return;
     try {

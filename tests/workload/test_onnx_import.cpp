@@ -254,6 +254,48 @@ TEST_CASE("Constant, Identity and Dropout as torch.onnx.export writes them") {
   CHECK(execute(w, feeds).at("logits") == execute(plain, feeds).at("logits"));
 }
 
+TEST_CASE("GELU written as its erf formula imports as one gelu layer") {
+  // torch.onnx.export (opset < 20): x * 0.5 * (1 + erf(x / sqrt 2)) as
+  // Div -> Erf -> Add -> Mul(x, .) -> Mul(., 0.5), constants as initializers.
+  auto model = [](bool formula) {
+    onnx::ModelProto m;
+    m.set_ir_version(8);
+    m.add_opset_import()->set_version(17);
+    auto* g = m.mutable_graph();
+    g->set_name("gelu");
+    value_info(g->add_input(), "x", {2, 8});
+    value_info(g->add_output(), "y", {2, 8});
+    if (!formula) {
+      // The exact form as the reference: Gelu itself (ONNX opset 20).
+      node(g, "Gelu", "act", {"x"}, {"y"});
+      return m;
+    }
+    initializer(g, "sqrt2", {}, {1.41421354f});
+    initializer(g, "one", {}, {1.0f});
+    initializer(g, "half", {}, {0.5f});
+    node(g, "Div", "div", {"x", "sqrt2"}, {"d"});
+    node(g, "Erf", "erf", {"d"}, {"e"});
+    node(g, "Add", "add", {"e", "one"}, {"a"});
+    node(g, "Mul", "mul", {"x", "a"}, {"m"});
+    node(g, "Mul", "act", {"m", "half"}, {"y"});
+    return m;
+  };
+  const Workload w = import_onnx_bytes(bytes(model(true)), "gelu.onnx");
+  REQUIRE(w.layers.size() == 1);
+  CHECK(w.layers[0].op == OpKind::gelu);
+  CHECK(w.layers[0].name == "act");
+  CHECK(w.layers[0].inputs == std::vector<std::string>{"x"});
+  const Workload ref = import_onnx_bytes(bytes(model(false)), "gelu_op.onnx");
+  TensorValues feeds{{"x", ramp(16, 0.7f)}};
+  CHECK(execute(w, feeds).at("y") == execute(ref, feeds).at("y"));
+
+  // A chain whose intermediate value is read elsewhere stays unfused (and Erf
+  // is then an unsupported operator).
+  onnx::ModelProto m = model(true);
+  value_info(m.mutable_graph()->add_output(), "e", {2, 8});
+  CHECK_THAT(import_error(m), Catch::Contains("node 'erf' (Erf): unsupported ONNX operator 'Erf'"));
+}
+
 TEST_CASE("Every node of an unsupported operator is listed in one error") {
   onnx::ModelProto m = resnet_style();
   node(m.mutable_graph(), "Shape", "shape0", {"x"}, {"s"});

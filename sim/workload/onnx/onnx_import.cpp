@@ -3,9 +3,12 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include "sim/workload/onnx/onnx_tensor_proto.h"
 #include "sim/workload/op_table.h"
@@ -91,8 +94,10 @@ class Importer {
         for (int i = 3; i < n.input_size() && i < 5; ++i) buffers_.insert(n.input(i));
     for (const auto& in : g.input())
       if (!initializers_.count(in.name())) add_graph_input(in);
+    nodes_.assign(g.node().begin(), g.node().end());
+    fuse_erf_gelu();
     check_operators();
-    for (int i = 0; i < g.node_size(); ++i) node(g.node(i), i);
+    for (size_t i = 0; i < nodes_.size(); ++i) node(nodes_[i], int(i));
     for (const auto& out : g.output()) {
       if (!w_.find_tensor(out.name())) fail_file("graph output '" + out.name() + "' is not produced by any node");
       w_.outputs.push_back(out.name());
@@ -118,14 +123,13 @@ class Importer {
         "Clip", "Constant", "Identity", "Dropout"};
     std::vector<config::Diagnostic> diags;
     std::map<std::string, int> count;
-    const auto& g = model_.graph();
-    for (int i = 0; i < g.node_size(); ++i) {
-      const auto& n = g.node(i);
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      const auto& n = nodes_[i];
       const bool domain_ok = n.domain().empty() || n.domain() == "ai.onnx";
       if (domain_ok && (known.count(n.op_type()) || activation_by_onnx(n.op_type()))) continue;
       const std::string what = domain_ok ? "unsupported ONNX operator '" + n.op_type() + "'"
                                          : "operator domain '" + n.domain() + "' is not supported";
-      diags.push_back(config::Diagnostic{file_, 0, 0, "node '" + layer_name(n, i) + "' (" + n.op_type() + ")", what});
+      diags.push_back(config::Diagnostic{file_, 0, 0, "node '" + layer_name(n, int(i)) + "' (" + n.op_type() + ")", what});
       ++count[n.op_type()];
     }
     if (diags.empty()) return;
@@ -134,6 +138,93 @@ class Importer {
     diags.push_back(config::Diagnostic{file_, 0, 0, "", std::to_string(diags.size()) +
                                                            " node(s) use operators xpusim cannot import: " + summary});
     throw config::ConfigError(diags);
+  }
+
+  // The value of a scalar constant (an initializer or a Constant node's),
+  // before the node loop has seen the Constant nodes.
+  std::optional<float> scalar_constant(const std::string& name) const {
+    if (const auto it = initializers_.find(name); it != initializers_.end())
+      return it->second.floats.size() == 1 ? std::optional<float>(it->second.floats[0]) : std::nullopt;
+    for (const auto& n : nodes_)
+      if (n.op_type() == "Constant" && n.output_size() == 1 && n.output(0) == name && n.attribute_size() == 1 &&
+          n.attribute(0).name() == "value") {
+        try {
+          const TensorData d = from_proto(n.attribute(0).t());
+          return d.floats.size() == 1 ? std::optional<float>(d.floats[0]) : std::nullopt;
+        } catch (const std::runtime_error&) {
+          return std::nullopt;
+        }
+      }
+    return std::nullopt;
+  }
+
+  // Exporters without a Gelu operator (ONNX before opset 20; PyTorch's
+  // exporter) write GELU as its formula x * 0.5 * (1 + erf(x / sqrt 2)):
+  //   Div(x, sqrt2) -> Erf -> Add(., 1) -> Mul(x, .) -> Mul(., 0.5)
+  // Such a chain, whose intermediate values nothing else reads, becomes one
+  // Gelu node named after the last Mul (its output keeps its name).
+  void fuse_erf_gelu() {
+    std::map<std::string, size_t> producer;
+    std::map<std::string, int> readers;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      for (const auto& o : nodes_[i].output()) producer[o] = i;
+      for (const auto& in : nodes_[i].input()) ++readers[in];
+    }
+    for (const auto& o : model_.graph().output()) ++readers[o.name()];
+    auto sole_reader = [&](const std::string& value, const char* op) -> const onnx::NodeProto* {
+      if (readers[value] != 1) return nullptr;
+      for (const auto& n : nodes_)
+        for (const auto& in : n.input())
+          if (in == value) return n.op_type() == op && n.output_size() == 1 ? &n : nullptr;
+      return nullptr;
+    };
+    auto near = [&](const std::string& name, float want) {
+      const auto v = scalar_constant(name);
+      return v && std::fabs(*v - want) <= 1e-5f * want;
+    };
+    // The operand of a binary node that is not `value`, and whether `value` is one.
+    auto other = [](const onnx::NodeProto& n, const std::string& value) -> std::optional<std::string> {
+      if (n.input_size() != 2) return std::nullopt;
+      if (n.input(0) == value) return n.input(1);
+      if (n.input(1) == value) return n.input(0);
+      return std::nullopt;
+    };
+    std::set<const onnx::NodeProto*> removed;
+    std::map<const onnx::NodeProto*, onnx::NodeProto> replaced;
+    for (const auto& erf : nodes_) {
+      if (erf.op_type() != "Erf" || erf.input_size() != 1 || erf.output_size() != 1 || erf.attribute_size()) continue;
+      const auto pd = producer.find(erf.input(0));
+      if (pd == producer.end()) continue;
+      const onnx::NodeProto& div = nodes_[pd->second];
+      if (div.op_type() != "Div" || div.input_size() != 2 || readers[div.output(0)] != 1 ||
+          !near(div.input(1), float(std::sqrt(2.0))))
+        continue;
+      const std::string x = div.input(0);
+      const onnx::NodeProto* add = sole_reader(erf.output(0), "Add");
+      const auto one = add ? other(*add, erf.output(0)) : std::nullopt;
+      if (!one || !near(*one, 1.0f)) continue;
+      const onnx::NodeProto* mul = sole_reader(add->output(0), "Mul");
+      const auto mx = mul ? other(*mul, add->output(0)) : std::nullopt;
+      if (!mx || *mx != x) continue;
+      const onnx::NodeProto* half = sole_reader(mul->output(0), "Mul");
+      const auto h = half ? other(*half, mul->output(0)) : std::nullopt;
+      if (!h || !near(*h, 0.5f)) continue;
+      onnx::NodeProto gelu;
+      gelu.set_op_type("Gelu");
+      gelu.set_name(half->name());
+      gelu.add_input(x);
+      gelu.add_output(half->output(0));
+      for (const auto* n : {&div, &erf, add, mul}) removed.insert(n);
+      replaced[half] = gelu;
+    }
+    if (removed.empty()) return;
+    std::vector<onnx::NodeProto> kept;
+    for (const auto& n : nodes_) {
+      if (removed.count(&n)) continue;
+      const auto r = replaced.find(&n);
+      kept.push_back(r == replaced.end() ? n : r->second);
+    }
+    nodes_ = std::move(kept);
   }
 
   // Constant: its value becomes an initializer (Clip bounds, Reshape shapes
@@ -457,6 +548,7 @@ class Importer {
   int64_t opset_ = 13;
   std::map<std::string, TensorData> initializers_;
   std::set<std::string> buffers_;
+  std::vector<onnx::NodeProto> nodes_;  // the graph's nodes after fuse_erf_gelu()
   Workload w_;
 };
 

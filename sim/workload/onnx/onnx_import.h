@@ -8,8 +8,10 @@
 //   AveragePool (2-D), GlobalAveragePool, Flatten, Reshape, Transpose,
 //   Softmax, BatchNormalization (inference), LayerNormalization, Concat,
 //   Clip (Clip(0, 6) becomes relu6), Constant (an initializer), Identity and
-//   inference Dropout (an alias of a constant, else a copy): the operators
-//   torch.onnx.export writes for torchvision's CNNs and transformer blocks.
+//   inference Dropout (an alias of a constant, else a copy), and GELU
+//   written as its erf formula (Div, Erf, Add, Mul, Mul: fused into one
+//   Gelu): the operators torch.onnx.export writes for torchvision's CNNs and
+//   transformer blocks.
 // Anything else -- an operator, an attribute value or an element type the
 // IR does not model -- is a config::ConfigError naming the node and its type;
 // every node of an unknown operator is listed in one error.
