@@ -20,10 +20,10 @@ def executable() -> str:
     return os.environ.get("XPUSIM_EXE") or _paths.EXECUTABLE
 
 
-def _progress(progress: Optional[bool], quiet: bool) -> bool:
-    if progress is not None:
-        return progress
-    return not quiet and os.isatty(2)
+def _progress(progress: Optional[bool]) -> bool:
+    """The CLI's progress bar (on stderr, for runs over ~2 s): by default when
+    stderr is a terminal; `quiet` only silences the log."""
+    return os.isatty(2) if progress is None else progress
 
 
 class Accelerator:
@@ -116,7 +116,7 @@ class Experiment:
             out = tempfile.mkdtemp(prefix=f"xpusim-{self.name}-")
         else:
             out = _core.report_dir_for(os.fspath(output_dir), force)
-        _core.run(self.path, ov, out, quiet, _progress(progress, quiet), trace)
+        _core.run(self.path, ov, out, quiet, _progress(progress), trace)
         return RunResult(out)
 
     def __repr__(self):
@@ -146,7 +146,7 @@ class Sweep(Experiment):
             _core.validate(self.path, ov)
         out = os.fspath(output_dir) if output_dir is not None else tempfile.mkdtemp(prefix=f"xpusim-{self.name}-")
         rc = _core.sweep(self.path, ov, out, jobs or os.cpu_count() or 1, resume, quiet,
-                         _progress(progress, quiet), executable())
+                         _progress(progress), executable())
         result = SweepResult(out, rc) if os.path.exists(os.path.join(out, "summary.json")) else None
         if rc != 0 and check:
             failed = result.failed if result else []
