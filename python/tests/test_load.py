@@ -74,3 +74,13 @@ def test_workload_layers_and_macs():
     assert w.layers["macs"].sum() == w.macs
     w2 = xpusim.load_workload(repo("workloads/nets/resnet50.yaml"), overrides={"params.batch": 2})
     assert w2.macs == 2 * w.macs
+
+
+def test_workload_dict_and_its_errors():
+    w = xpusim.load_workload({"kind": "workload", "name": "two", "layers": [
+        {"name": "a", "op": "gemm", "m": 4, "n": 8, "k": 16},
+        {"name": "b", "op": "gemm", "m": 2, "n": 2, "k": 2}]})
+    assert w.macs == 4 * 8 * 16 + 2 * 2 * 2 and list(w.layers["name"]) == ["a", "b"]
+    with pytest.raises(xpusim.ConfigError) as e:
+        xpusim.validate({"kind": "workload", "name": "bad", "layers": [{"name": "a", "op": "gemm", "m": 4, "n": 8}]})
+    assert "layers[0]" in e.value.key and e.value.line > 0
