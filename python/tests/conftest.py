@@ -28,3 +28,55 @@ def gemm_experiment(**extra):
     }
     d.update(extra)
     return d
+
+
+class Interruptible:
+    """A Python process that runs `call` (source text using `xpusim`) after
+    printing "started", and exits 42 on KeyboardInterrupt: for Ctrl-C tests."""
+
+    def __init__(self, setup: str, call: str):
+        import subprocess
+        import sys
+        import textwrap
+        script = textwrap.dedent(setup) + textwrap.dedent(f"""
+            import sys
+            print("started", flush=True)
+            try:
+                {call}
+            except KeyboardInterrupt:
+                print("interrupted", flush=True)
+                sys.exit(42)
+            """)
+        self.proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+        assert self.proc.stdout.readline().strip() == "started"
+
+    def interrupt(self):
+        """Sends SIGINT; returns (exit code, output, seconds until it exited)."""
+        import signal
+        import time
+        t0 = time.time()
+        self.proc.send_signal(signal.SIGINT)
+        out, _ = self.proc.communicate(timeout=30)
+        return self.proc.returncode, out, time.time() - t0
+
+
+def children(pid):
+    import subprocess
+    return subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+
+
+def gone(pid, wait_s=5.0):
+    """Whether process `pid` exits (or is a zombie) within wait_s seconds."""
+    import time
+    deadline = time.time() + wait_s
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split()[2] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        if time.time() > deadline:
+            return False
+        time.sleep(0.1)

@@ -1,14 +1,11 @@
 """Runs: results as DataFrames with the report files' columns; Ctrl-C."""
 import csv
 import os
-import signal
 import subprocess
-import sys
-import textwrap
 import time
 
 import xpusim
-from conftest import gemm_experiment, repo
+from conftest import Interruptible, children, gemm_experiment, gone, repo
 
 
 def header(path):
@@ -60,33 +57,19 @@ def test_same_results_as_the_cli(tmp_path):
 
 def test_ctrl_c_stops_a_run_cleanly(tmp_path):
     # ResNet-50 at tile fidelity on the 8x8 tpu_small takes minutes: interrupt it.
-    script = textwrap.dedent(f"""
-        import sys, xpusim
+    p = Interruptible(f"""
+        import xpusim
         exp = xpusim.load_experiment({{
             "kind": "experiment", "name": "long", "energy": {repo('configs/energy/horowitz_45nm.yaml')!r},
             "accelerators": [{repo('configs/accelerators/tpu_small.yaml')!r}],
             "workloads": [{repo('workloads/nets/resnet50.yaml')!r}], "precisions": ["int8"]}})
-        print("started", flush=True)
-        try:
-            exp.run(output_dir={str(tmp_path / 'long')!r})
-        except KeyboardInterrupt:
-            print("interrupted", flush=True)
-            sys.exit(42)
-        """)
-    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    assert p.stdout.readline().strip() == "started"
+        """, f"exp.run(output_dir={str(tmp_path / 'long')!r})")
     time.sleep(2)
-    children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
-    assert len(children) == 1  # the run's worker process
-    t0 = time.time()
-    p.send_signal(signal.SIGINT)
-    out, _ = p.communicate(timeout=30)
-    assert p.returncode == 42 and "interrupted" in out
-    assert time.time() - t0 < 5
-    # The worker is gone, not orphaned.
-    assert not os.path.exists(f"/proc/{children[0]}") or \
-        open(f"/proc/{children[0]}/stat").read().split()[2] == "Z"
+    workers = children(p.proc.pid)
+    assert len(workers) == 1  # the run's worker process
+    rc, out, seconds = p.interrupt()
+    assert rc == 42 and "interrupted" in out and seconds < 5
+    assert gone(workers[0])  # not orphaned
 
 
 def test_a_run_releases_the_gil(tmp_path):

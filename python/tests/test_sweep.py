@@ -1,11 +1,12 @@
 """Sweeps through the parallel, resumable sweep machinery."""
 import csv
 import os
+import time
 
 import pytest
 
 import xpusim
-from conftest import gemm_experiment
+from conftest import Interruptible, children, gemm_experiment, gone, repo
 
 
 def sweep_dict():
@@ -49,50 +50,21 @@ def test_sweep_in_use_directory_is_an_error(tmp_path):
 
 
 def test_ctrl_c_stops_a_sweep_and_its_workers(tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import textwrap
-    import time
-    from conftest import repo
     # MobileNetV2 on the 8x8 tpu_small takes many seconds per point: interrupt it.
-    script = textwrap.dedent(f"""
-        import sys, xpusim
+    p = Interruptible(f"""
+        import xpusim
         sw = xpusim.load_sweep({{
             "kind": "sweep", "name": "long", "energy": {repo('configs/energy/horowitz_45nm.yaml')!r},
             "fidelity": "timing", "accelerators": [{repo('configs/accelerators/tpu_small.yaml')!r}],
             "workloads": [{repo('workloads/nets/mobilenet_v2.yaml')!r}], "precisions": ["int8"],
             "sweep": {{"grid": {{"dram.bandwidth_gbps": [16, 32]}}}}}})
-        print("started", flush=True)
-        try:
-            sw.run(output_dir={str(tmp_path / 'long')!r}, jobs=2)
-        except KeyboardInterrupt:
-            print("interrupted", flush=True)
-            sys.exit(42)
-        """)
-    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    assert p.stdout.readline().strip() == "started"
+        """, f"sw.run(output_dir={str(tmp_path / 'long')!r}, jobs=2)")
     time.sleep(3)
-
-    def children(pid):
-        return subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    coordinator = children(p.pid)
+    coordinator = children(p.proc.pid)
     assert len(coordinator) == 1
     workers = children(coordinator[0])
     assert len(workers) == 2  # -j 2, one per point
-    p.send_signal(signal.SIGINT)
-    out, _ = p.communicate(timeout=30)
-    assert p.returncode == 42 and "interrupted" in out
-
-    def gone(pid):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                return f.read().split()[2] == "Z"
-        except FileNotFoundError:
-            return True
-    deadline = time.time() + 5
-    while time.time() < deadline and not all(gone(w) for w in coordinator + workers):
-        time.sleep(0.1)
+    rc, out, _ = p.interrupt()
+    assert rc == 42 and "interrupted" in out
     assert all(gone(w) for w in coordinator + workers)
     assert not [f for f in os.listdir(tmp_path / "long" / "points") if f.endswith(".json")]
