@@ -16,6 +16,7 @@
 #include "bench/usage.h"
 #include "models/gpu/gpu.h"
 #include "sim/config/gpu_config.h"
+#include "sim/lowering/gpu/gemm_select.h"
 #include "sim/lowering/gpu/gemm_tc.h"
 
 using namespace xpu;
@@ -29,11 +30,12 @@ struct Timed {
   double wall = 0, cpu = 0;  // host wall and process CPU seconds
 };
 
-Timed run_once(Gpu& gpu, const Launch& launch, bool values, bool fast) {
+Timed run_once(Gpu& gpu, const std::vector<const Launch*>& launches, bool values, bool fast,
+               std::vector<uint64_t>* cycles = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::clock_t c0 = std::clock();
   Timed t;
-  t.r = gpu.run(launch, RunOptions{values, fast});
+  t.r = gpu.run_stream(launches, RunOptions{values, fast}, cycles);
   t.cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
   t.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return t;
@@ -44,19 +46,21 @@ Timed run_once(Gpu& gpu, const Launch& launch, bool values, bool fast) {
 int sc_main(int argc, char* argv[]) {
   std::string cfg_path = std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/v100.yaml";
   uint64_t m = 4096, n = 4096, k = 4096;
-  bool values = false, full = true, fast = true;
+  bool values = false, full = true, fast = true, plan_only = false;
   int threads = 0;
   int pos = 0;
   const char* usage =
-      "usage: bench_gpu [config.yaml] [m n k] [--values] [--full-only|--fast-only] [--threads N]\n"
+      "usage: bench_gpu [config.yaml] [m n k] [--values] [--full-only|--fast-only] [--threads N] [--plan-only]\n"
       "GPU model speed on an m x n x k fp16 tensor-core GEMM (default 4096^3, configs/accelerators/v100.yaml):\n"
       "simulated warp instructions per host second, full simulation and fast path (same cycles, checked).\n"
       "  --values      compute the values too        --full-only / --fast-only  run one of the two\n"
-      "  --threads N   SMs simulated on N host threads (overrides sim.host_threads)\n";
+      "  --threads N   SMs simulated on N host threads (overrides sim.host_threads)\n"
+      "  --plan-only   print the chosen kernel (gemm_select.h) and its estimate, simulate nothing\n";
   xpu::bench::answer_help(argc, argv, usage);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--values") values = true;
+    else if (a == "--plan-only") plan_only = true;
     else if (a == "--full-only") fast = false;
     else if (a == "--fast-only") full = false;
     else if (a == "--threads" && i + 1 < argc) threads = int(xpu::bench::positive_argument(argv[++i], usage));
@@ -69,10 +73,20 @@ int sc_main(int argc, char* argv[]) {
   Gpu gpu("gpu", cfg);
   GpuGemmPlan plan;
   lower_gemm_tc(cfg, GpuGemmSpec{"bench", m, n, k, DType::fp16, AccType::f32}, plan);
+  if (plan_only) {
+    const Gpu::Occupancy occ = gpu.occupancy(plan.launch);
+    const GemmEstimate est = estimate_gemm(cfg, GpuGemmSpec{"bench", m, n, k, DType::fp16, AccType::f32}, plan.tiling,
+                                           occ.ctas);
+    std::printf("%llu x %llu x %llu: %s, raster group %u, %u CTAs, %u per SM, %.2f waves, estimate %.0f cycles\n",
+                (unsigned long long)m, (unsigned long long)n, (unsigned long long)k, plan.tiling.name().c_str(),
+                plan.tiling.group_m, plan.launch.ctas, occ.ctas, est.waves, est.cycles);
+    return 0;
+  }
   if (values) gpu.memory().resize(plan.layout.bytes);
   Timed tf, tq;
-  if (full) tf = run_once(gpu, plan.launch, values, false);
-  if (fast) tq = run_once(gpu, plan.launch, values, true);
+  std::vector<uint64_t> kcycles;
+  if (full) tf = run_once(gpu, plan.launches(), values, false, &kcycles);
+  if (fast) tq = run_once(gpu, plan.launches(), values, true, full ? nullptr : &kcycles);
   const LaunchResult& r = full ? tf.r : tq.r;
   const double secs = double(r.cycles) / (cfg.clock_mhz * 1e6);
   const double tflops = 2.0 * double(m) * n * k / secs / 1e12;
@@ -80,8 +94,14 @@ int sc_main(int argc, char* argv[]) {
   std::printf("config            %s (%u SMs), %u host thread(s)\n", cfg.name.c_str(), cfg.sms, cfg.sim.host_threads);
   std::printf("gemm              %llu x %llu x %llu fp16 -> fp32, %s\n", (unsigned long long)m,
               (unsigned long long)n, (unsigned long long)k, values ? "values" : "timing only");
-  std::printf("grid              %u CTAs of %u threads, %u per SM (%s)\n", plan.launch.ctas, plan.launch.threads,
-              r.ctas_per_sm, r.occupancy_limiter.c_str());
+  std::printf("kernel            %s, raster group %u rows\n", plan.tiling.name().c_str(), plan.tiling.group_m);
+  std::printf("grid              %u CTAs of %u threads, %u per SM (%s), %.2f waves\n", plan.launch.ctas,
+              plan.launch.threads, r.ctas_per_sm, r.occupancy_limiter.c_str(),
+              double(plan.launch.ctas) / (double(cfg.sms) * r.ctas_per_sm));
+  if (plan.split())
+    std::printf("split-K           %u splits; main kernel %llu cycles, reduction (%u CTAs) %llu cycles\n",
+                plan.tiling.split_k, (unsigned long long)kcycles.at(0), plan.reduce.ctas,
+                (unsigned long long)kcycles.at(1));
   std::printf("simulated cycles  %llu (%.3f ms at %.0f MHz)\n", (unsigned long long)r.cycles, secs * 1e3,
               cfg.clock_mhz);
   std::printf("throughput        %.1f TFLOPS = %.1f %% of %.1f peak\n", tflops, 100 * tflops / peak, peak);
@@ -93,8 +113,9 @@ int sc_main(int argc, char* argv[]) {
     if (r.sm.stall[i]) std::printf(" %s %.1f%%", stall_name(static_cast<Stall>(i)), 100.0 * r.sm.stall[i] / stall_total);
   std::printf("\n");
   const double l2_reads = double(r.mem.l2_read_hits + r.mem.l2_read_misses);
-  std::printf("memory            L2 hit rate %.1f %%, DRAM %.1f MB read, shared-memory bank conflicts %llu\n",
+  std::printf("memory            L2 hit rate %.1f %%, DRAM %.1f MB read, %.0f GB/s, shared-memory bank conflicts %llu\n",
               l2_reads ? 100.0 * r.mem.l2_read_hits / l2_reads : 0.0, r.mem.dram_read_bytes / 1e6,
+              double(r.mem.dram_read_bytes + r.mem.dram_write_bytes) / secs / 1e9,
               (unsigned long long)r.sm[Ctr::smem_bank_conflicts]);
   std::printf("warp insts        %llu in the kernel\n", (unsigned long long)r.sm[Ctr::warp_insts]);
   // Speed per host core: process CPU time counts every host thread

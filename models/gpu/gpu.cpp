@@ -26,7 +26,7 @@ Gpu::Gpu(sc_core::sc_module_name name, const GpuConfig& cfg)
 
 Gpu::~Gpu() = default;
 
-Gpu::Occupancy Gpu::occupancy(const Launch& l) const {
+Gpu::Occupancy Gpu::occupancy(const GpuConfig& cfg_, const Launch& l) {
   const auto& o = cfg_.occupancy;
   if (!l.kernel) throw xpu::InternalError("launch without a kernel");
   if (l.threads == 0 || l.threads % 32 != 0)
@@ -96,9 +96,10 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
     f.prepare(&one, true, 0);
     for (uint32_t cta = 0; cta < launch.ctas; ++cta) f.run_functional(cta);
   }
-  // Each launch starts with cold caches and empty queues, so a layer's
-  // result does not depend on what ran before it.
-  mem_.reset();
+  // A launch starts with cold caches and empty queues, so a layer's result
+  // does not depend on what ran before it, unless it continues a stream.
+  if (opts.warm) mem_.next_kernel();
+  else mem_.reset();
   for (auto& c : cores_) {
     c->prepare(&geo_, opts.values && !fast_, start_);
     c->clear_counters();
@@ -134,6 +135,37 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
   r.stats = make_stats(r);
   launch_ = nullptr;
   return r;
+}
+
+LaunchResult Gpu::run_stream(const std::vector<const Launch*>& launches, const RunOptions& opts,
+                             std::vector<uint64_t>* cycles) {
+  if (launches.empty()) throw xpu::InternalError("empty kernel stream");
+  LaunchResult total;
+  RunOptions o = opts;
+  for (size_t i = 0; i < launches.size(); ++i) {
+    const LaunchResult r = run(*launches[i], o);
+    o.warm = true;
+    if (cycles) cycles->push_back(r.cycles);
+    if (i == 0) {
+      total = r;
+      continue;
+    }
+    total.cycles += r.cycles;
+    total.sm.add(r.sm);
+    MemCounters& m = total.mem;
+    m.l2_read_hits += r.mem.l2_read_hits, m.l2_read_misses += r.mem.l2_read_misses, m.l2_writes += r.mem.l2_writes;
+    m.l2_read_bytes += r.mem.l2_read_bytes, m.l2_write_bytes += r.mem.l2_write_bytes;
+    m.dram_read_bytes += r.mem.dram_read_bytes, m.dram_write_bytes += r.mem.dram_write_bytes;
+    m.l2_queue_cycles += r.mem.l2_queue_cycles, m.dram_queue_cycles += r.mem.dram_queue_cycles;
+    for (size_t j = 0; j < m.slice_bytes.size() && j < r.mem.slice_bytes.size(); ++j) m.slice_bytes[j] += r.mem.slice_bytes[j];
+    for (size_t j = 0; j < m.channel_bytes.size() && j < r.mem.channel_bytes.size(); ++j)
+      m.channel_bytes[j] += r.mem.channel_bytes[j];
+    total.simulated_warp_insts += r.simulated_warp_insts;
+    total.replayed_sms += r.replayed_sms;
+    total.split_sms += r.split_sms;
+  }
+  if (launches.size() > 1) total.stats = make_stats(total);
+  return total;
 }
 
 void Gpu::dispatch_initial() {

@@ -45,6 +45,7 @@ namespace xpu::gpu {
 struct RunOptions {
   bool values = true;      // compute per-thread values (false: timing only)
   bool fast_path = false;  // simulate provably identical SMs once (fast_path.h); results are unchanged
+  bool warm = false;       // the next kernel of a stream: L2 state carries over from the previous launch
 };
 
 struct LaunchResult {
@@ -74,6 +75,12 @@ class Gpu : public sc_core::sc_module {
   // Runs one kernel to completion (calls sc_start). Throws
   // std::invalid_argument when a CTA cannot fit on an SM.
   LaunchResult run(const Launch& launch, const RunOptions& opts = {});
+  // Kernels back to back on one stream, each after the previous one's L2
+  // state (the first as opts.warm says): cycles, counters and stats summed
+  // over the kernels (launch costs are the caller's: launch_cost.h);
+  // `cycles` gets each kernel's cycles when given.
+  LaunchResult run_stream(const std::vector<const Launch*>& launches, const RunOptions& opts = {},
+                          std::vector<uint64_t>* cycles = nullptr);
 
   // Occupancy of a launch on this GPU: CTAs per SM and the binding limit.
   struct Occupancy {
@@ -82,7 +89,9 @@ class Gpu : public sc_core::sc_module {
     uint32_t smem_per_cta = 0;
     uint64_t l1_bytes = 0;
   };
-  Occupancy occupancy(const Launch& launch) const;
+  Occupancy occupancy(const Launch& launch) const { return occupancy(cfg_, launch); }
+  // The same for any config, without a Gpu (kernel selection).
+  static Occupancy occupancy(const GpuConfig& cfg, const Launch& launch);
 
  private:
   void scheduler_thread();

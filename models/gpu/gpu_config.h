@@ -118,6 +118,15 @@ struct SimConfig {
   uint32_t host_threads = 1;
 };
 
+// What launching a kernel costs beyond its CTAs (launch_cost.h applies it).
+struct LaunchCostConfig {
+  double host_launch_us = 0;       // host CPU time per cudaLaunchKernel (the host issues kernels no faster)
+  double grid_latency_us = 0;      // from the launch call to the grid's first CTA on an idle GPU
+  double dependent_gap_us = 0;     // end of a kernel to the start of the next, queued, kernel in the stream
+  bool cuda_graph = false;         // a network runs as one CUDA graph: one host launch, graph_gap_us between kernels
+  double graph_gap_us = 0;         // the same gap inside an instantiated CUDA graph
+};
+
 struct GpuConfig {
   std::string name = "v100";
   std::string description;
@@ -133,6 +142,7 @@ struct GpuConfig {
   DramConfig dram;
   OccupancyConfig occupancy;
   SimConfig sim;
+  LaunchCostConfig launch;
 
   double cycle_ns() const { return 1e3 / clock_mhz; }
   uint32_t tensor_cores_per_sm() const { return sub_cores * sub_core.tensor_cores; }

@@ -30,6 +30,11 @@ void MemorySystem::reset() {
   clear_counters();
 }
 
+void MemorySystem::next_kernel() {
+  l2_backlog_ = dram_backlog_ = 0;
+  clear_counters();
+}
+
 void MemorySystem::clear_counters() {
   c_ = MemCounters{};
   c_.slice_bytes.assign(cfg_.l2.slices, 0);

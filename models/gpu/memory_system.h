@@ -51,6 +51,9 @@ class MemorySystem {
  public:
   explicit MemorySystem(const GpuConfig& cfg);
   void reset();  // empty caches and queues (between independent launches)
+  // The next kernel of the same stream: L2 lines (dirty ones included) stay,
+  // the queues have drained in the launch gap, counters restart.
+  void next_kernel();
   // Serves the quantum [start, start + quantum): sorts and resolves reqs.
   void resolve(std::vector<MemReq>& reqs, uint64_t quantum);
   const MemCounters& counters() const { return c_; }

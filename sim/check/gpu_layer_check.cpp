@@ -101,6 +101,9 @@ Outcome GpuLayerValues::check_gemm(const xpu::gpu::GlobalMemory& mem) const {
                     ? lowering::gpu::reference_gemm_ffma(l.m, l.n, l.k, lay.kp,
                                                          reinterpret_cast<const float*>(a_[b].data()),
                                                          reinterpret_cast<const float*>(b_[b].data()))
+                : plan_.gemm.split()
+                    ? lowering::gpu::reference_gemm_tc_split(dtype_, l.m, l.n, l.k, lay.kslice,
+                                                             plan_.gemm.tiling.split_k, a_[b].data(), b_[b].data())
                     : lowering::gpu::reference_gemm_tc(dtype_, plan_.spec.acc, l.m, l.n, l.k, lay.kp, a_[b].data(),
                                                        b_[b].data());
     lowering::gpu::reference_epilogue(ep_, l.m, l.n, bias_.data(), want);

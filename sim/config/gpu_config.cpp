@@ -150,6 +150,15 @@ gpu::GpuConfig parse_gpu_config(Reader& r) {
     x.barrier_latency = u32(s.integer("barrier_latency", x.barrier_latency, 0, 1000));
     x.host_threads = u32(s.integer("host_threads", x.host_threads, 1, 64));
   }
+  {
+    Reader l = r.map("launch", false);
+    auto& x = c.launch;
+    x.host_launch_us = l.number("host_launch_us", x.host_launch_us, 0, 1e6);
+    x.grid_latency_us = l.number("grid_latency_us", x.grid_latency_us, 0, 1e6);
+    x.dependent_gap_us = l.number("dependent_gap_us", x.dependent_gap_us, 0, 1e6);
+    x.cuda_graph = l.boolean("cuda_graph", x.cuda_graph);
+    x.graph_gap_us = l.number("graph_gap_us", x.graph_gap_us, 0, 1e6);
+  }
   return c;
 }
 

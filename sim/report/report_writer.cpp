@@ -56,6 +56,7 @@ nlohmann::json layer_json(const LayerResult& l) {
   j["verified"] = l.verified();
   if (!l.fused.empty()) j["fused"] = l.fused;
   if (!l.bytes.empty()) j["bytes"] = l.bytes;
+  if (!l.kernel.empty()) j["kernel"] = l.kernel;
   j["energy"] = l.energy.to_json();
   j["stats"] = l.stats.to_json();
   return j;

@@ -43,6 +43,9 @@ struct LayerResult {
   // "host_in", "weight_path", "im2col", "spill", ...).
   std::vector<std::string> fused;
   std::map<std::string, double> bytes;
+  // The machine's kernel(s) for the layer and how they ran, one line (GPU:
+  // kernel and tile, CTAs, waves, L2 hit rate, DRAM bandwidth, launch cost).
+  std::string kernel;
 
   double flops() const { return 2.0 * double(macs); }
   // stalls[cause] / cycles, in [0, 1]; 0 for an unknown cause or no cycles.

@@ -8,6 +8,7 @@
 
 #include "models/gpu/gpu_config.h"
 #include "sim/config/gpu_config.h"
+#include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/numerics/mac.h"
 
 namespace xpu::gpu::test {
@@ -32,6 +33,14 @@ inline std::vector<uint8_t> random_matrix(DType t, uint64_t rows, uint64_t cols,
     }
   }
   return v;
+}
+
+// The spec with the tile the GEMM lowering chose before kernel selection
+// (choose_tiling: 128x128 or 64x64, row-major raster, no split-K), for the
+// tests whose counts and cycles were derived for those kernels.
+inline lowering::gpu::GpuGemmSpec classic(const GpuConfig& cfg, lowering::gpu::GpuGemmSpec s) {
+  s.tiling = lowering::gpu::choose_tiling(cfg, s);
+  return s;
 }
 
 }  // namespace xpu::gpu::test

@@ -121,7 +121,7 @@ TEST_CASE("fused bias and activation epilogue is bit-exact", "[gpu][conv][gemm]"
       ep.bias = true;
       ep.act = act;
       GpuGemmPlan plan;
-      lower_gemm_tc(gpu.config(), s, plan, ep);
+      lower_gemm_tc(gpu.config(), test::classic(gpu.config(), s), plan, ep);
       const auto a = test::random_matrix(s.in, m, k, 7), b = test::random_matrix(s.in, k, n, 8);
       const auto bias = random_bias(n, 9);
       stage_inputs(plan.layout, s, a.data(), b.data(), gpu.memory());
@@ -175,7 +175,7 @@ TEST_CASE("implicit conv timing is close to the explicit GEMM of the same shape"
   const ConvRun c = run_conv(gpu, s, 400);
   CHECK(mismatches(c) == 0);
   GpuGemmPlan plan;
-  lower_gemm_tc(cfg, GpuGemmSpec{"g", 256, 128, 576, DType::fp16, AccType::f32}, plan);
+  lower_gemm_tc(cfg, test::classic(cfg, GpuGemmSpec{"g", 256, 128, 576, DType::fp16, AccType::f32}), plan);
   const LaunchResult g = gpu.run(plan.launch, RunOptions{false, false});
   INFO("implicit conv " << c.result.cycles << " cycles, explicit GEMM " << g.cycles);
   CHECK(c.result.cycles > 0.5 * double(g.cycles));
@@ -200,7 +200,7 @@ TEST_CASE("GEMM with a fused epilogue keeps the fast path", "[gpu][gemm][fast]")
   ep.bias = true;
   ep.act = Activation::relu;
   GpuGemmPlan plan;
-  lower_gemm_tc(gpu.config(), s, plan, ep);
+  lower_gemm_tc(gpu.config(), test::classic(gpu.config(), s), plan, ep);
   CHECK(fast_path_check(plan.kernel).empty());
   const auto a = test::random_matrix(s.in, s.m, s.k, 1), b = test::random_matrix(s.in, s.k, s.n, 2);
   const auto bias = random_bias(s.n, 3);

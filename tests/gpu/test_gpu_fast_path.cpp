@@ -57,7 +57,7 @@ struct GemmOut {
 GemmOut run_gemm(Gpu& gpu, const GpuGemmSpec& spec, bool fast, bool values = true) {
   GpuGemmPlan plan;
   if (spec.in == DType::fp32) lower_gemm_simt(gpu.config(), spec, plan);
-  else lower_gemm_tc(gpu.config(), spec, plan);
+  else lower_gemm_tc(gpu.config(), test::classic(gpu.config(), spec), plan);
   REQUIRE(fast_path_check(plan.kernel).empty());
   const auto a = test::random_matrix(spec.in, spec.m, spec.k, 5);
   const auto b = test::random_matrix(spec.in, spec.k, spec.n, 6);

@@ -24,7 +24,7 @@ struct GemmRun {
 GemmRun run_gemm(Gpu& gpu, const GpuGemmSpec& spec, uint64_t seed) {
   GpuGemmPlan plan;
   if (spec.in == DType::fp32) lower_gemm_simt(gpu.config(), spec, plan);
-  else lower_gemm_tc(gpu.config(), spec, plan);
+  else lower_gemm_tc(gpu.config(), test::classic(gpu.config(), spec), plan);
   const auto a = test::random_matrix(spec.in, spec.m, spec.k, seed);
   const auto b = test::random_matrix(spec.in, spec.k, spec.n, seed + 1);
   stage_inputs(plan.layout, spec, a.data(), b.data(), gpu.memory());

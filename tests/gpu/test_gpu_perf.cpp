@@ -24,7 +24,7 @@ TEST_CASE("a large fp16 GEMM reaches 70-95 percent of the tensor-core peak", "[g
   Gpu gpu("gpu", cfg);
   GpuGemmPlan plan;
   const uint64_t m = 2560, n = 2048, k = 2048;
-  lower_gemm_tc(cfg, GpuGemmSpec{"big", m, n, k, DType::fp16, AccType::f32}, plan);
+  lower_gemm_tc(cfg, test::classic(cfg, GpuGemmSpec{"big", m, n, k, DType::fp16, AccType::f32}), plan);
   REQUIRE(plan.launch.ctas == 320);
   const LaunchResult r = gpu.run(plan.launch, RunOptions{false, false});
   CHECK(r.ctas_per_sm == 2);

@@ -209,7 +209,7 @@ TEST_CASE("simulation is deterministic and latency-bound timing does not depend 
   using namespace xpu::lowering::gpu;
   GpuGemmSpec spec{"g", 256, 256, 256, DType::fp16, AccType::f32};
   GpuGemmPlan plan;
-  lower_gemm_tc(g1.config(), spec, plan);
+  lower_gemm_tc(g1.config(), test::classic(g1.config(), spec), plan);
   const LaunchResult r1 = g1.run(plan.launch, RunOptions{false, false});
   const LaunchResult r2 = g1.run(plan.launch, RunOptions{false, false});
   const LaunchResult r3 = g2.run(plan.launch, RunOptions{false, false});

@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "models/gpu/kernel_builder.h"
+#include "models/gpu/mma_shape.h"
+#include "sim/lowering/gpu/gemm_select.h"
+#include "sim/lowering/gpu/splitk_reduce.h"
 #include "sim/lowering/gpu/tc_mainloop.h"
 
 namespace xpu::lowering::gpu {
@@ -62,18 +65,54 @@ GemmTiling choose_tiling(const GpuConfig& cfg, const GpuGemmSpec& spec) {
   return t;
 }
 
+namespace {
+
+// The tile order of the first pass: groups of g tile rows, column by column
+// inside a group (g = 1: row-major). Returns (tile row, tile column) of tile i.
+std::pair<uint64_t, uint64_t> raster(uint64_t i, uint64_t grid_m, uint64_t grid_n, uint64_t g) {
+  const uint64_t group = i / (g * grid_n), first = group * g;
+  const uint64_t rows = std::min<uint64_t>(g, grid_m - first), local = i - group * g * grid_n;
+  return {first + local % rows, local / rows};
+}
+
+}  // namespace
+
 void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan, const TcEpilogue& ep) {
   check_tc_path(cfg, spec.in, spec.acc, spec.name);
   if (spec.m == 0 || spec.n == 0 || spec.k == 0) throw GpuLoweringError(spec.name + ": empty GEMM");
-
-  const GemmTiling t = choose_tiling(cfg, spec);
-  plan.tiling = t;
   const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in));
   const uint32_t ce = out_bytes(spec);
+  const MmaShape* mma = &mma_shape(cfg.tensor_core.mma);
+  auto build = [&](const GemmTiling& t, uint64_t kslice, uint64_t lda, uint64_t ldb, uint64_t ldc,
+                   const TcEpilogue& kep) {
+    DenseA src(lda, t.bk * e);
+    return build_tc_kernel(TcKernelDesc{spec.name + "_tc_" + t.name(), spec.in, spec.acc, t, kslice, ldb, ldc, kep, mma},
+                           src);
+  };
+
+  GemmTiling t;
+  if (spec.tiling) {
+    t = *spec.tiling;
+  } else {
+    // Registers per thread do not depend on the pitches or K: a small stand-in layout.
+    const auto regs = [&](const GemmTiling& c) {
+      const uint64_t np = round_up(spec.n, c.bn);
+      return build(c, uint64_t(c.bk) * 4, uint64_t(c.bk) * 4 * e, np * e, np * ce, c.split_k > 1 ? TcEpilogue{} : ep)
+          .regs_per_thread;
+    };
+    t = choose_gemm_kernel(cfg, spec, regs).t;
+  }
+  if (t.split_k == 0 || t.group_m == 0 || t.stages != 2)
+    throw GpuLoweringError(spec.name + ": split_k and group_m must be >= 1 and the main loop has 2 stages");
+  if (t.split_k > 1 && spec.acc != AccType::f32)
+    throw GpuLoweringError(spec.name + ": split-K needs fp32 accumulation");
+  plan.tiling = t;
+  const bool split = t.split_k > 1;
   GpuGemmLayout& L = plan.layout;
   L.mp = round_up(spec.m, t.bm);
   L.np = round_up(spec.n, t.bn);
-  L.kp = round_up(spec.k, t.bk);
+  L.kslice = split_slice(spec.k, t);
+  L.kp = L.kslice * t.split_k;
   L.in_bytes = e;
   L.out_bytes = ce;
   L.lda = L.kp * e;
@@ -84,31 +123,55 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   L.c = round_up(L.b + L.kp * L.ldb, 256);
   L.bias = round_up(L.c + L.mp * L.ldc, 256);
   L.bytes = ep.bias ? round_up(L.bias + L.np * 4, 256) : L.bias;
+  L.work = L.bytes;
+  if (split) L.bytes = round_up(L.work + uint64_t(t.split_k) * L.mp * L.np * 4, 256);
 
-  DenseA src(L.lda, t.bk * e);
-  plan.kernel = build_tc_kernel(TcKernelDesc{spec.name + "_tc", spec.in, spec.acc, t, L.kp, L.ldb, L.ldc, ep,
-                                                          &mma_shape(cfg.tensor_core.mma)},
-                                             src);
+  // Split-K: the first pass writes raw fp32 partials (no epilogue), the
+  // second sums them in split order and applies the epilogue.
+  const uint64_t ldw = split ? L.np * 4 : L.ldc;
+  plan.kernel = build(t, L.kslice, L.lda, L.ldb, ldw, split ? TcEpilogue{} : ep);
 
   Launch& l = plan.launch;
   l.kernel = &plan.kernel;
-  const uint64_t grid_m = L.mp / t.bm, grid_n = L.np / t.bn;
-  const uint32_t nb = ep.bias ? 4 : 3;
-  l.ctas = static_cast<uint32_t>(grid_m * grid_n);
+  const uint64_t grid_m = L.mp / t.bm, grid_n = L.np / t.bn, tiles = grid_m * grid_n;
+  const bool bias_buf = ep.bias && !split;
+  const uint32_t nb = bias_buf ? 4 : 3;
+  if (tiles * t.split_k > 0xFFFFFFFFull) throw GpuLoweringError(spec.name + ": grid too large");
+  l.ctas = static_cast<uint32_t>(tiles * t.split_k);
   l.threads = tc_threads(t);
   l.shared_bytes = tc_shared_bytes(t, spec.in);
   l.nbufs = nb;
   l.bases.resize(size_t(l.ctas) * nb);
-  // Row-major raster: consecutive CTAs share an A row block (L2 reuse).
+  // Split-major; inside a split the grouped raster (gemm_select.h).
   for (uint64_t c = 0; c < l.ctas; ++c) {
-    const uint64_t by = c / grid_n, bx = c % grid_n;
-    l.bases[c * nb + kTcBufA] = L.a + by * t.bm * L.lda;
-    l.bases[c * nb + kTcBufB] = L.b + bx * t.bn * e;
-    l.bases[c * nb + kTcBufC] = L.c + by * t.bm * L.ldc + bx * t.bn * ce;
-    if (ep.bias) l.bases[c * nb + kTcBufBias] = L.bias + bx * t.bn * 4;
+    const uint64_t sp = c / tiles;
+    const auto [by, bx] = raster(c % tiles, grid_m, grid_n, t.group_m);
+    l.bases[c * nb + kTcBufA] = L.a + by * t.bm * L.lda + sp * L.kslice * e;
+    l.bases[c * nb + kTcBufB] = L.b + bx * t.bn * e + sp * L.kslice * L.ldb;
+    l.bases[c * nb + kTcBufC] = split ? L.work + sp * L.mp * ldw + by * t.bm * ldw + bx * t.bn * 4
+                                      : L.c + by * t.bm * L.ldc + bx * t.bn * ce;
+    if (bias_buf) l.bases[c * nb + kTcBufBias] = L.bias + bx * t.bn * 4;
   }
   if (plan.kernel.regs_per_thread > cfg.occupancy.max_registers_per_thread)
     throw GpuLoweringError(spec.name + ": kernel needs " + std::to_string(plan.kernel.regs_per_thread) + " registers");
+  if (!split) return;
+
+  plan.reduce_kernel =
+      build_splitk_reduce(ReduceDesc{spec.name + "_splitk_reduce", t.split_k, t.bn, ldw, L.mp * ldw, ep});
+  Launch& r = plan.reduce;
+  r.kernel = &plan.reduce_kernel;
+  const uint64_t rows = L.mp / kReduceRows;
+  r.ctas = static_cast<uint32_t>(rows * grid_n);
+  r.threads = splitk_reduce_threads(t.bn);
+  r.shared_bytes = 0;
+  r.nbufs = 3;
+  r.bases.resize(size_t(r.ctas) * 3);
+  for (uint64_t c = 0; c < r.ctas; ++c) {
+    const uint64_t ry = c / grid_n, rx = c % grid_n;
+    r.bases[c * 3 + kRedBufP] = L.work + ry * kReduceRows * ldw + rx * t.bn * 4;
+    r.bases[c * 3 + kRedBufC] = L.c + ry * kReduceRows * L.ldc + rx * t.bn * 4;
+    r.bases[c * 3 + kRedBufBias] = L.bias + rx * t.bn * 4;
+  }
 }
 
 void stage_inputs(const GpuGemmLayout& l, const GpuGemmSpec& spec, const uint8_t* a, const uint8_t* b,

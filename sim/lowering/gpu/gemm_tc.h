@@ -31,6 +31,7 @@
 // Values: A, B row-major in `in` (fp16, bf16 or int8); C row-major fp32,
 // fp16 (acc = f16) or int32; bias fp32.
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -56,16 +57,24 @@ struct TcEpilogue {
   bool active() const { return bias || act != Activation::none; }
 };
 
+// One tensor-core GEMM kernel configuration (gemm_select.h chooses it).
+struct GemmTiling {
+  uint32_t bm = 128, bn = 128, bk = 32;
+  uint32_t wm = 64, wn = 64;  // warp tile
+  uint32_t stages = 2;        // shared-memory stages (the main loop double-buffers)
+  uint32_t split_k = 1;       // K split over this many CTAs per tile, summed by a second kernel
+  uint32_t group_m = 1;       // CTA raster: groups of group_m tile rows, column by column inside
+  // "128x128x32_w64x64_s2" (+ "_splitk4"): the kernel's name in reports.
+  std::string name() const;
+};
+
 struct GpuGemmSpec {
   std::string name = "gemm";
   uint64_t m = 0, n = 0, k = 0;
   DType in = DType::fp16;  // fp16, bf16, int8 (tensor cores) or fp32 (SIMT FFMA, gemm_simt.h)
   xpu::gpu::AccType acc = xpu::gpu::AccType::f32;
-};
-
-struct GemmTiling {
-  uint32_t bm = 128, bn = 128, bk = 32;
-  uint32_t wm = 64, wn = 64;  // warp tile
+  // Set: this kernel instead of the heuristic's choice (tests, benchmarks).
+  std::optional<GemmTiling> tiling = std::nullopt;
 };
 
 // Device memory layout of one GEMM.
@@ -76,6 +85,9 @@ struct GpuGemmLayout {
   uint64_t lda = 0, ldb = 0, ldc = 0;  // row pitches in bytes
   uint64_t bytes = 0;               // device memory used
   uint32_t in_bytes = 2, out_bytes = 4;
+  // Split-K: split_k partial products of kslice K each, fp32, mp x np apiece
+  // from `work` (split s at work + s x mp x np x 4).
+  uint64_t kslice = 0, work = 0;
 };
 
 struct GpuGemmPlan {
@@ -83,15 +95,28 @@ struct GpuGemmPlan {
   xpu::gpu::Launch launch;  // launch.kernel points into this plan: do not copy the plan after lowering
   GpuGemmLayout layout;
   GemmTiling tiling;
+  // Split-K: the second kernel (splitk_reduce.h), launched after `launch`.
+  xpu::gpu::Kernel reduce_kernel;
+  xpu::gpu::Launch reduce;
+  bool split() const { return tiling.split_k > 1; }
+  // The plan's launches in stream order.
+  std::vector<const xpu::gpu::Launch*> launches() const {
+    if (split()) return {&launch, &reduce};
+    return {&launch};
+  }
 };
 
-// Picks the tiling (128x128 when both M and N reach it and its grid gives
-// more than half the SMs a CTA, else 64x64, which has four times the CTAs) and
-// builds the kernel and its launch. Throws GpuLoweringError when the config
-// lacks the input type's tensor path or the kernel cannot fit an SM.
-// `ep`: the fused epilogue (fp32 accumulation only; a bias adds buffer 3).
+// Chooses the kernel (gemm_select.h: tile, warp tile, stages, split-K,
+// raster; spec.tiling when set) and builds it and its launch(es). Throws
+// GpuLoweringError when the config lacks the input type's tensor path or the
+// kernel cannot fit an SM. `ep`: the fused epilogue (fp32 accumulation only;
+// a bias adds buffer 3; under split-K the reduction applies it).
 void lower_gemm_tc(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan,
                    const TcEpilogue& ep = {});
+// The tile of the implicit-GEMM convolution, whose CTAs find their rows from
+// %ctaid in row-major raster order (no split-K, no swizzle): 128x128 when
+// both M and N reach it and its grid gives more than half the SMs a CTA,
+// else 64x64.
 GemmTiling choose_tiling(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec);
 // Throws GpuLoweringError unless cfg has the tensor-core path of `in` and acc fits it.
 void check_tc_path(const xpu::gpu::GpuConfig& cfg, DType in, xpu::gpu::AccType acc, const std::string& name);

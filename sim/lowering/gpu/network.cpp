@@ -44,6 +44,12 @@ void split_rows(MapSpec& s, uint64_t cap) {
   s = std::move(t);
 }
 
+std::string GpuLayerPlan::kernel_config() const {
+  if (is_gemm && kernel == "gemm_tc") return kernel + " " + gemm.tiling.name();
+  if (is_conv) return kernel + " " + conv_plan.tiling.name();
+  return kernel;
+}
+
 [[noreturn]] void unsupported(const workload::Layer& l, const std::string& why) {
   throw lowering::LoweringError("layer '" + l.name + "' (" + workload::op_name(l.op) + "): " + why +
                                 " on the GPU backend");

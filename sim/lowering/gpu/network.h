@@ -50,6 +50,13 @@ struct GpuLayerPlan {
   double tol_abs = 0, tol_rel = 0;  // against the fp32 reference (0, 0: bit-exact)
 
   const xpu::gpu::Launch& launch() const { return is_conv ? conv_plan.launch : is_gemm ? gemm.launch : nn.launch; }
+  // Every launch of the layer in stream order (a split-K GEMM has two).
+  std::vector<const xpu::gpu::Launch*> launches() const {
+    if (is_gemm) return gemm.launches();
+    return {&launch()};
+  }
+  // The kernel and its configuration, for the report: "gemm_tc 128x128x32_w64x64_s2".
+  std::string kernel_config() const;
 };
 
 // What the tensor-core epilogue of layer i absorbs: a convolution's bias, a

@@ -120,16 +120,18 @@ bool LayerBuild::matrix(DType dtype, const TcEpilogue& ep) {
       throw lowering::LoweringError(e.what());
     }
     L.kernel = dtype == DType::fp32 ? "gemm_ffma" : "gemm_tc";
-    // Batch: gemm_count copies of the layout, one launch.
+    // Batch: gemm_count copies of the layout, one launch (per pass).
     L.batch_bytes = L.gemm.layout.bytes;
-    auto& ln = L.gemm.launch;
-    const uint32_t per = ln.ctas;
-    if (uint64_t(per) * L.count > 0xFFFFFFFFull) unsupported(l, "grid too large");
-    std::vector<uint64_t> bases = ln.bases;
-    ln.bases.resize(size_t(per) * L.count * ln.nbufs);
-    for (uint64_t g = 1; g < L.count; ++g)
-      for (size_t i = 0; i < bases.size(); ++i) ln.bases[g * bases.size() + i] = bases[i] + g * L.batch_bytes;
-    ln.ctas = static_cast<uint32_t>(per * L.count);
+    for (xpu::gpu::Launch* ln : {&L.gemm.launch, &L.gemm.reduce}) {
+      if (ln == &L.gemm.reduce && !L.gemm.split()) break;
+      const uint32_t per = ln->ctas;
+      if (uint64_t(per) * L.count > 0xFFFFFFFFull) unsupported(l, "grid too large");
+      std::vector<uint64_t> bases = ln->bases;
+      ln->bases.resize(size_t(per) * L.count * ln->nbufs);
+      for (uint64_t g = 1; g < L.count; ++g)
+        for (size_t i = 0; i < bases.size(); ++i) ln->bases[g * bases.size() + i] = bases[i] + g * L.batch_bytes;
+      ln->ctas = static_cast<uint32_t>(per * L.count);
+    }
     L.bytes = L.batch_bytes * L.count;
     return true;
   }

@@ -1,5 +1,6 @@
 #include "sim/lowering/gpu/tc_reference.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -51,6 +52,32 @@ std::vector<uint32_t> reference_gemm_tc(DType in, xpu::gpu::AccType acc, uint64_
         s = mac_int8(s, static_cast<int8_t>(a[i * k + kk]), static_cast<int8_t>(b[kk * n + j]));
       c[i * n + j] = static_cast<uint32_t>(s);
     }
+  return c;
+}
+
+std::vector<uint32_t> reference_gemm_tc_split(DType in, uint64_t m, uint64_t n, uint64_t k, uint64_t kslice,
+                                              uint32_t split, const uint8_t* a, const uint8_t* b) {
+  if (split <= 1) return reference_gemm_tc(in, xpu::gpu::AccType::f32, m, n, k, kslice, a, b);
+  const uint64_t e = dtype_bytes(in);
+  std::vector<uint32_t> c;
+  for (uint32_t s = 0; s < split; ++s) {
+    const uint64_t k0 = std::min<uint64_t>(k, s * kslice), k1 = std::min<uint64_t>(k, k0 + kslice), ks = k1 - k0;
+    std::vector<uint8_t> as(m * ks * e), bs(ks * n * e);
+    for (uint64_t i = 0; i < m; ++i) std::memcpy(&as[i * ks * e], a + (i * k + k0) * e, ks * e);
+    std::memcpy(bs.data(), b + k0 * n * e, ks * n * e);
+    const auto p = reference_gemm_tc(in, xpu::gpu::AccType::f32, m, n, ks, kslice, as.data(), bs.data());
+    if (s == 0) {
+      c = p;
+      continue;
+    }
+    for (size_t i = 0; i < c.size(); ++i) {
+      float x, y;
+      std::memcpy(&x, &c[i], 4);
+      std::memcpy(&y, &p[i], 4);
+      x = add_fp32(x, y);
+      std::memcpy(&c[i], &x, 4);
+    }
+  }
   return c;
 }
 

@@ -1,0 +1,152 @@
+#include "sim/lowering/gpu/gemm_select.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <stdexcept>
+
+#include "models/gpu/gpu.h"
+#include "models/gpu/launch_cost.h"
+#include "models/gpu/mma_shape.h"
+#include "sim/lowering/gpu/tc_mainloop.h"
+
+namespace xpu::lowering::gpu {
+
+using namespace xpu::gpu;
+
+namespace {
+
+GemmTiling tile(uint32_t bm, uint32_t bn, uint32_t wm, uint32_t wn) {
+  GemmTiling t;
+  t.bm = bm, t.bn = bn, t.wm = wm, t.wn = wn;
+  return t;
+}
+
+std::map<MmaKind, std::vector<GemmTiling>>& tables() {
+  static std::map<MmaKind, std::vector<GemmTiling>> t = {
+      {MmaKind::volta_hmma884,
+       {tile(256, 128, 64, 64), tile(128, 256, 64, 64), tile(128, 128, 64, 64), tile(128, 64, 64, 32),
+        tile(64, 128, 32, 64), tile(64, 64, 32, 32), tile(64, 32, 32, 16), tile(32, 64, 32, 32),
+        tile(16, 128, 16, 64), tile(16, 64, 16, 32)}},
+  };
+  return t;
+}
+
+uint64_t cdiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+std::string GemmTiling::name() const {
+  std::string s = std::to_string(bm) + "x" + std::to_string(bn) + "x" + std::to_string(bk) + "_w" +
+                  std::to_string(wm) + "x" + std::to_string(wn) + "_s" + std::to_string(stages);
+  if (split_k > 1) s += "_splitk" + std::to_string(split_k);
+  return s;
+}
+
+const std::vector<GemmTiling>& gemm_candidates(MmaKind kind) {
+  const auto it = tables().find(kind);
+  if (it == tables().end())
+    throw GpuLoweringError(std::string("no GEMM kernels for tensor-core shape ") + mma_kind_name(kind));
+  return it->second;
+}
+
+void register_gemm_candidates(MmaKind kind, std::vector<GemmTiling> tiles) { tables()[kind] = std::move(tiles); }
+
+uint64_t split_slice(uint64_t k, const GemmTiling& t) {
+  const uint64_t tiles = cdiv(k, t.bk);
+  return cdiv(tiles, t.split_k) * t.bk;
+}
+
+uint32_t raster_group(const GpuConfig& cfg, const GemmTiling& t, uint64_t grid_m, uint64_t kp, uint32_t e) {
+  const uint64_t panel = uint64_t(t.bm) * kp * e;
+  const uint64_t fit = std::max<uint64_t>(1, cfg.l2.capacity_bytes / 2 / std::max<uint64_t>(panel, 1));
+  return static_cast<uint32_t>(std::min<uint64_t>({fit, 8, std::max<uint64_t>(grid_m, 1)}));
+}
+
+GemmEstimate estimate_gemm(const GpuConfig& cfg, const GpuGemmSpec& spec, const GemmTiling& t, uint32_t ctas_per_sm) {
+  const MmaShape& mma = mma_shape(cfg.tensor_core.mma);
+  const double e = double(dtype_bytes(spec.in)), ce = double(out_bytes(spec));
+  const uint64_t grid_m = cdiv(spec.m, t.bm), grid_n = cdiv(spec.n, t.bn);
+  const uint64_t mp = grid_m * t.bm, np = grid_n * t.bn;
+  const uint64_t kslice = split_slice(spec.k, t);
+  GemmEstimate r;
+  r.t = t;
+  r.ctas = grid_m * grid_n * t.split_k;
+  r.ctas_per_sm = ctas_per_sm;
+  r.waves = double(r.ctas) / (double(cfg.sms) * ctas_per_sm);
+
+  const uint64_t per_sm = cdiv(r.ctas, cfg.sms);
+  const uint64_t conc = std::min<uint64_t>(per_sm, ctas_per_sm), rounds = cdiv(per_sm, conc);
+  const uint32_t warps = tc_threads(t) / 32;
+  const uint32_t fm = t.wm / mma.m(), fn = t.wn / mma.n();
+  const auto& tc = cfg.tensor_core;
+  const double ii = spec.acc == AccType::f16 ? tc.ii_f16_acc : spec.acc == AccType::s32 ? tc.ii_int8 : tc.ii_f32_acc;
+  const double lat = spec.acc == AccType::f16 ? tc.latency_f16_acc
+                     : spec.acc == AccType::s32 ? tc.latency_int8 : tc.latency_f32_acc;
+  const double steps = mma.steps(spec.acc);
+  const double wmma_issue = mma.sets() * steps * ii, wmma_latency = mma.sets() * lat + (steps - 1) * ii;
+  const double warps_per_sub = std::ceil(double(warps * conc) / cfg.sub_cores);
+  const double k16 = double(t.bk) / mma.k();
+  const double t_mma = k16 * std::max(warps_per_sub * fm * fn * wmma_issue, wmma_latency);
+  const double frag_a = 32.0 * 4 * mma.frag_regs(FragKind::a, spec.in, spec.acc);
+  const double frag_b = 32.0 * 4 * mma.frag_regs(FragKind::b, spec.in, spec.acc);
+  const double smem_bytes = warps * k16 * (fm * frag_a + fn * frag_b) + double(t.bm + t.bn) * t.bk * e;
+  const double t_smem = double(conc) * smem_bytes / cfg.l1.bytes_per_cycle;
+  const double t_mem = double(cfg.l2.latency) + cfg.dram.latency;
+  const double t_k = std::max({t_mma, t_smem, t_mem});
+  const double ktiles = double(kslice / t.bk);
+  const double t_sm = double(rounds) * (ktiles * t_k + t_mem);
+  const double l2_bpc = cfg.l2.slices * cfg.l2.bytes_per_cycle_per_slice;
+  const double t_l2 = double(r.ctas) * (t.bm + t.bn) * double(kslice) * e / l2_bpc;
+  const double dram_bpc = cfg.dram.bandwidth_gbps * cfg.dram.efficiency * 1e3 / cfg.clock_mhz;
+  const double partials = t.split_k > 1 ? double(t.split_k) * mp * np * 4 : 0;
+  const double t_dram = (double(spec.m * spec.k + spec.k * spec.n) * e + double(mp * np) * ce + partials) / dram_bpc;
+  r.cycles = std::max({t_sm, t_l2, t_dram});
+  if (t.split_k > 1) r.cycles += (partials + double(mp * np) * ce) / dram_bpc + t_mem + kernel_gap_cycles(cfg);
+  return r;
+}
+
+GemmEstimate choose_gemm_kernel(const GpuConfig& cfg, const GpuGemmSpec& spec,
+                                const std::function<uint32_t(const GemmTiling&)>& regs) {
+  const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in));
+  GemmEstimate best;
+  bool found = false;
+  for (GemmTiling t : gemm_candidates(cfg.tensor_core.mma)) {
+    if (t.bm < 32 && spec.m > t.bm) continue;  // the one-row-tile kernels are for M <= 16
+    Kernel k;
+    try {
+      k.regs_per_thread = regs(t);
+    } catch (const GpuLoweringError&) {
+      continue;  // this tile does not build for the spec
+    }
+    Launch l;
+    l.kernel = &k;
+    l.threads = tc_threads(t);
+    l.shared_bytes = tc_shared_bytes(t, spec.in);
+    uint32_t per_sm = 0;
+    try {
+      per_sm = Gpu::occupancy(cfg, l).ctas;
+    } catch (const std::invalid_argument&) {
+      continue;
+    }
+    const uint64_t ktiles = cdiv(spec.k, t.bk);
+    const uint64_t mp = cdiv(spec.m, t.bm) * t.bm, np = cdiv(spec.n, t.bn) * t.bn;
+    for (uint32_t s = 1; s <= 16; ++s) {
+      if (s > 1 && (spec.acc != AccType::f32 || ktiles < 4ull * s)) break;
+      t.split_k = s;
+      if (s > 1 && (split_slice(spec.k, t) * (s - 1) >= ktiles * t.bk || uint64_t(s) * mp * np * 4 >= (1ull << 31)))
+        continue;
+      const GemmEstimate est = estimate_gemm(cfg, spec, t, per_sm);
+      if (!found || est.cycles < best.cycles * 0.99) {
+        best = est;
+        found = true;
+      }
+    }
+  }
+  if (!found) throw GpuLoweringError(spec.name + ": no tensor-core GEMM kernel fits an SM");
+  const uint64_t grid_m = cdiv(spec.m, best.t.bm);
+  best.t.group_m = raster_group(cfg, best.t, grid_m, split_slice(spec.k, best.t), e);
+  return best;
+}
+
+}  // namespace xpu::lowering::gpu
