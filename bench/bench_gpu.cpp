@@ -80,6 +80,20 @@ int sc_main(int argc, char* argv[]) {
     std::printf("%llu x %llu x %llu: %s, raster group %u, %u CTAs, %u per SM, %.2f waves, estimate %.0f cycles\n",
                 (unsigned long long)m, (unsigned long long)n, (unsigned long long)k, plan.tiling.name().c_str(),
                 plan.tiling.group_m, plan.launch.ctas, occ.ctas, est.waves, est.cycles);
+    // Every candidate's estimate, unsplit (the table of gemm_select.h).
+    for (const GemmTiling& t : gemm_candidates(cfg.tensor_core.mma)) {
+      GpuGemmSpec s{"c", m, n, k, DType::fp16, AccType::f32};
+      s.tiling = t;
+      GpuGemmPlan p;
+      try {
+        lower_gemm_tc(cfg, s, p);
+      } catch (const GpuLoweringError&) {
+        continue;
+      }
+      const GemmEstimate e = estimate_gemm(cfg, s, t, gpu.occupancy(p.launch).ctas);
+      std::printf("  candidate %-26s %6llu CTAs, estimate %.0f cycles\n", t.name().c_str(),
+                  (unsigned long long)e.ctas, e.cycles);
+    }
     return 0;
   }
   if (values) gpu.memory().resize(plan.layout.bytes);

@@ -17,9 +17,10 @@ using namespace xpu::lowering::gpu;
 
 namespace {
 
-GemmTiling tile(uint32_t bm, uint32_t bn, uint32_t wm, uint32_t wn, uint32_t split = 1, uint32_t group = 1) {
+GemmTiling tile(uint32_t bm, uint32_t bn, uint32_t wm, uint32_t wn, uint32_t split = 1, uint32_t group = 1,
+               uint32_t bk = 32) {
   GemmTiling t;
-  t.bm = bm, t.bn = bn, t.wm = wm, t.wn = wn, t.split_k = split, t.group_m = group;
+  t.bm = bm, t.bn = bn, t.wm = wm, t.wn = wn, t.split_k = split, t.group_m = group, t.bk = bk;
   return t;
 }
 
@@ -96,7 +97,7 @@ TEST_CASE("split-K GEMMs are bit-exact against the split-order reference", "[gpu
 TEST_CASE("GEMV (M <= 16) runs one 16-row wmma tile, bit-exact with and without split-K", "[gpu][gemm][gemv]") {
   Gpu gpu("gpu", test::load("gpu_small.yaml"));
   for (uint64_t m : {1, 8}) {
-    for (const GemmTiling& t : {tile(16, 64, 16, 32, 1), tile(16, 128, 16, 64, 4), tile(32, 64, 32, 32, 2)}) {
+    for (const GemmTiling& t : {tile(16, 64, 16, 32, 1), tile(16, 128, 16, 64, 4), tile(32, 64, 32, 32, 2), tile(16, 128, 16, 64, 3, 1, 64)}) {
       GpuGemmSpec s{"gemv", m, 200, 640, DType::fp16, AccType::f32};
       s.tiling = t;
       const Out o = run(gpu, s, TcEpilogue{}, 40 + m);

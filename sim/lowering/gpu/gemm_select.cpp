@@ -16,9 +16,9 @@ using namespace xpu::gpu;
 
 namespace {
 
-GemmTiling tile(uint32_t bm, uint32_t bn, uint32_t wm, uint32_t wn) {
+GemmTiling tile(uint32_t bm, uint32_t bn, uint32_t wm, uint32_t wn, uint32_t bk = 32) {
   GemmTiling t;
-  t.bm = bm, t.bn = bn, t.wm = wm, t.wn = wn;
+  t.bm = bm, t.bn = bn, t.wm = wm, t.wn = wn, t.bk = bk;
   return t;
 }
 
@@ -27,7 +27,8 @@ std::map<MmaKind, std::vector<GemmTiling>>& tables() {
       {MmaKind::volta_hmma884,
        {tile(256, 128, 64, 64), tile(128, 256, 64, 64), tile(128, 128, 64, 64), tile(128, 64, 64, 32),
         tile(64, 128, 32, 64), tile(64, 64, 32, 32), tile(64, 32, 32, 16), tile(32, 64, 32, 32),
-        tile(16, 128, 16, 64), tile(16, 64, 16, 32)}},
+        tile(16, 128, 16, 64), tile(16, 64, 16, 32), tile(128, 64, 64, 32, 64), tile(64, 128, 32, 64, 64),
+        tile(64, 64, 32, 32, 64), tile(32, 64, 32, 32, 64), tile(16, 128, 16, 64, 64), tile(16, 64, 16, 32, 64)}},
   };
   return t;
 }
@@ -93,14 +94,26 @@ GemmEstimate estimate_gemm(const GpuConfig& cfg, const GpuGemmSpec& spec, const 
   const double smem_bytes = warps * k16 * (fm * frag_a + fn * frag_b) + double(t.bm + t.bn) * t.bk * e;
   const double t_smem = double(conc) * smem_bytes / cfg.l1.bytes_per_cycle;
   const double t_mem = double(cfg.l2.latency) + cfg.dram.latency;
-  const double t_k = std::max({t_mma, t_smem, t_mem});
-  const double ktiles = double(kslice / t.bk);
-  const double t_sm = double(rounds) * (ktiles * t_k + t_mem);
   const double l2_bpc = cfg.l2.slices * cfg.l2.bytes_per_cycle_per_slice;
-  const double t_l2 = double(r.ctas) * (t.bm + t.bn) * double(kslice) * e / l2_bpc;
   const double dram_bpc = cfg.dram.bandwidth_gbps * cfg.dram.efficiency * 1e3 / cfg.clock_mhz;
   const double partials = t.split_k > 1 ? double(t.split_k) * mp * np * 4 : 0;
-  const double t_dram = (double(spec.m * spec.k + spec.k * spec.n) * e + double(mp * np) * ce + partials) / dram_bpc;
+  const double dram_bytes = double(spec.m * spec.k + spec.k * spec.n) * e + double(mp * np) * ce + partials;
+  const double tile_bytes = double(t.bm + t.bn) * t.bk * e;  // one CTA's A and B tiles of one K step
+  const double cta_bytes = double(r.ctas) * tile_bytes * double(kslice / t.bk);
+  const double rho = std::min(1.0, dram_bytes / cta_bytes);  // share of tile bytes that come from DRAM
+  // A wave's CTAs advance in step: each K tile's loads arrive as one burst,
+  // served after the latency at DRAM (the share rho) and L2 bandwidth.
+  const double active = double(std::min<uint64_t>(r.ctas, uint64_t(cfg.sms) * ctas_per_sm));
+  const double burst = active * tile_bytes * (rho / dram_bpc + (1 - rho) / l2_bpc);
+  // A warp runs its fragment loads and its HMMAs in turn, and the warps of
+  // one CTA do so in step between barriers: only other resident CTAs fill
+  // one CTA's load phase, so conc CTAs hide all but 1 / conc of the shorter.
+  const double t_compute = std::max(t_mma, t_smem) + std::min(t_mma, t_smem) / double(conc);
+  const double t_k = std::max(t_compute, t_mem + burst);
+  const double ktiles = double(kslice / t.bk);
+  const double t_sm = double(rounds) * (ktiles * t_k + t_mem);
+  const double t_l2 = cta_bytes / l2_bpc;
+  const double t_dram = dram_bytes / dram_bpc;
   r.cycles = std::max({t_sm, t_l2, t_dram});
   if (t.split_k > 1) r.cycles += (partials + double(mp * np) * ce) / dram_bpc + t_mem + kernel_gap_cycles(cfg);
   return r;
@@ -132,7 +145,7 @@ GemmEstimate choose_gemm_kernel(const GpuConfig& cfg, const GpuGemmSpec& spec,
     const uint64_t ktiles = cdiv(spec.k, t.bk);
     const uint64_t mp = cdiv(spec.m, t.bm) * t.bm, np = cdiv(spec.n, t.bn) * t.bn;
     for (uint32_t s = 1; s <= 16; ++s) {
-      if (s > 1 && (spec.acc != AccType::f32 || ktiles < 4ull * s)) break;
+      if (s > 1 && (spec.acc != AccType::f32 || ktiles < 2ull * s)) break;
       t.split_k = s;
       if (s > 1 && (split_slice(spec.k, t) * (s - 1) >= ktiles * t.bk || uint64_t(s) * mp * np * 4 >= (1ull << 31)))
         continue;
