@@ -47,6 +47,7 @@ int sc_main(int argc, char* argv[]) {
   std::string cfg_path = std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/v100.yaml";
   uint64_t m = 4096, n = 4096, k = 4096;
   bool values = false, full = true, fast = true, plan_only = false;
+  std::string tile_arg;
   int threads = 0;
   int pos = 0;
   const char* usage =
@@ -55,12 +56,14 @@ int sc_main(int argc, char* argv[]) {
       "simulated warp instructions per host second, full simulation and fast path (same cycles, checked).\n"
       "  --values      compute the values too        --full-only / --fast-only  run one of the two\n"
       "  --threads N   SMs simulated on N host threads (overrides sim.host_threads)\n"
-      "  --plan-only   print the chosen kernel (gemm_select.h) and its estimate, simulate nothing\n";
+      "  --plan-only   print the chosen kernel (gemm_select.h) and its estimate, simulate nothing\n"
+      "  --tile BMxBNxBK[/S]  this candidate of the kernel table (split-K S) instead of the chosen one\n";
   xpu::bench::answer_help(argc, argv, usage);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--values") values = true;
     else if (a == "--plan-only") plan_only = true;
+    else if (a == "--tile" && i + 1 < argc) tile_arg = argv[++i];
     else if (a == "--full-only") fast = false;
     else if (a == "--fast-only") full = false;
     else if (a == "--threads" && i + 1 < argc) threads = int(xpu::bench::positive_argument(argv[++i], usage));
@@ -72,7 +75,18 @@ int sc_main(int argc, char* argv[]) {
   if (threads > 0) cfg.sim.host_threads = static_cast<uint32_t>(threads);
   Gpu gpu("gpu", cfg);
   GpuGemmPlan plan;
-  lower_gemm_tc(cfg, GpuGemmSpec{"bench", m, n, k, DType::fp16, AccType::f32}, plan);
+  GpuGemmSpec spec{"bench", m, n, k, DType::fp16, AccType::f32};
+  if (!tile_arg.empty()) {
+    unsigned bm = 0, bn = 0, bk = 0, split = 1;
+    if (std::sscanf(tile_arg.c_str(), "%ux%ux%u/%u", &bm, &bn, &bk, &split) < 3) xpu::bench::bad_argument(tile_arg.c_str(), usage);
+    for (const GemmTiling& t : gemm_candidates(cfg.tensor_core.mma))
+      if (t.bm == bm && t.bn == bn && t.bk == bk) spec.tiling = t;
+    if (!spec.tiling) xpu::bench::bad_argument(tile_arg.c_str(), usage);
+    spec.tiling->split_k = split;
+    const uint64_t grid_m = (m + bm - 1) / bm;
+    spec.tiling->group_m = raster_group(cfg, *spec.tiling, grid_m, split_slice(k, *spec.tiling), 2);
+  }
+  lower_gemm_tc(cfg, spec, plan);
   if (plan_only) {
     const Gpu::Occupancy occ = gpu.occupancy(plan.launch);
     const GemmEstimate est = estimate_gemm(cfg, GpuGemmSpec{"bench", m, n, k, DType::fp16, AccType::f32}, plan.tiling,

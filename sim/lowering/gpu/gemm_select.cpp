@@ -109,13 +109,18 @@ GemmEstimate estimate_gemm(const GpuConfig& cfg, const GpuGemmSpec& spec, const 
   // one CTA do so in step between barriers: only other resident CTAs fill
   // one CTA's load phase, so conc CTAs hide all but 1 / conc of the shorter.
   const double t_compute = std::max(t_mma, t_smem) + std::min(t_mma, t_smem) / double(conc);
-  const double t_k = std::max(t_compute, t_mem + burst);
+  // Each CTA waits one latency per K step, but the other resident CTAs'
+  // transfers go on meanwhile: of the shorter of latency and burst only
+  // 1 / (conc + 1) stays exposed.
+  const double t_k = std::max(t_compute, std::max(t_mem, burst) + std::min(t_mem, burst) / double(conc + 1));
   const double ktiles = double(kslice / t.bk);
   const double t_sm = double(rounds) * (ktiles * t_k + t_mem);
   const double t_l2 = cta_bytes / l2_bpc;
   const double t_dram = dram_bytes / dram_bpc;
   r.cycles = std::max({t_sm, t_l2, t_dram});
-  if (t.split_k > 1) r.cycles += (partials + double(mp * np) * ce) / dram_bpc + t_mem + kernel_gap_cycles(cfg);
+  // The reduction reads the real rows' partials and writes C.
+  if (t.split_k > 1)
+    r.cycles += double(spec.m * np) * (4.0 * t.split_k + ce) / dram_bpc + t_mem + kernel_gap_cycles(cfg);
   return r;
 }
 
@@ -145,7 +150,7 @@ GemmEstimate choose_gemm_kernel(const GpuConfig& cfg, const GpuGemmSpec& spec,
     const uint64_t ktiles = cdiv(spec.k, t.bk);
     const uint64_t mp = cdiv(spec.m, t.bm) * t.bm, np = cdiv(spec.n, t.bn) * t.bn;
     for (uint32_t s = 1; s <= 16; ++s) {
-      if (s > 1 && (spec.acc != AccType::f32 || ktiles < 2ull * s)) break;
+      if (s > 1 && (spec.acc != AccType::f32 || ktiles < s)) break;
       t.split_k = s;
       if (s > 1 && (split_slice(spec.k, t) * (s - 1) >= ktiles * t.bk || uint64_t(s) * mp * np * 4 >= (1ull << 31)))
         continue;

@@ -28,13 +28,16 @@
 //     t_mma  = (bk / 16) x max(warps on a sub-core x wmmas per warp x HMMA
 //              cycles, one wmma's dependent latency)  (tensor cores)
 //     t_smem = conc x (fragment loads + tile stores) / L1 bytes per cycle
-//     t_mem  = L2 + DRAM latency + the wave's burst: the resident CTAs
-//              advance in step and each has one K tile in flight (the
-//              double buffer hides one tile), so every K step's A and B
-//              tiles of all of them arrive as one burst, served at DRAM
-//              bandwidth for the share rho of tile bytes that miss L2
-//              (rho = DRAM bytes / all CTAs' tile bytes) and at L2
-//              bandwidth for the rest
+//     t_mem  = max(latency, burst) + min(latency, burst) / (conc + 1):
+//              the resident CTAs advance roughly in step and each has one
+//              K tile in flight (the double buffer hides one tile), so
+//              every K step's A and B tiles of all of them arrive as one
+//              burst, served at DRAM bandwidth for the share rho of tile
+//              bytes that miss L2 (rho = DRAM bytes / all CTAs' tile
+//              bytes) and at L2 bandwidth for the rest; each CTA waits the
+//              L2 + DRAM latency once per step, but the other resident
+//              CTAs' transfers go on meanwhile, which hides all but
+//              1 / (conc + 1) of the shorter of the two
 //     t_k    = max(max(t_mma, t_smem) + min(t_mma, t_smem) / conc, t_mem):
 //              a warp issues its fragment loads and its HMMAs in turn and
 //              the warps of a CTA do so in step between barriers, so only
@@ -42,9 +45,10 @@
 //   T_sm    = rounds x (K tiles x t_k + latency)           (+ prologue load)
 //   T_l2    = CTAs x (bm + bn) x kslice x bytes / L2 bandwidth
 //   T_dram  = (A + B + C + split-K partials) / sustained DRAM bandwidth
-//   T       = max(T_sm, T_l2, T_dram) + reduction (split-K: partials read
-//             and C written at DRAM bandwidth, one latency, one kernel gap)
-// Split-K factors 1..16 that leave every split at least 2 K tiles (and the
+//   T       = max(T_sm, T_l2, T_dram) + reduction (split-K: the partials
+//             of the M real rows read and C written at DRAM bandwidth, one
+//             latency, one kernel gap)
+// Split-K factors 1..16 that leave every split at least one K tile (and the
 // workspace within 32-bit offsets). Ties within 1 % go to the earlier
 // candidate (larger tile, fewer splits: fewer bytes moved).
 // CTA raster (group_m): CTAs run in groups of group_m tile rows, column by

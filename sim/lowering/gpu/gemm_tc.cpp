@@ -156,20 +156,21 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
     throw GpuLoweringError(spec.name + ": kernel needs " + std::to_string(plan.kernel.regs_per_thread) + " registers");
   if (!split) return;
 
+  const uint32_t rr = splitk_reduce_rows(spec.m, t.bm, t.bn);
   plan.reduce_kernel =
-      build_splitk_reduce(ReduceDesc{spec.name + "_splitk_reduce", t.split_k, t.bn, ldw, L.mp * ldw, ep});
+      build_splitk_reduce(ReduceDesc{spec.name + "_splitk_reduce", t.split_k, t.bn, rr, ldw, L.mp * ldw, ep});
   Launch& r = plan.reduce;
   r.kernel = &plan.reduce_kernel;
-  const uint64_t rows = L.mp / kReduceRows;
+  const uint64_t rows = (spec.m + rr - 1) / rr;
   r.ctas = static_cast<uint32_t>(rows * grid_n);
-  r.threads = splitk_reduce_threads(t.bn);
+  r.threads = splitk_reduce_threads(rr, t.bn);
   r.shared_bytes = 0;
   r.nbufs = 3;
   r.bases.resize(size_t(r.ctas) * 3);
   for (uint64_t c = 0; c < r.ctas; ++c) {
     const uint64_t ry = c / grid_n, rx = c % grid_n;
-    r.bases[c * 3 + kRedBufP] = L.work + ry * kReduceRows * ldw + rx * t.bn * 4;
-    r.bases[c * 3 + kRedBufC] = L.c + ry * kReduceRows * L.ldc + rx * t.bn * 4;
+    r.bases[c * 3 + kRedBufP] = L.work + ry * rr * ldw + rx * t.bn * 4;
+    r.bases[c * 3 + kRedBufC] = L.c + ry * rr * L.ldc + rx * t.bn * 4;
     r.bases[c * 3 + kRedBufBias] = L.bias + rx * t.bn * 4;
   }
 }

@@ -11,16 +11,23 @@ namespace xpu::lowering::gpu {
 
 using namespace xpu::gpu;
 
-uint32_t splitk_reduce_threads(uint32_t bn) { return std::min<uint32_t>(128, kReduceRows * bn / 4); }
+uint32_t splitk_reduce_threads(uint32_t rows, uint32_t bn) { return std::min<uint32_t>(128, rows * bn / 4); }
+
+uint32_t splitk_reduce_rows(uint64_t m, uint32_t bm, uint32_t bn) {
+  uint32_t r = 1;
+  while (r < m && r < 16 && r < bm) r *= 2;
+  while (r * bn < 128 && r < bm) r *= 2;
+  return r;
+}
 
 Kernel build_splitk_reduce(const ReduceDesc& d) {
   const uint32_t cpr = d.bn / 4;  // 16-byte chunks per row
-  const uint32_t threads = splitk_reduce_threads(d.bn);
-  if (d.bn % 4 || (cpr & (cpr - 1)) || threads % 32 || d.split < 2)
+  const uint32_t threads = splitk_reduce_threads(d.rows, d.bn);
+  if (d.bn % 4 || (cpr & (cpr - 1)) || threads % 32 || threads < cpr || d.split < 2 || (d.rows & (d.rows - 1)))
     throw GpuLoweringError(d.name + ": split-K reduction needs a power-of-two tile width of 128 bytes or more");
-  if (d.split_bytes * (d.split - 1) + kReduceRows * d.ld >= (uint64_t(1) << 31))
+  if (d.split_bytes * (d.split - 1) + d.rows * d.ld >= (uint64_t(1) << 31))
     throw GpuLoweringError(d.name + ": split-K partials beyond 32-bit offsets");
-  const uint32_t rows_per_pass = threads / cpr, passes = kReduceRows / rows_per_pass;
+  const uint32_t rows_per_pass = threads / cpr, passes = d.rows / rows_per_pass;
   // Passes loaded together: all their partials in flight before the adds.
   const uint32_t batch = std::max<uint32_t>(1, std::min<uint32_t>(passes, 32 / d.split));
 

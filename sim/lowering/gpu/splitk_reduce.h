@@ -2,10 +2,11 @@
 // The second pass of a split-K GEMM (gemm_tc.h): C = act(((P0 + P1) + P2)
 // + ... + bias) over the split_k fp32 partial products, summed in split
 // order with one fp32 rounding per FADD, then the fused epilogue exactly as
-// the GEMM's (bias FADD, activation; activation.h). SIMT: a CTA covers 16
-// rows x bn columns of C (one GEMM tile column band), each thread 16-byte
-// chunks (LDG.128 per split, four FADDs each, STG.128), 128 threads or
-// fewer. Buffers: 0 the partials (split s at + s x split_bytes), 1 C, 2 bias.
+// the GEMM's (bias FADD, activation; activation.h). SIMT: a CTA covers
+// `rows` rows x bn columns of C (one GEMM tile column band), each thread
+// 16-byte chunks (LDG.128 per split, four FADDs each, STG.128), 32 to 128
+// threads; only the rows up to M are reduced (a GEMV's padding rows are
+// not). Buffers: 0 the partials (split s at + s x split_bytes), 1 C, 2 bias.
 #include <cstdint>
 #include <string>
 
@@ -16,18 +17,21 @@
 namespace xpu::lowering::gpu {
 
 constexpr uint8_t kRedBufP = 0, kRedBufC = 1, kRedBufBias = 2;
-constexpr uint32_t kReduceRows = 16;  // rows per CTA (every tile height is a multiple)
 
 struct ReduceDesc {
   std::string name;
   uint32_t split = 2;
   uint32_t bn = 128;         // columns per CTA
+  uint32_t rows = 16;        // rows per CTA: a power of two dividing the tile height, rows x bn >= 128
   uint64_t ld = 0;           // row pitch of partials and C, bytes (fp32)
   uint64_t split_bytes = 0;  // between two partials
   TcEpilogue ep;
 };
 
 xpu::gpu::Kernel build_splitk_reduce(const ReduceDesc& d);
-uint32_t splitk_reduce_threads(uint32_t bn);
+uint32_t splitk_reduce_threads(uint32_t rows, uint32_t bn);
+// Rows per reduction CTA for an M-row GEMM on tiles of bm x bn: M rounded up
+// to a power of two, at most 16 and bm, at least 128 / bn (a whole warp).
+uint32_t splitk_reduce_rows(uint64_t m, uint32_t bm, uint32_t bn);
 
 }  // namespace xpu::lowering::gpu
