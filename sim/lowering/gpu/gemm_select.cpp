@@ -97,7 +97,11 @@ GemmEstimate estimate_gemm(const GpuConfig& cfg, const GpuGemmSpec& spec, const 
   const double l2_bpc = cfg.l2.slices * cfg.l2.bytes_per_cycle_per_slice;
   const double dram_bpc = cfg.dram.bandwidth_gbps * cfg.dram.efficiency * 1e3 / cfg.clock_mhz;
   const double partials = t.split_k > 1 ? double(t.split_k) * mp * np * 4 : 0;
-  const double dram_bytes = double(spec.m * spec.k + spec.k * spec.n) * e + double(mp * np) * ce + partials;
+  // Partials that fit in half the L2 stay there for the reduction (the
+  // layer's kernels share the L2: Gpu::run_stream).
+  const bool partials_in_l2 = partials <= double(cfg.l2.capacity_bytes) / 2;
+  const double dram_bytes =
+      double(spec.m * spec.k + spec.k * spec.n) * e + double(mp * np) * ce + (partials_in_l2 ? 0 : partials);
   const double tile_bytes = double(t.bm + t.bn) * t.bk * e;  // one CTA's A and B tiles of one K step
   const double cta_bytes = double(r.ctas) * tile_bytes * double(kslice / t.bk);
   const double rho = std::min(1.0, dram_bytes / cta_bytes);  // share of tile bytes that come from DRAM
@@ -120,7 +124,8 @@ GemmEstimate estimate_gemm(const GpuConfig& cfg, const GpuGemmSpec& spec, const 
   r.cycles = std::max({t_sm, t_l2, t_dram});
   // The reduction reads the real rows' partials and writes C.
   if (t.split_k > 1)
-    r.cycles += double(spec.m * np) * (4.0 * t.split_k + ce) / dram_bpc + t_mem + kernel_gap_cycles(cfg);
+    r.cycles += double(spec.m * np) * (4.0 * t.split_k + ce) / (partials_in_l2 ? l2_bpc : dram_bpc) + t_mem +
+                kernel_gap_cycles(cfg);
   return r;
 }
 

@@ -46,7 +46,9 @@
 //   T_l2    = CTAs x (bm + bn) x kslice x bytes / L2 bandwidth
 //   T_dram  = (A + B + C + split-K partials) / sustained DRAM bandwidth
 //   T       = max(T_sm, T_l2, T_dram) + reduction (split-K: the partials
-//             of the M real rows read and C written at DRAM bandwidth, one
+//             of the M real rows read and C written at DRAM bandwidth, or
+//             at L2 bandwidth when all partials fit in half the L2 (then
+//             they are not DRAM traffic of the first pass either), one
 //             latency, one kernel gap)
 // Split-K factors 1..16 that leave every split at least one K tile (and the
 // workspace within 32-bit offsets). Ties within 1 % go to the earlier
