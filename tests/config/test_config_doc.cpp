@@ -29,6 +29,7 @@ std::string unit_of(const std::string& key, const std::string& type) {
   if (ends_with(key, "_mhz")) return "MHz";
   if (ends_with(key, "_gbps")) return "GB/s";
   if (ends_with(key, "_ns")) return "ns";
+  if (ends_with(key, "_us")) return "us";
   if (ends_with(key, "cycles") || ends_with(key, "latency") || key.find("latency_") != std::string::npos ||
       key.find(".ii_") != std::string::npos || key.find(".step_") != std::string::npos || ends_with(key, "quantum"))
     return "cycles";

@@ -78,7 +78,12 @@ TEST_CASE("v100 256^3 fp16 GEMM: the same stall shares as a plain GEMM and as a 
   CHECK(a[0].stall_cause == b[0].stall_cause);
   CHECK(a[0].stalls == b[0].stalls);
   CHECK(!a[0].stall_cause.empty());
-  CHECK(a[0].stall_share(a[0].stall_cause) < 0.5);
+  // The first kernel of a stream waits for the host launch and the grid
+  // latency (v100.yaml: 3.0 + 3.7 us = 10,251 cycles), longer than this small
+  // GEMM runs: "launch" leads; the sub-core causes are averages, each < 50 %.
+  CHECK(a[0].stalls.at("launch") == 10251);
+  for (const auto& [cause, c] : a[0].stalls)
+    if (cause != "launch") CHECK(a[0].stall_share(cause) < 0.5);
   CHECK(a[0].verdict == report::Verdict::unchecked);
   CHECK(a[0].verified() == "values not computed (timing fidelity)");
 }
