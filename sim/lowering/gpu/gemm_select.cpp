@@ -134,31 +134,38 @@ GemmEstimate choose_gemm_kernel(const GpuConfig& cfg, const GpuGemmSpec& spec,
   const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in));
   GemmEstimate best;
   bool found = false;
-  for (GemmTiling t : gemm_candidates(cfg.tensor_core.mma)) {
-    if (t.bm < 32 && spec.m > t.bm) continue;  // the one-row-tile kernels are for M <= 16
+  // CTAs per SM of tile t (0: it does not build or fit); regs(t) sees
+  // t.split_k, as the first pass of a split-K GEMM has no epilogue.
+  const auto per_sm_of = [&](const GemmTiling& t) -> uint32_t {
     Kernel k;
     try {
       k.regs_per_thread = regs(t);
     } catch (const GpuLoweringError&) {
-      continue;  // this tile does not build for the spec
+      return 0;  // this tile does not build for the spec
     }
     Launch l;
     l.kernel = &k;
     l.threads = tc_threads(t);
     l.shared_bytes = tc_shared_bytes(t, spec.in);
-    uint32_t per_sm = 0;
     try {
-      per_sm = Gpu::occupancy(cfg, l).ctas;
+      return Gpu::occupancy(cfg, l).ctas;
     } catch (const std::invalid_argument&) {
-      continue;
+      return 0;
     }
+  };
+  for (GemmTiling t : gemm_candidates(cfg.tensor_core.mma)) {
+    if (t.bm < 32 && spec.m > t.bm) continue;  // the one-row-tile kernels are for M <= 16
     const uint64_t ktiles = cdiv(spec.k, t.bk);
     const uint64_t mp = cdiv(spec.m, t.bm) * t.bm, np = cdiv(spec.n, t.bn) * t.bn;
+    uint32_t per_sm_split = 0;
     for (uint32_t s = 1; s <= 16; ++s) {
       if (s > 1 && (spec.acc != AccType::f32 || ktiles < s)) break;
       t.split_k = s;
       if (s > 1 && (split_slice(spec.k, t) * (s - 1) >= ktiles * t.bk || uint64_t(s) * mp * np * 4 >= (1ull << 31)))
         continue;
+      if (s == 2 || (s > 2 && per_sm_split == 0)) per_sm_split = per_sm_of(t);
+      const uint32_t per_sm = s == 1 ? per_sm_of(t) : per_sm_split;
+      if (per_sm == 0) continue;
       const GemmEstimate est = estimate_gemm(cfg, spec, t, per_sm);
       if (!found || est.cycles < best.cycles * 0.99) {
         best = est;
