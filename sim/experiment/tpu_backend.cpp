@@ -5,6 +5,7 @@
 #include "sim/config/tpu_config.h"
 #include "sim/energy/energy_model.h"
 #include "sim/experiment/machine_registry.h"
+#include "sim/experiment/tpu_backend_plans.h"
 #include "sim/experiment/tpu_network_run.h"
 #include "sim/lowering/tpu/network.h"
 
@@ -39,20 +40,27 @@ class TpuBackend : public Backend {
     return MatrixUnit{"systolic array", cfg_.mxu.rows, cfg_.mxu.cols, 1, true};
   }
 
+  // Lowers without values (throws LoweringError naming the layer) and keeps
+  // the plan for a timing run of the same workload.
   void check_workload(const workload::Workload& w, DType dtype) const override {
-    if (lowering::standalone_gemms(w)) {
-      lowering::lower_standalone_gemms(cfg_, w, dtype, true, nullptr);  // throws LoweringError naming the layer
-      return;
-    }
+    const bool standalone = lowering::standalone_gemms(w);
     lowering::NetworkOptions lo;
     lo.dtype = dtype;
-    lowering::lower_network(cfg_, w, lo);
+    lo.values = false;
+    kept_.keep(plan_key(w, dtype, standalone),
+               standalone ? lowering::lower_standalone_gemms(cfg_, w, dtype, true, nullptr)
+                          : lowering::lower_network(cfg_, w, lo));
   }
 
   std::vector<report::LayerResult> run_workload(const workload::Workload& w, DType dtype,
                                                 const LayerRunOptions& opts) override {
+    const bool standalone = lowering::standalone_gemms(w);
+    // The check lowered standalone GEMMs resident where they fit.
+    std::optional<lowering::NetworkPlan> plan;
+    if (!standalone || opts.io == "resident") plan = kept_.take(plan_key(w, dtype, standalone));
     NetworkRunner runner{cfg_, *tpu_, model_, terms_, peak_macs_per_cycle(dtype)};
-    return lowering::standalone_gemms(w) ? runner.run_gemms(w, dtype, opts) : runner.run(w, dtype, opts);
+    if (plan && opts.fidelity == Fidelity::timing) runner.lowered = &*plan;
+    return standalone ? runner.run_gemms(w, dtype, opts) : runner.run(w, dtype, opts);
   }
 
  private:
@@ -60,6 +68,7 @@ class TpuBackend : public Backend {
   energy::EnergyModel model_;
   std::vector<energy::EnergyTerm> terms_;
   std::unique_ptr<tpu::Tpu> tpu_;
+  mutable KeptPlans kept_;  // check_workload's plans (the check is const to the runner)
 };
 
 }  // namespace

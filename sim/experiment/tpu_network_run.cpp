@@ -106,7 +106,9 @@ std::vector<report::LayerResult> NetworkRunner::run_gemms(const workload::Worklo
       check::GemmData d = check::make_gemm_data(dtype, l.m, l.n, l.k, opts.seed * 1000003 + i);
       ops.push_back({std::move(d.a), std::move(d.b)});
     }
-  const auto plan = lowering::lower_standalone_gemms(cfg, w, dtype, opts.io == "resident", values ? &ops : nullptr);
+  const auto plan = !values && lowered ? std::move(*lowered)
+                                       : lowering::lower_standalone_gemms(cfg, w, dtype, opts.io == "resident",
+                                                                          values ? &ops : nullptr);
   return execute(plan, {}, {}, dtype, opts);
 }
 
@@ -117,6 +119,7 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
   workload::TensorValues inputs, ref;
   lowering::NetworkOptions lo;
   lo.dtype = dtype;
+  lo.values = values;
   if (values) {
     inputs = check::make_network_values(w, opts.seed);
     if (this->feeds)
@@ -130,7 +133,7 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
         if (it != ref.end()) lo.scales[t.name] = scale_for(tensor_max_abs(it->second.data(), it->second.size()));
       }
   }
-  const auto plan = lowering::lower_network(cfg, w, lo);
+  const auto plan = !values && lowered ? std::move(*lowered) : lowering::lower_network(cfg, w, lo);
   return execute(plan, inputs, ref, dtype, opts);
 }
 

@@ -54,6 +54,10 @@ struct NetworkRunner {
   // Optional: filled with every graph output as read back from host memory
   // (fp32, int8 dequantized) at tile/pe fidelity.
   workload::TensorValues* outputs = nullptr;
+  // Optional: the workload's value-free plan, lowered already (by the
+  // backend's check, with the same options): a timing run runs it instead of
+  // lowering again. Moved from.
+  lowering::NetworkPlan* lowered = nullptr;
 
   // A network (lowering::lower_network).
   std::vector<report::LayerResult> run(const workload::Workload& w, DType dtype, const LayerRunOptions& opts);

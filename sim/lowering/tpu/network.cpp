@@ -57,6 +57,7 @@ void NetBuilder::fail(const Layer& l, const std::string& msg) const {
 }
 
 const std::vector<float>* NetBuilder::values(const std::string& tensor) const {
+  if (!opts_.values) return nullptr;
   const workload::Tensor& t = w_.tensor(tensor);
   if (t.values) return t.values.get();
   if (opts_.constants) {

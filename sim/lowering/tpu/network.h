@@ -177,9 +177,14 @@ struct NetworkOptions {
   // int8: activation scale per tensor name (x ~= q * scale); missing: 1.
   std::map<std::string, float> scales;
   // Constant values (weights, biases, BN statistics) by tensor name, for
-  // constants whose Tensor::values are empty; nullptr and no values: zeros
-  // (timing runs).
+  // constants whose Tensor::values are empty; nullptr and no values: zeros.
   const workload::TensorValues* constants = nullptr;
+  // false (timing runs, workload checks): no value work -- weights are not
+  // folded, transposed, quantized or packed, constants not converted;
+  // ProgramStep::weight_image, HostConstant::bytes and GemmCheck::b stay
+  // empty. The programs are the same instruction for instruction (only the
+  // activate / vector scales, which no timing rule reads, may differ).
+  bool values = true;
 };
 
 // Where a tensor's bytes are.
@@ -203,7 +208,7 @@ struct HostInput {
 // memory and read into the UB by the program.
 struct HostConstant {
   uint64_t host_addr = 0;
-  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> bytes;  // empty without values (NetworkOptions::values)
 };
 // Weight-path operand: host memory -> weight DRAM between two programs.
 struct WeightCopy {
@@ -213,6 +218,7 @@ struct WeightCopy {
 struct ProgramStep {
   tpu::Program program;
   std::vector<uint8_t> weight_image;  // written to weight DRAM at 0 before the program
+  uint64_t weight_bytes = 0;          // the image's size (also when it is not materialized)
   std::vector<HostInput> host_inputs;
   std::vector<HostConstant> host_constants;
   // Operands already in the unified buffer when the program starts (a

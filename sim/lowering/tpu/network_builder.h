@@ -81,8 +81,10 @@ class NetBuilder {
   uint64_t eb() const { return dtype_bytes(opts_.dtype); }
   [[noreturn]] void fail(const workload::Layer& l, const std::string& msg) const;
 
-  // Values of a constant tensor (nullptr: unknown, timing run).
+  // Values of a constant tensor (nullptr: unknown, or no value work).
   const std::vector<float>* values(const std::string& tensor) const;
+  // Whether this pass computes values (NetworkOptions::values).
+  bool with_values() const { return opts_.values; }
   float scale_of(const std::string& tensor) const;
   bool is_nhwc(const std::string& tensor) const { return nhwc_.count(root(tensor)) != 0; }
   const std::string& root(const std::string& tensor) const;

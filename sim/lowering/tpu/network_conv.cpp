@@ -34,8 +34,9 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
   const uint64_t e = eb();
   const std::string& out_name = group.back()->output();
 
-  // Folded weights [Cout, Cg, Kh, Kw] and bias [Cout].
-  std::vector<float> wv(Cout * Cg * KK, 0.0f);
+  // Folded weights [Cout, Cg, Kh, Kw] and bias [Cout] (no weights without values).
+  const bool vals = with_values();
+  std::vector<float> wv(vals ? Cout * Cg * KK : 0, 0.0f);
   if (const auto* v = values(l.inputs[1])) wv = *v;
   std::vector<float> bias(Cout, 0.0f);
   bool has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
@@ -48,7 +49,8 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
     const auto* var = values(bn->inputs[4]);
     for (uint64_t c = 0; c < Cout; ++c) {
       const float f = g && var ? (*g)[c] / std::sqrt((*var)[c] + bn->attrs.epsilon) : 1.0f;
-      for (uint64_t i = 0; i < Cg * KK; ++i) wv[c * Cg * KK + i] *= f;
+      if (vals)
+        for (uint64_t i = 0; i < Cg * KK; ++i) wv[c * Cg * KK + i] *= f;
       bias[c] = (bias[c] - (mu ? (*mu)[c] : 0.0f)) * f + (b ? (*b)[c] : 0.0f);
     }
     has_bias = true;
@@ -117,16 +119,18 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
   std::vector<float> bg, biasg;
   std::vector<uint8_t> bias_row;
   for (uint64_t g = 0; g < G; ++g) {
-    bg.assign(k * Ng, 0.0f);
-    for (uint64_t j = 0; j < Ng; ++j)
-      for (uint64_t i = 0; i < k; ++i) bg[i * Ng + j] = wv[(g * Ng + j) * k + i];
+    if (vals) {
+      bg.assign(k * Ng, 0.0f);
+      for (uint64_t j = 0; j < Ng; ++j)
+        for (uint64_t i = 0; i < k; ++i) bg[i * Ng + j] = wv[(g * Ng + j) * k + i];
+    }
     biasg.assign(bias.begin() + long(g * Ng), bias.begin() + long((g + 1) * Ng));
     GemmJob& job = jobs[g];
     job.m = M;
     job.n = Ng;
     job.k = k;
     job.a_stride = a_cols * e;
-    job.b = &bg;
+    job.b = vals ? &bg : nullptr;
     job.bias = has_bias ? &biasg : nullptr;
     job.c_stride = Cout * e;
     job.fn = fn;

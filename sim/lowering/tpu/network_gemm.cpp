@@ -95,14 +95,20 @@ void NetBuilder::prepare_gemm(const Layer& l, GemmJob& job) {
 
   job.wbase = job.weight_base;
   if (!job.weights_from_host) {
-    // B in the MXU dtype, packed into tiles appended to this program's weight image.
+    // B's tiles are appended to this program's weight image.
+    job.wbase = align_up(step_->weight_bytes, 64);
+    step_->weight_bytes = job.wbase + job.k * job.n * e;
+    // Without values the weights are all zero: their scale is that of zeros.
+    if (int8()) job.b_scale = scale_for(0.0f);
+  }
+  if (!job.weights_from_host && with_values()) {
+    // B in the MXU dtype, packed into the tiles.
     std::vector<float> zeros;
     const std::vector<float>& b = job.b ? *job.b : (zeros.assign(job.k * job.n, 0.0f), zeros);
     if (int8()) job.b_scale = scale_for(tensor_max_abs(b.data(), b.size()));
     job.b_bytes = to_dtype(b, dt(), job.b_scale);
     auto& img = step_->weight_image;
-    job.wbase = align_up(img.size(), 64);
-    img.resize(job.wbase + job.k * job.n * e);
+    img.resize(step_->weight_bytes);
     for (uint64_t nt = 0; nt < nts; ++nt)
       for (uint64_t kc = 0; kc < kcs; ++kc) {
         const uint64_t kk = std::min(R, job.k - kc * R), nn = std::min(C, job.n - nt * C);
@@ -119,7 +125,7 @@ void NetBuilder::prepare_gemm(const Layer& l, GemmJob& job) {
   chk.k = job.k;
   chk.a_ub = job.a_ub;
   chk.a_stride = job.a_stride;
-  chk.b = std::make_shared<const std::vector<uint8_t>>(job.b_bytes);
+  if (with_values()) chk.b = std::make_shared<const std::vector<uint8_t>>(job.b_bytes);
   chk.b_in_weights = job.weights_from_host;
   chk.b_weight_addr = job.weight_base;
   chk.c_ub = job.c_ub;
@@ -131,7 +137,10 @@ void NetBuilder::prepare_gemm(const Layer& l, GemmJob& job) {
   chk.scale = int8() ? 1.0f / job.y_scale : 1.0f;
   chk.out_dtype = dt();
   job.bias_bytes.clear();
-  if (job.bias) {
+  if (job.bias && !with_values()) {
+    job.bias_bytes.assign(job.n * 4, 0);  // its size places the bias row
+    chk.bias = true;
+  } else if (job.bias) {
     for (uint64_t j = 0; j < job.n; ++j) {
       const float b = (*job.bias)[j];
       uint32_t w;
@@ -351,7 +360,9 @@ void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
     const uint64_t gb = b_batches == 1 ? 0 : g % b_batches;
     job.a_ub = a_ub + ga * M * K * e;
     job.a_stride = K * e;
-    if (b_const) {
+    if (b_const && !with_values()) {
+      job.b = nullptr;  // zeros, never packed
+    } else if (b_const) {
       const auto* v = values(l.inputs[1]);
       bmat.assign(K * N, 0.0f);
       if (v) {

@@ -225,8 +225,8 @@ uint64_t NetBuilder::constant(std::vector<uint8_t> bytes, const std::string& wha
   const uint64_t ub = scratch(bytes.size(), what);
   HostConstant hc;
   hc.host_addr = host_alloc(bytes.size());
-  hc.bytes = std::move(bytes);
-  emit(host_dma(tpu::Opcode::read_host_memory, hc.host_addr, ub, hc.bytes.size()));
+  emit(host_dma(tpu::Opcode::read_host_memory, hc.host_addr, ub, bytes.size()));
+  if (opts_.values) hc.bytes = std::move(bytes);
   step_->host_constants.push_back(std::move(hc));
   return ub;
 }

@@ -34,7 +34,7 @@ void NetBuilder::lower_dense_streamed(const std::vector<const workload::Layer*>&
     for (uint64_t j = 0; j < N; ++j) bias[j] = beta * cv[cn_el == 1 ? 0 : j];
   }
   const float alpha = is_gemm ? l.attrs.alpha : 1.0f;
-  std::vector<float> bmat(K * N, 0.0f);
+  std::vector<float> bmat(with_values() ? K * N : 0, 0.0f);
   if (const auto* v = values(l.inputs[1])) {
     const bool tb = is_gemm && l.attrs.trans_b;
     for (uint64_t i = 0; i < K; ++i)
@@ -63,7 +63,7 @@ void NetBuilder::lower_dense_streamed(const std::vector<const workload::Layer*>&
   job.n = N;
   job.k = K;
   job.a_stride = K * e;
-  job.b = &bmat;
+  job.b = with_values() ? &bmat : nullptr;
   job.bias = bias.empty() ? nullptr : &bias;
   job.c_stride = N * e;
   job.fn = fn;
