@@ -2,41 +2,54 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace xpu::tpu {
 
-Dram::Dram(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& clock, stats::Group& g)
-    : sc_module(name),
-      read_bytes(g.counter("read_bytes", stats::Unit::bytes, "bytes read from DRAM")),
-      write_bytes(g.counter("write_bytes", stats::Unit::bytes, "bytes written to DRAM")),
-      busy_cycles(g.counter("busy_cycles", stats::Unit::cycles, "cycles with at least one channel busy")),
-      cfg_(cfg),
-      clock_(clock) {
+double repeat_add(double x, double d, uint64_t m) {
+  constexpr uint64_t kBinade = uint64_t(1) << 53;  // a binade's span in its ulps (2^e / u)
+  while (m > 0) {
+    if (m <= 4 || !(x >= std::numeric_limits<double>::min())) {  // a few, or zero / subnormal: one step
+      x += d;
+      --m;
+      continue;
+    }
+    int e = 0;
+    std::frexp(x, &e);                         // x in [2^(e-1), 2^e)
+    const double u = std::ldexp(1.0, e - 53);  // its ulp
+    const double q = d / u;                    // exact: a power-of-two scaling
+    const double r = std::floor(q);
+    if (!(q < double(kBinade)) || q - r == 0.5) {  // leaves the binade at once, or a tie
+      x += d;
+      --m;
+      continue;
+    }
+    const uint64_t step = uint64_t(q - r < 0.5 ? r : r + 1);  // d on the grid, in ulps
+    if (step == 0) return x;                                   // every addition rounds back to x
+    const uint64_t xi = uint64_t(x / u);                       // exact, in [2^52, 2^53)
+    // Additions whose rounded result stays <= 2^e - u: their exact sum is
+    // below 2^e, so it rounds on this binade's grid.
+    const uint64_t k = std::min<uint64_t>(m, (kBinade - 1 - xi) / step);
+    if (k == 0) {
+      x += d;
+      --m;
+      continue;
+    }
+    x = double(xi + k * step) * u;  // exact: an integer below 2^53 times a power of two
+    m -= k;
+  }
+  return x;
+}
+
+DramChannels::DramChannels(const TpuConfig& cfg)
+    : channels_(cfg.dram.channels), interleave_(cfg.dram.interleave_bytes), burst_(cfg.dram.burst_bytes) {
   // cycles per byte on one channel = channels / (GB/s per cycle) =
   // channels * MHz / (GB/s * 1e3); written so that round figures stay exact.
   cycles_per_byte_per_channel_ = double(cfg.dram.channels) * cfg.clock_mhz / (cfg.dram.bandwidth_gbps * 1e3);
-  latency_cycles_ = cfg.dram_latency_cycles();
-  const uint64_t round = uint64_t(cfg.dram.channels) * cfg.dram.interleave_bytes;
-  group_bytes_ = std::max<uint64_t>(round, (4096 + round - 1) / round * round);
-  busy_until_.assign(cfg.dram.channels, 0.0);
-  SC_THREAD(arbiter);
+  busy_until_.assign(channels_, 0.0);
 }
 
-double Dram::access(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor) {
-  Request& r = req_[who];
-  r.pending = true;
-  r.addr = addr;
-  r.bytes = bytes;
-  r.write = write;
-  r.cursor = cursor;
-  r.posted = clock_.now();
-  arbitrate_.notify(clock_.span(1));  // an earlier pending notification wins
-  while (r.pending) sc_core::wait(granted_[who]);
-  (write ? write_bytes : read_bytes) += bytes;
-  return r.end;
-}
-
-void Dram::add_busy(uint64_t from, uint64_t to) {
+void DramChannels::add_busy(uint64_t from, uint64_t to) {
   if (to <= from) return;
   // Merge [from, to) into the disjoint interval set; count only new cycles.
   auto it = busy_.upper_bound(from);
@@ -56,48 +69,111 @@ void Dram::add_busy(uint64_t from, uint64_t to) {
     it = busy_.erase(it);
   }
   busy_[from] = to;
-  busy_cycles += (to - from) - covered;
+  busy_new_ += (to - from) - covered;
 }
 
-double Dram::book(const Request& r) {
+double DramChannels::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
   // Bookings start no earlier than a requester's cursor, which trails the
   // current cycle by less than two: older busy intervals can no longer grow.
-  const uint64_t now = clock_.now();
   while (!busy_.empty() && busy_.begin()->second + 4 < now) busy_.erase(busy_.begin());
+  if (bytes == 0) return cursor;
 
-  const uint64_t il = cfg_.dram.interleave_bytes;
-  const uint64_t burst = cfg_.dram.burst_bytes;
-  double group_end = r.cursor;
-  uint64_t addr = r.addr;
-  uint64_t left = r.bytes;
-  // The group's chunks overlap across channels: merge them before touching
-  // the interval set (one or two insertions per group instead of one per chunk).
-  std::vector<std::pair<uint64_t, uint64_t>>& spans = spans_;
-  spans.clear();
-  while (left > 0) {
-    const uint64_t len = std::min<uint64_t>(left, il - addr % il);
-    const uint64_t timed = (len + burst - 1) / burst * burst;
-    const size_t ch = size_t((addr / il) % cfg_.dram.channels);
-    const double start = std::max(busy_until_[ch], r.cursor);
-    const double end = start + double(timed) * cycles_per_byte_per_channel_;
-    busy_until_[ch] = end;
-    spans.emplace_back(floor_cycles(start), ceil_cycles(end));
-    group_end = std::max(group_end, end);
-    addr += len;
-    left -= len;
-  }
-  if (spans.empty()) return group_end;
-  std::sort(spans.begin(), spans.end());
-  uint64_t from = spans.front().first, to = spans.front().second;
-  for (size_t i = 1; i < spans.size(); ++i) {
-    if (spans[i].first > to) {
-      add_busy(from, to);
-      from = spans[i].first;
+  // Chunk j of the transfer goes to channel (first + j) % channels; the
+  // first and the last chunk may be partial, the others are whole.
+  const uint64_t il = interleave_, C = channels_;
+  const double cpb = cycles_per_byte_per_channel_;
+  auto duration = [&](uint64_t len) { return double((len + burst_ - 1) / burst_ * burst_) * cpb; };
+  const uint64_t first_len = std::min<uint64_t>(bytes, il - addr % il);
+  const uint64_t rest = bytes - first_len;
+  const uint64_t n = 1 + (rest + il - 1) / il;
+  const double d_first = duration(first_len), d_full = duration(il);
+  const double d_last = n > 1 ? duration(rest - (n - 2) * il) : 0.0;
+
+  double group_end = cursor;
+  spans_.clear();
+  size_t ch = size_t((addr / il) % C);
+  for (uint64_t j0 = 0; j0 < std::min(n, C); ++j0, ch = ch + 1 == C ? 0 : ch + 1) {
+    // This channel's chunks j0, j0 + C, ...: back to back from its first start.
+    const uint64_t count = (n - 1 - j0) / C + 1;
+    const bool has_last = n > 1 && (n - 1 - j0) % C == 0;
+    const double start = std::max(busy_until_[ch], cursor);
+    double end = start;
+    uint64_t whole = count;
+    if (j0 == 0) {
+      end += d_first;
+      --whole;
     }
-    to = std::max(to, spans[i].second);
+    if (has_last) --whole;
+    end = repeat_add(end, d_full, whole);
+    if (has_last) end += d_last;
+    busy_until_[ch] = end;
+    group_end = std::max(group_end, end);
+    // Into the disjoint intervals of this group (channels mostly overlap: one).
+    double s = start, t = end;
+    for (size_t i = 0; i < spans_.size();) {
+      if (s <= spans_[i].second && spans_[i].first <= t) {
+        s = std::min(s, spans_[i].first);
+        t = std::max(t, spans_[i].second);
+        spans_[i] = spans_.back();
+        spans_.pop_back();
+        i = 0;
+      } else {
+        ++i;
+      }
+    }
+    spans_.emplace_back(s, t);
   }
-  add_busy(from, to);
+  for (const auto& [s, t] : spans_) add_busy(floor_cycles(s), ceil_cycles(t));
   return group_end;
+}
+
+Dram::Dram(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& clock, stats::Group& g)
+    : sc_module(name),
+      read_bytes(g.counter("read_bytes", stats::Unit::bytes, "bytes read from DRAM")),
+      write_bytes(g.counter("write_bytes", stats::Unit::bytes, "bytes written to DRAM")),
+      busy_cycles(g.counter("busy_cycles", stats::Unit::cycles, "cycles with at least one channel busy")),
+      cfg_(cfg),
+      clock_(clock),
+      shared_(cfg.host.path == HostPath::dram),
+      channels_(cfg) {
+  latency_cycles_ = cfg.dram_latency_cycles();
+  const uint64_t round = uint64_t(cfg.dram.channels) * cfg.dram.interleave_bytes;
+  group_bytes_ = std::max<uint64_t>(round, (4096 + round - 1) / round * round);
+  SC_THREAD(arbiter);
+}
+
+double Dram::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
+  const double end = channels_.book(addr, bytes, cursor, now);
+  busy_cycles += channels_.take_busy_cycles();
+  return end;
+}
+
+double Dram::access(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor) {
+  Request& r = req_[who];
+  r.pending = true;
+  r.addr = addr;
+  r.bytes = bytes;
+  r.write = write;
+  r.cursor = cursor;
+  r.posted = clock_.now();
+  arbitrate_.notify(clock_.span(1));  // an earlier pending notification wins
+  while (r.pending) sc_core::wait(granted_[who]);
+  (write ? write_bytes : read_bytes) += bytes;
+  return r.end;
+}
+
+double Dram::transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor) {
+  // access() posts at cycle t, is booked and granted at t + 1, and the
+  // requester posts its next group at max(t + 1, ceil(end)).
+  uint64_t t = clock_.now();
+  for (uint64_t off = 0; off < bytes; off += group_bytes_) {
+    cursor = book(addr + off, std::min(group_bytes_, bytes - off), cursor, t + 1);
+    t = std::max(t + 1, ceil_cycles(cursor));
+  }
+  (void)who;
+  (write ? write_bytes : read_bytes) += bytes;
+  clock_.wait_until(t);
+  return cursor;
 }
 
 void Dram::arbiter() {
@@ -105,15 +181,19 @@ void Dram::arbiter() {
     sc_core::wait(arbitrate_);
     const uint64_t now = clock_.now();
     // Every request posted before this cycle, by (cursor, requester id).
-    std::vector<int> due;
+    std::array<int, kRequesters> due;
+    int n = 0;
     for (int i = 0; i < kRequesters; ++i) {
-      if (req_[i].pending && req_[i].posted < now) due.push_back(i);
+      if (req_[i].pending && req_[i].posted < now) due[n++] = i;
     }
-    std::sort(due.begin(), due.end(), [&](int a, int b) {
+    auto before = [&](int a, int b) {
       return req_[a].cursor != req_[b].cursor ? req_[a].cursor < req_[b].cursor : a < b;
-    });
-    for (int i : due) {
-      req_[i].end = book(req_[i]);
+    };
+    for (int k = 1; k < n; ++k)  // insertion sort of at most three
+      for (int j = k; j > 0 && before(due[j], due[j - 1]); --j) std::swap(due[j], due[j - 1]);
+    for (int k = 0; k < n; ++k) {
+      const int i = due[k];
+      req_[i].end = book(req_[i].addr, req_[i].bytes, req_[i].cursor, now);
       req_[i].pending = false;
       granted_[i].notify();
     }

@@ -22,8 +22,20 @@
 //   request posted during t, in order of (cursor, requester id). The booking
 //   itself uses the requester's cursor, so the one-cycle decision delay costs
 //   no bandwidth.
+// - A sole requester (host.path pcie: only the weight fetcher uses the DRAM)
+//   has nobody to share with: it books all groups of a transfer at once
+//   (transfer()) and waits once, until the cycle at which it would have come
+//   back from its last group -- the same bookings at the same cycles.
 // Counters: tpu.dram.read_bytes, write_bytes, busy_cycles (cycles in which at
 // least one channel is transferring).
+//
+// Booking arithmetic (DramChannels): a group is booked per channel in closed
+// form, not chunk by chunk. A channel's chunks of one group run back to back
+// (each starts when the previous one ends), so they cover one interval
+// [floor(first start), ceil(last end)); its end is the chunk durations added
+// one by one in floating point, which repeat_add() computes exactly without
+// the loop. The busy-cycle count is the measure of the union of these
+// intervals, whatever their grouping.
 #include <array>
 #include <cstdint>
 #include <map>
@@ -41,6 +53,40 @@ namespace xpu::tpu {
 // Contents of the weight DRAM: tiles stored densely row-major (isa.h).
 class WeightMemory : public ByteMemory {};
 
+// fl(...fl(fl(x + d) + d)... + d) with m additions (x >= 0, d > 0), exactly
+// as the loop rounds, in a few steps per binade of x: inside one binade
+// [2^e, 2^(e+1)) every double is a multiple of its ulp u, so an addition
+// whose result stays there adds d rounded to a multiple of u -- the same
+// amount each time (a tie, d an odd multiple of u / 2, rounds to even and
+// is stepped singly).
+double repeat_add(double x, double d, uint64_t m);
+
+// The channels' bookings (timing rules above), without SystemC.
+class DramChannels {
+ public:
+  explicit DramChannels(const TpuConfig& cfg);
+  // Books the chunks of [addr, addr + bytes) no earlier than `cursor`;
+  // returns the fractional cycle at which the last one ends (>= cursor).
+  // `now` (the current cycle, <= cursor + 2) lets old busy intervals go.
+  double book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now);
+  // Cycles with at least one busy channel booked since the last call.
+  uint64_t take_busy_cycles() {
+    const uint64_t b = busy_new_;
+    busy_new_ = 0;
+    return b;
+  }
+
+ private:
+  void add_busy(uint64_t from, uint64_t to);
+
+  uint64_t channels_, interleave_, burst_;
+  double cycles_per_byte_per_channel_;
+  std::vector<double> busy_until_;
+  std::map<uint64_t, uint64_t> busy_;  // disjoint [from, to) intervals with a busy channel
+  std::vector<std::pair<double, double>> spans_;  // scratch for book(): disjoint channel intervals
+  uint64_t busy_new_ = 0;
+};
+
 class Dram : public sc_core::sc_module {
  public:
   enum Requester : int { weight_fetch = 0, dma_in = 1, dma_out = 2, kRequesters = 3 };
@@ -53,6 +99,13 @@ class Dram : public sc_core::sc_module {
   // last byte has crossed the channels (latency not included). Blocks until
   // the arbiter has booked the request (the next cycle).
   double access(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor);
+  // Whether `who` is the only requester (shared() false: the weight fetcher).
+  bool sole(Requester who) const { return who == weight_fetch && !shared_; }
+  // From the SC_THREAD of a sole requester: the whole transfer [addr, addr +
+  // bytes) as group_bytes() accesses, each from the previous one's end, and
+  // one wait until the cycle at which access() after access() would have
+  // returned; returns the last group's end.
+  double transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor);
 
   double latency_cycles() const { return latency_cycles_; }
   // Bytes per access() that keep the channels busy for a while: at least one
@@ -74,20 +127,17 @@ class Dram : public sc_core::sc_module {
   };
 
   void arbiter();
-  double book(const Request& r);
-  void add_busy(uint64_t from, uint64_t to);
+  double book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now);
 
   TpuConfig cfg_;
   const Clock& clock_;
-  double cycles_per_byte_per_channel_;
   double latency_cycles_;
   uint64_t group_bytes_;
-  std::vector<double> busy_until_;
+  bool shared_;  // the DMA engines use the DRAM too (host.path dram)
+  DramChannels channels_;
   std::array<Request, kRequesters> req_;
   std::array<sc_core::sc_event, kRequesters> granted_;
   sc_core::sc_event arbitrate_;
-  std::map<uint64_t, uint64_t> busy_;  // disjoint [from, to) intervals with a busy channel
-  std::vector<std::pair<uint64_t, uint64_t>> spans_;  // scratch for book()
 };
 
 }  // namespace xpu::tpu
