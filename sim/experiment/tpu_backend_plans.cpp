@@ -58,7 +58,8 @@ std::string plan_key(const workload::Workload& w, DType dtype, bool standalone_r
 void KeptPlans::keep(std::string key, lowering::NetworkPlan plan) {
   take(key);  // a later check of the same workload replaces the earlier plan
   const size_t n = instructions(plan);
-  if (instructions_ + n > kMaxKeptInstructions) return;
+  // The first plan is kept whatever its size: its run would hold it anyway.
+  if (!entries_.empty() && instructions_ + n > kMaxKeptInstructions) return;
   instructions_ += n;
   entries_.push_back(Entry{std::move(key), std::move(plan), n});
 }

@@ -6,9 +6,10 @@
 // A plan is found by the workload's structure (plan_key: every layer's op,
 // operands, shapes and attributes, every tensor's shape, dtype and role: what
 // a value-free lowering reads), not by its address, so a different workload
-// at a reused address never finds another's plan. Each plan is taken once;
-// plans over kMaxKeptInstructions (all kept together) are not kept, so
-// keeping never costs more host memory than the run itself would.
+// at a reused address never finds another's plan. Each plan is taken once.
+// A plan that would take the kept instructions over kMaxKeptInstructions is
+// not kept unless nothing else is (its run would hold it anyway), so keeping
+// costs little more host memory than the runs themselves.
 #include <cstddef>
 #include <optional>
 #include <string>

@@ -131,6 +131,8 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
   TpuGemmPlan plan;
   plan.program.name = spec.name;
   auto& code = plan.program.code;
+  // Exactly the instructions below (a doubling vector would hold up to twice).
+  code.reserve(L.m_blocks * ((resident ? 0 : 2) + L.n_tiles * (2 * L.k_chunks + 1)) + 1);
   uint64_t acc_half = 0;  // alternates per N tile when double buffered
   for (uint64_t b = 0; b < L.m_blocks; ++b) {
     const uint64_t m0 = b * mb, rows = std::min(mb, spec.m - m0);
