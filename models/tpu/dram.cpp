@@ -47,29 +47,28 @@ DramChannels::DramChannels(const TpuConfig& cfg)
   // channels * MHz / (GB/s * 1e3); written so that round figures stay exact.
   cycles_per_byte_per_channel_ = double(cfg.dram.channels) * cfg.clock_mhz / (cfg.dram.bandwidth_gbps * 1e3);
   busy_until_.assign(channels_, 0.0);
+  d_full_ = double((interleave_ + burst_ - 1) / burst_ * burst_) * cycles_per_byte_per_channel_;
 }
 
 void DramChannels::add_busy(uint64_t from, uint64_t to) {
   if (to <= from) return;
   // Merge [from, to) into the disjoint interval set; count only new cycles.
+  // An interval it touches grows in place (busy DRAM: the latest one).
   auto it = busy_.upper_bound(from);
-  if (it != busy_.begin()) {
-    auto prev = std::prev(it);
-    if (prev->second >= from) {
-      from = prev->first;
-      to = std::max(to, prev->second);
-      it = prev;
-    }
-  }
+  std::map<uint64_t, uint64_t>::iterator h;
   uint64_t covered = 0;
-  while (it != busy_.end() && it->first <= to) {
-    covered += it->second - it->first;
-    to = std::max(to, it->second);
-    from = std::min(from, it->first);
-    it = busy_.erase(it);
+  if (it != busy_.begin() && std::prev(it)->second >= from) {
+    h = std::prev(it);
+    covered = h->second - h->first;
+    h->second = std::max(h->second, to);
+  } else {
+    h = busy_.emplace_hint(it, from, to);  // no interval starts at `from`: it would touch
   }
-  busy_[from] = to;
-  busy_new_ += (to - from) - covered;
+  for (auto nx = std::next(h); nx != busy_.end() && nx->first <= h->second; nx = busy_.erase(nx)) {
+    covered += nx->second - nx->first;
+    h->second = std::max(h->second, nx->second);
+  }
+  busy_new_ += (h->second - h->first) - covered;
 }
 
 double DramChannels::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
@@ -86,16 +85,19 @@ double DramChannels::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t
   const uint64_t first_len = std::min<uint64_t>(bytes, il - addr % il);
   const uint64_t rest = bytes - first_len;
   const uint64_t n = 1 + (rest + il - 1) / il;
-  const double d_first = duration(first_len), d_full = duration(il);
+  const double d_first = duration(first_len), d_full = d_full_;
   const double d_last = n > 1 ? duration(rest - (n - 2) * il) : 0.0;
+  // Chunk n - 1 = q * C + r: channels j0 <= r hold q + 1 chunks (j0 = r the
+  // last one), the others q.
+  const uint64_t q = (n - 1) / C, r = (n - 1) % C;
 
   double group_end = cursor;
   spans_.clear();
   size_t ch = size_t((addr / il) % C);
   for (uint64_t j0 = 0; j0 < std::min(n, C); ++j0, ch = ch + 1 == C ? 0 : ch + 1) {
     // This channel's chunks j0, j0 + C, ...: back to back from its first start.
-    const uint64_t count = (n - 1 - j0) / C + 1;
-    const bool has_last = n > 1 && (n - 1 - j0) % C == 0;
+    const uint64_t count = j0 <= r ? q + 1 : q;
+    const bool has_last = n > 1 && j0 == r;
     const double start = std::max(busy_until_[ch], cursor);
     double end = start;
     uint64_t whole = count;

@@ -81,6 +81,7 @@ class DramChannels {
 
   uint64_t channels_, interleave_, burst_;
   double cycles_per_byte_per_channel_;
+  double d_full_;  // cycles of a whole interleave chunk
   std::vector<double> busy_until_;
   std::map<uint64_t, uint64_t> busy_;  // disjoint [from, to) intervals with a busy channel
   std::vector<std::pair<double, double>> spans_;  // scratch for book(): disjoint channel intervals
