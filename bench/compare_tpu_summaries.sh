@@ -2,7 +2,7 @@
 # Runs every configs/experiments/*.yaml (experiments and sweeps) and the
 # SCALE-Sim example runs with one xpusim binary into OUT/<name>, so two
 # binaries' reports can be compared byte for byte (summary.json: cycles,
-# counters, energy):
+# counters, energy; sweeps also points.csv and every points/*.json):
 #   bench/compare_tpu_summaries.sh OLD_XPUSIM /tmp/old
 #   bench/compare_tpu_summaries.sh build/xpusim /tmp/new
 #   bench/compare_tpu_summaries.sh --diff /tmp/old /tmp/new
@@ -14,8 +14,8 @@ if [ "${1:-}" = "--diff" ]; then
     n=$((n + 1))
     rel=${f#"$old"/}
     if ! cmp -s "$f" "$new/$rel"; then echo "DIFFERS: $rel"; bad=1; fi
-  done < <(find "$old" -name summary.json | sort)
-  echo "$n summary.json compared"
+  done < <(find "$old" \( -name summary.json -o -name points.csv -o -path '*/points/*.json' \) | sort)
+  echo "$n files compared (summary.json, points.csv, points/*.json)"
   exit $bad
 fi
 bin=$1 out=$2

@@ -141,7 +141,6 @@ Dram::Dram(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& cloc
   latency_cycles_ = cfg.dram_latency_cycles();
   const uint64_t round = uint64_t(cfg.dram.channels) * cfg.dram.interleave_bytes;
   group_bytes_ = std::max<uint64_t>(round, (4096 + round - 1) / round * round);
-  SC_THREAD(arbiter);
 }
 
 double Dram::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
@@ -158,8 +157,10 @@ double Dram::access(Requester who, uint64_t addr, uint64_t bytes, bool write, do
   r.write = write;
   r.cursor = cursor;
   r.posted = clock_.now();
-  arbitrate_.notify(clock_.span(1));  // an earlier pending notification wins
-  while (r.pending) sc_core::wait(granted_[who]);
+  // Booked one cycle later by whichever requester of that cycle runs first
+  // (the booking order is the arbitration order, not the threads' order).
+  sc_core::wait(clock_.span(1));
+  if (r.pending) arbitrate();
   (write ? write_bytes : read_bytes) += bytes;
   return r.end;
 }
@@ -178,9 +179,8 @@ double Dram::transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, 
   return cursor;
 }
 
-void Dram::arbiter() {
-  for (;;) {
-    sc_core::wait(arbitrate_);
+void Dram::arbitrate() {
+  {
     const uint64_t now = clock_.now();
     // Every request posted before this cycle, by (cursor, requester id).
     std::array<int, kRequesters> due;
@@ -197,10 +197,6 @@ void Dram::arbiter() {
       const int i = due[k];
       req_[i].end = book(req_[i].addr, req_[i].bytes, req_[i].cursor, now);
       req_[i].pending = false;
-      granted_[i].notify();
-    }
-    for (int i = 0; i < kRequesters; ++i) {
-      if (req_[i].pending) arbitrate_.notify(clock_.span(1));
     }
   }
 }

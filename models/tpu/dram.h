@@ -18,8 +18,9 @@
 // - Latency (latency_ns) is paid once per transfer, after the last group
 //   (the requests are pipelined): the caller adds latency_cycles().
 // - Arbitration is order-independent: a request posted during cycle t is
-//   booked by the arbiter thread at cycle t + 1, together with every other
-//   request posted during t, in order of (cursor, requester id). The booking
+//   booked at cycle t + 1, together with every other request posted during
+//   t, in order of (cursor, requester id), by whichever of their requesters
+//   runs first at t + 1 (no arbiter thread to switch to). The booking
 //   itself uses the requester's cursor, so the one-cycle decision delay costs
 //   no bandwidth.
 // - A sole requester (host.path pcie: only the weight fetcher uses the DRAM)
@@ -98,9 +99,9 @@ class Dram : public sc_core::sc_module {
   // From an SC_THREAD: transfers [addr, addr + bytes) no earlier than
   // `cursor` (fractional cycle) and returns the fractional cycle at which its
   // last byte has crossed the channels (latency not included). Blocks until
-  // the arbiter has booked the request (the next cycle).
+  // the request is booked (the next cycle).
   double access(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor);
-  // Whether `who` is the only requester (shared() false: the weight fetcher).
+  // Whether `who` is the only requester (host.path pcie: the weight fetcher).
   bool sole(Requester who) const { return who == weight_fetch && !shared_; }
   // From the SC_THREAD of a sole requester: the whole transfer [addr, addr +
   // bytes) as group_bytes() accesses, each from the previous one's end, and
@@ -127,7 +128,8 @@ class Dram : public sc_core::sc_module {
     double end = 0;
   };
 
-  void arbiter();
+  // Books every request posted before the current cycle, by (cursor, requester id).
+  void arbitrate();
   double book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now);
 
   TpuConfig cfg_;
@@ -137,8 +139,6 @@ class Dram : public sc_core::sc_module {
   bool shared_;  // the DMA engines use the DRAM too (host.path dram)
   DramChannels channels_;
   std::array<Request, kRequesters> req_;
-  std::array<sc_core::sc_event, kRequesters> granted_;
-  sc_core::sc_event arbitrate_;
 };
 
 }  // namespace xpu::tpu
