@@ -96,20 +96,18 @@ int sc_main(int argc, char* argv[]) {
   tpu::Tpu t2(v2, "tpu_v2_like");
 
   if (argc > 2 && std::string(argv[2]) == "timing") {
-    t2.set_fidelity(tpu::Fidelity::timing);
-    const Run many = run_gemm(t2, 128, 32768, 16384, DType::bf16, false);
-    const double tiles = many.stats.get("tpu.mxu.passes");
-    std::printf("timing fidelity: %.0f tiles in %.2f s = %.3f M tiles/s (%.2f CPU s: %.3f M tiles per CPU s), "
-                "%llu cycles\n",
-                tiles, many.seconds, tiles / many.seconds / 1e6, many.cpu, tiles / many.cpu / 1e6,
-                (unsigned long long)many.cycles);
-    t1.set_fidelity(tpu::Fidelity::timing);
-    const Run alone = run_gemm(t1, 256, 65536, 32768, DType::int8, false);
-    const double tiles1 = alone.stats.get("tpu.mxu.passes");
-    std::printf("timing fidelity, tpu_v1 (fetcher alone on the DRAM): %.0f tiles in %.2f s = %.3f M tiles/s "
-                "(%.2f CPU s: %.3f M tiles per CPU s), %llu cycles\n",
-                tiles1, alone.seconds, tiles1 / alone.seconds / 1e6, alone.cpu, tiles1 / alone.cpu / 1e6,
-                (unsigned long long)alone.cycles);
+    // Weight tiles (matmul passes) per wall and per CPU second.
+    auto timing = [](const char* label, tpu::Tpu& t, uint64_t m, uint64_t n, uint64_t k, DType dtype) {
+      t.set_fidelity(tpu::Fidelity::timing);
+      const Run r = run_gemm(t, m, n, k, dtype, false);
+      const double tiles = r.stats.get("tpu.mxu.passes");
+      std::printf("timing fidelity%s: %.0f tiles in %.2f s = %.3f M tiles/s (%.2f CPU s: %.3f M tiles per CPU s), "
+                  "%llu cycles\n",
+                  label, tiles, r.seconds, tiles / r.seconds / 1e6, r.cpu, tiles / r.cpu / 1e6,
+                  (unsigned long long)r.cycles);
+    };
+    timing("", t2, 128, 32768, 16384, DType::bf16);
+    timing(", tpu_v1 (fetcher alone on the DRAM)", t1, 256, 65536, 32768, DType::int8);
     return 0;
   }
   const double eigen = eigen_macs_per_s(1024);
