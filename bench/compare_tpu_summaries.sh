@@ -13,7 +13,8 @@ if [ "${1:-}" = "--diff" ]; then
   while IFS= read -r f; do
     n=$((n + 1))
     rel=${f#"$old"/}
-    if ! cmp -s "$f" "$new/$rel"; then echo "DIFFERS: $rel"; bad=1; fi
+    if [ ! -e "$new/$rel" ]; then echo "MISSING: $rel"; bad=1
+    elif ! cmp -s "$f" "$new/$rel"; then echo "DIFFERS: $rel"; bad=1; fi
   done < <(find "$old" \( -name summary.json -o -name points.csv -o -path '*/points/*.json' \) | sort)
   echo "$n files compared (summary.json, points.csv, points/*.json)"
   exit $bad
