@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include "sim/numerics/int32_acc.h"
 #include "sim/numerics/mac.h"
@@ -10,12 +11,17 @@ namespace xpu {
 
 void ref_gemm_int8(std::size_t M, std::size_t N, std::size_t K, const std::int8_t* A,
                    const std::int8_t* B, std::int32_t* C, bool accumulate) {
+  // Row by row of B (contiguous), in uint32: the sum modulo 2^32 that
+  // mac_int8's wrapping adds give in any order.
+  std::vector<std::uint32_t> acc(N);
   for (std::size_t m = 0; m < M; ++m) {
-    for (std::size_t n = 0; n < N; ++n) {
-      std::int32_t acc = accumulate ? C[m * N + n] : 0;
-      for (std::size_t k = 0; k < K; ++k) acc = mac_int8(acc, A[m * K + k], B[k * N + n]);
-      C[m * N + n] = acc;
+    for (std::size_t n = 0; n < N; ++n) acc[n] = accumulate ? static_cast<std::uint32_t>(C[m * N + n]) : 0u;
+    for (std::size_t k = 0; k < K; ++k) {
+      const std::int32_t a = A[m * K + k];
+      const std::int8_t* b = B + k * N;
+      for (std::size_t n = 0; n < N; ++n) acc[n] += static_cast<std::uint32_t>(a * std::int32_t{b[n]});
     }
+    for (std::size_t n = 0; n < N; ++n) C[m * N + n] = int32_from_u32(acc[n]);
   }
 }
 
