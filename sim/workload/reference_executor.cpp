@@ -187,27 +187,36 @@ class Executor {
     const int64_t HO = l.out_shape[2], WO = l.out_shape[3];
     const int64_t G = l.attrs.groups, COG = CO / G;
     Values& y = out(l);
+    // Each output sums its products in (c, kh, kw) order; a row of outputs
+    // is summed side by side, so the inner loop runs along the input row.
+    const int64_t sw = win.stride_w;
+    std::vector<float> acc(static_cast<uint64_t>(WO));
     for (int64_t n = 0; n < N; ++n)
       for (int64_t co = 0; co < CO; ++co) {
         const int64_t g = co / COG;
-        for (int64_t oh = 0; oh < HO; ++oh)
-          for (int64_t ow = 0; ow < WO; ++ow) {
-            float acc = 0.0f;
-            for (int64_t c = 0; c < CG; ++c)
-              for (int64_t kh = 0; kh < KH; ++kh) {
-                const int64_t ih = oh * win.stride_h - win.pad_top + kh * win.dilation_h;
-                if (ih < 0 || ih >= H) continue;
-                for (int64_t kw = 0; kw < KW; ++kw) {
-                  const int64_t iw = ow * win.stride_w - win.pad_left + kw * win.dilation_w;
-                  if (iw < 0 || iw >= W) continue;
-                  const float xv = x[uint64_t(((n * C + g * CG + c) * H + ih) * W + iw)];
-                  const float wv = wt[uint64_t(((co * CG + c) * KH + kh) * KW + kw)];
-                  const float prod = xv * wv;
-                  acc = acc + prod;
+        for (int64_t oh = 0; oh < HO; ++oh) {
+          std::fill(acc.begin(), acc.end(), 0.0f);
+          for (int64_t c = 0; c < CG; ++c)
+            for (int64_t kh = 0; kh < KH; ++kh) {
+              const int64_t ih = oh * win.stride_h - win.pad_top + kh * win.dilation_h;
+              if (ih < 0 || ih >= H) continue;
+              const float* xrow = &x[uint64_t(((n * C + g * CG + c) * H + ih) * W)];
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                // iw = ow * sw + base, in [0, W) for ow in [lo, hi].
+                const int64_t base = kw * win.dilation_w - win.pad_left;
+                const int64_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;
+                const int64_t hi = W - 1 - base < 0 ? -1 : std::min(WO - 1, (W - 1 - base) / sw);
+                const float wv = wt[uint64_t(((co * CG + c) * KH + kh) * KW + kw)];
+                for (int64_t ow = lo; ow <= hi; ++ow) {
+                  const float prod = xrow[ow * sw + base] * wv;
+                  acc[uint64_t(ow)] = acc[uint64_t(ow)] + prod;
                 }
               }
-            y[uint64_t(((n * CO + co) * HO + oh) * WO + ow)] = bias ? acc + (*bias)[uint64_t(co)] : acc;
-          }
+            }
+          float* yrow = &y[uint64_t(((n * CO + co) * HO + oh) * WO)];
+          for (int64_t ow = 0; ow < WO; ++ow)
+            yrow[ow] = bias ? acc[uint64_t(ow)] + (*bias)[uint64_t(co)] : acc[uint64_t(ow)];
+        }
       }
     (void)C;
   }
