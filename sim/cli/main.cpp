@@ -1,5 +1,6 @@
 // xpusim command line. SystemC's library owns main() and calls sc_main().
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <stdexcept>
 #include <thread>
@@ -83,11 +84,38 @@ int usage_error(const std::string& message) {
   return kBadInput;
 }
 
-std::string self_exe(const char* argv0) {
-  char buf[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n > 0) return std::string(buf, size_t(n));
-  return argv0;
+// Runs `body` and turns what it throws into an exit code and a message on
+// stderr. Sweep workers run their point through it too.
+int run_guarded(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const xpu::InternalError& e) {
+    std::cerr << "internal error: " << e.what()
+              << "\nThis is a bug in xpusim: please report it with the command line and the input files.\n";
+    return kInternal;
+  } catch (const xpu::IoError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const xpu::config::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return kBadInput;
+  } catch (const xpu::lowering::LoweringError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const std::invalid_argument& e) {
+    // Some readers of user data (energy tables, ONNX tensors, int8
+    // quantization of imported values) still report bad values this way.
+    std::cerr << "error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const xpu::experiment::SweepError& e) {
+    // Sweep directories (locked, changed plan) and unreadable results.
+    std::cerr << "error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const std::exception& e) {
+    std::cerr << "internal error: " << e.what()
+              << "\nThis is a bug in xpusim: please report it with the command line and the input files.\n";
+    return kInternal;
+  }
 }
 
 }  // namespace
@@ -183,7 +211,7 @@ int sc_main(int argc, char* argv[]) {
   spdlog::set_pattern("%^%l%$: %v");
   spdlog::set_level(quiet ? spdlog::level::warn : verbose ? spdlog::level::debug : spdlog::level::info);
 
-  try {
+  return run_guarded([&]() -> int {
     if (*validate) return cmd_validate(files, overrides);
     const xpu::config::Overrides ov = xpu::config::split_overrides(overrides);
     if (*point) return xpu::experiment::run_sweep_point(sweep_file, point_index, point_id, point_out, overrides);
@@ -195,7 +223,7 @@ int sc_main(int argc, char* argv[]) {
       so.resume = resume;
       so.quiet = quiet;
       so.progress = !quiet && xpu::report::Progress::stderr_is_terminal();
-      so.self_exe = self_exe(argv[0]);
+      so.guard = run_guarded;
       return xpu::experiment::run_sweep(sweep_file, so);
     }
     if (!scalesim_cfg.empty()) {
@@ -231,33 +259,7 @@ int sc_main(int argc, char* argv[]) {
     ra.trace = trace;
     ra.force = force;
     return cmd_run(ra);
-  } catch (const xpu::InternalError& e) {
-    std::cerr << "internal error: " << e.what()
-              << "\nThis is a bug in xpusim: please report it with the command line and the input files.\n";
-    return kInternal;
-  } catch (const xpu::IoError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const xpu::config::ConfigError& e) {
-    std::cerr << e.what() << "\n";
-    return kBadInput;
-  } catch (const xpu::lowering::LoweringError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const std::invalid_argument& e) {
-    // Some readers of user data (energy tables, ONNX tensors, int8
-    // quantization of imported values) still report bad values this way.
-    std::cerr << "error: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const xpu::experiment::SweepError& e) {
-    // Sweep directories (locked, changed plan) and unreadable results.
-    std::cerr << "error: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const std::exception& e) {
-    std::cerr << "internal error: " << e.what()
-              << "\nThis is a bug in xpusim: please report it with the command line and the input files.\n";
-    return kInternal;
-  }
+  });
 }
 
 // SystemC prints its banner as soon as anything creates the kernel, which a

@@ -27,12 +27,6 @@ namespace xpu::experiment {
 
 namespace {
 
-energy::EnergyTable load_table(const ExperimentConfig& exp) {
-  energy::EnergyTable t = energy::EnergyTable::from_document(config::Document::load(exp.energy_file));
-  if (exp.node_nm) return t.with_node(*exp.node_nm, exp.vdd.value_or(t.measured_vdd()));
-  return t;
-}
-
 // Sees every span while a run is in progress: forwards to the trace writer
 // (if tracing) and counts finished programs for the progress bar.
 class RunSink : public trace::Sink {
@@ -98,11 +92,19 @@ nlohmann::json manifest(const ExperimentConfig& exp, const std::vector<Machine>&
 
 }  // namespace
 
+energy::EnergyTable load_energy_table(const ExperimentConfig& exp) {
+  energy::EnergyTable t = energy::EnergyTable::from_document(config::Document::load(exp.energy_file));
+  if (exp.node_nm) return t.with_node(*exp.node_nm, exp.vdd.value_or(t.measured_vdd()));
+  return t;
+}
+
 report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, const RunOptions& opts) {
   // Read and check every input before simulating anything.
-  const energy::EnergyTable table = load_table(exp);
+  const energy::EnergyTable table = opts.energy_table ? *opts.energy_table : load_energy_table(exp);
   std::vector<workload::Workload> wls;
-  for (const auto& f : exp.workload_files) wls.push_back(workload::load_workload(f, opts.workload_overrides));
+  if (opts.workloads) wls = *opts.workloads;
+  else
+    for (const auto& f : exp.workload_files) wls.push_back(workload::load_workload(f, opts.workload_overrides));
   std::vector<Machine> machines;
   for (size_t i = 0; i < exp.accelerators.size(); ++i) {
     Machine m;
@@ -245,9 +247,8 @@ std::vector<std::string> run_experiment(const ExperimentConfig& exp, const RunOp
   const auto started = std::chrono::system_clock::now();
   check_output_dir(opts.output_dir);
   auto result = run_experiment_results(exp, opts);
-  auto written = report::write_reports(result, opts.output_dir);
-  written.push_back(write_run_manifest(opts.output_dir, result.manifest, started, command_line()));
-  return written;
+  return report::write_reports(result, opts.output_dir,
+                               {{"manifest.json", run_manifest_text(result.manifest, started, command_line())}});
 }
 
 namespace {
@@ -270,8 +271,8 @@ std::string command_line() {
   return out;
 }
 
-std::string write_run_manifest(const std::string& dir, const nlohmann::json& manifest,
-                               std::chrono::system_clock::time_point started, const std::string& command) {
+std::string run_manifest_text(const nlohmann::json& manifest, std::chrono::system_clock::time_point started,
+                              const std::string& command) {
   const auto finished = std::chrono::system_clock::now();
   nlohmann::json j = manifest;
   j["schema"] = "xpusim.manifest";
@@ -283,10 +284,7 @@ std::string write_run_manifest(const std::string& dir, const nlohmann::json& man
   ::gethostname(host, sizeof host - 1);
   j["host"] = host;
   j["command"] = command;
-  const std::string path = dir + "/manifest.json";
-  report::make_dirs(dir);
-  report::write_atomically(path, j.dump(2) + "\n");
-  return path;
+  return j.dump(2) + "\n";
 }
 
 }  // namespace xpu::experiment

@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "sim/energy/energy_table.h"
 #include "sim/experiment/experiment_config.h"
 #include "sim/report/results.h"
+#include "sim/workload/workload.h"
 
 namespace xpu::experiment {
 
@@ -23,6 +25,12 @@ struct RunOptions {
   // <output_dir>/trace.json, and for TPU runs at pe fidelity on arrays of at
   // most kVcdMaxPes PEs, PE register waveforms in <output_dir>/vcd/<run>.vcd.
   bool trace = false;
+  // Inputs the caller already read (a sweep reads them once, in its driver,
+  // for all its points): the experiment's energy table and its workloads
+  // (exp.workload_files in order, workload_overrides applied). Null: read
+  // from the files.
+  const energy::EnergyTable* energy_table = nullptr;
+  const std::vector<workload::Workload>* workloads = nullptr;
 };
 
 constexpr unsigned kVcdMaxPes = 32 * 32;
@@ -32,16 +40,19 @@ constexpr unsigned kVcdMaxPes = 32 * 32;
 // Throws xpu::IoError naming the path. run_experiment() calls it first.
 void check_output_dir(const std::string& dir);
 
+// The experiment's energy table (scaled to its node, if it names one).
+energy::EnergyTable load_energy_table(const ExperimentConfig& exp);
+
 report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, const RunOptions& opts);
 // Runs and writes the reports (and manifest.json: the summary's manifest plus
 // timestamps, wall time, host and command line, which summary.json leaves out
 // so reruns give byte-identical summaries); returns the paths written.
 std::vector<std::string> run_experiment(const ExperimentConfig& exp, const RunOptions& opts);
 
-// manifest.json next to summary.json: `manifest` plus started_utc,
-// finished_utc, wall_seconds, host and `command`.
-std::string write_run_manifest(const std::string& dir, const nlohmann::json& manifest,
-                               std::chrono::system_clock::time_point started, const std::string& command);
+// manifest.json (written next to summary.json): `manifest` plus
+// started_utc, finished_utc (now), wall_seconds, host and `command`.
+std::string run_manifest_text(const nlohmann::json& manifest, std::chrono::system_clock::time_point started,
+                              const std::string& command);
 // The command line of this process (from /proc/self/cmdline), for manifests.
 std::string command_line();
 

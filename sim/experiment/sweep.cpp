@@ -1,6 +1,6 @@
 // The sweep drivers: `xpusim sweep` (plan, run the pending points in the
-// worker pool, write the reports) and `xpusim sweep-point` (one point in a
-// worker process). The pieces live in sweep_plan.cpp, sweep_store.cpp,
+// worker pool, write the reports), a worker's body (run_point) and `xpusim
+// sweep-point` (one point in a process of its own). The pieces live in sweep_plan.cpp, sweep_store.cpp,
 // sweep_worker_pool.cpp and sweep_report.cpp.
 #include "sim/experiment/sweep.h"
 
@@ -53,19 +53,16 @@ int run_sweep(const std::string& sweep_file, const SweepOptions& opts) {
   return rc;
 }
 
-int run_sweep_point(const std::string& sweep_file, size_t index, const std::string& id, const std::string& out,
-                    const std::vector<std::string>& overrides) {
-  const config::Overrides cli = config::split_overrides(overrides);
-  const ExperimentConfig base = load_experiment(sweep_file, cli.experiment, {"sweep"});
-  const auto points = expand_sweep(base);
-  if (index >= points.size() || points[index].id != id)
-    throw SweepError("sweep point " + std::to_string(index) + " of " + sweep_file + " is not " + id +
-                             ": the sweep file changed");
-  const SweepPoint& p = points[index];
-  std::vector<std::string> eo = p.experiment_overrides();
-  eo.insert(eo.end(), cli.experiment.begin(), cli.experiment.end());
-  ExperimentConfig exp = load_experiment(sweep_file, eo, {"sweep"});
+namespace {
+
+// Runs one point from its experiment config and commits its result.
+int run_and_commit(const ExperimentConfig& exp, const SweepPoint& p, const config::Overrides& cli,
+                   const std::string& out, const detail::SweepPlan* read = nullptr) {
   RunOptions ro;
+  if (read) {
+    ro.energy_table = &read->table;
+    ro.workloads = &read->workloads;
+  }
   ro.overrides = p.accelerator_overrides();
   for (const auto& o : cli.accelerator) ro.overrides.push_back(o);
   ro.workload_overrides = cli.workload;
@@ -84,6 +81,56 @@ int run_sweep_point(const std::string& sweep_file, size_t index, const std::stri
     return 2;
   }
   return 0;
+}
+
+// The point's experiment: the sweep file with its experiment.* values and
+// the command line's experiment overrides applied.
+ExperimentConfig point_experiment(const std::string& sweep_file, const SweepPoint& p, const config::Overrides& cli) {
+  std::vector<std::string> eo = p.experiment_overrides();
+  eo.insert(eo.end(), cli.experiment.begin(), cli.experiment.end());
+  return load_experiment(sweep_file, eo, {"sweep"});
+}
+
+}  // namespace
+
+namespace detail {
+
+void before_fork(const SweepPlan& plan, const SweepPoint& p) {
+  if (plan.cfg.fidelity != Fidelity::timing) return;  // other fidelities lower with values
+  const auto& machines = plan.machines[p.index];
+  for (size_t i = 0; i < machines.size(); ++i) {
+    if (!machines[i].prelower) continue;
+    try {
+      machines[i].prelower(plan.workloads, plan.cfg.accelerators[i].precisions, plan.cfg.io == "resident");
+    } catch (const std::exception&) {
+      // Left to the worker, which lowers again and fails this point alone,
+      // with the message in its log.
+    }
+  }
+}
+
+int run_point(const SweepPlan& plan, const SweepPoint& p, const std::string& out, const SweepOptions& opts) {
+  const config::Overrides cli = config::split_overrides(opts.overrides);
+  const auto& machines = plan.machines[p.index];
+  if (machines.empty()) return run_and_commit(point_experiment(plan.file, p, cli), p, cli, out);
+  // plan.cfg is this point's experiment (the sweep file with the command
+  // line's overrides); its inputs are read already.
+  ExperimentConfig exp = plan.cfg;
+  for (size_t i = 0; i < machines.size(); ++i) exp.accelerators[i].make = machines[i].make;
+  return run_and_commit(exp, p, cli, out, &plan);
+}
+
+}  // namespace detail
+
+int run_sweep_point(const std::string& sweep_file, size_t index, const std::string& id, const std::string& out,
+                    const std::vector<std::string>& overrides) {
+  const config::Overrides cli = config::split_overrides(overrides);
+  const ExperimentConfig base = load_experiment(sweep_file, cli.experiment, {"sweep"});
+  const auto points = expand_sweep(base);
+  if (index >= points.size() || points[index].id != id)
+    throw SweepError("sweep point " + std::to_string(index) + " of " + sweep_file + " is not " + id +
+                             ": the sweep file changed");
+  return run_and_commit(point_experiment(sweep_file, points[index], cli), points[index], cli, out);
 }
 
 }  // namespace xpu::experiment

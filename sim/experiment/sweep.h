@@ -15,8 +15,10 @@
 // sweep file's own keys (experiment.seed, experiment.node.nm, ...).
 //
 // Execution. SystemC elaborates once per process, so every point runs in a
-// worker process (this executable, re-executed as `xpusim sweep-point`),
-// -j at a time; a worker dies with its parent (PR_SET_PDEATHSIG). Under
+// worker process, -j at a time: forked from the driver once the sweep is
+// parsed and checked (no exec, no second parse), reaped the moment it exits;
+// a worker dies with its parent (PR_SET_PDEATHSIG). `xpusim sweep-point`
+// runs one point in a process of its own (by hand, or for debugging). Under
 // mpirun (built with MPI) the pending points are dealt round-robin over the
 // ranks, each rank runs its share with -j workers and sends each result to
 // rank 0 as it finishes (mpi_sweep.h).
@@ -24,7 +26,7 @@
 // Persistence. Output directory layout:
 //   sweep.json          the plan: point ids and the SHA-256 of every input
 //   points/<id>.json    one result per point, committed by the worker with
-//                       link(2) from a fully written, fsynced temporary file:
+//                       link(2) from a fully written, flushed temporary file:
 //                       it appears whole or not at all, and never replaces an
 //                       existing result (a second commit of a point is an
 //                       error, so no point can have two results)
@@ -37,6 +39,7 @@
 // flight, which have no result file; `--resume` runs exactly the points
 // without one. An exclusive flock on <dir>/.lock keeps two sweeps out of one
 // directory; the kernel drops it when the holder dies.
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -77,7 +80,9 @@ struct SweepOptions {
   bool resume = false;
   bool quiet = false;
   bool progress = false;
-  std::string self_exe;                // this executable (the worker)
+  // Runs a worker's body and turns what it throws into an exit code and a
+  // message on stderr, as the command line does (unset: any exception is 2).
+  std::function<int(const std::function<int()>&)> guard;
 };
 
 // `xpusim sweep`: validates every point's configs, runs the pending points

@@ -9,7 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/energy/energy_table.h"
+#include "sim/experiment/machine_registry.h"
 #include "sim/experiment/sweep.h"
+#include "sim/workload/workload.h"
 
 namespace xpu::experiment::detail {
 
@@ -19,6 +22,16 @@ struct SweepPlan {
   std::vector<SweepPoint> points;
   nlohmann::json spec;  // what sweep.json holds
   std::string dir;
+  // Inputs read once, here, and inherited by the forked workers: the energy
+  // table, the workloads and, per point, every accelerator's typed config
+  // (machines[point][accelerator]). A point with experiment.* values of its
+  // own has no machines and reads its inputs in its worker.
+  energy::EnergyTable table;
+  std::vector<workload::Workload> workloads;
+  std::vector<std::vector<PreparedMachine>> machines;
+  // Per point: its accelerators' lowering keys ("" when it has no shared
+  // lowering), which groups the points that lower alike.
+  std::vector<std::string> lowering_group;
 };
 
 // Loads the sweep, expands it and validates every point's configs (without
@@ -47,16 +60,27 @@ std::vector<size_t> prepare_dir(const SweepPlan& plan, const SweepOptions& opts)
 std::string result_path(const std::string& dir, const SweepPoint& p);
 bool has_result(const std::string& dir, const SweepPoint& p);
 // Atomically creates `path` with `content` unless it exists: false (and
-// `err`) when it does or on an I/O error.
+// `err`) when it does or on an I/O error. One flush (the data's); the name
+// is made durable by sync_dir.
 bool commit_no_replace(const std::string& path, const std::string& content, std::string& err);
+// fsync of a directory: the names created in it are durable.
+void sync_dir(const std::string& dir);
 void log_event(const std::string& dir, const std::string& what);
 // The whole file ("" when it cannot be read).
 std::string slurp(const std::string& path);
 
-// Runs `todo` in worker processes, `jobs` at a time; results go to
-// <result_dir>/<id>.json, worker output to <result_dir>/<id>.log.
-// on_done(point, ok) is called as each finishes; `idle` is called every
-// loop turn (~20 ms) and returns true while more work may arrive from
+// In the driver, before forking point `p`'s worker: lowers its programs
+// ahead where its machines can share them (PreparedMachine::prelower).
+void before_fork(const SweepPlan& plan, const SweepPoint& p);
+// Runs point `p` of the plan in this process and commits its result to
+// `out` (the body of a worker). Returns the exit code; throws as a run does.
+int run_point(const SweepPlan& plan, const SweepPoint& p, const std::string& out, const SweepOptions& opts);
+
+// Runs `todo` in worker processes (forked, each runs run_point), `jobs` at a
+// time; results go to <result_dir>/<id>.json, worker output to
+// <result_dir>/<id>.log. on_done(point, ok) is called as each finishes,
+// right when it exits; `idle` is called every loop turn (at least every
+// millisecond when given) and returns true while more work may arrive from
 // elsewhere (the loop continues until it returns false and all is done).
 void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>& todo, const std::string& result_dir,
                     const SweepOptions& opts, const std::function<void(const SweepPoint&, bool)>& on_done,

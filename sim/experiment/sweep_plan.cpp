@@ -9,6 +9,7 @@
 #include "sim/config/document.h"
 #include "sim/config/overrides.h"
 #include "sim/experiment/machine_registry.h"
+#include "sim/experiment/runner.h"
 #include "sim/experiment/sweep_internal.h"
 #include "sim/report/sha256.h"
 #include "sim/workload/workload.h"
@@ -111,21 +112,44 @@ SweepPlan plan_sweep(const std::string& file, const SweepOptions& opts) {
   plan.cfg = load_experiment(file, cli.experiment, {"sweep"});
   plan.points = expand_sweep(plan.cfg);
   plan.dir = opts.output_dir.empty() ? "reports/" + plan.cfg.name : opts.output_dir;
-  // Every point's configs must load before anything runs.
+  // Every point's configs must load before anything runs; what loads is
+  // kept for the workers (SweepPlan).
   std::vector<config::Diagnostic> diags;
-  if (!cli.workload.empty())
-    for (const auto& w : plan.cfg.workload_files) workload::load_workload(w, cli.workload);
+  for (const auto& w : plan.cfg.workload_files) plan.workloads.push_back(workload::load_workload(w, cli.workload));
+  plan.table = load_energy_table(plan.cfg);
+  std::map<std::string, const MachineKind*> kinds;  // by config file: its kind does not change per point
+  plan.machines.resize(plan.points.size());
+  plan.lowering_group.resize(plan.points.size());
   for (const auto& p : plan.points) {
     try {
-      std::vector<std::string> eo;
-      for (const auto& o : p.experiment_overrides()) eo.push_back(locate_sweep_override(plan.cfg, "experiment.", o));
-      eo.insert(eo.end(), cli.experiment.begin(), cli.experiment.end());
-      const ExperimentConfig e = load_experiment(file, eo, {"sweep"});
-      for (const auto& acc : e.accelerators) {
+      const bool own = !p.experiment_overrides().empty();
+      ExperimentConfig e;
+      if (own) {
+        std::vector<std::string> eo;
+        for (const auto& o : p.experiment_overrides()) eo.push_back(locate_sweep_override(plan.cfg, "experiment.", o));
+        eo.insert(eo.end(), cli.experiment.begin(), cli.experiment.end());
+        e = load_experiment(file, eo, {"sweep"});
+      }
+      const ExperimentConfig& exp = own ? e : plan.cfg;
+      for (size_t i = 0; i < exp.accelerators.size(); ++i) {
+        const auto& acc = exp.accelerators[i];
         std::vector<std::string> ov = acc.overrides;
         for (const auto& o : p.accelerator_overrides()) ov.push_back(locate_sweep_override(plan.cfg, "", o));
         for (const auto& o : cli.accelerator) ov.push_back(o);
-        machine_kind_of(config::Document::load(acc.file)).check_config(acc.file, ov);
+        const MachineKind*& kind = kinds[acc.file];
+        if (!kind) kind = &machine_kind_of(config::Document::load(acc.file));
+        if (own || !kind->prepare) {
+          kind->check_config(acc.file, ov);
+          continue;
+        }
+        plan.machines[p.index].push_back(kind->prepare(acc.file, ov));
+        const std::string& key = plan.machines[p.index].back().lowering_key;
+        plan.lowering_group[p.index] += key.empty() ? p.id : key;
+        plan.lowering_group[p.index] += '\n';
+      }
+      if (plan.machines[p.index].size() != exp.accelerators.size()) {
+        plan.machines[p.index].clear();
+        plan.lowering_group[p.index] = p.id;
       }
     } catch (const config::ConfigError& e) {
       for (auto d : e.diagnostics()) {

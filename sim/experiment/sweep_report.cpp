@@ -217,14 +217,16 @@ int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::s
     html += "</ul>\n";
   }
 
-  report::write_atomically(plan.dir + "/summary.json", s.dump(2) + "\n");
-  report::write_atomically(plan.dir + "/points.csv", pc.str());
-  report::write_atomically(plan.dir + "/layers.csv", layers.str());
-  report::write_atomically(plan.dir + "/report.md", md.str());
-  report::write_atomically(plan.dir + "/report.html", report::html_page("xpusim sweep: " + plan.cfg.name, html));
   nlohmann::json m = manifest;
   m["jobs"] = opts.jobs;
-  write_run_manifest(plan.dir, m, started, command_line());
+  report::FileSet files(plan.dir);
+  files.add("summary.json", s.dump(2) + "\n");
+  files.add("points.csv", pc.str());
+  files.add("layers.csv", layers.str());
+  files.add("report.md", md.str());
+  files.add("report.html", report::html_page("xpusim sweep: " + plan.cfg.name, html));
+  files.add("manifest.json", run_manifest_text(m, started, command_line()));
+  files.commit();
   if (!failed.empty()) {
     spdlog::error("{} of {} points failed; their logs are in {}/points/; --resume reruns them", failed.size(),
                   plan.points.size(), plan.dir);

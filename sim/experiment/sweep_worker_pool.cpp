@@ -1,21 +1,102 @@
-// The sweep's worker pool: each point runs in a child process (this
-// executable as `xpusim sweep-point`), -j at a time.
+// The sweep's worker pool: each point runs in a child process forked from
+// the driver after the plan is made (no exec: the child inherits the parsed
+// sweep and the loaded binary), -j at a time. A child is reaped the moment it
+// exits: SIGCHLD writes to a pipe the driver sleeps on (the self-pipe trick,
+// which also works when another thread of the process takes the signal).
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+
+#include <spdlog/spdlog.h>
 
 #include "sim/experiment/sweep_internal.h"
 
 namespace xpu::experiment {
 namespace detail {
+
+namespace {
+
+int g_child_pipe = -1;  // write end, for the signal handler
+
+extern "C" void on_sigchld(int) {
+  const int saved = errno;
+  const char b = 0;
+  ssize_t n = ::write(g_child_pipe, &b, 1);  // non-blocking: a full pipe already wakes the driver
+  (void)n;
+  errno = saved;
+}
+
+// SIGCHLD -> a byte in a pipe, for the lifetime of the object.
+class ChildExits {
+ public:
+  ChildExits() {
+    if (::pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0) throw SweepError(std::string("pipe: ") + std::strerror(errno));
+    g_child_pipe = fds_[1];
+    struct sigaction sa {};
+    sa.sa_handler = on_sigchld;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    ::sigaction(SIGCHLD, &sa, &old_);
+  }
+  ~ChildExits() {
+    ::sigaction(SIGCHLD, &old_, nullptr);
+    g_child_pipe = -1;
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  ChildExits(const ChildExits&) = delete;
+  ChildExits& operator=(const ChildExits&) = delete;
+
+  // Sleeps until a child exits, or `timeout_ms` passes (-1: no limit).
+  void wait(int timeout_ms) {
+    pollfd p{fds_[0], POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) > 0) {
+      char buf[64];
+      while (::read(fds_[0], buf, sizeof buf) > 0) {
+      }
+    }
+  }
+  // In a forked child: the parent's handler and pipe are not its own.
+  void release_in_child() {
+    ::sigaction(SIGCHLD, &old_, nullptr);
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
+  struct sigaction old_ {};
+};
+
+// The child's whole life: run the point, commit its result, exit without
+// the parent's exit handlers.
+[[noreturn]] void child_main(const SweepPlan& plan, const SweepPoint& p, const std::string& out, const std::string& log,
+                             const SweepOptions& opts) {
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::close(fd);
+  }
+  spdlog::set_level(spdlog::level::warn);  // what -q gives a worker
+  int rc = 2;
+  try {
+    rc = opts.guard ? opts.guard([&] { return run_point(plan, p, out, opts); }) : run_point(plan, p, out, opts);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "internal error: %s\n", e.what());
+  }
+  std::fflush(nullptr);
+  ::_exit(rc);
+}
+
+}  // namespace
 
 void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>& todo, const std::string& result_dir,
                     const SweepOptions& opts, const std::function<void(const SweepPoint&, bool)>& on_done,
@@ -25,20 +106,23 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
     pid_t pid;
   };
   std::vector<Job> running;
+  // Points that lower alike run one after the other, so each group is
+  // lowered once, just before its first worker is forked.
+  std::vector<const SweepPoint*> order = todo;
+  std::stable_sort(order.begin(), order.end(), [&](const SweepPoint* a, const SweepPoint* b) {
+    return plan.lowering_group[a->index] < plan.lowering_group[b->index];
+  });
   size_t next = 0;
   const unsigned jobs = std::max(1u, opts.jobs);
   const pid_t parent = ::getpid();
+  ChildExits exits;
   for (;;) {
-    while (running.size() < jobs && next < todo.size()) {
-      const SweepPoint* p = todo[next++];
+    while (running.size() < jobs && next < order.size()) {
+      const SweepPoint* p = order[next++];
       const std::string out = result_dir + "/" + p->id + ".json";
       const std::string log = result_dir + "/" + p->id + ".log";
-      std::vector<std::string> args = {opts.self_exe, "sweep-point", plan.file, "--index", std::to_string(p->index),
-                                       "--id", p->id, "--out", out, "-q"};
-      for (const auto& o : opts.overrides) args.push_back("-p"), args.push_back(o);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
+      before_fork(plan, *p);
+      std::fflush(nullptr);  // nothing buffered may be written twice
       const pid_t pid = ::fork();
       if (pid < 0) throw SweepError(std::string("fork failed: ") + std::strerror(errno));
       if (pid == 0) {
@@ -46,15 +130,8 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
         // commit a result behind a resumed sweep's back.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent) ::_exit(3);
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-          ::dup2(fd, 1);
-          ::dup2(fd, 2);
-          ::close(fd);
-        }
-        ::execv(argv[0], argv.data());
-        std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
-        ::_exit(127);
+        exits.release_in_child();
+        child_main(plan, *p, out, log, opts);
       }
       running.push_back(Job{p, pid});
     }
@@ -62,7 +139,7 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
     for (size_t i = 0; i < running.size();) {
       int status = 0;
       const pid_t r = ::waitpid(running[i].pid, &status, WNOHANG);
-      if (r == 0) {
+      if (r == 0 || (r < 0 && errno == EINTR)) {
         ++i;
         continue;
       }
@@ -74,9 +151,14 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
       progressed = true;
     }
     const bool more = idle ? idle() : false;
-    if (running.empty() && next >= todo.size() && !more) break;
-    if (!progressed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (running.empty() && next >= order.size() && !more) break;
+    if (progressed && running.size() < jobs && next < order.size()) continue;
+    // Asleep until a worker exits; with work arriving from elsewhere (MPI
+    // results, which have no file descriptor to wait on) look again after 1 ms.
+    exits.wait(idle ? 1 : -1);
   }
+  // The results' names, durable once for all of them.
+  sync_dir(result_dir);
 }
 
 }  // namespace detail

@@ -7,6 +7,7 @@
 #include "sim/experiment/machine_registry.h"
 #include "sim/experiment/tpu_backend_plans.h"
 #include "sim/experiment/tpu_network_run.h"
+#include "sim/experiment/tpu_prelowered.h"
 #include "sim/lowering/tpu/network.h"
 
 namespace xpu::experiment {
@@ -43,6 +44,7 @@ class TpuBackend : public Backend {
   // Lowers without values (throws LoweringError naming the layer) and keeps
   // the plan for a timing run of the same workload.
   void check_workload(const workload::Workload& w, DType dtype) const override {
+    if (prelowered(cfg_, w, dtype)) return;  // lowered ahead by a sweep (tpu_prelowered.h)
     const bool standalone = lowering::standalone_gemms(w);
     lowering::NetworkOptions lo;
     lo.dtype = dtype;
@@ -78,6 +80,7 @@ std::unique_ptr<Backend> make_tpu_backend(const tpu::TpuConfig& cfg, const energ
   return std::make_unique<TpuBackend>(cfg, table, instance);
 }
 
-XPUSIM_REGISTER_MACHINE(tpu, config::load_tpu_config, make_tpu_backend);
+XPUSIM_REGISTER_MACHINE_PRELOWERING(tpu, config::load_tpu_config, make_tpu_backend,
+                                    (Prelowering<tpu::TpuConfig>{tpu_lowering_key, prelower_tpu}));
 
 }  // namespace xpu::experiment

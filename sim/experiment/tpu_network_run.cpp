@@ -12,6 +12,7 @@
 #include "sim/check/values.h"
 #include "sim/lowering/tpu/gemm.h"
 #include "sim/experiment/layer_result.h"
+#include "sim/experiment/tpu_prelowered.h"
 #include "sim/numerics/int8_quant.h"
 
 namespace xpu::experiment {
@@ -106,6 +107,9 @@ std::vector<report::LayerResult> NetworkRunner::run_gemms(const workload::Worklo
       check::GemmData d = check::make_gemm_data(dtype, l.m, l.n, l.k, opts.seed * 1000003 + i);
       ops.push_back({std::move(d.a), std::move(d.b)});
     }
+  if (!values)
+    if (auto ahead = prelowered_plan(cfg, w, dtype, true, opts.io == "resident"))
+      return execute(*ahead, {}, {}, dtype, opts);
   const auto plan = !values && lowered ? std::move(*lowered)
                                        : lowering::lower_standalone_gemms(cfg, w, dtype, opts.io == "resident",
                                                                           values ? &ops : nullptr);
@@ -133,6 +137,8 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
         if (it != ref.end()) lo.scales[t.name] = scale_for(tensor_max_abs(it->second.data(), it->second.size()));
       }
   }
+  if (!values)
+    if (auto ahead = prelowered_plan(cfg, w, dtype, false, false)) return execute(*ahead, inputs, ref, dtype, opts);
   const auto plan = !values && lowered ? std::move(*lowered) : lowering::lower_network(cfg, w, lo);
   return execute(plan, inputs, ref, dtype, opts);
 }

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <utility>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,41 +34,66 @@ void make_dirs(const std::string& dir) {
 
 void write_atomically(const std::string& path, const std::string& content) {
   const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  std::string tmpl = path + ".tmp.XXXXXX";
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) throw io_error("cannot create temporary file", path);
-  const char* p = content.data();
+  FileSet files(slash == std::string::npos ? "." : path.substr(0, slash));
+  files.add(slash == std::string::npos ? path : path.substr(slash + 1), content);
+  files.commit();
+}
+
+FileSet::FileSet(std::string dir) : dir_(std::move(dir)) {}
+
+FileSet::~FileSet() {
+  for (auto& p : pending_) {
+    if (p.fd >= 0) ::close(p.fd);
+    if (!p.tmp.empty()) ::unlink(p.tmp.c_str());
+  }
+}
+
+void FileSet::add(const std::string& name, const std::string& content) {
+  Pending p;
+  p.path = dir_ + "/" + name;
+  p.tmp = p.path + ".tmp.XXXXXX";
+  p.fd = ::mkstemp(p.tmp.data());
+  if (p.fd < 0) throw io_error("cannot create temporary file", p.path);
+  pending_.push_back(p);  // from here on the destructor cleans up
+  const int fd = p.fd;
+  const char* c = content.data();
   size_t left = content.size();
   while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
+    const ssize_t n = ::write(fd, c, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      auto err = io_error("write failed", path);
-      ::close(fd);
-      ::unlink(tmpl.c_str());
-      throw err;
+      throw io_error("write failed", p.path);
     }
-    p += n;
+    c += n;
     left -= static_cast<size_t>(n);
   }
   ::fchmod(fd, 0644);
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    auto err = io_error("flush failed", path);
-    ::unlink(tmpl.c_str());
-    throw err;
+  // Start the writeback now; commit() waits for it, all files in parallel.
+  ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+std::vector<std::string> FileSet::commit() {
+  std::vector<std::string> written;
+  for (auto& p : pending_) {
+    const unsigned wait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+    bool ok = ::sync_file_range(p.fd, 0, 0, wait) == 0;
+    if (!ok && (errno == EINVAL || errno == ENOSYS || errno == ESPIPE)) ok = ::fdatasync(p.fd) == 0;
+    const int fd = p.fd;
+    p.fd = -1;
+    if (::close(fd) != 0) ok = false;
+    if (!ok) throw io_error("flush failed", p.path);
+    if (::rename(p.tmp.c_str(), p.path.c_str()) != 0) throw io_error("rename failed", p.path);
+    p.tmp.clear();  // renamed: nothing left to remove
+    written.push_back(p.path);
   }
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
-    auto err = io_error("rename failed", path);
-    ::unlink(tmpl.c_str());
-    throw err;
-  }
-  // Make the rename itself durable.
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  pending_.clear();
+  // Make the renames durable, once for all files.
+  const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);
   }
+  return written;
 }
 
 }  // namespace xpu::report

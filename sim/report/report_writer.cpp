@@ -287,20 +287,17 @@ std::string report_markdown(const ExperimentResult& r) {
   return o.str();
 }
 
-std::vector<std::string> write_reports(const ExperimentResult& r, const std::string& dir) {
+std::vector<std::string> write_reports(const ExperimentResult& r, const std::string& dir,
+                                       const std::vector<std::pair<std::string, std::string>>& extra) {
   make_dirs(dir);
-  std::vector<std::string> written;
-  auto put = [&](const std::string& name, const std::string& content) {
-    const std::string path = dir + "/" + name;
-    write_atomically(path, content);
-    written.push_back(path);
-  };
-  put("summary.json", summary_json(r).dump(2) + "\n");
-  put("layers.csv", layers_csv(r));
-  put("layer_energy.csv", layer_energy_csv(r));
-  put("report.md", report_markdown(r));
-  put("report.html", report_html(r));
-  return written;
+  FileSet files(dir);
+  files.add("summary.json", summary_json(r).dump(2) + "\n");
+  files.add("layers.csv", layers_csv(r));
+  files.add("layer_energy.csv", layer_energy_csv(r));
+  files.add("report.md", report_markdown(r));
+  files.add("report.html", report_html(r));
+  for (const auto& [name, content] : extra) files.add(name, content);
+  return files.commit();
 }
 
 }  // namespace xpu::report
