@@ -1,6 +1,8 @@
 // Report files: atomic writes, SHA-256 manifests, CSV/JSON shape.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <dirent.h>
 #include <fstream>
 #include <sstream>
@@ -49,6 +51,38 @@ TEST_CASE("atomic write replaces the file and leaves no temporary behind", "[rep
   write_atomically(dir + "/x.txt", "second");
   CHECK(slurp(dir + "/x.txt") == "second");
   CHECK(list_dir(dir) == std::vector<std::string>{"x.txt"});
+}
+
+TEST_CASE("a file set renames every file into place at commit and leaves no temporary behind", "[report]") {
+  const std::string dir = temp_dir();
+  write_atomically(dir + "/b.txt", "old");
+  {
+    FileSet files(dir);
+    files.add("a.txt", "alpha");
+    files.add("b.txt", "beta");
+    // Before the commit the targets are untouched: "a.txt" does not exist
+    // and "b.txt" still holds its old content, next to 2 temporaries.
+    CHECK(slurp(dir + "/b.txt") == "old");
+    CHECK(list_dir(dir).size() == 3);
+    const auto written = files.commit();
+    CHECK(written == std::vector<std::string>{dir + "/a.txt", dir + "/b.txt"});
+  }
+  CHECK(slurp(dir + "/a.txt") == "alpha");
+  CHECK(slurp(dir + "/b.txt") == "beta");
+  auto names = list_dir(dir);
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"a.txt", "b.txt"});
+  // A set dropped without a commit (an error while writing a report)
+  // removes its temporaries and changes nothing.
+  {
+    FileSet files(dir);
+    files.add("c.txt", "gamma");
+    files.add("a.txt", "changed");
+  }
+  names = list_dir(dir);
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"a.txt", "b.txt"});
+  CHECK(slurp(dir + "/a.txt") == "alpha");
 }
 
 TEST_CASE("atomic write into a missing directory fails with the path", "[report]") {
