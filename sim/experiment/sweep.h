@@ -17,8 +17,13 @@
 // Execution. SystemC elaborates once per process, so every point runs in a
 // worker process, -j at a time: forked from the driver once the sweep is
 // parsed and checked (no exec, no second parse), reaped the moment it exits;
-// a worker dies with its parent (PR_SET_PDEATHSIG). `xpusim sweep-point`
-// runs one point in a process of its own (by hand, or for debugging). Under
+// a worker dies with its parent (PR_SET_PDEATHSIG). The driver runs the
+// points grouped by their machines' lowering keys (machine_registry.h,
+// PreparedMachine) and, at timing fidelity, lowers each group once just
+// before forking its first worker: points that differ only in values the
+// lowering does not read (DRAM bandwidth, ...) share one program.
+// `xpusim sweep-point` runs one point in a process of its own (by hand, or
+// for debugging), lowering it there. Under
 // mpirun (built with MPI) the pending points are dealt round-robin over the
 // ranks, each rank runs its share with -j workers and sends each result to
 // rank 0 as it finishes (mpi_sweep.h).
@@ -29,10 +34,12 @@
 //                       link(2) from a fully written, flushed temporary file:
 //                       it appears whole or not at all, and never replaces an
 //                       existing result (a second commit of a point is an
-//                       error, so no point can have two results)
+//                       error, so no point can have two results); the
+//                       driver fsyncs points/ once when its workers are done
 //   points/<id>.log     a worker's output, kept only when it failed
 //   points.log          append-only: start/done/failed events with time and rank
 //   summary.json, points.csv, layers.csv, report.md, report.html, manifest.json
+//                       written together: one directory fsync (atomic_file.h)
 // A point id is "p" + the first 12 hex digits of SHA-256 over its sorted
 // "key=value" lines: stable under reordering of the axes and across runs.
 // A sweep killed at any moment (SIGKILL included) loses only points in
