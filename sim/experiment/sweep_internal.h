@@ -60,8 +60,8 @@ std::vector<size_t> prepare_dir(const SweepPlan& plan, const SweepOptions& opts)
 std::string result_path(const std::string& dir, const SweepPoint& p);
 bool has_result(const std::string& dir, const SweepPoint& p);
 // Atomically creates `path` with `content` unless it exists: false (and
-// `err`) when it does or on an I/O error. One flush (the data's); the name
-// is made durable by sync_dir.
+// `err`) when it does or on an I/O error. The data is on the disk before
+// the name exists (report::flush_data); sync_dir makes the name durable.
 bool commit_no_replace(const std::string& path, const std::string& content, std::string& err);
 // fsync of a directory: the names created in it are durable.
 void sync_dir(const std::string& dir);

@@ -78,10 +78,11 @@ bool commit_no_replace(const std::string& path, const std::string& content, std:
     else p += n, left -= size_t(n);
   }
   ::fchmod(fd, 0644);
-  // The point's one flush: its data reaches the disk before its name can.
-  // The directory entry is made durable by the driver, once for many points
-  // (sync_dir): a link lost in a crash only means the point runs again.
-  ok = ok && ::fdatasync(fd) == 0;
+  // The data reaches the disk before the name can (report::flush_data: no
+  // journal commit per point); the driver makes the names durable with one
+  // fsync of the directory (sync_dir). A link lost in a crash only means
+  // the point runs again.
+  ok = ok && report::flush_data(fd);
   ok = (::close(fd) == 0) && ok;
   if (!ok) {
     err = path + ": write failed: " + std::strerror(errno);

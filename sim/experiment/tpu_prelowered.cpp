@@ -73,7 +73,8 @@ void prelower_tpu(const tpu::TpuConfig& cfg, const std::vector<workload::Workloa
       lowering::NetworkOptions lo;
       lo.dtype = t;
       slot = std::make_shared<const lowering::NetworkPlan>(
-          standalone ? lowering::lower_standalone_gemms(cfg, w, t, resident, nullptr) : lowering::lower_network(cfg, w, lo));
+          standalone ? lowering::lower_standalone_gemms(cfg, w, t, resident, nullptr)
+                     : lowering::lower_network(cfg, w, lo));
     }
 }
 

@@ -39,6 +39,12 @@ void write_atomically(const std::string& path, const std::string& content) {
   files.commit();
 }
 
+bool flush_data(int fd) {
+  const unsigned wait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+  if (::sync_file_range(fd, 0, 0, wait) == 0) return true;
+  return (errno == EINVAL || errno == ENOSYS || errno == ESPIPE) && ::fdatasync(fd) == 0;
+}
+
 FileSet::FileSet(std::string dir) : dir_(std::move(dir)) {}
 
 FileSet::~FileSet() {
@@ -75,9 +81,7 @@ void FileSet::add(const std::string& name, const std::string& content) {
 std::vector<std::string> FileSet::commit() {
   std::vector<std::string> written;
   for (auto& p : pending_) {
-    const unsigned wait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
-    bool ok = ::sync_file_range(p.fd, 0, 0, wait) == 0;
-    if (!ok && (errno == EINVAL || errno == ENOSYS || errno == ESPIPE)) ok = ::fdatasync(p.fd) == 0;
+    bool ok = flush_data(p.fd);
     const int fd = p.fd;
     p.fd = -1;
     if (::close(fd) != 0) ok = false;

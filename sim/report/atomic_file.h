@@ -13,6 +13,13 @@ void make_dirs(const std::string& dir);
 // Writes `content` to `path` atomically. Throws xpu::IoError naming the path.
 void write_atomically(const std::string& path, const std::string& content);
 
+// Waits until the data written to `fd` is on the disk (sync_file_range; where
+// that is not supported, fdatasync), without flushing the disk cache or the
+// filesystem journal: the next journal commit does both, and a name linked
+// after this returns becomes durable only with a commit (see FileSet).
+// False (errno set) on an I/O error.
+bool flush_data(int fd);
+
 // Files of one directory, each written atomically, committed together:
 // add() writes each to a temporary file and starts its writeback; commit()
 // waits for the data of all (sync_file_range: the pages reach the disk
