@@ -97,9 +97,9 @@ int run(const std::string& path, const std::vector<std::string>& overrides, cons
 }
 
 // `xpusim sweep`: the coordinator in a child process, its points in worker
-// processes of the xpusim executable `self_exe`. Returns 1 when points failed.
+// processes forked from it. Returns 1 when points failed.
 int sweep(const std::string& path, const std::vector<std::string>& overrides, const std::string& output_dir,
-          unsigned jobs, bool resume, bool quiet, bool progress, const std::string& self_exe) {
+          unsigned jobs, bool resume, bool quiet, bool progress) {
   config::split_overrides(overrides);  // bad assignments are the caller's error, here
   return run_in_child([&] {
     set_log_level(quiet);
@@ -110,7 +110,6 @@ int sweep(const std::string& path, const std::vector<std::string>& overrides, co
     so.resume = resume;
     so.quiet = quiet;
     so.progress = progress;
-    so.self_exe = self_exe;
     return experiment::run_sweep(path, so);
   });
 }
@@ -145,7 +144,7 @@ PYBIND11_MODULE(_xpusim, m) {
   m.def("run", &run, py::arg("path"), py::arg("overrides"), py::arg("output_dir"), py::arg("quiet"),
         py::arg("progress"), py::arg("trace"));
   m.def("sweep", &sweep, py::arg("path"), py::arg("overrides"), py::arg("output_dir"), py::arg("jobs"),
-        py::arg("resume"), py::arg("quiet"), py::arg("progress"), py::arg("self_exe"));
+        py::arg("resume"), py::arg("quiet"), py::arg("progress"));
   bind_workload(m);
 }
 

@@ -16,7 +16,7 @@ def data_file(relative: str) -> str:
 
 
 def executable() -> str:
-    """The xpusim executable sweeps run their points with ($XPUSIM_EXE first)."""
+    """The xpusim command-line executable ($XPUSIM_EXE first)."""
     return os.environ.get("XPUSIM_EXE") or _paths.EXECUTABLE
 
 
@@ -145,8 +145,7 @@ class Sweep(Experiment):
         if ov != self.overrides:
             _core.validate(self.path, ov)
         out = os.fspath(output_dir) if output_dir is not None else tempfile.mkdtemp(prefix=f"xpusim-{self.name}-")
-        rc = _core.sweep(self.path, ov, out, jobs or os.cpu_count() or 1, resume, quiet,
-                         _progress(progress), executable())
+        rc = _core.sweep(self.path, ov, out, jobs or os.cpu_count() or 1, resume, quiet, _progress(progress))
         result = SweepResult(out, rc) if os.path.exists(os.path.join(out, "summary.json")) else None
         if rc != 0 and check:
             failed = result.failed if result else []
