@@ -70,8 +70,9 @@ void prelower_tpu(const tpu::TpuConfig& cfg, const std::vector<workload::Workloa
       const bool standalone = lowering::standalone_gemms(w);
       auto& slot = plans[plan_key(w, t, standalone, resident)];
       if (slot) continue;
-      lowering::NetworkOptions lo;
+      lowering::NetworkOptions lo;  // as a timing run lowers: no values
       lo.dtype = t;
+      lo.values = false;
       slot = std::make_shared<const lowering::NetworkPlan>(
           standalone ? lowering::lower_standalone_gemms(cfg, w, t, resident, nullptr)
                      : lowering::lower_network(cfg, w, lo));
