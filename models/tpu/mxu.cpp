@@ -33,6 +33,9 @@ Mxu::Mxu(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& clock,
       mac_fp16(grp(tpu).counter("mac.fp16", stats::Unit::ops, "useful fp16 MACs (m * k * n)")),
       passes(grp(tpu).counter("passes", stats::Unit::count, "matmul passes through the array")),
       weight_tiles(grp(tpu).counter("weight_tiles", stats::Unit::count, "weight tiles switched into the array")),
+      array_window_cycles(grp(tpu).counter("array_window_cycles", stats::Unit::cycles,
+                                           "per program: first stationary load or pass start to the last "
+                                           "cycle the array is clear")),
       cfg_(cfg),
       shape_{cfg.mxu.rows, cfg.mxu.cols},
       clock_(clock),
@@ -69,6 +72,11 @@ uint32_t Mxu::step(DType t) const {
 void Mxu::end_program(uint64_t start, uint64_t end) {
   const uint64_t from = std::max(prev_input_free_, start);
   if (end > from) idle_cycles += end - from;
+  if (window_open_) array_window_cycles += last_clear_ - window_start_;
+  window_open_ = false;
+  // The host may rewrite the unified buffer between programs: stationary
+  // inputs are not reused across them.
+  have_inputs_ = false;
 }
 
 void Mxu::latch(uint64_t seq, uint64_t when) {
@@ -123,7 +131,9 @@ bool Mxu::schedule_head() {
     TileRecord* t = fifo_.tile(j);
     if (t == nullptr || !t->arrival_known) return false;
     const uint64_t head_since = std::max(e.issue, last_dispatch_);
-    const uint64_t s = std::max({t->arrival, max_completion_, head_since});
+    // Without fold overlap the array only needs the previous operands gone.
+    const uint64_t prev_done = cfg_.mxu.fold_overlap ? max_completion_ : last_clear_;
+    const uint64_t s = std::max({t->arrival, prev_done, head_since});
     fifo_.set_shift(j, s, s + cfg_.mxu.weight_load_cycles);
     shifted_ = j + 1;
     latch(j, std::max(s + cfg_.mxu.weight_load_cycles, last_switch_done_));
@@ -178,24 +188,30 @@ bool Mxu::schedule_head() {
     const bool change = have_prev_ && (in.dtype != prev_dtype_);
     const uint64_t drained = change ? std::max({max_completion_, last_switch_done_, last_inputs_switch_done_}) : 0;
     // Array spacing after the previous pass beyond its stream (OS drain chain).
-    const uint64_t spacing =
+    uint64_t spacing =
         have_prev_ && !change ? earliest_start(shape_, df, prev_pass_, p, have_drain_ ? &last_drain_pass_ : nullptr) : 0;
     // IS: the fold's inputs are shifted in from the UB, one vector per step,
     // once the chain is free and the data is ready, and latched when the
     // previous input switch wavefront has passed; consecutive passes over
     // the same UB vectors, unchanged since they were loaded, reuse them.
-    uint64_t I = 0, load_start = 0;
+    uint64_t I = 0, load_start = 0, load_end = 0;
     if (df == Dataflow::is) {
       const uint64_t src = in.ub_addr + uint64_t(r0) * in.ub_stride;
       p.switch_inputs = !(have_inputs_ && inputs_src_ == src && inputs_stride_ == in.ub_stride &&
                           inputs_m_ == m && inputs_k_ == in.k && inputs_dtype_ == in.dtype && dt.ub <= inputs_loaded_);
       if (p.switch_inputs) {
         load_start = std::max({now, dt.ub, e.issue, inputs_chain_free_});
-        const uint64_t load_end = load_start + uint64_t(step) * m;
+        if (!cfg_.mxu.fold_overlap) load_start = std::max(load_start, last_clear_);
+        load_end =
+            load_start + (cfg_.mxu.input_load_cycles ? cfg_.mxu.input_load_cycles : uint64_t(step) * m);
         I = std::max(load_end, last_inputs_switch_done_);
         p.inputs_latch = I;
       }
     }
+    // A fold begins: new stationary data (WS weights, IS inputs) or, OS, a
+    // new output tile.
+    const bool fold_begin = df == Dataflow::ws ? sw : df == Dataflow::is ? p.switch_inputs : !p.continue_psums;
+    if (!cfg_.mxu.fold_overlap && fold_begin) spacing = std::max(spacing, last_clear_);
     const uint64_t W = sw ? W0 : 0;
     const uint64_t U = df == Dataflow::is ? (p.switch_inputs ? I : 0) : dt.ub;  // activations ready
     const uint64_t T = std::max({e.issue, W, prev_input_free_, U, dt.acc, drained, spacing, now});
@@ -225,6 +241,14 @@ bool Mxu::schedule_head() {
     }
     if (start > lo) stall_drain += start - lo;
 
+    if (!window_open_) {
+      window_open_ = true;
+      window_start_ = start;
+      if (df == Dataflow::is && p.switch_inputs) window_start_ = load_start;
+      if (df == Dataflow::ws && sw) window_start_ = std::min(start, fifo_.tile(j)->shift_start);
+    }
+    last_clear_ = std::max(last_clear_, array_clear(shape_, p, df));
+
     engine_->submit(p);
     const uint64_t completion = pass_completion(shape_, p, df);
     inflight_.push_back(InFlight{p.id, e.index, completion});
@@ -253,7 +277,7 @@ bool Mxu::schedule_head() {
       inputs_k_ = in.k;
       inputs_dtype_ = in.dtype;
       inputs_loaded_ = load_start;
-      inputs_chain_free_ = load_start + uint64_t(step) * m;
+      inputs_chain_free_ = load_end;
       last_inputs_switch_done_ = inputs_switch_done(shape_, p);
     }
     // Unified-buffer read port: WS streams one vector (k elements) per step;
@@ -268,8 +292,8 @@ bool Mxu::schedule_head() {
       ub_.reserve(UnifiedBuffer::Port::read, start, stream_end, uint32_t((m * eb + step - 1) / step), now);
     } else if (p.switch_inputs) {
       ub_bytes = uint64_t(m) * row_bytes;
-      ub_.reserve(UnifiedBuffer::Port::read, load_start, load_start + uint64_t(step) * m,
-                  uint32_t((row_bytes + step - 1) / step), now);
+      const uint64_t span = load_end - load_start;  // m vectors over the load
+      ub_.reserve(UnifiedBuffer::Port::read, load_start, load_end, uint32_t((ub_bytes + span - 1) / span), now);
     }
     acc_.set_row_type(in.acc_addr + r0, m, in.dtype == DType::int8 ? DType::int32 : DType::fp32);
     busy_cycles += stream_end - start;

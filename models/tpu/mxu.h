@@ -44,6 +44,17 @@
 //   stall.accumulators; a precision change stall.drain; the rest up to
 //   start (alignment to the step) stall.drain. busy_cycles += m * step per
 //   pass; after the last pass, idle until the program ends.
+// - mxu.fold_overlap false: a pass that begins a fold (WS: switches weights;
+//   IS: switches inputs; OS: does not continue partial sums) waits until the
+//   previous pass has cleared the array (array_clear, mxu_array.h); with
+//   single-buffered weights the shift of its tile waits for that instead of
+//   the previous completions. The wait counts as stall.drain.
+// - IS inputs take mxu.input_load_cycles to shift in when it is not 0; they
+//   are not reused across programs (the host may rewrite the unified buffer
+//   in between).
+// - array_window_cycles: per program, from the first cycle the array works
+//   (the first fold's stationary load into the PEs -- WS weight shift, IS
+//   input load -- or else its first pass's start) to the last array_clear.
 // Fidelity: tile (default), pe, timing (no values: null data pointers). The
 // MXU wakes at the closed-form completion times in every fidelity, so the
 // kernel sees the same events and every unit the same timing; in PE
@@ -94,6 +105,7 @@ class Mxu : public sc_core::sc_module {
   stats::Counter& mac_fp16;
   stats::Counter& passes;
   stats::Counter& weight_tiles;
+  stats::Counter& array_window_cycles;
 
  private:
   struct InFlight {
@@ -131,6 +143,9 @@ class Mxu : public sc_core::sc_module {
   uint64_t latched_ = 0;   // tiles latched into standby
   uint64_t switched_ = 0;  // passes that switched weights (tiles consumed)
   uint64_t last_dispatch_ = 0;  // cycle the previous pass was dispatched
+  uint64_t last_clear_ = 0;     // latest array_clear of any pass
+  bool window_open_ = false;    // array_window_cycles of the running program
+  uint64_t window_start_ = 0;
   Pass prev_pass_;              // for earliest_start (OS drain-chain spacing)
   bool have_drain_ = false;     // OS: the last pass that drained (kept no psums)
   Pass last_drain_pass_;

@@ -51,6 +51,12 @@ uint64_t inputs_switch_done(const ArrayShape& a, const Pass& p) {
   return p.start + uint64_t(p.step) * (uint64_t(a.rows) + a.cols - 2) + 1;
 }
 
+uint64_t array_clear(const ArrayShape& a, const Pass& p, Dataflow df) {
+  // The last element of the stream (index t - 1) meets PE(R-1, C-1) at step
+  // (t - 1) + (R - 1) + (C - 1); the array is clear one step later.
+  return p.start + stream_cycles(p, df) + uint64_t(p.step) * (uint64_t(a.rows) + a.cols - 2);
+}
+
 uint64_t earliest_start(const ArrayShape& a, Dataflow df, const Pass& prev, const Pass& next,
                         const Pass* last_drain) {
   switch (df) {

@@ -215,6 +215,11 @@ uint64_t pass_completion(const ArrayShape& a, const Pass& p, Dataflow df = Dataf
 uint64_t switch_done(const ArrayShape& a, const Pass& p, Dataflow df = Dataflow::ws);
 // IS: cycle from which the standby input registers may be re-latched.
 uint64_t inputs_switch_done(const ArrayShape& a, const Pass& p);
+// Cycle after the pass's last operand has passed the last PE, PE(R-1, C-1),
+// whatever its m, k and n: the temporal operand (WS vectors, OS the k steps,
+// IS weight columns) moves through every row and column of the array.
+//   WS start + step * (m + R + C - 2); OS k; IS n in place of m.
+uint64_t array_clear(const ArrayShape& a, const Pass& p, Dataflow df);
 // WS: cycle after which the next pass's first vector may enter: vectors are
 // spaced one step apart.
 inline uint64_t input_free(const Pass& p) { return p.start + uint64_t(p.step) * p.m; }

@@ -25,6 +25,16 @@ struct MxuConfig {
   // Cycles to shift one weight tile into the array (TPU v1: rows = 256).
   uint32_t weight_load_cycles = 256;
   bool double_buffer_weights = true;
+  // Folds overlap (true: each pass starts as early as the array's own rules
+  // allow) or not (false): a pass that begins a fold -- loads stationary data
+  // into the PEs (WS weights, IS inputs) or starts a new output tile (OS) --
+  // waits until the previous pass's operands have left every PE, all R x C of
+  // them, used or not (mxu_array.h, array_clear). SCALE-Sim v2 runs its folds
+  // this way.
+  bool fold_overlap = true;
+  // IS: cycles to shift one stationary input tile into the PEs. 0: one input
+  // vector per step (m steps per pass); rows: row by row, as WS weights.
+  uint32_t input_load_cycles = 0;
 };
 
 struct WeightFifoConfig {

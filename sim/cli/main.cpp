@@ -144,6 +144,11 @@ int sc_main(int argc, char* argv[]) {
   run->add_option("--scalesim-cfg", scalesim_cfg, "run a SCALE-Sim .cfg (with --topology or its TopologyCsvLoc) "
                                                    "on the TPU model instead of an experiment");
   run->add_option("--topology", topology, "SCALE-Sim topology CSV for --scalesim-cfg");
+  std::string compat;
+  run->add_option("--compat", compat,
+                  "with --scalesim-cfg: 'scalesim' reproduces SCALE-Sim v2's Total Cycles per layer (README.md, "
+                  "\"SCALE-Sim compatibility\"); an experiment says compat: scalesim")
+      ->check(CLI::IsMember({"scalesim"}));
   run->add_option("--energy", energy_file,
                   "energy table for --scalesim-cfg runs (default: the bundled configs/energy/horowitz_45nm.yaml)");
   run->add_option("--fidelity", fidelity,
@@ -243,12 +248,14 @@ int sc_main(int argc, char* argv[]) {
       so.progress = !quiet && xpu::report::Progress::stderr_is_terminal();
       so.output_dir = output;
       so.force = force;
+      so.compat = compat;
+      so.base_config = xpu::cli::bundled_file("configs/accelerators/tpu_v1.yaml");
       const auto written = xpu::experiment::run_scalesim(so);
       if (!quiet && !written.empty()) std::cout << "report: " << written.front() << "\n";
       return kOk;
     }
-    if (!topology.empty() || !energy_file.empty())
-      return usage_error("run: --topology and --energy go with --scalesim-cfg (an experiment names its own)");
+    if (!topology.empty() || !energy_file.empty() || !compat.empty())
+      return usage_error("run: --topology, --energy and --compat go with --scalesim-cfg (an experiment names its own)");
     if (exp_file.empty()) return usage_error("run: give an experiment file or --scalesim-cfg");
     RunArgs ra;
     ra.file = exp_file;

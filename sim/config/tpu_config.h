@@ -10,7 +10,8 @@
 //   name, description, clock_mhz
 //   mxu:          rows, cols, dataflow (ws | os | is), step_int8, step_bf16, step_fp16,
 //                 supports_int8, supports_bf16, supports_fp16,
-//                 weight_load_cycles, double_buffer_weights
+//                 weight_load_cycles, double_buffer_weights, fold_overlap,
+//                 input_load_cycles
 //   weight_fifo:  depth_tiles
 //   accumulators: entries, double_buffered
 //   unified_buffer: capacity_bytes (size: "24 MiB"), read_bytes_per_cycle,

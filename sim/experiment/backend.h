@@ -24,6 +24,10 @@ struct LayerRunOptions {
   uint64_t seed = 1;    // operand data
   // "resident" (operands stay on chip where they fit, else host) or "host".
   std::string io = "resident";
+  // "scalesim": the SCALE-Sim compatibility profile (scalesim_compat.h): the
+  // machine runs each layer's GEMM view and reports SCALE-Sim's Total Cycles.
+  // The machine's config must already carry the profile's switches.
+  std::string compat;
 };
 
 // The machine's matrix unit, for reports and traces.

@@ -145,6 +145,8 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
     e.fidelity = fid == "pe" ? Fidelity::pe : fid == "timing" ? Fidelity::timing : Fidelity::tile;
     e.verify = root.boolean("verify", true);
     e.io = root.choice("io", {"resident", "host"}, std::string("resident"));
+    const std::string compat = root.choice("compat", {"none", "scalesim"}, std::string("none"));
+    e.compat = compat == "none" ? "" : compat;
     e.seed = static_cast<uint64_t>(root.integer("seed", 1, 0));
 
     auto parse_precisions = [&](config::Reader& r, const std::string& key, std::vector<DType>& out) {

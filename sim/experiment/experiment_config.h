@@ -58,6 +58,9 @@ struct ExperimentConfig {
   // resident: layer operands start and end in on-chip buffers (as inside a
   // network); host: every layer's inputs and outputs cross the host link.
   std::string io = "resident";
+  // "scalesim": the SCALE-Sim compatibility profile (scalesim_compat.h) on
+  // every (TPU) accelerator; "" none.
+  std::string compat;
   uint64_t seed = 1;
   std::vector<AcceleratorRef> accelerators;
   std::vector<std::string> workload_files;  // resolved paths

@@ -14,6 +14,9 @@
 #include "sim/config/document.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/backend.h"
+#include "sim/experiment/scalesim_compat.h"
+#include "sim/experiment/tpu_backend.h"
+#include "sim/config/tpu_config.h"
 #include "sim/report/atomic_file.h"
 #include "sim/report/progress.h"
 #include "sim/report/report_writer.h"
@@ -87,6 +90,7 @@ nlohmann::json manifest(const ExperimentConfig& exp, const std::vector<Machine>&
   j["fidelity"] = fidelity_name(exp.fidelity);
   j["seed"] = exp.seed;
   j["io"] = exp.io;
+  if (!exp.compat.empty()) j["compat"] = exp.compat;
   return j;
 }
 
@@ -105,6 +109,17 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
   if (opts.workloads) wls = *opts.workloads;
   else
     for (const auto& f : exp.workload_files) wls.push_back(workload::load_workload(f, opts.workload_overrides));
+  // SCALE-Sim compatibility: the layers' GEMM views on TPUs with the
+  // profile's switches (scalesim_compat.h).
+  CompatNeeds needs;
+  if (exp.compat == "scalesim")
+    for (auto& w : wls) {
+      w = scalesim_gemm_view(w);
+      const CompatNeeds n = compat_needs(w);
+      needs.max_m = std::max(needs.max_m, n.max_m);
+      needs.max_n = std::max(needs.max_n, n.max_n);
+      needs.max_resident_bytes = std::max(needs.max_resident_bytes, n.max_resident_bytes);
+    }
   std::vector<Machine> machines;
   for (size_t i = 0; i < exp.accelerators.size(); ++i) {
     Machine m;
@@ -112,7 +127,15 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
     m.overrides = m.ref.overrides;
     m.overrides.insert(m.overrides.end(), opts.overrides.begin(), opts.overrides.end());
     const std::string instance = "acc" + std::to_string(i);
-    m.backend = m.ref.make ? m.ref.make(table, instance) : make_backend(m.ref.file, m.overrides, table, instance);
+    if (m.ref.make) {
+      m.backend = m.ref.make(table, instance);
+    } else if (exp.compat == "scalesim") {
+      tpu::TpuConfig c = config::load_tpu_config(m.ref.file, m.overrides);  // a TPU, or a ConfigError on `kind`
+      apply_scalesim_compat(c, needs);
+      m.backend = make_tpu_backend(c, table, instance);
+    } else {
+      m.backend = make_backend(m.ref.file, m.overrides, table, instance);
+    }
     if (m.ref.name.empty()) m.ref.name = m.backend->name();
     for (const auto& w : wls)
       for (DType t : m.ref.precisions) m.backend->check_workload(w, t);
@@ -170,6 +193,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
         lo.verify = exp.verify;
         lo.io = exp.io;
         lo.seed = exp.seed;
+        lo.compat = exp.compat;
         if (writer) writer->begin_run(run.accelerator + " / " + run.workload + " / " + run.precision, run.clock_mhz);
         const MatrixUnit unit = m.backend->matrix_unit();
         if (opts.trace && exp.fidelity == Fidelity::pe && unit.pe_waveforms) {

@@ -9,6 +9,7 @@
 #include "sim/config/diagnostics.h"
 #include "sim/config/tpu_config.h"
 #include "sim/experiment/runner.h"
+#include "sim/experiment/scalesim_compat.h"
 #include "sim/experiment/tpu_backend.h"
 #include "sim/report/report_dir.h"
 #include "sim/workload/scalesim/scale_config_overrides.h"
@@ -17,8 +18,8 @@ namespace xpu::experiment {
 
 namespace sc = workload::scalesim;
 
-tpu::TpuConfig tpu_config_from_scalesim(const sc::ScaleSimConfig& s) {
-  tpu::TpuConfig c;  // TPU v1 defaults for everything SCALE-Sim does not say
+tpu::TpuConfig tpu_config_from_scalesim(const sc::ScaleSimConfig& s, const tpu::TpuConfig& base) {
+  tpu::TpuConfig c = base;  // TPU v1 for everything SCALE-Sim does not say
   c.name = s.run_name.empty() ? "scalesim" : s.run_name;
   c.source_file = s.file;
   c.description = "SCALE-Sim config " + s.file + " mapped onto the TPU model";
@@ -44,6 +45,10 @@ tpu::TpuConfig tpu_config_from_scalesim(const sc::ScaleSimConfig& s) {
   if (s.user_bandwidth && !s.bandwidth.empty()) {
     const double words = double(std::accumulate(s.bandwidth.begin(), s.bandwidth.end(), uint64_t(0)));
     c.dram.bandwidth_gbps = words * c.clock_mhz / 1e3;  // bytes/cycle x MHz / 1e3 = GB/s
+  } else if (!s.user_bandwidth) {
+    // CALC: the interface never stalls (the config reader's largest values).
+    c.dram.bandwidth_gbps = c.host.bandwidth_gbps = 1e6;
+    c.dram.latency_ns = c.host.latency_ns = 0;
   }
   return c;
 }
@@ -54,8 +59,13 @@ std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
   if (topo.empty())
     throw config::ConfigError(config::Diagnostic{o.cfg_file, 1, 1, "network_presets.TopologyCsvLoc",
                                                  "no topology: give --topology or TopologyCsvLoc"});
-  const tpu::TpuConfig cfg = tpu_config_from_scalesim(s);
+  tpu::TpuConfig cfg = tpu_config_from_scalesim(
+      s, o.base_config.empty() ? tpu::TpuConfig{} : config::load_tpu_config(o.base_config, {}));
   ExperimentConfig e;
+  if (o.compat == "scalesim") {
+    apply_scalesim_compat(cfg, compat_needs(scalesim_gemm_view(workload::load_workload(topo, o.workload_overrides))));
+    e.compat = o.compat;
+  }
   e.name = (s.run_name.empty() ? std::string("scalesim") : s.run_name) + "_" +
            std::filesystem::path(topo).stem().string();
   e.source_file = o.cfg_file;

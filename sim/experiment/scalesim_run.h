@@ -3,8 +3,10 @@
 // my_net.csv` runs a SCALE-Sim v2 config + topology pair unchanged on the
 // TPU model.
 //
-// The .cfg maps onto a TpuConfig whose unlisted values are TPU v1's
-// (models/tpu/tpu_config.h defaults: 700 MHz, DDR3 timing, PCIe host):
+// The .cfg maps onto a TpuConfig whose unlisted values are TPU v1's, read
+// from configs/accelerators/tpu_v1.yaml (ScaleSimRunOptions::base_config;
+// the CLI passes the bundled file; without one, the models/tpu/tpu_config.h
+// defaults):
 //   ArrayHeight x ArrayWidth      -> mxu.rows x mxu.cols
 //   IfmapSramSzkB + OfmapSramSzkB -> unified_buffer.capacity_bytes (KiB;
 //                                    the UB holds ifmaps and ofmaps)
@@ -18,9 +20,11 @@
 //                                    dataflow's passes, mxu_array.h)
 //   Bandwidth (USER mode)         -> dram.bandwidth_gbps = sum over banks
 //                                    of words/cycle x 1 byte x clock
-//   InterfaceBandwidth CALC       -> TPU v1's 34 GB/s (SCALE-Sim would
-//                                    compute the bandwidth it needs; a
-//                                    cycle-level model needs a real one)
+//   InterfaceBandwidth CALC       -> an ideal interface, in every mode:
+//                                    weight DRAM and host link at 1e6 GB/s
+//                                    with no latency (SCALE-Sim computes
+//                                    the bandwidth it needs and never
+//                                    stalls)
 //   accumulators                  -> max(4096, 2 x ArrayHeight) rows
 //                                    (TPU v1's; SCALE-Sim accumulates in
 //                                    the ofmap SRAM)
@@ -41,12 +45,14 @@
 
 namespace xpu::experiment {
 
-tpu::TpuConfig tpu_config_from_scalesim(const workload::scalesim::ScaleSimConfig& sc);
+tpu::TpuConfig tpu_config_from_scalesim(const workload::scalesim::ScaleSimConfig& sc,
+                                        const tpu::TpuConfig& base = tpu::TpuConfig{});
 
 struct ScaleSimRunOptions {
   std::string cfg_file;
   std::string topology_file;  // "" -> the cfg's TopologyCsvLoc
   std::string energy_file;    // energy table YAML
+  std::string base_config;    // TPU config YAML for the values the cfg does not set ("" defaults)
   std::string output_dir;     // "" -> reports/<run_name>_<topology name>
   Fidelity fidelity = Fidelity::timing;
   bool quiet = false;
@@ -55,6 +61,7 @@ struct ScaleSimRunOptions {
   bool force = false;                           // replace a report in output_dir (report/report_dir.h)
   std::vector<std::string> overrides;           // on the .cfg: "architecture_presets.ArrayHeight=64"
   std::vector<std::string> workload_overrides;  // on the topology: "params.batch=4"
+  std::string compat;                           // "scalesim": scalesim_compat.h; "" none
 };
 
 // Runs and writes the reports and manifest.json; returns the paths written

@@ -59,9 +59,15 @@ class TpuBackend : public Backend {
     const bool standalone = lowering::standalone_gemms(w);
     // The check lowered standalone GEMMs resident where they fit.
     std::optional<lowering::NetworkPlan> plan;
-    if (!standalone || opts.io == "resident") plan = kept_.take(plan_key(w, dtype, standalone));
+    const bool resident = opts.io == "resident" || !opts.compat.empty();
+    if (!standalone || resident) plan = kept_.take(plan_key(w, dtype, standalone));
     NetworkRunner runner{cfg_, *tpu_, model_, terms_, peak_macs_per_cycle(dtype)};
     if (plan && opts.fidelity == Fidelity::timing) runner.lowered = &*plan;
+    if (!opts.compat.empty()) {
+      LayerRunOptions o = opts;
+      o.io = "resident";  // SCALE-Sim's operands sit in its SRAMs
+      return runner.run_gemms(w, dtype, o);  // the runner passes the GEMM view
+    }
     return standalone ? runner.run_gemms(w, dtype, opts) : runner.run(w, dtype, opts);
   }
 

@@ -13,6 +13,7 @@
 #include "sim/lowering/tpu/gemm.h"
 #include "sim/experiment/layer_result.h"
 #include "sim/experiment/tpu_prelowered.h"
+#include "sim/experiment/scalesim_compat.h"
 #include "sim/numerics/int8_quant.h"
 
 namespace xpu::experiment {
@@ -177,6 +178,8 @@ std::vector<report::LayerResult> NetworkRunner::execute(const lowering::NetworkP
       run.cycles += tpu.run(st.program).cycles;
     }
     run.stats = tpu.stats().snapshot().minus(before);
+    if (opts.compat == "scalesim")
+      run.cycles = scalesim_total_cycles(uint64_t(run.stats.get("tpu.mxu.array_window_cycles")));
     for (const char* cause : kStallCauses) run.stalls.emplace_back(cause, run.stats.get(std::string("tpu.mxu.stall.") + cause));
     fill_layer_result(r, run, rates);
     r.bytes["ub_read"] = r.stats.get("tpu.ub.read_bytes");

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "sim/config/tpu_config.h"
 #include "sim/experiment/scalesim_run.h"
 #include "sim/lowering/lowering_error.h"
 #include "net_test_util.h"
@@ -179,6 +180,28 @@ TEST_CASE("a SCALE-Sim cfg + topology pair runs unchanged", "[tpu_network]") {
   CHECK(c.mxu.rows == s.array_rows);
   CHECK(c.mxu.cols == s.array_cols);
   CHECK(c.unified_buffer.capacity_bytes == (s.ifmap_sram_kb + s.ofmap_sram_kb) * 1024);
+}
+
+TEST_CASE("SCALE-Sim cfg mapping: CALC is an ideal interface, the rest is tpu_v1.yaml", "[tpu_network]") {
+  const auto v1 = config::load_tpu_config(test::src("configs/accelerators/tpu_v1.yaml"), {});
+  // scale.cfg: InterfaceBandwidth CALC -> weight DRAM and host link at the
+  // reader's largest bandwidth (1e6 GB/s) with no latency.
+  const auto calc = experiment::tpu_config_from_scalesim(
+      workload::scalesim::read_scale_config(test::src("workloads/scalesim/scale.cfg")), v1);
+  CHECK(calc.dram.bandwidth_gbps == 1e6);
+  CHECK(calc.dram.latency_ns == 0);
+  CHECK(calc.host.bandwidth_gbps == 1e6);
+  CHECK(calc.host.latency_ns == 0);
+  // tpu_v1.yaml has two DDR3 channels; the built-in defaults have 4.
+  CHECK(calc.dram.channels == 2);
+  CHECK(tpu::TpuConfig{}.dram.channels == 4);
+  // tpu_v1.cfg: USER, 48 words/cycle x 1 byte x 700 MHz = 33.6 GB/s; the
+  // latency stays tpu_v1.yaml's 100 ns.
+  const auto user = experiment::tpu_config_from_scalesim(
+      workload::scalesim::read_scale_config(test::src("workloads/scalesim/tpu_v1.cfg")), v1);
+  CHECK(user.dram.bandwidth_gbps == Approx(33.6));
+  CHECK(user.dram.latency_ns == 100);
+  CHECK(user.host.bandwidth_gbps == 14);
 }
 
 TEST_CASE("lowering errors name the layer", "[tpu_network]") {

@@ -50,6 +50,66 @@ bool fits_resident(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
   return bytes <= cfg.unified_buffer.capacity_bytes;
 }
 
+namespace {
+
+// An input-stationary array whose folds do not overlap: each stationary
+// input tile (at most C rows of A, one K chunk) serves every N tile before
+// the next one is loaded, as SCALE-Sim's IS folds do; N tile t accumulates
+// into accumulator rows t * C (alternating halves per input tile).
+void emit_is_input_major(std::vector<tpu::Instruction>& code, const tpu::TpuConfig& cfg, const GemmSpec& spec,
+                         const TpuGemmLayout& L, uint64_t abuf, uint64_t cbuf, uint64_t rows) {
+  using tpu::Instruction;
+  using tpu::Opcode;
+  const uint64_t R = cfg.mxu.rows, C = cfg.mxu.cols;
+  const uint64_t eb = dtype_bytes(spec.dtype), ob = dtype_bytes(spec.out_dtype);
+  for (uint64_t m0 = 0, f = 0; m0 < rows; m0 += C, ++f) {
+    const uint64_t mr = std::min(C, rows - m0);
+    const uint64_t half = (f % 2) * L.n_tiles * C;
+    for (uint64_t kc = 0; kc < L.k_chunks; ++kc) {
+      const uint64_t kk = std::min(R, spec.k - kc * R);
+      for (uint64_t nt = 0; nt < L.n_tiles; ++nt) {
+        const uint64_t nn = std::min(C, spec.n - nt * C);
+        Instruction w;
+        w.op = Opcode::read_weights;
+        w.weight_addr = L.tile_addr[kc * L.n_tiles + nt];
+        w.k = static_cast<uint32_t>(kk);
+        w.n = static_cast<uint32_t>(nn);
+        w.dtype = spec.dtype;
+        code.push_back(w);
+        Instruction mm;
+        mm.op = Opcode::matmul;
+        mm.ub_addr = abuf + (m0 * spec.k + kc * R) * eb;
+        mm.ub_stride = spec.k * eb;
+        mm.acc_addr = static_cast<uint32_t>(half + nt * C);
+        mm.rows = static_cast<uint32_t>(mr);
+        mm.k = static_cast<uint32_t>(kk);
+        mm.n = static_cast<uint32_t>(nn);
+        mm.dtype = spec.dtype;
+        mm.accumulate = kc > 0;
+        mm.load_weights = true;
+        code.push_back(mm);
+      }
+    }
+    for (uint64_t nt = 0; nt < L.n_tiles; ++nt) {
+      Instruction act;
+      act.op = Opcode::activate;
+      act.acc_addr = static_cast<uint32_t>(half + nt * C);
+      act.ub_addr = cbuf + (m0 * spec.n + nt * C) * ob;
+      act.ub_stride = spec.n * ob;
+      act.rows = static_cast<uint32_t>(mr);
+      act.n = static_cast<uint32_t>(std::min(C, spec.n - nt * C));
+      act.fn = spec.fn;
+      act.out_dtype = spec.out_dtype;
+      act.scale = spec.scale;
+      code.push_back(act);
+    }
+  }
+}
+
+}  // namespace
+
+bool is_input_major(const tpu::MxuConfig& mxu) { return mxu.dataflow == tpu::Dataflow::is && !mxu.fold_overlap; }
+
 TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
   const std::string who = "layer '" + spec.name + "' (" + shape_of(spec) + " " +
                           std::string(dtype_name(spec.dtype)) + ")";
@@ -73,6 +133,11 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
   TpuGemmLayout L;
   L.k_chunks = ceil_div(spec.k, R);
   L.n_tiles = ceil_div(spec.n, C);
+  if (is_input_major(cfg.mxu) && 2 * L.n_tiles * C > cfg.accumulators.entries)
+    throw LoweringError(who + ": an input-stationary array without fold overlap keeps " +
+                        std::to_string(L.n_tiles) + " N tiles of " + std::to_string(C) +
+                        " rows in each accumulator half; it has " + std::to_string(cfg.accumulators.entries) +
+                        " entries");
 
   const uint64_t ub = cfg.unified_buffer.capacity_bytes;
   const bool resident = spec.io == GemmIo::resident;
@@ -146,6 +211,9 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
       in.bytes = rows * spec.k * eb;
       code.push_back(in);
     }
+    if (is_input_major(cfg.mxu)) {
+      emit_is_input_major(code, cfg, spec, L, abuf, cbuf, rows);
+    } else
     for (uint64_t nt = 0; nt < L.n_tiles; ++nt) {
       const uint64_t nn = std::min(C, spec.n - nt * C);
       const uint32_t acc_base = static_cast<uint32_t>(acc_half * acc_rows);

@@ -16,6 +16,9 @@
 //   sums, isa.h) and drain once, so an M block is at most one fold of rows
 //   vectors and its weight tiles are fetched again for every block (the
 //   operands stream; only the outputs are stationary).
+// - Input-stationary arrays without fold overlap (mxu.fold_overlap false):
+//   per M block, each input tile of at most cols rows and one K chunk stays
+//   in the PEs for every N tile before the next is loaded (is_input_major).
 // With resident io, all of A and C must fit the unified buffer at once.
 // A shape that cannot be tiled (one input row larger than half the unified
 // buffer, a dtype the MXU lacks) is a LoweringError, never a truncation.
@@ -74,6 +77,8 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec);
 // Whether a GEMM with this K keeps its partial sums in the PEs across K
 // chunks (output-stationary, K > rows): M blocks are then at most rows.
 bool os_whole_k(const tpu::MxuConfig& mxu, uint64_t k);
+// Whether IS passes run input tile by input tile (above).
+bool is_input_major(const tpu::MxuConfig& mxu);
 // The K chunk of the reference accumulation order (ref_gemm_f16's k_chunk):
 // rows, or the whole K where the partial sums stay in the PEs.
 inline uint64_t reference_k_chunk(const tpu::MxuConfig& mxu, uint64_t k) {

@@ -1,0 +1,73 @@
+#include "sim/experiment/scalesim_compat.h"
+
+#include <algorithm>
+
+#include "sim/config/diagnostics.h"
+#include "sim/workload/graph_builder.h"
+
+namespace xpu::experiment {
+
+workload::Workload scalesim_gemm_view(const workload::Workload& w) {
+  workload::Workload g;
+  g.name = w.name;
+  g.source_file = w.source_file;
+  g.dtype = w.dtype;
+  g.params = w.params;
+  for (const auto& l : w.layers) {
+    if (l.gemm_form == workload::GemmForm::none) continue;
+    if (l.gemm_count != 1)
+      throw config::ConfigError(config::Diagnostic{
+          l.loc.file, l.loc.line, l.loc.column, l.name,
+          "layer '" + l.name + "' is " + std::to_string(l.gemm_count) +
+              " GEMMs (depthwise): the SCALE-Sim compatibility profile runs one GEMM per layer"});
+    workload::build::standalone_gemm(g, l.name, int64_t(l.m), int64_t(l.n), int64_t(l.k), l.loc);
+  }
+  return g;
+}
+
+CompatNeeds compat_needs(const workload::Workload& g) {
+  CompatNeeds n;
+  for (const auto& l : g.layers) {
+    n.max_m = std::max(n.max_m, l.m);
+    n.max_n = std::max(n.max_n, l.n);
+    // A int8 (256-byte aligned) then C int32: the resident layout of lower_gemm.
+    const uint64_t a = (l.m * l.k + 255) / 256 * 256;
+    n.max_resident_bytes = std::max(n.max_resident_bytes, a + l.m * l.n * 4);
+  }
+  return n;
+}
+
+void apply_scalesim_compat(tpu::TpuConfig& c, const CompatNeeds& n) {
+  auto& x = c.mxu;
+  x.fold_overlap = false;
+  x.double_buffer_weights = x.dataflow != tpu::Dataflow::ws;
+  x.weight_load_cycles = x.rows;
+  x.input_load_cycles = x.rows;
+  x.step_int8 = 1;
+  // Ideal memory: the filter SRAM never holds back a fetch (two tiles let
+  // the next one arrive while the current one shifts).
+  c.weight_fifo.depth_tiles = std::max<uint32_t>(c.weight_fifo.depth_tiles, 4);
+  c.dram.bandwidth_gbps = 1e6;
+  c.dram.latency_ns = 0;
+  c.host.bandwidth_gbps = 1e6;
+  c.host.latency_ns = 0;
+  constexpr uint64_t kMaxEntries = 1 << 20;  // the config reader's limit
+  c.accumulators.double_buffered = true;
+  const uint64_t n_rows = (n.max_n + x.cols - 1) / x.cols * x.cols;
+  c.accumulators.entries =
+      uint32_t(std::min(kMaxEntries, std::max<uint64_t>({c.accumulators.entries, 2 * n.max_m, 2 * n_rows})));
+  auto& u = c.unified_buffer;
+  u.capacity_bytes = std::min<uint64_t>(4ull << 30, std::max(u.capacity_bytes, n.max_resident_bytes));
+  // No vector-unit cost: the widest ports and lanes a config may have (the
+  // reader's limits), so writing a tile's results out never holds up the
+  // in-order controller.
+  constexpr uint32_t kWidest = 1 << 16;
+  u.read_bytes_per_cycle = kWidest;
+  u.write_bytes_per_cycle = kWidest;
+  c.activation.elements_per_cycle = kWidest;
+  c.activation.latency_cycles = 0;
+  // The in-order controller never waits for room in a unit's queue.
+  c.controller.unit_queue_depth = 1024;
+}
+
+}  // namespace xpu::experiment
