@@ -149,6 +149,10 @@ int sc_main(int argc, char* argv[]) {
                   "with --scalesim-cfg: 'scalesim' reproduces SCALE-Sim v2's Total Cycles per layer (README.md, "
                   "\"SCALE-Sim compatibility\"); an experiment says compat: scalesim")
       ->check(CLI::IsMember({"scalesim"}));
+  bool explain = false;
+  run->add_flag("--explain", explain,
+                "with --scalesim-cfg: simulate the waterfall from SCALE-Sim's cycles to the realistic ones, one "
+                "mechanism group at a time (report.html chart, layers.csv waterfall columns)");
   run->add_option("--energy", energy_file,
                   "energy table for --scalesim-cfg runs (default: the bundled configs/energy/horowitz_45nm.yaml)");
   run->add_option("--fidelity", fidelity,
@@ -249,13 +253,15 @@ int sc_main(int argc, char* argv[]) {
       so.output_dir = output;
       so.force = force;
       so.compat = compat;
+      so.explain = explain;
       so.base_config = xpu::cli::bundled_file("configs/accelerators/tpu_v1.yaml");
       const auto written = xpu::experiment::run_scalesim(so);
       if (!quiet && !written.empty()) std::cout << "report: " << written.front() << "\n";
       return kOk;
     }
-    if (!topology.empty() || !energy_file.empty() || !compat.empty())
-      return usage_error("run: --topology, --energy and --compat go with --scalesim-cfg (an experiment names its own)");
+    if (!topology.empty() || !energy_file.empty() || !compat.empty() || explain)
+      return usage_error(
+          "run: --topology, --energy, --compat and --explain go with --scalesim-cfg (an experiment names its own)");
     if (exp_file.empty()) return usage_error("run: give an experiment file or --scalesim-cfg");
     RunArgs ra;
     ra.file = exp_file;

@@ -25,8 +25,10 @@ struct LayerRunOptions {
   // "resident" (operands stay on chip where they fit, else host) or "host".
   std::string io = "resident";
   // "scalesim": the SCALE-Sim compatibility profile (scalesim_compat.h): the
-  // machine runs each layer's GEMM view and reports SCALE-Sim's Total Cycles.
-  // The machine's config must already carry the profile's switches.
+  // workload is each layer's GEMM view, run with its operands on chip, and
+  // the machine reports SCALE-Sim's Total Cycles (the config must already
+  // carry the profile's switches). "gemm_view": the same GEMM views and
+  // placement, whole-program cycles (a waterfall step).
   std::string compat;
 };
 

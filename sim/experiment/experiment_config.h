@@ -31,6 +31,9 @@ struct AcceleratorRef {
   // An accelerator that is not a YAML config (a SCALE-Sim .cfg): builds its
   // backend from an already typed config; `file` is then only its label.
   std::function<std::unique_ptr<Backend>(const energy::EnergyTable&, const std::string& instance)> make;
+  // This accelerator's own compat mode (LayerRunOptions::compat), "" = the
+  // experiment's: how `xpusim run --explain` runs its waterfall steps.
+  std::string compat;
 };
 
 // One swept config key: "mxu.rows" (applied to every accelerator config, like

@@ -111,15 +111,22 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
     for (const auto& f : exp.workload_files) wls.push_back(workload::load_workload(f, opts.workload_overrides));
   // SCALE-Sim compatibility: the layers' GEMM views on TPUs with the
   // profile's switches (scalesim_compat.h).
+  auto compat_of = [&](const AcceleratorRef& a) { return a.compat.empty() ? exp.compat : a.compat; };
+  bool any_compat = false;
+  for (const auto& a : exp.accelerators) any_compat = any_compat || !compat_of(a).empty();
   CompatNeeds needs;
-  if (exp.compat == "scalesim")
-    for (auto& w : wls) {
-      w = scalesim_gemm_view(w);
-      const CompatNeeds n = compat_needs(w);
+  std::vector<workload::Workload> views;  // the GEMM views compat machines run
+  if (any_compat)
+    for (const auto& w : wls) {
+      views.push_back(scalesim_gemm_view(w));
+      const CompatNeeds n = compat_needs(views.back());
       needs.max_m = std::max(needs.max_m, n.max_m);
       needs.max_n = std::max(needs.max_n, n.max_n);
       needs.max_resident_bytes = std::max(needs.max_resident_bytes, n.max_resident_bytes);
     }
+  auto workloads_of = [&](const AcceleratorRef& a) -> const std::vector<workload::Workload>& {
+    return compat_of(a).empty() ? wls : views;
+  };
   std::vector<Machine> machines;
   for (size_t i = 0; i < exp.accelerators.size(); ++i) {
     Machine m;
@@ -137,7 +144,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
       m.backend = make_backend(m.ref.file, m.overrides, table, instance);
     }
     if (m.ref.name.empty()) m.ref.name = m.backend->name();
-    for (const auto& w : wls)
+    for (const auto& w : workloads_of(m.ref))
       for (DType t : m.ref.precisions) m.backend->check_workload(w, t);
     machines.push_back(std::move(m));
   }
@@ -157,7 +164,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
   }
   double total_macs = 0, done_macs = 0;
   for (const auto& m : machines)
-    for (const auto& w : wls)
+    for (const auto& w : workloads_of(m.ref))
       for (size_t p = 0; p < m.ref.precisions.size(); ++p)
         for (const auto& l : w.layers) total_macs += double(l.macs());
   report::Progress bar("MMACs", total_macs * 1e-6, opts.progress);
@@ -172,7 +179,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
   } uninstall;
 
   for (auto& m : machines)
-    for (const auto& w : wls)
+    for (const auto& w : workloads_of(m.ref))
       for (size_t slot = 0; slot < m.ref.precisions.size(); ++slot) {
         const DType t = m.ref.precisions[slot];
         report::RunResult run;
@@ -193,7 +200,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
         lo.verify = exp.verify;
         lo.io = exp.io;
         lo.seed = exp.seed;
-        lo.compat = exp.compat;
+        lo.compat = compat_of(m.ref);
         if (writer) writer->begin_run(run.accelerator + " / " + run.workload + " / " + run.precision, run.clock_mhz);
         const MatrixUnit unit = m.backend->matrix_unit();
         if (opts.trace && exp.fidelity == Fidelity::pe && unit.pe_waveforms) {

@@ -70,4 +70,29 @@ void apply_scalesim_compat(tpu::TpuConfig& c, const CompatNeeds& n) {
   c.controller.unit_queue_depth = 1024;
 }
 
+std::vector<WaterfallStep> scalesim_waterfall(const tpu::TpuConfig& realistic, const CompatNeeds& needs) {
+  tpu::TpuConfig c = realistic;
+  apply_scalesim_compat(c, needs);
+  std::vector<WaterfallStep> steps;
+  steps.push_back({"SCALE-Sim Total Cycles", c, "scalesim"});
+  steps.push_back({"+ whole program (issue and result write-back)", c, "gemm_view"});
+  c.mxu.fold_overlap = realistic.mxu.fold_overlap;
+  c.mxu.double_buffer_weights = realistic.mxu.double_buffer_weights;
+  c.mxu.input_load_cycles = realistic.mxu.input_load_cycles;
+  steps.push_back({"+ fold overlap and drain over used columns", c, "gemm_view"});
+  c.accumulators = realistic.accumulators;
+  steps.push_back({"+ accumulator capacity (M split)", c, "gemm_view"});
+  c.dram = realistic.dram;
+  c.weight_fifo = realistic.weight_fifo;
+  steps.push_back({"+ weight DRAM bandwidth and latency", c, "gemm_view"});
+  c.unified_buffer.capacity_bytes = realistic.unified_buffer.capacity_bytes;
+  steps.push_back({"+ network lowering (im2col copies and UB capacity)", c, ""});
+  c.unified_buffer = realistic.unified_buffer;
+  c.activation = realistic.activation;
+  c.controller = realistic.controller;
+  steps.push_back({"+ vector unit and UB ports (im2col and write-back)", c, ""});
+  steps.push_back({"+ host transfers", realistic, ""});
+  return steps;
+}
+
 }  // namespace xpu::experiment

@@ -58,6 +58,17 @@ struct CompatNeeds {
 workload::Workload scalesim_gemm_view(const workload::Workload& w);
 CompatNeeds compat_needs(const workload::Workload& gemm_view);
 void apply_scalesim_compat(tpu::TpuConfig& c, const CompatNeeds& needs);
+// The waterfall from SCALE-Sim's number to the realistic one (`xpusim run
+// --scalesim-cfg ... --explain`, README.md): the compat config, then one
+// group of mechanisms turned back on per step, cumulatively, each run and
+// measured; the last step is `realistic` itself. `compat` is the step's
+// LayerRunOptions::compat.
+struct WaterfallStep {
+  std::string name;
+  tpu::TpuConfig cfg;
+  std::string compat;
+};
+std::vector<WaterfallStep> scalesim_waterfall(const tpu::TpuConfig& realistic, const CompatNeeds& needs);
 // SCALE-Sim's Total Cycles from the measured array window (see above).
 inline uint64_t scalesim_total_cycles(uint64_t array_window_cycles) {
   return array_window_cycles ? array_window_cycles - 1 : 0;

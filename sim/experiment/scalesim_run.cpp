@@ -1,6 +1,7 @@
 #include "sim/experiment/scalesim_run.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <numeric>
 
@@ -12,6 +13,7 @@
 #include "sim/experiment/scalesim_compat.h"
 #include "sim/experiment/tpu_backend.h"
 #include "sim/report/report_dir.h"
+#include "sim/report/report_writer.h"
 #include "sim/workload/scalesim/scale_config_overrides.h"
 
 namespace xpu::experiment {
@@ -53,6 +55,22 @@ tpu::TpuConfig tpu_config_from_scalesim(const sc::ScaleSimConfig& s, const tpu::
   return c;
 }
 
+void attach_waterfall(report::ExperimentResult& r) {
+  if (r.runs.empty()) return;
+  report::RunResult last = r.runs.back();
+  for (auto& l : last.layers)
+    for (const auto& step : r.runs) {
+      uint64_t cycles = 0;  // a layer a step does not run (stage_in in a GEMM view) takes none
+      for (const auto& sl : step.layers)
+        if (sl.name == l.name) cycles = sl.cycles;
+      const std::string& name = step.accelerator;
+      const auto colon = name.find(": ");
+      l.waterfall.emplace_back(&step == &r.runs.back() ? "realistic" : name.substr(colon == std::string::npos ? 0 : colon + 2),
+                               cycles);
+    }
+  r.runs = {std::move(last)};
+}
+
 std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
   const sc::ScaleSimConfig s = sc::read_scale_config_with_overrides(o.cfg_file, o.overrides);
   const std::string topo = o.topology_file.empty() ? s.topology_csv : o.topology_file;
@@ -62,8 +80,14 @@ std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
   tpu::TpuConfig cfg = tpu_config_from_scalesim(
       s, o.base_config.empty() ? tpu::TpuConfig{} : config::load_tpu_config(o.base_config, {}));
   ExperimentConfig e;
+  if (o.compat == "scalesim" && o.explain)
+    throw config::ConfigError(config::Diagnostic{"command line", 0, 0, "",
+                                                 "--explain starts from the compat number by itself: drop --compat"});
+  CompatNeeds needs;
+  if (o.compat == "scalesim" || o.explain)
+    needs = compat_needs(scalesim_gemm_view(workload::load_workload(topo, o.workload_overrides)));
   if (o.compat == "scalesim") {
-    apply_scalesim_compat(cfg, compat_needs(scalesim_gemm_view(workload::load_workload(topo, o.workload_overrides))));
+    apply_scalesim_compat(cfg, needs);
     e.compat = o.compat;
   }
   e.name = (s.run_name.empty() ? std::string("scalesim") : s.run_name) + "_" +
@@ -79,6 +103,20 @@ std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
     return make_tpu_backend(cfg, table, instance);
   };
   e.accelerators = {acc};
+  if (o.explain) {
+    // One accelerator per waterfall step, the realistic config last.
+    e.accelerators.clear();
+    const auto steps = scalesim_waterfall(cfg, needs);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      AcceleratorRef a = acc;
+      a.name = i + 1 == steps.size() ? cfg.name : "step " + std::to_string(i) + ": " + steps[i].name;
+      a.compat = steps[i].compat;
+      a.make = [c = steps[i].cfg](const energy::EnergyTable& table, const std::string& instance) {
+        return make_tpu_backend(c, table, instance);
+      };
+      e.accelerators.push_back(std::move(a));
+    }
+  }
   e.workload_files = {topo};
   e.precisions = {DType::int8};
   if (!o.quiet) {
@@ -97,7 +135,17 @@ std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
   ro.quiet = o.quiet;
   ro.progress = o.progress;
   ro.trace = o.trace;
-  auto written = run_experiment(e, ro);
+  std::vector<std::string> written;
+  if (!o.explain) {
+    written = run_experiment(e, ro);
+  } else {
+    const auto started = std::chrono::system_clock::now();
+    check_output_dir(ro.output_dir);
+    auto result = run_experiment_results(e, ro);
+    attach_waterfall(result);
+    written = report::write_reports(result, ro.output_dir);
+    written.push_back(write_run_manifest(ro.output_dir, result.manifest, started, command_line()));
+  }
   // report.md first: the file the CLI names.
   std::stable_partition(written.begin(), written.end(),
                         [](const std::string& p) { return p.size() >= 9 && p.compare(p.size() - 9, 9, "report.md") == 0; });

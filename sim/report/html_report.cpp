@@ -155,6 +155,34 @@ std::string report_html(const ExperimentResult& r) {
   b += "<h2>Energy by component</h2>\n";
   b += svg::stacked_bars("Energy by component", comp, "microjoules", components);
 
+  // --explain: the waterfall from SCALE-Sim's cycles to the run's, summed
+  // over the layers that have one: a bar per step, the part carried over
+  // from the previous step grey, the step's own change coloured.
+  for (const auto& run : r.runs) {
+    std::vector<std::pair<std::string, double>> totals;
+    for (const auto& l : run.layers)
+      for (size_t k = 0; k < l.waterfall.size(); ++k) {
+        if (totals.size() <= k) totals.push_back({l.waterfall[k].first, 0.0});
+        totals[k].second += double(l.waterfall[k].second);
+      }
+    if (totals.empty()) continue;
+    std::vector<svg::Bar> bars;
+    double prev = 0;
+    for (size_t k = 0; k < totals.size(); ++k) {
+      const double v = totals[k].second;
+      svg::Bar bar{totals[k].first + " (" + si(v) + ")", {}};
+      const double kept = k == 0 ? v : std::min(prev, v);
+      bar.segments.push_back({"carried over", kept, k == 0 ? size_t(0) : size_t(7)});
+      if (v > kept) bar.segments.push_back({"added by this step: " + si(v - kept) + " cycles", v - kept, size_t(1)});
+      bars.push_back(std::move(bar));
+      prev = v;
+    }
+    b += "<h2>From SCALE-Sim's cycles to this run's: " + escape(run.label()) +
+         "</h2>\n<p>Each step turns one group of mechanisms back on and is simulated (not estimated); the "
+         "steps are cumulative. Per layer: the waterfall columns of layers.csv.</p>\n";
+    b += svg::stacked_bars("Waterfall (cycles, all layers)", bars, "cycles");
+  }
+
   b += "<h2>Roofline</h2>\n<p>Operational intensity counts 2 ops per MAC over bytes read from and written to the "
        "machine's DRAM (weight memory or HBM); the roof is min(peak TOPS at the run's precision, DRAM bandwidth "
        "&times; intensity).</p>\n<div class=\"grid\">\n";

@@ -174,17 +174,31 @@ nlohmann::json summary_json(const ExperimentResult& r) {
 
 std::string layers_csv(const ExperimentResult& r) {
   std::ostringstream o;
+  // --explain: one column per waterfall step (the steps of the first layer
+  // that has them; every such layer has the same steps).
+  std::vector<std::string> steps;
+  for (const auto& run : r.runs)
+    for (const auto& l : run.layers)
+      if (steps.empty())
+        for (const auto& [name, cycles] : l.waterfall) steps.push_back(name);
   o << "experiment,accelerator,workload,precision,fidelity,layer_index,layer,op,shape,io,macs,flops,cycles,seconds,"
-       "tops,utilization,dram_bytes,operational_intensity,stall_cause,energy_pj,verified\n";
+       "tops,utilization,dram_bytes,operational_intensity,stall_cause,energy_pj,verified";
+  for (const auto& s : steps) o << ',' << csv_field("waterfall: " + s);
+  o << '\n';
   for (const auto& run : r.runs)
     for (size_t i = 0; i < run.layers.size(); ++i) {
       const auto& l = run.layers[i];
       o << csv_field(r.name) << ',' << csv_field(run.accelerator) << ',' << csv_field(run.workload) << ','
         << run.precision << ',' << run.fidelity << ',' << i << ',' << csv_field(l.name) << ',' << l.op << ','
-        << csv_field(l.shape) << ',' << l.io << ',' << l.macs << ',' << fmt_sig(l.flops()) << ',' << l.cycles << ','
-        << fmt_sig(l.seconds) << ',' << fmt_sig(l.tops()) << ',' << fmt_sig(l.utilization) << ','
-        << fmt_sig(l.dram_bytes()) << ',' << fmt_sig(l.operational_intensity()) << ','
-        << l.stall_cause << ',' << fmt_sig(l.energy.total_pj) << ',' << csv_field(l.verified()) << '\n';
+        << csv_field(l.shape) << ',' << csv_field(l.io) << ',' << l.macs << ',' << fmt_sig(l.flops()) << ','
+        << l.cycles << ',' << fmt_sig(l.seconds) << ',' << fmt_sig(l.tops()) << ',' << fmt_sig(l.utilization)
+        << ',' << fmt_sig(l.dram_bytes()) << ',' << fmt_sig(l.operational_intensity()) << ','
+        << l.stall_cause << ',' << fmt_sig(l.energy.total_pj) << ',' << csv_field(l.verified());
+      for (size_t k = 0; k < steps.size(); ++k) {
+        o << ',';
+        if (k < l.waterfall.size()) o << l.waterfall[k].second;
+      }
+      o << '\n';
     }
   return o.str();
 }

@@ -46,6 +46,9 @@ struct LayerResult {
   // The machine's kernel(s) for the layer and how they ran, one line (GPU:
   // kernel and tile, CTAs, waves, L2 hit rate, DRAM bandwidth, launch cost).
   std::string kernel;
+  // `xpusim run --explain`: this layer's cycles after each waterfall step,
+  // from SCALE-Sim's number to this run's (sim/experiment/scalesim_compat.h).
+  std::vector<std::pair<std::string, uint64_t>> waterfall;
 
   double flops() const { return 2.0 * double(macs); }
   // stalls[cause] / cycles, in [0, 1]; 0 for an unknown cause or no cycles.

@@ -200,3 +200,41 @@ TEST_CASE("scalesim compat in an experiment (compat: scalesim) and its limits", 
   r = xt::xpusim("run --compat scalesim " + dir + "/exp.yaml");
   CHECK(r.code != 0);
 }
+
+TEST_CASE("scalesim --explain: a waterfall from SCALE-Sim's cycles to the realistic run", "[scalesim][explain]") {
+  const std::string out = xt::temp_dir();
+  const auto r = xt::xpusim("run -q --explain --scalesim-cfg " + kDir + "scale.cfg --topology " + kDir +
+                            "scalesim_v2/test_mnk_input.csv -p architecture_presets.Dataflow=ws -o " + out +
+                            " --force");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  std::ifstream in(out + "/layers.csv");
+  std::string line;
+  std::getline(in, line);
+  const auto head = split(line);
+  std::vector<size_t> steps;
+  size_t cycles = 0;
+  for (size_t i = 0; i < head.size(); ++i) {
+    if (head[i].rfind("waterfall: ", 0) == 0) steps.push_back(i);
+    if (head[i] == "cycles") cycles = i;
+  }
+  REQUIRE(steps.size() == 8);
+  CHECK(head[steps.front()] == "waterfall: SCALE-Sim Total Cycles");
+  CHECK(head[steps.back()] == "waterfall: realistic");
+  bool found = false;
+  while (std::getline(in, line)) {
+    const auto f = split(line);
+    if (f.at(6) != "Test 1") continue;
+    found = true;
+    // Step 0 is the compat number (11199, derived above); the last step is
+    // the run itself; every step of this one-GEMM layer ran it.
+    CHECK(f.at(steps.front()) == "11199");
+    CHECK(f.at(steps.back()) == f.at(cycles));
+    for (size_t i : steps) CHECK(std::stoull(f.at(i)) > 0);
+  }
+  CHECK(found);
+  std::ifstream html(out + "/report.html");
+  std::stringstream h;
+  h << html.rdbuf();
+  CHECK_THAT(h.str(), Catch::Contains("Waterfall"));
+}
