@@ -44,6 +44,27 @@ std::vector<std::string> split(const std::string& line) {
   return f;
 }
 
+// layers.csv (no field of the runs here holds a comma).
+struct Csv {
+  std::vector<std::string> head;
+  std::vector<std::vector<std::string>> rows;
+  size_t col(const std::string& name) const {
+    for (size_t i = 0; i < head.size(); ++i)
+      if (head[i] == name) return i;
+    FAIL("no column " << name);
+    return 0;
+  }
+};
+Csv read_csv(const std::string& path) {
+  std::ifstream in(path);
+  Csv c;
+  std::string line;
+  std::getline(in, line);
+  c.head = split(line);
+  while (std::getline(in, line)) c.rows.push_back(split(line));
+  return c;
+}
+
 // Runs SCALE-Sim's default cfg (32x32 OS, workloads/scalesim/scale.cfg) with
 // the given dataflow and array and returns layer -> cycles.
 std::map<std::string, uint64_t> run(const std::string& topology, const std::string& df, int rows, int cols,
@@ -55,20 +76,9 @@ std::map<std::string, uint64_t> run(const std::string& topology, const std::stri
                             " -p architecture_presets.ArrayWidth=" + std::to_string(cols) + " -o " + out + " --force");
   INFO(r.out);
   REQUIRE(r.code == 0);
-  std::ifstream in(out + "/layers.csv");
-  std::string line;
-  std::getline(in, line);
-  const auto head = split(line);
-  size_t layer = 0, cycles = 0;
-  for (size_t i = 0; i < head.size(); ++i) {
-    if (head[i] == "layer") layer = i;
-    if (head[i] == "cycles") cycles = i;
-  }
+  const Csv t = read_csv(out + "/layers.csv");
   std::map<std::string, uint64_t> got;
-  while (std::getline(in, line)) {
-    const auto f = split(line);
-    got[f.at(layer)] = std::stoull(f.at(cycles));
-  }
+  for (const auto& f : t.rows) got[f.at(t.col("layer"))] = std::stoull(f.at(t.col("cycles")));
   return got;
 }
 
@@ -208,23 +218,17 @@ TEST_CASE("scalesim --explain: a waterfall from SCALE-Sim's cycles to the realis
                             " --force");
   INFO(r.out);
   REQUIRE(r.code == 0);
-  std::ifstream in(out + "/layers.csv");
-  std::string line;
-  std::getline(in, line);
-  const auto head = split(line);
+  const Csv t = read_csv(out + "/layers.csv");
   std::vector<size_t> steps;
-  size_t cycles = 0;
-  for (size_t i = 0; i < head.size(); ++i) {
-    if (head[i].rfind("waterfall: ", 0) == 0) steps.push_back(i);
-    if (head[i] == "cycles") cycles = i;
-  }
+  for (size_t i = 0; i < t.head.size(); ++i)
+    if (t.head[i].rfind("waterfall: ", 0) == 0) steps.push_back(i);
+  const size_t cycles = t.col("cycles");
   REQUIRE(steps.size() == 8);
-  CHECK(head[steps.front()] == "waterfall: SCALE-Sim Total Cycles");
-  CHECK(head[steps.back()] == "waterfall: realistic");
+  CHECK(t.head[steps.front()] == "waterfall: SCALE-Sim Total Cycles");
+  CHECK(t.head[steps.back()] == "waterfall: realistic");
   bool found = false;
-  while (std::getline(in, line)) {
-    const auto f = split(line);
-    if (f.at(6) != "Test 1") continue;
+  for (const auto& f : t.rows) {
+    if (f.at(t.col("layer")) != "Test 1") continue;
     found = true;
     // Step 0 is the compat number (11199, derived above); the last step is
     // the run itself; every step of this one-GEMM layer ran it.

@@ -52,6 +52,17 @@ bool fits_resident(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
 
 namespace {
 
+// Fetch of weight tile (K chunk kc, N tile nt): kk x nn elements.
+tpu::Instruction read_weights_of(const TpuGemmLayout& L, uint64_t kc, uint64_t nt, uint64_t kk, uint64_t nn, DType t) {
+  tpu::Instruction w;
+  w.op = tpu::Opcode::read_weights;
+  w.weight_addr = L.tile_addr[kc * L.n_tiles + nt];
+  w.k = static_cast<uint32_t>(kk);
+  w.n = static_cast<uint32_t>(nn);
+  w.dtype = t;
+  return w;
+}
+
 // An input-stationary array whose folds do not overlap: each stationary
 // input tile (at most C rows of A, one K chunk) serves every N tile before
 // the next one is loaded, as SCALE-Sim's IS folds do; N tile t accumulates
@@ -69,13 +80,7 @@ void emit_is_input_major(std::vector<tpu::Instruction>& code, const tpu::TpuConf
       const uint64_t kk = std::min(R, spec.k - kc * R);
       for (uint64_t nt = 0; nt < L.n_tiles; ++nt) {
         const uint64_t nn = std::min(C, spec.n - nt * C);
-        Instruction w;
-        w.op = Opcode::read_weights;
-        w.weight_addr = L.tile_addr[kc * L.n_tiles + nt];
-        w.k = static_cast<uint32_t>(kk);
-        w.n = static_cast<uint32_t>(nn);
-        w.dtype = spec.dtype;
-        code.push_back(w);
+        code.push_back(read_weights_of(L, kc, nt, kk, nn, spec.dtype));
         Instruction mm;
         mm.op = Opcode::matmul;
         mm.ub_addr = abuf + (m0 * spec.k + kc * R) * eb;
@@ -219,13 +224,7 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
       const uint32_t acc_base = static_cast<uint32_t>(acc_half * acc_rows);
       for (uint64_t kc = 0; kc < L.k_chunks; ++kc) {
         const uint64_t kk = std::min(R, spec.k - kc * R);
-        Instruction w;
-        w.op = Opcode::read_weights;
-        w.weight_addr = L.tile_addr[kc * L.n_tiles + nt];
-        w.k = static_cast<uint32_t>(kk);
-        w.n = static_cast<uint32_t>(nn);
-        w.dtype = spec.dtype;
-        code.push_back(w);
+        code.push_back(read_weights_of(L, kc, nt, kk, nn, spec.dtype));
         Instruction mm;
         mm.op = Opcode::matmul;
         mm.ub_addr = abuf + kc * R * eb;
