@@ -90,6 +90,7 @@ void Dma::run() {
     bytes_ += in.bytes;
     busy_cycles_ += done_moving - start;
     trace::span(in_dir ? "dma_in" : "dma_out", in_dir ? "read_host_memory" : "write_host_memory", start, done_moving);
+    trace::span(in_dir ? "dma_in_latency" : "dma_out_latency", "latency", done_moving, completion);
     ctrl_.complete(index, completion);
   }
 }

@@ -127,6 +127,7 @@ void WeightFifo::run() {
     t->arrival = arrival;
     changed_.notify();
     trace::span("weight_fetch", "read_weights", start, free_at_);
+    trace::span("weight_fetch_latency", "DRAM latency", free_at_, arrival);
     ctrl_.complete(index, arrival);
     tiles_fetched_ += 1;
     write_bytes_ += bytes;

@@ -10,7 +10,9 @@
 #include "sim/check/gemm_data.h"
 #include "sim/check/tpu_gemm_check.h"
 #include "sim/check/values.h"
+#include "sim/common/errors.h"
 #include "sim/lowering/tpu/gemm.h"
+#include "sim/experiment/cycle_accounting.h"
 #include "sim/experiment/layer_result.h"
 #include "sim/experiment/tpu_prelowered.h"
 #include "sim/experiment/scalesim_compat.h"
@@ -78,8 +80,6 @@ std::vector<uint8_t> encode(const std::vector<float>& x, const lowering::TensorP
   }
   return out;
 }
-
-const char* const kStallCauses[] = {"weights_dram", "weights_shift", "activations", "accumulators", "drain"};
 
 }  // namespace
 
@@ -161,6 +161,7 @@ std::vector<report::LayerResult> NetworkRunner::execute(const lowering::NetworkP
     r.fused = lp.layers;
     LayerRun run;
     const stats::Snapshot before = tpu.stats().snapshot();
+    CycleAccounting accounting;  // every cycle of the layer's programs to one cause
     for (const auto& st : lp.steps) {
       if (!st.weight_image.empty()) tpu.weights().write(0, st.weight_image.data(), st.weight_image.size());
       for (const auto& c : st.copies_before) {
@@ -178,9 +179,19 @@ std::vector<report::LayerResult> NetworkRunner::execute(const lowering::NetworkP
       run.cycles += tpu.run(st.program).cycles;
     }
     run.stats = tpu.stats().snapshot().minus(before);
-    if (opts.compat == "scalesim")
+    uint64_t accounted = 0;
+    for (const auto& [cause, c] : accounting.cycles()) accounted += c;
+    if (accounted != run.cycles || accounting.total() != run.cycles)
+      throw InternalError("layer '" + lp.name + "': cycle accounting covers " + std::to_string(accounted) + " of " +
+                          std::to_string(run.cycles) + " cycles");
+    if (opts.compat == "scalesim") {
+      // SCALE-Sim's count is a window of the program: no breakdown of it.
       run.cycles = scalesim_total_cycles(uint64_t(run.stats.get("tpu.mxu.array_window_cycles")));
-    for (const char* cause : kStallCauses) run.stalls.emplace_back(cause, run.stats.get(std::string("tpu.mxu.stall.") + cause));
+    } else {
+      // The report's stall breakdown: every cause but the array computing.
+      for (const auto& cause : CycleAccounting::causes())
+        if (cause != "mxu_compute") run.stalls.emplace_back(cause, double(accounting.cycles().at(cause)));
+    }
     fill_layer_result(r, run, rates);
     r.bytes["ub_read"] = r.stats.get("tpu.ub.read_bytes");
     r.bytes["ub_write"] = r.stats.get("tpu.ub.write_bytes");
