@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "sim/energy/machine_energy.h"
+
 namespace xpu::gpu {
 
 enum class SchedPolicy { gto, lrr };  // greedy-then-oldest, loose round-robin
@@ -143,6 +145,8 @@ struct GpuConfig {
   OccupancyConfig occupancy;
   SimConfig sim;
   LaunchCostConfig launch;
+  // Node, memory technology and static power (priced by sim/energy, never read by the model).
+  energy::MachineEnergySpec energy;
 
   double cycle_ns() const { return 1e3 / clock_mhz; }
   uint32_t tensor_cores_per_sm() const { return sub_cores * sub_core.tensor_cores; }

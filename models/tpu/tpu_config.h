@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "sim/energy/machine_energy.h"
+
 namespace xpu::tpu {
 
 // Dataflow of the systolic array (mxu_array.h documents each): ws weight-
@@ -104,6 +106,8 @@ struct TpuConfig {
   DramConfig dram;  // weight memory (and activations when host.path == dram)
   HostInterfaceConfig host;
   ControllerConfig controller;
+  // Node, memory technology and static power (priced by sim/energy, never read by the model).
+  energy::MachineEnergySpec energy;
 
   double cycle_ns() const { return 1e3 / clock_mhz; }
   // GB/s divided by cycles/s: 1e9 / 1e6 = 1e3.

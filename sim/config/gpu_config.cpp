@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "sim/config/document.h"
+#include "sim/config/machine_energy.h"
 
 namespace xpu::config {
 
@@ -159,6 +160,8 @@ gpu::GpuConfig parse_gpu_config(Reader& r) {
     x.cuda_graph = l.boolean("cuda_graph", x.cuda_graph);
     x.graph_gap_us = l.number("graph_gap_us", x.graph_gap_us, 0, 1e6);
   }
+  // Static power: the SMs, the L2, the memory interface, and the rest.
+  c.energy = read_machine_energy(r, "gpu", {"sm", "l2", "dram", "other"});
   return c;
 }
 

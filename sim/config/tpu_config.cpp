@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "sim/config/document.h"
+#include "sim/config/machine_energy.h"
 
 namespace xpu::config {
 
@@ -107,6 +108,9 @@ tpu::TpuConfig parse_tpu_config(Reader& r) {
     c.controller.pipeline_stages = u32(k.integer("pipeline_stages", c.controller.pipeline_stages, 1, 64));
     c.controller.unit_queue_depth = u32(k.integer("unit_queue_depth", c.controller.unit_queue_depth, 1, 1024));
   }
+  // Static power is booked to the components tpu_energy.h prices, plus
+  // "other" (control, clock tree, I/O: what no counted unit covers).
+  c.energy = read_machine_energy(r, "tpu", {"mxu", "ub", "acc", "weight_fifo", "act", "dma", "dram", "other"});
   return c;
 }
 

@@ -20,6 +20,8 @@
 //   dram:         bandwidth_gbps, latency_ns, channels, burst_bytes, interleave_bytes
 //   host:         path (pcie | dram), bandwidth_gbps, latency_ns
 //   controller:   pipeline_stages, unit_queue_depth
+//   energy:       node_nm, vdd, dram (memory technology), static_w (per component;
+//                 sim/config/machine_energy.h)
 #include <string>
 #include <vector>
 

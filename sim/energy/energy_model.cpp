@@ -27,8 +27,18 @@ bool is_integer_dtype(const DTypeName& t) { return t.rfind("int", 0) == 0; }
 
 }  // namespace
 
+EnergyModel::EnergyModel(EnergyTable table, std::vector<StaticPower> static_power)
+    : table_(std::move(table)), static_power_(std::move(static_power)) {
+  for (const auto& s : static_power_)
+    if (s.component.empty() || !std::isfinite(s.watts) || s.watts < 0)
+      throw std::invalid_argument("static power of component '" + s.component +
+                                  "': needs a name and a finite power >= 0 W");
+}
+
 EnergyReport EnergyModel::evaluate(const stats::Snapshot& snapshot,
-                                   const std::vector<EnergyTerm>& terms) const {
+                                   const std::vector<EnergyTerm>& terms, double seconds) const {
+  if (!std::isfinite(seconds) || seconds < 0)
+    throw std::invalid_argument("energy: the interval must be finite and >= 0 s");
   EnergyReport rep;
   rep.table_name = table_.name();
   rep.table_label = table_.label();
@@ -53,6 +63,17 @@ EnergyReport EnergyModel::evaluate(const stats::Snapshot& snapshot,
     rep.by_component_op_class[t.component][t.op_class] += te.pj;
     rep.terms.push_back(std::move(te));
   }
+  rep.dynamic_pj = rep.total_pj;
+  rep.seconds = seconds;
+  rep.static_power = static_power_;
+  for (const auto& s : static_power_) {
+    const double pj = s.watts * seconds * 1e12;
+    rep.static_pj += pj;
+    rep.by_component[s.component] += pj;
+    rep.by_op_class["static"] += pj;
+    rep.by_component_op_class[s.component]["static"] += pj;
+  }
+  rep.total_pj = rep.dynamic_pj + rep.static_pj;
   return rep;
 }
 
@@ -62,6 +83,13 @@ nlohmann::json EnergyReport::to_json() const {
                 {"vdd", vdd},         {"scale", scale}};
   j["unit"] = "pJ";
   j["total_pj"] = total_pj;
+  j["dynamic_pj"] = dynamic_pj;
+  j["static_pj"] = static_pj;
+  j["seconds"] = seconds;
+  nlohmann::json sp = nlohmann::json::array();
+  for (const auto& s : static_power)
+    sp.push_back({{"component", s.component}, {"watts", s.watts}, {"pj", s.watts * seconds * 1e12}});
+  j["static_power"] = sp;
   j["by_component"] = by_component;
   j["by_op_class"] = by_op_class;
   j["by_component_op_class"] = by_component_op_class;

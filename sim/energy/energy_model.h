@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/energy/energy_table.h"
+#include "sim/energy/machine_energy.h"
 #include "sim/stats/stats.h"
 
 namespace xpu::energy {
@@ -37,7 +38,14 @@ struct EnergyReport {
   double vdd = 0;
   double scale = 1.0;  // on-chip energy factor relative to the measured node
 
+  // total = dynamic (counters x the table) + static (static power x time).
+  // Static energy is booked to its component under op class "static", so
+  // by_component and by_component_op_class hold both kinds.
   double total_pj = 0;
+  double dynamic_pj = 0;
+  double static_pj = 0;
+  double seconds = 0;  // the time static power was charged for
+  std::vector<StaticPower> static_power;  // as charged, W
   std::map<std::string, double> by_component;
   std::map<std::string, double> by_op_class;
   std::map<std::string, std::map<std::string, double>> by_component_op_class;  // [component][op_class]
@@ -48,17 +56,24 @@ struct EnergyReport {
 
 class EnergyModel {
  public:
-  explicit EnergyModel(EnergyTable table) : table_(std::move(table)) {}
+  // `static_power`: drawn whatever the machine does, charged per second of
+  // the evaluated interval. Throws std::invalid_argument on an unnamed
+  // component or a negative or non-finite power.
+  explicit EnergyModel(EnergyTable table, std::vector<StaticPower> static_power = {});
   const EnergyTable& table() const { return table_; }
+  const std::vector<StaticPower>& static_power() const { return static_power_; }
 
-  // Sums count x pj_per_unit over `terms`. A counter absent from the snapshot
+  // Sums count x pj_per_unit over `terms` (dynamic energy) and adds static
+  // power x `seconds`. A counter absent from the snapshot
   // is a std::runtime_error naming it: a zero would hide a renamed counter.
   // Throws std::invalid_argument on a term with an empty component, counter or
-  // op class, or a negative or non-finite pj_per_unit.
-  EnergyReport evaluate(const stats::Snapshot& snapshot, const std::vector<EnergyTerm>& terms) const;
+  // op class, a negative or non-finite pj_per_unit, or negative seconds.
+  EnergyReport evaluate(const stats::Snapshot& snapshot, const std::vector<EnergyTerm>& terms,
+                        double seconds = 0) const;
 
  private:
   EnergyTable table_;
+  std::vector<StaticPower> static_power_;
 };
 
 // A dtype as named by xpu::dtype_name() ("int8", "bf16", "fp16", "fp32", "int32").

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "sim/config/reader.h"
+#include "sim/energy/machine_energy.h"
 
 namespace xpu::energy {
 
@@ -131,6 +132,25 @@ EnergyTable EnergyTable::from_document(const config::Document& doc) {
       config::Reader d = r.map("dram");
       t.dram_pj_per_bit_ = d.number("pj_per_bit", std::nullopt, 1e-3, 1e4);
       t.notes_["dram"] = d.string("rule", "");
+      if (d.has("technologies")) {
+        config::Reader techs = d.map("technologies");
+        const auto& known = known_dram_technologies();
+        for (const auto& key : techs.keys()) {
+          if (std::find(known.begin(), known.end(), key) == known.end()) {
+            std::string msg = "unknown memory technology '" + key + "'";
+            const std::string hint = config::did_you_mean(key, known);
+            if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
+            techs.error(key, msg);
+            continue;
+          }
+          if (!mapping_present(techs, key)) continue;
+          config::Reader tr = techs.map(key);
+          DramTechnology dt;
+          dt.pj_per_bit = tr.number("pj_per_bit", std::nullopt, 1e-3, 1e4);
+          dt.source = tr.string("source");
+          t.dram_technologies_[key] = dt;
+        }
+      }
     }
 
     if (mapping_present(r, "node_scaling")) {
@@ -151,6 +171,7 @@ EnergyTable EnergyTable::from_document(const config::Document& doc) {
         c.a = n.number("a");
         c.b = n.number("b");
         c.c = n.number("c");
+        c.rule = n.string("rule", "");
         if (!t.nodes_.emplace(nm, c).second) nodes.error(key, "node " + key + " nm is listed twice");
       }
       if (ns.has("nodes") && t.nodes_.empty()) ns.error("nodes", "need at least the table's own node");
@@ -177,7 +198,9 @@ EnergyTable EnergyTable::from_document(const config::Document& doc) {
 }
 
 std::string EnergyTable::label() const {
-  return name_ + " @ " + std::to_string(node_nm_) + " nm, " + format_number(vdd_) + " V";
+  std::string l = name_ + " @ " + std::to_string(node_nm_) + " nm, " + format_number(vdd_) + " V";
+  if (!dram_technology_.empty()) l += ", DRAM " + dram_technology_;
+  return l;
 }
 
 std::vector<std::string> EnergyTable::op_names() const {
@@ -259,6 +282,31 @@ EnergyTable EnergyTable::with_node(unsigned node_nm, double vdd) const {
   t.node_nm_ = node_nm;
   t.vdd_ = vdd;
   t.scale_ = f / f0;
+  t.node_forced_ = true;
+  return t;
+}
+
+EnergyTable EnergyTable::with_dram(const std::string& technology) const {
+  auto it = dram_technologies_.find(technology);
+  if (it == dram_technologies_.end()) {
+    std::string have;
+    for (const auto& kv : dram_technologies_) have += (have.empty() ? "" : ", ") + kv.first;
+    throw std::out_of_range("energy table '" + name_ + "' prices no DRAM technology '" + technology +
+                            "' (has: " + (have.empty() ? "none" : have) + ")");
+  }
+  EnergyTable t = *this;
+  t.dram_pj_per_bit_ = it->second.pj_per_bit;
+  t.dram_technology_ = technology;
+  return t;
+}
+
+EnergyTable table_for_machine(const EnergyTable& base, const MachineEnergySpec& spec) {
+  EnergyTable t = base;
+  if (!base.node_forced() && spec.node_nm > 0) {
+    t = base.with_node(spec.node_nm, spec.vdd > 0 ? spec.vdd : base.measured_vdd());
+    t.node_forced_ = false;  // chosen by the machine, not forced on it
+  }
+  if (!spec.dram_technology.empty()) t = t.with_dram(spec.dram_technology);
   return t;
 }
 
@@ -275,6 +323,8 @@ nlohmann::json EnergyTable::to_json() const {
   j["scale"] = scale_;
   j["node_scaling_source"] = node_scaling_source_;
   j["dram_scaled"] = false;
+  j["dram_pj_per_bit"] = dram_pj_per_bit_;
+  j["dram_technology"] = dram_technology_.empty() ? "default" : dram_technology_;
   j["area_node_nm"] = measured_node_nm_;
   return j;
 }

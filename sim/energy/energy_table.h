@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/config/document.h"
+#include "sim/energy/machine_energy.h"
 
 namespace xpu::energy {
 
@@ -32,6 +33,7 @@ struct NodeScaling {
   unsigned node_nm = 0;
   std::string variant;  // "hp" or "lp": the paper fits both library kinds
   double a = 0, b = 0, c = 0;
+  std::string rule;     // how the row was derived when the paper lacks the node; "" if from the paper
   double factor(double vdd) const { return a * vdd * vdd + b * vdd + c; }
 };
 
@@ -88,8 +90,20 @@ class EnergyTable {
   uint64_t register_file_bytes() const { return register_file_bytes_; }
 
   // Off-chip DRAM energy per bit; not scaled by with_node() (the DRAM die and
-  // its interface do not follow the accelerator's logic node).
+  // its interface do not follow the accelerator's logic node). The table's
+  // default, or the selected technology's after with_dram().
   double dram_pj_per_bit() const { return dram_pj_per_bit_; }
+  // "" for the default, else the technology with_dram() selected.
+  const std::string& dram_technology() const { return dram_technology_; }
+  // Energy per bit of each memory technology the table prices, with sources.
+  struct DramTechnology {
+    double pj_per_bit = 0;
+    std::string source;
+  };
+  const std::map<std::string, DramTechnology>& dram_technologies() const { return dram_technologies_; }
+  // The same table with DRAM priced as `technology`. Throws std::out_of_range
+  // naming the known ones when the table does not price it.
+  EnergyTable with_dram(const std::string& technology) const;
 
   // The same table at another node and supply: on-chip energies scaled by
   // factor(node_nm, vdd) / factor(measured node, measured vdd). Always relative
@@ -97,6 +111,9 @@ class EnergyTable {
   // Throws std::out_of_range for a node without coefficients and
   // std::invalid_argument for a supply outside [0.1, 2.0] V or a non-positive factor.
   EnergyTable with_node(unsigned node_nm, double vdd) const;
+  // True once with_node() chose the node (an experiment's `node:`): a
+  // machine's own node then does not apply (table_for_machine).
+  bool node_forced() const { return node_forced_; }
   // The raw polynomial (not normalised). Throws like with_node.
   double node_factor(unsigned node_nm, double vdd) const;
   const std::map<unsigned, NodeScaling>& node_scaling() const { return nodes_; }
@@ -110,6 +127,7 @@ class EnergyTable {
   nlohmann::json to_json() const;
 
  private:
+  friend EnergyTable table_for_machine(const EnergyTable& base, const MachineEnergySpec& spec);
   std::string name_;
   std::string source_;
   std::string file_;
@@ -125,10 +143,18 @@ class EnergyTable {
   std::vector<SramPoint> sram_points_;
   uint64_t register_file_bytes_ = 0;
   double dram_pj_per_bit_ = 0;
+  std::string dram_technology_;
+  std::map<std::string, DramTechnology> dram_technologies_;
+  bool node_forced_ = false;
   std::map<unsigned, NodeScaling> nodes_;
   std::string node_scaling_source_;
   std::map<std::string, std::string> notes_;
 };
+
+// The table a machine's energy is priced with: scaled to the machine's node
+// and supply (unless the table's node was forced), DRAM priced as the
+// machine's memory technology. Throws like with_node() and with_dram().
+EnergyTable table_for_machine(const EnergyTable& base, const MachineEnergySpec& spec);
 
 // Loads `path`, applies "-p key.path=value" style overrides to the tree, and
 // types it. Throws config::ConfigError listing every problem.

@@ -25,7 +25,8 @@ using lowering::gpu::GpuLayerPlan;
 class GpuBackend : public Backend {
  public:
   GpuBackend(const gpu::GpuConfig& cfg, const energy::EnergyTable& table, const std::string& instance)
-      : cfg_(cfg), model_(table), terms_(gpu::gpu_energy_terms(cfg, table)),
+      : cfg_(cfg), model_(energy::table_for_machine(table, cfg.energy), cfg.energy.static_power),
+        terms_(gpu::gpu_energy_terms(cfg, model_.table())),
         gpu_(std::make_unique<gpu::Gpu>(instance.c_str(), cfg)) {}
 
   std::string kind() const override { return "gpu"; }

@@ -21,7 +21,7 @@ void fill_layer_result(report::LayerResult& r, const LayerRun& run, const Machin
       r.stall_cause = cause;
     }
   }
-  r.energy = m.model->evaluate(run.stats, *m.terms);
+  r.energy = m.model->evaluate(run.stats, *m.terms, r.seconds);
 }
 
 }  // namespace xpu::experiment

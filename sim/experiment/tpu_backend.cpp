@@ -17,7 +17,8 @@ namespace {
 class TpuBackend : public Backend {
  public:
   TpuBackend(const tpu::TpuConfig& cfg, const energy::EnergyTable& table, const std::string& instance)
-      : cfg_(cfg), model_(table), terms_(tpu::tpu_energy_terms(cfg, table)),
+      : cfg_(cfg), model_(energy::table_for_machine(table, cfg.energy), cfg.energy.static_power),
+        terms_(tpu::tpu_energy_terms(cfg, model_.table())),
         tpu_(std::make_unique<tpu::Tpu>(cfg, instance.c_str())) {}
 
   std::string kind() const override { return "tpu"; }

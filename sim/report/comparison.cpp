@@ -81,6 +81,12 @@ std::vector<Comparison> compare_runs(const ExperimentResult& r) {
         [](const RunResult& x) { return x.utilization(); });
     add("energy_j", "energy per inference (workload pass)", "J", "lower",
         [](const RunResult& x) { return x.energy_pj() * 1e-12; });
+    add("dynamic_energy_j", "dynamic energy (counted operations)", "J", "lower",
+        [](const RunResult& x) { return x.dynamic_energy_pj() * 1e-12; });
+    add("static_energy_j", "static energy (static power x time)", "J", "lower",
+        [](const RunResult& x) { return x.static_energy_pj() * 1e-12; });
+    add("average_power_w", "average power", "W", "",
+        [](const RunResult& x) { return x.seconds() > 0 ? x.energy_pj() * 1e-12 / x.seconds() : kNaN; });
     std::set<std::string> comps;
     for (const RunResult* run : runs)
       for (const auto& [name, pj] : run->energy_by_component()) comps.insert(name);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "sim/config/document.h"
@@ -95,6 +96,9 @@ nlohmann::json run_json(const RunResult& run, bool layers) {
   t["utilization"] = run.utilization();
   t["energy_pj"] = e;
   t["energy_per_inference_j"] = e * 1e-12;
+  t["dynamic_energy_pj"] = run.dynamic_energy_pj();
+  t["static_energy_pj"] = run.static_energy_pj();
+  t["average_power_w"] = s > 0 ? e * 1e-12 / s : 0.0;
   t["energy_by_component_pj"] = run.energy_by_component();
   t["pj_per_mac"] = run.macs() ? e / double(run.macs()) : 0.0;
   t["energy_delay_product_js"] = e * 1e-12 * s;
@@ -182,7 +186,8 @@ std::string layers_csv(const ExperimentResult& r) {
       if (steps.empty())
         for (const auto& [name, cycles] : l.waterfall) steps.push_back(name);
   o << "experiment,accelerator,workload,precision,fidelity,layer_index,layer,op,shape,io,macs,flops,cycles,seconds,"
-       "tops,utilization,dram_bytes,operational_intensity,stall_cause,energy_pj,verified";
+       "tops,utilization,dram_bytes,operational_intensity,stall_cause,energy_pj,dynamic_energy_pj,"
+       "static_energy_pj,verified";
   for (const auto& s : steps) o << ',' << csv_field("waterfall: " + s);
   o << '\n';
   for (const auto& run : r.runs)
@@ -193,7 +198,8 @@ std::string layers_csv(const ExperimentResult& r) {
         << csv_field(l.shape) << ',' << csv_field(l.io) << ',' << l.macs << ',' << fmt_sig(l.flops()) << ','
         << l.cycles << ',' << fmt_sig(l.seconds) << ',' << fmt_sig(l.tops()) << ',' << fmt_sig(l.utilization)
         << ',' << fmt_sig(l.dram_bytes()) << ',' << fmt_sig(l.operational_intensity()) << ','
-        << l.stall_cause << ',' << fmt_sig(l.energy.total_pj) << ',' << csv_field(l.verified());
+        << l.stall_cause << ',' << fmt_sig(l.energy.total_pj) << ',' << fmt_sig(l.energy.dynamic_pj) << ','
+        << fmt_sig(l.energy.static_pj) << ',' << csv_field(l.verified());
       for (size_t k = 0; k < steps.size(); ++k) {
         o << ',';
         if (k < l.waterfall.size()) o << l.waterfall[k].second;
@@ -224,13 +230,21 @@ std::string report_markdown(const ExperimentResult& r) {
       << r.manifest.value("git_revision", std::string("unknown")) << ")";
   if (r.manifest.contains("energy_table"))
     o << ", energy table " << r.manifest["energy_table"].value("label", std::string("?"));
+  // Each machine prices with the table at its own node and DRAM technology.
+  std::map<std::string, std::string> priced;
+  for (const auto& run : r.runs)
+    if (!run.layers.empty()) priced.emplace(run.accelerator, run.layers.front().energy.table_label);
+  for (const auto& [acc, label] : priced) o << "; " << acc << ": " << label;
   o << "\n\n";
-  o << "| accelerator | workload | precision | cycles | time (us) | TOPS | peak TOPS | utilization | energy (uJ) | pJ/MAC |\n";
-  o << "|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  o << "| accelerator | workload | precision | cycles | time (us) | TOPS | peak TOPS | utilization | energy (uJ) | "
+       "dynamic (uJ) | static (uJ) | avg power (W) | pJ/MAC |\n";
+  o << "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& run : r.runs)
     o << "| " << run.accelerator << " | " << run.workload << " | " << run.precision << " | " << run.cycles()
       << " | " << fmt(run.seconds() * 1e6, 2) << " | " << fmt(run.tops(), 2) << " | " << fmt(run.peak_tops(), 1)
       << " | " << fmt(100 * run.utilization(), 1) << " % | " << fmt(run.energy_pj() * 1e-6, 3) << " | "
+      << fmt(run.dynamic_energy_pj() * 1e-6, 3) << " | " << fmt(run.static_energy_pj() * 1e-6, 3) << " | "
+      << fmt(run.seconds() > 0 ? run.energy_pj() * 1e-12 / run.seconds() : 0.0, 2) << " | "
       << fmt(run.macs() ? run.energy_pj() / double(run.macs()) : 0.0, 3) << " |\n";
   for (const auto& c : compare_runs(r)) {
     o << "\n## Comparison: " << c.workload << " / " << c.precision << "\n\n| metric | unit |";

@@ -65,6 +65,12 @@ double RunResult::energy_pj() const {
   return e;
 }
 
+double RunResult::static_energy_pj() const {
+  double e = 0;
+  for (const auto& l : layers) e += l.energy.static_pj;
+  return e;
+}
+
 double LayerResult::dram_bytes() const {
   double b = 0;
   for (const auto& e : stats.entries()) {

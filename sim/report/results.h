@@ -85,7 +85,9 @@ struct RunResult {
   uint64_t cycles() const;
   uint64_t macs() const;
   double seconds() const;
-  double energy_pj() const;
+  double energy_pj() const;          // dynamic + static
+  double static_energy_pj() const;   // static power x time, summed over layers
+  double dynamic_energy_pj() const { return energy_pj() - static_energy_pj(); }
   double utilization() const;
   double peak_tops() const { return 2.0 * peak_macs_per_cycle * clock_mhz * 1e6 / 1e12; }
   double tops() const { return seconds() > 0 ? 2.0 * double(macs()) / seconds() / 1e12 : 0; }
