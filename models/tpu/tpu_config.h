@@ -16,7 +16,20 @@ inline const char* dataflow_name(Dataflow d) { return d == Dataflow::os ? "os" :
 
 struct MxuConfig {
   uint32_t rows = 256;  // K direction: weights rows, partial sums flow down
-  uint32_t cols = 256;  // N direction: one accumulator column per array column
+  // N direction: one accumulator column per array column. With `count`
+  // MXUs per core this is the logical array the core issues to: count MXUs
+  // side by side along N, count x cols_per_mxu columns (see count).
+  uint32_t cols = 256;
+  // MXUs per TensorCore. A MatrixMultiply sends the same input rows to every
+  // MXU of the core; MXU j holds columns [j x cols_per_mxu, (j+1) x
+  // cols_per_mxu) of the weight tile (the CISC instruction extended to
+  // several MXUs: one instruction drives them all). Modelled as one
+  // logical array of `cols` columns, so every fidelity, the PE == tile
+  // equivalence and the accumulation order (bit-exactness) carry over; the
+  // fill/drain skew is that of the logical array (conservative: separate
+  // MXUs skew over cols_per_mxu columns each).
+  uint32_t count = 1;
+  uint32_t cols_per_mxu() const { return cols / count; }
   Dataflow dataflow = Dataflow::ws;
   // Cycles per systolic step for each input precision (1 = one step per
   // cycle). TPU v1: int8 1, 16-bit x 16-bit 4 (quarter rate); v2+: bf16 1.
@@ -93,6 +106,14 @@ struct ControllerConfig {
   uint32_t unit_queue_depth = 4;  // instructions waiting per unit
 };
 
+// On-chip common memory between HBM and the cores' vector memories (TPU v4:
+// 128 MiB). Modelled as capacity the lowering may place tensors in: each
+// core's unified buffer is extended by its share (capacity / cores) with the
+// unified buffer's ports, rather than as a level with its own bandwidth.
+struct CmemConfig {
+  uint64_t capacity_bytes = 0;  // 0: none
+};
+
 struct TpuConfig {
   std::string name = "tpu";
   std::string source_file;  // where it was loaded from, for reports
@@ -106,6 +127,11 @@ struct TpuConfig {
   DramConfig dram;  // weight memory (and activations when host.path == dram)
   HostInterfaceConfig host;
   ControllerConfig controller;
+  // TensorCores per chip. The model simulates one core (core_config());
+  // a chip-level run splits each standalone GEMM's rows over the cores,
+  // runs every share and reports the chip (sim/experiment/tpu_chip_run.h).
+  uint32_t cores = 1;
+  CmemConfig cmem;
   // Node, memory technology and static power (priced by sim/energy, never read by the model).
   energy::MachineEnergySpec energy;
 
@@ -113,11 +139,22 @@ struct TpuConfig {
   // GB/s divided by cycles/s: 1e9 / 1e6 = 1e3.
   double dram_bytes_per_cycle() const { return dram.bandwidth_gbps * 1e3 / clock_mhz; }
   double host_bytes_per_cycle() const { return host.bandwidth_gbps * 1e3 / clock_mhz; }
-  double peak_macs_per_cycle() const { return double(mxu.rows) * mxu.cols; }
+  double peak_macs_per_cycle() const { return double(mxu.rows) * mxu.cols; }  // one core
   // ns x cycles/ns, written as ns * MHz / 1e3 so that round figures stay
   // exact in binary floating point (100 ns at 700 MHz is exactly 70.0).
   double dram_latency_cycles() const { return dram.latency_ns * clock_mhz / 1e3; }
   double host_latency_cycles() const { return host.latency_ns * clock_mhz / 1e3; }
 };
+
+// The configuration of one TensorCore of `chip`, as the model and the
+// lowering see it: the chip's DRAM bandwidth shared evenly by the cores and
+// the unified buffer extended by the core's share of the CMEM. The chip
+// itself when it has one core and no CMEM.
+inline TpuConfig core_config(const TpuConfig& chip) {
+  TpuConfig c = chip;
+  c.dram.bandwidth_gbps = chip.dram.bandwidth_gbps / chip.cores;
+  c.unified_buffer.capacity_bytes += chip.cmem.capacity_bytes / chip.cores;
+  return c;
+}
 
 }  // namespace xpu::tpu

@@ -28,12 +28,16 @@ tpu::TpuConfig parse_tpu_config(Reader& r) {
   c.name = r.string("name", file_stem(c.source_file));
   c.description = r.string("description", "");
   c.clock_mhz = r.number("clock_mhz", c.clock_mhz, 1.0, 100000.0);
+  c.cores = u32(r.integer("cores", c.cores, 1, 64));
 
   {
     Reader m = r.map("mxu", false);
     auto& x = c.mxu;
     x.rows = u32(m.integer("rows", x.rows, 1, 4096));
-    x.cols = u32(m.integer("cols", x.cols, 1, 4096));
+    const uint32_t per_mxu = u32(m.integer("cols", x.cols, 1, 4096));
+    x.count = u32(m.integer("count", x.count, 1, 64));
+    x.cols = per_mxu * x.count;  // the logical array (tpu_config.h, MxuConfig::count)
+    if (x.cols > 4096) m.error("count", "count x cols = " + std::to_string(x.cols) + " columns: at most 4096");
     const std::string df = m.choice("dataflow", {"ws", "os", "is"}, std::string("ws"));
     x.dataflow = df == "os" ? tpu::Dataflow::os : df == "is" ? tpu::Dataflow::is : tpu::Dataflow::ws;
     x.step_int8 = u32(m.integer("step_int8", x.step_int8, 1, 64));
@@ -107,6 +111,12 @@ tpu::TpuConfig parse_tpu_config(Reader& r) {
     Reader k = r.map("controller", false);
     c.controller.pipeline_stages = u32(k.integer("pipeline_stages", c.controller.pipeline_stages, 1, 64));
     c.controller.unit_queue_depth = u32(k.integer("unit_queue_depth", c.controller.unit_queue_depth, 1, 1024));
+  }
+  {
+    Reader m = r.map("cmem", false);
+    c.cmem.capacity_bytes = m.bytes("capacity_bytes", c.cmem.capacity_bytes);
+    if (c.cmem.capacity_bytes > (4ull << 30))
+      m.error("capacity_bytes", "value " + std::to_string(c.cmem.capacity_bytes) + " out of range: at most 4 GiB");
   }
   // Static power is booked to the components tpu_energy.h prices, plus
   // "other" (control, clock tree, I/O: what no counted unit covers).

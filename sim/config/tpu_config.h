@@ -7,8 +7,9 @@
 // Layout (every section and key optional except `kind`; a missing key keeps
 // the TpuConfig default, which are the TPU v1 values):
 //   kind: tpu                      # required: this file describes a TPU
-//   name, description, clock_mhz
-//   mxu:          rows, cols, dataflow (ws | os | is), step_int8, step_bf16, step_fp16,
+//   name, description, clock_mhz, cores (TensorCores per chip)
+//   mxu:          rows, cols (per MXU), count (MXUs per core), dataflow (ws | os | is),
+//                 step_int8, step_bf16, step_fp16,
 //                 supports_int8, supports_bf16, supports_fp16,
 //                 weight_load_cycles, double_buffer_weights, fold_overlap,
 //                 input_load_cycles
@@ -20,6 +21,7 @@
 //   dram:         bandwidth_gbps, latency_ns, channels, burst_bytes, interleave_bytes
 //   host:         path (pcie | dram), bandwidth_gbps, latency_ns
 //   controller:   pipeline_stages, unit_queue_depth
+//   cmem:         capacity_bytes (0: none)
 //   energy:       node_nm, vdd, dram (memory technology), static_w (per component;
 //                 sim/config/machine_energy.h)
 #include <string>

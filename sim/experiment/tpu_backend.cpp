@@ -6,6 +6,7 @@
 #include "sim/energy/energy_model.h"
 #include "sim/experiment/machine_registry.h"
 #include "sim/experiment/tpu_backend_plans.h"
+#include "sim/experiment/tpu_chip_run.h"
 #include "sim/experiment/tpu_network_run.h"
 #include "sim/experiment/tpu_prelowered.h"
 #include "sim/lowering/tpu/network.h"
@@ -16,10 +17,13 @@ namespace {
 
 class TpuBackend : public Backend {
  public:
+  // cfg_ is one TensorCore of the chip (tpu::core_config): what the model
+  // simulates and the lowering targets; chip_ keeps the core count.
   TpuBackend(const tpu::TpuConfig& cfg, const energy::EnergyTable& table, const std::string& instance)
-      : cfg_(cfg), model_(energy::table_for_machine(table, cfg.energy), cfg.energy.static_power),
-        terms_(tpu::tpu_energy_terms(cfg, model_.table())),
-        tpu_(std::make_unique<tpu::Tpu>(cfg, instance.c_str())) {}
+      : chip_(cfg), cfg_(tpu::core_config(cfg)),
+        model_(energy::table_for_machine(table, cfg.energy), cfg.energy.static_power),
+        terms_(tpu::tpu_energy_terms(cfg_, model_.table())),
+        tpu_(std::make_unique<tpu::Tpu>(cfg_, instance.c_str())) {}
 
   std::string kind() const override { return "tpu"; }
   std::string name() const override { return cfg_.name; }
@@ -27,7 +31,8 @@ class TpuBackend : public Backend {
 
   double peak_macs_per_cycle(DType dtype) const override {
     const auto& m = cfg_.mxu;
-    const double array = double(m.rows) * m.cols;
+    // A standalone-GEMM run uses every core (tpu_chip_run.h); networks run on one.
+    const double array = double(m.rows) * m.cols * chip_.cores;
     switch (dtype) {
       case DType::int8: return m.supports_int8 ? array / m.step_int8 : 0;
       case DType::bf16: return m.supports_bf16 ? array / m.step_bf16 : 0;
@@ -36,7 +41,7 @@ class TpuBackend : public Backend {
     }
   }
 
-  double dram_gbps() const override { return cfg_.dram.bandwidth_gbps; }
+  double dram_gbps() const override { return chip_.dram.bandwidth_gbps; }
 
   MatrixUnit matrix_unit() const override {
     return MatrixUnit{"systolic array", cfg_.mxu.rows, cfg_.mxu.cols, 1, true};
@@ -58,21 +63,49 @@ class TpuBackend : public Backend {
   std::vector<report::LayerResult> run_workload(const workload::Workload& w, DType dtype,
                                                 const LayerRunOptions& opts) override {
     const bool standalone = lowering::standalone_gemms(w);
+    NetworkRunner runner{cfg_, *tpu_, model_, terms_, peak_macs_per_cycle(dtype) / chip_.cores};
+    // A chip run lowers each core's share of the GEMMs itself (the whole
+    // workload's kept plan does not apply: dropped).
+    if (standalone && chip_.cores > 1) {
+      kept_.take(plan_key(w, dtype, standalone));
+      return run_gemms_on_chip(runner, chip_, w, dtype, opts);
+    }
     // The check lowered standalone GEMMs resident where they fit.
     std::optional<lowering::NetworkPlan> plan;
     const bool resident = opts.io == "resident" || !opts.compat.empty();
     if (!standalone || resident) plan = kept_.take(plan_key(w, dtype, standalone));
-    NetworkRunner runner{cfg_, *tpu_, model_, terms_, peak_macs_per_cycle(dtype)};
     if (plan && opts.fidelity == Fidelity::timing) runner.lowered = &*plan;
     if (!opts.compat.empty()) {
       LayerRunOptions o = opts;
       o.io = "resident";  // SCALE-Sim's operands sit in its SRAMs
       return runner.run_gemms(w, dtype, o);  // the runner passes the GEMM view
     }
-    return standalone ? runner.run_gemms(w, dtype, opts) : runner.run(w, dtype, opts);
+    std::vector<report::LayerResult> rows = standalone ? runner.run_gemms(w, dtype, opts) : runner.run(w, dtype, opts);
+    if (chip_.cores > 1 || cfg_.mxu.count > 1) add_unit_utilization(rows, w);
+    return rows;
   }
 
  private:
+  // Networks run on core 0 of a many-core chip: utilization is against the
+  // chip's peak, and each layer names its cores' and MXUs' shares.
+  void add_unit_utilization(std::vector<report::LayerResult>& rows, const workload::Workload& w) const {
+    const double chip_peak = double(cfg_.mxu.rows) * cfg_.mxu.cols * chip_.cores;
+    for (auto& r : rows) {
+      if (chip_.cores > 1) {
+        r.utilization = r.cycles ? double(r.macs) / (chip_peak * double(r.cycles)) : 0;
+        r.unit_utilization["core0"] = r.cycles ? double(r.macs) / (cfg_.peak_macs_per_cycle() * double(r.cycles)) : 0;
+        for (uint32_t c = 1; c < chip_.cores; ++c) r.unit_utilization["core" + std::to_string(c)] = 0;
+      }
+      // Per MXU for rows that are one matrix layer of the workload.
+      for (const auto& l : w.layers)
+        if (l.name == r.name && l.n > 0 && l.macs() == r.macs) {
+          add_mxu_utilization(r, cfg_.mxu, 0, l.gemm_count * l.m, l.n, l.k, r.cycles);
+          break;
+        }
+    }
+  }
+
+  tpu::TpuConfig chip_;
   tpu::TpuConfig cfg_;
   energy::EnergyModel model_;
   std::vector<energy::EnergyTerm> terms_;

@@ -58,6 +58,7 @@ nlohmann::json layer_json(const LayerResult& l) {
   if (!l.fused.empty()) j["fused"] = l.fused;
   if (!l.bytes.empty()) j["bytes"] = l.bytes;
   if (!l.kernel.empty()) j["kernel"] = l.kernel;
+  if (!l.unit_utilization.empty()) j["unit_utilization"] = l.unit_utilization;
   j["energy"] = l.energy.to_json();
   j["stats"] = l.stats.to_json();
   return j;

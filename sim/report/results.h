@@ -49,6 +49,10 @@ struct LayerResult {
   // `xpusim run --explain`: this layer's cycles after each waterfall step,
   // from SCALE-Sim's number to this run's (sim/experiment/scalesim_compat.h).
   std::vector<std::pair<std::string, uint64_t>> waterfall;
+  // Utilization of each matrix unit of a many-unit machine over the layer's
+  // cycles ("core0.mxu0", ...; "core1" alone for a core's share): its MACs /
+  // (its peak MACs per cycle x cycles). Empty for one-unit machines.
+  std::map<std::string, double> unit_utilization;
 
   double flops() const { return 2.0 * double(macs); }
   // stalls[cause] / cycles, in [0, 1]; 0 for an unknown cause or no cycles.
