@@ -196,12 +196,14 @@ std::string report_html(const ExperimentResult& r) {
   b += "</div>\n";
 
   b += "<h2>Runs</h2>\n<table><tr><th>run</th><th>fidelity</th><th>layers</th><th>cycles</th><th>latency (s)</th>"
-       "<th>TOPS</th><th>utilization</th><th>energy (J)</th><th>pJ/MAC</th><th>values</th></tr>\n";
+       "<th>TOPS</th><th>utilization</th><th>energy (J)</th><th>dynamic (J)</th><th>static (J)</th><th>pJ/MAC</th>"
+       "<th>values</th></tr>\n";
   for (const auto& run : r.runs) {
     b += "<tr><td>" + escape(run.label()) + "</td><td>" + escape(run.fidelity) + "</td><td>" +
          std::to_string(run.layers.size()) + "</td><td>" + std::to_string(run.cycles()) + "</td><td>" +
          cell(run.seconds(), "") + "</td><td>" + cell(run.tops(), "") + "</td><td>" + cell(run.utilization(), "ratio") +
-         "</td><td>" + cell(run.energy_pj() * 1e-12, "") + "</td><td>" +
+         "</td><td>" + cell(run.energy_pj() * 1e-12, "") + "</td><td>" + cell(run.dynamic_energy_pj() * 1e-12, "") +
+         "</td><td>" + cell(run.static_energy_pj() * 1e-12, "") + "</td><td>" +
          cell(run.macs() ? run.energy_pj() / double(run.macs()) : NAN, "") + "</td><td>" +
          escape(verdict_summary(run)) + "</td></tr>\n";
   }
