@@ -312,6 +312,15 @@ std::string report_markdown(const ExperimentResult& r) {
       for (const auto& [c, pj] : comp)
         o << "| " << c << " | " << fmt(pj * 1e-6, 3) << " | " << fmt(total > 0 ? 100 * pj / total : 0, 1) << " % |\n";
     }
+    // Matrix units of a many-unit machine over the whole run: each unit's
+    // layer utilizations weighted by the layers' cycles.
+    std::map<std::string, double> busy;
+    for (const auto& l : run.layers)
+      for (const auto& [u, x] : l.unit_utilization) busy[u] += x * double(l.cycles);
+    if (!busy.empty() && run.cycles() > 0) {
+      o << "\nUtilization by matrix unit (whole run):\n\n| unit | utilization |\n|---|---:|\n";
+      for (const auto& [u, b] : busy) o << "| " << u << " | " << fmt(100 * b / double(run.cycles()), 1) << " % |\n";
+    }
   }
   return o.str();
 }
