@@ -57,7 +57,9 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     if (name.empty() || feeds_.count(name)) continue;
     const uint64_t n = workload::numel(w.tensor(name).shape);
     const bool variance = l.op == OpKind::batchnorm && i == 4;
-    feeds_[name] = variance ? random_values(n, seed + i, 0.5f, 1.5f) : random_values(n, seed + i, -3.0f, 3.0f);
+    const workload::Tensor& t = w.tensor(name);
+    if (l.op == OpKind::gather && i == 1 && t.values) feeds_[name] = *t.values;  // the indices the kernel was lowered for
+    else feeds_[name] = variance ? random_values(n, seed + i, 0.5f, 1.5f) : random_values(n, seed + i, -3.0f, 3.0f);
     mem.write(L.in_addr[i], feeds_[name].data(), n * 4);
   }
   if (l.op == OpKind::batchnorm) {

@@ -97,12 +97,14 @@ std::string batchnorm(Workload& w, const std::string& name, const std::string& x
   return w.add_layer(std::move(l)).output();
 }
 
-std::string layernorm(Workload& w, const std::string& name, const std::string& x, int64_t axis, float epsilon,
-                      bool bias, const SourceLocation& loc) {
+namespace {
+// layernorm and rmsnorm: a scale (and bias) of the normalized shape.
+std::string norm_layer(Workload& w, OpKind op, const std::string& name, const std::string& x, int64_t axis,
+                       float epsilon, bool bias, const SourceLocation& loc) {
   Attrs a;
   a.axis = axis;
   a.epsilon = epsilon;
-  Layer l = make(name, OpKind::layernorm, {x, name + ".scale"}, a, loc);
+  Layer l = make(name, op, {x, name + ".scale"}, a, loc);
   const Shape xs = operand(w, l, x).shape;  // a copy: adding tensors moves them
   const int64_t ax = normalize_axis(axis, int64_t(xs.size()));
   if (ax < 0) layer_error(w, l, "axis " + std::to_string(axis) + " out of range for " + shape_to_string(xs));
@@ -113,6 +115,17 @@ std::string layernorm(Workload& w, const std::string& name, const std::string& x
     l.inputs.push_back(name + ".bias");
   }
   return w.add_layer(std::move(l)).output();
+}
+}  // namespace
+
+std::string layernorm(Workload& w, const std::string& name, const std::string& x, int64_t axis, float epsilon,
+                      bool bias, const SourceLocation& loc) {
+  return norm_layer(w, OpKind::layernorm, name, x, axis, epsilon, bias, loc);
+}
+
+std::string rmsnorm(Workload& w, const std::string& name, const std::string& x, int64_t axis, float epsilon,
+                    const SourceLocation& loc) {
+  return norm_layer(w, OpKind::rmsnorm, name, x, axis, epsilon, false, loc);
 }
 
 std::string scalar_binary(Workload& w, const std::string& name, OpKind op, const std::string& x, float value,

@@ -30,6 +30,9 @@ std::string batchnorm(Workload& w, const std::string& name, const std::string& x
 // layernorm over [axis, rank): scale (+ bias) of shape x.shape[axis:].
 std::string layernorm(Workload& w, const std::string& name, const std::string& x, int64_t axis, float epsilon,
                       bool bias, const SourceLocation& loc);
+// rmsnorm over [axis, rank): scale of shape x.shape[axis:].
+std::string rmsnorm(Workload& w, const std::string& name, const std::string& x, int64_t axis, float epsilon,
+                    const SourceLocation& loc);
 // x (op) scalar, the scalar a buffer "<name>.scalar" of shape {} holding `value`.
 std::string scalar_binary(Workload& w, const std::string& name, OpKind op, const std::string& x, float value,
                           const SourceLocation& loc);

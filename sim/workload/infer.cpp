@@ -1,5 +1,7 @@
 #include "sim/workload/infer.h"
 
+#include "sim/workload/llm_ops.h"
+
 #include <algorithm>
 #include <numeric>
 
@@ -389,6 +391,10 @@ std::vector<Tensor> infer_layer(Layer& l, const Workload& w) {
     case OpKind::flatten: outs = infer_flatten(l, ops); break;
     case OpKind::transpose: outs = infer_transpose(l, ops); break;
     case OpKind::concat: outs = infer_concat(l, ops); break;
+    case OpKind::rmsnorm:
+    case OpKind::rope:
+    case OpKind::gather:
+    case OpKind::argmax: outs = infer_llm_op(l, w); break;  // llm_ops.cpp
   }
   l.out_shape = outs.front().shape;
   return outs;

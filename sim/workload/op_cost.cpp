@@ -1,5 +1,6 @@
 // Per-op cost conventions; workloads/README.md ("Costs") documents them.
 #include "sim/workload/infer.h"
+#include "sim/workload/llm_ops.h"
 #include "sim/workload/op_table.h"
 
 namespace xpu::workload {
@@ -28,6 +29,10 @@ uint64_t vector_ops(const Layer& l, const Workload& w) {
     case OpKind::flatten:
     case OpKind::transpose:
     case OpKind::concat: return 0;  // data movement only
+    case OpKind::rmsnorm:
+    case OpKind::rope:
+    case OpKind::gather:
+    case OpKind::argmax: return llm_op_vector_ops(l, w);  // llm_ops.cpp
   }
   return 0;
 }

@@ -23,6 +23,10 @@ constexpr std::pair<OpKind, const char*> kNames[] = {
     {OpKind::flatten, "flatten"},
     {OpKind::transpose, "transpose"},
     {OpKind::concat, "concat"},
+    {OpKind::rmsnorm, "rmsnorm"},
+    {OpKind::rope, "rope"},
+    {OpKind::gather, "gather"},
+    {OpKind::argmax, "argmax"},
 };
 #undef XPU_OPKIND_NAME_
 constexpr OpKind kActivations[] = {

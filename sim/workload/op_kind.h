@@ -36,6 +36,11 @@ enum class OpKind {
   flatten,          // to 2-D [prod(d[0:axis]), prod(d[axis:])]
   transpose,        // permutation of the axes
   concat,           // along one axis
+  // Decoder-LLM ops (llm_ops.h defines them):
+  rmsnorm,          // root-mean-square norm over [axis, rank), with scale
+  rope,             // rotary position embedding (rotate-half form) from cos/sin tables
+  gather,           // ONNX Gather along one axis (embedding lookup, last-token pick)
+  argmax,           // ONNX ArgMax with keepdims (greedy next token)
 };
 
 const char* op_name(OpKind k);

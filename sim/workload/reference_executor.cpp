@@ -5,6 +5,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "sim/workload/llm_ops.h"
 #include "sim/workload/op_table.h"
 
 namespace xpu::workload {
@@ -94,6 +95,10 @@ class Executor {
       case OpKind::flatten: out(l) = in(l, 0); break;
       case OpKind::transpose: transpose(l); break;
       case OpKind::concat: concat(l); break;
+      case OpKind::rmsnorm:
+      case OpKind::rope:
+      case OpKind::gather:
+      case OpKind::argmax: llm_op(l); break;
     }
   }
 
@@ -362,6 +367,16 @@ class Executor {
         pos[d] = 0;
       }
     }
+  }
+
+  void llm_op(const Layer& l) {  // llm_ops.cpp
+    std::vector<const Values*> ins;
+    std::vector<Shape> shapes;
+    for (size_t i = 0; i < l.inputs.size(); ++i) {
+      ins.push_back(&in(l, i));
+      shapes.push_back(shape(l, i));
+    }
+    reference_llm_op(l, ins, shapes, out(l));
   }
 
   void concat(const Layer& l) {

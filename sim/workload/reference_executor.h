@@ -27,6 +27,7 @@
 //           (outputs Mean and InvStdDev when asked)
 //   batchnorm  y = (x - mean) / sqrtf(var + eps) * scale + bias
 //   reshape/flatten copy; transpose permutes; concat copies along the axis
+//   rmsnorm, rope, gather, argmax: llm_ops.h
 #include <map>
 #include <string>
 #include <vector>

@@ -391,6 +391,21 @@ class Elaborator {
         case OpKind::global_avg_pool:
           arity(1);
           return build::op(w_, name, kind, in, a, loc);
+        case OpKind::rmsnorm:
+          arity(1);
+          return build::rmsnorm(w_, name, in[0], attr_int(l, "axis", -1, s, INT64_MIN),
+                                float(attr_number(l, "epsilon", 1e-6)), loc);
+        case OpKind::rope:  // x, cos, sin
+          arity(3);
+          return build::op(w_, name, kind, in, a, loc);
+        case OpKind::gather:  // data, indices
+          arity(2);
+          a.axis = attr_int(l, "axis", 0, s, INT64_MIN);
+          return build::op(w_, name, kind, in, a, loc);
+        case OpKind::argmax:
+          arity(1);
+          a.axis = attr_int(l, "axis", -1, s, INT64_MIN);
+          return build::op(w_, name, kind, in, a, loc);
       }
       throw InternalError("op " + l.op + " has no YAML elaboration");
     } catch (const config::ConfigError& e) {

@@ -106,6 +106,9 @@ const std::vector<std::string>& op_keys(const std::string& op) {
       {"flatten", {"axis"}},
       {"transpose", {"perm"}},
       {"concat", {"axis"}},
+      {"rmsnorm", {"axis", "epsilon"}},
+      {"gather", {"axis"}},
+      {"argmax", {"axis"}},
     };
     for (const auto& row : activations())  // an activation's parameters (op_table.cpp)
       for (const auto& p : row.params) k[op_name(row.op)].push_back(p.key);

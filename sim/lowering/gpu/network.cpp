@@ -108,6 +108,10 @@ void lower_layer(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, co
         break;
       }
       unsupported(l, "no kernel for this op");
+    case OpKind::rmsnorm:
+    case OpKind::rope:
+    case OpKind::gather:
+    case OpKind::argmax: b.llm_op(); break;
     case OpKind::gemm:
     case OpKind::matmul: unsupported(l, "no kernel for this op");  // matrix() takes every GEMM view
   }

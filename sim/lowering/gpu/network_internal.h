@@ -62,6 +62,7 @@ struct LayerBuild {
   bool matrix(DType dtype, const TcEpilogue& ep);  // network_matrix.cpp
   void map_op();                                   // network_map.cpp: activations, add, mul, batchnorm, concat, views, transpose
   void row_op();                                   // network_rows.cpp: softmax, layernorm, pools, depthwise conv
+  void llm_op();                                   // network_llm.cpp: rmsnorm, rope, gather, argmax
 };
 
 // A conv2d with one input channel per group and as many outputs.

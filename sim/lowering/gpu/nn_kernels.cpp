@@ -17,18 +17,7 @@ constexpr float kLog2e = 1.4426950408889634f;
 int32_t fbits(float f) { return static_cast<int32_t>(float_to_bits(f)); }
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-// Counted loop: body runs `iters` >= 1 times.
-template <typename F>
-void loop(KernelBuilder& kb, uint8_t counter, uint8_t pred, uint64_t iters, F body) {
-  kb.mov(counter, static_cast<int32_t>(iters));
-  const int top = kb.label(), done = kb.label();
-  kb.bind(top);
-  body();
-  kb.alui(Op::iadd, counter, counter, -1);
-  kb.setpi(Op::isetp, pred, Cmp::gt, counter, 0);
-  kb.bra(top, done, pred);
-  kb.bind(done);
-}
+}  // namespace
 
 void set_bases(Launch& l, uint32_t ctas, uint32_t nbufs, const std::vector<const std::vector<uint64_t>*>& per_cta,
                const std::vector<uint64_t>& fixed) {
@@ -39,8 +28,6 @@ void set_bases(Launch& l, uint32_t ctas, uint32_t nbufs, const std::vector<const
     for (uint32_t b = 0; b < nbufs; ++b)
       l.bases[size_t(c) * nbufs + b] = b < per_cta.size() && per_cta[b] ? (*per_cta[b])[c] : fixed.at(b);
 }
-
-}  // namespace
 
 void lower_map(const GpuConfig&, const MapSpec& s, NnPlan& plan) {
   const size_t nops = s.op == MapOp::add || s.op == MapOp::mul ? 2 : s.op == MapOp::affine ? 3 : 1;
@@ -106,7 +93,7 @@ void lower_rows(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
     throw GpuLoweringError("row kernel: malformed spec");
   constexpr uint32_t T = 128;
   const uint64_t iters = ceil_div(s.n, T);
-  static const char* const names[] = {"softmax", "layernorm", "mean"};
+  static const char* const names[] = {"softmax", "layernorm", "mean", "rmsnorm", "argmax"};
   KernelBuilder kb(std::string("row_") + names[static_cast<int>(s.op)]);
   const uint8_t tid = kb.reg(), i = kb.reg(), k = kb.reg(), off = kb.reg(), soff = kb.reg();
   const uint8_t x = kb.reg(), acc = kb.reg(), a = kb.reg(), b = kb.reg(), v = kb.reg(), w = kb.reg(),
@@ -196,6 +183,52 @@ void lower_rows(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
         kb.stg(1, off, 0, w).guard = p;
       });
       break;
+    case RowOp::rmsnorm:
+      kb.mov(acc, 0);
+      pass([&] {
+        kb.ldg(x, 0, off, 0).guard = p;
+        kb.alu(Op::ffma, acc, x, x, acc).guard = p;
+      });
+      reduce(acc, Op::fadd);
+      kb.alui(Op::fmul, acc, acc, inv_n);
+      kb.alui(Op::fadd, acc, acc, fbits(s.eps));
+      kb.alu(Op::rsq, acc, acc, kRZ);  // inv
+      pass([&] {
+        kb.ldg(x, 0, off, 0).guard = p;
+        kb.ldg(sc, 2, off, 0).guard = p;
+        kb.alu(Op::fmul, w, x, acc);
+        kb.alu(Op::fmul, w, w, sc);
+        kb.stg(1, off, 0, w).guard = p;
+      });
+      break;
+    case RowOp::argmax: {
+      // The row's maximum (fmax ignores NaN), then the smallest index holding
+      // it: the largest -index among matches. Indices are floats from the
+      // start: float(tid) = bits(0x4B000000 | tid) - 2^23, exact below 2^23.
+      kb.mov(acc, fbits(-std::numeric_limits<float>::infinity()));
+      pass([&] {
+        kb.ldg(x, 0, off, 0).guard = p;
+        kb.alu(Op::fmax, acc, acc, x).guard = p;
+      });
+      reduce(acc, Op::fmax);
+      kb.mov_r(v, acc);
+      kb.alui(Op::or_, w, tid, 0x4B000000);
+      kb.alui(Op::fadd, w, w, fbits(-8388608.0f));
+      kb.alui(Op::fmul, w, w, fbits(-1.0f));  // -index of this thread's element
+      kb.mov(acc, fbits(-std::numeric_limits<float>::infinity()));
+      pass([&] {
+        kb.mov(x, fbits(std::numeric_limits<float>::quiet_NaN()));  // never equal: lanes past the row
+        kb.ldg(x, 0, off, 0).guard = p;
+        kb.setp(Op::fsetp, q, Cmp::eq, x, v);
+        kb.alu(Op::fmax, acc, acc, w).guard = q;
+        kb.alui(Op::fadd, w, w, fbits(-float(T)));
+      });
+      reduce(acc, Op::fmax);
+      kb.alui(Op::fmul, acc, acc, fbits(-1.0f));
+      kb.setpi(Op::isetp, q, Cmp::eq, tid, 0);
+      kb.stg(1, kRZ, 0, acc).guard = q;
+      break;
+    }
     case RowOp::mean:
       kb.mov(acc, 0);
       pass([&] {
@@ -214,7 +247,7 @@ void lower_rows(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
   l.kernel = &plan.kernel;
   l.threads = T;
   l.shared_bytes = T * 4;
-  const uint32_t nb = s.op == RowOp::layernorm ? 4 : 2;
+  const uint32_t nb = s.op == RowOp::layernorm ? 4 : s.op == RowOp::rmsnorm ? 3 : 2;
   set_bases(l, static_cast<uint32_t>(s.rows), nb, {&s.x, &s.y}, {0, 0, s.scale, s.bias});
 }
 

@@ -26,6 +26,7 @@
 
 #include "models/gpu/gpu_config.h"
 #include "models/gpu/isa.h"
+#include "models/gpu/kernel_builder.h"
 #include "sim/lowering/gpu/activation.h"
 
 namespace xpu::lowering::gpu {
@@ -51,13 +52,16 @@ struct MapSpec {
 void lower_map(const xpu::gpu::GpuConfig& cfg, const MapSpec& s, NnPlan& plan);
 
 // One CTA of 128 threads per row of n elements at x[r] (y[r] out).
-enum class RowOp { softmax, layernorm, mean };
+// rmsnorm: tree sum of x*x (FFMA), mean = sum (1/n), rsq(mean + eps), x inv
+// scale; argmax: y[r] is one element, the first index of the row's maximum
+// as a float (bit-exact).
+enum class RowOp { softmax, layernorm, mean, rmsnorm, argmax };
 struct RowSpec {
   RowOp op = RowOp::softmax;
   uint64_t rows = 0, n = 0;
   float eps = 1e-5f;
   std::vector<uint64_t> x, y;  // per row (mean: y[r] is one element)
-  uint64_t scale = 0, bias = 0;  // layernorm: n-element vectors (bias 0 with has_bias false)
+  uint64_t scale = 0, bias = 0;  // layernorm, rmsnorm: n-element vectors (bias 0 with has_bias false)
   bool has_bias = false;
 };
 void lower_rows(const xpu::gpu::GpuConfig& cfg, const RowSpec& s, NnPlan& plan);
@@ -80,5 +84,24 @@ struct PoolSpec {
   uint64_t x = 0, y = 0;  // plane p at x + p h w 4, y + p ho wo 4
 };
 void lower_pool(const xpu::gpu::GpuConfig& cfg, const PoolSpec& s, NnPlan& plan);
+
+// Shared by the kernel emitters: per-CTA buffer bases (buffer b of CTA c is
+// per_cta[b][c], or fixed[b] where per_cta has no list), and a counted loop
+// whose body runs `iters` >= 1 times.
+void set_bases(xpu::gpu::Launch& l, uint32_t ctas, uint32_t nbufs,
+               const std::vector<const std::vector<uint64_t>*>& per_cta, const std::vector<uint64_t>& fixed);
+template <typename F>
+void loop(xpu::gpu::KernelBuilder& kb, uint8_t counter, uint8_t pred, uint64_t iters, F body) {
+  using xpu::gpu::Cmp;
+  using xpu::gpu::Op;
+  kb.mov(counter, static_cast<int32_t>(iters));
+  const int top = kb.label(), done = kb.label();
+  kb.bind(top);
+  body();
+  kb.alui(Op::iadd, counter, counter, -1);
+  kb.setpi(Op::isetp, pred, Cmp::gt, counter, 0);
+  kb.bra(top, done, pred);
+  kb.bind(done);
+}
 
 }  // namespace xpu::lowering::gpu

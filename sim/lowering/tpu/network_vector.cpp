@@ -348,6 +348,10 @@ void NetBuilder::lower_vector(const std::vector<const Layer*>& group) {
     case OpKind::gemm:
     case OpKind::matmul:
     case OpKind::conv2d: break;  // matrix layers: lower_dense / lower_conv
+    case OpKind::rmsnorm:
+    case OpKind::rope:
+    case OpKind::gather:
+    case OpKind::argmax: break;  // decoder-LLM ops: no TPU lowering yet
   }
   fail(l, "operator not supported by the TPU lowering");
 }

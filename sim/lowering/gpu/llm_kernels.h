@@ -1,0 +1,25 @@
+#pragma once
+// GPU kernels of the decoder-LLM ops that are neither maps nor row
+// reductions (nn_kernels.h has rmsnorm and argmax as row kernels).
+//   rope  one CTA per (outer, position) row of H heads x d elements; thread
+//         e handles the pair (j, j + d/2) of head e / (d/2), j = e % (d/2):
+//           y[j]       = fadd(fmul(a, c), fmul(b, -s))
+//           y[j + d/2] = fadd(fmul(b, c), fmul(a, s))
+//         bit-exact against the reference (llm_ops.h): -s is exact and
+//         b (-s) = -(b s) rounds symmetrically.
+#include <cstdint>
+#include <vector>
+
+#include "sim/lowering/gpu/nn_kernels.h"
+
+namespace xpu::lowering::gpu {
+
+struct RopeSpec {
+  uint64_t rows = 0;   // outer x positions
+  uint64_t heads = 0;  // H
+  uint64_t d = 0;      // head dimension (d/2 a power of two)
+  std::vector<uint64_t> x, y, cos, sin;  // per row: its H x d block, its position's d/2 table rows
+};
+void lower_rope(const xpu::gpu::GpuConfig& cfg, const RopeSpec& s, NnPlan& plan);
+
+}  // namespace xpu::lowering::gpu
