@@ -7,6 +7,7 @@
 #include "sim/config/document.h"
 #include "sim/config/overrides.h"
 #include "sim/config/reader.h"
+#include "sim/workload/llm/llm_graph.h"
 #include "sim/workload/onnx/onnx_import.h"
 #include "sim/workload/scalesim/scale_config.h"
 #include "sim/workload/scalesim/scale_config_overrides.h"
@@ -89,6 +90,7 @@ std::vector<InputFormat> make_table() {
   t.push_back({"xpusim YAML", {".yaml", ".yml"}, true, load_yaml, nullptr, ""});
   t.push_back({"ONNX model", {".onnx"}, false, load_onnx, nullptr, ""});
   t.push_back({"SCALE-Sim topology", {".csv"}, false, load_topology, nullptr, ""});
+  t.push_back({"Hugging Face model config", {".json"}, false, llm::load_hf_workload, nullptr, ""});
   t.push_back({"SCALE-Sim config", {".cfg"}, false, nullptr, check_scalesim_cfg,
                "a SCALE-Sim config describes a machine: run it with xpusim run --scalesim-cfg FILE "
                "[--topology NET.csv]"});

@@ -1,0 +1,54 @@
+#pragma once
+// The workload IR of one forward pass of a decoder-only model (hf_config.h):
+// a prefill of `seq` tokens (past 0) or a decode step (seq 1) after `past`
+// cached positions. Per layer, in Hugging Face's order:
+//   norm -> q, k, v projections (matmul on the last axis) -> heads
+//   [rope on q and k] -> K^T and V appended to the cache (concat) ->
+//   grouped-query attention as batched matmuls: q is regrouped to
+//   [B, kv_heads, group x S, d] so each K/V head serves its group of query
+//   heads without copies (multi-query: kv_heads 1) -> x 1/sqrt(d) ->
+//   [+ causal mask, prefill only] -> softmax -> x V -> merge heads -> W_o ->
+//   + residual -> norm -> MLP (SwiGLU: silu(x W_gate) * (x W_up) W_down; or
+//   act(x W_in) W_out) -> + residual.
+// Then the last position only (gather), the final norm, the LM head (gemm
+// with the embedding, or the untied head, transposed: [V, D] as stored) and
+// argmax: the greedy next token.
+// KV cache layout (documented for traffic): per layer two tensors in the
+// run's precision, K transposed [B, kv_heads, d, positions] (Q K^T reads it
+// without a transpose) and V [B, kv_heads, positions, d]; inputs
+// "h<i>.past_k"/"h<i>.past_v" of `past` positions, outputs
+// "h<i>.present_k"/"h<i>.present_v" of past + seq. The concat that appends
+// the new positions copies the whole cache (no in-place update in the IR):
+// the KV traffic a step simulates is read past + write present (3x the
+// bytes of an in-place append that only reads the cache), see the report.
+// Token ids are constants (prompt token t: (t * 7919 + 13) mod vocab): the
+// gathers' addresses are fixed at lowering; nothing timed depends on them.
+#include <cstdint>
+
+#include "sim/workload/llm/hf_config.h"
+#include "sim/workload/workload.h"
+
+namespace xpu::workload::llm {
+
+struct LlmShape {
+  int64_t batch = 1;
+  int64_t seq = 1;      // new tokens this pass (prompt length in prefill, 1 in decode)
+  int64_t past = 0;     // cached positions before them
+  int64_t layers = 0;   // decoder layers built (0: all); a subset is scaled by the caller
+  bool lm_head = true;  // final norm, LM head and argmax
+};
+
+// Every layer of decoder layer i is named "h<i>.<op>"; the rest "embed.*",
+// "final.*", "lm_head*". Throws config::ConfigError (at the config file)
+// when a shape is impossible or the workload crosses its size limits.
+Workload build_llm(const LlmConfig& c, const LlmShape& s);
+
+// True for a report row that belongs to a decoder layer (scaled when only a
+// subset of layers is simulated).
+bool is_decoder_layer_row(const std::string& layer_name);
+
+// The `.json` input format: builds the model of a config.json with
+// -p workload.params.{batch, seq, past, layers}=N (defaults 1, 1, 0, all).
+Workload load_hf_workload(const std::string& path, const std::vector<std::string>& overrides);
+
+}  // namespace xpu::workload::llm
