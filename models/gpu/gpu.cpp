@@ -250,6 +250,8 @@ void Gpu::scheduler_thread() {
     // The launch ends when its last CTA retires.
     for (const auto& c : cores_)
       if (!c->is_twin()) end_ = std::max(end_, c->last_retire());
+    for (const auto& c : cores_)
+      if (!c->is_twin()) c->trim_idle_after(end_);
   }
 }
 

@@ -81,6 +81,10 @@ class SmCore {
   const SmCounters& counters() const { return ctr_; }
   void clear_counters() { ctr_ = SmCounters{}; }
   uint64_t last_retire() const { return last_retire_; }
+  // Sub-cores count stall cycles up to the end of the SM's last quantum;
+  // those after the launch's end (every warp retired: all 'idle') are not
+  // the launch's and are taken back.
+  void trim_idle_after(uint64_t end);
 
   // ---- Fast path (fast_path.h) ----
   // Address class of a global access: (CTA instance on this SM, buffer);

@@ -120,6 +120,12 @@ void SmCore::try_issue(uint32_t s, uint64_t t, uint64_t end) {
   ctr_.stall[static_cast<int>(why_first)] += until - t;
 }
 
+void SmCore::trim_idle_after(uint64_t end) {
+  if (now_ <= end) return;
+  uint64_t& idle = ctr_.stall[static_cast<int>(Stall::idle)];
+  idle -= std::min<uint64_t>(idle, (now_ - end) * subs_.size());
+}
+
 void SmCore::run_until(uint64_t end) {
   // Responses may have arrived at the barrier: look at every sub-core again
   // (not when resuming a split inside a cycle: sub-cores already done with

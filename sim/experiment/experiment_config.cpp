@@ -220,6 +220,29 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
       }
     }
 
+    if (root.has("generation")) {
+      config::Reader g = root.map("generation");
+      GenerationSpec s;
+      YAML::Node b = g.node("batch");
+      if (b.IsSequence() && b.size() > 0) {
+        for (size_t i = 0; i < b.size(); ++i) {
+          char* end = nullptr;
+          const std::string v = b[i].IsScalar() ? b[i].Scalar() : "";
+          const long long n = std::strtoll(v.c_str(), &end, 10);
+          if (v.empty() || *end != '\0' || n < 1 || n > 4096) g.error("batch[" + std::to_string(i) + "]", "expected an integer in [1, 4096]");
+          else s.batches.push_back(n);
+        }
+      } else {
+        s.batches.push_back(g.positive("batch", std::nullopt, 4096));
+      }
+      s.prompt_len = g.positive("prompt_len", std::nullopt, 1 << 20);
+      s.gen_len = g.positive("gen_len", std::nullopt, 1 << 20);
+      s.layers = g.integer("layers", 0, 0, 1 << 20);
+      s.decode_samples = g.integer("decode_samples", 5, 0, 1 << 20);
+      if (s.decode_samples == 1) g.error("decode_samples", "at least 2 (the first and last steps), or 0 for every step");
+      g.finish();
+      e.generation = s;
+    }
     if (!root.has("precisions")) e.precisions = {DType::int8};
     else parse_precisions(root, "precisions", e.precisions);
     for (auto& acc : e.accelerators)

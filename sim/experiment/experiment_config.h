@@ -49,6 +49,17 @@ struct SweepAxis {
 // A sweep expands to at most this many points (each one a simulation).
 inline constexpr uint64_t kMaxSweepPoints = 100000;
 
+// `generation: {batch, prompt_len, gen_len, layers, decode_samples}`: every
+// workload (a model config.json) generates gen_len tokens per sequence after
+// a prompt of prompt_len (generation.h).
+struct GenerationSpec {
+  std::vector<int64_t> batches;  // batch: N or [N, ...], one generation each
+  int64_t prompt_len = 0;
+  int64_t gen_len = 0;           // new tokens: the prefill's plus gen_len - 1 decode steps
+  int64_t layers = 0;            // decoder layers simulated (0: all), the rest scaled
+  int64_t decode_samples = 5;    // decode steps simulated and interpolated between (0: every step)
+};
+
 struct ExperimentConfig {
   std::string kind = "experiment";  // or "sweep"
   std::string name;
@@ -72,6 +83,7 @@ struct ExperimentConfig {
   // tuples (zip axes have equal lengths; value i of each goes together).
   std::vector<SweepAxis> grid;
   std::vector<SweepAxis> zip;
+  std::optional<GenerationSpec> generation;
 };
 
 // Paths inside the file are relative to the file's directory. Throws

@@ -17,6 +17,7 @@
 #include "sim/experiment/scalesim_compat.h"
 #include "sim/experiment/tpu_backend.h"
 #include "sim/config/tpu_config.h"
+#include "sim/experiment/generation.h"
 #include "sim/report/atomic_file.h"
 #include "sim/report/progress.h"
 #include "sim/report/report_writer.h"
@@ -107,7 +108,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
   const energy::EnergyTable table = opts.energy_table ? *opts.energy_table : load_energy_table(exp);
   std::vector<workload::Workload> wls;
   if (opts.workloads) wls = *opts.workloads;
-  else
+  else if (!exp.generation)  // generations build their passes themselves (generation.h)
     for (const auto& f : exp.workload_files) wls.push_back(workload::load_workload(f, opts.workload_overrides));
   // SCALE-Sim compatibility: the layers' GEMM views on TPUs with the
   // profile's switches (scalesim_compat.h).
@@ -167,6 +168,34 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
     for (const auto& w : workloads_of(m.ref))
       for (size_t p = 0; p < m.ref.precisions.size(); ++p)
         for (const auto& l : w.layers) total_macs += double(l.macs());
+  if (exp.generation) {
+    for (const auto& f : exp.workload_files) result.manifest["input_sha256"][f] = report::sha256_file(f);
+    result.manifest["generation"] = {{"batch", exp.generation->batches},
+                                     {"prompt_len", exp.generation->prompt_len},
+                                     {"gen_len", exp.generation->gen_len},
+                                     {"layers", exp.generation->layers},
+                                     {"decode_samples", exp.generation->decode_samples}};
+    LayerRunOptions lo;
+    lo.fidelity = exp.fidelity;
+    lo.verify = exp.verify;
+    lo.io = exp.io;
+    lo.seed = exp.seed;
+    for (auto& m : machines)
+      for (const auto& f : exp.workload_files)
+        for (size_t slot = 0; slot < m.ref.precisions.size(); ++slot)
+          for (const int64_t b : exp.generation->batches) {
+            GenerationRun g = run_generation(*m.backend, m.ref.name, f, m.ref.precisions[slot], b, *exp.generation, lo,
+                                             opts.quiet);
+            for (auto& run : g.runs) {
+              run.precision_slot = slot;
+              run.accelerator_file = m.ref.file;
+              run.overrides = m.overrides;
+              result.runs.push_back(std::move(run));
+            }
+            result.generations.push_back(std::move(g.result));
+          }
+    return result;
+  }
   report::Progress bar("MMACs", total_macs * 1e-6, opts.progress);
   sink.bar = &bar;
   if (opts.trace || opts.progress) trace::g_sink = &sink;

@@ -174,6 +174,7 @@ nlohmann::json summary_json(const ExperimentResult& r) {
   j["runs"] = nlohmann::json::array();
   for (const auto& run : r.runs) j["runs"].push_back(run_json(run));
   j["comparisons"] = comparisons_json(r);
+  if (!r.generations.empty()) j["generations"] = generation_json(r.generations);
   return j;
 }
 
@@ -332,7 +333,9 @@ std::vector<std::string> write_reports(const ExperimentResult& r, const std::str
   files.add("summary.json", summary_json(r).dump(2) + "\n");
   files.add("layers.csv", layers_csv(r));
   files.add("layer_energy.csv", layer_energy_csv(r));
-  files.add("report.md", report_markdown(r));
+  files.add("report.md", r.generations.empty() ? report_markdown(r)
+                                              : report_markdown(r) + "\n" + generation_markdown(r.generations));
+  if (!r.generations.empty()) files.add("generation.csv", generation_csv(r.generations));
   files.add("report.html", report_html(r));
   for (const auto& [name, content] : extra) files.add(name, content);
   return files.commit();

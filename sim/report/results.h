@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/energy/energy_model.h"
+#include "sim/report/generation.h"
 #include "sim/stats/stats.h"
 
 namespace xpu::report {
@@ -108,6 +109,7 @@ struct ExperimentResult {
   std::string name;
   nlohmann::json manifest;  // version, revision, input hashes, energy table
   std::vector<RunResult> runs;
+  std::vector<GenerationResult> generations;  // experiments with `generation:` (generation.h)
 };
 
 }  // namespace xpu::report

@@ -104,8 +104,8 @@ TEST_CASE("llama-2-7b prefill and decode: FLOPs and weight/KV bytes equal the fo
   CHECK(2 * p.macs() == 211789283328ull);  // FLOPs: 2 x 105,894,641,664
   // Weights read: embedding, one layer, final norm and the untied head, 2 bytes each.
   CHECK(weight_bytes(p) == 2 * (2 * V * D + c.layer_params() + D));
-  // The prefill writes the KV cache: K^T [1, 32, 128, 512] and V [1, 32, 512, 128], fp16.
-  CHECK(numel(p.tensor("h0.k_t").shape) * 2 + numel(p.tensor("h0.v_t").shape) * 2 == 2 * H * S * hd * 2);
+  // The prefill writes the KV cache: K and V [1, 32, 512, 128], fp16.
+  CHECK(numel(p.tensor("h0.k_new").shape) * 2 + numel(p.tensor("h0.v_new").shape) * 2 == 2 * H * S * hd * 2);
 
   // Decode step at KV length 512 (past 511 + the new token): projections
   // and MLP for one token, attention 2 H L d, LM head D V.

@@ -127,21 +127,29 @@ class Builder {
     }
     q = transpose(p + "q_t", q, {0, 2, 1, 3});  // [B, H, S, d]
     if (G > 1) q = reshape(p + "q_group", q, {B, KV, G * S, hd});
-    std::string kt = transpose(p + "k_t", k, {0, 2, 3, 1});  // [B, KV, d, S]
-    std::string vt = transpose(p + "v_t", v, {0, 2, 1, 3});  // [B, KV, S, d]
-    if (P > 0) {
-      input(p + "past_k", {B, KV, hd, P});
+    std::string kc = transpose(p + "k_new", k, {0, 2, 1, 3});  // [B, KV, S, d]: the cache's layout
+    std::string vc = transpose(p + "v_new", v, {0, 2, 1, 3});
+    std::string a;
+    if (P == 0) {
+      // Prefill: the scores from K^T of the new positions, q K^T.
+      a = op(p + "scores", OpKind::matmul, {q, transpose(p + "k_t", k, {0, 2, 3, 1})});  // [B, KV, G S, L]
+    } else {
+      // Decode: append to the cache along the positions (contiguous blocks
+      // of d), then (K q^T)^T: the same dot products without a transposed
+      // copy of the cache; only the small q and score tiles are transposed.
+      input(p + "past_k", {B, KV, P, hd});
       input(p + "past_v", {B, KV, P, hd});
-      kt = axis_op(p + "present_k", OpKind::concat, {p + "past_k", kt}, 3);
-      vt = axis_op(p + "present_v", OpKind::concat, {p + "past_v", vt}, 2);
+      kc = axis_op(p + "present_k", OpKind::concat, {p + "past_k", kc}, 2);
+      vc = axis_op(p + "present_v", OpKind::concat, {p + "past_v", vc}, 2);
+      const std::string qt = transpose(p + "q_cols", q, {0, 1, 3, 2});             // [B, KV, d, G S]
+      a = transpose(p + "scores", op(p + "scores_t", OpKind::matmul, {kc, qt}), {0, 1, 3, 2});  // [B, KV, G S, L]
     }
-    w_.outputs.push_back(kt);
-    w_.outputs.push_back(vt);
-    std::string a = op(p + "scores", OpKind::matmul, {q, kt});  // [B, KV, G S, L]
+    w_.outputs.push_back(kc);
+    w_.outputs.push_back(vc);
     a = build::scalar_binary(w_, p + "scale", OpKind::mul, a, 1.0f / std::sqrt(float(hd)), loc_);
     if (S > 1) a = op(p + "mask", OpKind::add, {a, "attn.mask"});
     a = axis_op(p + "probs", OpKind::softmax, {a}, -1);
-    a = op(p + "context", OpKind::matmul, {a, vt});  // [B, KV, G S, d]
+    a = op(p + "context", OpKind::matmul, {a, vc});  // [B, KV, G S, d]
     if (G > 1) a = reshape(p + "context_heads", a, {B, H, S, hd});
     a = transpose(p + "context_t", a, {0, 2, 1, 3});
     a = reshape(p + "merge", a, {B, S, H * hd});

@@ -3,10 +3,11 @@
 // a prefill of `seq` tokens (past 0) or a decode step (seq 1) after `past`
 // cached positions. Per layer, in Hugging Face's order:
 //   norm -> q, k, v projections (matmul on the last axis) -> heads
-//   [rope on q and k] -> K^T and V appended to the cache (concat) ->
+//   [rope on q and k] -> K and V appended to the cache (concat) ->
 //   grouped-query attention as batched matmuls: q is regrouped to
 //   [B, kv_heads, group x S, d] so each K/V head serves its group of query
-//   heads without copies (multi-query: kv_heads 1) -> x 1/sqrt(d) ->
+//   heads without copies (multi-query: kv_heads 1); prefill: q K^T, decode:
+//   (K q^T)^T (no transposed copy of the cache) -> x 1/sqrt(d) ->
 //   [+ causal mask, prefill only] -> softmax -> x V -> merge heads -> W_o ->
 //   + residual -> norm -> MLP (SwiGLU: silu(x W_gate) * (x W_up) W_down; or
 //   act(x W_in) W_out) -> + residual.
@@ -14,13 +15,14 @@
 // with the embedding, or the untied head, transposed: [V, D] as stored) and
 // argmax: the greedy next token.
 // KV cache layout (documented for traffic): per layer two tensors in the
-// run's precision, K transposed [B, kv_heads, d, positions] (Q K^T reads it
-// without a transpose) and V [B, kv_heads, positions, d]; inputs
-// "h<i>.past_k"/"h<i>.past_v" of `past` positions, outputs
-// "h<i>.present_k"/"h<i>.present_v" of past + seq. The concat that appends
-// the new positions copies the whole cache (no in-place update in the IR):
-// the KV traffic a step simulates is read past + write present (3x the
-// bytes of an in-place append that only reads the cache), see the report.
+// run's precision, K and V each [B, kv_heads, positions, d] (a position's
+// head vector contiguous, as paged/contiguous caches of serving engines
+// keep it); inputs "h<i>.past_k"/"h<i>.past_v" of `past` positions, outputs
+// "h<i>.present_k"/"h<i>.present_v" of past + seq ("h<i>.k_new"/"v_new" in
+// a prefill). The concat that appends the new positions copies the whole
+// cache (the IR has no in-place update): a step's simulated KV traffic is
+// read past + write present + the attention's reads, about 3x the bytes of
+// an in-place append; the memory bound counts only the necessary bytes.
 // Token ids are constants (prompt token t: (t * 7919 + 13) mod vocab): the
 // gathers' addresses are fixed at lowering; nothing timed depends on them.
 #include <cstdint>
