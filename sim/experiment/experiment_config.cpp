@@ -240,6 +240,15 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
       s.layers = g.integer("layers", 0, 0, 1 << 20);
       s.decode_samples = g.integer("decode_samples", 5, 0, 1 << 20);
       if (s.decode_samples == 1) g.error("decode_samples", "at least 2 (the first and last steps), or 0 for every step");
+      if (g.has("tensor_parallel")) {
+        config::Reader tp = g.map("tensor_parallel");
+        s.tp = tp.positive("devices", std::nullopt, 4096);
+        s.interconnect.topology = tp.choice("topology", {"ring", "torus2d"}, std::string("ring"));
+        s.interconnect.links = int(tp.positive("links", std::nullopt, 64));
+        s.interconnect.link_gbps = tp.number("link_gbps", std::nullopt, 1e-3, 1e6);
+        s.interconnect.link_latency_us = tp.number("link_latency_us", std::nullopt, 0, 1e6);
+        tp.finish();
+      }
       g.finish();
       e.generation = s;
     }

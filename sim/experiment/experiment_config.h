@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/common/fidelity.h"
+#include "sim/experiment/interconnect.h"
 #include "sim/numerics/mac.h"
 
 namespace xpu::energy {
@@ -58,6 +59,10 @@ struct GenerationSpec {
   int64_t gen_len = 0;           // new tokens: the prefill's plus gen_len - 1 decode steps
   int64_t layers = 0;            // decoder layers simulated (0: all), the rest scaled
   int64_t decode_samples = 5;    // decode steps simulated and interpolated between (0: every step)
+  // tensor_parallel: {devices, topology, links, link_gbps, link_latency_us}:
+  // one device's shard simulated, its all-reduces timed by `interconnect`.
+  int64_t tp = 1;
+  Interconnect interconnect;
 };
 
 struct ExperimentConfig {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "sim/config/diagnostics.h"
+#include "sim/experiment/interconnect.h"
 #include "sim/workload/input_format.h"
 #include "sim/workload/llm/llm_graph.h"
 
@@ -69,6 +70,41 @@ Bytes must_move(const workload::Workload& w, double elem, double scale) {
   return b;
 }
 
+// Tensor parallelism: after each row-parallel layer (W_o, the MLP's output
+// projection) its partial sums are all-reduced over the devices, and the
+// LM head's shards agree on the greedy token (each device's best value and
+// index: 2 values per sequence). Each all-reduce is a row of its own, timed
+// by the interconnect model; it computes no values and counts no energy.
+void add_allreduces(std::vector<report::LayerResult>& rows, const workload::Workload& w, const GenerationSpec& g,
+                    double elem, double clock_mhz) {
+  if (g.tp <= 1) return;
+  std::vector<report::LayerResult> out;
+  for (auto& r : rows) {
+    const auto dot = r.name.rfind('.');
+    const std::string leaf = dot == std::string::npos ? r.name : r.name.substr(dot + 1);
+    const bool row_parallel = is_decoder_layer_row(r.name) && (leaf == "o" || leaf == "down" || leaf == "proj");
+    const bool head = r.name == "lm_head.argmax";
+    const std::string name = r.name;
+    out.push_back(std::move(r));
+    if (!row_parallel && !head) continue;
+    const workload::Layer* l = w.find_layer(name);
+    const double n = l ? double(workload::numel(l->out_shape)) : 0;
+    const double bytes = head ? n * 2 * 4 : n * elem;
+    report::LayerResult a;
+    a.name = head ? "lm_head.allreduce" : name.substr(0, dot) + (leaf == "o" ? ".allreduce_attn" : ".allreduce_mlp");
+    a.op = "all_reduce [" + g.interconnect.topology + ", " + std::to_string(g.tp) + " devices]";
+    a.shape = l ? workload::shape_to_string(l->out_shape) : "";
+    a.io = "interconnect";
+    a.seconds = allreduce_seconds(g.interconnect, int(g.tp), bytes);
+    a.cycles = uint64_t(std::llround(a.seconds * clock_mhz * 1e6));
+    a.bytes["interconnect"] = bytes;
+    a.verdict = report::Verdict::skipped;
+    a.verdict_detail = "interconnect model (no values, no energy)";
+    out.push_back(std::move(a));
+  }
+  rows = std::move(out);
+}
+
 report::RunResult as_run(Backend& be, const std::string& acc, const std::string& label, const std::string& file,
                          DType t, const LayerRunOptions& lo, std::vector<report::LayerResult> rows) {
   report::RunResult run;
@@ -109,6 +145,7 @@ GenerationRun run_generation(Backend& be, const std::string& accelerator, const 
   R.gen_len = g.gen_len;
   R.layers_total = c.layers;
   R.layers_simulated = layers;
+  R.devices = g.tp;
   R.peak_dram_gbps = be.dram_gbps();
 
   auto pass = [&](int64_t seq, int64_t past) {
@@ -117,6 +154,7 @@ GenerationRun run_generation(Backend& be, const std::string& accelerator, const 
     s.seq = seq;
     s.past = past;
     s.layers = layers;
+    s.tp = g.tp;
     return workload::llm::build_llm(c, s);
   };
   // Prefill: the prompt through the LM head, the first token.
@@ -128,6 +166,7 @@ GenerationRun run_generation(Backend& be, const std::string& accelerator, const 
     be.check_workload(w, dtype);
     if (!quiet) spdlog::info("{} / {} / {}: prefill of {} tokens", accelerator, tag, R.precision, g.prompt_len);
     auto rows = be.run_workload(w, dtype, lo);
+    add_allreduces(rows, w, g, elem, be.clock_mhz());
     const Measure m = measure(rows, scale);
     const Bytes b = must_move(w, elem, scale);
     R.ttft_s = m.seconds;
@@ -156,6 +195,7 @@ GenerationRun run_generation(Backend& be, const std::string& accelerator, const 
     const workload::Workload w = pass(1, g.prompt_len + i - 1);
     if (sim.empty()) be.check_workload(w, dtype);
     auto rows = be.run_workload(w, dtype, lo);
+    add_allreduces(rows, w, g, elem, be.clock_mhz());
     const Measure m = measure(rows, scale);
     if (!quiet)
       spdlog::info("{} / {} / {}: decode step {} (KV {}): {:.3f} ms", accelerator, tag, R.precision, i,

@@ -43,19 +43,20 @@ std::string generation_markdown(const std::vector<GenerationResult>& gs) {
   std::ostringstream o;
   o << "## Generation\n\n"
     << "One prefill of the prompt (its time is the time to first token), then decode steps of one token per "
-       "sequence whose KV cache grows. TPOT is the mean decode step; the memory bound of a step is the bytes it "
+       "sequence whose KV cache grows. With tensor parallelism the times are one device's shard, its all-reduces "
+       "(interconnect model, no overlap with compute) included, and tokens/s counts all devices' output once. TPOT is the mean decode step; the memory bound of a step is the bytes it "
        "must move (weights, KV cache read and appended) over the peak DRAM bandwidth. Decoder layers beyond the "
        "simulated subset are scaled from it.\n\n"
-    << "| accelerator | model | precision | batch | prompt | new tokens | layers simulated | TTFT (ms) | TPOT mean "
+    << "| accelerator | model | precision | batch | devices | prompt | new tokens | layers simulated | TTFT (ms) | TPOT mean "
        "(ms) | TPOT first / last (ms) | memory bound first / last (ms) | TPOT / bound | tokens/s | decode tokens/s | "
        "energy/token (mJ) | KV cache (MiB) | steps simulated | interpolation max error |\n"
-    << "|---|---|---|---:|---:|---:|---|---:|---:|---|---|---:|---:|---:|---:|---:|---|---:|\n";
+    << "|---|---|---|---:|---:|---:|---:|---|---:|---:|---|---|---:|---:|---:|---:|---:|---|---:|\n";
   for (const auto& g : gs) {
     int sim = 0;
     for (const auto& s : g.steps) sim += s.simulated;
     const auto& a = g.steps.empty() ? GenerationStep{} : g.steps.front();
     const auto& z = g.steps.empty() ? GenerationStep{} : g.steps.back();
-    o << "| " << g.accelerator << " | " << g.model << " | " << g.precision << " | " << g.batch << " | " << g.prompt_len
+    o << "| " << g.accelerator << " | " << g.model << " | " << g.precision << " | " << g.batch << " | " << g.devices << " | " << g.prompt_len
       << " | " << g.gen_len << " | " << g.layers_simulated << " of " << g.layers_total << " | " << f(g.ttft_s * 1e3)
       << " | " << f(g.tpot_mean_s() * 1e3) << " | " << f(a.seconds * 1e3) << " / " << f(z.seconds * 1e3) << " | "
       << f(a.bound_seconds * 1e3) << " / " << f(z.bound_seconds * 1e3) << " | " << f(g.bound_ratio_mean(), 2) << "x | "
@@ -93,6 +94,7 @@ nlohmann::json generation_json(const std::vector<GenerationResult>& gs) {
     j["model_file"] = g.model_file;
     j["precision"] = g.precision;
     j["batch"] = g.batch;
+    j["devices"] = g.devices;
     j["prompt_len"] = g.prompt_len;
     j["gen_len"] = g.gen_len;
     j["layers_total"] = g.layers_total;

@@ -25,6 +25,7 @@ struct GenerationStep {
 struct GenerationResult {
   std::string accelerator, model, model_file, precision;
   int64_t batch = 1, prompt_len = 0, gen_len = 0;
+  int64_t devices = 1;  // tensor-parallel devices (the times are one device's, all-reduces included)
   int64_t layers_total = 0, layers_simulated = 0;  // decoder layers: rows of the subset scaled by total / simulated
   double peak_dram_gbps = 0;
   double ttft_s = 0;          // the prefill (prompt through the LM head and the first token)

@@ -19,8 +19,9 @@ using Values = std::vector<float>;
 class Builder {
  public:
   Builder(const LlmConfig& c, const LlmShape& s, Workload& w)
-      : c_(c), s_(s), w_(w), B(s.batch), S(s.seq), P(s.past), L(s.past + s.seq), D(c.hidden), H(c.heads),
-        KV(c.kv_heads), hd(c.head_dim()), G(c.group()) {
+      : c_(c), s_(s), w_(w), B(s.batch), S(s.seq), P(s.past), L(s.past + s.seq), D(c.hidden), H(c.heads / s.tp),
+        KV(c.kv_heads >= s.tp ? c.kv_heads / s.tp : 1), hd(c.head_dim()), G(H / KV), F(c.ffn / s.tp),
+        V((c.vocab + s.tp - 1) / s.tp) {
     loc_.file = c.file;
     loc_.key_path = "model";
   }
@@ -160,11 +161,11 @@ class Builder {
     act.gelu_tanh = c_.gelu_tanh;
     std::string m;
     if (c_.gated) {
-      const std::string g = op(p + "act", c_.act, {linear(p + "gate", n2, c_.ffn, c_.mlp_bias)}, act);
-      m = op(p + "gated", OpKind::mul, {g, linear(p + "up", n2, c_.ffn, c_.mlp_bias)});
+      const std::string g = op(p + "act", c_.act, {linear(p + "gate", n2, F, c_.mlp_bias)}, act);
+      m = op(p + "gated", OpKind::mul, {g, linear(p + "up", n2, F, c_.mlp_bias)});
       m = linear(p + "down", m, D, c_.mlp_bias);
     } else {
-      m = op(p + "act", c_.act, {linear(p + "fc", n2, c_.ffn, c_.mlp_bias)}, act);
+      m = op(p + "act", c_.act, {linear(p + "fc", n2, F, c_.mlp_bias)}, act);
       m = linear(p + "proj", m, D, c_.mlp_bias);
     }
     return op(p + "out", OpKind::add, {m, x1});
@@ -175,9 +176,9 @@ class Builder {
     std::string h = axis_op("final.last", OpKind::gather, {x, "final.last_index"}, 1);  // [B, 1, D]
     h = reshape("final.rows", norm("final.norm", h), {B, D});
     std::string wname = "embed.weight";
-    if (!c_.tie_embeddings) {
+    if (!c_.tie_embeddings || s_.tp > 1) {  // a tied table's shard is a tensor of its own
       wname = "lm_head.weight";
-      constant(wname, {c_.vocab, D}, c_.dtype, TensorRole::weight);
+      constant(wname, {V, D}, c_.dtype, TensorRole::weight);
     }
     Attrs a;
     a.trans_b = true;  // [V, D] as stored
@@ -189,7 +190,7 @@ class Builder {
   const LlmShape& s_;
   Workload& w_;
   SourceLocation loc_;
-  const int64_t B, S, P, L, D, H, KV, hd, G;
+  const int64_t B, S, P, L, D, H, KV, hd, G, F, V;  // H, KV, F, V: this device's shard
 };
 
 std::string stem(const std::string& path) {
@@ -209,12 +210,16 @@ Workload build_llm(const LlmConfig& c, const LlmShape& s) {
   w.name = stem(c.file);
   w.source_file = c.file;
   w.dtype = c.dtype;
-  w.params = {{"batch", s.batch}, {"seq", s.seq}, {"past", s.past}, {"layers", s.layers > 0 ? s.layers : c.layers}};
+  w.params = {{"batch", s.batch}, {"seq", s.seq}, {"past", s.past}, {"layers", s.layers > 0 ? s.layers : c.layers}, {"tp", s.tp}};
   const int64_t layers = s.layers > 0 ? s.layers : c.layers;
   auto bad = [&](const std::string& key, const std::string& msg) {
     throw config::ConfigError(config::Diagnostic{c.file, 0, 0, "params." + key, msg});
   };
   if (s.batch < 1 || s.seq < 1 || s.past < 0) bad("seq", "batch and seq must be >= 1 and past >= 0");
+  if (s.tp < 1 || c.heads % s.tp != 0 || c.ffn % s.tp != 0 ||
+      (c.kv_heads % s.tp != 0 && s.tp % c.kv_heads != 0))
+    bad("tp", std::to_string(s.tp) + " devices do not divide the " + std::to_string(c.heads) + " heads, " +
+                  std::to_string(c.kv_heads) + " KV heads and MLP width " + std::to_string(c.ffn));
   if (layers > c.layers) bad("layers", std::to_string(layers) + " layers asked, the model has " + std::to_string(c.layers));
   if (!c.rotary && s.past + s.seq > c.max_positions)
     bad("seq", "past + seq = " + std::to_string(s.past + s.seq) + " exceeds the " + std::to_string(c.max_positions) +

@@ -38,6 +38,13 @@ struct LlmShape {
   int64_t past = 0;     // cached positions before them
   int64_t layers = 0;   // decoder layers built (0: all); a subset is scaled by the caller
   bool lm_head = true;  // final norm, LM head and argmax
+  // Tensor parallelism (Megatron): the graph is one device's shard of
+  // `tp`: column-parallel q/k/v and MLP-in (heads, KV heads and the MLP
+  // width divided; fewer KV heads than devices: one replicated per device),
+  // row-parallel W_o and MLP-out (their outputs are partial sums: an
+  // all-reduce follows each, timed by the caller), the LM head's vocabulary
+  // split (rounded up); the embedding is replicated.
+  int64_t tp = 1;
 };
 
 // Every layer of decoder layer i is named "h<i>.<op>"; the rest "embed.*",
