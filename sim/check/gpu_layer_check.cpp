@@ -60,6 +60,18 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     const workload::Tensor& t = w.tensor(name);
     if (l.op == OpKind::gather && i == 1 && t.values) feeds_[name] = *t.values;  // the indices the kernel was lowered for
     else feeds_[name] = variance ? random_values(n, seed + i, 0.5f, 1.5f) : random_values(n, seed + i, -3.0f, 3.0f);
+    if (l.op == OpKind::concat && l.attrs.in_place && i == 0) {
+      // Already in the output buffer: its slice of every outer index.
+      const workload::Shape& os = l.out_shape;
+      const size_t axis = size_t(l.attrs.axis);
+      uint64_t outer = 1, inner = 1;
+      for (size_t d = 0; d < axis; ++d) outer *= uint64_t(os[d]);
+      for (size_t d = axis + 1; d < os.size(); ++d) inner *= uint64_t(os[d]);
+      const uint64_t block = uint64_t(t.shape[axis]) * inner, len = uint64_t(os[axis]);
+      for (uint64_t o = 0; o < outer; ++o)
+        mem.write(L.out_addr + o * len * inner * 4, feeds_[name].data() + o * block, block * 4);
+      continue;
+    }
     mem.write(L.in_addr[i], feeds_[name].data(), n * 4);
   }
   if (l.op == OpKind::batchnorm) {

@@ -9,6 +9,7 @@
 #include "sim/experiment/machine_registry.h"
 #include "sim/experiment/sweep_internal.h"
 #include "sim/workload/input_format.h"
+#include "sim/workload/llm/hf_config.h"
 #include "sim/workload/workload.h"
 
 namespace xpu::cli {
@@ -51,7 +52,9 @@ void validate_experiment(const std::string& path, const std::string& kind, const
     all.insert(all.end(), ov.accelerator.begin(), ov.accelerator.end());
     checked(out, [&] { experiment::machine_kind_of(config::Document::load(acc.file)).check_config(acc.file, all); });
   }
-  for (const auto& w : e.workload_files) checked(out, [&] { workload::load_workload(w, ov.workload); });
+  // A generation builds its passes itself: its models are config.json files, read and checked.
+  for (const auto& w : e.workload_files)
+    checked(out, [&] { e.generation ? void(workload::llm::read_hf_config(w)) : void(workload::load_workload(w, ov.workload)); });
   checked(out, [&] { energy::EnergyTable::from_document(config::Document::load(e.energy_file)); });
   // Every point of a sweep, as `xpusim sweep` checks them before running.
   if (kind == "sweep" && out.empty()) {

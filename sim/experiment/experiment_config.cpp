@@ -239,6 +239,7 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
       s.gen_len = g.positive("gen_len", std::nullopt, 1 << 20);
       s.layers = g.integer("layers", 0, 0, 1 << 20);
       s.decode_samples = g.integer("decode_samples", 5, 0, 1 << 20);
+      s.prefill = g.boolean("prefill", true);
       if (s.decode_samples == 1) g.error("decode_samples", "at least 2 (the first and last steps), or 0 for every step");
       if (g.has("tensor_parallel")) {
         config::Reader tp = g.map("tensor_parallel");

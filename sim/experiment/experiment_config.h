@@ -63,6 +63,7 @@ struct GenerationSpec {
   // one device's shard simulated, its all-reduces timed by `interconnect`.
   int64_t tp = 1;
   Interconnect interconnect;
+  bool prefill = true;  // false: decode steps only (no TTFT), e.g. a long context too slow to prefill
 };
 
 struct ExperimentConfig {

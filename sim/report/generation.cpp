@@ -57,7 +57,7 @@ std::string generation_markdown(const std::vector<GenerationResult>& gs) {
     const auto& a = g.steps.empty() ? GenerationStep{} : g.steps.front();
     const auto& z = g.steps.empty() ? GenerationStep{} : g.steps.back();
     o << "| " << g.accelerator << " | " << g.model << " | " << g.precision << " | " << g.batch << " | " << g.devices << " | " << g.prompt_len
-      << " | " << g.gen_len << " | " << g.layers_simulated << " of " << g.layers_total << " | " << f(g.ttft_s * 1e3)
+      << " | " << g.gen_len << " | " << g.layers_simulated << " of " << g.layers_total << " | " << (g.prefill_simulated ? f(g.ttft_s * 1e3) : std::string("-"))
       << " | " << f(g.tpot_mean_s() * 1e3) << " | " << f(a.seconds * 1e3) << " / " << f(z.seconds * 1e3) << " | "
       << f(a.bound_seconds * 1e3) << " / " << f(z.bound_seconds * 1e3) << " | " << f(g.bound_ratio_mean(), 2) << "x | "
       << f(g.tokens_per_s(), 1) << " | " << f(g.decode_tokens_per_s(), 1) << " | " << f(g.energy_per_token_j() * 1e3)
@@ -99,7 +99,7 @@ nlohmann::json generation_json(const std::vector<GenerationResult>& gs) {
     j["gen_len"] = g.gen_len;
     j["layers_total"] = g.layers_total;
     j["layers_simulated"] = g.layers_simulated;
-    j["ttft_s"] = finite(g.ttft_s);
+    j["ttft_s"] = g.prefill_simulated ? finite(g.ttft_s) : nlohmann::json(nullptr);
     j["tpot_mean_s"] = finite(g.tpot_mean_s());
     j["tokens_per_s"] = finite(g.tokens_per_s());
     j["decode_tokens_per_s"] = finite(g.decode_tokens_per_s());

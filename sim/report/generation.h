@@ -28,6 +28,7 @@ struct GenerationResult {
   int64_t devices = 1;  // tensor-parallel devices (the times are one device's, all-reduces included)
   int64_t layers_total = 0, layers_simulated = 0;  // decoder layers: rows of the subset scaled by total / simulated
   double peak_dram_gbps = 0;
+  bool prefill_simulated = true;  // false: a decode-only run (no TTFT; tokens/s counts decode only)
   double ttft_s = 0;          // the prefill (prompt through the LM head and the first token)
   double prefill_energy_j = 0;
   double prefill_bound_s = 0; // the prefill's memory roofline bound (weights + KV written)

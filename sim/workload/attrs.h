@@ -38,6 +38,9 @@ struct Attrs {
   Shape target_shape;              // reshape: ONNX shape input (0 copies, -1 infers)
   bool allow_zero = false;         // reshape: ONNX allowzero (0 means a zero-size dimension)
   std::vector<int64_t> perm;       // transpose: output axis i is input axis perm[i]; empty = reverse
+  // concat: operand 0 already lies in the output buffer (a KV cache appended
+  // in place): machines write only the other operands. Values unchanged.
+  bool in_place = false;
 };
 
 }  // namespace xpu::workload

@@ -102,7 +102,7 @@ void LayerBuild::map_op() {
       // landing at (o len + offset_t) inner. Rows are cut to the largest
       // length g dividing every block, so one map kernel of g-element rows
       // (per-row bases) moves them all; bit-exact like any copy.
-      L.kernel = "map_copy";
+      L.kernel = l.attrs.in_place ? "map_copy (in place)" : "map_copy";
       const int64_t rank = int64_t(out.size());
       const size_t axis = size_t(workload::normalize_axis(l.attrs.axis, rank));
       uint64_t outer = 1, inner = 1;
@@ -111,12 +111,16 @@ void LayerBuild::map_op() {
       const uint64_t len = uint64_t(out[axis]);
       uint64_t g = 0;
       std::vector<uint64_t> base(l.inputs.size());
-      for (size_t t = 0; t < l.inputs.size(); ++t) {
+      // In place: operand 0 already lies in the output buffer (staged there
+      // by the check); only the others are copied.
+      const size_t first = l.attrs.in_place ? 1 : 0;
+      if (first == 1) L.out_addr = mem.take(count * 4);
+      for (size_t t = first; t < l.inputs.size(); ++t) {
         if (l.inputs[t].empty()) unsupported(l, "absent concat operand");
         base[t] = input(t);
         g = std::gcd(g, uint64_t(in_shape(t).at(axis)) * inner);
       }
-      L.out_addr = mem.take(count * 4);
+      if (first == 0) L.out_addr = mem.take(count * 4);
       if (g == 0) unsupported(l, "empty concat");
       MapSpec s;
       s.op = MapOp::copy;
@@ -126,7 +130,7 @@ void LayerBuild::map_op() {
       uint64_t offset = 0;
       for (size_t t = 0; t < l.inputs.size(); ++t) {
         const uint64_t tl = uint64_t(in_shape(t).at(axis)), block = tl * inner;
-        for (uint64_t o = 0; o < outer; ++o)
+        for (uint64_t o = 0; o < outer && t >= first; ++o)
           for (uint64_t j = 0; j < block; j += g) {
             s.in[0].push_back(base[t] + (o * block + j) * 4);
             s.out.push_back(L.out_addr + ((o * len + offset) * inner + j) * 4);

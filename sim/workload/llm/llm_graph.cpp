@@ -140,8 +140,11 @@ class Builder {
       // copy of the cache; only the small q and score tiles are transposed.
       input(p + "past_k", {B, KV, P, hd});
       input(p + "past_v", {B, KV, P, hd});
-      kc = axis_op(p + "present_k", OpKind::concat, {p + "past_k", kc}, 2);
-      vc = axis_op(p + "present_v", OpKind::concat, {p + "past_v", vc}, 2);
+      Attrs app;
+      app.axis = 2;
+      app.in_place = true;  // the cache buffer holds the past: only the new positions are written
+      kc = op(p + "present_k", OpKind::concat, {p + "past_k", kc}, app);
+      vc = op(p + "present_v", OpKind::concat, {p + "past_v", vc}, app);
       const std::string qt = transpose(p + "q_cols", q, {0, 1, 3, 2});             // [B, KV, d, G S]
       a = transpose(p + "scores", op(p + "scores_t", OpKind::matmul, {kc, qt}), {0, 1, 3, 2});  // [B, KV, G S, L]
     }
