@@ -34,7 +34,7 @@ const std::vector<InputFormat>& input_formats();
 const InputFormat* find_input_format(const std::string& path);
 // Throws config::ConfigError naming the file and the known extensions.
 const InputFormat& input_format_of(const std::string& path);
-// ".yaml, .yml, .onnx, .csv, .cfg"
+// ".yaml, .yml, .onnx, .csv, .json, .cfg"
 std::string known_extensions();
 
 }  // namespace xpu::workload

@@ -149,7 +149,7 @@ TEST_CASE("registry: input formats by extension, case-insensitive; unknown ones 
   CHECK(find_input_format("scale.Cfg")->name == "SCALE-Sim config");
   CHECK(find_input_format("dir.csv/file") == nullptr);  // the dot is in a directory name
   CHECK_THROWS_WITH(workload::input_format_of("net.txt"),
-                    Contains("net.txt: unknown file extension \".txt\": expected one of .yaml, .yml, .onnx, .csv, .cfg"));
+                    Contains("net.txt: unknown file extension \".txt\": expected one of .yaml, .yml, .onnx, .csv, .json, .cfg"));
   CHECK_THROWS_WITH(workload::load_workload(kSrc + "/workloads/scalesim/scale.cfg"),
                     Contains("not a workload: a SCALE-Sim config describes a machine"));
 

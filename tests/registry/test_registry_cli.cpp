@@ -61,7 +61,7 @@ TEST_CASE("registry cli: validate and run agree on upper-case extensions", "[reg
   r = xpusim("validate " + write(dir + "/net.txt", "Layer, M, N, K,\n"));
   CHECK(r.code == 1);
   CHECK_THAT(r.out, Catch::Contains("net.txt: unknown file extension \".txt\": expected one of .yaml, .yml, .onnx, "
-                                    ".csv, .cfg"));
+                                    ".csv, .json, .cfg"));
 }
 
 TEST_CASE("registry cli: validate understands SCALE-Sim's own cfg", "[registry][cli]") {
