@@ -56,6 +56,7 @@ void validate_bytes(const char* suffix, const uint8_t* data, size_t size) {
 void yaml(const uint8_t* d, size_t n) { validate_bytes(".yaml", d, n); }
 void csv(const uint8_t* d, size_t n) { validate_bytes(".csv", d, n); }
 void onnx(const uint8_t* d, size_t n) { validate_bytes(".onnx", d, n); }
+void hf_config(const uint8_t* d, size_t n) { validate_bytes(".json", d, n); }
 
 // Expressions as in a workload's params: a few names, extreme values included.
 void expr(const uint8_t* d, size_t n) {
@@ -91,7 +92,7 @@ const std::vector<Target>& targets() {
   static const std::vector<Target> t = {
       {"accelerator", yaml}, {"energy", yaml},     {"workload", yaml},         {"experiment", yaml},
       {"sweep", yaml},       {"expr", expr},       {"scalesim_cfg", scalesim_cfg}, {"scalesim_csv", csv},
-      {"onnx", onnx},
+      {"onnx", onnx},        {"hf_config", hf_config},
   };
   return t;
 }
