@@ -143,8 +143,8 @@ std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
     check_output_dir(ro.output_dir);
     auto result = run_experiment_results(e, ro);
     attach_waterfall(result);
-    written = report::write_reports(result, ro.output_dir);
-    written.push_back(write_run_manifest(ro.output_dir, result.manifest, started, command_line()));
+    written = report::write_reports(result, ro.output_dir,
+                                    {{"manifest.json", run_manifest_text(result.manifest, started, command_line())}});
   }
   // report.md first: the file the CLI names.
   std::stable_partition(written.begin(), written.end(),
