@@ -51,7 +51,7 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
     Decoded& d = out[pc];
     Builder b{d};
     d.unit = unit_of(in.op);
-    d.exit = in.op == Op::exit;
+    d.ctl = in.op == Op::exit ? kCtlExit : in.op == Op::cp_wait ? kCtlCpWait : 0;
     d.guard = in.guard;
     d.guard_neg = in.guard_neg;
     if (in.guard != kPT) b.add(static_cast<uint16_t>(256 + in.guard));
@@ -66,9 +66,15 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
       case Unit::sfu: pipe(sc.sfu); break;
       case Unit::ldst: pipe(sc.ldst); break;
       case Unit::tensor:
-        d.issue = static_cast<uint8_t>(in.in == DType::int8 ? tc.ii_int8 : in.acc == AccType::f16 ? tc.ii_f16_acc : tc.ii_f32_acc);
-        d.latency = static_cast<uint8_t>(std::min<uint32_t>(
-            in.in == DType::int8 ? tc.latency_int8 : in.acc == AccType::f16 ? tc.latency_f16_acc : tc.latency_f32_acc, 255));
+        d.issue = static_cast<uint8_t>(in.in == DType::int8   ? tc.ii_int8
+                                       : in.in == DType::fp32 ? tc.ii_tf32
+                                       : in.acc == AccType::f16 ? tc.ii_f16_acc
+                                                                : tc.ii_f32_acc);
+        d.latency = static_cast<uint8_t>(std::min<uint32_t>(in.in == DType::int8   ? tc.latency_int8
+                                                            : in.in == DType::fp32 ? tc.latency_tf32
+                                                            : in.acc == AccType::f16 ? tc.latency_f16_acc
+                                                                                     : tc.latency_f32_acc,
+                                                            255));
         break;
       default: d.issue = 1; d.latency = 1; break;
     }
@@ -87,9 +93,10 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
         // so that the hot path shifts (Volta: 16 x 16 x 16 / (4 sets x 4 or 2 steps)).
         d.mac_ctr = in.in == DType::int8   ? Ctr::mac_int8
                     : in.in == DType::bf16 ? Ctr::mac_bf16
+                    : in.in == DType::fp32 ? Ctr::mac_tf32
                     : in.acc == AccType::f16 ? Ctr::mac_fp16_acc16
                                              : Ctr::mac_fp16;
-        const uint32_t macs = mma.step_macs(in.acc);
+        const uint32_t macs = mma.step_macs(in.in, in.acc);
         if (macs == 0 || (macs & (macs - 1)) != 0)
           throw InternalError(std::string(mma.name()) + ": MACs per instruction must be a power of two");
         d.mac_log2 = static_cast<uint8_t>(__builtin_ctz(macs));
@@ -103,6 +110,17 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
         b.range(in.dst, words);
         d.rf_reads = in.a == kRZ ? 0 : 1;
         d.rf_writes = static_cast<uint16_t>(words);
+        break;
+      case Op::ldsm:
+        b.add(in.a);
+        b.range(in.dst, in.ldsm_n);
+        d.rf_reads = in.a == kRZ ? 0 : 1;
+        d.rf_writes = in.ldsm_n;
+        break;
+      case Op::ldgsts:
+        b.add(in.a);
+        b.add(in.c);
+        d.rf_reads = static_cast<uint16_t>((in.a == kRZ ? 0 : 1) + (in.c == kRZ ? 0 : 1));
         break;
       case Op::stg: case Op::sts:
         b.add(in.a);
@@ -152,7 +170,9 @@ std::vector<std::array<uint32_t, 32>> fragment_offsets(const Kernel& k, const Mm
     const Instr& in = k.code[pc];
     if (in.frag < 0) continue;
     for (uint32_t l = 0; l < 32; ++l)
-      out[pc][l] = mma.frag_lane_offset(static_cast<FragKind>(in.frag), in.in, in.acc, l, in.part, in.ldm);
+      out[pc][l] = in.op == Op::ldsm
+                       ? mma.ldmatrix_lane_offset(static_cast<FragKind>(in.frag), in.in, l, in.ldm)
+                       : mma.frag_lane_offset(static_cast<FragKind>(in.frag), in.in, in.acc, l, in.part, in.ldm);
   }
   return out;
 }

@@ -29,7 +29,10 @@ std::string fast_path_check(const Kernel& k) {
       const Unit u = unit_of(in.op);
       switch (in.op) {
         case Op::ldg: case Op::lds: changed |= set_reg(in.dst, in.width / 4, true); break;
-        case Op::stg: case Op::sts: case Op::bra: case Op::bar: case Op::exit: case Op::nop: break;
+        case Op::ldsm: changed |= set_reg(in.dst, in.ldsm_n, true); break;
+        case Op::stg: case Op::sts: case Op::bra: case Op::bar: case Op::exit: case Op::nop: case Op::ldgsts:
+        case Op::cp_commit: case Op::cp_wait:
+          break;
         case Op::hmma: {
           if (!k.mma) throw InternalError(k.name + ": HMMA in a kernel without a tensor-core shape");
           const MmaStepRegs h = k.mma->step_regs(in);
@@ -64,8 +67,11 @@ std::string fast_path_check(const Kernel& k) {
     const Instr& in = k.code[pc];
     const std::string at = " at pc " + std::to_string(pc) + " (" + op_name(in.op) + ")";
     if (in.guard != kPT && pred[in.guard]) return "data-dependent guard" + at;
-    if ((in.op == Op::ldg || in.op == Op::stg || in.op == Op::lds || in.op == Op::sts) && r(in.a))
+    if ((in.op == Op::ldg || in.op == Op::stg || in.op == Op::lds || in.op == Op::sts || in.op == Op::ldsm ||
+         in.op == Op::ldgsts) &&
+        r(in.a))
       return "data-dependent address" + at;
+    if (in.op == Op::ldgsts && r(in.c)) return "data-dependent address" + at;
   }
   return {};
 }

@@ -463,6 +463,7 @@ stats::Snapshot Gpu::make_stats(const LaunchResult& r) const {
   put(sm, "tensor.mac.fp16_acc16", Unit::ops, c[Ctr::mac_fp16_acc16], "fp16 x fp16 MACs, fp16 accumulation");
   put(sm, "tensor.mac.bf16", Unit::ops, c[Ctr::mac_bf16], "bf16 x bf16 MACs");
   put(sm, "tensor.mac.int8", Unit::ops, c[Ctr::mac_int8], "int8 x int8 MACs");
+  if (cfg_.tensor_core.tf32) put(sm, "tensor.mac.tf32", Unit::ops, c[Ctr::mac_tf32], "tf32 x tf32 MACs, fp32 accumulation");
   put(sm, "rf.reads", Unit::count, c[Ctr::rf_reads], "32-bit register reads");
   put(sm, "rf.writes", Unit::count, c[Ctr::rf_writes], "32-bit register writes");
   put(sm, "rf.bank_conflicts", Unit::cycles, c[Ctr::rf_bank_conflicts], "operand-collection cycles lost");
@@ -488,6 +489,8 @@ stats::Snapshot Gpu::make_stats(const LaunchResult& r) const {
   put(l2, "read_bytes", Unit::bytes, r.mem.l2_read_bytes, "");
   put(l2, "write_bytes", Unit::bytes, r.mem.l2_write_bytes, "");
   put(l2, "queue_cycles", Unit::cycles, r.mem.l2_queue_cycles, "bandwidth queueing summed over requests");
+  if (cfg_.l2.partitions > 1)
+    put(l2, "far_reads", Unit::count, r.mem.l2_far_reads, "reads served by the other L2 partition (crossbar)");
   auto& dram = gpu.child("dram");
   put(dram, "read_bytes", Unit::bytes, r.mem.dram_read_bytes, "");
   put(dram, "write_bytes", Unit::bytes, r.mem.dram_write_bytes, "");

@@ -40,11 +40,12 @@ struct SubCoreConfig {
 // decomposition into tensor-core instructions, their values); the config
 // names one (tensor_core.mma).
 enum class MmaKind : uint8_t {
-  volta_hmma884,  // wmma m16n16k16 as Volta's HMMA.884 sets and steps (Raihan et al., ISPASS 2019)
+  volta_hmma884,    // wmma m16n16k16 as Volta's HMMA.884 sets and steps (Raihan et al., ISPASS 2019)
+  ampere_mma_sync,  // Ampere mma.sync m16n8k16 (fp16/bf16), m16n8k8 (tf32), m16n8k32 (int8), one instruction each
   count
 };
 inline const char* mma_kind_name(MmaKind k) {
-  static const char* const names[] = {"volta_hmma884"};
+  static const char* const names[] = {"volta_hmma884", "ampere_mma_sync"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(MmaKind::count), "one name per MmaKind");
   return names[static_cast<int>(k)];
 }
@@ -64,6 +65,10 @@ struct TensorCoreConfig {
   bool int8 = false;  // Volta has no integer tensor path (Turing IMMA does)
   uint32_t ii_int8 = 1;
   uint32_t latency_int8 = 12;
+  bool tf32 = false;  // tf32 inputs (fp32 registers) on the tensor cores (Ampere)
+  uint32_t ii_tf32 = 8;
+  uint32_t latency_tf32 = 32;
+  bool sparse_2_4 = false;  // mma.sp with 2:4 structured-sparse A (Ampere): twice the MACs per instruction
 };
 
 struct SharedMemoryConfig {
@@ -87,8 +92,13 @@ struct L2Config {
   uint32_t slices = 64;
   uint32_t line_bytes = 128;
   uint32_t assoc = 16;
-  uint32_t latency = 210;          // load-to-use from the SM on an L2 hit
+  uint32_t latency = 210;          // load-to-use from the SM on an L2 hit (in its near partition)
   double bytes_per_cycle_per_slice = 22.0;
+  // A100-style split L2: `partitions` halves, each the home of half the
+  // lines (by address hash) and near to half the SMs; a request to a line
+  // whose home is the other partition pays far_extra_latency more (crossbar).
+  uint32_t partitions = 1;
+  uint32_t far_extra_latency = 0;
 };
 
 struct DramConfig {

@@ -12,7 +12,8 @@ Unit unit_of(Op op) {
       return Unit::fp32;
     case Op::dadd: return Unit::fp64;
     case Op::ex2: case Op::rcp: case Op::rsq: return Unit::sfu;
-    case Op::ldg: case Op::stg: case Op::lds: case Op::sts: return Unit::ldst;
+    case Op::ldg: case Op::stg: case Op::lds: case Op::sts: case Op::ldsm: case Op::ldgsts: return Unit::ldst;
+    case Op::cp_commit: case Op::cp_wait: return Unit::none;  // group bookkeeping, no pipe
     case Op::hmma: return Unit::tensor;
     case Op::bra: case Op::bar: case Op::exit: return Unit::branch;
     case Op::nop: return Unit::none;
@@ -24,7 +25,7 @@ const char* op_name(Op op) {
   static const char* const names[] = {
       "MOV", "IADD", "ISUB", "IMUL", "IMAD", "SHL", "SHR", "AND", "OR", "XOR", "IMIN", "IMAX", "ISETP", "S2R",
       "SEL", "FADD", "FMUL", "FFMA", "FMNMX", "FSETP", "F2F.F16", "F2F.F32", "DADD", "MUFU.EX2", "MUFU.RCP",
-      "MUFU.RSQ", "LDG", "STG", "LDS", "STS", "HMMA", "BRA", "BAR", "EXIT", "NOP"};
+      "MUFU.RSQ", "LDG", "STG", "LDS", "STS", "LDSM", "LDGSTS", "LDGDEPBAR", "DEPBAR", "HMMA", "BRA", "BAR", "EXIT", "NOP"};
   return names[static_cast<int>(op)];
 }
 

@@ -30,8 +30,10 @@ enum class Op : uint8_t {
   dadd,
   // SFU
   ex2, rcp, rsq,
-  // LD/ST
-  ldg, stg, lds, sts,
+  // LD/ST; ldsm = ldmatrix (8x8 16-bit matrices from shared memory, Ampere);
+  // ldgsts = cp.async global -> shared (no register written) with
+  // cp_commit (cp.async.commit_group) and cp_wait (cp.async.wait_group imm)
+  ldg, stg, lds, sts, ldsm, ldgsts, cp_commit, cp_wait,
   // tensor core (one HMMA step)
   hmma,
   // control
@@ -72,6 +74,11 @@ struct Instr {
   uint8_t set = 0, step = 0;
   AccType acc = AccType::f32;
   DType in = DType::fp16;
+  // ldsm: matrices (1, 2, 4) into dst..dst+n-1, transposed or not.
+  uint8_t ldsm_n = 0;
+  bool ldsm_trans = false;
+  // ldgsts: the shared-memory byte address is R[c] + imm2.
+  int32_t imm2 = 0;
 };
 
 class MmaShape;

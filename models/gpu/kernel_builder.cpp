@@ -146,6 +146,44 @@ Instr& KernelBuilder::sts(uint8_t a, int32_t imm, uint8_t src, uint8_t width) {
   return emit(in);
 }
 
+Instr& KernelBuilder::ldgsts(uint8_t buf, uint8_t a, int32_t imm, uint8_t s, int32_t simm, uint8_t width) {
+  Instr in;
+  in.op = Op::ldgsts;
+  in.buf = buf;
+  in.a = a;
+  in.imm = imm;
+  in.c = s;
+  in.imm2 = simm;
+  in.width = width;
+  return emit(in);
+}
+
+Instr& KernelBuilder::cp_commit() {
+  Instr in;
+  in.op = Op::cp_commit;
+  return emit(in);
+}
+
+Instr& KernelBuilder::cp_wait(uint32_t n) {
+  Instr in;
+  in.op = Op::cp_wait;
+  in.imm = static_cast<int32_t>(n);
+  return emit(in);
+}
+
+Instr& KernelBuilder::ldsm(uint8_t d, uint8_t a, int32_t imm, uint8_t matrices, bool trans) {
+  if (matrices != 1 && matrices != 2 && matrices != 4) throw InternalError(k_.name + ": ldmatrix of 1, 2 or 4 matrices");
+  Instr in;
+  in.op = Op::ldsm;
+  in.dst = d;
+  in.a = a;
+  in.imm = imm;
+  in.width = 16;
+  in.ldsm_n = matrices;
+  in.ldsm_trans = trans;
+  return emit(in);
+}
+
 Instr& KernelBuilder::bar() {
   Instr in;
   in.op = Op::bar;
@@ -169,6 +207,16 @@ Instr& KernelBuilder::bra(int target, int reconv, uint8_t p, bool neg) {
 }
 
 void KernelBuilder::wmma_load(const Frag& f, Space s, uint8_t a, int32_t imm, uint32_t ldm, uint8_t buf) {
+  const MmaShape::LdMatrix lm = mma().ldmatrix(f.kind, f.in);
+  if (s == Space::shared && lm.matrices > 0) {
+    if (lm.matrices != f.regs()) throw InternalError(k_.name + ": ldmatrix does not fill the fragment");
+    Instr& in = ldsm(f.reg, a, imm, lm.matrices, lm.trans);
+    in.frag = static_cast<int8_t>(f.kind);
+    in.ldm = ldm;
+    in.in = f.in;
+    in.acc = f.acc;
+    return;
+  }
   const uint32_t parts = mma().frag_parts(f.kind, f.in, f.acc), pb = mma().frag_part_bytes(f.kind, f.in, f.acc);
   for (uint32_t p = 0; p < parts; ++p) {
     const uint8_t d = static_cast<uint8_t>(f.reg + p * pb / 4);

@@ -3,7 +3,8 @@
 // finish(), structured branches that record their reconvergence point, and
 // the wmma operations expanded into the instructions of the tensor-core
 // shape given at construction (mma_shape.h; Volta: mma_volta_hmma884.h):
-//   wmma.load/store  -> frag_parts() LDS/LDG/STS/STG per lane;
+//   wmma.load/store  -> frag_parts() LDS/LDG/STS/STG per lane, or one
+//                       ldmatrix from shared memory where the shape says so;
 //   wmma.mma         -> sets() x steps(acc) HMMA instructions, set-major
 //                       (Volta: 4 x 4 with fp32/int32 accumulation, 4 x 2 with fp16);
 //   wmma.fill        -> one MOV per accumulator register.
@@ -61,6 +62,12 @@ class KernelBuilder {
   Instr& stg(uint8_t buf, uint8_t a, int32_t imm, uint8_t src, uint8_t width = 4);
   Instr& lds(uint8_t d, uint8_t a, int32_t imm, uint8_t width = 4);
   Instr& sts(uint8_t a, int32_t imm, uint8_t src, uint8_t width = 4);
+  // Ampere: cp.async of `width` bytes per lane from global (buf base +) R[a]
+  // + imm to shared R[s] + simm; commit_group; wait_group n; ldmatrix.
+  Instr& ldgsts(uint8_t buf, uint8_t a, int32_t imm, uint8_t s, int32_t simm, uint8_t width = 16);
+  Instr& cp_commit();
+  Instr& cp_wait(uint32_t n);
+  Instr& ldsm(uint8_t d, uint8_t a, int32_t imm, uint8_t matrices, bool trans);
   Instr& bar();
   Instr& exit();
   // Branch to `target` where @p (or @!p); the diverged paths reconverge at

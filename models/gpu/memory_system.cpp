@@ -51,6 +51,12 @@ uint32_t MemorySystem::channel_of(uint64_t line) const {
   return static_cast<uint32_t>(fold(chunk) % cfg_.dram.channels);
 }
 
+bool MemorySystem::far(uint32_t sm, uint64_t line) const {
+  if (cfg_.l2.partitions < 2) return false;
+  const uint32_t home = slice_of(line) * 2 / cfg_.l2.slices, near = static_cast<uint32_t>(uint64_t(sm) * 2 / cfg_.sms);
+  return home != near;
+}
+
 size_t MemorySystem::set_of(uint64_t line) const {
   const uint64_t above = slice_shift_ != ~0u ? line >> slice_shift_ : line / cfg_.l2.slices;
   return (size_t(slice_of(line)) * sets_ + above % sets_) * assoc_;
@@ -171,7 +177,9 @@ void MemorySystem::resolve(std::vector<MemReq>& reqs, uint64_t quantum) {
     MemReq& r = reqs[i];
     if (kind_[i] == kWrite) continue;
     Line* l = find(set_[i], r.line);
-    const uint64_t hit_done = r.time + cfg_.l2.latency + l2_delay;
+    const bool is_far = far(r.sm, r.line);
+    c_.l2_far_reads += is_far;
+    const uint64_t hit_done = r.time + cfg_.l2.latency + (is_far ? cfg_.l2.far_extra_latency : 0) + l2_delay;
     c_.l2_queue_cycles += l2_delay;
     if (kind_[i] == kHit) {
       r.done = l ? std::max(hit_done, l->ready) : hit_done;

@@ -8,6 +8,8 @@
 // it because the quantum is at most the L2 latency; so running SMs a
 // quantum at a time loses nothing (conservative lookahead).
 //
+// Split L2 (A100): see far() below.
+//
 // Contention is a fluid queue per level (L2 pooled over its slices, HBM over
 // its channels): the bytes requested in a quantum, plus the backlog left
 // from earlier quanta, delay every request of the quantum by
@@ -44,6 +46,7 @@ struct MemCounters {
   uint64_t l2_read_bytes = 0, l2_write_bytes = 0;
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
   uint64_t l2_queue_cycles = 0, dram_queue_cycles = 0;  // summed over requests
+  uint64_t l2_far_reads = 0;  // reads whose line's home is the requesting SM's far L2 partition
   std::vector<uint64_t> slice_bytes, channel_bytes;
 };
 
@@ -60,6 +63,11 @@ class MemorySystem {
   void clear_counters();
   uint32_t slice_of(uint64_t line) const;
   uint32_t channel_of(uint64_t line) const;
+  // Split L2 (l2.partitions = 2): a line's home partition is its slice's
+  // half; SM s is near partition s * 2 / sms. A read from the far partition
+  // pays l2.far_extra_latency (the crossbar between the halves; lines are
+  // not replicated into the near half, a simplification).
+  bool far(uint32_t sm, uint64_t line) const;
 
  private:
   struct Line {

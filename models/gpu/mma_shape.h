@@ -74,21 +74,39 @@ class MmaShape {
   uint32_t m() const { return m_; }
   uint32_t n() const { return n_; }
   uint32_t k() const { return k_; }
+  // K of the operation for input type `in` (Ampere: 16 for fp16/bf16, 8 for
+  // tf32, 32 for int8; Volta: 16 for all).
+  virtual uint32_t k_of(DType in) const {
+    (void)in;
+    return k_;
+  }
   uint32_t sets() const { return sets_; }
   virtual uint32_t steps(AccType acc) const = 0;
   // MACs of one instruction: the operation's m n k over sets x steps.
   uint32_t step_macs(AccType acc) const { return m_ * n_ * k_ / (sets_ * steps(acc)); }
+  uint32_t step_macs(DType in, AccType acc) const { return m_ * n_ * k_of(in) / (sets_ * steps(acc)); }
+  // Products summed per accumulator update, in the order step() documents
+  // (the references take it: sim/lowering/gpu/tc_reference.h).
+  virtual uint32_t dot_group(DType in) const {
+    (void)in;
+    return 4;
+  }
 
   // Fragment layouts, per lane. Element e of a lane's fragment is held in
   // register e * elem_bytes / 4 at byte (e * elem_bytes) % 4, so frag_elem
   // is the whole register layout.
   virtual uint32_t frag_elems(FragKind kind) const = 0;
+  // Elements per lane for input type `in` where that differs by type (Ampere).
+  virtual uint32_t frag_elems_of(FragKind kind, DType in) const {
+    (void)in;
+    return frag_elems(kind);
+  }
   static uint32_t elem_bytes(FragKind kind, DType in, AccType acc) {
     if (kind == FragKind::c) return acc == AccType::f16 ? 2 : 4;
-    return in == DType::int8 ? 1 : 2;
+    return in == DType::int8 ? 1 : in == DType::fp32 ? 4 : 2;  // fp32: tf32 operands in fp32 registers
   }
   uint32_t frag_regs(FragKind kind, DType in, AccType acc) const {
-    return frag_elems(kind) * elem_bytes(kind, in, acc) / 4;
+    return frag_elems_of(kind, in) * elem_bytes(kind, in, acc) / 4;
   }
   virtual FragElem frag_elem(FragKind kind, DType in, AccType acc, uint32_t lane, uint32_t e) const = 0;
   // Memory parts per lane (one LDS/LDG/STS/STG each), their width in bytes,
@@ -96,10 +114,34 @@ class MmaShape {
   // (rows `ldm` bytes apart).
   virtual uint32_t frag_part_bytes(FragKind kind, DType in, AccType acc) const = 0;
   uint32_t frag_parts(FragKind kind, DType in, AccType acc) const {
-    return frag_elems(kind) * elem_bytes(kind, in, acc) / frag_part_bytes(kind, in, acc);
+    return frag_elems_of(kind, in) * elem_bytes(kind, in, acc) / frag_part_bytes(kind, in, acc);
   }
   virtual uint32_t frag_lane_offset(FragKind kind, DType in, AccType acc, uint32_t lane, uint32_t part,
                                     uint32_t ldm) const = 0;
+  // Shared-memory fragment loads by ldmatrix (Ampere): matrices (8x8 of
+  // 16-bit elements, 1, 2 or 4) and transposition; matrices 0 when the
+  // fragment loads as frag_parts() ordinary loads. With ldmatrix,
+  // frag_lane_offset(part 0) is the row address lane l supplies (row l % 8
+  // of matrix l / 8).
+  struct LdMatrix {
+    uint8_t matrices = 0;
+    bool trans = false;
+  };
+  virtual LdMatrix ldmatrix(FragKind kind, DType in) const {
+    (void)kind;
+    (void)in;
+    return {};
+  }
+  virtual uint32_t ldmatrix_lane_offset(FragKind kind, DType in, uint32_t lane, uint32_t ldm) const {
+    (void)kind, (void)in, (void)lane, (void)ldm;
+    return 0;
+  }
+  // True when B fragments of `in` address a K-major (N x K) tile: rows are
+  // B's columns, `ldm` bytes apart (Ampere int8); else B is row-major K x N.
+  virtual bool b_k_major(DType in) const {
+    (void)in;
+    return false;
+  }
 
   // One tensor-core instruction (Op::hmma with in.set, in.step).
   virtual MmaStepRegs step_regs(const Instr& in) const = 0;

@@ -75,6 +75,10 @@ void SmCore::start_cta(uint32_t slot, uint32_t cta, uint64_t t) {
     w.age = ++age_;
     w.next_issue = t;
     w.pending = 0;
+    w.cp_open = Warp::CpGroup{};
+    w.cp_open.id = 1;  // 0 marks a register load's record
+    w.cp_groups.clear();
+    w.cp_floor = 0;
     w.cached_pc = -1;
     w.lb = 0;
     const uint32_t lanes = std::min(32u, threads - i * 32);

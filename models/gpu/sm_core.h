@@ -28,6 +28,8 @@ namespace xpu::gpu {
 // Per-instruction facts the scheduler needs every cycle, decoded once per
 // launch: one host cache line, so that issuing an HMMA step (most of a
 // GEMM's instructions) does not read the Instr at all.
+constexpr uint8_t kCtlExit = 1, kCtlCpWait = 2;
+
 struct alignas(64) Decoded {
   Unit unit = Unit::none;
   uint8_t issue = 1;      // cycles the pipe stays busy
@@ -39,7 +41,7 @@ struct alignas(64) Decoded {
   uint16_t rf_reads = 0;   // register reads per active lane (HMMA: per warp, see decode)
   uint16_t rf_writes = 0;
   uint8_t dst_first = 255, dst_count = 0;  // HMMA: the accumulator pair written
-  bool exit = false;
+  uint8_t ctl = 0;         // kCtlExit / kCtlCpWait: extra readiness rules in earliest()
   bool guard_neg = false;  // Instr::guard_neg
   Ctr mac_ctr = Ctr::mac_fp16;  // HMMA: MAC counter of the step ...
   uint8_t mac_log2 = 0;         // ... and log2 of its MACs
@@ -147,6 +149,16 @@ class SmCore {
     // Scoreboard, 256 registers + 8 predicates: ready cycle << 1 | (last
     // writer was a load); one array, in place, for the host cache's sake.
     std::array<uint64_t, 256 + 8> sb{};
+    // cp.async groups: the open one, the committed ones not yet known
+    // complete (oldest first), and the latest completion of those dropped.
+    struct CpGroup {
+      uint64_t id = 0;
+      uint32_t outstanding = 0;
+      uint64_t done = 0;
+    };
+    CpGroup cp_open;
+    std::vector<CpGroup> cp_groups;
+    uint64_t cp_floor = 0;
   };
   struct Slot {
     bool busy = false;
@@ -164,6 +176,7 @@ class SmCore {
     uint32_t warp = 0, outstanding = 0;
     uint8_t dst = 0, nregs = 0;
     uint64_t done = 0;
+    uint64_t cp_group = 0;  // cp.async: the warp's group id (0: a register load)
   };
 
   uint32_t* reg(uint32_t w, uint8_t r) {
@@ -183,6 +196,12 @@ class SmCore {
   void exec_exit(Warp& w, uint32_t mask, uint64_t t);
   void exec_bar(uint32_t wi, uint64_t t);
   void advance(Warp& w);
+  // cp.async (sm_async.cpp): group bookkeeping, the wait rule, the copy's values.
+  void cp_commit(Warp& w);
+  uint64_t cp_wait_ready(const Warp& w, uint32_t allowed) const;
+  void cp_complete(Warp& w, uint64_t group, uint64_t done);
+  void cp_copy_values(const Instr& in, uint32_t wi, uint32_t mask);
+  void ldsm_values(const Instr& in, uint32_t wi, uint32_t smem_base, const uint32_t* addrs);
   void complete(uint32_t rec, uint64_t t);
   uint32_t new_record();
   uint64_t lane_addr(const Instr& in, uint32_t wi, uint32_t lane, uint64_t base) const;

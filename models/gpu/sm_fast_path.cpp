@@ -140,8 +140,10 @@ void SmCore::exec_functional(uint32_t wi) {
       break;
     }
     case Unit::ldst:
-      if (in.op == Op::lds || in.op == Op::sts) {
+      if (in.op == Op::lds || in.op == Op::sts || in.op == Op::ldsm) {
         exec_shared(in, wi, mask, 0);
+      } else if (in.op == Op::ldgsts) {
+        cp_copy_values(in, wi, mask);
       } else {
         const uint64_t base = in.buf == kAbsolute ? 0 : geo_->launch->base(slots_[w.slot].cta, in.buf);
         for (uint32_t l = 0; l < 32; ++l) {

@@ -40,9 +40,16 @@ inline uint64_t SmCore::earliest(uint32_t wi, uint64_t, SubCore& sc, Stall& why)
     if (i < d.nregs) m0 = std::max(m0, w.sb[regs[i]]);
     w.cached_ready = std::max(m0, m1) >> 1;
     w.cached_why = Stall::count;  // not yet known
-    if (d.exit && w.pending > 0) {
+    if (d.ctl == kCtlExit && w.pending > 0) {
       w.cached_ready = kNever;
       w.cached_why = Stall::memory_dependency;
+    } else if (d.ctl == kCtlCpWait) {
+      // cp.async.wait_group: every group but the newest imm complete.
+      const uint64_t r = cp_wait_ready(w, static_cast<uint32_t>(code_[pc].imm));
+      if (r > w.cached_ready) {
+        w.cached_ready = r;
+        w.cached_why = Stall::memory_dependency;
+      }
     }
     w.cached_pc = pc;
   }
@@ -155,7 +162,7 @@ void SmCore::issue(uint32_t wi, uint32_t s, uint64_t t) {
   uint32_t gmask = w.pred[d.guard];
   if (d.guard_neg) gmask = ~gmask;
   const uint32_t mask = active & gmask;
-  if (!twins_.empty() && (in.op == Op::ldg || in.op == Op::stg)) split_check(in, wi, mask);
+  if (!twins_.empty() && (in.op == Op::ldg || in.op == Op::stg || in.op == Op::ldgsts)) split_check(in, wi, mask);
 
   issue_cycle_ = t;
   w.cached_pc = -1;
@@ -222,9 +229,10 @@ void SmCore::issue(uint32_t wi, uint32_t s, uint64_t t) {
     }
     case Unit::ldst: {
       ctr_[Ctr::inst_ldst] += 1;
-      if (in.op == Op::lds || in.op == Op::sts) {
+      if (in.op == Op::lds || in.op == Op::sts || in.op == Op::ldsm) {
         const uint64_t done = exec_shared(in, wi, mask, t);
         if (in.op == Op::lds) set_ready(in.dst, in.width / 4, done, true);
+        if (in.op == Op::ldsm) set_ready(in.dst, in.ldsm_n, done, true);
       } else {
         const uint64_t done = exec_global(in, wi, mask, t);
         if (in.op == Op::ldg) set_ready(in.dst, in.width / 4, done, true);
@@ -246,6 +254,7 @@ void SmCore::issue(uint32_t wi, uint32_t s, uint64_t t) {
       break;
     }
     case Unit::none:
+      if (in.op == Op::cp_commit) cp_commit(w);
       advance(w);
       break;
   }

@@ -31,7 +31,15 @@ uint64_t SmCore::lane_addr(const Instr& in, uint32_t wi, uint32_t lane, uint64_t
 
 uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64_t t) {
   const Slot& s = slots_[warps_[wi].slot];
-  const uint32_t width = in.width;
+  // ldmatrix: lanes 8i..8i+7 give matrix i's row addresses, each row 16
+  // bytes -- as an LDS.128 by those lanes (8 rows per 128-byte phase).
+  const bool ldsm = in.op == Op::ldsm;
+  if (ldsm) {
+    const uint32_t need = in.ldsm_n >= 4 ? ~0u : (1u << (8 * in.ldsm_n)) - 1;
+    if ((mask & need) != need) throw InternalError(kernel_->name + ": ldmatrix with inactive address lanes");
+    mask = need;
+  }
+  const uint32_t width = ldsm ? 16 : in.width;
   const uint32_t words = width / 4;
   // Volta serves 128 bytes per cycle: a warp's 4-, 8- and 16-byte accesses
   // are split into 1, 2 or 4 phases of 32/16/8 threads; within a phase,
@@ -164,10 +172,12 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
   ctr_[Ctr::smem_accesses] += 1;
   ctr_[Ctr::smem_wavefronts] += wavefronts;
   ctr_[Ctr::smem_bank_conflicts] += wavefronts - phases;
-  ctr_[in.op == Op::lds ? Ctr::smem_read_bytes : Ctr::smem_write_bytes] += uint64_t(popc(mask)) * width;
+  ctr_[in.op == Op::sts ? Ctr::smem_write_bytes : Ctr::smem_read_bytes] += uint64_t(popc(mask)) * width;
   const uint64_t start = std::max(t, mio_free_);
   mio_free_ = start + wavefronts;
-  if (values_) {
+  if (values_ && ldsm) {
+    ldsm_values(in, wi, s.smem_base, addrs);
+  } else if (values_) {
     for (uint32_t l = 0; l < 32; ++l) {
       if (!(mask >> l & 1)) continue;
       uint8_t* p = &smem_[s.smem_base + addrs[l]];
@@ -230,7 +240,9 @@ uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64
   uint64_t lines[64];
   uint32_t sectors[64];
   const uint32_t nl = coalesce(in, wi, mask, base, lines, sectors);
-  if (values_) {
+  if (in.op == Op::ldgsts) {
+    if (values_) cp_copy_values(in, wi, mask);
+  } else if (values_) {
     for (uint32_t l = 0; l < 32; ++l) {
       if (!(mask >> l & 1)) continue;
       const uint64_t a = lane_addr(in, wi, l, base);
@@ -259,12 +271,15 @@ uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64
     }
     return t;
   }
+  const bool cp = in.op == Op::ldgsts;
+  if (cp) ctr_[Ctr::smem_write_bytes] += uint64_t(popc(mask)) * in.width;
   const uint32_t rec = new_record();
   Pending& p = recs_[rec];
   p = Pending{};
   p.warp = wi;
-  p.dst = in.dst;
-  p.nregs = static_cast<uint8_t>(words);
+  p.dst = cp ? kRZ : in.dst;
+  p.nregs = cp ? 0 : static_cast<uint8_t>(words);
+  p.cp_group = cp ? w.cp_open.id : 0;
   p.done = start + cfg_.l1.latency + (nl ? nl - 1 : 0);
   for (uint32_t i = 0; i < nl; ++i) {
     ctr_[Ctr::l1_read_bytes] += uint64_t(popc(sectors[i])) * sb;
@@ -296,8 +311,10 @@ uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64
   if (p.outstanding == 0) {
     const uint64_t done = p.done;
     free_recs_.push_back(rec);
+    if (cp) w.cp_open.done = std::max(w.cp_open.done, done);
     return done;
   }
+  if (cp) ++w.cp_open.outstanding;
   ++w.pending;
   return kNever;
 }
@@ -307,6 +324,7 @@ void SmCore::complete(uint32_t rec, uint64_t t) {
   p.done = std::max(p.done, t);
   if (--p.outstanding != 0) return;
   Warp& w = warps_[p.warp];
+  if (p.cp_group) cp_complete(w, p.cp_group, p.done);
   for (uint32_t i = 0; i < p.nregs; ++i) {
     if (p.dst + i == kRZ) break;
     w.sb[p.dst + i] = p.done << 1 | 1;

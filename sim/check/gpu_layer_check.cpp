@@ -119,7 +119,7 @@ Outcome GpuLayerValues::check_gemm(const xpu::gpu::GlobalMemory& mem) const {
                     ? lowering::gpu::reference_gemm_tc_split(dtype_, l.m, l.n, l.k, lay.kslice,
                                                              plan_.gemm.tiling.split_k, a_[b].data(), b_[b].data())
                     : lowering::gpu::reference_gemm_tc(dtype_, plan_.spec.acc, l.m, l.n, l.k, lay.kp, a_[b].data(),
-                                                       b_[b].data());
+                                                       b_[b].data(), lay.dot_group);
     lowering::gpu::reference_epilogue(ep_, l.m, l.n, bias_.data(), want);
     o = compare_bits(got, want, l.n);
   }

@@ -82,6 +82,10 @@ gpu::GpuConfig parse_gpu_config(Reader& r) {
     x.int8 = t.boolean("int8", x.int8);
     x.ii_int8 = u32(t.integer("ii_int8", x.ii_int8, 1, 1000));
     x.latency_int8 = u32(t.integer("latency_int8", x.latency_int8, 1, 1000));
+    x.tf32 = t.boolean("tf32", x.tf32);
+    x.ii_tf32 = u32(t.integer("ii_tf32", x.ii_tf32, 1, 1000));
+    x.latency_tf32 = u32(t.integer("latency_tf32", x.latency_tf32, 1, 1000));
+    x.sparse_2_4 = t.boolean("sparse_2_4", x.sparse_2_4);
   }
   {
     Reader s = r.map("shared", false);
@@ -117,6 +121,10 @@ gpu::GpuConfig parse_gpu_config(Reader& r) {
     x.assoc = u32(l.integer("assoc", x.assoc, 1, 256));
     x.latency = u32(l.integer("latency", x.latency, 2, 100000));
     x.bytes_per_cycle_per_slice = l.number("bytes_per_cycle_per_slice", x.bytes_per_cycle_per_slice, 0.01, 1e6);
+    x.partitions = u32(l.integer("partitions", x.partitions, 1, 2));
+    x.far_extra_latency = u32(l.integer("far_extra_latency", x.far_extra_latency, 0, 100000));
+    if (x.partitions == 2 && (x.slices % 2 != 0 || c.sms < 2))
+      l.error("partitions", "two partitions need an even number of slices and at least 2 SMs");
     if (x.line_bytes != c.l1.line_bytes) l.error("line_bytes", "must equal l1.line_bytes");
     if (x.capacity_bytes % (uint64_t(x.slices) * x.line_bytes * x.assoc) != 0)
       l.error("capacity_bytes", "must be a multiple of slices x line_bytes x assoc");

@@ -8,12 +8,13 @@
 //   name, description, clock_mhz, sms, sub_cores
 //   sub_core:    scheduler (gto|lrr), fp32/int32/fp64/sfu/ldst: {lanes, latency},
 //                branch_latency, tensor_cores, register_file_bytes, register_banks
-//   tensor_core: mma (volta_hmma884), fma_per_clock, ii_f32_acc, ii_f16_acc,
-//                latency_f32_acc, latency_f16_acc, fp16, bf16, int8, ii_int8,
-//                latency_int8
+//   tensor_core: mma (volta_hmma884 | ampere_mma_sync), fma_per_clock, ii_f32_acc,
+//                ii_f16_acc, latency_f32_acc, latency_f16_acc, fp16, bf16, int8,
+//                ii_int8, latency_int8, tf32, ii_tf32, latency_tf32, sparse_2_4
 //   shared:      unified_bytes, max_shared_bytes, banks, bank_bytes, latency
 //   l1:          line_bytes, sector_bytes, assoc, latency, bytes_per_cycle
-//   l2:          capacity_bytes, slices, line_bytes, assoc, latency, bytes_per_cycle_per_slice
+//   l2:          capacity_bytes, slices, line_bytes, assoc, latency, bytes_per_cycle_per_slice,
+//                partitions (1 | 2), far_extra_latency
 //   dram:        channels, bandwidth_gbps, efficiency, latency, interleave_bytes
 //   occupancy:   max_warps, max_ctas, max_threads, max_registers,
 //                max_registers_per_thread, register_alloc_unit, shared_alloc_unit

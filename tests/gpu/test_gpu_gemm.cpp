@@ -41,7 +41,8 @@ GemmRun run_gemm(Gpu& gpu, const GpuGemmSpec& spec, uint64_t seed) {
   r.want = spec.in == DType::fp32
                ? reference_gemm_ffma(spec.m, spec.n, spec.k, plan.layout.kp, reinterpret_cast<const float*>(a.data()),
                                      reinterpret_cast<const float*>(b.data()))
-               : reference_gemm_tc(spec.in, spec.acc, spec.m, spec.n, spec.k, plan.layout.kp, a.data(), b.data());
+               : reference_gemm_tc(spec.in, spec.acc, spec.m, spec.n, spec.k, plan.layout.kp, a.data(), b.data(),
+                                   plan.layout.dot_group);
   return r;
 }
 

@@ -271,7 +271,7 @@ TEST_CASE("gpu config: tensor_core.mma names the shape, unknown names are locate
     msg = e.what();
   }
   std::remove(path.c_str());
-  CHECK_THAT(msg, Contains("_mma.yaml:3:8: tensor_core.mma: expected one of volta_hmma884, got \"volta_hmma88\""));
+  CHECK_THAT(msg, Contains("_mma.yaml:3:8: tensor_core.mma: expected one of volta_hmma884, ampere_mma_sync, got \"volta_hmma88\""));
   CHECK_THAT(msg, Contains("did you mean 'volta_hmma884'"));
   // Overrides are checked the same way.
   CHECK_THROWS_AS(test::load("v100.yaml", {"tensor_core.mma=ampere_m16n8k16"}), config::ConfigError);

@@ -257,6 +257,7 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
   g.mp = round_up(L.m, t.bm);
   g.np = round_up(L.n, t.bn);
   g.kp = round_up(L.k, t.bk);
+  g.dot_group = mma_shape(cfg.tensor_core.mma).dot_group(spec.in);
   g.in_bytes = e;
   g.out_bytes = ce;
   g.lda = 0;
@@ -364,7 +365,7 @@ std::vector<uint32_t> reference_conv_tc(const ConvLayout& l, const ConvSpec& spe
         for (uint64_t o = 0; o < spec.k; ++o)
           std::memcpy(&b[(((r * spec.s + s) * l.cp + c) * l.n + o) * e],
                       w + (((o * spec.r + r) * spec.s + s) * spec.c + c) * e, e);
-  auto out = reference_gemm_tc(spec.in, spec.acc, l.m, l.n, l.k, l.g.kp, a.data(), b.data());
+  auto out = reference_gemm_tc(spec.in, spec.acc, l.m, l.n, l.k, l.g.kp, a.data(), b.data(), l.g.dot_group);
   reference_epilogue(spec.ep, l.m, l.n, bias, out);
   return out;
 }

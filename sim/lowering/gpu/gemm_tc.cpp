@@ -115,6 +115,7 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   L.kp = L.kslice * t.split_k;
   L.in_bytes = e;
   L.out_bytes = ce;
+  L.dot_group = mma_shape(cfg.tensor_core.mma).dot_group(spec.in);
   L.lda = L.kp * e;
   L.ldb = L.np * e;
   L.ldc = L.np * ce;

@@ -88,6 +88,7 @@ struct GpuGemmLayout {
   // Split-K: split_k partial products of kslice K each, fp32, mp x np apiece
   // from `work` (split s at work + s x mp x np x 4).
   uint64_t kslice = 0, work = 0;
+  uint32_t dot_group = 4;           // the tensor-core shape's products per accumulator add (tc_reference.h)
 };
 
 struct GpuGemmPlan {

@@ -1,5 +1,6 @@
 #include "sim/lowering/gpu/tc_mainloop.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -18,15 +19,23 @@ int32_t fbits(float f) {
   return b;
 }
 
-// The epilogue adds bias[col] to each fp32 accumulator register, addressing
-// a lane's columns as 8 consecutive ones from 8 ((lane / 4) % 2), register r
-// being column col0 + r (Volta's octets). True of the shape, or no epilogue.
-bool bias_layout_matches(const MmaShape& mma, DType in) {
-  if (mma.frag_elems(FragKind::c) != 8) return false;
-  for (uint32_t l = 0; l < 32; ++l)
-    for (uint32_t e = 0; e < 8; ++e)
-      if (mma.frag_elem(FragKind::c, in, AccType::f32, l, e).col != 8 * ((l / 4) % 2) + e) return false;
-  return true;
+// The epilogue adds bias[col] to each fp32 accumulator register. A lane's
+// columns of one C fragment are `run` consecutive ones from col0(lane),
+// register r being column col0 + r % run, in one of two layouts:
+//   Volta's octets:  run 8, col0 = 8 ((lane / 4) % 2);
+//   Ampere mma.sync: run 2, col0 = 2 (lane % 4) (rows g and g + 8 repeat them).
+// 0 when the shape's C layout is neither (then no bias epilogue).
+uint32_t bias_run(const MmaShape& mma, DType in) {
+  for (uint32_t run : {8u, 2u}) {
+    bool ok = mma.frag_elems(FragKind::c) % run == 0;
+    for (uint32_t l = 0; l < 32 && ok; ++l) {
+      const uint32_t col0 = run == 8 ? 8 * ((l / 4) % 2) : 2 * (l % 4);
+      for (uint32_t e = 0; e < mma.frag_elems(FragKind::c) && ok; ++e)
+        ok = mma.frag_elem(FragKind::c, in, AccType::f32, l, e).col == col0 + e % run;
+    }
+    if (ok) return run;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -45,11 +54,15 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   const uint32_t ce = d.acc == AccType::f16 ? 2 : 4;
   if (!d.mma) throw InternalError(d.name + ": no tensor-core shape");
   const MmaShape& mma = *d.mma;
-  const uint32_t M = mma.m(), N = mma.n(), K = mma.k();  // one wmma's tile
+  const uint32_t M = mma.m(), N = mma.n(), K = mma.k_of(d.in);  // one wmma's tile
   if (d.ep.active() && d.acc != AccType::f32)
     throw GpuLoweringError(d.name + ": the fused epilogue needs fp32 accumulation");
-  if (d.ep.bias && !bias_layout_matches(mma, d.in))
+  const uint32_t run = bias_run(mma, d.in);
+  if (d.ep.bias && run == 0)
     throw GpuLoweringError(d.name + ": the fused bias epilogue does not support tensor-core shape " + mma.name());
+  if (mma.b_k_major(d.in))
+    throw GpuLoweringError(d.name + ": " + std::string(dtype_name(d.in)) + " on " + mma.name() +
+                           " needs a K-major B tile, which this kernel does not stage");
   if (t.wm % M || t.wn % N || t.bk % K)
     throw GpuLoweringError(d.name + ": warp tiles do not divide into " + mma.name() + " tiles");
   const uint32_t warps_n = t.bn / t.wn;
@@ -85,7 +98,7 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   // fragment, loaded during the last K tile's compute (hiding their latency)
   // into the prefetch staging registers, which are free then, when they suffice.
   const uint8_t rBias = d.ep.bias ? kb.reg() : kRZ;
-  const uint8_t bias = d.ep.bias ? (4 * (a_per_thread + b_per_thread) >= 8 * fn ? stA : kb.reg(8 * fn)) : kRZ;
+  const uint8_t bias = d.ep.bias ? (4 * (a_per_thread + b_per_thread) >= run * fn ? stA : kb.reg(run * fn)) : kRZ;
 
   // Per-thread addressing, once.
   kb.s2r(tid, Special::tid);
@@ -143,12 +156,17 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   kb.alui(Op::iadd, rB, rB, int32_t(a_bytes));
   kb.alui(Op::imul, tmp2, tmp2, int32_t(t.wn * ce));
   kb.alu(Op::iadd, rC, rC, tmp2);
-  if (d.ep.bias) {
-    // Lane l's C fragment columns start at 8 ((l / 4) % 2) (bias_layout_matches): 32 bytes of fp32.
+  if (d.ep.bias && run == 8) {
+    // Lane l's C fragment columns start at 8 ((l / 4) % 2) (bias_run): 32 bytes of fp32.
     kb.alui(Op::shr, rBias, tid, 2);
     kb.alui(Op::and_, rBias, rBias, 1);
     kb.alui(Op::shl, rBias, rBias, 5);
     kb.alu(Op::iadd, rBias, rBias, tmp2);  // + warp column x wn x 4
+  } else if (d.ep.bias) {
+    // Columns from 2 (l % 4): 8 bytes of fp32 at 8 (l % 4).
+    kb.alui(Op::and_, rBias, tid, 3);
+    kb.alui(Op::shl, rBias, rBias, 3);
+    kb.alu(Op::iadd, rBias, rBias, tmp2);
   }
   for (auto& f : accs) kb.wmma_fill_zero(f);
 
@@ -178,8 +196,9 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   auto body = [&](uint32_t st, bool prefetch) {
     if (prefetch) load_tile();
     for (uint32_t j = 0; j < fn && d.ep.bias && !prefetch; ++j)  // the last tile
-      for (uint32_t h = 0; h < 2; ++h)
-        kb.ldg(uint8_t(bias + 8 * j + 4 * h), kTcBufBias, rBias, int32_t(j * N * 4 + 16 * h), 16);
+      for (uint32_t h = 0; h < (run * 4 + 15) / 16; ++h)
+        kb.ldg(uint8_t(bias + run * j + 4 * h), kTcBufBias, rBias, int32_t(j * N * 4 + 16 * h),
+               uint8_t(std::min(16u, run * 4)));
     compute(st);
     if (prefetch) store_tile(1 - st);
     kb.bar();
@@ -208,15 +227,15 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
     body(0, false);
   }
   // Epilogue: y = act(acc + bias[col]) in the accumulator registers (a C
-  // fragment register r of a lane is column col0 + r), then straight to global C.
+  // fragment register r of a lane is column col0 + r % run), then straight to global C.
   // The address registers are free now: scratch for the activation.
   const ActNeeds needs = activation_needs(d.ep.act);
   if (needs.minus_one) kb.mov(cnt, fbits(-1.0f));
   for (uint32_t j = 0; j < fn && d.ep.active(); ++j) {
     for (uint32_t i = 0; i < fm; ++i)
-      for (uint8_t r = 0; r < 8; ++r) {
+      for (uint8_t r = 0; r < accs[i * fn + j].regs(); ++r) {
         const uint8_t x = uint8_t(accs[i * fn + j].reg + r);
-        if (d.ep.bias) kb.alu(Op::fadd, x, x, uint8_t(bias + 8 * j + r));
+        if (d.ep.bias) kb.alu(Op::fadd, x, x, uint8_t(bias + run * j + r % run));
         if (d.ep.act != Activation::none)
           emit_activation(kb, d.ep.act, d.ep.p0, d.ep.p1, x, x, ActScratch{needs.scratch ? tmp : x, tmp2, cnt, p});
       }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "sim/common/errors.h"
+
 namespace xpu::lowering::gpu {
 
 namespace {
@@ -17,19 +19,22 @@ float at(const uint8_t* p, uint64_t i) {
 
 template <typename T>
 std::vector<uint32_t> tc_float(xpu::gpu::AccType acc, uint64_t m, uint64_t n, uint64_t k, uint64_t kp,
-                               const uint8_t* a, const uint8_t* b) {
+                               const uint8_t* a, const uint8_t* b, uint32_t group) {
   std::vector<uint32_t> c(m * n);
   for (uint64_t i = 0; i < m; ++i)
     for (uint64_t j = 0; j < n; ++j) {
       float s = 0.0f;
-      for (uint64_t k0 = 0; k0 < kp; k0 += 4) {
-        float p[4];
-        for (uint64_t t = 0; t < 4; ++t) {
+      for (uint64_t k0 = 0; k0 < kp; k0 += group) {
+        float p[8];
+        for (uint64_t t = 0; t < group; ++t) {
           const uint64_t kk = k0 + t;
           // Padding is +0 in A and B, so its products are +0.
           p[t] = kk < k ? mul_fp32(at<T>(a, i * k + kk), at<T>(b, kk * n + j)) : 0.0f;
         }
-        const float dot = add_fp32(add_fp32(p[0], p[1]), add_fp32(p[2], p[3]));
+        // Pairwise: (p0 + p1) + (p2 + p3), and for 8 the two halves' sums added.
+        for (uint32_t w = group; w > 1; w /= 2)
+          for (uint32_t t = 0; t < w / 2; ++t) p[t] = add_fp32(p[2 * t], p[2 * t + 1]);
+        const float dot = p[0];
         s = add_fp32(s, dot);
         if (acc == xpu::gpu::AccType::f16) s = fp16::from_float(s).to_float();
       }
@@ -41,9 +46,10 @@ std::vector<uint32_t> tc_float(xpu::gpu::AccType acc, uint64_t m, uint64_t n, ui
 }  // namespace
 
 std::vector<uint32_t> reference_gemm_tc(DType in, xpu::gpu::AccType acc, uint64_t m, uint64_t n, uint64_t k,
-                                        uint64_t kp, const uint8_t* a, const uint8_t* b) {
-  if (in == DType::fp16) return tc_float<fp16>(acc, m, n, k, kp, a, b);
-  if (in == DType::bf16) return tc_float<bf16>(acc, m, n, k, kp, a, b);
+                                        uint64_t kp, const uint8_t* a, const uint8_t* b, uint32_t group) {
+  if (group != 4 && group != 8) throw InternalError("reference_gemm_tc: dot groups of 4 or 8 products");
+  if (in == DType::fp16) return tc_float<fp16>(acc, m, n, k, kp, a, b, group);
+  if (in == DType::bf16) return tc_float<bf16>(acc, m, n, k, kp, a, b, group);
   std::vector<uint32_t> c(m * n);
   for (uint64_t i = 0; i < m; ++i)
     for (uint64_t j = 0; j < n; ++j) {

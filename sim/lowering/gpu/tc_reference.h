@@ -2,10 +2,13 @@
 // Reference GEMMs in the GPU's accumulation orders, written independently of
 // the model (no fragments, registers or kernels): plain loops over matrices.
 //
-// Tensor cores (Volta's wmma m16n16k16, models/gpu/mma_volta_hmma884.h):
-// every output element starts at +0 and receives, for k0 = 0, 4, 8, ...
-// (ascending over the padded K),
+// Tensor cores (Volta's wmma m16n16k16, models/gpu/mma_volta_hmma884.h, with
+// group = 4): every output element starts at +0 and receives, for k0 = 0, 4,
+// 8, ... (ascending over the padded K),
 //     acc = acc + ((a[k0] b[k0] + a[k0+1] b[k0+1]) + (a[k0+2] b[k0+2] + a[k0+3] b[k0+3]))
+// Ampere's mma.sync (models/gpu/mma_ampere_mma_sync.h) adds groups of 8
+// products the same way (group = 8: the pairwise tree over 8, i.e. the sums
+// of the two halves of 4 added); MmaShape::dot_group gives a shape's group.
 // with exact fp32 products and an fp32 rounding after every add; with fp16
 // accumulation acc is rounded to fp16 after each such add. K is padded with
 // zeros to `k_padded` (the lowering's tile multiple): each padded group adds
@@ -26,7 +29,7 @@ namespace xpu::lowering::gpu {
 // A (m x k) and B (k x n) row-major raw values of `in`; result m x n raw
 // bits (fp32 / int32 words, or fp16 halves widened to 32-bit words).
 std::vector<uint32_t> reference_gemm_tc(DType in, xpu::gpu::AccType acc, uint64_t m, uint64_t n, uint64_t k,
-                                        uint64_t k_padded, const uint8_t* a, const uint8_t* b);
+                                        uint64_t k_padded, const uint8_t* a, const uint8_t* b, uint32_t group = 4);
 // Split-K (gemm_tc.h, splitk_reduce.h): split s (< split) is the GEMM over
 // K rows [s kslice, (s + 1) kslice) zero padded to kslice, in the order
 // above from +0; C = ((P0 + P1) + P2) + ..., one fp32 rounding per add.
