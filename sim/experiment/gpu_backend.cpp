@@ -36,11 +36,16 @@ class GpuBackend : public Backend {
   double peak_macs_per_cycle(DType dtype) const override {
     const auto& tc = cfg_.tensor_core;
     const double tensor = cfg_.tensor_macs_per_cycle();
+    // An int8 instruction does step_macs(int8) in ii_int8 cycles where the
+    // fp16 one does step_macs(fp16) in ii_f32_acc (Volta: as many MACs at
+    // twice the rate; Ampere: twice the MACs at the same rate).
+    const gpu::MmaShape& mma = gpu::mma_shape(tc.mma);
+    const double int8_ratio = double(mma.step_macs(DType::int8, gpu::AccType::s32)) * tc.ii_f32_acc /
+                              (double(mma.step_macs(DType::fp16, gpu::AccType::f32)) * tc.ii_int8);
     switch (dtype) {
       case DType::fp16: return tc.fp16 ? tensor : 0;
       case DType::bf16: return tc.bf16 ? tensor : 0;
-      // An int8 HMMA step does the fp32-accumulate step's MACs in ii_int8 cycles.
-      case DType::int8: return tc.int8 ? tensor * tc.ii_f32_acc / tc.ii_int8 : 0;
+      case DType::int8: return tc.int8 ? tensor * int8_ratio : 0;
       case DType::fp32: return cfg_.fp32_macs_per_cycle();
       default: return 0;
     }

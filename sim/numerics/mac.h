@@ -34,6 +34,21 @@
 //    Inf + -Inf = NaN, Inf otherwise propagates; signed zeros follow IEEE
 //    (e.g. -0 + -0 = -0, -0 + +0 = +0).
 //
+// Tensor-core accumulation order (GPU models). NVIDIA does not publish the
+//    order in which a tensor core adds its products. Measurements (Fasi et
+//    al., "Numerical behavior of NVIDIA tensor cores", PeerJ CS 2021; Sun et
+//    al., arXiv:2206.02874) find one multi-term add per group of products --
+//    4 per add on Volta, 8 (fp16/bf16) and 4 (tf32) on Ampere -- with a
+//    truncating alignment. The models keep the group sizes and, as an
+//    assumption, replace the truncating multi-term add by this file's
+//    semantics: exact fp32 products, a pairwise tree over the group rounding
+//    (RNE) after every add, then one rounded add into the accumulator, the
+//    groups in ascending k. Results are reproducible and bit-exact against
+//    reference_gemm_tc (sim/lowering/gpu/tc_reference.h) with the shape's
+//    group (MmaShape::dot_group); they can differ from silicon in the last
+//    bits. tf32 operands are fp32 bits with the low 13 mantissa bits cleared
+//    (NaN stays NaN). Subnormal inputs and results are kept (no flushing).
+//
 // Integer MAC (int8 inputs, int32 accumulation)
 //
 //   mac_int8(acc, a, b) = wrap_add(acc, int32(a) * int32(b))

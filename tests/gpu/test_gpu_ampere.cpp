@@ -467,3 +467,86 @@ TEST_CASE("pointer chase on a100 matches published Ampere latencies", "[gpu][mic
   CHECK(l2_far == Approx(350).epsilon(0.15));
   CHECK(hbm == Approx(290).epsilon(0.15));
 }
+
+namespace {
+
+// `accs` independent accumulators per warp, each receiving `per_iter`
+// mma.sync per iteration (interleaved), `iters` iterations; fragments from
+// shared memory by ldmatrix.
+Kernel mma_loop(uint32_t accs, uint32_t per_iter, uint32_t iters) {
+  KernelBuilder kb("mma_loop", &mma_shape(MmaKind::ampere_mma_sync));
+  std::vector<Frag> c(accs);
+  for (auto& f : c) f = kb.frag(FragKind::c, DType::fp16, AccType::f32);
+  const Frag a = kb.frag(FragKind::a, DType::fp16, AccType::f32), b = kb.frag(FragKind::b, DType::fp16, AccType::f32);
+  const uint8_t zero = kb.reg(), cnt = kb.reg();
+  const uint8_t p = kb.pred();
+  kb.mov(zero, 0);
+  kb.wmma_load(a, Space::shared, zero, 0, 32);
+  kb.wmma_load(b, Space::shared, zero, 512, 16);
+  for (auto& f : c) kb.wmma_fill_zero(f);
+  kb.mov(cnt, int32_t(iters));
+  const int loop = kb.label(), done = kb.label();
+  kb.bind(loop);
+  for (uint32_t m = 0; m < per_iter; ++m) {
+    std::vector<WmmaOp> batch;
+    for (auto& f : c) batch.push_back({f, a, b, f});
+    kb.wmma_mma_batch(batch);
+  }
+  kb.alui(Op::iadd, cnt, cnt, -1);
+  kb.setpi(Op::isetp, p, Cmp::gt, cnt, 0);
+  kb.bra(loop, done, p);
+  kb.bind(done);
+  return kb.finish();
+}
+
+}  // namespace
+
+TEST_CASE("a100: an mma.sync loop sustains >= 90% of the 312 TFLOPS dense peak", "[gpu][micro][ampere]") {
+  const GpuConfig cfg = test::load("a100.yaml");
+  Gpu gpu("gpu", cfg);
+  // 8 accumulators per warp: a dependent mma follows 8 issues x 8 cycles =
+  // 64 cycles later (> the 33-cycle latency); 8 warps per CTA, 2 CTAs per
+  // SM on all 108 SMs; timing only.
+  const uint32_t iters = 50, per_iter = 2, accs = 8;
+  const Kernel k = mma_loop(accs, per_iter, iters);
+  Launch l;
+  l.kernel = &k;
+  l.threads = 256;
+  l.shared_bytes = 1024;
+  l.ctas = 2 * cfg.sms;
+  const LaunchResult r = gpu.run(l, RunOptions{false, false});
+  // MACs: CTAs x 8 warps x iters x per_iter x accs x 2048.
+  const double macs = double(l.ctas) * 8 * iters * per_iter * accs * 2048;
+  CHECK(double(r.sm[Ctr::mac_fp16]) == macs);
+  const double tflops = 2 * macs / (double(r.cycles) / (cfg.clock_mhz * 1e6)) / 1e12;
+  WARN("sustained mma.sync " << tflops << " TFLOPS in " << r.cycles << " cycles");
+  CHECK(tflops >= 0.9 * 312);
+  CHECK(tflops <= 311.9);  // never above the peak (311.87)
+}
+
+TEST_CASE("a100: one dependent mma.sync m16n8k16 takes 33 cycles", "[gpu][micro][ampere]") {
+  Gpu gpu("gpu", test::load("a100.yaml"));
+  // n dependent mmas on one accumulator, then a FADD reading it: the
+  // difference between 9 and 1 mmas is 8 latencies ([ABD]: ~33 cycles).
+  auto run = [&](uint32_t n) {
+    KernelBuilder kb("mma_chain", &mma_shape(MmaKind::ampere_mma_sync));
+    const Frag c = kb.frag(FragKind::c, DType::fp16, AccType::f32);
+    const Frag a = kb.frag(FragKind::a, DType::fp16, AccType::f32), b = kb.frag(FragKind::b, DType::fp16, AccType::f32);
+    const uint8_t zero = kb.reg(), x = kb.reg();
+    kb.mov(zero, 0);
+    kb.wmma_fill_zero(c);
+    kb.wmma_load(a, Space::shared, zero, 0, 32);
+    kb.wmma_load(b, Space::shared, zero, 512, 16);
+    for (uint32_t i = 0; i < n; ++i) kb.wmma_mma(c, a, b, c);
+    kb.alu(Op::fadd, x, uint8_t(c.reg + 3), uint8_t(c.reg + 3));
+    const Kernel k = kb.finish();
+    Launch l;
+    l.kernel = &k;
+    l.threads = 32;
+    l.shared_bytes = 1024;
+    return gpu.run(l, RunOptions{true, false}).cycles;
+  };
+  const double lat = double(run(9) - run(1)) / 8;
+  CHECK(lat == Approx(33).epsilon(0.15));
+  CHECK(lat == 33.0);
+}
