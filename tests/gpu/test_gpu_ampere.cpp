@@ -282,17 +282,19 @@ TEST_CASE("split L2: half the lines are far from each SM", "[gpu][ampere]") {
   CHECK(!MemorySystem(test::load("v100.yaml")).far(0, 12345));
 }
 
-TEST_CASE("Ampere GEMM lowering: fp16/bf16 on mma.sync with ldmatrix, bit-exact", "[gpu][gemm][ampere]") {
+TEST_CASE("Ampere GEMM lowering: the sm80 cp.async pipeline on mma.sync, bit-exact", "[gpu][gemm][ampere]") {
   Gpu gpu("gpu", test::load("ampere_small.yaml"));
-  // 96 x 80 x 72: padded in every dimension (64 tiles, K to 96), 3 K tiles.
   const TcEpilogue relu_bias{true, Activation::relu};
   for (const Types t : {Types{DType::fp16, AccType::f32}, Types{DType::fp16, AccType::f16}, Types{DType::bf16, AccType::f32}})
     for (const bool ep : {false, true}) {
       if (ep && t.acc != AccType::f32) continue;
       INFO(dtype_name(t.in) << " f16acc " << (t.acc == AccType::f16) << " epilogue " << ep);
+      // 96 x 80 x 72: padded in every dimension (64 tiles, K to 96): 3 K
+      // tiles, fewer than the 4-stage ring holds (prologue and tail only).
       GpuGemmSpec spec{"g", 96, 80, 72, t.in, t.acc};
       GpuGemmPlan plan;
       lower_gemm_tc(gpu.config(), spec, plan, ep ? relu_bias : TcEpilogue{});
+      CHECK(plan.kernel.name == "g_sm80");
       CHECK(plan.layout.dot_group == 8);
       const auto a = test::random_matrix(t.in, spec.m, spec.k, 3), b = test::random_matrix(t.in, spec.k, spec.n, 4);
       std::vector<float> bias(spec.n);
@@ -315,6 +317,27 @@ TEST_CASE("Ampere GEMM lowering: fp16/bf16 on mma.sync with ldmatrix, bit-exact"
       // 2048-MAC instruction each: 768 mma.sync.
       CHECK(r.sm[Ctr::inst_tensor] == 768);
     }
+  // 256 x 512 x 200: the 128 x 256 tile (8 warps; the grid of 4 fills the 4
+  // SMs), 7 K tiles: 3 in the prologue, 4 through the main loop, 3 in the tail.
+  {
+    GpuGemmSpec spec{"big", 256, 512, 200, DType::fp16, AccType::f32};
+    GpuGemmPlan plan;
+    lower_gemm_tc(gpu.config(), spec, plan, relu_bias);
+    CHECK((plan.tiling.bm == 128 && plan.tiling.bn == 256 && plan.launch.threads == 256));
+    const auto a = test::random_matrix(spec.in, spec.m, spec.k, 5), b = test::random_matrix(spec.in, spec.k, spec.n, 6);
+    std::vector<float> bias(spec.n, 0.5f);
+    stage_inputs(plan.layout, spec, a.data(), b.data(), gpu.memory());
+    stage_bias(plan.layout, spec.n, bias.data(), gpu.memory());
+    const LaunchResult r = gpu.run(plan.launch, RunOptions{true, false});
+    const auto raw = read_output(plan.layout, spec, gpu.memory());
+    auto want = reference_gemm_tc(spec.in, spec.acc, spec.m, spec.n, spec.k, plan.layout.kp, a.data(), b.data(), 8);
+    reference_epilogue(relu_bias, spec.m, spec.n, bias.data(), want);
+    CHECK(std::memcmp(raw.data(), want.data(), raw.size()) == 0);
+    // 4 stages of (128 x 80 + 32 x 528) bytes = 108544 bytes of shared memory.
+    CHECK(plan.launch.shared_bytes == 108544);
+    // cp.async moved A and B once per CTA: 4 CTAs x 7 tiles x (128 x 64 + 32 x 512) bytes.
+    CHECK(r.sm[Ctr::smem_write_bytes] == 4ull * 7 * (128 * 64 + 32 * 512));
+  }
   // int8 wants a K-major B, which the double-buffered kernel does not stage.
   GpuGemmPlan plan;
   CHECK_THROWS_WITH(lower_gemm_tc(gpu.config(), GpuGemmSpec{"g8", 64, 64, 64, DType::int8, AccType::s32}, plan),

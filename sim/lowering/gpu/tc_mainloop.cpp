@@ -25,6 +25,8 @@ int32_t fbits(float f) {
 //   Volta's octets:  run 8, col0 = 8 ((lane / 4) % 2);
 //   Ampere mma.sync: run 2, col0 = 2 (lane % 4) (rows g and g + 8 repeat them).
 // 0 when the shape's C layout is neither (then no bias epilogue).
+}  // namespace
+
 uint32_t bias_run(const MmaShape& mma, DType in) {
   for (uint32_t run : {8u, 2u}) {
     bool ok = mma.frag_elems(FragKind::c) % run == 0;
@@ -37,8 +39,6 @@ uint32_t bias_run(const MmaShape& mma, DType in) {
   }
   return 0;
 }
-
-}  // namespace
 
 uint32_t tc_threads(const GemmTiling& t) { return (t.bm / t.wm) * (t.bn / t.wn) * 32; }
 
@@ -226,26 +226,33 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   } else {
     body(0, false);
   }
-  // Epilogue: y = act(acc + bias[col]) in the accumulator registers (a C
-  // fragment register r of a lane is column col0 + r % run), then straight to global C.
   // The address registers are free now: scratch for the activation.
+  emit_tc_epilogue(kb, d, accs, fm, fn, TcEpilogueRegs{bias, run, rC, tmp, tmp2, cnt, p});
+  return kb.finish();
+}
+
+void emit_tc_epilogue(KernelBuilder& kb, const TcKernelDesc& d, const std::vector<Frag>& accs, uint32_t fm,
+                      uint32_t fn, const TcEpilogueRegs& r) {
+  // y = act(acc + bias[col]) in the accumulator registers (a C fragment
+  // register e of a lane is column col0 + e % run), then straight to global C.
+  const uint32_t M = d.mma->m(), N = d.mma->n(), ce = d.acc == AccType::f16 ? 2 : 4;
   const ActNeeds needs = activation_needs(d.ep.act);
-  if (needs.minus_one) kb.mov(cnt, fbits(-1.0f));
+  if (needs.minus_one) kb.mov(r.cnt, fbits(-1.0f));
   for (uint32_t j = 0; j < fn && d.ep.active(); ++j) {
     for (uint32_t i = 0; i < fm; ++i)
-      for (uint8_t r = 0; r < accs[i * fn + j].regs(); ++r) {
-        const uint8_t x = uint8_t(accs[i * fn + j].reg + r);
-        if (d.ep.bias) kb.alu(Op::fadd, x, x, uint8_t(bias + run * j + r % run));
+      for (uint8_t e = 0; e < accs[i * fn + j].regs(); ++e) {
+        const uint8_t x = uint8_t(accs[i * fn + j].reg + e);
+        if (d.ep.bias) kb.alu(Op::fadd, x, x, uint8_t(r.bias + r.run * j + e % r.run));
         if (d.ep.act != Activation::none)
-          emit_activation(kb, d.ep.act, d.ep.p0, d.ep.p1, x, x, ActScratch{needs.scratch ? tmp : x, tmp2, cnt, p});
+          emit_activation(kb, d.ep.act, d.ep.p0, d.ep.p1, x, x,
+                          ActScratch{needs.scratch ? r.tmp : x, r.tmp2, r.cnt, r.p});
       }
   }
   for (uint32_t i = 0; i < fm; ++i)
     for (uint32_t j = 0; j < fn; ++j)
-      kb.wmma_store(accs[i * fn + j], Space::global, rC, int32_t(i * M * d.ldc + j * N * ce), uint32_t(d.ldc),
+      kb.wmma_store(accs[i * fn + j], Space::global, r.rC, int32_t(i * M * d.ldc + j * N * ce), uint32_t(d.ldc),
                     kTcBufC);
   kb.exit();
-  return kb.finish();
 }
 
 }  // namespace xpu::lowering::gpu

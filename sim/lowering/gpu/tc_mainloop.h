@@ -10,6 +10,7 @@
 // same 16-byte column of the tile (threads is a multiple of the chunks per row).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "models/gpu/isa.h"
 #include "models/gpu/kernel_builder.h"
@@ -54,6 +55,22 @@ struct TcKernelDesc {
 // into the shape's warp tiles, or the epilogue is asked of a non-fp32
 // accumulator or of a shape whose C layout it does not address.
 xpu::gpu::Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& a);
+
+// The fused epilogue and the store of C, shared with the sm80 kernel
+// (gemm_sm80.h): registers of the bias values (run x fn, loaded by the
+// caller: a lane's `run` consecutive columns per fragment column j at
+// bias + run j), C's row pointer and scratch.
+struct TcEpilogueRegs {
+  uint8_t bias = xpu::gpu::kRZ;
+  uint32_t run = 0;
+  uint8_t rC = xpu::gpu::kRZ, tmp = xpu::gpu::kRZ, tmp2 = xpu::gpu::kRZ, cnt = xpu::gpu::kRZ;
+  uint8_t p = xpu::gpu::kPT;
+};
+void emit_tc_epilogue(xpu::gpu::KernelBuilder& kb, const TcKernelDesc& d, const std::vector<xpu::gpu::Frag>& accs,
+                      uint32_t fm, uint32_t fn, const TcEpilogueRegs& r);
+// Columns per bias run of the shape's C layout (8: Volta's octets, col0 =
+// 8 ((lane / 4) % 2); 2: Ampere, col0 = 2 (lane % 4)); 0: no bias epilogue.
+uint32_t bias_run(const xpu::gpu::MmaShape& mma, DType in);
 uint32_t tc_threads(const GemmTiling& t);
 uint32_t tc_shared_bytes(const GemmTiling& t, DType in);
 
