@@ -317,13 +317,15 @@ TEST_CASE("Ampere GEMM lowering: the sm80 cp.async pipeline on mma.sync, bit-exa
       // 2048-MAC instruction each: 768 mma.sync.
       CHECK(r.sm[Ctr::inst_tensor] == 768);
     }
-  // 256 x 512 x 200: the 128 x 256 tile (8 warps; the grid of 4 fills the 4
-  // SMs), 7 K tiles: 3 in the prologue, 4 through the main loop, 3 in the tail.
+  // 256 x 512 x 300: the 128 x 256 x 64 tile (8 warps; the grid of 4 fills
+  // the 4 SMs), K padded to 320: 5 K tiles in a 3-stage ring (4 stages of
+  // 52224 bytes would exceed 164 KB): 2 in the prologue, 3 through the main
+  // loop, 2 in the tail.
   {
-    GpuGemmSpec spec{"big", 256, 512, 200, DType::fp16, AccType::f32};
+    GpuGemmSpec spec{"big", 256, 512, 300, DType::fp16, AccType::f32};
     GpuGemmPlan plan;
     lower_gemm_tc(gpu.config(), spec, plan, relu_bias);
-    CHECK((plan.tiling.bm == 128 && plan.tiling.bn == 256 && plan.launch.threads == 256));
+    CHECK((plan.tiling.bm == 128 && plan.tiling.bn == 256 && plan.tiling.bk == 64 && plan.launch.threads == 256));
     const auto a = test::random_matrix(spec.in, spec.m, spec.k, 5), b = test::random_matrix(spec.in, spec.k, spec.n, 6);
     std::vector<float> bias(spec.n, 0.5f);
     stage_inputs(plan.layout, spec, a.data(), b.data(), gpu.memory());
@@ -333,10 +335,10 @@ TEST_CASE("Ampere GEMM lowering: the sm80 cp.async pipeline on mma.sync, bit-exa
     auto want = reference_gemm_tc(spec.in, spec.acc, spec.m, spec.n, spec.k, plan.layout.kp, a.data(), b.data(), 8);
     reference_epilogue(relu_bias, spec.m, spec.n, bias.data(), want);
     CHECK(std::memcmp(raw.data(), want.data(), raw.size()) == 0);
-    // 4 stages of (128 x 80 + 32 x 528) bytes = 108544 bytes of shared memory.
-    CHECK(plan.launch.shared_bytes == 108544);
-    // cp.async moved A and B once per CTA: 4 CTAs x 7 tiles x (128 x 64 + 32 x 512) bytes.
-    CHECK(r.sm[Ctr::smem_write_bytes] == 4ull * 7 * (128 * 64 + 32 * 512));
+    // 3 stages of (128 x (128 + 16) + 64 x (512 + 16)) = 52224 bytes.
+    CHECK(plan.launch.shared_bytes == 3 * 52224);
+    // cp.async moved A and B once per CTA: 4 CTAs x 5 tiles x (128 x 128 + 64 x 512) bytes.
+    CHECK(r.sm[Ctr::smem_write_bytes] == 4ull * 5 * (128 * 128 + 64 * 512));
   }
   // int8 wants a K-major B, which the double-buffered kernel does not stage.
   GpuGemmPlan plan;

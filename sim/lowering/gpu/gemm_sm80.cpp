@@ -50,7 +50,7 @@ Kernel build_sm80(const Sm80Desc& sd) {
   std::vector<Frag> accs(fm * fn);
   for (auto& f : accs) f = kb.frag(FragKind::c, d.in, d.acc);
   const Frag fa[2] = {kb.frag(FragKind::a, d.in, d.acc), kb.frag(FragKind::a, d.in, d.acc)};
-  std::vector<Frag> fb(fn);
+  std::vector<Frag> fb(2 * fn);  // two sets: the next k slice's load under this one's mmas
   for (auto& f : fb) f = kb.frag(FragKind::b, d.in, d.acc);
   std::vector<uint8_t> gA(a_per), gB(b_per), sA(a_per), sB(b_per), dst(a_per + b_per);
   for (auto* v : {&gA, &gB, &sA, &sB, &dst})
@@ -102,28 +102,64 @@ Kernel build_sm80(const Sm80Desc& sd) {
     kb.setpi(Op::isetp, p, Cmp::ge, r, ring);
     kb.alui(Op::iadd, r, r, -ring).guard = p;
   };
-  auto issue_tile = [&]() {
-    for (uint32_t i = 0; i < a_per; ++i) kb.alu(Op::iadd, dst[i], sA[i], rw);
-    for (uint32_t i = 0; i < b_per; ++i) kb.alu(Op::iadd, dst[a_per + i], sB[i], rw);
-    for (uint32_t i = 0; i < a_per; ++i) kb.ldgsts(kTcBufA, gA[i], 0, dst[i], 0, 16);
-    for (uint32_t i = 0; i < b_per; ++i) kb.ldgsts(kTcBufB, gB[i], 0, dst[a_per + i], 0, 16);
+  // The next tile's copies: `copy(c)` issues chunk c of a_per + b_per;
+  // `copies_done` moves the pointers on. In the main loop they are spread
+  // over the mma batches (as CUTLASS interleaves its global->shared
+  // iterations with the warp's mmas), so they do not queue in front of the
+  // fragment loads on the SM's shared-memory/L1 data path.
+  auto copy = [&](uint32_t c) {
+    if (c < a_per) {
+      kb.alu(Op::iadd, dst[c], sA[c], rw);
+      kb.ldgsts(kTcBufA, gA[c], 0, dst[c], 0, 16);
+    } else {
+      kb.alu(Op::iadd, dst[c], sB[c - a_per], rw);
+      kb.ldgsts(kTcBufB, gB[c - a_per], 0, dst[c], 0, 16);
+    }
+  };
+  auto copies_done = [&]() {
     for (auto r : gA) kb.alui(Op::iadd, r, r, int32_t(t.bk * e));
     for (auto r : gB) kb.alui(Op::iadd, r, r, int32_t(uint64_t(t.bk) * d.ldb));
     wrap(rw);
   };
-  auto compute = [&]() {
+  auto issue_tile = [&]() {
+    for (uint32_t c = 0; c < a_per + b_per; ++c) copy(c);
+    copies_done();
+  };
+  // Fragments are loaded one step ahead of the mmas that use them (as the
+  // compiler schedules CUTLASS's warp-level loop): A in two alternating
+  // fragments, B in two sets by k slice, so ldmatrix latency hides under
+  // the tensor cores' work on the previous fragments.
+  auto compute = [&](bool copies) {
     kb.alu(Op::iadd, rAs, rA, rd);
     kb.alu(Op::iadd, rBs, rB, rd);
-    for (uint32_t kk = 0; kk < t.bk / K; ++kk) {
-      for (uint32_t j = 0; j < fn; ++j) kb.wmma_load(fb[j], Space::shared, rBs, int32_t(kk * K * sb + j * N * e), sb);
+    const uint32_t nk = t.bk / K;
+    auto load_b = [&](uint32_t kk) {
+      for (uint32_t j = 0; j < fn; ++j)
+        kb.wmma_load(fb[(kk % 2) * fn + j], Space::shared, rBs, int32_t(kk * K * sb + j * N * e), sb);
+    };
+    auto load_a = [&](uint32_t kk, uint32_t i) {
+      kb.wmma_load(fa[(kk * fm + i) % 2], Space::shared, rAs, int32_t(i * M * sa + kk * K * e), sa);
+    };
+    load_b(0);
+    load_a(0, 0);
+    for (uint32_t kk = 0; kk < nk; ++kk)
       for (uint32_t i = 0; i < fm; ++i) {
-        const Frag& a = fa[i % 2];
-        kb.wmma_load(a, Space::shared, rAs, int32_t(i * M * sa + kk * K * e), sa);
+        if (i + 1 < fm) {
+          load_a(kk, i + 1);
+        } else if (kk + 1 < nk) {
+          load_b(kk + 1);
+          load_a(kk + 1, 0);
+        }
+        const Frag& a = fa[(kk * fm + i) % 2];
         std::vector<WmmaOp> batch;
-        for (uint32_t j = 0; j < fn; ++j) batch.push_back({accs[i * fn + j], a, fb[j], accs[i * fn + j]});
+        for (uint32_t j = 0; j < fn; ++j)
+          batch.push_back({accs[i * fn + j], a, fb[(kk % 2) * fn + j], accs[i * fn + j]});
         kb.wmma_mma_batch(batch);
+        // Copies after batches, spread evenly (the last batch issues the rest).
+        const uint32_t nb = nk * fm, b = kk * fm + i, nc = a_per + b_per;
+        for (uint32_t c = b * nc / nb; copies && c < (b + 1) * nc / nb; ++c) copy(c);
+        if (copies && b + 1 == nb) copies_done();
       }
-    }
     wrap(rd);
   };
 
@@ -139,9 +175,8 @@ Kernel build_sm80(const Sm80Desc& sd) {
     kb.bind(loop);
     kb.cp_wait(S - 2);
     kb.bar();
-    issue_tile();
+    compute(true);
     kb.cp_commit();
-    compute();
     kb.alui(Op::iadd, cnt, cnt, -1);
     kb.setpi(Op::isetp, p, Cmp::gt, cnt, 0);
     kb.bra(loop, after, p);
@@ -150,8 +185,8 @@ Kernel build_sm80(const Sm80Desc& sd) {
   for (uint64_t s = 0; s < std::min<uint64_t>(ktiles, S - 1); ++s) {
     kb.cp_wait(S - 2);
     kb.bar();
+    compute(false);
     kb.cp_commit();
-    compute();
   }
   for (uint32_t j = 0; j < fn && d.ep.bias; ++j)
     kb.ldg(uint8_t(bias + run * j), kTcBufBias, rBias, int32_t(j * N * 4), uint8_t(run * 4));
@@ -169,6 +204,7 @@ GemmTiling choose_tiling_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec) {
   GemmTiling t;  // 128 x 128, bk 32, 64 x 64 warps
   if (spec.m >= 128 && spec.n >= 256 && grid(spec, 128, 256) >= cfg.sms) {
     t.bn = 256;
+    t.bk = spec.k >= 256 ? 64 : 32;  // CUTLASS's 128x256x64: half the barriers per MAC
   } else if (spec.m < 128 || spec.n < 128 || 2 * grid(spec, 128, 128) <= cfg.sms) {
     t.bm = t.bn = 64;
     t.wm = t.wn = 32;
@@ -184,6 +220,10 @@ void lower_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan&
   const MmaShape& mma = mma_shape(cfg.tensor_core.mma);
   const GemmTiling t = choose_tiling_sm80(cfg, spec);
   plan.tiling = t;
+  // As many stages as asked that fit the shared-memory carve-out (at least 3).
+  const uint32_t stage_bytes = t.bm * (t.bk * uint32_t(dtype_bytes(spec.in)) + 16) +
+                               t.bk * (t.bn * uint32_t(dtype_bytes(spec.in)) + 16);
+  while (stages > 3 && uint64_t(stages) * stage_bytes > cfg.shared.max_shared_bytes) --stages;
   const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in)), ce = out_bytes(spec);
   GpuGemmLayout& L = plan.layout;
   L.mp = round_up(spec.m, t.bm);
@@ -213,6 +253,9 @@ void lower_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan&
   const uint64_t ktiles = L.kp / t.bk;
   const uint32_t S = static_cast<uint32_t>(std::max<uint64_t>(2, std::min<uint64_t>(stages, ktiles + 1)));
   l.shared_bytes = S * (t.bm * (t.bk * e + 16) + t.bk * (t.bn * e + 16));
+  if (l.shared_bytes > cfg.shared.max_shared_bytes)
+    throw GpuLoweringError(spec.name + ": " + std::to_string(S) + " stages of shared memory exceed " + cfg.name + "'s " +
+                           std::to_string(cfg.shared.max_shared_bytes) + " bytes");
   l.nbufs = nb;
   l.bases.resize(size_t(l.ctas) * nb);
   for (uint64_t c = 0; c < l.ctas; ++c) {

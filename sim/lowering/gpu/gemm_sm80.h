@@ -9,9 +9,10 @@
 //   shared without registers): the prologue issues stages - 1 K tiles, one
 //   commit group each; iteration t waits until tile t has landed
 //   (cp.async.wait_group stages - 2), passes a barrier (which also retires
-//   the stage read in iteration t - 1), issues tile t + stages - 1 into that
-//   stage, commits, and computes on tile t. The last stages - 1 iterations
-//   commit empty groups so the wait count stays the same.
+//   the stage read in iteration t - 1), computes on tile t while issuing
+//   tile t + stages - 1 into that stage (the copies spread between the mma
+//   batches), and commits. The last stages - 1 iterations commit empty
+//   groups so the wait count stays the same.
 // * Fragments come from shared memory by ldmatrix (A: .x4, B: .x2.trans) and
 //   feed mma.sync m16n8k16; rows are padded by 16 bytes so every 8-row
 //   ldmatrix phase touches 32 distinct banks.
