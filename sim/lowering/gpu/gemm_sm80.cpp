@@ -128,66 +128,70 @@ Kernel build_sm80(const Sm80Desc& sd) {
   // Fragments are loaded one step ahead of the mmas that use them (as the
   // compiler schedules CUTLASS's warp-level loop): A in two alternating
   // fragments, B in two sets by k slice, so ldmatrix latency hides under
-  // the tensor cores' work on the previous fragments.
-  auto compute = [&](bool copies) {
+  // the tensor cores' work on the previous fragments. Across K tiles too:
+  // before a tile's last mma batch the warp commits its copies, waits for
+  // the next tile, passes the barrier and loads that tile's first fragments.
+  const uint32_t nk = t.bk / K, nb = nk * fm, nc = a_per + b_per;
+  auto load_b = [&](uint32_t kk) {
+    for (uint32_t j = 0; j < fn; ++j)
+      kb.wmma_load(fb[(kk % 2) * fn + j], Space::shared, rBs, int32_t(kk * K * sb + j * N * e), sb);
+  };
+  auto load_a = [&](uint32_t kk, uint32_t i) {
+    kb.wmma_load(fa[(kk * fm + i) % 2], Space::shared, rAs, int32_t(i * M * sa + kk * K * e), sa);
+  };
+  auto next_tile = [&]() {  // wait for the next tile's stage, then its first fragments
+    kb.cp_wait(S - 2);
+    kb.bar();
     kb.alu(Op::iadd, rAs, rA, rd);
     kb.alu(Op::iadd, rBs, rB, rd);
-    const uint32_t nk = t.bk / K;
-    auto load_b = [&](uint32_t kk) {
-      for (uint32_t j = 0; j < fn; ++j)
-        kb.wmma_load(fb[(kk % 2) * fn + j], Space::shared, rBs, int32_t(kk * K * sb + j * N * e), sb);
-    };
-    auto load_a = [&](uint32_t kk, uint32_t i) {
-      kb.wmma_load(fa[(kk * fm + i) % 2], Space::shared, rAs, int32_t(i * M * sa + kk * K * e), sa);
-    };
     load_b(0);
     load_a(0, 0);
+  };
+  // One K tile; `copies`: issue tile t + S - 1 meanwhile; `next`: prefetch
+  // into the next tile at the end (else just commit).
+  auto tile = [&](bool copies, bool next) {
+    if (nb < 2 || fm % 2) throw InternalError(d.name + ": the fragment pipeline needs an even fm");
     for (uint32_t kk = 0; kk < nk; ++kk)
       for (uint32_t i = 0; i < fm; ++i) {
+        const uint32_t b = kk * fm + i;
+        for (uint32_t c = b * nc / nb; copies && c < (b + 1) * nc / nb; ++c) copy(c);
         if (i + 1 < fm) {
           load_a(kk, i + 1);
         } else if (kk + 1 < nk) {
           load_b(kk + 1);
           load_a(kk + 1, 0);
+        } else {
+          if (copies) copies_done();
+          kb.cp_commit();
+          wrap(rd);
+          if (next) next_tile();
         }
-        const Frag& a = fa[(kk * fm + i) % 2];
+        const Frag& a = fa[b % 2];
         std::vector<WmmaOp> batch;
-        for (uint32_t j = 0; j < fn; ++j)
-          batch.push_back({accs[i * fn + j], a, fb[(kk % 2) * fn + j], accs[i * fn + j]});
+        for (uint32_t j = 0; j < fn; ++j) batch.push_back({accs[i * fn + j], a, fb[(kk % 2) * fn + j], accs[i * fn + j]});
         kb.wmma_mma_batch(batch);
-        // Copies after batches, spread evenly (the last batch issues the rest).
-        const uint32_t nb = nk * fm, b = kk * fm + i, nc = a_per + b_per;
-        for (uint32_t c = b * nc / nb; copies && c < (b + 1) * nc / nb; ++c) copy(c);
-        if (copies && b + 1 == nb) copies_done();
       }
-    wrap(rd);
   };
 
-  // Prologue: tiles 0 .. S-2, one group each (empty past the last tile).
+  // Prologue: tiles 0 .. S-2, one group each (empty past the last tile),
+  // then tile 0's first fragments.
   for (uint32_t s = 0; s + 1 < S; ++s) {
     if (s < ktiles) issue_tile();
     kb.cp_commit();
   }
-  const uint64_t main_iters = ktiles > S - 1 ? ktiles - (S - 1) : 0;
+  next_tile();
+  const uint64_t tail = std::min<uint64_t>(ktiles, S - 1), main_iters = ktiles - tail;
   if (main_iters > 0) {
     kb.mov(cnt, int32_t(main_iters));
     const int loop = kb.label(), after = kb.label();
     kb.bind(loop);
-    kb.cp_wait(S - 2);
-    kb.bar();
-    compute(true);
-    kb.cp_commit();
+    tile(true, true);
     kb.alui(Op::iadd, cnt, cnt, -1);
     kb.setpi(Op::isetp, p, Cmp::gt, cnt, 0);
     kb.bra(loop, after, p);
     kb.bind(after);
   }
-  for (uint64_t s = 0; s < std::min<uint64_t>(ktiles, S - 1); ++s) {
-    kb.cp_wait(S - 2);
-    kb.bar();
-    compute(false);
-    kb.cp_commit();
-  }
+  for (uint64_t s = 0; s < tail; ++s) tile(false, s + 1 < tail);
   for (uint32_t j = 0; j < fn && d.ep.bias; ++j)
     kb.ldg(uint8_t(bias + run * j), kTcBufBias, rBias, int32_t(j * N * 4), uint8_t(run * 4));
   emit_tc_epilogue(kb, d, accs, fm, fn, TcEpilogueRegs{bias, run, rC, tmp, tmp2, cnt, p});
