@@ -82,7 +82,10 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
     std::vector<uint8_t> srcs;
     switch (in.op) {
       case Op::hmma: {
+        if (in.sparse && (!tc.sparse_2_4 || mma.kind() != MmaKind::ampere_mma_sync))
+          throw InternalError(k.name + ": mma.sp on " + cfg.name + ", which has no 2:4 sparse tensor path");
         const MmaStepRegs r = mma.step_regs(in);
+        if (in.sparse) b.add(in.meta);
         b.range(r.a_first, r.a_count);
         b.range(r.b_first, r.b_count);
         b.range(r.c_first, r.c_count);
@@ -91,7 +94,8 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
         d.dst_count = r.d_count;
         // MACs of one instruction (sm_issue.cpp counts them), a power of two
         // so that the hot path shifts (Volta: 16 x 16 x 16 / (4 sets x 4 or 2 steps)).
-        d.mac_ctr = in.in == DType::int8   ? Ctr::mac_int8
+        d.mac_ctr = in.sparse              ? Ctr::mac_sparse16  // real MACs; dense-equivalent twice that
+                    : in.in == DType::int8   ? Ctr::mac_int8
                     : in.in == DType::bf16 ? Ctr::mac_bf16
                     : in.in == DType::fp32 ? Ctr::mac_tf32
                     : in.acc == AccType::f16 ? Ctr::mac_fp16_acc16

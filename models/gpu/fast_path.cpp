@@ -35,6 +35,7 @@ std::string fast_path_check(const Kernel& k) {
           break;
         case Op::hmma: {
           if (!k.mma) throw InternalError(k.name + ": HMMA in a kernel without a tensor-core shape");
+          // The metadata register is read as data only (selects products), never as an address.
           const MmaStepRegs h = k.mma->step_regs(in);
           changed |= set_reg(h.d_first, h.d_count, true);
           break;

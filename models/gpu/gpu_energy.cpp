@@ -25,6 +25,10 @@ std::vector<energy::EnergyTerm> gpu_energy_terms(const GpuConfig& cfg, const ene
   v.push_back({"gpu.l2", "gpu.l2.write_bytes", "sram_write", energy::sram_bytes_pj(t, slice, 64, true)});
   v.push_back({"gpu.dram", "gpu.dram.read_bytes", "dram", energy::dram_bytes_pj(t)});
   v.push_back({"gpu.dram", "gpu.dram.write_bytes", "dram", energy::dram_bytes_pj(t)});
+  if (cfg.tensor_core.sparse_2_4)  // the products mma.sp does (the pruned half is skipped)
+    v.push_back({"gpu.sm.tensor", "gpu.sm.tensor.mac.sparse16", "mac", energy::mac_pj(t, "fp16", "fp32")});
+  if (cfg.tensor_core.tf32)  // tf32 products are 11 x 11 bits like fp16's; fp32 accumulation
+    v.push_back({"gpu.sm.tensor", "gpu.sm.tensor.mac.tf32", "mac", energy::mac_pj(t, "fp16", "fp32")});
   return v;
 }
 

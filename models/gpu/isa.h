@@ -79,6 +79,10 @@ struct Instr {
   bool ldsm_trans = false;
   // ldgsts: the shared-memory byte address is R[c] + imm2.
   int32_t imm2 = 0;
+  // Tensor-core instruction with a 2:4 structured-sparse A (mma.sp): its
+  // metadata register (MmaShape documents the layout).
+  bool sparse = false;
+  uint8_t meta = kRZ;
 };
 
 class MmaShape;

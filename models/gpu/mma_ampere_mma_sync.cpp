@@ -166,15 +166,73 @@ uint32_t AmpereMmaSync::ldmatrix_lane_offset(FragKind kind, DType in, uint32_t l
 
 MmaStepRegs AmpereMmaSync::step_regs(const Instr& in) const {
   const uint8_t c = in.acc == AccType::f16 ? 2 : 4;
-  return {in.a, 4, in.b, 2, in.c, c, in.dst, c};
+  return {in.a, 4, in.b, static_cast<uint8_t>(in.sparse ? 4 : 2), in.c, c, in.dst, c};  // mma.sp: B is k32
 }
 
 MmaStepTraffic AmpereMmaSync::step_rf(const Instr& in) const {
-  const uint16_t c = in.acc == AccType::f16 ? 2 : 4;
-  return {static_cast<uint16_t>(32 * (4 + 2 + c)), static_cast<uint16_t>(32 * c)};
+  const uint16_t c = in.acc == AccType::f16 ? 2 : 4, b = in.sparse ? 4 + 1 : 2;  // + the metadata register
+  return {static_cast<uint16_t>(32 * (4 + b + c)), static_cast<uint16_t>(32 * c)};
 }
 
+namespace {
+
+// mma.sp m16n8k32 (16-bit): the stored A (16 x 16, the dense m16n8k16 A
+// layout) holds the two kept values of each group of 4 along K; the lane's
+// metadata register gives, in bits 4r..4r+3, the two 2-bit positions (first
+// the lower) of the values in its A register r. Per output, the 16 kept
+// products in ascending k are summed in 2 groups of 8 like the dense shape;
+// pruned positions contribute nothing.
+template <typename T>
+void step_sparse(const Instr& in, uint32_t* const* R) {
+  const bool f16 = in.acc == AccType::f16;
+  float acc[16][8];
+  for (uint32_t r = 0; r < 16; ++r)
+    for (uint32_t c = 0; c < 8; ++c) {
+      const Where w = c_where(r, c);
+      acc[r][c] = f16 ? fp16::from_bits(half_of(R[in.c + r / 8][w.lane], c % 2)).to_float()
+                      : bits_to_float(R[in.c + w.reg][w.lane]);
+    }
+  for (uint32_t r = 0; r < 16; ++r) {
+    float a[16];
+    uint32_t k[16];  // the kept values of row r and their dense k
+    for (uint32_t s = 0; s < 16; ++s) {
+      const Where wa = a_where(DType::fp16, r, s);
+      a[s] = T::from_bits(half_of(R[in.a + wa.reg][wa.lane], wa.sub)).to_float();
+      const uint32_t idx = (R[in.meta][wa.lane] >> (4 * wa.reg + 2 * wa.sub)) & 3;
+      k[s] = 4 * (s / 2) + idx;
+    }
+    for (uint32_t c = 0; c < 8; ++c) {
+      float s = acc[r][c];
+      for (uint32_t g = 0; g < 2; ++g) {
+        float p[8];
+        for (uint32_t j = 0; j < 8; ++j) p[j] = mul_fp32(a[8 * g + j], elem16<T>(R, in.b, b_where(DType::fp16, k[8 * g + j], c)));
+        s = add_fp32(s, tree(p, 8));
+        if (f16) s = fp16::from_float(s).to_float();
+      }
+      acc[r][c] = s;
+    }
+  }
+  for (uint32_t r = 0; r < 16; ++r)
+    for (uint32_t c = 0; c < 8; ++c) {
+      const Where w = c_where(r, c);
+      if (f16) {
+        uint32_t& word = R[in.dst + r / 8][w.lane];
+        const uint32_t h = fp16::from_float(acc[r][c]).bits;
+        word = c % 2 ? (word & 0xFFFFu) | (h << 16) : (word & 0xFFFF0000u) | h;
+      } else {
+        R[in.dst + w.reg][w.lane] = float_to_bits(acc[r][c]);
+      }
+    }
+}
+
+}  // namespace
+
 void AmpereMmaSync::step(const Instr& in, uint32_t* const* regs) const {
+  if (in.sparse) {
+    if (in.in == DType::fp16) return step_sparse<fp16>(in, regs);
+    if (in.in == DType::bf16) return step_sparse<bf16>(in, regs);
+    throw InternalError("mma.sp with " + std::string(dtype_name(in.in)) + " inputs (the model has 16-bit sparse A only)");
+  }
   auto fp16_at = [](const uint32_t* const* R, uint8_t base, Where w) { return elem16<fp16>(R, base, w); };
   auto bf16_at = [](const uint32_t* const* R, uint8_t base, Where w) { return elem16<bf16>(R, base, w); };
   auto tf32_at = [](const uint32_t* const* R, uint8_t base, Where w) { return tf32(R[base + w.reg][w.lane]); };

@@ -34,6 +34,17 @@
 // with fp16 accumulation the accumulator is then rounded to fp16). tf32
 // operands are the fp32 register bits with the low 13 mantissa bits cleared
 // (a NaN stays a NaN). int8: exact products, wrapping int32 adds.
+//
+// 2:4 sparsity (Instr::sparse, mma.sp m16n8k32 for fp16/bf16): A's stored
+// fragment is the dense m16n8k16 A (the two kept values of each group of 4
+// along K, in k order), B is k32 (register r: rows 2t, 2t+1 + 8r), and the
+// metadata register `meta` holds per lane, in bits 4r..4r+3, the positions
+// (0..3, lower first) of A register r's two values in their group. (PTX
+// spreads the same 2-bit indices over thread pairs chosen by a sparsity
+// selector; the model keeps each lane's own, which changes no timing.) One
+// instruction does 2048 real MACs, 4096 dense-equivalent, in the dense
+// m16n8k16's issue interval: twice the math rate. Values: the 16 kept
+// products per output in k order, 2 groups of 8, as the dense shape.
 #include "models/gpu/mma_shape.h"
 
 namespace xpu::gpu {
