@@ -44,20 +44,35 @@ float tree(float* p, uint32_t n) {
   return p[0];
 }
 
+// The 16 x 8 float accumulator tile of C (f32 registers, or f16 halves:
+// elements 2i, 2i+1 of a lane share register i) and its write to D.
+void read_c(const Instr& in, uint32_t* const* R, float (&acc)[16][8]) {
+  for (uint32_t r = 0; r < 16; ++r)
+    for (uint32_t c = 0; c < 8; ++c) {
+      const Where w = c_where(r, c);
+      acc[r][c] = in.acc == AccType::f16 ? fp16::from_bits(half_of(R[in.c + r / 8][w.lane], c % 2)).to_float()
+                                         : bits_to_float(R[in.c + w.reg][w.lane]);
+    }
+}
+void write_d(const Instr& in, uint32_t* const* R, const float (&acc)[16][8]) {
+  for (uint32_t r = 0; r < 16; ++r)
+    for (uint32_t c = 0; c < 8; ++c) {
+      const Where w = c_where(r, c);
+      if (in.acc == AccType::f16) {
+        uint32_t& word = R[in.dst + r / 8][w.lane];
+        const uint32_t h = fp16::from_float(acc[r][c]).bits;
+        word = c % 2 ? (word & 0xFFFFu) | (h << 16) : (word & 0xFFFF0000u) | h;
+      } else {
+        R[in.dst + w.reg][w.lane] = float_to_bits(acc[r][c]);
+      }
+    }
+}
+
 template <typename Get>
 void step_float(const Instr& in, uint32_t* const* R, uint32_t K, uint32_t group, Get a_elem, Get b_elem) {
   const bool f16 = in.acc == AccType::f16;
   float acc[16][8];
-  for (uint32_t r = 0; r < 16; ++r)
-    for (uint32_t c = 0; c < 8; ++c) {
-      const Where w = c_where(r, c);
-      if (f16) {
-        // f16: elements 2i, 2i+1 of a lane share register i (reg = 2 (r/8) + c%2 -> word r/8, half c%2).
-        acc[r][c] = fp16::from_bits(half_of(R[in.c + r / 8][w.lane], c % 2)).to_float();
-      } else {
-        acc[r][c] = bits_to_float(R[in.c + w.reg][w.lane]);
-      }
-    }
+  read_c(in, R, acc);
   float a[16][32], b[32][8];
   for (uint32_t r = 0; r < 16; ++r)
     for (uint32_t k = 0; k < K; ++k) a[r][k] = a_elem(R, in.a, a_where(in.in, r, k));
@@ -74,18 +89,7 @@ void step_float(const Instr& in, uint32_t* const* R, uint32_t K, uint32_t group,
       }
       acc[r][c] = s;
     }
-  // Write D after every read of C (D may alias C).
-  for (uint32_t r = 0; r < 16; ++r)
-    for (uint32_t c = 0; c < 8; ++c) {
-      const Where w = c_where(r, c);
-      if (f16) {
-        uint32_t& word = R[in.dst + r / 8][w.lane];
-        const uint32_t h = fp16::from_float(acc[r][c]).bits;
-        word = c % 2 ? (word & 0xFFFFu) | (h << 16) : (word & 0xFFFF0000u) | h;
-      } else {
-        R[in.dst + w.reg][w.lane] = float_to_bits(acc[r][c]);
-      }
-    }
+  write_d(in, R, acc);  // after every read of C (D may alias C)
 }
 
 void step_int8(const Instr& in, uint32_t* const* R) {
@@ -186,12 +190,7 @@ template <typename T>
 void step_sparse(const Instr& in, uint32_t* const* R) {
   const bool f16 = in.acc == AccType::f16;
   float acc[16][8];
-  for (uint32_t r = 0; r < 16; ++r)
-    for (uint32_t c = 0; c < 8; ++c) {
-      const Where w = c_where(r, c);
-      acc[r][c] = f16 ? fp16::from_bits(half_of(R[in.c + r / 8][w.lane], c % 2)).to_float()
-                      : bits_to_float(R[in.c + w.reg][w.lane]);
-    }
+  read_c(in, R, acc);
   for (uint32_t r = 0; r < 16; ++r) {
     float a[16];
     uint32_t k[16];  // the kept values of row r and their dense k
@@ -212,17 +211,7 @@ void step_sparse(const Instr& in, uint32_t* const* R) {
       acc[r][c] = s;
     }
   }
-  for (uint32_t r = 0; r < 16; ++r)
-    for (uint32_t c = 0; c < 8; ++c) {
-      const Where w = c_where(r, c);
-      if (f16) {
-        uint32_t& word = R[in.dst + r / 8][w.lane];
-        const uint32_t h = fp16::from_float(acc[r][c]).bits;
-        word = c % 2 ? (word & 0xFFFFu) | (h << 16) : (word & 0xFFFF0000u) | h;
-      } else {
-        R[in.dst + w.reg][w.lane] = float_to_bits(acc[r][c]);
-      }
-    }
+  write_d(in, R, acc);
 }
 
 }  // namespace
