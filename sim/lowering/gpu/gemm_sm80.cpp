@@ -257,6 +257,7 @@ void lower_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan&
   const uint64_t ktiles = L.kp / t.bk;
   const uint32_t S = static_cast<uint32_t>(std::max<uint64_t>(2, std::min<uint64_t>(stages, ktiles + 1)));
   l.shared_bytes = S * (t.bm * (t.bk * e + 16) + t.bk * (t.bn * e + 16));
+  plan.tiling.stages = S;  // the ring's depth, for the kernel's name in reports
   if (l.shared_bytes > cfg.shared.max_shared_bytes)
     throw GpuLoweringError(spec.name + ": " + std::to_string(S) + " stages of shared memory exceed " + cfg.name + "'s " +
                            std::to_string(cfg.shared.max_shared_bytes) + " bytes");
