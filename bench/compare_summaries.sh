@@ -3,9 +3,9 @@
 # SCALE-Sim example runs with one xpusim binary into OUT/<name>, so two
 # binaries' reports can be compared byte for byte (summary.json: cycles,
 # counters, energy; sweeps also points.csv and every points/*.json):
-#   bench/compare_tpu_summaries.sh OLD_XPUSIM /tmp/old
-#   bench/compare_tpu_summaries.sh build/xpusim /tmp/new
-#   bench/compare_tpu_summaries.sh --diff /tmp/old /tmp/new
+#   bench/compare_summaries.sh OLD_XPUSIM /tmp/old
+#   bench/compare_summaries.sh build/xpusim /tmp/new
+#   bench/compare_summaries.sh --diff /tmp/old /tmp/new
 # Run from the repository root. SKIP (a regex of names) leaves runs out.
 set -u
 if [ "${1:-}" = "--diff" ]; then
