@@ -1,19 +1,12 @@
 #include "sim/report/generation.h"
 
+#include "sim/report/number_format.h"
+
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
 namespace xpu::report {
-
-namespace {
-std::string f(double v, int prec = 3) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", prec, v);
-  return b;
-}
-nlohmann::json finite(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-}  // namespace
 
 double GenerationResult::decode_seconds() const {
   double s = 0;
@@ -57,12 +50,12 @@ std::string generation_markdown(const std::vector<GenerationResult>& gs) {
     const auto& a = g.steps.empty() ? GenerationStep{} : g.steps.front();
     const auto& z = g.steps.empty() ? GenerationStep{} : g.steps.back();
     o << "| " << g.accelerator << " | " << g.model << " | " << g.precision << " | " << g.batch << " | " << g.devices << " | " << g.prompt_len
-      << " | " << g.gen_len << " | " << g.layers_simulated << " of " << g.layers_total << " | " << (g.prefill_simulated ? f(g.ttft_s * 1e3) : std::string("-"))
-      << " | " << f(g.tpot_mean_s() * 1e3) << " | " << f(a.seconds * 1e3) << " / " << f(z.seconds * 1e3) << " | "
-      << f(a.bound_seconds * 1e3) << " / " << f(z.bound_seconds * 1e3) << " | " << f(g.bound_ratio_mean(), 2) << "x | "
-      << f(g.tokens_per_s(), 1) << " | " << f(g.decode_tokens_per_s(), 1) << " | " << f(g.energy_per_token_j() * 1e3)
-      << " | " << f(g.kv_cache_bytes / 1048576.0, 1) << " | " << sim << " of " << g.steps.size() << " | "
-      << (g.held_out ? f(100 * g.interpolation_max_error, 2) + " % (" + std::to_string(g.held_out) + " held out)"
+      << " | " << g.gen_len << " | " << g.layers_simulated << " of " << g.layers_total << " | " << (g.prefill_simulated ? fmt(g.ttft_s * 1e3) : std::string("-"))
+      << " | " << fmt(g.tpot_mean_s() * 1e3) << " | " << fmt(a.seconds * 1e3) << " / " << fmt(z.seconds * 1e3) << " | "
+      << fmt(a.bound_seconds * 1e3) << " / " << fmt(z.bound_seconds * 1e3) << " | " << fmt(g.bound_ratio_mean(), 2) << "x | "
+      << fmt(g.tokens_per_s(), 1) << " | " << fmt(g.decode_tokens_per_s(), 1) << " | " << fmt(g.energy_per_token_j() * 1e3)
+      << " | " << fmt(g.kv_cache_bytes / 1048576.0, 1) << " | " << sim << " of " << g.steps.size() << " | "
+      << (g.held_out ? fmt(100 * g.interpolation_max_error, 2) + " % (" + std::to_string(g.held_out) + " held out)"
                      : std::string("- (all simulated)"))
       << " |\n";
   }

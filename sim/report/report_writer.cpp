@@ -10,16 +10,11 @@
 #include "sim/report/atomic_file.h"
 #include "sim/report/comparison.h"
 #include "sim/report/html_report.h"
+#include "sim/report/number_format.h"
 
 namespace xpu::report {
 
 namespace {
-
-std::string fmt(double v, int prec = 3) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-  return buf;
-}
 
 std::string fmt_sig(double v) {
   char buf[64];
@@ -65,9 +60,6 @@ nlohmann::json layer_json(const LayerResult& l) {
 }
 
 }  // namespace
-
-// Non-finite numbers have no JSON form; they are written as null.
-nlohmann::json finite(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 nlohmann::json run_json(const RunResult& run, bool layers) {
   nlohmann::json rj;
