@@ -14,6 +14,7 @@
 #include "sim/experiment/layer_result.h"
 #include "sim/experiment/machine_registry.h"
 #include "sim/lowering/gpu/network.h"
+#include "sim/lowering/gpu/network_stream.h"
 
 namespace xpu::experiment {
 
@@ -76,28 +77,60 @@ class GpuBackend : public Backend {
     }
   }
 
-  // Every layer on its own with fresh operands (seed * 1000003 + layer
-  // index), every launch starting with cold caches (Gpu::run), except the
-  // layers a GEMM's or convolution's epilogue absorbs (one result row,
-  // `fused` naming them). A workload of standalone GEMMs is such a network.
+  // The network as one stream of kernels in one device memory
+  // (network_stream.h): every layer is planned first, so each tensor's
+  // buffer is sized for its largest view; then the kernels run in order,
+  // the L2 (dirty lines included) carried over from kernel to kernel, the
+  // first starting cold. Values are drawn fresh per layer (seed * 1000003 +
+  // layer index) and checked per layer. The layers a GEMM's or
+  // convolution's epilogue absorbs are one result row (`fused` naming
+  // them). A workload of standalone GEMMs is such a network.
   std::vector<report::LayerResult> run_workload(const workload::Workload& w, DType dtype,
                                                 const LayerRunOptions& opts) override {
-    std::vector<report::LayerResult> out;
-    stream_ = std::make_unique<gpu::StreamClock>(cfg_);
+    std::vector<Planned> plans;
+    lowering::gpu::StreamPlacement place;
     for (size_t i = 0; i < w.layers.size(); ++i) {
-      const Fusion f = lowering::gpu::fusion_after(cfg_, w, i, dtype);
-      out.push_back(run_layer(w, i, dtype, opts, opts.seed * 1000003 + i, f));
-      i += f.layers.size();  // fused layers are contiguous after i
+      Planned p;
+      p.index = i;
+      p.fusion = lowering::gpu::fusion_after(cfg_, w, i, dtype);
+      const workload::Layer& l = w.layers[i];
+      p.plan = std::make_unique<GpuLayerPlan>();
+      lowering::gpu::lower_layer(cfg_, w, l, dtype, *p.plan, p.fusion.ep);
+      const std::string out = p.fusion.layers.empty() ? l.output() : w.layers[p.fusion.layers.back()].output();
+      if (p.plan->view) place.alias("t:" + out, "t:" + l.inputs.at(0));
+      p.pieces = lowering::gpu::plan_pieces(w, i, *p.plan, out);
+      place.need(p.pieces);
+      i += p.fusion.layers.size();  // fused layers are contiguous after i
+      plans.push_back(std::move(p));
+    }
+    place.finish();
+    const bool values = opts.fidelity != Fidelity::timing;
+    gpu_->memory().resize(values ? place.bytes() : 0);
+    stream_ = std::make_unique<gpu::StreamClock>(cfg_);
+    std::vector<report::LayerResult> out;
+    bool warm = false;
+    for (Planned& p : plans) {
+      if (!p.plan->view) lowering::gpu::relocate(*p.plan, p.pieces, place);
+      out.push_back(run_layer(w, p, dtype, opts, opts.seed * 1000003 + p.index, place, warm));
+      warm = warm || !p.plan->view;
     }
     return out;
   }
 
  private:
-  report::LayerResult run_layer(const workload::Workload& w, size_t i, DType dtype, const LayerRunOptions& opts,
-                                uint64_t seed, const Fusion& fusion) {
-    const workload::Layer& l = w.layers[i];
-    GpuLayerPlan L;
-    lowering::gpu::lower_layer(cfg_, w, l, dtype, L, fusion.ep);
+  struct Planned {
+    size_t index = 0;
+    Fusion fusion;
+    std::unique_ptr<GpuLayerPlan> plan;  // launches point into it: planned in place
+    std::vector<lowering::gpu::PlanPiece> pieces;
+  };
+
+  report::LayerResult run_layer(const workload::Workload& w, const Planned& p, DType dtype,
+                                const LayerRunOptions& opts, uint64_t seed, const lowering::gpu::StreamPlacement& place,
+                                bool warm) {
+    const workload::Layer& l = w.layers[p.index];
+    const Fusion& fusion = p.fusion;
+    const GpuLayerPlan& L = *p.plan;
     report::LayerResult r;
     r.name = l.name;
     std::string ops = workload::op_name(l.op);
@@ -116,13 +149,18 @@ class GpuBackend : public Backend {
       r.verdict_detail = "view (no data movement)";
       return r;
     }
-    gpu_->memory().resize(values ? L.bytes : 0);
+    // Values: staged in the layer's local layout, copied to its buffers.
+    gpu::GlobalMemory local;
     std::optional<check::GpuLayerValues> data;
-    if (values) data.emplace(w, l, L, fusion.ep, dtype, seed, gpu_->memory());
-    // The layer's kernels on one stream (a split-K GEMM's two share the L2);
-    // every layer still starts with cold caches (its operands are staged anew).
+    if (values) {
+      local.resize(L.bytes);
+      data.emplace(w, l, L, fusion.ep, dtype, seed, local);
+      lowering::gpu::copy_in(p.pieces, place, local, gpu_->memory());
+    }
     std::vector<uint64_t> kernel_cycles;
-    const gpu::LaunchResult run = gpu_->run_stream(L.launches(), gpu::RunOptions{values, true}, &kernel_cycles);
+    const gpu::LaunchResult run =
+        gpu_->run_stream(L.launches(), gpu::RunOptions{values, true, warm}, &kernel_cycles);
+    if (values) lowering::gpu::copy_out(p.pieces, place, gpu_->memory(), local);
     // Launch cost: the stream's waits before each kernel (launch_cost.h),
     // part of the layer's time, reported as the "launch" stall.
     uint64_t launch = 0;
@@ -147,7 +185,7 @@ class GpuBackend : public Backend {
       r.verdict = report::Verdict::skipped;
       r.verdict_detail = "not checked";
     } else {
-      const check::Outcome o = data->check(gpu_->memory());
+      const check::Outcome o = data->check(local);
       r.verdict = o.verdict;
       r.verdict_detail = o.detail;
     }

@@ -1,0 +1,85 @@
+#pragma once
+// A network as one stream of kernels in one device memory.
+//
+// Each layer is lowered on its own into a local address space from 0
+// (network.h); here its buffers are placed in the network's device memory:
+// every workload tensor has one device buffer for the whole run, so a
+// consumer's input buffer is its producer's output buffer (a view's output
+// is its input's), and a weight tensor is one buffer, loaded once and read
+// by every layer that names it. Buffers private to a layer (folded
+// batchnorm bias, split-K partial sums) get their own. relocate() moves a
+// layer's launches there (every kernel addresses memory through per-CTA
+// buffer bases, isa.h, so moving the bases moves the kernel).
+//
+// With the L2 (dirty lines included) carried over from kernel to kernel
+// (gpu::RunOptions::warm), a consumer then hits on the lines its producer
+// left in the L2, and a weight read by several layers comes from DRAM once
+// while it stays resident.
+//
+// Layouts are still per kernel family: implicit-GEMM convolutions read
+// NHWC in the run's 16-bit type and write their fp32 accumulators; the
+// other kernels read and write fp32 (nn_kernels.h). Where a consumer's view
+// of a tensor differs from its producer's, it reads from the start of the
+// same buffer, which is sized for the largest view: the lines it touches
+// are the producer's lines where the views have equal size, a prefix or a
+// superset of them otherwise.
+//
+// Values: a layer's operands are still drawn fresh per layer (the check
+// stages them in the layer's local layout, gpu_layer_check.h);
+// copy_in/copy_out move that local image to and from the placed buffers,
+// so each layer is checked as before while the timing sees the placement.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "models/gpu/global_memory.h"
+#include "sim/lowering/gpu/network.h"
+
+namespace xpu::lowering::gpu {
+
+// One contiguous part of a layer's local address space and the device
+// buffer it lives in: `key` names the buffer ("t:" + tensor, or a layer's
+// own "l<index>.<part>"), `offset` the part's place in it.
+struct PlanPiece {
+  uint64_t local = 0, bytes = 0;
+  std::string key;
+  uint64_t offset = 0;
+};
+
+// The pieces of layer `index` (w.layers[index], planned as L; `out` the
+// tensor its consumers read: the last fused layer's output), in local
+// address order, covering [0, L.bytes). A view has none.
+std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, const GpuLayerPlan& L,
+                                   const std::string& out);
+
+// Device buffers of a network's run, 256-byte aligned (no L2 line shared).
+class StreamPlacement {
+ public:
+  // Every piece of every layer first (sizes: the largest need), then finish().
+  void need(const std::vector<PlanPiece>& pieces);
+  // A view: `view` is the buffer of `of`.
+  void alias(const std::string& view, const std::string& of);
+  // Addresses in first-need order.
+  void finish();
+  uint64_t address(const std::string& key) const;
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  const std::string& resolve(const std::string& key) const;
+  std::map<std::string, std::string> alias_;
+  std::map<std::string, uint64_t> size_, addr_;
+  std::vector<std::string> order_;
+  uint64_t bytes_ = 0;
+  bool done_ = false;
+};
+
+// Moves every launch of L to the placed buffers.
+void relocate(GpuLayerPlan& L, const std::vector<PlanPiece>& pieces, const StreamPlacement& p);
+// The layer's local image `local` into the device memory, and back.
+void copy_in(const std::vector<PlanPiece>& pieces, const StreamPlacement& p, const xpu::gpu::GlobalMemory& local,
+             xpu::gpu::GlobalMemory& device);
+void copy_out(const std::vector<PlanPiece>& pieces, const StreamPlacement& p, const xpu::gpu::GlobalMemory& device,
+              xpu::gpu::GlobalMemory& local);
+
+}  // namespace xpu::lowering::gpu
