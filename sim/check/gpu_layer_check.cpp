@@ -23,6 +23,12 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     bias_.assign(s.k, 0.0f);
     if (s.ep.bias) bias_ = random_values(s.k, seed + 2, -3.0f, 3.0f);
     lowering::gpu::stage_conv_inputs(L.conv_plan.layout, s, a_[0].data(), b_[0].data(), bias_.data(), mem);
+    if (s.ep.residual) {
+      // The fused residual add's other operand, NHWC fp32.
+      const auto& lay = L.conv_plan.layout;
+      res_ = random_values(lay.m * lay.n, seed + 3, -3.0f, 3.0f);
+      lowering::gpu::stage_conv_residual(lay, res_.data(), mem);
+    }
     return;
   }
   if (L.is_gemm) {
@@ -99,7 +105,9 @@ Outcome GpuLayerValues::check_conv(const xpu::gpu::GlobalMemory& mem) const {
   const auto& s = plan_.conv;
   const auto& lay = plan_.conv_plan.layout;
   Outcome o = compare_bits(lowering::gpu::read_conv_output(lay, s, mem),
-                           lowering::gpu::reference_conv_tc(lay, s, a_[0].data(), b_[0].data(), bias_.data()), lay.n);
+                           lowering::gpu::reference_conv_tc(lay, s, a_[0].data(), b_[0].data(), bias_.data(),
+                                                                             res_.empty() ? nullptr : res_.data()),
+                           lay.n);
   o.detail += " (implicit GEMM" + std::string(s.ep.active() ? ", fused epilogue" : "") + ")";
   return o;
 }

@@ -4,7 +4,7 @@
 // against a reference after it:
 // - implicit-GEMM convs: NHWC input, KRSC weights and a per-channel bias,
 //   bit for bit against the im2col reference in the kernel's K order (with
-//   the fused epilogue);
+//   the fused epilogue, a fused residual add's operand drawn like the rest);
 // - GEMM views: every batch bit for bit against the tensor-core (or FFMA)
 //   order reference, a fused per-column bias and activation replayed;
 // - other kernels: fp32 operands through the fp32 reference executor,
@@ -40,6 +40,7 @@ class GpuLayerValues {
   DType dtype_;
   std::vector<std::vector<uint8_t>> a_, b_;  // conv: x, w; GEMM view: per batch
   std::vector<float> bias_;
+  std::vector<float> res_;  // conv: a fused residual add's operand
   workload::TensorValues feeds_;  // other kernels
 };
 

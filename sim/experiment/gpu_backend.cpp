@@ -96,9 +96,8 @@ class GpuBackend : public Backend {
       const workload::Layer& l = w.layers[i];
       p.plan = std::make_unique<GpuLayerPlan>();
       lowering::gpu::lower_layer(cfg_, w, l, dtype, *p.plan, p.fusion.ep);
-      const std::string out = p.fusion.layers.empty() ? l.output() : w.layers[p.fusion.layers.back()].output();
-      if (p.plan->view) place.alias("t:" + out, "t:" + l.inputs.at(0));
-      p.pieces = lowering::gpu::plan_pieces(w, i, *p.plan, out);
+      if (p.plan->view) place.alias("t:" + lowering::gpu::fused_output(w, i, p.fusion), "t:" + l.inputs.at(0));
+      p.pieces = lowering::gpu::plan_pieces(w, i, *p.plan, p.fusion);
       place.need(p.pieces);
       i += p.fusion.layers.size();  // fused layers are contiguous after i
       plans.push_back(std::move(p));

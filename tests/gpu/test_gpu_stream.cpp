@@ -88,8 +88,8 @@ TEST_CASE("stream placement: a consumer's input bases are its producer's output 
   lowering::gpu::lower_layer(cfg, w, w.layers[1], DType::fp16, L2);
   REQUIRE(L1.is_gemm);
   REQUIRE(L2.is_gemm);
-  const auto p1 = lowering::gpu::plan_pieces(w, 0, L1, "g1");
-  const auto p2 = lowering::gpu::plan_pieces(w, 1, L2, "g2");
+  const auto p1 = lowering::gpu::plan_pieces(w, 0, L1, lowering::gpu::Fusion{});
+  const auto p2 = lowering::gpu::plan_pieces(w, 1, L2, lowering::gpu::Fusion{});
   StreamPlacement place;
   place.need(p1);
   place.need(p2);
@@ -130,4 +130,37 @@ TEST_CASE("stream: a consumer reads its producer's output from the L2, values st
   CHECK(s[1].cycles < a[0].cycles + 1);  // never slower than from a cold L2
   // Tile fidelity: each layer's values are still checked bit for bit.
   for (const auto& r : run(chain(), Fidelity::tile)) CHECK(r.verdict == report::Verdict::bit_exact);
+}
+
+TEST_CASE("a residual add and the relu after it fuse into the convolution's epilogue, bit-exact", "[gpu][stream][conv]") {
+  // conv (64 -> 64, 3x3, pad 1) + batchnorm + add of the graph input + relu:
+  // one kernel, y = relu((acc + bias) + x), checked bit for bit against the
+  // im2col reference with the same two fp32 adds (tc_reference.h).
+  const workload::Workload w =
+      load_yaml("residual",
+                "kind: workload\nname: residual\ninputs:\n  - {name: x, shape: [1, 64, 8, 8], dtype: fp32}\n"
+                "layers:\n  - {name: c1, op: conv2d, out: 64, kernel: 3, pad: 1, bias: false}\n"
+                "  - {name: bn, op: batchnorm}\n  - {name: add, op: add, input: [bn, x]}\n"
+                "  - {name: relu, op: relu}\n");
+  const lowering::gpu::Fusion f = lowering::gpu::fusion_after(v100(), w, 0, DType::fp16);
+  CHECK(f.layers == std::vector<size_t>{1, 2, 3});
+  CHECK(f.ep.bias);
+  CHECK(f.ep.residual);
+  CHECK(f.residual == "x");
+  const auto r = run(w, Fidelity::tile);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].fused == std::vector<std::string>{"c1", "bn", "add", "relu"});
+  CHECK(r[0].verdict == report::Verdict::bit_exact);
+  // An add whose other operand is computed after the conv cannot be fused:
+  // here the conv's output is added to the relu of a later conv.
+  const workload::Workload late =
+      load_yaml("late",
+                "kind: workload\nname: late\ninputs:\n  - {name: x, shape: [1, 64, 8, 8], dtype: fp32}\n"
+                "layers:\n  - {name: c1, op: conv2d, out: 64, kernel: 3, pad: 1, bias: false}\n"
+                "  - {name: c2, op: conv2d, input: x, out: 64, kernel: 1, bias: false}\n"
+                "  - {name: add, op: add, input: [c1, c2]}\n");
+  CHECK_FALSE(lowering::gpu::fusion_after(v100(), late, 0, DType::fp16).ep.residual);
+  const lowering::gpu::Fusion f2 = lowering::gpu::fusion_after(v100(), late, 1, DType::fp16);
+  CHECK(f2.ep.residual);  // c2 is the later producer: it takes the add
+  CHECK(f2.residual == "c1");
 }

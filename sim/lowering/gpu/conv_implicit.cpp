@@ -268,6 +268,8 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
   g.c = round_up(g.b + g.kp * g.ldb, 256);
   g.bias = round_up(g.c + g.mp * g.ldc, 256);
   g.bytes = spec.ep.bias ? round_up(g.bias + g.np * 4, 256) : g.bias;
+  L.res = g.bytes;
+  if (spec.ep.residual) g.bytes = round_up(L.res + g.mp * g.ldc, 256);
   if (g.b >= (uint64_t(1) << 31) || g.kp * g.ldb >= (uint64_t(1) << 31) || g.mp * g.ldc >= (uint64_t(1) << 31))
     bad("tensors beyond 32-bit offsets");
 
@@ -302,7 +304,8 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
 
   Launch& l = plan.launch;
   l.kernel = &plan.kernel;
-  const uint32_t nbuf = spec.ep.bias ? 4 : 3;
+  // Buffers A, B, C[, bias][, residual] (a residual without bias leaves slot 3 unused).
+  const uint32_t nbuf = spec.ep.residual ? 5 : spec.ep.bias ? 4 : 3;
   l.ctas = static_cast<uint32_t>(ctas);
   l.threads = tc_threads(t);
   l.shared_bytes = tc_shared_bytes(t, spec.in);
@@ -313,7 +316,8 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
     l.bases[c * nbuf + kTcBufA] = L.x;  // rows from %ctaid
     l.bases[c * nbuf + kTcBufB] = g.b + bx * t.bn * e;
     l.bases[c * nbuf + kTcBufC] = g.c + by * t.bm * g.ldc + bx * t.bn * ce;
-    if (spec.ep.bias) l.bases[c * nbuf + kTcBufBias] = g.bias + bx * t.bn * 4;
+    if (nbuf > kTcBufBias) l.bases[c * nbuf + kTcBufBias] = g.bias + bx * t.bn * 4;
+    if (spec.ep.residual) l.bases[c * nbuf + kTcBufRes] = L.res + by * t.bm * g.ldc + bx * t.bn * ce;
   }
   if (plan.kernel.regs_per_thread > cfg.occupancy.max_registers_per_thread)
     bad("kernel needs " + std::to_string(plan.kernel.regs_per_thread) + " registers");
@@ -336,6 +340,10 @@ void stage_conv_inputs(const ConvLayout& l, const ConvSpec& spec, const uint8_t*
   if (spec.ep.bias) stage_bias(l.g, spec.k, bias, mem);
 }
 
+void stage_conv_residual(const ConvLayout& l, const float* res, GlobalMemory& mem) {
+  for (uint64_t i = 0; i < l.m; ++i) mem.write(l.res + i * l.g.ldc, res + i * l.n, l.n * 4);
+}
+
 std::vector<uint32_t> read_conv_output(const ConvLayout& l, const ConvSpec& spec, const GlobalMemory& mem) {
   (void)spec;
   std::vector<uint32_t> c(l.m * l.n);
@@ -344,7 +352,7 @@ std::vector<uint32_t> read_conv_output(const ConvLayout& l, const ConvSpec& spec
 }
 
 std::vector<uint32_t> reference_conv_tc(const ConvLayout& l, const ConvSpec& spec, const uint8_t* x, const uint8_t* w,
-                                        const float* bias) {
+                                        const float* bias, const float* res) {
   const uint64_t e = l.g.in_bytes, oh = spec.oh(), ow = spec.ow();
   // im2col in the kernel's K order (zeros: padding taps and channels).
   std::vector<uint8_t> a(l.m * l.k * e, 0), b(l.k * l.n * e, 0);
@@ -366,7 +374,7 @@ std::vector<uint32_t> reference_conv_tc(const ConvLayout& l, const ConvSpec& spe
           std::memcpy(&b[(((r * spec.s + s) * l.cp + c) * l.n + o) * e],
                       w + (((o * spec.r + r) * spec.s + s) * spec.c + c) * e, e);
   auto out = reference_gemm_tc(spec.in, spec.acc, l.m, l.n, l.k, l.g.kp, a.data(), b.data(), l.g.dot_group);
-  reference_epilogue(spec.ep, l.m, l.n, bias, out);
+  reference_epilogue(spec.ep, l.m, l.n, bias, out, res);
   return out;
 }
 

@@ -69,6 +69,7 @@ struct ConvLayout {
   uint64_t m = 0, n = 0, k = 0;  // GEMM view: batch OH OW, output channels, R S cp (unpadded)
   uint64_t x = 0;                // input address (NHWC, cp channels)
   GpuGemmLayout g;               // B, C, bias and the padded sizes; g.a == x
+  uint64_t res = 0;              // fused residual (ep.residual): m x n fp32 in C's layout and pitch
 };
 
 struct ConvPlan {
@@ -89,10 +90,13 @@ void lower_conv_implicit(const xpu::gpu::GpuConfig& cfg, const ConvSpec& spec, C
 // bias: k fp32 values (spec.ep.bias). Resizes and zeroes the device memory.
 void stage_conv_inputs(const ConvLayout& l, const ConvSpec& spec, const uint8_t* x, const uint8_t* w,
                        const float* bias, xpu::gpu::GlobalMemory& mem);
+// ep.residual: m x n fp32 values (NHWC) into the residual buffer (after stage_conv_inputs).
+void stage_conv_residual(const ConvLayout& l, const float* res, xpu::gpu::GlobalMemory& mem);
 // m x k raw 32-bit results (NHWC).
 std::vector<uint32_t> read_conv_output(const ConvLayout& l, const ConvSpec& spec, const xpu::gpu::GlobalMemory& mem);
-// The reference: im2col in the kernel's K order, reference_gemm_tc, reference_epilogue.
+// The reference: im2col in the kernel's K order, reference_gemm_tc,
+// reference_epilogue (res: m x n, with ep.residual).
 std::vector<uint32_t> reference_conv_tc(const ConvLayout& l, const ConvSpec& spec, const uint8_t* x, const uint8_t* w,
-                                        const float* bias);
+                                        const float* bias, const float* res = nullptr);
 
 }  // namespace xpu::lowering::gpu

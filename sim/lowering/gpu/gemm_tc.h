@@ -50,11 +50,15 @@ namespace xpu::lowering::gpu {
 using GpuLoweringError = lowering::LoweringError;
 
 // Applied to the fp32 accumulators before the store: y = act(acc + bias[col]).
+// With `residual`: y = act((acc + bias[col]) + res[row][col]), each add an
+// fp32 round to nearest (a residual add fused as inference stacks fuse it;
+// res is fp32 in C's layout; the implicit-GEMM convolution only).
 struct TcEpilogue {
   bool bias = false;
   Activation act = Activation::none;
   float p0 = 0, p1 = 6;  // the activation's parameters (clip: lo, hi)
-  bool active() const { return bias || act != Activation::none; }
+  bool residual = false;
+  bool active() const { return bias || residual || act != Activation::none; }
 };
 
 // One tensor-core GEMM kernel configuration (gemm_select.h chooses it).

@@ -61,12 +61,14 @@ struct GpuLayerPlan {
 
 // What the tensor-core epilogue of layer i absorbs: a convolution's bias, a
 // following batchnorm (folded into the weights and a per-channel bias, as
-// inference engines do), then a relu/relu6/clip, each the only consumer of
-// the tensor before it; a single GEMM's per-column bias and the activation
-// after it.
+// inference engines do), then an add of a same-shaped tensor computed
+// before layer i (a residual connection, as TensorRT fuses it), then a
+// relu/relu6/clip, each the only consumer of the tensor before it; a single
+// GEMM's per-column bias and the activation after it.
 struct Fusion {
   std::vector<size_t> layers;  // indexes after i
   TcEpilogue ep;
+  std::string residual;  // ep.residual: the add's other operand
 };
 
 Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i, DType dtype);

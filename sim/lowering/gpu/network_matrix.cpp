@@ -84,6 +84,36 @@ Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w,
     f.layers.push_back(j);
     t = w.layers[j++].output();
   }
+  if (!gemm && j < w.layers.size() && w.layers[j].op == OpKind::add && w.layers[j].inputs.size() == 2) {
+    // A residual add: t is one operand, the other a same-shaped tensor that
+    // exists before layer i runs (a graph input, a constant, or an earlier
+    // layer's output), so the epilogue can read it.
+    const workload::Layer& a = w.layers[j];
+    const size_t mine = a.inputs[0] == t ? 0 : 1;
+    const std::string& other = a.inputs[1 - mine];
+    bool ready = a.inputs[mine] == t && other != t && !other.empty();
+    for (size_t q = i; q < j && ready; ++q) ready = w.layers[q].output() != other;
+    size_t uses = 0;
+    for (const auto& x : w.layers)
+      for (const auto& in : x.inputs) uses += in == t;
+    for (const auto& o : w.outputs) uses += o == t;
+    if (ready && uses == 1 && w.tensor(other).shape == a.out_shape && w.tensor(t).shape == a.out_shape) {
+      TcEpilogue ep = f.ep;
+      ep.residual = true;
+      // Only where the convolution kernel has the residual epilogue (it fits the registers).
+      ConvSpec s = conv_spec(w, l, dtype);
+      s.ep = ep;
+      ConvPlan plan;
+      try {
+        lower_conv_implicit(cfg, s, plan);
+        f.ep = ep;
+        f.residual = other;
+        f.layers.push_back(j);
+        t = w.layers[j++].output();
+      } catch (const GpuLoweringError&) {
+      }
+    }
+  }
   if (sole_consumer(t, j) && workload::fuses_into(w.layers[j].op, workload::fuse_gpu_tc_epilogue)) {
     const auto a = gpu_activation(w.layers[j]);  // op_table.cpp, activation.cpp
     f.ep.act = a.act;

@@ -41,9 +41,13 @@ std::vector<PlanPiece> to_pieces(std::vector<Start> s, uint64_t span, uint64_t c
 
 }  // namespace
 
-std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, const GpuLayerPlan& L,
-                                   const std::string& out) {
+std::string fused_output(const workload::Workload& w, size_t index, const Fusion& f) {
+  return f.layers.empty() ? w.layers.at(index).output() : w.layers.at(f.layers.back()).output();
+}
+
+std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, const GpuLayerPlan& L, const Fusion& f) {
   if (L.view) return {};
+  const std::string out = fused_output(w, index, f);
   const workload::Layer& l = w.layers.at(index);
   const std::string own = "l" + std::to_string(index) + ".";
   auto in = [&](size_t i) {
@@ -55,6 +59,7 @@ std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, co
     const ConvLayout& c = L.conv_plan.layout;
     s = {{c.x, in(0)}, {c.g.b, in(1)}, {c.g.c, y}};
     if (L.conv.ep.bias) s.push_back({c.g.bias, own + "bias"});  // conv bias and folded batchnorm
+    if (L.conv.ep.residual) s.push_back({c.res, "t:" + f.residual});
     return to_pieces(std::move(s), L.bytes, 1, own);
   }
   if (L.is_gemm) {

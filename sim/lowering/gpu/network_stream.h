@@ -47,11 +47,11 @@ struct PlanPiece {
   uint64_t offset = 0;
 };
 
-// The pieces of layer `index` (w.layers[index], planned as L; `out` the
-// tensor its consumers read: the last fused layer's output), in local
-// address order, covering [0, L.bytes). A view has none.
-std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, const GpuLayerPlan& L,
-                                   const std::string& out);
+// The tensor the consumers of layer `index` read: the last fused layer's output.
+std::string fused_output(const workload::Workload& w, size_t index, const Fusion& f);
+// The pieces of layer `index` (w.layers[index], planned as L with fusion
+// f), in local address order, covering [0, L.bytes). A view has none.
+std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, const GpuLayerPlan& L, const Fusion& f);
 
 // Device buffers of a network's run, 256-byte aligned (no L2 line shared).
 class StreamPlacement {

@@ -99,6 +99,8 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   // into the prefetch staging registers, which are free then, when they suffice.
   const uint8_t rBias = d.ep.bias ? kb.reg() : kRZ;
   const uint8_t bias = d.ep.bias ? (4 * (a_per_thread + b_per_thread) >= run * fn ? stA : kb.reg(run * fn)) : kRZ;
+  // Residual: one C fragment at a time, loaded in the epilogue.
+  const uint8_t res = d.ep.residual ? kb.frag(FragKind::c, d.in, acc).reg : kRZ;
 
   // Per-thread addressing, once.
   kb.s2r(tid, Special::tid);
@@ -227,26 +229,36 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
     body(0, false);
   }
   // The address registers are free now: scratch for the activation.
-  emit_tc_epilogue(kb, d, accs, fm, fn, TcEpilogueRegs{bias, run, rC, tmp, tmp2, cnt, p});
+  emit_tc_epilogue(kb, d, accs, fm, fn, TcEpilogueRegs{bias, run, rC, tmp, tmp2, cnt, p, res});
   return kb.finish();
 }
 
 void emit_tc_epilogue(KernelBuilder& kb, const TcKernelDesc& d, const std::vector<Frag>& accs, uint32_t fm,
                       uint32_t fn, const TcEpilogueRegs& r) {
-  // y = act(acc + bias[col]) in the accumulator registers (a C fragment
-  // register e of a lane is column col0 + e % run), then straight to global C.
+  // y = act((acc + bias[col]) + res) in the accumulator registers (a C
+  // fragment register e of a lane is column col0 + e % run; the residual
+  // fragment, loaded like C is stored, holds the same elements), then
+  // straight to global C.
   const uint32_t M = d.mma->m(), N = d.mma->n(), ce = d.acc == AccType::f16 ? 2 : 4;
+  if (d.ep.residual && (r.res == kRZ || ce != 4))
+    throw GpuLoweringError(d.name + ": this kernel has no fused residual add");
   const ActNeeds needs = activation_needs(d.ep.act);
   if (needs.minus_one) kb.mov(r.cnt, fbits(-1.0f));
   for (uint32_t j = 0; j < fn && d.ep.active(); ++j) {
-    for (uint32_t i = 0; i < fm; ++i)
+    for (uint32_t i = 0; i < fm; ++i) {
+      Frag rf = accs[i * fn + j];
+      rf.reg = r.res;
+      if (d.ep.residual)
+        kb.wmma_load(rf, Space::global, r.rC, int32_t(i * M * d.ldc + j * N * ce), uint32_t(d.ldc), kTcBufRes);
       for (uint8_t e = 0; e < accs[i * fn + j].regs(); ++e) {
         const uint8_t x = uint8_t(accs[i * fn + j].reg + e);
         if (d.ep.bias) kb.alu(Op::fadd, x, x, uint8_t(r.bias + r.run * j + e % r.run));
+        if (d.ep.residual) kb.alu(Op::fadd, x, x, uint8_t(r.res + e));
         if (d.ep.act != Activation::none)
           emit_activation(kb, d.ep.act, d.ep.p0, d.ep.p1, x, x,
                           ActScratch{needs.scratch ? r.tmp : x, r.tmp2, r.cnt, r.p});
       }
+    }
   }
   for (uint32_t i = 0; i < fm; ++i)
     for (uint32_t j = 0; j < fn; ++j)

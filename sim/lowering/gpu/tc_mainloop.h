@@ -18,7 +18,7 @@
 
 namespace xpu::lowering::gpu {
 
-constexpr uint8_t kTcBufA = 0, kTcBufB = 1, kTcBufC = 2, kTcBufBias = 3;
+constexpr uint8_t kTcBufA = 0, kTcBufB = 1, kTcBufC = 2, kTcBufBias = 3, kTcBufRes = 4;
 
 class ATileSource {
  public:
@@ -59,12 +59,15 @@ xpu::gpu::Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& a);
 // The fused epilogue and the store of C, shared with the sm80 kernel
 // (gemm_sm80.h): registers of the bias values (run x fn, loaded by the
 // caller: a lane's `run` consecutive columns per fragment column j at
-// bias + run j), C's row pointer and scratch.
+// bias + run j), C's row pointer and scratch; `res`: one accumulator
+// fragment's registers for the residual (ep.residual: buffer kTcBufRes,
+// C's layout and pitch, addressed from C's row pointer).
 struct TcEpilogueRegs {
   uint8_t bias = xpu::gpu::kRZ;
   uint32_t run = 0;
   uint8_t rC = xpu::gpu::kRZ, tmp = xpu::gpu::kRZ, tmp2 = xpu::gpu::kRZ, cnt = xpu::gpu::kRZ;
   uint8_t p = xpu::gpu::kPT;
+  uint8_t res = xpu::gpu::kRZ;
 };
 void emit_tc_epilogue(xpu::gpu::KernelBuilder& kb, const TcKernelDesc& d, const std::vector<xpu::gpu::Frag>& accs,
                       uint32_t fm, uint32_t fn, const TcEpilogueRegs& r);

@@ -38,8 +38,10 @@ std::vector<uint32_t> reference_gemm_tc_split(DType in, uint64_t m, uint64_t n, 
                                               uint32_t split, const uint8_t* a, const uint8_t* b);
 // The fused epilogue (gemm_tc.h) on fp32 results c (m x n words, in place):
 // y = act(c + bias[j]) with one fp32 add, relu = fmax(y, +0), clip(lo, hi) =
-// -fmax(-fmax(y, lo), -hi), as the kernel's FADD/FMNMX/FMUL compute them.
-void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const float* bias, std::vector<uint32_t>& c);
+// -fmax(-fmax(y, lo), -hi), as the kernel's FADD/FMNMX/FMUL compute them;
+// with ep.residual y = act((c + bias[j]) + res[i][j]), two fp32 adds.
+void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const float* bias, std::vector<uint32_t>& c,
+                        const float* res = nullptr);
 // k_padded: the lowering's zero-padded K (fma(+0, +0, acc) turns -0 into +0).
 std::vector<uint32_t> reference_gemm_ffma(uint64_t m, uint64_t n, uint64_t k, uint64_t k_padded, const float* a,
                                           const float* b);
