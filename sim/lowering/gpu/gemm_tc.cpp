@@ -89,8 +89,9 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   auto build = [&](const GemmTiling& t, uint64_t kslice, uint64_t lda, uint64_t ldb, uint64_t ldc,
                    const TcEpilogue& kep) {
     DenseA src(lda, t.bk * e);
-    return build_tc_kernel(TcKernelDesc{spec.name + "_tc_" + t.name(), spec.in, spec.acc, t, kslice, ldb, ldc, kep, mma},
-                           src);
+    TcKernelDesc desc{spec.name + "_tc_" + t.name(), spec.in, spec.acc, t, kslice, ldb, ldc, kep, mma};
+    desc.rows = spec.m < t.bm ? static_cast<uint32_t>(spec.m) : 0;  // a GEMV: only its rows are stored
+    return build_tc_kernel(desc, src);
   };
 
   GemmTiling t;

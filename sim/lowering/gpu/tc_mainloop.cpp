@@ -99,8 +99,14 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   // into the prefetch staging registers, which are free then, when they suffice.
   const uint8_t rBias = d.ep.bias ? kb.reg() : kRZ;
   const uint8_t bias = d.ep.bias ? (4 * (a_per_thread + b_per_thread) >= run * fn ? stA : kb.reg(run * fn)) : kRZ;
-  // Residual: one C fragment at a time, loaded in the epilogue.
-  const uint8_t res = d.ep.residual ? kb.frag(FragKind::c, d.in, acc).reg : kRZ;
+  // Residual: one C fragment at a time, loaded in the epilogue into the
+  // A-fragment registers (consecutive, free after the main loop).
+  uint8_t res = kRZ;
+  if (d.ep.residual) {
+    if (fa[1].reg != fa[0].reg + fa[0].regs() || fa[0].regs() + fa[1].regs() < accs[0].regs())
+      throw GpuLoweringError(d.name + ": no registers for the residual fragment on " + mma.name());
+    res = fa[0].reg;
+  }
 
   // Per-thread addressing, once.
   kb.s2r(tid, Special::tid);
@@ -259,6 +265,42 @@ void emit_tc_epilogue(KernelBuilder& kb, const TcKernelDesc& d, const std::vecto
                           ActScratch{needs.scratch ? r.tmp : x, r.tmp2, r.cnt, r.p});
       }
     }
+  }
+  const GemmTiling& t = d.t;
+  const uint32_t P = t.bn * 4 + 16;  // shared row pitch of the C tile (padded: fewer bank conflicts)
+  if (d.rows > 0 && d.rows < t.bm && ce == 4 && uint64_t(t.bm) * P <= tc_shared_bytes(t, d.in)) {
+    const uint32_t warps_n = t.bn / t.wn, threads = tc_threads(t);
+    const uint32_t chunks_row = t.bn / 4, chunks = d.rows * chunks_row;
+    // The warp's origin in the shared C tile: (w / warps_n) wm rows, (w % warps_n) wn columns.
+    kb.s2r(r.tmp, Special::tid);
+    kb.alui(Op::shr, r.tmp, r.tmp, 5);
+    kb.alui(Op::and_, r.tmp2, r.tmp, int32_t(warps_n - 1));
+    kb.alui(Op::shr, r.tmp, r.tmp, int32_t(__builtin_ctz(warps_n)));
+    kb.alui(Op::imul, r.cnt, r.tmp, int32_t(t.wm * P));
+    kb.alui(Op::imul, r.tmp2, r.tmp2, int32_t(t.wn * 4));
+    kb.alu(Op::iadd, r.cnt, r.cnt, r.tmp2);
+    for (uint32_t i = 0; i < fm; ++i)
+      for (uint32_t j = 0; j < fn; ++j)
+        kb.wmma_store(accs[i * fn + j], Space::shared, r.cnt, int32_t(i * M * P + j * N * 4), P);
+    kb.bar();
+    // Chunk c = tid + q threads of the real rows: row c / chunks_row, 16-byte column c % chunks_row.
+    const uint8_t v = accs[0].reg;  // 4 aligned registers, free once stored
+    kb.s2r(r.tmp, Special::tid);
+    for (uint32_t q = 0; q * threads < chunks; ++q) {
+      kb.alui(Op::iadd, r.tmp2, r.tmp, int32_t(q * threads));
+      kb.setpi(Op::isetp, r.p, Cmp::lt, r.tmp2, int32_t(chunks));
+      kb.alui(Op::shr, r.cnt, r.tmp2, int32_t(__builtin_ctz(chunks_row)));
+      kb.alui(Op::and_, r.tmp2, r.tmp2, int32_t(chunks_row - 1));
+      kb.alui(Op::shl, r.tmp2, r.tmp2, 4);
+      kb.alui(Op::imul, r.rC, r.cnt, int32_t(P));
+      kb.alu(Op::iadd, r.rC, r.rC, r.tmp2);
+      kb.alui(Op::imul, r.cnt, r.cnt, int32_t(d.ldc));
+      kb.alu(Op::iadd, r.cnt, r.cnt, r.tmp2);
+      kb.lds(v, r.rC, 0, 16).guard = r.p;
+      kb.stg(kTcBufC, r.cnt, 0, v, 16).guard = r.p;
+    }
+    kb.exit();
+    return;
   }
   for (uint32_t i = 0; i < fm; ++i)
     for (uint32_t j = 0; j < fn; ++j)

@@ -49,6 +49,12 @@ struct TcKernelDesc {
   uint64_t ldb = 0, ldc = 0;  // row pitches of B and C in bytes
   TcEpilogue ep;
   const xpu::gpu::MmaShape* mma = nullptr;  // the config's tensor-core shape (mma_shape.h)
+  // The GEMM's rows when fewer than one CTA tile (a GEMV's 1), else 0. Then
+  // only these rows of fp32 C are written: the warps put their fragments
+  // into shared memory (free after the main loop's last barrier) and the
+  // CTA copies the real rows out with STG.128s, instead of every warp
+  // storing its padding rows too (15 of 16 rows of a GEMV's partial sums).
+  uint32_t rows = 0;
 };
 
 // Throws GpuLoweringError when the tiles do not divide over the threads or
