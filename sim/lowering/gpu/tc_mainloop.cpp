@@ -99,13 +99,22 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   // into the prefetch staging registers, which are free then, when they suffice.
   const uint8_t rBias = d.ep.bias ? kb.reg() : kRZ;
   const uint8_t bias = d.ep.bias ? (4 * (a_per_thread + b_per_thread) >= run * fn ? stA : kb.reg(run * fn)) : kRZ;
-  // Residual: one C fragment at a time, loaded in the epilogue into the
-  // A-fragment registers (consecutive, free after the main loop).
-  uint8_t res = kRZ;
+  // Residual: C-fragment slots in the A- and B-fragment registers (free
+  // after the main loop), carved from their consecutive runs.
+  std::vector<uint8_t> res;
   if (d.ep.residual) {
-    if (fa[1].reg != fa[0].reg + fa[0].regs() || fa[0].regs() + fa[1].regs() < accs[0].regs())
-      throw GpuLoweringError(d.name + ": no registers for the residual fragment on " + mma.name());
-    res = fa[0].reg;
+    const uint32_t need = accs[0].regs();
+    auto carve = [&](const std::vector<Frag>& run_of) {
+      uint32_t at = run_of[0].reg, len = 0;
+      for (const Frag& f : run_of) {
+        if (f.reg != at + len) break;  // not consecutive: stop the run here
+        len += f.regs();
+      }
+      for (uint32_t s = 0; s + need <= len; s += need) res.push_back(uint8_t(at + s));
+    };
+    carve({fa[0], fa[1]});
+    carve(fb);
+    if (res.empty()) throw GpuLoweringError(d.name + ": no registers for the residual fragment on " + mma.name());
   }
 
   // Per-thread addressing, once.
@@ -246,24 +255,30 @@ void emit_tc_epilogue(KernelBuilder& kb, const TcKernelDesc& d, const std::vecto
   // fragment, loaded like C is stored, holds the same elements), then
   // straight to global C.
   const uint32_t M = d.mma->m(), N = d.mma->n(), ce = d.acc == AccType::f16 ? 2 : 4;
-  if (d.ep.residual && (r.res == kRZ || ce != 4))
+  if (d.ep.residual && (r.res.empty() || ce != 4))
     throw GpuLoweringError(d.name + ": this kernel has no fused residual add");
   const ActNeeds needs = activation_needs(d.ep.act);
   if (needs.minus_one) kb.mov(r.cnt, fbits(-1.0f));
-  for (uint32_t j = 0; j < fn && d.ep.active(); ++j) {
-    for (uint32_t i = 0; i < fm; ++i) {
-      Frag rf = accs[i * fn + j];
-      rf.reg = r.res;
-      if (d.ep.residual)
-        kb.wmma_load(rf, Space::global, r.rC, int32_t(i * M * d.ldc + j * N * ce), uint32_t(d.ldc), kTcBufRes);
-      for (uint8_t e = 0; e < accs[i * fn + j].regs(); ++e) {
-        const uint8_t x = uint8_t(accs[i * fn + j].reg + e);
-        if (d.ep.bias) kb.alu(Op::fadd, x, x, uint8_t(r.bias + r.run * j + e % r.run));
-        if (d.ep.residual) kb.alu(Op::fadd, x, x, uint8_t(r.res + e));
-        if (d.ep.act != Activation::none)
-          emit_activation(kb, d.ep.act, d.ep.p0, d.ep.p1, x, x,
-                          ActScratch{needs.scratch ? r.tmp : x, r.tmp2, r.cnt, r.p});
+  // Fragments in column-major order (f = j fm + i); residual fragments are
+  // loaded `slots` at a time, all before the first of them is used.
+  const uint32_t frags = d.ep.active() ? fm * fn : 0;
+  const uint32_t slots = static_cast<uint32_t>(std::max<size_t>(1, r.res.size()));
+  for (uint32_t f = 0; f < frags; ++f) {
+    const uint32_t j = f / fm, i = f % fm;
+    if (d.ep.residual && f % slots == 0)
+      for (uint32_t g = f; g < frags && g < f + slots; ++g) {
+        Frag rf = accs[(g % fm) * fn + g / fm];
+        rf.reg = r.res[g - f];
+        kb.wmma_load(rf, Space::global, r.rC, int32_t((g % fm) * M * d.ldc + (g / fm) * N * ce), uint32_t(d.ldc),
+                     kTcBufRes);
       }
+    const uint8_t res = d.ep.residual ? r.res[f % slots] : kRZ;
+    for (uint8_t e = 0; e < accs[i * fn + j].regs(); ++e) {
+      const uint8_t x = uint8_t(accs[i * fn + j].reg + e);
+      if (d.ep.bias) kb.alu(Op::fadd, x, x, uint8_t(r.bias + r.run * j + e % r.run));
+      if (d.ep.residual) kb.alu(Op::fadd, x, x, uint8_t(res + e));
+      if (d.ep.act != Activation::none)
+        emit_activation(kb, d.ep.act, d.ep.p0, d.ep.p1, x, x, ActScratch{needs.scratch ? r.tmp : x, r.tmp2, r.cnt, r.p});
     }
   }
   const GemmTiling& t = d.t;

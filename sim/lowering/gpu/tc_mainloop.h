@@ -65,15 +65,17 @@ xpu::gpu::Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& a);
 // The fused epilogue and the store of C, shared with the sm80 kernel
 // (gemm_sm80.h): registers of the bias values (run x fn, loaded by the
 // caller: a lane's `run` consecutive columns per fragment column j at
-// bias + run j), C's row pointer and scratch; `res`: one accumulator
-// fragment's registers for the residual (ep.residual: buffer kTcBufRes,
-// C's layout and pitch, addressed from C's row pointer).
+// bias + run j), C's row pointer and scratch; `res`: first registers of
+// accumulator-fragment slots for the residual (ep.residual: buffer
+// kTcBufRes, C's layout and pitch, addressed from C's row pointer): the
+// residual fragments are loaded as many at a time as there are slots, so
+// one L2 round trip serves several fragments.
 struct TcEpilogueRegs {
   uint8_t bias = xpu::gpu::kRZ;
   uint32_t run = 0;
   uint8_t rC = xpu::gpu::kRZ, tmp = xpu::gpu::kRZ, tmp2 = xpu::gpu::kRZ, cnt = xpu::gpu::kRZ;
   uint8_t p = xpu::gpu::kPT;
-  uint8_t res = xpu::gpu::kRZ;
+  std::vector<uint8_t> res = {};
 };
 void emit_tc_epilogue(xpu::gpu::KernelBuilder& kb, const TcKernelDesc& d, const std::vector<xpu::gpu::Frag>& accs,
                       uint32_t fm, uint32_t fn, const TcEpilogueRegs& r);
