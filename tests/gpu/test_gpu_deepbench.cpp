@@ -70,8 +70,9 @@ TEST_CASE("GPT-2 decode GEMV 1 x 768 x 768 against its DRAM bound", "[gpu][deepb
   const double bound = 768.0 * 768 * 2 / (900e9 * 0.83 / 1530e6);  // 2,416 cycles
   WARN(r.t.name() << ": " << r.cycles << " cycles = " << r.cycles / bound << " x the DRAM bound");
   CHECK(double(r.cycles) >= bound);
-  // The target is 1.5x; fixed latencies (a DRAM round trip per K step, the
-  // partial-sum store, the reduction kernel's round trip) are ~40 % of a
-  // 2.8 us kernel pair, so it is 1.77x today: this guards the present level.
-  CHECK(double(r.cycles) <= 1.85 * bound);
+  // The target is 1.5x; each CTA's single K tile leaves a dependent chain
+  // after its data arrives (STS, bar.sync, LDS, HMMA, partial store; ~900
+  // cycles) plus the reduction kernel (385), so it is 1.75x (4,233 cycles)
+  // today: this guards the present level.
+  CHECK(double(r.cycles) <= 1.80 * bound);
 }
