@@ -15,6 +15,7 @@
 #include "sim/experiment/machine_registry.h"
 #include "sim/lowering/gpu/network.h"
 #include "sim/lowering/gpu/network_stream.h"
+#include "sim/lowering/lowering_error.h"
 
 namespace xpu::experiment {
 
@@ -104,6 +105,13 @@ class GpuBackend : public Backend {
     }
     place.finish();
     const bool values = opts.fidelity != Fidelity::timing;
+    // Values live in host memory for the whole network at once: refuse what
+    // would exhaust it rather than allocate it (timing needs none).
+    constexpr uint64_t kMaxValueBytes = 8ull << 30;
+    if (values && place.bytes() > kMaxValueBytes)
+      throw lowering::LoweringError(w.name + ": " + std::to_string(place.bytes() >> 20) +
+                                    " MiB of device memory to hold values at this fidelity (limit " +
+                                    std::to_string(kMaxValueBytes >> 20) + " MiB); use fidelity: timing");
     gpu_->memory().resize(values ? place.bytes() : 0);
     stream_ = std::make_unique<gpu::StreamClock>(cfg_);
     std::vector<report::LayerResult> out;

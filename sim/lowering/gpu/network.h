@@ -13,7 +13,8 @@
 //   (network_rows.cpp); elementwise ops, batchnorm, concat and transposes as
 //   map kernels (network_map.cpp), all on fp32 tensors (nn_kernels.h);
 // - reshape/flatten as views (no kernel).
-// Each layer gets its own device memory, allocated from 0 (256-byte aligned).
+// Each layer gets its own device memory, allocated from 0 (256-byte aligned);
+// network_stream.h places it in the network's device memory.
 #include <cstdint>
 #include <string>
 #include <vector>
