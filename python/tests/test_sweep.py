@@ -59,10 +59,14 @@ def test_ctrl_c_stops_a_sweep_and_its_workers(tmp_path):
             "workloads": [{repo('workloads/nets/mobilenet_v2.yaml')!r}], "precisions": ["int8"],
             "sweep": {{"grid": {{"dram.bandwidth_gbps": [16, 32]}}}}}})
         """, f"sw.run(output_dir={str(tmp_path / 'long')!r}, jobs=2)")
-    time.sleep(3)
-    coordinator = children(p.proc.pid)
+    # Poll rather than sleep a fixed time: a loaded machine starts the workers late.
+    deadline = time.monotonic() + 60
+    coordinator, workers = [], []
+    while time.monotonic() < deadline and len(workers) < 2:
+        time.sleep(0.2)
+        coordinator = children(p.proc.pid)
+        workers = children(coordinator[0]) if len(coordinator) == 1 else []
     assert len(coordinator) == 1
-    workers = children(coordinator[0])
     assert len(workers) == 2  # -j 2, one per point
     rc, out, _ = p.interrupt()
     assert rc == 42 and "interrupted" in out
