@@ -35,10 +35,14 @@ uint64_t pass_completion(const ArrayShape& a, const Pass& p, Dataflow df) {
 
 uint64_t switch_done(const ArrayShape& a, const Pass& p, Dataflow df) {
   switch (df) {
-    case Dataflow::os:  // top-edge column C-1 switches at step C - 1
-      return p.start + uint64_t(p.step) * (a.cols - 1) + 1;
-    case Dataflow::is:  // left-edge row R-1 switches at step R - 1
-      return p.start + uint64_t(p.step) * (a.rows - 1) + 1;
+    // The edge bank is latched skewed, one cycle per edge position (see
+    // mxu_array.h): position e switches at start + step * e and its latch
+    // lands at when + e, so the latch must satisfy when + e > start +
+    // step * e for every e, binding at the last one.
+    case Dataflow::os:  // top-edge columns
+      return p.start + uint64_t(p.step - 1) * (a.cols - 1) + 1;
+    case Dataflow::is:  // left-edge rows
+      return p.start + uint64_t(p.step - 1) * (a.rows - 1) + 1;
     case Dataflow::ws:
       break;
   }

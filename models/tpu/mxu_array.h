@@ -95,8 +95,16 @@
 //   every PE busy; a pass with k < R is drain-bound (R steps per pass).
 // - Weight switch: a switching pass carries a switch flag with its first
 //   weight row; edge column c copies standby -> active at step c, before it
-//   sends row 0. Standby may be re-latched from
-//     switch_done = start + step * (C - 1) + 1.
+//   sends row 0. The standby bank is latched skewed like the stream it
+//   feeds: a latch at `when` lands in edge column c at cycle when + c (the
+//   shift chain runs one cycle behind per column, as the stream does one
+//   step), so a pass started at or after `when` finds the new tile in every
+//   column, and the next tile may be latched as soon as it cannot overtake
+//   the switch flag (when + c > start + step * c for every c):
+//     switch_done = start + (step - 1) * (C - 1) + 1,
+//   start + 1 at one cycle per step. A latch that had to wait for column
+//   C-1 to switch (start + step * (C - 1) + 1) would stall every K chunk of
+//   k < C steps on an array wider than tall.
 //   A reusing pass (switch_weights false) streams the active bank again.
 // - Whole-K accumulation (keep_psums / continue_psums): a GEMM with K > R
 //   needs one weight tile per K chunk of R rows, but the partial sums need
@@ -140,7 +148,9 @@
 //   (read_weights loads it through the shift chain + latch, as in WS);
 //   column j of the active bank enters PE row kk at step j + kk (the skew)
 //   and moves one column right per step. Edge row kk switches banks at step
-//   kk of a switching pass: switch_done = start + step * (R - 1) + 1.
+//   kk of a switching pass; the standby bank is latched skewed along the
+//   rows as OS's along the columns (row kk at when + kk):
+//     switch_done = start + (step - 1) * (R - 1) + 1.
 // - Partial sums start at +0 in row 0 and flow down exactly as in WS:
 //   psum(kk, c) = psum(kk-1, c) + x[c][kk] * w[kk][j]; tile rows >= pass.k
 //   are streamed (their weights meet +0 inputs), rows beyond max(k,

@@ -74,6 +74,7 @@ class OsPeEngine final : public ArrayEngine {
     load_pending_.assign(C_, false);
     edge_active_.assign(n, 0);
     edge_standby_.assign(n, 0);
+    col_latch_.assign(C_, 0);
   }
 
   void latch_standby(const WeightTile& tile, uint64_t when) override {
@@ -183,9 +184,18 @@ class OsPeEngine final : public ArrayEngine {
       }
       break;  // passes start in order
     }
-    while (!latches_.empty() && latches_.front().when <= t) {
-      edge_standby_.swap(latches_.front().bits);
+    // A latch lands in edge column c at when + c (skewed, mxu_array.h);
+    // column C-1 is always the last to take a latch.
+    for (uint32_t c = 0; c < C_; ++c) {
+      for (; col_latch_[c] < latch_base_ + latches_.size(); ++col_latch_[c]) {
+        const Latch& l = latches_[col_latch_[c] - latch_base_];
+        if (l.when + c > t) break;
+        for (uint32_t k = 0; k < R_; ++k) edge_standby_[size_t(k) * C_ + c] = l.bits[size_t(k) * C_ + c];
+      }
+    }
+    while (!latches_.empty() && col_latch_[C_ - 1] > latch_base_) {
       latches_.pop_front();
+      ++latch_base_;
     }
     const uint64_t s = step_index_;
 
@@ -311,6 +321,8 @@ class OsPeEngine final : public ArrayEngine {
   std::vector<bool> load_pending_;
   std::vector<uint32_t> edge_active_, edge_standby_;
   std::deque<Latch> latches_;
+  uint64_t latch_base_ = 0;          // index of latches_.front() among all latches
+  std::vector<uint64_t> col_latch_;  // per edge column: the next latch it takes
   std::deque<Flight> flights_;
   uint64_t base_serial_ = 0;
   uint32_t active_ = 0;  // started passes with drain entries left

@@ -41,7 +41,12 @@ void apply_scalesim_compat(tpu::TpuConfig& c, const CompatNeeds& n) {
   auto& x = c.mxu;
   x.fold_overlap = false;
   x.double_buffer_weights = x.dataflow != tpu::Dataflow::ws;
-  x.weight_load_cycles = x.rows;
+  // The edge or PE weights fill at least as fast as the array consumes
+  // them: WS and OS one K row per cycle (R rows; an OS chunk streams R
+  // steps), IS within min(R, C) cycles: a tile streams for n <= C steps, and
+  // the first one must be in before the fold's R-cycle input load ends
+  // (SCALE-Sim streams the filters straight from SRAM, with no load).
+  x.weight_load_cycles = x.dataflow == tpu::Dataflow::is ? std::min(x.rows, x.cols) : x.rows;
   x.input_load_cycles = x.rows;
   x.step_int8 = 1;
   // Ideal memory: the filter SRAM never holds back a fetch (two tiles let

@@ -18,8 +18,14 @@
 //                                 buffer, which stays double-buffered
 //                                 (SCALE-Sim streams them from its SRAM with
 //                                 no load)
-//   mxu.weight_load_cycles,       rows: one row of stationary operands per
-//   mxu.input_load_cycles         cycle (SCALE-Sim's R-cycle prefix, WS and IS)
+//   mxu.input_load_cycles         rows: one row of stationary inputs per
+//                                 cycle (SCALE-Sim's R-cycle IS prefix)
+//   mxu.weight_load_cycles        WS rows (SCALE-Sim's R-cycle prefix); OS
+//                                 rows, IS min(rows, cols): the edge buffer
+//                                 fills as fast as its stream drains it, and
+//                                 IS's first tile within the input load
+//                                 (SCALE-Sim streams the filters straight
+//                                 from SRAM)
 //   dram, host                    ideal: 1e6 GB/s, no latency (CALC mode:
 //                                 SCALE-Sim's interface never stalls)
 //   accumulators                  at least 2 x the largest M: no M split

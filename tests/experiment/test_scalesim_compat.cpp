@@ -171,6 +171,12 @@ TEST_CASE("scalesim compat: SCALE-Sim's AlexNet and YOLO-tiny conv topologies, 3
       check_all("scalesim_v2/alexnet.csv", kAlexnet, df, a, a);
       check_all("scalesim_v2/yolo_tiny.csv", kYolo, df, a, a);
     }
+  // Wider than tall and taller than wide, every dataflow.
+  for (const char* df : {"ws", "os", "is"})
+    for (auto rc : {std::pair<int, int>{32, 128}, {128, 32}}) {
+      check_all("scalesim_v2/alexnet.csv", kAlexnet, df, rc.first, rc.second);
+      check_all("scalesim_v2/gpt2.csv", kGpt2, df, rc.first, rc.second);
+    }
 }
 
 TEST_CASE("scalesim compat: ragged shapes, square and rectangular arrays", "[scalesim][compat]") {
@@ -181,13 +187,20 @@ TEST_CASE("scalesim compat: ragged shapes, square and rectangular arrays", "[sca
   CHECK(run("scalesim_v2/ragged.csv", "ws", 32, 32).at("ragged_a") == 785);
   for (const char* df : {"ws", "os", "is"})
     for (int a : {8, 32, 256}) check_all("scalesim_v2/ragged.csv", kRagged, df, a, a);
-  // Rectangular: WS any shape; OS with C <= R and IS with R <= C (README:
-  // the other way round, the double-buffered edge buffer's switch
-  // wavefront is longer than a chunk's stream and the model is slower).
-  check_all("scalesim_v2/ragged.csv", kRagged, "ws", 16, 64);
-  check_all("scalesim_v2/ragged.csv", kRagged, "ws", 64, 16);
-  check_all("scalesim_v2/ragged.csv", kRagged, "os", 64, 16);
-  check_all("scalesim_v2/ragged.csv", kRagged, "is", 16, 64);
+  // Rectangular arrays, every dataflow both ways round. OS on 16x64 (C >
+  // R): the edge buffer takes a new K chunk's tile every R = 16 cycles while
+  // the switch flag needs C = 64 cycles to cross the top edge; the skewed
+  // latch (mxu_array.h) lets each column take the next tile right behind
+  // the flag, so the chunks stream back to back. ragged_c 129x300x31 on
+  // 16x64 OS: folds ceil(129/16) * ceil(300/64) = 9 * 5 = 45, lines 31 + 16
+  // + 64 - 2 = 109: 45 * 109 - 1 = 4904. IS on 64x16 (R > C), tall_k
+  // 5x7x1000: folds ceil(1000/64) * ceil(5/16) = 16, lines 128 + 16 + 7 - 2
+  // = 149: 16 * 149 - 1 = 2383.
+  CHECK(run("scalesim_v2/ragged.csv", "os", 16, 64).at("ragged_c") == 4904);
+  CHECK(run("scalesim_v2/ragged.csv", "is", 64, 16).at("tall_k") == 2383);
+  for (const char* df : {"ws", "os", "is"})
+    for (auto rc : {std::pair<int, int>{16, 64}, {64, 16}, {8, 32}, {32, 8}})
+      check_all("scalesim_v2/ragged.csv", kRagged, df, rc.first, rc.second);
   // The same numbers with values computed (tile fidelity; PE fidelity runs
   // the same schedule): the input-major IS order and the whole-K OS chains
   // stay bit-exact. ragged_b 300x33x257 on 8x8 IS: folds ceil(257/8) *

@@ -333,10 +333,13 @@ TEST_CASE("output-stationary sequencing: the drain-chain rule is exact", "[tpu_d
     CHECK_NOTHROW(e->submit(simple(2, 8, 3, 8, 13, false)));
     // m > R is not one pass.
     CHECK_THROWS_AS(e->submit(simple(3, 9, 8, 8, 100, false)), std::logic_error);
-    // Standby (the top-edge bank) is free after column 7 switched:
-    // switch_done = 0 + 7 + 1 = 8.
-    CHECK_THROWS_AS(e->latch_standby(WeightTile{DType::int8, 8, 8, nullptr}, 7), std::logic_error);
-    CHECK_NOTHROW(e->latch_standby(WeightTile{DType::int8, 8, 8, nullptr}, 8));
+    // Standby (the top-edge bank) is latched skewed, column c at when + c:
+    // it may be re-latched once column 0 has switched (step 0, cycle 0),
+    // each column landing one cycle after its switch: switch_done = 0 +
+    // (1 - 1) * 7 + 1 = 1. A latch at 0 would reach each column in the
+    // cycle it switches.
+    CHECK_THROWS_AS(e->latch_standby(WeightTile{DType::int8, 8, 8, nullptr}, 0), std::logic_error);
+    CHECK_NOTHROW(e->latch_standby(WeightTile{DType::int8, 8, 8, nullptr}, 1));
     const auto done = e->advance_to(1000);
     REQUIRE(done.size() == 2);
     CHECK(done[0].cycle == 31);
@@ -359,7 +362,7 @@ TEST_CASE("output-stationary back to back: full K chunks keep every PE busy", "[
 
 TEST_CASE("output-stationary whole K: one drain per output tile, golden timing", "[tpu_dataflow][os][golden]") {
   // 8x8 array, m = n = 8, K = 20: chunks of 8, 8, 4, each a weight tile
-  // latched at the previous pass's switch_done (start + 7 + 1).
+  // latched at its pass's start (after the previous switch_done, start + 1).
   const ArrayShape a{8, 8};
   for (Fidelity f : {Fidelity::tile, Fidelity::pe}) {
     auto e = make_array_engine(a, Dataflow::os, f);
@@ -441,10 +444,16 @@ TEST_CASE("input-stationary sequencing: input latches and reuse", "[tpu_dataflow
     e->latch_standby(WeightTile{DType::int8, 4, 6, nullptr}, 0);
     Pass p1 = simple(1, 6, 4, 6, 0);
     e->submit(p1);
-    // Weights: left-edge row 3 switches at step 3: switch_done = 4.
-    CHECK(switch_done(a, p1, Dataflow::is) == 4);
-    CHECK_THROWS_AS(e->latch_standby(WeightTile{DType::int8, 4, 6, nullptr}, 3), std::logic_error);
-    CHECK_NOTHROW(e->latch_standby(WeightTile{DType::int8, 4, 6, nullptr}, 4));
+    // Weights: left-edge row kk switches at step kk and takes a latch at
+    // when + kk (skewed): switch_done = 0 + (1 - 1) * 3 + 1 = 1. At step 2
+    // the rows are 3 cycles apart: switch_done = 0 + 1 * 3 + 1 = 4 (row 3
+    // switches at cycle 6, a latch at 3 would land there at 6).
+    CHECK(switch_done(a, p1, Dataflow::is) == 1);
+    Pass slow = p1;
+    slow.step = 2;
+    CHECK(switch_done(a, slow, Dataflow::is) == 4);
+    CHECK_THROWS_AS(e->latch_standby(WeightTile{DType::int8, 4, 6, nullptr}, 0), std::logic_error);
+    CHECK_NOTHROW(e->latch_standby(WeightTile{DType::int8, 4, 6, nullptr}, 1));
     // Inputs: PE(3, 5) switches at step 8: inputs_switch_done = 9.
     REQUIRE(inputs_switch_done(a, p1) == 9);
     Pass p2 = simple(2, 6, 4, 6, 9);
