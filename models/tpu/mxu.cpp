@@ -72,7 +72,7 @@ uint32_t Mxu::step(DType t) const {
 void Mxu::end_program(uint64_t start, uint64_t end) {
   const uint64_t from = std::max(prev_input_free_, start);
   if (end > from) idle_cycles += end - from;
-  if (window_open_) array_window_cycles += last_clear_ - window_start_;
+  if (window_open_) array_window_cycles += last_clear_all_ - window_start_;
   window_open_ = false;
   // The host may rewrite the unified buffer between programs: stationary
   // inputs are not reused across them.
@@ -260,7 +260,8 @@ bool Mxu::schedule_head() {
       if (df == Dataflow::is && p.switch_inputs) window_start_ = load_start;
       if (df == Dataflow::ws && sw) window_start_ = std::min(start, fifo_.tile(j)->shift_start);
     }
-    last_clear_ = std::max(last_clear_, array_clear(shape_, p, df));
+    last_clear_ = std::max(last_clear_, array_clear(shape_, p, df, cfg_.mxu.fold_clear_all_columns));
+    last_clear_all_ = std::max(last_clear_all_, array_clear(shape_, p, df));
 
     engine_->submit(p);
     const uint64_t completion = pass_completion(shape_, p, df);

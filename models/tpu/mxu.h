@@ -143,7 +143,8 @@ class Mxu : public sc_core::sc_module {
   uint64_t latched_ = 0;   // tiles latched into standby
   uint64_t switched_ = 0;  // passes that switched weights (tiles consumed)
   uint64_t last_dispatch_ = 0;  // cycle the previous pass was dispatched
-  uint64_t last_clear_ = 0;     // latest array_clear of any pass
+  uint64_t last_clear_ = 0;      // latest array_clear of any pass (fold_clear_all_columns)
+  uint64_t last_clear_all_ = 0;  // the same over all C columns (array_window_cycles)
   bool window_open_ = false;    // array_window_cycles of the running program
   uint64_t window_start_ = 0;
   Pass prev_pass_;              // for earliest_start (OS drain-chain spacing)

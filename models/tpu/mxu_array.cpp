@@ -55,10 +55,13 @@ uint64_t inputs_switch_done(const ArrayShape& a, const Pass& p) {
   return p.start + uint64_t(p.step) * (uint64_t(a.rows) + a.cols - 2) + 1;
 }
 
-uint64_t array_clear(const ArrayShape& a, const Pass& p, Dataflow df) {
-  // The last element of the stream (index t - 1) meets PE(R-1, C-1) at step
-  // (t - 1) + (R - 1) + (C - 1); the array is clear one step later.
-  return p.start + stream_cycles(p, df) + uint64_t(p.step) * (uint64_t(a.rows) + a.cols - 2);
+uint64_t array_clear(const ArrayShape& a, const Pass& p, Dataflow df, bool all_columns) {
+  // The last element of the stream (index t - 1) meets PE(R-1, c) at step
+  // (t - 1) + (R - 1) + c; the array is clear one step after the last
+  // column's, C - 1 or the pass's last used one (WS/OS n - 1, IS m - 1).
+  const uint64_t used = df == Dataflow::is ? p.m : p.n;
+  const uint64_t cols = all_columns ? a.cols : used;
+  return p.start + stream_cycles(p, df) + uint64_t(p.step) * (uint64_t(a.rows) + cols - 2);
 }
 
 uint64_t earliest_start(const ArrayShape& a, Dataflow df, const Pass& prev, const Pass& next,

@@ -229,7 +229,10 @@ uint64_t inputs_switch_done(const ArrayShape& a, const Pass& p);
 // whatever its m, k and n: the temporal operand (WS vectors, OS the k steps,
 // IS weight columns) moves through every row and column of the array.
 //   WS start + step * (m + R + C - 2); OS k; IS n in place of m.
-uint64_t array_clear(const ArrayShape& a, const Pass& p, Dataflow df);
+// all_columns false: the last used column's PE(R-1, c) instead (C replaced
+// by the used columns: WS and OS n, IS m); later columns carry nothing the
+// pass needs.
+uint64_t array_clear(const ArrayShape& a, const Pass& p, Dataflow df, bool all_columns = true);
 // WS: cycle after which the next pass's first vector may enter: vectors are
 // spaced one step apart.
 inline uint64_t input_free(const Pass& p) { return p.start + uint64_t(p.step) * p.m; }

@@ -47,6 +47,10 @@ struct MxuConfig {
   // them, used or not (mxu_array.h, array_clear). SCALE-Sim v2 runs its folds
   // this way.
   bool fold_overlap = true;
+  // With fold_overlap false: a new fold waits for the previous operands to
+  // leave every column (true, SCALE-Sim's drain over all C columns) or only
+  // the columns the pass used (false: later columns hold nothing it needs).
+  bool fold_clear_all_columns = false;
   // IS: cycles to shift one stationary input tile into the PEs. 0: one input
   // vector per step (m steps per pass); rows: row by row, as WS weights.
   uint32_t input_load_cycles = 0;

@@ -16,6 +16,7 @@
 #include "sim/config/diagnostics.h"
 #include "sim/config/overrides.h"
 #include "sim/experiment/experiment_config.h"
+#include "sim/experiment/explain.h"
 #include "sim/experiment/runner.h"
 #include "sim/experiment/scalesim_run.h"
 #include "sim/experiment/mpi_sweep.h"
@@ -55,7 +56,7 @@ struct RunArgs {
   std::string file;
   xpu::config::Overrides overrides;
   std::string output;
-  bool quiet = false, trace = false, force = false;
+  bool quiet = false, trace = false, force = false, explain = false;
 };
 
 int cmd_run(const RunArgs& a) {
@@ -67,7 +68,8 @@ int cmd_run(const RunArgs& a) {
   opts.quiet = a.quiet;
   opts.trace = a.trace;
   opts.progress = !a.quiet && xpu::report::Progress::stderr_is_terminal();
-  auto written = xpu::experiment::run_experiment(exp, opts);
+  auto written = a.explain ? xpu::experiment::run_experiment_explained(exp, opts)
+                           : xpu::experiment::run_experiment(exp, opts);
   if (!a.quiet) {
     std::cout << "report: " << opts.output_dir << "/report.md\n";
     for (const auto& w : written) spdlog::debug("wrote {}", w);
@@ -151,8 +153,9 @@ int sc_main(int argc, char* argv[]) {
       ->check(CLI::IsMember({"scalesim"}));
   bool explain = false;
   run->add_flag("--explain", explain,
-                "with --scalesim-cfg: simulate the waterfall from SCALE-Sim's cycles to the realistic ones, one "
-                "mechanism group at a time (report.html chart, layers.csv waterfall columns)");
+                "simulate the waterfall from SCALE-Sim's cycles to the realistic ones, one mechanism at a time "
+                "(report.html chart, layers.csv waterfall columns); TPU accelerators, with --scalesim-cfg or an "
+                "experiment");
   run->add_option("--energy", energy_file,
                   "energy table for --scalesim-cfg runs (default: the bundled configs/energy/horowitz_45nm.yaml)");
   run->add_option("--fidelity", fidelity,
@@ -259,9 +262,8 @@ int sc_main(int argc, char* argv[]) {
       if (!quiet && !written.empty()) std::cout << "report: " << written.front() << "\n";
       return kOk;
     }
-    if (!topology.empty() || !energy_file.empty() || !compat.empty() || explain)
-      return usage_error(
-          "run: --topology, --energy, --compat and --explain go with --scalesim-cfg (an experiment names its own)");
+    if (!topology.empty() || !energy_file.empty() || !compat.empty())
+      return usage_error("run: --topology, --energy and --compat go with --scalesim-cfg (an experiment names its own)");
     if (exp_file.empty()) return usage_error("run: give an experiment file or --scalesim-cfg");
     RunArgs ra;
     ra.file = exp_file;
@@ -271,6 +273,7 @@ int sc_main(int argc, char* argv[]) {
     ra.quiet = quiet;
     ra.trace = trace;
     ra.force = force;
+    ra.explain = explain;
     return cmd_run(ra);
   });
 }

@@ -52,6 +52,7 @@ tpu::TpuConfig parse_tpu_config(Reader& r) {
     x.weight_load_cycles = u32(m.integer("weight_load_cycles", x.weight_load_cycles, 1, 1 << 20));
     x.double_buffer_weights = m.boolean("double_buffer_weights", x.double_buffer_weights);
     x.fold_overlap = m.boolean("fold_overlap", x.fold_overlap);
+    x.fold_clear_all_columns = m.boolean("fold_clear_all_columns", x.fold_clear_all_columns);
     x.input_load_cycles = u32(m.integer("input_load_cycles", x.input_load_cycles, 0, 1 << 20));
   }
   {

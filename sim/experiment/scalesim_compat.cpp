@@ -15,12 +15,16 @@ workload::Workload scalesim_gemm_view(const workload::Workload& w) {
   g.params = w.params;
   for (const auto& l : w.layers) {
     if (l.gemm_form == workload::GemmForm::none) continue;
-    if (l.gemm_count != 1)
-      throw config::ConfigError(config::Diagnostic{
-          l.loc.file, l.loc.line, l.loc.column, l.name,
-          "layer '" + l.name + "' is " + std::to_string(l.gemm_count) +
-              " GEMMs (depthwise): the SCALE-Sim compatibility profile runs one GEMM per layer"});
-    workload::build::standalone_gemm(g, l.name, int64_t(l.m), int64_t(l.n), int64_t(l.k), l.loc);
+    if (l.gemm_count == 1) {
+      workload::build::standalone_gemm(g, l.name, int64_t(l.m), int64_t(l.n), int64_t(l.k), l.loc);
+      continue;
+    }
+    // A grouped (depthwise) conv: SCALE-Sim splits a DP layer into one layer
+    // per channel, named <layer>Channel_<i> (topology_utils.py), each the
+    // GEMM of one group.
+    for (uint64_t i = 0; i < l.gemm_count; ++i)
+      workload::build::standalone_gemm(g, scalesim_channel_layer(l.name, i), int64_t(l.m), int64_t(l.n),
+                                       int64_t(l.k), l.loc);
   }
   return g;
 }
@@ -40,6 +44,7 @@ CompatNeeds compat_needs(const workload::Workload& g) {
 void apply_scalesim_compat(tpu::TpuConfig& c, const CompatNeeds& n) {
   auto& x = c.mxu;
   x.fold_overlap = false;
+  x.fold_clear_all_columns = true;
   x.double_buffer_weights = x.dataflow != tpu::Dataflow::ws;
   // The edge or PE weights fill at least as fast as the array consumes
   // them: WS and OS one K row per cycle (R rows; an OS chunk streams R
@@ -81,21 +86,25 @@ std::vector<WaterfallStep> scalesim_waterfall(const tpu::TpuConfig& realistic, c
   std::vector<WaterfallStep> steps;
   steps.push_back({"SCALE-Sim Total Cycles", c, "scalesim"});
   steps.push_back({"+ whole program (issue and result write-back)", c, "gemm_view"});
+  c.mxu.fold_clear_all_columns = realistic.mxu.fold_clear_all_columns;
+  steps.push_back({"+ drain over the used columns only", c, "gemm_view"});
   c.mxu.fold_overlap = realistic.mxu.fold_overlap;
   c.mxu.double_buffer_weights = realistic.mxu.double_buffer_weights;
   c.mxu.input_load_cycles = realistic.mxu.input_load_cycles;
-  steps.push_back({"+ fold overlap and drain over used columns", c, "gemm_view"});
+  c.mxu.weight_load_cycles = realistic.mxu.weight_load_cycles;
+  steps.push_back({"+ fold overlap (double-buffered weights)", c, "gemm_view"});
   c.accumulators = realistic.accumulators;
   steps.push_back({"+ accumulator capacity (M split)", c, "gemm_view"});
   c.dram = realistic.dram;
   c.weight_fifo = realistic.weight_fifo;
   steps.push_back({"+ weight DRAM bandwidth and latency", c, "gemm_view"});
+  steps.push_back({"+ network lowering (im2col copies on the vector unit)", c, ""});
   c.unified_buffer.capacity_bytes = realistic.unified_buffer.capacity_bytes;
-  steps.push_back({"+ network lowering (im2col copies and UB capacity)", c, ""});
+  steps.push_back({"+ unified buffer capacity", c, ""});
   c.unified_buffer = realistic.unified_buffer;
   c.activation = realistic.activation;
   c.controller = realistic.controller;
-  steps.push_back({"+ vector unit and UB ports (im2col and write-back)", c, ""});
+  steps.push_back({"+ vector unit and UB port widths (im2col and activation write-back)", c, ""});
   steps.push_back({"+ host transfers", realistic, ""});
   return steps;
 }

@@ -58,10 +58,13 @@ struct CompatNeeds {
 };
 
 // The workload as SCALE-Sim sees it: every layer with a GEMM view becomes a
-// standalone GEMM of the same M, N and K (and name); others are dropped.
-// Throws config::ConfigError for a layer of several GEMMs (depthwise), which
-// the profile does not reproduce.
+// standalone GEMM of the same M, N and K (and name); others are dropped. A
+// layer of several GEMMs (a grouped or depthwise conv) becomes one GEMM per
+// group, named as SCALE-Sim names its per-channel layers.
 workload::Workload scalesim_gemm_view(const workload::Workload& w);
+inline std::string scalesim_channel_layer(const std::string& layer, uint64_t group) {
+  return layer + "Channel_" + std::to_string(group);
+}
 CompatNeeds compat_needs(const workload::Workload& gemm_view);
 void apply_scalesim_compat(tpu::TpuConfig& c, const CompatNeeds& needs);
 // The waterfall from SCALE-Sim's number to the realistic one (`xpusim run

@@ -9,6 +9,7 @@
 
 #include "sim/config/diagnostics.h"
 #include "sim/config/tpu_config.h"
+#include "sim/experiment/explain.h"
 #include "sim/experiment/runner.h"
 #include "sim/experiment/scalesim_compat.h"
 #include "sim/experiment/tpu_backend.h"
@@ -55,22 +56,6 @@ tpu::TpuConfig tpu_config_from_scalesim(const sc::ScaleSimConfig& s, const tpu::
   return c;
 }
 
-void attach_waterfall(report::ExperimentResult& r) {
-  if (r.runs.empty()) return;
-  report::RunResult last = r.runs.back();
-  for (auto& l : last.layers)
-    for (const auto& step : r.runs) {
-      uint64_t cycles = 0;  // a layer a step does not run (stage_in in a GEMM view) takes none
-      for (const auto& sl : step.layers)
-        if (sl.name == l.name) cycles = sl.cycles;
-      const std::string& name = step.accelerator;
-      const auto colon = name.find(": ");
-      l.waterfall.emplace_back(&step == &r.runs.back() ? "realistic" : name.substr(colon == std::string::npos ? 0 : colon + 2),
-                               cycles);
-    }
-  r.runs = {std::move(last)};
-}
-
 std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
   const sc::ScaleSimConfig s = sc::read_scale_config_with_overrides(o.cfg_file, o.overrides);
   const std::string topo = o.topology_file.empty() ? s.topology_csv : o.topology_file;
@@ -83,11 +68,8 @@ std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
   if (o.compat == "scalesim" && o.explain)
     throw config::ConfigError(config::Diagnostic{"command line", 0, 0, "",
                                                  "--explain starts from the compat number by itself: drop --compat"});
-  CompatNeeds needs;
-  if (o.compat == "scalesim" || o.explain)
-    needs = compat_needs(scalesim_gemm_view(workload::load_workload(topo, o.workload_overrides)));
   if (o.compat == "scalesim") {
-    apply_scalesim_compat(cfg, needs);
+    apply_scalesim_compat(cfg, compat_needs(scalesim_gemm_view(workload::load_workload(topo, o.workload_overrides))));
     e.compat = o.compat;
   }
   e.name = (s.run_name.empty() ? std::string("scalesim") : s.run_name) + "_" +
@@ -103,20 +85,6 @@ std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
     return make_tpu_backend(cfg, table, instance);
   };
   e.accelerators = {acc};
-  if (o.explain) {
-    // One accelerator per waterfall step, the realistic config last.
-    e.accelerators.clear();
-    const auto steps = scalesim_waterfall(cfg, needs);
-    for (size_t i = 0; i < steps.size(); ++i) {
-      AcceleratorRef a = acc;
-      a.name = i + 1 == steps.size() ? cfg.name : "step " + std::to_string(i) + ": " + steps[i].name;
-      a.compat = steps[i].compat;
-      a.make = [c = steps[i].cfg](const energy::EnergyTable& table, const std::string& instance) {
-        return make_tpu_backend(c, table, instance);
-      };
-      e.accelerators.push_back(std::move(a));
-    }
-  }
   e.workload_files = {topo};
   e.precisions = {DType::int8};
   if (!o.quiet) {
@@ -141,8 +109,7 @@ std::vector<std::string> run_scalesim(const ScaleSimRunOptions& o) {
   } else {
     const auto started = std::chrono::system_clock::now();
     check_output_dir(ro.output_dir);
-    auto result = run_experiment_results(e, ro);
-    attach_waterfall(result);
+    auto result = run_explained(e, {cfg}, ro);
     written = report::write_reports(result, ro.output_dir,
                                     {{"manifest.json", run_manifest_text(result.manifest, started, command_line())}});
   }

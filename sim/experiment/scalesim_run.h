@@ -63,15 +63,10 @@ struct ScaleSimRunOptions {
   std::vector<std::string> overrides;           // on the .cfg: "architecture_presets.ArrayHeight=64"
   std::vector<std::string> workload_overrides;  // on the topology: "params.batch=4"
   std::string compat;                           // "scalesim": scalesim_compat.h; "" none
-  // --explain: run every waterfall step (scalesim_compat.h,
-  // scalesim_waterfall) and report the realistic run with each layer's
-  // cycles after every step (LayerResult::waterfall).
+  // --explain: run every waterfall step (explain.h) and report the
+  // realistic run with each layer's cycles after every step.
   bool explain = false;
 };
-
-// --explain: moves every run's cycles into the last run's layers (by layer
-// name; a layer a step does not run counts 0) and keeps only that run.
-void attach_waterfall(report::ExperimentResult& r);
 
 // Runs and writes the reports and manifest.json; returns the paths written
 // (report.md first). Throws config::ConfigError / lowering::LoweringError.

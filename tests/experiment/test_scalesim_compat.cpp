@@ -36,15 +36,27 @@ namespace {
 
 const std::string kDir = std::string(XPUSIM_SOURCE_DIR) + "/workloads/scalesim/";
 
+// One CSV line; a quoted field may hold commas ("" is a quote).
 std::vector<std::string> split(const std::string& line) {
-  std::vector<std::string> f;
-  std::stringstream ss(line);
-  std::string x;
-  while (std::getline(ss, x, ',')) f.push_back(x);
+  std::vector<std::string> f(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      f.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      f.emplace_back();
+    } else {
+      f.back() += c;
+    }
+  }
   return f;
 }
 
-// layers.csv (no field of the runs here holds a comma).
+// layers.csv.
 struct Csv {
   std::vector<std::string> head;
   std::vector<std::vector<std::string>> rows;
@@ -226,11 +238,6 @@ TEST_CASE("scalesim compat in an experiment (compat: scalesim) and its limits", 
   std::stringstream all;
   all << in.rdbuf();
   CHECK(all.str().find(",1021,") != std::string::npos);
-  // Depthwise layers are several GEMMs: not reproduced, said so.
-  r = xt::xpusim("run -q --compat scalesim --scalesim-cfg " + kDir + "scale.cfg --topology " + kDir +
-                 "mobilenet_v2_block2.csv -o " + dir + "/dw --force");
-  CHECK(r.code == 1);
-  CHECK_THAT(r.out, Catch::Contains("depthwise"));
   // --compat goes with --scalesim-cfg only.
   r = xt::xpusim("run --compat scalesim " + dir + "/exp.yaml");
   CHECK(r.code != 0);
@@ -248,7 +255,9 @@ TEST_CASE("scalesim --explain: a waterfall from SCALE-Sim's cycles to the realis
   for (size_t i = 0; i < t.head.size(); ++i)
     if (t.head[i].rfind("waterfall: ", 0) == 0) steps.push_back(i);
   const size_t cycles = t.col("cycles");
-  REQUIRE(steps.size() == 8);
+  // Compat, whole program, drain width, fold overlap, accumulators, DRAM,
+  // im2col, UB capacity, vector unit and ports, host = realistic.
+  REQUIRE(steps.size() == 10);
   CHECK(t.head[steps.front()] == "waterfall: SCALE-Sim Total Cycles");
   CHECK(t.head[steps.back()] == "waterfall: realistic");
   bool found = false;
@@ -266,4 +275,91 @@ TEST_CASE("scalesim --explain: a waterfall from SCALE-Sim's cycles to the realis
   std::stringstream h;
   h << html.rdbuf();
   CHECK_THAT(h.str(), Catch::Contains("Waterfall"));
+}
+
+TEST_CASE("scalesim compat: depthwise (DP) layers split per channel as SCALE-Sim does", "[scalesim][compat]") {
+  // SCALE-Sim's topology reader turns a layer whose name contains "DP" into
+  // one layer per channel, <name>Channel_<i>, each with Channels = 1
+  // (topology_utils.py). mobilenet_v2_block2.csv on scale.cfg (32x32):
+  // Block2_0_DP 113x113, 3x3, 96 channels, 1 filter, stride 2: ofmap
+  // ceil((113 - 3 + 2) / 2) = 56, M = 3136, K = 9, N = 1. Block2_1_DP
+  // 58x58, stride 1: ofmap 56, the same GEMM, 144 channels.
+  //   OS: folds ceil(3136/32) * 1 = 98, lines 9 + 32 + 32 - 2 = 71:
+  //       98 * 71 - 1 = 6957.
+  //   WS: folds ceil(9/32) * 1 = 1, lines 64 + 32 + 3136 - 2 = 3230: 3229.
+  //   IS: folds 1 * ceil(3136/32) = 98, lines 64 + 32 + 1 - 2 = 95: 9309.
+  const std::map<std::string, uint64_t> want = {{"os", 6957}, {"ws", 3229}, {"is", 9309}};
+  for (const auto& [df, each] : want) {
+    const auto got = run("mobilenet_v2_block2.csv", df, 32, 32);
+    // 4 pointwise layers + 96 + 144 channel layers.
+    REQUIRE(got.size() == 4 + 96 + 144);
+    for (int i = 0; i < 96; ++i) CHECK(got.at("Block2_0_DPChannel_" + std::to_string(i)) == each);
+    for (int i = 0; i < 144; ++i) CHECK(got.at("Block2_1_DPChannel_" + std::to_string(i)) == each);
+    // Block2_0_expand: 112x112 1x1, 16 -> 96: M = 12544, K = 16, N = 96.
+    CHECK(got.at("Block2_0_expand") == scalesim_total(df, 32, 32, 12544, 96, 16));
+  }
+}
+
+TEST_CASE("--explain on an experiment file: a waterfall per accelerator, workload and layer", "[scalesim][explain]") {
+  // LeNet-5 (convs, pools, FCs) and a SCALE-Sim topology with depthwise
+  // layers on tpu_v1 and on a 32x32 output-stationary TPU, run once with
+  // --explain and once with compat: scalesim. Every layer's first step must
+  // be its compat cycles (a depthwise layer's: the sum of its per-channel
+  // layers), its last the realistic run's cycles.
+  const std::string src = XPUSIM_SOURCE_DIR;
+  const std::string dir = xt::temp_dir();
+  const std::string head = "kind: experiment\nname: explain\nenergy: " + src +
+                           "/configs/energy/horowitz_45nm.yaml\nfidelity: timing\naccelerators: [" + src +
+                           "/configs/accelerators/tpu_v1.yaml, {file: " + src +
+                           "/configs/accelerators/tpu_v1.yaml, name: os32, set: {mxu.dataflow: os, mxu.rows: 32, "
+                           "mxu.cols: 32, mxu.weight_load_cycles: 32}}]\nworkloads: [" + src +
+                           "/workloads/nets/lenet5.yaml, " + kDir + "mobilenet_v2_block2.csv]\nprecisions: [int8]\n";
+  xt::write(dir + "/exp.yaml", head);
+  xt::write(dir + "/compat.yaml", head + "compat: scalesim\n");
+  auto r = xt::xpusim("run -q --explain " + dir + "/exp.yaml -o " + dir + "/out --force");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  r = xt::xpusim("run -q " + dir + "/compat.yaml -o " + dir + "/compat --force");
+  REQUIRE(r.code == 0);
+  // compat cycles by accelerator, workload, layer
+  std::map<std::string, uint64_t> compat;
+  const Csv c = read_csv(dir + "/compat/layers.csv");
+  for (const auto& f : c.rows) {
+    std::string layer = f.at(c.col("layer"));
+    const auto ch = layer.find("Channel_");
+    if (ch != std::string::npos) layer = layer.substr(0, ch);
+    compat[f.at(c.col("accelerator")) + "/" + f.at(c.col("workload")) + "/" + layer] +=
+        std::stoull(f.at(c.col("cycles")));
+  }
+  const Csv t = read_csv(dir + "/out/layers.csv");
+  std::vector<size_t> steps;
+  for (size_t i = 0; i < t.head.size(); ++i)
+    if (t.head[i].rfind("waterfall: ", 0) == 0) steps.push_back(i);
+  REQUIRE(steps.size() == 10);
+  std::map<std::string, int> rows;
+  size_t checked = 0;
+  for (const auto& f : t.rows) {
+    const std::string key = f.at(t.col("accelerator")) + "/" + f.at(t.col("workload")) + "/" + f.at(t.col("layer"));
+    INFO(key);
+    ++rows[f.at(t.col("accelerator")) + "/" + f.at(t.col("workload"))];
+    CHECK(f.at(steps.back()) == f.at(t.col("cycles")));
+    const auto it = compat.find(key);
+    if (it == compat.end()) {
+      CHECK(f.at(steps.front()) == "0");  // no GEMM view (pooling, stage_in, ...)
+      continue;
+    }
+    CHECK(std::stoull(f.at(steps.front())) == it->second);
+    ++checked;
+  }
+  // Two accelerators x two workloads, realistic runs only.
+  CHECK(rows.size() == 4);
+  // LeNet-5's 5 GEMM layers and the block's 6 layers, on both accelerators.
+  CHECK(checked == 2 * (5 + 6));
+  // A GPU in an explained experiment is an error naming its kind.
+  xt::write(dir + "/gpu.yaml", "kind: experiment\nname: g\nenergy: " + src +
+                                   "/configs/energy/horowitz_45nm.yaml\naccelerators: [" + src +
+                                   "/configs/accelerators/v100.yaml]\nworkloads: [" + src +
+                                   "/workloads/nets/lenet5.yaml]\n");
+  r = xt::xpusim("run -q --explain " + dir + "/gpu.yaml -o " + dir + "/gpu --force");
+  CHECK(r.code == 1);
 }
