@@ -46,7 +46,8 @@
 //   pass; after the last pass, idle until the program ends.
 // - mxu.fold_overlap false: a pass that begins a fold (WS: switches weights;
 //   IS: switches inputs; OS: does not continue partial sums) waits until the
-//   previous pass has cleared the array (array_clear, mxu_array.h); with
+//   previous pass has cleared the array (array_clear, mxu_array.h: all C
+//   columns with mxu.fold_clear_all_columns, else the columns it used); with
 //   single-buffered weights the shift of its tile waits for that instead of
 //   the previous completions. The wait counts as stall.drain.
 // - IS inputs take mxu.input_load_cycles to shift in when it is not 0; they
@@ -54,7 +55,8 @@
 //   in between).
 // - array_window_cycles: per program, from the first cycle the array works
 //   (the first fold's stationary load into the PEs -- WS weight shift, IS
-//   input load -- or else its first pass's start) to the last array_clear.
+//   input load -- or else its first pass's start) to the last array_clear
+//   over all C columns.
 // Fidelity: tile (default), pe, timing (no values: null data pointers). The
 // MXU wakes at the closed-form completion times in every fidelity, so the
 // kernel sees the same events and every unit the same timing; in PE

@@ -43,9 +43,9 @@ struct MxuConfig {
   // Folds overlap (true: each pass starts as early as the array's own rules
   // allow) or not (false): a pass that begins a fold -- loads stationary data
   // into the PEs (WS weights, IS inputs) or starts a new output tile (OS) --
-  // waits until the previous pass's operands have left every PE, all R x C of
-  // them, used or not (mxu_array.h, array_clear). SCALE-Sim v2 runs its folds
-  // this way.
+  // waits until the previous pass's operands have left the array
+  // (mxu_array.h, array_clear; which columns: fold_clear_all_columns).
+  // SCALE-Sim v2 runs its folds this way.
   bool fold_overlap = true;
   // With fold_overlap false: a new fold waits for the previous operands to
   // leave every column (true, SCALE-Sim's drain over all C columns) or only

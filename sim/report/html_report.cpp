@@ -178,7 +178,7 @@ std::string report_html(const ExperimentResult& r) {
       prev = v;
     }
     b += "<h2>From SCALE-Sim's cycles to this run's: " + escape(run.label()) +
-         "</h2>\n<p>Each step turns one group of mechanisms back on and is simulated (not estimated); the "
+         "</h2>\n<p>Each step turns one mechanism back on and is simulated (not estimated); the "
          "steps are cumulative. Per layer: the waterfall columns of layers.csv.</p>\n";
     b += svg::stacked_bars("Waterfall (cycles, all layers)", bars, "cycles");
   }
