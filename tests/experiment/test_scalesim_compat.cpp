@@ -300,7 +300,7 @@ TEST_CASE("scalesim compat: depthwise (DP) layers split per channel as SCALE-Sim
   }
 }
 
-TEST_CASE("--explain on an experiment file: a waterfall per accelerator, workload and layer", "[scalesim][explain]") {
+TEST_CASE("explain (--explain) on an experiment file: a waterfall per accelerator, workload and layer", "[scalesim][explain]") {
   // LeNet-5 (convs, pools, FCs) and a SCALE-Sim topology with depthwise
   // layers on tpu_v1 and on a 32x32 output-stationary TPU, run once with
   // --explain and once with compat: scalesim. Every layer's first step must
