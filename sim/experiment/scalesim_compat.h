@@ -68,8 +68,10 @@ inline std::string scalesim_channel_layer(const std::string& layer, uint64_t gro
 CompatNeeds compat_needs(const workload::Workload& gemm_view);
 void apply_scalesim_compat(tpu::TpuConfig& c, const CompatNeeds& needs);
 // The waterfall from SCALE-Sim's number to the realistic one (`xpusim run
-// --scalesim-cfg ... --explain`, README.md): the compat config, then one
-// group of mechanisms turned back on per step, cumulatively, each run and
+// ... --explain`, explain.h, README.md): the compat config, then one
+// mechanism turned back on per step (whole program, drain width, fold
+// overlap, accumulator capacity, weight DRAM, im2col, UB capacity, vector
+// unit and port widths, host transfers), cumulatively, each run and
 // measured; the last step is `realistic` itself. `compat` is the step's
 // LayerRunOptions::compat.
 struct WaterfallStep {

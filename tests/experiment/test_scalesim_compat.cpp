@@ -220,6 +220,12 @@ TEST_CASE("scalesim compat: ragged shapes, square and rectangular arrays", "[sca
   CHECK(run("scalesim_v2/ragged.csv", "is", 8, 8, "--fidelity tile").at("ragged_b") == 68969);
   const auto os = run("scalesim_v2/ragged.csv", "os", 8, 8, "--fidelity pe");
   for (const auto& g : kRagged) CHECK(os.at(g.name) == scalesim_total("os", 8, 8, g.m, g.n, g.k));
+  // The skewed edge-buffer latch with values: every PE stepped on an array
+  // wider than tall (OS) and the tile engine on one taller than wide (IS).
+  const auto wide = run("scalesim_v2/ragged.csv", "os", 8, 32, "--fidelity pe");
+  for (const auto& g : kRagged) CHECK(wide.at(g.name) == scalesim_total("os", 8, 32, g.m, g.n, g.k));
+  const auto tall = run("scalesim_v2/ragged.csv", "is", 32, 8, "--fidelity tile");
+  for (const auto& g : kRagged) CHECK(tall.at(g.name) == scalesim_total("is", 32, 8, g.m, g.n, g.k));
 }
 
 TEST_CASE("scalesim compat in an experiment (compat: scalesim) and its limits", "[scalesim][compat]") {
