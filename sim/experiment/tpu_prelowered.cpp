@@ -56,7 +56,7 @@ std::string tpu_lowering_key(const tpu::TpuConfig& c) {
   const auto& m = c.mxu;
   k << "tpu " << c.name << "\nmxu " << m.rows << ' ' << m.cols << ' ' << tpu::dataflow_name(m.dataflow) << ' '
     << m.step_int8 << ' ' << m.step_bf16 << ' ' << m.step_fp16 << ' ' << m.supports_int8 << m.supports_bf16
-    << m.supports_fp16 << ' ' << m.weight_load_cycles << ' ' << m.double_buffer_weights << "\nacc "
+    << m.supports_fp16 << ' ' << m.weight_load_cycles << ' ' << m.double_buffer_weights << ' ' << m.fold_overlap << "\nacc "
     << c.accumulators.entries << ' ' << c.accumulators.double_buffered << "\nub " << c.unified_buffer.capacity_bytes
     << "\nact " << c.activation.elements_per_cycle;
   return k.str();

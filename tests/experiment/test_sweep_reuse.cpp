@@ -59,6 +59,10 @@ TEST_CASE("the TPU lowering reads no config value outside tpu_lowering_key", "[s
   // A value the lowering reads changes the key.
   CHECK(experiment::tpu_lowering_key(a) !=
         experiment::tpu_lowering_key(config::load_tpu_config(v1, {"mxu.rows=128", "mxu.cols=64"})));
+  // Fold overlap picks the input-stationary loop order (input- or weight-major).
+  CHECK(experiment::tpu_lowering_key(a) !=
+        experiment::tpu_lowering_key(
+            config::load_tpu_config(v1, {"mxu.rows=128", "mxu.cols=128", "mxu.fold_overlap=false"})));
 
   // Networks with convolutions, depthwise layers, attention (vector ops:
   // exp, reciprocal square root, erf) and a GEMM suite.
