@@ -45,7 +45,7 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
       }
       const uint64_t e = lay.in_bytes, off = b * L.batch_bytes;
       for (uint64_t i = 0; i < l.m; ++i) mem.write(off + lay.a + i * lay.lda, &a[i * l.k * e], l.k * e);
-      for (uint64_t k = 0; k < l.k; ++k) mem.write(off + lay.b + k * lay.ldb, &bb[k * l.n * e], l.n * e);
+      lowering::gpu::stage_b(lay, l.k, l.n, bb.data(), mem, off);
       a_.push_back(std::move(a));
       b_.push_back(std::move(bb));
     }

@@ -340,13 +340,7 @@ TEST_CASE("Ampere GEMM lowering: the sm80 cp.async pipeline on mma.sync, bit-exa
     // cp.async moved A and B once per CTA: 4 CTAs x 5 tiles x (128 x 128 + 64 x 512) bytes.
     CHECK(r.sm[Ctr::smem_write_bytes] == 4ull * 5 * (128 * 128 + 64 * 512));
   }
-  // int8 wants a K-major B, which no GEMM kernel stages yet: a lowering
-  // error naming the shape, not a wrong result.
-  GpuGemmPlan plan;
-  CHECK_THROWS_AS(lower_gemm_tc(gpu.config(), GpuGemmSpec{"g8", 64, 64, 64, DType::int8, AccType::s32}, plan),
-                  GpuLoweringError);
-  CHECK_THROWS_WITH(lower_gemm_tc(gpu.config(), GpuGemmSpec{"g8", 64, 64, 64, DType::int8, AccType::s32}, plan),
-                    Contains("ampere_mma_sync"));
+  // int8 (K-major B) on this kernel: test_gpu_sm80.cpp.
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "models/gpu/kernel_builder.h"
+#include "sim/lowering/gpu/sm80_mainloop.h"
 #include "sim/lowering/gpu/tc_mainloop.h"
 #include "sim/lowering/gpu/tc_reference.h"
 
@@ -172,6 +173,25 @@ class ConvA : public ATileSource {
     }
   }
 
+  // As load(), by cp.async straight into shared memory: @p copies the
+  // piece, @!p stores zeros there (CUTLASS's zero-fill; the slot is read only
+  // after the wait and the barrier, so the order of the two cannot matter).
+  void copy_async(KernelBuilder& kb, uint32_t i, uint8_t dst, uint8_t zero) override {
+    const uint32_t width = 16 / g_.subs;
+    for (uint32_t u = 0; u < g_.subs; ++u) {
+      kb.alu(Op::and_, addr_[i], hm_[i], hbit_[u]);
+      kb.setpi(Op::isetp, p_[i], Cmp::ne, addr_[i], 0);
+      kb.alu(Op::and_, addr_[i], wm_[i], wbit_[u]);
+      kb.setpi(Op::isetp, p_[i], Cmp::ne, addr_[i], 0).guard = p_[i];
+      kb.alu(Op::iadd, addr_[i], base_[i], koff_[u]);
+      Instr& z = kb.sts(dst, int32_t(u * width), zero, uint8_t(width));
+      z.guard = p_[i];
+      z.guard_neg = true;
+      kb.ldgsts(kTcBufA, addr_[i], 0, dst, int32_t(u * width), uint8_t(width)).guard = p_[i];
+    }
+  }
+  bool zero_fills() const override { return true; }
+
   void advance(KernelBuilder& kb) override {
     for (uint32_t u = 0; u < g_.subs; ++u) {
       if (g_.blocks) {
@@ -225,6 +245,10 @@ class ConvA : public ATileSource {
 
 }  // namespace
 
+bool use_conv_sm80(const GpuConfig& cfg, DType in) {
+  return cfg.tensor_core.mma == MmaKind::ampere_mma_sync && (in == DType::fp16 || in == DType::bf16 || in == DType::int8);
+}
+
 void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& plan) {
   check_tc_path(cfg, spec.in, spec.acc, spec.name);
   const auto bad = [&](const std::string& why) { throw GpuLoweringError(spec.name + ": " + why); };
@@ -237,7 +261,17 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
 
   const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in));
   ConvLayout& L = plan.layout;
-  const uint32_t bk = GemmTiling{}.bk;
+  const uint64_t oh = spec.oh(), ow = spec.ow();
+  L.m = spec.batch * oh * ow;
+  L.n = spec.k;
+  // Ampere: the cp.async multistage kernel (sm80_mainloop.h), K tiles of
+  // 64 bytes (int8: 64 channels, as CUTLASS's int8 sm80 convolutions).
+  const MmaShape& mma = mma_shape(cfg.tensor_core.mma);
+  const bool sm80 = use_conv_sm80(cfg, spec.in), kmaj = mma.b_k_major(spec.in);
+  if (kmaj && !sm80) bad(std::string(dtype_name(spec.in)) + " on " + mma.name() + " needs the sm80 kernel");
+  GemmTiling t = choose_tiling(cfg, GpuGemmSpec{spec.name, L.m, L.n, 1, spec.in, spec.acc});
+  if (sm80) t.bk = 64 / e;
+  const uint32_t bk = t.bk;
   if (spec.c >= bk) {
     L.cp = round_up(spec.c, bk);
   } else {
@@ -245,32 +279,30 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
     L.cp = 4 / e;
     while (L.cp < spec.c) L.cp *= 2;
   }
-  const uint64_t oh = spec.oh(), ow = spec.ow();
-  L.m = spec.batch * oh * ow;
-  L.n = spec.k;
   L.k = uint64_t(spec.r) * spec.s * L.cp;
   const GpuGemmSpec view{spec.name, L.m, L.n, L.k, spec.in, spec.acc};
-  const GemmTiling t = choose_tiling(cfg, view);
   plan.tiling = t;
   const uint32_t ce = out_bytes(view);
   GpuGemmLayout& g = L.g;
   g.mp = round_up(L.m, t.bm);
   g.np = round_up(L.n, t.bn);
   g.kp = round_up(L.k, t.bk);
-  g.dot_group = mma_shape(cfg.tensor_core.mma).dot_group(spec.in);
+  g.dot_group = mma.dot_group(spec.in);
   g.in_bytes = e;
   g.out_bytes = ce;
+  g.b_k_major = kmaj;  // int8 on mma.sync: weights as np rows of kp (KRSC, channels padded)
   g.lda = 0;
-  g.ldb = g.np * e;
+  g.ldb = kmaj ? g.kp * e : g.np * e;
   g.ldc = g.np * ce;
   L.x = g.a = 0;
+  const uint64_t b_bytes = (kmaj ? g.np : g.kp) * g.ldb;
   g.b = round_up(L.x + spec.batch * spec.h * spec.w * L.cp * e, 256);
-  g.c = round_up(g.b + g.kp * g.ldb, 256);
+  g.c = round_up(g.b + b_bytes, 256);
   g.bias = round_up(g.c + g.mp * g.ldc, 256);
   g.bytes = spec.ep.bias ? round_up(g.bias + g.np * 4, 256) : g.bias;
   L.res = g.bytes;
   if (spec.ep.residual) g.bytes = round_up(L.res + g.mp * g.ldc, 256);
-  if (g.b >= (uint64_t(1) << 31) || g.kp * g.ldb >= (uint64_t(1) << 31) || g.mp * g.ldc >= (uint64_t(1) << 31))
+  if (g.b >= (uint64_t(1) << 31) || b_bytes >= (uint64_t(1) << 31) || g.mp * g.ldc >= (uint64_t(1) << 31))
     bad("tensors beyond 32-bit offsets");
 
   ConvGeom geo;
@@ -298,9 +330,16 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
     bad("no exact 32-bit division constants for this many output pixels");
 
   ConvA src(geo);
-  plan.kernel = build_tc_kernel(TcKernelDesc{spec.name + "_conv_implicit_tc", spec.in, spec.acc, t, g.kp, g.ldb, g.ldc,
-                                             spec.ep, &mma_shape(cfg.tensor_core.mma)},
-                                src);
+  uint32_t stages = 2;
+  if (sm80) {
+    stages = sm80_stages(cfg, t, spec.in, kmaj, g.kp / t.bk, 4);
+    plan.tiling.stages = stages;
+    plan.kernel = build_sm80_kernel(
+        TcKernelDesc{spec.name + "_conv_sm80", spec.in, spec.acc, t, g.kp, g.ldb, g.ldc, spec.ep, &mma}, stages, src);
+  } else {
+    plan.kernel = build_tc_kernel(
+        TcKernelDesc{spec.name + "_conv_implicit_tc", spec.in, spec.acc, t, g.kp, g.ldb, g.ldc, spec.ep, &mma}, src);
+  }
 
   Launch& l = plan.launch;
   l.kernel = &plan.kernel;
@@ -308,13 +347,13 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
   const uint32_t nbuf = spec.ep.residual ? 5 : spec.ep.bias ? 4 : 3;
   l.ctas = static_cast<uint32_t>(ctas);
   l.threads = tc_threads(t);
-  l.shared_bytes = tc_shared_bytes(t, spec.in);
+  l.shared_bytes = sm80 ? stages * sm80_stage_bytes(t, spec.in, kmaj) : tc_shared_bytes(t, spec.in);
   l.nbufs = nbuf;
   l.bases.resize(size_t(l.ctas) * nbuf);
   for (uint64_t c = 0; c < ctas; ++c) {
     const uint64_t by = c / grid_n, bx = c % grid_n;
     l.bases[c * nbuf + kTcBufA] = L.x;  // rows from %ctaid
-    l.bases[c * nbuf + kTcBufB] = g.b + bx * t.bn * e;
+    l.bases[c * nbuf + kTcBufB] = g.b + bx * t.bn * (kmaj ? g.ldb : e);
     l.bases[c * nbuf + kTcBufC] = g.c + by * t.bm * g.ldc + bx * t.bn * ce;
     if (nbuf > kTcBufBias) l.bases[c * nbuf + kTcBufBias] = g.bias + bx * t.bn * 4;
     if (spec.ep.residual) l.bases[c * nbuf + kTcBufRes] = L.res + by * t.bm * g.ldc + bx * t.bn * ce;
@@ -328,6 +367,14 @@ void stage_conv_inputs(const ConvLayout& l, const ConvSpec& spec, const uint8_t*
   mem.resize(l.g.bytes);
   const uint64_t e = l.g.in_bytes, pixels = spec.batch * spec.h * spec.w;
   for (uint64_t p = 0; p < pixels; ++p) mem.write(l.x + p * l.cp * e, x + p * spec.c * e, spec.c * e);
+  if (l.g.b_k_major) {
+    // B row o (output channel), column (kh S + kw) cp + c: KRSC with each tap's channels padded to cp.
+    for (uint64_t o = 0; o < spec.k; ++o)
+      for (uint64_t rs = 0; rs < uint64_t(spec.r) * spec.s; ++rs)
+        mem.write(l.g.b + o * l.g.ldb + rs * l.cp * e, w + (o * spec.r * spec.s + rs) * spec.c * e, spec.c * e);
+    if (spec.ep.bias) stage_bias(l.g, spec.k, bias, mem);
+    return;
+  }
   // B row (kh S + kw) cp + c, column o = w[o][kh][kw][c].
   std::vector<uint8_t> row(spec.k * e);
   for (uint64_t r = 0; r < spec.r; ++r)

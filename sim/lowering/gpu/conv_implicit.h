@@ -37,6 +37,14 @@
 // so this kernel does not qualify for the fast path (fast_path.h): it is
 // always simulated in full. B, C and bias still come through per-CTA bases.
 //
+// On Ampere (use_conv_sm80) the same A gather feeds the cp.async
+// multistage main loop (sm80_mainloop.h: 3-5 stages, ldmatrix, mma.sync)
+// instead: each chunk piece is a predicated cp.async, zero-filled in shared
+// memory where the tap is outside the image; K tiles are 64 bytes (32
+// channels of fp16/bf16, 64 of int8), and int8 weights are K-major (np rows
+// of kp: KRSC with every tap's channels padded to cp), as CUTLASS's sm80
+// int8 convolutions read them.
+//
 // Values: bit-identical to reference_gemm_tc over the im2col matrix in this K
 // order (reference_conv_tc), then reference_epilogue.
 #include <cstdint>
@@ -85,6 +93,8 @@ struct ConvPlan {
 // kernel does not fit.
 // (S + taps per K tile must stay <= 30 for the tap masks.)
 void lower_conv_implicit(const xpu::gpu::GpuConfig& cfg, const ConvSpec& spec, ConvPlan& plan);
+// True when the convolution runs on the sm80 cp.async kernel (the Ampere shape, fp16/bf16/int8).
+bool use_conv_sm80(const xpu::gpu::GpuConfig& cfg, DType in);
 
 // x: batch x h x w x c (NHWC), w: k x r x s x c (KRSC), raw values of spec.in;
 // bias: k fp32 values (spec.ep.bias). Resizes and zeroes the device memory.

@@ -1,6 +1,7 @@
 #include "sim/lowering/gpu/gemm_tc.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "models/gpu/kernel_builder.h"
 #include "models/gpu/mma_shape.h"
@@ -185,7 +186,20 @@ void stage_inputs(const GpuGemmLayout& l, const GpuGemmSpec& spec, const uint8_t
   mem.resize(l.bytes);
   const uint64_t e = l.in_bytes;
   for (uint64_t i = 0; i < spec.m; ++i) mem.write(l.a + i * l.lda, a + i * spec.k * e, spec.k * e);
-  for (uint64_t k = 0; k < spec.k; ++k) mem.write(l.b + k * l.ldb, b + k * spec.n * e, spec.n * e);
+  stage_b(l, spec.k, spec.n, b, mem);
+}
+
+void stage_b(const GpuGemmLayout& l, uint64_t k, uint64_t n, const uint8_t* b, GlobalMemory& mem, uint64_t off) {
+  const uint64_t e = l.in_bytes;
+  if (!l.b_k_major) {
+    for (uint64_t r = 0; r < k; ++r) mem.write(off + l.b + r * l.ldb, b + r * n * e, n * e);
+    return;
+  }
+  std::vector<uint8_t> row(k * e);
+  for (uint64_t c = 0; c < n; ++c) {
+    for (uint64_t r = 0; r < k; ++r) std::memcpy(&row[r * e], b + (r * n + c) * e, e);
+    mem.write(off + l.b + c * l.ldb, row.data(), row.size());
+  }
 }
 
 std::vector<uint8_t> read_output(const GpuGemmLayout& l, const GpuGemmSpec& spec, const GlobalMemory& mem) {

@@ -93,6 +93,7 @@ struct GpuGemmLayout {
   // from `work` (split s at work + s x mp x np x 4).
   uint64_t kslice = 0, work = 0;
   uint32_t dot_group = 4;           // the tensor-core shape's products per accumulator add (tc_reference.h)
+  bool b_k_major = false;           // B stored N x K (np rows of ldb bytes), as int8 on mma.sync wants
 };
 
 struct GpuGemmPlan {
@@ -133,6 +134,10 @@ void check_tc_path(const xpu::gpu::GpuConfig& cfg, DType in, xpu::gpu::AccType a
 void stage_inputs(const GpuGemmLayout& l, const GpuGemmSpec& spec, const uint8_t* a, const uint8_t* b,
                   xpu::gpu::GlobalMemory& mem);
 std::vector<uint8_t> read_output(const GpuGemmLayout& l, const GpuGemmSpec& spec, const xpu::gpu::GlobalMemory& mem);
+// B (k x n row-major) into the layout at byte offset `off` (a batch's
+// copy), transposed when the layout is K-major.
+void stage_b(const GpuGemmLayout& l, uint64_t k, uint64_t n, const uint8_t* b, xpu::gpu::GlobalMemory& mem,
+             uint64_t off = 0);
 // n fp32 bias values (after stage_inputs, which zeroes the padding).
 void stage_bias(const GpuGemmLayout& l, uint64_t n, const float* bias, xpu::gpu::GlobalMemory& mem);
 // Bytes per element of C.

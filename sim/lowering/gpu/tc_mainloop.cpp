@@ -40,6 +40,25 @@ uint32_t bias_run(const MmaShape& mma, DType in) {
   return 0;
 }
 
+void ATileSource::copy_async(KernelBuilder& kb, uint32_t i, uint8_t dst, uint8_t zero) {
+  (void)kb, (void)i, (void)dst, (void)zero;
+  throw InternalError("an A-tile source without a cp.async form in a cp.async kernel");
+}
+
+std::vector<uint8_t> residual_slots(const TcKernelDesc& d, uint32_t need, const std::vector<std::vector<Frag>>& runs) {
+  std::vector<uint8_t> res;
+  for (const auto& run_of : runs) {
+    uint32_t at = run_of[0].reg, len = 0;
+    for (const Frag& f : run_of) {
+      if (f.reg != at + len) break;  // not consecutive: stop the run here
+      len += f.regs();
+    }
+    for (uint32_t s = 0; s + need <= len; s += need) res.push_back(uint8_t(at + s));
+  }
+  if (res.empty()) throw GpuLoweringError(d.name + ": no registers for the residual fragment on " + d.mma->name());
+  return res;
+}
+
 uint32_t tc_threads(const GemmTiling& t) { return (t.bm / t.wm) * (t.bn / t.wn) * 32; }
 
 uint32_t tc_shared_bytes(const GemmTiling& t, DType in) {
@@ -101,21 +120,7 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   const uint8_t bias = d.ep.bias ? (4 * (a_per_thread + b_per_thread) >= run * fn ? stA : kb.reg(run * fn)) : kRZ;
   // Residual: C-fragment slots in the A- and B-fragment registers (free
   // after the main loop), carved from their consecutive runs.
-  std::vector<uint8_t> res;
-  if (d.ep.residual) {
-    const uint32_t need = accs[0].regs();
-    auto carve = [&](const std::vector<Frag>& run_of) {
-      uint32_t at = run_of[0].reg, len = 0;
-      for (const Frag& f : run_of) {
-        if (f.reg != at + len) break;  // not consecutive: stop the run here
-        len += f.regs();
-      }
-      for (uint32_t s = 0; s + need <= len; s += need) res.push_back(uint8_t(at + s));
-    };
-    carve({fa[0], fa[1]});
-    carve(fb);
-    if (res.empty()) throw GpuLoweringError(d.name + ": no registers for the residual fragment on " + mma.name());
-  }
+  const std::vector<uint8_t> res = d.ep.residual ? residual_slots(d, accs[0].regs(), {{fa[0], fa[1]}, fb}) : std::vector<uint8_t>{};
 
   // Per-thread addressing, once.
   kb.s2r(tid, Special::tid);

@@ -38,6 +38,13 @@ class ATileSource {
   virtual void load(xpu::gpu::KernelBuilder& kb, uint8_t st) = 0;
   // Moves to the next K tile (emitted after the B tile's loads).
   virtual void advance(xpu::gpu::KernelBuilder& kb) = 0;
+  // cp.async kernels (sm80_mainloop.h): the current K tile's chunk i
+  // straight into shared memory at R[dst], zeros where load() would write
+  // zeros (from `zero`, 4 registers holding 0). The default throws: a
+  // source without it runs on the double-buffered kernel only.
+  virtual void copy_async(xpu::gpu::KernelBuilder& kb, uint32_t i, uint8_t dst, uint8_t zero);
+  // True when copy_async needs the zero registers.
+  virtual bool zero_fills() const { return false; }
 };
 
 struct TcKernelDesc {
@@ -82,6 +89,12 @@ void emit_tc_epilogue(xpu::gpu::KernelBuilder& kb, const TcKernelDesc& d, const 
 // Columns per bias run of the shape's C layout (8: Volta's octets, col0 =
 // 8 ((lane / 4) % 2); 2: Ampere, col0 = 2 (lane % 4)); 0: no bias epilogue.
 uint32_t bias_run(const xpu::gpu::MmaShape& mma, DType in);
+// Residual slots (TcEpilogueRegs::res): C-fragment-sized (`need`
+// registers) pieces of the consecutive registers at the start of each run
+// of fragments (A and B fragments, free after the main loop). Throws
+// GpuLoweringError when there are none.
+std::vector<uint8_t> residual_slots(const TcKernelDesc& d, uint32_t need,
+                                    const std::vector<std::vector<xpu::gpu::Frag>>& runs);
 uint32_t tc_threads(const GemmTiling& t);
 uint32_t tc_shared_bytes(const GemmTiling& t, DType in);
 
