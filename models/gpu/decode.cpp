@@ -94,7 +94,7 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
         d.dst_count = r.d_count;
         // MACs of one instruction (sm_issue.cpp counts them), a power of two
         // so that the hot path shifts (Volta: 16 x 16 x 16 / (4 sets x 4 or 2 steps)).
-        d.mac_ctr = in.sparse              ? Ctr::mac_sparse16  // real MACs; dense-equivalent twice that
+        d.mac_ctr = in.sparse              ? (in.in == DType::int8 ? Ctr::mac_sparse8 : Ctr::mac_sparse16)  // real MACs
                     : in.in == DType::int8   ? Ctr::mac_int8
                     : in.in == DType::bf16 ? Ctr::mac_bf16
                     : in.in == DType::fp32 ? Ctr::mac_tf32

@@ -467,6 +467,9 @@ stats::Snapshot Gpu::make_stats(const LaunchResult& r) const {
   if (cfg_.tensor_core.sparse_2_4)
     put(sm, "tensor.mac.sparse16", Unit::ops, c[Ctr::mac_sparse16],
         "16-bit MACs done by mma.sp (2:4 sparse A): the dense-equivalent work is twice this");
+  if (cfg_.tensor_core.sparse_2_4)
+    put(sm, "tensor.mac.sparse8", Unit::ops, c[Ctr::mac_sparse8],
+        "int8 MACs done by mma.sp (2:4 sparse A): the dense-equivalent work is twice this");
   put(sm, "rf.reads", Unit::count, c[Ctr::rf_reads], "32-bit register reads");
   put(sm, "rf.writes", Unit::count, c[Ctr::rf_writes], "32-bit register writes");
   put(sm, "rf.bank_conflicts", Unit::cycles, c[Ctr::rf_bank_conflicts], "operand-collection cycles lost");

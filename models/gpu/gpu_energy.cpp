@@ -27,6 +27,8 @@ std::vector<energy::EnergyTerm> gpu_energy_terms(const GpuConfig& cfg, const ene
   v.push_back({"gpu.dram", "gpu.dram.write_bytes", "dram", energy::dram_bytes_pj(t)});
   if (cfg.tensor_core.sparse_2_4)  // the products mma.sp does (the pruned half is skipped)
     v.push_back({"gpu.sm.tensor", "gpu.sm.tensor.mac.sparse16", "mac", energy::mac_pj(t, "fp16", "fp32")});
+  if (cfg.tensor_core.sparse_2_4)
+    v.push_back({"gpu.sm.tensor", "gpu.sm.tensor.mac.sparse8", "mac", energy::mac_pj(t, "int8", "int32")});
   if (cfg.tensor_core.tf32)  // tf32 products are 11 x 11 bits like fp16's; fp32 accumulation
     v.push_back({"gpu.sm.tensor", "gpu.sm.tensor.mac.tf32", "mac", energy::mac_pj(t, "fp16", "fp32")});
   return v;

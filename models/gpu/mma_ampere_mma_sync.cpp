@@ -214,13 +214,43 @@ void step_sparse(const Instr& in, uint32_t* const* R) {
   write_d(in, R, acc);
 }
 
+// mma.sp m16n8k64 (int8): the stored A is the dense m16n8k32 A (16 x 32
+// bytes, two kept values of each group of 4 along K); metadata bits
+// 8r + 2i of a lane give the position of byte i of its A register r in its
+// group; B is k64 (register r: rows 4t..4t+3 + 16r). Exact products,
+// wrapping int32 adds.
+void step_sparse_int8(const Instr& in, uint32_t* const* R) {
+  int32_t acc[16][8];
+  for (uint32_t r = 0; r < 16; ++r)
+    for (uint32_t c = 0; c < 8; ++c) {
+      const Where w = c_where(r, c);
+      acc[r][c] = static_cast<int32_t>(R[in.c + w.reg][w.lane]);
+    }
+  for (uint32_t r = 0; r < 16; ++r)
+    for (uint32_t s = 0; s < 32; ++s) {
+      const Where wa = a_where(DType::int8, r, s);
+      const int8_t a = byte_of(R[in.a + wa.reg][wa.lane], wa.sub);
+      const uint32_t k = 4 * (s / 2) + ((R[in.meta][wa.lane] >> (8 * wa.reg + 2 * wa.sub)) & 3);
+      for (uint32_t c = 0; c < 8; ++c) {
+        const Where wb = b_where(DType::int8, k, c);
+        acc[r][c] = mac_int8(acc[r][c], a, byte_of(R[in.b + wb.reg][wb.lane], wb.sub));
+      }
+    }
+  for (uint32_t r = 0; r < 16; ++r)
+    for (uint32_t c = 0; c < 8; ++c) {
+      const Where w = c_where(r, c);
+      R[in.dst + w.reg][w.lane] = static_cast<uint32_t>(acc[r][c]);
+    }
+}
+
 }  // namespace
 
 void AmpereMmaSync::step(const Instr& in, uint32_t* const* regs) const {
   if (in.sparse) {
     if (in.in == DType::fp16) return step_sparse<fp16>(in, regs);
     if (in.in == DType::bf16) return step_sparse<bf16>(in, regs);
-    throw InternalError("mma.sp with " + std::string(dtype_name(in.in)) + " inputs (the model has 16-bit sparse A only)");
+    if (in.in == DType::int8) return step_sparse_int8(in, regs);
+    throw InternalError("mma.sp with " + std::string(dtype_name(in.in)) + " inputs (the model has 16-bit and int8 sparse A)");
   }
   auto fp16_at = [](const uint32_t* const* R, uint8_t base, Where w) { return elem16<fp16>(R, base, w); };
   auto bf16_at = [](const uint32_t* const* R, uint8_t base, Where w) { return elem16<bf16>(R, base, w); };

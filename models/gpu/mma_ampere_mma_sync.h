@@ -45,6 +45,11 @@
 // instruction does 2048 real MACs, 4096 dense-equivalent, in the dense
 // m16n8k16's issue interval: twice the math rate. Values: the 16 kept
 // products per output in k order, 2 groups of 8, as the dense shape.
+// int8 (mma.sp m16n8k64 .s8): A's stored fragment is the dense m16n8k32 A,
+// B is k64 (register r: rows 4t..4t+3 + 16r), the metadata bits 8r + 2i
+// hold the position of byte i of A register r (in general: bits 2e of A
+// element e); 4096 real MACs, 8192 dense-equivalent, in ii_int8; exact
+// products and wrapping int32 adds.
 #include "models/gpu/mma_shape.h"
 
 namespace xpu::gpu {

@@ -21,7 +21,7 @@ enum class Ctr : uint8_t {
   warp_insts, thread_insts, issue_cycles,
   inst_int32, inst_fp32, inst_fp64, inst_sfu, inst_ldst, inst_tensor, inst_branch,
   fp32_flops, fp32_adds, fp32_mults,
-  hmma_steps, mac_fp16, mac_fp16_acc16, mac_bf16, mac_int8, mac_tf32, mac_sparse16,
+  hmma_steps, mac_fp16, mac_fp16_acc16, mac_bf16, mac_int8, mac_tf32, mac_sparse16, mac_sparse8,
   rf_reads, rf_writes, rf_bank_conflicts,
   smem_accesses, smem_wavefronts, smem_bank_conflicts, smem_read_bytes, smem_write_bytes,
   l1_hits, l1_misses, l1_read_bytes, gmem_write_bytes,

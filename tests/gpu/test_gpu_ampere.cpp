@@ -640,6 +640,64 @@ TEST_CASE("mma.sp m16n8k32: 2:4 sparse A is bit-exact with specials", "[gpu][mma
     }
 }
 
+TEST_CASE("mma.sp m16n8k64: 2:4 sparse int8 A is bit-exact with the int8 extremes", "[gpu][mma][ampere][sparse]") {
+  const MmaShape& s = ampere();
+  const Types t{DType::int8, AccType::s32};
+  std::mt19937 rng(29);
+  std::uniform_int_distribution<int> pos(0, 3);
+  for (const bool specials : {false, true}) {
+    INFO("specials " << specials);
+    // Dense A (16 x 64) pruned 2:4: the stored 16 x 32 holds two values per group of 4.
+    std::vector<uint32_t> As(16 * 32), B(64 * 8), C(128), kept(16 * 32);
+    for (uint32_t r = 0; r < 16; ++r)
+      for (uint32_t g = 0; g < 16; ++g) {
+        uint32_t i0 = uint32_t(pos(rng)), i1 = uint32_t(pos(rng));
+        while (i1 == i0) i1 = uint32_t(pos(rng));
+        if (i1 < i0) std::swap(i0, i1);
+        kept[r * 32 + 2 * g] = 4 * g + i0;
+        kept[r * 32 + 2 * g + 1] = 4 * g + i1;
+        As[r * 32 + 2 * g] = random_operand(t.in, rng, specials);
+        As[r * 32 + 2 * g + 1] = random_operand(t.in, rng, specials);
+      }
+    for (auto& v : B) v = random_operand(t.in, rng, specials);
+    std::uniform_int_distribution<int32_t> cd(-100000, 100000);
+    for (auto& v : C) v = uint32_t(cd(rng));
+    if (specials) C[5] = 0x7FFFFFF0u;  // wraps past INT32_MAX
+    WarpRegs w(20);
+    const uint8_t ra = 0, rb = 4, rc = 8, rd = 12, rm = 16;
+    place(FragKind::a, t, ra, As, 32, w);  // the stored 16 x 32: the dense m16n8k32 A layout
+    // B k64: register r of lane (g, t) holds rows 4t..4t+3 + 16r of column g, one byte each.
+    for (uint32_t l = 0; l < 32; ++l)
+      for (uint32_t r = 0; r < 4; ++r)
+        for (uint32_t i = 0; i < 4; ++i)
+          w.ptr[rb + r][l] |= (B[(4 * (l % 4) + i + 16 * r) * 8 + l / 4] & 0xFF) << (8 * i);
+    place(FragKind::c, t, rc, C, 8, w);
+    // Metadata: bits 2e of a lane = position in its group of A element e.
+    for (uint32_t l = 0; l < 32; ++l)
+      for (uint32_t e = 0; e < 16; ++e) {
+        const FragElem p = s.frag_elem(FragKind::a, t.in, t.acc, l, e);
+        w.ptr[rm][l] |= (kept[p.row * 32 + p.col] % 4) << (2 * e);
+      }
+    Instr in = mma_instr(t, ra, rb, rc, rd);
+    in.sparse = true;
+    in.meta = rm;
+    s.step(in, w.ptr.data());
+    bool exact = true;
+    for (uint32_t l = 0; l < 32; ++l)
+      for (uint32_t e = 0; e < 4; ++e) {
+        const FragElem p = s.frag_elem(FragKind::c, t.in, t.acc, l, e);
+        // Wrapping int32 sum of the 32 kept products (order-free), in uint32 arithmetic.
+        uint32_t acc = C[p.row * 8 + p.col];
+        for (uint32_t j = 0; j < 32; ++j) {
+          const uint32_t sidx = p.row * 32 + j;
+          acc += uint32_t(int32_t(int8_t(As[sidx])) * int32_t(int8_t(B[kept[sidx] * 8 + p.col])));
+        }
+        exact &= fetch(t, rd, l, e, w) == acc;
+      }
+    CHECK(exact);
+  }
+}
+
 namespace {
 
 Kernel mma_sp_loop(uint32_t accs, uint32_t iters) {

@@ -9,6 +9,7 @@
 #include "gpu_test_util.h"
 #include "models/gpu/gpu.h"
 #include "sim/lowering/gpu/conv_implicit.h"
+#include "sim/lowering/gpu/gemm_sm80_sparse.h"
 #include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/lowering/gpu/tc_reference.h"
 
@@ -131,5 +132,112 @@ TEST_CASE("sm80 implicit-GEMM conv on the cp.async ring, bit-exact", "[gpu][conv
     CHECK(o.bad == 0);
     // The gather reads real data: most outputs are nonzero.
     CHECK(o.nonzero > o.plan.layout.m * o.plan.layout.n / 2);
+  }
+}
+
+namespace {
+
+// A sparse GEMM's raw results against reference_gemm_sparse.
+size_t sparse_mismatches(Gpu& gpu, const GpuGemmSpec& spec, const TcEpilogue& ep, uint64_t seed, GpuGemmPlan& plan,
+                         LaunchResult& r) {
+  lower_gemm_tc(gpu.config(), spec, plan, ep);
+  const auto a = test::random_matrix(spec.in, spec.m, spec.k, seed), b = test::random_matrix(spec.in, spec.k, spec.n, seed + 1);
+  std::vector<float> bias(spec.n);
+  for (uint64_t j = 0; j < spec.n; ++j) bias[j] = float(int(j % 7) - 3) * 0.75f;
+  stage_inputs(plan.layout, spec, a.data(), b.data(), gpu.memory());
+  if (ep.bias) stage_bias(plan.layout, spec.n, bias.data(), gpu.memory());
+  r = gpu.run(plan.launch, RunOptions{true, false});
+  const auto raw = read_output(plan.layout, spec, gpu.memory());
+  auto want = reference_gemm_sparse(spec.in, spec.acc, spec.m, spec.n, spec.k, plan.layout.kp, a.data(), b.data(),
+                                    plan.layout.dot_group);
+  reference_epilogue(ep, spec.m, spec.n, bias.data(), want);
+  size_t bad = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    uint32_t v = 0;
+    std::memcpy(&v, &raw[i * 4], 4);
+    bad += v != want[i];
+  }
+  return bad;
+}
+
+}  // namespace
+
+TEST_CASE("2:4 pruning keeps the two largest magnitudes of every group of 4", "[gpu][sparse][sm80]") {
+  // One column, K = 8 (two groups) padded to 12 (a third group of zeros):
+  // group 0 {1, -5, 3, 0} keeps k 1 and 2 (|-5|, |3|); group 1 {2, 2, -2, 1}
+  // ties: keeps k 4 and 5 (the lower of equal magnitudes); group 2 keeps k 8, 9.
+  const int8_t b[8] = {1, -5, 3, 0, 2, 2, -2, 1};
+  const Pruned p = prune_2_4(DType::int8, 8, 1, 12, reinterpret_cast<const uint8_t*>(b));
+  CHECK(p.kc == 6);
+  CHECK(p.kidx == std::vector<uint32_t>{1, 2, 4, 5, 8, 9});
+  CHECK(int8_t(p.values[0]) == -5);
+  CHECK(int8_t(p.values[1]) == 3);
+  CHECK(int8_t(p.values[4]) == 0);
+  const auto dense = pruned_dense(DType::int8, 8, 1, p);
+  CHECK(std::vector<int8_t>(dense.begin(), dense.end()) == std::vector<int8_t>{0, -5, 3, 0, 2, 2, 0, 0});
+}
+
+TEST_CASE("sm80 2:4 sparse GEMM on mma.sp: bit-exact, twice the MACs per instruction", "[gpu][gemm][ampere][sparse][sm80]") {
+  Gpu gpu("gpu", test::load("ampere_small.yaml"));
+  const TcEpilogue relu_bias{true, Activation::relu};
+  struct Case {
+    DType in;
+    AccType acc;
+    bool ep;
+  };
+  for (const Case c : {Case{DType::fp16, AccType::f32, false}, Case{DType::fp16, AccType::f32, true},
+                       Case{DType::bf16, AccType::f32, false}, Case{DType::int8, AccType::s32, false}}) {
+    INFO(dtype_name(c.in) << " epilogue " << c.ep);
+    // 100 x 150 x 200: 64-pixel x 128-channel tiles (2 x 2 CTAs), K padded
+    // to the 2-step K tile (fp16: 64 -> 256, 4 tiles; int8: 128 -> 256, 2 tiles).
+    GpuGemmSpec spec{"sp", 100, 150, 200, c.in, c.acc};
+    spec.sparse = true;
+    GpuGemmPlan plan;
+    LaunchResult r;
+    CHECK(sparse_mismatches(gpu, spec, c.ep ? relu_bias : TcEpilogue{}, 40, plan, r) == 0);
+    CHECK(plan.kernel.name == "sp_sm80_sp24");
+    CHECK(plan.layout.kp == 256);
+    // Dense-equivalent padded MACs 128 x 256 x 256; one mma.sp does 2 x 2048
+    // (fp16: 16 x 8 x 32) or 2 x 4096 (int8: 16 x 8 x 64) of them.
+    const uint64_t dense = 128ull * 256 * 256, per = c.in == DType::int8 ? 8192 : 4096;
+    CHECK(r.sm[Ctr::inst_tensor] == dense / per);
+    CHECK(r.sm[c.in == DType::int8 ? Ctr::mac_sparse8 : Ctr::mac_sparse16] == dense / 2);
+  }
+}
+
+TEST_CASE("sm80 2:4 sparse implicit-GEMM conv, bit-exact", "[gpu][conv][ampere][sparse][sm80]") {
+  Gpu gpu("gpu", test::load("ampere_small.yaml"));
+  struct Case {
+    const char* what;
+    ConvSpec s;
+  };
+  Case cases[] = {
+      {"fp16 3x3 pad 1 batch 2, bias + relu", conv(2, 64, 8, 48, 3, 1, 1, DType::fp16, true)},
+      {"fp16 7x7 stem, C = 3", conv(1, 3, 20, 64, 7, 2, 3, DType::fp16)},
+      {"int8 3x3, C = 64 (two taps per K tile)", conv(1, 64, 9, 130, 3, 1, 1, DType::int8)},
+      {"int8 1x1, C = 256 (two K tiles per tap)", conv(2, 256, 7, 64, 1, 1, 0, DType::int8)},
+  };
+  for (Case& c : cases) {
+    INFO(c.what);
+    c.s.sparse = true;
+    ConvOut o;
+    run_conv(gpu, c.s, 500, o);
+    CHECK(o.plan.kernel.name == "c_conv_sm80_sp24");
+    CHECK(o.plan.layout.g.sparse);
+    CHECK(o.bad == 0);
+    // Real data through the gather: most outputs nonzero (about half after the relu).
+    CHECK(o.nonzero > o.plan.layout.m * o.plan.layout.n / 3);
+  }
+}
+
+TEST_CASE("2:4 sparsity on a machine without mma.sp is a clear lowering error", "[gpu][sparse][sm80]") {
+  GpuGemmSpec spec{"w", 64, 64, 64, DType::fp16, AccType::f32};
+  spec.sparse = true;
+  GpuGemmPlan plan;
+  for (const char* cfg : {"v100.yaml", "ampere_small.yaml"}) {
+    INFO(cfg);
+    const GpuConfig c = std::string(cfg) == "v100.yaml" ? test::load(cfg) : test::load(cfg, {"tensor_core.sparse_2_4=false"});
+    CHECK_THROWS_AS(lower_gemm_tc(c, spec, plan), GpuLoweringError);
+    CHECK_THROWS_WITH(lower_gemm_tc(c, spec, plan), Catch::Matchers::Contains("sparsity 2:4 needs sparse tensor cores"));
   }
 }

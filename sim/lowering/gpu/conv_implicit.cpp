@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "models/gpu/kernel_builder.h"
+#include "sim/lowering/gpu/gemm_sm80_sparse.h"
 #include "sim/lowering/gpu/sm80_mainloop.h"
 #include "sim/lowering/gpu/tc_mainloop.h"
 #include "sim/lowering/gpu/tc_reference.h"
@@ -271,6 +272,10 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
   if (kmaj && !sm80) bad(std::string(dtype_name(spec.in)) + " on " + mma.name() + " needs the sm80 kernel");
   GemmTiling t = choose_tiling(cfg, GpuGemmSpec{spec.name, L.m, L.n, 1, spec.in, spec.acc});
   if (sm80) t.bk = 64 / e;
+  if (spec.sparse) {  // 2:4 weights on mma.sp (gemm_sm80_sparse.h)
+    check_sparse_path(cfg, spec.in, spec.acc, spec.name);
+    t = choose_tiling_sparse(cfg, L.m, L.n, spec.in);
+  }
   const uint32_t bk = t.bk;
   if (spec.c >= bk) {
     L.cp = round_up(spec.c, bk);
@@ -290,13 +295,14 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
   g.dot_group = mma.dot_group(spec.in);
   g.in_bytes = e;
   g.out_bytes = ce;
-  g.b_k_major = kmaj;  // int8 on mma.sync: weights as np rows of kp (KRSC, channels padded)
+  g.b_k_major = kmaj && !spec.sparse;  // int8 on mma.sync: weights as np rows of kp (KRSC, channels padded)
   g.lda = 0;
-  g.ldb = kmaj ? g.kp * e : g.np * e;
+  g.ldb = g.b_k_major ? g.kp * e : g.np * e;
   g.ldc = g.np * ce;
   L.x = g.a = 0;
-  const uint64_t b_bytes = (kmaj ? g.np : g.kp) * g.ldb;
+  uint64_t b_bytes = (g.b_k_major ? g.np : g.kp) * g.ldb;
   g.b = round_up(L.x + spec.batch * spec.h * spec.w * L.cp * e, 256);
+  if (spec.sparse) b_bytes = plan_sparse_layout(g, t, spec.in, g.b) - g.b;  // compressed weights + metadata
   g.c = round_up(g.b + b_bytes, 256);
   g.bias = round_up(g.c + g.mp * g.ldc, 256);
   g.bytes = spec.ep.bias ? round_up(g.bias + g.np * 4, 256) : g.bias;
@@ -330,6 +336,11 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
     bad("no exact 32-bit division constants for this many output pixels");
 
   ConvA src(geo);
+  if (spec.sparse) {
+    build_sparse_launch(cfg, spec.name + "_conv_sm80_sp24", spec.in, spec.acc, t, g, spec.ep, src, 0, plan.kernel,
+                        plan.launch, plan.tiling);
+    return;
+  }
   uint32_t stages = 2;
   if (sm80) {
     stages = sm80_stages(cfg, t, spec.in, kmaj, g.kp / t.bk, 4);
@@ -362,11 +373,33 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
     bad("kernel needs " + std::to_string(plan.kernel.regs_per_thread) + " registers");
 }
 
+namespace {
+
+// The weights as the GEMM's dense B: l.k x n row-major, row (kh S + kw) cp + c (zeros: padding channels).
+std::vector<uint8_t> dense_b(const ConvLayout& l, const ConvSpec& spec, const uint8_t* w) {
+  const uint64_t e = l.g.in_bytes;
+  std::vector<uint8_t> b(l.k * l.n * e, 0);
+  for (uint64_t r = 0; r < spec.r; ++r)
+    for (uint64_t s = 0; s < spec.s; ++s)
+      for (uint64_t c = 0; c < spec.c; ++c)
+        for (uint64_t o = 0; o < spec.k; ++o)
+          std::memcpy(&b[(((r * spec.s + s) * l.cp + c) * l.n + o) * e],
+                      w + (((o * spec.r + r) * spec.s + s) * spec.c + c) * e, e);
+  return b;
+}
+
+}  // namespace
+
 void stage_conv_inputs(const ConvLayout& l, const ConvSpec& spec, const uint8_t* x, const uint8_t* w,
                        const float* bias, GlobalMemory& mem) {
   mem.resize(l.g.bytes);
   const uint64_t e = l.g.in_bytes, pixels = spec.batch * spec.h * spec.w;
   for (uint64_t p = 0; p < pixels; ++p) mem.write(l.x + p * l.cp * e, x + p * spec.c * e, spec.c * e);
+  if (l.g.sparse) {  // pruned 2:4 in the kernel's K order, compressed, with metadata
+    stage_sparse_b(l.g, l.k, l.n, dense_b(l, spec, w).data(), mem);
+    if (spec.ep.bias) stage_bias(l.g, spec.k, bias, mem);
+    return;
+  }
   if (l.g.b_k_major) {
     // B row o (output channel), column (kh S + kw) cp + c: KRSC with each tap's channels padded to cp.
     for (uint64_t o = 0; o < spec.k; ++o)
@@ -402,7 +435,7 @@ std::vector<uint32_t> reference_conv_tc(const ConvLayout& l, const ConvSpec& spe
                                         const float* bias, const float* res) {
   const uint64_t e = l.g.in_bytes, oh = spec.oh(), ow = spec.ow();
   // im2col in the kernel's K order (zeros: padding taps and channels).
-  std::vector<uint8_t> a(l.m * l.k * e, 0), b(l.k * l.n * e, 0);
+  std::vector<uint8_t> a(l.m * l.k * e, 0), b;
   for (uint64_t m = 0; m < l.m; ++m) {
     const uint64_t n = m / (oh * ow), y = m / ow % oh, xo = m % ow;
     for (uint64_t r = 0; r < spec.r; ++r)
@@ -414,13 +447,10 @@ std::vector<uint32_t> reference_conv_tc(const ConvLayout& l, const ConvSpec& spe
                     x + ((n * spec.h + uint64_t(ih)) * spec.w + uint64_t(iw)) * spec.c * e, spec.c * e);
       }
   }
-  for (uint64_t r = 0; r < spec.r; ++r)
-    for (uint64_t s = 0; s < spec.s; ++s)
-      for (uint64_t c = 0; c < spec.c; ++c)
-        for (uint64_t o = 0; o < spec.k; ++o)
-          std::memcpy(&b[(((r * spec.s + s) * l.cp + c) * l.n + o) * e],
-                      w + (((o * spec.r + r) * spec.s + s) * spec.c + c) * e, e);
-  auto out = reference_gemm_tc(spec.in, spec.acc, l.m, l.n, l.k, l.g.kp, a.data(), b.data(), l.g.dot_group);
+  b = dense_b(l, spec, w);
+  auto out = l.g.sparse ? reference_gemm_sparse(spec.in, spec.acc, l.m, l.n, l.k, l.g.kp, a.data(), b.data(),
+                                                l.g.dot_group)
+                        : reference_gemm_tc(spec.in, spec.acc, l.m, l.n, l.k, l.g.kp, a.data(), b.data(), l.g.dot_group);
   reference_epilogue(spec.ep, l.m, l.n, bias, out, res);
   return out;
 }

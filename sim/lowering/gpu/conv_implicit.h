@@ -68,6 +68,7 @@ struct ConvSpec {
   DType in = DType::fp16;                          // fp16, bf16 or int8
   xpu::gpu::AccType acc = xpu::gpu::AccType::f32;  // s32 for int8
   TcEpilogue ep;                                   // fp32 accumulation only
+  bool sparse = false;  // weights pruned 2:4 along K, on mma.sp (gemm_sm80_sparse.h)
   uint64_t oh() const { return (h + pad_t + pad_b - uint64_t(dil_h) * (r - 1) - 1) / stride_h + 1; }
   uint64_t ow() const { return (w + pad_l + pad_r - uint64_t(dil_w) * (s - 1) - 1) / stride_w + 1; }
 };

@@ -8,6 +8,7 @@
 #include "sim/lowering/gpu/gemm_select.h"
 #include "sim/lowering/gpu/splitk_reduce.h"
 #include "sim/lowering/gpu/gemm_sm80.h"
+#include "sim/lowering/gpu/gemm_sm80_sparse.h"
 #include "sim/lowering/gpu/tc_mainloop.h"
 
 namespace xpu::lowering::gpu {
@@ -81,6 +82,7 @@ std::pair<uint64_t, uint64_t> raster(uint64_t i, uint64_t grid_m, uint64_t grid_
 
 void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan, const TcEpilogue& ep) {
   if (ep.residual) throw GpuLoweringError(spec.name + ": the GEMM epilogue has no fused residual add");
+  if (spec.sparse) return lower_gemm_sm80_sparse(cfg, spec, plan, ep);  // 2:4 weights on mma.sp
   if (use_gemm_sm80(cfg, spec)) return lower_gemm_sm80(cfg, spec, plan, ep);  // Ampere: cp.async multistage
   check_tc_path(cfg, spec.in, spec.acc, spec.name);
   if (spec.m == 0 || spec.n == 0 || spec.k == 0) throw GpuLoweringError(spec.name + ": empty GEMM");
@@ -190,6 +192,7 @@ void stage_inputs(const GpuGemmLayout& l, const GpuGemmSpec& spec, const uint8_t
 }
 
 void stage_b(const GpuGemmLayout& l, uint64_t k, uint64_t n, const uint8_t* b, GlobalMemory& mem, uint64_t off) {
+  if (l.sparse) return stage_sparse_b(l, k, n, b, mem, off);
   const uint64_t e = l.in_bytes;
   if (!l.b_k_major) {
     for (uint64_t r = 0; r < k; ++r) mem.write(off + l.b + r * l.ldb, b + r * n * e, n * e);

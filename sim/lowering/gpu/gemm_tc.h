@@ -79,6 +79,8 @@ struct GpuGemmSpec {
   xpu::gpu::AccType acc = xpu::gpu::AccType::f32;
   // Set: this kernel instead of the heuristic's choice (tests, benchmarks).
   std::optional<GemmTiling> tiling = std::nullopt;
+  // B is weights pruned to 2:4 along K, run on sparse tensor cores (gemm_sm80_sparse.h).
+  bool sparse = false;
 };
 
 // Device memory layout of one GEMM.
@@ -94,6 +96,13 @@ struct GpuGemmLayout {
   uint64_t kslice = 0, work = 0;
   uint32_t dot_group = 4;           // the tensor-core shape's products per accumulator add (tc_reference.h)
   bool b_k_major = false;           // B stored N x K (np rows of ldb bytes), as int8 on mma.sync wants
+  // 2:4 sparse weights (gemm_sm80_sparse.h): B holds np rows of the kept
+  // kp / 2 values (ldb bytes apart), `meta` their metadata for CTA columns
+  // of meta_bn channels and mma k steps of meta_k.
+  bool sparse = false;
+  DType sparse_in = DType::fp16;
+  uint64_t meta = 0;
+  uint32_t meta_bn = 0, meta_k = 0;
 };
 
 struct GpuGemmPlan {
