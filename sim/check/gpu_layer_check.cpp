@@ -4,6 +4,7 @@
 
 #include "sim/check/gemm_data.h"
 #include "sim/check/values.h"
+#include "sim/lowering/gpu/gemm_sm80_sparse.h"
 #include "sim/lowering/gpu/tc_reference.h"
 
 namespace xpu::check {
@@ -108,7 +109,8 @@ Outcome GpuLayerValues::check_conv(const xpu::gpu::GlobalMemory& mem) const {
                            lowering::gpu::reference_conv_tc(lay, s, a_[0].data(), b_[0].data(), bias_.data(),
                                                                              res_.empty() ? nullptr : res_.data()),
                            lay.n);
-  o.detail += " (implicit GEMM" + std::string(s.ep.active() ? ", fused epilogue" : "") + ")";
+  o.detail += " (implicit GEMM" + std::string(s.sparse ? ", 2:4 pruned weights" : "") +
+              std::string(s.ep.active() ? ", fused epilogue" : "") + ")";
   return o;
 }
 
@@ -123,6 +125,9 @@ Outcome GpuLayerValues::check_gemm(const xpu::gpu::GlobalMemory& mem) const {
                     ? lowering::gpu::reference_gemm_ffma(l.m, l.n, l.k, lay.kp,
                                                          reinterpret_cast<const float*>(a_[b].data()),
                                                          reinterpret_cast<const float*>(b_[b].data()))
+                : plan_.spec.sparse
+                    ? lowering::gpu::reference_gemm_sparse(dtype_, plan_.spec.acc, l.m, l.n, l.k, lay.kp, a_[b].data(),
+                                                           b_[b].data(), lay.dot_group)
                 : plan_.gemm.split()
                     ? lowering::gpu::reference_gemm_tc_split(dtype_, l.m, l.n, l.k, lay.kslice,
                                                              plan_.gemm.tiling.split_k, a_[b].data(), b_[b].data())
@@ -131,7 +136,8 @@ Outcome GpuLayerValues::check_gemm(const xpu::gpu::GlobalMemory& mem) const {
     lowering::gpu::reference_epilogue(ep_, l.m, l.n, bias_.data(), want);
     o = compare_bits(got, want, l.n);
   }
-  o.detail += " (GEMM view" + std::string(plan_.count > 1 ? ", every batch" : "") +
+  o.detail += " (GEMM view" + std::string(plan_.spec.sparse ? ", 2:4 pruned weights" : "") +
+              std::string(plan_.count > 1 ? ", every batch" : "") +
               std::string(ep_.active() ? ", fused epilogue" : "") + ")";
   return o;
 }

@@ -55,6 +55,8 @@ class Backend {
   // Peak DRAM bandwidth in GB/s as configured (the roofline's slope).
   virtual double dram_gbps() const = 0;
   virtual MatrixUnit matrix_unit() const = 0;
+  // True when the machine runs 2:4 structured-sparse weights (workload sparsity "2:4").
+  virtual bool sparse_2_4() const { return false; }
   // Throws lowering::LoweringError naming the layer when the workload cannot
   // run on this machine, without simulating anything (the runner checks
   // every workload first).

@@ -148,6 +148,15 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
     const std::string compat = root.choice("compat", {"none", "scalesim"}, std::string("none"));
     e.compat = compat == "none" ? "" : compat;
     e.seed = static_cast<uint64_t>(root.integer("seed", 1, 0));
+    // sparsity: "2:4" | "none", at the top level or per accelerator.
+    auto parse_sparsity = [&](config::Reader& r, std::string& out, std::string& at) {
+      if (!r.has("sparsity")) return;
+      const YAML::Mark m = r.node("sparsity").Mark();
+      const std::string sp = r.choice("sparsity", {"none", "2:4"}, std::string("none"));
+      out = sp == "none" ? "" : sp;
+      at = path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+    };
+    parse_sparsity(root, e.sparsity, e.sparsity_at);
 
     auto parse_precisions = [&](config::Reader& r, const std::string& key, std::vector<DType>& out) {
       YAML::Node precs = r.node(key);
@@ -187,6 +196,7 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
             if (auto why = accelerator_problem(path, ref.file); !why.empty()) list.error("file", why);
           ref.name = list.string("name", std::string());
           if (list.has("precisions")) parse_precisions(list, "precisions", ref.precisions);
+          parse_sparsity(list, ref.sparsity, ref.sparsity_at);
           config::Reader set = list.map("set", false);
           for (const auto& k : set.keys()) {
             YAML::Node v = set.node(k);

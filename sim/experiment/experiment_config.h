@@ -29,6 +29,9 @@ struct AcceleratorRef {
   // fp16 on a V100 next to bf16 on TPUs; the i-th precision of every
   // accelerator is compared side by side.
   std::vector<DType> precisions;
+  // sparsity: "2:4" for this accelerator's runs (overrides the experiment's
+  // and the workloads'); sparsity_at locates the key.
+  std::string sparsity, sparsity_at;
   // An accelerator that is not a YAML config (a SCALE-Sim .cfg): builds its
   // backend from an already typed config; `file` is then only its label.
   std::function<std::unique_ptr<Backend>(const energy::EnergyTable&, const std::string& instance)> make;
@@ -75,6 +78,9 @@ struct ExperimentConfig {
   std::optional<double> vdd;
   Fidelity fidelity = Fidelity::tile;
   bool verify = true;  // compare values with the reference GEMM
+  // sparsity: "2:4" for every run (weights pruned 2:4, sparse matrix units;
+  // workload.h), "" to leave each workload's own; sparsity_at locates it.
+  std::string sparsity, sparsity_at;
   // resident: layer operands start and end in on-chip buffers (as inside a
   // network); host: every layer's inputs and outputs cross the host link.
   std::string io = "resident";

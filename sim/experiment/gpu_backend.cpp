@@ -53,6 +53,10 @@ class GpuBackend : public Backend {
     }
   }
 
+  bool sparse_2_4() const override {
+    return cfg_.tensor_core.sparse_2_4 && cfg_.tensor_core.mma == gpu::MmaKind::ampere_mma_sync;
+  }
+
   // The pin bandwidth, as configured (the model sustains `efficiency` of it).
   double dram_gbps() const override { return cfg_.dram.bandwidth_gbps; }
 
@@ -149,6 +153,8 @@ class GpuBackend : public Backend {
     }
     r.shape = l.shape();
     r.macs = l.macs();
+    // 2:4 sparse weights on mma.sp: half the products are done (reports show both).
+    if ((L.is_conv && L.conv.sparse) || (L.is_gemm && L.spec.sparse)) r.effective_macs = r.macs / 2;
     r.io = "resident";
     const bool values = opts.fidelity != Fidelity::timing;
     if (L.view) {

@@ -18,6 +18,7 @@
 #include "sim/experiment/tpu_backend.h"
 #include "sim/config/tpu_config.h"
 #include "sim/experiment/generation.h"
+#include "sim/lowering/lowering_error.h"
 #include "sim/report/atomic_file.h"
 #include "sim/report/progress.h"
 #include "sim/report/report_writer.h"
@@ -67,6 +68,9 @@ struct Machine {
   AcceleratorRef ref;
   std::vector<std::string> overrides;
   std::unique_ptr<Backend> backend;
+  // The workloads with the accelerator's or the experiment's sparsity
+  // applied (empty: run the shared ones as they are).
+  std::vector<workload::Workload> sparse_wls;
 };
 
 nlohmann::json manifest(const ExperimentConfig& exp, const std::vector<Machine>& machines,
@@ -128,6 +132,9 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
   auto workloads_of = [&](const AcceleratorRef& a) -> const std::vector<workload::Workload>& {
     return compat_of(a).empty() ? wls : views;
   };
+  auto runs_of = [&](const Machine& m) -> const std::vector<workload::Workload>& {
+    return m.sparse_wls.empty() ? workloads_of(m.ref) : m.sparse_wls;
+  };
   std::vector<Machine> machines;
   for (size_t i = 0; i < exp.accelerators.size(); ++i) {
     Machine m;
@@ -145,8 +152,19 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
       m.backend = make_backend(m.ref.file, m.overrides, table, instance);
     }
     if (m.ref.name.empty()) m.ref.name = m.backend->name();
-    for (const auto& w : workloads_of(m.ref))
+    const std::string sp = m.ref.sparsity.empty() ? exp.sparsity : m.ref.sparsity;
+    if (!sp.empty())
+      for (auto w : workloads_of(m.ref)) {
+        w.sparsity = sp;
+        w.sparsity_at = m.ref.sparsity.empty() ? exp.sparsity_at : m.ref.sparsity_at;
+        m.sparse_wls.push_back(std::move(w));
+      }
+    for (const auto& w : runs_of(m)) {
+      if (!w.sparsity.empty() && !m.backend->sparse_2_4())
+        throw lowering::LoweringError(w.sparsity_at + ": sparsity: " + m.ref.name + " (" + m.ref.file +
+                                      ") has no 2:4 sparse matrix path");
       for (DType t : m.ref.precisions) m.backend->check_workload(w, t);
+    }
     machines.push_back(std::move(m));
   }
 
@@ -165,10 +183,12 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
   }
   double total_macs = 0, done_macs = 0;
   for (const auto& m : machines)
-    for (const auto& w : workloads_of(m.ref))
+    for (const auto& w : runs_of(m))
       for (size_t p = 0; p < m.ref.precisions.size(); ++p)
         for (const auto& l : w.layers) total_macs += double(l.macs());
   if (exp.generation) {
+    if (!exp.sparsity.empty())
+      throw lowering::LoweringError(exp.sparsity_at + ": sparsity: not supported with generation runs");
     for (const auto& f : exp.workload_files) result.manifest["input_sha256"][f] = report::sha256_file(f);
     result.manifest["generation"] = {{"batch", exp.generation->batches},
                                      {"prompt_len", exp.generation->prompt_len},
@@ -208,7 +228,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
   } uninstall;
 
   for (auto& m : machines)
-    for (const auto& w : workloads_of(m.ref))
+    for (const auto& w : runs_of(m))
       for (size_t slot = 0; slot < m.ref.precisions.size(); ++slot) {
         const DType t = m.ref.precisions[slot];
         report::RunResult run;
@@ -218,6 +238,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
         run.overrides = m.overrides;
         run.workload = w.name;
         run.workload_file = w.source_file;
+        run.sparsity = w.sparsity;
         run.precision = std::string(dtype_name(t));
         run.fidelity = fidelity_name(exp.fidelity);
         run.clock_mhz = m.backend->clock_mhz();

@@ -36,6 +36,7 @@ nlohmann::json layer_json(const LayerResult& l) {
   j["shape"] = l.shape;
   j["io"] = l.io;
   j["macs"] = l.macs;
+  if (l.effective_macs) j["effective_macs"] = l.effective_macs;
   j["flops"] = l.flops();
   j["cycles"] = l.cycles;
   j["seconds"] = l.seconds;
@@ -86,6 +87,14 @@ nlohmann::json run_json(const RunResult& run, bool layers) {
   t["macs"] = run.macs();
   t["flops"] = 2.0 * double(run.macs());
   t["tops"] = run.tops();
+  if (!run.sparsity.empty()) {
+    // 2:4 sparse weights: macs/flops/tops count the dense-equivalent work,
+    // these what the sparse matrix units did.
+    rj["sparsity"] = run.sparsity;
+    t["effective_macs"] = run.effective_macs();
+    t["effective_flops"] = 2.0 * double(run.effective_macs());
+    t["effective_tops"] = s > 0 ? 2.0 * double(run.effective_macs()) / s / 1e12 : 0.0;
+  }
   t["utilization"] = run.utilization();
   t["energy_pj"] = e;
   t["energy_per_inference_j"] = e * 1e-12;
@@ -240,6 +249,19 @@ std::string report_markdown(const ExperimentResult& r) {
       << fmt(run.dynamic_energy_pj() * 1e-6, 3) << " | " << fmt(run.static_energy_pj() * 1e-6, 3) << " | "
       << fmt(run.seconds() > 0 ? run.energy_pj() * 1e-12 / run.seconds() : 0.0, 2) << " | "
       << fmt(run.macs() ? run.energy_pj() / double(run.macs()) : 0.0, 3) << " |\n";
+  bool sparse_note = false;
+  for (const auto& run : r.runs) {
+    if (run.sparsity.empty()) continue;
+    if (!sparse_note) o << "\nSparse runs (weights pruned " << run.sparsity
+                        << ", sparse matrix units): TOPS above count the dense-equivalent work; effective is what the "
+                           "units did.\n\n| run | dense-equivalent GMAC | effective GMAC | dense-equivalent TOPS | "
+                           "effective TOPS |\n|---|---:|---:|---:|---:|\n";
+    sparse_note = true;
+    const double s = run.seconds();
+    o << "| " << run.label() << " (" << run.sparsity << ") | " << fmt(double(run.macs()) * 1e-9, 3) << " | "
+      << fmt(double(run.effective_macs()) * 1e-9, 3) << " | " << fmt(run.tops(), 2) << " | "
+      << fmt(s > 0 ? 2.0 * double(run.effective_macs()) / s / 1e12 : 0.0, 2) << " |\n";
+  }
   for (const auto& c : compare_runs(r)) {
     o << "\n## Comparison: " << c.workload << " / " << c.precision << "\n\n| metric | unit |";
     for (const auto& col : c.columns) o << " " << col << " |";

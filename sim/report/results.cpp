@@ -53,6 +53,12 @@ uint64_t RunResult::macs() const {
   return m;
 }
 
+uint64_t RunResult::effective_macs() const {
+  uint64_t m = 0;
+  for (const auto& l : layers) m += l.done_macs();
+  return m;
+}
+
 double RunResult::seconds() const {
   double s = 0;
   for (const auto& l : layers) s += l.seconds;

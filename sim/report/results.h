@@ -55,6 +55,10 @@ struct LayerResult {
   // (its peak MACs per cycle x cycles). Empty for one-unit machines.
   std::map<std::string, double> unit_utilization;
 
+  // MACs the hardware did where fewer than the layer's `macs` (2:4 sparse
+  // weights: half); 0 when the same.
+  uint64_t effective_macs = 0;
+  uint64_t done_macs() const { return effective_macs ? effective_macs : macs; }
   double flops() const { return 2.0 * double(macs); }
   // stalls[cause] / cycles, in [0, 1]; 0 for an unknown cause or no cycles.
   double stall_share(const std::string& cause) const;
@@ -81,6 +85,7 @@ struct RunResult {
   double clock_mhz = 0;
   double peak_macs_per_cycle = 0;
   double peak_dram_gbps = 0;  // the config's dram.bandwidth_gbps (roofline slope); 0 if unknown
+  std::string sparsity;       // "2:4": weights pruned, run on sparse matrix units; "" dense
   std::vector<LayerResult> layers;
 
   std::string label() const { return accelerator + " / " + workload + " / " + precision; }
@@ -88,7 +93,8 @@ struct RunResult {
   std::map<std::string, double> energy_by_component() const;  // pJ, summed over layers
 
   uint64_t cycles() const;
-  uint64_t macs() const;
+  uint64_t macs() const;            // dense-equivalent (the workload's)
+  uint64_t effective_macs() const;  // done by the hardware (LayerResult::done_macs)
   double seconds() const;
   double energy_pj() const;          // dynamic + static
   double static_energy_pj() const;   // static power x time, summed over layers

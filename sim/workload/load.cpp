@@ -13,6 +13,8 @@ Workload parse_workload(config::Reader& root) {
   Workload w;
   w.name = spec.name;
   w.source_file = spec.file;
+  w.sparsity = spec.sparsity;
+  w.sparsity_at = spec.sparsity_at;
   // Elaborate only a syntactically clean file: errors there would cascade.
   if (root.diagnostics().size() == before) yaml::elaborate(spec, root.document(), root.diagnostics(), w);
   return w;

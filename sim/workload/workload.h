@@ -57,6 +57,10 @@ struct Workload {
   std::vector<Tensor> tensors;             // every tensor, in creation order
   std::vector<std::string> inputs;         // graph inputs (role input)
   std::vector<std::string> outputs;        // graph outputs
+  // "2:4": weights pruned 2:4 along K and run on sparse matrix units (the
+  // workload's `sparsity`, or an experiment's); "" dense. sparsity_at
+  // locates the key that set it ("file:line:col"), for errors.
+  std::string sparsity, sparsity_at;
 
   // Totals over layers; parameters over distinct constant tensors.
   uint64_t macs() const;

@@ -126,6 +126,12 @@ WorkloadSpec read_spec(config::Reader& root) {
   w.name = root.string("name");
   root.string("description", "");
   w.dtype = dtype_from(root.choice("dtype", kDtypes, "fp32"));
+  if (root.has("sparsity")) {
+    const YAML::Mark m = root.node("sparsity").Mark();
+    const std::string sp = root.choice("sparsity", {"none", "2:4"}, std::string("none"));
+    w.sparsity = sp == "none" ? "" : sp;
+    w.sparsity_at = w.file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  }
   if (root.has("params")) {
     config::Reader p = root.map("params", false);
     for (const auto& k : p.keys()) w.params.emplace_back(k, Value{p.node(k), p.path() + "." + k});

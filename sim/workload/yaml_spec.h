@@ -54,6 +54,7 @@ struct WorkloadSpec {
   std::string name;
   std::string file;
   DType dtype = DType::fp32;
+  std::string sparsity, sparsity_at;  // "2:4" or "" (workload.h)
   std::vector<std::pair<std::string, Value>> params;  // in file order
   std::vector<InputSpec> inputs;
   std::map<std::string, BlockSpec> blocks;

@@ -23,6 +23,7 @@ ConvSpec conv_spec(const workload::Workload& w, const workload::Layer& l, DType 
   s.pad_b = uint32_t(wd.pad_bottom), s.pad_r = uint32_t(wd.pad_right);
   s.in = dtype;
   s.acc = dtype == DType::int8 ? xpu::gpu::AccType::s32 : xpu::gpu::AccType::f32;
+  s.sparse = w.sparsity == "2:4";  // weights pruned 2:4 (gemm_sm80_sparse.h)
   return s;
 }
 
@@ -143,6 +144,9 @@ bool LayerBuild::matrix(DType dtype, const TcEpilogue& ep) {
     L.is_gemm = true;
     L.count = l.gemm_count;
     L.spec = gemm_spec(l, dtype);
+    // 2:4 sparsity prunes weights: a single GEMM whose B is a constant.
+    L.spec.sparse = w.sparsity == "2:4" && dtype != DType::fp32 && L.count == 1 && l.inputs.size() > 1 &&
+                    w.tensor(l.inputs[1]).is_constant();
     try {
       if (dtype == DType::fp32) lower_gemm_simt(cfg, L.spec, L.gemm);
       else lower_gemm_tc(cfg, L.spec, L.gemm, ep);
