@@ -130,3 +130,34 @@ TEST_CASE("the run log counts the report's layers (fused layers share a row)", "
   CHECK_THAT(r.out, Catch::Contains("(2 IR layers)"));
   CHECK_THAT(r.out, Catch::Contains("  " + std::to_string(rows) + " layers in the report"));
 }
+
+TEST_CASE("sparsity 2:4 runs pruned weights bit-exact on mma.sp and is a located error elsewhere", "[cli][sparse]") {
+  const std::string dir = temp_dir();
+  write(dir + "/w.yaml",
+        "kind: workload\nname: w\nsparsity: \"2:4\"\nlayers:\n  - {name: g, op: gemm, m: 40, n: 24, k: 72}\n");
+  write(dir + "/exp.yaml", "kind: experiment\nname: sp\nenergy: " + kSrc +
+                               "/configs/energy/horowitz_45nm.yaml\naccelerators:\n  - " + kSrc +
+                               "/configs/accelerators/ampere_small.yaml\nworkloads:\n  - w.yaml\n"
+                               "precisions: [fp16, int8]\n");
+  auto r = xpusim("run " + dir + "/exp.yaml -q -o " + dir + "/out");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  auto j = nlohmann::json::parse(slurp(dir + "/out/summary.json"));
+  REQUIRE(j["runs"].size() == 2);
+  for (const auto& run : j["runs"]) {
+    CHECK(run["sparsity"] == "2:4");
+    CHECK(run["layers"][0]["verified"] == "bit-exact (GEMM view, 2:4 pruned weights)");
+    // Dense-equivalent 40 x 24 x 72 MACs; the sparse tensor cores do half.
+    CHECK(run["totals"]["macs"] == 40 * 24 * 72);
+    CHECK(run["totals"]["effective_macs"] == 40 * 24 * 72 / 2);
+  }
+  CHECK_THAT(slurp(dir + "/out/report.md"), Catch::Contains("effective GMAC"));
+  // The same workload on the TPU: the workload's key, located, exit 1.
+  write(dir + "/tpu.yaml", "kind: experiment\nname: sp\nenergy: " + kSrc +
+                               "/configs/energy/horowitz_45nm.yaml\naccelerators:\n  - " + kSrc +
+                               "/configs/accelerators/tpu_small.yaml\nworkloads:\n  - w.yaml\nprecisions: [int8]\n");
+  auto t = xpusim("run " + dir + "/tpu.yaml -q -o " + dir + "/out2");
+  CHECK(t.code == 1);
+  CHECK_THAT(t.out, Catch::Contains(dir + "/w.yaml:3:11: sparsity: tpu_small") &&
+                        Catch::Contains("has no 2:4 sparse matrix path"));
+}

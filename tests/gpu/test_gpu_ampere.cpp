@@ -438,6 +438,54 @@ Kernel chase(uint32_t steps, uint32_t start) {
   return kb.finish();
 }
 
+// The same chase through shared memory: the warp copies a 64-word chain
+// (word i holds the index of the next) from global buffer 0 into shared
+// memory, passes a barrier, then lane 0's SHL + LDS steps follow it.
+Kernel shared_chase(uint32_t steps) {
+  KernelBuilder kb("shared_chase");
+  const uint8_t tid = kb.reg(), off = kb.reg(), v = kb.reg(), j = kb.reg(), cnt = kb.reg();
+  const uint8_t p = kb.pred();
+  kb.s2r(tid, Special::tid);
+  kb.alui(Op::shl, off, tid, 2);
+  for (int32_t h = 0; h < 2; ++h) {
+    kb.ldg(v, 0, off, 128 * h);
+    kb.sts(off, 128 * h, v);
+  }
+  kb.bar();
+  kb.mov(j, 0);
+  kb.mov(cnt, int32_t(steps / 8));
+  const int loop = kb.label(), done = kb.label();
+  kb.bind(loop);
+  for (int u = 0; u < 8; ++u) {
+    kb.alui(Op::shl, off, j, 2);
+    kb.lds(j, off, 0);
+  }
+  kb.alui(Op::iadd, cnt, cnt, -1);
+  kb.setpi(Op::isetp, p, Cmp::gt, cnt, 0);
+  kb.bra(loop, done, p);
+  kb.bind(done);
+  kb.stg(0, kRZ, 0, j);
+  return kb.finish();
+}
+
+double shared_chase_latency(Gpu& gpu, uint32_t warm, uint32_t measured) {
+  std::vector<uint32_t> a(64);
+  for (uint32_t i = 0; i < 64; ++i) a[i] = (i * 37 + 11) % 64;  // one 64-cycle (37 is odd)
+  auto cycles = [&](uint32_t steps) {
+    const Kernel k = shared_chase(steps);
+    gpu.memory().resize(a.size() * 4);
+    gpu.memory().write(0, a.data(), a.size() * 4);
+    Launch l;
+    l.kernel = &k;
+    l.threads = 32;
+    l.shared_bytes = 256;
+    l.nbufs = 1;
+    l.bases = {0};
+    return gpu.run(l, RunOptions{true, false}).cycles;
+  };
+  return double(cycles(warm + measured) - cycles(warm)) / measured;
+}
+
 // Cycles per step over `measured` steps after `warm` ones, chasing the
 // given lines in a cycle (one word per line).
 double chase_latency(Gpu& gpu, const std::vector<uint64_t>& lines, uint32_t warm, uint32_t measured) {
@@ -483,7 +531,10 @@ TEST_CASE("pointer chase on a100 matches published Ampere latencies", "[gpu][mic
   // HBM: cold lines only, near home: 196 + 90 + 4 = 290.
   const std::vector<uint64_t> cold(near.begin(), near.begin() + 8192);
   const double hbm = chase_latency(gpu, cold, 256, 512);
-  WARN("a100 chase: L1 " << l1_lat << ", L2 near " << l2_near << ", L2 far " << l2_far << ", HBM " << hbm);
+  // Shared memory: SHL + LDS, 19 + 4 = 23.
+  const double smem = shared_chase_latency(gpu, 64, 512);
+  CHECK(smem == Approx(23).epsilon(0.15));
+  WARN("a100 chase: shared " << smem << ", L1 " << l1_lat << ", L2 near " << l2_near << ", L2 far " << l2_far << ", HBM " << hbm);
   CHECK(l1_lat == Approx(33).epsilon(0.15));
   CHECK(l2_near == Approx(200).epsilon(0.15));
   CHECK(l2_far == Approx(350).epsilon(0.15));

@@ -136,7 +136,7 @@ bool LayerBuild::matrix(DType dtype, const TcEpilogue& ep) {
       unsupported(l, e.what());
     }
     L.is_conv = true;
-    L.kernel = "conv_implicit_tc";
+    L.kernel = s.sparse ? "conv_implicit_tc_sp24" : "conv_implicit_tc";
     L.bytes = L.conv_plan.layout.g.bytes;
     return true;
   }
@@ -153,7 +153,7 @@ bool LayerBuild::matrix(DType dtype, const TcEpilogue& ep) {
     } catch (const GpuLoweringError& e) {
       throw lowering::LoweringError(e.what());
     }
-    L.kernel = dtype == DType::fp32 ? "gemm_ffma" : "gemm_tc";
+    L.kernel = dtype == DType::fp32 ? "gemm_ffma" : L.spec.sparse ? "gemm_tc_sp24" : "gemm_tc";
     // Batch: gemm_count copies of the layout, one launch (per pass).
     L.batch_bytes = L.gemm.layout.bytes;
     for (xpu::gpu::Launch* ln : {&L.gemm.launch, &L.gemm.reduce}) {
