@@ -17,34 +17,6 @@ namespace {
 uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
 uint64_t grid(const GpuGemmSpec& s, uint32_t bm, uint32_t bn) { return ((s.m + bm - 1) / bm) * ((s.n + bn - 1) / bn); }
 
-// A row-major in memory, copied by cp.async: each chunk's pointer steps bk
-// elements per K tile.
-class DenseAsyncA : public ATileSource {
- public:
-  DenseAsyncA(uint64_t lda, uint32_t step) : lda_(lda), step_(step) {}
-  void alloc(KernelBuilder& kb, uint32_t per_thread) override {
-    g_.resize(per_thread);
-    for (auto& r : g_) r = kb.reg();
-  }
-  uint8_t setup_scratch(uint32_t i) const override { return g_[i]; }
-  void chunk(KernelBuilder& kb, uint32_t i, uint8_t row, uint8_t col) override {
-    kb.alui(Op::imul, g_[i], row, int32_t(lda_));
-    kb.alu(Op::iadd, g_[i], g_[i], col);
-  }
-  void load(KernelBuilder&, uint8_t) override { throw InternalError("sm80 A tiles are copied by cp.async"); }
-  void copy_async(KernelBuilder& kb, uint32_t i, uint8_t dst, uint8_t) override {
-    kb.ldgsts(kTcBufA, g_[i], 0, dst, 0, 16);
-  }
-  void advance(KernelBuilder& kb) override {
-    for (auto r : g_) kb.alui(Op::iadd, r, r, int32_t(step_));
-  }
-
- private:
-  uint64_t lda_;
-  uint32_t step_;
-  std::vector<uint8_t> g_;
-};
-
 }  // namespace
 
 bool use_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec) {

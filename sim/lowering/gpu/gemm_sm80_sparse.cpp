@@ -100,17 +100,8 @@ Kernel build_sparse(const std::string& name, DType in, AccType acc, const GemmTi
 
   kb.s2r(tid, Special::tid);
   src.begin(kb, tid);
-  auto row_col = [&](uint32_t i, uint32_t per_row) {
-    kb.alui(Op::iadd, tmp, tid, int32_t(i * threads));
-    kb.alui(Op::and_, tmp2, tmp, int32_t(per_row - 1));
-    kb.alui(Op::shl, tmp2, tmp2, 4);
-    kb.alui(Op::shr, tmp, tmp, int32_t(__builtin_ctz(per_row)));
-  };
-  auto shared_at = [&](uint8_t s, uint32_t pitch, uint32_t base) {
-    kb.alui(Op::imul, s, tmp, int32_t(pitch));
-    kb.alu(Op::iadd, s, s, tmp2);
-    if (base) kb.alui(Op::iadd, s, s, int32_t(base));
-  };
+  auto row_col = [&](uint32_t i, uint32_t per_row) { emit_chunk_row_col(kb, tid, tmp, tmp2, i, threads, per_row); };
+  auto shared_at = [&](uint8_t s, uint32_t pitch, uint32_t base) { emit_shared_at(kb, s, tmp, tmp2, pitch, base); };
   for (uint32_t i = 0; i < x_per; ++i) {
     row_col(i, x_row);
     src.chunk(kb, i, tmp, tmp2);
@@ -354,37 +345,6 @@ void build_sparse_launch(const GpuConfig& cfg, const std::string& name, DType in
     throw GpuLoweringError(name + ": kernel needs " + std::to_string(kernel.regs_per_thread) + " registers");
 }
 
-namespace {
-
-// A row-major in memory for the sparse kernel's X tile.
-class DenseX : public ATileSource {
- public:
-  DenseX(uint64_t lda, uint32_t step) : lda_(lda), step_(step) {}
-  void alloc(KernelBuilder& kb, uint32_t per_thread) override {
-    g_.resize(per_thread);
-    for (auto& r : g_) r = kb.reg();
-  }
-  uint8_t setup_scratch(uint32_t i) const override { return g_[i]; }
-  void chunk(KernelBuilder& kb, uint32_t i, uint8_t row, uint8_t col) override {
-    kb.alui(Op::imul, g_[i], row, int32_t(lda_));
-    kb.alu(Op::iadd, g_[i], g_[i], col);
-  }
-  void load(KernelBuilder&, uint8_t) override { throw InternalError("sparse X tiles are copied by cp.async"); }
-  void copy_async(KernelBuilder& kb, uint32_t i, uint8_t dst, uint8_t) override {
-    kb.ldgsts(kTcBufA, g_[i], 0, dst, 0, 16);
-  }
-  void advance(KernelBuilder& kb) override {
-    for (auto r : g_) kb.alui(Op::iadd, r, r, int32_t(step_));
-  }
-
- private:
-  uint64_t lda_;
-  uint32_t step_;
-  std::vector<uint8_t> g_;
-};
-
-}  // namespace
-
 void lower_gemm_sm80_sparse(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan, const TcEpilogue& ep) {
   check_sparse_path(cfg, spec.in, spec.acc, spec.name);
   if (spec.m == 0 || spec.n == 0 || spec.k == 0) throw GpuLoweringError(spec.name + ": empty GEMM");
@@ -405,7 +365,7 @@ void lower_gemm_sm80_sparse(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGe
   L.bias = round_up(L.c + L.mp * L.ldc, 256);
   L.bytes = ep.bias ? round_up(L.bias + L.np * 4, 256) : L.bias;
   if (L.bytes >= (uint64_t(1) << 31)) throw GpuLoweringError(spec.name + ": operands exceed 2 GiB");
-  DenseX x(L.lda, t.bk * e);
+  DenseAsyncA x(L.lda, t.bk * e);
   build_sparse_launch(cfg, spec.name + "_sm80_sp24", spec.in, spec.acc, t, L, ep, x, L.lda, plan.kernel, plan.launch,
                       plan.tiling);
   for (uint64_t c = 0; c < plan.launch.ctas; ++c) plan.launch.bases[c * 5 + kTcBufA] += L.a;

@@ -29,6 +29,36 @@ StageGeom stage_geom(const GemmTiling& t, DType in, bool kmaj) {
 
 }  // namespace
 
+void DenseAsyncA::alloc(KernelBuilder& kb, uint32_t per_thread) {
+  g_.resize(per_thread);
+  for (auto& r : g_) r = kb.reg();
+}
+void DenseAsyncA::chunk(KernelBuilder& kb, uint32_t i, uint8_t row, uint8_t col) {
+  kb.alui(Op::imul, g_[i], row, int32_t(lda_));
+  kb.alu(Op::iadd, g_[i], g_[i], col);
+}
+void DenseAsyncA::load(KernelBuilder&, uint8_t) { throw InternalError("cp.async A tiles are not staged in registers"); }
+void DenseAsyncA::copy_async(KernelBuilder& kb, uint32_t i, uint8_t dst, uint8_t) {
+  kb.ldgsts(kTcBufA, g_[i], 0, dst, 0, 16);
+}
+void DenseAsyncA::advance(KernelBuilder& kb) {
+  for (auto r : g_) kb.alui(Op::iadd, r, r, int32_t(step_));
+}
+
+void emit_chunk_row_col(KernelBuilder& kb, uint8_t tid, uint8_t row, uint8_t col, uint32_t i, uint32_t threads,
+                        uint32_t per_row) {
+  kb.alui(Op::iadd, row, tid, int32_t(i * threads));
+  kb.alui(Op::and_, col, row, int32_t(per_row - 1));
+  kb.alui(Op::shl, col, col, 4);
+  kb.alui(Op::shr, row, row, int32_t(__builtin_ctz(per_row)));
+}
+
+void emit_shared_at(KernelBuilder& kb, uint8_t s, uint8_t row, uint8_t col, uint32_t pitch, uint32_t base) {
+  kb.alui(Op::imul, s, row, int32_t(pitch));
+  kb.alu(Op::iadd, s, s, col);
+  if (base) kb.alui(Op::iadd, s, s, int32_t(base));
+}
+
 uint32_t sm80_stage_bytes(const GemmTiling& t, DType in, bool b_k_major) {
   return stage_geom(t, in, b_k_major).bytes;
 }
@@ -91,17 +121,8 @@ Kernel build_sm80_kernel(const TcKernelDesc& d, uint32_t S, ATileSource& src) {
   // of its tile: leaves the row in tmp, the byte column in tmp2.
   kb.s2r(tid, Special::tid);
   src.begin(kb, tid);
-  auto row_col = [&](uint32_t i, uint32_t per_row) {
-    kb.alui(Op::iadd, tmp, tid, int32_t(i * threads));
-    kb.alui(Op::and_, tmp2, tmp, int32_t(per_row - 1));
-    kb.alui(Op::shl, tmp2, tmp2, 4);
-    kb.alui(Op::shr, tmp, tmp, int32_t(__builtin_ctz(per_row)));
-  };
-  auto shared_at = [&](uint8_t s, uint32_t pitch, uint32_t base) {
-    kb.alui(Op::imul, s, tmp, int32_t(pitch));
-    kb.alu(Op::iadd, s, s, tmp2);
-    if (base) kb.alui(Op::iadd, s, s, int32_t(base));
-  };
+  auto row_col = [&](uint32_t i, uint32_t per_row) { emit_chunk_row_col(kb, tid, tmp, tmp2, i, threads, per_row); };
+  auto shared_at = [&](uint8_t s, uint32_t pitch, uint32_t base) { emit_shared_at(kb, s, tmp, tmp2, pitch, base); };
   for (uint32_t i = 0; i < a_per; ++i) {
     row_col(i, a_row);
     src.chunk(kb, i, tmp, tmp2);

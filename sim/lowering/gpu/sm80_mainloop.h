@@ -24,11 +24,38 @@
 // * The fused epilogue and the store of C are the double-buffered kernel's
 //   (tc_mainloop.h).
 #include <cstdint>
+#include <vector>
 
 #include "models/gpu/gpu_config.h"
 #include "sim/lowering/gpu/tc_mainloop.h"
 
 namespace xpu::lowering::gpu {
+
+// A row-major in memory (rows `lda` bytes apart), copied by cp.async 16
+// bytes a chunk; each chunk's pointer steps `step` bytes per K tile.
+class DenseAsyncA : public ATileSource {
+ public:
+  DenseAsyncA(uint64_t lda, uint32_t step) : lda_(lda), step_(step) {}
+  void alloc(xpu::gpu::KernelBuilder& kb, uint32_t per_thread) override;
+  uint8_t setup_scratch(uint32_t i) const override { return g_[i]; }
+  void chunk(xpu::gpu::KernelBuilder& kb, uint32_t i, uint8_t row, uint8_t col) override;
+  void load(xpu::gpu::KernelBuilder& kb, uint8_t st) override;
+  void copy_async(xpu::gpu::KernelBuilder& kb, uint32_t i, uint8_t dst, uint8_t zero) override;
+  void advance(xpu::gpu::KernelBuilder& kb) override;
+
+ private:
+  uint64_t lda_;
+  uint32_t step_;
+  std::vector<uint8_t> g_;
+};
+
+// Per-thread tile addressing of the cp.async kernels: chunk c = tid + i
+// threads of a tile of per_row 16-byte chunks per row is row c / per_row,
+// byte column 16 (c % per_row) (into `row` and `col`); its shared address
+// s = row pitch + col + base.
+void emit_chunk_row_col(xpu::gpu::KernelBuilder& kb, uint8_t tid, uint8_t row, uint8_t col, uint32_t i,
+                        uint32_t threads, uint32_t per_row);
+void emit_shared_at(xpu::gpu::KernelBuilder& kb, uint8_t s, uint8_t row, uint8_t col, uint32_t pitch, uint32_t base);
 
 // Bytes of one ring stage (A tile + B tile, padded rows).
 uint32_t sm80_stage_bytes(const GemmTiling& t, DType in, bool b_k_major);
