@@ -224,24 +224,7 @@ Kernel build_sparse(const std::string& name, DType in, AccType acc, const GemmTi
     }
   };
 
-  const uint64_t ktiles = L.kp / t.bk;
-  for (uint32_t s = 0; s + 1 < S; ++s) {
-    if (s < ktiles) issue_tile();
-    kb.cp_commit();
-  }
-  next_tile();
-  const uint64_t tail = std::min<uint64_t>(ktiles, S - 1), main_iters = ktiles - tail;
-  if (main_iters > 0) {
-    kb.mov(cnt, int32_t(main_iters));
-    const int loop = kb.label(), after = kb.label();
-    kb.bind(loop);
-    tile(true, true);
-    kb.alui(Op::iadd, cnt, cnt, -1);
-    kb.setpi(Op::isetp, p, Cmp::gt, cnt, 0);
-    kb.bra(loop, after, p);
-    kb.bind(after);
-  }
-  for (uint64_t s = 0; s < tail; ++s) tile(false, s + 1 < tail);
+  emit_ring(kb, L.kp / t.bk, S, cnt, p, issue_tile, next_tile, tile);
 
   // Epilogue: accumulator element r of a lane is channel g + 8 (r / 2) of
   // its fragment row, pixel 2t + r % 2 of its fragment column. The bias of

@@ -59,6 +59,30 @@ void emit_shared_at(KernelBuilder& kb, uint8_t s, uint8_t row, uint8_t col, uint
   if (base) kb.alui(Op::iadd, s, s, int32_t(base));
 }
 
+void emit_ring(KernelBuilder& kb, uint64_t ktiles, uint32_t S, uint8_t cnt, uint8_t p,
+               const std::function<void()>& issue_tile, const std::function<void()>& next_tile,
+               const std::function<void(bool, bool)>& tile) {
+  // Prologue: tiles 0 .. S-2, one group each (empty past the last tile),
+  // then tile 0's first fragments.
+  for (uint32_t s = 0; s + 1 < S; ++s) {
+    if (s < ktiles) issue_tile();
+    kb.cp_commit();
+  }
+  next_tile();
+  const uint64_t tail = std::min<uint64_t>(ktiles, S - 1), main_iters = ktiles - tail;
+  if (main_iters > 0) {
+    kb.mov(cnt, int32_t(main_iters));
+    const int loop = kb.label(), after = kb.label();
+    kb.bind(loop);
+    tile(true, true);
+    kb.alui(Op::iadd, cnt, cnt, -1);
+    kb.setpi(Op::isetp, p, Cmp::gt, cnt, 0);
+    kb.bra(loop, after, p);
+    kb.bind(after);
+  }
+  for (uint64_t s = 0; s < tail; ++s) tile(false, s + 1 < tail);
+}
+
 uint32_t sm80_stage_bytes(const GemmTiling& t, DType in, bool b_k_major) {
   return stage_geom(t, in, b_k_major).bytes;
 }
@@ -234,25 +258,7 @@ Kernel build_sm80_kernel(const TcKernelDesc& d, uint32_t S, ATileSource& src) {
       }
   };
 
-  // Prologue: tiles 0 .. S-2, one group each (empty past the last tile),
-  // then tile 0's first fragments.
-  for (uint32_t s = 0; s + 1 < S; ++s) {
-    if (s < ktiles) issue_tile();
-    kb.cp_commit();
-  }
-  next_tile();
-  const uint64_t tail = std::min<uint64_t>(ktiles, S - 1), main_iters = ktiles - tail;
-  if (main_iters > 0) {
-    kb.mov(cnt, int32_t(main_iters));
-    const int loop = kb.label(), after = kb.label();
-    kb.bind(loop);
-    tile(true, true);
-    kb.alui(Op::iadd, cnt, cnt, -1);
-    kb.setpi(Op::isetp, p, Cmp::gt, cnt, 0);
-    kb.bra(loop, after, p);
-    kb.bind(after);
-  }
-  for (uint64_t s = 0; s < tail; ++s) tile(false, s + 1 < tail);
+  emit_ring(kb, ktiles, S, cnt, p, issue_tile, next_tile, tile);
   for (uint32_t j = 0; j < fn && d.ep.bias; ++j)
     kb.ldg(uint8_t(bias + run * j), kTcBufBias, rBias, int32_t(j * N * 4), uint8_t(run * 4));
   emit_tc_epilogue(kb, d, accs, fm, fn, TcEpilogueRegs{bias, run, rC, tmp, tmp2, cnt, p, res});

@@ -24,6 +24,7 @@
 // * The fused epilogue and the store of C are the double-buffered kernel's
 //   (tc_mainloop.h).
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "models/gpu/gpu_config.h"
@@ -56,6 +57,15 @@ class DenseAsyncA : public ATileSource {
 void emit_chunk_row_col(xpu::gpu::KernelBuilder& kb, uint8_t tid, uint8_t row, uint8_t col, uint32_t i,
                         uint32_t threads, uint32_t per_row);
 void emit_shared_at(xpu::gpu::KernelBuilder& kb, uint8_t s, uint8_t row, uint8_t col, uint32_t pitch, uint32_t base);
+// The ring's control flow over `ktiles` K tiles in S stages: the prologue
+// issues tiles 0 .. S-2 (issue_tile, one commit group each, empty past the
+// last), next_tile() waits for tile 0 and loads its first fragments, a
+// counted loop runs tile(copies = true, next = true) while tiles remain to
+// be issued, then the S - 1 (or fewer) tail tiles without copies, the last
+// without prefetching a next one.
+void emit_ring(xpu::gpu::KernelBuilder& kb, uint64_t ktiles, uint32_t S, uint8_t cnt, uint8_t p,
+               const std::function<void()>& issue_tile, const std::function<void()>& next_tile,
+               const std::function<void(bool copies, bool next)>& tile);
 
 // Bytes of one ring stage (A tile + B tile, padded rows).
 uint32_t sm80_stage_bytes(const GemmTiling& t, DType in, bool b_k_major);
