@@ -159,8 +159,12 @@ void Controller::retire_due() {
 const Issued& Controller::wait_ready(UnitId u, DepTimes& t) {
   UnitQueue& q = queue(u);
   for (;;) {
-    if (!q.empty() && deps_done(q.front(), t)) return q.front();
-    sc_core::wait(q.pushed_event() | completed_);
+    if (q.empty()) {
+      sc_core::wait(q.pushed_event());  // completions cannot ready an empty queue
+      continue;
+    }
+    if (deps_done(q.front(), t)) return q.front();
+    sc_core::wait(completed_);  // only this unit pops: the head stays until then
   }
 }
 

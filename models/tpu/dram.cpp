@@ -141,6 +141,9 @@ Dram::Dram(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& cloc
   latency_cycles_ = cfg.dram_latency_cycles();
   const uint64_t round = uint64_t(cfg.dram.channels) * cfg.dram.interleave_bytes;
   group_bytes_ = std::max<uint64_t>(round, (4096 + round - 1) / round * round);
+  SC_METHOD(stream_tick);
+  for (const Stream& st : streams_) sensitive << st.booking;
+  dont_initialize();
 }
 
 double Dram::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
@@ -179,6 +182,56 @@ double Dram::transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, 
   return cursor;
 }
 
+double Dram::stream(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor) {
+  if (bytes == 0) return cursor;
+  Stream& st = streams_[who];
+  Request& r = req_[who];
+  const uint64_t first = std::min(group_bytes_, bytes);
+  r.pending = true;
+  r.addr = addr;
+  r.bytes = first;
+  r.write = write;
+  r.cursor = cursor;
+  r.posted = clock_.now();
+  st.active = true;
+  st.next = addr + first;
+  st.end = addr + bytes;
+  st.booking.notify(clock_.span(1));
+  sc_core::wait(st.done);
+  (write ? write_bytes : read_bytes) += bytes;
+  return r.end;
+}
+
+// access() returns at the booking cycle; its caller waits until the group's
+// end and posts the next group from there.
+void Dram::stream_booked(int who, uint64_t now) {
+  Stream& st = streams_[who];
+  Request& r = req_[who];
+  const uint64_t back = std::max(now, ceil_cycles(r.end));
+  if (st.next >= st.end) {
+    st.active = false;
+    st.done.notify(clock_.span(back - now));
+    return;
+  }
+  r.pending = true;
+  r.addr = st.next;
+  r.bytes = std::min(group_bytes_, st.end - st.next);
+  r.cursor = r.end;
+  r.posted = back;
+  st.next += r.bytes;
+  st.booking.notify(clock_.span(back + 1 - now));
+}
+
+void Dram::stream_tick() {
+  const uint64_t now = clock_.now();
+  for (int i = 0; i < kRequesters; ++i) {
+    if (streams_[i].active && req_[i].pending && req_[i].posted < now) {
+      arbitrate();
+      return;
+    }
+  }
+}
+
 void Dram::arbitrate() {
   {
     const uint64_t now = clock_.now();
@@ -197,6 +250,9 @@ void Dram::arbitrate() {
       const int i = due[k];
       req_[i].end = book(req_[i].addr, req_[i].bytes, req_[i].cursor, now);
       req_[i].pending = false;
+    }
+    for (int k = 0; k < n; ++k) {
+      if (streams_[due[k]].active) stream_booked(due[k], now);
     }
   }
 }

@@ -108,6 +108,13 @@ class Dram : public sc_core::sc_module {
   // one wait until the cycle at which access() after access() would have
   // returned; returns the last group's end.
   double transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor);
+  // From an SC_THREAD of a requester that shares the DRAM: the whole transfer
+  // as group_bytes() accesses, each posted when access() after access() would
+  // post it, with the same bookings at the same cycles; the thread sleeps
+  // until the cycle at which it would have come back from its last group
+  // (the groups' postings and bookings are done by an SC_METHOD, not by
+  // waking the thread twice per group). Returns the last group's end.
+  double stream(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor);
 
   double latency_cycles() const { return latency_cycles_; }
   // Bytes per access() that keep the channels busy for a while: at least one
@@ -128,8 +135,20 @@ class Dram : public sc_core::sc_module {
     double end = 0;
   };
 
+  // A stream()'s groups still to post after the pending one.
+  struct Stream {
+    bool active = false;
+    uint64_t next = 0, end = 0;  // [next, end) not posted yet
+    sc_core::sc_event booking;   // the cycle after a group is posted
+    sc_core::sc_event done;      // the cycle the requester goes on
+  };
+
   // Books every request posted before the current cycle, by (cursor, requester id).
   void arbitrate();
+  // A stream's group was booked: posts the next one, or ends the stream.
+  void stream_booked(int who, uint64_t now);
+  // SC_METHOD: books a stream's group that no requester thread booked first.
+  void stream_tick();
   double book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now);
 
   TpuConfig cfg_;
@@ -139,6 +158,7 @@ class Dram : public sc_core::sc_module {
   bool shared_;  // the DMA engines use the DRAM too (host.path dram)
   DramChannels channels_;
   std::array<Request, kRequesters> req_;
+  std::array<Stream, kRequesters> streams_;
 };
 
 }  // namespace xpu::tpu

@@ -110,14 +110,10 @@ void WeightFifo::run() {
     // (no cycle lost to rounding between tiles).
     double cursor = start == free_at_ ? std::max(double(start) - 1.0, last_end_) : double(start);
     // Alone on the DRAM, the groups need no arbitration: one wait (dram.h).
-    const uint64_t group = dram_.group_bytes();
     if (dram_.sole(Dram::weight_fetch)) {
       cursor = dram_.transfer(Dram::weight_fetch, addr, bytes, false, cursor);
     } else {
-      for (uint64_t off = 0; off < bytes; off += group) {
-        cursor = dram_.access(Dram::weight_fetch, addr + off, std::min(group, bytes - off), false, cursor);
-        clock_.wait_until(ceil_cycles(cursor));
-      }
+      cursor = dram_.stream(Dram::weight_fetch, addr, bytes, false, cursor);
     }
     last_end_ = cursor;
     free_at_ = ceil_cycles(cursor);
