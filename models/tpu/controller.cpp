@@ -132,7 +132,8 @@ void Controller::mark(uint32_t index, uint64_t cycle) {
   if (completion_[index] != kNever) return;
   completion_[index] = cycle;
   max_completion_ = std::max(max_completion_, cycle);
-  inflight_.erase(std::remove(inflight_.begin(), inflight_.end(), index), inflight_.end());
+  inflight_.erase(std::remove_if(inflight_.begin(), inflight_.end(), [&](const InFlight& f) { return f.index == index; }),
+                  inflight_.end());
   completed_.notify();
 }
 
@@ -177,7 +178,6 @@ void Controller::run() {
     start_ = align_up(clock_.now_ceil(), phase_);
     clock_.wait_until(start_);
     completion_.assign(n, kNever);
-    ranges_.assign(n, Ranges{});
     inflight_.clear();
     max_completion_ = start_;
 
@@ -189,9 +189,18 @@ void Controller::run() {
       issuing_ = i;
       // One per cycle, in order, after the fetch/decode/read-operands stages.
       t = std::max(first + i, i == 0 ? first : t + 1);
-      clock_.wait_until(t);
       const Instruction& in = prog.code[i];
-      if (in.op == Opcode::sync || in.op == Opcode::halt) {
+      const bool to_unit = in.op != Opcode::sync && in.op != Opcode::halt;
+      // A queue full now stays full until its unit pops: sleep until the pop
+      // rather than until t and then again until the pop (no pop before t:
+      // full at t; a pop before t: not full at t, issue at t).
+      if (to_unit && queue(unit_of(in.op)).full() && clock_.now() < t) {
+        blocked_on_queue_ = true;
+        sc_core::wait(queue(unit_of(in.op)).popped_event());
+        blocked_on_queue_ = false;
+      }
+      clock_.wait_until(t);
+      if (!to_unit) {
         // Waits until every earlier instruction has completed.
         while (!inflight_.empty()) sc_core::wait(completed_);
         const uint64_t ready = std::max(t, max_completion_);
@@ -217,12 +226,12 @@ void Controller::run() {
       e.index = i;
       e.inst = &in;
       e.issue = t;
-      ranges_[i] = ranges_of(in);
-      const Ranges& a = ranges_[i];
+      const Ranges a = ranges_of(in);
       const UnitId my_unit = unit_of(in.op);
-      for (uint32_t j : inflight_) {
-        if (unit_of(prog.code[j].op) == my_unit) continue;
-        const Ranges& b = ranges_[j];
+      for (const InFlight& f : inflight_) {
+        if (f.unit == my_unit) continue;
+        const uint32_t j = f.index;
+        const Ranges& b = f.ranges;
         uint8_t kinds = 0;
         if (overlap(a.ub_w_lo, a.ub_w_hi, b.ub_w_lo, b.ub_w_hi) ||
             overlap(a.ub_w_lo, a.ub_w_hi, b.ub_r_lo, b.ub_r_hi) ||
@@ -236,7 +245,7 @@ void Controller::run() {
         }
         if (kinds) e.deps.push_back(Dep{j, kinds});
       }
-      inflight_.push_back(i);
+      inflight_.push_back(InFlight{i, my_unit, a});
       issued_ += 1;
       q.push(std::move(e));
     }
@@ -269,7 +278,7 @@ std::string Controller::describe_state() const {
       if (blocked_on_queue_) os << ", waiting for a slot in the " << unit_name(unit_of(program_->code[issuing_].op)) << " queue";
     }
     os << "; in flight:";
-    for (uint32_t j : inflight_) os << " " << j << " (" << opcode_name(program_->code[j].op) << ")";
+    for (const InFlight& f : inflight_) os << " " << f.index << " (" << opcode_name(program_->code[f.index].op) << ")";
   }
   for (size_t u = 0; u < kUnitCount; ++u) {
     os << "; " << unit_name(UnitId(u)) << " queue " << queues_[u]->size();

@@ -155,8 +155,14 @@ class Controller : public sc_core::sc_module {
   bool blocked_on_queue_ = false;
 
   std::vector<uint64_t> completion_;  // per instruction, kNever until completed
-  std::vector<Ranges> ranges_;
-  std::vector<uint32_t> inflight_;  // issued, not completed
+  // Issued, not completed, in issue order, with what the scoreboard compares
+  // (kept only while in flight: a program's size does not matter).
+  struct InFlight {
+    uint32_t index;
+    UnitId unit;
+    Ranges ranges;
+  };
+  std::vector<InFlight> inflight_;
   uint64_t max_completion_ = 0;
 
   using Pending = std::pair<uint64_t, uint32_t>;  // (cycle, index)

@@ -9,7 +9,9 @@ namespace xpu::tpu {
 double repeat_add(double x, double d, uint64_t m) {
   constexpr uint64_t kBinade = uint64_t(1) << 53;  // a binade's span in its ulps (2^e / u)
   while (m > 0) {
-    if (m <= 4 || !(x >= std::numeric_limits<double>::min())) {  // a few, or zero / subnormal: one step
+    // A few (a handful of additions is cheaper than the binade arithmetic),
+    // or zero / subnormal: one step.
+    if (m <= 16 || !(x >= std::numeric_limits<double>::min())) {
       x += d;
       --m;
       continue;

@@ -51,6 +51,9 @@ void Mxu::set_fidelity(Fidelity f) {
   if (f == fidelity_) return;
   fidelity_ = f;
   engine_ = trace::observe_array(make_array_engine(shape_, cfg_.mxu.dataflow, f), shape_);
+  // Every pass completed before the last halt; timing fidelity does not wait
+  // for the old engine's reports of them (the controller was told at dispatch).
+  inflight_.clear();
 }
 
 bool Mxu::supports(DType t) const {
@@ -164,6 +167,7 @@ bool Mxu::schedule_head() {
                            " keeps or continues partial sums in the PEs: only an output-stationary array"
                            " does, for at most rows = " + std::to_string(shape_.rows) + " vectors");
   }
+  uint64_t last_completion = 0;  // of the matmul: its last fold's
   for (uint32_t f = 0; f < folds; ++f) {
     const uint32_t r0 = f * fold, m = std::min(fold, in.rows - r0);
     const bool sw = in.load_weights && f == 0;
@@ -266,7 +270,8 @@ bool Mxu::schedule_head() {
     engine_->submit(p);
     const uint64_t completion = pass_completion(shape_, p, df);
     inflight_.push_back(InFlight{p.id, e.index, completion});
-    ++pending_[e.index];
+    if (fidelity_ != Fidelity::timing) ++pending_[e.index];
+    last_completion = std::max(last_completion, completion);
     const uint64_t stream_end = start + stream_cycles(p, df);
     have_prev_ = true;
     prev_dtype_ = in.dtype;
@@ -324,6 +329,10 @@ bool Mxu::schedule_head() {
   }
   const uint64_t macs = uint64_t(in.rows) * in.k * in.n;
   (in.dtype == DType::int8 ? mac_int8 : in.dtype == DType::bf16 ? mac_bf16 : mac_fp16) += macs;
+  // Timing fidelity computes no values, so the closed-form completion is
+  // final at dispatch: the controller marks it at that cycle without waking
+  // the MXU (with values, retire() checks the engine's report first).
+  if (fidelity_ == Fidelity::timing) ctrl_.complete(e.index, last_completion);
   last_dispatch_ = now;
   q.pop();  // `e` is gone
   return true;
@@ -342,6 +351,7 @@ void Mxu::retire() {
     }
     const uint32_t index = it->index;
     inflight_.erase(it);
+    if (fidelity_ == Fidelity::timing) continue;  // the controller was told at dispatch
     // A matmul completes with its last fold (OS/IS; WS: its only pass).
     if (--pending_[index] == 0) {
       pending_.erase(index);
@@ -357,13 +367,27 @@ void Mxu::run() {
       schedule_weights();
       while (schedule_head()) schedule_weights();
       retire();
+      // What can unblock it: a push into an empty queue, the completion of a
+      // dependency of the head, a tile's arrival in the FIFO; and, with
+      // values, the array's next completion (timing fidelity told the
+      // controller at dispatch).
+      DepTimes dt;
+      const bool on_deps = !q.empty() && !ctrl_.deps_done(q.front(), dt);
       uint64_t next = kNever;
-      for (const InFlight& f : inflight_) next = std::min(next, f.completion);
+      if (fidelity_ != Fidelity::timing) {
+        for (const InFlight& f : inflight_) next = std::min(next, f.completion);
+      }
+      const auto& wake = fifo_.changed_event();
       if (next == kNever) {
-        sc_core::wait(q.pushed_event() | ctrl_.completed_event() | fifo_.changed_event());
+        if (on_deps) {
+          sc_core::wait(q.pushed_event() | ctrl_.completed_event() | wake);
+        } else {
+          sc_core::wait(q.pushed_event() | wake);
+        }
+      } else if (on_deps) {
+        sc_core::wait(clock_.span(next - clock_.now()), q.pushed_event() | ctrl_.completed_event() | wake);
       } else {
-        sc_core::wait(clock_.span(next - clock_.now()),
-                      q.pushed_event() | ctrl_.completed_event() | fifo_.changed_event());
+        sc_core::wait(clock_.span(next - clock_.now()), q.pushed_event() | wake);
       }
     }
   } catch (const std::exception& ex) {

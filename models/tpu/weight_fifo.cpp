@@ -103,7 +103,6 @@ void WeightFifo::run() {
     tiles_.push_back(std::move(rec));
     ++next_seq_;
     prune();
-    changed_.notify();
 
     // Group by group through the DRAM; the next group when this one is done.
     // Back-to-back transfers continue from the previous one's fractional end

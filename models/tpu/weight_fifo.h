@@ -59,8 +59,8 @@ class WeightFifo : public sc_core::sc_module {
   void set_shift(uint64_t seq, uint64_t start, uint64_t end);
   void set_latched(uint64_t seq, uint64_t when);
   void set_consumed(uint64_t seq);
-  // Notified when a tile record is created, its arrival becomes known or its
-  // shift is scheduled.
+  // Notified when a tile's arrival becomes known or its shift is scheduled
+  // (a new record alone unblocks nobody: the MXU waits for arrivals).
   const sc_core::sc_event& changed_event() const { return changed_; }
   uint64_t fetched() const { return next_seq_; }
 
