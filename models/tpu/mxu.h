@@ -57,11 +57,12 @@
 //   (the first fold's stationary load into the PEs -- WS weight shift, IS
 //   input load -- or else its first pass's start) to the last array_clear
 //   over all C columns.
-// Fidelity: tile (default), pe, timing (no values: null data pointers). The
-// MXU wakes at the closed-form completion times in every fidelity, so the
-// kernel sees the same events and every unit the same timing; in PE
-// fidelity the engine is stepped up to each wake-up and must report the
-// completion at exactly that cycle.
+// Fidelity: tile (default), pe, timing (no values: null data pointers). With
+// values the MXU wakes at the closed-form completion times and marks them
+// (in PE fidelity the engine is stepped up to each wake-up and must report
+// the completion at exactly that cycle); timing fidelity hands the closed
+// form to the controller at dispatch, which marks it at the same cycle, so
+// every unit sees the same completions without a wake of the MXU per pass.
 #include <cstdint>
 #include <map>
 #include <memory>
