@@ -154,14 +154,22 @@ double Dram::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
   return end;
 }
 
-double Dram::access(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor) {
-  Request& r = req_[who];
+namespace {
+// A requester's group, posted at cycle `at` (booked from the next cycle on).
+template <class Request>
+void post(Request& r, uint64_t addr, uint64_t bytes, bool write, double cursor, uint64_t at) {
   r.pending = true;
   r.addr = addr;
   r.bytes = bytes;
   r.write = write;
   r.cursor = cursor;
-  r.posted = clock_.now();
+  r.posted = at;
+}
+}  // namespace
+
+double Dram::access(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor) {
+  Request& r = req_[who];
+  post(r, addr, bytes, write, cursor, clock_.now());
   // Booked one cycle later by whichever requester of that cycle runs first
   // (the booking order is the arbitration order, not the threads' order).
   sc_core::wait(clock_.span(1));
@@ -189,12 +197,7 @@ double Dram::stream(Requester who, uint64_t addr, uint64_t bytes, bool write, do
   Stream& st = streams_[who];
   Request& r = req_[who];
   const uint64_t first = std::min(group_bytes_, bytes);
-  r.pending = true;
-  r.addr = addr;
-  r.bytes = first;
-  r.write = write;
-  r.cursor = cursor;
-  r.posted = clock_.now();
+  post(r, addr, first, write, cursor, clock_.now());
   st.active = true;
   st.next = addr + first;
   st.end = addr + bytes;
@@ -215,11 +218,7 @@ void Dram::stream_booked(int who, uint64_t now) {
     st.done.notify(clock_.span(back - now));
     return;
   }
-  r.pending = true;
-  r.addr = st.next;
-  r.bytes = std::min(group_bytes_, st.end - st.next);
-  r.cursor = r.end;
-  r.posted = back;
+  post(r, st.next, std::min(group_bytes_, st.end - st.next), r.write, r.end, back);
   st.next += r.bytes;
   st.booking.notify(clock_.span(back + 1 - now));
 }
