@@ -132,8 +132,9 @@ struct TpuConfig {
   HostInterfaceConfig host;
   ControllerConfig controller;
   // TensorCores per chip. The model simulates one core (core_config());
-  // a chip-level run splits each standalone GEMM's rows over the cores,
-  // runs every share and reports the chip (sim/experiment/tpu_chip_run.h).
+  // a chip-level run splits each standalone GEMM's rows or columns, and a
+  // network's batch, over the cores, runs every share and reports the chip
+  // (sim/experiment/tpu_chip_run.h).
   uint32_t cores = 1;
   CmemConfig cmem;
   // Node, memory technology and static power (priced by sim/energy, never read by the model).

@@ -31,7 +31,7 @@ class TpuBackend : public Backend {
 
   double peak_macs_per_cycle(DType dtype) const override {
     const auto& m = cfg_.mxu;
-    // A standalone-GEMM run uses every core (tpu_chip_run.h); networks run on one.
+    // Every core: GEMMs split by rows or columns, networks by batch (tpu_chip_run.h).
     const double array = double(m.rows) * m.cols * chip_.cores;
     switch (dtype) {
       case DType::int8: return m.supports_int8 ? array / m.step_int8 : 0;
@@ -64,6 +64,12 @@ class TpuBackend : public Backend {
                                                 const LayerRunOptions& opts) override {
     const bool standalone = lowering::standalone_gemms(w);
     NetworkRunner runner{cfg_, *tpu_, model_, terms_, peak_macs_per_cycle(dtype) / chip_.cores};
+    // SCALE-Sim models one array: a chip of several cores has no such run.
+    if (!opts.compat.empty() && chip_.cores > 1)
+      throw lowering::LoweringError(chip_.name + ": compat '" + opts.compat + "' simulates one array, but " +
+                                    (chip_.source_file.empty() ? std::string("the config") : chip_.source_file) +
+                                    " has cores: " + std::to_string(chip_.cores) +
+                                    " (run one core with -p cores=1)");
     // A chip run lowers each core's share of the GEMMs itself (the whole
     // workload's kept plan does not apply: dropped).
     if (standalone && chip_.cores > 1) {
@@ -75,36 +81,20 @@ class TpuBackend : public Backend {
     const bool resident = opts.io == "resident" || !opts.compat.empty();
     if (!standalone || resident) plan = kept_.take(plan_key(w, dtype, standalone));
     if (plan && opts.fidelity == Fidelity::timing) runner.lowered = &*plan;
+    // A network on a chip of several cores: split by batch (tpu_chip_run.h).
+    if (chip_.cores > 1) return run_network_on_chip(runner, chip_, w, dtype, opts);
     if (!opts.compat.empty()) {
       LayerRunOptions o = opts;
       o.io = "resident";  // SCALE-Sim's operands sit in its SRAMs
       return runner.run_gemms(w, dtype, o);  // the runner passes the GEMM view
     }
     std::vector<report::LayerResult> rows = standalone ? runner.run_gemms(w, dtype, opts) : runner.run(w, dtype, opts);
-    if (chip_.cores > 1 || cfg_.mxu.count > 1) add_unit_utilization(rows, w);
+    if (cfg_.mxu.count > 1)
+      for (auto& r : rows) add_layer_mxu_utilization(r, cfg_.mxu, 0, w, r.macs);
     return rows;
   }
 
  private:
-  // Networks run on core 0 of a many-core chip: utilization is against the
-  // chip's peak, and each layer names its cores' and MXUs' shares.
-  void add_unit_utilization(std::vector<report::LayerResult>& rows, const workload::Workload& w) const {
-    const double chip_peak = double(cfg_.mxu.rows) * cfg_.mxu.cols * chip_.cores;
-    for (auto& r : rows) {
-      if (chip_.cores > 1) {
-        r.utilization = r.cycles ? double(r.macs) / (chip_peak * double(r.cycles)) : 0;
-        r.unit_utilization["core0"] = r.cycles ? double(r.macs) / (cfg_.peak_macs_per_cycle() * double(r.cycles)) : 0;
-        for (uint32_t c = 1; c < chip_.cores; ++c) r.unit_utilization["core" + std::to_string(c)] = 0;
-      }
-      // Per MXU for rows that are one matrix layer of the workload.
-      for (const auto& l : w.layers)
-        if (l.name == r.name && l.n > 0 && l.macs() == r.macs) {
-          add_mxu_utilization(r, cfg_.mxu, 0, l.gemm_count * l.m, l.n, l.k, r.cycles);
-          break;
-        }
-    }
-  }
-
   tpu::TpuConfig chip_;
   tpu::TpuConfig cfg_;
   energy::EnergyModel model_;

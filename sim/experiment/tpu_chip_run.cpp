@@ -45,6 +45,38 @@ stats::Snapshot sum_snapshots(const std::vector<const stats::Snapshot*>& cores, 
 
 }  // namespace
 
+report::LayerResult combine_cores(const std::vector<CoreRow>& rows, const NetworkRunner& runner, uint32_t cores) {
+  size_t slowest = 0;
+  for (size_t i = 1; i < rows.size(); ++i)
+    if (rows[i].row->cycles > rows[slowest].row->cycles) slowest = i;
+  report::LayerResult r = *rows[slowest].row;
+  r.macs = 0;
+  std::vector<const stats::Snapshot*> snaps;
+  for (const auto& x : rows) {
+    r.macs += x.row->macs;
+    snaps.push_back(&x.row->stats);
+  }
+  r.utilization = r.cycles ? double(r.macs) / (runner.peak_macs_per_cycle * cores * double(r.cycles)) : 0;
+  r.stats = sum_snapshots(snaps, slowest);
+  r.energy = runner.model.evaluate(r.stats, runner.terms, r.seconds);
+  r.unit_utilization.clear();
+  for (uint32_t c = 0; c < cores; ++c) r.unit_utilization["core" + std::to_string(c)] = 0;
+  for (const auto& [key, b] : r.bytes)
+    if (key != "array_rows_used" && key != "array_cols_used") {  // shapes, not traffic: the slowest core's
+      r.bytes[key] = 0;
+      for (const auto& x : rows) r.bytes[key] += x.row->bytes.count(key) ? x.row->bytes.at(key) : 0;
+    }
+  for (const auto& x : rows) {
+    if (x.row->verdict == report::Verdict::mismatch && r.verdict != report::Verdict::mismatch) {
+      r.verdict = x.row->verdict;
+      r.verdict_detail = x.row->verdict_detail;
+    }
+    r.unit_utilization["core" + std::to_string(x.core)] =
+        r.cycles ? double(x.row->macs) / (runner.peak_macs_per_cycle * double(r.cycles)) : 0;
+  }
+  return r;
+}
+
 std::vector<report::LayerResult> run_gemms_on_chip(NetworkRunner& runner, const tpu::TpuConfig& chip,
                                                    const workload::Workload& w, DType dtype,
                                                    const LayerRunOptions& opts) {
@@ -69,42 +101,21 @@ std::vector<report::LayerResult> run_gemms_on_chip(NetworkRunner& runner, const 
   }
   std::vector<report::LayerResult> out;
   std::vector<size_t> next(cores, 0);
-  const double chip_peak = runner.peak_macs_per_cycle * cores;
   for (const auto& l : w.layers) {
-    std::vector<const report::LayerResult*> rows;
-    std::vector<uint32_t> which;
+    std::vector<CoreRow> rows;
     const bool by_n = split_columns(l.n, chip);
     for (uint32_t c = 0; c < cores; ++c)
       if (core_share(by_n ? l.n : l.m, cores, c) > 0) {
         if (next[c] >= per_core[c].size()) throw InternalError("chip run: core " + std::to_string(c) + " lost a layer");
-        rows.push_back(&per_core[c][next[c]++]);
-        which.push_back(c);
+        rows.push_back({&per_core[c][next[c]++], c});
       }
-    size_t slowest = 0;
-    for (size_t i = 1; i < rows.size(); ++i)
-      if (rows[i]->cycles > rows[slowest]->cycles) slowest = i;
-    report::LayerResult r = *rows[slowest];
+    report::LayerResult r = combine_cores(rows, runner, cores);
     r.name = l.name;
     r.shape = l.shape();
-    r.macs = l.macs();
-    r.utilization = r.cycles ? double(r.macs) / (chip_peak * double(r.cycles)) : 0;
-    std::vector<const stats::Snapshot*> snaps;
-    for (const auto* x : rows) snaps.push_back(&x->stats);
-    r.stats = sum_snapshots(snaps, slowest);
-    r.energy = runner.model.evaluate(r.stats, runner.terms, r.seconds);
-    r.bytes.clear();
-    r.unit_utilization.clear();
-    for (size_t i = 0; i < rows.size(); ++i) {
-      for (const auto& [key, b] : rows[i]->bytes) r.bytes[key] += b;
-      // A mismatch in any share stands for the layer.
-      if (rows[i]->verdict == report::Verdict::mismatch) {
-        r.verdict = rows[i]->verdict;
-        r.verdict_detail = rows[i]->verdict_detail;
-      }
-      const uint64_t part = core_share(by_n ? l.n : l.m, cores, which[i]);
-      r.unit_utilization["core" + std::to_string(which[i])] =
-          double(rows[i]->macs) / (runner.peak_macs_per_cycle * double(r.cycles));
-      add_mxu_utilization(r, runner.cfg.mxu, which[i], by_n ? l.m : part, by_n ? part : l.n, l.k, r.cycles);
+    if (r.macs != l.macs()) throw InternalError("chip run: layer '" + l.name + "': the cores' MACs do not add up");
+    for (const auto& x : rows) {
+      const uint64_t part = core_share(by_n ? l.n : l.m, cores, x.core);
+      add_mxu_utilization(r, runner.cfg.mxu, x.core, by_n ? l.m : part, by_n ? part : l.n, l.k, r.cycles);
     }
     if (r.verdict != report::Verdict::unchecked)
       r.verdict_detail += " (" + std::to_string(rows.size()) + " cores, " + (by_n ? "columns" : "rows") + " split)";

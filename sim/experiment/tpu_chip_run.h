@@ -13,10 +13,27 @@
 //   the chip's row is the slowest core's time with every core's counters
 //   summed (energy: summed dynamic, chip static power x the chip's time).
 //   Rows and columns are independent, so every share stays bit-exact.
+// - Networks: each core runs the whole network on a contiguous share of
+//   the batch (the first cores take one more sample when it does not
+//   divide; the workload is reloaded from its file at the share's batch,
+//   sample-independent operators make the shares independent). Each core
+//   holds its own copy of the weights and streams them from the shared HBM
+//   at its half of the bandwidth (core_config). A network without a `batch`
+//   parameter, or at a batch below the core count, leaves the remaining
+//   cores idle (reported at 0 %): splitting one sample's layers over cores
+//   (N or spatial splits with an exchange of activations between layers) is
+//   not modelled. Values (tile/pe fidelity): the whole batch's inputs and
+//   constants are drawn once and every core reads its samples' slice, so
+//   the cores' outputs, concatenated, are the one-core run's bit for bit
+//   (16-bit and fp32; int8 calibrates per-tensor scales on each core's own
+//   samples). Rows are matched by layer name; the chip's row is the slowest
+//   core's time (the cores step through the layers together), counters and
+//   MACs summed.
 // - Per-MXU and per-core utilization: a core's logical array holds
 //   mxu.count MXUs side by side along N, so MXU j computes the columns
 //   [j c, (j+1) c) of every N tile of count x c columns (c = cols per MXU):
 //   its MACs are the layer's MACs x its columns / N.
+#include <optional>
 #include <vector>
 
 #include "models/tpu/tpu_config.h"
@@ -38,9 +55,40 @@ uint64_t mxu_columns(uint64_t n, const tpu::MxuConfig& mxu, uint32_t j);
 void add_mxu_utilization(report::LayerResult& r, const tpu::MxuConfig& mxu, uint32_t core, uint64_t m,
                          uint64_t n, uint64_t k, uint64_t cycles);
 
+// Sets the per-MXU utilization of core `core`'s row `r` of a matrix layer
+// of `w` (the core's share: `macs` of its MACs) over r.cycles; nothing for
+// a row that is not one matrix layer of `w`.
+void add_layer_mxu_utilization(report::LayerResult& r, const tpu::MxuConfig& mxu, uint32_t core,
+                               const workload::Workload& w, uint64_t macs);
+
+// One core's row of a layer.
+struct CoreRow {
+  const report::LayerResult* row;
+  uint32_t core;
+};
+
+// The chip's row of one layer from its cores' rows: the slowest core's time
+// and stalls, MACs, counters and bytes summed, energy priced on the sums
+// over the chip's time, a mismatch in any share standing for the layer,
+// and each core's utilization ("core<c>"; 0 for a core without a share).
+report::LayerResult combine_cores(const std::vector<CoreRow>& rows, const NetworkRunner& runner, uint32_t cores);
+
 // A workload of standalone GEMMs on every core of `chip` (runner: one core).
 std::vector<report::LayerResult> run_gemms_on_chip(NetworkRunner& runner, const tpu::TpuConfig& chip,
                                                    const workload::Workload& w, DType dtype,
                                                    const LayerRunOptions& opts);
+
+// Core `core`'s first sample when `batch` samples are split over `cores`.
+uint64_t core_offset(uint64_t batch, uint32_t cores, uint32_t core);
+
+// `w` reloaded from its file at batch `batch` (its other parameters as
+// they were), or nullopt when it cannot be: no `batch` parameter, no file,
+// or a reload whose inputs or MACs do not scale with the batch.
+std::optional<workload::Workload> rebatched(const workload::Workload& w, int64_t batch);
+
+// A network on every core of `chip`, split by batch (runner: one core).
+std::vector<report::LayerResult> run_network_on_chip(NetworkRunner& runner, const tpu::TpuConfig& chip,
+                                                     const workload::Workload& w, DType dtype,
+                                                     const LayerRunOptions& opts);
 
 }  // namespace xpu::experiment
