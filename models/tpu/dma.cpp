@@ -31,10 +31,11 @@ void Dma::run() {
   const bool pcie = cfg_.host.path == HostPath::pcie;
   // cycles per byte on the link: MHz / (GB/s * 1e3), exact for round figures.
   const double link_cpb = cfg_.clock_mhz / (cfg_.host.bandwidth_gbps * 1e3);
-  const double latency = pcie ? cfg_.host_latency_cycles() : dram_.latency_cycles();
   const double port_bpc = ub_.port_bytes_per_cycle(port);
   const uint64_t chunk = ub_.dma_chunk_bytes(port);
   const Dram::Requester requester = in_dir ? Dram::dma_in : Dram::dma_out;
+  // Per transfer: the placement (DRAM or CMEM) may change between programs.
+  auto latency = [&] { return pcie ? cfg_.host_latency_cycles() : dram_.latency_cycles(requester); };
 
   for (;;) {
     DepTimes dt;
@@ -84,7 +85,7 @@ void Dma::run() {
     const uint64_t done_moving = ceil_cycles(cur);
     last_end_ = cur;
     free_at_ = done_moving;
-    const uint64_t completion = ceil_cycles(cur + latency);
+    const uint64_t completion = ceil_cycles(cur + latency());
     ub_.port_conflict_cycles += uint64_t(std::llround(conflict_total_)) - uint64_t(std::llround(old_conflict));
     (in_dir ? ub_.write_bytes : ub_.read_bytes) += in.bytes;
     bytes_ += in.bytes;

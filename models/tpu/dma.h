@@ -18,7 +18,8 @@
 //   have taken count as tpu.ub.port_conflict_cycles.
 // The engine is free for its next transfer when the last chunk ends; the
 // transfer completes one latency later (host.latency_ns for pcie,
-// dram.latency_ns for dram), once per transfer.
+// dram.latency_ns for dram, or the CMEM's when the data was placed there,
+// dram.h), once per transfer.
 // Functional: the bytes are copied when the transfer starts (dependencies
 // keep everyone else off the range until it completes); timing fidelity
 // skips the copy.

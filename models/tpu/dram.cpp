@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "sim/common/errors.h"
+
 namespace xpu::tpu {
 
 double repeat_add(double x, double d, uint64_t m) {
@@ -131,7 +133,29 @@ double DramChannels::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t
   return group_end;
 }
 
-Dram::Dram(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& clock, stats::Group& g)
+namespace {
+
+// The CMEM as a DRAM-like level: its bandwidth and latency on dram.channels
+// channels (dram.h).
+TpuConfig cmem_level(const TpuConfig& cfg) {
+  TpuConfig c = cfg;
+  c.dram.bandwidth_gbps = cfg.cmem.bandwidth_gbps;
+  c.dram.latency_ns = cfg.cmem.latency_ns;
+  c.dram.burst_bytes = 32;
+  return c;
+}
+
+}  // namespace
+
+Dram::Cmem::Cmem(const TpuConfig& level, stats::Group& g)
+    : channels(level),
+      latency_cycles(level.dram_latency_cycles()),
+      read_bytes(g.counter("read_bytes", stats::Unit::bytes, "bytes read from the CMEM")),
+      write_bytes(g.counter("write_bytes", stats::Unit::bytes, "bytes written to the CMEM")),
+      busy_cycles(g.counter("busy_cycles", stats::Unit::cycles, "cycles with at least one CMEM channel busy")) {}
+
+Dram::Dram(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& clock, stats::Group& g,
+           stats::Group* cmem_group)
     : sc_module(name),
       read_bytes(g.counter("read_bytes", stats::Unit::bytes, "bytes read from DRAM")),
       write_bytes(g.counter("write_bytes", stats::Unit::bytes, "bytes written to DRAM")),
@@ -143,15 +167,31 @@ Dram::Dram(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& cloc
   latency_cycles_ = cfg.dram_latency_cycles();
   const uint64_t round = uint64_t(cfg.dram.channels) * cfg.dram.interleave_bytes;
   group_bytes_ = std::max<uint64_t>(round, (4096 + round - 1) / round * round);
+  if (cfg.cmem.capacity_bytes > 0) {
+    if (!cmem_group) throw InternalError("dram: a CMEM without a counter group");
+    cmem_ = std::make_unique<Cmem>(cmem_level(cfg), *cmem_group);
+  }
   SC_METHOD(stream_tick);
   for (const Stream& st : streams_) sensitive << st.booking;
   dont_initialize();
 }
 
-double Dram::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
+double Dram::book(Requester who, uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
+  if (in_cmem_[who]) {
+    const double end = cmem_->channels.book(addr, bytes, cursor, now);
+    cmem_->busy_cycles += cmem_->channels.take_busy_cycles();
+    return end;
+  }
   const double end = channels_.book(addr, bytes, cursor, now);
   busy_cycles += channels_.take_busy_cycles();
   return end;
+}
+
+void Dram::count(Requester who, uint64_t bytes, bool write) {
+  if (in_cmem_[who])
+    (write ? cmem_->write_bytes : cmem_->read_bytes) += bytes;
+  else
+    (write ? write_bytes : read_bytes) += bytes;
 }
 
 namespace {
@@ -174,7 +214,7 @@ double Dram::access(Requester who, uint64_t addr, uint64_t bytes, bool write, do
   // (the booking order is the arbitration order, not the threads' order).
   sc_core::wait(clock_.span(1));
   if (r.pending) arbitrate();
-  (write ? write_bytes : read_bytes) += bytes;
+  count(who, bytes, write);
   return r.end;
 }
 
@@ -183,11 +223,10 @@ double Dram::transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, 
   // requester posts its next group at max(t + 1, ceil(end)).
   uint64_t t = clock_.now();
   for (uint64_t off = 0; off < bytes; off += group_bytes_) {
-    cursor = book(addr + off, std::min(group_bytes_, bytes - off), cursor, t + 1);
+    cursor = book(who, addr + off, std::min(group_bytes_, bytes - off), cursor, t + 1);
     t = std::max(t + 1, ceil_cycles(cursor));
   }
-  (void)who;
-  (write ? write_bytes : read_bytes) += bytes;
+  count(who, bytes, write);
   clock_.wait_until(t);
   return cursor;
 }
@@ -203,7 +242,7 @@ double Dram::stream(Requester who, uint64_t addr, uint64_t bytes, bool write, do
   st.end = addr + bytes;
   st.booking.notify(clock_.span(1));
   sc_core::wait(st.done);
-  (write ? write_bytes : read_bytes) += bytes;
+  count(who, bytes, write);
   return r.end;
 }
 
@@ -249,7 +288,7 @@ void Dram::arbitrate() {
       for (int j = k; j > 0 && before(due[j], due[j - 1]); --j) std::swap(due[j], due[j - 1]);
     for (int k = 0; k < n; ++k) {
       const int i = due[k];
-      req_[i].end = book(req_[i].addr, req_[i].bytes, req_[i].cursor, now);
+      req_[i].end = book(Requester(i), req_[i].addr, req_[i].bytes, req_[i].cursor, now);
       req_[i].pending = false;
     }
     for (int k = 0; k < n; ++k) {

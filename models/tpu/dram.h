@@ -30,6 +30,16 @@
 // Counters: tpu.dram.read_bytes, write_bytes, busy_cycles (cycles in which at
 // least one channel is transferring).
 //
+// CMEM (cmem.capacity_bytes > 0, tpu_config.h): a second set of channels with
+// the CMEM's bandwidth and latency, the same rules. place_in_cmem() says
+// whose data the lowering placed there: the weights (the weight fetcher's
+// transfers) and/or the data behind the DMA engines (host.path dram: the
+// activations outside the unified buffer). Those transfers use the CMEM's
+// channels and latency and count as tpu.cmem.read_bytes / write_bytes /
+// busy_cycles instead of tpu.dram.*. The CMEM's channels: dram.channels of
+// them with dram.interleave_bytes chunks and 32-byte bursts (an estimate:
+// SRAM banks accessed in 256-bit words).
+//
 // Booking arithmetic (DramChannels): a group is booked per channel in closed
 // form, not chunk by chunk. A channel's chunks of one group run back to back
 // (each starts when the previous one ends), so they cover one interval
@@ -40,6 +50,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include <systemc>
@@ -94,7 +105,17 @@ class Dram : public sc_core::sc_module {
   enum Requester : int { weight_fetch = 0, dma_in = 1, dma_out = 2, kRequesters = 3 };
 
   SC_HAS_PROCESS(Dram);
-  Dram(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& clock, stats::Group& group);
+  // `cmem_group`: where the CMEM's counters go (required when the config has a CMEM).
+  Dram(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& clock, stats::Group& group,
+       stats::Group* cmem_group = nullptr);
+
+  // Which requesters' transfers the CMEM serves from now on (both false: none;
+  // ignored without a CMEM).
+  void place_in_cmem(bool weights, bool dma) {
+    in_cmem_[weight_fetch] = weights && cmem_;
+    in_cmem_[dma_in] = in_cmem_[dma_out] = dma && cmem_;
+  }
+  bool in_cmem(Requester who) const { return in_cmem_[who]; }
 
   // From an SC_THREAD: transfers [addr, addr + bytes) no earlier than
   // `cursor` (fractional cycle) and returns the fractional cycle at which its
@@ -116,7 +137,10 @@ class Dram : public sc_core::sc_module {
   // waking the thread twice per group). Returns the last group's end.
   double stream(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor);
 
-  double latency_cycles() const { return latency_cycles_; }
+  // Latency of `who`'s transfers (DRAM's, or the CMEM's for a requester it serves).
+  double latency_cycles(Requester who = weight_fetch) const {
+    return in_cmem_[who] ? cmem_->latency_cycles : latency_cycles_;
+  }
   // Bytes per access() that keep the channels busy for a while: at least one
   // interleave chunk per channel and at least 4 KiB.
   uint64_t group_bytes() const { return group_bytes_; }
@@ -126,6 +150,16 @@ class Dram : public sc_core::sc_module {
   stats::Counter& busy_cycles;
 
  private:
+  // The CMEM's channels and counters.
+  struct Cmem {
+    Cmem(const TpuConfig& level, stats::Group& g);
+    DramChannels channels;
+    double latency_cycles;
+    stats::Counter& read_bytes;
+    stats::Counter& write_bytes;
+    stats::Counter& busy_cycles;
+  };
+
   struct Request {
     bool pending = false;
     uint64_t addr = 0, bytes = 0;
@@ -149,7 +183,8 @@ class Dram : public sc_core::sc_module {
   void stream_booked(int who, uint64_t now);
   // SC_METHOD: books a stream's group that no requester thread booked first.
   void stream_tick();
-  double book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now);
+  double book(Requester who, uint64_t addr, uint64_t bytes, double cursor, uint64_t now);
+  void count(Requester who, uint64_t bytes, bool write);
 
   TpuConfig cfg_;
   const Clock& clock_;
@@ -159,6 +194,8 @@ class Dram : public sc_core::sc_module {
   DramChannels channels_;
   std::array<Request, kRequesters> req_;
   std::array<Stream, kRequesters> streams_;
+  std::unique_ptr<Cmem> cmem_;
+  std::array<bool, kRequesters> in_cmem_{};
 };
 
 }  // namespace xpu::tpu

@@ -37,7 +37,8 @@ Tpu::~Tpu() = default;
 
 void Tpu::build() {
   stats::Group& g = *stats_;
-  dram_ = std::make_unique<Dram>("dram", cfg_, clock_, g.child("dram"));
+  dram_ = std::make_unique<Dram>("dram", cfg_, clock_, g.child("dram"),
+                                 cfg_.cmem.capacity_bytes > 0 ? &g.child("cmem") : nullptr);
   ctrl_ = std::make_unique<Controller>("controller", cfg_, clock_, g);
   fifo_ = std::make_unique<WeightFifo>("weight_fifo", cfg_, clock_, *ctrl_, *dram_, weights_, g);
   mxu_ = std::make_unique<Mxu>("mxu", cfg_, clock_, *ctrl_, *fifo_, ub_, acc_, g);

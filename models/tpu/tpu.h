@@ -66,6 +66,10 @@ class Tpu : public sc_core::sc_module {
   // timing is identical). A change gives the array a fresh engine.
   void set_fidelity(Fidelity f);
   Fidelity fidelity() const { return fidelity_; }
+  // Between runs: whether the weights and/or the data behind the DMA
+  // engines sit in the CMEM (the lowering's placement; dram.h). No effect
+  // without a CMEM.
+  void place_in_cmem(bool weights, bool dma) { dram_->place_in_cmem(weights, dma); }
 
   // Validates (std::invalid_argument naming the instruction index and its
   // assembly line), then simulates until the program halts. Throws

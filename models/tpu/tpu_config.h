@@ -111,11 +111,16 @@ struct ControllerConfig {
 };
 
 // On-chip common memory between HBM and the cores' vector memories (TPU v4:
-// 128 MiB). Modelled as capacity the lowering may place tensors in: each
-// core's unified buffer is extended by its share (capacity / cores) with the
-// unified buffer's ports, rather than as a level with its own bandwidth.
+// 128 MiB SRAM). A memory level of its own: the lowering places a network's
+// weights, then its activations outside the unified buffer, in a core's
+// share of it when they fit (sim/lowering/tpu/cmem_placement.h), and the
+// weight fetcher and the DMA engines then reach them at the CMEM's
+// bandwidth and latency instead of DRAM's (dram.h), counted as
+// tpu.cmem.read_bytes / write_bytes.
 struct CmemConfig {
   uint64_t capacity_bytes = 0;  // 0: none
+  double bandwidth_gbps = 0;    // GB/s, all cores together
+  double latency_ns = 0;        // once per transfer, as DRAM's
 };
 
 struct TpuConfig {
@@ -148,17 +153,18 @@ struct TpuConfig {
   // ns x cycles/ns, written as ns * MHz / 1e3 so that round figures stay
   // exact in binary floating point (100 ns at 700 MHz is exactly 70.0).
   double dram_latency_cycles() const { return dram.latency_ns * clock_mhz / 1e3; }
+  double cmem_latency_cycles() const { return cmem.latency_ns * clock_mhz / 1e3; }
   double host_latency_cycles() const { return host.latency_ns * clock_mhz / 1e3; }
 };
 
 // The configuration of one TensorCore of `chip`, as the model and the
-// lowering see it: the chip's DRAM bandwidth shared evenly by the cores and
-// the unified buffer extended by the core's share of the CMEM. The chip
-// itself when it has one core and no CMEM.
+// lowering see it: the chip's DRAM bandwidth and its CMEM (capacity and
+// bandwidth) shared evenly by the cores. The chip itself when it has one core.
 inline TpuConfig core_config(const TpuConfig& chip) {
   TpuConfig c = chip;
   c.dram.bandwidth_gbps = chip.dram.bandwidth_gbps / chip.cores;
-  c.unified_buffer.capacity_bytes += chip.cmem.capacity_bytes / chip.cores;
+  c.cmem.capacity_bytes = chip.cmem.capacity_bytes / chip.cores;
+  c.cmem.bandwidth_gbps = chip.cmem.bandwidth_gbps / chip.cores;
   return c;
 }
 

@@ -34,6 +34,17 @@ std::vector<energy::EnergyTerm> tpu_energy_terms(const TpuConfig& cfg, const ene
   t.push_back({"tpu.dram", "tpu.dram.read_bytes", "dram", dram});
   t.push_back({"tpu.dram", "tpu.dram.write_bytes", "dram", dram});
 
+  // The CMEM: an SRAM of the core's share, read and written 64 bits at a
+  // time (the Horowitz points' width). Above the largest point (1 MiB) the
+  // table continues its last segment linearly in log2(capacity)
+  // (EnergyTable::sram_access_pj): an extrapolation, no measured point.
+  if (cfg.cmem.capacity_bytes > 0) {
+    t.push_back({"tpu.cmem", "tpu.cmem.read_bytes", "sram_read",
+                 energy::sram_bytes_pj(table, cfg.cmem.capacity_bytes, 64, false)});
+    t.push_back({"tpu.cmem", "tpu.cmem.write_bytes", "sram_write",
+                 energy::sram_bytes_pj(table, cfg.cmem.capacity_bytes, 64, true)});
+  }
+
   t.push_back({"tpu.act", "tpu.act.elements", "act", table.op_pj("fp32_mult") + table.op_pj("fp32_add")});
   // The arithmetic of vector ops and activate functions beyond relu.
   t.push_back({"tpu.act", "tpu.act.fp32_adds", "vector", table.op_pj("fp32_add")});

@@ -118,10 +118,14 @@ tpu::TpuConfig parse_tpu_config(Reader& r) {
     c.cmem.capacity_bytes = m.bytes("capacity_bytes", c.cmem.capacity_bytes);
     if (c.cmem.capacity_bytes > (4ull << 30))
       m.error("capacity_bytes", "value " + std::to_string(c.cmem.capacity_bytes) + " out of range: at most 4 GiB");
+    c.cmem.bandwidth_gbps = m.number("bandwidth_gbps", c.cmem.bandwidth_gbps, 0.0, 1e6);
+    c.cmem.latency_ns = m.number("latency_ns", c.cmem.latency_ns, 0.0, 1e6);
+    if (c.cmem.capacity_bytes > 0 && !(c.cmem.bandwidth_gbps > 0))
+      m.error("bandwidth_gbps", "a CMEM (capacity_bytes > 0) needs a bandwidth > 0");
   }
   // Static power is booked to the components tpu_energy.h prices, plus
   // "other" (control, clock tree, I/O: what no counted unit covers).
-  c.energy = read_machine_energy(r, "tpu", {"mxu", "ub", "acc", "weight_fifo", "act", "dma", "dram", "other"});
+  c.energy = read_machine_energy(r, "tpu", {"mxu", "ub", "acc", "weight_fifo", "act", "dma", "dram", "cmem", "other"});
   return c;
 }
 

@@ -11,6 +11,7 @@
 #include "sim/check/tpu_gemm_check.h"
 #include "sim/check/values.h"
 #include "sim/common/errors.h"
+#include "sim/lowering/tpu/cmem_placement.h"
 #include "sim/lowering/tpu/gemm.h"
 #include "sim/experiment/cycle_accounting.h"
 #include "sim/experiment/layer_result.h"
@@ -138,10 +139,19 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
         if (it != ref.end()) lo.scales[t.name] = scale_for(tensor_max_abs(it->second.data(), it->second.size()));
       }
   }
+  // A network's weights and off-UB activations in the CMEM where they fit
+  // (cmem_placement.h); standalone GEMMs read theirs from DRAM.
+  auto placed = [&](const lowering::NetworkPlan& plan) {
+    const lowering::CmemPlacement at = lowering::place_in_cmem(cfg, plan);
+    tpu.place_in_cmem(at.weights, at.dma);
+    auto rows = execute(plan, inputs, ref, dtype, opts);
+    tpu.place_in_cmem(false, false);
+    return rows;
+  };
   if (!values)
-    if (auto ahead = prelowered_plan(cfg, w, dtype, false, false)) return execute(*ahead, inputs, ref, dtype, opts);
+    if (auto ahead = prelowered_plan(cfg, w, dtype, false, false)) return placed(*ahead);
   const auto plan = !values && lowered ? std::move(*lowered) : lowering::lower_network(cfg, w, lo);
-  return execute(plan, inputs, ref, dtype, opts);
+  return placed(plan);
 }
 
 std::vector<report::LayerResult> NetworkRunner::execute(const lowering::NetworkPlan& plan,
@@ -200,6 +210,10 @@ std::vector<report::LayerResult> NetworkRunner::execute(const lowering::NetworkP
     r.bytes["weight_fifo_write"] = r.stats.get("tpu.weight_fifo.write_bytes");
     r.bytes["dram_read"] = r.stats.get("tpu.dram.read_bytes");
     r.bytes["dram_write"] = r.stats.get("tpu.dram.write_bytes");
+    if (cfg.cmem.capacity_bytes > 0) {
+      r.bytes["cmem_read"] = r.stats.get("tpu.cmem.read_bytes");
+      r.bytes["cmem_write"] = r.stats.get("tpu.cmem.write_bytes");
+    }
     r.bytes["host_in"] = r.stats.get("tpu.dma.in_bytes");
     r.bytes["host_out"] = r.stats.get("tpu.dma.out_bytes");
     r.bytes["weight_path"] = double(lp.weight_path_bytes);

@@ -27,6 +27,9 @@
 //   precision (check::network_tolerance, documented in README.md,
 //   "Networks"): within_tolerance, or mismatch ("MISMATCH ...").
 // Timing fidelity moves no values; scales are 1 and the verdict is unchecked.
+// On a core with a CMEM a network's weights and off-UB activations sit in
+// the CMEM where they fit (lowering/tpu/cmem_placement.h), for the network's
+// run only; standalone GEMMs read DRAM.
 #include <vector>
 
 #include "models/tpu/tpu.h"

@@ -133,10 +133,12 @@ TEST_CASE("tpu chip: the shipped chips' peaks", "[tpu][chip]") {
     CHECK(peak == Approx(c.tflops));
     CHECK(cfg.energy.static_watts() > 0);
   }
-  // TPU v4: 128 MiB CMEM, half of it extends each core's 16 MiB vector memory;
-  // each core gets half of the 1200 GB/s.
+  // TPU v4: each core gets half of the 128 MiB CMEM and of its 2150 GB/s,
+  // half of the HBM's 1200 GB/s, and keeps its 16 MiB vector memory.
   const tpu::TpuConfig v4 = config::load_tpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/tpu_v4.yaml");
   const tpu::TpuConfig core = tpu::core_config(v4);
-  CHECK(core.unified_buffer.capacity_bytes == (16ull + 64) << 20);
+  CHECK(core.unified_buffer.capacity_bytes == 16ull << 20);
+  CHECK(core.cmem.capacity_bytes == 64ull << 20);
+  CHECK(core.cmem.bandwidth_gbps == Approx(1075));
   CHECK(core.dram.bandwidth_gbps == Approx(600));
 }

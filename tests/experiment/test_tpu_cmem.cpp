@@ -1,0 +1,141 @@
+// The CMEM as a memory level of its own (tpu_config.h, CmemConfig; dram.h;
+// lowering/tpu/cmem_placement.h): a network's weights, then the data behind
+// the DMA engines, sit in the CMEM when they fit; their transfers move to
+// the CMEM's counters, bandwidth and latency, and energy prices them.
+#include <catch2/catch.hpp>
+
+#include "models/tpu/tpu.h"
+#include "models/tpu/tpu_energy.h"
+#include "sim/config/tpu_config.h"
+#include "sim/energy/energy_model.h"
+#include "sim/energy/energy_table.h"
+#include "sim/experiment/tpu_network_run.h"
+#include "sim/lowering/tpu/cmem_placement.h"
+#include "sim/workload/workload.h"
+
+using namespace xpu;
+
+namespace {
+
+const std::string kSrc = XPUSIM_SOURCE_DIR;
+
+energy::EnergyTable table() { return energy::load_energy_table(kSrc + "/configs/energy/horowitz_45nm.yaml"); }
+
+// tpu_small with its activations in DRAM (host.path dram) and a CMEM of
+// `cmem` bytes at 4x the DRAM's bandwidth and a quarter of its latency.
+tpu::TpuConfig small(uint64_t cmem) {
+  tpu::TpuConfig c = config::load_tpu_config(kSrc + "/configs/accelerators/tpu_small.yaml");
+  c.host.path = tpu::HostPath::dram;
+  c.cmem.capacity_bytes = cmem;
+  c.cmem.bandwidth_gbps = 4 * c.dram.bandwidth_gbps;
+  c.cmem.latency_ns = c.dram.latency_ns / 4;
+  return c;
+}
+
+struct Core {
+  tpu::TpuConfig cfg;
+  energy::EnergyModel model;
+  std::vector<energy::EnergyTerm> terms;
+  tpu::Tpu tpu;
+  Core(const tpu::TpuConfig& c, const char* name)
+      : cfg(c), model(energy::table_for_machine(table(), c.energy), c.energy.static_power),
+        terms(tpu::tpu_energy_terms(cfg, model.table())), tpu(cfg, name) {}
+  // Totals of the run's counters over every row.
+  std::map<std::string, double> run(const workload::Workload& w, uint64_t* cycles, double* cmem_pj) {
+    experiment::NetworkRunner r{cfg, tpu, model, terms, cfg.peak_macs_per_cycle()};
+    experiment::LayerRunOptions o;
+    o.fidelity = Fidelity::timing;
+    std::map<std::string, double> s;
+    *cycles = 0;
+    *cmem_pj = 0;
+    for (const auto& row : r.run(w, DType::bf16, o)) {
+      *cycles += row.cycles;
+      for (const char* k : {"tpu.dram.read_bytes", "tpu.dram.write_bytes", "tpu.cmem.read_bytes", "tpu.cmem.write_bytes"})
+        s[k] += row.stats.get(k);
+      auto it = row.energy.by_component_op_class.find("tpu.cmem");
+      if (it != row.energy.by_component_op_class.end())
+        for (const auto& [cls, pj] : it->second) *cmem_pj += pj;
+    }
+    return s;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("tpu cmem: placement, weights first, then the DMA engines' data", "[tpu][cmem]") {
+  lowering::NetworkPlan plan;
+  plan.layers.resize(2);
+  plan.layers[0].steps.resize(2);
+  plan.layers[0].steps[0].weight_bytes = 300;
+  plan.layers[0].steps[1].weight_bytes = 200;
+  plan.layers[1].steps.resize(1);
+  plan.layers[1].steps[0].weight_bytes = 100;
+  plan.host_bytes = 250;
+  // Weights 300 + 200 + 100 = 600 bytes, DMA data 250.
+  struct Case {
+    uint64_t cap;
+    bool weights, dma;
+  } cases[] = {{0, false, false},    // no CMEM
+               {599, false, true},   // weights do not fit; 250 do
+               {600, true, false},   // weights fill it
+               {849, true, false},   // 249 left for 250
+               {850, true, true}};   // both
+  for (const auto& c : cases) {
+    INFO("capacity " << c.cap);
+    tpu::TpuConfig cfg = small(c.cap);
+    const auto p = lowering::place_in_cmem(cfg, plan);
+    CHECK(p.weight_bytes == 600);
+    CHECK(p.dma_bytes == 250);
+    CHECK(p.weights == c.weights);
+    CHECK(p.dma == c.dma);
+  }
+  // Through PCIe the DMA engines reach the host: only weights can move.
+  tpu::TpuConfig pcie = small(1 << 20);
+  pcie.host.path = tpu::HostPath::pcie;
+  CHECK_FALSE(lowering::place_in_cmem(pcie, plan).dma);
+}
+
+TEST_CASE("tpu cmem: a network's DRAM traffic moves to the CMEM, faster, priced as SRAM", "[tpu][cmem]") {
+  const workload::Workload w = workload::load_workload(kSrc + "/workloads/nets/lenet5.yaml");
+  // Footprints of the plan on this core (bf16).
+  lowering::NetworkOptions lo;
+  lo.dtype = DType::bf16;
+  lo.values = false;
+  const auto at = lowering::place_in_cmem(small(1 << 30), lowering::lower_network(small(0), w, lo));
+  REQUIRE(at.weight_bytes > 0);
+  REQUIRE(at.dma_bytes > 0);
+  // No CMEM; a CMEM too small for either; one that holds the weights only;
+  // one that holds both.
+  Core none(small(0), "cmem_none"), tiny(small(std::min(at.weight_bytes, at.dma_bytes) - 1), "cmem_tiny"),
+      weights(small(at.weight_bytes), "cmem_weights"), both(small(at.weight_bytes + at.dma_bytes), "cmem_both");
+  uint64_t c_none, c_tiny, c_weights, c_both;
+  double e_none, e_tiny, e_weights, e_both;
+  const auto s_none = none.run(w, &c_none, &e_none);
+  const auto s_tiny = tiny.run(w, &c_tiny, &e_tiny);
+  const auto s_weights = weights.run(w, &c_weights, &e_weights);
+  const auto s_both = both.run(w, &c_both, &e_both);
+  // Nothing placed: the same cycles and traffic as without a CMEM, and no CMEM energy.
+  CHECK(c_tiny == c_none);
+  CHECK(s_tiny.at("tpu.dram.read_bytes") == s_none.at("tpu.dram.read_bytes"));
+  CHECK(s_tiny.at("tpu.cmem.read_bytes") == 0);
+  CHECK(e_tiny == 0);
+  // Weights in the CMEM: their reads leave DRAM (the bytes moved are the same).
+  CHECK(s_weights.at("tpu.cmem.read_bytes") > 0);
+  CHECK(s_weights.at("tpu.cmem.write_bytes") == 0);
+  CHECK(s_weights.at("tpu.dram.read_bytes") + s_weights.at("tpu.cmem.read_bytes") ==
+        s_none.at("tpu.dram.read_bytes"));
+  CHECK(s_weights.at("tpu.dram.write_bytes") == s_none.at("tpu.dram.write_bytes"));
+  CHECK(c_weights < c_none);
+  // Everything in the CMEM: no DRAM traffic at all.
+  CHECK(s_both.at("tpu.dram.read_bytes") == 0);
+  CHECK(s_both.at("tpu.dram.write_bytes") == 0);
+  CHECK(s_both.at("tpu.cmem.read_bytes") == s_none.at("tpu.dram.read_bytes"));
+  CHECK(s_both.at("tpu.cmem.write_bytes") == s_none.at("tpu.dram.write_bytes"));
+  CHECK(c_both <= c_weights);
+  // Energy: CMEM bytes x the SRAM price of the CMEM's capacity (64-bit
+  // accesses), read and write priced apart (timing run: no static power in tpu_small).
+  const auto& t = both.model.table();
+  const uint64_t cap = at.weight_bytes + at.dma_bytes;
+  CHECK(e_both == Approx(s_both.at("tpu.cmem.read_bytes") * energy::sram_bytes_pj(t, cap, 64, false) +
+                         s_both.at("tpu.cmem.write_bytes") * energy::sram_bytes_pj(t, cap, 64, true)));
+}
