@@ -168,4 +168,15 @@ inline TpuConfig core_config(const TpuConfig& chip) {
   return c;
 }
 
+// One core as a run of standalone GEMMs sees it: the core's share of the
+// CMEM stages the row blocks of A that the lowering streams from DRAM, so
+// the unified buffer the lowering tiles for grows by that share (with the
+// unified buffer's ports: an upper bound on what the staging buys). A
+// network uses the CMEM as a level instead (CmemConfig); no run does both.
+inline TpuConfig gemm_core_config(const TpuConfig& chip) {
+  TpuConfig c = core_config(chip);
+  c.unified_buffer.capacity_bytes += c.cmem.capacity_bytes;
+  return c;
+}
+
 }  // namespace xpu::tpu

@@ -18,12 +18,15 @@ namespace {
 class TpuBackend : public Backend {
  public:
   // cfg_ is one TensorCore of the chip (tpu::core_config): what the model
-  // simulates and the lowering targets; chip_ keeps the core count.
+  // simulates and the lowering targets for networks; gemm_cfg_ the same core
+  // as standalone GEMMs see it (tpu::gemm_core_config: the CMEM share stages
+  // A's row blocks), whose unified buffer the model holds; chip_ keeps the
+  // core count. Energy prices the unified buffer at cfg_'s capacity.
   TpuBackend(const tpu::TpuConfig& cfg, const energy::EnergyTable& table, const std::string& instance)
-      : chip_(cfg), cfg_(tpu::core_config(cfg)),
+      : chip_(cfg), cfg_(tpu::core_config(cfg)), gemm_cfg_(tpu::gemm_core_config(cfg)),
         model_(energy::table_for_machine(table, cfg.energy), cfg.energy.static_power),
         terms_(tpu::tpu_energy_terms(cfg_, model_.table())),
-        tpu_(std::make_unique<tpu::Tpu>(cfg_, instance.c_str())) {}
+        tpu_(std::make_unique<tpu::Tpu>(gemm_cfg_, instance.c_str())) {}
 
   std::string kind() const override { return "tpu"; }
   std::string name() const override { return cfg_.name; }
@@ -50,20 +53,28 @@ class TpuBackend : public Backend {
   // Lowers without values (throws LoweringError naming the layer) and keeps
   // the plan for a timing run of the same workload.
   void check_workload(const workload::Workload& w, DType dtype) const override {
-    if (prelowered(cfg_, w, dtype)) return;  // lowered ahead by a sweep (tpu_prelowered.h)
     const bool standalone = lowering::standalone_gemms(w);
+    const tpu::TpuConfig& cfg = standalone ? gemm_cfg_ : cfg_;
+    if (prelowered(cfg, w, dtype)) return;  // lowered ahead by a sweep (tpu_prelowered.h)
     lowering::NetworkOptions lo;
     lo.dtype = dtype;
     lo.values = false;
+    // A network split by batch over the cores: each core lowers its own
+    // share (the first core's is the largest); nothing kept.
+    if (!standalone && chip_.cores > 1)
+      if (auto share = first_core_share(w, chip_.cores)) {
+        lowering::lower_network(cfg, *share, lo);
+        return;
+      }
     kept_.keep(plan_key(w, dtype, standalone),
-               standalone ? lowering::lower_standalone_gemms(cfg_, w, dtype, true, nullptr)
-                          : lowering::lower_network(cfg_, w, lo));
+               standalone ? lowering::lower_standalone_gemms(cfg, w, dtype, true, nullptr)
+                          : lowering::lower_network(cfg, w, lo));
   }
 
   std::vector<report::LayerResult> run_workload(const workload::Workload& w, DType dtype,
                                                 const LayerRunOptions& opts) override {
     const bool standalone = lowering::standalone_gemms(w);
-    NetworkRunner runner{cfg_, *tpu_, model_, terms_, peak_macs_per_cycle(dtype) / chip_.cores};
+    NetworkRunner runner{standalone ? gemm_cfg_ : cfg_, *tpu_, model_, terms_, peak_macs_per_cycle(dtype) / chip_.cores};
     // SCALE-Sim models one array: a chip of several cores has no such run.
     if (!opts.compat.empty() && chip_.cores > 1)
       throw lowering::LoweringError(chip_.name + ": compat '" + opts.compat + "' simulates one array, but " +
@@ -97,6 +108,7 @@ class TpuBackend : public Backend {
  private:
   tpu::TpuConfig chip_;
   tpu::TpuConfig cfg_;
+  tpu::TpuConfig gemm_cfg_;
   energy::EnergyModel model_;
   std::vector<energy::EnergyTerm> terms_;
   std::unique_ptr<tpu::Tpu> tpu_;

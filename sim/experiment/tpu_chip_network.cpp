@@ -60,6 +60,12 @@ void add_layer_mxu_utilization(report::LayerResult& r, const tpu::MxuConfig& mxu
     }
 }
 
+std::optional<workload::Workload> first_core_share(const workload::Workload& w, uint32_t cores) {
+  const auto b = w.params.find("batch");
+  if (cores < 2 || b == w.params.end() || b->second < 2) return std::nullopt;
+  return rebatched(w, int64_t(core_share(uint64_t(b->second), cores, 0)));
+}
+
 std::vector<report::LayerResult> run_network_on_chip(NetworkRunner& runner, const tpu::TpuConfig& chip,
                                                      const workload::Workload& w, DType dtype,
                                                      const LayerRunOptions& opts) {

@@ -86,6 +86,10 @@ uint64_t core_offset(uint64_t batch, uint32_t cores, uint32_t core);
 // or a reload whose inputs or MACs do not scale with the batch.
 std::optional<workload::Workload> rebatched(const workload::Workload& w, int64_t batch);
 
+// The first (largest) core's share of network `w` split by batch over
+// `cores`, or nullopt when the network is not split (see above).
+std::optional<workload::Workload> first_core_share(const workload::Workload& w, uint32_t cores);
+
 // A network on every core of `chip`, split by batch (runner: one core).
 std::vector<report::LayerResult> run_network_on_chip(NetworkRunner& runner, const tpu::TpuConfig& chip,
                                                      const workload::Workload& w, DType dtype,
