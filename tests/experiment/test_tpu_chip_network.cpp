@@ -5,54 +5,34 @@
 // up to the layer's MACs.
 #include <catch2/catch.hpp>
 
-#include "models/tpu/tpu.h"
-#include "models/tpu/tpu_energy.h"
-#include "sim/config/tpu_config.h"
-#include "sim/energy/energy_model.h"
-#include "sim/energy/energy_table.h"
 #include "sim/experiment/tpu_backend.h"
 #include "sim/experiment/tpu_chip_run.h"
 #include "sim/lowering/lowering_error.h"
 #include "sim/workload/workload.h"
+#include "tests/experiment/tpu_core_fixture.h"
 
 using namespace xpu;
 
 namespace {
 
-const std::string kSrc = XPUSIM_SOURCE_DIR;
-
-energy::EnergyTable table() { return energy::load_energy_table(kSrc + "/configs/energy/horowitz_45nm.yaml"); }
+energy::EnergyTable table() { return xt::energy_table(); }
 
 // tpu_small (8x8 MXU) with 2 MXUs per core and `cores` cores.
 tpu::TpuConfig small_chip(uint32_t cores) {
-  tpu::TpuConfig c = config::load_tpu_config(kSrc + "/configs/accelerators/tpu_small.yaml");
+  tpu::TpuConfig c = xt::tpu_small();
   c.mxu.count = 2;
   c.mxu.cols *= 2;
   c.cores = cores;
   return c;
 }
 
-// One TensorCore's model and energy, as the TPU backend holds them.
-struct Core {
-  tpu::TpuConfig chip, cfg;
-  energy::EnergyModel model;
-  std::vector<energy::EnergyTerm> terms;
-  tpu::Tpu tpu;
-  Core(const tpu::TpuConfig& c, const char* name)
-      : chip(c), cfg(tpu::core_config(c)), model(energy::table_for_machine(table(), c.energy), c.energy.static_power),
-        terms(tpu::tpu_energy_terms(cfg, model.table())), tpu(cfg, name) {}
-  experiment::NetworkRunner runner(workload::TensorValues* outputs) {
-    experiment::NetworkRunner r{cfg, tpu, model, terms, cfg.peak_macs_per_cycle()};
-    r.outputs = outputs;
-    return r;
-  }
-};
+using Core = xt::TpuCore;
 
 // A BERT encoder layer shrunk to tile-fidelity size (hidden 16, 2 heads of
 // 8, FFN 32, 8 tokens) at batch 3: attention, softmax, layernorm and GELU
 // per sample.
 workload::Workload tiny_bert(int batch) {
-  return workload::load_workload(kSrc + "/workloads/nets/bert_base_layer.yaml",
+  return workload::load_workload(xt::kSource + "/workloads/nets/bert_base_layer.yaml",
                                  {"params.batch=" + std::to_string(batch), "params.seq=8", "params.hidden=16",
                                   "params.heads=2", "params.ffn=32"});
 }
@@ -81,7 +61,7 @@ TEST_CASE("tpu chip network: a batch split over 2 cores gives the one-core outpu
     INFO(net);
     const workload::Workload w = std::string(net) == "bert"
                                      ? tiny_bert(3)
-                                     : workload::load_workload(kSrc + "/workloads/nets/lenet5.yaml", {"params.batch=3"});
+                                     : workload::load_workload(xt::kSource + "/workloads/nets/lenet5.yaml", {"params.batch=3"});
     experiment::LayerRunOptions o;
     o.fidelity = Fidelity::tile;
     workload::TensorValues out1, out2;

@@ -4,27 +4,18 @@
 // the CMEM's counters, bandwidth and latency, and energy prices them.
 #include <catch2/catch.hpp>
 
-#include "models/tpu/tpu.h"
-#include "models/tpu/tpu_energy.h"
-#include "sim/config/tpu_config.h"
-#include "sim/energy/energy_model.h"
-#include "sim/energy/energy_table.h"
-#include "sim/experiment/tpu_network_run.h"
 #include "sim/lowering/tpu/cmem_placement.h"
 #include "sim/workload/workload.h"
+#include "tests/experiment/tpu_core_fixture.h"
 
 using namespace xpu;
 
 namespace {
 
-const std::string kSrc = XPUSIM_SOURCE_DIR;
-
-energy::EnergyTable table() { return energy::load_energy_table(kSrc + "/configs/energy/horowitz_45nm.yaml"); }
-
 // tpu_small with its activations in DRAM (host.path dram) and a CMEM of
 // `cmem` bytes at 4x the DRAM's bandwidth and a quarter of its latency.
 tpu::TpuConfig small(uint64_t cmem) {
-  tpu::TpuConfig c = config::load_tpu_config(kSrc + "/configs/accelerators/tpu_small.yaml");
+  tpu::TpuConfig c = xt::tpu_small();
   c.host.path = tpu::HostPath::dram;
   c.cmem.capacity_bytes = cmem;
   c.cmem.bandwidth_gbps = 4 * c.dram.bandwidth_gbps;
@@ -32,17 +23,11 @@ tpu::TpuConfig small(uint64_t cmem) {
   return c;
 }
 
-struct Core {
-  tpu::TpuConfig cfg;
-  energy::EnergyModel model;
-  std::vector<energy::EnergyTerm> terms;
-  tpu::Tpu tpu;
-  Core(const tpu::TpuConfig& c, const char* name)
-      : cfg(c), model(energy::table_for_machine(table(), c.energy), c.energy.static_power),
-        terms(tpu::tpu_energy_terms(cfg, model.table())), tpu(cfg, name) {}
+struct Core : xt::TpuCore {
+  using TpuCore::TpuCore;
   // Totals of the run's counters over every row.
   std::map<std::string, double> run(const workload::Workload& w, uint64_t* cycles, double* cmem_pj) {
-    experiment::NetworkRunner r{cfg, tpu, model, terms, cfg.peak_macs_per_cycle()};
+    experiment::NetworkRunner r = runner();
     experiment::LayerRunOptions o;
     o.fidelity = Fidelity::timing;
     std::map<std::string, double> s;
@@ -96,7 +81,7 @@ TEST_CASE("tpu cmem: placement, weights first, then the DMA engines' data", "[tp
 }
 
 TEST_CASE("tpu cmem: a network's DRAM traffic moves to the CMEM, faster, priced as SRAM", "[tpu][cmem]") {
-  const workload::Workload w = workload::load_workload(kSrc + "/workloads/nets/lenet5.yaml");
+  const workload::Workload w = workload::load_workload(xt::kSource + "/workloads/nets/lenet5.yaml");
   // Footprints of the plan on this core (bf16).
   lowering::NetworkOptions lo;
   lo.dtype = DType::bf16;
