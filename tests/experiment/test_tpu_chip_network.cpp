@@ -144,3 +144,27 @@ TEST_CASE("tpu chip network: SCALE-Sim compatibility refuses a chip of several c
   o.compat = "scalesim";
   CHECK_THROWS_WITH(be->run_workload(w, DType::bf16, o), Catch::Contains("cores: 2"));
 }
+
+TEST_CASE("tpu chip network: TPU v4 runs a network on both cores from the CMEM", "[tpu][chip][cmem]") {
+  const tpu::TpuConfig v4 = config::load_tpu_config(xt::kSource + "/configs/accelerators/tpu_v4.yaml");
+  auto be = experiment::make_tpu_backend(v4, table(), "net_v4");
+  const workload::Workload w = tiny_bert(2);
+  experiment::LayerRunOptions o;
+  o.fidelity = Fidelity::timing;
+  be->check_workload(w, DType::bf16);
+  const auto rows = be->run_workload(w, DType::bf16, o);
+  // The tiny layer's weights and activations fit a core's 64 MiB share of the
+  // CMEM: every byte the weight fetcher and the DMA engines move is CMEM
+  // traffic, none is HBM's; both cores run one sample each.
+  double cmem = 0, dram = 0;
+  for (const auto& r : rows) {
+    cmem += r.stats.get("tpu.cmem.read_bytes") + r.stats.get("tpu.cmem.write_bytes");
+    dram += r.stats.get("tpu.dram.read_bytes") + r.stats.get("tpu.dram.write_bytes");
+    if (r.macs > 0) {
+      INFO(r.name);
+      CHECK(r.unit_utilization.at("core1") == Approx(r.unit_utilization.at("core0")));
+    }
+  }
+  CHECK(cmem > 0);
+  CHECK(dram == 0);
+}
