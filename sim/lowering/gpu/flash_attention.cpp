@@ -1,0 +1,336 @@
+#include "sim/lowering/gpu/flash_attention.h"
+
+#include <cmath>
+#include <limits>
+
+#include "models/gpu/kernel_builder.h"
+#include "sim/lowering/gpu/gemm_tc.h"
+#include "sim/numerics/float_bits.h"
+#include "sim/numerics/fp16.h"
+
+namespace xpu::lowering::gpu {
+
+using namespace xpu::gpu;
+
+namespace {
+
+constexpr uint32_t kThreads = 128;
+constexpr uint32_t kChunk = 8;  // independent loads issued ahead of their uses
+constexpr float kLog2e = 1.4426950408889634f;
+const float kNegInf = -std::numeric_limits<float>::infinity();
+
+int32_t fbits(float f) { return static_cast<int32_t>(float_to_bits(f)); }
+
+// A 16-bit element widened to fp32 (exact for fp16 and bf16).
+float widen(DType in, uint16_t h) {
+  return in == DType::bf16 ? bits_to_float(uint32_t(h) << 16) : fp16::from_bits(h).to_float();
+}
+
+uint32_t rows_per_cta(uint64_t rows) { return rows % 4 == 0 ? 4 : rows % 2 == 0 ? 2 : 1; }
+
+// Shared-memory layout (bytes). K rows are padded by 4 bytes so the
+// scoring threads' reads of one K word (one position each) hit distinct banks.
+struct Smem {
+  uint32_t ks, kv, vs, qs, ss, m8, ms, as, total;
+  Smem(uint32_t d, uint32_t r, uint32_t bc) {
+    ks = 2 * d + 4;
+    kv = 0;
+    vs = kv + bc * ks;
+    qs = vs + bc * 2 * d;
+    ss = qs + r * d * 4;
+    m8 = ss + r * bc * 4;
+    ms = m8 + r * (bc / 8) * 4;
+    as = ms + r * 4;
+    total = as + r * 4;
+  }
+};
+
+}  // namespace
+
+void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& plan) {
+  const uint64_t d = s.d, L = s.positions();
+  if (s.heads == 0 || s.rows == 0 || s.seq == 0 || d < 32 || d > 128 || (d & (d - 1)) != 0 ||
+      (s.in != DType::fp16 && s.in != DType::bf16) || s.heads * s.rows > 0xFFFFFFFFull || L > 0x7FFFFFFFull / (2 * d))
+    throw GpuLoweringError("flash attention: head dimension must be a power of two in [32, 128], elements fp16/bf16");
+  const uint32_t R = rows_per_cta(s.rows), Bc = kThreads / R, D = static_cast<uint32_t>(d);
+  const Smem sm(D, R, Bc);
+  if (sm.total > cfg.shared.max_shared_bytes) throw GpuLoweringError("flash attention: tiles exceed shared memory");
+  const uint64_t blocks = s.rows / R, ctas = s.heads * blocks, tiles = (L + Bc - 1) / Bc;
+  const bool bf = s.in == DType::bf16;
+  plan.r = R;
+  plan.bc = Bc;
+  plan.meta.clear();
+  for (uint64_t b = 0; b < blocks; ++b)
+    for (uint32_t r = 0; r < R; ++r) plan.meta.push_back(static_cast<int32_t>(s.past + (b * R + r) % s.seq));
+
+  KernelBuilder kb("flash_attention");
+  const uint8_t t = kb.reg(), tmp = kb.reg(), jb = kb.reg(), goff = kb.reg(), cnt = kb.reg(), qpos = kb.reg();
+  const uint8_t ld_row = kb.reg(), ld_col = kb.reg(), sk = kb.reg(), sv = kb.reg(), sc = kb.reg();
+  const uint8_t ksa = kb.reg(), qsa = kb.reg(), sst = kb.reg(), vsa = kb.reg(), hsh = kb.reg(), msa = kb.reg();
+  const uint8_t m_run = kb.reg(), m_new = kb.reg(), alpha = kb.reg(), acc = kb.reg(), sval = kb.reg();
+  const uint8_t o = kb.reg(R), l = kb.reg(R), al = kb.reg(R);
+  const uint8_t w = kb.reg(kChunk), q0 = kb.reg(kChunk), q1 = kb.reg(kChunk), k0 = kb.reg(kChunk), k1 = kb.reg(kChunk);
+  const uint8_t pv = kb.reg(kChunk * R);
+  const uint8_t kreg = kb.reg(4), vreg = kb.reg(4);
+  const uint8_t p_row = kb.pred(), p_col = kb.pred(), p_ld = kb.pred(), p_vis = kb.pred(), p_m8 = kb.pred(),
+                p_loop = kb.pred();
+  // Widen the 16-bit element in the low half of `x` into `y`.
+  auto widen_lo = [&](uint8_t y, uint8_t x) {
+    if (bf) kb.alui(Op::shl, y, x, 16);
+    else kb.alu(Op::h2f, y, x, kRZ);
+  };
+  auto widen_hi = [&](uint8_t y, uint8_t x) {
+    if (bf) {
+      kb.alui(Op::and_, y, x, static_cast<int32_t>(0xFFFF0000u));
+    } else {
+      kb.alui(Op::shr, y, x, 16);
+      kb.alu(Op::h2f, y, y, kRZ);
+    }
+  };
+
+  kb.s2r(t, Special::tid);
+  // Loader geometry: 16-byte chunk t of a tile is row t / (d/8), byte (t % (d/8)) 16.
+  const uint32_t cpr = D / 8, ld_iters = Bc * 2 * D / 16 / kThreads;
+  kb.alui(Op::shr, ld_row, t, __builtin_ctz(cpr));
+  kb.alui(Op::and_, ld_col, t, static_cast<int32_t>(cpr - 1));
+  kb.alui(Op::shl, ld_col, ld_col, 4);
+  kb.mov(tmp, static_cast<int32_t>(sm.ks));
+  kb.alu(Op::imul, sk, ld_row, tmp);
+  kb.alu(Op::iadd, sk, sk, ld_col);  // shared K byte of this thread's chunk
+  kb.alui(Op::shl, sv, ld_row, __builtin_ctz(2 * D));
+  kb.alu(Op::iadd, sv, sv, ld_col);  // shared V byte
+  kb.alui(Op::shl, goff, ld_row, __builtin_ctz(2 * D));
+  kb.alu(Op::iadd, goff, goff, ld_col);  // global byte of the chunk in tile 0
+  // Scoring role: row r = t / Bc, position j = t % Bc.
+  kb.alui(Op::shr, tmp, t, __builtin_ctz(Bc));  // r
+  kb.alui(Op::shl, qsa, tmp, __builtin_ctz(4 * D));
+  kb.alui(Op::iadd, qsa, qsa, static_cast<int32_t>(sm.qs));
+  kb.alui(Op::shl, msa, tmp, 2);
+  kb.ldg(qpos, 4, msa, 0);  // the row's query position (data: used only by the mask's select)
+  kb.alui(Op::and_, sc, t, static_cast<int32_t>(Bc - 1));  // j
+  kb.alui(Op::and_, tmp, t, 7);
+  kb.setpi(Op::isetp, p_m8, Cmp::eq, tmp, 0);
+  kb.mov(tmp, static_cast<int32_t>(sm.ks));
+  kb.alu(Op::imul, ksa, sc, tmp);
+  kb.alui(Op::shl, sst, t, 2);  // S[r][j] at ss + 4 t
+  kb.setpi(Op::isetp, p_row, Cmp::lt, t, static_cast<int32_t>(R));
+  kb.setpi(Op::isetp, p_col, Cmp::lt, t, static_cast<int32_t>(D));
+  // PV role: column c = t holds the 16-bit V element at byte 2c.
+  kb.alui(Op::shr, vsa, t, 1);
+  kb.alui(Op::shl, vsa, vsa, 2);
+  kb.alui(Op::and_, hsh, t, 1);
+  kb.alui(Op::shl, hsh, hsh, 4);
+
+  // Resident q: R x d elements widened to fp32 (pairs e = t + i T).
+  const uint32_t pairs = R * D / 2;
+  for (uint32_t i = 0; i * kThreads < pairs; ++i) {
+    const int32_t e0 = static_cast<int32_t>(i * kThreads);
+    kb.setpi(Op::isetp, p_ld, Cmp::lt, t, static_cast<int32_t>(pairs) - e0);
+    kb.alui(Op::shl, tmp, t, 2);
+    kb.mov(w, 0);
+    kb.ldg(w, 0, tmp, e0 * 4).guard = p_ld;
+    widen_lo(q0, w);
+    widen_hi(q1, w);
+    kb.alui(Op::shl, tmp, t, 3);
+    kb.sts(tmp, static_cast<int32_t>(sm.qs) + e0 * 8, q0).guard = p_ld;
+    kb.sts(tmp, static_cast<int32_t>(sm.qs) + e0 * 8 + 4, q1).guard = p_ld;
+  }
+  kb.mov(m_run, fbits(kNegInf));
+  for (uint32_t r = 0; r < R; ++r) {
+    kb.mov(o + r, 0);
+    kb.mov(l + r, 0);
+  }
+  kb.mov(jb, 0);
+  kb.bar();
+
+  kb.mov(cnt, static_cast<int32_t>(tiles));
+  const int top = kb.label(), done = kb.label();
+  kb.bind(top);
+  // Load the tile's K and V (positions past the end read as zeros).
+  for (uint32_t i = 0; i < ld_iters; ++i) {
+    const int32_t row_step = static_cast<int32_t>(i * kThreads / cpr);
+    kb.alui(Op::iadd, tmp, ld_row, row_step);
+    kb.alu(Op::iadd, tmp, tmp, jb);
+    kb.setpi(Op::isetp, p_ld, Cmp::lt, tmp, static_cast<int32_t>(L));
+    for (uint32_t u = 0; u < 4; ++u) {
+      kb.mov(kreg + u, 0);
+      kb.mov(vreg + u, 0);
+    }
+    const int32_t gimm = row_step * static_cast<int32_t>(2 * D);
+    kb.ldg(kreg, 1, goff, gimm, 16).guard = p_ld;
+    kb.ldg(vreg, 2, goff, gimm, 16).guard = p_ld;
+    for (uint32_t u = 0; u < 4; ++u)
+      kb.sts(sk, static_cast<int32_t>(sm.kv + row_step * sm.ks + 4 * u), kreg + u);
+    kb.sts(sv, static_cast<int32_t>(sm.vs) + gimm, vreg, 16);
+  }
+  kb.bar();
+  // 1. Scores.
+  kb.mov(acc, 0);
+  for (uint32_t k0p = 0; k0p < D / 2; k0p += kChunk) {
+    for (uint32_t u = 0; u < kChunk; ++u) {
+      const int32_t kk = static_cast<int32_t>(k0p + u);
+      kb.lds(w + u, ksa, static_cast<int32_t>(sm.kv) + 4 * kk);
+      kb.lds(q0 + u, qsa, 8 * kk);
+      kb.lds(q1 + u, qsa, 8 * kk + 4);
+    }
+    for (uint32_t u = 0; u < kChunk; ++u) {
+      widen_lo(k0 + u, w + u);
+      widen_hi(k1 + u, w + u);
+      kb.alu(Op::ffma, acc, q0 + u, k0 + u, acc);
+      kb.alu(Op::ffma, acc, q1 + u, k1 + u, acc);
+    }
+  }
+  kb.alui(Op::fmul, sval, acc, fbits(s.scale));
+  kb.alu(Op::iadd, tmp, jb, sc);
+  kb.setp(Op::isetp, p_vis, Cmp::le, tmp, qpos);
+  kb.mov(acc, fbits(kNegInf));
+  kb.alu(Op::sel, sval, sval, acc, p_vis);
+  kb.sts(sst, static_cast<int32_t>(sm.ss), sval);
+  kb.bar();
+  // 2. Partial maxima of 8 positions.
+  kb.if_(p_m8, false, [&] {
+    kb.lds(acc, sst, static_cast<int32_t>(sm.ss));
+    for (int32_t u = 1; u < 8; ++u) kb.lds(w + u, sst, static_cast<int32_t>(sm.ss) + 4 * u);
+    for (int32_t u = 1; u < 8; ++u) kb.alu(Op::fmax, acc, acc, w + u);
+    kb.alui(Op::shr, tmp, sst, 3);
+    kb.sts(tmp, static_cast<int32_t>(sm.m8), acc);
+  });
+  kb.bar();
+  // 3. Row statistics (thread r).
+  kb.if_(p_row, false, [&] {
+    const uint32_t parts = Bc / 8;
+    kb.alui(Op::shl, tmp, t, __builtin_ctz(4 * parts));
+    kb.mov_r(m_new, m_run);
+    for (uint32_t u0 = 0; u0 < parts; u0 += kChunk) {
+      for (uint32_t u = 0; u < kChunk && u0 + u < parts; ++u)
+        kb.lds(w + u, tmp, static_cast<int32_t>(sm.m8 + 4 * (u0 + u)));
+      for (uint32_t u = 0; u < kChunk && u0 + u < parts; ++u) kb.alu(Op::fmax, m_new, m_new, w + u);
+    }
+    kb.alui(Op::fmul, acc, m_new, fbits(-1.0f));
+    kb.alu(Op::fadd, alpha, m_run, acc);
+    kb.alui(Op::fmul, alpha, alpha, fbits(kLog2e));
+    kb.alu(Op::ex2, alpha, alpha, kRZ);
+    kb.alui(Op::shl, tmp, t, 2);
+    kb.sts(tmp, static_cast<int32_t>(sm.ms), m_new);
+    kb.sts(tmp, static_cast<int32_t>(sm.as), alpha);
+    kb.mov_r(m_run, m_new);
+  });
+  kb.bar();
+  // 4. Probabilities (unnormalized) over the scores.
+  kb.lds(acc, msa, static_cast<int32_t>(sm.ms));
+  kb.alui(Op::fmul, acc, acc, fbits(-1.0f));
+  kb.alu(Op::fadd, sval, sval, acc);
+  kb.alui(Op::fmul, sval, sval, fbits(kLog2e));
+  kb.alu(Op::ex2, sval, sval, kRZ);
+  kb.sts(sst, static_cast<int32_t>(sm.ss), sval);
+  kb.bar();
+  // 5. o = o alpha + P V and l = l alpha + sum p, column c = t.
+  kb.if_(p_col, false, [&] {
+    for (uint32_t r = 0; r < R; ++r) {
+      kb.lds(al + r, kRZ, static_cast<int32_t>(sm.as + 4 * r));
+      kb.alu(Op::fmul, o + r, o + r, al + r);
+      kb.alu(Op::fmul, l + r, l + r, al + r);
+    }
+    for (uint32_t j0 = 0; j0 < Bc; j0 += kChunk) {
+      for (uint32_t u = 0; u < kChunk; ++u) {
+        kb.lds(w + u, vsa, static_cast<int32_t>(sm.vs + (j0 + u) * 2 * D));
+        for (uint32_t r = 0; r < R; ++r)
+          kb.lds(pv + u * R + r, kRZ, static_cast<int32_t>(sm.ss + 4 * (r * Bc + j0 + u)));
+      }
+      for (uint32_t u = 0; u < kChunk; ++u) {
+        kb.alu(Op::shr, k0 + u, w + u, hsh);
+        if (bf) kb.alui(Op::shl, k0 + u, k0 + u, 16);
+        else kb.alu(Op::h2f, k0 + u, k0 + u, kRZ);
+        for (uint32_t r = 0; r < R; ++r) {
+          kb.alu(Op::ffma, o + r, pv + u * R + r, k0 + u, o + r);
+          kb.alu(Op::fadd, l + r, l + r, pv + u * R + r);
+        }
+      }
+    }
+  });
+  kb.bar();
+  kb.alui(Op::iadd, jb, jb, static_cast<int32_t>(Bc));
+  kb.alui(Op::iadd, goff, goff, static_cast<int32_t>(Bc * 2 * D));
+  kb.alui(Op::iadd, cnt, cnt, -1);
+  kb.setpi(Op::isetp, p_loop, Cmp::gt, cnt, 0);
+  kb.bra(top, done, p_loop);
+  kb.bind(done);
+  // o / l, fp32 out.
+  kb.if_(p_col, false, [&] {
+    kb.alui(Op::shl, tmp, t, 2);
+    for (uint32_t r = 0; r < R; ++r) {
+      kb.alu(Op::rcp, acc, l + r, kRZ);
+      kb.alu(Op::fmul, acc, o + r, acc);
+      kb.stg(3, tmp, static_cast<int32_t>(r * D * 4), acc);
+    }
+  });
+  kb.exit();
+  plan.nn.kernel = kb.finish();
+
+  Launch& ln = plan.nn.launch;
+  ln.kernel = &plan.nn.kernel;
+  ln.threads = kThreads;
+  ln.shared_bytes = sm.total;
+  std::vector<uint64_t> qb, kbase, vb, ob, mb;
+  for (uint64_t h = 0; h < s.heads; ++h)
+    for (uint64_t b = 0; b < blocks; ++b) {
+      const uint64_t row0 = h * s.rows + b * R;
+      qb.push_back(s.q + row0 * d * 2);
+      kbase.push_back(s.k + h * L * d * 2);
+      vb.push_back(s.v + h * L * d * 2);
+      ob.push_back(s.o + row0 * d * 4);
+      mb.push_back(s.meta + b * R * 4);
+    }
+  set_bases(ln, static_cast<uint32_t>(ctas), 5, {&qb, &kbase, &vb, &ob, &mb}, {});
+}
+
+std::vector<float> reference_flash_attention(const FlashSpec& s, uint32_t bc, const uint16_t* q, const uint16_t* k,
+                                             const uint16_t* v) {
+  const uint64_t d = s.d, L = s.positions(), tiles = (L + bc - 1) / bc;
+  std::vector<float> out(s.heads * s.rows * d);
+  std::vector<float> sc(bc), p(bc), o(d), qf(d);
+  for (uint64_t h = 0; h < s.heads; ++h)
+    for (uint64_t i = 0; i < s.rows; ++i) {
+      const uint64_t qpos = s.past + i % s.seq;
+      const uint16_t* qi = q + (h * s.rows + i) * d;
+      for (uint64_t c = 0; c < d; ++c) qf[c] = widen(s.in, qi[c]);
+      float m = kNegInf, l = 0.0f;
+      std::fill(o.begin(), o.end(), 0.0f);
+      for (uint64_t tl = 0; tl < tiles; ++tl) {
+        for (uint32_t j = 0; j < bc; ++j) {
+          const uint64_t jg = tl * bc + j;
+          float acc = 0.0f;
+          for (uint64_t c = 0; c < d; ++c) {
+            const float kv = jg < L ? widen(s.in, k[(h * L + jg) * d + c]) : 0.0f;
+            acc = std::fma(qf[c], kv, acc);
+          }
+          acc = mul_fp32(acc, s.scale);
+          sc[j] = jg <= qpos ? acc : kNegInf;
+        }
+        float mn = m;
+        for (uint32_t j8 = 0; j8 < bc; j8 += 8) {
+          float m8 = sc[j8];
+          for (uint32_t u = 1; u < 8; ++u) m8 = std::fmax(m8, sc[j8 + u]);
+          mn = std::fmax(mn, m8);
+        }
+        const float alpha = std::exp2(mul_fp32(add_fp32(m, mul_fp32(mn, -1.0f)), kLog2e));
+        m = mn;
+        for (uint32_t j = 0; j < bc; ++j) p[j] = std::exp2(mul_fp32(add_fp32(sc[j], mul_fp32(mn, -1.0f)), kLog2e));
+        l = mul_fp32(l, alpha);
+        for (uint32_t j = 0; j < bc; ++j) l = add_fp32(l, p[j]);
+        for (uint64_t c = 0; c < d; ++c) {
+          float a = mul_fp32(o[c], alpha);
+          for (uint32_t j = 0; j < bc; ++j) {
+            const uint64_t jg = tl * bc + j;
+            a = std::fma(p[j], jg < L ? widen(s.in, v[(h * L + jg) * d + c]) : 0.0f, a);
+          }
+          o[c] = a;
+        }
+      }
+      const float inv = 1.0f / l;
+      for (uint64_t c = 0; c < d; ++c) out[(h * s.rows + i) * d + c] = mul_fp32(o[c], inv);
+    }
+  return out;
+}
+
+}  // namespace xpu::lowering::gpu

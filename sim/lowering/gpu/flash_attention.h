@@ -1,0 +1,63 @@
+#pragma once
+// Fused attention on the GPU, flash-attention style (Dao et al., "FlashAttention",
+// NeurIPS 2022): softmax(q K^T x scale + causal mask) V for every query row
+// in one kernel; the score matrix never leaves the SM.
+//
+// Grid: one CTA of 128 threads per (head, block of R query rows), R = 4, 2
+// or 1 (the largest dividing the rows of a head). The CTA's R rows of q stay
+// resident in shared memory (fp32); K and V of the head stream through
+// shared memory in tiles of Bc = 128 / R positions (16-byte loads). Per tile:
+//   1. thread t scores (row r = t / Bc, position j = t % Bc):
+//        s = ffma chain over k = 0..d-1 from +0 (q fp32, K widened exactly),
+//        s = fmul(s, scale), s = -inf where position > the row's query position;
+//   2. threads with j % 8 == 0: m8 = fmax chain of s[j..j+7];
+//   3. thread r: m' = fmax chain (m, m8[0], m8[1], ...),
+//        alpha = ex2(fmul(fadd(m, -m'), log2 e)), m = m';
+//   4. thread t: p = ex2(fmul(fadd(s, -m'), log2 e));
+//   5. thread c < d owns output column c of the R rows:
+//        o = fmul(o, alpha), l = fmul(l, alpha), then for j in order
+//        o = ffma(p_j, v_jc, o), l = fadd(l, p_j);
+// and at the end o = fmul(o, rcp(l)), written as fp32. reference_flash_attention
+// computes exactly this (bit for bit: the SFU results of the model are the
+// correctly rounded host results). Every CTA runs ceil(L / Bc) tiles (a
+// data-oblivious trip count, so identical CTAs take the fast path; a
+// causal prefill's early rows compute tiles that are wholly masked).
+// The query position of every row comes from a small per-CTA table the
+// host writes (stage_flash_meta), not from %ctaid.
+#include <cstdint>
+#include <vector>
+
+#include "sim/lowering/gpu/nn_kernels.h"
+#include "sim/numerics/mac.h"
+
+namespace xpu::lowering::gpu {
+
+struct FlashSpec {
+  uint64_t heads = 0;  // independent (batch, KV head) pairs
+  uint64_t rows = 0;   // query rows per head; row i has query position past + i % seq
+  uint64_t seq = 1, past = 0;  // keys: past + seq positions
+  uint64_t d = 0;      // head dimension: a power of two in [32, 128]
+  DType in = DType::fp16;  // q, K, V elements: fp16 or bf16
+  float scale = 1.0f;
+  // Device addresses: q [heads, rows, d] and K, V [heads, past + seq, d]
+  // (16-bit), o [heads, rows, d] fp32, meta: the per-CTA query positions.
+  uint64_t q = 0, k = 0, v = 0, o = 0, meta = 0;
+  uint64_t positions() const { return past + seq; }
+};
+
+struct FlashPlan {
+  NnPlan nn;
+  uint32_t r = 1, bc = 128;    // query rows per CTA, positions per tile
+  std::vector<int32_t> meta;   // written at spec.meta: each row block's R query positions
+  uint64_t meta_bytes() const { return meta.size() * 4; }
+};
+
+// Throws GpuLoweringError for a shape the kernel does not take.
+void lower_flash_attention(const xpu::gpu::GpuConfig& cfg, const FlashSpec& s, FlashPlan& plan);
+
+// The kernel's arithmetic in its order: q, k, v raw 16-bit elements as laid
+// out at spec.q/k/v (from 0); returns o [heads, rows, d].
+std::vector<float> reference_flash_attention(const FlashSpec& s, uint32_t bc, const uint16_t* q, const uint16_t* k,
+                                             const uint16_t* v);
+
+}  // namespace xpu::lowering::gpu
