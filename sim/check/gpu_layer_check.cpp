@@ -1,6 +1,7 @@
 #include "sim/check/gpu_layer_check.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "sim/check/gemm_data.h"
 #include "sim/check/values.h"
@@ -58,6 +59,18 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     return;
   }
   if (L.view) return;
+  if (L.is_attention) {
+    // Fused attention: random 16-bit q, K, V and the query positions.
+    const auto& s = L.flash;
+    const uint64_t qn = s.heads * s.rows * s.d, kn = s.heads * s.positions() * s.d;
+    a_ = {make_gemm_data(dtype, qn, 1, 1, seed).a, make_gemm_data(dtype, kn, 1, 1, seed + 1).a,
+          make_gemm_data(dtype, kn, 1, 1, seed + 2).a};
+    mem.write(s.q, a_[0].data(), qn * 2);
+    mem.write(s.k, a_[1].data(), kn * 2);
+    mem.write(s.v, a_[2].data(), kn * 2);
+    mem.write(s.meta, L.flash_plan.meta.data(), L.flash_plan.meta_bytes());
+    return;
+  }
   // Other kernels: random fp32 operands, staged once per distinct tensor.
   for (size_t i = 0; i < l.inputs.size(); ++i) {
     const std::string& name = l.inputs[i];
@@ -99,6 +112,17 @@ Outcome GpuLayerValues::check(const xpu::gpu::GlobalMemory& mem) const {
   if (plan_.view) return {report::Verdict::skipped, "view (no data movement)"};
   if (plan_.is_conv) return check_conv(mem);
   if (plan_.is_gemm) return check_gemm(mem);
+  if (plan_.is_attention) {
+    const auto& s = plan_.flash;
+    const auto half = [](const std::vector<uint8_t>& b) { return reinterpret_cast<const uint16_t*>(b.data()); };
+    const auto want = lowering::gpu::reference_flash_attention(s, plan_.flash_plan.bc, half(a_[0]), half(a_[1]), half(a_[2]));
+    std::vector<uint32_t> got(want.size()), bits(want.size());
+    mem.read(s.o, got.data(), got.size() * 4);
+    std::memcpy(bits.data(), want.data(), want.size() * 4);
+    Outcome o = compare_bits(got, bits, s.d);
+    o.detail += " (fused attention, against its accumulation order)";
+    return o;
+  }
   return check_kernel(mem);
 }
 

@@ -250,6 +250,8 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
       s.layers = g.integer("layers", 0, 0, 1 << 20);
       s.decode_samples = g.integer("decode_samples", 5, 0, 1 << 20);
       s.prefill = g.boolean("prefill", true);
+      const std::string att = g.choice("attention", {"auto", "fused", "unfused"}, std::string("auto"));
+      s.attention = att == "fused" ? 1 : att == "unfused" ? 0 : -1;
       if (s.decode_samples == 1) g.error("decode_samples", "at least 2 (the first and last steps), or 0 for every step");
       if (g.has("tensor_parallel")) {
         config::Reader tp = g.map("tensor_parallel");

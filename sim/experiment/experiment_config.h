@@ -67,6 +67,7 @@ struct GenerationSpec {
   int64_t tp = 1;
   Interconnect interconnect;
   bool prefill = true;  // false: decode steps only (no TTFT), e.g. a long context too slow to prefill
+  int64_t attention = -1;  // attention: auto (-1: fused in decode steps) | fused (1) | unfused (0)
 };
 
 struct ExperimentConfig {

@@ -155,6 +155,7 @@ GenerationRun run_generation(Backend& be, const std::string& accelerator, const 
     s.past = past;
     s.layers = layers;
     s.tp = g.tp;
+    s.attention = g.attention;
     return workload::llm::build_llm(c, s);
   };
   // Prefill: the prompt through the LM head, the first token.

@@ -6,12 +6,17 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <random>
 
 #include "models/gpu/fast_path.h"
 #include "models/gpu/gpu.h"
 #include "sim/config/gpu_config.h"
+#include "sim/energy/energy_table.h"
+#include "sim/experiment/gpu_backend.h"
 #include "sim/lowering/gpu/flash_attention.h"
+#include "sim/lowering/gpu/network.h"
+#include "sim/workload/llm/llm_graph.h"
 
 using namespace xpu;
 using namespace xpu::lowering::gpu;
@@ -77,17 +82,18 @@ void run_case(const Case& c) {
   s.o = s.v + (kn * 2 + 255) / 256 * 256;
   s.meta = s.o + (qn * 4 + 255) / 256 * 256;
   FlashPlan plan;
-  lower_flash_attention(cfg, s, plan);
+  NnPlan nn;
+  lower_flash_attention(cfg, s, plan, nn);
   CHECK(plan.r == c.r);
   CHECK(plan.bc == 128 / c.r);
-  CHECK(gpu::fast_path_check(plan.nn.kernel).empty());  // data-oblivious: identical CTAs replay
+  CHECK(gpu::fast_path_check(nn.kernel).empty());  // data-oblivious: identical CTAs replay
   const auto q = random_half(c.in, qn, 1), k = random_half(c.in, kn, 2), v = random_half(c.in, kn, 3);
   g.memory().resize(s.meta + plan.meta_bytes());
   g.memory().write(s.q, q.data(), qn * 2);
   g.memory().write(s.k, k.data(), kn * 2);
   g.memory().write(s.v, v.data(), kn * 2);
   g.memory().write(s.meta, plan.meta.data(), plan.meta_bytes());
-  const gpu::LaunchResult run = g.run(plan.nn.launch, gpu::RunOptions{true, false});
+  const gpu::LaunchResult run = g.run(nn.launch, gpu::RunOptions{true, false});
   CHECK(run.cycles > 0);
   std::vector<float> got(qn);
   g.memory().read(s.o, got.data(), qn * 4);
@@ -127,8 +133,81 @@ TEST_CASE("flash attention: shapes the kernel does not take are errors", "[llm][
   FlashSpec s;
   s.heads = 1, s.rows = 1, s.d = 96;
   FlashPlan plan;
-  CHECK_THROWS(lower_flash_attention(cfg, s, plan));  // d not a power of two
+  NnPlan nn;
+  CHECK_THROWS(lower_flash_attention(cfg, s, plan, nn));  // d not a power of two
   s.d = 64;
   s.in = DType::fp32;
-  CHECK_THROWS(lower_flash_attention(cfg, s, plan));  // 16-bit elements only
+  CHECK_THROWS(lower_flash_attention(cfg, s, plan, nn));  // 16-bit elements only
+}
+
+namespace {
+
+// A small Llama-family model with head dimension 32 (hidden 128, 4 query
+// heads over 2 KV heads) through the GPU backend at tile fidelity.
+workload::Workload tiny(int64_t seq, int64_t past, int64_t attention) {
+  const std::string path = "/tmp/xpusim_test_llm_flash.json";
+  std::ofstream(path) << R"({"model_type": "llama", "hidden_size": 128, "num_hidden_layers": 1, "num_attention_heads": 4,
+    "num_key_value_heads": 2, "intermediate_size": 160, "vocab_size": 80, "max_position_embeddings": 64, "rms_norm_eps": 1e-5})";
+  workload::llm::LlmShape s;
+  s.batch = 2;
+  s.seq = seq;
+  s.past = past;
+  s.attention = attention;
+  return workload::llm::build_llm(workload::llm::read_hf_config(path), s);
+}
+
+std::vector<report::LayerResult> run_tiny(int64_t seq, int64_t past, int64_t attention) {
+  const workload::Workload w = tiny(seq, past, attention);
+  const auto table = energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
+  const auto cfg = config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/v100.yaml");
+  auto be = experiment::make_gpu_backend(cfg, table, "gpu");
+  be->check_workload(w, DType::fp16);
+  experiment::LayerRunOptions o;
+  o.fidelity = Fidelity::tile;
+  return be->run_workload(w, DType::fp16, o);
+}
+
+// The kernel layer `name` lowers to (without running it).
+std::string kernel_of(const workload::Workload& w, const std::string& name) {
+  const auto cfg = config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/v100.yaml");
+  for (const auto& l : w.layers)
+    if (l.name == name) {
+      GpuLayerPlan L;
+      lower_layer(cfg, w, l, DType::fp16, L);
+      return L.kernel;
+    }
+  return "";
+}
+
+const report::LayerResult* fused_row(const std::vector<report::LayerResult>& rs) {
+  for (const auto& r : rs)
+    if (r.op.find("[flash_attention]") != std::string::npos) return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("flash attention in a decoder: decode steps fuse by default, bit-exact in the network", "[llm][flash]") {
+  const auto rs = run_tiny(1, 9, -1);
+  const report::LayerResult* f = fused_row(rs);
+  REQUIRE(f != nullptr);
+  CHECK(f->name == "h0.scores_t");
+  CHECK(f->fused == std::vector<std::string>{"h0.scores_t", "h0.scores", "h0.scale", "h0.probs", "h0.context"});
+  CHECK(f->verdict == report::Verdict::bit_exact);
+  // Both matmuls' MACs: 2 batches x 2 KV heads x 2 rows (group 2) x 10 positions x 32, twice = 5120.
+  CHECK(f->macs == 5120);
+  for (const auto& r : rs) CHECK(r.name != "h0.probs");  // no softmax row of its own
+}
+
+TEST_CASE("flash attention in a decoder: a prefill fuses when asked, op by op otherwise", "[llm][flash]") {
+  const auto fused = run_tiny(6, 0, 1);
+  const report::LayerResult* f = fused_row(fused);
+  REQUIRE(f != nullptr);
+  CHECK(f->name == "h0.scores");
+  CHECK(f->fused.size() == 5);  // scores, scale, mask, probs, context
+  CHECK(f->verdict == report::Verdict::bit_exact);
+  CHECK(kernel_of(tiny(6, 0, 1), "h0.scores") == "flash_attention");
+  CHECK(kernel_of(tiny(6, 0, -1), "h0.scores") == "gemm_tc");  // auto: the prefill runs op by op (tensor-core matmuls)
+  CHECK(kernel_of(tiny(1, 9, 0), "h0.scores_t") == "gemm_tc");
+  CHECK(kernel_of(tiny(1, 9, 0), "h0.q_cols") == "map_copy");
 }

@@ -28,12 +28,13 @@ float widen(DType in, uint16_t h) {
 
 uint32_t rows_per_cta(uint64_t rows) { return rows % 4 == 0 ? 4 : rows % 2 == 0 ? 2 : 1; }
 
-// Shared-memory layout (bytes). K rows are padded by 4 bytes so the
-// scoring threads' reads of one K word (one position each) hit distinct banks.
+// Shared-memory layout (bytes). K rows are padded by 8 bytes so the
+// scoring threads' 8-byte reads (one position each) of a half-warp hit
+// distinct banks.
 struct Smem {
   uint32_t ks, kv, vs, qs, ss, m8, ms, as, total;
   Smem(uint32_t d, uint32_t r, uint32_t bc) {
-    ks = 2 * d + 4;
+    ks = 2 * d + 8;
     kv = 0;
     vs = kv + bc * ks;
     qs = vs + bc * 2 * d;
@@ -47,14 +48,22 @@ struct Smem {
 
 }  // namespace
 
-void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& plan) {
+std::string flash_attention_unsupported(const GpuConfig& cfg, const FlashSpec& s) {
   const uint64_t d = s.d, L = s.positions();
   if (s.heads == 0 || s.rows == 0 || s.seq == 0 || d < 32 || d > 128 || (d & (d - 1)) != 0 ||
       (s.in != DType::fp16 && s.in != DType::bf16) || s.heads * s.rows > 0xFFFFFFFFull || L > 0x7FFFFFFFull / (2 * d))
-    throw GpuLoweringError("flash attention: head dimension must be a power of two in [32, 128], elements fp16/bf16");
+    return "flash attention: head dimension must be a power of two in [32, 128], elements fp16/bf16";
+  const uint32_t R = rows_per_cta(s.rows);
+  if (Smem(static_cast<uint32_t>(d), R, kThreads / R).total > cfg.shared.max_shared_bytes)
+    return "flash attention: tiles exceed shared memory";
+  return {};
+}
+
+void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& plan, NnPlan& nn) {
+  if (const std::string why = flash_attention_unsupported(cfg, s); !why.empty()) throw GpuLoweringError(why);
+  const uint64_t d = s.d, L = s.positions();
   const uint32_t R = rows_per_cta(s.rows), Bc = kThreads / R, D = static_cast<uint32_t>(d);
   const Smem sm(D, R, Bc);
-  if (sm.total > cfg.shared.max_shared_bytes) throw GpuLoweringError("flash attention: tiles exceed shared memory");
   const uint64_t blocks = s.rows / R, ctas = s.heads * blocks, tiles = (L + Bc - 1) / Bc;
   const bool bf = s.in == DType::bf16;
   plan.r = R;
@@ -69,9 +78,9 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   const uint8_t ksa = kb.reg(), qsa = kb.reg(), sst = kb.reg(), vsa = kb.reg(), hsh = kb.reg(), msa = kb.reg();
   const uint8_t m_run = kb.reg(), m_new = kb.reg(), alpha = kb.reg(), acc = kb.reg(), sval = kb.reg();
   const uint8_t o = kb.reg(R), l = kb.reg(R), al = kb.reg(R);
-  const uint8_t w = kb.reg(kChunk), q0 = kb.reg(kChunk), q1 = kb.reg(kChunk), k0 = kb.reg(kChunk), k1 = kb.reg(kChunk);
+  const uint8_t w = kb.reg(kChunk), q0 = kb.reg(2 * kChunk), k0 = kb.reg(2 * kChunk);  // q0, k0: 4 groups of 4
   const uint8_t pv = kb.reg(kChunk * R);
-  const uint8_t kreg = kb.reg(4), vreg = kb.reg(4);
+  const uint8_t jn = kb.reg(), stage = kb.reg(D / R);  // the tile in flight: its first position, its K/V chunks
   const uint8_t p_row = kb.pred(), p_col = kb.pred(), p_ld = kb.pred(), p_vis = kb.pred(), p_m8 = kb.pred(),
                 p_loop = kb.pred();
   // Widen the 16-bit element in the low half of `x` into `y`.
@@ -130,10 +139,10 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
     kb.mov(w, 0);
     kb.ldg(w, 0, tmp, e0 * 4).guard = p_ld;
     widen_lo(q0, w);
-    widen_hi(q1, w);
+    widen_hi(q0 + 1, w);
     kb.alui(Op::shl, tmp, t, 3);
     kb.sts(tmp, static_cast<int32_t>(sm.qs) + e0 * 8, q0).guard = p_ld;
-    kb.sts(tmp, static_cast<int32_t>(sm.qs) + e0 * 8 + 4, q1).guard = p_ld;
+    kb.sts(tmp, static_cast<int32_t>(sm.qs) + e0 * 8 + 4, q0 + 1).guard = p_ld;
   }
   kb.mov(m_run, fbits(kNegInf));
   for (uint32_t r = 0; r < R; ++r) {
@@ -143,41 +152,56 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   kb.mov(jb, 0);
   kb.bar();
 
+  // K and V of a tile go through registers: the next tile's loads are in
+  // flight while this tile computes (positions past the end read as zeros).
+  auto fetch = [&] {
+    for (uint32_t i = 0; i < ld_iters; ++i) {
+      const int32_t row_step = static_cast<int32_t>(i * kThreads / cpr);
+      const uint8_t kr = stage + 8 * i, vr = kr + 4;
+      kb.alui(Op::iadd, tmp, ld_row, row_step);
+      kb.alu(Op::iadd, tmp, tmp, jn);
+      kb.setpi(Op::isetp, p_ld, Cmp::lt, tmp, static_cast<int32_t>(L));
+      for (uint32_t u = 0; u < 8; ++u) kb.mov(kr + u, 0);
+      const int32_t gimm = row_step * static_cast<int32_t>(2 * D);
+      kb.ldg(kr, 1, goff, gimm, 16).guard = p_ld;
+      kb.ldg(vr, 2, goff, gimm, 16).guard = p_ld;
+    }
+  };
+  auto store = [&] {
+    for (uint32_t i = 0; i < ld_iters; ++i) {
+      const int32_t row_step = static_cast<int32_t>(i * kThreads / cpr);
+      const uint8_t kr = stage + 8 * i, vr = kr + 4;
+      for (uint32_t u = 0; u < 2; ++u)
+        kb.sts(sk, static_cast<int32_t>(sm.kv + row_step * sm.ks + 8 * u), kr + 2 * u, 8);
+      kb.sts(sv, static_cast<int32_t>(sm.vs) + row_step * static_cast<int32_t>(2 * D), vr, 16);
+    }
+  };
+  kb.mov(jn, 0);
+  fetch();
   kb.mov(cnt, static_cast<int32_t>(tiles));
   const int top = kb.label(), done = kb.label();
   kb.bind(top);
-  // Load the tile's K and V (positions past the end read as zeros).
-  for (uint32_t i = 0; i < ld_iters; ++i) {
-    const int32_t row_step = static_cast<int32_t>(i * kThreads / cpr);
-    kb.alui(Op::iadd, tmp, ld_row, row_step);
-    kb.alu(Op::iadd, tmp, tmp, jb);
-    kb.setpi(Op::isetp, p_ld, Cmp::lt, tmp, static_cast<int32_t>(L));
-    for (uint32_t u = 0; u < 4; ++u) {
-      kb.mov(kreg + u, 0);
-      kb.mov(vreg + u, 0);
-    }
-    const int32_t gimm = row_step * static_cast<int32_t>(2 * D);
-    kb.ldg(kreg, 1, goff, gimm, 16).guard = p_ld;
-    kb.ldg(vreg, 2, goff, gimm, 16).guard = p_ld;
-    for (uint32_t u = 0; u < 4; ++u)
-      kb.sts(sk, static_cast<int32_t>(sm.kv + row_step * sm.ks + 4 * u), kreg + u);
-    kb.sts(sv, static_cast<int32_t>(sm.vs) + gimm, vreg, 16);
-  }
+  store();
   kb.bar();
+  kb.alui(Op::iadd, jn, jn, static_cast<int32_t>(Bc));
+  kb.alui(Op::iadd, goff, goff, static_cast<int32_t>(Bc * 2 * D));
+  fetch();
   // 1. Scores.
+  // 8-byte K reads (4 elements), 16-byte q reads (4 fp32, a warp's rows
+  // are one row: broadcast); the chain stays in k order.
   kb.mov(acc, 0);
-  for (uint32_t k0p = 0; k0p < D / 2; k0p += kChunk) {
-    for (uint32_t u = 0; u < kChunk; ++u) {
-      const int32_t kk = static_cast<int32_t>(k0p + u);
-      kb.lds(w + u, ksa, static_cast<int32_t>(sm.kv) + 4 * kk);
-      kb.lds(q0 + u, qsa, 8 * kk);
-      kb.lds(q1 + u, qsa, 8 * kk + 4);
+  for (uint32_t k0p = 0; k0p < D; k0p += 16) {
+    for (uint32_t u = 0; u < 4; ++u) {
+      const int32_t kk = static_cast<int32_t>(k0p + 4 * u);
+      kb.lds(w + 2 * u, ksa, static_cast<int32_t>(sm.kv) + 2 * kk, 8);
+      kb.lds(q0 + 4 * u, qsa, 4 * kk, 16);
     }
-    for (uint32_t u = 0; u < kChunk; ++u) {
-      widen_lo(k0 + u, w + u);
-      widen_hi(k1 + u, w + u);
-      kb.alu(Op::ffma, acc, q0 + u, k0 + u, acc);
-      kb.alu(Op::ffma, acc, q1 + u, k1 + u, acc);
+    for (uint32_t u = 0; u < 4; ++u) {
+      for (uint32_t h = 0; h < 2; ++h) {
+        widen_lo(k0 + 4 * u + 2 * h, w + 2 * u + h);
+        widen_hi(k0 + 4 * u + 2 * h + 1, w + 2 * u + h);
+      }
+      for (uint32_t e = 0; e < 4; ++e) kb.alu(Op::ffma, acc, q0 + 4 * u + e, k0 + 4 * u + e, acc);
     }
   }
   kb.alui(Op::fmul, sval, acc, fbits(s.scale));
@@ -232,25 +256,23 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
       kb.alu(Op::fmul, l + r, l + r, al + r);
     }
     for (uint32_t j0 = 0; j0 < Bc; j0 += kChunk) {
-      for (uint32_t u = 0; u < kChunk; ++u) {
-        kb.lds(w + u, vsa, static_cast<int32_t>(sm.vs + (j0 + u) * 2 * D));
-        for (uint32_t r = 0; r < R; ++r)
-          kb.lds(pv + u * R + r, kRZ, static_cast<int32_t>(sm.ss + 4 * (r * Bc + j0 + u)));
-      }
+      for (uint32_t u = 0; u < kChunk; ++u) kb.lds(w + u, vsa, static_cast<int32_t>(sm.vs + (j0 + u) * 2 * D));
+      for (uint32_t r = 0; r < R; ++r)  // 4 probabilities per 16-byte (broadcast) read
+        for (uint32_t h = 0; h < kChunk; h += 4)
+          kb.lds(pv + r * kChunk + h, kRZ, static_cast<int32_t>(sm.ss + 4 * (r * Bc + j0 + h)), 16);
       for (uint32_t u = 0; u < kChunk; ++u) {
         kb.alu(Op::shr, k0 + u, w + u, hsh);
         if (bf) kb.alui(Op::shl, k0 + u, k0 + u, 16);
         else kb.alu(Op::h2f, k0 + u, k0 + u, kRZ);
         for (uint32_t r = 0; r < R; ++r) {
-          kb.alu(Op::ffma, o + r, pv + u * R + r, k0 + u, o + r);
-          kb.alu(Op::fadd, l + r, l + r, pv + u * R + r);
+          kb.alu(Op::ffma, o + r, pv + r * kChunk + u, k0 + u, o + r);
+          kb.alu(Op::fadd, l + r, l + r, pv + r * kChunk + u);
         }
       }
     }
   });
   kb.bar();
   kb.alui(Op::iadd, jb, jb, static_cast<int32_t>(Bc));
-  kb.alui(Op::iadd, goff, goff, static_cast<int32_t>(Bc * 2 * D));
   kb.alui(Op::iadd, cnt, cnt, -1);
   kb.setpi(Op::isetp, p_loop, Cmp::gt, cnt, 0);
   kb.bra(top, done, p_loop);
@@ -265,10 +287,10 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
     }
   });
   kb.exit();
-  plan.nn.kernel = kb.finish();
+  nn.kernel = kb.finish();
 
-  Launch& ln = plan.nn.launch;
-  ln.kernel = &plan.nn.kernel;
+  Launch& ln = nn.launch;
+  ln.kernel = &nn.kernel;
   ln.threads = kThreads;
   ln.shared_bytes = sm.total;
   std::vector<uint64_t> qb, kbase, vb, ob, mb;

@@ -25,6 +25,7 @@
 // The query position of every row comes from a small per-CTA table the
 // host writes (stage_flash_meta), not from %ctaid.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "sim/lowering/gpu/nn_kernels.h"
@@ -45,15 +46,17 @@ struct FlashSpec {
   uint64_t positions() const { return past + seq; }
 };
 
+// What the host needs besides the launch (NnPlan).
 struct FlashPlan {
-  NnPlan nn;
   uint32_t r = 1, bc = 128;    // query rows per CTA, positions per tile
   std::vector<int32_t> meta;   // written at spec.meta: each row block's R query positions
   uint64_t meta_bytes() const { return meta.size() * 4; }
 };
 
+// Why the kernel cannot take this shape on `cfg` (empty: it can).
+std::string flash_attention_unsupported(const xpu::gpu::GpuConfig& cfg, const FlashSpec& s);
 // Throws GpuLoweringError for a shape the kernel does not take.
-void lower_flash_attention(const xpu::gpu::GpuConfig& cfg, const FlashSpec& s, FlashPlan& plan);
+void lower_flash_attention(const xpu::gpu::GpuConfig& cfg, const FlashSpec& s, FlashPlan& plan, NnPlan& nn);
 
 // The kernel's arithmetic in its order: q, k, v raw 16-bit elements as laid
 // out at spec.q/k/v (from 0); returns o [heads, rows, d].

@@ -22,5 +22,6 @@ add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/network_llm.cpp
   ${CMAKE_CURRENT_LIST_DIR}/network_stream.cpp
   ${CMAKE_CURRENT_LIST_DIR}/llm_kernels.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/flash_attention.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/flash_attention.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/network_attention.cpp)
 target_link_libraries(xpusim_lowering_gpu PUBLIC xpusim_gpu xpusim_numerics xpusim_workload)

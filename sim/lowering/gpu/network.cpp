@@ -86,6 +86,14 @@ void LayerBuild::contiguous_map(const GpuActivation& a) {
 void lower_layer(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, const workload::Layer& l, DType dtype,
                  GpuLayerPlan& L, const TcEpilogue& ep) {
   LayerBuild b(cfg, w, l, L);
+  const size_t at = size_t(&l - w.layers.data());
+  if (at < w.layers.size() && &w.layers[at] == &l)
+    if (const auto c = attention_chain(cfg, w, at, dtype); c && (c->prefix == at || c->first == at)) {
+      if (c->prefix == at) L.view = true, L.kernel = "view";  // the fused kernel reads its input as it is
+      else b.attention(*c);
+      L.bytes = b.mem.size();
+      return;
+    }
   // Depthwise convs run on the SIMT pipes (row_op), not as GEMM views.
   if (!depthwise(b) && b.matrix(dtype, ep)) return;
   switch (l.op) {

@@ -12,7 +12,9 @@
 // - softmax, layernorm and global average pooling as row kernels
 //   (network_rows.cpp); elementwise ops, batchnorm, concat and transposes as
 //   map kernels (network_map.cpp), all on fp32 tensors (nn_kernels.h);
-// - reshape/flatten as views (no kernel).
+// - reshape/flatten as views (no kernel);
+// - a decoder's attention chain as one flash-attention kernel where the
+//   workload asks for it (network_attention.cpp).
 // Each layer gets its own device memory, allocated from 0 (256-byte aligned);
 // network_stream.h places it in the network's device memory.
 #include <cstdint>
@@ -21,6 +23,7 @@
 
 #include "models/gpu/gpu_config.h"
 #include "sim/lowering/gpu/conv_implicit.h"
+#include "sim/lowering/gpu/flash_attention.h"
 #include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/lowering/gpu/nn_kernels.h"
 #include "sim/numerics/mac.h"
@@ -39,6 +42,9 @@ struct GpuLayerPlan {
   bool view = false;     // reshape/flatten: no data moves, no kernel
   bool is_gemm = false;  // GEMM view (gemm_count batches, batch_bytes apart)
   bool is_conv = false;  // implicit-GEMM convolution
+  bool is_attention = false;  // a fused attention chain (flash_attention.h; kernel in nn)
+  FlashSpec flash;
+  FlashPlan flash_plan;
   ConvSpec conv;
   ConvPlan conv_plan;
   GpuGemmSpec spec;

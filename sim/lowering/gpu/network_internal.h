@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the GPU network lowering files (network*.cpp): device memory of
 // one layer, row helpers of the map kernels, and the per-layer build context.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,19 @@ uint64_t row_cap(const xpu::gpu::GpuConfig& cfg, uint64_t count);
 // Rows longer than `cap` cut into equal contiguous parts (one CTA each).
 void split_rows(MapSpec& s, uint64_t cap);
 
+// A decoder attention chain fused into one flash-attention kernel
+// (network_attention.cpp): layer `prefix` (a transpose) becomes a view,
+// `first` (a matmul) the kernel, first + 1 .. last its fused rows.
+struct AttentionChain {
+  size_t prefix = 0, first = 0, last = 0;
+  std::string q, k, v;  // [B, KV, rows, d], [B, KV, L, d] x 2
+  FlashSpec spec;       // shape, positions and scale (no addresses)
+};
+// The chain layer i belongs to as its prefix or first layer, if the
+// workload asks for fused attention (params.attention = 1) and it matches.
+std::optional<AttentionChain> attention_chain(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i,
+                                              DType dtype);
+
 // One layer being lowered: its device memory and operands.
 struct LayerBuild {
   const xpu::gpu::GpuConfig& cfg;
@@ -63,6 +77,7 @@ struct LayerBuild {
   void map_op();                                   // network_map.cpp: activations, add, mul, batchnorm, concat, views, transpose
   void row_op();                                   // network_rows.cpp: softmax, layernorm, pools, depthwise conv
   void llm_op();                                   // network_llm.cpp: rmsnorm, rope, gather, argmax
+  void attention(const AttentionChain& c);         // network_attention.cpp: the fused kernel
 };
 
 // A conv2d with one input channel per group and as many outputs.

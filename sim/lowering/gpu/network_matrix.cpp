@@ -61,6 +61,10 @@ GpuGemmSpec gemm_spec(const workload::Layer& layer, DType dtype) {
 
 Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i, DType dtype) {
   Fusion f;
+  if (const auto c = attention_chain(cfg, w, i, dtype); c && c->first == i) {
+    for (size_t j = c->first + 1; j <= c->last; ++j) f.layers.push_back(j);
+    return f;
+  }
   const workload::Layer& l = w.layers[i];
   if (dtype != DType::fp16 && dtype != DType::bf16) return f;  // the epilogue needs fp32 accumulators
   const bool has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();

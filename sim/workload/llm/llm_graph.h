@@ -45,6 +45,10 @@ struct LlmShape {
   // all-reduce follows each, timed by the caller), the LM head's vocabulary
   // split (rounded up); the embedding is replicated.
   int64_t tp = 1;
+  // Attention kernels the machine may use, recorded as params.attention
+  // (1: the chain q K^T .. x V may run as one fused kernel, 0: op by op):
+  // -1 (auto) fuses decode steps only.
+  int64_t attention = -1;
 };
 
 // Every layer of decoder layer i is named "h<i>.<op>"; the rest "embed.*",
@@ -57,7 +61,8 @@ Workload build_llm(const LlmConfig& c, const LlmShape& s);
 bool is_decoder_layer_row(const std::string& layer_name);
 
 // The `.json` input format: builds the model of a config.json with
-// -p workload.params.{batch, seq, past, layers}=N (defaults 1, 1, 0, all).
+// -p workload.params.{batch, seq, past, layers}=N (defaults 1, 1, 0, all)
+// and -p workload.params.attention=0|1 (default: fused in decode steps).
 Workload load_hf_workload(const std::string& path, const std::vector<std::string>& overrides);
 
 }  // namespace xpu::workload::llm
