@@ -59,6 +59,15 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     return;
   }
   if (L.view) return;
+  if (L.is_gemv) {
+    // GEMV: random 16-bit x [m, k] and W [n, k] at the layout's padded rows.
+    const auto& s = L.gemv_spec;
+    const auto& g = L.gemv;
+    a_ = {make_gemm_data(dtype, s.m * s.k, 1, 1, seed).a, make_gemm_data(dtype, s.n * s.k, 1, 1, seed + 1).a};
+    for (uint64_t i = 0; i < s.m; ++i) mem.write(g.x + i * g.kp * 2, &a_[0][i * s.k * 2], s.k * 2);
+    for (uint64_t n = 0; n < s.n; ++n) mem.write(g.w + n * g.kp * 2, &a_[1][n * s.k * 2], s.k * 2);
+    return;
+  }
   if (L.is_attention) {
     // Fused attention: random 16-bit q, K, V and the query positions.
     const auto& s = L.flash;
@@ -112,6 +121,16 @@ Outcome GpuLayerValues::check(const xpu::gpu::GlobalMemory& mem) const {
   if (plan_.view) return {report::Verdict::skipped, "view (no data movement)"};
   if (plan_.is_conv) return check_conv(mem);
   if (plan_.is_gemm) return check_gemm(mem);
+  if (plan_.is_gemv) {
+    const auto& s = plan_.gemv_spec;
+    const auto want = lowering::gpu::reference_gemv(s, reinterpret_cast<const uint16_t*>(a_[0].data()),
+                                                    reinterpret_cast<const uint16_t*>(a_[1].data()));
+    std::vector<uint32_t> got(want.size());
+    for (uint64_t i = 0; i < s.m; ++i) mem.read(plan_.gemv.y + i * plan_.gemv.np * 4, &got[i * s.n], s.n * 4);
+    Outcome o = compare_bits(got, want, s.n);
+    o.detail += std::string(" (GEMV") + (s.ep.active() ? ", fused epilogue" : "") + ")";
+    return o;
+  }
   if (plan_.is_attention) {
     const auto& s = plan_.flash;
     const auto half = [](const std::vector<uint8_t>& b) { return reinterpret_cast<const uint16_t*>(b.data()); };

@@ -95,6 +95,7 @@ void lower_layer(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, co
       return;
     }
   // Depthwise convs run on the SIMT pipes (row_op), not as GEMM views.
+  if (b.gemv(dtype, ep)) return;
   if (!depthwise(b) && b.matrix(dtype, ep)) return;
   switch (l.op) {
     XPU_ACTIVATION_CASES

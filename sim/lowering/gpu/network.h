@@ -14,7 +14,8 @@
 //   map kernels (network_map.cpp), all on fp32 tensors (nn_kernels.h);
 // - reshape/flatten as views (no kernel);
 // - a decoder's attention chain as one flash-attention kernel where the
-//   workload asks for it (network_attention.cpp).
+//   workload asks for it (network_attention.cpp), and its matrix products
+//   of at most 4 rows as GEMVs (network_gemv.cpp).
 // Each layer gets its own device memory, allocated from 0 (256-byte aligned);
 // network_stream.h places it in the network's device memory.
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include "sim/lowering/gpu/conv_implicit.h"
 #include "sim/lowering/gpu/flash_attention.h"
 #include "sim/lowering/gpu/gemm_tc.h"
+#include "sim/lowering/gpu/gemv.h"
 #include "sim/lowering/gpu/nn_kernels.h"
 #include "sim/numerics/mac.h"
 #include "sim/workload/workload.h"
@@ -45,6 +47,9 @@ struct GpuLayerPlan {
   bool is_attention = false;  // a fused attention chain (flash_attention.h; kernel in nn)
   FlashSpec flash;
   FlashPlan flash_plan;
+  bool is_gemv = false;  // a decode-step matrix product as a GEMV (gemv.h; kernel in nn)
+  GemvSpec gemv_spec;
+  GemvLayout gemv;
   ConvSpec conv;
   ConvPlan conv_plan;
   GpuGemmSpec spec;

@@ -78,6 +78,7 @@ struct LayerBuild {
   void row_op();                                   // network_rows.cpp: softmax, layernorm, pools, depthwise conv
   void llm_op();                                   // network_llm.cpp: rmsnorm, rope, gather, argmax
   void attention(const AttentionChain& c);         // network_attention.cpp: the fused kernel
+  bool gemv(DType dtype, const TcEpilogue& ep);    // network_gemv.cpp: false when it does not apply
 };
 
 // A conv2d with one input channel per group and as many outputs.

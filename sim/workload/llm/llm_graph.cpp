@@ -214,7 +214,7 @@ Workload build_llm(const LlmConfig& c, const LlmShape& s) {
   w.source_file = c.file;
   w.dtype = c.dtype;
   w.params = {{"batch", s.batch}, {"seq", s.seq}, {"past", s.past}, {"layers", s.layers > 0 ? s.layers : c.layers}, {"tp", s.tp},
-              {"attention", s.attention >= 0 ? s.attention : int64_t(s.seq == 1 && s.past > 0)}};
+              {"attention", s.attention >= 0 ? s.attention : int64_t(s.seq == 1 && s.past > 0)}, {"gemv", s.gemv}};
   const int64_t layers = s.layers > 0 ? s.layers : c.layers;
   auto bad = [&](const std::string& key, const std::string& msg) {
     throw config::ConfigError(config::Diagnostic{c.file, 0, 0, "params." + key, msg});
@@ -257,14 +257,15 @@ Workload load_hf_workload(const std::string& path, const std::vector<std::string
     const auto eq = o.find('=');
     const std::string key = o.substr(0, eq);
     int64_t* field = key == "batch" ? &s.batch : key == "seq" ? &s.seq : key == "past" ? &s.past
-                     : key == "layers" ? &s.layers : key == "attention" ? &s.attention : nullptr;
+                     : key == "layers" ? &s.layers : key == "attention" ? &s.attention : key == "gemv" ? &s.gemv : nullptr;
     if (!field)
       throw config::ConfigError(config::Diagnostic{
-          where, 0, 0, key, "a config.json workload takes -p workload.params.{batch, seq, past, layers, attention}=N"});
+          where, 0, 0, key, "a config.json workload takes -p workload.params.{batch, seq, past, layers, attention, gemv}=N"});
     const std::string v = eq == std::string::npos ? "" : o.substr(eq + 1);
     char* end = nullptr;
     const long long n = std::strtoll(v.c_str(), &end, 10);
-    const long long lo = key == "past" || key == "attention" ? 0 : 1, hi = key == "attention" ? 1 : 1 << 24;
+    const long long lo = key == "past" || key == "attention" || key == "gemv" ? 0 : 1,
+                    hi = key == "attention" || key == "gemv" ? 1 : 1 << 24;
     if (v.empty() || *end != '\0' || n < lo || n > hi)
       throw config::ConfigError(config::Diagnostic{
           where, 0, 0, key, "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]"});

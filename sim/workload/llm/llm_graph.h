@@ -49,6 +49,8 @@ struct LlmShape {
   // (1: the chain q K^T .. x V may run as one fused kernel, 0: op by op):
   // -1 (auto) fuses decode steps only.
   int64_t attention = -1;
+  // params.gemv: matrix products of at most 4 rows may run as GEMV kernels (1) or as GEMMs (0).
+  int64_t gemv = 1;
 };
 
 // Every layer of decoder layer i is named "h<i>.<op>"; the rest "embed.*",
@@ -62,7 +64,8 @@ bool is_decoder_layer_row(const std::string& layer_name);
 
 // The `.json` input format: builds the model of a config.json with
 // -p workload.params.{batch, seq, past, layers}=N (defaults 1, 1, 0, all)
-// and -p workload.params.attention=0|1 (default: fused in decode steps).
+// and -p workload.params.{attention, gemv}=0|1 (defaults: fused attention
+// in decode steps, GEMV kernels for matrix products of at most 4 rows).
 Workload load_hf_workload(const std::string& path, const std::vector<std::string>& overrides);
 
 }  // namespace xpu::workload::llm

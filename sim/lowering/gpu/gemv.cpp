@@ -1,0 +1,215 @@
+#include "sim/lowering/gpu/gemv.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "models/gpu/kernel_builder.h"
+#include "sim/lowering/gpu/activation.h"
+#include "sim/lowering/gpu/tc_reference.h"
+#include "sim/numerics/float_bits.h"
+#include "sim/numerics/fp16.h"
+
+namespace xpu::lowering::gpu {
+
+using namespace xpu::gpu;
+
+namespace {
+
+constexpr uint32_t kThreads = 128, kWarps = 4;
+constexpr uint32_t kChunk = 8;  // 16-byte weight loads in flight per warp (4 KB)
+
+uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
+float widen(DType in, uint16_t h) {
+  return in == DType::bf16 ? bits_to_float(uint32_t(h) << 16) : fp16::from_bits(h).to_float();
+}
+
+// Rows per warp: about 4 CTAs per SM over the grid.
+uint32_t iters_of(const GpuConfig& cfg, uint64_t n) {
+  return static_cast<uint32_t>(std::max<uint64_t>(1, (n + uint64_t(kWarps) * 4 * cfg.sms - 1) / (uint64_t(kWarps) * 4 * cfg.sms)));
+}
+
+struct Smem {
+  uint32_t xs, red, total;
+  Smem(uint64_t m, uint64_t kp, uint32_t iters) {
+    xs = 0;
+    red = static_cast<uint32_t>(m * kp * 4);
+    total = red + static_cast<uint32_t>(m) * iters * kThreads * 4;
+  }
+};
+
+}  // namespace
+
+std::string gemv_unsupported(const GpuConfig& cfg, const GemvSpec& s) {
+  if (s.m == 0 || s.m > 4 || s.n == 0 || s.k == 0 || (s.in != DType::fp16 && s.in != DType::bf16) || s.ep.bias)
+    return "gemv: 1 to 4 rows of fp16/bf16, no bias";
+  const uint64_t kp = round_up(s.k, 256);
+  const uint32_t iters = iters_of(cfg, s.n);
+  if (iters > 64 || kp > (1u << 20) || Smem(s.m, kp, iters).total > cfg.shared.max_shared_bytes / 2)
+    return "gemv: x and the partial sums exceed half the shared memory";
+  return {};
+}
+
+void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& plan) {
+  if (const std::string why = gemv_unsupported(cfg, s); !why.empty()) throw GpuLoweringError(why);
+  const bool bf = s.in == DType::bf16;
+  const uint32_t M = static_cast<uint32_t>(s.m);
+  L.kp = round_up(s.k, 256);
+  L.iters = iters_of(cfg, s.n);
+  const uint32_t rows_cta = kWarps * L.iters;
+  L.np = round_up(s.n, rows_cta);
+  L.x = 0;
+  L.w = round_up(s.m * L.kp * 2, 256);
+  L.y = round_up(L.w + L.np * L.kp * 2, 256);
+  L.bytes = round_up(L.y + s.m * L.np * 4, 256);
+  const Smem sm(s.m, L.kp, L.iters);
+  const uint32_t runs = static_cast<uint32_t>(L.kp / 256);  // 512-byte runs per weight row
+  const int32_t row_bytes = static_cast<int32_t>(L.kp * 2);
+
+  KernelBuilder kb("gemv");
+  const uint8_t t = kb.reg(), lane = kb.reg(), warp = kb.reg(), wa = kb.reg(), xa = kb.reg(), ra = kb.reg(), tmp = kb.reg();
+  const uint8_t wr = kb.reg(2 * kChunk * 4);  // two sets of kChunk 16-byte loads
+  const uint8_t xv = kb.reg(8), wv = kb.reg(8), acc = kb.reg(M), a = kb.reg(), b = kb.reg();
+  const uint8_t u = kb.reg(), m1 = kb.reg();
+  const uint8_t p = kb.pred(), ap = activation_needs(s.ep.act).predicate ? kb.pred() : kPT;
+  kb.s2r(t, Special::tid);
+  kb.alui(Op::and_, lane, t, 31);
+  kb.alui(Op::shr, warp, t, 5);
+  // x [m, kp] widened into shared memory, 8 elements (16 bytes) per thread and step.
+  const uint64_t xchunks = s.m * L.kp / 8;
+  for (uint64_t i = 0; i * kThreads < xchunks; ++i) {
+    kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(xchunks - i * kThreads));
+    kb.alui(Op::shl, tmp, t, 4);
+    kb.ldg(wr, 0, tmp, static_cast<int32_t>(i * kThreads * 16), 16).guard = p;
+    kb.alui(Op::shl, tmp, t, 5);
+    for (uint32_t e = 0; e < 4; ++e) {
+      if (bf) {
+        kb.alui(Op::shl, xv + 2 * e, wr + e, 16);
+        kb.alui(Op::and_, xv + 2 * e + 1, wr + e, static_cast<int32_t>(0xFFFF0000u));
+      } else {
+        kb.alu(Op::h2f, xv + 2 * e, wr + e, kRZ);
+        kb.alui(Op::shr, xv + 2 * e + 1, wr + e, 16);
+        kb.alu(Op::h2f, xv + 2 * e + 1, xv + 2 * e + 1, kRZ);
+      }
+    }
+    kb.sts(tmp, static_cast<int32_t>(sm.xs + i * kThreads * 32), xv, 16).guard = p;
+    kb.sts(tmp, static_cast<int32_t>(sm.xs + i * kThreads * 32 + 16), xv + 4, 16).guard = p;
+  }
+  kb.bar();
+  // Lane l reads bytes 16 l of each 512-byte run: W at row (warp + 4 it), x at element 8 l.
+  kb.mov(tmp, row_bytes);
+  kb.alu(Op::imul, wa, warp, tmp);
+  kb.alui(Op::shl, tmp, lane, 4);
+  kb.alu(Op::iadd, wa, wa, tmp);
+  kb.alui(Op::shl, xa, lane, 5);
+  kb.alui(Op::shl, ra, t, 2);  // partial sums: [it][m][128 threads]
+  if (activation_needs(s.ep.act).minus_one) kb.mov(m1, static_cast<int32_t>(float_to_bits(-1.0f)));
+
+  // Every (row iteration, run) in one software-pipelined sequence: the
+  // loads of chunk q + 1 are issued before chunk q is consumed.
+  const uint32_t chunks_per_row = (runs + kChunk - 1) / kChunk;
+  const uint32_t total = L.iters * chunks_per_row;
+  auto issue = [&](uint32_t q) {
+    const uint32_t it = q / chunks_per_row, c0 = (q % chunks_per_row) * kChunk;
+    const uint8_t set = static_cast<uint8_t>(wr + (q % 2) * kChunk * 4);
+    for (uint32_t c = c0; c < std::min(runs, c0 + kChunk); ++c)
+      kb.ldg(static_cast<uint8_t>(set + (c - c0) * 4), 1, wa,
+             static_cast<int32_t>(it * kWarps) * row_bytes + static_cast<int32_t>(c * 512), 16);
+  };
+  issue(0);
+  for (uint32_t q = 0; q < total; ++q) {
+    const uint32_t it = q / chunks_per_row, c0 = (q % chunks_per_row) * kChunk;
+    if (c0 == 0)
+      for (uint32_t i = 0; i < M; ++i) kb.mov(acc + i, 0);
+    if (q + 1 < total) issue(q + 1);
+    const uint8_t set = static_cast<uint8_t>(wr + (q % 2) * kChunk * 4);
+    for (uint32_t c = c0; c < std::min(runs, c0 + kChunk); ++c) {
+      const uint8_t w4 = static_cast<uint8_t>(set + (c - c0) * 4);
+      for (uint32_t e = 0; e < 4; ++e) {
+        if (bf) {
+          kb.alui(Op::shl, wv + 2 * e, w4 + e, 16);
+          kb.alui(Op::and_, wv + 2 * e + 1, w4 + e, static_cast<int32_t>(0xFFFF0000u));
+        } else {
+          kb.alu(Op::h2f, wv + 2 * e, w4 + e, kRZ);
+          kb.alui(Op::shr, wv + 2 * e + 1, w4 + e, 16);
+          kb.alu(Op::h2f, wv + 2 * e + 1, wv + 2 * e + 1, kRZ);
+        }
+      }
+      for (uint32_t i = 0; i < M; ++i) {
+        const int32_t xo = static_cast<int32_t>(sm.xs + (i * L.kp + c * 256) * 4);
+        kb.lds(xv, xa, xo, 16);
+        kb.lds(xv + 4, xa, xo + 16, 16);
+        for (uint32_t e = 0; e < 8; ++e) kb.alu(Op::ffma, acc + i, xv + e, wv + e, acc + i);
+      }
+    }
+    if (c0 + kChunk >= runs)  // the row is done: park the lanes' sums
+      for (uint32_t i = 0; i < M; ++i)
+        kb.sts(ra, static_cast<int32_t>(sm.red + ((it * M + i) * kThreads) * 4), acc + i);
+  }
+  kb.bar();
+  // Thread r < 4 iters (the CTA's row r = 4 it + warp) sums the row's 32
+  // lane sums in lane order, applies the activation and stores y[i][r].
+  for (uint32_t base = 0; base < rows_cta; base += kThreads) {
+    kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(std::min(kThreads, rows_cta - base)));
+    kb.if_(p, false, [&] {
+      kb.alui(Op::iadd, a, t, static_cast<int32_t>(base));  // r
+      kb.alui(Op::shr, tmp, a, 2);
+      kb.mov(b, static_cast<int32_t>(M * kThreads * 4));
+      kb.alu(Op::imul, tmp, tmp, b);  // it: (it m 128) 4 bytes
+      kb.alui(Op::and_, b, a, 3);
+      kb.alui(Op::shl, b, b, 7);      // warp: 32 floats
+      kb.alu(Op::iadd, tmp, tmp, b);
+      kb.alui(Op::shl, a, a, 2);      // y byte of row r
+      for (uint32_t i = 0; i < M; ++i) {
+        const int32_t blk = static_cast<int32_t>(sm.red + i * kThreads * 4);
+        kb.lds(acc, tmp, blk);
+        for (uint32_t l = 1; l < 32; l += 8) {
+          for (uint32_t v = 0; v < 8 && l + v < 32; ++v) kb.lds(xv + v, tmp, blk + static_cast<int32_t>(4 * (l + v)));
+          for (uint32_t v = 0; v < 8 && l + v < 32; ++v) kb.alu(Op::fadd, acc, acc, xv + v);
+        }
+        if (s.ep.act != Activation::none)
+          emit_activation(kb, s.ep.act, s.ep.p0, s.ep.p1, acc, acc,
+                          ActScratch{activation_needs(s.ep.act).scratch ? wv : acc, u, m1, ap});
+        kb.stg(2, a, static_cast<int32_t>(i * L.np * 4), acc);
+      }
+    });
+  }
+  kb.exit();
+  plan.kernel = kb.finish();
+  Launch& ln = plan.launch;
+  ln.kernel = &plan.kernel;
+  ln.threads = kThreads;
+  ln.shared_bytes = sm.total;
+  const uint64_t ctas = L.np / rows_cta;
+  std::vector<uint64_t> wb, yb;
+  for (uint64_t c = 0; c < ctas; ++c) {
+    wb.push_back(L.w + c * rows_cta * L.kp * 2);
+    yb.push_back(L.y + c * rows_cta * 4);
+  }
+  set_bases(ln, static_cast<uint32_t>(ctas), 3, {nullptr, &wb, &yb}, {L.x, 0, 0});
+}
+
+std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const uint16_t* w) {
+  const uint64_t kp = round_up(s.k, 256);
+  std::vector<uint32_t> y(s.m * s.n);
+  float part[32];
+  for (uint64_t i = 0; i < s.m; ++i)
+    for (uint64_t n = 0; n < s.n; ++n) {
+      for (uint32_t l = 0; l < 32; ++l) {
+        float acc = 0.0f;
+        for (uint64_t c = 0; c < kp / 256; ++c)
+          for (uint32_t e = 0; e < 8; ++e) {
+            const uint64_t k = 256 * c + 8 * l + e;
+            acc = k < s.k ? std::fma(widen(s.in, x[i * s.k + k]), widen(s.in, w[n * s.k + k]), acc)
+                          : std::fma(0.0f, 0.0f, acc);
+          }
+        part[l] = acc;
+      }
+      float sum = part[0];
+      for (uint32_t l = 1; l < 32; ++l) sum = add_fp32(sum, part[l]);
+      y[i * s.n + n] = float_to_bits(sum);
+    }
+  reference_epilogue(s.ep, s.m, s.n, nullptr, y);
+  return y;
+}
+
+}  // namespace xpu::lowering::gpu
