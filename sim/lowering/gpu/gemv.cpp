@@ -16,16 +16,29 @@ using namespace xpu::gpu;
 namespace {
 
 constexpr uint32_t kThreads = 128, kWarps = 4;
-constexpr uint32_t kChunk = 8;  // 16-byte weight loads in flight per warp (4 KB)
+constexpr uint32_t kChunk = 8;  // 16-byte weight loads per chunk (4 KB a warp)
+constexpr uint32_t kSets = 3;   // chunks in flight: the next two load while one is consumed
 
 uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
 float widen(DType in, uint16_t h) {
   return in == DType::bf16 ? bits_to_float(uint32_t(h) << 16) : fp16::from_bits(h).to_float();
 }
 
-// Rows per warp: about 4 CTAs per SM over the grid.
+// Rows per warp: the busiest SM's rows, ceil(CTAs / SMs) x 4 iters, as
+// few as the grid allows (whole waves: a last, partial wave of CTAs would
+// leave SMs idle while the others stream), then the fewest CTAs (each
+// stages x once), counted as a tenth of a row each.
 uint32_t iters_of(const GpuConfig& cfg, uint64_t n) {
-  return static_cast<uint32_t>(std::max<uint64_t>(1, (n + uint64_t(kWarps) * 4 * cfg.sms - 1) / (uint64_t(kWarps) * 4 * cfg.sms)));
+  uint32_t best = 1;
+  double best_cost = 0;
+  for (uint32_t i = 1; i <= 128; ++i) {
+    const uint64_t ctas = (n + uint64_t(kWarps) * i - 1) / (uint64_t(kWarps) * i);
+    const uint64_t per_sm = (ctas + cfg.sms - 1) / cfg.sms;
+    const double cost = double(per_sm * i) + 0.1 * double(per_sm);
+    if (i == 1 || cost < best_cost) best = i, best_cost = cost;
+    if (ctas <= cfg.sms) break;  // more rows per warp only lengthens the one wave
+  }
+  return best;
 }
 
 struct Smem {
@@ -44,7 +57,7 @@ std::string gemv_unsupported(const GpuConfig& cfg, const GemvSpec& s) {
     return "gemv: 1 to 4 rows of fp16/bf16, no bias";
   const uint64_t kp = round_up(s.k, 256);
   const uint32_t iters = iters_of(cfg, s.n);
-  if (iters > 64 || kp > (1u << 20) || Smem(s.m, kp, iters).total > cfg.shared.max_shared_bytes / 2)
+  if (iters > 128 || kp > (1u << 20) || Smem(s.m, kp, iters).total > cfg.shared.max_shared_bytes / 2)
     return "gemv: x and the partial sums exceed half the shared memory";
   return {};
 }
@@ -67,34 +80,13 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
 
   KernelBuilder kb("gemv");
   const uint8_t t = kb.reg(), lane = kb.reg(), warp = kb.reg(), wa = kb.reg(), xa = kb.reg(), ra = kb.reg(), tmp = kb.reg();
-  const uint8_t wr = kb.reg(2 * kChunk * 4);  // two sets of kChunk 16-byte loads
-  const uint8_t xv = kb.reg(8), wv = kb.reg(8), acc = kb.reg(M), a = kb.reg(), b = kb.reg();
+  const uint8_t wr = kb.reg(kSets * kChunk * 4);  // a ring of chunks of 16-byte loads
+  const uint8_t xv = kb.reg(8), wv = kb.reg(8), acc = kb.reg(M), a = kb.reg(), b = kb.reg(), xr = kb.reg(32);
   const uint8_t u = kb.reg(), m1 = kb.reg();
   const uint8_t p = kb.pred(), ap = activation_needs(s.ep.act).predicate ? kb.pred() : kPT;
   kb.s2r(t, Special::tid);
   kb.alui(Op::and_, lane, t, 31);
   kb.alui(Op::shr, warp, t, 5);
-  // x [m, kp] widened into shared memory, 8 elements (16 bytes) per thread and step.
-  const uint64_t xchunks = s.m * L.kp / 8;
-  for (uint64_t i = 0; i * kThreads < xchunks; ++i) {
-    kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(xchunks - i * kThreads));
-    kb.alui(Op::shl, tmp, t, 4);
-    kb.ldg(wr, 0, tmp, static_cast<int32_t>(i * kThreads * 16), 16).guard = p;
-    kb.alui(Op::shl, tmp, t, 5);
-    for (uint32_t e = 0; e < 4; ++e) {
-      if (bf) {
-        kb.alui(Op::shl, xv + 2 * e, wr + e, 16);
-        kb.alui(Op::and_, xv + 2 * e + 1, wr + e, static_cast<int32_t>(0xFFFF0000u));
-      } else {
-        kb.alu(Op::h2f, xv + 2 * e, wr + e, kRZ);
-        kb.alui(Op::shr, xv + 2 * e + 1, wr + e, 16);
-        kb.alu(Op::h2f, xv + 2 * e + 1, xv + 2 * e + 1, kRZ);
-      }
-    }
-    kb.sts(tmp, static_cast<int32_t>(sm.xs + i * kThreads * 32), xv, 16).guard = p;
-    kb.sts(tmp, static_cast<int32_t>(sm.xs + i * kThreads * 32 + 16), xv + 4, 16).guard = p;
-  }
-  kb.bar();
   // Lane l reads bytes 16 l of each 512-byte run: W at row (warp + 4 it), x at element 8 l.
   kb.mov(tmp, row_bytes);
   kb.alu(Op::imul, wa, warp, tmp);
@@ -105,23 +97,53 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   if (activation_needs(s.ep.act).minus_one) kb.mov(m1, static_cast<int32_t>(float_to_bits(-1.0f)));
 
   // Every (row iteration, run) in one software-pipelined sequence: the
-  // loads of chunk q + 1 are issued before chunk q is consumed.
+  // loads of chunks q + 1 and q + 2 are in flight while chunk q is consumed.
   const uint32_t chunks_per_row = (runs + kChunk - 1) / kChunk;
   const uint32_t total = L.iters * chunks_per_row;
   auto issue = [&](uint32_t q) {
     const uint32_t it = q / chunks_per_row, c0 = (q % chunks_per_row) * kChunk;
-    const uint8_t set = static_cast<uint8_t>(wr + (q % 2) * kChunk * 4);
+    const uint8_t set = static_cast<uint8_t>(wr + (q % kSets) * kChunk * 4);
     for (uint32_t c = c0; c < std::min(runs, c0 + kChunk); ++c)
       kb.ldg(static_cast<uint8_t>(set + (c - c0) * 4), 1, wa,
              static_cast<int32_t>(it * kWarps) * row_bytes + static_cast<int32_t>(c * 512), 16);
   };
-  issue(0);
+  // The first weight loads go out before x is staged (they do not need it).
+  for (uint32_t q = 0; q + 1 < kSets && q < total; ++q) issue(q);
+  // x [m, kp] widened into shared memory, 8 elements (16 bytes) per thread
+  // and step, the loads of up to 8 steps in flight together.
+  const uint64_t xchunks = s.m * L.kp / 8, xsteps = (xchunks + kThreads - 1) / kThreads;
+  kb.alui(Op::shl, tmp, t, 4);
+  kb.alui(Op::shl, a, t, 5);
+  for (uint64_t i0 = 0; i0 < xsteps; i0 += 8) {
+    const uint64_t i1 = std::min<uint64_t>(xsteps, i0 + 8);
+    for (uint64_t i = i0; i < i1; ++i) {
+      kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(xchunks - i * kThreads));
+      kb.ldg(static_cast<uint8_t>(xr + 4 * (i - i0)), 0, tmp, static_cast<int32_t>(i * kThreads * 16), 16).guard = p;
+    }
+    for (uint64_t i = i0; i < i1; ++i) {
+      const uint8_t xi = static_cast<uint8_t>(xr + 4 * (i - i0));
+      for (uint32_t e = 0; e < 4; ++e) {
+        if (bf) {
+          kb.alui(Op::shl, wv + 2 * e, xi + e, 16);
+          kb.alui(Op::and_, wv + 2 * e + 1, xi + e, static_cast<int32_t>(0xFFFF0000u));
+        } else {
+          kb.alu(Op::h2f, wv + 2 * e, xi + e, kRZ);
+          kb.alui(Op::shr, wv + 2 * e + 1, xi + e, 16);
+          kb.alu(Op::h2f, wv + 2 * e + 1, wv + 2 * e + 1, kRZ);
+        }
+      }
+      kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(xchunks - i * kThreads));
+      kb.sts(a, static_cast<int32_t>(sm.xs + i * kThreads * 32), wv, 16).guard = p;
+      kb.sts(a, static_cast<int32_t>(sm.xs + i * kThreads * 32 + 16), wv + 4, 16).guard = p;
+    }
+  }
+  kb.bar();
   for (uint32_t q = 0; q < total; ++q) {
     const uint32_t it = q / chunks_per_row, c0 = (q % chunks_per_row) * kChunk;
     if (c0 == 0)
       for (uint32_t i = 0; i < M; ++i) kb.mov(acc + i, 0);
-    if (q + 1 < total) issue(q + 1);
-    const uint8_t set = static_cast<uint8_t>(wr + (q % 2) * kChunk * 4);
+    if (q + kSets - 1 < total) issue(q + kSets - 1);
+    const uint8_t set = static_cast<uint8_t>(wr + (q % kSets) * kChunk * 4);
     for (uint32_t c = c0; c < std::min(runs, c0 + kChunk); ++c) {
       const uint8_t w4 = static_cast<uint8_t>(set + (c - c0) * 4);
       for (uint32_t e = 0; e < 4; ++e) {

@@ -51,4 +51,52 @@ void lower_rope(const GpuConfig&, const RopeSpec& s, NnPlan& plan) {
   set_bases(l, static_cast<uint32_t>(s.rows), 4, {&s.x, &s.y, &s.cos, &s.sin}, {});
 }
 
+bool rmsnorm_vectorizes(uint64_t n) { return n % 512 == 0 && n <= 12288; }
+
+void lower_rmsnorm_vec(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
+  constexpr uint32_t T = 128;
+  if (s.op != RowOp::rmsnorm || !rmsnorm_vectorizes(s.n) || s.rows == 0 || s.x.size() != s.rows ||
+      s.y.size() != s.rows || s.rows > 0xFFFFFFFFull)
+    throw GpuLoweringError("rmsnorm kernel: malformed spec");
+  const uint32_t per = static_cast<uint32_t>(s.n / (4 * T));  // 16-byte loads per thread
+  KernelBuilder kb("row_rmsnorm_vec");
+  const uint8_t tid = kb.reg(), off = kb.reg(), soff = kb.reg(), acc = kb.reg(), a = kb.reg(), b = kb.reg();
+  const uint8_t x = kb.reg(4 * per), sc = kb.reg(4 * per);
+  const uint8_t q = kb.pred();
+  kb.s2r(tid, Special::tid);
+  kb.alui(Op::shl, off, tid, 4);
+  kb.alui(Op::shl, soff, tid, 2);
+  for (uint32_t i = 0; i < per; ++i) kb.ldg(static_cast<uint8_t>(x + 4 * i), 0, off, static_cast<int32_t>(i * T * 16), 16);
+  for (uint32_t i = 0; i < per; ++i)
+    kb.ldg(static_cast<uint8_t>(sc + 4 * i), 2, off, static_cast<int32_t>(i * T * 16), 16);
+  kb.mov(acc, 0);
+  for (uint32_t e = 0; e < 4 * per; ++e) kb.alu(Op::ffma, acc, static_cast<uint8_t>(x + e), static_cast<uint8_t>(x + e), acc);
+  kb.sts(soff, 0, acc);
+  kb.bar();
+  for (uint32_t st = T / 2; st >= 1; st /= 2) {
+    kb.setpi(Op::isetp, q, Cmp::lt, tid, static_cast<int32_t>(st));
+    kb.lds(a, soff, 0).guard = q;
+    kb.lds(b, soff, static_cast<int32_t>(4 * st)).guard = q;
+    kb.alu(Op::fadd, a, a, b).guard = q;
+    kb.sts(soff, 0, a).guard = q;
+    kb.bar();
+  }
+  kb.lds(acc, kRZ, 0);
+  kb.alui(Op::fmul, acc, acc, static_cast<int32_t>(float_to_bits(1.0f / float(s.n))));
+  kb.alui(Op::fadd, acc, acc, static_cast<int32_t>(float_to_bits(s.eps)));
+  kb.alu(Op::rsq, acc, acc, kRZ);
+  for (uint32_t e = 0; e < 4 * per; ++e) {
+    kb.alu(Op::fmul, static_cast<uint8_t>(x + e), static_cast<uint8_t>(x + e), acc);
+    kb.alu(Op::fmul, static_cast<uint8_t>(x + e), static_cast<uint8_t>(x + e), static_cast<uint8_t>(sc + e));
+  }
+  for (uint32_t i = 0; i < per; ++i) kb.stg(1, off, static_cast<int32_t>(i * T * 16), static_cast<uint8_t>(x + 4 * i), 16);
+  kb.exit();
+  plan.kernel = kb.finish();
+  Launch& l = plan.launch;
+  l.kernel = &plan.kernel;
+  l.threads = T;
+  l.shared_bytes = T * 4;
+  set_bases(l, static_cast<uint32_t>(s.rows), 3, {&s.x, &s.y}, {0, 0, s.scale});
+}
+
 }  // namespace xpu::lowering::gpu

@@ -22,4 +22,13 @@ struct RopeSpec {
 };
 void lower_rope(const xpu::gpu::GpuConfig& cfg, const RopeSpec& s, NnPlan& plan);
 
+// rmsnorm of rows whose n elements split into 16-byte loads over 128
+// threads (n a multiple of 512, at most 12288): a CTA per row loads its
+// whole row and the scale at once (every load in flight, not one 4-byte
+// load per loop trip as the generic row kernel), then the same arithmetic:
+// acc = ffma(x, x, acc) per thread over its elements, a shared-memory tree
+// sum, mean = sum (1/n), inv = rsq(mean + eps), y = x inv scale.
+bool rmsnorm_vectorizes(uint64_t n);
+void lower_rmsnorm_vec(const xpu::gpu::GpuConfig& cfg, const RowSpec& s, NnPlan& plan);
+
 }  // namespace xpu::lowering::gpu

@@ -37,7 +37,12 @@ void LayerBuild::llm_op() {
         s.x.push_back(x + r * n * 4);
         s.y.push_back(L.out_addr + r * per_row * 4);
       }
-      lower_rows(cfg, s, L.nn);
+      if (l.op == OpKind::rmsnorm && rmsnorm_vectorizes(n)) {
+        L.kernel = "row_rmsnorm_vec";
+        lower_rmsnorm_vec(cfg, s, L.nn);
+      } else {
+        lower_rows(cfg, s, L.nn);
+      }
       break;
     }
     case OpKind::rope: {
@@ -46,16 +51,19 @@ void LayerBuild::llm_op() {
       const uint64_t rows = workload::numel(X) / (H * d);
       const uint64_t x = input(0), c = input(1), sn = input(2);
       L.out_addr = mem.take(count * 4);
+      // A CTA per (position, head): a decode step's few positions still
+      // spread over many SMs, and each thread loads its pair once.
       RopeSpec s;
-      s.rows = rows;
-      s.heads = H;
+      s.rows = rows * H;
+      s.heads = 1;
       s.d = d;
-      for (uint64_t r = 0; r < rows; ++r) {
-        s.x.push_back(x + r * H * d * 4);
-        s.y.push_back(L.out_addr + r * H * d * 4);
-        s.cos.push_back(c + (r % S) * (d / 2) * 4);
-        s.sin.push_back(sn + (r % S) * (d / 2) * 4);
-      }
+      for (uint64_t r = 0; r < rows; ++r)
+        for (uint64_t h = 0; h < H; ++h) {
+          s.x.push_back(x + (r * H + h) * d * 4);
+          s.y.push_back(L.out_addr + (r * H + h) * d * 4);
+          s.cos.push_back(c + (r % S) * (d / 2) * 4);
+          s.sin.push_back(sn + (r % S) * (d / 2) * 4);
+        }
       L.kernel = "rope";
       try {
         lower_rope(cfg, s, L.nn);
