@@ -134,7 +134,7 @@ Outcome GpuLayerValues::check(const xpu::gpu::GlobalMemory& mem) const {
   if (plan_.is_attention) {
     const auto& s = plan_.flash;
     const auto half = [](const std::vector<uint8_t>& b) { return reinterpret_cast<const uint16_t*>(b.data()); };
-    const auto want = lowering::gpu::reference_flash_attention(s, plan_.flash_plan.bc, half(a_[0]), half(a_[1]), half(a_[2]));
+    const auto want = lowering::gpu::reference_flash_attention(s, plan_.flash_plan, half(a_[0]), half(a_[1]), half(a_[2]));
     std::vector<uint32_t> got(want.size()), bits(want.size());
     mem.read(s.o, got.data(), got.size() * 4);
     std::memcpy(bits.data(), want.data(), want.size() * 4);

@@ -64,7 +64,8 @@ struct Case {
   const char* what;
   uint64_t heads, rows, seq, past, d;
   DType in;
-  uint32_t r;  // rows per CTA the lowering should pick
+  uint32_t r;       // rows per CTA the lowering should pick
+  uint32_t splits;  // and KV splits (V100: 80 SMs)
 };
 
 void run_case(const Case& c) {
@@ -76,28 +77,36 @@ void run_case(const Case& c) {
   s.heads = c.heads, s.rows = c.rows, s.seq = c.seq, s.past = c.past, s.d = c.d, s.in = c.in;
   s.scale = 1.0f / std::sqrt(float(c.d));
   const uint64_t L = s.positions(), qn = s.heads * s.rows * s.d, kn = s.heads * L * s.d;
+  const FlashPlan p = plan_flash_attention(cfg, s);
+  auto up = [](uint64_t b) { return (b + 255) / 256 * 256; };
   s.q = 0;
-  s.k = (qn * 2 + 255) / 256 * 256;
-  s.v = s.k + (kn * 2 + 255) / 256 * 256;
-  s.o = s.v + (kn * 2 + 255) / 256 * 256;
-  s.meta = s.o + (qn * 4 + 255) / 256 * 256;
+  s.k = up(qn * 2);
+  s.v = s.k + up(kn * 2 + flash_kv_padding(p, s));
+  s.o = s.v + up(kn * 2 + flash_kv_padding(p, s));
+  s.meta = s.o + up(qn * 4);
+  s.ws = s.meta + up(uint64_t(p.splits) * s.rows * 4);
   FlashPlan plan;
   NnPlan nn;
   lower_flash_attention(cfg, s, plan, nn);
+  CHECK(plan.splits == c.splits);
   CHECK(plan.r == c.r);
   CHECK(plan.bc == 128 / c.r);
   CHECK(gpu::fast_path_check(nn.kernel).empty());  // data-oblivious: identical CTAs replay
   const auto q = random_half(c.in, qn, 1), k = random_half(c.in, kn, 2), v = random_half(c.in, kn, 3);
-  g.memory().resize(s.meta + plan.meta_bytes());
+  g.memory().resize(s.ws + flash_workspace_bytes(plan, s));
   g.memory().write(s.q, q.data(), qn * 2);
   g.memory().write(s.k, k.data(), kn * 2);
   g.memory().write(s.v, v.data(), kn * 2);
   g.memory().write(s.meta, plan.meta.data(), plan.meta_bytes());
   const gpu::LaunchResult run = g.run(nn.launch, gpu::RunOptions{true, false});
+  if (plan.splits > 1) {
+    CHECK(gpu::fast_path_check(plan.combine.kernel).empty());
+    g.run(plan.combine.launch, gpu::RunOptions{true, false});
+  }
   CHECK(run.cycles > 0);
   std::vector<float> got(qn);
   g.memory().read(s.o, got.data(), qn * 4);
-  const auto want = reference_flash_attention(s, plan.bc, q.data(), k.data(), v.data());
+  const auto want = reference_flash_attention(s, plan, q.data(), k.data(), v.data());
   size_t bad = 0;
   for (size_t i = 0; i < qn; ++i) bad += std::memcmp(&got[i], &want[i], 4) != 0;
   CHECK(bad == 0);
@@ -114,18 +123,20 @@ void run_case(const Case& c) {
 TEST_CASE("flash attention: decode step, grouped-query (4 query heads per KV head), partial last tile",
           "[llm][flash]") {
   // 71 positions in tiles of 32: 3 tiles, the last with 7 positions.
-  run_case({"gqa decode", 2, 4, 1, 70, 64, DType::fp16, 4});
+  // 2 (head, row block) CTAs on 80 SMs: split-KV, one tile per split (3 splits).
+  run_case({"gqa decode", 2, 4, 1, 70, 64, DType::fp16, 4, 3});
 }
 
 TEST_CASE("flash attention: causal prefill after a cached prefix, bf16, head dimension 128", "[llm][flash]") {
   // 2 KV heads x (group 2 x 6 new positions) = 12 rows per head in blocks
   // of 4; query position 5 + i % 6 sees positions <= it.
-  run_case({"causal prefill", 2, 12, 6, 5, 128, DType::bf16, 4});
+  run_case({"causal prefill", 2, 12, 6, 5, 128, DType::bf16, 4, 1});  // causal: no split
 }
 
-TEST_CASE("flash attention: multi-head decode, one row per CTA, 128-position tiles", "[llm][flash]") {
-  run_case({"mha decode", 3, 1, 1, 199, 128, DType::fp16, 1});
-  run_case({"causal prefill, odd rows", 1, 3, 3, 0, 32, DType::fp16, 1});
+TEST_CASE("flash attention: multi-head decode, one row per CTA, 128-position tiles, split-KV", "[llm][flash]") {
+  // 200 positions: 2 tiles of 128, one per split, the second 72 positions long.
+  run_case({"mha decode", 3, 1, 1, 199, 128, DType::fp16, 1, 2});
+  run_case({"causal prefill, odd rows", 1, 3, 3, 0, 32, DType::fp16, 1, 1});
 }
 
 TEST_CASE("flash attention: shapes the kernel does not take are errors", "[llm][flash]") {

@@ -1,5 +1,6 @@
 #include "sim/lowering/gpu/flash_attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -59,18 +60,43 @@ std::string flash_attention_unsupported(const GpuConfig& cfg, const FlashSpec& s
   return {};
 }
 
+FlashPlan plan_flash_attention(const GpuConfig& cfg, const FlashSpec& s) {
+  FlashPlan p;
+  p.r = rows_per_cta(s.rows);
+  p.bc = kThreads / p.r;
+  const uint64_t tiles = (s.positions() + p.bc - 1) / p.bc, base = s.heads * (s.rows / p.r);
+  // Split only without a causal mask inside the step (every split then
+  // starts at a visible position), and up to two CTAs per SM.
+  uint64_t want = s.seq == 1 && base < cfg.sms ? std::min<uint64_t>({uint64_t(16), tiles, (2 * uint64_t(cfg.sms) + base - 1) / base}) : 1;
+  p.tps = static_cast<uint32_t>((tiles + want - 1) / want);
+  p.splits = static_cast<uint32_t>((tiles + p.tps - 1) / p.tps);
+  return p;
+}
+
+// The last split reads up to tps tiles past its first position, and prefetches one more.
+uint64_t flash_kv_padding(const FlashPlan& p, const FlashSpec& s) { return uint64_t(p.tps + 1) * p.bc * s.d * 2; }
+uint64_t flash_workspace_bytes(const FlashPlan& p, const FlashSpec& s) {
+  return p.splits > 1 ? uint64_t(p.splits) * s.heads * s.rows * (s.d + 2) * 4 : 0;
+}
+
 void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& plan, NnPlan& nn) {
   if (const std::string why = flash_attention_unsupported(cfg, s); !why.empty()) throw GpuLoweringError(why);
   const uint64_t d = s.d, L = s.positions();
-  const uint32_t R = rows_per_cta(s.rows), Bc = kThreads / R, D = static_cast<uint32_t>(d);
+  {
+    FlashPlan p = plan_flash_attention(cfg, s);
+    plan.r = p.r, plan.bc = p.bc, plan.splits = p.splits, plan.tps = p.tps;
+  }
+  const uint32_t R = plan.r, Bc = plan.bc, D = static_cast<uint32_t>(d), S = plan.splits;
   const Smem sm(D, R, Bc);
-  const uint64_t blocks = s.rows / R, ctas = s.heads * blocks, tiles = (L + Bc - 1) / Bc;
+  const uint64_t blocks = s.rows / R, ctas = s.heads * blocks * S, tiles = plan.tps;
+  const uint64_t rows_all = s.heads * s.rows, ws_ml = s.ws + uint64_t(S) * rows_all * d * 4;
   const bool bf = s.in == DType::bf16;
-  plan.r = R;
-  plan.bc = Bc;
   plan.meta.clear();
-  for (uint64_t b = 0; b < blocks; ++b)
-    for (uint32_t r = 0; r < R; ++r) plan.meta.push_back(static_cast<int32_t>(s.past + (b * R + r) % s.seq));
+  for (uint32_t sp = 0; sp < S; ++sp)
+    for (uint64_t b = 0; b < blocks; ++b)
+      for (uint32_t r = 0; r < R; ++r)
+        plan.meta.push_back(static_cast<int32_t>(s.past + (b * R + r) % s.seq) -
+                            static_cast<int32_t>(uint64_t(sp) * plan.tps * Bc));
 
   KernelBuilder kb("flash_attention");
   const uint8_t t = kb.reg(), tmp = kb.reg(), jb = kb.reg(), goff = kb.reg(), cnt = kb.reg(), qpos = kb.reg();
@@ -153,18 +179,14 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   kb.bar();
 
   // K and V of a tile go through registers: the next tile's loads are in
-  // flight while this tile computes (positions past the end read as zeros).
+  // flight while this tile computes (positions past the end are masked).
   auto fetch = [&] {
     for (uint32_t i = 0; i < ld_iters; ++i) {
       const int32_t row_step = static_cast<int32_t>(i * kThreads / cpr);
       const uint8_t kr = stage + 8 * i, vr = kr + 4;
-      kb.alui(Op::iadd, tmp, ld_row, row_step);
-      kb.alu(Op::iadd, tmp, tmp, jn);
-      kb.setpi(Op::isetp, p_ld, Cmp::lt, tmp, static_cast<int32_t>(L));
-      for (uint32_t u = 0; u < 8; ++u) kb.mov(kr + u, 0);
       const int32_t gimm = row_step * static_cast<int32_t>(2 * D);
-      kb.ldg(kr, 1, goff, gimm, 16).guard = p_ld;
-      kb.ldg(vr, 2, goff, gimm, 16).guard = p_ld;
+      kb.ldg(kr, 1, goff, gimm, 16);
+      kb.ldg(vr, 2, goff, gimm, 16);
     }
   };
   auto store = [&] {
@@ -277,15 +299,29 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   kb.setpi(Op::isetp, p_loop, Cmp::gt, cnt, 0);
   kb.bra(top, done, p_loop);
   kb.bind(done);
-  // o / l, fp32 out.
+  // o / l, fp32 out; with splits, o, m and l to the workspace.
   kb.if_(p_col, false, [&] {
     kb.alui(Op::shl, tmp, t, 2);
     for (uint32_t r = 0; r < R; ++r) {
-      kb.alu(Op::rcp, acc, l + r, kRZ);
-      kb.alu(Op::fmul, acc, o + r, acc);
-      kb.stg(3, tmp, static_cast<int32_t>(r * D * 4), acc);
+      if (S == 1) {
+        kb.alu(Op::rcp, acc, l + r, kRZ);
+        kb.alu(Op::fmul, acc, o + r, acc);
+        kb.stg(3, tmp, static_cast<int32_t>(r * D * 4), acc);
+      } else {
+        kb.stg(3, tmp, static_cast<int32_t>(r * D * 4), o + r);
+      }
     }
   });
+  if (S > 1) {
+    kb.if_(p_row, false, [&] {
+      kb.alui(Op::shl, tmp, t, 3);
+      kb.stg(5, tmp, 0, m_run);
+    });
+    kb.setpi(Op::isetp, p_ld, Cmp::eq, t, 0);
+    kb.if_(p_ld, false, [&] {
+      for (uint32_t r = 0; r < R; ++r) kb.stg(5, kRZ, static_cast<int32_t>(8 * r + 4), l + r);
+    });
+  }
   kb.exit();
   nn.kernel = kb.finish();
 
@@ -293,64 +329,124 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   ln.kernel = &nn.kernel;
   ln.threads = kThreads;
   ln.shared_bytes = sm.total;
-  std::vector<uint64_t> qb, kbase, vb, ob, mb;
+  std::vector<uint64_t> qb, kbase, vb, ob, mb, lb;
   for (uint64_t h = 0; h < s.heads; ++h)
-    for (uint64_t b = 0; b < blocks; ++b) {
-      const uint64_t row0 = h * s.rows + b * R;
-      qb.push_back(s.q + row0 * d * 2);
-      kbase.push_back(s.k + h * L * d * 2);
-      vb.push_back(s.v + h * L * d * 2);
-      ob.push_back(s.o + row0 * d * 4);
-      mb.push_back(s.meta + b * R * 4);
-    }
-  set_bases(ln, static_cast<uint32_t>(ctas), 5, {&qb, &kbase, &vb, &ob, &mb}, {});
+    for (uint64_t b = 0; b < blocks; ++b)
+      for (uint32_t sp = 0; sp < S; ++sp) {
+        const uint64_t row0 = h * s.rows + b * R, first = uint64_t(sp) * plan.tps * Bc;
+        qb.push_back(s.q + row0 * d * 2);
+        kbase.push_back(s.k + (h * L + first) * d * 2);
+        vb.push_back(s.v + (h * L + first) * d * 2);
+        ob.push_back(S == 1 ? s.o + row0 * d * 4 : s.ws + (sp * rows_all + row0) * d * 4);
+        mb.push_back(s.meta + (sp * blocks + b) * R * 4);
+        lb.push_back(ws_ml + (sp * rows_all + row0) * 8);
+      }
+  set_bases(ln, static_cast<uint32_t>(ctas), 6, {&qb, &kbase, &vb, &ob, &mb, &lb}, {});
+  if (S == 1) return;
+
+  // The merge: a CTA per row, thread c its output element.
+  KernelBuilder kc("flash_attention_merge");
+  const uint8_t c = kc.reg(), off = kc.reg(), mx = kc.reg(), f = kc.reg(), big_o = kc.reg(), big_l = kc.reg(),
+                neg = kc.reg();
+  const uint8_t ms = kc.reg(S), ls = kc.reg(S), os = kc.reg(S);
+  kc.s2r(c, Special::tid);
+  kc.alui(Op::shl, off, c, 2);
+  const int32_t o_step = static_cast<int32_t>(rows_all * d * 4), ml_step = static_cast<int32_t>(rows_all * 8);
+  for (uint32_t sp = 0; sp < S; ++sp) {
+    kc.ldg(static_cast<uint8_t>(ms + sp), 1, kRZ, static_cast<int32_t>(sp) * ml_step);
+    kc.ldg(static_cast<uint8_t>(ls + sp), 1, kRZ, static_cast<int32_t>(sp) * ml_step + 4);
+    kc.ldg(static_cast<uint8_t>(os + sp), 0, off, static_cast<int32_t>(sp) * o_step);
+  }
+  kc.mov_r(mx, ms);
+  for (uint32_t sp = 1; sp < S; ++sp) kc.alu(Op::fmax, mx, mx, static_cast<uint8_t>(ms + sp));
+  kc.alui(Op::fmul, neg, mx, fbits(-1.0f));
+  kc.mov(big_o, 0);
+  kc.mov(big_l, 0);
+  for (uint32_t sp = 0; sp < S; ++sp) {
+    kc.alu(Op::fadd, f, static_cast<uint8_t>(ms + sp), neg);
+    kc.alui(Op::fmul, f, f, fbits(kLog2e));
+    kc.alu(Op::ex2, f, f, kRZ);
+    kc.alu(Op::ffma, big_o, static_cast<uint8_t>(os + sp), f, big_o);
+    kc.alu(Op::ffma, big_l, static_cast<uint8_t>(ls + sp), f, big_l);
+  }
+  kc.alu(Op::rcp, big_l, big_l, kRZ);
+  kc.alu(Op::fmul, big_o, big_o, big_l);
+  kc.stg(2, off, 0, big_o);
+  kc.exit();
+  plan.combine.kernel = kc.finish();
+  Launch& lc = plan.combine.launch;
+  lc.kernel = &plan.combine.kernel;
+  lc.threads = D;
+  std::vector<uint64_t> wo, wml, out;
+  for (uint64_t row = 0; row < rows_all; ++row) {
+    wo.push_back(s.ws + row * d * 4);
+    wml.push_back(ws_ml + row * 8);
+    out.push_back(s.o + row * d * 4);
+  }
+  set_bases(lc, static_cast<uint32_t>(rows_all), 3, {&wo, &wml, &out}, {});
 }
 
-std::vector<float> reference_flash_attention(const FlashSpec& s, uint32_t bc, const uint16_t* q, const uint16_t* k,
-                                             const uint16_t* v) {
-  const uint64_t d = s.d, L = s.positions(), tiles = (L + bc - 1) / bc;
+std::vector<float> reference_flash_attention(const FlashSpec& s, const FlashPlan& fp, const uint16_t* q,
+                                             const uint16_t* k, const uint16_t* v) {
+  const uint64_t d = s.d, L = s.positions(), bc = fp.bc, end = s.heads * L * d;
+  // Unguarded reads: flat index past the last head reads the zero padding.
+  auto at = [&](const uint16_t* x, uint64_t i) { return i < end ? widen(s.in, x[i]) : 0.0f; };
   std::vector<float> out(s.heads * s.rows * d);
   std::vector<float> sc(bc), p(bc), o(d), qf(d);
+  std::vector<float> ms(fp.splits), ls(fp.splits), os(uint64_t(fp.splits) * d);
   for (uint64_t h = 0; h < s.heads; ++h)
     for (uint64_t i = 0; i < s.rows; ++i) {
       const uint64_t qpos = s.past + i % s.seq;
       const uint16_t* qi = q + (h * s.rows + i) * d;
       for (uint64_t c = 0; c < d; ++c) qf[c] = widen(s.in, qi[c]);
-      float m = kNegInf, l = 0.0f;
-      std::fill(o.begin(), o.end(), 0.0f);
-      for (uint64_t tl = 0; tl < tiles; ++tl) {
-        for (uint32_t j = 0; j < bc; ++j) {
-          const uint64_t jg = tl * bc + j;
-          float acc = 0.0f;
-          for (uint64_t c = 0; c < d; ++c) {
-            const float kv = jg < L ? widen(s.in, k[(h * L + jg) * d + c]) : 0.0f;
-            acc = std::fma(qf[c], kv, acc);
-          }
-          acc = mul_fp32(acc, s.scale);
-          sc[j] = jg <= qpos ? acc : kNegInf;
-        }
-        float mn = m;
-        for (uint32_t j8 = 0; j8 < bc; j8 += 8) {
-          float m8 = sc[j8];
-          for (uint32_t u = 1; u < 8; ++u) m8 = std::fmax(m8, sc[j8 + u]);
-          mn = std::fmax(mn, m8);
-        }
-        const float alpha = std::exp2(mul_fp32(add_fp32(m, mul_fp32(mn, -1.0f)), kLog2e));
-        m = mn;
-        for (uint32_t j = 0; j < bc; ++j) p[j] = std::exp2(mul_fp32(add_fp32(sc[j], mul_fp32(mn, -1.0f)), kLog2e));
-        l = mul_fp32(l, alpha);
-        for (uint32_t j = 0; j < bc; ++j) l = add_fp32(l, p[j]);
-        for (uint64_t c = 0; c < d; ++c) {
-          float a = mul_fp32(o[c], alpha);
+      for (uint32_t sp = 0; sp < fp.splits; ++sp) {
+        float m = kNegInf, l = 0.0f;
+        std::fill(o.begin(), o.end(), 0.0f);
+        for (uint64_t tl = uint64_t(sp) * fp.tps; tl < uint64_t(sp + 1) * fp.tps; ++tl) {
           for (uint32_t j = 0; j < bc; ++j) {
             const uint64_t jg = tl * bc + j;
-            a = std::fma(p[j], jg < L ? widen(s.in, v[(h * L + jg) * d + c]) : 0.0f, a);
+            float acc = 0.0f;
+            for (uint64_t c = 0; c < d; ++c) acc = std::fma(qf[c], at(k, (h * L + jg) * d + c), acc);
+            acc = mul_fp32(acc, s.scale);
+            sc[j] = jg <= qpos ? acc : kNegInf;
           }
-          o[c] = a;
+          float mn = m;
+          for (uint32_t j8 = 0; j8 < bc; j8 += 8) {
+            float m8 = sc[j8];
+            for (uint32_t u = 1; u < 8; ++u) m8 = std::fmax(m8, sc[j8 + u]);
+            mn = std::fmax(mn, m8);
+          }
+          const float alpha = std::exp2(mul_fp32(add_fp32(m, mul_fp32(mn, -1.0f)), kLog2e));
+          m = mn;
+          for (uint32_t j = 0; j < bc; ++j) p[j] = std::exp2(mul_fp32(add_fp32(sc[j], mul_fp32(mn, -1.0f)), kLog2e));
+          l = mul_fp32(l, alpha);
+          for (uint32_t j = 0; j < bc; ++j) l = add_fp32(l, p[j]);
+          for (uint64_t c = 0; c < d; ++c) {
+            float a = mul_fp32(o[c], alpha);
+            for (uint32_t j = 0; j < bc; ++j) a = std::fma(p[j], at(v, (h * L + tl * bc + j) * d + c), a);
+            o[c] = a;
+          }
         }
+        ms[sp] = m, ls[sp] = l;
+        std::copy(o.begin(), o.end(), os.begin() + long(sp * d));
       }
-      const float inv = 1.0f / l;
-      for (uint64_t c = 0; c < d; ++c) out[(h * s.rows + i) * d + c] = mul_fp32(o[c], inv);
+      float* y = &out[(h * s.rows + i) * d];
+      if (fp.splits == 1) {
+        const float inv = 1.0f / ls[0];
+        for (uint64_t c = 0; c < d; ++c) y[c] = mul_fp32(os[c], inv);
+        continue;
+      }
+      float mx = ms[0];
+      for (uint32_t sp = 1; sp < fp.splits; ++sp) mx = std::fmax(mx, ms[sp]);
+      for (uint64_t c = 0; c < d; ++c) {
+        float big_o = 0.0f, big_l = 0.0f;
+        for (uint32_t sp = 0; sp < fp.splits; ++sp) {
+          const float f = std::exp2(mul_fp32(add_fp32(ms[sp], mul_fp32(mx, -1.0f)), kLog2e));
+          big_o = std::fma(os[sp * d + c], f, big_o);
+          big_l = std::fma(ls[sp], f, big_l);
+        }
+        y[c] = mul_fp32(big_o, 1.0f / big_l);
+      }
     }
   return out;
 }

@@ -42,16 +42,32 @@ struct FlashSpec {
   float scale = 1.0f;
   // Device addresses: q [heads, rows, d] and K, V [heads, past + seq, d]
   // (16-bit), o [heads, rows, d] fp32, meta: the per-CTA query positions.
-  uint64_t q = 0, k = 0, v = 0, o = 0, meta = 0;
+  // ws: the split-KV workspace (flash_workspace_bytes). K and V must be
+  // followed by flash_kv_padding bytes the kernel may read (zeros).
+  uint64_t q = 0, k = 0, v = 0, o = 0, meta = 0, ws = 0;
   uint64_t positions() const { return past + seq; }
 };
 
-// What the host needs besides the launch (NnPlan).
+// What the host needs besides the launch (NnPlan). Split-KV (decode steps
+// whose (head, row block) CTAs are fewer than the SMs, as flash-decoding
+// does): split s of each head covers tiles [s tps, (s + 1) tps), writes its
+// unnormalized o, m and l to the workspace, and a second kernel merges the
+// splits per output element c of a row, in split order:
+//   m* = fmax chain of m_s; f_s = ex2(fmul(fadd(m_s, -m*), log2 e));
+//   O = ffma(o_s, f_s, O), l = ffma(l_s, f_s, l) from +0; out = fmul(O, rcp(l)).
+// The K/V loads are unguarded: positions past a head's end read the next
+// head's rows (or the padding), masked to p = 0 (the reference reads the same).
 struct FlashPlan {
   uint32_t r = 1, bc = 128;    // query rows per CTA, positions per tile
-  std::vector<int32_t> meta;   // written at spec.meta: each row block's R query positions
+  uint32_t splits = 1, tps = 1;  // KV splits, tiles per split
+  std::vector<int32_t> meta;   // written at spec.meta: per (split, row block) R query positions, split-relative
+  NnPlan combine;              // splits > 1: the merge
   uint64_t meta_bytes() const { return meta.size() * 4; }
 };
+// The grid (rows per CTA, tile, splits) without building the kernels.
+FlashPlan plan_flash_attention(const xpu::gpu::GpuConfig& cfg, const FlashSpec& s);
+uint64_t flash_kv_padding(const FlashPlan& p, const FlashSpec& s);
+uint64_t flash_workspace_bytes(const FlashPlan& p, const FlashSpec& s);
 
 // Why the kernel cannot take this shape on `cfg` (empty: it can).
 std::string flash_attention_unsupported(const xpu::gpu::GpuConfig& cfg, const FlashSpec& s);
@@ -60,7 +76,7 @@ void lower_flash_attention(const xpu::gpu::GpuConfig& cfg, const FlashSpec& s, F
 
 // The kernel's arithmetic in its order: q, k, v raw 16-bit elements as laid
 // out at spec.q/k/v (from 0); returns o [heads, rows, d].
-std::vector<float> reference_flash_attention(const FlashSpec& s, uint32_t bc, const uint16_t* q, const uint16_t* k,
-                                             const uint16_t* v);
+std::vector<float> reference_flash_attention(const FlashSpec& s, const FlashPlan& p, const uint16_t* q,
+                                             const uint16_t* k, const uint16_t* v);
 
 }  // namespace xpu::lowering::gpu

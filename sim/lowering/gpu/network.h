@@ -65,6 +65,7 @@ struct GpuLayerPlan {
   // Every launch of the layer in stream order (a split-K GEMM has two).
   std::vector<const xpu::gpu::Launch*> launches() const {
     if (is_gemm) return gemm.launches();
+    if (is_attention && flash_plan.splits > 1) return {&nn.launch, &flash_plan.combine.launch};
     return {&launch()};
   }
   // The kernel and its configuration, for the report: "gemm_tc 128x128x32_w64x64_s2".

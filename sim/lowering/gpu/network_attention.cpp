@@ -103,11 +103,13 @@ std::optional<AttentionChain> attention_chain(const xpu::gpu::GpuConfig& cfg, co
 void LayerBuild::attention(const AttentionChain& c) {
   FlashSpec& s = L.flash = c.spec;
   const uint64_t qn = s.heads * s.rows * s.d, kn = s.heads * s.positions() * s.d;
+  const FlashPlan p = plan_flash_attention(cfg, s);
   s.q = mem.take(qn * 2);
-  s.k = mem.take(kn * 2);
-  s.v = mem.take(kn * 2);
+  s.k = mem.take(kn * 2 + flash_kv_padding(p, s));
+  s.v = mem.take(kn * 2 + flash_kv_padding(p, s));
   s.o = L.out_addr = mem.take(qn * 4);
-  s.meta = mem.take(s.rows * 4);
+  s.meta = mem.take(uint64_t(p.splits) * s.rows * 4);
+  s.ws = mem.take(flash_workspace_bytes(p, s));
   try {
     lower_flash_attention(cfg, s, L.flash_plan, L.nn);
   } catch (const GpuLoweringError& e) {
