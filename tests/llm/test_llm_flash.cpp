@@ -6,32 +6,22 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <random>
 
 #include "models/gpu/fast_path.h"
 #include "models/gpu/gpu.h"
 #include "sim/config/gpu_config.h"
-#include "sim/energy/energy_table.h"
-#include "sim/experiment/gpu_backend.h"
 #include "sim/lowering/gpu/flash_attention.h"
+#include "sim/lowering/gpu/llm_kernels.h"
 #include "sim/lowering/gpu/network.h"
-#include "sim/workload/llm/llm_graph.h"
+#include "tests/llm/llm_test_util.h"
 
 using namespace xpu;
 using namespace xpu::lowering::gpu;
 
 namespace {
 
-std::vector<uint16_t> random_half(DType t, uint64_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<uint16_t> v(n);
-  for (auto& x : v) x = t == DType::bf16 ? bf16::from_float(nd(rng)).bits : fp16::from_float(nd(rng)).bits;
-  return v;
-}
-
-float widen(DType t, uint16_t h) { return t == DType::bf16 ? bf16::from_bits(h).to_float() : fp16::from_bits(h).to_float(); }
+using llm_test::random_half;
+float widen(DType t, uint16_t h) { return widen_half(t, h); }
 
 // softmax over visible positions j <= past + i % seq, in double.
 std::vector<double> plain_attention(const FlashSpec& s, const std::vector<uint16_t>& q, const std::vector<uint16_t>& k,
@@ -156,26 +146,18 @@ namespace {
 // A small Llama-family model with head dimension 32 (hidden 128, 4 query
 // heads over 2 KV heads) through the GPU backend at tile fidelity.
 workload::Workload tiny(int64_t seq, int64_t past, int64_t attention) {
-  const std::string path = "/tmp/xpusim_test_llm_flash.json";
-  std::ofstream(path) << R"({"model_type": "llama", "hidden_size": 128, "num_hidden_layers": 1, "num_attention_heads": 4,
-    "num_key_value_heads": 2, "intermediate_size": 160, "vocab_size": 80, "max_position_embeddings": 64, "rms_norm_eps": 1e-5})";
   workload::llm::LlmShape s;
   s.batch = 2;
   s.seq = seq;
   s.past = past;
   s.attention = attention;
-  return workload::llm::build_llm(workload::llm::read_hf_config(path), s);
+  return llm_test::model("/tmp/xpusim_test_llm_flash.json", R"({"model_type": "llama", "hidden_size": 128,
+    "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 160,
+    "vocab_size": 80, "max_position_embeddings": 64, "rms_norm_eps": 1e-5})", s);
 }
 
 std::vector<report::LayerResult> run_tiny(int64_t seq, int64_t past, int64_t attention) {
-  const workload::Workload w = tiny(seq, past, attention);
-  const auto table = energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
-  const auto cfg = config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/v100.yaml");
-  auto be = experiment::make_gpu_backend(cfg, table, "gpu");
-  be->check_workload(w, DType::fp16);
-  experiment::LayerRunOptions o;
-  o.fidelity = Fidelity::tile;
-  return be->run_workload(w, DType::fp16, o);
+  return llm_test::run_tile(tiny(seq, past, attention), "v100.yaml");
 }
 
 // The kernel layer `name` lowers to (without running it).

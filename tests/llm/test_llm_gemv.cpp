@@ -5,32 +5,22 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <random>
 
 #include "models/gpu/fast_path.h"
 #include "models/gpu/gpu.h"
 #include "sim/config/gpu_config.h"
-#include "sim/energy/energy_table.h"
-#include "sim/experiment/gpu_backend.h"
 #include "sim/lowering/gpu/gemv.h"
+#include "sim/lowering/gpu/llm_kernels.h"
 #include "sim/numerics/float_bits.h"
-#include "sim/workload/llm/llm_graph.h"
+#include "tests/llm/llm_test_util.h"
 
 using namespace xpu;
 using namespace xpu::lowering::gpu;
 
 namespace {
 
-std::vector<uint16_t> random_half(DType t, uint64_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<uint16_t> v(n);
-  for (auto& x : v) x = t == DType::bf16 ? bf16::from_float(nd(rng)).bits : fp16::from_float(nd(rng)).bits;
-  return v;
-}
-
-float widen(DType t, uint16_t h) { return t == DType::bf16 ? bf16::from_bits(h).to_float() : fp16::from_bits(h).to_float(); }
+using llm_test::random_half;
+float widen(DType t, uint16_t h) { return widen_half(t, h); }
 
 void run_case(const GemvSpec& s) {
   static gpu::Gpu g("gpu", config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/v100.yaml"));
@@ -104,21 +94,15 @@ TEST_CASE("decode-step kernels in a decoder: GEMVs, vectorized rmsnorm and fused
   // Hidden 512 (the vectorized rmsnorm's 16-byte loads over 128 threads),
   // head dimension 128, batch 2: q/k/v/o, gate/up/down and the LM head are
   // 2-row GEMVs.
-  const std::string path = "/tmp/xpusim_test_llm_gemv.json";
-  std::ofstream(path) << R"({"model_type": "llama", "hidden_size": 512, "num_hidden_layers": 1, "num_attention_heads": 4,
-    "num_key_value_heads": 2, "intermediate_size": 640, "vocab_size": 96, "max_position_embeddings": 64, "rms_norm_eps": 1e-5})";
   workload::llm::LlmShape s;
   s.batch = 2;
   s.seq = 1;
   s.past = 20;
-  const workload::Workload w = workload::llm::build_llm(workload::llm::read_hf_config(path), s);
-  const auto table = energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
-  const auto cfg = config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/a100.yaml");
-  auto be = experiment::make_gpu_backend(cfg, table, "gpu");
-  experiment::LayerRunOptions o;
-  o.fidelity = Fidelity::tile;
+  const workload::Workload w = llm_test::model("/tmp/xpusim_test_llm_gemv.json", R"({"model_type": "llama",
+    "hidden_size": 512, "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "intermediate_size": 640, "vocab_size": 96, "max_position_embeddings": 64, "rms_norm_eps": 1e-5})", s);
   int gemvs = 0, norms = 0, flash = 0;
-  for (const auto& r : be->run_workload(w, DType::fp16, o)) {
+  for (const auto& r : llm_test::run_tile(w, "a100.yaml")) {
     INFO(r.name << " " << r.op << ": " << r.verified());
     CHECK((r.verdict == report::Verdict::bit_exact || r.verdict == report::Verdict::within_tolerance ||
            r.verdict_detail == "view (no data movement)"));

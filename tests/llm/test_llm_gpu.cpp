@@ -4,12 +4,8 @@
 // tolerances), the way the experiment runner checks them.
 #include <catch2/catch.hpp>
 
-#include <fstream>
 
-#include "sim/config/gpu_config.h"
-#include "sim/energy/energy_table.h"
-#include "sim/experiment/gpu_backend.h"
-#include "sim/workload/llm/llm_graph.h"
+#include "tests/llm/llm_test_util.h"
 
 using namespace xpu;
 
@@ -20,21 +16,12 @@ const char* kTiny = R"({"model_type": "llama", "hidden_size": 64, "num_hidden_la
   "rms_norm_eps": 1e-5})";
 
 void run_checked(int64_t seq, int64_t past) {
-  const std::string path = "/tmp/xpusim_test_llm_gpu.json";
-  std::ofstream(path) << kTiny;
   workload::llm::LlmShape s;
   s.batch = 2;
   s.seq = seq;
   s.past = past;
-  const workload::Workload w = workload::llm::build_llm(workload::llm::read_hf_config(path), s);
-  const auto table = energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
-  const auto cfg = config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/v100.yaml");
-  auto be = experiment::make_gpu_backend(cfg, table, "gpu");
-  be->check_workload(w, DType::fp16);
-  experiment::LayerRunOptions o;
-  o.fidelity = Fidelity::tile;
   int checked = 0;
-  for (const auto& r : be->run_workload(w, DType::fp16, o)) {
+  for (const auto& r : llm_test::run_tile(llm_test::model("/tmp/xpusim_test_llm_gpu.json", kTiny, s), "v100.yaml")) {
     INFO(r.name << ": " << r.verified());
     CHECK((r.verdict == report::Verdict::bit_exact || r.verdict == report::Verdict::within_tolerance ||
            r.verdict_detail == "view (no data movement)"));

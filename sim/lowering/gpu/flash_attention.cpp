@@ -6,6 +6,7 @@
 
 #include "models/gpu/kernel_builder.h"
 #include "sim/lowering/gpu/gemm_tc.h"
+#include "sim/lowering/gpu/llm_kernels.h"
 #include "sim/numerics/float_bits.h"
 #include "sim/numerics/fp16.h"
 
@@ -22,10 +23,6 @@ const float kNegInf = -std::numeric_limits<float>::infinity();
 
 int32_t fbits(float f) { return static_cast<int32_t>(float_to_bits(f)); }
 
-// A 16-bit element widened to fp32 (exact for fp16 and bf16).
-float widen(DType in, uint16_t h) {
-  return in == DType::bf16 ? bits_to_float(uint32_t(h) << 16) : fp16::from_bits(h).to_float();
-}
 
 uint32_t rows_per_cta(uint64_t rows) { return rows % 4 == 0 ? 4 : rows % 2 == 0 ? 2 : 1; }
 
@@ -109,20 +106,6 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   const uint8_t jn = kb.reg(), stage = kb.reg(D / R);  // the tile in flight: its first position, its K/V chunks
   const uint8_t p_row = kb.pred(), p_col = kb.pred(), p_ld = kb.pred(), p_vis = kb.pred(), p_m8 = kb.pred(),
                 p_loop = kb.pred();
-  // Widen the 16-bit element in the low half of `x` into `y`.
-  auto widen_lo = [&](uint8_t y, uint8_t x) {
-    if (bf) kb.alui(Op::shl, y, x, 16);
-    else kb.alu(Op::h2f, y, x, kRZ);
-  };
-  auto widen_hi = [&](uint8_t y, uint8_t x) {
-    if (bf) {
-      kb.alui(Op::and_, y, x, static_cast<int32_t>(0xFFFF0000u));
-    } else {
-      kb.alui(Op::shr, y, x, 16);
-      kb.alu(Op::h2f, y, y, kRZ);
-    }
-  };
-
   kb.s2r(t, Special::tid);
   // Loader geometry: 16-byte chunk t of a tile is row t / (d/8), byte (t % (d/8)) 16.
   const uint32_t cpr = D / 8, ld_iters = Bc * 2 * D / 16 / kThreads;
@@ -164,8 +147,7 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
     kb.alui(Op::shl, tmp, t, 2);
     kb.mov(w, 0);
     kb.ldg(w, 0, tmp, e0 * 4).guard = p_ld;
-    widen_lo(q0, w);
-    widen_hi(q0 + 1, w);
+    emit_widen_pair(kb, s.in, q0, q0 + 1, w);
     kb.alui(Op::shl, tmp, t, 3);
     kb.sts(tmp, static_cast<int32_t>(sm.qs) + e0 * 8, q0).guard = p_ld;
     kb.sts(tmp, static_cast<int32_t>(sm.qs) + e0 * 8 + 4, q0 + 1).guard = p_ld;
@@ -220,8 +202,7 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
     }
     for (uint32_t u = 0; u < 4; ++u) {
       for (uint32_t h = 0; h < 2; ++h) {
-        widen_lo(k0 + 4 * u + 2 * h, w + 2 * u + h);
-        widen_hi(k0 + 4 * u + 2 * h + 1, w + 2 * u + h);
+        emit_widen_pair(kb, s.in, k0 + 4 * u + 2 * h, k0 + 4 * u + 2 * h + 1, w + 2 * u + h);
       }
       for (uint32_t e = 0; e < 4; ++e) kb.alu(Op::ffma, acc, q0 + 4 * u + e, k0 + 4 * u + e, acc);
     }
@@ -390,7 +371,7 @@ std::vector<float> reference_flash_attention(const FlashSpec& s, const FlashPlan
                                              const uint16_t* k, const uint16_t* v) {
   const uint64_t d = s.d, L = s.positions(), bc = fp.bc, end = s.heads * L * d;
   // Unguarded reads: flat index past the last head reads the zero padding.
-  auto at = [&](const uint16_t* x, uint64_t i) { return i < end ? widen(s.in, x[i]) : 0.0f; };
+  auto at = [&](const uint16_t* x, uint64_t i) { return i < end ? widen_half(s.in, x[i]) : 0.0f; };
   std::vector<float> out(s.heads * s.rows * d);
   std::vector<float> sc(bc), p(bc), o(d), qf(d);
   std::vector<float> ms(fp.splits), ls(fp.splits), os(uint64_t(fp.splits) * d);
@@ -398,7 +379,7 @@ std::vector<float> reference_flash_attention(const FlashSpec& s, const FlashPlan
     for (uint64_t i = 0; i < s.rows; ++i) {
       const uint64_t qpos = s.past + i % s.seq;
       const uint16_t* qi = q + (h * s.rows + i) * d;
-      for (uint64_t c = 0; c < d; ++c) qf[c] = widen(s.in, qi[c]);
+      for (uint64_t c = 0; c < d; ++c) qf[c] = widen_half(s.in, qi[c]);
       for (uint32_t sp = 0; sp < fp.splits; ++sp) {
         float m = kNegInf, l = 0.0f;
         std::fill(o.begin(), o.end(), 0.0f);

@@ -5,6 +5,7 @@
 
 #include "models/gpu/kernel_builder.h"
 #include "sim/lowering/gpu/activation.h"
+#include "sim/lowering/gpu/llm_kernels.h"
 #include "sim/lowering/gpu/tc_reference.h"
 #include "sim/numerics/float_bits.h"
 #include "sim/numerics/fp16.h"
@@ -20,9 +21,6 @@ constexpr uint32_t kChunk = 8;  // 16-byte weight loads per chunk (4 KB a warp)
 constexpr uint32_t kSets = 3;   // chunks in flight: the next two load while one is consumed
 
 uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
-float widen(DType in, uint16_t h) {
-  return in == DType::bf16 ? bits_to_float(uint32_t(h) << 16) : fp16::from_bits(h).to_float();
-}
 
 // Rows per warp: the busiest SM's rows, ceil(CTAs / SMs) x 4 iters, as
 // few as the grid allows (whole waves: a last, partial wave of CTAs would
@@ -64,7 +62,6 @@ std::string gemv_unsupported(const GpuConfig& cfg, const GemvSpec& s) {
 
 void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& plan) {
   if (const std::string why = gemv_unsupported(cfg, s); !why.empty()) throw GpuLoweringError(why);
-  const bool bf = s.in == DType::bf16;
   const uint32_t M = static_cast<uint32_t>(s.m);
   L.kp = round_up(s.k, 256);
   L.iters = iters_of(cfg, s.n);
@@ -122,16 +119,7 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
     }
     for (uint64_t i = i0; i < i1; ++i) {
       const uint8_t xi = static_cast<uint8_t>(xr + 4 * (i - i0));
-      for (uint32_t e = 0; e < 4; ++e) {
-        if (bf) {
-          kb.alui(Op::shl, wv + 2 * e, xi + e, 16);
-          kb.alui(Op::and_, wv + 2 * e + 1, xi + e, static_cast<int32_t>(0xFFFF0000u));
-        } else {
-          kb.alu(Op::h2f, wv + 2 * e, xi + e, kRZ);
-          kb.alui(Op::shr, wv + 2 * e + 1, xi + e, 16);
-          kb.alu(Op::h2f, wv + 2 * e + 1, wv + 2 * e + 1, kRZ);
-        }
-      }
+      for (uint32_t e = 0; e < 4; ++e) emit_widen_pair(kb, s.in, wv + 2 * e, wv + 2 * e + 1, xi + e);
       kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(xchunks - i * kThreads));
       kb.sts(a, static_cast<int32_t>(sm.xs + i * kThreads * 32), wv, 16).guard = p;
       kb.sts(a, static_cast<int32_t>(sm.xs + i * kThreads * 32 + 16), wv + 4, 16).guard = p;
@@ -146,16 +134,7 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
     const uint8_t set = static_cast<uint8_t>(wr + (q % kSets) * kChunk * 4);
     for (uint32_t c = c0; c < std::min(runs, c0 + kChunk); ++c) {
       const uint8_t w4 = static_cast<uint8_t>(set + (c - c0) * 4);
-      for (uint32_t e = 0; e < 4; ++e) {
-        if (bf) {
-          kb.alui(Op::shl, wv + 2 * e, w4 + e, 16);
-          kb.alui(Op::and_, wv + 2 * e + 1, w4 + e, static_cast<int32_t>(0xFFFF0000u));
-        } else {
-          kb.alu(Op::h2f, wv + 2 * e, w4 + e, kRZ);
-          kb.alui(Op::shr, wv + 2 * e + 1, w4 + e, 16);
-          kb.alu(Op::h2f, wv + 2 * e + 1, wv + 2 * e + 1, kRZ);
-        }
-      }
+      for (uint32_t e = 0; e < 4; ++e) emit_widen_pair(kb, s.in, wv + 2 * e, wv + 2 * e + 1, w4 + e);
       for (uint32_t i = 0; i < M; ++i) {
         const int32_t xo = static_cast<int32_t>(sm.xs + (i * L.kp + c * 256) * 4);
         kb.lds(xv, xa, xo, 16);
@@ -221,7 +200,7 @@ std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const
         for (uint64_t c = 0; c < kp / 256; ++c)
           for (uint32_t e = 0; e < 8; ++e) {
             const uint64_t k = 256 * c + 8 * l + e;
-            acc = k < s.k ? std::fma(widen(s.in, x[i * s.k + k]), widen(s.in, w[n * s.k + k]), acc)
+            acc = k < s.k ? std::fma(widen_half(s.in, x[i * s.k + k]), widen_half(s.in, w[n * s.k + k]), acc)
                           : std::fma(0.0f, 0.0f, acc);
           }
         part[l] = acc;

@@ -2,10 +2,26 @@
 
 #include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/numerics/float_bits.h"
+#include "sim/numerics/fp16.h"
 
 namespace xpu::lowering::gpu {
 
 using namespace xpu::gpu;
+
+void emit_widen_pair(KernelBuilder& kb, DType in, uint8_t lo, uint8_t hi, uint8_t x) {
+  if (in == DType::bf16) {
+    kb.alui(Op::shl, lo, x, 16);
+    kb.alui(Op::and_, hi, x, static_cast<int32_t>(0xFFFF0000u));
+  } else {
+    kb.alu(Op::h2f, lo, x, kRZ);
+    kb.alui(Op::shr, hi, x, 16);
+    kb.alu(Op::h2f, hi, hi, kRZ);
+  }
+}
+
+float widen_half(DType in, uint16_t h) {
+  return in == DType::bf16 ? bits_to_float(uint32_t(h) << 16) : fp16::from_bits(h).to_float();
+}
 
 void lower_rope(const GpuConfig&, const RopeSpec& s, NnPlan& plan) {
   const uint64_t h = s.d / 2;

@@ -14,6 +14,11 @@
 
 namespace xpu::lowering::gpu {
 
+// The two 16-bit elements of register x (fp16 or bf16, low half first)
+// widened exactly to fp32 in lo and hi (neither may be x); and one on the host.
+void emit_widen_pair(xpu::gpu::KernelBuilder& kb, DType in, uint8_t lo, uint8_t hi, uint8_t x);
+float widen_half(DType in, uint16_t h);
+
 struct RopeSpec {
   uint64_t rows = 0;   // outer x positions
   uint64_t heads = 0;  // H
