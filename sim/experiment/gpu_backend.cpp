@@ -220,7 +220,9 @@ class GpuBackend : public Backend {
                   first.ctas, waves, reads > 0 ? 100.0 * double(run.mem.l2_read_hits) / reads : 0.0, gbps,
                   double(launch) * cfg_.cycle_ns() * 1e-3);
     std::string s = L.kernel_config() + buf;
-    if (L.launches().size() > 1) s += "; + " + std::to_string(L.launches().back()->ctas) + "-CTA split-K reduction";
+    if (L.launches().size() > 1)
+      s += "; + " + std::to_string(L.launches().back()->ctas) +
+           (L.is_attention ? "-CTA split-KV merge" : "-CTA split-K reduction");
     return s;
   }
 
