@@ -47,6 +47,7 @@ struct GpuLayerPlan {
   bool is_attention = false;  // a fused attention chain (flash_attention.h; kernel in nn)
   FlashSpec flash;
   FlashPlan flash_plan;
+  std::string attn_q, attn_k, attn_v;  // the tensors it reads
   bool is_gemv = false;  // a decode-step matrix product as a GEMV (gemv.h; kernel in nn)
   GemvSpec gemv_spec;
   GemvLayout gemv;

@@ -116,6 +116,7 @@ void LayerBuild::attention(const AttentionChain& c) {
     unsupported(l, e.what());
   }
   L.is_attention = true;
+  L.attn_q = c.q, L.attn_k = c.k, L.attn_v = c.v;
   L.kernel = "flash_attention";
 }
 
