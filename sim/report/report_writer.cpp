@@ -197,7 +197,7 @@ std::string layers_csv(const ExperimentResult& r) {
     for (size_t i = 0; i < run.layers.size(); ++i) {
       const auto& l = run.layers[i];
       o << csv_field(r.name) << ',' << csv_field(run.accelerator) << ',' << csv_field(run.workload) << ','
-        << run.precision << ',' << run.fidelity << ',' << i << ',' << csv_field(l.name) << ',' << l.op << ','
+        << run.precision << ',' << run.fidelity << ',' << i << ',' << csv_field(l.name) << ',' << csv_field(l.op) << ','
         << csv_field(l.shape) << ',' << csv_field(l.io) << ',' << l.macs << ',' << fmt_sig(l.flops()) << ','
         << l.cycles << ',' << fmt_sig(l.seconds) << ',' << fmt_sig(l.tops()) << ',' << fmt_sig(l.utilization)
         << ',' << fmt_sig(l.dram_bytes()) << ',' << fmt_sig(l.operational_intensity()) << ','

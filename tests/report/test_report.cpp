@@ -116,7 +116,9 @@ TEST_CASE("reports: summary schema, tidy CSV with escaping, markdown totals", "[
   l.utilization = 0.5;  // 8 MACs / (4 per cycle x 4 cycles)
   l.verdict = xpu::report::Verdict::bit_exact;
   l.verdict_detail = "bit-exact";
-  run.layers = {l, l};
+  LayerResult reduce = l;
+  reduce.op = "all_reduce [ring, 4 devices]";  // an op label with a comma: quoted too
+  run.layers = {l, reduce};
   r.runs = {run};
   auto j = summary_json(r);
   CHECK(j["schema_version"] == kSummarySchemaVersion);
@@ -127,6 +129,7 @@ TEST_CASE("reports: summary schema, tidy CSV with escaping, markdown totals", "[
   CHECK(j["runs"][0]["totals"]["tops"].get<double>() == Approx(0.004));
   const std::string csv = layers_csv(r);
   CHECK(csv.find("\"acc,1\"") != std::string::npos);
+  CHECK(csv.find(",\"all_reduce [ring, 4 devices]\",") != std::string::npos);
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);  // header + 2 layers
   const std::string dir = temp_dir();
   auto written = write_reports(r, dir);
