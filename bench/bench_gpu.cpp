@@ -31,11 +31,13 @@ struct Timed {
 };
 
 Timed run_once(Gpu& gpu, const std::vector<const Launch*>& launches, bool values, bool fast,
-               std::vector<uint64_t>* cycles = nullptr) {
+               std::vector<uint64_t>* cycles = nullptr, bool sample = false) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::clock_t c0 = std::clock();
   Timed t;
-  t.r = gpu.run_stream(launches, RunOptions{values, fast}, cycles);
+  RunOptions o{values, fast};
+  o.sample = sample;
+  t.r = gpu.run_stream(launches, o, cycles);
   t.cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
   t.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return t;
@@ -46,16 +48,17 @@ Timed run_once(Gpu& gpu, const std::vector<const Launch*>& launches, bool values
 int sc_main(int argc, char* argv[]) {
   std::string cfg_path = std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/v100.yaml";
   uint64_t m = 4096, n = 4096, k = 4096;
-  bool values = false, full = true, fast = true, plan_only = false;
+  bool values = false, full = true, fast = true, plan_only = false, sampled = false;
   std::string tile_arg;
   int threads = 0;
   int pos = 0;
   const char* usage =
-      "usage: bench_gpu [config.yaml] [m n k] [--values] [--full-only|--fast-only] [--threads N] [--plan-only]\n"
+      "usage: bench_gpu [config.yaml] [m n k] [--values] [--full-only|--fast-only] [--threads N] [--plan-only] [--sampled]\n"
       "GPU model speed on an m x n x k fp16 tensor-core GEMM (default 4096^3, configs/accelerators/v100.yaml):\n"
       "simulated warp instructions per host second, full simulation and fast path (same cycles, checked).\n"
       "  --values      compute the values too        --full-only / --fast-only  run one of the two\n"
       "  --threads N   SMs simulated on N host threads (overrides sim.host_threads)\n"
+      "  --sampled     the fast-path run also samples waves (wave_sampler.h): its error against full is printed\n"
       "  --plan-only   print the chosen kernel (gemm_select.h) and its estimate, simulate nothing\n"
       "  --tile BMxBNxBK[/S]  this candidate of the kernel table (split-K S) instead of the chosen one\n";
   xpu::bench::answer_help(argc, argv, usage);
@@ -65,6 +68,7 @@ int sc_main(int argc, char* argv[]) {
     else if (a == "--plan-only") plan_only = true;
     else if (a == "--tile" && i + 1 < argc) tile_arg = argv[++i];
     else if (a == "--full-only") fast = false;
+    else if (a == "--sampled") sampled = true;
     else if (a == "--fast-only") full = false;
     else if (a == "--threads" && i + 1 < argc) threads = int(xpu::bench::positive_argument(argv[++i], usage));
     else if (a.size() > 5 && a.substr(a.size() - 5) == ".yaml") cfg_path = a;
@@ -114,7 +118,7 @@ int sc_main(int argc, char* argv[]) {
   Timed tf, tq;
   std::vector<uint64_t> kcycles;
   if (full) tf = run_once(gpu, plan.launches(), values, false, &kcycles);
-  if (fast) tq = run_once(gpu, plan.launches(), values, true, full ? nullptr : &kcycles);
+  if (fast) tq = run_once(gpu, plan.launches(), values, true, full ? nullptr : &kcycles, sampled);
   const LaunchResult& r = full ? tf.r : tq.r;
   const double secs = double(r.cycles) / (cfg.clock_mhz * 1e6);
   const double tflops = 2.0 * double(m) * n * k / secs / 1e12;
@@ -162,6 +166,16 @@ int sc_main(int argc, char* argv[]) {
     std::printf("fast path         %u of %u SMs replayed to the end, %u split off%s%s\n", tq.r.replayed_sms, cfg.sms,
                 tq.r.split_sms, tq.r.fast_path_fallback.empty() ? "" : "; fallback: ",
                 tq.r.fast_path_fallback.c_str());
+  }
+  if (fast && sampled)
+    std::printf("sampling          %s, %u of %u waves simulated; %llu cycles\n", tq.r.sampled ? "sampled" : "not sampled",
+                tq.r.waves_simulated, tq.r.waves_total, (unsigned long long)tq.r.cycles);
+  if (full && fast && sampled) {
+    auto err = [](double a, double b) { return b > 0 ? 100.0 * (a - b) / b : 0.0; };
+    std::printf("sampled vs full   cycles %+.3f %%, DRAM bytes %+.3f %%\n", err(double(tq.r.cycles), double(tf.r.cycles)),
+                err(double(tq.r.mem.dram_read_bytes + tq.r.mem.dram_write_bytes),
+                    double(tf.r.mem.dram_read_bytes + tf.r.mem.dram_write_bytes)));
+    return 0;
   }
   if (full && fast) {
     const bool same = tf.r.cycles == tq.r.cycles &&

@@ -106,6 +106,9 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
   }
   next_cta_ = 0;
   dispatch_initial();
+  sampler_.begin(launch, cfg_.sms * occ.ctas, cfg_.l2.capacity_bytes, cfg_.quantum_cycles(),
+                 opts.sample && !opts.values);
+  if (sampler_.due(next_cta_)) sample_barrier(start_);
   uint32_t formed = 0;
   if (fast_) {
     form_twins();
@@ -132,6 +135,16 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
   r.split_sms = formed - r.replayed_sms;
   r.fast_path_fallback = why;
   r.mem = mem_.counters();
+  // The skipped CTAs' share (wave_sampler.h).
+  const SampledExtra& x = sampler_.extra();
+  r.sampled = x.sampled;
+  r.waves_total = x.waves_total;
+  r.waves_simulated = x.waves_simulated;
+  if (x.sampled) {
+    r.cycles += x.cycles;
+    r.sm.add(x.sm);
+    add_counters(r.mem, x.mem);
+  }
   r.stats = make_stats(r);
   launch_ = nullptr;
   return r;
@@ -163,6 +176,9 @@ LaunchResult Gpu::run_stream(const std::vector<const Launch*>& launches, const R
     total.simulated_warp_insts += r.simulated_warp_insts;
     total.replayed_sms += r.replayed_sms;
     total.split_sms += r.split_sms;
+    total.sampled |= r.sampled;
+    total.waves_total += r.waves_total;
+    total.waves_simulated += r.waves_simulated;
   }
   if (launches.size() > 1) total.stats = make_stats(total);
   return total;
@@ -245,6 +261,7 @@ void Gpu::scheduler_thread() {
       wait(sc_core::sc_time(double(q), sc_core::SC_NS));
       t += q;
       end_of_quantum();
+      if (sampler_.due(next_cta_)) sample_barrier(t);
       if (launch_done()) break;
     }
     // The launch ends when its last CTA retires.
@@ -253,6 +270,16 @@ void Gpu::scheduler_thread() {
     for (const auto& c : cores_)
       if (!c->is_twin()) c->trim_idle_after(end_);
   }
+}
+
+void Gpu::sample_barrier(uint64_t t) {
+  WaveTotals tot;
+  tot.cycle = t - start_;
+  tot.dispatched = next_cta_;
+  // A twin's counters are its leader's trajectory (as in run()).
+  for (const auto& c : cores_) tot.sm.add(c->is_twin() ? c->leader()->counters() : c->counters());
+  tot.mem = mem_.counters();
+  next_cta_ += sampler_.observe(tot);
 }
 
 void Gpu::run_quantum(SmCore& c) {

@@ -38,6 +38,7 @@
 #include "models/gpu/isa.h"
 #include "models/gpu/memory_system.h"
 #include "models/gpu/sm_core.h"
+#include "models/gpu/wave_sampler.h"
 #include "sim/stats/stats.h"
 
 namespace xpu::gpu {
@@ -46,6 +47,7 @@ struct RunOptions {
   bool values = true;      // compute per-thread values (false: timing only)
   bool fast_path = false;  // simulate provably identical SMs once (fast_path.h); results are unchanged
   bool warm = false;       // the next kernel of a stream: L2 state carries over from the previous launch
+  bool sample = false;     // sampled timing of many-wave launches (wave_sampler.h); ignored when values
 };
 
 struct LaunchResult {
@@ -61,6 +63,10 @@ struct LaunchResult {
   // ("" when it did or when the fast path was not asked for).
   uint32_t replayed_sms = 0, split_sms = 0;
   std::string fast_path_fallback;
+  // Sampling (wave_sampler.h): waves of the grid(s) and how many were
+  // simulated (the rest extrapolated; equal when not sampled).
+  bool sampled = false;
+  uint32_t waves_total = 0, waves_simulated = 0;
 };
 
 class Gpu : public sc_core::sc_module {
@@ -111,6 +117,8 @@ class Gpu : public sc_core::sc_module {
                                  const std::function<bool(const SmCore::Twin&, const SmCore::Twin&)>& same);
   bool launch_done() const;
   stats::Snapshot make_stats(const LaunchResult& r) const;
+  void sample_barrier(uint64_t t);  // hands the sampler the launch's totals at barrier t
+
 
   GpuConfig cfg_;
   GlobalMemory gmem_;
@@ -129,6 +137,7 @@ class Gpu : public sc_core::sc_module {
   std::vector<uint64_t> leader_done_;
   std::unique_ptr<HostPool> pool_;  // sim.host_threads > 1
   std::vector<uint32_t> busy_;      // SMs to run in the quantum (run_quantum_threads)
+  WaveSampler sampler_;
 };
 
 }  // namespace xpu::gpu

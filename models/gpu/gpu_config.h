@@ -119,6 +119,9 @@ struct OccupancyConfig {
   uint32_t shared_alloc_unit = 256;
 };
 
+// sim.sampling: sampled timing of many-wave launches (wave_sampler.h).
+enum class Sampling : uint8_t { automatic, off };
+
 struct SimConfig {
   // Temporal-decoupling quantum in cycles; 0 = the largest exact value, the
   // L2 latency (no SM can see another's effect sooner).
@@ -128,6 +131,11 @@ struct SimConfig {
   // Host threads that simulate SMs in parallel inside a quantum (SMs do not
   // interact within one, so results do not depend on it; see gpu.h).
   uint32_t host_threads = 1;
+  // auto: timing-fidelity runs sample launches with many waves of like CTAs
+  // (wave_sampler.h: warm-up, steady state, fast-forward, tail); tile
+  // fidelity computes every CTA's values and never samples. off: every CTA
+  // is simulated.
+  Sampling sampling = Sampling::automatic;
 };
 
 // What launching a kernel costs beyond its CTAs (launch_cost.h applies it).

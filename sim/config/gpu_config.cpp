@@ -158,6 +158,8 @@ gpu::GpuConfig parse_gpu_config(Reader& r) {
     x.cta_launch_cycles = u32(s.integer("cta_launch_cycles", x.cta_launch_cycles, 0, 1 << 20));
     x.barrier_latency = u32(s.integer("barrier_latency", x.barrier_latency, 0, 1000));
     x.host_threads = u32(s.integer("host_threads", x.host_threads, 1, 64));
+    x.sampling = s.choice("sampling", {"auto", "off"}, std::string("auto")) == "off" ? gpu::Sampling::off
+                                                                                    : gpu::Sampling::automatic;
   }
   {
     Reader l = r.map("launch", false);

@@ -173,8 +173,9 @@ class GpuBackend : public Backend {
       lowering::gpu::copy_in(p.pieces, place, local, gpu_->memory());
     }
     std::vector<uint64_t> kernel_cycles;
-    const gpu::LaunchResult run =
-        gpu_->run_stream(L.launches(), gpu::RunOptions{values, true, warm}, &kernel_cycles);
+    gpu::RunOptions ro{values, true, warm};
+    ro.sample = !values && cfg_.sim.sampling == gpu::Sampling::automatic;  // tile fidelity: every CTA's values
+    const gpu::LaunchResult run = gpu_->run_stream(L.launches(), ro, &kernel_cycles);
     if (values) lowering::gpu::copy_out(p.pieces, place, gpu_->memory(), local);
     // Launch cost: the stream's waits before each kernel (launch_cost.h),
     // part of the layer's time, reported as the "launch" stall.
@@ -194,6 +195,9 @@ class GpuBackend : public Backend {
     r.bytes["dram_read"] = double(run.mem.dram_read_bytes);
     r.bytes["dram_write"] = double(run.mem.dram_write_bytes);
     r.bytes["l2_read"] = double(run.mem.l2_read_bytes);
+    r.sampled = run.sampled;
+    r.waves_simulated = run.waves_simulated;
+    r.waves_total = run.waves_total;
     if (!values) {
       r.verdict = report::Verdict::unchecked;
     } else if (!opts.verify) {

@@ -54,6 +54,10 @@ struct LayerResult {
   // cycles ("core0.mxu0", ...; "core1" alone for a core's share): its MACs /
   // (its peak MACs per cycle x cycles). Empty for one-unit machines.
   std::map<std::string, double> unit_utilization;
+  // GPU: whether the layer's timing was sampled (models/gpu/wave_sampler.h)
+  // and how many of its kernels' waves were simulated (0 of 0: no waves, a TPU).
+  bool sampled = false;
+  uint32_t waves_simulated = 0, waves_total = 0;
 
   // MACs the hardware did where fewer than the layer's `macs` (2:4 sparse
   // weights: half); 0 when the same.

@@ -1,0 +1,136 @@
+// Sampled vs full simulation (models/gpu/wave_sampler.h) on the kernels of
+// gpu_sampling_cases.h, at timing fidelity on every GPU config: cycles and
+// DRAM bytes of each kernel, their relative errors (max and mean), waves
+// simulated, and the host time of both. Exits 1 if any sampled kernel is
+// off by more than --bound percent (default 2).
+// Usage: bench_gpu_sampling [config.yaml ...] [--case SUBSTRING] [--bound PCT]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <systemc>
+
+#include "bench/gpu_sampling_cases.h"
+#include "bench/usage.h"
+#include "models/gpu/gpu.h"
+#include "sim/config/gpu_config.h"
+#include "sim/lowering/gpu/network.h"
+#include "sim/workload/workload.h"
+
+using namespace xpu;
+
+namespace {
+
+struct Timed {
+  gpu::LaunchResult r;
+  double wall = 0;  // host seconds
+};
+
+Timed run(gpu::Gpu& g, const std::vector<const gpu::Launch*>& launches, bool sample) {
+  gpu::RunOptions o;
+  o.values = false;
+  o.fast_path = true;
+  o.sample = sample;
+  const auto t0 = std::chrono::steady_clock::now();
+  Timed t;
+  t.r = g.run_stream(launches, o);
+  t.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return t;
+}
+
+double rel(double a, double b) { return b != 0 ? std::fabs(a - b) / b : (a == 0 ? 0 : 1); }
+
+}  // namespace
+
+int sc_main(int argc, char* argv[]) {
+  const char* usage =
+      "usage: bench_gpu_sampling [config.yaml ...] [--case SUBSTRING] [--bound PCT]\n"
+      "Sampled vs full timing simulation of many-wave kernels (square, skinny and GEMV GEMMs, convolutions,\n"
+      "attention matmuls, softmax/layernorm/elementwise) on each config (default: v100, a100, ampere_small,\n"
+      "gpu_small): cycles and DRAM bytes, their errors, waves simulated, host seconds.\n"
+      "  --case S    only the kernels whose name contains S\n"
+      "  --bound P   exit 1 if a kernel's cycles or DRAM bytes differ by more than P percent (default 2)\n";
+  bench::answer_help(argc, argv, usage);
+  std::vector<std::string> configs;
+  std::string only;
+  double bound = 2.0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--case" && i + 1 < argc) only = argv[++i];
+    else if (a == "--bound" && i + 1 < argc) bound = double(bench::positive_argument(argv[++i], usage));
+    else if (a.size() > 5 && a.substr(a.size() - 5) == ".yaml") configs.push_back(a);
+    else bench::bad_argument(argv[i], usage);
+  }
+  const std::string dir = std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/";
+  if (configs.empty())
+    for (const char* c : {"v100.yaml", "a100.yaml", "ampere_small.yaml", "gpu_small.yaml"}) configs.push_back(dir + c);
+
+  double max_cyc = 0, max_dram = 0, sum_cyc = 0, sum_dram = 0, full_s = 0, samp_s = 0;
+  size_t n = 0, sampled = 0, bad = 0;
+  std::printf("%-14s %-28s %6s %9s %12s %8s %8s %8s %7s %7s\n", "config", "kernel", "CTAs", "waves", "cycles(full)",
+              "cyc err%", "dram err%", "", "full s", "samp s");
+  // Every Gpu module is built before the first simulation starts (SystemC
+  // elaboration ends there).
+  std::vector<std::unique_ptr<gpu::Gpu>> gpus;
+  for (const std::string& path : configs) {
+    const gpu::GpuConfig cfg = config::load_gpu_config(path);
+    gpus.push_back(std::make_unique<gpu::Gpu>(("gpu" + std::to_string(gpus.size())).c_str(), cfg));
+  }
+  for (auto& gp : gpus) {
+    gpu::Gpu& g = *gp;
+    const gpu::GpuConfig& cfg = g.config();
+    const uint64_t scale = bench::sampling_scale(cfg.sms);
+    for (const bench::SamplingCase& c : bench::sampling_cases(scale)) {
+      if (!only.empty() && c.name.find(only) == std::string::npos) continue;
+      const std::string file = "/tmp/bench_gpu_sampling_" + std::to_string(getpid()) + ".yaml";
+      {
+        std::ofstream f(file);
+        f << c.yaml;
+      }
+      const workload::Workload w = workload::load_workload(file);
+      std::remove(file.c_str());
+      for (const workload::Layer& l : w.layers) {
+        lowering::gpu::GpuLayerPlan plan;
+        lowering::gpu::lower_layer(cfg, w, l, DType::fp16, plan);
+        if (plan.view) continue;
+        const Timed full = run(g, plan.launches(), false);
+        const Timed samp = run(g, plan.launches(), true);
+        const double dram_f = double(full.r.mem.dram_read_bytes + full.r.mem.dram_write_bytes);
+        const double dram_s = double(samp.r.mem.dram_read_bytes + samp.r.mem.dram_write_bytes);
+        const double ec = 100 * rel(double(samp.r.cycles), double(full.r.cycles));
+        const double ed = 100 * rel(dram_s, dram_f);
+        max_cyc = std::max(max_cyc, ec), max_dram = std::max(max_dram, ed);
+        sum_cyc += ec, sum_dram += ed;
+        ++n;
+        sampled += samp.r.sampled;
+        full_s += full.wall, samp_s += samp.wall;
+        const bool over = ec > bound || ed > bound;
+        bad += over;
+        char waves[32];
+        std::snprintf(waves, sizeof waves, "%u/%u", samp.r.waves_simulated, samp.r.waves_total);
+        std::printf("%-14s %-28s %6u %9s %12llu %8.3f %8.3f %8s %7.2f %7.2f\n", cfg.name.c_str(), c.name.c_str(),
+                    plan.launches().front()->ctas, waves, (unsigned long long)full.r.cycles, ec, ed,
+                    over ? "OVER" : samp.r.sampled ? "sampled" : "full", full.wall, samp.wall);
+        std::fflush(stdout);
+      }
+    }
+  }
+  if (n == 0) {
+    std::fprintf(stderr, "error: no kernel matched\n");
+    return 1;
+  }
+  std::printf("\n%zu kernels, %zu sampled; cycles error max %.3f %% mean %.3f %%; DRAM bytes error max %.3f %% mean "
+              "%.3f %%; host %.1f s full, %.1f s sampled (%.2fx)\n",
+              n, sampled, max_cyc, sum_cyc / double(n), max_dram, sum_dram / double(n), full_s, samp_s,
+              samp_s > 0 ? full_s / samp_s : 0.0);
+  if (bad) std::printf("%zu kernel(s) over the %.1f %% bound\n", bad, bound);
+  return bad ? 1 : 0;
+}

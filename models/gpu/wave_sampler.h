@@ -1,0 +1,147 @@
+#pragma once
+// Sampled timing of kernels with many waves of like CTAs (sim.sampling:
+// auto, timing fidelity only). A wave is what the GPU holds at once,
+// W = SMs x resident CTAs per SM; a GEMM of 8192^3 on the V100 has tens of
+// them, and after the first few each costs the same.
+//
+// How a launch is sampled (Gpu::run drives it; all in simulated time):
+// 1. Warm-up: the first `warm_waves` waves are simulated in full and not
+//    measured (synchronised first wave, cold L1s and L2).
+// 2. Measurement: at the first quantum barrier after every g x U further
+//    CTAs were dispatched, U = W, or the grid's period P (grid_period: the
+//    CTAs after which the buffers' offsets repeat, a GEMM's raster group)
+//    when that is longer (then the window is one period and skips are whole
+//    periods, so the rate is a whole period's average), the sampler takes a snapshot of the launch's totals
+//    (cycle, CTAs dispatched, every SM and memory counter). g starts at 1 and
+//    doubles while an interval is shorter than `min_interval_quanta`
+//    quanta, so that the barrier's granularity stays small against it.
+// 3. Steady state: the last 2 x `window` intervals agree, per dispatched
+//    CTA: cycles and DRAM bytes within `tolerance` of their mean, warp
+//    instructions within `work_tolerance`, the L2 read hit fraction within
+//    `hit_tolerance` (absolute) of its midrange; the rates of the two halves
+//    (`window` intervals each) within `half_tolerance` of each other, which
+//    rejects slow drifts; and the L2 has turned over since the launch (DRAM
+//    read bytes + L2 write bytes >= its capacity), so that victim
+//    write-backs, absent while the L2 fills, are in the measured rate.
+// 4. Fast-forward: the sampler skips S whole waves: the next S x W CTAs in
+//    index order are never dispatched; the launch gets their share at the
+//    window's rate: cycles, and every SmCounters and MemCounters entry (per
+//    slice and per channel too), each the window's increase times
+//    S x W / (CTAs dispatched in the 2 x window intervals). `ctas` thus
+//    grows by exactly S x W, and energy, priced from the counters, stays consistent.
+//    S = min((waves left) - `keep_waves`, `max_skip_ratio` x the CTAs
+//    dispatched so far / W), and sampling happens only if
+//    S >= `min_skip_waves`; once per launch. With a period P > W the skip
+//    is S x W rounded down to whole periods.
+// 5. Tail: the simulation continues in time, without a gap, with the CTAs
+//    after the skipped ones: `keep_waves` full waves and the partial last
+//    wave, in full, so the drain of the launch is simulated, not estimated.
+//
+// Cache and DRAM state across the skipped region. Nothing is shifted: the
+// CTAs in flight at the skip finish as simulated, the L2 keeps its lines and
+// the DRAM/L2 queues their backlog. The first kept wave therefore starts
+// from the footprint of the last measured waves instead of that of the
+// skipped ones; it is simulated in full and refills the L1s and the L2
+// with its own footprint (the skipped waves' successors'), so the tail and
+// the next kernel of a stream (RunOptions::warm) see the L2 that the last
+// waves of the launch leave, as in a full run. The cost is that wave's
+// extra misses or hits where it shares lines with the skipped CTAs (a GEMM
+// tile row shared across the skip): one wave of W, bounded by the
+// benchmark (bench/bench_gpu_sampling.cpp: cycles and DRAM bytes within 2 %
+// of the full simulation on every kernel).
+//
+// Limits. Behaviour that changes on a longer scale than the measurement
+// (a GEMM whose raster group spans a large part of the grid: the L2 reuse
+// of its panels changes at the group's edge) is not seen by the steady-state
+// test; max_skip_ratio bounds the share of the launch extrapolated from it.
+// Kernels with fewer than warm + window + min_skip + keep waves, or
+// that never reach a steady state within the tolerances, or that never turn
+// the L2 over, are simulated in full (sampling is then a no-op). The
+// extrapolation is at the window's mean rate: a kernel whose per-CTA work
+// drifts slowly with the CTA index (below work_tolerance over the window,
+// e.g. a causal mask over very many waves) would be extrapolated at the
+// window's rate. Values are never sampled: at tile fidelity every CTA
+// computes its values, so Gpu::run ignores sampling when values are on.
+#include <cstdint>
+#include <vector>
+
+#include "models/gpu/isa.h"
+#include "models/gpu/memory_system.h"
+#include "models/gpu/sm_counters.h"
+
+namespace xpu::gpu {
+
+struct SamplingParams {
+  uint32_t warm_waves = 1;        // estimate: the first wave alone starts synchronised and cold
+  uint32_t window = 3;            // estimate: intervals in each half of the measurement
+  uint32_t min_interval_quanta = 64;  // barrier granularity (one quantum) below 1/64 of an interval
+  double tolerance = 0.03;        // cycles and DRAM bytes per CTA, each interval against the mean
+  double half_tolerance = 0.01;   // the two halves' rates, against their mean
+  double work_tolerance = 0.01;   // warp instructions per CTA, relative
+  double hit_tolerance = 0.02;    // L2 read hit fraction, absolute
+  // Fewer skippable waves: simulated in full. The first kept wave misses in
+  // the L2 where it would have hit on the skipped CTAs' lines (see above):
+  // a cost of about one wave, small against 8 or more (benchmark).
+  uint32_t min_skip_waves = 8;
+  double max_skip_ratio = 3;      // skipped CTAs at most this many times those dispatched before
+  uint32_t keep_waves = 1;        // full waves simulated after the skip, before the partial last one
+};
+
+// A launch's totals since it started, at a quantum barrier.
+struct WaveTotals {
+  uint64_t cycle = 0;       // barrier cycle - launch start
+  uint32_t dispatched = 0;  // CTAs started so far
+  SmCounters sm;
+  MemCounters mem;
+};
+
+// What the skipped CTAs add to the launch.
+struct SampledExtra {
+  bool sampled = false;
+  uint32_t waves_total = 0;      // ceil(ctas / W)
+  uint32_t waves_simulated = 0;  // waves_total - skipped waves
+  uint32_t skipped_ctas = 0;
+  uint64_t cycles = 0;
+  SmCounters sm;
+  MemCounters mem;
+};
+
+// The smallest p <= ctas / 2 such that CTA c + p's buffers are CTA c's
+// translated by one offset per buffer for every c (0: none): the grid's
+// access pattern repeats every p CTAs (a GEMM: a raster group of tile rows;
+// an elementwise kernel: 1).
+uint32_t grid_period(const Launch& l);
+
+// a += (b - c) x f, element by element, rounded to nearest (b >= c: totals).
+void add_scaled_delta(SmCounters& a, const SmCounters& b, const SmCounters& c, double f);
+void add_scaled_delta(MemCounters& a, const MemCounters& b, const MemCounters& c, double f);
+// a += b (the launch plus its extrapolated CTAs; kernels of a stream).
+void add_counters(MemCounters& a, const MemCounters& b);
+
+class WaveSampler {
+ public:
+  // A new launch of `ctas` CTAs, `wave_ctas` per wave, on an L2 of
+  // `l2_bytes`; `enabled` false (or too few waves) makes it inert.
+  void begin(const Launch& launch, uint32_t wave_ctas, uint64_t l2_bytes, uint64_t quantum, bool enabled,
+             const SamplingParams& p = {});
+  // Whether the barrier with `dispatched` CTAs started wants a snapshot.
+  bool due(uint32_t dispatched) const { return active_ && dispatched >= next_mark_; }
+  // Takes the snapshot; returns how many CTAs to skip now (0: none).
+  uint32_t observe(const WaveTotals& t);
+  // The launch's extra; waves_total/simulated are set even when not sampled.
+  const SampledExtra& extra() const { return extra_; }
+
+ private:
+  bool steady() const;
+
+  SamplingParams p_;
+  bool active_ = false;
+  uint32_t ctas_ = 0, wave_ = 1, group_ = 1;
+  uint32_t period_ = 0, unit_ = 1;  // grid_period(); CTAs per interval before doubling
+  uint32_t next_mark_ = 0;
+  uint64_t l2_bytes_ = 0, quantum_ = 1;
+  std::vector<WaveTotals> snaps_;
+  SampledExtra extra_;
+};
+
+}  // namespace xpu::gpu
