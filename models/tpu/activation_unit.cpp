@@ -44,7 +44,9 @@ using Ops = ActFnOps;
 constexpr Ops kExp = kExpOps, kRecip = kRecipOps;
 
 // Elements a vector writes: rows x n, but two per row for moments.
-uint64_t vector_outputs(const Instruction& in) { return uint64_t(in.rows) * (in.vop == VectorOp::moments ? 2 : in.n); }
+uint64_t vector_outputs(const Instruction& in) {
+  return uint64_t(in.rows) * (in.vop == VectorOp::moments ? 2 : in.vop == VectorOp::argmax ? 1 : in.n);
+}
 
 bool is_data_movement(const Instruction& in) {
   return in.vop == VectorOp::fill || in.vop == VectorOp::transpose || (in.vop == VectorOp::copy && in.fn == ActFn::none);
@@ -194,7 +196,12 @@ ActivationUnit::VectorWork ActivationUnit::vector_work(const Instruction& in) co
   uint64_t b_bytes = 0, b_row_bytes = 0;
   if (vector_reads_b(in)) {
     const bool per_column = in.vop == VectorOp::scale_shift || in.vop == VectorOp::layernorm;
-    if (per_column) {
+    if (in.vop == VectorOp::rmsnorm) {
+      b_bytes = n * dtype_bytes(in.dtype2);  // the scale row, read once
+    } else if (in.vop == VectorOp::rope) {
+      b_row_bytes = uint64_t(in.k) * dtype_bytes(in.dtype2);  // one cos/sin row per row
+      b_bytes = rows * b_row_bytes;
+    } else if (per_column) {
       b_bytes = 2 * n * dtype_bytes(in.dtype2);  // read once, held in the lanes
     } else if (in.ub_stride2 == 0) {
       b_bytes = (in.elem_stride2 == 0 ? 1 : n) * dtype_bytes(in.dtype2);
@@ -209,7 +216,8 @@ ActivationUnit::VectorWork ActivationUnit::vector_work(const Instruction& in) co
     w.stream_cycles = std::max({ceil_div(elems, L), ceil_div(w.read_bytes, rport), ceil_div(w.write_bytes, wport)});
     return w;
   }
-  const bool row_op = in.vop == VectorOp::softmax || in.vop == VectorOp::layernorm || in.vop == VectorOp::moments;
+  const bool row_op = in.vop == VectorOp::softmax || in.vop == VectorOp::layernorm || in.vop == VectorOp::moments ||
+                      in.vop == VectorOp::rmsnorm || in.vop == VectorOp::argmax;
   const uint64_t vecs = ceil_div(n, L);
   uint64_t sweeps = act_fn_passes(a, in.fn), scalar = 0;
   Ops per_elem = act_fn_ops(in.fn), per_row{};
@@ -236,10 +244,24 @@ ActivationUnit::VectorWork ActivationUnit::vector_work(const Instruction& in) co
       per_elem = Ops{3, 1};
       per_row = kRecip;
       break;
+    case VectorOp::rmsnorm:  // square-and-sum; normalize and scale; the rsqrt once per row
+      sweeps = 2;
+      scalar = a.passes_rsqrt;
+      per_elem = Ops{1, 3};
+      per_row = kRecip;
+      break;
+    case VectorOp::rope:  // two products and an add per element
+      sweeps = 3;
+      per_elem = Ops{1, 2};
+      break;
+    case VectorOp::argmax:  // one compare-and-select sweep
+      sweeps = 1;
+      per_elem = Ops{1, 0};
+      break;
     default: break;
   }
   if (row_op) {
-    const uint64_t row_out = in.vop == VectorOp::moments ? 2 : n;
+    const uint64_t row_out = in.vop == VectorOp::moments ? 2 : in.vop == VectorOp::argmax ? 1 : n;
     const uint64_t row_cycles = std::max({sweeps * vecs + scalar,
                                           ceil_div(n * dtype_bytes(in.dtype) + b_row_bytes, rport),
                                           ceil_div(row_out * dtype_bytes(in.out_dtype), wport)});
@@ -333,6 +355,34 @@ void ActivationUnit::compute_vector(const Instruction& in) {
           const float normed = d * inv;
           put(r, e, in.bias ? add_fp32(mul_fp32(normed, B(0, e)), B(1, e)) : normed);
         }
+        break;
+      }
+      case VectorOp::rmsnorm: {  // the reference executor's order (llm_ops.h)
+        for (uint64_t e = 0; e < in.n; ++e) row[e] = A(r, e);
+        float ss = 0.0f;
+        for (uint64_t e = 0; e < in.n; ++e) ss = add_fp32(ss, mul_fp32(row[e], row[e]));
+        const float inv = 1.0f / std::sqrt(ss / float(in.n) + in.p0);
+        for (uint64_t e = 0; e < in.n; ++e) put(r, e, mul_fp32(mul_fp32(row[e], inv), B(0, e)));
+        break;
+      }
+      case VectorOp::rope: {
+        const uint64_t h = in.k / 2;
+        for (uint64_t e = 0; e < in.n; ++e) row[e] = A(r, e);  // both halves before any write (in place)
+        for (uint64_t v = 0; v + in.k <= in.n; v += in.k)
+          for (uint64_t j = 0; j < h; ++j) {
+            const float a = row[v + j], b = row[v + j + h], c = B(r, j), sn = B(r, j + h);
+            put(r, v + j, add_fp32(mul_fp32(a, c), -mul_fp32(b, sn)));
+            put(r, v + j + h, add_fp32(mul_fp32(b, c), mul_fp32(a, sn)));
+          }
+        break;
+      }
+      case VectorOp::argmax: {  // the reference executor's rule: first maximum, NaN never wins
+        uint64_t best = 0;
+        for (uint64_t e = 1; e < in.n; ++e) {
+          const float v = A(r, e), b = A(r, best);
+          if (v > b || (std::isnan(b) && !std::isnan(v))) best = e;
+        }
+        put(r, 0, float(best));
         break;
       }
     }

@@ -43,7 +43,8 @@
 //   Data movement (copy with fn none, fill, transpose): the UB crossbar packs
 //     short rows, so stream = max(ceil(rows * n / L), ceil(read bytes /
 //     read_bytes_per_cycle), ceil(write bytes / write_bytes_per_cycle)).
-//   Elementwise ops (act, copy with fn, add, mul, max, scale_shift): the
+//   Elementwise ops (act, copy with fn, add, mul, max, scale_shift, rope:
+//     3 passes, its cos/sin row of k values read per row): the
 //     lanes do not care which row an element came from, so rows are packed:
 //     stream = max(ceil(rows * n * passes(fn) / L), ceil(read bytes /
 //     read_bytes_per_cycle), ceil(write bytes / write_bytes_per_cycle)),
@@ -56,6 +57,9 @@
 //       affine rows, + passes_rsqrt once per row;
 //     moments: layernorm's first 2 sweeps + passes_rsqrt once per row (it
 //       writes 2 values per row: the mean and 1 / sqrt(var + eps));
+//     rmsnorm: 2 sweeps (square-sum; normalize and scale) + passes_rsqrt
+//       once per row, the scale row read once;
+//     argmax: 1 sweep (compare and select), one value written per row;
 //     row cycles = max(sweeps * ceil(n / L) + per-row scalar cycles,
 //       ceil(row read bytes / read port), ceil(row write bytes / write port));
 //     stream = rows * row cycles.
@@ -76,7 +80,9 @@
 //   tanh exp + reciprocal + 2 add + 1 mult; gelu erf + 3 mult + 1 add;
 //   gelu_tanh tanh + 5 mult + 2 add);
 //   softmax per element 3 add (max, subtract, sum) + exp + 1 mult and per row
-//   one reciprocal; layernorm per element 4 add + 2 mult (+1 + 1 affine) and
+//   one reciprocal; rmsnorm per element 1 add + 3 mult and per row one
+//   rsqrt; rope per element 1 add + 2 mult; argmax per element 1 add
+//   (compare); layernorm per element 4 add + 2 mult (+1 + 1 affine) and
 //   per row one rsqrt; moments per element 3 add + 1 mult (sum, subtract,
 //   square, accumulate) and per row one rsqrt; copy/fill/transpose no
 //   arithmetic. Every element

@@ -37,7 +37,7 @@ const std::vector<std::string>& keys_for(Opcode op) {
       {Opcode::activate, {"acc", "rows", "n", "ub", "stride", "fn", "out_dtype", "scale", "bias", "in_scale", "p0", "p1"}},
       {Opcode::vector, {"op", "rows", "n", "ub", "stride", "estride", "dtype", "in_scale", "ub2", "stride2", "estride2",
                         "dtype2", "in_scale2", "dst", "dst_stride", "dst_estride", "out_dtype", "fn", "scale", "p0",
-                        "p1", "affine"}},
+                        "p1", "affine", "k"}},
       {Opcode::sync, {}},
       {Opcode::halt, {}}};
   return keys.at(op);
@@ -135,7 +135,7 @@ class LineParser {
         require("op");
         bool found_op = false;
         std::vector<std::string> names;
-        for (int i = 0; i <= int(VectorOp::moments); ++i) {
+        for (int i = 0; i <= int(VectorOp::argmax); ++i) {
           names.push_back(vector_op_name(VectorOp(i)));
           if (value("op") == names.back()) {
             in.vop = VectorOp(i);
@@ -164,6 +164,7 @@ class LineParser {
         in.p0 = has("p0") ? real("p0") : 0.0f;
         in.p1 = has("p1") ? real("p1") : 0.0f;
         in.bias = boolean("affine", false);
+        in.k = has("k") ? u32("k") : 0;  // rope: the head dimension
         break;
       }
       case Opcode::sync:

@@ -34,6 +34,9 @@ const char* vector_op_name(VectorOp op) {
     case VectorOp::layernorm: return "layernorm";
     case VectorOp::transpose: return "transpose";
     case VectorOp::moments: return "moments";
+    case VectorOp::rmsnorm: return "rmsnorm";
+    case VectorOp::rope: return "rope";
+    case VectorOp::argmax: return "argmax";
   }
   return "?";
 }
@@ -43,7 +46,9 @@ bool vector_reads_b(const Instruction& in) {
     case VectorOp::add:
     case VectorOp::mul:
     case VectorOp::max:
-    case VectorOp::scale_shift: return true;
+    case VectorOp::scale_shift:
+    case VectorOp::rmsnorm:
+    case VectorOp::rope: return true;
     case VectorOp::layernorm: return in.bias;
     default: return false;
   }
@@ -66,8 +71,9 @@ UbRange vector_read_range(const Instruction& in) {
   if (vector_reads_b(in)) {
     const uint64_t eb = dtype_bytes(in.dtype2);
     const bool per_column = in.vop == VectorOp::scale_shift || in.vop == VectorOp::layernorm;
-    const uint64_t b_rows = per_column ? 2 : in.rows;
-    const uint64_t hi = in.ub_addr2 + (b_rows - 1) * in.ub_stride2 + span(in.n, in.elem_stride2, eb);
+    const uint64_t b_rows = in.vop == VectorOp::rmsnorm ? 1 : per_column ? 2 : in.rows;
+    const uint64_t b_n = in.vop == VectorOp::rope ? in.k : in.n;  // rope: one cos/sin row of k values per row
+    const uint64_t hi = in.ub_addr2 + (b_rows - 1) * in.ub_stride2 + span(b_n, in.elem_stride2, eb);
     if (r.lo == r.hi) {
       r.lo = in.ub_addr2;
       r.hi = hi;
@@ -88,6 +94,8 @@ UbRange vector_write_range(const Instruction& in) {
     r.hi = in.dst_addr + uint64_t(in.n - 1) * in.dst_stride + span(in.rows, in.dst_elem_stride, ob);
   else if (in.vop == VectorOp::moments)  // two values per row
     r.hi = in.dst_addr + uint64_t(in.rows - 1) * in.dst_stride + span(2, in.dst_elem_stride, ob);
+  else if (in.vop == VectorOp::argmax)  // one value per row
+    r.hi = in.dst_addr + uint64_t(in.rows - 1) * in.dst_stride + ob;
   else
     r.hi = in.dst_addr + uint64_t(in.rows - 1) * in.dst_stride + span(in.n, in.dst_elem_stride, ob);
   return r;
@@ -140,6 +148,7 @@ std::string Instruction::to_string() const {
          << " dst_estride=" << dst_elem_stride << " out_dtype=" << dtype_name(out_dtype)
          << " fn=" << act_fn_name(fn) << " scale=" << float_text(scale) << " p0=" << float_text(p0)
          << " p1=" << float_text(p1) << " affine=" << (bias ? 1 : 0);
+      if (vop == VectorOp::rope) os << " k=" << k;
       break;
     case Opcode::sync:
     case Opcode::halt:

@@ -73,7 +73,8 @@
 namespace xpu::tpu {
 
 enum class Opcode { read_host_memory, write_host_memory, read_weights, matmul, activate, sync, halt, vector };
-enum class VectorOp { copy, fill, act, add, mul, max, scale_shift, softmax, layernorm, transpose, moments };
+enum class VectorOp { copy, fill, act, add, mul, max, scale_shift, softmax, layernorm, transpose, moments, rmsnorm, rope,
+                      argmax };
 
 const char* opcode_name(Opcode op);
 const char* vector_op_name(VectorOp op);

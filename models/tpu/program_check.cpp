@@ -140,6 +140,8 @@ void validate_program(const Program& prog, const TpuConfig& cfg) {
         if (!std::isfinite(in.scale) || !std::isfinite(in.in_scale) || !std::isfinite(in.in_scale2))
           c.fail("scale, in_scale and in_scale2 must be finite");
         if ((in.vop == VectorOp::layernorm || in.vop == VectorOp::softmax) && in.n < 1) c.fail("empty row");
+        if (in.vop == VectorOp::rope && (in.k < 2 || in.k % 2 != 0 || in.n % in.k != 0))
+          c.fail("rope: k (the head dimension) must be even and divide n");
         const UbRange rd = vector_read_range(in), wr = vector_write_range(in);
         if (rd.hi > cfg.unified_buffer.capacity_bytes || wr.hi > cfg.unified_buffer.capacity_bytes)
           c.fail("unified-buffer range [" + std::to_string(std::min(rd.lo, wr.lo)) + ", " +

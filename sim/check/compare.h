@@ -29,6 +29,7 @@ Outcome compare_tol(const std::vector<float>& got, const std::vector<float>& wan
 struct ErrorStats {
   double rel_rms = 0, rel_max = 0;
 };
+// Elements equal to an infinite reference value (a causal mask) are skipped.
 ErrorStats relative_error(const std::vector<float>& got, const std::vector<float>& want);
 
 // Relative-RMS tolerance of a network tensor against the fp32 reference, per

@@ -42,6 +42,8 @@ std::string size_text(uint64_t bytes);
 // The Activate function of a fusable elementwise layer (none otherwise).
 tpu::ActFn act_of(const workload::Layer& l, float& p0, float& p1);
 uint64_t align_up(uint64_t a, uint64_t b);
+// Values in a tensor type: int8 quantized with `scale`, bf16/fp16 RNE, fp32 raw.
+std::vector<uint8_t> to_dtype(const std::vector<float>& v, DType t, float scale);
 // A host-memory DMA (read_host_memory: host -> UB; write_host_memory: UB -> host).
 tpu::Instruction host_dma(tpu::Opcode op, uint64_t host_addr, uint64_t ub_addr, uint64_t bytes);
 
@@ -110,6 +112,7 @@ class NetBuilder {
   uint64_t host_alloc(uint64_t bytes);
   bool resident(const std::string& tensor) const;  // in the UB now
   uint64_t tensor_bytes(const std::string& tensor) const;
+  DType tensor_dtype(const std::string& tensor) const;  // the network's type; fp32 for an argmax output
   // The tensor's bytes in host memory (written out first if resident); it
   // stays there (Live::on_host) and is pinned for the layer.
   TensorPlace use_on_host(const std::string& tensor);

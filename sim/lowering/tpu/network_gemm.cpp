@@ -38,6 +38,8 @@ std::vector<uint64_t> tile_offsets(uint64_t k, uint64_t n, uint64_t R, uint64_t 
   return off;
 }
 
+}  // namespace
+
 std::vector<uint8_t> to_dtype(const std::vector<float>& v, DType t, float scale) {
   std::vector<uint8_t> out(v.size() * dtype_bytes(t));
   for (size_t i = 0; i < v.size(); ++i) {
@@ -62,8 +64,6 @@ std::vector<uint8_t> to_dtype(const std::vector<float>& v, DType t, float scale)
   }
   return out;
 }
-
-}  // namespace
 
 }  // namespace xpu::lowering::detail
 

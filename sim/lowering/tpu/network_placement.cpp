@@ -137,7 +137,14 @@ bool NetBuilder::resident(const std::string& tensor) const {
 }
 
 uint64_t NetBuilder::tensor_bytes(const std::string& tensor) const {
-  return workload::numel(w_.tensor(tensor).shape) * eb();
+  return workload::numel(w_.tensor(tensor).shape) * dtype_bytes(tensor_dtype(tensor));
+}
+
+// An argmax's output is a vocabulary index: fp32, exact (a 16-bit type is not).
+DType NetBuilder::tensor_dtype(const std::string& tensor) const {
+  const workload::Tensor& t = w_.tensor(tensor);
+  const workload::Layer* p = t.producer.empty() ? nullptr : w_.find_layer(t.producer);
+  return p && p->op == workload::OpKind::argmax ? DType::fp32 : dt();
 }
 
 TensorPlace NetBuilder::place_of(const std::string& tensor, const Live& lv) const {
@@ -176,10 +183,10 @@ TensorPlace NetBuilder::new_place(const std::string& tensor, bool nhwc) const {
   TensorPlace p;
   p.tensor = tensor;
   p.shape = t.shape;
-  p.dtype = dt();
-  p.scale = scale_of(tensor);
+  p.dtype = tensor_dtype(tensor);
+  p.scale = p.dtype == DType::fp32 ? 1.0f : scale_of(tensor);
   p.nhwc = nhwc;
-  p.bytes = workload::numel(t.shape) * eb();
+  p.bytes = workload::numel(t.shape) * dtype_bytes(p.dtype);
   return p;
 }
 

@@ -333,7 +333,7 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
     case OpKind::gemm:
     case OpKind::matmul:
     case OpKind::conv2d:
-    case OpKind::rmsnorm:  // the decoder-LLM ops have no TPU lowering yet
+    case OpKind::rmsnorm:  // the decoder-LLM ops stream in their own emitter (network_llm.cpp)
     case OpKind::rope:
     case OpKind::gather:
     case OpKind::argmax: return false;

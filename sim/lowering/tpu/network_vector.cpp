@@ -351,7 +351,7 @@ void NetBuilder::lower_vector(const std::vector<const Layer*>& group) {
     case OpKind::rmsnorm:
     case OpKind::rope:
     case OpKind::gather:
-    case OpKind::argmax: break;  // decoder-LLM ops: no TPU lowering yet
+    case OpKind::argmax: return vector_layer::lower_llm(*this, g);
   }
   fail(l, "operator not supported by the TPU lowering");
 }

@@ -53,5 +53,6 @@ void lower_pooling(NetBuilder& b, const VectorGroup& g);            // max, avg,
 void lower_transpose(NetBuilder& b, const VectorGroup& g);          // network_vector_layout.cpp
 void lower_reshape(NetBuilder& b, const VectorGroup& g);            // reshape, flatten
 void lower_concat(NetBuilder& b, const VectorGroup& g);
+void lower_llm(NetBuilder& b, const VectorGroup& g);  // rmsnorm, rope, gather, argmax: network_llm.cpp
 
 }  // namespace xpu::lowering::detail::vector_layer

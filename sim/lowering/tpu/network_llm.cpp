@@ -1,0 +1,269 @@
+// The decoder-LLM ops of the TPU network lowering (network_vector.h), on the
+// vector unit and the DMA engine:
+//   rmsnorm  the rmsnorm vop per row (the scale row an fp32 constant);
+//   rope     the rope vop, one row per position holding its H head
+//            vectors, B the position's cos/sin row of an fp32 table
+//            [S, d] (cos then sin of the d/2 frequencies); an instruction
+//            covers the positions of one sequence (rows wrap per batch);
+//   argmax   the argmax vop per row along the last axis, written as fp32
+//            (network_placement.cpp: an argmax output is an fp32 tensor,
+//            so a vocabulary index is exact);
+//   gather   of a constant table (the embedding): the table stays in host
+//            memory (HBM on machines whose host path is DRAM) and only the
+//            gathered rows are read, one read_host_memory per run of
+//            consecutive indices -- never the whole table; of an
+//            activation (the last position): vector copies of the rows, or
+//            DMA reads of them when the activation lives in host memory.
+// rmsnorm and rope are independent per row: when input and output do not
+// fit the unified buffer they run on blocks of rows streamed through host
+// memory, double-buffered, the same instruction per row as resident, so the
+// bits are the same. A gather whose output does not fit reads its rows into
+// a block buffer and writes each block out.
+// The token indices are the workload's constants (llm_graph.h): the rows'
+// addresses are fixed at lowering, in timing runs too.
+#include <algorithm>
+#include <cmath>
+
+#include "sim/lowering/tpu/network_vector.h"
+
+namespace xpu::lowering::detail::vector_layer {
+
+using workload::Layer;
+using workload::OpKind;
+using workload::Shape;
+
+namespace {
+
+// A row-wise op over R rows: resident when its input and output fit the
+// unified buffer, else blocks of rows through host memory. emit(first row,
+// rows, X rows' UB address, Y rows' UB address, X, Y) emits one block's
+// instructions; rows are in_row / out_row bytes.
+template <class Emit>
+void row_op(NetBuilder& b, const Layer& l, uint64_t R, uint64_t in_row, uint64_t out_row, Emit&& emit) {
+  const std::string& xn = l.inputs[0];
+  const std::string& yn = l.output();
+  if (b.is_nhwc(xn)) b.fail(l, "needs a row-major tensor, not an NHWC image");
+  if (align_up(R * in_row, kUbAlign) + align_up(R * out_row, kUbAlign) <= b.ub_capacity()) {
+    const TensorPlace X = b.use(xn);
+    const TensorPlace Y = b.produce(yn, false);
+    emit(0, R, X.ub, Y.ub, X, Y);
+    return;
+  }
+  const TensorPlace X = b.use_on_host(xn);
+  const TensorPlace Y = b.produce_on_host(yn, false);
+  uint64_t nbuf = 2;
+  const uint64_t unit = in_row + out_row;
+  const uint64_t r = b.stream_block_units(l, unit, R, nbuf);
+  std::vector<uint64_t> bufs;
+  for (uint64_t i = 0; i < nbuf; ++i) bufs.push_back(b.scratch(r * unit, "a row block of '" + l.name + "'"));
+  const uint64_t B = ceil_div(R, r);
+  auto rows_of = [&](uint64_t k) { return std::min(r, R - k * r); };
+  NetBuilder::pipeline_blocks(
+      B, nbuf, [&](uint64_t k) { b.stream_in(X.ub + k * r * in_row, bufs[k % nbuf], rows_of(k) * in_row); },
+      [&](uint64_t k) {
+        const uint64_t buf = bufs[k % nbuf];
+        emit(k * r, rows_of(k), buf, buf + r * in_row, X, Y);
+        b.stream_out(Y.ub + k * r * out_row, buf + r * in_row, rows_of(k) * out_row);
+      });
+  b.note_streamed(B, r, nbuf, "rows");
+}
+
+void lower_rmsnorm(NetBuilder& b, const VectorGroup& g) {
+  const Layer& l = g.l;
+  const Shape& xs = b.wl().tensor(l.inputs[0]).shape;
+  const uint64_t n = workload::numel(Shape(xs.begin() + l.attrs.axis, xs.end())), R = workload::numel(xs) / n;
+  std::vector<float> sc(n, 0.0f);
+  if (const auto* v = b.values(l.inputs[1])) sc = *v;
+  const uint64_t scale_row = b.constant(f32_bytes(sc), "rmsnorm scale of '" + l.name + "'");
+  row_op(b, l, R, n * g.e, n * g.e,
+         [&](uint64_t, uint64_t rows, uint64_t x, uint64_t y, const TensorPlace& X, const TensorPlace&) {
+           tpu::Instruction in = b.vec(tpu::VectorOp::rmsnorm, u32(rows), u32(n));
+           in.ub_addr = x;
+           in.ub_stride = n * g.e;
+           in.in_scale = X.scale;
+           in.dtype2 = DType::fp32;
+           in.ub_addr2 = scale_row;
+           in.p0 = l.attrs.epsilon;
+           in.dst_addr = y;
+           in.dst_stride = n * g.e;
+           in.scale = g.out_scale;
+           b.emit(in);
+         });
+}
+
+void lower_rope(NetBuilder& b, const VectorGroup& g) {
+  const Layer& l = g.l;
+  const Shape& xs = b.wl().tensor(l.inputs[0]).shape;
+  const uint64_t d = uint64_t(xs.back()), h = d / 2, H = uint64_t(xs[xs.size() - 2]),
+                 S = uint64_t(xs[xs.size() - 3]);
+  const uint64_t n = H * d, R = workload::numel(xs) / n;  // rows: positions of every sequence
+  std::vector<float> table(S * d, 0.0f);
+  const auto* cs = b.values(l.inputs[1]);
+  const auto* sn = b.values(l.inputs[2]);
+  for (uint64_t s = 0; s < S; ++s)
+    for (uint64_t j = 0; j < h; ++j) {
+      table[s * d + j] = cs ? (*cs)[s * h + j] : 0.0f;
+      table[s * d + h + j] = sn ? (*sn)[s * h + j] : 0.0f;
+    }
+  const uint64_t tab = b.constant(f32_bytes(table), "rope cos/sin rows of '" + l.name + "'");
+  const uint64_t row = n * g.e;
+  row_op(b, l, R, row, row,
+         [&](uint64_t first, uint64_t rows, uint64_t x, uint64_t y, const TensorPlace& X, const TensorPlace&) {
+           // One instruction per run of positions of one sequence (the table rows wrap).
+           for (uint64_t r = 0; r < rows;) {
+             const uint64_t pos = (first + r) % S, cnt = std::min(rows - r, S - pos);
+             tpu::Instruction in = b.vec(tpu::VectorOp::rope, u32(cnt), u32(n));
+             in.k = u32(d);
+             in.ub_addr = x + r * row;
+             in.ub_stride = row;
+             in.in_scale = X.scale;
+             in.dtype2 = DType::fp32;
+             in.ub_addr2 = tab + pos * d * 4;
+             in.ub_stride2 = d * 4;
+             in.dst_addr = y + r * row;
+             in.dst_stride = row;
+             in.scale = g.out_scale;
+             b.emit(in);
+             r += cnt;
+           }
+         });
+}
+
+void lower_argmax(NetBuilder& b, const VectorGroup& g) {
+  const Layer& l = g.l;
+  const Shape& xs = b.wl().tensor(l.inputs[0]).shape;
+  if (size_t(l.attrs.axis) + 1 != xs.size()) b.fail(l, "argmax only along the last axis");
+  const uint64_t n = uint64_t(xs.back()), R = workload::numel(xs) / n;
+  const TensorPlace X = b.use(l.inputs[0]);
+  if (X.nhwc) b.fail(l, "needs a row-major tensor, not an NHWC image");
+  const TensorPlace Y = b.produce(l.output(), false);
+  tpu::Instruction in = b.vec(tpu::VectorOp::argmax, u32(R), u32(n));
+  in.ub_addr = X.ub;
+  in.ub_stride = n * g.e;
+  in.in_scale = X.scale;
+  in.out_dtype = Y.dtype;
+  in.dst_addr = Y.ub;
+  in.dst_stride = dtype_bytes(Y.dtype);
+  b.emit(in);
+}
+
+// The gathered rows: for outer index o and index k, source row o * len + at(k).
+struct GatherRows {
+  uint64_t outer = 0, len = 0, inner = 0;
+  std::vector<uint64_t> at;  // per index, in [0, len)
+};
+
+GatherRows gather_rows(NetBuilder& b, const Layer& l) {
+  const workload::Tensor& idx = b.wl().tensor(l.inputs[1]);
+  // The workload's own values (not NetworkOptions): a timing run has them too.
+  if (!idx.values) b.fail(l, "gather indices must be constants with values");
+  const Shape& xs = b.wl().tensor(l.inputs[0]).shape;
+  const size_t axis = size_t(l.attrs.axis);
+  GatherRows g;
+  g.outer = workload::numel(Shape(xs.begin(), xs.begin() + long(axis)));
+  g.len = uint64_t(xs[axis]);
+  g.inner = workload::numel(Shape(xs.begin() + long(axis) + 1, xs.end()));
+  for (const float f : *idx.values) {
+    if (!(f == std::floor(f)) || f < -float(g.len) || f >= float(g.len))
+      b.fail(l, "index " + std::to_string(f) + " out of [-" + std::to_string(g.len) + ", " + std::to_string(g.len) + ")");
+    g.at.push_back(uint64_t(f < 0 ? int64_t(f) + int64_t(g.len) : int64_t(f)));
+  }
+  return g;
+}
+
+// Output rows [first, first + rows) (row = o * K + k) read from host memory
+// at src (the source tensor's base) into dst, one DMA per run of rows whose
+// sources are consecutive.
+void dma_rows(NetBuilder& b, const GatherRows& g, uint64_t src, uint64_t first, uint64_t rows, uint64_t dst,
+              uint64_t row_bytes) {
+  const uint64_t K = g.at.size();
+  auto source = [&](uint64_t row) { return (row / K * g.len + g.at[row % K]) * row_bytes; };
+  for (uint64_t r = first; r < first + rows;) {
+    uint64_t e = r + 1;
+    while (e < first + rows && source(e) == source(e - 1) + row_bytes) ++e;
+    b.emit(host_dma(tpu::Opcode::read_host_memory, src + source(r), dst + (r - first) * row_bytes, (e - r) * row_bytes));
+    r = e;
+  }
+}
+
+void lower_gather(NetBuilder& b, const VectorGroup& g) {
+  const Layer& l = g.l;
+  const GatherRows G = gather_rows(b, l);
+  const uint64_t K = G.at.size(), R = G.outer * K, row = G.inner * g.e;
+  const workload::Tensor& data = b.wl().tensor(l.inputs[0]);
+  if (!data.is_constant() && b.is_nhwc(l.inputs[0])) b.fail(l, "gather of an NHWC image is not supported");
+  uint64_t src = 0;
+  float src_scale = 1.0f;
+  if (data.is_constant()) {
+    // The table in host memory, in the output's type and scale (the rows are copied as they are).
+    HostConstant hc;
+    hc.host_addr = b.host_alloc(workload::numel(data.shape) * g.e);
+    if (const auto* v = b.values(l.inputs[0])) hc.bytes = to_dtype(*v, b.dt(), b.scale_of(l.output()));
+    src = hc.host_addr;
+    b.step().host_constants.push_back(std::move(hc));
+    src_scale = b.scale_of(l.output());
+  } else if (b.resident(l.inputs[0])) {
+    // Vector copies inside the unified buffer: per index, its row of every outer index.
+    const TensorPlace X = b.use(l.inputs[0]);
+    const TensorPlace Y = b.produce(l.output(), false);
+    for (uint64_t k = 0; k < K; ++k) {
+      tpu::Instruction in = b.vec(tpu::VectorOp::copy, u32(G.outer), u32(G.inner));
+      in.ub_addr = X.ub + G.at[k] * row;
+      in.ub_stride = G.len * row;
+      in.in_scale = X.scale;
+      in.dst_addr = Y.ub + k * row;
+      in.dst_stride = K * row;
+      in.scale = g.out_scale;
+      b.emit(in);
+    }
+    return;
+  } else {
+    const TensorPlace X = b.use_on_host(l.inputs[0]);
+    src = X.ub;
+    src_scale = X.scale;
+  }
+  // Rows by DMA; int8 rows of an activation are requantized to the output's scale in place.
+  auto requantize = [&](uint64_t at, uint64_t rows) {
+    if (!b.int8() || src_scale == b.scale_of(l.output())) return;
+    tpu::Instruction in = b.vec(tpu::VectorOp::copy, u32(rows), u32(G.inner));
+    in.ub_addr = in.dst_addr = at;
+    in.ub_stride = in.dst_stride = row;
+    in.in_scale = src_scale;
+    in.scale = g.out_scale;
+    b.emit(in);
+  };
+  if (align_up(R * row, kUbAlign) <= b.ub_capacity()) {
+    const TensorPlace Y = b.produce(l.output(), false);
+    dma_rows(b, G, src, 0, R, Y.ub, row);
+    requantize(Y.ub, R);
+    return;
+  }
+  const TensorPlace Y = b.produce_on_host(l.output(), false);
+  uint64_t nbuf = 2;
+  const uint64_t r = b.stream_block_units(l, row, R, nbuf);
+  std::vector<uint64_t> bufs;
+  for (uint64_t i = 0; i < nbuf; ++i) bufs.push_back(b.scratch(r * row, "a row block of '" + l.name + "'"));
+  const uint64_t B = ceil_div(R, r);
+  for (uint64_t k = 0; k < B; ++k) {
+    const uint64_t rows = std::min(r, R - k * r), buf = bufs[k % nbuf];
+    dma_rows(b, G, src, k * r, rows, buf, row);
+    b.plan().stream_in_bytes += rows * row;
+    requantize(buf, rows);
+    b.stream_out(Y.ub + k * r * row, buf, rows * row);
+  }
+  b.note_streamed(B, r, nbuf, "rows");
+}
+
+}  // namespace
+
+void lower_llm(NetBuilder& b, const VectorGroup& g) {
+  switch (g.l.op) {
+    case OpKind::rmsnorm: return lower_rmsnorm(b, g);
+    case OpKind::rope: return lower_rope(b, g);
+    case OpKind::argmax: return lower_argmax(b, g);
+    case OpKind::gather: return lower_gather(b, g);
+    default: b.fail(g.l, "not a decoder-LLM op");
+  }
+}
+
+}  // namespace xpu::lowering::detail::vector_layer
