@@ -14,10 +14,10 @@
 //            consecutive indices -- never the whole table; of an
 //            activation (the last position): vector copies of the rows, or
 //            DMA reads of them when the activation lives in host memory.
-// rmsnorm and rope are independent per row: when input and output do not
-// fit the unified buffer they run on blocks of rows streamed through host
-// memory, double-buffered, the same instruction per row as resident, so the
-// bits are the same. A gather whose output does not fit reads its rows into
+// rmsnorm and rope are independent per row: an input or output that does
+// not fit the unified buffer stays in host memory and the op runs on blocks
+// of rows streamed through it, double-buffered, the same instruction per row
+// as resident, so the bits are the same. A gather whose output does not fit reads its rows into
 // a block buffer and writes each block out.
 // The token indices are the workload's constants (llm_graph.h): the rows'
 // addresses are fixed at lowering, in timing runs too.
@@ -34,36 +34,41 @@ using workload::Shape;
 
 namespace {
 
-// A row-wise op over R rows: resident when its input and output fit the
-// unified buffer, else blocks of rows through host memory. emit(first row,
-// rows, X rows' UB address, Y rows' UB address, X, Y) emits one block's
-// instructions; rows are in_row / out_row bytes.
+// A row-wise op over R rows: X and Y in the unified buffer where each fits
+// (X first), else in host memory, streamed in blocks of rows (double-
+// buffered where two buffers fit). emit(first row, rows, X rows' UB
+// address, Y rows' UB address, X, Y) emits one block's instructions; rows
+// are in_row / out_row bytes.
 template <class Emit>
 void row_op(NetBuilder& b, const Layer& l, uint64_t R, uint64_t in_row, uint64_t out_row, Emit&& emit) {
   const std::string& xn = l.inputs[0];
   const std::string& yn = l.output();
   if (b.is_nhwc(xn)) b.fail(l, "needs a row-major tensor, not an NHWC image");
-  if (align_up(R * in_row, kUbAlign) + align_up(R * out_row, kUbAlign) <= b.ub_capacity()) {
-    const TensorPlace X = b.use(xn);
-    const TensorPlace Y = b.produce(yn, false);
+  const bool xh = align_up(R * in_row, kUbAlign) > b.ub_extent_after_spills();
+  const TensorPlace X = xh ? b.use_on_host(xn) : b.use(xn);
+  const bool yh = align_up(R * out_row, kUbAlign) > b.ub_extent_after_spills();
+  const TensorPlace Y = yh ? b.produce_on_host(yn, false) : b.produce(yn, false);
+  if (!xh && !yh) {
     emit(0, R, X.ub, Y.ub, X, Y);
     return;
   }
-  const TensorPlace X = b.use_on_host(xn);
-  const TensorPlace Y = b.produce_on_host(yn, false);
   uint64_t nbuf = 2;
-  const uint64_t unit = in_row + out_row;
+  const uint64_t unit = (xh ? in_row : 0) + (yh ? out_row : 0);
   const uint64_t r = b.stream_block_units(l, unit, R, nbuf);
   std::vector<uint64_t> bufs;
   for (uint64_t i = 0; i < nbuf; ++i) bufs.push_back(b.scratch(r * unit, "a row block of '" + l.name + "'"));
-  const uint64_t B = ceil_div(R, r);
+  const uint64_t B = ceil_div(R, r), out_at = xh ? r * in_row : 0;
   auto rows_of = [&](uint64_t k) { return std::min(r, R - k * r); };
   NetBuilder::pipeline_blocks(
-      B, nbuf, [&](uint64_t k) { b.stream_in(X.ub + k * r * in_row, bufs[k % nbuf], rows_of(k) * in_row); },
+      B, nbuf,
+      [&](uint64_t k) {
+        if (xh) b.stream_in(X.ub + k * r * in_row, bufs[k % nbuf], rows_of(k) * in_row);
+      },
       [&](uint64_t k) {
         const uint64_t buf = bufs[k % nbuf];
-        emit(k * r, rows_of(k), buf, buf + r * in_row, X, Y);
-        b.stream_out(Y.ub + k * r * out_row, buf + r * in_row, rows_of(k) * out_row);
+        const uint64_t x = xh ? buf : X.ub + k * r * in_row, y = yh ? buf + out_at : Y.ub + k * r * out_row;
+        emit(k * r, rows_of(k), x, y, X, Y);
+        if (yh) b.stream_out(Y.ub + k * r * out_row, y, rows_of(k) * out_row);
       });
   b.note_streamed(B, r, nbuf, "rows");
 }
@@ -232,7 +237,7 @@ void lower_gather(NetBuilder& b, const VectorGroup& g) {
     in.scale = g.out_scale;
     b.emit(in);
   };
-  if (align_up(R * row, kUbAlign) <= b.ub_capacity()) {
+  if (align_up(R * row, kUbAlign) <= b.ub_extent_after_spills()) {
     const TensorPlace Y = b.produce(l.output(), false);
     dma_rows(b, G, src, 0, R, Y.ub, row);
     requantize(Y.ub, R);
@@ -255,6 +260,67 @@ void lower_gather(NetBuilder& b, const VectorGroup& g) {
 }
 
 }  // namespace
+
+bool lower_masked_streamed(NetBuilder& b, const VectorGroup& g) {
+  const Layer& l = g.l;
+  if ((l.op != OpKind::add && l.op != OpKind::mul) || l.inputs.size() != 2) return false;
+  const auto& t0 = b.wl().tensor(l.inputs[0]);
+  const auto& t1 = b.wl().tensor(l.inputs[1]);
+  if (t0.is_constant() == t1.is_constant()) return false;
+  const std::string& xn = t0.is_constant() ? l.inputs[1] : l.inputs[0];
+  const std::string& cn = t0.is_constant() ? l.inputs[0] : l.inputs[1];
+  const Shape& out = l.out_shape;
+  const Shape& cs = b.wl().tensor(cn).shape;
+  if (b.wl().tensor(xn).shape != out || b.is_nhwc(xn) || out.empty() || cs.size() > out.size()) return false;
+  // The constant must be the output's trailing dims (leading 1s dropped), a whole number of its rows.
+  size_t lead = 0;
+  while (lead < cs.size() && cs[lead] == 1) ++lead;
+  const Shape tail(cs.begin() + long(lead), cs.end());
+  if (tail.empty() || !std::equal(tail.begin(), tail.end(), out.end() - long(tail.size()))) return false;
+  const uint64_t n = uint64_t(out.back()), R = workload::numel(out) / n, P = workload::numel(tail) / n;
+  const uint64_t row = n * g.e;
+  // The resident lowering may expand the constant to the output's shape in fp32.
+  const uint64_t need = 2 * align_up(R * row, kUbAlign) + align_up(R * n * 4, kUbAlign);
+  if (need <= b.ub_extent_after_spills() || P == 0) return false;  // fits: the resident broadcast
+  std::vector<float> cv(P * n, 0.0f);
+  if (const auto* v = b.values(cn)) cv = *v;
+  const uint64_t C = b.constant(f32_bytes(cv), "operand of '" + l.name + "'");
+  // Rows in blocks through host memory; the constant's row of output row i is i % P.
+  const TensorPlace X = b.use_on_host(xn);
+  const TensorPlace Y = b.produce_on_host(g.out_name, false);
+  uint64_t nbuf = 2;
+  const uint64_t r = b.stream_block_units(l, 2 * row, R, nbuf);
+  std::vector<uint64_t> bufs;
+  for (uint64_t i = 0; i < nbuf; ++i) bufs.push_back(b.scratch(2 * r * row, "a row block of '" + l.name + "'"));
+  const uint64_t B = ceil_div(R, r);
+  auto rows_of = [&](uint64_t k) { return std::min(r, R - k * r); };
+  NetBuilder::pipeline_blocks(
+      B, nbuf, [&](uint64_t k) { b.stream_in(X.ub + k * r * row, bufs[k % nbuf], rows_of(k) * row); },
+      [&](uint64_t k) {
+        const uint64_t buf = bufs[k % nbuf], rows = rows_of(k);
+        for (uint64_t i = 0; i < rows;) {
+          const uint64_t p = (k * r + i) % P, cnt = std::min(rows - i, P - p);
+          tpu::Instruction in = b.vec(l.op == OpKind::add ? tpu::VectorOp::add : tpu::VectorOp::mul, u32(cnt), u32(n));
+          in.fn = g.fused;
+          in.p0 = g.p0;
+          in.p1 = g.p1;
+          in.ub_addr = buf + i * row;
+          in.ub_stride = row;
+          in.in_scale = X.scale;
+          in.dtype2 = DType::fp32;
+          in.ub_addr2 = C + p * n * 4;
+          in.ub_stride2 = P == 1 ? 0 : n * 4;
+          in.dst_addr = buf + r * row + i * row;
+          in.dst_stride = row;
+          in.scale = g.out_scale;
+          b.emit(in);
+          i += cnt;
+        }
+        b.stream_out(Y.ub + k * r * row, buf + r * row, rows * row);
+      });
+  b.note_streamed(B, r, nbuf, "rows");
+  return true;
+}
 
 void lower_llm(NetBuilder& b, const VectorGroup& g) {
   switch (g.l.op) {

@@ -331,6 +331,7 @@ void NetBuilder::lower_vector(const std::vector<const Layer*>& group) {
   g.lanes = cfg_.activation.elements_per_cycle;
   if (group.size() > 1) g.fused = act_of(*group.back(), g.p0, g.p1);
   g.out_scale = int8() ? 1.0f / scale_of(g.out_name) : 1.0f;
+  if (vector_layer::lower_masked_streamed(*this, g)) return;
   switch (l.op) {
     XPU_ACTIVATION_CASES return vector_layer::lower_activation(*this, g);
     case OpKind::add:
