@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "sim/common/interconnect_spec.h"
 #include "sim/energy/machine_energy.h"
 
 namespace xpu::gpu {
@@ -165,6 +166,8 @@ struct GpuConfig {
   LaunchCostConfig launch;
   // Node, memory technology and static power (priced by sim/energy, never read by the model).
   energy::MachineEnergySpec energy;
+  // Chip-to-chip links (the tensor-parallel all-reduce model's; never read by the model).
+  InterconnectSpec interconnect;
 
   double cycle_ns() const { return 1e3 / clock_mhz; }
   uint32_t tensor_cores_per_sm() const { return sub_cores * sub_core.tensor_cores; }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "sim/common/interconnect_spec.h"
 #include "sim/energy/machine_energy.h"
 
 namespace xpu::tpu {
@@ -144,6 +145,8 @@ struct TpuConfig {
   CmemConfig cmem;
   // Node, memory technology and static power (priced by sim/energy, never read by the model).
   energy::MachineEnergySpec energy;
+  // Chip-to-chip links (the tensor-parallel all-reduce model's; never read by the model).
+  InterconnectSpec interconnect;
 
   double cycle_ns() const { return 1e3 / clock_mhz; }
   // GB/s divided by cycles/s: 1e9 / 1e6 = 1e3.

@@ -6,6 +6,7 @@
 
 #include "sim/config/document.h"
 #include "sim/config/machine_energy.h"
+#include "sim/config/machine_interconnect.h"
 
 namespace xpu::config {
 
@@ -172,6 +173,7 @@ gpu::GpuConfig parse_gpu_config(Reader& r) {
   }
   // Static power: the SMs, the L2, the memory interface, and the rest.
   c.energy = read_machine_energy(r, "gpu", {"sm", "l2", "dram", "other"});
+  c.interconnect = read_interconnect(r);
   return c;
 }
 

@@ -5,6 +5,7 @@
 
 #include "sim/config/document.h"
 #include "sim/config/machine_energy.h"
+#include "sim/config/machine_interconnect.h"
 
 namespace xpu::config {
 
@@ -126,6 +127,7 @@ tpu::TpuConfig parse_tpu_config(Reader& r) {
   // Static power is booked to the components tpu_energy.h prices, plus
   // "other" (control, clock tree, I/O: what no counted unit covers).
   c.energy = read_machine_energy(r, "tpu", {"mxu", "ub", "acc", "weight_fifo", "act", "dma", "dram", "cmem", "other"});
+  c.interconnect = read_interconnect(r);
   return c;
 }
 

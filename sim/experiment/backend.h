@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/common/fidelity.h"
+#include "sim/common/interconnect_spec.h"
 #include "sim/energy/energy_table.h"
 #include "sim/numerics/mac.h"
 #include "sim/report/results.h"
@@ -54,6 +55,8 @@ class Backend {
   double peak_ops_per_second(DType dtype) const { return 2 * peak_macs_per_cycle(dtype) * clock_mhz() * 1e6; }
   // Peak DRAM bandwidth in GB/s as configured (the roofline's slope).
   virtual double dram_gbps() const = 0;
+  // Chip-to-chip links as configured (`interconnect:`; none: links 0).
+  virtual InterconnectSpec interconnect() const { return {}; }
   virtual MatrixUnit matrix_unit() const = 0;
   // True when the machine runs 2:4 structured-sparse weights (workload sparsity "2:4").
   virtual bool sparse_2_4() const { return false; }

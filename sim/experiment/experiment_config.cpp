@@ -256,10 +256,13 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
       if (g.has("tensor_parallel")) {
         config::Reader tp = g.map("tensor_parallel");
         s.tp = tp.positive("devices", std::nullopt, 4096);
+        s.topology_given = tp.has("topology");
         s.interconnect.topology = tp.choice("topology", {"ring", "torus2d"}, std::string("ring"));
-        s.interconnect.links = int(tp.positive("links", std::nullopt, 64));
-        s.interconnect.link_gbps = tp.number("link_gbps", std::nullopt, 1e-3, 1e6);
-        s.interconnect.link_latency_us = tp.number("link_latency_us", std::nullopt, 0, 1e6);
+        if (tp.has("links")) {  // the links given here override the accelerator config's
+          s.interconnect.links = int(tp.positive("links", std::nullopt, 64));
+          s.interconnect.link_gbps = tp.number("link_gbps", std::nullopt, 1e-3, 1e6);
+          s.interconnect.link_latency_us = tp.number("link_latency_us", std::nullopt, 0, 1e6);
+        }
         tp.finish();
       }
       g.finish();

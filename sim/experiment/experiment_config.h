@@ -63,9 +63,13 @@ struct GenerationSpec {
   int64_t layers = 0;            // decoder layers simulated (0: all), the rest scaled
   int64_t decode_samples = 5;    // decode steps simulated and interpolated between (0: every step)
   // tensor_parallel: {devices, topology, links, link_gbps, link_latency_us}:
-  // one device's shard simulated, its all-reduces timed by `interconnect`.
+  // one device's shard simulated, its all-reduces timed by the accelerator
+  // config's `interconnect:` links, or by these when `links` is given (an
+  // override of all three link values); `topology` alone overrides the
+  // machine's algorithm.
   int64_t tp = 1;
-  Interconnect interconnect;
+  Interconnect interconnect;     // links 0: the machine's
+  bool topology_given = false;
   bool prefill = true;  // false: decode steps only (no TTFT), e.g. a long context too slow to prefill
   int64_t attention = -1;  // attention: auto (-1: fused in decode steps) | fused (1) | unfused (0)
 };

@@ -76,7 +76,7 @@ Bytes must_move(const workload::Workload& w, double elem, double scale) {
 // index: 2 values per sequence). Each all-reduce is a row of its own, timed
 // by the interconnect model; it computes no values and counts no energy.
 void add_allreduces(std::vector<report::LayerResult>& rows, const workload::Workload& w, const GenerationSpec& g,
-                    double elem, double clock_mhz) {
+                    const Interconnect& ic, double elem, double clock_mhz) {
   if (g.tp <= 1) return;
   std::vector<report::LayerResult> out;
   for (auto& r : rows) {
@@ -92,10 +92,10 @@ void add_allreduces(std::vector<report::LayerResult>& rows, const workload::Work
     const double bytes = head ? n * 2 * 4 : n * elem;
     report::LayerResult a;
     a.name = head ? "lm_head.allreduce" : name.substr(0, dot) + (leaf == "o" ? ".allreduce_attn" : ".allreduce_mlp");
-    a.op = "all_reduce [" + g.interconnect.topology + ", " + std::to_string(g.tp) + " devices]";
+    a.op = "all_reduce [" + ic.topology + ", " + std::to_string(g.tp) + " devices]";
     a.shape = l ? workload::shape_to_string(l->out_shape) : "";
     a.io = "interconnect";
-    a.seconds = allreduce_seconds(g.interconnect, int(g.tp), bytes);
+    a.seconds = allreduce_seconds(ic, int(g.tp), bytes);
     a.cycles = uint64_t(std::llround(a.seconds * clock_mhz * 1e6));
     a.bytes["interconnect"] = bytes;
     a.verdict = report::Verdict::skipped;
@@ -135,6 +135,15 @@ GenerationRun run_generation(Backend& be, const std::string& accelerator, const 
   const double elem = double(dtype_bytes(dtype));
   const double bw = be.dram_gbps() * 1e9;
 
+  // The links: the experiment's override, else the accelerator config's.
+  Interconnect ic = g.interconnect.present() ? g.interconnect : be.interconnect();
+  if (g.topology_given) ic.topology = g.interconnect.topology;
+  if (g.tp > 1 && !ic.present())
+    throw config::ConfigError(config::Diagnostic{
+        accelerator, 0, 0, "interconnect",
+        "tensor parallelism needs chip-to-chip links: an interconnect: section in the accelerator config, or "
+        "generation.tensor_parallel.{links, link_gbps, link_latency_us} in the experiment"});
+
   GenerationRun out;
   auto& R = out.result;
   R.accelerator = accelerator;
@@ -167,7 +176,7 @@ GenerationRun run_generation(Backend& be, const std::string& accelerator, const 
     be.check_workload(w, dtype);
     if (!quiet) spdlog::info("{} / {} / {}: prefill of {} tokens", accelerator, tag, R.precision, g.prompt_len);
     auto rows = be.run_workload(w, dtype, lo);
-    add_allreduces(rows, w, g, elem, be.clock_mhz());
+    add_allreduces(rows, w, g, ic, elem, be.clock_mhz());
     const Measure m = measure(rows, scale);
     const Bytes b = must_move(w, elem, scale);
     R.ttft_s = m.seconds;
@@ -197,7 +206,7 @@ GenerationRun run_generation(Backend& be, const std::string& accelerator, const 
     const workload::Workload w = pass(1, g.prompt_len + i - 1);
     if (sim.empty()) be.check_workload(w, dtype);
     auto rows = be.run_workload(w, dtype, lo);
-    add_allreduces(rows, w, g, elem, be.clock_mhz());
+    add_allreduces(rows, w, g, ic, elem, be.clock_mhz());
     const Measure m = measure(rows, scale);
     if (!quiet)
       spdlog::info("{} / {} / {}: decode step {} (KV {}): {:.3f} ms", accelerator, tag, R.precision, i,

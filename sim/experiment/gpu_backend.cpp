@@ -59,6 +59,7 @@ class GpuBackend : public Backend {
 
   // The pin bandwidth, as configured (the model sustains `efficiency` of it).
   double dram_gbps() const override { return cfg_.dram.bandwidth_gbps; }
+  InterconnectSpec interconnect() const override { return cfg_.interconnect; }
 
   // The configured tensor-core instruction shape (m x n x k).
   MatrixUnit matrix_unit() const override {

@@ -16,14 +16,13 @@
 // hops. An honest first step toward multi-chip, not a network simulator.
 #include <string>
 
+#include "sim/common/interconnect_spec.h"
+
 namespace xpu::experiment {
 
-struct Interconnect {
-  std::string topology = "ring";  // ring | torus2d
-  int links = 1;                  // links per device
-  double link_gbps = 0;           // GB/s per link and direction
-  double link_latency_us = 0;     // per step
-};
+// The links: an accelerator config's `interconnect:` section, or an
+// experiment's tensor_parallel override (experiment_config.h).
+using Interconnect = InterconnectSpec;
 
 double allreduce_seconds(const Interconnect& ic, int devices, double bytes);
 

@@ -45,6 +45,7 @@ class TpuBackend : public Backend {
   }
 
   double dram_gbps() const override { return chip_.dram.bandwidth_gbps; }
+  InterconnectSpec interconnect() const override { return chip_.interconnect; }
 
   MatrixUnit matrix_unit() const override {
     return MatrixUnit{"systolic array", cfg_.mxu.rows, cfg_.mxu.cols, 1, true};

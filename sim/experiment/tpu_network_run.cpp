@@ -183,7 +183,12 @@ std::vector<report::LayerResult> NetworkRunner::execute(const lowering::NetworkP
         for (const auto& u : st.ub_preloads) std::memcpy(tpu.unified_buffer().data() + u.host_addr, u.bytes.data(), u.bytes.size());
         for (const auto& hi : st.host_inputs) {
           const auto b = encode(inputs.at(hi.place.tensor), hi.place);
-          tpu.host().write(hi.host_addr, b.data(), b.size());
+          if (hi.block_bytes == 0) {
+            tpu.host().write(hi.host_addr, b.data(), b.size());
+          } else {
+            for (uint64_t o = 0; o * hi.block_bytes < b.size(); ++o)
+              tpu.host().write(hi.host_addr + o * hi.block_pitch, b.data() + o * hi.block_bytes, hi.block_bytes);
+          }
         }
       }
       run.cycles += tpu.run(st.program).cycles;

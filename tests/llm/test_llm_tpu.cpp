@@ -162,8 +162,16 @@ std::vector<report::LayerResult> run_checked(int64_t seq, int64_t past, const st
 TEST_CASE("tiny llama on the TPU: prefill of 6 tokens, every layer checked, timing == tile", "[llm][tpu]") {
   run_checked(6, 0, {});
 }
-TEST_CASE("tiny llama on the TPU: decode after 9 cached positions, every layer checked", "[llm][tpu]") {
-  run_checked(1, 9, {});
+TEST_CASE("tiny llama on the TPU: decode after 9 cached positions, every layer checked, the cache appended in place", "[llm][tpu]") {
+  const auto rows = run_checked(1, 9, {});
+  // The cache append writes only the new position of each (sequence, KV
+  // head): 2 x 2 blocks of 1 x 16 bf16 = 128 bytes; the check above read the
+  // whole cache (past staged in place + appended) against the reference.
+  for (const char* name : {"h0.present_k", "h1.present_v"}) {
+    const auto it = std::find_if(rows.begin(), rows.end(), [&](const report::LayerResult& r) { return r.name == name; });
+    REQUIRE(it != rows.end());
+    CHECK(it->io == "appended in place: 128 B written");
+  }
 }
 TEST_CASE("tiny llama on the TPU with a 2 KiB unified buffer: rmsnorm, rope and the mask stream", "[llm][tpu]") {
   // Activations of 2 x 6 x 64 bf16 = 1536 bytes: input and output of a norm

@@ -196,6 +196,10 @@ void NetBuilder::stage_inputs() {
   std::string shapes;
   for (const auto& name : w_.inputs) {
     if (!reads_.count(name)) continue;
+    if (stage_in_place_input(name)) {  // a cache's past, already in its concat's buffer
+      shapes += (shapes.empty() ? "" : ", ") + workload::shape_to_string(w_.tensor(name).shape) + " (in place)";
+      continue;
+    }
     // An input that does not fit what the earlier ones left stays in host
     // memory: its reader reads it back or streams it (network_stream.cpp).
     const workload::Tensor& t = w_.tensor(name);
@@ -227,9 +231,11 @@ void NetBuilder::stage_outputs() {
   cur_group_ = groups_.size();
   for (const auto& name : w_.outputs) {
     auto lv = live_.find(root(name));
-    if (lv != live_.end() && lv->second.on_host) {
+    const auto kept = in_place_host_.find(root(name));  // an in-place append's buffer: current in host memory
+    if (lv != live_.end() && (lv->second.on_host || kept != in_place_host_.end())) {
       // Already in host memory (streamed or spilled): nothing to move.
-      const TensorPlace p = place_of(name, lv->second);
+      TensorPlace p = place_of(name, lv->second);
+      if (kept != in_place_host_.end()) p.ub = kept->second;
       result_.outputs[name] = p;
       cur_->shape += (cur_->shape.empty() ? "" : ", ") + workload::shape_to_string(p.shape);
       continue;

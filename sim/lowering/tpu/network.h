@@ -203,6 +203,9 @@ struct TensorPlace {
 struct HostInput {
   uint64_t host_addr = 0;
   TensorPlace place;
+  // Nonzero: the bytes in blocks of block_bytes, block_pitch apart (a KV
+  // cache's past inside the buffer its in-place append extends).
+  uint64_t block_bytes = 0, block_pitch = 0;
 };
 // Constant bytes (bias rows, BN/LN rows, operands of add/mul) staged in host
 // memory and read into the UB by the program.

@@ -162,6 +162,13 @@ class NetBuilder {
   // Vector instruction helpers.
   tpu::Instruction vec(tpu::VectorOp op, uint32_t rows, uint32_t n) const;
 
+  // In-place cache append (network_llm.cpp): a graph input whose one reader
+  // is a concat marked in place (a KV cache's past) is staged straight into
+  // that concat's output buffer in host memory; the concat then writes only
+  // the new positions. False: not such a case.
+  bool stage_in_place_input(const std::string& input);
+  bool lower_concat_in_place(const workload::Layer& l);
+
   // ---- block planning (network_blocks.cpp) ----
   // Units of `unit_bytes` per block buffer (at most max_units): two buffers
   // if they fit the largest free extent (nbuf = 2), else one, else other
@@ -281,6 +288,7 @@ class NetBuilder {
   std::set<std::string> graph_outputs_;                // roots
   std::vector<std::vector<const workload::Layer*>> groups_;
   std::map<std::string, Live> live_;                   // roots in UB or spilled
+  std::map<std::string, uint64_t> in_place_host_;      // in-place concat output -> its host buffer
   std::set<std::string> pinned_;
   std::vector<uint64_t> scratch_;
   size_t cur_group_ = 0;

@@ -19,6 +19,11 @@
 // of rows streamed through it, double-buffered, the same instruction per row
 // as resident, so the bits are the same. A gather whose output does not fit reads its rows into
 // a block buffer and writes each block out.
+// A concat marked in place (a KV-cache append, llm_graph.h) whose first
+// operand is a graph input read by nothing else: that input is staged
+// straight into the output's host buffer, each outer block at the output's
+// pitch, and the concat writes only the new positions (one DMA per outer
+// block); the cache is never copied.
 // The token indices are the workload's constants (llm_graph.h): the rows'
 // addresses are fixed at lowering, in timing runs too.
 #include <algorithm>
@@ -333,3 +338,82 @@ void lower_llm(NetBuilder& b, const VectorGroup& g) {
 }
 
 }  // namespace xpu::lowering::detail::vector_layer
+
+namespace xpu::lowering::detail {
+
+using workload::Layer;
+using workload::OpKind;
+
+namespace {
+
+// The concat marked in place that reads `input` as its first operand, when
+// that is the input's only reader.
+const Layer* in_place_reader(const workload::Workload& w, const std::string& input) {
+  const Layer* found = nullptr;
+  for (const auto& l : w.layers)
+    for (size_t i = 0; i < l.inputs.size(); ++i) {
+      if (l.inputs[i] != input) continue;
+      if (found || i != 0 || l.op != OpKind::concat || !l.attrs.in_place || l.inputs.size() != 2) return nullptr;
+      found = &l;
+    }
+  return found;
+}
+
+// An append along `axis`: per outer index, `past` rows of the cache then
+// `added` new ones, each `inner` elements.
+struct Append {
+  uint64_t outer = 0, past = 0, added = 0, inner = 0;
+};
+Append append_of(const workload::Workload& w, const Layer& l) {
+  const workload::Shape& ps = w.tensor(l.inputs[0]).shape;
+  const workload::Shape& ns = w.tensor(l.inputs[1]).shape;
+  const size_t axis = size_t(workload::normalize_axis(l.attrs.axis, int64_t(ps.size())));
+  Append a;
+  a.outer = workload::numel(workload::Shape(ps.begin(), ps.begin() + long(axis)));
+  a.inner = workload::numel(workload::Shape(ps.begin() + long(axis) + 1, ps.end()));
+  a.past = uint64_t(ps[axis]);
+  a.added = uint64_t(ns[axis]);
+  return a;
+}
+
+}  // namespace
+
+bool NetBuilder::stage_in_place_input(const std::string& input) {
+  if (int8()) return false;  // the past would have to carry the output's scale
+  const Layer* l = in_place_reader(w_, input);
+  if (!l || graph_outputs_.count(input) || is_nhwc(input) || is_nhwc(l->inputs[1]) || is_nhwc(l->output()) ||
+      alias_.count(l->output()))
+    return false;
+  const Append a = append_of(w_, *l);
+  const uint64_t host = host_alloc(tensor_bytes(l->output()));
+  in_place_host_[l->output()] = host;
+  HostInput hi;
+  hi.host_addr = host;
+  hi.place = new_place(input, false);
+  hi.place.ub = host;
+  hi.block_bytes = a.past * a.inner * eb();
+  hi.block_pitch = (a.past + a.added) * a.inner * eb();
+  step_->host_inputs.push_back(hi);
+  return true;
+}
+
+bool NetBuilder::lower_concat_in_place(const Layer& l) {
+  auto it = in_place_host_.find(l.output());
+  if (l.op != OpKind::concat || it == in_place_host_.end()) return false;
+  const Append a = append_of(w_, l);
+  const uint64_t e = eb(), host = it->second, block = a.added * a.inner * e;
+  const TensorPlace N = use(l.inputs[1]);
+  for (uint64_t o = 0; o < a.outer; ++o)
+    emit(host_dma(tpu::Opcode::write_host_memory, host + (o * (a.past + a.added) + a.past) * a.inner * e,
+                  N.ub + o * block, block));
+  Live lv;
+  lv.place = new_place(l.output(), false);
+  lv.on_host = true;
+  lv.host_addr = host;
+  live_[l.output()] = lv;
+  pinned_.insert(l.output());
+  note_io("appended in place: " + size_text(a.outer * block) + " written");
+  return true;
+}
+
+}  // namespace xpu::lowering::detail

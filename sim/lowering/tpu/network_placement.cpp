@@ -74,10 +74,15 @@ size_t NetBuilder::next_use(const std::string& r) const {
 }
 
 void NetBuilder::spill(const std::string& r, Live& lv) {
-  lv.host_addr = host_alloc(lv.place.bytes);
-  emit(host_dma(tpu::Opcode::write_host_memory, lv.host_addr, lv.place.ub, lv.place.bytes));
+  const auto kept = in_place_host_.find(r);  // an in-place append's buffer holds it already
+  lv.host_addr = kept != in_place_host_.end() ? kept->second : host_alloc(lv.place.bytes);
   alloc_.free(lv.place.ub);
   lv.on_host = true;
+  if (kept != in_place_host_.end()) {
+    note_io("dropped " + r + " (kept in host memory)");
+    return;
+  }
+  emit(host_dma(tpu::Opcode::write_host_memory, lv.host_addr, lv.place.ub, lv.place.bytes));
   cur_->spill_bytes += lv.place.bytes;
   note_io("spilled " + r);
 }

@@ -323,6 +323,7 @@ void lower_batchnorm(NetBuilder& b, const VectorGroup& g) {
 }  // namespace vector_layer
 
 void NetBuilder::lower_vector(const std::vector<const Layer*>& group) {
+  if (group.size() == 1 && lower_concat_in_place(*group[0])) return;  // a cache append (network_llm.cpp)
   if (lower_vector_streamed(group)) return;  // elementwise operands too large: row blocks (network_stream.cpp)
   if (lower_rows_streamed(group)) return;    // pooling, softmax, ... too large: row blocks (network_stream_rows.cpp)
   const Layer& l = *group[0];
