@@ -269,42 +269,67 @@ void lower_gather(NetBuilder& b, const VectorGroup& g) {
 bool lower_masked_streamed(NetBuilder& b, const VectorGroup& g) {
   const Layer& l = g.l;
   if ((l.op != OpKind::add && l.op != OpKind::mul) || l.inputs.size() != 2) return false;
-  const auto& t0 = b.wl().tensor(l.inputs[0]);
-  const auto& t1 = b.wl().tensor(l.inputs[1]);
-  if (t0.is_constant() == t1.is_constant()) return false;
-  const std::string& xn = t0.is_constant() ? l.inputs[1] : l.inputs[0];
-  const std::string& cn = t0.is_constant() ? l.inputs[0] : l.inputs[1];
   const Shape& out = l.out_shape;
-  const Shape& cs = b.wl().tensor(cn).shape;
-  if (b.wl().tensor(xn).shape != out || b.is_nhwc(xn) || out.empty() || cs.size() > out.size()) return false;
-  // The constant must be the output's trailing dims (leading 1s dropped), a whole number of its rows.
+  const auto& t0 = b.wl().tensor(l.inputs[0]);
+  // X: the operand of the output's shape (an activation); C: the other.
+  const bool first = t0.shape == out && !t0.is_constant();
+  const std::string& xn = first ? l.inputs[0] : l.inputs[1];
+  const std::string& cn = first ? l.inputs[1] : l.inputs[0];
+  const auto& xt = b.wl().tensor(xn);
+  const auto& ct = b.wl().tensor(cn);
+  if (xt.is_constant() || xt.shape != out || out.empty() || b.is_nhwc(xn) || (!ct.is_constant() && b.is_nhwc(cn)))
+    return false;
+  // C must be the output's trailing dims (leading 1s dropped), a whole number of its rows.
+  const Shape& cs = ct.shape;
   size_t lead = 0;
   while (lead < cs.size() && cs[lead] == 1) ++lead;
   const Shape tail(cs.begin() + long(lead), cs.end());
-  if (tail.empty() || !std::equal(tail.begin(), tail.end(), out.end() - long(tail.size()))) return false;
+  if (tail.empty() || tail.size() > out.size() || !std::equal(tail.begin(), tail.end(), out.end() - long(tail.size())))
+    return false;
   const uint64_t n = uint64_t(out.back()), R = workload::numel(out) / n, P = workload::numel(tail) / n;
   const uint64_t row = n * g.e;
-  // The resident lowering may expand the constant to the output's shape in fp32.
+  if (!ct.is_constant() && P == R && cs == out) return false;  // same shape: network_stream.cpp
+  // The resident lowering may expand C to the output's shape in fp32.
   const uint64_t need = 2 * align_up(R * row, kUbAlign) + align_up(R * n * 4, kUbAlign);
-  if (need <= b.ub_extent_after_spills() || P == 0) return false;  // fits: the resident broadcast
-  std::vector<float> cv(P * n, 0.0f);
-  if (const auto* v = b.values(cn)) cv = *v;
-  const uint64_t C = b.constant(f32_bytes(cv), "operand of '" + l.name + "'");
-  // Rows in blocks through host memory; the constant's row of output row i is i % P.
+  if (need <= b.ub_extent_after_spills()) return false;  // fits: the resident broadcast
+  // C: a constant staged in fp32; an activation with a row per output row
+  // streamed with X; else (repeating rows) resident.
+  const bool c_streams = !ct.is_constant() && P == R;
+  uint64_t C = 0, c_row = n * 4;
+  DType c_type = DType::fp32;
+  float c_scale = 1.0f;
+  TensorPlace CP;
+  if (ct.is_constant()) {
+    std::vector<float> cv(P * n, 0.0f);
+    if (const auto* v = b.values(cn)) cv = *v;
+    C = b.constant(f32_bytes(cv), "operand of '" + l.name + "'");
+  } else {
+    CP = c_streams ? b.use_on_host(cn) : b.use(cn);
+    C = CP.ub;
+    c_row = row;
+    c_type = CP.dtype;
+    c_scale = CP.scale;
+  }
+  // Rows in blocks through host memory; C's row of output row i is i % P.
   const TensorPlace X = b.use_on_host(xn);
   const TensorPlace Y = b.produce_on_host(g.out_name, false);
   uint64_t nbuf = 2;
-  const uint64_t r = b.stream_block_units(l, 2 * row, R, nbuf);
+  const uint64_t parts = c_streams ? 3 : 2;
+  const uint64_t r = b.stream_block_units(l, parts * row, R, nbuf);
   std::vector<uint64_t> bufs;
-  for (uint64_t i = 0; i < nbuf; ++i) bufs.push_back(b.scratch(2 * r * row, "a row block of '" + l.name + "'"));
+  for (uint64_t i = 0; i < nbuf; ++i) bufs.push_back(b.scratch(parts * r * row, "a row block of '" + l.name + "'"));
   const uint64_t B = ceil_div(R, r);
   auto rows_of = [&](uint64_t k) { return std::min(r, R - k * r); };
   NetBuilder::pipeline_blocks(
-      B, nbuf, [&](uint64_t k) { b.stream_in(X.ub + k * r * row, bufs[k % nbuf], rows_of(k) * row); },
+      B, nbuf,
+      [&](uint64_t k) {
+        b.stream_in(X.ub + k * r * row, bufs[k % nbuf], rows_of(k) * row);
+        if (c_streams) b.stream_in(C + k * r * row, bufs[k % nbuf] + 2 * r * row, rows_of(k) * row);
+      },
       [&](uint64_t k) {
         const uint64_t buf = bufs[k % nbuf], rows = rows_of(k);
         for (uint64_t i = 0; i < rows;) {
-          const uint64_t p = (k * r + i) % P, cnt = std::min(rows - i, P - p);
+          const uint64_t p = c_streams ? 0 : (k * r + i) % P, cnt = c_streams ? rows : std::min(rows - i, P - p);
           tpu::Instruction in = b.vec(l.op == OpKind::add ? tpu::VectorOp::add : tpu::VectorOp::mul, u32(cnt), u32(n));
           in.fn = g.fused;
           in.p0 = g.p0;
@@ -312,9 +337,10 @@ bool lower_masked_streamed(NetBuilder& b, const VectorGroup& g) {
           in.ub_addr = buf + i * row;
           in.ub_stride = row;
           in.in_scale = X.scale;
-          in.dtype2 = DType::fp32;
-          in.ub_addr2 = C + p * n * 4;
-          in.ub_stride2 = P == 1 ? 0 : n * 4;
+          in.dtype2 = c_type;
+          in.in_scale2 = c_scale;
+          in.ub_addr2 = c_streams ? buf + 2 * r * row : C + p * c_row;
+          in.ub_stride2 = P == 1 ? 0 : c_row;
           in.dst_addr = buf + r * row + i * row;
           in.dst_stride = row;
           in.scale = g.out_scale;

@@ -54,8 +54,9 @@ void lower_transpose(NetBuilder& b, const VectorGroup& g);          // network_v
 void lower_reshape(NetBuilder& b, const VectorGroup& g);            // reshape, flatten
 void lower_concat(NetBuilder& b, const VectorGroup& g);
 void lower_llm(NetBuilder& b, const VectorGroup& g);  // rmsnorm, rope, gather, argmax: network_llm.cpp
-// add / mul of an activation and a constant of its trailing dims (a causal
-// mask) that does not fit: row blocks (network_llm.cpp). False: not such a case.
+// add / mul of an activation and an operand of its trailing dims (a causal
+// mask, learned positions) that does not fit: row blocks (network_llm.cpp).
+// False: not such a case.
 bool lower_masked_streamed(NetBuilder& b, const VectorGroup& g);
 
 }  // namespace xpu::lowering::detail::vector_layer
