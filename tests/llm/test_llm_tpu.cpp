@@ -4,7 +4,8 @@
 // (activation_unit.h; tpu_small: L = 8 lanes, UB ports 16 B/cycle,
 // passes_rsqrt 2); and a small Llama-family model (GQA, RoPE, RMSNorm,
 // SwiGLU) lowered whole to tpu_small, prefill and decode, every layer's
-// values checked at tile fidelity and the same cycles at timing fidelity.
+// values checked at tile fidelity and the same cycles at timing fidelity;
+// the tensor-parallel links from the accelerator config.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -17,6 +18,8 @@
 #include "models/tpu/tpu.h"
 #include "sim/config/tpu_config.h"
 #include "sim/energy/energy_table.h"
+#include "sim/experiment/generation.h"
+#include "sim/experiment/interconnect.h"
 #include "sim/experiment/tpu_backend.h"
 #include "sim/numerics/float_bits.h"
 #include "sim/workload/llm/llm_graph.h"
@@ -184,4 +187,43 @@ TEST_CASE("tiny llama on the TPU with a 2 KiB unified buffer: rmsnorm, rope and 
     INFO(name << ": " << it->io);
     CHECK(it->io.find("streamed") != std::string::npos);
   }
+}
+
+TEST_CASE("tensor parallel on the TPU: the all-reduces use the accelerator config's ICI links unless overridden",
+          "[llm][tpu]") {
+  // tpu_v4.yaml: 2D torus, 4 links (two per dimension), 50 GB/s each, 1 us per step.
+  const auto v4 = config::load_tpu_config(src("configs/accelerators/tpu_v4.yaml"));
+  CHECK(v4.interconnect.topology == "torus2d");
+  CHECK(v4.interconnect.links == 4);
+  // 4 devices = 2 x 2; per dimension 4 / 2 x 50 GB/s = 100 GB/s; a decode
+  // all-reduce of 8 x 12288 bf16 = 196608 bytes (GPT-3 at batch 8):
+  // 2 x 1/2 x 196608 / 100e9 + 2 x 1/2 x 98304 / 100e9 + 2 x (1 + 1) x 1 us = 6.9491 us.
+  CHECK(experiment::allreduce_seconds(v4.interconnect, 4, 196608) == Approx(6.94912e-6));
+
+  const std::string path = "/tmp/xpusim_test_llm_tpu_tp.json";
+  std::ofstream(path) << kTiny;
+  const auto table = energy::load_energy_table(src("configs/energy/horowitz_45nm.yaml"));
+  auto be = experiment::make_tpu_backend(config::load_tpu_config(src("configs/accelerators/tpu_small.yaml")), table,
+                                         "tpu");
+  experiment::LayerRunOptions lo;
+  lo.fidelity = Fidelity::timing;
+  experiment::GenerationSpec g;
+  g.batches = {2};
+  g.prompt_len = 4;
+  g.gen_len = 2;
+  g.decode_samples = 0;
+  g.tp = 2;
+  // tpu_small has no interconnect: section and the experiment gives no links.
+  CHECK_THROWS_WITH(experiment::run_generation(*be, "tpu_small", path, DType::bf16, 2, g, lo, true),
+                    Catch::Contains("tensor parallelism needs chip-to-chip links"));
+  g.interconnect = experiment::Interconnect{"ring", 1, 10.0, 1.0};  // the experiment's override
+  const auto r = experiment::run_generation(*be, "tpu_small", path, DType::bf16, 2, g, lo, true);
+  int reduces = 0;
+  for (const auto& l : r.runs.back().layers)
+    if (l.name == "h0.allreduce_mlp") {
+      ++reduces;
+      // Decode: 2 x 1 x 64 bf16 = 256 bytes over a ring of 2: 2 x 1/2 x 256 / 10 GB/s + 2 x 1 us.
+      CHECK(l.seconds == Approx(2 * 0.5 * 256 / 10e9 + 2e-6));
+    }
+  CHECK(reduces == 1);
 }
