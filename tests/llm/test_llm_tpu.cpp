@@ -2,8 +2,8 @@
 // argmax vector ops bit-exact against the reference executor (fp32 in and
 // out, so both see the same values) with their documented stream cycles
 // (activation_unit.h; tpu_small: L = 8 lanes, UB ports 16 B/cycle,
-// passes_rsqrt 2); and a small Llama-family model (GQA, RoPE, RMSNorm,
-// SwiGLU) lowered whole to tpu_small, prefill and decode, every layer's
+// passes_rsqrt 2); and a small Llama-family model (GQA and MQA, RoPE,
+// RMSNorm, SwiGLU) lowered whole to tpu_small, prefill and decode, every layer's
 // values checked at tile fidelity and the same cycles at timing fidelity;
 // the tensor-parallel links from the accelerator config.
 #include <catch2/catch.hpp>
@@ -70,7 +70,7 @@ double busy(const tpu::RunResult& r) { return r.stats.get("tpu.act.busy_cycles")
 
 }  // namespace
 
-TEST_CASE("rmsnorm vop: bit-exact against the reference, one row per row cycle rule", "[llm][tpu]") {
+TEST_CASE("rmsnorm vop: bit-exact against the reference, the documented row cycles", "[llm][tpu]") {
   tpu::Tpu t(config::load_tpu_config(src("configs/accelerators/tpu_small.yaml")));
   const auto x = randoms(64, 1), scale = randoms(16, 2);
   put(t, 0, x);
@@ -122,14 +122,21 @@ TEST_CASE("argmax vop: the reference's first maximum per row, one value each", "
 
 namespace {
 
-const char* kTiny = R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-  "num_key_value_heads": 2, "intermediate_size": 96, "vocab_size": 80, "max_position_embeddings": 64,
-  "rms_norm_eps": 1e-5})";
+// A Llama-family config.json with 4 query heads sharing `kv_heads` K/V heads
+// (2: grouped-query, 1: multi-query), written to `path`.
+std::string tiny_llama(const std::string& path, int kv_heads) {
+  std::ofstream(path) << "{\"model_type\": \"llama\", \"hidden_size\": 64, \"num_hidden_layers\": 2, "
+                         "\"num_attention_heads\": 4, \"num_key_value_heads\": "
+                      << kv_heads
+                      << ", \"intermediate_size\": 96, \"vocab_size\": 80, \"max_position_embeddings\": 64, "
+                         "\"rms_norm_eps\": 1e-5}";
+  return path;
+}
 
 // Every layer checked at tile fidelity; the timing run's cycles equal layer by layer.
-std::vector<report::LayerResult> run_checked(int64_t seq, int64_t past, const std::vector<std::string>& overrides) {
-  const std::string path = "/tmp/xpusim_test_llm_tpu.json";
-  std::ofstream(path) << kTiny;
+std::vector<report::LayerResult> run_checked(int64_t seq, int64_t past, const std::vector<std::string>& overrides,
+                                             int kv_heads = 2) {
+  const std::string path = tiny_llama("/tmp/xpusim_test_llm_tpu.json", kv_heads);
   workload::llm::LlmShape s;
   s.batch = 2;
   s.seq = seq;
@@ -176,6 +183,9 @@ TEST_CASE("tiny llama on the TPU: decode after 9 cached positions, every layer c
     CHECK(it->io == "appended in place: 128 B written");
   }
 }
+// One backend (one SystemC elaboration) per test case.
+TEST_CASE("tiny multi-query llama on the TPU: prefill, every layer checked", "[llm][tpu]") { run_checked(5, 0, {}, 1); }
+TEST_CASE("tiny multi-query llama on the TPU: decode, every layer checked", "[llm][tpu]") { run_checked(1, 7, {}, 1); }
 TEST_CASE("tiny llama on the TPU with a 2 KiB unified buffer: rmsnorm, rope and the mask stream", "[llm][tpu]") {
   // Activations of 2 x 6 x 64 bf16 = 1536 bytes: input and output of a norm
   // or rope (3072) do not fit 2048, nor do the scores with the mask
@@ -200,8 +210,7 @@ TEST_CASE("tensor parallel on the TPU: the all-reduces use the accelerator confi
   // 2 x 1/2 x 196608 / 100e9 + 2 x 1/2 x 98304 / 100e9 + 2 x (1 + 1) x 1 us = 6.9491 us.
   CHECK(experiment::allreduce_seconds(v4.interconnect, 4, 196608) == Approx(6.94912e-6));
 
-  const std::string path = "/tmp/xpusim_test_llm_tpu_tp.json";
-  std::ofstream(path) << kTiny;
+  const std::string path = tiny_llama("/tmp/xpusim_test_llm_tpu_tp.json", 2);
   const auto table = energy::load_energy_table(src("configs/energy/horowitz_45nm.yaml"));
   auto be = experiment::make_tpu_backend(config::load_tpu_config(src("configs/accelerators/tpu_small.yaml")), table,
                                          "tpu");

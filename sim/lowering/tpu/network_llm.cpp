@@ -17,8 +17,13 @@
 // rmsnorm and rope are independent per row: an input or output that does
 // not fit the unified buffer stays in host memory and the op runs on blocks
 // of rows streamed through it, double-buffered, the same instruction per row
-// as resident, so the bits are the same. A gather whose output does not fit reads its rows into
-// a block buffer and writes each block out.
+// as resident, so the bits are the same. A gather whose output does not fit
+// reads its rows into a block buffer and writes each block out.
+// An add / mul of an activation and an operand of its trailing dims (the
+// causal mask over the scores of every batch and head; learned positions
+// added to a batch of embeddings) whose operands do not fit streams the
+// same way, each row with its operand's row (the resident lowering's
+// arithmetic per element: the same bits).
 // A concat marked in place (a KV-cache append, llm_graph.h) whose first
 // operand is a graph input read by nothing else: that input is staged
 // straight into the output's host buffer, each outer block at the output's
@@ -289,8 +294,11 @@ bool lower_masked_streamed(NetBuilder& b, const VectorGroup& g) {
   const uint64_t n = uint64_t(out.back()), R = workload::numel(out) / n, P = workload::numel(tail) / n;
   const uint64_t row = n * g.e;
   if (!ct.is_constant() && P == R && cs == out) return false;  // same shape: network_stream.cpp
-  // The resident lowering may expand C to the output's shape in fp32.
-  const uint64_t need = 2 * align_up(R * row, kUbAlign) + align_up(R * n * 4, kUbAlign);
+  // What the resident lowering (network_vector.cpp) stages besides X and Y:
+  // a constant of one row as that row, any other expanded to the output's
+  // shape in fp32; an activation as it is.
+  const uint64_t c_bytes = ct.is_constant() ? (P == 1 ? n : R * n) * 4 : P * row;
+  const uint64_t need = 2 * align_up(R * row, kUbAlign) + align_up(c_bytes, kUbAlign);
   if (need <= b.ub_extent_after_spills()) return false;  // fits: the resident broadcast
   // C: a constant staged in fp32; an activation with a row per output row
   // streamed with X; else (repeating rows) resident.
