@@ -20,9 +20,9 @@
 // keep it); inputs "h<i>.past_k"/"h<i>.past_v" of `past` positions, outputs
 // "h<i>.present_k"/"h<i>.present_v" of past + seq ("h<i>.k_new"/"v_new" in
 // a prefill). The concat that appends the new positions is marked in place
-// (Attrs::in_place): the cache buffer already holds the past, so the GPU
-// writes only the new positions and the attention reads the cache; the
-// TPU lowering (which has no LLM ops yet) would copy.
+// (Attrs::in_place): the cache buffer already holds the past, so both
+// machines write only the new positions and the attention reads the cache
+// (the TPU stages the past straight into the cache buffer: network_llm.cpp).
 // Token ids are constants (prompt token t: (t * 7919 + 13) mod vocab): the
 // gathers' addresses are fixed at lowering; nothing timed depends on them.
 #include <cstdint>
