@@ -236,3 +236,30 @@ TEST_CASE("tensor parallel on the TPU: the all-reduces use the accelerator confi
     }
   CHECK(reduces == 1);
 }
+
+TEST_CASE("Llama-2-7B prefill on tpu_v4 lowers: an FFN activation too large to sit next to its input streams",
+          "[llm][tpu]") {
+  // One decoder layer, batch 1, 512 tokens, bf16. The gate projection's
+  // input is 512 x 4096 x 2 = 4 MiB and its output 512 x 11008 x 2 =
+  // 11,272,192 bytes: 15.3 MB in total fits the 16 MiB vector memory, but
+  // not in one free extent next to the pinned input once the allocator is
+  // fragmented, so the layer must take the row-streamed path rather than
+  // fail (it failed before the contiguous-extent check).
+  workload::llm::LlmShape s;
+  s.batch = 1;
+  s.seq = 512;
+  s.layers = 1;
+  const workload::Workload w =
+      workload::llm::build_llm(workload::llm::read_hf_config(src("workloads/llm/llama-2-7b.json")), s);
+  const auto table = energy::load_energy_table(src("configs/energy/horowitz_45nm.yaml"));
+  auto be = experiment::make_tpu_backend(config::load_tpu_config(src("configs/accelerators/tpu_v4.yaml")), table,
+                                         "tpu");
+  REQUIRE_NOTHROW(be->check_workload(w, DType::bf16));
+  experiment::LayerRunOptions o;
+  o.fidelity = Fidelity::timing;
+  const auto rows = be->run_workload(w, DType::bf16, o);
+  const auto it = std::find_if(rows.begin(), rows.end(), [](const report::LayerResult& r) { return r.name == "h0.gate"; });
+  REQUIRE(it != rows.end());
+  INFO(it->io);
+  CHECK(it->io.find("streamed") != std::string::npos);
+}

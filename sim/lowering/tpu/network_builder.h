@@ -126,6 +126,10 @@ class NetBuilder {
   uint64_t ub_free_extent() const { return alloc_.largest_free(); }
   // The largest free extent once every unpinned resident tensor is spilled.
   uint64_t ub_extent_after_spills() const;
+  // Whether `in` and a new tensor of `out_bytes` can be resident at once,
+  // every other unpinned tensor spilled: one contiguous extent for the new
+  // tensor next to `in`, not just enough bytes in total.
+  bool fits_with(const std::string& in, uint64_t out_bytes) const;
   uint64_t ub_capacity() const { return cfg_.unified_buffer.capacity_bytes / 64 * 64; }
 
   // ---- emitters ----

@@ -264,7 +264,7 @@ void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
     fail(l, "1-D matmul operands are not supported by the TPU lowering");
   // A and the output cannot be resident together: rows stream (network_stream.cpp).
   if (b_const && G == 1 && !(l.op == OpKind::gemm && l.attrs.trans_a) &&
-      align_up(tensor_bytes(l.inputs[0]), 64) + align_up(tensor_bytes(group.back()->output()), 64) > ub_capacity())
+      !fits_with(l.inputs[0], tensor_bytes(group.back()->output())))
     return lower_dense_streamed(group);
 
   // A matmul of two activations that do not fit with its output: batch by

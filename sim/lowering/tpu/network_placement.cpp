@@ -127,6 +127,19 @@ uint64_t NetBuilder::ub_alloc(uint64_t bytes, const std::string& what) {
   }
 }
 
+bool NetBuilder::fits_with(const std::string& in, uint64_t out_bytes) const {
+  const uint64_t a = align_up(tensor_bytes(in), 64), y = align_up(out_bytes, 64);
+  if (a + y > ub_capacity()) return false;
+  const std::string& r = root(in);
+  const auto it = live_.find(r);
+  // Read back into a buffer emptied by spills: the allocator places both.
+  if (it == live_.end() || it->second.on_host) return true;
+  UbAllocator al = alloc_;
+  for (const auto& [name, lv] : live_)
+    if (!lv.on_host && !pinned_.count(name) && name != r) al.free(lv.place.ub);
+  return al.largest_free() >= y;
+}
+
 uint64_t NetBuilder::ub_extent_after_spills() const {
   UbAllocator a = alloc_;
   for (const auto& [name, lv] : live_)
