@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "sim/config/diagnostics.h"
 #include "sim/workload/graph_builder.h"
 
@@ -66,6 +68,12 @@ void apply_scalesim_compat(tpu::TpuConfig& c, const CompatNeeds& n) {
   const uint64_t n_rows = (n.max_n + x.cols - 1) / x.cols * x.cols;
   c.accumulators.entries =
       uint32_t(std::min(kMaxEntries, std::max<uint64_t>({c.accumulators.entries, 2 * n.max_m, 2 * n_rows})));
+  // Beyond the reader's limit a layer's M is split, which SCALE-Sim never
+  // does: say so rather than report a number that silently differs.
+  if (2 * n.max_m > kMaxEntries)
+    spdlog::warn("compat scalesim: a layer has M = {} rows, more than the {} accumulator entries the model allows "
+                 "double-buffered; it is split in M and its cycles will not equal SCALE-Sim's",
+                 n.max_m, kMaxEntries / 2);
   auto& u = c.unified_buffer;
   u.capacity_bytes = std::min<uint64_t>(4ull << 30, std::max(u.capacity_bytes, n.max_resident_bytes));
   // No vector-unit cost: the widest ports and lanes a config may have (the
