@@ -87,17 +87,7 @@ void lower_rmsnorm_vec(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
     kb.ldg(static_cast<uint8_t>(sc + 4 * i), 2, off, static_cast<int32_t>(i * T * 16), 16);
   kb.mov(acc, 0);
   for (uint32_t e = 0; e < 4 * per; ++e) kb.alu(Op::ffma, acc, static_cast<uint8_t>(x + e), static_cast<uint8_t>(x + e), acc);
-  kb.sts(soff, 0, acc);
-  kb.bar();
-  for (uint32_t st = T / 2; st >= 1; st /= 2) {
-    kb.setpi(Op::isetp, q, Cmp::lt, tid, static_cast<int32_t>(st));
-    kb.lds(a, soff, 0).guard = q;
-    kb.lds(b, soff, static_cast<int32_t>(4 * st)).guard = q;
-    kb.alu(Op::fadd, a, a, b).guard = q;
-    kb.sts(soff, 0, a).guard = q;
-    kb.bar();
-  }
-  kb.lds(acc, kRZ, 0);
+  emit_cta_reduce(kb, acc, Op::fadd, T, tid, soff, a, b, q, false);
   kb.alui(Op::fmul, acc, acc, static_cast<int32_t>(float_to_bits(1.0f / float(s.n))));
   kb.alui(Op::fadd, acc, acc, static_cast<int32_t>(float_to_bits(s.eps)));
   kb.alu(Op::rsq, acc, acc, kRZ);

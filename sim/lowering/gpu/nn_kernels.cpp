@@ -19,6 +19,22 @@ uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 }  // namespace
 
+void emit_cta_reduce(KernelBuilder& kb, uint8_t r, Op op, uint32_t threads, uint8_t tid, uint8_t soff, uint8_t a,
+                     uint8_t b, uint8_t q, bool reuse_shared) {
+  kb.sts(soff, 0, r);
+  kb.bar();
+  for (uint32_t st = threads / 2; st >= 1; st /= 2) {
+    kb.setpi(Op::isetp, q, Cmp::lt, tid, static_cast<int32_t>(st));
+    kb.lds(a, soff, 0).guard = q;
+    kb.lds(b, soff, static_cast<int32_t>(4 * st)).guard = q;
+    kb.alu(op, a, a, b).guard = q;
+    kb.sts(soff, 0, a).guard = q;
+    kb.bar();
+  }
+  kb.lds(r, kRZ, 0);
+  if (reuse_shared) kb.bar();
+}
+
 void set_bases(Launch& l, uint32_t ctas, uint32_t nbufs, const std::vector<const std::vector<uint64_t>*>& per_cta,
                const std::vector<uint64_t>& fixed) {
   l.ctas = ctas;
@@ -112,20 +128,7 @@ void lower_rows(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
     });
   };
   // Shared-memory tree over the 128 threads; every thread gets the result in r.
-  auto reduce = [&](uint8_t r, Op op) {
-    kb.sts(soff, 0, r);
-    kb.bar();
-    for (uint32_t st = T / 2; st >= 1; st /= 2) {
-      kb.setpi(Op::isetp, q, Cmp::lt, tid, static_cast<int32_t>(st));
-      kb.lds(a, soff, 0).guard = q;
-      kb.lds(b, soff, static_cast<int32_t>(4 * st)).guard = q;
-      kb.alu(op, a, a, b).guard = q;
-      kb.sts(soff, 0, a).guard = q;
-      kb.bar();
-    }
-    kb.lds(r, kRZ, 0);
-    kb.bar();
-  };
+  auto reduce = [&](uint8_t r, Op op) { emit_cta_reduce(kb, r, op, T, tid, soff, a, b, q, true); };
   const int32_t inv_n = fbits(1.0f / float(s.n));
   switch (s.op) {
     case RowOp::softmax:

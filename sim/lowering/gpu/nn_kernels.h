@@ -90,6 +90,13 @@ void lower_pool(const xpu::gpu::GpuConfig& cfg, const PoolSpec& s, NnPlan& plan)
 // whose body runs `iters` >= 1 times.
 void set_bases(xpu::gpu::Launch& l, uint32_t ctas, uint32_t nbufs,
                const std::vector<const std::vector<uint64_t>*>& per_cta, const std::vector<uint64_t>& fixed);
+// Tree reduction of r over the CTA's `threads` (a power of two) through
+// shared memory at soff (this thread's 4-byte word from address 0), with a
+// barrier per level; every thread gets the result in r. `reuse_shared`: one
+// more barrier after the final read, so the words may be written again.
+// a, b: scratch registers; q: a scratch predicate; tid: the thread index.
+void emit_cta_reduce(xpu::gpu::KernelBuilder& kb, uint8_t r, xpu::gpu::Op op, uint32_t threads, uint8_t tid,
+                     uint8_t soff, uint8_t a, uint8_t b, uint8_t q, bool reuse_shared);
 template <typename F>
 void loop(xpu::gpu::KernelBuilder& kb, uint8_t counter, uint8_t pred, uint64_t iters, F body) {
   using xpu::gpu::Cmp;
