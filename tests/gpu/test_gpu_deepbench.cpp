@@ -6,6 +6,7 @@
 #include "gpu_test_util.h"
 #include "models/gpu/gpu.h"
 #include "sim/lowering/gpu/gemm_tc.h"
+#include "sim/lowering/gpu/gemv.h"
 
 using namespace xpu;
 using namespace xpu::gpu;
@@ -56,8 +57,9 @@ TEST_CASE("DeepBench V100 35 x 8457 x 2048 within 15 % of cuBLAS", "[gpu][deepbe
 
 // GEMVs: the B matrix (k x n fp16) once from DRAM bounds the time; the bound
 // here is at the sustained bandwidth, 900 GB/s x 0.83 = 747 GB/s = 488.2
-// bytes per 1530 MHz cycle.
-TEST_CASE("GEMV 1 x 4096 x 4096 within 1.25x of its DRAM bound", "[gpu][deepbench][gemv]") {
+// bytes per 1530 MHz cycle. First the tensor-core kernel with one 16-row
+// tile and split-K (what a GEMM with m = 1 gets), then the GEMV kernel.
+TEST_CASE("GEMV 1 x 4096 x 4096 on the tensor-core kernel within 1.25x of its DRAM bound", "[gpu][deepbench][gemv]") {
   const Timed r = simulate(1, 4096, 4096);
   const double bound = 4096.0 * 4096 * 2 / (900e9 * 0.83 / 1530e6);  // 68,726 cycles
   WARN(r.t.name() << ": " << r.cycles << " cycles = " << r.cycles / bound << " x the DRAM bound");
@@ -65,14 +67,29 @@ TEST_CASE("GEMV 1 x 4096 x 4096 within 1.25x of its DRAM bound", "[gpu][deepbenc
   CHECK(double(r.cycles) <= 1.25 * bound);
 }
 
-TEST_CASE("GPT-2 decode GEMV 1 x 768 x 768 against its DRAM bound", "[gpu][deepbench][gemv]") {
-  const Timed r = simulate(1, 768, 768);
-  const double bound = 768.0 * 768 * 2 / (900e9 * 0.83 / 1530e6);  // 2,416 cycles
-  WARN(r.t.name() << ": " << r.cycles << " cycles = " << r.cycles / bound << " x the DRAM bound");
-  CHECK(double(r.cycles) >= bound);
-  // The target is 1.5x; each CTA's single K tile leaves a dependent chain
-  // after its data arrives (STS, bar.sync, LDS, HMMA, partial store; ~900
-  // cycles) plus the reduction kernel (385), so it is 1.75x (4,233 cycles)
-  // today: this guards the present level.
-  CHECK(double(r.cycles) <= 1.80 * bound);
+TEST_CASE("GEMV kernel: 1 x 4096 x 4096 within 1.25x and GPT-2's 1 x 768 x 768 (with bias) within 1.5x of "
+          "the DRAM bound",
+          "[gpu][deepbench][gemv]") {
+  // The SIMT GEMV kernel (gemv.h), as the decode path runs m <= 4 rows; W
+  // [n, k] read once bounds the time. 768 x 768: 64 CTAs of 12 rows, every
+  // warp's 9 16-byte loads in flight at once (x's first), so the time is
+  // one load latency + the 1.18 MB at the DRAM rate + the CTA's in-order
+  // lane reduction and the bias add; 1.49x measured (3,593 cycles), the
+  // tensor-core kernel with split-K 12 takes 1.75x.
+  const GpuConfig cfg = test::load("v100.yaml");
+  Gpu gpu("gpu", cfg);
+  for (const uint64_t n : {uint64_t(4096), uint64_t(768)}) {
+    GemvSpec s;
+    s.m = 1, s.n = n, s.k = n;
+    s.ep.bias = n == 768;
+    GemvLayout L;
+    NnPlan plan;
+    lower_gemv(cfg, s, L, plan);
+    const uint64_t cycles = gpu.run_stream({&plan.launch}, RunOptions{false, true}).cycles;
+    const double bound = double(n) * n * 2 / (900e9 * 0.83 / 1530e6);  // 68,726 and 2,416 cycles
+    WARN("gemv 1 x " << n << " x " << n << ": " << plan.launch.ctas << " CTAs, " << cycles
+                     << " cycles = " << cycles / bound << " x the DRAM bound");
+    CHECK(double(cycles) >= bound);
+    CHECK(double(cycles) <= (n == 768 ? 1.5 : 1.25) * bound);
+  }
 }

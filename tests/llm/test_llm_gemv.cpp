@@ -27,6 +27,7 @@ void run_case(const GemvSpec& s) {
   GemvLayout L;
   NnPlan plan;
   lower_gemv(g.config(), s, L, plan);
+  if (s.n == 12800) CHECK(L.iters == 40);
   CHECK(L.kp % 256 == 0);
   CHECK(L.np % (4 * L.iters) == 0);
   CHECK(gpu::fast_path_check(plan.kernel).empty());
@@ -34,8 +35,13 @@ void run_case(const GemvSpec& s) {
   g.memory().resize(L.bytes);
   for (uint64_t i = 0; i < s.m; ++i) g.memory().write(L.x + i * L.kp * 2, &x[i * s.k], s.k * 2);
   for (uint64_t n = 0; n < s.n; ++n) g.memory().write(L.w + n * L.kp * 2, &w[n * s.k], s.k * 2);
+  std::vector<float> bias;
+  if (s.ep.bias) {
+    for (uint64_t n = 0; n < s.n; ++n) bias.push_back(widen(s.in, random_half(s.in, 1, 3 + n)[0]));
+    g.memory().write(L.bias, bias.data(), s.n * 4);
+  }
   g.run(plan.launch, gpu::RunOptions{true, false});
-  const auto want = reference_gemv(s, x.data(), w.data());
+  const auto want = reference_gemv(s, x.data(), w.data(), s.ep.bias ? bias.data() : nullptr);
   size_t bad = 0;
   double worst = 0;
   for (uint64_t i = 0; i < s.m; ++i)
@@ -44,7 +50,7 @@ void run_case(const GemvSpec& s) {
       g.memory().read(L.y + (i * L.np + n) * 4, &got, 4);
       bad += got != want[i * s.n + n];
       if (s.ep.act == Activation::none) {
-        double d = 0;
+        double d = s.ep.bias ? bias[n] : 0;
         for (uint64_t k = 0; k < s.k; ++k) d += double(widen(s.in, x[i * s.k + k])) * widen(s.in, w[n * s.k + k]);
         worst = std::max(worst, std::abs(d - double(bits_to_float(want[i * s.n + n]))));
       }
@@ -71,7 +77,28 @@ TEST_CASE("gemv: three rows, bf16, 9 runs per row (two load chunks), bit-exact",
   run_case(s);
 }
 
-TEST_CASE("gemv: rows per warp grow with N; more than 4 rows or a bias is not a GEMV", "[llm][gemv]") {
+TEST_CASE("gemv: one row with a bias, GPT-2's 768 x 768 projection, bit-exact", "[llm][gemv]") {
+  // K 768 = 3 runs of 512 bytes; N 768 -> 64 CTAs of 12 rows (3 per warp):
+  // all 9 of a warp's 16-byte loads in flight at once; y = sum + bias[n].
+  GemvSpec s;
+  s.m = 1, s.n = 768, s.k = 768;
+  s.ep.bias = true;
+  run_case(s);
+}
+
+TEST_CASE("gemv: two rows, bias and GELU, 160 rows per CTA (two bias registers per thread), bit-exact",
+          "[llm][gemv]") {
+  // N 12800: 40 rows per warp give 80 CTAs, one per SM (cost 40.1 rows; 20
+  // rows: 160 CTAs, 2 per SM, 40.2), so a CTA has 160 rows and threads
+  // 0..31 add the bias of a second row (r + 128).
+  GemvSpec s;
+  s.m = 2, s.n = 12800, s.k = 256;
+  s.ep.bias = true;
+  s.ep.act = Activation::gelu;
+  run_case(s);
+}
+
+TEST_CASE("gemv: rows per warp grow with N; more than 4 rows or a residual is not a GEMV", "[llm][gemv]") {
   const auto cfg = config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/v100.yaml");
   GemvSpec s;
   s.m = 1, s.n = 4096, s.k = 4096;
@@ -87,6 +114,8 @@ TEST_CASE("gemv: rows per warp grow with N; more than 4 rows or a bias is not a 
   CHECK(!gemv_unsupported(cfg, s).empty());
   s.m = 1;
   s.ep.bias = true;
+  CHECK(gemv_unsupported(cfg, s).empty());
+  s.ep.residual = true;
   CHECK(!gemv_unsupported(cfg, s).empty());
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "models/gpu/kernel_builder.h"
+#include "sim/common/errors.h"
 #include "sim/lowering/gpu/activation.h"
 #include "sim/lowering/gpu/llm_kernels.h"
 #include "sim/lowering/gpu/tc_reference.h"
@@ -17,8 +18,12 @@ using namespace xpu::gpu;
 namespace {
 
 constexpr uint32_t kThreads = 128, kWarps = 4;
-constexpr uint32_t kChunk = 8;  // 16-byte weight loads per chunk (4 KB a warp)
-constexpr uint32_t kSets = 3;   // chunks in flight: the next two load while one is consumed
+// A warp's 16-byte weight loads (lane l: bytes 16 l of a 512-byte run) go
+// through a ring of kRing slots: kRing - 1 are in flight while one is
+// consumed (11.5 KB a warp). A small GEMV's whole share of W fits the ring,
+// so all of it is requested before the first byte arrives: one DRAM latency
+// per kernel, not one per row.
+constexpr uint32_t kRing = 24;
 
 uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
 
@@ -51,8 +56,8 @@ struct Smem {
 }  // namespace
 
 std::string gemv_unsupported(const GpuConfig& cfg, const GemvSpec& s) {
-  if (s.m == 0 || s.m > 4 || s.n == 0 || s.k == 0 || (s.in != DType::fp16 && s.in != DType::bf16) || s.ep.bias)
-    return "gemv: 1 to 4 rows of fp16/bf16, no bias";
+  if (s.m == 0 || s.m > 4 || s.n == 0 || s.k == 0 || (s.in != DType::fp16 && s.in != DType::bf16) || s.ep.residual)
+    return "gemv: 1 to 4 rows of fp16/bf16, no residual";
   const uint64_t kp = round_up(s.k, 256);
   const uint32_t iters = iters_of(cfg, s.n);
   if (iters > 128 || kp > (1u << 20) || Smem(s.m, kp, iters).total > cfg.shared.max_shared_bytes / 2)
@@ -70,14 +75,17 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   L.x = 0;
   L.w = round_up(s.m * L.kp * 2, 256);
   L.y = round_up(L.w + L.np * L.kp * 2, 256);
-  L.bytes = round_up(L.y + s.m * L.np * 4, 256);
+  L.bias = s.ep.bias ? round_up(L.y + s.m * L.np * 4, 256) : 0;
+  L.bytes = round_up((s.ep.bias ? L.bias + L.np * 4 : L.y + s.m * L.np * 4), 256);
   const Smem sm(s.m, L.kp, L.iters);
   const uint32_t runs = static_cast<uint32_t>(L.kp / 256);  // 512-byte runs per weight row
   const int32_t row_bytes = static_cast<int32_t>(L.kp * 2);
 
   KernelBuilder kb("gemv");
   const uint8_t t = kb.reg(), lane = kb.reg(), warp = kb.reg(), wa = kb.reg(), xa = kb.reg(), ra = kb.reg(), tmp = kb.reg();
-  const uint8_t wr = kb.reg(kSets * kChunk * 4);  // a ring of chunks of 16-byte loads
+  const uint8_t wr = kb.reg(kRing * 4);  // the ring of 16-byte loads
+  const uint32_t bias_regs = s.ep.bias ? (rows_cta + kThreads - 1) / kThreads : 0;
+  const uint8_t bv = bias_regs ? kb.reg(bias_regs) : 0;
   const uint8_t xv = kb.reg(8), wv = kb.reg(8), acc = kb.reg(M), a = kb.reg(), b = kb.reg(), xr = kb.reg(32);
   const uint8_t u = kb.reg(), m1 = kb.reg();
   const uint8_t p = kb.pred(), ap = activation_needs(s.ep.act).predicate ? kb.pred() : kPT;
@@ -92,32 +100,39 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   kb.alui(Op::shl, xa, lane, 5);
   kb.alui(Op::shl, ra, t, 2);  // partial sums: [it][m][128 threads]
   if (activation_needs(s.ep.act).minus_one) kb.mov(m1, static_cast<int32_t>(float_to_bits(-1.0f)));
+  // Thread r loads the bias of the CTA's row r (and r + 128, ...) now, so
+  // its latency passes while the weights stream.
+  for (uint32_t base = 0, i = 0; base < rows_cta && bias_regs; base += kThreads, ++i) {
+    kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(std::min(kThreads, rows_cta - base)));
+    kb.ldg(static_cast<uint8_t>(bv + i), 3, ra, static_cast<int32_t>(base * 4), 4).guard = p;
+  }
 
-  // Every (row iteration, run) in one software-pipelined sequence: the
-  // loads of chunks q + 1 and q + 2 are in flight while chunk q is consumed.
-  const uint32_t chunks_per_row = (runs + kChunk - 1) / kChunk;
-  const uint32_t total = L.iters * chunks_per_row;
-  auto issue = [&](uint32_t q) {
-    const uint32_t it = q / chunks_per_row, c0 = (q % chunks_per_row) * kChunk;
-    const uint8_t set = static_cast<uint8_t>(wr + (q % kSets) * kChunk * 4);
-    for (uint32_t c = c0; c < std::min(runs, c0 + kChunk); ++c)
-      kb.ldg(static_cast<uint8_t>(set + (c - c0) * 4), 1, wa,
-             static_cast<int32_t>(it * kWarps) * row_bytes + static_cast<int32_t>(c * 512), 16);
+  // Every (row iteration, run) in one software-pipelined sequence: load
+  // j = it runs + c is consumed while loads j + 1 .. j + kRing - 1 are in flight.
+  const uint32_t total = L.iters * runs;
+  const auto slot = [&](uint32_t j) { return static_cast<uint8_t>(wr + (j % kRing) * 4); };
+  auto issue = [&](uint32_t j) {
+    const uint32_t it = j / runs, c = j % runs;
+    kb.ldg(slot(j), 1, wa, static_cast<int32_t>(it * kWarps) * row_bytes + static_cast<int32_t>(c * 512), 16);
   };
-  // The first weight loads go out before x is staged (they do not need it).
-  for (uint32_t q = 0; q + 1 < kSets && q < total; ++q) issue(q);
   // x [m, kp] widened into shared memory, 8 elements (16 bytes) per thread
-  // and step, the loads of up to 8 steps in flight together.
+  // and step, the loads of up to 8 steps in flight together. Every FFMA
+  // waits for x, so x's first loads go out before the weights' (which do
+  // not need it): behind them, x would arrive with the last weight bytes.
   const uint64_t xchunks = s.m * L.kp / 8, xsteps = (xchunks + kThreads - 1) / kThreads;
   kb.alui(Op::shl, tmp, t, 4);
   kb.alui(Op::shl, a, t, 5);
-  for (uint64_t i0 = 0; i0 < xsteps; i0 += 8) {
-    const uint64_t i1 = std::min<uint64_t>(xsteps, i0 + 8);
-    for (uint64_t i = i0; i < i1; ++i) {
+  const auto load_x = [&](uint64_t i0) {
+    for (uint64_t i = i0; i < std::min<uint64_t>(xsteps, i0 + 8); ++i) {
       kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(xchunks - i * kThreads));
       kb.ldg(static_cast<uint8_t>(xr + 4 * (i - i0)), 0, tmp, static_cast<int32_t>(i * kThreads * 16), 16).guard = p;
     }
-    for (uint64_t i = i0; i < i1; ++i) {
+  };
+  load_x(0);
+  for (uint32_t j = 0; j + 1 < kRing && j < total; ++j) issue(j);
+  for (uint64_t i0 = 0; i0 < xsteps; i0 += 8) {
+    if (i0 > 0) load_x(i0);
+    for (uint64_t i = i0; i < std::min<uint64_t>(xsteps, i0 + 8); ++i) {
       const uint8_t xi = static_cast<uint8_t>(xr + 4 * (i - i0));
       for (uint32_t e = 0; e < 4; ++e) emit_widen_pair(kb, s.in, wv + 2 * e, wv + 2 * e + 1, xi + e);
       kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(xchunks - i * kThreads));
@@ -126,30 +141,26 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
     }
   }
   kb.bar();
-  for (uint32_t q = 0; q < total; ++q) {
-    const uint32_t it = q / chunks_per_row, c0 = (q % chunks_per_row) * kChunk;
-    if (c0 == 0)
+  for (uint32_t j = 0; j < total; ++j) {
+    const uint32_t it = j / runs, c = j % runs;
+    if (c == 0)
       for (uint32_t i = 0; i < M; ++i) kb.mov(acc + i, 0);
-    if (q + kSets - 1 < total) issue(q + kSets - 1);
-    const uint8_t set = static_cast<uint8_t>(wr + (q % kSets) * kChunk * 4);
-    for (uint32_t c = c0; c < std::min(runs, c0 + kChunk); ++c) {
-      const uint8_t w4 = static_cast<uint8_t>(set + (c - c0) * 4);
-      for (uint32_t e = 0; e < 4; ++e) emit_widen_pair(kb, s.in, wv + 2 * e, wv + 2 * e + 1, w4 + e);
-      for (uint32_t i = 0; i < M; ++i) {
-        const int32_t xo = static_cast<int32_t>(sm.xs + (i * L.kp + c * 256) * 4);
-        kb.lds(xv, xa, xo, 16);
-        kb.lds(xv + 4, xa, xo + 16, 16);
-        for (uint32_t e = 0; e < 8; ++e) kb.alu(Op::ffma, acc + i, xv + e, wv + e, acc + i);
-      }
+    if (j + kRing - 1 < total) issue(j + kRing - 1);
+    for (uint32_t e = 0; e < 4; ++e) emit_widen_pair(kb, s.in, wv + 2 * e, wv + 2 * e + 1, slot(j) + e);
+    for (uint32_t i = 0; i < M; ++i) {
+      const int32_t xo = static_cast<int32_t>(sm.xs + (i * L.kp + c * 256) * 4);
+      kb.lds(xv, xa, xo, 16);
+      kb.lds(xv + 4, xa, xo + 16, 16);
+      for (uint32_t e = 0; e < 8; ++e) kb.alu(Op::ffma, acc + i, xv + e, wv + e, acc + i);
     }
-    if (c0 + kChunk >= runs)  // the row is done: park the lanes' sums
+    if (c + 1 == runs)  // the row is done: park the lanes' sums
       for (uint32_t i = 0; i < M; ++i)
         kb.sts(ra, static_cast<int32_t>(sm.red + ((it * M + i) * kThreads) * 4), acc + i);
   }
   kb.bar();
   // Thread r < 4 iters (the CTA's row r = 4 it + warp) sums the row's 32
   // lane sums in lane order, applies the activation and stores y[i][r].
-  for (uint32_t base = 0; base < rows_cta; base += kThreads) {
+  for (uint32_t base = 0, bi = 0; base < rows_cta; base += kThreads, ++bi) {
     kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(std::min(kThreads, rows_cta - base)));
     kb.if_(p, false, [&] {
       kb.alui(Op::iadd, a, t, static_cast<int32_t>(base));  // r
@@ -167,6 +178,7 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
           for (uint32_t v = 0; v < 8 && l + v < 32; ++v) kb.lds(xv + v, tmp, blk + static_cast<int32_t>(4 * (l + v)));
           for (uint32_t v = 0; v < 8 && l + v < 32; ++v) kb.alu(Op::fadd, acc, acc, xv + v);
         }
+        if (s.ep.bias) kb.alu(Op::fadd, acc, acc, static_cast<uint8_t>(bv + bi));
         if (s.ep.act != Activation::none)
           emit_activation(kb, s.ep.act, s.ep.p0, s.ep.p1, acc, acc,
                           ActScratch{activation_needs(s.ep.act).scratch ? wv : acc, u, m1, ap});
@@ -181,15 +193,19 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   ln.threads = kThreads;
   ln.shared_bytes = sm.total;
   const uint64_t ctas = L.np / rows_cta;
-  std::vector<uint64_t> wb, yb;
+  std::vector<uint64_t> wb, yb, bb;
   for (uint64_t c = 0; c < ctas; ++c) {
     wb.push_back(L.w + c * rows_cta * L.kp * 2);
     yb.push_back(L.y + c * rows_cta * 4);
+    bb.push_back(L.bias + c * rows_cta * 4);
   }
-  set_bases(ln, static_cast<uint32_t>(ctas), 3, {nullptr, &wb, &yb}, {L.x, 0, 0});
+  if (s.ep.bias)
+    set_bases(ln, static_cast<uint32_t>(ctas), 4, {nullptr, &wb, &yb, &bb}, {L.x, 0, 0, 0});
+  else
+    set_bases(ln, static_cast<uint32_t>(ctas), 3, {nullptr, &wb, &yb}, {L.x, 0, 0});
 }
 
-std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const uint16_t* w) {
+std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const uint16_t* w, const float* bias) {
   const uint64_t kp = round_up(s.k, 256);
   std::vector<uint32_t> y(s.m * s.n);
   float part[32];
@@ -209,7 +225,8 @@ std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const
       for (uint32_t l = 1; l < 32; ++l) sum = add_fp32(sum, part[l]);
       y[i * s.n + n] = float_to_bits(sum);
     }
-  reference_epilogue(s.ep, s.m, s.n, nullptr, y);
+  if (s.ep.bias && !bias) throw xpu::InternalError("gemv reference: bias values missing");
+  reference_epilogue(s.ep, s.m, s.n, bias, y);
   return y;
 }
 

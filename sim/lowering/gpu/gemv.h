@@ -3,18 +3,18 @@
 // rows, 16-bit x and W, fp32 out), on the SIMT pipes as serving engines'
 // batch-1 GEMV kernels run them: a warp per weight row streams the row
 // with 16-byte loads (a lane 8 elements of each 512-byte run), x widened
-// to fp32 once per CTA in shared memory. Tensor-core tiles of 16+ rows
+// to fp32 once per CTA in shared memory, the bias added in the epilogue. Tensor-core tiles of 16+ rows
 // waste 15/16 of their math and need split-K to get enough loads in
 // flight; a GEMV keeps every SM's loads coalesced and in flight instead.
 //
 // Layout: x [m, kp] and W [np, kp] (a weight row contiguous in K, as a
 // Linear layer's [out, in] weight is stored), zero-padded: kp to 256, np to
-// the CTA's rows; y [m, np] fp32. CTA of 4 warps; warp w computes rows
-// w, w + 4, ... of its CTA's block, the next row's loads in flight while
-// the current one is summed. Order (reference_gemv): lane l accumulates
+// the CTA's rows; y [m, np] fp32; bias [np] fp32. CTA of 4 warps; warp w
+// computes rows w, w + 4, ... of its CTA's block with up to 23 of its
+// 16-byte loads in flight (all of them when its rows are that few). Order (reference_gemv): lane l accumulates
 //   acc = ffma(x[k], w[k], acc) from +0, k = 256 c + 8 l + e (c, then e = 0..7),
 // the row's value is acc_0 + acc_1 + ... + acc_31 (fadd, in lane order),
-// then the fused activation (TcEpilogue without bias).
+// then + bias[n] (fadd) and the fused activation (TcEpilogue without residual).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,20 +27,23 @@ namespace xpu::lowering::gpu {
 struct GemvSpec {
   uint64_t m = 1, n = 0, k = 0;
   DType in = DType::fp16;  // fp16 or bf16
-  TcEpilogue ep;           // activation only
+  TcEpilogue ep;           // bias and activation
 };
 
 struct GemvLayout {
   uint64_t kp = 0, np = 0;   // padded K and N
   uint32_t iters = 1;        // rows per warp (a CTA covers 4 iters rows)
   uint64_t x = 0, w = 0, y = 0, bytes = 0;
+  uint64_t bias = 0;         // np fp32 values, when the epilogue adds a bias
 };
 
 // Why the kernel does not take the spec on cfg (empty: it does).
 std::string gemv_unsupported(const xpu::gpu::GpuConfig& cfg, const GemvSpec& s);
 // Throws GpuLoweringError when gemv_unsupported says why.
 void lower_gemv(const xpu::gpu::GpuConfig& cfg, const GemvSpec& s, GemvLayout& layout, NnPlan& plan);
-// x [m, k] and w [n, k] raw 16-bit elements (unpadded); returns y [m, n] bits.
-std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const uint16_t* w);
+// x [m, k] and w [n, k] raw 16-bit elements (unpadded), bias [n] (needed
+// when s.ep.bias); returns y [m, n] bits.
+std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const uint16_t* w,
+                                     const float* bias = nullptr);
 
 }  // namespace xpu::lowering::gpu
