@@ -106,9 +106,11 @@ GemmEstimate estimate_gemm(const GpuConfig& cfg, const GpuGemmSpec& spec, const 
   const double cta_bytes = double(r.ctas) * tile_bytes * double(kslice / t.bk);
   const double rho = std::min(1.0, dram_bytes / cta_bytes);  // share of tile bytes that come from DRAM
   // A wave's CTAs advance in step: each K tile's loads arrive as one burst,
-  // served after the latency at DRAM (the share rho) and L2 bandwidth.
+  // served after the latency by the L2 (all of its bytes) and the DRAM (the
+  // share rho that misses) at once: a miss's bytes pass through the L2 as
+  // they arrive, so the slower of the two transfers sets the burst's time.
   const double active = double(std::min<uint64_t>(r.ctas, uint64_t(cfg.sms) * ctas_per_sm));
-  const double burst = active * tile_bytes * (rho / dram_bpc + (1 - rho) / l2_bpc);
+  const double burst = active * tile_bytes * std::max(rho / dram_bpc, 1.0 / l2_bpc);
   // A warp runs its fragment loads and its HMMAs in turn, and the warps of
   // one CTA do so in step between barriers: only other resident CTAs fill
   // one CTA's load phase, so conc CTAs hide all but 1 / conc of the shorter.

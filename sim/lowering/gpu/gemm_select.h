@@ -32,9 +32,11 @@
 //              the resident CTAs advance roughly in step and each has one
 //              K tile in flight (the double buffer hides one tile), so
 //              every K step's A and B tiles of all of them arrive as one
-//              burst, served at DRAM bandwidth for the share rho of tile
-//              bytes that miss L2 (rho = DRAM bytes / all CTAs' tile
-//              bytes) and at L2 bandwidth for the rest; each CTA waits the
+//              burst of burst = max(rho / DRAM bandwidth, 1 / L2
+//              bandwidth) x its bytes: the L2 serves all of them while the
+//              DRAM serves the share rho that misses (rho = DRAM bytes /
+//              all CTAs' tile bytes), at once, a miss's bytes passing
+//              through the L2 as they arrive; each CTA waits the
 //              L2 + DRAM latency once per step, but the other resident
 //              CTAs' transfers go on meanwhile, which hides all but
 //              1 / (conc + 1) of the shorter of the two
