@@ -5,17 +5,15 @@ namespace xpu::lowering::gpu {
 // A matrix product of at most 4 rows (a decode step's projections and LM
 // head) as the GEMV kernel (gemv.h) where the workload asks for it
 // (params.gemv = 1, set by the LLM builder) and the kernel takes it; the
-// epilogue's activation is applied in the kernel. Otherwise (a bias, more
-// rows, too long a K for shared memory) the tensor-core GEMM view runs.
+// epilogue's bias and activation are applied in the kernel. Otherwise (a
+// residual, more rows, too long a K for shared memory) the tensor-core GEMM
+// view runs.
 bool LayerBuild::gemv(DType dtype, const TcEpilogue& ep) {
   const auto it = w.params.find("gemv");
   if (it == w.params.end() || it->second != 1) return false;
   if ((l.op != OpKind::matmul && l.op != OpKind::gemm) || l.gemm_form == workload::GemmForm::none ||
       l.gemm_count != 1 || l.m == 0 || l.n == 0 || l.k == 0)
     return false;
-  // The kernel adds a bias (gemv.h), but the stream and the layer check do
-  // not stage a GEMV's bias yet: such layers keep the GEMM view.
-  if (ep.bias) return false;
   GemvSpec& s = L.gemv_spec;
   s.m = l.m, s.n = l.n, s.k = l.k;
   s.in = dtype;

@@ -69,7 +69,11 @@ std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, co
     if (L.gemm.split() && g.work > g.c) s.push_back({g.work, own + "work"});
     return to_pieces(std::move(s), L.batch_bytes, L.count, own);
   }
-  if (L.is_gemv) return to_pieces({{L.gemv.x, in(0)}, {L.gemv.w, in(1)}, {L.gemv.y, y}}, L.bytes, 1, own);
+  if (L.is_gemv) {
+    s = {{L.gemv.x, in(0)}, {L.gemv.w, in(1)}, {L.gemv.y, y}};
+    if (L.gemv_spec.ep.bias) s.push_back({L.gemv.bias, own + "bias"});
+    return to_pieces(std::move(s), L.bytes, 1, own);
+  }
   if (L.is_attention) {  // the chain's q, K and V tensors (network_attention.cpp)
     const FlashSpec& a = L.flash;
     s = {{a.q, "t:" + L.attn_q}, {a.k, "t:" + L.attn_k}, {a.v, "t:" + L.attn_v}, {a.o, y}, {a.meta, own + "meta"}};
