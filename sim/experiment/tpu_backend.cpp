@@ -60,13 +60,18 @@ class TpuBackend : public Backend {
     lowering::NetworkOptions lo;
     lo.dtype = dtype;
     lo.values = false;
-    // A network split by batch over the cores: each core lowers its own
-    // share (the first core's is the largest); nothing kept.
-    if (!standalone && chip_.cores > 1)
+    // A network on several cores: split by batch, each core lowers its own
+    // share (the first core's is the largest), else layer by layer (core
+    // 0's plan of the split); nothing kept.
+    if (!standalone && chip_.cores > 1) {
       if (auto share = first_core_share(w, chip_.cores)) {
         lowering::lower_network(cfg, *share, lo);
-        return;
+      } else {
+        lo.cores = chip_.cores;
+        lowering::lower_network(cfg, w, lo);
       }
+      return;
+    }
     kept_.keep(plan_key(w, dtype, standalone),
                standalone ? lowering::lower_standalone_gemms(cfg, w, dtype, true, nullptr)
                           : lowering::lower_network(cfg, w, lo));
@@ -93,7 +98,7 @@ class TpuBackend : public Backend {
     const bool resident = opts.io == "resident" || !opts.compat.empty();
     if (!standalone || resident) plan = kept_.take(plan_key(w, dtype, standalone));
     if (plan && opts.fidelity == Fidelity::timing) runner.lowered = &*plan;
-    // A network on a chip of several cores: split by batch (tpu_chip_run.h).
+    // A network on a chip of several cores: split by batch, else layer by layer (tpu_chip_run.h).
     if (chip_.cores > 1) return run_network_on_chip(runner, chip_, w, dtype, opts);
     if (!opts.compat.empty()) {
       LayerRunOptions o = opts;

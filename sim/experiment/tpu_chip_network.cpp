@@ -83,13 +83,13 @@ std::vector<report::LayerResult> run_network_on_chip(NetworkRunner& runner, cons
     if (!parts[c]) parts[c] = rebatched(w, int64_t(s));
     split = parts[c].has_value();
   }
-  std::vector<std::vector<report::LayerResult>> per_core(cores);
+  // One sample (or a batch that cannot be reloaded): layer by layer.
   if (!split) {
-    // Core 0 runs the whole network (the caller's lowered plan applies).
-    per_core[0] = runner.run(w, dtype, opts);
-    parts.assign(cores, std::nullopt);
-    parts[0] = w;
-  } else {
+    runner.lowered = nullptr;  // lowered for one core
+    return run_network_split(runner, chip, w, dtype, opts);
+  }
+  std::vector<std::vector<report::LayerResult>> per_core(cores);
+  {
     runner.lowered = nullptr;  // lowered for the whole batch
     const bool values = opts.fidelity != Fidelity::timing;
     // The whole batch's values, drawn once: every core reads its samples' slice.

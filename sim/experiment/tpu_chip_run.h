@@ -18,17 +18,27 @@
 //   divide; the workload is reloaded from its file at the share's batch,
 //   sample-independent operators make the shares independent). Each core
 //   holds its own copy of the weights and streams them from the shared HBM
-//   at its half of the bandwidth (core_config). A network without a `batch`
-//   parameter, or at a batch below the core count, leaves the remaining
-//   cores idle (reported at 0 %): splitting one sample's layers over cores
-//   (N or spatial splits with an exchange of activations between layers) is
-//   not modelled. Values (tile/pe fidelity): the whole batch's inputs and
+//   at its half of the bandwidth (core_config). Values (tile/pe fidelity): the whole batch's inputs and
 //   constants are drawn once and every core reads its samples' slice, so
 //   the cores' outputs, concatenated, are the one-core run's bit for bit
 //   (16-bit and fp32; int8 calibrates per-tensor scales on each core's own
 //   samples). Rows are matched by layer name; the chip's row is the slowest
 //   core's time (the cores step through the layers together), counters and
 //   MACs summed.
+// - A network without a `batch` parameter, or at a batch below the core
+//   count (batch 1), is split layer by layer instead (run_network_split;
+//   the lowering's "Core split", lowering/tpu/network.h): a matrix layer
+//   with constant weights and resident operands is shared by the cores
+//   along N (whole array tiles each) or else along M, each core computing
+//   its share and then exchanging the output shares through the shared
+//   memory (HBM, or the CMEM where the DMA data sits); every other layer
+//   runs whole on every core. The model runs the cores' programs of a
+//   layer one after the other; the chip's row is the slowest core's time
+//   (the cores are taken to step through the layers together, so a core's
+//   read of another's share is not held until that core has written it:
+//   equal shares finish together), counters summed, the layer's MACs
+//   once. Values stay bit-exact: the cores' shares of every GEMM are
+//   checked on their own, and the outputs equal a one-core run's.
 // - Per-MXU and per-core utilization: a core's logical array holds
 //   mxu.count MXUs side by side along N, so MXU j computes the columns
 //   [j c, (j+1) c) of every N tile of count x c columns (c = cols per MXU):
@@ -90,9 +100,17 @@ std::optional<workload::Workload> rebatched(const workload::Workload& w, int64_t
 // `cores`, or nullopt when the network is not split (see above).
 std::optional<workload::Workload> first_core_share(const workload::Workload& w, uint32_t cores);
 
-// A network on every core of `chip`, split by batch (runner: one core).
+// A network on every core of `chip`, split by batch, else layer by layer
+// (runner: one core).
 std::vector<report::LayerResult> run_network_on_chip(NetworkRunner& runner, const tpu::TpuConfig& chip,
                                                      const workload::Workload& w, DType dtype,
                                                      const LayerRunOptions& opts);
+
+// One sample's layers split over the cores of `chip` (above; runner: one
+// core, whose kept plan does not apply). Per-MXU utilization from each
+// core's GEMMs.
+std::vector<report::LayerResult> run_network_split(NetworkRunner& runner, const tpu::TpuConfig& chip,
+                                                   const workload::Workload& w, DType dtype,
+                                                   const LayerRunOptions& opts);
 
 }  // namespace xpu::experiment

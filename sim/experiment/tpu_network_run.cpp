@@ -118,11 +118,10 @@ std::vector<report::LayerResult> NetworkRunner::run_gemms(const workload::Worklo
   return execute(plan, {}, {}, dtype, opts);
 }
 
-std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w, DType dtype,
-                                                    const LayerRunOptions& opts) {
+lowering::NetworkOptions NetworkRunner::prepare(const workload::Workload& w, DType dtype, const LayerRunOptions& opts,
+                                                workload::TensorValues& inputs, workload::TensorValues& ref) {
   const bool values = opts.fidelity != Fidelity::timing;
   tpu.set_fidelity(opts.fidelity);
-  workload::TensorValues inputs, ref;
   lowering::NetworkOptions lo;
   lo.dtype = dtype;
   lo.values = values;
@@ -139,6 +138,14 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
         if (it != ref.end()) lo.scales[t.name] = scale_for(tensor_max_abs(it->second.data(), it->second.size()));
       }
   }
+  return lo;
+}
+
+std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w, DType dtype,
+                                                    const LayerRunOptions& opts) {
+  const bool values = opts.fidelity != Fidelity::timing;
+  workload::TensorValues inputs, ref;
+  const lowering::NetworkOptions lo = prepare(w, dtype, opts, inputs, ref);
   // A network's weights and off-UB activations in the CMEM where they fit
   // (cmem_placement.h); standalone GEMMs read theirs from DRAM.
   auto placed = [&](const lowering::NetworkPlan& plan) {
@@ -158,89 +165,103 @@ std::vector<report::LayerResult> NetworkRunner::execute(const lowering::NetworkP
                                                         const workload::TensorValues& inputs,
                                                         const workload::TensorValues& ref, DType dtype,
                                                         const LayerRunOptions& opts) {
-  const bool values = opts.fidelity != Fidelity::timing;
-  const MachineRates rates{cfg.cycle_ns(), peak_macs_per_cycle, &model, &terms};
   std::vector<report::LayerResult> out;
   for (const auto& lp : plan.layers) {
-    report::LayerResult r;
-    r.name = lp.name;
-    r.op = lp.op;
-    r.shape = lp.shape;
-    r.io = lp.io;
-    r.macs = lp.macs;
-    r.fused = lp.layers;
-    LayerRun run;
-    const stats::Snapshot before = tpu.stats().snapshot();
-    CycleAccounting accounting;  // every cycle of the layer's programs to one cause
-    for (const auto& st : lp.steps) {
-      if (!st.weight_image.empty()) tpu.weights().write(0, st.weight_image.data(), st.weight_image.size());
-      for (const auto& c : st.copies_before) {
-        const auto b = tpu.host().read(c.host_addr, c.bytes);
-        tpu.weights().write(c.weight_addr, b.data(), b.size());
-      }
-      if (values) {
-        for (const auto& hc : st.host_constants) tpu.host().write(hc.host_addr, hc.bytes.data(), hc.bytes.size());
-        for (const auto& u : st.ub_preloads) std::memcpy(tpu.unified_buffer().data() + u.host_addr, u.bytes.data(), u.bytes.size());
-        for (const auto& hi : st.host_inputs) {
-          const auto b = encode(inputs.at(hi.place.tensor), hi.place);
-          if (hi.block_bytes == 0) {
-            tpu.host().write(hi.host_addr, b.data(), b.size());
-          } else {
-            for (uint64_t o = 0; o * hi.block_bytes < b.size(); ++o)
-              tpu.host().write(hi.host_addr + o * hi.block_pitch, b.data() + o * hi.block_bytes, hi.block_bytes);
-          }
+    out.push_back(run_layer(lp, inputs, opts));
+    judge(out.back(), lp, plan, ref, dtype, opts);
+  }
+  read_outputs(plan, opts);
+  return out;
+}
+
+void NetworkRunner::read_outputs(const lowering::NetworkPlan& plan, const LayerRunOptions& opts) {
+  if (opts.fidelity != Fidelity::timing && outputs)
+    for (const auto& [name, place] : plan.outputs) (*outputs)[name] = read_tensor(tpu, place, true);
+}
+
+report::LayerResult NetworkRunner::run_layer(const lowering::LayerPlan& lp, const workload::TensorValues& inputs,
+                                             const LayerRunOptions& opts) {
+  const bool values = opts.fidelity != Fidelity::timing;
+  const MachineRates rates{cfg.cycle_ns(), peak_macs_per_cycle, &model, &terms};
+  report::LayerResult r;
+  r.name = lp.name;
+  r.op = lp.op;
+  r.shape = lp.shape;
+  r.io = lp.io;
+  r.macs = lp.macs;
+  r.fused = lp.layers;
+  LayerRun run;
+  const stats::Snapshot before = tpu.stats().snapshot();
+  CycleAccounting accounting;  // every cycle of the layer's programs to one cause
+  for (const auto& st : lp.steps) {
+    if (!st.weight_image.empty()) tpu.weights().write(0, st.weight_image.data(), st.weight_image.size());
+    for (const auto& c : st.copies_before) {
+      const auto b = tpu.host().read(c.host_addr, c.bytes);
+      tpu.weights().write(c.weight_addr, b.data(), b.size());
+    }
+    if (values) {
+      for (const auto& hc : st.host_constants) tpu.host().write(hc.host_addr, hc.bytes.data(), hc.bytes.size());
+      for (const auto& u : st.ub_preloads) std::memcpy(tpu.unified_buffer().data() + u.host_addr, u.bytes.data(), u.bytes.size());
+      for (const auto& hi : st.host_inputs) {
+        const auto b = encode(inputs.at(hi.place.tensor), hi.place);
+        if (hi.block_bytes == 0) {
+          tpu.host().write(hi.host_addr, b.data(), b.size());
+        } else {
+          for (uint64_t o = 0; o * hi.block_bytes < b.size(); ++o)
+            tpu.host().write(hi.host_addr + o * hi.block_pitch, b.data() + o * hi.block_bytes, hi.block_bytes);
         }
       }
-      run.cycles += tpu.run(st.program).cycles;
     }
-    run.stats = tpu.stats().snapshot().minus(before);
-    uint64_t accounted = 0;
-    for (const auto& [cause, c] : accounting.cycles()) accounted += c;
-    if (accounted != run.cycles || accounting.total() != run.cycles)
-      throw InternalError("layer '" + lp.name + "': cycle accounting covers " + std::to_string(accounted) + " of " +
-                          std::to_string(run.cycles) + " cycles");
-    if (opts.compat == "scalesim") {
-      // SCALE-Sim's count is a window of the program: no breakdown of it.
-      run.cycles = scalesim_total_cycles(uint64_t(run.stats.get("tpu.mxu.array_window_cycles")));
-    } else {
-      // The report's stall breakdown: every cause but the array computing.
-      for (const auto& cause : CycleAccounting::causes())
-        if (cause != "mxu_compute") run.stalls.emplace_back(cause, double(accounting.cycles().at(cause)));
-    }
-    fill_layer_result(r, run, rates);
-    r.bytes["ub_read"] = r.stats.get("tpu.ub.read_bytes");
-    r.bytes["ub_write"] = r.stats.get("tpu.ub.write_bytes");
-    r.bytes["acc_read"] = r.stats.get("tpu.acc.read_bytes");
-    r.bytes["acc_write"] = r.stats.get("tpu.acc.write_bytes");
-    r.bytes["weight_fifo_write"] = r.stats.get("tpu.weight_fifo.write_bytes");
-    r.bytes["dram_read"] = r.stats.get("tpu.dram.read_bytes");
-    r.bytes["dram_write"] = r.stats.get("tpu.dram.write_bytes");
-    if (cfg.cmem.capacity_bytes > 0) {
-      r.bytes["cmem_read"] = r.stats.get("tpu.cmem.read_bytes");
-      r.bytes["cmem_write"] = r.stats.get("tpu.cmem.write_bytes");
-    }
-    r.bytes["host_in"] = r.stats.get("tpu.dma.in_bytes");
-    r.bytes["host_out"] = r.stats.get("tpu.dma.out_bytes");
-    r.bytes["weight_path"] = double(lp.weight_path_bytes);
-    r.bytes["im2col"] = double(lp.im2col_bytes);
-    r.bytes["spill"] = double(lp.spill_bytes);
-    r.bytes["array_rows_used"] = double(lp.array_rows_used);
-    r.bytes["array_cols_used"] = double(lp.array_cols_used);
-    if (!values) {
-      r.verdict = report::Verdict::unchecked;
-    } else if (!opts.verify) {
-      r.verdict = report::Verdict::skipped;
-      r.verdict_detail = "not checked";
-    } else {
-      const check::Outcome o = check_layer(lp, plan, ref, dtype);
-      r.verdict = o.verdict;
-      r.verdict_detail = o.detail;
-    }
-    out.push_back(std::move(r));
+    run.cycles += tpu.run(st.program).cycles;
   }
-  if (values && outputs)
-    for (const auto& [name, place] : plan.outputs) (*outputs)[name] = read_tensor(tpu, place, true);
-  return out;
+  run.stats = tpu.stats().snapshot().minus(before);
+  uint64_t accounted = 0;
+  for (const auto& [cause, c] : accounting.cycles()) accounted += c;
+  if (accounted != run.cycles || accounting.total() != run.cycles)
+    throw InternalError("layer '" + lp.name + "': cycle accounting covers " + std::to_string(accounted) + " of " +
+                        std::to_string(run.cycles) + " cycles");
+  if (opts.compat == "scalesim") {
+    // SCALE-Sim's count is a window of the program: no breakdown of it.
+    run.cycles = scalesim_total_cycles(uint64_t(run.stats.get("tpu.mxu.array_window_cycles")));
+  } else {
+    // The report's stall breakdown: every cause but the array computing.
+    for (const auto& cause : CycleAccounting::causes())
+      if (cause != "mxu_compute") run.stalls.emplace_back(cause, double(accounting.cycles().at(cause)));
+  }
+  fill_layer_result(r, run, rates);
+  r.bytes["ub_read"] = r.stats.get("tpu.ub.read_bytes");
+  r.bytes["ub_write"] = r.stats.get("tpu.ub.write_bytes");
+  r.bytes["acc_read"] = r.stats.get("tpu.acc.read_bytes");
+  r.bytes["acc_write"] = r.stats.get("tpu.acc.write_bytes");
+  r.bytes["weight_fifo_write"] = r.stats.get("tpu.weight_fifo.write_bytes");
+  r.bytes["dram_read"] = r.stats.get("tpu.dram.read_bytes");
+  r.bytes["dram_write"] = r.stats.get("tpu.dram.write_bytes");
+  if (cfg.cmem.capacity_bytes > 0) {
+    r.bytes["cmem_read"] = r.stats.get("tpu.cmem.read_bytes");
+    r.bytes["cmem_write"] = r.stats.get("tpu.cmem.write_bytes");
+  }
+  r.bytes["host_in"] = r.stats.get("tpu.dma.in_bytes");
+  r.bytes["host_out"] = r.stats.get("tpu.dma.out_bytes");
+  r.bytes["weight_path"] = double(lp.weight_path_bytes);
+  r.bytes["im2col"] = double(lp.im2col_bytes);
+  r.bytes["spill"] = double(lp.spill_bytes);
+  r.bytes["array_rows_used"] = double(lp.array_rows_used);
+  r.bytes["array_cols_used"] = double(lp.array_cols_used);
+  return r;
+}
+
+void NetworkRunner::judge(report::LayerResult& r, const lowering::LayerPlan& lp, const lowering::NetworkPlan& plan,
+                          const workload::TensorValues& ref, DType dtype, const LayerRunOptions& opts) {
+  if (opts.fidelity == Fidelity::timing) {
+    r.verdict = report::Verdict::unchecked;
+  } else if (!opts.verify) {
+    r.verdict = report::Verdict::skipped;
+    r.verdict_detail = "not checked";
+  } else {
+    const check::Outcome o = check_layer(lp, plan, ref, dtype);
+    r.verdict = o.verdict;
+    r.verdict_detail = o.detail;
+  }
 }
 
 check::Outcome NetworkRunner::check_layer(const lowering::LayerPlan& lp, const lowering::NetworkPlan& plan,

@@ -67,6 +67,22 @@ struct NetworkRunner {
   // A workload of standalone GEMMs (lowering::standalone_gemms) as one-GEMM layers.
   std::vector<report::LayerResult> run_gemms(const workload::Workload& w, DType dtype, const LayerRunOptions& opts);
 
+  // The parts of run(), for a runner that interleaves several plans (a
+  // chip's cores, tpu_chip_run.h):
+  // the fidelity set, the values drawn (tile/pe: graph inputs and constants,
+  // the feeds, the fp32 reference, int8 scales) and the lowering options
+  // that go with them (constants point into `inputs`);
+  lowering::NetworkOptions prepare(const workload::Workload& w, DType dtype, const LayerRunOptions& opts,
+                                   workload::TensorValues& inputs, workload::TensorValues& ref);
+  // one layer's programs on the model: its row, without a verdict;
+  report::LayerResult run_layer(const lowering::LayerPlan& lp, const workload::TensorValues& inputs,
+                                const LayerRunOptions& opts);
+  // the row's verdict from the model's state now;
+  void judge(report::LayerResult& r, const lowering::LayerPlan& lp, const lowering::NetworkPlan& plan,
+             const workload::TensorValues& ref, DType dtype, const LayerRunOptions& opts);
+  // the graph outputs into `outputs` (tile/pe fidelity, when set).
+  void read_outputs(const lowering::NetworkPlan& plan, const LayerRunOptions& opts);
+
  private:
   // Runs every layer's programs in order, builds its row and checks it.
   std::vector<report::LayerResult> execute(const lowering::NetworkPlan& plan, const workload::TensorValues& inputs,

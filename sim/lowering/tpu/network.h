@@ -151,6 +151,27 @@
 //   (scale = 1 / s_y). Views keep their input's scale. bf16/fp16 networks
 //   hold activations and weights in that type, biases and vector constants in
 //   fp32; scratch (pool sums) is fp32.
+// - Core split (NetworkOptions::cores > 1: one sample on every TensorCore
+//   of a chip, sim/experiment/tpu_chip_run.h): the plan is core `core`'s.
+//   A matrix layer with constant weights whose input and output are
+//   resident and unblocked (a conv's one-pass path, a gemm / matmul without
+//   a full C) is shared by the cores: along N in whole logical-array tiles
+//   of mxu.cols columns when N gives every core at least one tile (each core
+//   reads its columns' weights), else along M (every core reads all the
+//   weights and computes a contiguous share of the output rows; a conv's
+//   groups all split by rows). Shares are contiguous, the first cores
+//   taking one more when they do not divide. Each core builds the whole A
+//   (im2col copies) itself. After its passes a core writes its share of the
+//   output to an exchange buffer in host memory (HBM, or the CMEM where the
+//   DMA data is placed) and reads the other cores' shares back into its
+//   unified buffer, so every core holds the whole output for the next layer
+//   (a column share moves row by row). Every other layer runs whole on
+//   every core (the same program). All cores' plans place every tensor at
+//   the same addresses, so a runner that runs the cores' programs of a
+//   layer one after the other on one model finds the whole output in place
+//   (an earlier core's read of a later core's share brings stale bytes that
+//   the later core's passes overwrite). Rows and columns are independent,
+//   so every share is bit-exact. LayerPlan::share says what this core did.
 // Errors (LoweringError naming the layer, before anything runs): operators
 // or attributes the TPU lowering does not support (e.g. layernorm of an NHWC
 // image), a vector layer whose operands cannot fit the unified buffer
@@ -185,6 +206,9 @@ struct NetworkOptions {
   // empty. The programs are the same instruction for instruction (only the
   // activate / vector scales, which no timing rule reads, may differ).
   bool values = true;
+  // Core split (see "Core split" above): `cores` TensorCores share each
+  // sample; this plan is core `core`'s. 1: no split.
+  uint32_t cores = 1, core = 0;
 };
 
 // Where a tensor's bytes are.
@@ -267,6 +291,18 @@ struct GemmCheck {
   } im2col;
 };
 
+// A core's share of a split matrix layer (see "Core split" above): rows or
+// columns [lo, hi) of each of its GEMMs (of `total`).
+struct CoreShare {
+  enum class Dim { none, rows, cols };
+  Dim dim = Dim::none;
+  uint64_t lo = 0, hi = 0, total = 0;
+};
+
+// Rows [lo, hi) of `total` that core `core` of `cores` takes in contiguous
+// shares (the first total % cores cores take one more).
+CoreShare contiguous_share(uint64_t total, uint32_t cores, uint32_t core);
+
 struct LayerPlan {
   std::string name;                 // first IR layer of the group ("input", "output" for staging)
   std::vector<std::string> layers;  // the IR layers it runs
@@ -289,6 +325,8 @@ struct LayerPlan {
   bool output_on_host = false;      // output streamed: `output.ub` is its host address
   uint64_t array_cols_used = 0;     // N of its GEMMs (depthwise: 1), 0 for vector layers
   uint64_t array_rows_used = 0;     // K per pass (<= mxu.rows)
+  CoreShare share;                  // core split: this core's share (dim none: the whole layer)
+  uint64_t exchange_bytes = 0;      // core split: shares written to and read from the exchange buffer
 };
 
 struct NetworkPlan {

@@ -136,11 +136,29 @@ class NetBuilder {
 
   // Emitters. emit_gemm = prepare_gemm, the bias row as a constant, and
   // emit_gemm_rows over all of A; a blocked layer calls the parts itself.
-  void emit_gemm(const workload::Layer& l, GemmJob& job);
+  // `share`: this core's part of the GEMM (core split, network.h).
+  void emit_gemm(const workload::Layer& l, GemmJob& job, const CoreShare& share = {});
   void prepare_gemm(const workload::Layer& l, GemmJob& job);
   // The passes over `rows` rows of A at a_ub into C at c_ub; records `chk`.
+  // N tiles [nt_lo, nt_hi) only (a core's column share).
   void emit_gemm_rows(const workload::Layer& l, GemmJob& job, uint64_t rows, uint64_t a_ub, uint64_t c_ub,
-                      GemmCheck chk);
+                      GemmCheck chk, uint64_t nt_lo = 0, uint64_t nt_hi = UINT64_MAX);
+
+  // ---- core split (network.h, "Core split"; network_core_split.cpp) ----
+  bool splitting() const { return opts_.cores > 1; }
+  // Core `core`'s share of a GEMM of m rows and n columns (cols_ok: a
+  // column split is allowed; a row share is whole units of row_unit rows,
+  // a conv's output image rows); dim none without a split.
+  CoreShare core_share(uint32_t core, uint64_t m, uint64_t n, bool cols_ok, uint64_t row_unit = 1) const;
+  // This core's passes of the GEMM: emit_gemm_rows over its rows or N tiles
+  // of the m rows of A at a_ub into C at c_ub, the check cut to match.
+  void emit_gemm_share(const workload::Layer& l, GemmJob& job, const CoreShare& s, uint64_t m, uint64_t a_ub,
+                       uint64_t c_ub, GemmCheck chk);
+  // After a split layer's passes: this core's share of Y (rows of
+  // row_bytes; a column share of n columns within each row) out to the
+  // exchange buffer, every other core's share in; records LayerPlan::share.
+  void exchange_shares(const TensorPlace& Y, uint64_t rows, uint64_t row_bytes, uint64_t n, bool cols_ok,
+                       uint64_t row_unit = 1);
   // B (K x N row-major at b_ub in the UB) written to a new host buffer in
   // weight-tile layout, the copy into weight DRAM at wnext (advanced).
   WeightCopy weight_path_copy(uint64_t b_ub, uint64_t K, uint64_t N, uint64_t& wnext);
@@ -298,6 +316,7 @@ class NetBuilder {
   size_t cur_group_ = 0;
   LayerPlan* cur_ = nullptr;
   ProgramStep* step_ = nullptr;
+  uint64_t xchg_host_ = 0, xchg_bytes_ = 0;  // core split: the exchange buffer in host memory
 };
 
 }  // namespace xpu::lowering::detail

@@ -203,25 +203,36 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
   // blocks) so that one's Activate overlaps the next one's passes.
   uint64_t half = 0;
   if (!x_host && !y_host && (direct || M * a_cols * e <= ub_free_extent())) {
+    // Core split (network.h): rows in whole output rows (a grouped conv's
+    // groups all by rows); a row share builds only its rows of the Toeplitz matrix.
+    const CoreShare share = splitting() ? core_share(opts_.core, M, Ng, G == 1, Wo) : CoreShare{};
+    const bool by_rows = share.dim == CoreShare::Dim::rows;
+    const uint64_t r0 = by_rows ? share.lo / Wo : 0, r1 = by_rows ? share.hi / Wo : N * Ho;
     // One pass: the whole Toeplitz matrix (or the input itself) as A.
     uint64_t a_ub = X.ub;
     if (!direct) {
       a_ub = scratch(M * a_cols * e, "the im2col matrix of '" + l.name + "'");
-      plan().im2col_bytes += M * a_cols * e;
-      for (uint64_t n = 0; n < N; ++n)
-        for (const auto& in : im2col_copies(0, Ho, 0, Wo, a_ub + n * Ho * Wo * a_cols * e, [&](uint64_t ih, uint64_t iw) {
-               return X.ub + (n * H + ih) * x_row + iw * Cin * e;
-             }))
+      plan().im2col_bytes += (r1 - r0) * Wo * a_cols * e;
+      for (uint64_t n = 0; n < N; ++n) {
+        const uint64_t oh0 = std::clamp(r0, n * Ho, (n + 1) * Ho) - n * Ho;
+        const uint64_t oh1 = std::clamp(r1, n * Ho, (n + 1) * Ho) - n * Ho;
+        if (oh1 <= oh0) continue;
+        for (const auto& in : im2col_copies(oh0, oh1 - oh0, 0, Wo, a_ub + (n * Ho + oh0) * Wo * a_cols * e,
+                                            [&](uint64_t ih, uint64_t iw) {
+                                              return X.ub + (n * H + ih) * x_row + iw * Cin * e;
+                                            }))
           emit(in);
+      }
     }
     for (uint64_t g = 0; g < G; ++g) {
       GemmJob& job = jobs[g];
       job.check.a_ub = a_ub + g * k * e;
       job.check.c_ub = Y.ub + g * Ng * e;
       job.acc_half = half;
-      emit_gemm_rows(l, job, M, a_ub + g * k * e, Y.ub + g * Ng * e, job.check);
+      emit_gemm_share(l, job, share, M, a_ub + g * k * e, Y.ub + g * Ng * e, job.check);
       half = job.acc_half;
     }
+    if (share.dim != CoreShare::Dim::none) exchange_shares(Y, M, Cout * e, Cout, G == 1, Wo);
     plan().shape = l.shape();
     return;
   }

@@ -158,14 +158,14 @@ void NetBuilder::prepare_gemm(const Layer& l, GemmJob& job) {
   (void)l;
 }
 
-void NetBuilder::emit_gemm(const Layer& l, GemmJob& job) {
+void NetBuilder::emit_gemm(const Layer& l, GemmJob& job, const CoreShare& share) {
   prepare_gemm(l, job);
   if (job.bias) job.bias_ub = constant(job.bias_bytes, "bias of '" + l.name + "'");
-  emit_gemm_rows(l, job, job.m, job.a_ub, job.c_ub, job.check);
+  emit_gemm_share(l, job, share, job.m, job.a_ub, job.c_ub, job.check);
 }
 
 void NetBuilder::emit_gemm_rows(const Layer& l, GemmJob& job, uint64_t m, uint64_t a_ub, uint64_t c_ub,
-                                GemmCheck chk) {
+                                GemmCheck chk, uint64_t nt_lo, uint64_t nt_hi) {
   const uint64_t R = cfg_.mxu.rows, C = cfg_.mxu.cols, e = eb();
   const uint64_t acc_entries = cfg_.accumulators.double_buffered ? cfg_.accumulators.entries / 2 : cfg_.accumulators.entries;
   if (acc_entries == 0) fail(l, "the accumulators cannot hold one row");
@@ -182,7 +182,7 @@ void NetBuilder::emit_gemm_rows(const Layer& l, GemmJob& job, uint64_t m, uint64
   uint64_t& half = job.acc_half;
   for (uint64_t m0 = 0; m0 < m; m0 += acc_rows) {
     const uint64_t rows = std::min(acc_rows, m - m0);
-    for (uint64_t nt = 0; nt < nts; ++nt) {
+    for (uint64_t nt = nt_lo; nt < std::min(nts, nt_hi); ++nt) {
       const uint64_t nn = std::min(C, job.n - nt * C);
       const uint32_t acc = u32(half * acc_entries);
       for (uint64_t kc = 0; kc < kcs; ++kc) {
@@ -348,6 +348,8 @@ void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
     plan().io = "B via weight DRAM";
   }
 
+  // Core split (network.h): one GEMM of constant B into Y.
+  const CoreShare share = splitting() && b_const && G == 1 && !cfull ? core_share(opts_.core, M, N, true) : CoreShare{};
   std::vector<float> bmat;
   const uint64_t a_batches = G > 1 ? workload::numel(A.shape) / (M * K) : 1;
   const uint64_t b_batches = b_const ? (workload::numel(b_t.shape) / (K * N)) : workload::numel(B.shape) / (K * N);
@@ -391,9 +393,10 @@ void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
       job.fn = fn;
       job.p0 = p0;
       job.p1 = p1;
-      emit_gemm(l, job);
+      emit_gemm(l, job, share);
     }
   }
+  if (share.dim != CoreShare::Dim::none) exchange_shares(Y, M, N * e, N, true);
   if (cfull) {
     // The GEMM's activates wrote dt(); rewrite them to fp32 output (in_scale kept, scale 1).
     for (auto& in : step_->program.code)
