@@ -113,8 +113,8 @@ struct ControllerConfig {
 
 // On-chip common memory between HBM and the cores' vector memories (TPU v4:
 // 128 MiB SRAM). A memory level of its own: the lowering places a network's
-// weights, then its activations outside the unified buffer, in a core's
-// share of it when they fit (sim/lowering/tpu/cmem_placement.h), and the
+// weights, then its activations outside the unified buffer (a standalone GEMM's operands), in
+// a core's share of it when they fit (sim/lowering/tpu/cmem_placement.h), and the
 // weight fetcher and the DMA engines then reach them at the CMEM's
 // bandwidth and latency instead of DRAM's (dram.h), counted as
 // tpu.cmem.read_bytes / write_bytes.
@@ -139,7 +139,7 @@ struct TpuConfig {
   ControllerConfig controller;
   // TensorCores per chip. The model simulates one core (core_config());
   // a chip-level run splits each standalone GEMM's rows or columns, and a
-  // network's batch, over the cores, runs every share and reports the chip
+  // network's batch (else each layer), over the cores, runs every share and reports the chip
   // (sim/experiment/tpu_chip_run.h).
   uint32_t cores = 1;
   CmemConfig cmem;

@@ -109,13 +109,29 @@ std::vector<report::LayerResult> NetworkRunner::run_gemms(const workload::Worklo
       check::GemmData d = check::make_gemm_data(dtype, l.m, l.n, l.k, opts.seed * 1000003 + i);
       ops.push_back({std::move(d.a), std::move(d.b)});
     }
+  // Each GEMM's operands in the CMEM where they fit (cmem_placement.h), for its run only.
+  auto placed = [&](const lowering::NetworkPlan& plan) {
+    std::vector<report::LayerResult> out;
+    for (const auto& lp : plan.layers) {
+      const lowering::CmemPlacement at = lowering::place_gemm_in_cmem(cfg, lp);
+      tpu.place_in_cmem(at.weights, at.dma);
+      try {
+        out.push_back(run_layer(lp, {}, opts));
+      } catch (...) {
+        tpu.place_in_cmem(false, false);
+        throw;
+      }
+      tpu.place_in_cmem(false, false);
+      judge(out.back(), lp, plan, {}, dtype, opts);
+    }
+    return out;
+  };
   if (!values)
-    if (auto ahead = prelowered_plan(cfg, w, dtype, true, opts.io == "resident"))
-      return execute(*ahead, {}, {}, dtype, opts);
+    if (auto ahead = prelowered_plan(cfg, w, dtype, true, opts.io == "resident")) return placed(*ahead);
   const auto plan = !values && lowered ? std::move(*lowered)
                                        : lowering::lower_standalone_gemms(cfg, w, dtype, opts.io == "resident",
                                                                           values ? &ops : nullptr);
-  return execute(plan, {}, {}, dtype, opts);
+  return placed(plan);
 }
 
 lowering::NetworkOptions NetworkRunner::prepare(const workload::Workload& w, DType dtype, const LayerRunOptions& opts,
@@ -147,7 +163,7 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
   workload::TensorValues inputs, ref;
   const lowering::NetworkOptions lo = prepare(w, dtype, opts, inputs, ref);
   // A network's weights and off-UB activations in the CMEM where they fit
-  // (cmem_placement.h); standalone GEMMs read theirs from DRAM.
+  // (cmem_placement.h).
   auto placed = [&](const lowering::NetworkPlan& plan) {
     const lowering::CmemPlacement at = lowering::place_in_cmem(cfg, plan);
     tpu.place_in_cmem(at.weights, at.dma);

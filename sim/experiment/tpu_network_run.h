@@ -29,7 +29,8 @@
 // Timing fidelity moves no values; scales are 1 and the verdict is unchecked.
 // On a core with a CMEM a network's weights and off-UB activations sit in
 // the CMEM where they fit (lowering/tpu/cmem_placement.h), for the network's
-// run only; standalone GEMMs read DRAM.
+// run only; a standalone GEMM's B, then A and C, for that GEMM's run
+// (place_gemm_in_cmem).
 #include <vector>
 
 #include "models/tpu/tpu.h"

@@ -4,6 +4,11 @@
 // the CMEM's counters, bandwidth and latency, and energy prices them.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <fstream>
+
+#include "sim/config/tpu_config.h"
+#include "sim/experiment/tpu_backend.h"
 #include "sim/lowering/tpu/cmem_placement.h"
 #include "sim/workload/workload.h"
 #include "tests/experiment/tpu_core_fixture.h"
@@ -123,4 +128,79 @@ TEST_CASE("tpu cmem: a network's DRAM traffic moves to the CMEM, faster, priced 
   const uint64_t cap = at.weight_bytes + at.dma_bytes;
   CHECK(e_both == Approx(s_both.at("tpu.cmem.read_bytes") * energy::sram_bytes_pj(t, cap, 64, false) +
                          s_both.at("tpu.cmem.write_bytes") * energy::sram_bytes_pj(t, cap, 64, true)));
+}
+
+TEST_CASE("tpu cmem: a standalone GEMM's placement, after the staged blocks", "[tpu][cmem]") {
+  // A core whose unified buffer is 1000 bytes of its own plus a CMEM of
+  // `cap` bytes staging row blocks (tpu::gemm_core_config).
+  auto core = [](uint64_t cap) {
+    tpu::TpuConfig c = small(cap);
+    c.unified_buffer.capacity_bytes = 1000 + cap;
+    return c;
+  };
+  lowering::LayerPlan lp;
+  lp.steps.resize(1);
+  lp.steps[0].weight_bytes = 300;
+  lp.gemms.resize(1);
+  lp.gemms[0].m = 10;
+  lp.gemms[0].a_host = lp.gemms[0].c_host = true;
+  lp.gemms[0].a_stride = 8;   // A: 10 rows of 8 bytes = 80
+  lp.gemms[0].c_stride = 12;  // C: 10 rows of 12 bytes = 120; DMA data 200
+  struct Case {
+    uint64_t ub_bytes, cap;
+    bool weights, dma;
+  } cases[] = {{900, 0, false, false},     // no CMEM
+               {900, 499, true, false},    // nothing staged: weights 300, 199 left for 200
+               {900, 500, true, true},     // both
+               {1100, 500, true, false},   // 100 staged: 400 left, weights 300, 100 left for 200
+               {1100, 600, true, true},    // 100 staged, weights 300, 200 left
+               {1300, 599, false, true}};  // 300 staged: 299 left for weights 300; the 200 fit
+  for (const auto& c : cases) {
+    INFO("ub " << c.ub_bytes << ", capacity " << c.cap);
+    lp.ub_bytes = c.ub_bytes;
+    const auto p = lowering::place_gemm_in_cmem(core(c.cap), lp);
+    CHECK(p.weight_bytes == 300);
+    CHECK(p.dma_bytes == 200);
+    CHECK(p.weights == c.weights);
+    CHECK(p.dma == c.dma);
+  }
+}
+
+TEST_CASE("tpu cmem: TPU v4 standalone GEMMs read their operands from the CMEM where they fit", "[tpu][cmem]") {
+  const tpu::TpuConfig v4 = config::load_tpu_config(xt::kSource + "/configs/accelerators/tpu_v4.yaml");
+  auto be = experiment::make_tpu_backend(v4, xt::energy_table(), "cmem_gemm_v4");
+  const std::string path = "/tmp/xpusim_test_cmem_gemm.yaml";
+  std::ofstream(path) << "kind: workload\nname: g\nlayers:\n  - {name: g, op: gemm, m: 256, n: 1024, k: 1024}\n";
+  const workload::Workload w = workload::load_workload(path);
+  std::remove(path.c_str());
+  experiment::LayerRunOptions o;
+  o.fidelity = Fidelity::timing;
+  o.io = "host";
+  be->check_workload(w, DType::bf16);
+  const auto rows = be->run_workload(w, DType::bf16, o);
+  REQUIRE(rows.size() == 1);
+  const auto& r = rows[0];
+  // N = 1024 = 2 cores x 512 columns: each core takes 512 columns, B's
+  // 1024 x 512 bf16 = 1 MiB, A (256 x 1024 bf16 = 512 KiB) in and its C
+  // (256 x 512 fp32 = 512 KiB) out, all in one M block (256 rows): every
+  // byte from and to the core's 64 MiB CMEM share, none from HBM.
+  CHECK(r.stats.get("tpu.dram.read_bytes") == 0);
+  CHECK(r.stats.get("tpu.dram.write_bytes") == 0);
+  CHECK(r.stats.get("tpu.cmem.read_bytes") == 2.0 * ((1 << 20) + (512 << 10)));
+  CHECK(r.stats.get("tpu.cmem.write_bytes") == 2.0 * (512 << 10));
+  CHECK(r.unit_utilization.at("core1") == Approx(r.unit_utilization.at("core0")));
+
+  // 8192^3: each core's 64 MiB of B (8192 x 4096 bf16) would fill its CMEM
+  // share, but the share stages A's row blocks beyond the 16 MiB unified
+  // buffer first: B streams from HBM (BENCHMARKS.md, the 8192^3 GEMM).
+  const tpu::TpuConfig core = tpu::gemm_core_config(v4);
+  workload::Workload big = w;
+  big.layers[0].m = big.layers[0].k = 8192;
+  big.layers[0].n = 4096;  // one core's columns
+  const auto plan = lowering::lower_standalone_gemms(core, big, DType::bf16, false, nullptr);
+  const auto at = lowering::place_gemm_in_cmem(core, plan.layers[0]);
+  CHECK(at.weight_bytes == 8192ull * 4096 * 2);
+  CHECK(plan.layers[0].ub_bytes > (16ull << 20));
+  CHECK_FALSE(at.weights);
+  CHECK_FALSE(at.dma);
 }

@@ -176,9 +176,11 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
     ub_a[i] = i * a_block_bytes;
     ub_c[i] = depth * a_block_bytes + i * c_block_bytes;
   }
+  L.ub_bytes = depth * (a_block_bytes + c_block_bytes);
   if (resident) {
     L.ub_a = 0;
     L.ub_c = align_up(spec.m * spec.k * eb, 256);
+    L.ub_bytes = L.ub_c + spec.m * spec.n * ob;
   }
 
   // Host memory: A then C, page aligned. Weight DRAM: tiles in use order.

@@ -59,6 +59,7 @@ struct TpuGemmLayout {
   uint64_t ub_a = 0;           // resident io: A in the unified buffer
   uint64_t ub_c = 0;           // resident io: C in the unified buffer
   uint64_t host_bytes = 0;     // host memory used
+  uint64_t ub_bytes = 0;       // unified buffer used (resident: A and C; host: the block buffers)
   uint64_t weight_bytes = 0;   // weight DRAM used
   uint64_t m_block = 0;        // rows per M block
   uint64_t m_blocks = 0, k_chunks = 0, n_tiles = 0;

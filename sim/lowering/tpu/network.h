@@ -156,12 +156,15 @@
 //   A matrix layer with constant weights whose input and output are
 //   resident and unblocked (a conv's one-pass path, a gemm / matmul without
 //   a full C) is shared by the cores: along N in whole logical-array tiles
-//   of mxu.cols columns when N gives every core at least one tile (each core
-//   reads its columns' weights), else along M (every core reads all the
-//   weights and computes a contiguous share of the output rows; a conv's
-//   groups all split by rows). Shares are contiguous, the first cores
-//   taking one more when they do not divide. Each core builds the whole A
-//   (im2col copies) itself. After its passes a core writes its share of the
+//   of mxu.cols columns (each core loads only its tiles' weights) when every
+//   core gets a tile and the busiest core's passes take no longer than with
+//   a row split (a pass per N tile and K chunk of max(its rows,
+//   mxu.weight_load_cycles) cycles), else along M (every core loads all the
+//   weights and computes a contiguous share of the output rows, a conv in
+//   whole output image rows; a conv's groups all split by rows). Shares are
+//   contiguous, the first cores taking one more when they do not divide.
+//   Each core builds its A (a conv's im2col rows: its own rows in a row
+//   split, all of them in a column split). After its passes a core writes its share of the
 //   output to an exchange buffer in host memory (HBM, or the CMEM where the
 //   DMA data is placed) and reads the other cores' shares back into its
 //   unified buffer, so every core holds the whole output for the next layer
@@ -325,6 +328,7 @@ struct LayerPlan {
   bool output_on_host = false;      // output streamed: `output.ub` is its host address
   uint64_t array_cols_used = 0;     // N of its GEMMs (depthwise: 1), 0 for vector layers
   uint64_t array_rows_used = 0;     // K per pass (<= mxu.rows)
+  uint64_t ub_bytes = 0;            // standalone GEMM: unified-buffer bytes its operands' blocks occupy
   CoreShare share;                  // core split: this core's share (dim none: the whole layer)
   uint64_t exchange_bytes = 0;      // core split: shares written to and read from the exchange buffer
 };

@@ -25,11 +25,15 @@ using workload::Layer;
 CoreShare NetBuilder::core_share(uint32_t core, uint64_t m, uint64_t n, bool cols_ok, uint64_t row_unit) const {
   if (!splitting()) return {};
   const uint64_t C = cfg_.mxu.cols, cores = opts_.cores, nts = ceil_div(n, C);
-  // Passes of rows per core (the array's time): a column share runs every row
-  // through its tiles, a row share its rows through every tile; a column
-  // share also loads only its tiles' weights, so it wins ties.
+  // A core's array time: per N tile (per K chunk), its rows, but never less
+  // than loading the tile's weights. A column share runs every row through
+  // its tiles, a row share its rows through every tile (loading them all);
+  // the column share wins ties.
   const uint64_t unit = std::max<uint64_t>(1, row_unit), units = ceil_div(m, unit);
-  if (cols_ok && nts >= cores && ceil_div(nts, cores) * m <= nts * ceil_div(units, cores) * unit) {
+  const uint64_t load = cfg_.mxu.weight_load_cycles;
+  const uint64_t by_cols = ceil_div(nts, cores) * std::max(m, load);
+  const uint64_t by_rows = nts * std::max(ceil_div(units, cores) * unit, load);
+  if (cols_ok && nts >= cores && by_cols <= by_rows) {
     // Whole N tiles per core: its weight tiles are a contiguous part of the layer's image.
     CoreShare t = contiguous_share(nts, opts_.cores, core);
     t.dim = CoreShare::Dim::cols;

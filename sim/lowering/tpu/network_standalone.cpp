@@ -41,8 +41,10 @@ NetworkPlan lower_standalone_gemms(const tpu::TpuConfig& cfg, const workload::Wo
     lp.io = gemm_io_name(spec.io);
     lp.array_cols_used = std::min<uint64_t>(l.n, cfg.mxu.cols);
     lp.array_rows_used = std::min<uint64_t>(l.k, cfg.mxu.rows);
+    lp.ub_bytes = g.layout.ub_bytes;
     ProgramStep step;
     step.program = std::move(g.program);
+    step.weight_bytes = g.layout.weight_bytes;
     GemmCheck c;
     c.m = l.m;
     c.n = l.n;
