@@ -17,14 +17,7 @@ namespace {
 
 energy::EnergyTable table() { return xt::energy_table(); }
 
-// tpu_small (8x8 MXU) with 2 MXUs per core and `cores` cores.
-tpu::TpuConfig small_chip(uint32_t cores) {
-  tpu::TpuConfig c = xt::tpu_small();
-  c.mxu.count = 2;
-  c.mxu.cols *= 2;
-  c.cores = cores;
-  return c;
-}
+tpu::TpuConfig small_chip(uint32_t cores) { return xt::tpu_small_chip(cores); }
 
 using Core = xt::TpuCore;
 
@@ -62,22 +55,9 @@ TEST_CASE("tpu chip network: a batch split over 2 cores gives the one-core outpu
     const workload::Workload w = std::string(net) == "bert"
                                      ? tiny_bert(3)
                                      : workload::load_workload(xt::kSource + "/workloads/nets/lenet5.yaml", {"params.batch=3"});
-    experiment::LayerRunOptions o;
-    o.fidelity = Fidelity::tile;
-    workload::TensorValues out1, out2;
-    auto r1 = one.runner(&out1);
-    auto r2 = two.runner(&out2);
-    const auto rows1 = r1.run(w, DType::bf16, o);
-    const auto rows2 = experiment::run_network_on_chip(r2, two.chip, w, DType::bf16, o);
     // Outputs: core 0's samples 0-1, then core 1's sample 2, equal to the
     // one-core run's (bf16: no per-core scales; samples are independent).
-    REQUIRE_FALSE(out1.empty());
-    for (const auto& [name, v] : out1) {
-      INFO(name);
-      REQUIRE(out2.count(name) == 1);
-      CHECK(out2.at(name) == v);
-    }
-    REQUIRE(rows2.size() == rows1.size());
+    const auto [rows1, rows2] = xt::run_one_and_chip(one, two, w, Fidelity::tile);
     uint64_t macs = 0;
     for (size_t i = 0; i < rows2.size(); ++i) {
       const auto& r = rows2[i];

@@ -14,14 +14,7 @@ using namespace xpu;
 
 namespace {
 
-// tpu_small (8x8 MXU) with 2 MXUs per core (a logical 8 x 16 array) and `cores` cores.
-tpu::TpuConfig small_chip(uint32_t cores) {
-  tpu::TpuConfig c = xt::tpu_small();
-  c.mxu.count = 2;
-  c.mxu.cols *= 2;
-  c.cores = cores;
-  return c;
-}
+tpu::TpuConfig small_chip(uint32_t cores) { return xt::tpu_small_chip(cores); }
 
 // A BERT encoder layer at batch 1 shrunk to tile-fidelity size: hidden 16
 // (one 16-column tile: the projections split by rows), FFN 32 (two tiles:
@@ -103,20 +96,7 @@ TEST_CASE("tpu core split: one sample over 2 cores gives the one-core outputs bi
   for (const char* net : {"lenet5", "bert"}) {
     INFO(net);
     const workload::Workload w = std::string(net) == "bert" ? tiny_bert() : lenet();
-    experiment::LayerRunOptions o;
-    o.fidelity = Fidelity::tile;
-    workload::TensorValues out1, out2;
-    auto r1 = one.runner(&out1);
-    auto r2 = two.runner(&out2);
-    const auto rows1 = r1.run(w, DType::bf16, o);
-    const auto rows2 = experiment::run_network_on_chip(r2, two.chip, w, DType::bf16, o);
-    REQUIRE_FALSE(out1.empty());
-    for (const auto& [name, v] : out1) {
-      INFO(name);
-      REQUIRE(out2.count(name) == 1);
-      CHECK(out2.at(name) == v);
-    }
-    REQUIRE(rows2.size() == rows1.size());
+    const auto [rows1, rows2] = xt::run_one_and_chip(one, two, w, Fidelity::tile);
     size_t split = 0, both_busy = 0;
     for (size_t i = 0; i < rows2.size(); ++i) {
       const auto& r = rows2[i];
