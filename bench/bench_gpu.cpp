@@ -2,7 +2,7 @@
 // time of an M x N x K fp16 tensor-core GEMM (default 4096^3) on v100.yaml,
 // timing only, with full simulation and with the fast path (fast_path.h),
 // which must give the same cycles (checked here too).
-// Usage: bench_gpu [config.yaml] [m n k] [--values] [--full-only|--fast-only] [--threads N]
+// Usage: bench_gpu [config.yaml] [m n k] [--values] [--full-only|--fast-only] [--threads N] [--ld A,B,C]
 // (--threads overrides sim.host_threads: SMs simulated on N host threads.)
 #include <chrono>
 #include <ctime>
@@ -50,23 +50,30 @@ int sc_main(int argc, char* argv[]) {
   uint64_t m = 4096, n = 4096, k = 4096;
   bool values = false, full = true, fast = true, plan_only = false, sampled = false;
   std::string tile_arg;
+  unsigned long long ld[3] = {0, 0, 0};
   int threads = 0;
   int pos = 0;
   const char* usage =
       "usage: bench_gpu [config.yaml] [m n k] [--values] [--full-only|--fast-only] [--threads N] [--plan-only] [--sampled]\n"
+      "                 [--tile BMxBNxBK[/S]] [--ld LDA,LDB,LDC]\n"
       "GPU model speed on an m x n x k fp16 tensor-core GEMM (default 4096^3, configs/accelerators/v100.yaml):\n"
       "simulated warp instructions per host second, full simulation and fast path (same cycles, checked).\n"
       "  --values      compute the values too        --full-only / --fast-only  run one of the two\n"
       "  --threads N   SMs simulated on N host threads (overrides sim.host_threads)\n"
       "  --sampled     the fast-path run also samples waves (wave_sampler.h): its error against full is printed\n"
       "  --plan-only   print the chosen kernel (gemm_select.h) and its estimate, simulate nothing\n"
-      "  --tile BMxBNxBK[/S]  this candidate of the kernel table (split-K S) instead of the chosen one\n";
+      "  --tile BMxBNxBK[/S]  this candidate of the kernel table (split-K S) instead of the chosen one\n"
+      "  --ld LDA,LDB,LDC     leading dimensions in elements of row-major A, B, C (0: the kernel's padded layout);\n"
+      "                       one not a multiple of 16 bytes makes that operand's loads (C's stores) narrow\n";
   xpu::bench::answer_help(argc, argv, usage);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--values") values = true;
     else if (a == "--plan-only") plan_only = true;
     else if (a == "--tile" && i + 1 < argc) tile_arg = argv[++i];
+    else if (a == "--ld" && i + 1 < argc) {
+      if (std::sscanf(argv[++i], "%llu,%llu,%llu", &ld[0], &ld[1], &ld[2]) != 3) xpu::bench::bad_argument(argv[i], usage);
+    }
     else if (a == "--full-only") fast = false;
     else if (a == "--sampled") sampled = true;
     else if (a == "--fast-only") full = false;
@@ -80,6 +87,9 @@ int sc_main(int argc, char* argv[]) {
   Gpu gpu("gpu", cfg);
   GpuGemmPlan plan;
   GpuGemmSpec spec{"bench", m, n, k, DType::fp16, AccType::f32};
+  spec.lda = ld[0];
+  spec.ldb = ld[1];
+  spec.ldc = ld[2];
   if (!tile_arg.empty()) {
     unsigned bm = 0, bn = 0, bk = 0, split = 1;
     if (std::sscanf(tile_arg.c_str(), "%ux%ux%u/%u", &bm, &bn, &bk, &split) < 3) xpu::bench::bad_argument(tile_arg.c_str(), usage);
@@ -127,6 +137,9 @@ int sc_main(int argc, char* argv[]) {
   std::printf("gemm              %llu x %llu x %llu fp16 -> fp32, %s\n", (unsigned long long)m,
               (unsigned long long)n, (unsigned long long)k, values ? "values" : "timing only");
   std::printf("kernel            %s, raster group %u rows\n", plan.tiling.name().c_str(), plan.tiling.group_m);
+  if (spec.lda || spec.ldb || spec.ldc)
+    std::printf("leading dims      A %llu, B %llu, C %llu elements: widest accesses A %u, B %u, C %u bytes\n", ld[0],
+                ld[1], ld[2], plan.layout.a_width, plan.layout.b_width, plan.layout.c_width);
   std::printf("grid              %u CTAs of %u threads, %u per SM (%s), %.2f waves\n", plan.launch.ctas,
               plan.launch.threads, r.ctas_per_sm, r.occupancy_limiter.c_str(),
               double(plan.launch.ctas) / (double(cfg.sms) * r.ctas_per_sm));

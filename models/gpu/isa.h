@@ -47,6 +47,10 @@ enum class AccType : uint8_t { f32, f16, s32 };
 // Which pipeline executes an op (and which stall it causes when busy).
 enum class Unit : uint8_t { int32, fp32, fp64, sfu, ldst, tensor, branch, none };
 Unit unit_of(Op op);
+// Registers one lane's memory access of `width` bytes fills or reads: a
+// 2-byte global access (LDG.U16 / STG.U16, for rows only 2-byte aligned)
+// uses the low half of one register, a load zero-extending it.
+inline uint32_t access_regs(uint32_t width) { return (width + 3) / 4; }
 const char* op_name(Op op);
 
 struct Instr {
@@ -58,7 +62,7 @@ struct Instr {
   bool guard_neg = false;
   Cmp cmp = Cmp::lt;                 // setp
   Special sreg = Special::tid;       // s2r
-  uint8_t width = 4;                 // memory: bytes per thread (4, 8, 16)
+  uint8_t width = 4;                 // memory: bytes per thread (4, 8, 16; global also 2)
   uint8_t buf = kAbsolute;           // global memory: per-CTA base pointer slot
   int32_t imm = 0;                   // immediate operand / address offset
   // Control flow.

@@ -1,5 +1,6 @@
 #include "models/gpu/kernel_builder.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "sim/common/errors.h"
@@ -104,7 +105,13 @@ Instr& KernelBuilder::setpi(Op op, uint8_t p, Cmp cmp, uint8_t a, int32_t imm) {
   return in;
 }
 
+void KernelBuilder::check_width(uint32_t width, uint32_t least) const {
+  if (width < least || width > 16 || (width & (width - 1)) != 0)
+    throw InternalError(k_.name + ": memory access of " + std::to_string(width) + " bytes per lane");
+}
+
 Instr& KernelBuilder::ldg(uint8_t d, uint8_t buf, uint8_t a, int32_t imm, uint8_t width) {
+  check_width(width, 2);
   Instr in;
   in.op = Op::ldg;
   in.dst = d;
@@ -116,6 +123,7 @@ Instr& KernelBuilder::ldg(uint8_t d, uint8_t buf, uint8_t a, int32_t imm, uint8_
 }
 
 Instr& KernelBuilder::stg(uint8_t buf, uint8_t a, int32_t imm, uint8_t src, uint8_t width) {
+  check_width(width, 2);
   Instr in;
   in.op = Op::stg;
   in.buf = buf;
@@ -127,6 +135,7 @@ Instr& KernelBuilder::stg(uint8_t buf, uint8_t a, int32_t imm, uint8_t src, uint
 }
 
 Instr& KernelBuilder::lds(uint8_t d, uint8_t a, int32_t imm, uint8_t width) {
+  check_width(width, 4);
   Instr in;
   in.op = Op::lds;
   in.dst = d;
@@ -137,6 +146,7 @@ Instr& KernelBuilder::lds(uint8_t d, uint8_t a, int32_t imm, uint8_t width) {
 }
 
 Instr& KernelBuilder::sts(uint8_t a, int32_t imm, uint8_t src, uint8_t width) {
+  check_width(width, 4);
   Instr in;
   in.op = Op::sts;
   in.a = a;
@@ -230,18 +240,23 @@ void KernelBuilder::wmma_load(const Frag& f, Space s, uint8_t a, int32_t imm, ui
   }
 }
 
-void KernelBuilder::wmma_store(const Frag& f, Space s, uint8_t a, int32_t imm, uint32_t ldm, uint8_t buf) {
+void KernelBuilder::wmma_store(const Frag& f, Space s, uint8_t a, int32_t imm, uint32_t ldm, uint8_t buf,
+                              uint32_t max_width) {
   const uint32_t parts = mma().frag_parts(f.kind, f.in, f.acc), pb = mma().frag_part_bytes(f.kind, f.in, f.acc);
-  for (uint32_t p = 0; p < parts; ++p) {
-    const uint8_t src = static_cast<uint8_t>(f.reg + p * pb / 4);
-    Instr& in = s == Space::shared ? sts(a, imm, src, static_cast<uint8_t>(pb))
-                                   : stg(buf, a, imm, src, static_cast<uint8_t>(pb));
-    in.frag = static_cast<int8_t>(f.kind);
-    in.part = static_cast<uint8_t>(p);
-    in.ldm = ldm;
-    in.in = f.in;
-    in.acc = f.acc;
-  }
+  const uint32_t w = std::min(pb, max_width);
+  if (w < 4 || pb % w) throw InternalError(k_.name + ": fragment store in pieces of " + std::to_string(w) + " bytes");
+  for (uint32_t p = 0; p < parts; ++p)
+    for (uint32_t q = 0; q < pb / w; ++q) {
+      const uint8_t src = static_cast<uint8_t>(f.reg + (p * pb + q * w) / 4);
+      const int32_t at = imm + int32_t(q * w);
+      Instr& in = s == Space::shared ? sts(a, at, src, static_cast<uint8_t>(w))
+                                     : stg(buf, a, at, src, static_cast<uint8_t>(w));
+      in.frag = static_cast<int8_t>(f.kind);
+      in.part = static_cast<uint8_t>(p);
+      in.ldm = ldm;
+      in.in = f.in;
+      in.acc = f.acc;
+    }
 }
 
 void KernelBuilder::wmma_fill_zero(const Frag& c) {

@@ -84,7 +84,10 @@ class KernelBuilder {
 
   // wmma: fragment tile at (buf base +) R[a] + imm with rows ldm bytes apart.
   void wmma_load(const Frag& f, Space s, uint8_t a, int32_t imm, uint32_t ldm, uint8_t buf = kAbsolute);
-  void wmma_store(const Frag& f, Space s, uint8_t a, int32_t imm, uint32_t ldm, uint8_t buf = kAbsolute);
+  // max_width: each part stored as pieces of at most this many bytes (C
+  // rows whose pitch allows no wider access).
+  void wmma_store(const Frag& f, Space s, uint8_t a, int32_t imm, uint32_t ldm, uint8_t buf = kAbsolute,
+                  uint32_t max_width = 16);
   void wmma_fill_zero(const Frag& c);
   void wmma_mma(const Frag& d, const Frag& a, const Frag& b, const Frag& c);
   // Independent mmas interleaved set-major (set 0 of every op, then set 1,
@@ -96,6 +99,8 @@ class KernelBuilder {
 
  private:
   const MmaShape& mma() const;
+  // Throws InternalError unless width is a power of two in [least, 16].
+  void check_width(uint32_t width, uint32_t least) const;
   Kernel k_;
   uint32_t next_reg_ = 0;
   uint32_t next_pred_ = 0;

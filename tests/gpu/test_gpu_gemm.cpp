@@ -109,3 +109,50 @@ TEST_CASE("SIMT FFMA GEMM is bit-exact with fused multiply-adds", "[gpu][gemm]")
   // 2 x 2 CTAs x 64 x 64 x 48 (K padded to 16s) FMAs, 2 flops each.
   CHECK(r.result.sm[Ctr::fp32_flops] == 2ull * 4 * 64 * 64 * 48);
 }
+
+TEST_CASE("unaligned leading dimensions: the same values through narrower loads and stores", "[gpu][gemm]") {
+  Gpu gpu("gpu", test::load("gpu_small.yaml"));
+  // 96 x 35 x 72 fp16 -> fp32 on the classic 64 x 64 x 32 tile (4 warps,
+  // 128 threads): mp 128, np 64, kp 96, so 2 CTAs x 4 warps = 8 warps, each
+  // running 3 K tiles. A tile: 64 rows x 64 bytes = 256 16-byte chunks, B
+  // tile: 32 rows x 128 bytes = 256 chunks: 2 of each per thread per K tile.
+  const GpuGemmSpec packed{"g", 96, 35, 72, DType::fp16, AccType::f32};
+  const GemmRun p = run_gemm(gpu, packed, 21);
+  CHECK(mismatches(p) == 0);
+
+  // ldb = ldc = 35 (DeepBench's column-major M = 35): B rows 70 bytes apart
+  // are only 2-byte aligned, C rows 140 bytes apart 4-byte aligned.
+  GpuGemmSpec odd = packed;
+  odd.ldb = odd.ldc = 35;
+  GpuGemmPlan plan;
+  lower_gemm_tc(gpu.config(), test::classic(gpu.config(), odd), plan);
+  CHECK(plan.layout.a_width == 16);
+  CHECK(plan.layout.b_width == 2);
+  CHECK(plan.layout.c_width == 4);
+  CHECK(plan.layout.ldb % 16 == 70 % 16);  // the padded row keeps the caller's alignment
+  const GemmRun r = run_gemm(gpu, odd, 21);
+  CHECK(mismatches(r) == 0);
+  CHECK(r.got == p.got);
+  // Extra memory instructions, per warp:
+  //   B: each chunk's LDG.128 becomes 8 LDG.U16: 7 more x 2 chunks x 3 K tiles = 42;
+  //   C: each fp32 fragment's 2 STG.128 become 8 STG.32: 6 more x (2 x 2) fragments = 24;
+  // x 8 warps = (42 + 24) x 8 = 528.
+  CHECK(r.result.sm[Ctr::inst_ldst] - p.result.sm[Ctr::inst_ldst] == 528);
+  // Packing the halves: one IMAD per staging register, 4 x 2 chunks x 3 K tiles x 8 warps = 192.
+  CHECK(r.result.sm[Ctr::inst_int32] - p.result.sm[Ctr::inst_int32] == 192);
+  CHECK(r.result.cycles > p.result.cycles);
+
+  // lda = 76: A rows 152 bytes apart, 8-byte aligned: each A chunk's LDG.128
+  // becomes 2 LDG.64: 1 more x 2 chunks x 3 K tiles x 8 warps = 48, no packing.
+  GpuGemmSpec a8 = packed;
+  a8.lda = 76;
+  const GemmRun q = run_gemm(gpu, a8, 21);
+  CHECK(q.got == p.got);
+  CHECK(q.result.sm[Ctr::inst_ldst] - p.result.sm[Ctr::inst_ldst] == 48);
+  CHECK(q.result.sm[Ctr::inst_int32] == p.result.sm[Ctr::inst_int32]);
+
+  // A leading dimension shorter than its row is bad input.
+  GpuGemmSpec bad = packed;
+  bad.ldb = 34;
+  CHECK_THROWS_AS(lower_gemm_tc(gpu.config(), bad, plan), GpuLoweringError);
+}

@@ -22,10 +22,11 @@ uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
 // A row-major in memory: each chunk's pointer steps bk elements per K tile.
 class DenseA : public ATileSource {
  public:
-  DenseA(uint64_t lda, uint32_t step) : lda_(lda), step_(step) {}
+  DenseA(uint64_t lda, uint32_t step, uint32_t width) : lda_(lda), step_(step), width_(width) {}
   void alloc(KernelBuilder& kb, uint32_t per_thread) override {
     g_.resize(per_thread);
     for (auto& r : g_) r = kb.reg();
+    if (width_ == 2) hi_ = kb.reg(4 * per_thread);  // odd halves (narrow_load)
   }
   uint8_t setup_scratch(uint32_t i) const override { return g_[i]; }
   void chunk(KernelBuilder& kb, uint32_t i, uint8_t row, uint8_t col) override {
@@ -33,17 +34,26 @@ class DenseA : public ATileSource {
     kb.alu(Op::iadd, g_[i], g_[i], col);
   }
   void load(KernelBuilder& kb, uint8_t st) override {
-    for (size_t i = 0; i < g_.size(); ++i) kb.ldg(uint8_t(st + 4 * i), kTcBufA, g_[i], 0, 16);
+    for (size_t i = 0; i < g_.size(); ++i) narrow_load(kb, kTcBufA, g_[i], uint8_t(st + 4 * i), width_, hi(i));
+  }
+  void pack(KernelBuilder& kb, uint8_t st) override {
+    for (size_t i = 0; i < g_.size(); ++i) narrow_pack(kb, uint8_t(st + 4 * i), width_, hi(i));
   }
   void advance(KernelBuilder& kb) override {
     for (auto r : g_) kb.alui(Op::iadd, r, r, int32_t(step_));
   }
 
  private:
+  uint8_t hi(size_t i) const { return hi_ == kRZ ? kRZ : uint8_t(hi_ + 4 * i); }
   uint64_t lda_;
-  uint32_t step_;
+  uint32_t step_, width_;
   std::vector<uint8_t> g_;
+  uint8_t hi_ = kRZ;
 };
+
+// The row pitch in bytes for padded rows of `row` bytes (a multiple of 16)
+// whose caller's leading dimension is ld elements of e bytes (0: none).
+uint64_t pitch_of(uint64_t row, uint64_t ld, uint32_t e) { return row + ld * e % 16; }
 
 }  // namespace
 
@@ -82,6 +92,11 @@ std::pair<uint64_t, uint64_t> raster(uint64_t i, uint64_t grid_m, uint64_t grid_
 
 void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan, const TcEpilogue& ep) {
   if (ep.residual) throw GpuLoweringError(spec.name + ": the GEMM epilogue has no fused residual add");
+  const bool own_ld = spec.lda || spec.ldb || spec.ldc;
+  if (own_ld && (spec.sparse || use_gemm_sm80(cfg, spec)))
+    throw GpuLoweringError(spec.name + ": leading dimensions are modelled on the double-buffered tensor-core kernel only");
+  if ((spec.lda && spec.lda < spec.k) || (spec.ldb && spec.ldb < spec.n) || (spec.ldc && spec.ldc < spec.n))
+    throw GpuLoweringError(spec.name + ": a leading dimension shorter than its row");
   if (spec.sparse) return lower_gemm_sm80_sparse(cfg, spec, plan, ep);  // 2:4 weights on mma.sp
   if (use_gemm_sm80(cfg, spec)) return lower_gemm_sm80(cfg, spec, plan, ep);  // Ampere: cp.async multistage
   check_tc_path(cfg, spec.in, spec.acc, spec.name);
@@ -89,10 +104,23 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in));
   const uint32_t ce = out_bytes(spec);
   const MmaShape* mma = &mma_shape(cfg.tensor_core.mma);
+  // The widest accesses the caller's leading dimensions allow (16: the own layout).
+  const uint32_t aw = row_access_width(spec.lda * e), bw = row_access_width(spec.ldb * e);
+  const uint32_t cw = row_access_width(spec.ldc * ce);
+  if (cw < 4)
+    throw GpuLoweringError(spec.name + ": C rows only 2-byte aligned (ldc " + std::to_string(spec.ldc) +
+                           "): the kernel stores 4-byte register pieces at least");
+  const auto check_split_c = [&](const GemmTiling& t) {
+    if (t.split_k > 1 && cw < 16)
+      throw GpuLoweringError(spec.name + ": split-K's reduction stores 16-byte pieces of C, which ldc " +
+                             std::to_string(spec.ldc) + " does not align");
+  };
   auto build = [&](const GemmTiling& t, uint64_t kslice, uint64_t lda, uint64_t ldb, uint64_t ldc,
                    const TcEpilogue& kep) {
-    DenseA src(lda, t.bk * e);
+    DenseA src(lda, t.bk * e, aw);
     TcKernelDesc desc{spec.name + "_tc_" + t.name(), spec.in, spec.acc, t, kslice, ldb, ldc, kep, mma};
+    desc.b_width = bw;
+    desc.c_width = cw;
     desc.rows = spec.m < t.bm ? static_cast<uint32_t>(spec.m) : 0;  // a GEMV: only its rows are stored
     return build_tc_kernel(desc, src);
   };
@@ -103,8 +131,10 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   } else {
     // Registers per thread do not depend on the pitches or K: a small stand-in layout.
     const auto regs = [&](const GemmTiling& c) {
+      check_split_c(c);  // a candidate that cannot store C does not build
       const uint64_t np = round_up(spec.n, c.bn);
-      return build(c, uint64_t(c.bk) * 4, uint64_t(c.bk) * 4 * e, np * e, np * ce, c.split_k > 1 ? TcEpilogue{} : ep)
+      return build(c, uint64_t(c.bk) * 4, pitch_of(uint64_t(c.bk) * 4 * e, spec.lda, e), pitch_of(np * e, spec.ldb, e),
+                   pitch_of(np * ce, spec.ldc, ce), c.split_k > 1 ? TcEpilogue{} : ep)
           .regs_per_thread;
     };
     t = choose_gemm_kernel(cfg, spec, regs).t;
@@ -113,6 +143,7 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
     throw GpuLoweringError(spec.name + ": split_k and group_m must be >= 1 and the main loop has 2 stages");
   if (t.split_k > 1 && spec.acc != AccType::f32)
     throw GpuLoweringError(spec.name + ": split-K needs fp32 accumulation");
+  check_split_c(t);
   plan.tiling = t;
   const bool split = t.split_k > 1;
   GpuGemmLayout& L = plan.layout;
@@ -123,9 +154,12 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   L.in_bytes = e;
   L.out_bytes = ce;
   L.dot_group = mma_shape(cfg.tensor_core.mma).dot_group(spec.in);
-  L.lda = L.kp * e;
-  L.ldb = L.np * e;
-  L.ldc = L.np * ce;
+  L.lda = pitch_of(L.kp * e, spec.lda, e);
+  L.ldb = pitch_of(L.np * e, spec.ldb, e);
+  L.ldc = pitch_of(L.np * ce, spec.ldc, ce);
+  L.a_width = aw;
+  L.b_width = bw;
+  L.c_width = cw;
   L.a = 0;
   L.b = round_up(L.a + L.mp * L.lda, 256);
   L.c = round_up(L.b + L.kp * L.ldb, 256);

@@ -81,6 +81,15 @@ struct GpuGemmSpec {
   std::optional<GemmTiling> tiling = std::nullopt;
   // B is weights pruned to 2:4 along K, run on sparse tensor cores (gemm_sm80_sparse.h).
   bool sparse = false;
+  // Leading dimensions of A, B and C in elements, as a library call gets
+  // them (lda, ldb, ldc of row-major matrices); 0: the kernel's own layout
+  // (rows padded to the tile, 16-byte aligned). The tensor-core kernel
+  // loads an operand (stores C) with the widest access its rows' alignment
+  // allows: 16 bytes, or 8, 4, 2 where ld x element bytes is not a multiple
+  // of 16, as a library's narrow-load kernel must. The simulated rows stay
+  // padded to the tile (zeros, so no predication), at a pitch with the same
+  // alignment: padded row bytes + (ld bytes mod 16).
+  uint64_t lda = 0, ldb = 0, ldc = 0;
 };
 
 // Device memory layout of one GEMM.
@@ -89,6 +98,7 @@ struct GpuGemmLayout {
   uint64_t a = 0, b = 0, c = 0;     // byte addresses
   uint64_t bias = 0;                // np fp32 values (zero padded), when the epilogue adds a bias
   uint64_t lda = 0, ldb = 0, ldc = 0;  // row pitches in bytes
+  uint32_t a_width = 16, b_width = 16, c_width = 16;  // widest global access their alignment allows
   uint64_t bytes = 0;               // device memory used
   uint32_t in_bytes = 2, out_bytes = 4;
   // Split-K: split_k partial products of kslice K each, fp32, mp x np apiece

@@ -59,6 +59,29 @@ std::vector<uint8_t> residual_slots(const TcKernelDesc& d, uint32_t need, const 
   return res;
 }
 
+uint32_t row_access_width(uint64_t pitch) {
+  uint32_t w = 16;
+  while (w > 2 && pitch % w) w /= 2;
+  return w;
+}
+
+void narrow_load(KernelBuilder& kb, uint8_t buf, uint8_t addr, uint8_t st, uint32_t width, uint8_t hi) {
+  if (width >= 4) {
+    for (uint32_t q = 0; q < 16 / width; ++q)
+      kb.ldg(uint8_t(st + q * width / 4), buf, addr, int32_t(q * width), uint8_t(width));
+    return;
+  }
+  for (uint32_t q = 0; q < 4; ++q) {
+    kb.ldg(uint8_t(st + q), buf, addr, int32_t(4 * q), 2);
+    kb.ldg(uint8_t(hi + q), buf, addr, int32_t(4 * q + 2), 2);
+  }
+}
+
+void narrow_pack(KernelBuilder& kb, uint8_t st, uint32_t width, uint8_t hi) {
+  if (width >= 4) return;
+  for (uint32_t q = 0; q < 4; ++q) kb.alui(Op::imad, uint8_t(st + q), uint8_t(hi + q), 65536, uint8_t(st + q));
+}
+
 uint32_t tc_threads(const GemmTiling& t) { return (t.bm / t.wm) * (t.bn / t.wn) * 32; }
 
 uint32_t tc_shared_bytes(const GemmTiling& t, DType in) {
@@ -121,6 +144,8 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   // Residual: C-fragment slots in the A- and B-fragment registers (free
   // after the main loop), carved from their consecutive runs.
   const std::vector<uint8_t> res = d.ep.residual ? residual_slots(d, accs[0].regs(), {{fa[0], fa[1]}, fb}) : std::vector<uint8_t>{};
+  if (d.b_width < 2 || d.b_width > 16 || 16 % d.b_width) throw InternalError(d.name + ": B loads of " + std::to_string(d.b_width) + " bytes");
+  const uint8_t hiB = d.b_width == 2 ? kb.reg(4 * b_per_thread) : kRZ;  // odd halves (narrow_load)
 
   // Per-thread addressing, once.
   kb.s2r(tid, Special::tid);
@@ -194,11 +219,14 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
 
   auto load_tile = [&]() {
     src.load(kb, stA);
-    for (uint32_t i = 0; i < b_per_thread; ++i) kb.ldg(uint8_t(stB + 4 * i), kTcBufB, gB[i], 0, 16);
+    for (uint32_t i = 0; i < b_per_thread; ++i)
+      narrow_load(kb, kTcBufB, gB[i], uint8_t(stB + 4 * i), d.b_width, uint8_t(hiB + 4 * i));
     src.advance(kb);
     for (uint32_t i = 0; i < b_per_thread; ++i) kb.alui(Op::iadd, gB[i], gB[i], int32_t(uint64_t(t.bk) * d.ldb));
   };
   auto store_tile = [&](uint32_t st) {
+    src.pack(kb, stA);
+    for (uint32_t i = 0; i < b_per_thread; ++i) narrow_pack(kb, uint8_t(stB + 4 * i), d.b_width, uint8_t(hiB + 4 * i));
     for (uint32_t i = 0; i < a_per_thread; ++i) kb.sts(sA[i], int32_t(st * stage), uint8_t(stA + 4 * i), 16);
     for (uint32_t i = 0; i < b_per_thread; ++i) kb.sts(sB[i], int32_t(st * stage), uint8_t(stB + 4 * i), 16);
   };
@@ -288,7 +316,7 @@ void emit_tc_epilogue(KernelBuilder& kb, const TcKernelDesc& d, const std::vecto
   }
   const GemmTiling& t = d.t;
   const uint32_t P = t.bn * 4 + 16;  // shared row pitch of the C tile (padded: fewer bank conflicts)
-  if (d.rows > 0 && d.rows < t.bm && ce == 4 && uint64_t(t.bm) * P <= tc_shared_bytes(t, d.in)) {
+  if (d.rows > 0 && d.rows < t.bm && ce == 4 && d.c_width == 16 && uint64_t(t.bm) * P <= tc_shared_bytes(t, d.in)) {
     const uint32_t warps_n = t.bn / t.wn, threads = tc_threads(t);
     const uint32_t chunks_row = t.bn / 4, chunks = d.rows * chunks_row;
     // The warp's origin in the shared C tile: (w / warps_n) wm rows, (w % warps_n) wn columns.
@@ -325,7 +353,7 @@ void emit_tc_epilogue(KernelBuilder& kb, const TcKernelDesc& d, const std::vecto
   for (uint32_t i = 0; i < fm; ++i)
     for (uint32_t j = 0; j < fn; ++j)
       kb.wmma_store(accs[i * fn + j], Space::global, r.rC, int32_t(i * M * d.ldc + j * N * ce), uint32_t(d.ldc),
-                    kTcBufC);
+                    kTcBufC, d.c_width);
   kb.exit();
 }
 

@@ -36,6 +36,11 @@ class ATileSource {
   virtual void chunk(xpu::gpu::KernelBuilder& kb, uint32_t i, uint8_t row, uint8_t col) = 0;
   // LDG.128s of the current K tile's chunks into st + 4 i.
   virtual void load(xpu::gpu::KernelBuilder& kb, uint8_t st) = 0;
+  // Before the STS.128s of the chunks at st + 4 i (narrow_pack's place).
+  virtual void pack(xpu::gpu::KernelBuilder& kb, uint8_t st) {
+    (void)kb;
+    (void)st;
+  }
   // Moves to the next K tile (emitted after the B tile's loads).
   virtual void advance(xpu::gpu::KernelBuilder& kb) = 0;
   // cp.async kernels (sm80_mainloop.h): the current K tile's chunk i
@@ -62,6 +67,9 @@ struct TcKernelDesc {
   // CTA copies the real rows out with STG.128s, instead of every warp
   // storing its padding rows too (15 of 16 rows of a GEMV's partial sums).
   uint32_t rows = 0;
+  // The widest global access B's rows (loads) and C's rows (stores) allow:
+  // 16, or 8, 4, 2 where the pitch is only that aligned (narrow_load).
+  uint32_t b_width = 16, c_width = 16;
 };
 
 // Throws GpuLoweringError when the tiles do not divide over the threads or
@@ -95,6 +103,16 @@ uint32_t bias_run(const xpu::gpu::MmaShape& mma, DType in);
 // GpuLoweringError when there are none.
 std::vector<uint8_t> residual_slots(const TcKernelDesc& d, uint32_t need,
                                     const std::vector<std::vector<xpu::gpu::Frag>>& runs);
+// The widest access (16, 8, 4, 2 bytes) rows `pitch` bytes apart allow.
+uint32_t row_access_width(uint64_t pitch);
+// One 16-byte chunk of a row as loads of `width` bytes (16 / width of
+// them, LDG.128 when 16) from (buf base +) R[addr] into its 4 staging
+// registers at st. 2-byte loads fill the low halves: the even elements go
+// to st .. st + 3, the odd ones to hi .. hi + 3 (4 more registers), and
+// narrow_pack merges them (one IMAD per register, as a PRMT would) before
+// the chunk's STS.128; for other widths narrow_pack emits nothing.
+void narrow_load(xpu::gpu::KernelBuilder& kb, uint8_t buf, uint8_t addr, uint8_t st, uint32_t width, uint8_t hi);
+void narrow_pack(xpu::gpu::KernelBuilder& kb, uint8_t st, uint32_t width, uint8_t hi);
 uint32_t tc_threads(const GemmTiling& t);
 uint32_t tc_shared_bytes(const GemmTiling& t, DType in);
 
