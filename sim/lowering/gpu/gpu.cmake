@@ -5,6 +5,7 @@
 add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/gemm_tc.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gemm_select.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/gemm_grid.cpp
   ${CMAKE_CURRENT_LIST_DIR}/splitk_reduce.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gemm_sm80.cpp
   ${CMAKE_CURRENT_LIST_DIR}/sm80_mainloop.cpp

@@ -235,7 +235,9 @@ Kernel build_sm80_kernel(const TcKernelDesc& d, uint32_t S, ATileSource& src) {
   // One K tile; `copies`: issue tile t + S - 1 meanwhile; `next`: prefetch
   // into the next tile at the end (else just commit).
   auto tile = [&](bool copies, bool next) {
-    if (nb < 2 || fm % 2) throw InternalError(d.name + ": the fragment pipeline needs an even fm");
+    // A fragments alternate by mma batch, B sets by k slice; a tile's last
+    // batch prefetches into the next tile's first, which must differ.
+    if (nb % 2 || nk % 2) throw InternalError(d.name + ": the fragment pipeline needs even batch and k-slice counts");
     for (uint32_t kk = 0; kk < nk; ++kk)
       for (uint32_t i = 0; i < fm; ++i) {
         const uint32_t b = kk * fm + i;
@@ -259,6 +261,9 @@ Kernel build_sm80_kernel(const TcKernelDesc& d, uint32_t S, ATileSource& src) {
   };
 
   emit_ring(kb, ktiles, S, cnt, p, issue_tile, next_tile, tile);
+  // The skinny store (d.rows) stages C in shared memory over the ring:
+  // every warp's last fragment loads must be done first.
+  if (d.rows > 0) kb.bar();
   for (uint32_t j = 0; j < fn && d.ep.bias; ++j)
     kb.ldg(uint8_t(bias + run * j), kTcBufBias, rBias, int32_t(j * N * 4), uint8_t(run * 4));
   emit_tc_epilogue(kb, d, accs, fm, fn, TcEpilogueRegs{bias, run, rC, tmp, tmp2, cnt, p, res});

@@ -62,8 +62,8 @@ std::vector<uint32_t> reference_gemm_tc(DType in, xpu::gpu::AccType acc, uint64_
 }
 
 std::vector<uint32_t> reference_gemm_tc_split(DType in, uint64_t m, uint64_t n, uint64_t k, uint64_t kslice,
-                                              uint32_t split, const uint8_t* a, const uint8_t* b) {
-  if (split <= 1) return reference_gemm_tc(in, xpu::gpu::AccType::f32, m, n, k, kslice, a, b);
+                                              uint32_t split, const uint8_t* a, const uint8_t* b, uint32_t group) {
+  if (split <= 1) return reference_gemm_tc(in, xpu::gpu::AccType::f32, m, n, k, kslice, a, b, group);
   const uint64_t e = dtype_bytes(in);
   std::vector<uint32_t> c;
   for (uint32_t s = 0; s < split; ++s) {
@@ -71,7 +71,7 @@ std::vector<uint32_t> reference_gemm_tc_split(DType in, uint64_t m, uint64_t n, 
     std::vector<uint8_t> as(m * ks * e), bs(ks * n * e);
     for (uint64_t i = 0; i < m; ++i) std::memcpy(&as[i * ks * e], a + (i * k + k0) * e, ks * e);
     std::memcpy(bs.data(), b + k0 * n * e, ks * n * e);
-    const auto p = reference_gemm_tc(in, xpu::gpu::AccType::f32, m, n, ks, kslice, as.data(), bs.data());
+    const auto p = reference_gemm_tc(in, xpu::gpu::AccType::f32, m, n, ks, kslice, as.data(), bs.data(), group);
     if (s == 0) {
       c = p;
       continue;
