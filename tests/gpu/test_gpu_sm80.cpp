@@ -73,9 +73,13 @@ void run_conv(Gpu& gpu, const ConvSpec& s, uint64_t seed, ConvOut& o) {
   std::vector<float> bias(s.k);
   for (uint64_t j = 0; j < s.k; ++j) bias[j] = float(int(j % 5) - 2) * 0.5f;
   stage_conv_inputs(o.plan.layout, s, x.data(), w.data(), bias.data(), gpu.memory());
+  // A residual (ep.residual): values of both signs, some cancelling the sum.
+  std::vector<float> res(o.plan.layout.m * o.plan.layout.n);
+  for (size_t i = 0; i < res.size(); ++i) res[i] = float(int(i % 11) - 5) * 0.375f;
+  if (s.ep.residual) stage_conv_residual(o.plan.layout, res.data(), gpu.memory());
   gpu.run(o.plan.launch, RunOptions{true, false});
   const auto got = read_conv_output(o.plan.layout, s, gpu.memory());
-  const auto want = reference_conv_tc(o.plan.layout, s, x.data(), w.data(), bias.data());
+  const auto want = reference_conv_tc(o.plan.layout, s, x.data(), w.data(), bias.data(), res.data());
   for (size_t i = 0; i < got.size(); ++i) {
     o.bad += got[i] != want[i];
     o.nonzero += got[i] != 0;
@@ -239,6 +243,32 @@ TEST_CASE("sm80 2:4 sparse implicit-GEMM conv, bit-exact", "[gpu][conv][ampere][
     // Real data through the gather: most outputs nonzero (about half after the relu).
     CHECK(o.nonzero > o.plan.layout.m * o.plan.layout.n / 3);
   }
+}
+
+TEST_CASE("sm80 2:4 sparse conv with a fused residual add, bit-exact", "[gpu][conv][ampere][sparse][sm80]") {
+  Gpu gpu("gpu", test::load("ampere_small.yaml"));
+  // y = relu((conv + bias) + res) and (conv + bias) + res, each add one fp32
+  // rounding (reference_epilogue), on a 3x3 (128-channel tiles, two CTA
+  // rows) and a 1x1 (64-channel tile).
+  ConvSpec a = conv(2, 64, 8, 130, 3, 1, 1, DType::fp16, true);
+  ConvSpec b = conv(1, 256, 7, 64, 1, 1, 0, DType::bf16, true);
+  b.ep.act = Activation::none;
+  for (ConvSpec* s : {&a, &b}) {
+    s->sparse = true;
+    s->ep.residual = true;
+    ConvOut o;
+    run_conv(gpu, *s, 77, o);
+    INFO(s->c << " channels, " << s->r << "x" << s->s);
+    CHECK(o.bad == 0);
+    CHECK(o.plan.launch.nbufs == 6);  // X, W, C, bias, metadata, residual
+    CHECK(o.nonzero > o.plan.layout.m * o.plan.layout.n / 3);
+  }
+  // int8 accumulates in int32: no fused residual add.
+  ConvSpec c = conv(1, 64, 9, 64, 3, 1, 1, DType::int8);
+  c.sparse = true;
+  c.ep.residual = true;
+  ConvPlan plan;
+  CHECK_THROWS_WITH(lower_conv_implicit(gpu.config(), c, plan), Catch::Matchers::Contains("residual add needs fp32"));
 }
 
 TEST_CASE("2:4 sparsity on a machine without mma.sp is a clear lowering error", "[gpu][sparse][sm80]") {

@@ -338,7 +338,7 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
   ConvA src(geo);
   if (spec.sparse) {
     build_sparse_launch(cfg, spec.name + "_conv_sm80_sp24", spec.in, spec.acc, t, g, spec.ep, src, 0, plan.kernel,
-                        plan.launch, plan.tiling);
+                        plan.launch, plan.tiling, L.res);
     return;
   }
   uint32_t stages = 2;
