@@ -587,6 +587,21 @@ Kernel mma_loop(uint32_t accs, uint32_t per_iter, uint32_t iters, Types t = {DTy
   return kb.finish();
 }
 
+// A loop kernel on all 108 SMs, 2 CTAs of 8 warps each, timing only.
+LaunchResult run_loop(Gpu& gpu, const Kernel& k, uint32_t shared_bytes) {
+  Launch l;
+  l.kernel = &k;
+  l.threads = 256;
+  l.shared_bytes = shared_bytes;
+  l.ctas = 2 * gpu.config().sms;
+  return gpu.run(l, RunOptions{false, false});
+}
+
+// Tera-operations per second (2 per MAC) of `macs` in `cycles` at the config's clock.
+double tera_ops(const GpuConfig& cfg, double macs, uint64_t cycles) {
+  return 2 * macs / (double(cycles) / (cfg.clock_mhz * 1e6)) / 1e12;
+}
+
 }  // namespace
 
 TEST_CASE("a100: an mma.sync loop sustains >= 90% of the 312 TFLOPS dense peak", "[gpu][micro][ampere]") {
@@ -596,17 +611,11 @@ TEST_CASE("a100: an mma.sync loop sustains >= 90% of the 312 TFLOPS dense peak",
   // 64 cycles later (> the 33-cycle latency); 8 warps per CTA, 2 CTAs per
   // SM on all 108 SMs; timing only.
   const uint32_t iters = 50, per_iter = 2, accs = 8;
-  const Kernel k = mma_loop(accs, per_iter, iters);
-  Launch l;
-  l.kernel = &k;
-  l.threads = 256;
-  l.shared_bytes = 1024;
-  l.ctas = 2 * cfg.sms;
-  const LaunchResult r = gpu.run(l, RunOptions{false, false});
+  const LaunchResult r = run_loop(gpu, mma_loop(accs, per_iter, iters), 1024);
   // MACs: CTAs x 8 warps x iters x per_iter x accs x 2048.
-  const double macs = double(l.ctas) * 8 * iters * per_iter * accs * 2048;
+  const double macs = 2.0 * cfg.sms * 8 * iters * per_iter * accs * 2048;
   CHECK(double(r.sm[Ctr::mac_fp16]) == macs);
-  const double tflops = 2 * macs / (double(r.cycles) / (cfg.clock_mhz * 1e6)) / 1e12;
+  const double tflops = tera_ops(cfg, macs, r.cycles);
   WARN("sustained mma.sync " << tflops << " TFLOPS in " << r.cycles << " cycles");
   CHECK(tflops >= 0.9 * 312);
   CHECK(tflops <= 311.9);  // never above the peak (311.87)
@@ -618,18 +627,11 @@ TEST_CASE("a100: an int8 mma.sync loop sustains >= 90% of the 624 TOPS dense pea
   // As the fp16 loop: m16n8k32 (4096 MACs) issues every ii_int8 = 8
   // cycles per sub-core, twice the fp16 MACs in the same interval.
   const uint32_t iters = 50, per_iter = 2, accs = 8;
-  const Kernel k = mma_loop(accs, per_iter, iters, {DType::int8, AccType::s32});
-  Launch l;
-  l.kernel = &k;
-  l.threads = 256;
-  l.shared_bytes = 1024;
-  l.ctas = 2 * cfg.sms;
-  const LaunchResult r = gpu.run(l, RunOptions{false, false});
-  // MACs: CTAs x 8 warps x iters x per_iter x accs x 4096.
-  const double macs = double(l.ctas) * 8 * iters * per_iter * accs * 4096;
+  const LaunchResult r = run_loop(gpu, mma_loop(accs, per_iter, iters, {DType::int8, AccType::s32}), 1024);
+  const double macs = 2.0 * cfg.sms * 8 * iters * per_iter * accs * 4096;
   CHECK(double(r.sm[Ctr::mac_int8]) == macs);
   CHECK(r.sm[Ctr::mac_fp16] == 0);
-  const double tops = 2 * macs / (double(r.cycles) / (cfg.clock_mhz * 1e6)) / 1e12;
+  const double tops = tera_ops(cfg, macs, r.cycles);
   WARN("sustained int8 mma.sync " << tops << " TOPS in " << r.cycles << " cycles");
   // Peak: 108 SMs x 4 tensor cores x 512 int8 MACs x 2 x 1.41 GHz = 623.7 TOPS.
   CHECK(tops >= 0.9 * 624);
@@ -828,16 +830,11 @@ TEST_CASE("a100: an mma.sp loop sustains >= 90% of the 624 TFLOPS sparse peak", 
   const GpuConfig cfg = test::load("a100.yaml");
   Gpu gpu("gpu", cfg);
   const uint32_t iters = 50, accs = 8;
-  const Kernel k = mma_sp_loop(accs, iters);
-  Launch l;
-  l.kernel = &k;
-  l.threads = 256;
-  l.ctas = 2 * cfg.sms;
-  const LaunchResult r = gpu.run(l, RunOptions{false, false});
+  const LaunchResult r = run_loop(gpu, mma_sp_loop(accs, iters), 0);
   // Real MACs: 2048 per mma.sp; dense-equivalent twice that (m16n8k32).
-  const double real = double(l.ctas) * 8 * iters * 2 * accs * 2048;
+  const double real = 2.0 * cfg.sms * 8 * iters * 2 * accs * 2048;
   CHECK(double(r.sm[Ctr::mac_sparse16]) == real);
-  const double tflops = 2 * (2 * real) / (double(r.cycles) / (cfg.clock_mhz * 1e6)) / 1e12;
+  const double tflops = tera_ops(cfg, 2 * real, r.cycles);
   WARN("sustained mma.sp " << tflops << " dense-equivalent TFLOPS in " << r.cycles << " cycles");
   CHECK(tflops >= 0.9 * 624);
   CHECK(tflops <= 623.8);  // 2 x 311.87
@@ -847,18 +844,13 @@ TEST_CASE("a100: an int8 mma.sp loop sustains >= 90% of the 1248 TOPS sparse pea
   const GpuConfig cfg = test::load("a100.yaml");
   Gpu gpu("gpu", cfg);
   const uint32_t iters = 50, accs = 8;
-  const Kernel k = mma_sp_loop(accs, iters, {DType::int8, AccType::s32});
-  Launch l;
-  l.kernel = &k;
-  l.threads = 256;
-  l.ctas = 2 * cfg.sms;
-  const LaunchResult r = gpu.run(l, RunOptions{false, false});
+  const LaunchResult r = run_loop(gpu, mma_sp_loop(accs, iters, {DType::int8, AccType::s32}), 0);
   // Real MACs: 4096 per int8 mma.sp (the dense m16n8k32's, in its 8-cycle
   // interval); dense-equivalent twice that (m16n8k64).
-  const double real = double(l.ctas) * 8 * iters * 2 * accs * 4096;
+  const double real = 2.0 * cfg.sms * 8 * iters * 2 * accs * 4096;
   CHECK(double(r.sm[Ctr::mac_sparse8]) == real);
   CHECK(r.sm[Ctr::mac_sparse16] == 0);
-  const double tops = 2 * (2 * real) / (double(r.cycles) / (cfg.clock_mhz * 1e6)) / 1e12;
+  const double tops = tera_ops(cfg, 2 * real, r.cycles);
   WARN("sustained int8 mma.sp " << tops << " dense-equivalent TOPS in " << r.cycles << " cycles");
   // Peak: 2 x 623.7 = 1247.5 TOPS.
   CHECK(tops >= 0.9 * 1248);
