@@ -65,8 +65,8 @@ TEST_CASE("sampled timing: within 2 % of full simulation with waves skipped and 
   // that is quick to simulate in full.
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"gpu_small.yaml", "gemm_skinny_262144x128x64"},    {"gpu_small.yaml", "attn_context_b128_s512_d64"},
-      {"gpu_small.yaml", "scale_16384x1024"},             {"ampere_small.yaml", "gemm_sq_8192x8192x128"},
-      {"ampere_small.yaml", "gemm_ffn_16384x4096x256"},   {"ampere_small.yaml", "attn_scores_b64_s1024_d64"},
+      {"gpu_small.yaml", "scale_16384x1024"},             {"ampere_small.yaml", "gemm_skinny_131072x256x128"},
+      {"ampere_small.yaml", "gemm_skinny_262144x128x64"}, {"ampere_small.yaml", "attn_scores_b64_s1024_d64"},
   };
   for (const auto& [config, name] : cases) {
     gpu::Gpu& g = gpu_for(config);
