@@ -74,6 +74,13 @@ void lower_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan&
   } else {
     GemmKernelFamily f;
     f.candidates = sm80_candidates(spec.in);
+    // M <= 16: only the skinny tiles. A 64-row tile would pad A 4x or more
+    // and run as many more mmas and shared-memory traffic, which the model,
+    // built for full tiles, charges to the L2 alone.
+    if (spec.m <= 16)
+      f.candidates.erase(std::remove_if(f.candidates.begin(), f.candidates.end(),
+                                        [](const GemmTiling& t) { return t.bm > 32; }),
+                         f.candidates.end());
     // Registers per thread do not depend on the pitches or K: a small stand-in layout.
     f.regs = [&](const GemmTiling& c) {
       const uint64_t np = (spec.n + c.bn - 1) / c.bn * c.bn, kp = uint64_t(c.bk) * c.stages;

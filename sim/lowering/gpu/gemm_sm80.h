@@ -23,6 +23,7 @@
 //     16 x 128 x 64    16 x 64   5            projections), M padded to one
 //     16 x 64 x 64     16 x 32   5            m16 row tile; only the real
 //                                             rows of C (or partials) are stored
+//   GEMMs of M <= 16 choose among the 32- and 16-row tiles only.
 //   The large tiles are CUTLASS's sm80 tensor-op tiles; the 32- and 16-row
 //   ones are ours (CUTLASS's sm80 table stops at 64 rows; cuBLAS runs
 //   skinny GEMMs with split-K GEMV-like kernels), with deep rings and long
