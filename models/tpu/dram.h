@@ -76,11 +76,24 @@ double repeat_add(double x, double d, uint64_t m);
 // The channels' bookings (timing rules above), without SystemC.
 class DramChannels {
  public:
+  // When each channel is free (fractional cycle). `uniform`: all of them at
+  // `max_until` (then `until` is stale): the state a run of whole, aligned
+  // groups leaves, so that the next such group is booked in O(1).
+  struct Times {
+    std::vector<double> until;
+    double max_until = 0;
+    bool uniform = true;
+  };
+
   explicit DramChannels(const TpuConfig& cfg);
   // Books the chunks of [addr, addr + bytes) no earlier than `cursor`;
   // returns the fractional cycle at which the last one ends (>= cursor).
   // `now` (the current cycle, <= cursor + 2) lets old busy intervals go.
   double book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now);
+  // The end book() would return, on a copy of the channel state that
+  // `scratch` holds (copy_times() fills it); books nothing.
+  double dry_book(Times& scratch, uint64_t addr, uint64_t bytes, double cursor) const;
+  void copy_times(Times& scratch) const { scratch = times_; }
   // Cycles with at least one busy channel booked since the last call.
   uint64_t take_busy_cycles() {
     const uint64_t b = busy_new_;
@@ -90,11 +103,14 @@ class DramChannels {
 
  private:
   void add_busy(uint64_t from, uint64_t to);
+  // Advances `t` by one request; returns its end. Each channel's interval
+  // goes to spans_ when `spans` (book(); dry_book() passes false).
+  double advance(Times& t, uint64_t addr, uint64_t bytes, double cursor, std::vector<std::pair<double, double>>* spans) const;
 
   uint64_t channels_, interleave_, burst_;
   double cycles_per_byte_per_channel_;
   double d_full_;  // cycles of a whole interleave chunk
-  std::vector<double> busy_until_;
+  Times times_;
   std::map<uint64_t, uint64_t> busy_;  // disjoint [from, to) intervals with a busy channel
   std::vector<std::pair<double, double>> spans_;  // scratch for book(): disjoint channel intervals
   uint64_t busy_new_ = 0;
@@ -132,9 +148,14 @@ class Dram : public sc_core::sc_module {
   // From an SC_THREAD of a requester that shares the DRAM: the whole transfer
   // as group_bytes() accesses, each posted when access() after access() would
   // post it, with the same bookings at the same cycles; the thread sleeps
-  // until the cycle at which it would have come back from its last group
-  // (the groups' postings and bookings are done by an SC_METHOD, not by
-  // waking the thread twice per group). Returns the last group's end.
+  // until the cycle at which it would have come back from its last group.
+  // The groups are booked lazily, without waking anyone per group: a group
+  // is booked when something needs the channels' state of its cycle (another
+  // requester posting, or the stream's end), in booking-cycle order and
+  // together with the requests of its cycle, so the arbitration is the one
+  // of access() after access(). The wake-up cycle is projected on a copy of
+  // the channels' state and projected again whenever another requester
+  // posts while a group is still to be booked. Returns the last group's end.
   double stream(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor);
 
   // Latency of `who`'s transfers (DRAM's, or the CMEM's for a requester it serves).
@@ -169,22 +190,31 @@ class Dram : public sc_core::sc_module {
     double end = 0;
   };
 
-  // A stream()'s groups still to post after the pending one.
+  // A stream()'s groups: the pending request (req_) and [next, end) after it.
   struct Stream {
-    bool active = false;
-    uint64_t next = 0, end = 0;  // [next, end) not posted yet
-    sc_core::sc_event booking;   // the cycle after a group is posted
-    sc_core::sc_event done;      // the cycle the requester goes on
+    bool active = false;      // a group is still to be booked
+    uint64_t next = 0, end = 0;
+    bool projected = true;    // `done` is notified for the projected cycle (or no stream)
+    uint64_t back = 0;        // the cycle the requester goes on (once inactive)
+    sc_core::sc_event done;
   };
 
-  // Books every request posted before the current cycle, by (cursor, requester id).
+  // Books every request posted before the current cycle, by (cursor,
+  // requester id), after the stream groups due earlier.
   void arbitrate();
-  // A stream's group was booked: posts the next one, or ends the stream.
+  // The arbitration at cycle `now`: every request posted before it.
+  void book_due(uint64_t now);
+  // Books, in order, the stream groups whose booking cycle is before `upto`.
+  void catch_up(uint64_t upto);
+  // A stream's group was booked at `now`: posts the next one, or ends the stream.
   void stream_booked(int who, uint64_t now);
-  // SC_METHOD: books a stream's group that no requester thread booked first.
-  void stream_tick();
+  // Projects the cycle each unprojected stream's requester goes on and
+  // notifies it, unless another request is still to be booked.
+  void project_streams();
+  uint64_t project(int who);
   double book(Requester who, uint64_t addr, uint64_t bytes, double cursor, uint64_t now);
   void count(Requester who, uint64_t bytes, bool write);
+  DramChannels& channels(Requester who) { return in_cmem_[who] ? cmem_->channels : channels_; }
 
   TpuConfig cfg_;
   const Clock& clock_;
@@ -196,6 +226,7 @@ class Dram : public sc_core::sc_module {
   std::array<Stream, kRequesters> streams_;
   std::unique_ptr<Cmem> cmem_;
   std::array<bool, kRequesters> in_cmem_{};
+  DramChannels::Times scratch_;  // project()'s copy of the channels' state
 };
 
 }  // namespace xpu::tpu

@@ -89,7 +89,10 @@ struct RefChannels {
 // Random streams of requests as the requesters make them: groups of up to
 // group_bytes at any address, cursors near the current cycle, sometimes
 // from the previous end (back to back), time moving forward.
-void compare_streams(const TpuConfig& cfg, uint64_t seed) {
+// `aligned`: mostly whole groups at aligned addresses, back to back (a
+// weight tile's groups), which the channels book in O(1) when they all
+// start together; otherwise any size at any address.
+void compare_streams(const TpuConfig& cfg, uint64_t seed, bool aligned = false) {
   std::mt19937_64 rng(seed);
   RefChannels ref(cfg);
   DramChannels got(cfg);
@@ -98,10 +101,15 @@ void compare_streams(const TpuConfig& cfg, uint64_t seed) {
   const uint64_t round = uint64_t(cfg.dram.channels) * cfg.dram.interleave_bytes;
   const uint64_t group = std::max<uint64_t>(round, (4096 + round - 1) / round * round);
   for (int i = 0; i < 20000; ++i) {
-    const uint64_t addr = rng() % 3 == 0 ? rng() % (1 << 20) * 64 : rng() % (1 << 24);
-    const uint64_t bytes = rng() % 4 == 0 ? group : rng() % (group + 1);
+    uint64_t addr = rng() % 3 == 0 ? rng() % (1 << 20) * 64 : rng() % (1 << 24);
+    uint64_t bytes = rng() % 4 == 0 ? group : rng() % (group + 1);
+    if (aligned && rng() % 8 != 0) {
+      addr = rng() % (1 << 16) * round;
+      bytes = round * (1 + rng() % (group / round));
+    }
     now += double(rng() % 5 == 0 ? rng() % 200 : rng() % 3);
-    const double cursor = rng() % 2 ? std::max(last, now - 1) : now + double(rng() % 1000) / 1000.0;
+    const double cursor = rng() % 2 || (aligned && rng() % 4 != 0) ? std::max(last, now - 1)
+                                                                    : now + double(rng() % 1000) / 1000.0;
     const uint64_t cycle = uint64_t(now);
     const double want = ref.book(addr, bytes, cursor, cycle);
     const double have = got.book(addr, bytes, cursor, cycle);
@@ -148,6 +156,9 @@ TEST_CASE("DRAM booking in closed form equals chunk-by-chunk booking on the ship
   compare_streams(shipped("tpu_v1"), 1);         // 2 channels, 256 B interleave, 64 B bursts
   compare_streams(shipped("tpu_v2_like"), 2);    // 16 channels, 32 B bursts
   compare_streams(shipped("tpu_small"), 3);      // 2 channels, 64 B interleave
+  // Mostly whole aligned groups back to back: the channels' O(1) booking.
+  compare_streams(shipped("tpu_v1"), 11, true);
+  compare_streams(shipped("tpu_v2_like"), 12, true);
 }
 
 TEST_CASE("DRAM booking in closed form equals chunk-by-chunk booking on awkward configs") {
@@ -166,4 +177,8 @@ TEST_CASE("DRAM booking in closed form equals chunk-by-chunk booking on awkward 
   c.dram.bandwidth_gbps = 9000;
   c.clock_mhz = 1000;
   compare_streams(c, 6);
+  compare_streams(c, 7, true);
+  c.dram.channels = 3;
+  c.dram.bandwidth_gbps = 33.3;
+  compare_streams(c, 8, true);
 }
