@@ -147,10 +147,34 @@ double DramChannels::advance(Times& tm, uint64_t addr, uint64_t bytes, double cu
   return group_end;
 }
 
-double DramChannels::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
+void DramChannels::prune(uint64_t now) {
   // Bookings start no earlier than a requester's cursor, which trails the
   // current cycle by less than two: older busy intervals can no longer grow.
   while (!busy_.empty() && busy_.begin()->second + 4 < now) busy_.erase(busy_.begin());
+}
+
+bool DramChannels::book_run(uint64_t addr, uint64_t bytes, uint64_t group, double& cursor, uint64_t& t) {
+  const uint64_t round = interleave_ * channels_;
+  if (bytes == 0 || addr % interleave_ != 0 || bytes % round != 0 || group % round != 0) return false;
+  if (!(times_.uniform || times_.max_until <= cursor) || !(cursor + 2 >= double(t))) return false;
+  // The shortest group (the last may be partial) lasts at least 4 cycles.
+  const uint64_t last = bytes % group == 0 ? group : bytes % group;
+  if (!(double(last / round) * d_full_ >= 4.0)) return false;
+  prune(t + 1);
+  const double start = times_.uniform ? std::max(times_.max_until, cursor) : cursor;
+  // Each group adds its chunk durations to the previous group's end: one
+  // chain of additions over all of them.
+  const double end = repeat_add(start, d_full_, bytes / round);
+  times_.uniform = true;
+  times_.max_until = end;
+  add_busy(floor_cycles(start), ceil_cycles(end));
+  cursor = end;
+  t = ceil_cycles(end);
+  return true;
+}
+
+double DramChannels::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
+  prune(now);
   if (bytes == 0) return cursor;
   spans_.clear();
   const double end = advance(times_, addr, bytes, cursor, &spans_);
@@ -260,6 +284,13 @@ double Dram::transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, 
   // access() posts at cycle t, is booked and granted at t + 1, and the
   // requester posts its next group at max(t + 1, ceil(end)).
   uint64_t t = clock_.now();
+  DramChannels& ch = channels(who);
+  if (ch.book_run(addr, bytes, group_bytes_, cursor, t)) {
+    (in_cmem_[who] ? cmem_->busy_cycles : busy_cycles) += ch.take_busy_cycles();
+    count(who, bytes, write);
+    clock_.wait_until(t);
+    return cursor;
+  }
   for (uint64_t off = 0; off < bytes; off += group_bytes_) {
     cursor = book(who, addr + off, std::min(group_bytes_, bytes - off), cursor, t + 1);
     t = std::max(t + 1, ceil_cycles(cursor));
@@ -338,7 +369,8 @@ uint64_t Dram::project(int who) {
     if (x.posted != y.posted) return x.posted < y.posted;
     return x.cursor != y.cursor ? x.cursor < y.cursor : a < b;
   };
-  std::sort(other.begin(), other.begin() + n, before);
+  for (int a = 1; a < n; ++a)  // insertion sort of at most two
+    for (int j = a; j > 0 && before(other[j], other[j - 1]); --j) std::swap(other[j], other[j - 1]);
   int k = 0;
   // The stream's groups as stream_booked() would post them.
   uint64_t posted = r.posted, addr = r.addr, bytes = r.bytes, next = st.next;

@@ -90,6 +90,14 @@ class DramChannels {
   // returns the fractional cycle at which the last one ends (>= cursor).
   // `now` (the current cycle, <= cursor + 2) lets old busy intervals go.
   double book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now);
+  // book() of [addr, addr + bytes) group by group (`group` bytes each), each
+  // group from the previous one's end, its requester back at t = max(t + 1,
+  // ceil(end)) after each (`t` in: the cycle the first one is booked less
+  // one; out: the cycle after the last): in O(1) when every group is whole
+  // aligned chunks on channels that start together and lasts at least 4
+  // cycles (then t = ceil(end) after each, and the groups' intervals
+  // touch). Returns false, booking nothing, when that does not hold.
+  bool book_run(uint64_t addr, uint64_t bytes, uint64_t group, double& cursor, uint64_t& t);
   // The end book() would return, on a copy of the channel state that
   // `scratch` holds (copy_times() fills it); books nothing.
   double dry_book(Times& scratch, uint64_t addr, uint64_t bytes, double cursor) const;
@@ -103,6 +111,7 @@ class DramChannels {
 
  private:
   void add_busy(uint64_t from, uint64_t to);
+  void prune(uint64_t now);
   // Advances `t` by one request; returns its end. Each channel's interval
   // goes to spans_ when `spans` (book(); dry_book() passes false).
   double advance(Times& t, uint64_t addr, uint64_t bytes, double cursor, std::vector<std::pair<double, double>>* spans) const;
