@@ -153,21 +153,36 @@ void DramChannels::prune(uint64_t now) {
   while (!busy_.empty() && busy_.begin()->second + 4 < now) busy_.erase(busy_.begin());
 }
 
-bool DramChannels::book_run(uint64_t addr, uint64_t bytes, uint64_t group, double& cursor, uint64_t& t) {
+bool DramChannels::run_span(uint64_t addr, uint64_t bytes, uint64_t group, double cursor, uint64_t t,
+                            double& start, double& end) const {
   const uint64_t round = interleave_ * channels_;
   if (bytes == 0 || addr % interleave_ != 0 || bytes % round != 0 || group % round != 0) return false;
   if (!(times_.uniform || times_.max_until <= cursor) || !(cursor + 2 >= double(t))) return false;
   // The shortest group (the last may be partial) lasts at least 4 cycles.
   const uint64_t last = bytes % group == 0 ? group : bytes % group;
   if (!(double(last / round) * d_full_ >= 4.0)) return false;
-  prune(t + 1);
-  const double start = times_.uniform ? std::max(times_.max_until, cursor) : cursor;
+  start = times_.uniform ? std::max(times_.max_until, cursor) : cursor;
   // Each group adds its chunk durations to the previous group's end: one
   // chain of additions over all of them.
-  const double end = repeat_add(start, d_full_, bytes / round);
+  end = repeat_add(start, d_full_, bytes / round);
+  return true;
+}
+
+bool DramChannels::book_run(uint64_t addr, uint64_t bytes, uint64_t group, double& cursor, uint64_t& t) {
+  double start = 0, end = 0;
+  if (!run_span(addr, bytes, group, cursor, t, start, end)) return false;
+  prune(t + 1);
   times_.uniform = true;
   times_.max_until = end;
   add_busy(floor_cycles(start), ceil_cycles(end));
+  cursor = end;
+  t = ceil_cycles(end);
+  return true;
+}
+
+bool DramChannels::dry_run(uint64_t addr, uint64_t bytes, uint64_t group, double& cursor, uint64_t& t) const {
+  double start = 0, end = 0;
+  if (!run_span(addr, bytes, group, cursor, t, start, end)) return false;
   cursor = end;
   t = ceil_cycles(end);
   return true;
@@ -228,14 +243,13 @@ Dram::Dram(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& cloc
 }
 
 double Dram::book(Requester who, uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
-  if (in_cmem_[who]) {
-    const double end = cmem_->channels.book(addr, bytes, cursor, now);
-    cmem_->busy_cycles += cmem_->channels.take_busy_cycles();
-    return end;
-  }
-  const double end = channels_.book(addr, bytes, cursor, now);
-  busy_cycles += channels_.take_busy_cycles();
+  const double end = channels(who).book(addr, bytes, cursor, now);
+  take_busy(who);
   return end;
+}
+
+void Dram::take_busy(Requester who) {
+  (in_cmem_[who] ? cmem_->busy_cycles : busy_cycles) += channels(who).take_busy_cycles();
 }
 
 void Dram::count(Requester who, uint64_t bytes, bool write) {
@@ -286,7 +300,7 @@ double Dram::transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, 
   uint64_t t = clock_.now();
   DramChannels& ch = channels(who);
   if (ch.book_run(addr, bytes, group_bytes_, cursor, t)) {
-    (in_cmem_[who] ? cmem_->busy_cycles : busy_cycles) += ch.take_busy_cycles();
+    take_busy(who);
     count(who, bytes, write);
     clock_.wait_until(t);
     return cursor;
@@ -340,6 +354,27 @@ void Dram::stream_booked(int who, uint64_t now) {
 }
 
 void Dram::catch_up(uint64_t upto) {
+  // A stream alone, all of whose groups are booked before `upto`: the rest
+  // of it as one run (the groups as stream_booked() posts them, each booked
+  // the cycle after it is posted, are book_run()'s groups).
+  for (int i = 0; i < kRequesters; ++i) {
+    Stream& st = streams_[i];
+    if (!st.active || !st.projected || st.at > upto) continue;
+    bool alone = true;
+    for (int j = 0; j < kRequesters; ++j) alone = alone && (j == i || !req_[j].pending);
+    Request& r = req_[i];
+    if (!alone || r.addr + r.bytes != st.next) break;
+    double cursor = r.cursor;
+    uint64_t t = r.posted;
+    if (channels(Requester(i)).book_run(r.addr, st.end - r.addr, group_bytes_, cursor, t)) {
+      take_busy(Requester(i));
+      r.end = cursor;
+      r.pending = false;
+      st.active = false;
+      st.back = t;
+    }
+    break;
+  }
   for (;;) {
     uint64_t posted = kNever;
     for (int i = 0; i < kRequesters; ++i) {
@@ -355,6 +390,13 @@ uint64_t Dram::project(int who) {
   const Request& r = req_[who];
   if (!st.active) return st.back;
   DramChannels& ch = channels(Requester(who));
+  int others = 0;
+  for (int i = 0; i < kRequesters; ++i) others += i != who && req_[i].pending;
+  if (others == 0 && r.addr + r.bytes == st.next) {
+    double cursor = r.cursor;
+    uint64_t t = r.posted;
+    if (ch.dry_run(r.addr, st.end - r.addr, group_bytes_, cursor, t)) return t;
+  }
   ch.copy_times(scratch_);
   // The other requests posted and not booked yet (nobody posts another
   // before they are booked): each is booked at its posted cycle + 1, with
@@ -404,6 +446,7 @@ void Dram::project_streams() {
     if (back < now) throw InternalError("dram: a stream's projected end " + std::to_string(back) + " is past");
     st.done.notify(clock_.span(back - now));
     st.projected = true;
+    st.at = back;
   }
 }
 

@@ -98,6 +98,8 @@ class DramChannels {
   // cycles (then t = ceil(end) after each, and the groups' intervals
   // touch). Returns false, booking nothing, when that does not hold.
   bool book_run(uint64_t addr, uint64_t bytes, uint64_t group, double& cursor, uint64_t& t);
+  // What book_run() would give (cursor, t), booking nothing.
+  bool dry_run(uint64_t addr, uint64_t bytes, uint64_t group, double& cursor, uint64_t& t) const;
   // The end book() would return, on a copy of the channel state that
   // `scratch` holds (copy_times() fills it); books nothing.
   double dry_book(Times& scratch, uint64_t addr, uint64_t bytes, double cursor) const;
@@ -112,6 +114,9 @@ class DramChannels {
  private:
   void add_busy(uint64_t from, uint64_t to);
   void prune(uint64_t now);
+  // book_run()'s conditions and chain: false, or the run's start and end.
+  bool run_span(uint64_t addr, uint64_t bytes, uint64_t group, double cursor, uint64_t t, double& start,
+                double& end) const;
   // Advances `t` by one request; returns its end. Each channel's interval
   // goes to spans_ when `spans` (book(); dry_book() passes false).
   double advance(Times& t, uint64_t addr, uint64_t bytes, double cursor, std::vector<std::pair<double, double>>* spans) const;
@@ -204,6 +209,7 @@ class Dram : public sc_core::sc_module {
     bool active = false;      // a group is still to be booked
     uint64_t next = 0, end = 0;
     bool projected = true;    // `done` is notified for the projected cycle (or no stream)
+    uint64_t at = 0;          // the projected cycle (when projected)
     uint64_t back = 0;        // the cycle the requester goes on (once inactive)
     sc_core::sc_event done;
   };
@@ -222,6 +228,7 @@ class Dram : public sc_core::sc_module {
   void project_streams();
   uint64_t project(int who);
   double book(Requester who, uint64_t addr, uint64_t bytes, double cursor, uint64_t now);
+  void take_busy(Requester who);  // the channels' new busy cycles into the counter
   void count(Requester who, uint64_t bytes, bool write);
   DramChannels& channels(Requester who) { return in_cmem_[who] ? cmem_->channels : channels_; }
 
