@@ -27,6 +27,11 @@
 //   has nobody to share with: it books all groups of a transfer at once
 //   (transfer()) and waits once, until the cycle at which it would have come
 //   back from its last group -- the same bookings at the same cycles.
+// - A requester that shares the DRAM streams a transfer (stream()): its
+//   groups are booked lazily, in booking-cycle order with whatever else was
+//   posted, when another requester posts or the transfer ends; it wakes
+//   once, at the cycle projected on a copy of the channels' state (projected
+//   again whenever another requester posts meanwhile).
 // Counters: tpu.dram.read_bytes, write_bytes, busy_cycles (cycles in which at
 // least one channel is transferring).
 //
@@ -46,7 +51,11 @@
 // [floor(first start), ceil(last end)); its end is the chunk durations added
 // one by one in floating point, which repeat_add() computes exactly without
 // the loop. The busy-cycle count is the measure of the union of these
-// intervals, whatever their grouping.
+// intervals, whatever their grouping. Whole groups of aligned chunks on
+// channels that start together (a weight tile's groups, back to back) end
+// together on every channel: O(1) per group, and a whole transfer of them
+// is one chain of additions and one interval (book_run()) when each group
+// lasts long enough (4 cycles) that its requester comes back at its end.
 #include <array>
 #include <cstdint>
 #include <map>
