@@ -2,7 +2,8 @@
 // few kernels of bench/gpu_sampling_cases.h on the small configs (the
 // benchmark runs all of them on every config): cycles and DRAM bytes within
 // 2 %, waves actually skipped, counters extrapolated consistently; and the
-// control: sim.sampling: off, values (tile fidelity) never sampled.
+// control: sim.sampling: off, values (tile fidelity) never sampled; and the
+// measurement interval rule (whole raster periods and whole waves).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -14,6 +15,7 @@
 #include "bench/gpu_sampling_cases.h"
 #include "gpu_test_util.h"
 #include "models/gpu/gpu.h"
+#include "models/gpu/wave_sampler.h"
 #include "sim/config/gpu_config.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/gpu_backend.h"
@@ -151,4 +153,71 @@ TEST_CASE("sampled timing: each layer's report row says whether it was sampled a
   CHECK(std::fabs(double(a[0].cycles) - double(b[0].cycles)) <= 0.02 * double(b[0].cycles));
   // Energy is priced from the extrapolated counters: it follows them.
   CHECK(std::fabs(a[0].energy.dynamic_pj - b[0].energy.dynamic_pj) <= 0.02 * b[0].energy.dynamic_pj);
+}
+
+namespace {
+
+// A grid of `ctas` CTAs with one buffer whose offset repeats every
+// `period` CTAs (a row-major GEMM's A panel: one per tile row of `period`
+// tiles), 1 MiB per row.
+gpu::Launch periodic_launch(uint32_t ctas, uint32_t period) {
+  gpu::Launch l;
+  l.ctas = ctas;
+  l.nbufs = 1;
+  for (uint32_t c = 0; c < ctas; ++c) l.bases.push_back(uint64_t(c / period) << 20);
+  return l;
+}
+
+gpu::WaveTotals totals_at(uint32_t dispatched) {
+  gpu::WaveTotals t;
+  t.dispatched = dispatched;
+  t.cycle = uint64_t(dispatched) * 1000;  // intervals far above 64 quanta of 1 cycle: no doubling
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("sampled timing: measurement intervals are whole raster periods and whole waves", "[gpu][sampling]") {
+  // A row-major GEMM of 64 x 64 tiles: period 64 CTAs (one tile row).
+  const gpu::Launch l = periodic_launch(4096, 64);
+  CHECK(gpu::grid_period(l) == 64);
+  {
+    // Wave 160 (the V100's 80 SMs x 2): lcm(64, 160) = 320 <= 4 waves, so
+    // snapshots are due every 320 CTAs after the first wave's (at 160).
+    gpu::WaveSampler s;
+    s.begin(l, 160, 1ull << 40, 1, true);
+    REQUIRE(s.due(160));
+    CHECK(s.observe(totals_at(160)) == 0);
+    CHECK(!s.due(319));
+    CHECK(s.due(320));
+    CHECK(s.observe(totals_at(320)) == 0);
+    CHECK(!s.due(480));  // a one-wave interval would end here
+    CHECK(!s.due(639));
+    CHECK(s.due(640));
+  }
+  {
+    // Wave 108 (the A100's 108 SMs x 1): lcm(64, 108) = 1728 = 16 waves is
+    // too long, so intervals are the whole periods that span a wave:
+    // ceil(108 / 64) x 64 = 128 CTAs.
+    gpu::WaveSampler s;
+    s.begin(l, 108, 1ull << 40, 1, true);
+    REQUIRE(s.due(108));
+    CHECK(s.observe(totals_at(108)) == 0);
+    CHECK(!s.due(127));
+    CHECK(s.due(128));
+    CHECK(s.observe(totals_at(128)) == 0);
+    CHECK(!s.due(255));
+    CHECK(s.due(256));
+  }
+  {
+    // A grid with no period (every CTA its own offset step): whole waves.
+    gpu::Launch n = periodic_launch(4096, 1);
+    for (uint32_t c = 0; c < n.ctas; ++c) n.bases[c] = uint64_t(c) * c;
+    CHECK(gpu::grid_period(n) == 0);
+    gpu::WaveSampler s;
+    s.begin(n, 160, 1ull << 40, 1, true);
+    CHECK(s.observe(totals_at(160)) == 0);
+    CHECK(!s.due(319));
+    CHECK(s.due(320));
+  }
 }
