@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "bench/gpu_sampling_cases.h"
 #include "gpu_test_util.h"
@@ -168,11 +169,21 @@ gpu::Launch periodic_launch(uint32_t ctas, uint32_t period) {
   return l;
 }
 
-gpu::WaveTotals totals_at(uint32_t dispatched) {
-  gpu::WaveTotals t;
-  t.dispatched = dispatched;
-  t.cycle = uint64_t(dispatched) * 1000;  // intervals far above 64 quanta of 1 cycle: no doubling
-  return t;
+// The dispatched-CTA counts at which the sampler takes its first n
+// snapshots (no steady state: an L2 of 2^40 bytes never turns over).
+std::vector<uint32_t> snapshot_marks(const gpu::Launch& l, uint32_t wave, size_t n) {
+  gpu::WaveSampler s;
+  s.begin(l, wave, 1ull << 40, 1, true);
+  std::vector<uint32_t> marks;
+  for (uint32_t d = 0; d <= l.ctas && marks.size() < n; ++d)
+    if (s.due(d)) {
+      marks.push_back(d);
+      gpu::WaveTotals t;
+      t.dispatched = d;
+      t.cycle = uint64_t(d) * 1000;  // intervals far above 64 quanta of 1 cycle: no doubling
+      s.observe(t);
+    }
+  return marks;
 }
 
 }  // namespace
@@ -181,43 +192,17 @@ TEST_CASE("sampled timing: measurement intervals are whole raster periods and wh
   // A row-major GEMM of 64 x 64 tiles: period 64 CTAs (one tile row).
   const gpu::Launch l = periodic_launch(4096, 64);
   CHECK(gpu::grid_period(l) == 64);
-  {
-    // Wave 160 (the V100's 80 SMs x 2): lcm(64, 160) = 320 <= 4 waves, so
-    // snapshots are due every 320 CTAs after the first wave's (at 160).
-    gpu::WaveSampler s;
-    s.begin(l, 160, 1ull << 40, 1, true);
-    REQUIRE(s.due(160));
-    CHECK(s.observe(totals_at(160)) == 0);
-    CHECK(!s.due(319));
-    CHECK(s.due(320));
-    CHECK(s.observe(totals_at(320)) == 0);
-    CHECK(!s.due(480));  // a one-wave interval would end here
-    CHECK(!s.due(639));
-    CHECK(s.due(640));
-  }
-  {
-    // Wave 108 (the A100's 108 SMs x 1): lcm(64, 108) = 1728 = 16 waves is
-    // too long, so intervals are the whole periods that span a wave:
-    // ceil(108 / 64) x 64 = 128 CTAs.
-    gpu::WaveSampler s;
-    s.begin(l, 108, 1ull << 40, 1, true);
-    REQUIRE(s.due(108));
-    CHECK(s.observe(totals_at(108)) == 0);
-    CHECK(!s.due(127));
-    CHECK(s.due(128));
-    CHECK(s.observe(totals_at(128)) == 0);
-    CHECK(!s.due(255));
-    CHECK(s.due(256));
-  }
-  {
-    // A grid with no period (every CTA its own offset step): whole waves.
-    gpu::Launch n = periodic_launch(4096, 1);
-    for (uint32_t c = 0; c < n.ctas; ++c) n.bases[c] = uint64_t(c) * c;
-    CHECK(gpu::grid_period(n) == 0);
-    gpu::WaveSampler s;
-    s.begin(n, 160, 1ull << 40, 1, true);
-    CHECK(s.observe(totals_at(160)) == 0);
-    CHECK(!s.due(319));
-    CHECK(s.due(320));
-  }
+  // Wave 160 (the V100's 80 SMs x 2): lcm(64, 160) = 320 <= 4 waves, so
+  // after the first wave's snapshot (at 160) one every 320 CTAs (a
+  // one-wave interval would end at 480).
+  CHECK(snapshot_marks(l, 160, 4) == std::vector<uint32_t>{160, 320, 640, 960});
+  // Wave 108 (the A100's 108 SMs x 1): lcm(64, 108) = 1728 = 16 waves is
+  // too long, so the intervals are the whole periods that span a wave:
+  // ceil(108 / 64) x 64 = 128 CTAs.
+  CHECK(snapshot_marks(l, 108, 4) == std::vector<uint32_t>{108, 128, 256, 384});
+  // A grid with no period (offsets c^2): whole waves.
+  gpu::Launch n = periodic_launch(4096, 1);
+  for (uint32_t c = 0; c < n.ctas; ++c) n.bases[c] = uint64_t(c) * c;
+  CHECK(gpu::grid_period(n) == 0);
+  CHECK(snapshot_marks(n, 160, 3) == std::vector<uint32_t>{160, 320, 480});
 }
