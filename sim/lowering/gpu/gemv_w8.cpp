@@ -1,0 +1,230 @@
+#include "sim/lowering/gpu/gemv_w8.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "models/gpu/kernel_builder.h"
+#include "sim/lowering/gpu/activation.h"
+#include "sim/lowering/gpu/llm_kernels.h"
+#include "sim/lowering/gpu/tc_reference.h"
+#include "sim/numerics/float_bits.h"
+#include "sim/numerics/int8_quant.h"
+
+namespace xpu::lowering::gpu {
+
+using namespace xpu::gpu;
+
+namespace {
+
+constexpr uint32_t kWarps = 8, kThreads = 32 * kWarps;
+constexpr uint32_t kChunk = 8;  // 16-byte weight loads per chunk (4 KB a warp)
+constexpr uint32_t kSets = 3;   // chunks in flight: the next two load while one is consumed
+constexpr uint32_t kRun = 512;  // weights (bytes) of one warp-wide 16-byte load
+constexpr int32_t kMagic = 0x4B000000;  // bits of 2^23: 2^23 + b for b < 2^23 in its mantissa
+
+uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
+
+// Rows per warp: the fewest that fit the grid in one wave of CTAs (a last,
+// partial wave would leave SMs idle while the others stream).
+uint32_t iters_of(const GpuConfig& cfg, uint64_t n) {
+  uint32_t i = 1;
+  while (i < 128 && (n + uint64_t(kWarps) * i - 1) / (uint64_t(kWarps) * i) > cfg.sms) ++i;
+  return i;
+}
+
+struct Smem {
+  uint32_t xs, red, total;
+  Smem(uint64_t m, uint64_t kp, uint32_t iters) {
+    xs = 0;
+    red = static_cast<uint32_t>(m * kp * 4);
+    total = red + static_cast<uint32_t>(m) * iters * kThreads * 4;
+  }
+};
+
+}  // namespace
+
+std::string gemv_w8_unsupported(const GpuConfig& cfg, const GemvW8Spec& s) {
+  if (s.m == 0 || s.m > 4 || s.n == 0 || s.k == 0 || (s.in != DType::fp16 && s.in != DType::bf16) || s.ep.bias)
+    return "int8-weight gemv: 1 to 4 rows of fp16/bf16 activations, no bias";
+  const uint64_t kp = round_up(s.k, kRun);
+  const uint32_t iters = iters_of(cfg, s.n);
+  if (uint64_t(iters) * kWarps * cfg.sms < s.n || kp > (1u << 20) ||
+      Smem(s.m, kp, iters).total > cfg.shared.max_shared_bytes / 2)
+    return "int8-weight gemv: x and the partial sums exceed half the shared memory";
+  return {};
+}
+
+void lower_gemv_w8(const GpuConfig& cfg, const GemvW8Spec& s, GemvW8Layout& L, NnPlan& plan) {
+  if (const std::string why = gemv_w8_unsupported(cfg, s); !why.empty()) throw GpuLoweringError(why);
+  const uint32_t M = static_cast<uint32_t>(s.m);
+  L.kp = round_up(s.k, kRun);
+  L.iters = iters_of(cfg, s.n);
+  const uint32_t rows_cta = kWarps * L.iters;
+  L.np = round_up(s.n, rows_cta);
+  L.x = 0;
+  L.w = round_up(s.m * L.kp * 2, 256);
+  L.scale = round_up(L.w + L.np * L.kp, 256);
+  L.y = round_up(L.scale + L.np * 4, 256);
+  L.bytes = round_up(L.y + s.m * L.np * 4, 256);
+  const Smem sm(s.m, L.kp, L.iters);
+  const uint32_t runs = static_cast<uint32_t>(L.kp / kRun);
+  const int32_t row_bytes = static_cast<int32_t>(L.kp);
+
+  KernelBuilder kb("gemv_w8");
+  const uint8_t t = kb.reg(), lane = kb.reg(), warp = kb.reg(), wa = kb.reg(), xa = kb.reg(), ra = kb.reg(), tmp = kb.reg();
+  const uint8_t wr = kb.reg(kSets * kChunk * 4);  // a ring of chunks of 16-byte loads
+  const uint8_t xv = kb.reg(8), wf = kb.reg(4), acc = kb.reg(M), a = kb.reg(), b = kb.reg(), xr = kb.reg(32);
+  const uint8_t u = kb.reg(), m1 = kb.reg(), sc = kb.reg();
+  const uint8_t p = kb.pred(), ap = activation_needs(s.ep.act).predicate ? kb.pred() : kPT;
+  kb.s2r(t, Special::tid);
+  kb.alui(Op::and_, lane, t, 31);
+  kb.alui(Op::shr, warp, t, 5);
+  // Lane l reads bytes 16 l of each 512-byte run: Q at row (warp + 8 it), x at element 16 l.
+  kb.mov(tmp, row_bytes);
+  kb.alu(Op::imul, wa, warp, tmp);
+  kb.alui(Op::shl, tmp, lane, 4);
+  kb.alu(Op::iadd, wa, wa, tmp);
+  kb.alui(Op::shl, xa, lane, 6);
+  kb.alui(Op::shl, ra, t, 2);  // partial sums: [it][m][threads]
+  if (activation_needs(s.ep.act).minus_one) kb.mov(m1, static_cast<int32_t>(float_to_bits(-1.0f)));
+
+  const uint32_t chunks_per_row = (runs + kChunk - 1) / kChunk;
+  const uint32_t total = L.iters * chunks_per_row;
+  auto issue = [&](uint32_t q) {
+    const uint32_t it = q / chunks_per_row, c0 = (q % chunks_per_row) * kChunk;
+    const uint8_t set = static_cast<uint8_t>(wr + (q % kSets) * kChunk * 4);
+    for (uint32_t c = c0; c < std::min(runs, c0 + kChunk); ++c)
+      kb.ldg(static_cast<uint8_t>(set + (c - c0) * 4), 1, wa,
+             static_cast<int32_t>(it * kWarps) * row_bytes + static_cast<int32_t>(c * kRun), 16);
+  };
+  for (uint32_t q = 0; q + 1 < kSets && q < total; ++q) issue(q);
+  // x [m, kp] widened into shared memory, 8 elements (16 bytes) per thread and step.
+  const uint64_t xchunks = s.m * L.kp / 8, xsteps = (xchunks + kThreads - 1) / kThreads;
+  kb.alui(Op::shl, tmp, t, 4);
+  kb.alui(Op::shl, a, t, 5);
+  for (uint64_t i0 = 0; i0 < xsteps; i0 += 8) {
+    const uint64_t i1 = std::min<uint64_t>(xsteps, i0 + 8);
+    for (uint64_t i = i0; i < i1; ++i) {
+      kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(xchunks - i * kThreads));
+      kb.ldg(static_cast<uint8_t>(xr + 4 * (i - i0)), 0, tmp, static_cast<int32_t>(i * kThreads * 16), 16).guard = p;
+    }
+    for (uint64_t i = i0; i < i1; ++i) {
+      const uint8_t xi = static_cast<uint8_t>(xr + 4 * (i - i0));
+      for (uint32_t e = 0; e < 4; ++e) emit_widen_pair(kb, s.in, xv + 2 * e, xv + 2 * e + 1, xi + e);
+      kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(xchunks - i * kThreads));
+      kb.sts(a, static_cast<int32_t>(sm.xs + i * kThreads * 32), xv, 16).guard = p;
+      kb.sts(a, static_cast<int32_t>(sm.xs + i * kThreads * 32 + 16), xv + 4, 16).guard = p;
+    }
+  }
+  kb.bar();
+  const int32_t unbias = static_cast<int32_t>(float_to_bits(-8388736.0f));  // -(2^23 + 128)
+  for (uint32_t q = 0; q < total; ++q) {
+    const uint32_t it = q / chunks_per_row, c0 = (q % chunks_per_row) * kChunk;
+    if (c0 == 0)
+      for (uint32_t i = 0; i < M; ++i) kb.mov(acc + i, 0);
+    if (q + kSets - 1 < total) issue(q + kSets - 1);
+    const uint8_t set = static_cast<uint8_t>(wr + (q % kSets) * kChunk * 4);
+    for (uint32_t c = c0; c < std::min(runs, c0 + kChunk); ++c)
+      for (uint32_t word = 0; word < 4; ++word) {
+        // Four weights k = 512 c + 16 l + 4 word + e, e = 0..3, to exact fp32.
+        const uint8_t w4 = static_cast<uint8_t>(set + (c - c0) * 4 + word);
+        kb.alui(Op::xor_, u, w4, static_cast<int32_t>(0x80808080u));
+        for (uint32_t e = 0; e < 4; ++e) {
+          const uint8_t f = static_cast<uint8_t>(wf + e);
+          if (e == 0) {
+            kb.alui(Op::and_, f, u, 0xFF);
+          } else {
+            kb.alui(Op::shr, f, u, static_cast<int32_t>(8 * e));
+            if (e < 3) kb.alui(Op::and_, f, f, 0xFF);
+          }
+          kb.alui(Op::or_, f, f, kMagic);
+          kb.alui(Op::fadd, f, f, unbias);
+        }
+        for (uint32_t i = 0; i < M; ++i) {
+          kb.lds(xv, xa, static_cast<int32_t>(sm.xs + (i * L.kp + c * kRun + 4 * word) * 4), 16);
+          for (uint32_t e = 0; e < 4; ++e) kb.alu(Op::ffma, acc + i, xv + e, wf + e, acc + i);
+        }
+      }
+    if (c0 + kChunk >= runs)  // the row is done: park the lanes' sums
+      for (uint32_t i = 0; i < M; ++i)
+        kb.sts(ra, static_cast<int32_t>(sm.red + ((it * M + i) * kThreads) * 4), acc + i);
+  }
+  kb.bar();
+  // Thread r (the CTA's row r = 8 it + warp) sums the row's 32 lane sums in
+  // lane order, scales, applies the activation and stores y[i][r].
+  for (uint32_t base = 0; base < rows_cta; base += kThreads) {
+    kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(std::min(kThreads, rows_cta - base)));
+    kb.if_(p, false, [&] {
+      kb.alui(Op::iadd, a, t, static_cast<int32_t>(base));  // r
+      kb.alui(Op::shl, b, a, 2);
+      kb.ldg(sc, 2, b, 0);  // the row's scale
+      kb.alui(Op::shr, tmp, a, 3);
+      kb.mov(b, static_cast<int32_t>(M * kThreads * 4));
+      kb.alu(Op::imul, tmp, tmp, b);  // it: (it m threads) 4 bytes
+      kb.alui(Op::and_, b, a, static_cast<int32_t>(kWarps - 1));
+      kb.alui(Op::shl, b, b, 7);      // warp: 32 floats
+      kb.alu(Op::iadd, tmp, tmp, b);
+      kb.alui(Op::shl, a, a, 2);      // y byte of row r
+      for (uint32_t i = 0; i < M; ++i) {
+        const int32_t blk = static_cast<int32_t>(sm.red + i * kThreads * 4);
+        kb.lds(acc, tmp, blk);
+        for (uint32_t l = 1; l < 32; l += 8) {
+          for (uint32_t v = 0; v < 8 && l + v < 32; ++v) kb.lds(xv + v, tmp, blk + static_cast<int32_t>(4 * (l + v)));
+          for (uint32_t v = 0; v < 8 && l + v < 32; ++v) kb.alu(Op::fadd, acc, acc, xv + v);
+        }
+        kb.alu(Op::fmul, acc, acc, sc);
+        if (s.ep.act != Activation::none)
+          emit_activation(kb, s.ep.act, s.ep.p0, s.ep.p1, acc, acc,
+                          ActScratch{activation_needs(s.ep.act).scratch ? wf : acc, u, m1, ap});
+        kb.stg(3, a, static_cast<int32_t>(i * L.np * 4), acc);
+      }
+    });
+  }
+  kb.exit();
+  plan.kernel = kb.finish();
+  Launch& ln = plan.launch;
+  ln.kernel = &plan.kernel;
+  ln.threads = kThreads;
+  ln.shared_bytes = sm.total;
+  const uint64_t ctas = L.np / rows_cta;
+  std::vector<uint64_t> wb, sb, yb;
+  for (uint64_t c = 0; c < ctas; ++c) {
+    wb.push_back(L.w + c * rows_cta * L.kp);
+    sb.push_back(L.scale + c * rows_cta * 4);
+    yb.push_back(L.y + c * rows_cta * 4);
+  }
+  set_bases(ln, static_cast<uint32_t>(ctas), 4, {nullptr, &wb, &sb, &yb}, {L.x, 0, 0, 0});
+}
+
+std::vector<uint32_t> reference_gemv_w8(const GemvW8Spec& s, const uint16_t* x, const int8_t* q, const float* scale) {
+  const uint64_t kp = round_up(s.k, kRun);
+  std::vector<uint32_t> y(s.m * s.n);
+  float part[32];
+  for (uint64_t i = 0; i < s.m; ++i)
+    for (uint64_t n = 0; n < s.n; ++n) {
+      for (uint32_t l = 0; l < 32; ++l) {
+        float acc = 0.0f;
+        for (uint64_t c = 0; c < kp / kRun; ++c)
+          for (uint32_t e = 0; e < 16; ++e) {
+            const uint64_t k = kRun * c + 16 * l + e;
+            acc = k < s.k ? std::fma(widen_half(s.in, x[i * s.k + k]), float(q[n * s.k + k]), acc)
+                          : std::fma(0.0f, 0.0f, acc);
+          }
+        part[l] = acc;
+      }
+      float sum = part[0];
+      for (uint32_t l = 1; l < 32; ++l) sum = add_fp32(sum, part[l]);
+      y[i * s.n + n] = float_to_bits(sum * scale[n]);
+    }
+  reference_epilogue(s.ep, s.m, s.n, nullptr, y);
+  return y;
+}
+
+void quantize_rows_int8(uint64_t n, uint64_t k, const float* w, int8_t* q, float* scale) {
+  for (uint64_t r = 0; r < n; ++r) {
+    scale[r] = scale_for(tensor_max_abs(w + r * k, k));
+    quantize(w + r * k, k, scale[r], q + r * k);
+  }
+}
+
+}  // namespace xpu::lowering::gpu
