@@ -59,6 +59,20 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     return;
   }
   if (L.view) return;
+  if (L.is_gemv_w8) {
+    // Int8-weight GEMV: random 16-bit x [m, k]; W [n, k] random in [-1, 1]
+    // quantized per output channel (int8 values and fp32 scales, in bias_).
+    const auto& s = L.gemv_w8_spec;
+    const auto& g = L.gemv_w8;
+    a_ = {make_gemm_data(dtype, s.m * s.k, 1, 1, seed).a, std::vector<uint8_t>(s.n * s.k)};
+    bias_.assign(s.n, 0.0f);
+    const std::vector<float> wf = random_values(s.n * s.k, seed + 1, -1.0f, 1.0f);
+    lowering::gpu::quantize_rows_int8(s.n, s.k, wf.data(), reinterpret_cast<int8_t*>(a_[1].data()), bias_.data());
+    for (uint64_t i = 0; i < s.m; ++i) mem.write(g.x + i * g.kp * 2, &a_[0][i * s.k * 2], s.k * 2);
+    for (uint64_t n = 0; n < s.n; ++n) mem.write(g.w + n * g.kp, &a_[1][n * s.k], s.k);
+    mem.write(g.scale, bias_.data(), s.n * 4);
+    return;
+  }
   if (L.is_gemv) {
     // GEMV: random 16-bit x [m, k] and W [n, k] at the layout's padded rows.
     const auto& s = L.gemv_spec;
@@ -125,6 +139,16 @@ Outcome GpuLayerValues::check(const xpu::gpu::GlobalMemory& mem) const {
   if (plan_.view) return {report::Verdict::skipped, "view (no data movement)"};
   if (plan_.is_conv) return check_conv(mem);
   if (plan_.is_gemm) return check_gemm(mem);
+  if (plan_.is_gemv_w8) {
+    const auto& s = plan_.gemv_w8_spec;
+    const auto want = lowering::gpu::reference_gemv_w8(s, reinterpret_cast<const uint16_t*>(a_[0].data()),
+                                                       reinterpret_cast<const int8_t*>(a_[1].data()), bias_.data());
+    std::vector<uint32_t> got(want.size());
+    for (uint64_t i = 0; i < s.m; ++i) mem.read(plan_.gemv_w8.y + i * plan_.gemv_w8.np * 4, &got[i * s.n], s.n * 4);
+    Outcome o = compare_bits(got, want, s.n);
+    o.detail += std::string(" (int8-weight GEMV") + (s.ep.active() ? ", fused epilogue" : "") + ")";
+    return o;
+  }
   if (plan_.is_gemv) {
     const auto& s = plan_.gemv_spec;
     const auto want = lowering::gpu::reference_gemv(s, reinterpret_cast<const uint16_t*>(a_[0].data()),

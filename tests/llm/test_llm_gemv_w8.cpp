@@ -10,6 +10,8 @@
 #include "models/gpu/fast_path.h"
 #include "models/gpu/gpu.h"
 #include "sim/config/gpu_config.h"
+#include "sim/config/tpu_config.h"
+#include "sim/experiment/tpu_backend.h"
 #include "sim/lowering/gpu/gemv_w8.h"
 #include "sim/lowering/gpu/llm_kernels.h"
 #include "sim/numerics/float_bits.h"
@@ -118,4 +120,64 @@ TEST_CASE("int8-weight gemv: limits and the per-channel quantizer", "[llm][gemv_
   CHECK(q[2] == 0);
   CHECK(sc[1] == 1.0f);
   CHECK(q[3] == 0);
+}
+
+namespace {
+
+workload::Workload tiny_w8(int64_t batch) {
+  // Hidden 512, MLP 640, head dimension 128: q/k/v/o, gate/up/down are
+  // `batch`-row matrix products over int8 weights.
+  workload::llm::LlmShape s;
+  s.batch = batch;
+  s.seq = 1;
+  s.past = 20;
+  s.weight_bits = 8;
+  return llm_test::model("/tmp/xpusim_test_llm_gemv_w8.json", R"({"model_type": "llama",
+    "hidden_size": 512, "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "intermediate_size": 640, "vocab_size": 96, "max_position_embeddings": 64, "rms_norm_eps": 1e-5})", s);
+}
+
+}  // namespace
+
+TEST_CASE("weight-only int8 decode step in a decoder: every int8-weight GEMV checked bit for bit", "[llm][gemv_w8]") {
+  const workload::Workload w = tiny_w8(2);
+  // The seven projection weights of the layer are int8; the embedding, the
+  // norms and the LM head stay 16-bit.
+  int int8_weights = 0;
+  for (const auto& t : w.tensors) int8_weights += t.role == workload::TensorRole::weight && t.dtype == DType::int8;
+  CHECK(int8_weights == 7);
+  int w8 = 0, gemv16 = 0;
+  for (const auto& r : llm_test::run_tile(w, "a100.yaml")) {
+    INFO(r.name << " " << r.op << ": " << r.verified());
+    CHECK((r.verdict == report::Verdict::bit_exact || r.verdict == report::Verdict::within_tolerance ||
+           r.verdict_detail == "view (no data movement)"));
+    if (r.op.find("[gemv_w8]") != std::string::npos) {
+      ++w8;
+      CHECK(r.verdict == report::Verdict::bit_exact);
+    }
+    gemv16 += r.op.find("[gemv]") != std::string::npos;
+  }
+  CHECK(w8 == 7);      // q, k, v, o, gate (+ SiLU), up, down
+  CHECK(gemv16 == 1);  // the 16-bit LM head
+}
+
+TEST_CASE("weight-only int8: more than 4 rows on the GPU and any on the TPU are errors naming the layer", "[llm][gemv_w8]") {
+  const workload::Workload w = tiny_w8(8);
+  const auto table = energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
+  auto gpu_be = experiment::make_gpu_backend(
+      config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/a100.yaml"), table, "gpu");
+  try {
+    gpu_be->check_workload(w, DType::fp16);
+    FAIL("8 rows over int8 weights lowered on the GPU");
+  } catch (const std::exception& e) {
+    CHECK_THAT(e.what(), Catch::Contains("h0.q") && Catch::Contains("at most 4 rows"));
+  }
+  auto tpu_be = experiment::make_tpu_backend(
+      config::load_tpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/tpu_v4.yaml"), table, "tpu");
+  try {
+    tpu_be->check_workload(tiny_w8(1), DType::bf16);
+    FAIL("int8 weights with bf16 activations lowered on the TPU");
+  } catch (const std::exception& e) {
+    CHECK_THAT(e.what(), Catch::Contains("h0.q") && Catch::Contains("not supported on the TPU"));
+  }
 }

@@ -27,6 +27,7 @@
 #include "sim/lowering/gpu/flash_attention.h"
 #include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/lowering/gpu/gemv.h"
+#include "sim/lowering/gpu/gemv_w8.h"
 #include "sim/lowering/gpu/nn_kernels.h"
 #include "sim/numerics/mac.h"
 #include "sim/workload/workload.h"
@@ -51,6 +52,9 @@ struct GpuLayerPlan {
   bool is_gemv = false;  // a decode-step matrix product as a GEMV (gemv.h; kernel in nn)
   GemvSpec gemv_spec;
   GemvLayout gemv;
+  bool is_gemv_w8 = false;  // the same with int8 weights (gemv_w8.h; kernel in nn)
+  GemvW8Spec gemv_w8_spec;
+  GemvW8Layout gemv_w8;
   ConvSpec conv;
   ConvPlan conv_plan;
   GpuGemmSpec spec;

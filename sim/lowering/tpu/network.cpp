@@ -307,6 +307,7 @@ NetworkPlan NetBuilder::run() {
 }  // namespace detail
 
 NetworkPlan lower_network(const tpu::TpuConfig& cfg, const workload::Workload& w, const NetworkOptions& opts) {
+  detail::reject_weight_only_int8(w, opts.dtype);
   detail::NetBuilder b(cfg, w, opts);
   return b.run();
 }

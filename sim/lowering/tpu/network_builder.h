@@ -70,6 +70,13 @@ struct GemmJob {
   uint64_t acc_half = 0;  // accumulator half of the next pass (double-buffered), kept across row blocks
 };
 
+// Weight-only int8 (int8 weight tensors in a 16-bit run, llm_graph.h's
+// weight_bits 8) is a LoweringError naming the first such layer: the MXU
+// multiplies int8 x int8 or bf16 x bf16, both operands of one type, so int8
+// weights would have to be widened to bf16 before the weight path (a vector
+// pass per weight tile, or a load-time conversion), which is not modelled.
+void reject_weight_only_int8(const workload::Workload& w, DType dtype);
+
 class NetBuilder {
  public:
   NetBuilder(const tpu::TpuConfig& cfg, const workload::Workload& w, const NetworkOptions& opts);

@@ -51,6 +51,11 @@ struct LlmShape {
   int64_t attention = -1;
   // params.gemv: matrix products of at most 4 rows may run as GEMV kernels (1) or as GEMMs (0).
   int64_t gemv = 1;
+  // params.weight_bits: 16 (weights in the run's precision) or 8: weight-only
+  // int8, the decoder layers' projection weights (rank 2) int8 with a
+  // per-output-channel fp32 scale (the scales are the kernel's, not tensors
+  // of the graph); embedding, norms and the LM head stay 16-bit.
+  int64_t weight_bits = 16;
 };
 
 // Every layer of decoder layer i is named "h<i>.<op>"; the rest "embed.*",
