@@ -95,14 +95,15 @@ TEST_CASE("int8-weight gemv: limits and the per-channel quantizer", "[llm][gemv_
   GemvW8Layout L;
   NnPlan plan;
   lower_gemv_w8(cfg, s, L, plan);
-  // 4096 rows, 8 warps a CTA, 108 SMs: the fewest rows per warp with at
-  // most 108 CTAs is 5 (ceil(4096 / 40) = 103 CTAs; 4 would need 128).
-  CHECK(L.iters == 5);
-  CHECK(plan.launch.ctas == 103);
-  // Weights take one byte each: np = 103 x 40 = 4120 padded rows of 4096
+  // 4096 rows, 8 warps a CTA, two CTAs on each of 108 SMs: the fewest rows
+  // per warp with at most 216 CTAs is 3 (ceil(4096 / 24) = 171 CTAs; 2 would
+  // need 256).
+  CHECK(L.iters == 3);
+  CHECK(plan.launch.ctas == 171);
+  // Weights take one byte each: np = 171 x 24 = 4104 padded rows of 4096
   // after x (8 KB) and before the scales.
-  CHECK(L.np == 4120);
-  CHECK(L.scale - L.w == 4120ull * 4096);
+  CHECK(L.np == 4104);
+  CHECK(L.scale - L.w == 4104ull * 4096);
   s.m = 5;
   CHECK(!gemv_w8_unsupported(cfg, s).empty());
   s.m = 1;

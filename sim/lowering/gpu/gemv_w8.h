@@ -10,12 +10,20 @@
 //
 // As the 16-bit GEMV (gemv.h): a warp per weight row, 16-byte coalesced
 // loads (a lane 16 weights of each 512-byte run), chunks of loads in flight,
-// x widened to fp32 once per CTA in shared memory; a CTA of 8 warps (the
-// int8 unpacking costs about 3 integer instructions per weight, twice the
-// 16-bit kernel's conversion work per byte, so more warps share each SM).
-// int8 -> fp32 without a conversion instruction: b = byte xor 0x80 (the value
-// + 128, unsigned), f = bits(0x4B000000 | b) = 2^23 + b exactly, then
-// fadd(f, -(2^23 + 128)) = q exactly.
+// x widened to fp32 once per CTA in shared memory; CTAs of 8 warps, two per
+// SM (the int8 unpacking costs about 2.5 instructions per weight, more
+// conversion work per byte than the 16-bit kernel's, so more warps share each
+// SM to keep the loads in flight).
+// int8 -> fp32 without a conversion instruction, on the FMA pipe: b = byte
+// xor 0x80 (the value + 128, unsigned) read as a float is the denormal
+// b 2^-149; ffma(it, 2^126, -128 2^-23) = q 2^-23 exactly. The dot product
+// over q 2^-23 is the one over q scaled by 2^-23 exactly (a power of two
+// scales every rounding; fp16 x times q 2^-23 and their partial sums are
+// multiples of 2^-47, far above fp32 underflow), so the kernel's
+// fmul(sum, 2^23) is the reference's sum over q bit for bit. bf16 x (down
+// to 2^-133) could underflow there: with bf16 the kernel forms q itself,
+// bits(0x4B000000 | b) = 2^23 + b, then fadd(-(2^23 + 128)), on the
+// integer and FMA pipes.
 //
 // Layout: x [m, kp] 16-bit and Q [np, kp] int8 (a weight row contiguous in
 // K), zero-padded: kp to 512, np to the CTA's rows; scale [np] fp32; y
@@ -40,7 +48,7 @@ struct GemvW8Spec {
 
 struct GemvW8Layout {
   uint64_t kp = 0, np = 0;   // padded K and N
-  uint32_t iters = 1;        // rows per warp (a CTA covers 8 iters rows)
+  uint32_t iters = 1;        // rows per warp (a CTA covers 8 iters rows; at most two CTAs per SM)
   uint64_t x = 0, w = 0, scale = 0, y = 0, bytes = 0;
 };
 
