@@ -301,13 +301,13 @@ TEST_CASE("GELU written as its erf formula imports as one gelu layer") {
 TEST_CASE("Every node of an unsupported operator is listed in one error") {
   onnx::ModelProto m = resnet_style();
   node(m.mutable_graph(), "Shape", "shape0", {"x"}, {"s"});
-  node(m.mutable_graph(), "Gather", "gather0", {"s", "s"}, {"g"});
+  node(m.mutable_graph(), "Slice", "slice0", {"s", "s", "s"}, {"g"});
   node(m.mutable_graph(), "Shape", "shape1", {"logits"}, {"s1"});
   const std::string e = import_error(m);
   CHECK_THAT(e, Catch::Contains("model.onnx: node 'shape0' (Shape): unsupported ONNX operator 'Shape'"));
-  CHECK_THAT(e, Catch::Contains("model.onnx: node 'gather0' (Gather): unsupported ONNX operator 'Gather'"));
+  CHECK_THAT(e, Catch::Contains("model.onnx: node 'slice0' (Slice): unsupported ONNX operator 'Slice'"));
   CHECK_THAT(e, Catch::Contains("model.onnx: node 'shape1' (Shape): unsupported ONNX operator 'Shape'"));
-  CHECK_THAT(e, Catch::Contains("3 node(s) use operators xpusim cannot import: Gather x1, Shape x2"));
+  CHECK_THAT(e, Catch::Contains("3 node(s) use operators xpusim cannot import: Shape x2, Slice x1"));
 }
 
 TEST_CASE("Unsupported operators, attributes and dtypes are errors naming the node") {
@@ -525,7 +525,7 @@ TEST_CASE("LLM ops: ArgMax keepdims 0, Gather over run-time indices and other do
   CHECK_THAT(import_error(m), Catch::Contains("greedy") && Catch::Contains("keepdims = 0"));
   g->clear_node();
   node(g, "Gather", "lookup", {"x", "ids"}, {"y"});
-  CHECK_THAT(import_error(m), Catch::Contains("lookup") && Catch::Contains("must be a constant"));
+  CHECK_THAT(import_error(m), Catch::Contains("lookup") && Catch::Contains("run-time indices"));
   g->clear_node();
   node(g, "SkipLayerNormalization", "sln", {"x", "x"}, {"y"})->set_domain("com.microsoft");
   CHECK_THAT(import_error(m), Catch::Contains("sln") && Catch::Contains("com.microsoft"));

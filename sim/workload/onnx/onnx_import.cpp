@@ -130,13 +130,22 @@ class Importer {
         "Clip", "Constant", "Identity", "Dropout", "Gather", "ArgMax"};
     std::vector<config::Diagnostic> diags;
     std::map<std::string, int> count;
+    std::set<std::string> constants;  // initializers and Constant nodes' outputs
+    for (const auto& [name, d] : initializers_) constants.insert(name);
+    for (const auto& [name, d] : opts_.known_inputs) constants.insert(name);
+    for (const auto& n : nodes_)
+      if (n.op_type() == "Constant" && n.output_size() > 0) constants.insert(n.output(0));
     for (size_t i = 0; i < nodes_.size(); ++i) {
       const auto& n = nodes_[i];
       const bool domain_ok = n.domain().empty() || n.domain() == "ai.onnx";
-      if (domain_ok && (known.count(n.op_type()) || activation_by_onnx(n.op_type()))) continue;
+      // A Gather over indices computed at run time (shape arithmetic) is
+      // not an embedding lookup the IR can hold.
+      const bool runtime_gather = n.op_type() == "Gather" && n.input_size() > 1 && !constants.count(n.input(1));
+      if (domain_ok && !runtime_gather && (known.count(n.op_type()) || activation_by_onnx(n.op_type()))) continue;
       if (microsoft_rmsnorm(n)) continue;
-      const std::string what = domain_ok ? "unsupported ONNX operator '" + n.op_type() + "'"
-                                         : "operator domain '" + n.domain() + "' is not supported";
+      const std::string what = runtime_gather ? "unsupported ONNX operator 'Gather' over run-time indices (only constant indices: an embedding lookup)"
+                               : domain_ok ? "unsupported ONNX operator '" + n.op_type() + "'"
+                                           : "operator domain '" + n.domain() + "' is not supported";
       diags.push_back(config::Diagnostic{file_, 0, 0, "node '" + layer_name(n, int(i)) + "' (" + n.op_type() + ")", what});
       ++count[n.op_type()];
     }
