@@ -70,7 +70,8 @@ bool is_decoder_layer_row(const std::string& layer_name);
 // The `.json` input format: builds the model of a config.json with
 // -p workload.params.{batch, seq, past, layers}=N (defaults 1, 1, 0, all)
 // and -p workload.params.{attention, gemv}=0|1 (defaults: fused attention
-// in decode steps, GEMV kernels for matrix products of at most 4 rows).
+// in decode steps, GEMV kernels for matrix products of at most 4 rows), and
+// -p workload.params.weight_bits=8 for weight-only int8 (default 16).
 Workload load_hf_workload(const std::string& path, const std::vector<std::string>& overrides);
 
 }  // namespace xpu::workload::llm
