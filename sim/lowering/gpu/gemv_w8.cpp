@@ -18,20 +18,11 @@ namespace {
 
 constexpr uint32_t kWarps = 8, kThreads = 32 * kWarps;
 constexpr uint32_t kChunk = 4;  // 16-byte weight loads per chunk (2 KB a warp)
-constexpr uint32_t kCtasPerSm = 2;  // two CTAs of 8 warps share an SM (the registers allow it)
 constexpr uint32_t kStage = 4;  // x staging: 16-byte loads in flight per thread
 constexpr uint32_t kSets = 3;   // chunks in flight: the next two load while one is consumed
 constexpr uint32_t kRun = 512;  // weights (bytes) of one warp-wide 16-byte load
 
 uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
-
-// Rows per warp: the fewest that fit the grid in one wave of two CTAs per
-// SM (a last, partial wave would leave SMs idle while the others stream).
-uint32_t iters_of(const GpuConfig& cfg, uint64_t n) {
-  uint32_t i = 1;
-  while (i < 128 && (n + uint64_t(kWarps) * i - 1) / (uint64_t(kWarps) * i) > uint64_t(kCtasPerSm) * cfg.sms) ++i;
-  return i;
-}
 
 struct Smem {
   uint32_t xs, red, total;
@@ -42,16 +33,29 @@ struct Smem {
   }
 };
 
+// Rows per warp: the fewest that fit the grid in one wave of two CTAs per
+// SM (a last, partial wave would leave SMs idle while the others stream),
+// or of one CTA per SM when two do not fit the shared memory (x of several
+// rows with a long K); 0 when neither fits.
+uint32_t iters_of(const GpuConfig& cfg, uint64_t m, uint64_t kp, uint64_t n) {
+  for (uint64_t per_sm = 2; per_sm >= 1; --per_sm) {
+    uint32_t i = 1;
+    while (i < 128 && (n + uint64_t(kWarps) * i - 1) / (uint64_t(kWarps) * i) > per_sm * cfg.sms) ++i;
+    if (uint64_t(i) * kWarps * per_sm * cfg.sms >= n && Smem(m, kp, i).total <= cfg.shared.max_shared_bytes / per_sm)
+      return i;
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::string gemv_w8_unsupported(const GpuConfig& cfg, const GemvW8Spec& s) {
   if (s.m == 0 || s.m > 4 || s.n == 0 || s.k == 0 || (s.in != DType::fp16 && s.in != DType::bf16) || s.ep.bias)
     return "int8-weight gemv: 1 to 4 rows of fp16/bf16 activations, no bias";
   const uint64_t kp = round_up(s.k, kRun);
-  const uint32_t iters = iters_of(cfg, s.n);
-  if (uint64_t(iters) * kWarps * kCtasPerSm * cfg.sms < s.n || kp > (1u << 20) ||
-      Smem(s.m, kp, iters).total > cfg.shared.max_shared_bytes / 2)
-    return "int8-weight gemv: x and the partial sums exceed half the shared memory";
+  if (kp > (1u << 20) || iters_of(cfg, s.m, kp, s.n) == 0)
+    return "int8-weight gemv: x (" + std::to_string(s.m) + " rows of " + std::to_string(kp) +
+           " fp32) and the partial sums exceed the shared memory";
   return {};
 }
 
@@ -59,7 +63,7 @@ void lower_gemv_w8(const GpuConfig& cfg, const GemvW8Spec& s, GemvW8Layout& L, N
   if (const std::string why = gemv_w8_unsupported(cfg, s); !why.empty()) throw GpuLoweringError(why);
   const uint32_t M = static_cast<uint32_t>(s.m);
   L.kp = round_up(s.k, kRun);
-  L.iters = iters_of(cfg, s.n);
+  L.iters = iters_of(cfg, s.m, L.kp, s.n);
   const uint32_t rows_cta = kWarps * L.iters;
   L.np = round_up(s.n, rows_cta);
   L.x = 0;

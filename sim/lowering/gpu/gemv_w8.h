@@ -11,7 +11,7 @@
 // As the 16-bit GEMV (gemv.h): a warp per weight row, 16-byte coalesced
 // loads (a lane 16 weights of each 512-byte run), chunks of loads in flight,
 // x widened to fp32 once per CTA in shared memory; CTAs of 8 warps, two per
-// SM (the int8 unpacking costs about 2.5 instructions per weight, more
+// SM where their shared memory fits, else one (the int8 unpacking costs about 2.5 instructions per weight, more
 // conversion work per byte than the 16-bit kernel's, so more warps share each
 // SM to keep the loads in flight).
 // int8 -> fp32 without a conversion instruction, on the FMA pipe: b = byte
