@@ -47,7 +47,7 @@ void lower_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan&
   const GemmTiling t = choose_tiling_sm80(cfg, spec);
   plan.tiling = t;
   const bool kmaj = mma.b_k_major(spec.in);
-  const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in)), ce = out_bytes(spec);
+  const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in)), ce = out_bytes(spec, ep);
   GpuGemmLayout& L = plan.layout;
   L.mp = round_up(spec.m, t.bm);
   L.np = round_up(spec.n, t.bn);

@@ -56,7 +56,9 @@ void check_tc_path(const GpuConfig& cfg, DType in, AccType acc, const std::strin
     throw GpuLoweringError(name + ": int8 needs int32 accumulation and only int8 has it");
 }
 
-uint32_t out_bytes(const GpuGemmSpec& spec) { return spec.acc == AccType::f16 ? 2 : 4; }
+uint32_t out_bytes(const GpuGemmSpec& spec, const TcEpilogue& ep) {
+  return spec.acc == AccType::f16 || ep.out16 ? 2 : 4;
+}
 
 GemmTiling choose_tiling(const GpuConfig& cfg, const GpuGemmSpec& spec) {
   GemmTiling t;
@@ -87,7 +89,7 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   check_tc_path(cfg, spec.in, spec.acc, spec.name);
   if (spec.m == 0 || spec.n == 0 || spec.k == 0) throw GpuLoweringError(spec.name + ": empty GEMM");
   const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in));
-  const uint32_t ce = out_bytes(spec);
+  const uint32_t ce = out_bytes(spec, ep);
   const MmaShape* mma = &mma_shape(cfg.tensor_core.mma);
   auto build = [&](const GemmTiling& t, uint64_t kslice, uint64_t lda, uint64_t ldb, uint64_t ldc,
                    const TcEpilogue& kep) {
@@ -166,7 +168,7 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
 
   const uint32_t rr = splitk_reduce_rows(spec.m, t.bm, t.bn);
   plan.reduce_kernel =
-      build_splitk_reduce(ReduceDesc{spec.name + "_splitk_reduce", t.split_k, t.bn, rr, ldw, L.mp * ldw, ep});
+      build_splitk_reduce(ReduceDesc{spec.name + "_splitk_reduce", t.split_k, t.bn, rr, ldw, L.mp * ldw, ep, L.ldc, spec.in});
   Launch& r = plan.reduce;
   r.kernel = &plan.reduce_kernel;
   const uint64_t rows = (spec.m + rr - 1) / rr;
@@ -178,7 +180,7 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   for (uint64_t c = 0; c < r.ctas; ++c) {
     const uint64_t ry = c / grid_n, rx = c % grid_n;
     r.bases[c * 3 + kRedBufP] = L.work + ry * rr * ldw + rx * t.bn * 4;
-    r.bases[c * 3 + kRedBufC] = L.c + ry * rr * L.ldc + rx * t.bn * 4;
+    r.bases[c * 3 + kRedBufC] = L.c + ry * rr * L.ldc + rx * t.bn * ce;
     r.bases[c * 3 + kRedBufBias] = L.bias + rx * t.bn * 4;
   }
 }

@@ -58,6 +58,11 @@ struct TcEpilogue {
   Activation act = Activation::none;
   float p0 = 0, p1 = 6;  // the activation's parameters (clip: lo, hi)
   bool residual = false;
+  // C in the input's 16-bit type (fp16/bf16, fp32 accumulation): the fp32
+  // result of bias, residual and activation rounded once to 16 bits
+  // (half_io.h) as the last step; a fused residual is then read in that
+  // type too (the producer's 16-bit output). False: raw fp32 C.
+  bool out16 = false;
   bool active() const { return bias || residual || act != Activation::none; }
 };
 
@@ -150,6 +155,6 @@ void stage_b(const GpuGemmLayout& l, uint64_t k, uint64_t n, const uint8_t* b, x
 // n fp32 bias values (after stage_inputs, which zeroes the padding).
 void stage_bias(const GpuGemmLayout& l, uint64_t n, const float* bias, xpu::gpu::GlobalMemory& mem);
 // Bytes per element of C.
-uint32_t out_bytes(const GpuGemmSpec& spec);
+uint32_t out_bytes(const GpuGemmSpec& spec, const TcEpilogue& ep = {});
 
 }  // namespace xpu::lowering::gpu

@@ -58,6 +58,12 @@ struct GpuLayerPlan {
   uint64_t count = 1, batch_bytes = 0;
   NnPlan nn;
   std::vector<uint64_t> in_addr;  // per layer input (0: absent)
+  std::vector<uint32_t> in_bytes;  // per layer input: bytes per element (2: 16-bit activation, 4: fp32)
+  // SIMT kernels (map, row, pool): the activations' type (fp32, or the
+  // run's fp16/bf16: half_io.h); the output is of this type.
+  DType io = DType::fp32;
+  // GEMM views and convolutions: the epilogue built (out16: 16-bit C).
+  TcEpilogue ep;
   uint64_t out_addr = 0, bytes = 0;
   uint64_t bn_s = 0, bn_t = 0;      // batchnorm: folded per-channel scale and shift
   double tol_abs = 0, tol_rel = 0;  // against the fp32 reference (0, 0: bit-exact)

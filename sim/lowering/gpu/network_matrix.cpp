@@ -108,6 +108,7 @@ Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w,
       // Only where the convolution kernel has the residual epilogue (it fits the registers).
       ConvSpec s = conv_spec(w, l, dtype);
       s.ep = ep;
+      s.ep.out16 = w.sparsity != "2:4";  // as matrix() builds it
       ConvPlan plan;
       try {
         lower_conv_implicit(cfg, s, plan);
@@ -129,7 +130,12 @@ Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w,
   return f;
 }
 
-bool LayerBuild::matrix(DType dtype, const TcEpilogue& ep) {
+bool LayerBuild::matrix(DType dtype, const TcEpilogue& fused) {
+  // 16-bit runs write 16-bit C (the epilogue's one rounding point) for the
+  // next kernel, except on the 2:4 sparse kernels (fp32 C).
+  TcEpilogue ep = fused;
+  ep.out16 = is_act16(dtype) && w.sparsity != "2:4";
+  L.ep = ep;
   if (implicit_conv(cfg, w, l, dtype)) {
     auto& s = L.conv;
     s = conv_spec(w, l, dtype);

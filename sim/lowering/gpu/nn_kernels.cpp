@@ -61,22 +61,30 @@ void lower_map(const GpuConfig&, const MapSpec& s, NnPlan& plan) {
   const uint8_t x = kb.reg(), b = kb.reg(), c = kb.reg(), y = kb.reg(), t = kb.reg(), u = kb.reg(), m1 = kb.reg();
   const uint8_t p = kb.pred(), q = kb.pred();
   const uint8_t ap = s.op == MapOp::act && activation_needs(s.act).predicate ? kb.pred() : kPT;
+  const bool h = is_act16(s.io);
+  const uint32_t eb = act_bytes(s.io);
   kb.s2r(tid, Special::tid);
   kb.mov_r(i, tid);
-  kb.alui(Op::shl, off1, tid, 2);
+  kb.alui(Op::shl, off1, tid, h ? 1 : 2);
   for (size_t o = 0; o < nops; ++o) {
-    if (s.stride[o] == 1) off[o] = off1;
-    else if (s.stride[o] > 1) {
+    if (s.stride[o] == 1 && s.in_bytes(o) == eb) off[o] = off1;
+    else if (s.stride[o] >= 1) {
       off[o] = kb.reg();
-      kb.alui(Op::imul, off[o], tid, static_cast<int32_t>(s.stride[o] * 4));
+      kb.alui(Op::imul, off[o], tid, static_cast<int32_t>(s.stride[o] * s.in_bytes(o)));
     }
   }
   kb.mov(m1, fbits(-1.0f));
+  // A 16-bit operand: LDG.U16, widened to fp32 (a copy keeps the bits).
+  auto load = [&](uint8_t d, size_t o) {
+    const uint8_t w = static_cast<uint8_t>(s.in_bytes(o));
+    kb.ldg(d, static_cast<uint8_t>(o), off[o], 0, w).guard = p;
+    if (w == 2 && s.op != MapOp::copy) emit_widen16(kb, s.io, d, d);
+  };
   loop(kb, k, q, iters, [&] {
     kb.setpi(Op::isetp, p, Cmp::lt, i, static_cast<int32_t>(s.n));
-    kb.ldg(x, 0, off[0], 0).guard = p;
-    if (nops > 1) kb.ldg(b, 1, off[1], 0).guard = p;
-    if (nops > 2) kb.ldg(c, 2, off[2], 0).guard = p;
+    load(x, 0);
+    if (nops > 1) load(b, 1);
+    if (nops > 2) load(c, 2);
     uint8_t res = y;
     switch (s.op) {
       case MapOp::act: emit_activation(kb, s.act, s.p0, s.p1, y, x, ActScratch{t, u, m1, ap}); break;
@@ -85,11 +93,13 @@ void lower_map(const GpuConfig&, const MapSpec& s, NnPlan& plan) {
       case MapOp::affine: kb.alu(Op::ffma, y, x, b, c); break;
       case MapOp::copy: res = x; break;
     }
-    kb.stg(static_cast<uint8_t>(nops), off1, 0, res).guard = p;
+    if (h && s.op != MapOp::copy) emit_narrow16(kb, s.io, res, res, t);  // the rounding point
+    kb.stg(static_cast<uint8_t>(nops), off1, 0, res, static_cast<uint8_t>(eb)).guard = p;
     kb.alui(Op::iadd, i, i, static_cast<int32_t>(T));
-    kb.alui(Op::iadd, off1, off1, static_cast<int32_t>(4 * T));
+    kb.alui(Op::iadd, off1, off1, static_cast<int32_t>(eb * T));
     for (size_t o = 0; o < nops; ++o)
-      if (s.stride[o] > 1) kb.alui(Op::iadd, off[o], off[o], static_cast<int32_t>(uint64_t(T) * s.stride[o] * 4));
+      if (off[o] != off1 && off[o] != kRZ)
+        kb.alui(Op::iadd, off[o], off[o], static_cast<int32_t>(uint64_t(T) * s.stride[o] * s.in_bytes(o)));
   });
   kb.exit();
   plan.kernel = kb.finish();
@@ -102,6 +112,84 @@ void lower_map(const GpuConfig&, const MapSpec& s, NnPlan& plan) {
   per.push_back(&s.out);
   set_bases(l, static_cast<uint32_t>(s.rows), static_cast<uint32_t>(nops + 1), per, {});
 }
+
+namespace {
+
+struct RowRegs {
+  uint8_t tid, soff, acc, a, b, v, w, sc, bi, p, q;
+};
+
+// Softmax and layernorm over 16-bit rows in one pass: each thread loads
+// its elements u T + tid (u < iters) once into registers, widened to fp32;
+// the reductions and the normalisation run there with the multi-pass fp32
+// kernel's arithmetic and order; each result is rounded to 16 bits once
+// and stored. Predicate p: element u exists (tid < n - u T).
+void emit_rows16_single_pass(KernelBuilder& kb, const RowSpec& s, uint32_t T, uint64_t iters, const RowRegs& r) {
+  if (iters > 32) throw GpuLoweringError("row kernel: a 16-bit row longer than 32 elements a thread");
+  const uint8_t xs = kb.reg(static_cast<uint32_t>(iters));
+  const uint8_t x16 = kb.reg();  // tid * 2: the thread's 16-bit offset
+  const int32_t inv_n = fbits(1.0f / float(s.n));
+  const auto xr = [&](uint64_t u) { return static_cast<uint8_t>(xs + u); };
+  const auto each = [&](auto body) {
+    for (uint64_t u = 0; u < iters; ++u) {
+      kb.setpi(Op::isetp, r.p, Cmp::lt, r.tid, static_cast<int32_t>(int64_t(s.n) - int64_t(u * T)));
+      body(u);
+    }
+  };
+  auto reduce = [&](uint8_t reg, Op op) { emit_cta_reduce(kb, reg, op, T, r.tid, r.soff, r.a, r.b, r.q, true); };
+  kb.alui(Op::shl, x16, r.tid, 1);
+  const bool softmax = s.op == RowOp::softmax;
+  // The one read of the row.
+  kb.mov(r.acc, softmax ? fbits(-std::numeric_limits<float>::infinity()) : 0);
+  each([&](uint64_t u) {
+    kb.ldg(xr(u), 0, x16, static_cast<int32_t>(2 * u * T), 2).guard = r.p;
+    emit_widen16(kb, s.io, xr(u), xr(u));
+    kb.alu(softmax ? Op::fmax : Op::fadd, r.acc, r.acc, xr(u)).guard = r.p;
+  });
+  reduce(r.acc, softmax ? Op::fmax : Op::fadd);
+  if (softmax) {
+    kb.alui(Op::fmul, r.v, r.acc, fbits(-1.0f));
+    kb.mov(r.acc, 0);
+    each([&](uint64_t u) {
+      kb.alu(Op::fadd, xr(u), xr(u), r.v);
+      kb.alui(Op::fmul, xr(u), xr(u), fbits(kLog2e));
+      kb.alu(Op::ex2, xr(u), xr(u), kRZ);
+      kb.alu(Op::fadd, r.acc, r.acc, xr(u)).guard = r.p;
+    });
+    reduce(r.acc, Op::fadd);
+    kb.alu(Op::rcp, r.v, r.acc, kRZ);
+    each([&](uint64_t u) {
+      kb.alu(Op::fmul, r.w, xr(u), r.v);
+      emit_narrow16(kb, s.io, r.w, r.w, r.a);  // the rounding point
+      kb.stg(1, x16, static_cast<int32_t>(2 * u * T), r.w, 2).guard = r.p;
+    });
+    return;
+  }
+  kb.alui(Op::fmul, r.v, r.acc, inv_n);       // mean
+  kb.alui(Op::fmul, r.v, r.v, fbits(-1.0f));  // -mean
+  kb.mov(r.acc, 0);
+  each([&](uint64_t u) {
+    kb.alu(Op::fadd, xr(u), xr(u), r.v);  // x - mean, kept for the output
+    kb.alu(Op::ffma, r.acc, xr(u), xr(u), r.acc).guard = r.p;
+  });
+  reduce(r.acc, Op::fadd);
+  kb.alui(Op::fmul, r.acc, r.acc, inv_n);
+  kb.alui(Op::fadd, r.acc, r.acc, fbits(s.eps));
+  kb.alu(Op::rsq, r.acc, r.acc, kRZ);  // inv
+  each([&](uint64_t u) {
+    // scale and bias: fp32 at 4 (u T + tid) (soff = tid * 4).
+    const int32_t po = static_cast<int32_t>(4 * u * T);
+    kb.ldg(r.sc, 2, r.soff, po).guard = r.p;
+    if (s.has_bias) kb.ldg(r.bi, 3, r.soff, po).guard = r.p;
+    kb.alu(Op::fmul, r.w, xr(u), r.acc);
+    if (s.has_bias) kb.alu(Op::ffma, r.w, r.w, r.sc, r.bi);
+    else kb.alu(Op::fmul, r.w, r.w, r.sc);
+    emit_narrow16(kb, s.io, r.w, r.w, r.a);  // the rounding point
+    kb.stg(1, x16, static_cast<int32_t>(2 * u * T), r.w, 2).guard = r.p;
+  });
+}
+
+}  // namespace
 
 void lower_rows(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
   if (s.rows == 0 || s.n == 0 || s.x.size() != s.rows || s.y.size() != s.rows || s.rows > 0xFFFFFFFFull ||
@@ -130,7 +218,31 @@ void lower_rows(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
   // Shared-memory tree over the 128 threads; every thread gets the result in r.
   auto reduce = [&](uint8_t r, Op op) { emit_cta_reduce(kb, r, op, T, tid, soff, a, b, q, true); };
   const int32_t inv_n = fbits(1.0f / float(s.n));
-  switch (s.op) {
+  if (is_act16(s.io)) {
+    if (s.op != RowOp::mean && s.op != RowOp::softmax && s.op != RowOp::layernorm)
+      throw GpuLoweringError("row kernel: 16-bit rows for softmax, layernorm and mean only");
+    if (s.op != RowOp::mean) {
+      emit_rows16_single_pass(kb, s, T, iters, RowRegs{tid, soff, acc, a, b, v, w, sc, bi, p, q});
+    } else {
+      // mean: 16-bit loads widened, the fp32 mean rounded once.
+      kb.alui(Op::shl, x, tid, 1);  // x: the 16-bit row offset
+      kb.mov(acc, 0);
+      kb.mov_r(i, tid);
+      loop(kb, k, q, iters, [&] {
+        kb.setpi(Op::isetp, p, Cmp::lt, i, static_cast<int32_t>(s.n));
+        kb.ldg(w, 0, x, 0, 2).guard = p;
+        emit_widen16(kb, s.io, w, w);
+        kb.alu(Op::fadd, acc, acc, w).guard = p;
+        kb.alui(Op::iadd, i, i, static_cast<int32_t>(T));
+        kb.alui(Op::iadd, x, x, static_cast<int32_t>(2 * T));
+      });
+      reduce(acc, Op::fadd);
+      kb.alui(Op::fmul, acc, acc, inv_n);
+      emit_narrow16(kb, s.io, acc, acc, w);
+      kb.setpi(Op::isetp, q, Cmp::eq, tid, 0);
+      kb.stg(1, kRZ, 0, acc, 2).guard = q;
+    }
+  } else switch (s.op) {
     case RowOp::softmax:
       kb.mov(acc, fbits(-std::numeric_limits<float>::infinity()));
       pass([&] {
@@ -265,6 +377,8 @@ void lower_pool(const GpuConfig& cfg, const PoolSpec& s, NnPlan& plan) {
   uint64_t chunks = 1;
   while (chunks * 2 <= uint64_t(s.ho) && s.planes * chunks < 8ull * cfg.sms) chunks *= 2;
   const int64_t R = (s.ho + int64_t(chunks) - 1) / int64_t(chunks);
+  const bool h = is_act16(s.io);
+  const int64_t eb = act_bytes(s.io);
   KernelBuilder kb(s.depthwise ? "dwconv" : s.max ? "max_pool" : "avg_pool");
   const uint8_t tid = kb.reg(), vw = kb.reg(), iw0 = kb.reg(), ih0 = kb.reg(), oo = kb.reg(), k = kb.reg();
   const uint8_t ih = kb.reg(), th = kb.reg(), thp = kb.reg(), row = kb.reg(), iw = kb.reg(), m = kb.reg(),
@@ -278,14 +392,14 @@ void lower_pool(const GpuConfig& cfg, const PoolSpec& s, NnPlan& plan) {
   kb.alui(Op::imul, vh, vh, static_cast<int32_t>(R));  // oh0
   kb.alui(Op::imul, ih0, vh, static_cast<int32_t>(s.sh));
   kb.alui(Op::iadd, ih0, ih0, static_cast<int32_t>(-s.pt));
-  kb.alui(Op::imul, oo, vh, static_cast<int32_t>(s.wo * 4));
+  kb.alui(Op::imul, oo, vh, static_cast<int32_t>(s.wo * eb));
   kb.alui(Op::imul, vh, vh, -1);
   kb.alui(Op::iadd, vh, vh, static_cast<int32_t>(s.ho - 1));
   kb.alui(Op::imul, vw, tid, -1);
   kb.alui(Op::iadd, vw, vw, static_cast<int32_t>(s.wo - 1));  // >= 0 iff the thread has an output column
   kb.alui(Op::imul, iw0, tid, static_cast<int32_t>(s.sw));
   kb.alui(Op::iadd, iw0, iw0, static_cast<int32_t>(-s.pl));
-  kb.alui(Op::shl, t, tid, 2);
+  kb.alui(Op::shl, t, tid, h ? 1 : 2);
   kb.alu(Op::iadd, oo, oo, t);
   // min(v, hi - v) >= 0 iff 0 <= v <= hi.
   auto in_range = [&](uint8_t d, uint8_t v, int64_t lo, int64_t hi) {
@@ -301,16 +415,17 @@ void lower_pool(const GpuConfig& cfg, const PoolSpec& s, NnPlan& plan) {
       kb.alui(Op::iadd, ih, ih0, static_cast<int32_t>(a * s.dh));
       in_range(th, ih, 0, s.h - 1);
       if (s.count_include_pad) in_range(thp, ih, -s.pt, s.h + s.pb - 1);
-      kb.alui(Op::imul, row, ih, static_cast<int32_t>(s.w * 4));
+      kb.alui(Op::imul, row, ih, static_cast<int32_t>(s.w * eb));
       for (int64_t b = 0; b < s.kw; ++b) {
         kb.alui(Op::iadd, iw, iw0, static_cast<int32_t>(b * s.dw));
         in_range(m, iw, 0, s.w - 1);
         kb.alu(Op::imin, m, m, th);
         kb.alu(Op::imin, m, m, vw);
         kb.setpi(Op::isetp, p, Cmp::ge, m, 0);
-        kb.alui(Op::shl, adr, iw, 2);
+        kb.alui(Op::shl, adr, iw, h ? 1 : 2);
         kb.alu(Op::iadd, adr, adr, row);
-        kb.ldg(x, 0, adr, 0).guard = p;
+        kb.ldg(x, 0, adr, 0, static_cast<uint8_t>(eb)).guard = p;
+        if (h) emit_widen16(kb, s.io, x, x);
         if (s.depthwise) {
           kb.ldg(wt, 2, kRZ, static_cast<int32_t>((a * s.kw + b) * 4));
           kb.alu(Op::ffma, acc, x, wt, acc).guard = p;
@@ -339,12 +454,13 @@ void lower_pool(const GpuConfig& cfg, const PoolSpec& s, NnPlan& plan) {
       kb.alu(Op::rcp, cnt, cnt, kRZ);
       kb.alu(Op::fmul, acc, acc, cnt);
     }
+    if (h) emit_narrow16(kb, s.io, acc, acc, t);  // the rounding point
     kb.alu(Op::imin, m, vw, vh);
     kb.setpi(Op::isetp, p, Cmp::ge, m, 0);
-    kb.stg(1, oo, 0, acc).guard = p;
+    kb.stg(1, oo, 0, acc, static_cast<uint8_t>(eb)).guard = p;
     kb.alui(Op::iadd, vh, vh, -1);
     kb.alui(Op::iadd, ih0, ih0, static_cast<int32_t>(s.sh));
-    kb.alui(Op::iadd, oo, oo, static_cast<int32_t>(s.wo * 4));
+    kb.alui(Op::iadd, oo, oo, static_cast<int32_t>(s.wo * eb));
   });
   kb.exit();
   plan.kernel = kb.finish();
@@ -358,8 +474,8 @@ void lower_pool(const GpuConfig& cfg, const PoolSpec& s, NnPlan& plan) {
   l.bases.resize(size_t(l.ctas) * 4);
   for (uint64_t c = 0; c < l.ctas; ++c) {
     const uint64_t plane = c / chunks, ch = plane % s.channels;
-    l.bases[4 * c] = s.x + plane * uint64_t(s.h * s.w) * 4;
-    l.bases[4 * c + 1] = s.y + plane * uint64_t(s.ho * s.wo) * 4;
+    l.bases[4 * c] = s.x + plane * uint64_t(s.h * s.w * eb);
+    l.bases[4 * c + 1] = s.y + plane * uint64_t(s.ho * s.wo * eb);
     l.bases[4 * c + 2] = s.w_addr + ch * uint64_t(s.kh * s.kw) * 4;
     l.bases[4 * c + 3] = s.bias + ch * 4;
   }

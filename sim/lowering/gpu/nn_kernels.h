@@ -28,6 +28,7 @@
 #include "models/gpu/isa.h"
 #include "models/gpu/kernel_builder.h"
 #include "sim/lowering/gpu/activation.h"
+#include "sim/lowering/gpu/half_io.h"
 
 namespace xpu::lowering::gpu {
 
@@ -37,10 +38,16 @@ struct NnPlan {
 };
 
 // Elementwise over `rows` rows of `n` elements: row r reads operand o at
-// base[o][r] + i * stride[o] * 4 and writes y at out[r] + i * 4.
+// base[o][r] + i * stride[o] * in_bytes(o) and writes y at out[r] + i * eb,
+// eb = act_bytes(io) (half_io.h).
 enum class MapOp { act, add, mul, affine, copy };
 struct MapSpec {
   MapOp op = MapOp::copy;
+  // Type of x, add/mul's b and y: fp32, or fp16/bf16 (2-byte loads widened
+  // to fp32, the result rounded once to 16 bits before its store; a copy
+  // moves the bits). Affine's scale and shift stay fp32 (folded parameters).
+  DType io = DType::fp32;
+  uint32_t in_bytes(size_t o) const { return op == MapOp::affine && o > 0 ? 4u : act_bytes(io); }
   Activation act = Activation::none;  // act: the function (activation.h) and its parameters
   float p0 = 0, p1 = 0;
   uint64_t rows = 0, n = 0;
@@ -51,7 +58,12 @@ struct MapSpec {
 };
 void lower_map(const xpu::gpu::GpuConfig& cfg, const MapSpec& s, NnPlan& plan);
 
-// One CTA of 128 threads per row of n elements at x[r] (y[r] out).
+// One CTA of 128 threads per row of n elements at x[r] (y[r] out), of type
+// io (x, y; scale and bias fp32). With a 16-bit io, softmax and layernorm
+// are single-pass when a row fits 32 registers a thread (n <= 4096): one
+// read of the row into registers, fp32 math there, one rounded write (the
+// only rounding point); longer 16-bit rows are refused (the lowering runs
+// them as fp32 rows). mean reads 16-bit and rounds its one result.
 // rmsnorm: tree sum of x*x (FFMA), mean = sum (1/n), rsq(mean + eps), x inv
 // scale; argmax: y[r] is one element, the first index of the row's maximum
 // as a float (bit-exact).
@@ -60,6 +72,7 @@ struct RowSpec {
   RowOp op = RowOp::softmax;
   uint64_t rows = 0, n = 0;
   float eps = 1e-5f;
+  DType io = DType::fp32;
   std::vector<uint64_t> x, y;  // per row (mean: y[r] is one element)
   uint64_t scale = 0, bias = 0;  // layernorm, rmsnorm: n-element vectors (bias 0 with has_bias false)
   bool has_bias = false;
@@ -81,7 +94,10 @@ struct PoolSpec {
   uint64_t planes = 0;
   int64_t h = 0, w = 0, ho = 0, wo = 0;
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, pb = 0, pr = 0;
-  uint64_t x = 0, y = 0;  // plane p at x + p h w 4, y + p ho wo 4
+  uint64_t x = 0, y = 0;  // plane p at x + p h w eb, y + p ho wo eb
+  // Type of x and y (eb = act_bytes(io)): 16-bit loads widened, the result
+  // rounded once; depthwise weights and bias stay fp32.
+  DType io = DType::fp32;
 };
 void lower_pool(const xpu::gpu::GpuConfig& cfg, const PoolSpec& s, NnPlan& plan);
 

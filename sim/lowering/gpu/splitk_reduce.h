@@ -26,6 +26,10 @@ struct ReduceDesc {
   uint64_t ld = 0;           // row pitch of partials and C, bytes (fp32)
   uint64_t split_bytes = 0;  // between two partials
   TcEpilogue ep;
+  // ep.out16: C's row pitch (16-bit C) and its type; each thread's four
+  // results rounded (half_io.h) and stored as one STG.64.
+  uint64_t ldc = 0;
+  DType in = DType::fp16;
 };
 
 xpu::gpu::Kernel build_splitk_reduce(const ReduceDesc& d);
