@@ -60,6 +60,22 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
       bias_ = random_values(l.n, seed + 2, -3.0f, 3.0f);
       lowering::gpu::stage_bias(lay, l.n, bias_.data(), mem);
     }
+    if (L.ep.residual) {
+      // A fused residual add's other operand, m x n in C's type and pitch.
+      res_ = random_values(l.m * l.n, seed + 3, -3.0f, 3.0f);
+      for (uint64_t i = 0; i < l.m; ++i) {
+        if (!L.ep.out16) {
+          mem.write(lay.res + i * lay.ldc, &res_[i * l.n], l.n * 4);
+          continue;
+        }
+        std::vector<uint16_t> row(l.n);
+        for (uint64_t j = 0; j < l.n; ++j) {
+          row[j] = lowering::gpu::narrow16(dtype, res_[i * l.n + j]);
+          res_[i * l.n + j] = lowering::gpu::widen16(dtype, row[j]);
+        }
+        mem.write(lay.res + i * lay.ldc, row.data(), l.n * 2);
+      }
+    }
     return;
   }
   if (L.view) return;
@@ -204,7 +220,8 @@ Outcome GpuLayerValues::check_gemm(const xpu::gpu::GlobalMemory& mem) const {
                                                              plan_.gemm.tiling.split_k, a_[b].data(), b_[b].data())
                     : lowering::gpu::reference_gemm_tc(dtype_, plan_.spec.acc, l.m, l.n, l.k, lay.kp, a_[b].data(),
                                                        b_[b].data(), lay.dot_group);
-    lowering::gpu::reference_epilogue(plan_.ep, l.m, l.n, bias_.data(), want, nullptr, dtype_);
+    lowering::gpu::reference_epilogue(plan_.ep, l.m, l.n, bias_.data(), want, res_.empty() ? nullptr : res_.data(),
+                                      dtype_);
     o = compare_bits(got, want, l.n);
   }
   o.detail += " (GEMM view" + std::string(plan_.spec.sparse ? ", 2:4 pruned weights" : "") +

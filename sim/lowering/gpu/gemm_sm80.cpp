@@ -64,6 +64,8 @@ void lower_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan&
   L.c = round_up(L.b + (kmaj ? L.np : L.kp) * L.ldb, 256);
   L.bias = round_up(L.c + L.mp * L.ldc, 256);
   L.bytes = ep.bias ? round_up(L.bias + L.np * 4, 256) : L.bias;
+  L.res = L.bytes;
+  if (ep.residual) L.bytes = round_up(L.res + L.mp * L.ldc, 256);
   if (L.bytes >= (uint64_t(1) << 32)) throw GpuLoweringError(spec.name + ": operands exceed 4 GiB");
 
   const uint64_t ktiles = L.kp / t.bk;
@@ -74,7 +76,7 @@ void lower_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan&
   Launch& l = plan.launch;
   l.kernel = &plan.kernel;
   const uint64_t grid_m = L.mp / t.bm, grid_n = L.np / t.bn;
-  const uint32_t nb = ep.bias ? 4 : 3;
+  const uint32_t nb = ep.residual ? 5 : ep.bias ? 4 : 3;
   l.ctas = static_cast<uint32_t>(grid_m * grid_n);
   l.threads = tc_threads(t);
   l.shared_bytes = S * sm80_stage_bytes(t, spec.in, kmaj);
@@ -90,6 +92,7 @@ void lower_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan&
     l.bases[c * nb + kTcBufB] = L.b + bx * t.bn * (kmaj ? L.ldb : e);
     l.bases[c * nb + kTcBufC] = L.c + by * t.bm * L.ldc + bx * t.bn * ce;
     if (ep.bias) l.bases[c * nb + kTcBufBias] = L.bias + bx * t.bn * 4;
+    if (ep.residual) l.bases[c * nb + kTcBufRes] = L.res + by * t.bm * L.ldc + bx * t.bn * ce;
   }
   if (plan.kernel.regs_per_thread > cfg.occupancy.max_registers_per_thread)
     throw GpuLoweringError(spec.name + ": kernel needs " + std::to_string(plan.kernel.regs_per_thread) + " registers");

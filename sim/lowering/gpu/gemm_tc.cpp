@@ -83,7 +83,6 @@ std::pair<uint64_t, uint64_t> raster(uint64_t i, uint64_t grid_m, uint64_t grid_
 }  // namespace
 
 void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan, const TcEpilogue& ep) {
-  if (ep.residual) throw GpuLoweringError(spec.name + ": the GEMM epilogue has no fused residual add");
   if (spec.sparse) return lower_gemm_sm80_sparse(cfg, spec, plan, ep);  // 2:4 weights on mma.sp
   if (use_gemm_sm80(cfg, spec)) return lower_gemm_sm80(cfg, spec, plan, ep);  // Ampere: cp.async multistage
   check_tc_path(cfg, spec.in, spec.acc, spec.name);
@@ -133,6 +132,8 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   L.c = round_up(L.b + L.kp * L.ldb, 256);
   L.bias = round_up(L.c + L.mp * L.ldc, 256);
   L.bytes = ep.bias ? round_up(L.bias + L.np * 4, 256) : L.bias;
+  L.res = L.bytes;
+  if (ep.residual) L.bytes = round_up(L.res + L.mp * L.ldc, 256);
   L.work = L.bytes;
   if (split) L.bytes = round_up(L.work + uint64_t(t.split_k) * L.mp * L.np * 4, 256);
 
@@ -144,8 +145,8 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   Launch& l = plan.launch;
   l.kernel = &plan.kernel;
   const uint64_t grid_m = L.mp / t.bm, grid_n = L.np / t.bn, tiles = grid_m * grid_n;
-  const bool bias_buf = ep.bias && !split;
-  const uint32_t nb = bias_buf ? 4 : 3;
+  const bool bias_buf = ep.bias && !split, res_buf = ep.residual && !split;
+  const uint32_t nb = res_buf ? 5 : bias_buf ? 4 : 3;
   if (tiles * t.split_k > 0xFFFFFFFFull) throw GpuLoweringError(spec.name + ": grid too large");
   l.ctas = static_cast<uint32_t>(tiles * t.split_k);
   l.threads = tc_threads(t);
@@ -161,6 +162,7 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
     l.bases[c * nb + kTcBufC] = split ? L.work + sp * L.mp * ldw + by * t.bm * ldw + bx * t.bn * 4
                                       : L.c + by * t.bm * L.ldc + bx * t.bn * ce;
     if (bias_buf) l.bases[c * nb + kTcBufBias] = L.bias + bx * t.bn * 4;
+    if (res_buf) l.bases[c * nb + kTcBufRes] = L.res + by * t.bm * L.ldc + bx * t.bn * ce;
   }
   if (plan.kernel.regs_per_thread > cfg.occupancy.max_registers_per_thread)
     throw GpuLoweringError(spec.name + ": kernel needs " + std::to_string(plan.kernel.regs_per_thread) + " registers");
@@ -175,13 +177,15 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   r.ctas = static_cast<uint32_t>(rows * grid_n);
   r.threads = splitk_reduce_threads(rr, t.bn);
   r.shared_bytes = 0;
-  r.nbufs = 3;
-  r.bases.resize(size_t(r.ctas) * 3);
+  const uint32_t rb = ep.residual ? 4 : 3;
+  r.nbufs = rb;
+  r.bases.resize(size_t(r.ctas) * rb);
   for (uint64_t c = 0; c < r.ctas; ++c) {
     const uint64_t ry = c / grid_n, rx = c % grid_n;
-    r.bases[c * 3 + kRedBufP] = L.work + ry * rr * ldw + rx * t.bn * 4;
-    r.bases[c * 3 + kRedBufC] = L.c + ry * rr * L.ldc + rx * t.bn * ce;
-    r.bases[c * 3 + kRedBufBias] = L.bias + rx * t.bn * 4;
+    r.bases[c * rb + kRedBufP] = L.work + ry * rr * ldw + rx * t.bn * 4;
+    r.bases[c * rb + kRedBufC] = L.c + ry * rr * L.ldc + rx * t.bn * ce;
+    r.bases[c * rb + kRedBufBias] = L.bias + rx * t.bn * 4;
+    if (ep.residual) r.bases[c * rb + kRedBufRes] = L.res + ry * rr * L.ldc + rx * t.bn * ce;
   }
 }
 

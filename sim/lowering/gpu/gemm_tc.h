@@ -93,6 +93,7 @@ struct GpuGemmLayout {
   uint64_t mp = 0, np = 0, kp = 0;  // padded sizes
   uint64_t a = 0, b = 0, c = 0;     // byte addresses
   uint64_t bias = 0;                // np fp32 values (zero padded), when the epilogue adds a bias
+  uint64_t res = 0;                 // a fused residual (ep.residual): mp x np in C's type and pitch
   uint64_t lda = 0, ldb = 0, ldc = 0;  // row pitches in bytes
   uint64_t bytes = 0;               // device memory used
   uint32_t in_bytes = 2, out_bytes = 4;
@@ -130,7 +131,8 @@ struct GpuGemmPlan {
 // raster; spec.tiling when set) and builds it and its launch(es). Throws
 // GpuLoweringError when the config lacks the input type's tensor path or the
 // kernel cannot fit an SM. `ep`: the fused epilogue (fp32 accumulation only;
-// a bias adds buffer 3; under split-K the reduction applies it).
+// a bias adds buffer 3, a residual buffer 4 (layout.res); under split-K the
+// reduction applies it).
 void lower_gemm_tc(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan,
                    const TcEpilogue& ep = {});
 // The tile of the implicit-GEMM convolution, whose CTAs find their rows from

@@ -38,6 +38,7 @@ Kernel build_splitk_reduce(const ReduceDesc& d) {
   const uint8_t bias = d.ep.bias ? kb.reg(4) : kRZ;
   const uint8_t t = kb.reg(), u = kb.reg(), m1 = kb.reg();
   const uint8_t offc = d.ep.out16 ? kb.reg() : off;  // C's offset (16-bit C: half the byte column)
+  const uint8_t res = d.ep.residual ? kb.reg(4 * batch) : kRZ;  // per pass: 4 residual values
   const uint8_t p = kb.pred();
   kb.s2r(tid, Special::tid);
   kb.alui(Op::and_, q, tid, int32_t(cpr - 1));
@@ -65,6 +66,10 @@ Kernel build_splitk_reduce(const ReduceDesc& d) {
       const int32_t row_off = int32_t(uint64_t(p0 + j) * rows_per_pass * d.ld);
       for (uint32_t s = 0; s < d.split; ++s)
         kb.ldg(uint8_t(vals + 4 * (j * d.split + s)), kRedBufP, off, row_off + int32_t(s * d.split_bytes), 16);
+      // The residual, in flight with the partials (16-bit: 4 values in an LDG.64).
+      if (d.ep.residual)
+        kb.ldg(uint8_t(res + 4 * j), kRedBufRes, offc, int32_t(uint64_t(p0 + j) * rows_per_pass * (d.ep.out16 ? d.ldc : d.ld)),
+               d.ep.out16 ? 8 : 16);
     }
     for (uint32_t j = 0; j < nb; ++j) {
       const uint8_t acc = uint8_t(vals + 4 * j * d.split);
@@ -73,6 +78,12 @@ Kernel build_splitk_reduce(const ReduceDesc& d) {
       for (uint8_t r = 0; r < 4 && d.ep.active(); ++r) {
         const uint8_t x = uint8_t(acc + r);
         if (d.ep.bias) kb.alu(Op::fadd, x, x, uint8_t(bias + r));
+        if (d.ep.residual && d.ep.out16) {
+          emit_widen16(kb, d.in, u, uint8_t(res + 4 * j + r / 2), r % 2 == 1);
+          kb.alu(Op::fadd, x, x, u);
+        } else if (d.ep.residual) {
+          kb.alu(Op::fadd, x, x, uint8_t(res + 4 * j + r));
+        }
         if (d.ep.act != Activation::none)
           emit_activation(kb, d.ep.act, d.ep.p0, d.ep.p1, x, x, ActScratch{needs.scratch ? t : x, u, m1, p});
       }
