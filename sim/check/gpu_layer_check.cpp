@@ -13,6 +13,23 @@ namespace xpu::check {
 
 using workload::OpKind;
 
+namespace {
+
+// An NCHW tensor (shape s) in NHWC order (to_nhwc), or back.
+std::vector<float> permute_nhwc(const workload::Shape& s, const float* v, bool to_nhwc) {
+  const uint64_t N = uint64_t(s.at(0)), C = uint64_t(s.at(1)), HW = uint64_t(s.at(2) * s.at(3));
+  std::vector<float> t(N * C * HW);
+  for (uint64_t n = 0; n < N; ++n)
+    for (uint64_t c = 0; c < C; ++c)
+      for (uint64_t p = 0; p < HW; ++p) {
+        const uint64_t nchw = (n * C + c) * HW + p, nhwc = (n * HW + p) * C + c;
+        t[to_nhwc ? nhwc : nchw] = v[to_nhwc ? nchw : nhwc];
+      }
+  return t;
+}
+
+}  // namespace
+
 GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Layer& l,
                                const lowering::gpu::GpuLayerPlan& L, const lowering::gpu::TcEpilogue& ep, DType dtype,
                                uint64_t seed, xpu::gpu::GlobalMemory& mem)
@@ -107,7 +124,9 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
   // Other kernels: random fp32 operands, staged once per distinct tensor;
   // 16-bit operands (in_bytes 2) hold values of the 16-bit type, staged as
   // its bits (half_io.h).
-  const auto write = [&](uint64_t addr, const float* v, uint64_t n, uint32_t bytes) {
+  const auto write = [&](uint64_t addr, const float* v, uint64_t n, uint32_t bytes, const workload::Shape* nhwc) {
+    std::vector<float> t;
+    if (nhwc) v = (t = permute_nhwc(*nhwc, v, true)).data();
     if (bytes == 4) return mem.write(addr, v, n * 4);
     std::vector<uint16_t> h(n);
     for (uint64_t j = 0; j < n; ++j) h[j] = lowering::gpu::narrow16(L.io, v[j]);
@@ -121,7 +140,7 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     const workload::Tensor& t = w.tensor(name);
     if (l.op == OpKind::gather && i == 1 && t.values) feeds_[name] = *t.values;  // the indices the kernel was lowered for
     else feeds_[name] = variance ? random_values(n, seed + i, 0.5f, 1.5f) : random_values(n, seed + i, -3.0f, 3.0f);
-    if (L.in_bytes.at(i) == 2)
+    if (L.in_bytes.at(i) == 2 || (i == 0 && l.op == OpKind::concat && l.attrs.in_place && lowering::gpu::is_act16(L.io)))
       for (float& v : feeds_[name]) v = lowering::gpu::round16(L.io, v);
     if (l.op == OpKind::concat && l.attrs.in_place && i == 0) {
       // Already in the output buffer: its slice of every outer index.
@@ -132,10 +151,11 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
       for (size_t d = axis + 1; d < os.size(); ++d) inner *= uint64_t(os[d]);
       const uint64_t block = uint64_t(t.shape[axis]) * inner, len = uint64_t(os[axis]);
       for (uint64_t o = 0; o < outer; ++o)
-        write(L.out_addr + o * len * inner * L.in_bytes[i], feeds_[name].data() + o * block, block, L.in_bytes[i]);
+        write(L.out_addr + o * len * inner * lowering::gpu::act_bytes(L.io), feeds_[name].data() + o * block, block,
+              lowering::gpu::act_bytes(L.io), nullptr);
       continue;
     }
-    write(L.in_addr[i], feeds_[name].data(), n, L.in_bytes[i]);
+    write(L.in_addr[i], feeds_[name].data(), n, L.in_bytes[i], L.nhwc && i == 0 ? &t.shape : nullptr);
   }
   if (l.op == OpKind::batchnorm) {
     // Folded per channel as inference engines do: s = scale / sqrtf(var + eps), t = bias - mean s.
@@ -261,6 +281,7 @@ Outcome GpuLayerValues::check_kernel(const xpu::gpu::GlobalMemory& mem) const {
   std::vector<uint16_t> h(want.size());
   mem.read(plan_.out_addr, h.data(), h.size() * 2);
   for (size_t j = 0; j < h.size(); ++j) got[j] = lowering::gpu::widen16(plan_.io, h[j]);
+  if (plan_.nhwc) got = permute_nhwc(l_.out_shape, got.data(), false);
   for (float& v : want) v = lowering::gpu::round16(plan_.io, v);
   const bool exact = plan_.tol_abs == 0 && plan_.tol_rel == 0;
   const double step = plan_.io == DType::bf16 ? 0x1p-7 : 0x1p-10;

@@ -234,7 +234,7 @@ layers:
       CHECK(r.cycles > 0);
     }
   }
-  CHECK(rs[6].op == "max_pool [max_pool]");  // the 56 concatenated channels, pooled
+  CHECK(rs[6].op == "max_pool [max_pool_nhwc]");  // the 56 concatenated channels, pooled (fp16: NHWC)
   const auto ts = run(*be, w, Fidelity::timing);
   REQUIRE(ts.size() == rs.size());
   for (size_t i = 0; i < rs.size(); ++i) CHECK(ts[i].cycles == rs[i].cycles);

@@ -13,14 +13,6 @@ namespace xpu::lowering::gpu {
 
 using namespace xpu::gpu;
 
-namespace {
-
-uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
-
-// floor(x / d) == (x mul) >> shift, without 32-bit overflow, for every x < limit.
-struct Magic {
-  uint32_t mul = 1, shift = 0;
-};
 bool find_magic(uint64_t d, uint64_t limit, Magic& out) {
   for (uint32_t shift = 0; shift < 32; ++shift) {
     const uint64_t mul = ((uint64_t(1) << shift) + d - 1) / d;
@@ -34,6 +26,10 @@ bool find_magic(uint64_t d, uint64_t limit, Magic& out) {
   }
   return false;
 }
+
+namespace {
+
+uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
 
 // Geometry the A source needs, all host constants.
 struct ConvGeom {

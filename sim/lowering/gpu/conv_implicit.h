@@ -59,6 +59,13 @@
 
 namespace xpu::lowering::gpu {
 
+// floor(x / d) == (x mul) >> shift, without 32-bit overflow, for every
+// x < limit (checked on the host): division by a constant as IMUL + SHR.
+struct Magic {
+  uint32_t mul = 1, shift = 0;
+};
+bool find_magic(uint64_t d, uint64_t limit, Magic& out);
+
 struct ConvSpec {
   std::string name = "conv";
   uint64_t batch = 1, c = 0, h = 0, w = 0;  // input, NHWC

@@ -28,8 +28,13 @@
 //   (tc_reference.h) computes the same independently.
 // The main loop is shared with the implicit-GEMM convolution (tc_mainloop.h,
 // conv_implicit.h).
+// * 16-bit C (TcEpilogue::out16): after bias, residual and activation each
+//   fp32 result is rounded once to `in` (half_io.h: F2F for fp16, integer
+//   round-to-nearest-even for bf16), packed in pairs into the f16
+//   accumulator layout and stored; a fused residual is then read as 16-bit
+//   fragments and widened. Under split-K the reduction does the same.
 // Values: A, B row-major in `in` (fp16, bf16 or int8); C row-major fp32,
-// fp16 (acc = f16) or int32; bias fp32.
+// fp16 (acc = f16, or out16: `in`) or int32; bias fp32.
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -52,7 +57,8 @@ using GpuLoweringError = lowering::LoweringError;
 // Applied to the fp32 accumulators before the store: y = act(acc + bias[col]).
 // With `residual`: y = act((acc + bias[col]) + res[row][col]), each add an
 // fp32 round to nearest (a residual add fused as inference stacks fuse it;
-// res is fp32 in C's layout; the implicit-GEMM convolution only).
+// res in C's type, layout and pitch; the implicit-GEMM convolution, the
+// GEMM kernels and the split-K reduction; not the 2:4 sparse kernels).
 struct TcEpilogue {
   bool bias = false;
   Activation act = Activation::none;

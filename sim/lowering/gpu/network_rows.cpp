@@ -13,6 +13,13 @@ bool depthwise(const LayerBuild& b) {
 // Softmax, layernorm and global average pooling as row kernels; max/avg
 // pooling and depthwise convolution on the SIMT pipes (nn_kernels.h).
 void LayerBuild::row_op() {
+  auto pool = [&](const PoolSpec& s) {
+    try {
+      lower_pool(cfg, s, L.nn);
+    } catch (const GpuLoweringError& e) {
+      unsupported(l, e.what());
+    }
+  };
   if (depthwise(*this)) {
     // Depthwise: one filter per channel, FFMA on the SIMT pipes (what GPU
     // libraries do: a GEMM view would have n = 1).
@@ -41,11 +48,7 @@ void LayerBuild::row_op() {
     L.kernel = "dwconv_ffma";
     L.tol_rel = 1e-5;
     L.tol_abs = 1e-6;
-    try {
-      lower_pool(cfg, s, L.nn);
-    } catch (const GpuLoweringError& e) {
-      unsupported(l, e.what());
-    }
+    pool(s);
     return;
   }
   switch (l.op) {
@@ -89,6 +92,24 @@ void LayerBuild::row_op() {
     }
     case OpKind::global_avg_pool: {
       const Shape& X = in_shape(0);
+      if (is_act16(L.io) && X.size() == 4) {
+        // 16-bit: NHWC, as an average pool over the whole image (threads over channels).
+        PoolSpec s;
+        s.max = false;
+        s.nhwc = L.nhwc = true;
+        s.io = L.io;
+        s.channels = uint64_t(X[1]);
+        s.planes = uint64_t(X[0]) * uint64_t(X[1]);
+        s.h = X[2], s.w = X[3], s.ho = 1, s.wo = 1;
+        s.kh = X[2], s.kw = X[3];
+        s.x = input(0);
+        s.y = output();
+        L.kernel = "avg_pool_nhwc";
+        L.tol_rel = 1e-5;
+        L.tol_abs = 1e-6;
+        pool(s);
+        break;
+      }
       const uint64_t planes = uint64_t(X[0]) * uint64_t(X[1]), n = workload::numel(X) / planes;
       const uint64_t x = input(0);
       output();
@@ -121,15 +142,14 @@ void LayerBuild::row_op() {
       s.dh = s.max ? wd.dilation_h : 1, s.dw = s.max ? wd.dilation_w : 1;
       s.pt = wd.pad_top, s.pl = wd.pad_left, s.pb = wd.pad_bottom, s.pr = wd.pad_right;
       s.io = L.io;
+      // 16-bit: NHWC (threads over channels), as the convolutions' tensors.
+      s.nhwc = L.nhwc = is_act16(L.io);
+      s.channels = uint64_t(X[1]);
       s.x = input(0);
       s.y = output();
-      L.kernel = s.max ? "max_pool" : "avg_pool";
+      L.kernel = std::string(s.max ? "max_pool" : "avg_pool") + (s.nhwc ? "_nhwc" : "");
       if (!s.max) L.tol_rel = 1e-6, L.tol_abs = 1e-7;
-      try {
-        lower_pool(cfg, s, L.nn);
-      } catch (const GpuLoweringError& e) {
-        unsupported(l, e.what());
-      }
+      pool(s);
       break;
     }
     default:

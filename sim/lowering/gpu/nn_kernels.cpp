@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "models/gpu/kernel_builder.h"
+#include "sim/lowering/gpu/conv_implicit.h"
 #include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/numerics/float_bits.h"
 
@@ -366,7 +367,129 @@ void lower_rows(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
   set_bases(l, static_cast<uint32_t>(s.rows), nb, {&s.x, &s.y}, {0, 0, s.scale, s.bias});
 }
 
+namespace {
+
+void lower_pool_nhwc(const PoolSpec& s, NnPlan& plan) {
+  const uint64_t C = s.channels, N = C ? s.planes / C : 0;
+  if (C == 0 || N * C != s.planes || s.depthwise || s.ho <= 0 || s.wo <= 0 || s.kh * s.kw > 64)
+    throw GpuLoweringError("NHWC pool kernel: malformed spec or a window over 64 taps");
+  const int64_t eb = act_bytes(s.io), pix = int64_t(C) * eb;  // bytes per pixel
+  const uint32_t T = C >= 128 ? 128 : static_cast<uint32_t>((C + 31) / 32 * 32);
+  uint64_t chunks = 1;
+  while (chunks * T < C) chunks *= 2;
+  const uint64_t rows = N * uint64_t(s.ho), ctas = rows * chunks;
+  Magic mg;
+  if (ctas > 0xFFFFFFFFull || uint64_t(s.h) * uint64_t(s.w) * uint64_t(pix) >= (uint64_t(1) << 31) ||
+      (N > 1 && !find_magic(uint64_t(s.ho), rows, mg)))
+    throw GpuLoweringError("NHWC pool kernel: grid or image beyond 32-bit arithmetic");
+  const bool h = is_act16(s.io);
+  KernelBuilder kb(s.max ? "max_pool_nhwc" : "avg_pool_nhwc");
+  const uint8_t tid = kb.reg(), ct = kb.reg(), vc = kb.reg(), oh = kb.reg(), ih = kb.reg(), t = kb.reg();
+  const uint8_t off = kb.reg(), iw = kb.reg(), oo = kb.reg(), k = kb.reg(), adr = kb.reg(), m = kb.reg();
+  const uint8_t x = kb.reg(), acc = kb.reg(), cnt = kb.reg();
+  const uint32_t KH = uint32_t(s.kh), KW = uint32_t(s.kw);
+  const uint8_t th = kb.reg(KH), row = kb.reg(KH), mw = kb.reg(KW), col = kb.reg(KW);
+  const bool pad = !s.max && s.count_include_pad;
+  const uint8_t thp = pad ? kb.reg(KH) : kRZ, mwp = pad ? kb.reg(KW) : kRZ;
+  const uint8_t p = kb.pred(), q = kb.pred(), pc = kb.pred();
+  // min(v, hi - v) >= 0 iff lo <= v <= hi.
+  auto in_range = [&](uint8_t d, uint8_t v, int64_t lo, int64_t hi) {
+    kb.alui(Op::imul, t, v, -1);
+    kb.alui(Op::iadd, t, t, static_cast<int32_t>(hi));
+    kb.alui(Op::iadd, d, v, static_cast<int32_t>(-lo));
+    kb.alu(Op::imin, d, d, t);
+  };
+  kb.s2r(tid, Special::tid);
+  kb.s2r(ct, Special::ctaid);
+  // vc = C - 1 - channel >= 0 iff the thread has a channel.
+  kb.alui(Op::and_, vc, ct, static_cast<int32_t>(chunks - 1));
+  kb.alui(Op::imul, vc, vc, static_cast<int32_t>(T));
+  kb.alu(Op::iadd, vc, vc, tid);
+  kb.alui(Op::imul, vc, vc, -1);
+  kb.alui(Op::iadd, vc, vc, static_cast<int32_t>(C - 1));
+  // CTA c = (n ho + oh) chunks + block: oh = rest - (rest / ho) ho.
+  kb.alui(Op::shr, oh, ct, __builtin_ctzll(chunks));
+  if (N > 1) {
+    kb.alui(Op::imul, t, oh, static_cast<int32_t>(mg.mul));
+    kb.alui(Op::shr, t, t, static_cast<int32_t>(mg.shift));
+    kb.alui(Op::imul, t, t, static_cast<int32_t>(s.ho));
+    kb.alu(Op::isub, oh, oh, t);
+  }
+  kb.alui(Op::imul, oh, oh, static_cast<int32_t>(s.sh));
+  kb.alui(Op::iadd, oh, oh, static_cast<int32_t>(-s.pt));  // the window's first input row
+  // Per window row: validity (with the channel's) and byte offset.
+  for (uint32_t a = 0; a < KH; ++a) {
+    kb.alui(Op::iadd, ih, oh, static_cast<int32_t>(a * s.dh));
+    in_range(uint8_t(th + a), ih, 0, s.h - 1);
+    kb.alu(Op::imin, uint8_t(th + a), uint8_t(th + a), vc);
+    if (pad) {
+      in_range(uint8_t(thp + a), ih, -s.pt, s.h + s.pb - 1);
+      kb.alu(Op::imin, uint8_t(thp + a), uint8_t(thp + a), vc);
+    }
+    kb.alui(Op::imul, uint8_t(row + a), ih, static_cast<int32_t>(s.w * pix));
+  }
+  kb.alui(Op::shl, off, tid, h ? 1 : 2);
+  kb.mov(iw, static_cast<int32_t>(-s.pl));  // the window's first input column
+  kb.mov_r(oo, off);
+  loop(kb, k, q, uint64_t(s.wo), [&] {
+    for (uint32_t b = 0; b < KW; ++b) {
+      kb.alui(Op::iadd, adr, iw, static_cast<int32_t>(b * s.dw));
+      in_range(uint8_t(mw + b), adr, 0, s.w - 1);
+      if (pad) in_range(uint8_t(mwp + b), adr, -s.pl, s.w + s.pr - 1);
+      kb.alui(Op::imul, uint8_t(col + b), adr, static_cast<int32_t>(pix));
+      kb.alu(Op::iadd, uint8_t(col + b), uint8_t(col + b), off);
+    }
+    kb.mov(acc, s.max ? fbits(-std::numeric_limits<float>::infinity()) : 0);
+    kb.mov(cnt, 0);
+    for (uint32_t a = 0; a < KH; ++a)
+      for (uint32_t b = 0; b < KW; ++b) {
+        kb.alu(Op::imin, m, uint8_t(mw + b), uint8_t(th + a));
+        kb.setpi(Op::isetp, p, Cmp::ge, m, 0);
+        kb.alu(Op::iadd, adr, uint8_t(col + b), uint8_t(row + a));
+        kb.ldg(x, 0, adr, 0, static_cast<uint8_t>(eb)).guard = p;
+        if (h) emit_widen16(kb, s.io, x, x);
+        if (s.max) {
+          kb.alu(Op::fmax, acc, acc, x).guard = p;
+          continue;
+        }
+        kb.alu(Op::fadd, acc, acc, x).guard = p;
+        if (pad) {
+          kb.alu(Op::imin, m, uint8_t(mwp + b), uint8_t(thp + a));
+          kb.setpi(Op::isetp, pc, Cmp::ge, m, 0);
+          kb.alui(Op::fadd, cnt, cnt, fbits(1.0f)).guard = pc;
+        } else {
+          kb.alui(Op::fadd, cnt, cnt, fbits(1.0f)).guard = p;
+        }
+      }
+    if (!s.max) {
+      kb.alu(Op::rcp, cnt, cnt, kRZ);
+      kb.alu(Op::fmul, acc, acc, cnt);
+    }
+    if (h) emit_narrow16(kb, s.io, acc, acc, t);  // the rounding point
+    kb.setpi(Op::isetp, p, Cmp::ge, vc, 0);
+    kb.stg(1, oo, 0, acc, static_cast<uint8_t>(eb)).guard = p;
+    kb.alui(Op::iadd, iw, iw, static_cast<int32_t>(s.sw));
+    kb.alui(Op::iadd, oo, oo, static_cast<int32_t>(pix));
+  });
+  kb.exit();
+  plan.kernel = kb.finish();
+  Launch& l = plan.launch;
+  l.kernel = &plan.kernel;
+  l.threads = T;
+  l.shared_bytes = 0;
+  std::vector<uint64_t> xs(ctas), ys(ctas);
+  for (uint64_t c = 0; c < ctas; ++c) {
+    const uint64_t blk = c % chunks, r = c / chunks, n = r / uint64_t(s.ho);
+    xs[c] = s.x + n * uint64_t(s.h * s.w) * uint64_t(pix) + blk * T * uint64_t(eb);
+    ys[c] = s.y + r * uint64_t(s.wo) * uint64_t(pix) + blk * T * uint64_t(eb);
+  }
+  set_bases(l, static_cast<uint32_t>(ctas), 2, {&xs, &ys}, {});
+}
+
+}  // namespace
+
 void lower_pool(const GpuConfig& cfg, const PoolSpec& s, NnPlan& plan) {
+  if (s.nhwc) return lower_pool_nhwc(s, plan);
   if (s.planes == 0 || s.ho <= 0 || s.wo <= 0 || s.wo > 1024 || s.planes > 0xFFFFFFFFull)
     throw GpuLoweringError("pool kernel: output rows wider than 1024 or empty");
   const uint32_t T = static_cast<uint32_t>((s.wo + 31) / 32 * 32);

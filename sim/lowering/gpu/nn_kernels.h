@@ -1,13 +1,20 @@
 #pragma once
 // Network-layer kernels for the GPU model besides the GEMMs (gemm_tc.h,
 // gemm_simt.h): elementwise maps, row reductions (softmax, layernorm, global
-// average pooling) and 2-D pooling, on fp32 tensors in device memory. Every
+// average pooling) and 2-D pooling, on fp32 or 16-bit (fp16/bf16) tensors in
+// device memory (`io`). 16-bit tensors are read with 2-byte loads and widened
+// (exact); all math is fp32; the rounding point is the one conversion of each
+// result before its store (half_io.h), so a kernel's 16-bit output is its
+// fp32 output rounded once. Parameters (batchnorm's folded scale and shift,
+// layernorm's scale and bias, depthwise weights) stay fp32. Every
 // kernel runs functionally on the model (values) and is timed like any
 // other; except pooling none reads %ctaid: per-CTA buffer bases carry the
 // CTA's rows, so they qualify for the fast path (fast_path.h).
 //
 // Arithmetic and its distance to the fp32 reference executor
-// (sim/workload/reference_executor.h), as checked by tests/gpu/test_gpu_nn.cpp:
+// (sim/workload/reference_executor.h), as checked by tests/gpu/test_gpu_nn.cpp
+// (16-bit io: against the reference rounded at the same point; exact ops stay
+// exact, the others may differ by one 16-bit step more):
 //   activation functions: activation.h
 //   add, mul, copies (reshape, flatten, transpose)
 //       bit-exact: FADD, FMUL are IEEE single operations.
@@ -98,6 +105,14 @@ struct PoolSpec {
   // Type of x and y (eb = act_bytes(io)): 16-bit loads widened, the result
   // rounded once; depthwise weights and bias stay fp32.
   DType io = DType::fp32;
+  // NHWC instead (max/avg pooling only): x is planes / channels images of
+  // h x w x channels, y of ho x wo x channels. Threads run over channels
+  // (a warp reads 32 consecutive channels of one pixel: coalesced, as
+  // cuDNN's NHWC pooling), one CTA per (image, output row, block of up to
+  // 128 channels); the output row's columns in a loop, the window's taps
+  // unrolled with their row and column validity hoisted. The output row
+  // and image come from %ctaid (IMUL/SHR division), so no fast path.
+  bool nhwc = false;
 };
 void lower_pool(const xpu::gpu::GpuConfig& cfg, const PoolSpec& s, NnPlan& plan);
 
