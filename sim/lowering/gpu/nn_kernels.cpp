@@ -369,15 +369,26 @@ void lower_rows(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
 
 namespace {
 
-void lower_pool_nhwc(const PoolSpec& s, NnPlan& plan) {
+void lower_pool_nhwc(const GpuConfig& cfg, const PoolSpec& s, NnPlan& plan) {
   const uint64_t C = s.channels, N = C ? s.planes / C : 0;
   if (C == 0 || N * C != s.planes || s.depthwise || s.ho <= 0 || s.wo <= 0 || s.kh * s.kw > 64)
     throw GpuLoweringError("NHWC pool kernel: malformed spec or a window over 64 taps");
   const int64_t eb = act_bytes(s.io), pix = int64_t(C) * eb;  // bytes per pixel
-  const uint32_t T = C >= 128 ? 128 : static_cast<uint32_t>((C + 31) / 32 * 32);
+  // Enough CTAs for the SMs (8 per SM, as the NCHW kernel): channel blocks
+  // of 128 down to 32 threads, then each output row cut into `wblocks` (a
+  // power of two) runs of wb columns.
+  const uint64_t rows = N * uint64_t(s.ho), want = 8ull * cfg.sms;
+  uint32_t T = C >= 128 ? 128 : static_cast<uint32_t>((C + 31) / 32 * 32);
   uint64_t chunks = 1;
   while (chunks * T < C) chunks *= 2;
-  const uint64_t rows = N * uint64_t(s.ho), ctas = rows * chunks;
+  while (rows * chunks < want && T > 32) {
+    T /= 2;
+    while (chunks * T < C) chunks *= 2;
+  }
+  uint64_t wblocks = 1;
+  while (rows * chunks * wblocks < want && wblocks * 2 <= uint64_t(s.wo)) wblocks *= 2;
+  const int64_t wb = (s.wo + int64_t(wblocks) - 1) / int64_t(wblocks);
+  const uint64_t ctas = rows * wblocks * chunks;
   Magic mg;
   if (ctas > 0xFFFFFFFFull || uint64_t(s.h) * uint64_t(s.w) * uint64_t(pix) >= (uint64_t(1) << 31) ||
       (N > 1 && !find_magic(uint64_t(s.ho), rows, mg)))
@@ -386,8 +397,9 @@ void lower_pool_nhwc(const PoolSpec& s, NnPlan& plan) {
   KernelBuilder kb(s.max ? "max_pool_nhwc" : "avg_pool_nhwc");
   const uint8_t tid = kb.reg(), ct = kb.reg(), vc = kb.reg(), oh = kb.reg(), ih = kb.reg(), t = kb.reg();
   const uint8_t off = kb.reg(), iw = kb.reg(), oo = kb.reg(), k = kb.reg(), adr = kb.reg(), m = kb.reg();
-  const uint8_t x = kb.reg(), acc = kb.reg(), cnt = kb.reg();
+  const uint8_t acc = kb.reg(), cnt = kb.reg(), vo = kb.reg();
   const uint32_t KH = uint32_t(s.kh), KW = uint32_t(s.kw);
+  const uint8_t xs = kb.reg(KH * KW);  // a column's window, loaded before it is reduced
   const uint8_t th = kb.reg(KH), row = kb.reg(KH), mw = kb.reg(KW), col = kb.reg(KW);
   const bool pad = !s.max && s.count_include_pad;
   const uint8_t thp = pad ? kb.reg(KH) : kRZ, mwp = pad ? kb.reg(KW) : kRZ;
@@ -407,8 +419,16 @@ void lower_pool_nhwc(const PoolSpec& s, NnPlan& plan) {
   kb.alu(Op::iadd, vc, vc, tid);
   kb.alui(Op::imul, vc, vc, -1);
   kb.alui(Op::iadd, vc, vc, static_cast<int32_t>(C - 1));
-  // CTA c = (n ho + oh) chunks + block: oh = rest - (rest / ho) ho.
+  // CTA c = ((n ho + oh) wblocks + column run) chunks + block: the run's
+  // first column ow0 = run wb; oh = rest - (rest / ho) ho.
   kb.alui(Op::shr, oh, ct, __builtin_ctzll(chunks));
+  kb.alui(Op::and_, iw, oh, static_cast<int32_t>(wblocks - 1));
+  kb.alui(Op::imul, iw, iw, static_cast<int32_t>(wb));  // ow0
+  kb.alui(Op::imul, vo, iw, -1);
+  kb.alui(Op::iadd, vo, vo, static_cast<int32_t>(s.wo - 1));  // wo - 1 - ow >= 0 while the column exists
+  kb.alui(Op::imul, iw, iw, static_cast<int32_t>(s.sw));
+  kb.alui(Op::iadd, iw, iw, static_cast<int32_t>(-s.pl));  // the window's first input column
+  kb.alui(Op::shr, oh, oh, __builtin_ctzll(wblocks));
   if (N > 1) {
     kb.alui(Op::imul, t, oh, static_cast<int32_t>(mg.mul));
     kb.alui(Op::shr, t, t, static_cast<int32_t>(mg.shift));
@@ -429,9 +449,8 @@ void lower_pool_nhwc(const PoolSpec& s, NnPlan& plan) {
     kb.alui(Op::imul, uint8_t(row + a), ih, static_cast<int32_t>(s.w * pix));
   }
   kb.alui(Op::shl, off, tid, h ? 1 : 2);
-  kb.mov(iw, static_cast<int32_t>(-s.pl));  // the window's first input column
   kb.mov_r(oo, off);
-  loop(kb, k, q, uint64_t(s.wo), [&] {
+  loop(kb, k, q, uint64_t(wb), [&] {
     for (uint32_t b = 0; b < KW; ++b) {
       kb.alui(Op::iadd, adr, iw, static_cast<int32_t>(b * s.dw));
       in_range(uint8_t(mw + b), adr, 0, s.w - 1);
@@ -439,14 +458,22 @@ void lower_pool_nhwc(const PoolSpec& s, NnPlan& plan) {
       kb.alui(Op::imul, uint8_t(col + b), adr, static_cast<int32_t>(pix));
       kb.alu(Op::iadd, uint8_t(col + b), uint8_t(col + b), off);
     }
-    kb.mov(acc, s.max ? fbits(-std::numeric_limits<float>::infinity()) : 0);
-    kb.mov(cnt, 0);
+    // Every tap's load first (all in flight at once), then the reduction in
+    // row-major tap order; an invalid tap's register is never read.
     for (uint32_t a = 0; a < KH; ++a)
       for (uint32_t b = 0; b < KW; ++b) {
         kb.alu(Op::imin, m, uint8_t(mw + b), uint8_t(th + a));
         kb.setpi(Op::isetp, p, Cmp::ge, m, 0);
         kb.alu(Op::iadd, adr, uint8_t(col + b), uint8_t(row + a));
-        kb.ldg(x, 0, adr, 0, static_cast<uint8_t>(eb)).guard = p;
+        kb.ldg(uint8_t(xs + a * KW + b), 0, adr, 0, static_cast<uint8_t>(eb)).guard = p;
+      }
+    kb.mov(acc, s.max ? fbits(-std::numeric_limits<float>::infinity()) : 0);
+    kb.mov(cnt, 0);
+    for (uint32_t a = 0; a < KH; ++a)
+      for (uint32_t b = 0; b < KW; ++b) {
+        const uint8_t x = uint8_t(xs + a * KW + b);
+        kb.alu(Op::imin, m, uint8_t(mw + b), uint8_t(th + a));
+        kb.setpi(Op::isetp, p, Cmp::ge, m, 0);
         if (h) emit_widen16(kb, s.io, x, x);
         if (s.max) {
           kb.alu(Op::fmax, acc, acc, x).guard = p;
@@ -466,10 +493,12 @@ void lower_pool_nhwc(const PoolSpec& s, NnPlan& plan) {
       kb.alu(Op::fmul, acc, acc, cnt);
     }
     if (h) emit_narrow16(kb, s.io, acc, acc, t);  // the rounding point
-    kb.setpi(Op::isetp, p, Cmp::ge, vc, 0);
+    kb.alu(Op::imin, m, vo, vc);
+    kb.setpi(Op::isetp, p, Cmp::ge, m, 0);
     kb.stg(1, oo, 0, acc, static_cast<uint8_t>(eb)).guard = p;
     kb.alui(Op::iadd, iw, iw, static_cast<int32_t>(s.sw));
     kb.alui(Op::iadd, oo, oo, static_cast<int32_t>(pix));
+    kb.alui(Op::iadd, vo, vo, -1);
   });
   kb.exit();
   plan.kernel = kb.finish();
@@ -477,19 +506,19 @@ void lower_pool_nhwc(const PoolSpec& s, NnPlan& plan) {
   l.kernel = &plan.kernel;
   l.threads = T;
   l.shared_bytes = 0;
-  std::vector<uint64_t> xs(ctas), ys(ctas);
+  std::vector<uint64_t> xb(ctas), yb(ctas);
   for (uint64_t c = 0; c < ctas; ++c) {
-    const uint64_t blk = c % chunks, r = c / chunks, n = r / uint64_t(s.ho);
-    xs[c] = s.x + n * uint64_t(s.h * s.w) * uint64_t(pix) + blk * T * uint64_t(eb);
-    ys[c] = s.y + r * uint64_t(s.wo) * uint64_t(pix) + blk * T * uint64_t(eb);
+    const uint64_t blk = c % chunks, run = c / chunks % wblocks, r = c / chunks / wblocks, n = r / uint64_t(s.ho);
+    xb[c] = s.x + n * uint64_t(s.h * s.w) * uint64_t(pix) + blk * T * uint64_t(eb);
+    yb[c] = s.y + (r * uint64_t(s.wo) + run * uint64_t(wb)) * uint64_t(pix) + blk * T * uint64_t(eb);
   }
-  set_bases(l, static_cast<uint32_t>(ctas), 2, {&xs, &ys}, {});
+  set_bases(l, static_cast<uint32_t>(ctas), 2, {&xb, &yb}, {});
 }
 
 }  // namespace
 
 void lower_pool(const GpuConfig& cfg, const PoolSpec& s, NnPlan& plan) {
-  if (s.nhwc) return lower_pool_nhwc(s, plan);
+  if (s.nhwc) return lower_pool_nhwc(cfg, s, plan);
   if (s.planes == 0 || s.ho <= 0 || s.wo <= 0 || s.wo > 1024 || s.planes > 0xFFFFFFFFull)
     throw GpuLoweringError("pool kernel: output rows wider than 1024 or empty");
   const uint32_t T = static_cast<uint32_t>((s.wo + 31) / 32 * 32);

@@ -108,10 +108,12 @@ struct PoolSpec {
   // NHWC instead (max/avg pooling only): x is planes / channels images of
   // h x w x channels, y of ho x wo x channels. Threads run over channels
   // (a warp reads 32 consecutive channels of one pixel: coalesced, as
-  // cuDNN's NHWC pooling), one CTA per (image, output row, block of up to
-  // 128 channels); the output row's columns in a loop, the window's taps
-  // unrolled with their row and column validity hoisted. The output row
-  // and image come from %ctaid (IMUL/SHR division), so no fast path.
+  // cuDNN's NHWC pooling), one CTA per (image, output row, run of output
+  // columns, block of 32 to 128 channels), sized for 8 CTAs per SM; the
+  // run's columns in a loop, each column's window taps all loaded before
+  // they are reduced (row-major order), row and column validity hoisted.
+  // The output row and run come from %ctaid (IMUL/SHR division), so no
+  // fast path.
   bool nhwc = false;
 };
 void lower_pool(const xpu::gpu::GpuConfig& cfg, const PoolSpec& s, NnPlan& plan);
