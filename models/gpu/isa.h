@@ -58,7 +58,7 @@ struct Instr {
   bool guard_neg = false;
   Cmp cmp = Cmp::lt;                 // setp
   Special sreg = Special::tid;       // s2r
-  uint8_t width = 4;                 // memory: bytes per thread (4, 8, 16)
+  uint8_t width = 4;                 // memory: bytes per thread (4, 8, 16; global also 2)
   uint8_t buf = kAbsolute;           // global memory: per-CTA base pointer slot
   int32_t imm = 0;                   // immediate operand / address offset
   // Control flow.
@@ -84,6 +84,11 @@ struct Instr {
   bool sparse = false;
   uint8_t meta = kRZ;
 };
+
+// Registers a memory instruction reads or writes: one per 4 bytes; a 2-byte
+// global access (LDG.U16 / STG.U16, 16-bit tensors) uses the low half of one
+// register (a load zero-extends).
+inline uint32_t mem_regs(const Instr& in) { return in.width < 4 ? 1u : in.width / 4u; }
 
 class MmaShape;
 

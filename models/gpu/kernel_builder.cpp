@@ -127,6 +127,7 @@ Instr& KernelBuilder::stg(uint8_t buf, uint8_t a, int32_t imm, uint8_t src, uint
 }
 
 Instr& KernelBuilder::lds(uint8_t d, uint8_t a, int32_t imm, uint8_t width) {
+  if (width < 4) throw InternalError(k_.name + ": shared-memory accesses are 4, 8 or 16 bytes");
   Instr in;
   in.op = Op::lds;
   in.dst = d;
@@ -137,6 +138,7 @@ Instr& KernelBuilder::lds(uint8_t d, uint8_t a, int32_t imm, uint8_t width) {
 }
 
 Instr& KernelBuilder::sts(uint8_t a, int32_t imm, uint8_t src, uint8_t width) {
+  if (width < 4) throw InternalError(k_.name + ": shared-memory accesses are 4, 8 or 16 bytes");
   Instr in;
   in.op = Op::sts;
   in.a = a;

@@ -193,6 +193,8 @@ class SmCore {
   void exec_alu(const Instr& in, uint32_t wi, uint32_t mask);
   uint64_t exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64_t t);
   uint64_t exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64_t t);
+  // The values of lane l's LDG/STG at address a (a 2-byte load zero-extends).
+  void global_copy(const Instr& in, uint32_t wi, uint32_t l, uint64_t a);
   void exec_branch(const Instr& in, Warp& w, uint32_t mask);
   void exec_exit(Warp& w, uint32_t mask, uint64_t t);
   void exec_bar(uint32_t wi, uint64_t t);

@@ -151,10 +151,7 @@ void SmCore::exec_functional(uint32_t wi) {
           const uint64_t a = lane_addr(in, wi, l, base);
           if (a % in.width != 0)
             throw InternalError(kernel_->name + ": misaligned global access at " + std::to_string(a));
-          for (uint32_t k = 0; k < in.width / 4u; ++k) {
-            if (in.op == Op::ldg) gmem_->read(a + 4 * k, &wreg(wi, static_cast<uint8_t>(in.dst + k))[l], 4);
-            else gmem_->write(a + 4 * k, &reg(wi, static_cast<uint8_t>(in.c + k))[l], 4);
-          }
+          global_copy(in, wi, l, a);
         }
       }
       advance(w);

@@ -235,7 +235,7 @@ void SmCore::issue(uint32_t wi, uint32_t s, uint64_t t) {
         if (in.op == Op::ldsm) set_ready(in.dst, in.ldsm_n, done, true);
       } else {
         const uint64_t done = exec_global(in, wi, mask, t);
-        if (in.op == Op::ldg) set_ready(in.dst, in.width / 4, done, true);
+        if (in.op == Op::ldg) set_ready(in.dst, mem_regs(in), done, true);
       }
       advance(w);
       break;

@@ -229,11 +229,28 @@ uint32_t SmCore::coalesce(const Instr& in, uint32_t wi, uint32_t mask, uint64_t 
   return nl;
 }
 
+void SmCore::global_copy(const Instr& in, uint32_t wi, uint32_t l, uint64_t a) {
+  if (in.width < 4) {
+    if (in.op == Op::ldg) {
+      uint32_t v = 0;
+      gmem_->read(a, &v, in.width);
+      wreg(wi, in.dst)[l] = v;
+    } else {
+      gmem_->write(a, &reg(wi, in.c)[l], in.width);
+    }
+    return;
+  }
+  for (uint32_t k = 0; k < in.width / 4u; ++k) {
+    if (in.op == Op::ldg) gmem_->read(a + 4 * k, &wreg(wi, static_cast<uint8_t>(in.dst + k))[l], 4);
+    else gmem_->write(a + 4 * k, &reg(wi, static_cast<uint8_t>(in.c + k))[l], 4);
+  }
+}
+
 uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64_t t) {
   Warp& w = warps_[wi];
   const Slot& s = slots_[w.slot];
   const uint64_t base = in.buf == kAbsolute ? 0 : geo_->launch->base(s.cta, in.buf);
-  const uint32_t words = in.width / 4;
+  const uint32_t words = mem_regs(in);
   const uint32_t sb = cfg_.l1.sector_bytes;
   const uint32_t cls = in.buf == kAbsolute ? kAbsClass : s.gen * kMaxBufs + in.buf;
   // Coalesce the warp's accesses into lines with sector masks.
@@ -245,11 +262,7 @@ uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64
   } else if (values_) {
     for (uint32_t l = 0; l < 32; ++l) {
       if (!(mask >> l & 1)) continue;
-      const uint64_t a = lane_addr(in, wi, l, base);
-      for (uint32_t k = 0; k < words; ++k) {
-        if (in.op == Op::ldg) gmem_->read(a + 4 * k, &wreg(wi, static_cast<uint8_t>(in.dst + k))[l], 4);
-        else gmem_->write(a + 4 * k, &reg(wi, static_cast<uint8_t>(in.c + k))[l], 4);
-      }
+      global_copy(in, wi, l, lane_addr(in, wi, l, base));
     }
   }
   // The L1/shared data path moves one line's sectors per cycle.

@@ -76,7 +76,7 @@ void run_conv(Gpu& gpu, const ConvSpec& s, uint64_t seed, ConvOut& o) {
   // A residual (ep.residual): values of both signs, some cancelling the sum.
   std::vector<float> res(o.plan.layout.m * o.plan.layout.n);
   for (size_t i = 0; i < res.size(); ++i) res[i] = float(int(i % 11) - 5) * 0.375f;
-  if (s.ep.residual) stage_conv_residual(o.plan.layout, res.data(), gpu.memory());
+  if (s.ep.residual) stage_conv_residual(o.plan.layout, s, res.data(), gpu.memory());
   gpu.run(o.plan.launch, RunOptions{true, false});
   const auto got = read_conv_output(o.plan.layout, s, gpu.memory());
   const auto want = reference_conv_tc(o.plan.layout, s, x.data(), w.data(), bias.data(), res.data());

@@ -19,7 +19,7 @@ uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
 
 void plan_gemm_layout(const GpuGemmSpec& spec, const GemmTiling& t, const TcEpilogue& ep, bool b_k_major,
                       uint32_t dot_group, GpuGemmLayout& L) {
-  const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in)), ce = out_bytes(spec);
+  const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in)), ce = out_bytes(spec, ep);
   L.mp = round_up(spec.m, t.bm);
   L.np = round_up(spec.n, t.bn);
   L.kslice = split_slice(spec.k, t);
@@ -36,6 +36,8 @@ void plan_gemm_layout(const GpuGemmSpec& spec, const GemmTiling& t, const TcEpil
   L.c = round_up(L.b + (b_k_major ? L.np : L.kp) * L.ldb, 256);
   L.bias = round_up(L.c + L.mp * L.ldc, 256);
   L.bytes = ep.bias ? round_up(L.bias + L.np * 4, 256) : L.bias;
+  L.res = L.bytes;
+  if (ep.residual) L.bytes = round_up(L.res + L.mp * L.ldc, 256);
   L.work = L.bytes;
   if (t.split_k > 1) L.bytes = round_up(L.work + uint64_t(t.split_k) * L.mp * L.np * 4, 256);
 }
@@ -56,8 +58,8 @@ void build_gemm_launches(const GpuGemmSpec& spec, const TcEpilogue& ep, uint32_t
   Launch& l = plan.launch;
   l.kernel = &plan.kernel;
   const uint64_t grid_m = L.mp / t.bm, grid_n = L.np / t.bn, tiles = grid_m * grid_n;
-  const bool bias_buf = ep.bias && !split;
-  const uint32_t nb = bias_buf ? 4 : 3;
+  const bool bias_buf = ep.bias && !split, res_buf = ep.residual && !split;
+  const uint32_t nb = res_buf ? 5 : bias_buf ? 4 : 3;
   if (tiles * t.split_k > 0xFFFFFFFFull) throw GpuLoweringError(spec.name + ": grid too large");
   l.ctas = static_cast<uint32_t>(tiles * t.split_k);
   l.threads = tc_threads(t);
@@ -75,25 +77,28 @@ void build_gemm_launches(const GpuGemmSpec& spec, const TcEpilogue& ep, uint32_t
     l.bases[c * nb + kTcBufC] = split ? L.work + sp * L.mp * ldw + by * t.bm * ldw + bx * t.bn * 4
                                       : L.c + by * t.bm * L.ldc + bx * t.bn * ce;
     if (bias_buf) l.bases[c * nb + kTcBufBias] = L.bias + bx * t.bn * 4;
+    if (res_buf) l.bases[c * nb + kTcBufRes] = L.res + by * t.bm * L.ldc + bx * t.bn * ce;
   }
   if (!split) return;
 
   const uint32_t rr = splitk_reduce_rows(spec.m, t.bm, t.bn);
   plan.reduce_kernel =
-      build_splitk_reduce(ReduceDesc{spec.name + "_splitk_reduce", t.split_k, t.bn, rr, ldw, L.mp * ldw, ep});
+      build_splitk_reduce(ReduceDesc{spec.name + "_splitk_reduce", t.split_k, t.bn, rr, ldw, L.mp * ldw, ep, L.ldc, spec.in});
   Launch& r = plan.reduce;
   r.kernel = &plan.reduce_kernel;
   const uint64_t rows = (spec.m + rr - 1) / rr;
   r.ctas = static_cast<uint32_t>(rows * grid_n);
   r.threads = splitk_reduce_threads(rr, t.bn);
   r.shared_bytes = 0;
-  r.nbufs = 3;
-  r.bases.resize(size_t(r.ctas) * 3);
+  const uint32_t rb = ep.residual ? 4 : 3;
+  r.nbufs = rb;
+  r.bases.resize(size_t(r.ctas) * rb);
   for (uint64_t c = 0; c < r.ctas; ++c) {
     const uint64_t ry = c / grid_n, rx = c % grid_n;
-    r.bases[c * 3 + kRedBufP] = L.work + ry * rr * ldw + rx * t.bn * 4;
-    r.bases[c * 3 + kRedBufC] = L.c + ry * rr * L.ldc + rx * t.bn * 4;
-    r.bases[c * 3 + kRedBufBias] = L.bias + rx * t.bn * 4;
+    r.bases[c * rb + kRedBufP] = L.work + ry * rr * ldw + rx * t.bn * 4;
+    r.bases[c * rb + kRedBufC] = L.c + ry * rr * L.ldc + rx * t.bn * ce;
+    r.bases[c * rb + kRedBufBias] = L.bias + rx * t.bn * 4;
+    if (ep.residual) r.bases[c * rb + kRedBufRes] = L.res + ry * rr * L.ldc + rx * t.bn * ce;
   }
 }
 

@@ -51,7 +51,7 @@ void lower_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan&
   if (spec.m == 0 || spec.n == 0 || spec.k == 0) throw GpuLoweringError(spec.name + ": empty GEMM");
   const MmaShape& mma = mma_shape(cfg.tensor_core.mma);
   const bool kmaj = mma.b_k_major(spec.in);
-  const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in)), ce = out_bytes(spec);
+  const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in)), ce = out_bytes(spec, ep);
   // The ring's depth for a split of t: its asked stages, reduced to what
   // fits shared memory and the split's K tiles (sm80_stages).
   const auto prepare = [&](GemmTiling t) {

@@ -56,7 +56,9 @@ void check_tc_path(const GpuConfig& cfg, DType in, AccType acc, const std::strin
     throw GpuLoweringError(name + ": int8 needs int32 accumulation and only int8 has it");
 }
 
-uint32_t out_bytes(const GpuGemmSpec& spec) { return spec.acc == AccType::f16 ? 2 : 4; }
+uint32_t out_bytes(const GpuGemmSpec& spec, const TcEpilogue& ep) {
+  return spec.acc == AccType::f16 || ep.out16 ? 2 : 4;
+}
 
 GemmTiling choose_tiling(const GpuConfig& cfg, const GpuGemmSpec& spec) {
   GemmTiling t;
@@ -69,13 +71,12 @@ GemmTiling choose_tiling(const GpuConfig& cfg, const GpuGemmSpec& spec) {
 }
 
 void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan, const TcEpilogue& ep) {
-  if (ep.residual) throw GpuLoweringError(spec.name + ": the GEMM epilogue has no fused residual add");
   if (spec.sparse) return lower_gemm_sm80_sparse(cfg, spec, plan, ep);  // 2:4 weights on mma.sp
   if (use_gemm_sm80(cfg, spec)) return lower_gemm_sm80(cfg, spec, plan, ep);  // Ampere: cp.async multistage
   check_tc_path(cfg, spec.in, spec.acc, spec.name);
   if (spec.m == 0 || spec.n == 0 || spec.k == 0) throw GpuLoweringError(spec.name + ": empty GEMM");
   const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in));
-  const uint32_t ce = out_bytes(spec);
+  const uint32_t ce = out_bytes(spec, ep);
   const MmaShape* mma = &mma_shape(cfg.tensor_core.mma);
   auto build = [&](const GemmTiling& t, uint64_t kslice, uint64_t lda, uint64_t ldb, uint64_t ldc,
                    const TcEpilogue& kep) {

@@ -168,7 +168,13 @@ Kernel build_sm80_kernel(const TcKernelDesc& d, uint32_t S, ATileSource& src) {
   kb.alui(Op::imul, rB, tmp2, int32_t(kmaj ? t.wn * sb : t.wn * e));
   kb.alui(Op::iadd, rB, rB, int32_t(a_bytes));
   kb.alui(Op::imul, tmp2, tmp2, int32_t(t.wn * ce));
-  kb.alu(Op::iadd, rC, rC, tmp2);
+  if (d.ep.out16) {
+    // 16-bit C (tc_mainloop.h): half the column bytes; tmp2 stays the fp32 bias offset.
+    kb.alui(Op::shr, tmp, tmp2, 1);
+    kb.alu(Op::iadd, rC, rC, tmp);
+  } else {
+    kb.alu(Op::iadd, rC, rC, tmp2);
+  }
   if (d.ep.bias) {
     // Lane l's columns of a fragment start at 2 (l % 4) (bias_run 2): 8 (l % 4) bytes, + the warp column.
     if (run != 2 || ce != 4) throw InternalError(d.name + ": the sm80 bias epilogue assumes mma.sync's C layout");

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "sim/common/errors.h"
+#include "sim/lowering/gpu/half_io.h"
 
 namespace xpu::lowering::gpu {
 
@@ -116,15 +117,16 @@ float epilogue_act(const TcEpilogue& ep, float y) {
 }  // namespace
 
 void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const float* bias, std::vector<uint32_t>& c,
-                        const float* res) {
-  if (!ep.active()) return;
+                        const float* res, DType in) {
+  if (!ep.active() && !ep.out16) return;
   if (ep.residual && !res) throw xpu::InternalError("reference epilogue: residual values missing");
   for (uint64_t i = 0; i < m; ++i)
     for (uint64_t j = 0; j < n; ++j) {
       float y = bits_to_float(c[i * n + j]);
       if (ep.bias) y = add_fp32(y, bias[j]);
       if (ep.residual) y = add_fp32(y, res[i * n + j]);
-      c[i * n + j] = float_to_bits(epilogue_act(ep, y));
+      y = epilogue_act(ep, y);
+      c[i * n + j] = ep.out16 ? narrow16(in, y) : float_to_bits(y);
     }
 }
 

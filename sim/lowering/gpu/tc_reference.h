@@ -40,9 +40,11 @@ std::vector<uint32_t> reference_gemm_tc_split(DType in, uint64_t m, uint64_t n, 
 // The fused epilogue (gemm_tc.h) on fp32 results c (m x n words, in place):
 // y = act(c + bias[j]) with one fp32 add, relu = fmax(y, +0), clip(lo, hi) =
 // -fmax(-fmax(y, lo), -hi), as the kernel's FADD/FMNMX/FMUL compute them;
-// with ep.residual y = act((c + bias[j]) + res[i][j]), two fp32 adds.
+// with ep.residual y = act((c + bias[j]) + res[i][j]), two fp32 adds;
+// with ep.out16 each y rounded to `in` (fp16/bf16, half_io.h: c then holds
+// the 16-bit bits), res being the 16-bit residual's exact fp32 values.
 void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const float* bias, std::vector<uint32_t>& c,
-                        const float* res = nullptr);
+                        const float* res = nullptr, DType in = DType::fp16);
 // k_padded: the lowering's zero-padded K (fma(+0, +0, acc) turns -0 into +0).
 std::vector<uint32_t> reference_gemm_ffma(uint64_t m, uint64_t n, uint64_t k, uint64_t k_padded, const float* a,
                                           const float* b);
