@@ -3,7 +3,7 @@
 // DRAM bytes of each kernel, their relative errors (max and mean), waves
 // simulated, and the host time of both. Exits 1 if any sampled kernel is
 // off by more than --bound percent (default 2).
-// Usage: bench_gpu_sampling [config.yaml ...] [--case SUBSTRING] [--bound PCT]
+// Usage: bench_gpu_sampling [config.yaml ...] [--case SUBSTRING] [--bound PCT] [--plan]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +21,7 @@
 #include "bench/gpu_sampling_cases.h"
 #include "bench/usage.h"
 #include "models/gpu/gpu.h"
+#include "models/gpu/wave_sampler.h"
 #include "sim/config/gpu_config.h"
 #include "sim/lowering/gpu/network.h"
 #include "sim/workload/workload.h"
@@ -52,19 +53,22 @@ double rel(double a, double b) { return b != 0 ? std::fabs(a - b) / b : (a == 0 
 
 int sc_main(int argc, char* argv[]) {
   const char* usage =
-      "usage: bench_gpu_sampling [config.yaml ...] [--case SUBSTRING] [--bound PCT]\n"
+      "usage: bench_gpu_sampling [config.yaml ...] [--case SUBSTRING] [--bound PCT] [--plan]\n"
       "Sampled vs full timing simulation of many-wave kernels (square, skinny and GEMV GEMMs, convolutions,\n"
       "attention matmuls, softmax/layernorm/elementwise) on each config (default: v100, a100, ampere_small,\n"
       "gpu_small): cycles and DRAM bytes, their errors, waves simulated, host seconds.\n"
       "  --case S    only the kernels whose name contains S\n"
-      "  --bound P   exit 1 if a kernel's cycles or DRAM bytes differ by more than P percent (default 2)\n";
+      "  --bound P   exit 1 if a kernel's cycles or DRAM bytes differ by more than P percent (default 2)\n"
+      "  --plan      simulate nothing: each kernel's CTAs, wave (SMs x CTAs per SM) and grid period\n";
   bench::answer_help(argc, argv, usage);
   std::vector<std::string> configs;
   std::string only;
   double bound = 2.0;
+  bool plan_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--case" && i + 1 < argc) only = argv[++i];
+    else if (a == "--plan") plan_only = true;
     else if (a == "--bound" && i + 1 < argc) bound = double(bench::positive_argument(argv[++i], usage));
     else if (a.size() > 5 && a.substr(a.size() - 5) == ".yaml") configs.push_back(a);
     else bench::bad_argument(argv[i], usage);
@@ -101,6 +105,14 @@ int sc_main(int argc, char* argv[]) {
         lowering::gpu::GpuLayerPlan plan;
         lowering::gpu::lower_layer(cfg, w, l, DType::fp16, plan);
         if (plan.view) continue;
+        if (plan_only) {
+          for (const gpu::Launch* l : plan.launches())
+            std::printf("%-14s %-28s %-24s %6u CTAs, wave %5u, period %u\n", cfg.name.c_str(), c.name.c_str(),
+                        l->kernel->name.c_str(), l->ctas, cfg.sms * gpu::Gpu::occupancy(cfg, *l).ctas,
+                        gpu::grid_period(*l));
+          ++n;
+          continue;
+        }
         const Timed full = run(g, plan.launches(), false);
         const Timed samp = run(g, plan.launches(), true);
         const double dram_f = double(full.r.mem.dram_read_bytes + full.r.mem.dram_write_bytes);
@@ -127,6 +139,7 @@ int sc_main(int argc, char* argv[]) {
     std::fprintf(stderr, "error: no kernel matched\n");
     return 1;
   }
+  if (plan_only) return 0;
   std::printf("\n%zu kernels, %zu sampled; cycles error max %.3f %% mean %.3f %%; DRAM bytes error max %.3f %% mean "
               "%.3f %%; host %.1f s full, %.1f s sampled (%.2fx)\n",
               n, sampled, max_cyc, sum_cyc / double(n), max_dram, sum_dram / double(n), full_s, samp_s,

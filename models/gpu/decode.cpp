@@ -78,7 +78,7 @@ std::vector<Decoded> decode(const Kernel& k, const GpuConfig& cfg) {
         break;
       default: d.issue = 1; d.latency = 1; break;
     }
-    const uint32_t words = access_regs(in.width);
+    const uint32_t words = mem_regs(in);
     std::vector<uint8_t> srcs;
     switch (in.op) {
       case Op::hmma: {

@@ -28,7 +28,7 @@ std::string fast_path_check(const Kernel& k) {
     for (const Instr& in : k.code) {
       const Unit u = unit_of(in.op);
       switch (in.op) {
-        case Op::ldg: case Op::lds: changed |= set_reg(in.dst, access_regs(in.width), true); break;
+        case Op::ldg: case Op::lds: changed |= set_reg(in.dst, mem_regs(in), true); break;
         case Op::ldsm: changed |= set_reg(in.dst, in.ldsm_n, true); break;
         case Op::stg: case Op::sts: case Op::bra: case Op::bar: case Op::exit: case Op::nop: case Op::ldgsts:
         case Op::cp_commit: case Op::cp_wait:

@@ -47,10 +47,6 @@ enum class AccType : uint8_t { f32, f16, s32 };
 // Which pipeline executes an op (and which stall it causes when busy).
 enum class Unit : uint8_t { int32, fp32, fp64, sfu, ldst, tensor, branch, none };
 Unit unit_of(Op op);
-// Registers one lane's memory access of `width` bytes fills or reads: a
-// 2-byte global access (LDG.U16 / STG.U16, for rows only 2-byte aligned)
-// uses the low half of one register, a load zero-extending it.
-inline uint32_t access_regs(uint32_t width) { return (width + 3) / 4; }
 const char* op_name(Op op);
 
 struct Instr {
@@ -88,6 +84,11 @@ struct Instr {
   bool sparse = false;
   uint8_t meta = kRZ;
 };
+
+// Registers a memory instruction reads or writes: one per 4 bytes; a 2-byte
+// global access (LDG.U16 / STG.U16, 16-bit tensors) uses the low half of one
+// register (a load zero-extends).
+inline uint32_t mem_regs(const Instr& in) { return in.width < 4 ? 1u : in.width / 4u; }
 
 class MmaShape;
 

@@ -57,7 +57,8 @@ L1Cache::Result L1Cache::load(uint64_t line_addr, uint32_t sectors, uint64_t /*n
     // Every way is waiting on a fill: do not allocate (the load bypasses).
     return {Outcome::miss, ~0u, sectors};
   }
-  l = Line{};
+  // Field by field, not `l = Line{}`: the waiters list (empty here) keeps
+  // its allocation instead of being freed and allocated again per miss.
   l.valid = true;
   l.tag = line_addr;
   tags_[set * assoc_ + victim] = line_addr;
@@ -66,6 +67,8 @@ L1Cache::Result L1Cache::load(uint64_t line_addr, uint32_t sectors, uint64_t /*n
   l.sectors = sectors;
   l.ready = kNever;
   l.fills = 1;
+  l.fill_max = 0;
+  l.waiters.clear();
   return {Outcome::miss, uint32_t(set * assoc_ + victim), sectors};
 }
 

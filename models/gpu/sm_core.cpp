@@ -31,9 +31,16 @@ void SmCore::prepare(const LaunchGeometry* g, bool values, uint64_t now) {
   for (uint32_t s = 0; s < g->slots; ++s) slots_[s].smem_base = s * g->smem_per_cta;
   for (auto& sc : subs_) sc = SubCore{};
   for (uint32_t w = 0; w < nwarps; ++w) subs_[w % subs_.size()].warps.push_back(w);
-  rf_.assign(size_t(nwarps) * regs_per_thread_ * 32, 0);
-  smem_memo_.assign(kernel_->code.size(), SmemMemo{});
-  smem_lane_memo_.assign(kernel_->code.size(), SmemLaneMemo{});
+  // Registers start at zero; a slot's are zeroed at its first CTA
+  // (start_cta), so slots that never run a CTA cost nothing.
+  rf_.resize(size_t(nwarps) * regs_per_thread_ * 32);
+  if (++memo_epoch_ == 0) {  // wrapped: old entries could look valid
+    smem_memo_.assign(smem_memo_.size(), SmemMemo{});
+    smem_lane_memo_.assign(smem_lane_memo_.size(), SmemLaneMemo{});
+    memo_epoch_ = 1;
+  }
+  if (smem_memo_.size() < kernel_->code.size()) smem_memo_.resize(kernel_->code.size());
+  if (smem_lane_memo_.size() < kernel_->code.size()) smem_lane_memo_.resize(kernel_->code.size());
   frag_off_ = g->frag_off.data();
   smem_.assign(values ? size_t(g->slots) * g->smem_per_cta : 0, 0);
   l1_.configure(g->l1_bytes, cfg_.l1.line_bytes, cfg_.l1.assoc);
@@ -61,6 +68,11 @@ void SmCore::start_cta(uint32_t slot, uint32_t cta, uint64_t t) {
   s.live = geo_->warps_per_cta;
   s.at_bar = 0;
   s.gen = gen_++;
+  if (!s.rf_zeroed) {
+    const size_t per_slot = size_t(geo_->warps_per_cta) * regs_per_thread_ * 32;
+    std::fill(rf_.begin() + long(slot * per_slot), rf_.begin() + long((slot + 1) * per_slot), 0u);
+    s.rf_zeroed = true;
+  }
   ++resident_;
   // An SM that sat idle was not run; its clock catches up here.
   now_ = std::max(now_, t);

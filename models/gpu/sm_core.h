@@ -165,6 +165,7 @@ class SmCore {
     uint32_t cta = 0, live = 0, at_bar = 0;
     uint32_t gen = 0;  // CTA instance number on this SM (address classes)
     uint32_t smem_base = 0;
+    bool rf_zeroed = false;  // its warps' registers zeroed in this launch (at its first CTA)
   };
   struct SubCore {
     std::vector<uint32_t> warps;  // warp slots, oldest first
@@ -192,8 +193,8 @@ class SmCore {
   void exec_alu(const Instr& in, uint32_t wi, uint32_t mask);
   uint64_t exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64_t t);
   uint64_t exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64_t t);
-  // Values of one lane's global load or store at byte address a.
-  void global_lane_values(const Instr& in, uint32_t wi, uint32_t lane, uint64_t a);
+  // The values of lane l's LDG/STG at address a (a 2-byte load zero-extends).
+  void global_copy(const Instr& in, uint32_t wi, uint32_t l, uint64_t a);
   void exec_branch(const Instr& in, Warp& w, uint32_t mask);
   void exec_exit(Warp& w, uint32_t mask, uint64_t t);
   void exec_bar(uint32_t wi, uint64_t t);
@@ -238,15 +239,18 @@ class SmCore {
   std::vector<std::pair<uint64_t, uint32_t>> finished_;
   SmCounters ctr_;
   // Shared-memory conflict memo per pc (exec_shared).
+  // An entry is valid when its epoch is the launch's (memo_epoch_): a new
+  // launch invalidates every entry without rewriting them.
+  uint32_t memo_epoch_ = 0;
   struct SmemMemo {
-    bool valid = false;
+    uint32_t epoch = 0;
     uint32_t mask = 0, key = 0, wavefronts = 0, phases = 0;
     int64_t lo = 0, hi = 0;  // lane address extremes relative to the first active lane
   };
   std::vector<SmemMemo> smem_memo_;
   // The same for per-thread addresses: the last lane pattern per pc.
   struct SmemLaneMemo {
-    bool valid = false;
+    uint32_t epoch = 0;
     uint32_t mask = 0, key = 0, wavefronts = 0, phases = 0;
     std::array<int32_t, 32> delta{};  // lane address - first lane's (both inside the CTA's shared memory)
   };

@@ -151,7 +151,7 @@ void SmCore::exec_functional(uint32_t wi) {
           const uint64_t a = lane_addr(in, wi, l, base);
           if (a % in.width != 0)
             throw InternalError(kernel_->name + ": misaligned global access at " + std::to_string(a));
-          global_lane_values(in, wi, l, a);
+          global_copy(in, wi, l, a);
         }
       }
       advance(w);

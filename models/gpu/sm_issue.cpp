@@ -231,11 +231,11 @@ void SmCore::issue(uint32_t wi, uint32_t s, uint64_t t) {
       ctr_[Ctr::inst_ldst] += 1;
       if (in.op == Op::lds || in.op == Op::sts || in.op == Op::ldsm) {
         const uint64_t done = exec_shared(in, wi, mask, t);
-        if (in.op == Op::lds) set_ready(in.dst, access_regs(in.width), done, true);
+        if (in.op == Op::lds) set_ready(in.dst, in.width / 4, done, true);
         if (in.op == Op::ldsm) set_ready(in.dst, in.ldsm_n, done, true);
       } else {
         const uint64_t done = exec_global(in, wi, mask, t);
-        if (in.op == Op::ldg) set_ready(in.dst, access_regs(in.width), done, true);
+        if (in.op == Op::ldg) set_ready(in.dst, mem_regs(in), done, true);
       }
       advance(w);
       break;

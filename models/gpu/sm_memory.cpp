@@ -78,7 +78,7 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
     key = key_of(a_first);
     memo = &smem_memo_[pc_of(in)];
   }
-  const bool memo_hit = memo && memo->valid && memo->mask == mask && memo->key == key;
+  const bool memo_hit = memo && memo->epoch == memo_epoch_ && memo->mask == mask && memo->key == key;
   if (memo_hit) {
     wavefronts = memo->wavefronts;
     phases = memo->phases;
@@ -106,7 +106,7 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
     a_first = addrs[first];
     key = key_of(a_first);
     lmemo = &smem_lane_memo_[pc_of(in)];
-    lane_hit = lmemo->valid && lmemo->mask == mask && lmemo->key == key;
+    lane_hit = lmemo->epoch == memo_epoch_ && lmemo->mask == mask && lmemo->key == key;
     for (uint32_t l = first; l < 32 && lane_hit; ++l)
       lane_hit = !(mask >> l & 1) || int64_t(addrs[l]) - int64_t(a_first) == lmemo->delta[l];
     if (lane_hit) {
@@ -152,7 +152,7 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
     wavefronts += worst;
   }
   if (memo && !memo_hit) {
-    *memo = SmemMemo{true, mask, key, static_cast<uint32_t>(wavefronts), static_cast<uint32_t>(phases), 0, 0};
+    *memo = SmemMemo{memo_epoch_, mask, key, static_cast<uint32_t>(wavefronts), static_cast<uint32_t>(phases), 0, 0};
     for (uint32_t l = 0; l < 32; ++l)
       if (mask >> l & 1) {
         const int64_t d = int64_t(addrs[l]) - int64_t(a_first);
@@ -161,7 +161,7 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
       }
   }
   if (lmemo && !lane_hit) {
-    lmemo->valid = true;
+    lmemo->epoch = memo_epoch_;
     lmemo->mask = mask;
     lmemo->key = key;
     lmemo->wavefronts = static_cast<uint32_t>(wavefronts);
@@ -229,16 +229,20 @@ uint32_t SmCore::coalesce(const Instr& in, uint32_t wi, uint32_t mask, uint64_t 
   return nl;
 }
 
-void SmCore::global_lane_values(const Instr& in, uint32_t wi, uint32_t lane, uint64_t a) {
-  const uint32_t nb = std::min<uint32_t>(4, in.width);
-  for (uint32_t k = 0; k < access_regs(in.width); ++k) {
+void SmCore::global_copy(const Instr& in, uint32_t wi, uint32_t l, uint64_t a) {
+  if (in.width < 4) {
     if (in.op == Op::ldg) {
-      uint32_t v = 0;  // a 2-byte load zero-extends
-      gmem_->read(a + 4 * k, &v, nb);
-      wreg(wi, static_cast<uint8_t>(in.dst + k))[lane] = v;
+      uint32_t v = 0;
+      gmem_->read(a, &v, in.width);
+      wreg(wi, in.dst)[l] = v;
     } else {
-      gmem_->write(a + 4 * k, &reg(wi, static_cast<uint8_t>(in.c + k))[lane], nb);
+      gmem_->write(a, &reg(wi, in.c)[l], in.width);
     }
+    return;
+  }
+  for (uint32_t k = 0; k < in.width / 4u; ++k) {
+    if (in.op == Op::ldg) gmem_->read(a + 4 * k, &wreg(wi, static_cast<uint8_t>(in.dst + k))[l], 4);
+    else gmem_->write(a + 4 * k, &reg(wi, static_cast<uint8_t>(in.c + k))[l], 4);
   }
 }
 
@@ -246,7 +250,7 @@ uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64
   Warp& w = warps_[wi];
   const Slot& s = slots_[w.slot];
   const uint64_t base = in.buf == kAbsolute ? 0 : geo_->launch->base(s.cta, in.buf);
-  const uint32_t words = access_regs(in.width);
+  const uint32_t words = mem_regs(in);
   const uint32_t sb = cfg_.l1.sector_bytes;
   const uint32_t cls = in.buf == kAbsolute ? kAbsClass : s.gen * kMaxBufs + in.buf;
   // Coalesce the warp's accesses into lines with sector masks.
@@ -258,8 +262,7 @@ uint64_t SmCore::exec_global(const Instr& in, uint32_t wi, uint32_t mask, uint64
   } else if (values_) {
     for (uint32_t l = 0; l < 32; ++l) {
       if (!(mask >> l & 1)) continue;
-      const uint64_t a = lane_addr(in, wi, l, base);
-      global_lane_values(in, wi, l, a);
+      global_copy(in, wi, l, lane_addr(in, wi, l, base));
     }
   }
   // The L1/shared data path moves one line's sectors per cycle.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 namespace xpu::gpu {
 
@@ -87,11 +88,18 @@ void WaveSampler::begin(const Launch& launch, uint32_t wave_ctas, uint64_t l2_by
   const uint32_t ctas = launch.ctas;
   ctas_ = ctas;
   wave_ = std::max(1u, wave_ctas);
-  // A pattern period longer than a wave: intervals of one period, one per
-  // half of the measurement, and skips of whole periods.
+  // Intervals (and skips) of whole periods and whole waves where the two
+  // meet within `max_unit_waves` waves (the pattern and the dispatch
+  // bursts in the same phase at every snapshot); else whole periods that
+  // span a wave. Intervals longer than a wave: one per half.
   period_ = enabled ? grid_period(launch) : 0;
-  unit_ = period_ > wave_ ? period_ : wave_;
-  if (period_ > wave_) p_.window = 1;
+  step_ = period_ > 0 ? period_ : wave_;
+  unit_ = period_ > 0 ? (wave_ + period_ - 1) / period_ * period_ : wave_;
+  if (period_ > 0) {
+    const uint64_t both = std::lcm(uint64_t(period_), uint64_t(wave_));
+    if (both <= uint64_t(p_.max_unit_waves) * wave_) unit_ = step_ = static_cast<uint32_t>(both);
+  }
+  if (unit_ > wave_) p_.window = 1;
   group_ = 1;
   l2_bytes_ = l2_bytes;
   quantum_ = std::max<uint64_t>(1, quantum);
@@ -152,7 +160,7 @@ uint32_t WaveSampler::observe(const WaveTotals& t) {
   if (skip_waves < p_.min_skip_waves) return 0;
   const WaveTotals& a = snaps_[snaps_.size() - 1 - 2 * size_t(p_.window)];
   // Whole periods keep the kept CTAs in the measured phase.
-  const uint32_t skip = period_ > wave_ ? skip_waves * wave_ / period_ * period_ : skip_waves * wave_;
+  const uint32_t skip = skip_waves * wave_ / step_ * step_;
   if (skip < p_.min_skip_waves * wave_) return 0;
   const double f = double(skip) / double(t.dispatched - a.dispatched);
   extra_.sampled = true;

@@ -2,19 +2,35 @@
 // Sampled timing of kernels with many waves of like CTAs (sim.sampling:
 // auto, timing fidelity only). A wave is what the GPU holds at once,
 // W = SMs x resident CTAs per SM; a GEMM of 8192^3 on the V100 has tens of
-// them, and after the first few each costs the same.
+// them, and after the first few most kernels' waves cost the same (not all:
+// see Limits).
 //
 // How a launch is sampled (Gpu::run drives it; all in simulated time):
 // 1. Warm-up: the first `warm_waves` waves are simulated in full and not
 //    measured (synchronised first wave, cold L1s and L2).
 // 2. Measurement: at the first quantum barrier after every g x U further
-//    CTAs were dispatched, U = W, or the grid's period P (grid_period: the
-//    CTAs after which the buffers' offsets repeat, a GEMM's raster group)
-//    when that is longer (then the window is one period and skips are whole
-//    periods, so the rate is a whole period's average), the sampler takes a snapshot of the launch's totals
-//    (cycle, CTAs dispatched, every SM and memory counter). g starts at 1 and
-//    doubles while an interval is shorter than `min_interval_quanta`
-//    quanta, so that the barrier's granularity stays small against it.
+//    CTAs were dispatched, the sampler takes a snapshot of the launch's
+//    totals (cycle, CTAs dispatched, every SM and memory counter). U is
+//    chosen so that every interval holds the same thing:
+//    - the launch repeats every P CTAs, P = grid_period (the CTAs after
+//      which the buffers' offsets repeat; a GEMM: its raster group of tile
+//      rows; an elementwise kernel: 1): CTAs are dispatched in index order,
+//      so the resident set is a sliding window of the index and which
+//      panels are shared in the L2, and how many bytes come from DRAM,
+//      repeat every P dispatched CTAs, not every wave;
+//    - CTAs of like length finish, and the next ones are dispatched, in
+//      bursts of about a wave W, so a snapshot falls at a burst's end.
+//    U = lcm(P, W) when that is at most `max_unit_waves` waves: every
+//    snapshot in the same phase of both. Otherwise U = P when P > W, and
+//    U = ceil(W / P) x P (whole periods spanning a wave) when P < W;
+//    U = W when the grid has no period. Why: an interval of one wave when
+//    W is not a multiple of P covers a varying mix of the period's phases
+//    (a row-major GEMM of 64-tile rows on 160-CTA waves covers 2.5 rows:
+//    its DRAM bytes per wave alternate) and its rates swing although the
+//    kernel is steady. When U > W the window is one interval per half.
+//    g starts at 1 and doubles while an interval is shorter than
+//    `min_interval_quanta` quanta, so that the barrier's granularity stays
+//    small against it (g x U keeps U's phase).
 // 3. Steady state: the last 2 x `window` intervals agree, per dispatched
 //    CTA: cycles and DRAM bytes within `tolerance` of their mean, warp
 //    instructions within `work_tolerance`, the L2 read hit fraction within
@@ -23,16 +39,20 @@
 //    rejects slow drifts; and the L2 has turned over since the launch (DRAM
 //    read bytes + L2 write bytes >= its capacity), so that victim
 //    write-backs, absent while the L2 fills, are in the measured rate.
-// 4. Fast-forward: the sampler skips S whole waves: the next S x W CTAs in
-//    index order are never dispatched; the launch gets their share at the
+// 4. Fast-forward: the sampler skips S waves: the next S x W CTAs (whole
+//    periods, below) in index order are never dispatched; the launch gets their share at the
 //    window's rate: cycles, and every SmCounters and MemCounters entry (per
 //    slice and per channel too), each the window's increase times
-//    S x W / (CTAs dispatched in the 2 x window intervals). `ctas` thus
-//    grows by exactly S x W, and energy, priced from the counters, stays consistent.
+//    (skipped CTAs) / (CTAs dispatched in the 2 x window intervals). `ctas`
+//    thus grows by exactly the skipped CTAs, and energy, priced from the
+//    counters, stays consistent.
 //    S = min((waves left) - `keep_waves`, `max_skip_ratio` x the CTAs
 //    dispatched so far / W), and sampling happens only if
-//    S >= `min_skip_waves`; once per launch. With a period P > W the skip
-//    is S x W rounded down to whole periods.
+//    S >= `min_skip_waves`; once per launch. The skip is S x W rounded
+//    down to whole U = lcm(P, W) when that was the unit, else to whole
+//    periods P (no period: whole waves), so that the kept CTAs continue in
+//    the phase the simulation left (`ctas` grows by that rounded count; a
+//    partly skipped wave counts as simulated).
 // 5. Tail: the simulation continues in time, without a gap, with the CTAs
 //    after the skipped ones: `keep_waves` full waves and the partial last
 //    wave, in full, so the drain of the launch is simulated, not estimated.
@@ -50,7 +70,14 @@
 // benchmark (bench/bench_gpu_sampling.cpp: cycles and DRAM bytes within 2 %
 // of the full simulation on every kernel).
 //
-// Limits. Behaviour that changes on a longer scale than the measurement
+// Limits. A kernel whose traffic drifts along the whole launch is not
+// steady and runs in full: the v100's 8192^3 fp16 GEMM (128x128 tiles,
+// row-major raster, P = 64, W = 160, U = 320) has cycles and warp
+// instructions per CTA within 1.5 % over every 2-wave interval, but its DRAM
+// bytes per CTA rise from 0.91 to 1.31 MB (L2 read hits 85 % -> 80 %)
+// between the 2nd and the 20th wave of 26, so the halves never agree
+// before too few waves are left to skip.
+// Behaviour that changes on a longer scale than the measurement
 // (a GEMM whose raster group spans a large part of the grid: the L2 reuse
 // of its panels changes at the group's edge) is not seen by the steady-state
 // test; max_skip_ratio bounds the share of the launch extrapolated from it.
@@ -85,6 +112,7 @@ struct SamplingParams {
   uint32_t min_skip_waves = 8;
   double max_skip_ratio = 3;      // skipped CTAs at most this many times those dispatched before
   uint32_t keep_waves = 1;        // full waves simulated after the skip, before the partial last one
+  uint32_t max_unit_waves = 4;    // estimate: longest interval of whole periods and whole waves
 };
 
 // A launch's totals since it started, at a quantum barrier.
@@ -138,6 +166,7 @@ class WaveSampler {
   bool active_ = false;
   uint32_t ctas_ = 0, wave_ = 1, group_ = 1;
   uint32_t period_ = 0, unit_ = 1;  // grid_period(); CTAs per interval before doubling
+  uint32_t step_ = 1;               // skips are multiples of it
   uint32_t next_mark_ = 0;
   uint64_t l2_bytes_ = 0, quantum_ = 1;
   std::vector<WaveTotals> snaps_;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "sim/trace/trace.h"
+
 namespace xpu::tpu {
 
 const char* unit_name(UnitId u) {
@@ -50,8 +52,9 @@ Controller::Controller(sc_core::sc_module_name name, const TpuConfig& cfg, const
   dont_initialize();
 }
 
-void Controller::load(const Program* program) {
+void Controller::load(ProgramSource* program, ProgramChecker* checker) {
   program_ = program;
+  checker_ = checker;
   pending_ = true;
   halted_ = false;
   start_event_.notify(sc_core::SC_ZERO_TIME);
@@ -113,28 +116,61 @@ bool overlap(uint64_t a_lo, uint64_t a_hi, uint64_t b_lo, uint64_t b_hi) {
 }
 }  // namespace
 
-bool Controller::deps_done(const Issued& e, DepTimes& t) const {
-  t = DepTimes{};
-  for (const Dep& d : e.deps) {
-    const uint64_t c = completion_[d.index];
-    if (c == kNever) return false;
-    t.all = std::max(t.all, c);
-    if (d.kinds & kDepUb) {
-      t.ub = std::max(t.ub, c);
+void Controller::mark(uint32_t index, uint64_t cycle) {
+  const auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const InFlight& f) { return f.index == index; });
+  if (it == inflight_.end()) return;  // marked already
+  max_completion_ = std::max(max_completion_, cycle);
+  // Its waiters are still queued: a unit pops an entry only once it waits
+  // for nothing.
+  for (const Waiter& w : it->waiters) {
+    DepTimes& t = w.issued->times;
+    t.all = std::max(t.all, cycle);
+    if (w.kinds & kDepUb) {
+      t.ub = std::max(t.ub, cycle);
     } else {
-      t.acc = std::max(t.acc, c);
+      t.acc = std::max(t.acc, cycle);
     }
+    --w.issued->waiting;
   }
-  return true;
+  // The unit is done with the instruction (complete() was its last use).
+  free_slots_.push_back(std::move(it->inst));
+  inflight_.erase(it);
+  completed_.notify();
 }
 
-void Controller::mark(uint32_t index, uint64_t cycle) {
-  if (completion_[index] != kNever) return;
-  completion_[index] = cycle;
-  max_completion_ = std::max(max_completion_, cycle);
-  inflight_.erase(std::remove_if(inflight_.begin(), inflight_.end(), [&](const InFlight& f) { return f.index == index; }),
-                  inflight_.end());
-  completed_.notify();
+const Instruction* Controller::fetch() {
+  if (fetched_pos_ == fetched_len_) {
+    if (program_ == nullptr) return nullptr;
+    // Every interval a unit reports later begins at or after the issue of
+    // an instruction then in flight (the oldest is here, or issued from now
+    // on): trace sinks may fold what came before.
+    if (trace::enabled()) {
+      const uint64_t now = clock_.now();
+      trace::settled(start_, inflight_.empty() ? now : std::min(now, inflight_.front().issue));
+    }
+    if (fetched_.size() < kFetchChunk) fetched_.resize(kFetchChunk);
+    fetched_len_ = program_->fetch(fetched_.data(), kFetchChunk);
+    fetched_pos_ = 0;
+    if (fetched_len_ == 0 && program_->open())
+      throw xpu::InternalError("program '" + program_->name() + "': its feed ran dry while open");
+    // A feed running low: pause the kernel after this delta cycle (this
+    // process goes on with the chunk just fetched), so its producer can add
+    // more; the simulation resumes exactly where it stopped.
+    if (program_->open() && program_->buffered() < kFetchChunk && !wants_more_) {
+      wants_more_ = true;
+      sc_core::sc_pause();
+    }
+    if (fetched_len_ > kFetchChunk) throw xpu::InternalError("program source returned more than it was asked for");
+    fetched_peak_ = std::max(fetched_peak_, fetched_len_);
+    if (fetched_len_ == 0) {
+      program_ = nullptr;  // exhausted: no further calls
+      if (checker_ != nullptr) checker_->finish();
+      return nullptr;
+    }
+    if (checker_ != nullptr)
+      for (size_t j = 0; j < fetched_len_; ++j) checker_->check(fetched_[j]);
+  }
+  return &fetched_[fetched_pos_++];
 }
 
 void Controller::complete(uint32_t index, uint64_t cycle) {
@@ -173,112 +209,143 @@ void Controller::run() {
   for (;;) {
     while (!pending_) sc_core::wait(start_event_);
     pending_ = false;
-    const Program& prog = *program_;
-    const uint32_t n = uint32_t(prog.code.size());
-    start_ = align_up(clock_.now_ceil(), phase_);
-    clock_.wait_until(start_);
-    completion_.assign(n, kNever);
-    inflight_.clear();
-    max_completion_ = start_;
-
-    const uint64_t first = start_ + cfg_.controller.pipeline_stages - 1;
-    uint64_t t = first;  // issue cycle of the current instruction
-    uint64_t end = 0;
-    bool halted = false;
-    for (uint32_t i = 0; i < n && !halted; ++i) {
-      issuing_ = i;
-      // One per cycle, in order, after the fetch/decode/read-operands stages.
-      t = std::max(first + i, i == 0 ? first : t + 1);
-      const Instruction& in = prog.code[i];
-      const bool to_unit = in.op != Opcode::sync && in.op != Opcode::halt;
-      // A queue full now stays full until its unit pops: sleep until the pop
-      // rather than until t and then again until the pop (no pop before t:
-      // full at t; a pop before t: not full at t, issue at t).
-      if (to_unit && queue(unit_of(in.op)).full() && clock_.now() < t) {
-        blocked_on_queue_ = true;
-        sc_core::wait(queue(unit_of(in.op)).popped_event());
-        blocked_on_queue_ = false;
-      }
-      clock_.wait_until(t);
-      if (!to_unit) {
-        // Waits until every earlier instruction has completed.
-        while (!inflight_.empty()) sc_core::wait(completed_);
-        const uint64_t ready = std::max(t, max_completion_);
-        clock_.wait_until(ready);
-        stall_sync_ += ready - t;
-        t = ready;
-        completion_[i] = t;
-        issued_ += 1;
-        if (in.op == Opcode::halt) {
-          halted = true;
-          end = t;
-        }
-        continue;
-      }
-      UnitQueue& q = queue(unit_of(in.op));
-      blocked_on_queue_ = true;
-      while (q.full()) sc_core::wait(q.popped_event());
-      blocked_on_queue_ = false;
-      const uint64_t now = clock_.now();
-      stall_queue_full_ += now - t;
-      t = now;
-      Issued e;
-      e.index = i;
-      e.inst = &in;
-      e.issue = t;
-      const Ranges a = ranges_of(in);
-      const UnitId my_unit = unit_of(in.op);
-      for (const InFlight& f : inflight_) {
-        if (f.unit == my_unit) continue;
-        const uint32_t j = f.index;
-        const Ranges& b = f.ranges;
-        uint8_t kinds = 0;
-        if (overlap(a.ub_w_lo, a.ub_w_hi, b.ub_w_lo, b.ub_w_hi) ||
-            overlap(a.ub_w_lo, a.ub_w_hi, b.ub_r_lo, b.ub_r_hi) ||
-            overlap(a.ub_r_lo, a.ub_r_hi, b.ub_w_lo, b.ub_w_hi)) {
-          kinds |= kDepUb;
-        }
-        if (overlap(a.acc_w_lo, a.acc_w_hi, b.acc_w_lo, b.acc_w_hi) ||
-            overlap(a.acc_w_lo, a.acc_w_hi, b.acc_r_lo, b.acc_r_hi) ||
-            overlap(a.acc_r_lo, a.acc_r_hi, b.acc_w_lo, b.acc_w_hi)) {
-          kinds |= kDepAcc;
-        }
-        if (kinds) e.deps.push_back(Dep{j, kinds});
-      }
-      inflight_.push_back(InFlight{i, my_unit, a});
-      issued_ += 1;
-      q.push(std::move(e));
+    try {
+      issue_program();
+    } catch (const std::exception& ex) {
+      // A streamed instruction failed its check: the run stops here.
+      fail(std::string("controller: ") + ex.what());
+      sc_core::wait(never_);
     }
-    if (!halted) {
-      // Implicit halt after the last instruction.
-      issuing_ = n;
-      t = n == 0 ? first : std::max(first + n, t + 1);
-      clock_.wait_until(t);
-      while (!inflight_.empty()) sc_core::wait(completed_);
-      const uint64_t ready = std::max(t, max_completion_);
-      clock_.wait_until(ready);
-      stall_sync_ += ready - t;
-      end = ready;
-    }
-    end_ = end;
-    cycles_ += end_ - start_;
-    programs_ += 1;
-    for (auto& h : end_hooks_) h(start_, end_);
     halted_ = true;
     sc_core::sc_pause();
   }
 }
 
+void Controller::issue_program() {
+  start_ = align_up(clock_.now_ceil(), phase_);
+  clock_.wait_until(start_);
+  inflight_.clear();
+  fetched_len_ = fetched_pos_ = 0;
+  max_completion_ = start_;
+
+  const uint64_t first = start_ + cfg_.controller.pipeline_stages - 1;
+  uint64_t t = first;  // issue cycle of the current instruction
+  uint64_t end = 0;
+  bool halted = false;
+  uint32_t i = 0;  // instructions issued so far
+  for (; !halted; ++i) {
+    const Instruction* next = fetch();
+    if (next == nullptr) break;
+    if (i == UINT32_MAX) throw xpu::InternalError("program longer than 2^32 - 1 instructions");
+    issuing_ = i;
+    current_ = next;
+    // One per cycle, in order, after the fetch/decode/read-operands stages.
+    t = std::max(first + i, i == 0 ? first : t + 1);
+    const Instruction& in = *next;
+    const bool to_unit = in.op != Opcode::sync && in.op != Opcode::halt;
+    // A queue full now stays full until its unit pops: sleep until the pop
+    // rather than until t and then again until the pop (no pop before t:
+    // full at t; a pop before t: not full at t, issue at t).
+    if (to_unit && queue(unit_of(in.op)).full() && clock_.now() < t) {
+      blocked_on_queue_ = true;
+      sc_core::wait(queue(unit_of(in.op)).popped_event());
+      blocked_on_queue_ = false;
+    }
+    clock_.wait_until(t);
+    if (!to_unit) {
+      // Waits until every earlier instruction has completed.
+      while (!inflight_.empty()) sc_core::wait(completed_);
+      const uint64_t ready = std::max(t, max_completion_);
+      clock_.wait_until(ready);
+      stall_sync_ += ready - t;
+      t = ready;
+      issued_ += 1;
+      if (in.op == Opcode::halt) {
+        halted = true;
+        end = t;
+      }
+      continue;
+    }
+    UnitQueue& q = queue(unit_of(in.op));
+    blocked_on_queue_ = true;
+    while (q.full()) sc_core::wait(q.popped_event());
+    blocked_on_queue_ = false;
+    const uint64_t now = clock_.now();
+    stall_queue_full_ += now - t;
+    t = now;
+    const Ranges a = ranges_of(in);
+    const UnitId my_unit = unit_of(in.op);
+    deps_.clear();
+    for (size_t fi = 0; fi < inflight_.size(); ++fi) {
+      const InFlight& f = inflight_[fi];
+      if (f.unit == my_unit) continue;
+      const Ranges& b = f.ranges;
+      uint8_t kinds = 0;
+      if (overlap(a.ub_w_lo, a.ub_w_hi, b.ub_w_lo, b.ub_w_hi) ||
+          overlap(a.ub_w_lo, a.ub_w_hi, b.ub_r_lo, b.ub_r_hi) ||
+          overlap(a.ub_r_lo, a.ub_r_hi, b.ub_w_lo, b.ub_w_hi)) {
+        kinds |= kDepUb;
+      }
+      if (overlap(a.acc_w_lo, a.acc_w_hi, b.acc_w_lo, b.acc_w_hi) ||
+          overlap(a.acc_w_lo, a.acc_w_hi, b.acc_r_lo, b.acc_r_hi) ||
+          overlap(a.acc_r_lo, a.acc_r_hi, b.acc_w_lo, b.acc_w_hi)) {
+        kinds |= kDepAcc;
+      }
+      if (kinds) deps_.emplace_back(fi, kinds);
+    }
+    // The unit reads the instruction from a copy held while it is in flight
+    // (the fetched chunk is refilled meanwhile).
+    std::unique_ptr<Instruction> copy;
+    if (free_slots_.empty()) {
+      copy = std::make_unique<Instruction>(in);
+      ++slots_allocated_;
+    } else {
+      copy = std::move(free_slots_.back());
+      free_slots_.pop_back();
+      *copy = in;
+    }
+    Issued e;
+    e.index = i;
+    e.inst = copy.get();
+    e.issue = t;
+    e.waiting = uint32_t(deps_.size());
+    inflight_.push_back(InFlight{i, my_unit, t, a, std::move(copy), {}});
+    issued_ += 1;
+    Issued& queued = q.push(std::move(e));
+    for (const auto& [fi, kinds] : deps_) inflight_[fi].waiters.push_back(Waiter{&queued, kinds});
+  }
+  if (!halted) {
+    // Implicit halt after the last instruction.
+    issuing_ = i;
+    current_ = nullptr;
+    const uint32_t n = i;
+    t = n == 0 ? first : std::max(first + n, t + 1);
+    clock_.wait_until(t);
+    while (!inflight_.empty()) sc_core::wait(completed_);
+    const uint64_t ready = std::max(t, max_completion_);
+    clock_.wait_until(ready);
+    stall_sync_ += ready - t;
+    end = ready;
+  } else if (checker_ != nullptr) {
+    fetch();  // checks what follows halt (nothing may) and the end of the program
+  }
+  program_ = nullptr;
+  end_ = end;
+  cycles_ += end_ - start_;
+  programs_ += 1;
+  for (auto& h : end_hooks_) h(start_, end_);
+}
+
 std::string Controller::describe_state() const {
   std::ostringstream os;
-  if (program_ != nullptr) {
+  if (!halted_) {
     os << "controller at instruction " << issuing_;
-    if (issuing_ < program_->code.size()) {
-      os << " (" << program_->code[issuing_].to_string() << ")";
-      if (blocked_on_queue_) os << ", waiting for a slot in the " << unit_name(unit_of(program_->code[issuing_].op)) << " queue";
+    if (current_ != nullptr) {
+      os << " (" << current_->to_string() << ")";
+      if (blocked_on_queue_) os << ", waiting for a slot in the " << unit_name(unit_of(current_->op)) << " queue";
     }
     os << "; in flight:";
-    for (const InFlight& f : inflight_) os << " " << f.index << " (" << opcode_name(program_->code[f.index].op) << ")";
+    for (const InFlight& f : inflight_) os << " " << f.index << " (" << opcode_name(f.inst->op) << ")";
   }
   for (size_t u = 0; u < kUnitCount; ++u) {
     os << "; " << unit_name(UnitId(u)) << " queue " << queues_[u]->size();

@@ -27,9 +27,15 @@
 //   before a precision change). A unit starts an instruction only once all
 //   its dependencies have completed; completion times are exact cycles, so
 //   the outcome does not depend on the order the kernel runs processes in.
+// Host memory: the program streams in (program_source.h), kFetchChunk
+// instructions at a time; the controller keeps a copy of each instruction
+// only while it is in flight (issued, not completed), and each queued
+// instruction counts its pending dependencies, so nothing grows with the
+// program's length.
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <queue>
 #include <string>
 #include <vector>
@@ -38,7 +44,10 @@
 
 #include "models/tpu/clock.h"
 #include "models/tpu/isa.h"
+#include "models/tpu/program_check.h"
+#include "models/tpu/program_source.h"
 #include "models/tpu/tpu_config.h"
+#include "sim/common/errors.h"
 #include "sim/stats/stats.h"
 
 namespace xpu::tpu {
@@ -51,24 +60,22 @@ UnitId unit_of(Opcode op);
 
 // What a dependency orders: unified-buffer bytes, accumulator rows, or both.
 enum DepKind : uint8_t { kDepUb = 1, kDepAcc = 2 };
-struct Dep {
-  uint32_t index;  // earlier instruction
-  uint8_t kinds;
-};
-
-// An instruction in a unit queue.
-struct Issued {
-  uint32_t index = 0;  // position in the program
-  const Instruction* inst = nullptr;
-  uint64_t issue = 0;  // cycle it entered the queue
-  std::vector<Dep> deps;
-};
 
 // Latest completion cycle over an instruction's dependencies.
 struct DepTimes {
   uint64_t all = 0;
   uint64_t ub = 0;   // over dependencies on unified-buffer ranges
   uint64_t acc = 0;  // over dependencies on accumulator rows only
+};
+
+// An instruction in a unit queue. `inst` stays valid until the unit calls
+// Controller::complete() for it (its last use by the unit).
+struct Issued {
+  uint32_t index = 0;  // position in the program
+  const Instruction* inst = nullptr;
+  uint64_t issue = 0;  // cycle it entered the queue
+  uint32_t waiting = 0;  // dependencies not yet completed
+  DepTimes times;        // over the completed ones
 };
 
 class UnitQueue {
@@ -78,11 +85,18 @@ class UnitQueue {
   bool full() const { return q_.size() >= capacity_; }
   size_t size() const { return q_.size(); }
   const Issued& front() const { return q_.front(); }
-  void push(Issued e) {
+  // The queued entry stays where it is until popped (the scoreboard counts
+  // its dependencies down through this reference).
+  Issued& push(Issued e) {
     q_.push_back(std::move(e));
     pushed_.notify();
+    return q_.back();
   }
   void pop() {
+    // A waiting entry still has dependencies pointing at it.
+    if (q_.front().waiting != 0)
+      throw xpu::InternalError("instruction " + std::to_string(q_.front().index) +
+                               " left its queue before its dependencies completed");
     q_.pop_front();
     popped_.notify();
   }
@@ -100,9 +114,23 @@ class Controller : public sc_core::sc_module {
   SC_HAS_PROCESS(Controller);
   Controller(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& clock, stats::Group& tpu);
 
-  // Tpu::run(): hands over a (validated) program; the controller starts it
-  // at the current cycle and pauses the kernel when it halts.
-  void load(const Program* program);
+  // Instructions fetched from a program source at a time.
+  static constexpr size_t kFetchChunk = 1024;
+
+  // Tpu::run(): hands over a program; the controller starts it at the current
+  // cycle and pauses the kernel when it halts. With a checker, every
+  // instruction is checked as it is fetched (a failure stops the run: fail()).
+  void load(ProgramSource* program, ProgramChecker* checker);
+  // Host-memory bounds of the last programs: the most instructions fetched
+  // at once (<= kFetchChunk) and the instruction copies ever held for
+  // instructions in flight (the slot pool, reused from program to program).
+  size_t fetched_peak() const { return fetched_peak_; }
+  // The program is an open feed running low: the controller paused the
+  // kernel (at the end of the current delta cycle, nothing delayed) for its
+  // producer to add more.
+  bool wants_more() const { return wants_more_; }
+  void more_added() { wants_more_ = false; }
+  size_t instruction_slots() const { return slots_allocated_; }
   // Programs start on a multiple of `cycles` (the array's datapath phase), so
   // a program's cycle count never depends on when the previous one ended.
   void set_start_phase(uint64_t cycles) { phase_ = cycles; }
@@ -122,7 +150,10 @@ class Controller : public sc_core::sc_module {
 
   // Scoreboard. deps_done: true when every dependency of `e` completed;
   // fills the latest completion cycles.
-  bool deps_done(const Issued& e, DepTimes& t) const;
+  bool deps_done(const Issued& e, DepTimes& t) const {
+    t = e.times;
+    return e.waiting == 0;
+  }
   // Marks instruction `index` completed at `cycle`: at once if cycle <= now,
   // otherwise when the kernel reaches it.
   void complete(uint32_t index, uint64_t cycle);
@@ -139,6 +170,8 @@ class Controller : public sc_core::sc_module {
   };
   static Ranges ranges_of(const Instruction& in);
   void run();
+  void issue_program();
+  const Instruction* fetch();  // the next instruction, nullptr at the end
   void retire_due();
   void mark(uint32_t index, uint64_t cycle);
 
@@ -146,29 +179,43 @@ class Controller : public sc_core::sc_module {
   const Clock& clock_;
   std::vector<std::unique_ptr<UnitQueue>> queues_;
 
-  const Program* program_ = nullptr;
+  ProgramSource* program_ = nullptr;
+  ProgramChecker* checker_ = nullptr;
+  std::vector<Instruction> fetched_;  // the current chunk
+  size_t fetched_len_ = 0, fetched_pos_ = 0, fetched_peak_ = 0;
+  const Instruction* current_ = nullptr;  // being issued (for describe_state)
   bool pending_ = false;
+  bool wants_more_ = false;
   bool halted_ = true;
   uint64_t start_ = 0, end_ = 0;
   std::string error_;
   uint32_t issuing_ = 0;  // next instruction to issue (for describe_state)
   bool blocked_on_queue_ = false;
 
-  std::vector<uint64_t> completion_;  // per instruction, kNever until completed
-  // Issued, not completed, in issue order, with what the scoreboard compares
-  // (kept only while in flight: a program's size does not matter).
+  // Issued, not completed, in issue order, with what the scoreboard compares,
+  // the instruction's copy and the queued instructions waiting for it.
+  struct Waiter {
+    Issued* issued;
+    uint8_t kinds;
+  };
   struct InFlight {
     uint32_t index;
     UnitId unit;
+    uint64_t issue;
     Ranges ranges;
+    std::unique_ptr<Instruction> inst;
+    std::vector<Waiter> waiters;
   };
   std::vector<InFlight> inflight_;
+  std::vector<std::unique_ptr<Instruction>> free_slots_;
+  size_t slots_allocated_ = 0;
+  std::vector<std::pair<size_t, uint8_t>> deps_;  // scratch: (inflight_ position, kinds)
   uint64_t max_completion_ = 0;
 
   using Pending = std::pair<uint64_t, uint32_t>;  // (cycle, index)
   std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>> due_;
 
-  sc_core::sc_event start_event_, completed_, due_event_;
+  sc_core::sc_event start_event_, completed_, due_event_, never_;
   std::vector<std::function<void(uint64_t, uint64_t)>> end_hooks_;
 
   stats::Counter& issued_;

@@ -50,7 +50,7 @@ DramChannels::DramChannels(const TpuConfig& cfg)
   // cycles per byte on one channel = channels / (GB/s per cycle) =
   // channels * MHz / (GB/s * 1e3); written so that round figures stay exact.
   cycles_per_byte_per_channel_ = double(cfg.dram.channels) * cfg.clock_mhz / (cfg.dram.bandwidth_gbps * 1e3);
-  busy_until_.assign(channels_, 0.0);
+  times_.until.assign(channels_, 0.0);
   d_full_ = double((interleave_ + burst_ - 1) / burst_ * burst_) * cycles_per_byte_per_channel_;
 }
 
@@ -75,15 +75,28 @@ void DramChannels::add_busy(uint64_t from, uint64_t to) {
   busy_new_ += (h->second - h->first) - covered;
 }
 
-double DramChannels::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
-  // Bookings start no earlier than a requester's cursor, which trails the
-  // current cycle by less than two: older busy intervals can no longer grow.
-  while (!busy_.empty() && busy_.begin()->second + 4 < now) busy_.erase(busy_.begin());
-  if (bytes == 0) return cursor;
+double DramChannels::advance(Times& tm, uint64_t addr, uint64_t bytes, double cursor,
+                             std::vector<std::pair<double, double>>* spans) const {
+  const uint64_t il = interleave_, C = channels_;
+  // Whole groups of aligned chunks (q on every channel) on channels that all
+  // start together (all free at the same cycle, or all by the cursor): every
+  // channel adds the same q chunk durations from the same start, so they all
+  // end together -- one interval, whatever the channel count.
+  if (addr % il == 0 && bytes % (il * C) == 0 && (tm.uniform || tm.max_until <= cursor)) {
+    const double start = tm.uniform ? std::max(tm.max_until, cursor) : cursor;
+    const double end = repeat_add(start, d_full_, bytes / (il * C));
+    tm.uniform = true;
+    tm.max_until = end;
+    if (spans) spans->emplace_back(start, end);
+    return end;
+  }
+  if (tm.uniform) {
+    std::fill(tm.until.begin(), tm.until.end(), tm.max_until);
+    tm.uniform = false;
+  }
 
   // Chunk j of the transfer goes to channel (first + j) % channels; the
   // first and the last chunk may be partial, the others are whole.
-  const uint64_t il = interleave_, C = channels_;
   const double cpb = cycles_per_byte_per_channel_;
   auto duration = [&](uint64_t len) { return double((len + burst_ - 1) / burst_ * burst_) * cpb; };
   const uint64_t first_len = std::min<uint64_t>(bytes, il - addr % il);
@@ -96,13 +109,12 @@ double DramChannels::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t
   const uint64_t q = (n - 1) / C, r = (n - 1) % C;
 
   double group_end = cursor;
-  spans_.clear();
   size_t ch = size_t((addr / il) % C);
   for (uint64_t j0 = 0; j0 < std::min(n, C); ++j0, ch = ch + 1 == C ? 0 : ch + 1) {
     // This channel's chunks j0, j0 + C, ...: back to back from its first start.
     const uint64_t count = j0 <= r ? q + 1 : q;
     const bool has_last = n > 1 && j0 == r;
-    const double start = std::max(busy_until_[ch], cursor);
+    const double start = std::max(tm.until[ch], cursor);
     double end = start;
     uint64_t whole = count;
     if (j0 == 0) {
@@ -112,25 +124,82 @@ double DramChannels::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t
     if (has_last) --whole;
     end = repeat_add(end, d_full, whole);
     if (has_last) end += d_last;
-    busy_until_[ch] = end;
+    tm.until[ch] = end;
     group_end = std::max(group_end, end);
+    if (!spans) continue;
     // Into the disjoint intervals of this group (channels mostly overlap: one).
     double s = start, t = end;
-    for (size_t i = 0; i < spans_.size();) {
-      if (s <= spans_[i].second && spans_[i].first <= t) {
-        s = std::min(s, spans_[i].first);
-        t = std::max(t, spans_[i].second);
-        spans_[i] = spans_.back();
-        spans_.pop_back();
+    for (size_t i = 0; i < spans->size();) {
+      auto& sp = (*spans)[i];
+      if (s <= sp.second && sp.first <= t) {
+        s = std::min(s, sp.first);
+        t = std::max(t, sp.second);
+        sp = spans->back();
+        spans->pop_back();
         i = 0;
       } else {
         ++i;
       }
     }
-    spans_.emplace_back(s, t);
+    spans->emplace_back(s, t);
   }
-  for (const auto& [s, t] : spans_) add_busy(floor_cycles(s), ceil_cycles(t));
+  tm.max_until = std::max(tm.max_until, group_end);
   return group_end;
+}
+
+void DramChannels::prune(uint64_t now) {
+  // Bookings start no earlier than a requester's cursor, which trails the
+  // current cycle by less than two: older busy intervals can no longer grow.
+  while (!busy_.empty() && busy_.begin()->second + 4 < now) busy_.erase(busy_.begin());
+}
+
+bool DramChannels::run_span(uint64_t addr, uint64_t bytes, uint64_t group, double cursor, uint64_t t,
+                            double& start, double& end) const {
+  const uint64_t round = interleave_ * channels_;
+  if (bytes == 0 || addr % interleave_ != 0 || bytes % round != 0 || group % round != 0) return false;
+  if (!(times_.uniform || times_.max_until <= cursor) || !(cursor + 2 >= double(t))) return false;
+  // The shortest group (the last may be partial) lasts at least 4 cycles.
+  const uint64_t last = bytes % group == 0 ? group : bytes % group;
+  if (!(double(last / round) * d_full_ >= 4.0)) return false;
+  start = times_.uniform ? std::max(times_.max_until, cursor) : cursor;
+  // Each group adds its chunk durations to the previous group's end: one
+  // chain of additions over all of them.
+  end = repeat_add(start, d_full_, bytes / round);
+  return true;
+}
+
+bool DramChannels::book_run(uint64_t addr, uint64_t bytes, uint64_t group, double& cursor, uint64_t& t) {
+  double start = 0, end = 0;
+  if (!run_span(addr, bytes, group, cursor, t, start, end)) return false;
+  prune(t + 1);
+  times_.uniform = true;
+  times_.max_until = end;
+  add_busy(floor_cycles(start), ceil_cycles(end));
+  cursor = end;
+  t = ceil_cycles(end);
+  return true;
+}
+
+bool DramChannels::dry_run(uint64_t addr, uint64_t bytes, uint64_t group, double& cursor, uint64_t& t) const {
+  double start = 0, end = 0;
+  if (!run_span(addr, bytes, group, cursor, t, start, end)) return false;
+  cursor = end;
+  t = ceil_cycles(end);
+  return true;
+}
+
+double DramChannels::book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
+  prune(now);
+  if (bytes == 0) return cursor;
+  spans_.clear();
+  const double end = advance(times_, addr, bytes, cursor, &spans_);
+  for (const auto& [s, t] : spans_) add_busy(floor_cycles(s), ceil_cycles(t));
+  return end;
+}
+
+double DramChannels::dry_book(Times& scratch, uint64_t addr, uint64_t bytes, double cursor) const {
+  if (bytes == 0) return cursor;
+  return advance(scratch, addr, bytes, cursor, nullptr);
 }
 
 namespace {
@@ -171,20 +240,16 @@ Dram::Dram(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& cloc
     if (!cmem_group) throw InternalError("dram: a CMEM without a counter group");
     cmem_ = std::make_unique<Cmem>(cmem_level(cfg), *cmem_group);
   }
-  SC_METHOD(stream_tick);
-  for (const Stream& st : streams_) sensitive << st.booking;
-  dont_initialize();
 }
 
 double Dram::book(Requester who, uint64_t addr, uint64_t bytes, double cursor, uint64_t now) {
-  if (in_cmem_[who]) {
-    const double end = cmem_->channels.book(addr, bytes, cursor, now);
-    cmem_->busy_cycles += cmem_->channels.take_busy_cycles();
-    return end;
-  }
-  const double end = channels_.book(addr, bytes, cursor, now);
-  busy_cycles += channels_.take_busy_cycles();
+  const double end = channels(who).book(addr, bytes, cursor, now);
+  take_busy(who);
   return end;
+}
+
+void Dram::take_busy(Requester who) {
+  (in_cmem_[who] ? cmem_->busy_cycles : busy_cycles) += channels(who).take_busy_cycles();
 }
 
 void Dram::count(Requester who, uint64_t bytes, bool write) {
@@ -209,7 +274,18 @@ void post(Request& r, uint64_t addr, uint64_t bytes, bool write, double cursor, 
 
 double Dram::access(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor) {
   Request& r = req_[who];
-  post(r, addr, bytes, write, cursor, clock_.now());
+  const uint64_t now = clock_.now();
+  // Stream groups booked by now do not see this request; a stream with a
+  // group still to book may, so its wake-up is projected again once this
+  // request is booked.
+  catch_up(now + 1);
+  for (Stream& st : streams_) {
+    if (st.active && st.projected) {
+      st.done.cancel();
+      st.projected = false;
+    }
+  }
+  post(r, addr, bytes, write, cursor, now);
   // Booked one cycle later by whichever requester of that cycle runs first
   // (the booking order is the arbitration order, not the threads' order).
   sc_core::wait(clock_.span(1));
@@ -222,6 +298,13 @@ double Dram::transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, 
   // access() posts at cycle t, is booked and granted at t + 1, and the
   // requester posts its next group at max(t + 1, ceil(end)).
   uint64_t t = clock_.now();
+  DramChannels& ch = channels(who);
+  if (ch.book_run(addr, bytes, group_bytes_, cursor, t)) {
+    take_busy(who);
+    count(who, bytes, write);
+    clock_.wait_until(t);
+    return cursor;
+  }
   for (uint64_t off = 0; off < bytes; off += group_bytes_) {
     cursor = book(who, addr + off, std::min(group_bytes_, bytes - off), cursor, t + 1);
     t = std::max(t + 1, ceil_cycles(cursor));
@@ -238,10 +321,19 @@ double Dram::stream(Requester who, uint64_t addr, uint64_t bytes, bool write, do
   const uint64_t first = std::min(group_bytes_, bytes);
   post(r, addr, first, write, cursor, clock_.now());
   st.active = true;
+  st.projected = false;
   st.next = addr + first;
   st.end = addr + bytes;
-  st.booking.notify(clock_.span(1));
+  project_streams();
   sc_core::wait(st.done);
+  // The groups booked before this cycle, then the last one if it is booked
+  // in this cycle (with whatever else was posted in the previous one).
+  catch_up(clock_.now());
+  if (r.pending) arbitrate();
+  if (st.active || st.back != clock_.now()) {
+    throw InternalError("dram: a stream woke at cycle " + std::to_string(clock_.now()) + ", its transfer " +
+                        (st.active ? "not booked" : "done at cycle " + std::to_string(st.back)));
+  }
   count(who, bytes, write);
   return r.end;
 }
@@ -254,46 +346,136 @@ void Dram::stream_booked(int who, uint64_t now) {
   const uint64_t back = std::max(now, ceil_cycles(r.end));
   if (st.next >= st.end) {
     st.active = false;
-    st.done.notify(clock_.span(back - now));
+    st.back = back;
     return;
   }
   post(r, st.next, std::min(group_bytes_, st.end - st.next), r.write, r.end, back);
   st.next += r.bytes;
-  st.booking.notify(clock_.span(back + 1 - now));
 }
 
-void Dram::stream_tick() {
+void Dram::catch_up(uint64_t upto) {
+  // A stream alone, all of whose groups are booked before `upto`: the rest
+  // of it as one run (the groups as stream_booked() posts them, each booked
+  // the cycle after it is posted, are book_run()'s groups).
+  for (int i = 0; i < kRequesters; ++i) {
+    Stream& st = streams_[i];
+    if (!st.active || !st.projected || st.at > upto) continue;
+    bool alone = true;
+    for (int j = 0; j < kRequesters; ++j) alone = alone && (j == i || !req_[j].pending);
+    Request& r = req_[i];
+    if (!alone || r.addr + r.bytes != st.next) break;
+    double cursor = r.cursor;
+    uint64_t t = r.posted;
+    if (channels(Requester(i)).book_run(r.addr, st.end - r.addr, group_bytes_, cursor, t)) {
+      take_busy(Requester(i));
+      r.end = cursor;
+      r.pending = false;
+      st.active = false;
+      st.back = t;
+    }
+    break;
+  }
+  for (;;) {
+    uint64_t posted = kNever;
+    for (int i = 0; i < kRequesters; ++i) {
+      if (streams_[i].active && req_[i].pending) posted = std::min(posted, req_[i].posted);
+    }
+    if (posted == kNever || posted + 1 >= upto) return;
+    book_due(posted + 1);
+  }
+}
+
+uint64_t Dram::project(int who) {
+  const Stream& st = streams_[who];
+  const Request& r = req_[who];
+  if (!st.active) return st.back;
+  DramChannels& ch = channels(Requester(who));
+  int others = 0;
+  for (int i = 0; i < kRequesters; ++i) others += i != who && req_[i].pending;
+  if (others == 0 && r.addr + r.bytes == st.next) {
+    double cursor = r.cursor;
+    uint64_t t = r.posted;
+    if (ch.dry_run(r.addr, st.end - r.addr, group_bytes_, cursor, t)) return t;
+  }
+  ch.copy_times(scratch_);
+  // The other requests posted and not booked yet (nobody posts another
+  // before they are booked): each is booked at its posted cycle + 1, with
+  // the stream's group of that cycle in (cursor, id) order.
+  std::array<int, kRequesters> other;
+  int n = 0;
+  for (int i = 0; i < kRequesters; ++i) {
+    if (i != who && req_[i].pending && &channels(Requester(i)) == &ch) other[n++] = i;
+  }
+  auto before = [&](int a, int b) {
+    const Request &x = req_[a], &y = req_[b];
+    if (x.posted != y.posted) return x.posted < y.posted;
+    return x.cursor != y.cursor ? x.cursor < y.cursor : a < b;
+  };
+  for (int a = 1; a < n; ++a)  // insertion sort of at most two
+    for (int j = a; j > 0 && before(other[j], other[j - 1]); --j) std::swap(other[j], other[j - 1]);
+  int k = 0;
+  // The stream's groups as stream_booked() would post them.
+  uint64_t posted = r.posted, addr = r.addr, bytes = r.bytes, next = st.next;
+  double cursor = r.cursor;
+  for (;;) {
+    for (; k < n; ++k) {
+      const Request& o = req_[other[k]];
+      if (o.posted > posted || (o.posted == posted && !(o.cursor != cursor ? o.cursor < cursor : other[k] < who))) break;
+      ch.dry_book(scratch_, o.addr, o.bytes, o.cursor);
+    }
+    cursor = ch.dry_book(scratch_, addr, bytes, cursor);
+    const uint64_t back = std::max(posted + 1, ceil_cycles(cursor));
+    if (next >= st.end) return back;
+    posted = back;
+    addr = next;
+    bytes = std::min(group_bytes_, st.end - next);
+    next += bytes;
+  }
+}
+
+void Dram::project_streams() {
+  int streams = 0;
+  for (const Stream& st : streams_) streams += st.active;
+  // Two streams at once would need their groups interleaved in the projection.
+  if (streams > 1) throw InternalError("dram: two requesters stream at once");
   const uint64_t now = clock_.now();
   for (int i = 0; i < kRequesters; ++i) {
-    if (streams_[i].active && req_[i].pending && req_[i].posted < now) {
-      arbitrate();
-      return;
-    }
+    Stream& st = streams_[i];
+    if (st.projected) continue;
+    const uint64_t back = project(i);
+    if (back < now) throw InternalError("dram: a stream's projected end " + std::to_string(back) + " is past");
+    st.done.notify(clock_.span(back - now));
+    st.projected = true;
+    st.at = back;
   }
 }
 
 void Dram::arbitrate() {
-  {
-    const uint64_t now = clock_.now();
-    // Every request posted before this cycle, by (cursor, requester id).
-    std::array<int, kRequesters> due;
-    int n = 0;
-    for (int i = 0; i < kRequesters; ++i) {
-      if (req_[i].pending && req_[i].posted < now) due[n++] = i;
-    }
-    auto before = [&](int a, int b) {
-      return req_[a].cursor != req_[b].cursor ? req_[a].cursor < req_[b].cursor : a < b;
-    };
-    for (int k = 1; k < n; ++k)  // insertion sort of at most three
-      for (int j = k; j > 0 && before(due[j], due[j - 1]); --j) std::swap(due[j], due[j - 1]);
-    for (int k = 0; k < n; ++k) {
-      const int i = due[k];
-      req_[i].end = book(Requester(i), req_[i].addr, req_[i].bytes, req_[i].cursor, now);
-      req_[i].pending = false;
-    }
-    for (int k = 0; k < n; ++k) {
-      if (streams_[due[k]].active) stream_booked(due[k], now);
-    }
+  const uint64_t now = clock_.now();
+  catch_up(now);
+  book_due(now);
+  project_streams();
+}
+
+void Dram::book_due(uint64_t now) {
+  // Every request posted before this cycle, by (cursor, requester id).
+  std::array<int, kRequesters> due;
+  int n = 0;
+  for (int i = 0; i < kRequesters; ++i) {
+    if (req_[i].pending && req_[i].posted < now) due[n++] = i;
+  }
+  auto before = [&](int a, int b) {
+    return req_[a].cursor != req_[b].cursor ? req_[a].cursor < req_[b].cursor : a < b;
+  };
+  for (int k = 1; k < n; ++k)  // insertion sort of at most three
+    for (int j = k; j > 0 && before(due[j], due[j - 1]); --j) std::swap(due[j], due[j - 1]);
+  for (int k = 0; k < n; ++k) {
+    const int i = due[k];
+    req_[i].end = book(Requester(i), req_[i].addr, req_[i].bytes, req_[i].cursor, now);
+    req_[i].pending = false;
+  }
+  for (int k = 0; k < n; ++k) {
+    if (streams_[due[k]].active) stream_booked(due[k], now);
   }
 }
 

@@ -27,6 +27,11 @@
 //   has nobody to share with: it books all groups of a transfer at once
 //   (transfer()) and waits once, until the cycle at which it would have come
 //   back from its last group -- the same bookings at the same cycles.
+// - A requester that shares the DRAM streams a transfer (stream()): its
+//   groups are booked lazily, in booking-cycle order with whatever else was
+//   posted, when another requester posts or the transfer ends; it wakes
+//   once, at the cycle projected on a copy of the channels' state (projected
+//   again whenever another requester posts meanwhile).
 // Counters: tpu.dram.read_bytes, write_bytes, busy_cycles (cycles in which at
 // least one channel is transferring).
 //
@@ -46,7 +51,11 @@
 // [floor(first start), ceil(last end)); its end is the chunk durations added
 // one by one in floating point, which repeat_add() computes exactly without
 // the loop. The busy-cycle count is the measure of the union of these
-// intervals, whatever their grouping.
+// intervals, whatever their grouping. Whole groups of aligned chunks on
+// channels that start together (a weight tile's groups, back to back) end
+// together on every channel: O(1) per group, and a whole transfer of them
+// is one chain of additions and one interval (book_run()) when each group
+// lasts long enough (4 cycles) that its requester comes back at its end.
 #include <array>
 #include <cstdint>
 #include <map>
@@ -76,11 +85,34 @@ double repeat_add(double x, double d, uint64_t m);
 // The channels' bookings (timing rules above), without SystemC.
 class DramChannels {
  public:
+  // When each channel is free (fractional cycle). `uniform`: all of them at
+  // `max_until` (then `until` is stale): the state a run of whole, aligned
+  // groups leaves, so that the next such group is booked in O(1).
+  struct Times {
+    std::vector<double> until;
+    double max_until = 0;
+    bool uniform = true;
+  };
+
   explicit DramChannels(const TpuConfig& cfg);
   // Books the chunks of [addr, addr + bytes) no earlier than `cursor`;
   // returns the fractional cycle at which the last one ends (>= cursor).
   // `now` (the current cycle, <= cursor + 2) lets old busy intervals go.
   double book(uint64_t addr, uint64_t bytes, double cursor, uint64_t now);
+  // book() of [addr, addr + bytes) group by group (`group` bytes each), each
+  // group from the previous one's end, its requester back at t = max(t + 1,
+  // ceil(end)) after each (`t` in: the cycle the first one is booked less
+  // one; out: the cycle after the last): in O(1) when every group is whole
+  // aligned chunks on channels that start together and lasts at least 4
+  // cycles (then t = ceil(end) after each, and the groups' intervals
+  // touch). Returns false, booking nothing, when that does not hold.
+  bool book_run(uint64_t addr, uint64_t bytes, uint64_t group, double& cursor, uint64_t& t);
+  // What book_run() would give (cursor, t), booking nothing.
+  bool dry_run(uint64_t addr, uint64_t bytes, uint64_t group, double& cursor, uint64_t& t) const;
+  // The end book() would return, on a copy of the channel state that
+  // `scratch` holds (copy_times() fills it); books nothing.
+  double dry_book(Times& scratch, uint64_t addr, uint64_t bytes, double cursor) const;
+  void copy_times(Times& scratch) const { scratch = times_; }
   // Cycles with at least one busy channel booked since the last call.
   uint64_t take_busy_cycles() {
     const uint64_t b = busy_new_;
@@ -90,11 +122,18 @@ class DramChannels {
 
  private:
   void add_busy(uint64_t from, uint64_t to);
+  void prune(uint64_t now);
+  // book_run()'s conditions and chain: false, or the run's start and end.
+  bool run_span(uint64_t addr, uint64_t bytes, uint64_t group, double cursor, uint64_t t, double& start,
+                double& end) const;
+  // Advances `t` by one request; returns its end. Each channel's interval
+  // goes to spans_ when `spans` (book(); dry_book() passes false).
+  double advance(Times& t, uint64_t addr, uint64_t bytes, double cursor, std::vector<std::pair<double, double>>* spans) const;
 
   uint64_t channels_, interleave_, burst_;
   double cycles_per_byte_per_channel_;
   double d_full_;  // cycles of a whole interleave chunk
-  std::vector<double> busy_until_;
+  Times times_;
   std::map<uint64_t, uint64_t> busy_;  // disjoint [from, to) intervals with a busy channel
   std::vector<std::pair<double, double>> spans_;  // scratch for book(): disjoint channel intervals
   uint64_t busy_new_ = 0;
@@ -132,9 +171,14 @@ class Dram : public sc_core::sc_module {
   // From an SC_THREAD of a requester that shares the DRAM: the whole transfer
   // as group_bytes() accesses, each posted when access() after access() would
   // post it, with the same bookings at the same cycles; the thread sleeps
-  // until the cycle at which it would have come back from its last group
-  // (the groups' postings and bookings are done by an SC_METHOD, not by
-  // waking the thread twice per group). Returns the last group's end.
+  // until the cycle at which it would have come back from its last group.
+  // The groups are booked lazily, without waking anyone per group: a group
+  // is booked when something needs the channels' state of its cycle (another
+  // requester posting, or the stream's end), in booking-cycle order and
+  // together with the requests of its cycle, so the arbitration is the one
+  // of access() after access(). The wake-up cycle is projected on a copy of
+  // the channels' state and projected again whenever another requester
+  // posts while a group is still to be booked. Returns the last group's end.
   double stream(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor);
 
   // Latency of `who`'s transfers (DRAM's, or the CMEM's for a requester it serves).
@@ -169,22 +213,33 @@ class Dram : public sc_core::sc_module {
     double end = 0;
   };
 
-  // A stream()'s groups still to post after the pending one.
+  // A stream()'s groups: the pending request (req_) and [next, end) after it.
   struct Stream {
-    bool active = false;
-    uint64_t next = 0, end = 0;  // [next, end) not posted yet
-    sc_core::sc_event booking;   // the cycle after a group is posted
-    sc_core::sc_event done;      // the cycle the requester goes on
+    bool active = false;      // a group is still to be booked
+    uint64_t next = 0, end = 0;
+    bool projected = true;    // `done` is notified for the projected cycle (or no stream)
+    uint64_t at = 0;          // the projected cycle (when projected)
+    uint64_t back = 0;        // the cycle the requester goes on (once inactive)
+    sc_core::sc_event done;
   };
 
-  // Books every request posted before the current cycle, by (cursor, requester id).
+  // Books every request posted before the current cycle, by (cursor,
+  // requester id), after the stream groups due earlier.
   void arbitrate();
-  // A stream's group was booked: posts the next one, or ends the stream.
+  // The arbitration at cycle `now`: every request posted before it.
+  void book_due(uint64_t now);
+  // Books, in order, the stream groups whose booking cycle is before `upto`.
+  void catch_up(uint64_t upto);
+  // A stream's group was booked at `now`: posts the next one, or ends the stream.
   void stream_booked(int who, uint64_t now);
-  // SC_METHOD: books a stream's group that no requester thread booked first.
-  void stream_tick();
+  // Projects the cycle each unprojected stream's requester goes on and
+  // notifies it, unless another request is still to be booked.
+  void project_streams();
+  uint64_t project(int who);
   double book(Requester who, uint64_t addr, uint64_t bytes, double cursor, uint64_t now);
+  void take_busy(Requester who);  // the channels' new busy cycles into the counter
   void count(Requester who, uint64_t bytes, bool write);
+  DramChannels& channels(Requester who) { return in_cmem_[who] ? cmem_->channels : channels_; }
 
   TpuConfig cfg_;
   const Clock& clock_;
@@ -196,6 +251,7 @@ class Dram : public sc_core::sc_module {
   std::array<Stream, kRequesters> streams_;
   std::unique_ptr<Cmem> cmem_;
   std::array<bool, kRequesters> in_cmem_{};
+  DramChannels::Times scratch_;  // project()'s copy of the channels' state
 };
 
 }  // namespace xpu::tpu

@@ -363,31 +363,40 @@ void Mxu::retire() {
 void Mxu::run() {
   try {
     UnitQueue& q = ctrl_.queue(UnitId::mxu);
+    const sc_core::sc_event& arrived = fifo_.changed_event();
+    // Built once: an or-list made at each wait allocates.
+    const sc_core::sc_event_or_list on_push = q.pushed_event() | arrived;
+    const sc_core::sc_event_or_list on_deps = ctrl_.completed_event() | arrived;
     for (;;) {
       schedule_weights();
       while (schedule_head()) schedule_weights();
       retire();
-      // What can unblock it: a push into an empty queue, the completion of a
-      // dependency of the head, a tile's arrival in the FIFO; and, with
-      // values, the array's next completion (timing fidelity told the
-      // controller at dispatch).
+      // What can unblock it: a push into an empty queue (a push behind a
+      // head changes nothing it looks at), the completion of a dependency
+      // of the head, a tile's arrival in the FIFO (every weight shift and
+      // latch follows one); and, with values, the array's next completion
+      // (timing fidelity told the controller at dispatch).
       DepTimes dt;
-      const bool on_deps = !q.empty() && !ctrl_.deps_done(q.front(), dt);
+      const bool empty = q.empty();
+      const bool waits_deps = !empty && !ctrl_.deps_done(q.front(), dt);
       uint64_t next = kNever;
       if (fidelity_ != Fidelity::timing) {
         for (const InFlight& f : inflight_) next = std::min(next, f.completion);
       }
-      const auto& wake = fifo_.changed_event();
       if (next == kNever) {
-        if (on_deps) {
-          sc_core::wait(q.pushed_event() | ctrl_.completed_event() | wake);
+        if (empty) {
+          sc_core::wait(on_push);
+        } else if (waits_deps) {
+          sc_core::wait(on_deps);
         } else {
-          sc_core::wait(q.pushed_event() | wake);
+          sc_core::wait(arrived);
         }
-      } else if (on_deps) {
-        sc_core::wait(clock_.span(next - clock_.now()), q.pushed_event() | ctrl_.completed_event() | wake);
+      } else if (empty) {
+        sc_core::wait(clock_.span(next - clock_.now()), on_push);
+      } else if (waits_deps) {
+        sc_core::wait(clock_.span(next - clock_.now()), on_deps);
       } else {
-        sc_core::wait(clock_.span(next - clock_.now()), q.pushed_event() | wake);
+        sc_core::wait(clock_.span(next - clock_.now()), arrived);
       }
     }
   } catch (const std::exception& ex) {

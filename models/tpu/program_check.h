@@ -3,6 +3,9 @@
 // before anything executes. Throws std::invalid_argument naming the
 // instruction index, its assembly line and what is wrong, e.g.
 //   program 'gemm', instruction 3 (line 7: matmul ub=0 ... k=300 ...): k = 300 exceeds mxu.rows = 256
+#include <memory>
+#include <string>
+
 #include "models/tpu/isa.h"
 #include "models/tpu/tpu_config.h"
 
@@ -24,5 +27,23 @@ namespace xpu::tpu {
 //   programs); every tile fetched is used by the end of the program.
 // - Nothing follows halt.
 void validate_program(const Program& program, const TpuConfig& cfg);
+
+// The same checks one instruction at a time, for a program that streams
+// (program_source.h): check() each instruction in order, finish() at the end
+// (the unused-tile rule). State: the fetched tiles not yet loaded.
+class ProgramChecker {
+ public:
+  ProgramChecker(std::string program, const TpuConfig& cfg);
+  ~ProgramChecker();
+  void check(const Instruction& in);
+  void finish() const;
+
+ private:
+  struct State;
+  std::string name_;
+  const TpuConfig& cfg_;
+  size_t index_ = 0;
+  std::unique_ptr<State> st_;
+};
 
 }  // namespace xpu::tpu

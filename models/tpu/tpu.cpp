@@ -77,27 +77,70 @@ void Tpu::validate(const Program& program) const { validate_program(program, cfg
 RunResult Tpu::run(const Program& program) {
   if (broken_) throw xpu::InternalError("tpu: a previous run failed; construct a new Tpu (one per process)");
   validate(program);
-  const stats::Snapshot before = stats_->snapshot();
-  ctrl_->load(&program);
+  ProgramView view(program);
+  return simulate(view, nullptr);
+}
+
+RunResult Tpu::run(ProgramSource& program) {
+  if (broken_) throw xpu::InternalError("tpu: a previous run failed; construct a new Tpu (one per process)");
+  ProgramChecker checker(program.name(), cfg_);
+  return simulate(program, &checker);
+}
+
+RunResult Tpu::simulate(ProgramSource& program, ProgramChecker* checker) {
+  begin(program, checker);
+  if (ctrl_->wants_more()) throw xpu::InternalError("tpu: program '" + running_ + "' asked for more instructions");
+  return end();
+}
+
+void Tpu::start(ProgramFeed& feed) {
+  if (broken_) throw xpu::InternalError("tpu: a previous run failed; construct a new Tpu (one per process)");
+  feed_checker_ = std::make_unique<ProgramChecker>(feed.name(), cfg_);
+  begin(feed, feed_checker_.get());
+}
+
+void Tpu::resume() {
+  ctrl_->more_added();
+  kernel();
+}
+
+RunResult Tpu::finish() {
+  RunResult r = end();
+  feed_checker_.reset();
+  return r;
+}
+
+void Tpu::begin(ProgramSource& program, ProgramChecker* checker) {
+  running_ = program.name();
+  before_ = stats_->snapshot();
+  ctrl_->load(&program, checker);
+  kernel();
+}
+
+void Tpu::kernel() {
   sc_core::sc_start();
   restore_stack_bounds_after_simulation();
   if (!ctrl_->error().empty()) {
     broken_ = true;
     throw xpu::InternalError("tpu: " + ctrl_->error());
   }
-  if (!ctrl_->halted()) {
+  if (!ctrl_->halted() && !ctrl_->wants_more()) {
     broken_ = true;
-    throw xpu::InternalError("tpu: program '" + program.name + "' deadlocked at cycle " +
+    throw xpu::InternalError("tpu: program '" + running_ + "' deadlocked at cycle " +
                              std::to_string(clock_.now()) + ": " + ctrl_->describe_state());
   }
+}
+
+RunResult Tpu::end() {
+  if (!ctrl_->halted()) throw xpu::InternalError("tpu: program '" + running_ + "' has not halted");
   RunResult r;
-  r.program = program.name;
+  r.program = running_;
   r.start_cycle = ctrl_->program_start();
   r.end_cycle = ctrl_->program_end();
   r.cycles = r.end_cycle - r.start_cycle;
-  trace::span("program", program.name, r.start_cycle, r.end_cycle);
+  trace::span("program", running_, r.start_cycle, r.end_cycle);
   r.seconds = double(r.cycles) * cfg_.cycle_ns() * 1e-9;
-  r.stats = stats_->snapshot().minus(before);
+  r.stats = stats_->snapshot().minus(before_);
   return r;
 }
 

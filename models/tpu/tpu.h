@@ -77,6 +77,19 @@ class Tpu : public sc_core::sc_module {
   // halt) and std::logic_error on an internal inconsistency; the Tpu is not
   // usable after either.
   RunResult run(const Program& program);
+  // A program that streams (program_source.h): each instruction is checked
+  // as it is fetched, so a bad one stops the run part way (InternalError,
+  // naming it, as validate() would; the Tpu is not usable after it). Host
+  // memory stays bounded whatever the program's length.
+  RunResult run(ProgramSource& program);
+  // A program fed while it runs (program_source.h): start() simulates until
+  // the controller asks for more (hungry()) or the program halts; resume()
+  // after pushing at least 2 * Controller::kFetchChunk instructions (or
+  // closing the feed); finish() once it halted. Checked as run().
+  void start(ProgramFeed& feed);
+  bool hungry() const { return ctrl_->wants_more(); }
+  void resume();
+  RunResult finish();
   // The static checks alone (program_check.h).
   void validate(const Program& program) const;
 
@@ -84,10 +97,18 @@ class Tpu : public sc_core::sc_module {
   const TpuConfig& config() const { return cfg_; }
   uint64_t now_cycles() const { return clock_.now(); }
   const Mxu& mxu() const { return *mxu_; }
+  const Controller& controller() const { return *ctrl_; }
   const ArrayEngine& array() const { return mxu_->engine(); }
 
  private:
   void build();
+  RunResult simulate(ProgramSource& program, ProgramChecker* checker);
+  void begin(ProgramSource& program, ProgramChecker* checker);
+  void kernel();  // runs it until halt, a pause for more, or a failure
+  RunResult end();
+  std::unique_ptr<ProgramChecker> feed_checker_;
+  stats::Snapshot before_;
+  std::string running_;
 
   TpuConfig cfg_;
   std::unique_ptr<stats::Group> own_stats_;

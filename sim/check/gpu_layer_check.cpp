@@ -6,11 +6,29 @@
 #include "sim/check/gemm_data.h"
 #include "sim/check/values.h"
 #include "sim/lowering/gpu/gemm_sm80_sparse.h"
+#include "sim/lowering/gpu/half_io.h"
 #include "sim/lowering/gpu/tc_reference.h"
 
 namespace xpu::check {
 
 using workload::OpKind;
+
+namespace {
+
+// An NCHW tensor (shape s) in NHWC order (to_nhwc), or back.
+std::vector<float> permute_nhwc(const workload::Shape& s, const float* v, bool to_nhwc) {
+  const uint64_t N = uint64_t(s.at(0)), C = uint64_t(s.at(1)), HW = uint64_t(s.at(2) * s.at(3));
+  std::vector<float> t(N * C * HW);
+  for (uint64_t n = 0; n < N; ++n)
+    for (uint64_t c = 0; c < C; ++c)
+      for (uint64_t p = 0; p < HW; ++p) {
+        const uint64_t nchw = (n * C + c) * HW + p, nhwc = (n * HW + p) * C + c;
+        t[to_nhwc ? nhwc : nchw] = v[to_nhwc ? nchw : nhwc];
+      }
+  return t;
+}
+
+}  // namespace
 
 GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Layer& l,
                                const lowering::gpu::GpuLayerPlan& L, const lowering::gpu::TcEpilogue& ep, DType dtype,
@@ -26,10 +44,13 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     if (s.ep.bias) bias_ = random_values(s.k, seed + 2, -3.0f, 3.0f);
     lowering::gpu::stage_conv_inputs(L.conv_plan.layout, s, a_[0].data(), b_[0].data(), bias_.data(), mem);
     if (s.ep.residual) {
-      // The fused residual add's other operand, NHWC fp32.
+      // The fused residual add's other operand, NHWC fp32 (16-bit C: a
+      // 16-bit tensor, so values the 16-bit type holds).
       const auto& lay = L.conv_plan.layout;
       res_ = random_values(lay.m * lay.n, seed + 3, -3.0f, 3.0f);
-      lowering::gpu::stage_conv_residual(lay, res_.data(), mem);
+      if (s.ep.out16)
+        for (float& v : res_) v = lowering::gpu::round16(dtype, v);
+      lowering::gpu::stage_conv_residual(lay, s, res_.data(), mem);
     }
     return;
   }
@@ -52,13 +73,43 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
       b_.push_back(std::move(bb));
     }
     // A fused per-column bias (gemm_count 1): random values through the epilogue.
-    if (ep.bias) {
+    if (L.ep.bias) {
       bias_ = random_values(l.n, seed + 2, -3.0f, 3.0f);
       lowering::gpu::stage_bias(lay, l.n, bias_.data(), mem);
+    }
+    if (L.ep.residual) {
+      // A fused residual add's other operand, m x n in C's type and pitch.
+      res_ = random_values(l.m * l.n, seed + 3, -3.0f, 3.0f);
+      for (uint64_t i = 0; i < l.m; ++i) {
+        if (!L.ep.out16) {
+          mem.write(lay.res + i * lay.ldc, &res_[i * l.n], l.n * 4);
+          continue;
+        }
+        std::vector<uint16_t> row(l.n);
+        for (uint64_t j = 0; j < l.n; ++j) {
+          row[j] = lowering::gpu::narrow16(dtype, res_[i * l.n + j]);
+          res_[i * l.n + j] = lowering::gpu::widen16(dtype, row[j]);
+        }
+        mem.write(lay.res + i * lay.ldc, row.data(), l.n * 2);
+      }
     }
     return;
   }
   if (L.view) return;
+  if (L.is_gemv_w8) {
+    // Int8-weight GEMV: random 16-bit x [m, k]; W [n, k] random in [-1, 1]
+    // quantized per output channel (int8 values and fp32 scales, in bias_).
+    const auto& s = L.gemv_w8_spec;
+    const auto& g = L.gemv_w8;
+    a_ = {make_gemm_data(dtype, s.m * s.k, 1, 1, seed).a, std::vector<uint8_t>(s.n * s.k)};
+    bias_.assign(s.n, 0.0f);
+    const std::vector<float> wf = random_values(s.n * s.k, seed + 1, -1.0f, 1.0f);
+    lowering::gpu::quantize_rows_int8(s.n, s.k, wf.data(), reinterpret_cast<int8_t*>(a_[1].data()), bias_.data());
+    for (uint64_t i = 0; i < s.m; ++i) mem.write(g.x + i * g.kp * 2, &a_[0][i * s.k * 2], s.k * 2);
+    for (uint64_t n = 0; n < s.n; ++n) mem.write(g.w + n * g.kp, &a_[1][n * s.k], s.k);
+    mem.write(g.scale, bias_.data(), s.n * 4);
+    return;
+  }
   if (L.is_gemv) {
     // GEMV: random 16-bit x [m, k] and W [n, k] at the layout's padded rows.
     const auto& s = L.gemv_spec;
@@ -84,7 +135,17 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     mem.write(s.meta, L.flash_plan.meta.data(), L.flash_plan.meta_bytes());
     return;
   }
-  // Other kernels: random fp32 operands, staged once per distinct tensor.
+  // Other kernels: random fp32 operands, staged once per distinct tensor;
+  // 16-bit operands (in_bytes 2) hold values of the 16-bit type, staged as
+  // its bits (half_io.h).
+  const auto write = [&](uint64_t addr, const float* v, uint64_t n, uint32_t bytes, const workload::Shape* nhwc) {
+    std::vector<float> t;
+    if (nhwc) v = (t = permute_nhwc(*nhwc, v, true)).data();
+    if (bytes == 4) return mem.write(addr, v, n * 4);
+    std::vector<uint16_t> h(n);
+    for (uint64_t j = 0; j < n; ++j) h[j] = lowering::gpu::narrow16(L.io, v[j]);
+    mem.write(addr, h.data(), n * 2);
+  };
   for (size_t i = 0; i < l.inputs.size(); ++i) {
     const std::string& name = l.inputs[i];
     if (name.empty() || feeds_.count(name)) continue;
@@ -93,6 +154,8 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     const workload::Tensor& t = w.tensor(name);
     if (l.op == OpKind::gather && i == 1 && t.values) feeds_[name] = *t.values;  // the indices the kernel was lowered for
     else feeds_[name] = variance ? random_values(n, seed + i, 0.5f, 1.5f) : random_values(n, seed + i, -3.0f, 3.0f);
+    if (L.in_bytes.at(i) == 2 || (i == 0 && l.op == OpKind::concat && l.attrs.in_place && lowering::gpu::is_act16(L.io)))
+      for (float& v : feeds_[name]) v = lowering::gpu::round16(L.io, v);
     if (l.op == OpKind::concat && l.attrs.in_place && i == 0) {
       // Already in the output buffer: its slice of every outer index.
       const workload::Shape& os = l.out_shape;
@@ -102,10 +165,11 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
       for (size_t d = axis + 1; d < os.size(); ++d) inner *= uint64_t(os[d]);
       const uint64_t block = uint64_t(t.shape[axis]) * inner, len = uint64_t(os[axis]);
       for (uint64_t o = 0; o < outer; ++o)
-        mem.write(L.out_addr + o * len * inner * 4, feeds_[name].data() + o * block, block * 4);
+        write(L.out_addr + o * len * inner * lowering::gpu::act_bytes(L.io), feeds_[name].data() + o * block, block,
+              lowering::gpu::act_bytes(L.io), nullptr);
       continue;
     }
-    mem.write(L.in_addr[i], feeds_[name].data(), n * 4);
+    write(L.in_addr[i], feeds_[name].data(), n, L.in_bytes[i], L.nhwc && i == 0 ? &t.shape : nullptr);
   }
   if (l.op == OpKind::batchnorm) {
     // Folded per channel as inference engines do: s = scale / sqrtf(var + eps), t = bias - mean s.
@@ -125,6 +189,16 @@ Outcome GpuLayerValues::check(const xpu::gpu::GlobalMemory& mem) const {
   if (plan_.view) return {report::Verdict::skipped, "view (no data movement)"};
   if (plan_.is_conv) return check_conv(mem);
   if (plan_.is_gemm) return check_gemm(mem);
+  if (plan_.is_gemv_w8) {
+    const auto& s = plan_.gemv_w8_spec;
+    const auto want = lowering::gpu::reference_gemv_w8(s, reinterpret_cast<const uint16_t*>(a_[0].data()),
+                                                       reinterpret_cast<const int8_t*>(a_[1].data()), bias_.data());
+    std::vector<uint32_t> got(want.size());
+    for (uint64_t i = 0; i < s.m; ++i) mem.read(plan_.gemv_w8.y + i * plan_.gemv_w8.np * 4, &got[i * s.n], s.n * 4);
+    Outcome o = compare_bits(got, want, s.n);
+    o.detail += std::string(" (int8-weight GEMV") + (s.ep.active() ? ", fused epilogue" : "") + ")";
+    return o;
+  }
   if (plan_.is_gemv) {
     const auto& s = plan_.gemv_spec;
     const auto want = lowering::gpu::reference_gemv(s, reinterpret_cast<const uint16_t*>(a_[0].data()),
@@ -168,7 +242,16 @@ Outcome GpuLayerValues::check_gemm(const xpu::gpu::GlobalMemory& mem) const {
   Outcome o{report::Verdict::bit_exact, "bit-exact"};
   for (uint64_t b = 0; b < plan_.count && o.verdict == report::Verdict::bit_exact; ++b) {
     std::vector<uint32_t> got(l.m * l.n);
-    for (uint64_t i = 0; i < l.m; ++i) mem.read(b * plan_.batch_bytes + lay.c + i * lay.ldc, &got[i * l.n], l.n * 4);
+    std::vector<uint16_t> row(lay.out_bytes == 2 ? l.n : 0);
+    for (uint64_t i = 0; i < l.m; ++i) {
+      const uint64_t at = b * plan_.batch_bytes + lay.c + i * lay.ldc;
+      if (lay.out_bytes == 4) {
+        mem.read(at, &got[i * l.n], l.n * 4);
+        continue;
+      }
+      mem.read(at, row.data(), l.n * 2);  // 16-bit C: the bits, zero-extended
+      for (uint64_t j = 0; j < l.n; ++j) got[i * l.n + j] = row[j];
+    }
     auto want = dtype_ == DType::fp32
                     ? lowering::gpu::reference_gemm_ffma(l.m, l.n, l.k, lay.kp,
                                                          reinterpret_cast<const float*>(a_[b].data()),
@@ -181,12 +264,14 @@ Outcome GpuLayerValues::check_gemm(const xpu::gpu::GlobalMemory& mem) const {
                                                              plan_.gemm.tiling.split_k, a_[b].data(), b_[b].data())
                     : lowering::gpu::reference_gemm_tc(dtype_, plan_.spec.acc, l.m, l.n, l.k, lay.kp, a_[b].data(),
                                                        b_[b].data(), lay.dot_group);
-    lowering::gpu::reference_epilogue(ep_, l.m, l.n, bias_.data(), want);
+    lowering::gpu::reference_epilogue(plan_.ep, l.m, l.n, bias_.data(), want, res_.empty() ? nullptr : res_.data(),
+                                      dtype_);
     o = compare_bits(got, want, l.n);
   }
   o.detail += " (GEMM view" + std::string(plan_.spec.sparse ? ", 2:4 pruned weights" : "") +
               std::string(plan_.count > 1 ? ", every batch" : "") +
-              std::string(ep_.active() ? ", fused epilogue" : "") + ")";
+              std::string(plan_.ep.active() ? ", fused epilogue" : "") +
+              std::string(plan_.ep.out16 ? ", 16-bit C" : "") + ")";
   return o;
 }
 
@@ -206,10 +291,29 @@ Outcome GpuLayerValues::check_kernel(const xpu::gpu::GlobalMemory& mem) const {
   workload::Layer copy = l_;
   one.add_layer(copy);
   const auto ref = workload::execute(one, feeds_);
-  const std::vector<float>& want = ref.at(l_.output());
+  std::vector<float> want = ref.at(l_.output());
   std::vector<float> got(want.size());
-  mem.read(plan_.out_addr, got.data(), got.size() * 4);
-  return compare_tol(got, want, plan_.tol_abs, plan_.tol_rel);
+  if (!lowering::gpu::is_act16(plan_.io)) {
+    mem.read(plan_.out_addr, got.data(), got.size() * 4);
+    return compare_tol(got, want, plan_.tol_abs, plan_.tol_rel);
+  }
+  // 16-bit output: the kernel rounds its fp32 result once, so the reference
+  // is rounded there too. Exact kernels stay bit-exact; where the fp32
+  // results may differ within the tolerance, their roundings may be one
+  // 16-bit step apart (2^-10 relative for fp16, 2^-7 for bf16; 2^-24
+  // absolute among fp16 subnormals).
+  std::vector<uint16_t> h(want.size());
+  mem.read(plan_.out_addr, h.data(), h.size() * 2);
+  for (size_t j = 0; j < h.size(); ++j) got[j] = lowering::gpu::widen16(plan_.io, h[j]);
+  if (plan_.nhwc) got = permute_nhwc(l_.out_shape, got.data(), false);
+  for (float& v : want) v = lowering::gpu::round16(plan_.io, v);
+  const bool exact = plan_.tol_abs == 0 && plan_.tol_rel == 0;
+  const double step = plan_.io == DType::bf16 ? 0x1p-7 : 0x1p-10;
+  Outcome o = exact ? compare_tol(got, want, 0, 0)
+                    : compare_tol(got, want, plan_.tol_abs + (plan_.io == DType::fp16 ? 0x1p-24 : 0.0),
+                                  plan_.tol_rel + step);
+  o.detail += " (16-bit output)";
+  return o;
 }
 
 }  // namespace xpu::check

@@ -40,7 +40,7 @@ class GpuLayerValues {
   DType dtype_;
   std::vector<std::vector<uint8_t>> a_, b_;  // conv: x, w; GEMM view: per batch
   std::vector<float> bias_;
-  std::vector<float> res_;  // conv: a fused residual add's operand
+  std::vector<float> res_;  // conv, GEMM: a fused residual add's operand
   workload::TensorValues feeds_;  // other kernels
 };
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sim/common/errors.h"
+
 namespace xpu::experiment {
 
 namespace {
@@ -74,11 +76,37 @@ CycleAccounting::~CycleAccounting() { trace::g_sink = next_; }
 void CycleAccounting::span(const std::string& track, const std::string& name, uint64_t b, uint64_t e) {
   if (next_) next_->span(track, name, b, e);
   if (track == "program") {
-    account(b, e);
+    account(open_ ? std::max(cursor_, b) : b, e);
+    total_ += e - b;
+    for (auto& x : busy_) x.clear();
+    held_ = 0;
+    open_ = false;
     return;
   }
   const int k = kind_of(track, name);
-  if (k >= 0 && e > b) busy_[size_t(k)].push_back({b, e});
+  if (k < 0 || e <= b) return;
+  if (open_ && b < cursor_)
+    throw InternalError("cycle accounting: a '" + track + "' interval begins at cycle " + std::to_string(b) +
+                        ", before cycle " + std::to_string(cursor_) + " its model said was settled");
+  busy_[size_t(k)].push_back({b, e});
+  held_peak_ = std::max(held_peak_, ++held_);
+}
+
+void CycleAccounting::settled(uint64_t program_start, uint64_t cycle) {
+  if (next_) next_->settled(program_start, cycle);
+  if (!open_) {
+    open_ = true;
+    cursor_ = program_start;
+  }
+  if (cycle <= cursor_) return;
+  account(cursor_, cycle);
+  cursor_ = cycle;
+  held_ = 0;
+  for (auto& x : busy_) {
+    x.erase(std::remove_if(x.begin(), x.end(), [&](const std::pair<uint64_t, uint64_t>& i) { return i.second <= cycle; }),
+            x.end());
+    held_ += x.size();
+  }
 }
 
 void CycleAccounting::begin(const std::string& track, const std::string& name, uint64_t cycle) {
@@ -115,8 +143,6 @@ void CycleAccounting::account(uint64_t start, uint64_t end) {
     cycles_[cause_of(open)] += next - at;
     at = next;
   }
-  total_ += end - start;
-  for (auto& b : busy_) b.clear();
 }
 
 }  // namespace xpu::experiment

@@ -48,18 +48,26 @@ class CycleAccounting : public trace::Sink {
   void span(const std::string& track, const std::string& name, uint64_t begin, uint64_t end) override;
   void begin(const std::string& track, const std::string& name, uint64_t cycle) override;
   void end(const std::string& track, uint64_t cycle) override;
+  // Accounts the program's cycles up to `cycle` and drops the intervals
+  // that end by then: what it holds stays bounded by the work in flight.
+  void settled(uint64_t program_start, uint64_t cycle) override;
+  // The most intervals held at once (a bound for tests).
+  size_t held_peak() const { return held_peak_; }
 
   // Cycles per cause over every program ended so far, and their sum.
   const std::map<std::string, uint64_t>& cycles() const { return cycles_; }
   uint64_t total() const { return total_; }
 
  private:
-  void account(uint64_t start, uint64_t end);
+  void account(uint64_t start, uint64_t end);  // cycles [start, end) to causes
 
   trace::Sink* next_ = nullptr;
   std::vector<std::vector<std::pair<uint64_t, uint64_t>>> busy_;  // per interval kind (cycle_accounting.cpp)
   std::map<std::string, uint64_t> cycles_;
   uint64_t total_ = 0;
+  bool open_ = false;    // a program is running and settled up to cursor_
+  uint64_t cursor_ = 0;
+  size_t held_ = 0, held_peak_ = 0;
 };
 
 }  // namespace xpu::experiment

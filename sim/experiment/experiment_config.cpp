@@ -252,6 +252,7 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
       s.prefill = g.boolean("prefill", true);
       const std::string att = g.choice("attention", {"auto", "fused", "unfused"}, std::string("auto"));
       s.attention = att == "fused" ? 1 : att == "unfused" ? 0 : -1;
+      s.weight_bits = g.choice("weights", {"same", "int8"}, std::string("same")) == "int8" ? 8 : 16;
       if (s.decode_samples == 1) g.error("decode_samples", "at least 2 (the first and last steps), or 0 for every step");
       if (g.has("tensor_parallel")) {
         config::Reader tp = g.map("tensor_parallel");

@@ -72,6 +72,10 @@ struct GenerationSpec {
   bool topology_given = false;
   bool prefill = true;  // false: decode steps only (no TTFT), e.g. a long context too slow to prefill
   int64_t attention = -1;  // attention: auto (-1: fused in decode steps) | fused (1) | unfused (0)
+  // weights: same (16-bit, the run's precision) | int8 (weight-only int8 in
+  // the decode steps: the decoder's projection weights int8 with a scale per
+  // output channel, activations 16-bit; the prefill keeps 16-bit weights).
+  int64_t weight_bits = 16;
 };
 
 struct ExperimentConfig {

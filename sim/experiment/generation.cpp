@@ -56,7 +56,9 @@ Bytes must_move(const workload::Workload& w, double elem, double scale) {
     const double f = is_decoder_layer_row(t.name) ? scale : 1.0;
     const double n = double(workload::numel(t.shape));
     if (t.role == workload::TensorRole::weight) {
-      b.weights += f * elem * (read_whole.count(t.name) ? n : gathered.count(t.name) ? std::min(n, gathered[t.name]) : 0);
+      // int8 weights (weight-only int8): a byte each and an fp32 scale per output channel.
+      const double we = t.dtype == DType::int8 ? 1.0 : elem, sc = t.dtype == DType::int8 ? 4.0 * double(t.shape.back()) : 0;
+      b.weights += f * (read_whole.count(t.name) ? we * n + sc : gathered.count(t.name) ? we * std::min(n, gathered[t.name]) : 0);
     } else {
       const auto dot = t.name.rfind('.');
       const std::string leaf = dot == std::string::npos ? t.name : t.name.substr(dot + 1);
@@ -159,6 +161,7 @@ GenerationRun run_generation(Backend& be, const std::string& accelerator, const 
 
   auto pass = [&](int64_t seq, int64_t past) {
     workload::llm::LlmShape s;
+    s.weight_bits = seq == 1 && past > 0 ? g.weight_bits : 16;  // weight-only int8: decode steps
     s.batch = batch;
     s.seq = seq;
     s.past = past;

@@ -72,9 +72,30 @@ class TpuBackend : public Backend {
       }
       return;
     }
-    kept_.keep(plan_key(w, dtype, standalone),
-               standalone ? lowering::lower_standalone_gemms(cfg, w, dtype, true, nullptr)
-                          : lowering::lower_network(cfg, w, lo));
+    if (standalone) {  // their programs stream (lowering/tpu/gemm.h): nothing held
+      kept_.keep(plan_key(w, dtype, standalone), lowering::lower_standalone_gemms(cfg, w, dtype, true, nullptr));
+      return;
+    }
+    // A network small enough is kept for the run; a larger one is checked
+    // layer by layer, dropping the programs, and the run lowers it again
+    // layer by layer (its programs are never held whole). With a CMEM the
+    // run places the whole plan first (tpu_network_run.cpp): always kept.
+    const bool streams = cfg.cmem.capacity_bytes == 0;
+    size_t held = 0;  // instructions of the finished layers
+    bool dropped = false;
+    if (streams) {
+      lo.on_code = [&](lowering::ProgramStep& st, bool) {
+        dropped = dropped || held + st.program.code.size() > KeptPlans::kMaxKeptInstructions;
+        return dropped;
+      };
+      lo.on_layer = [&](const lowering::LayerPlan& lp) {
+        for (const auto& st : lp.steps) held += st.program.code.size();
+        dropped = dropped || held > KeptPlans::kMaxKeptInstructions;
+        return dropped;
+      };
+    }
+    lowering::NetworkPlan plan = lowering::lower_network(cfg, w, lo);
+    if (!dropped) kept_.keep(plan_key(w, dtype, standalone), std::move(plan));
   }
 
   std::vector<report::LayerResult> run_workload(const workload::Workload& w, DType dtype,

@@ -161,7 +161,7 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
                                                     const LayerRunOptions& opts) {
   const bool values = opts.fidelity != Fidelity::timing;
   workload::TensorValues inputs, ref;
-  const lowering::NetworkOptions lo = prepare(w, dtype, opts, inputs, ref);
+  lowering::NetworkOptions lo = prepare(w, dtype, opts, inputs, ref);
   // A network's weights and off-UB activations in the CMEM where they fit
   // (cmem_placement.h).
   auto placed = [&](const lowering::NetworkPlan& plan) {
@@ -173,8 +173,49 @@ std::vector<report::LayerResult> NetworkRunner::run(const workload::Workload& w,
   };
   if (!values)
     if (auto ahead = prelowered_plan(cfg, w, dtype, false, false)) return placed(*ahead);
-  const auto plan = !values && lowered ? std::move(*lowered) : lowering::lower_network(cfg, w, lo);
-  return placed(plan);
+  if (!values && lowered) return placed(*lowered);
+  if (!values && cfg.cmem.capacity_bytes == 0) {
+    // Lowered and run layer by layer: only one layer's programs are held.
+    // (The CMEM placement reads the whole plan first: not with a CMEM.)
+    // Each step's instructions are fed to the TPU as the lowering emits
+    // them (ProgramFeed): no program is held whole. Nothing else of a
+    // step matters at timing fidelity (no weight image; the copies into
+    // weight DRAM move bytes no timing rule reads).
+    std::vector<report::LayerResult> rows;
+    const lowering::NetworkPlan none;
+    std::unique_ptr<LayerProgress> progress;
+    std::unique_ptr<tpu::ProgramFeed> feed;
+    bool started = false;
+    lo.on_code = [&](lowering::ProgramStep& st, bool last) {
+      if (!progress) progress = std::make_unique<LayerProgress>(tpu);
+      if (!feed) feed = std::make_unique<tpu::ProgramFeed>(st.program.name);
+      feed->push(st.program.code.data(), st.program.code.size());
+      if (last) feed->close();
+      if (!last && feed->buffered() < 2 * tpu::Controller::kFetchChunk) return true;
+      if (!started) {
+        tpu.start(*feed);
+        started = true;
+      } else if (tpu.hungry()) {
+        tpu.resume();
+      }
+      if (!last) return true;
+      while (tpu.hungry()) tpu.resume();  // closed: runs to its halt
+      progress->cycles += tpu.finish().cycles;
+      feed.reset();
+      started = false;
+      return true;
+    };
+    lo.on_layer = [&](const lowering::LayerPlan& lp) {
+      if (!progress) progress = std::make_unique<LayerProgress>(tpu);  // a view: nothing ran
+      rows.push_back(layer_result(lp, opts, *progress));
+      judge(rows.back(), lp, none, ref, dtype, opts);
+      progress.reset();
+      return true;
+    };
+    lowering::lower_network(cfg, w, lo);
+    return rows;
+  }
+  return placed(lowering::lower_network(cfg, w, lo));
 }
 
 std::vector<report::LayerResult> NetworkRunner::execute(const lowering::NetworkPlan& plan,
@@ -198,17 +239,7 @@ void NetworkRunner::read_outputs(const lowering::NetworkPlan& plan, const LayerR
 report::LayerResult NetworkRunner::run_layer(const lowering::LayerPlan& lp, const workload::TensorValues& inputs,
                                              const LayerRunOptions& opts) {
   const bool values = opts.fidelity != Fidelity::timing;
-  const MachineRates rates{cfg.cycle_ns(), peak_macs_per_cycle, &model, &terms};
-  report::LayerResult r;
-  r.name = lp.name;
-  r.op = lp.op;
-  r.shape = lp.shape;
-  r.io = lp.io;
-  r.macs = lp.macs;
-  r.fused = lp.layers;
-  LayerRun run;
-  const stats::Snapshot before = tpu.stats().snapshot();
-  CycleAccounting accounting;  // every cycle of the layer's programs to one cause
+  LayerProgress progress(tpu);
   for (const auto& st : lp.steps) {
     if (!st.weight_image.empty()) tpu.weights().write(0, st.weight_image.data(), st.weight_image.size());
     for (const auto& c : st.copies_before) {
@@ -228,9 +259,28 @@ report::LayerResult NetworkRunner::run_layer(const lowering::LayerPlan& lp, cons
         }
       }
     }
-    run.cycles += tpu.run(st.program).cycles;
+    progress.cycles += (st.stream ? tpu.run(*st.stream()) : tpu.run(st.program)).cycles;
   }
-  run.stats = tpu.stats().snapshot().minus(before);
+  return layer_result(lp, opts, progress);
+}
+
+NetworkRunner::LayerProgress::LayerProgress(tpu::Tpu& t)
+    : before(t.stats().snapshot()), accounting(std::make_unique<CycleAccounting>()) {}
+
+report::LayerResult NetworkRunner::layer_result(const lowering::LayerPlan& lp, const LayerRunOptions& opts,
+                                                LayerProgress& progress) {
+  const MachineRates rates{cfg.cycle_ns(), peak_macs_per_cycle, &model, &terms};
+  const CycleAccounting& accounting = *progress.accounting;  // every cycle of the layer's programs to one cause
+  report::LayerResult r;
+  r.name = lp.name;
+  r.op = lp.op;
+  r.shape = lp.shape;
+  r.io = lp.io;
+  r.macs = lp.macs;
+  r.fused = lp.layers;
+  LayerRun run;
+  run.cycles = progress.cycles;
+  run.stats = tpu.stats().snapshot().minus(progress.before);
   uint64_t accounted = 0;
   for (const auto& [cause, c] : accounting.cycles()) accounted += c;
   if (accounted != run.cycles || accounting.total() != run.cycles)

@@ -31,12 +31,14 @@
 // the CMEM where they fit (lowering/tpu/cmem_placement.h), for the network's
 // run only; a standalone GEMM's B, then A and C, for that GEMM's run
 // (place_gemm_in_cmem).
+#include <memory>
 #include <vector>
 
 #include "models/tpu/tpu.h"
 #include "sim/check/compare.h"
 #include "sim/energy/energy_model.h"
 #include "sim/experiment/backend.h"
+#include "sim/experiment/cycle_accounting.h"
 #include "sim/lowering/tpu/network.h"
 #include "sim/workload/reference_executor.h"
 
@@ -88,6 +90,17 @@ struct NetworkRunner {
   // Runs every layer's programs in order, builds its row and checks it.
   std::vector<report::LayerResult> execute(const lowering::NetworkPlan& plan, const workload::TensorValues& inputs,
                                            const workload::TensorValues& ref, DType dtype, const LayerRunOptions& opts);
+  // What a layer's run has gathered so far: its counters from `before`, its
+  // cycles and their causes.
+  struct LayerProgress {
+    explicit LayerProgress(tpu::Tpu& t);
+    stats::Snapshot before;
+    std::unique_ptr<CycleAccounting> accounting;
+    uint64_t cycles = 0;
+  };
+  // The row of a layer whose programs ran (not judged).
+  report::LayerResult layer_result(const lowering::LayerPlan& lp, const LayerRunOptions& opts,
+                                   LayerProgress& progress);
   check::Outcome check_layer(const lowering::LayerPlan& lp, const lowering::NetworkPlan& plan,
                              const workload::TensorValues& ref, DType dtype);
 };

@@ -25,6 +25,14 @@ class Sink {
   // (a CTA slot); `end` closes the track's open interval.
   virtual void begin(const std::string& track, const std::string& name, uint64_t cycle) = 0;
   virtual void end(const std::string& track, uint64_t cycle) = 0;
+  // From a model that knows it (the TPU controller, now and then during a
+  // program that began at `program_start`): no interval reported from now
+  // on begins before `cycle`, so a sink may fold what it holds up to there
+  // instead of keeping every interval of a long program.
+  virtual void settled(uint64_t program_start, uint64_t cycle) {
+    (void)program_start;
+    (void)cycle;
+  }
 };
 
 // The installed sink, or nullptr (tracing off). C++17 inline variable: one
@@ -38,6 +46,10 @@ inline void span(const char* track, const char* name, uint64_t begin, uint64_t e
 }
 inline void span(const std::string& track, const std::string& name, uint64_t begin, uint64_t end) {
   if (g_sink) g_sink->span(track, name, begin, end);
+}
+
+inline void settled(uint64_t program_start, uint64_t cycle) {
+  if (g_sink) g_sink->settled(program_start, cycle);
 }
 
 // GPU: a CTA occupies slot `slot` of SM `sm` (track "sm07.slot1").

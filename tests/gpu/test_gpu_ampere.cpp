@@ -15,6 +15,7 @@
 #include "gpu_test_util.h"
 #include "models/gpu/gpu.h"
 #include "models/gpu/kernel_builder.h"
+#include "models/gpu/launch_cost.h"
 #include "models/gpu/memory_system.h"
 #include "models/gpu/mma_ampere_mma_sync.h"
 #include "sim/lowering/gpu/gemm_tc.h"
@@ -95,6 +96,13 @@ uint32_t random_operand(DType in, std::mt19937& rng, bool specials) {
   // tf32 in fp32 registers: a NaN whose payload lies only in the dropped bits, Inf, subnormals, -0.
   const uint32_t special[] = {0x7F800001u, 0x7F800000u, 0xFF800000u, 0x00002000u, 0x807FE000u, 0x80000000u};
   return p < 6 ? special[p] : float_to_bits(nd(rng));
+}
+
+// An sm80 kernel (gemm_sm80.h): CTA tile, warp tile, K step, asked ring depth.
+GemmTiling sm80_tile(uint32_t bm, uint32_t bn, uint32_t wm, uint32_t wn, uint32_t bk, uint32_t stages) {
+  GemmTiling t;
+  t.bm = bm, t.bn = bn, t.wm = wm, t.wn = wn, t.bk = bk, t.stages = stages;
+  return t;
 }
 
 Instr mma_instr(Types t, uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
@@ -263,6 +271,10 @@ TEST_CASE("a100.yaml: the A100's figures", "[gpu][config][ampere]") {
   CHECK((c.shared.unified_bytes == 192u << 10 && c.shared.max_shared_bytes == 164u << 10));
   CHECK(c.dram.bandwidth_gbps == 2039.0);
   CHECK(c.l2.partitions == 2);
+  // Launch costs (launch_cost.h): 3.0 us per host launch and 0.9 us between
+  // dependent kernels, at 1410 MHz 4230 and 1269 cycles.
+  CHECK(us_to_cycles(c, c.launch.host_launch_us) == 4230);
+  CHECK(kernel_gap_cycles(c) == 1269);
   const GpuConfig s = test::load("ampere_small.yaml");
   CHECK((s.tensor_core.mma == MmaKind::ampere_mma_sync && s.sms == 4 && s.l2.partitions == 2));
 }
@@ -292,9 +304,10 @@ TEST_CASE("Ampere GEMM lowering: the sm80 cp.async pipeline on mma.sync, bit-exa
       // 96 x 80 x 72: padded in every dimension (64 tiles, K to 96): 3 K
       // tiles, fewer than the 4-stage ring holds (prologue and tail only).
       GpuGemmSpec spec{"g", 96, 80, 72, t.in, t.acc};
+      spec.tiling = sm80_tile(64, 64, 32, 32, 32, 4);
       GpuGemmPlan plan;
       lower_gemm_tc(gpu.config(), spec, plan, ep ? relu_bias : TcEpilogue{});
-      CHECK(plan.kernel.name == "g_sm80");
+      CHECK(plan.kernel.name == "g_sm80_64x64x32_w32x32_s4");
       CHECK(plan.layout.dot_group == 8);
       const auto a = test::random_matrix(t.in, spec.m, spec.k, 3), b = test::random_matrix(t.in, spec.k, spec.n, 4);
       std::vector<float> bias(spec.n);
@@ -318,14 +331,15 @@ TEST_CASE("Ampere GEMM lowering: the sm80 cp.async pipeline on mma.sync, bit-exa
       CHECK(r.sm[Ctr::inst_tensor] == 768);
     }
   // 256 x 512 x 300: the 128 x 256 x 64 tile (8 warps; the grid of 4 fills
-  // the 4 SMs), K padded to 320: 5 K tiles in a 3-stage ring (4 stages of
-  // 52224 bytes would exceed 164 KB): 2 in the prologue, 3 through the main
-  // loop, 2 in the tail.
+  // the 4 SMs), K padded to 320: 5 K tiles in a 3-stage ring (the asked 4
+  // stages of 52224 bytes would exceed 164 KB): 2 in the prologue, 3
+  // through the main loop, 2 in the tail.
   {
     GpuGemmSpec spec{"big", 256, 512, 300, DType::fp16, AccType::f32};
+    spec.tiling = sm80_tile(128, 256, 64, 64, 64, 4);
     GpuGemmPlan plan;
     lower_gemm_tc(gpu.config(), spec, plan, relu_bias);
-    CHECK((plan.tiling.bm == 128 && plan.tiling.bn == 256 && plan.tiling.bk == 64 && plan.launch.threads == 256));
+    CHECK((plan.tiling.stages == 3 && plan.launch.threads == 256));
     const auto a = test::random_matrix(spec.in, spec.m, spec.k, 5), b = test::random_matrix(spec.in, spec.k, spec.n, 6);
     std::vector<float> bias(spec.n, 0.5f);
     stage_inputs(plan.layout, spec, a.data(), b.data(), gpu.memory());
@@ -546,16 +560,17 @@ namespace {
 // `accs` independent accumulators per warp, each receiving `per_iter`
 // mma.sync per iteration (interleaved), `iters` iterations; fragments from
 // shared memory by ldmatrix.
-Kernel mma_loop(uint32_t accs, uint32_t per_iter, uint32_t iters) {
+// int8 (m16n8k32): A rows and the K-major B's rows are 32 bytes.
+Kernel mma_loop(uint32_t accs, uint32_t per_iter, uint32_t iters, Types t = {DType::fp16, AccType::f32}) {
   KernelBuilder kb("mma_loop", &mma_shape(MmaKind::ampere_mma_sync));
   std::vector<Frag> c(accs);
-  for (auto& f : c) f = kb.frag(FragKind::c, DType::fp16, AccType::f32);
-  const Frag a = kb.frag(FragKind::a, DType::fp16, AccType::f32), b = kb.frag(FragKind::b, DType::fp16, AccType::f32);
+  for (auto& f : c) f = kb.frag(FragKind::c, t.in, t.acc);
+  const Frag a = kb.frag(FragKind::a, t.in, t.acc), b = kb.frag(FragKind::b, t.in, t.acc);
   const uint8_t zero = kb.reg(), cnt = kb.reg();
   const uint8_t p = kb.pred();
   kb.mov(zero, 0);
   kb.wmma_load(a, Space::shared, zero, 0, 32);
-  kb.wmma_load(b, Space::shared, zero, 512, 16);
+  kb.wmma_load(b, Space::shared, zero, 512, t.in == DType::int8 ? 32 : 16);
   for (auto& f : c) kb.wmma_fill_zero(f);
   kb.mov(cnt, int32_t(iters));
   const int loop = kb.label(), done = kb.label();
@@ -572,6 +587,21 @@ Kernel mma_loop(uint32_t accs, uint32_t per_iter, uint32_t iters) {
   return kb.finish();
 }
 
+// A loop kernel on all 108 SMs, 2 CTAs of 8 warps each, timing only.
+LaunchResult run_loop(Gpu& gpu, const Kernel& k, uint32_t shared_bytes) {
+  Launch l;
+  l.kernel = &k;
+  l.threads = 256;
+  l.shared_bytes = shared_bytes;
+  l.ctas = 2 * gpu.config().sms;
+  return gpu.run(l, RunOptions{false, false});
+}
+
+// Tera-operations per second (2 per MAC) of `macs` in `cycles` at the config's clock.
+double tera_ops(const GpuConfig& cfg, double macs, uint64_t cycles) {
+  return 2 * macs / (double(cycles) / (cfg.clock_mhz * 1e6)) / 1e12;
+}
+
 }  // namespace
 
 TEST_CASE("a100: an mma.sync loop sustains >= 90% of the 312 TFLOPS dense peak", "[gpu][micro][ampere]") {
@@ -581,20 +611,31 @@ TEST_CASE("a100: an mma.sync loop sustains >= 90% of the 312 TFLOPS dense peak",
   // 64 cycles later (> the 33-cycle latency); 8 warps per CTA, 2 CTAs per
   // SM on all 108 SMs; timing only.
   const uint32_t iters = 50, per_iter = 2, accs = 8;
-  const Kernel k = mma_loop(accs, per_iter, iters);
-  Launch l;
-  l.kernel = &k;
-  l.threads = 256;
-  l.shared_bytes = 1024;
-  l.ctas = 2 * cfg.sms;
-  const LaunchResult r = gpu.run(l, RunOptions{false, false});
+  const LaunchResult r = run_loop(gpu, mma_loop(accs, per_iter, iters), 1024);
   // MACs: CTAs x 8 warps x iters x per_iter x accs x 2048.
-  const double macs = double(l.ctas) * 8 * iters * per_iter * accs * 2048;
+  const double macs = 2.0 * cfg.sms * 8 * iters * per_iter * accs * 2048;
   CHECK(double(r.sm[Ctr::mac_fp16]) == macs);
-  const double tflops = 2 * macs / (double(r.cycles) / (cfg.clock_mhz * 1e6)) / 1e12;
+  const double tflops = tera_ops(cfg, macs, r.cycles);
   WARN("sustained mma.sync " << tflops << " TFLOPS in " << r.cycles << " cycles");
   CHECK(tflops >= 0.9 * 312);
   CHECK(tflops <= 311.9);  // never above the peak (311.87)
+}
+
+TEST_CASE("a100: an int8 mma.sync loop sustains >= 90% of the 624 TOPS dense peak", "[gpu][micro][ampere]") {
+  const GpuConfig cfg = test::load("a100.yaml");
+  Gpu gpu("gpu", cfg);
+  // As the fp16 loop: m16n8k32 (4096 MACs) issues every ii_int8 = 8
+  // cycles per sub-core, twice the fp16 MACs in the same interval.
+  const uint32_t iters = 50, per_iter = 2, accs = 8;
+  const LaunchResult r = run_loop(gpu, mma_loop(accs, per_iter, iters, {DType::int8, AccType::s32}), 1024);
+  const double macs = 2.0 * cfg.sms * 8 * iters * per_iter * accs * 4096;
+  CHECK(double(r.sm[Ctr::mac_int8]) == macs);
+  CHECK(r.sm[Ctr::mac_fp16] == 0);
+  const double tops = tera_ops(cfg, macs, r.cycles);
+  WARN("sustained int8 mma.sync " << tops << " TOPS in " << r.cycles << " cycles");
+  // Peak: 108 SMs x 4 tensor cores x 512 int8 MACs x 2 x 1.41 GHz = 623.7 TOPS.
+  CHECK(tops >= 0.9 * 624);
+  CHECK(tops <= 623.8);
 }
 
 TEST_CASE("a100: one dependent mma.sync m16n8k16 takes 33 cycles", "[gpu][micro][ampere]") {
@@ -751,11 +792,12 @@ TEST_CASE("mma.sp m16n8k64: 2:4 sparse int8 A is bit-exact with the int8 extreme
 
 namespace {
 
-Kernel mma_sp_loop(uint32_t accs, uint32_t iters) {
+// fp16: mma.sp m16n8k32; int8: m16n8k64 (A, B and C 4 registers either way).
+Kernel mma_sp_loop(uint32_t accs, uint32_t iters, Types t = {DType::fp16, AccType::f32}) {
   KernelBuilder kb("mma_sp_loop", &mma_shape(MmaKind::ampere_mma_sync));
     std::vector<Frag> c(accs);
-    for (auto& f : c) f = kb.frag(FragKind::c, DType::fp16, AccType::f32);
-    const Frag a = kb.frag(FragKind::a, DType::fp16, AccType::f32);
+    for (auto& f : c) f = kb.frag(FragKind::c, t.in, t.acc);
+    const Frag a = kb.frag(FragKind::a, t.in, t.acc);
     const uint8_t b = kb.reg(4), meta = kb.reg(), cnt = kb.reg();
     const uint8_t p = kb.pred();
     kb.mov(meta, 0x4444);  // positions 0 and 1 of every group
@@ -771,6 +813,8 @@ Kernel mma_sp_loop(uint32_t accs, uint32_t iters) {
         in.c = in.dst = f.reg;
         in.sparse = true;
         in.meta = meta;
+        in.in = t.in;
+        in.acc = t.acc;
         kb.emit(in);
       }
     kb.alui(Op::iadd, cnt, cnt, -1);
@@ -786,19 +830,31 @@ TEST_CASE("a100: an mma.sp loop sustains >= 90% of the 624 TFLOPS sparse peak", 
   const GpuConfig cfg = test::load("a100.yaml");
   Gpu gpu("gpu", cfg);
   const uint32_t iters = 50, accs = 8;
-  const Kernel k = mma_sp_loop(accs, iters);
-  Launch l;
-  l.kernel = &k;
-  l.threads = 256;
-  l.ctas = 2 * cfg.sms;
-  const LaunchResult r = gpu.run(l, RunOptions{false, false});
+  const LaunchResult r = run_loop(gpu, mma_sp_loop(accs, iters), 0);
   // Real MACs: 2048 per mma.sp; dense-equivalent twice that (m16n8k32).
-  const double real = double(l.ctas) * 8 * iters * 2 * accs * 2048;
+  const double real = 2.0 * cfg.sms * 8 * iters * 2 * accs * 2048;
   CHECK(double(r.sm[Ctr::mac_sparse16]) == real);
-  const double tflops = 2 * (2 * real) / (double(r.cycles) / (cfg.clock_mhz * 1e6)) / 1e12;
+  const double tflops = tera_ops(cfg, 2 * real, r.cycles);
   WARN("sustained mma.sp " << tflops << " dense-equivalent TFLOPS in " << r.cycles << " cycles");
   CHECK(tflops >= 0.9 * 624);
   CHECK(tflops <= 623.8);  // 2 x 311.87
+}
+
+TEST_CASE("a100: an int8 mma.sp loop sustains >= 90% of the 1248 TOPS sparse peak", "[gpu][micro][ampere][sparse]") {
+  const GpuConfig cfg = test::load("a100.yaml");
+  Gpu gpu("gpu", cfg);
+  const uint32_t iters = 50, accs = 8;
+  const LaunchResult r = run_loop(gpu, mma_sp_loop(accs, iters, {DType::int8, AccType::s32}), 0);
+  // Real MACs: 4096 per int8 mma.sp (the dense m16n8k32's, in its 8-cycle
+  // interval); dense-equivalent twice that (m16n8k64).
+  const double real = 2.0 * cfg.sms * 8 * iters * 2 * accs * 4096;
+  CHECK(double(r.sm[Ctr::mac_sparse8]) == real);
+  CHECK(r.sm[Ctr::mac_sparse16] == 0);
+  const double tops = tera_ops(cfg, 2 * real, r.cycles);
+  WARN("sustained int8 mma.sp " << tops << " dense-equivalent TOPS in " << r.cycles << " cycles");
+  // Peak: 2 x 623.7 = 1247.5 TOPS.
+  CHECK(tops >= 0.9 * 1248);
+  CHECK(tops <= 1247.5);
 }
 
 TEST_CASE("mma.sp on a machine without 2:4 sparsity is a clear error", "[gpu][ampere][sparse]") {

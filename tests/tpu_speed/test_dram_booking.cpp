@@ -89,7 +89,10 @@ struct RefChannels {
 // Random streams of requests as the requesters make them: groups of up to
 // group_bytes at any address, cursors near the current cycle, sometimes
 // from the previous end (back to back), time moving forward.
-void compare_streams(const TpuConfig& cfg, uint64_t seed) {
+// `aligned`: mostly whole groups at aligned addresses, back to back (a
+// weight tile's groups), which the channels book in O(1) when they all
+// start together; otherwise any size at any address.
+void compare_streams(const TpuConfig& cfg, uint64_t seed, bool aligned = false) {
   std::mt19937_64 rng(seed);
   RefChannels ref(cfg);
   DramChannels got(cfg);
@@ -98,10 +101,15 @@ void compare_streams(const TpuConfig& cfg, uint64_t seed) {
   const uint64_t round = uint64_t(cfg.dram.channels) * cfg.dram.interleave_bytes;
   const uint64_t group = std::max<uint64_t>(round, (4096 + round - 1) / round * round);
   for (int i = 0; i < 20000; ++i) {
-    const uint64_t addr = rng() % 3 == 0 ? rng() % (1 << 20) * 64 : rng() % (1 << 24);
-    const uint64_t bytes = rng() % 4 == 0 ? group : rng() % (group + 1);
+    uint64_t addr = rng() % 3 == 0 ? rng() % (1 << 20) * 64 : rng() % (1 << 24);
+    uint64_t bytes = rng() % 4 == 0 ? group : rng() % (group + 1);
+    if (aligned && rng() % 8 != 0) {
+      addr = rng() % (1 << 16) * round;
+      bytes = round * (1 + rng() % (group / round));
+    }
     now += double(rng() % 5 == 0 ? rng() % 200 : rng() % 3);
-    const double cursor = rng() % 2 ? std::max(last, now - 1) : now + double(rng() % 1000) / 1000.0;
+    const double cursor = rng() % 2 || (aligned && rng() % 4 != 0) ? std::max(last, now - 1)
+                                                                    : now + double(rng() % 1000) / 1000.0;
     const uint64_t cycle = uint64_t(now);
     const double want = ref.book(addr, bytes, cursor, cycle);
     const double have = got.book(addr, bytes, cursor, cycle);
@@ -148,6 +156,9 @@ TEST_CASE("DRAM booking in closed form equals chunk-by-chunk booking on the ship
   compare_streams(shipped("tpu_v1"), 1);         // 2 channels, 256 B interleave, 64 B bursts
   compare_streams(shipped("tpu_v2_like"), 2);    // 16 channels, 32 B bursts
   compare_streams(shipped("tpu_small"), 3);      // 2 channels, 64 B interleave
+  // Mostly whole aligned groups back to back: the channels' O(1) booking.
+  compare_streams(shipped("tpu_v1"), 11, true);
+  compare_streams(shipped("tpu_v2_like"), 12, true);
 }
 
 TEST_CASE("DRAM booking in closed form equals chunk-by-chunk booking on awkward configs") {
@@ -166,4 +177,68 @@ TEST_CASE("DRAM booking in closed form equals chunk-by-chunk booking on awkward 
   c.dram.bandwidth_gbps = 9000;
   c.clock_mhz = 1000;
   compare_streams(c, 6);
+  compare_streams(c, 7, true);
+  c.dram.channels = 3;
+  c.dram.bandwidth_gbps = 33.3;
+  compare_streams(c, 8, true);
+}
+
+namespace {
+
+// DramChannels::book_run (a whole transfer in O(1)) against the loop it
+// replaces in Dram::transfer: book() group by group, the requester back at
+// max(t + 1, ceil(end)) after each. Random transfers, aligned or not, back
+// to back or after gaps; where book_run declines, both sides take the loop.
+void compare_runs(const TpuConfig& cfg, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  DramChannels loop(cfg), run(cfg);
+  const uint64_t round = uint64_t(cfg.dram.channels) * cfg.dram.interleave_bytes;
+  const uint64_t group = std::max<uint64_t>(round, (4096 + round - 1) / round * round);
+  uint64_t t = 0, busy_loop = 0, busy_run = 0, runs = 0;
+  double last = 0;
+  for (int i = 0; i < 5000; ++i) {
+    const bool aligned = rng() % 4 != 0;
+    const uint64_t addr = aligned ? rng() % 4096 * round : rng() % (1 << 24);
+    const uint64_t bytes = aligned ? round * (1 + rng() % (4 * group / round)) : 1 + rng() % (4 * group);
+    t += rng() % 3 == 0 ? rng() % 300 : 0;
+    const double cursor = rng() % 3 != 0 ? std::max(last, double(t) - 1) : double(t);
+    double c_loop = cursor, c_run = cursor;
+    uint64_t t_loop = t, t_run = t;
+    for (uint64_t off = 0; off < bytes; off += group) {
+      c_loop = loop.book(addr + off, std::min(group, bytes - off), c_loop, t_loop + 1);
+      t_loop = std::max(t_loop + 1, ceil_cycles(c_loop));
+    }
+    if (run.book_run(addr, bytes, group, c_run, t_run)) {
+      ++runs;
+    } else {
+      for (uint64_t off = 0; off < bytes; off += group) {
+        c_run = run.book(addr + off, std::min(group, bytes - off), c_run, t_run + 1);
+        t_run = std::max(t_run + 1, ceil_cycles(c_run));
+      }
+    }
+    busy_loop += loop.take_busy_cycles();
+    busy_run += run.take_busy_cycles();
+    INFO("transfer " << i << ": addr " << addr << ", " << bytes << " bytes, cursor " << cursor);
+    REQUIRE(c_run == c_loop);  // bit for bit
+    REQUIRE(t_run == t_loop);
+    REQUIRE(busy_run == busy_loop);
+    last = c_loop;
+    t = t_loop;
+  }
+  CHECK(runs > 1000);  // the closed form was taken, not only the loop
+}
+
+}  // namespace
+
+TEST_CASE("DRAM: a whole transfer booked in closed form equals its groups booked one by one") {
+  compare_runs(shipped("tpu_v1"), 21);       // 8 chunks per channel per group, 84 cycles
+  compare_runs(shipped("tpu_v2_like"), 22);  // 1 chunk per channel per group, ~5.5 cycles
+  compare_runs(shipped("tpu_small"), 23);
+  TpuConfig c = shipped("tpu_v1");
+  c.dram.channels = 3;
+  c.dram.interleave_bytes = 96;
+  c.dram.burst_bytes = 40;
+  c.dram.bandwidth_gbps = 33.3;
+  c.clock_mhz = 940;
+  compare_runs(c, 24);
 }

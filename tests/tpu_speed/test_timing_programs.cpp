@@ -12,34 +12,15 @@
 #include "sim/config/tpu_config.h"
 #include "sim/lowering/tpu/network.h"
 #include "sim/workload/workload.h"
+#include "tests/tpu_network/net_test_util.h"
+#include "tests/tpu_speed/instruction_diff.h"
 
 using namespace xpu;
+using test::differ;
 
 namespace {
 
 std::string src(const std::string& rel) { return std::string(XPUSIM_SOURCE_DIR) + "/" + rel; }
-
-// Every field but the value-derived scales; "" when equal.
-std::string differ(const tpu::Instruction& a, const tpu::Instruction& b) {
-  tpu::Instruction x = a, y = b;
-  x.scale = y.scale = 1;
-  x.in_scale = y.in_scale = 1;
-  x.in_scale2 = y.in_scale2 = 1;
-  const std::string sa = x.to_string(), sb = y.to_string();
-  if (sa != sb) return sa + "  vs  " + sb;
-  // to_string prints what assembly can express; the fields it may leave out:
-  const bool same = a.op == b.op && a.host_addr == b.host_addr && a.ub_addr == b.ub_addr && a.bytes == b.bytes &&
-                    a.weight_addr == b.weight_addr && a.ub_stride == b.ub_stride && a.acc_addr == b.acc_addr &&
-                    a.rows == b.rows && a.k == b.k && a.n == b.n && a.dtype == b.dtype &&
-                    a.accumulate == b.accumulate && a.load_weights == b.load_weights &&
-                    a.keep_psums == b.keep_psums && a.continue_psums == b.continue_psums && a.fn == b.fn &&
-                    a.out_dtype == b.out_dtype && a.bias == b.bias && a.bias_addr == b.bias_addr &&
-                    a.p0 == b.p0 && a.p1 == b.p1 && a.vop == b.vop && a.ub_addr2 == b.ub_addr2 &&
-                    a.ub_stride2 == b.ub_stride2 && a.elem_stride == b.elem_stride &&
-                    a.elem_stride2 == b.elem_stride2 && a.dtype2 == b.dtype2 && a.dst_addr == b.dst_addr &&
-                    a.dst_stride == b.dst_stride && a.dst_elem_stride == b.dst_elem_stride;
-  return same ? "" : "a field outside the assembly text differs: " + sa;
-}
 
 // Lowers `net` with values (the tile run's constants: drawn values, every
 // int8 activation scale set to a value other than 1, as calibration would)
@@ -115,4 +96,85 @@ TEST_CASE("timing lowering: BERT-base layer bf16 on tpu_v2_like is the tile prog
 
 TEST_CASE("timing lowering: BERT-base layer int8 on tpu_v1 is the tile program without values") {
   compare("tpu_v1", "bert_base_layer", DType::int8);
+}
+
+TEST_CASE("timing lowering: standalone GEMMs stream the tile program chunk by chunk") {
+  // At timing fidelity a standalone GEMM's program is generated as it is
+  // fetched (ProgramStep::stream), nothing materialized; with operands it is
+  // a whole vector. Pulled in chunks of awkward sizes, the stream must be
+  // that vector instruction for instruction, and end with it. Every
+  // dataflow (input-stationary without fold overlap has its own loop
+  // order), host and resident io, ragged shapes.
+  // (An input-stationary array without fold overlap keeps every N tile in
+  // an accumulator half: N <= 32 on tpu_small, hence `narrow`.)
+  const auto wide = test::parse_net(R"(
+kind: workload
+name: streamed
+layers:
+  - {name: g0, op: gemm, m: 256, n: 256, k: 256}
+  - {name: g1, op: gemm, m: 77, n: 19, k: 45}
+  - {name: g2, op: gemm, m: 1, n: 8, k: 300}
+  - {name: g3, op: gemm, m: 1000, n: 24, k: 16}
+)");
+  const auto narrow = test::parse_net(R"(
+kind: workload
+name: streamed
+layers:
+  - {name: g0, op: gemm, m: 300, n: 32, k: 1024}
+  - {name: g1, op: gemm, m: 77, n: 19, k: 45}
+  - {name: g2, op: gemm, m: 1, n: 8, k: 300}
+)");
+  struct Case {
+    std::string config;
+    tpu::Dataflow df;
+    bool fold_overlap;
+  };
+  for (const Case& cs : {Case{"tpu_v1", tpu::Dataflow::ws, true}, Case{"tpu_small", tpu::Dataflow::ws, true},
+                         Case{"tpu_small", tpu::Dataflow::os, true}, Case{"tpu_small", tpu::Dataflow::is, false}}) {
+    auto cfg = config::load_tpu_config(src("configs/accelerators/" + cs.config + ".yaml"));
+    cfg.mxu.dataflow = cs.df;
+    cfg.mxu.fold_overlap = cs.fold_overlap;
+    const auto& w = cs.fold_overlap ? wide : narrow;
+    for (const bool resident : {false, true}) {
+      INFO(cs.config << " dataflow " << int(cs.df) << (resident ? " resident" : " host"));
+      std::vector<lowering::GemmOperands> ops;
+      for (const auto& l : w.layers)
+        ops.push_back({std::vector<uint8_t>(l.m * l.k), std::vector<uint8_t>(l.k * l.n)});
+      const auto tile = lowering::lower_standalone_gemms(cfg, w, DType::int8, resident, &ops);
+      const auto timing = lowering::lower_standalone_gemms(cfg, w, DType::int8, resident, nullptr);
+      REQUIRE(tile.layers.size() == timing.layers.size());
+      size_t streamed = 0;
+      for (size_t i = 0; i < tile.layers.size(); ++i) {
+        const auto& code = tile.layers[i].steps.at(0).program.code;
+        const auto& st = timing.layers[i].steps.at(0);
+        REQUIRE(!tile.layers[i].steps[0].stream);
+        REQUIRE(st.stream);
+        REQUIRE(st.program.code.empty());  // nothing held
+        REQUIRE(st.streamed_instructions == code.size());
+        auto source = st.stream();
+        REQUIRE(source->name() == tile.layers[i].steps[0].program.name);
+        std::vector<tpu::Instruction> chunk(1000);
+        size_t at = 0;
+        for (size_t c = 0;; ++c) {
+          const size_t want = std::vector<size_t>{1, 7, 1000, 64}[c % 4];
+          const size_t got = source->fetch(chunk.data(), want);
+          REQUIRE(got <= want);
+          if (got == 0) break;
+          REQUIRE(at + got <= code.size());
+          for (size_t j = 0; j < got; ++j, ++at) {
+            INFO("instruction " << at);
+            REQUIRE(differ(chunk[j], code[at]) == "");
+          }
+        }
+        REQUIRE(at == code.size());
+        REQUIRE(source->fetch(chunk.data(), 1) == 0);  // stays exhausted
+        streamed += at;
+      }
+      // g0 alone on the 8x8 array: 32 x 32 tiles (narrow: 128 x 4) per M
+      // block, in at least ceil(256 / 32) = 8 blocks (narrow: ceil(300 /
+      // 8) = 38 input tiles), two instructions per tile: over 16000; on
+      // tpu_v1 a few.
+      CHECK(streamed > (cs.config == "tpu_small" ? 16000u : 10u));
+    }
+  }
 }

@@ -4,7 +4,9 @@
 // not model.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <numeric>
 
@@ -299,13 +301,13 @@ TEST_CASE("GELU written as its erf formula imports as one gelu layer") {
 TEST_CASE("Every node of an unsupported operator is listed in one error") {
   onnx::ModelProto m = resnet_style();
   node(m.mutable_graph(), "Shape", "shape0", {"x"}, {"s"});
-  node(m.mutable_graph(), "Gather", "gather0", {"s", "s"}, {"g"});
+  node(m.mutable_graph(), "Slice", "slice0", {"s", "s", "s"}, {"g"});
   node(m.mutable_graph(), "Shape", "shape1", {"logits"}, {"s1"});
   const std::string e = import_error(m);
   CHECK_THAT(e, Catch::Contains("model.onnx: node 'shape0' (Shape): unsupported ONNX operator 'Shape'"));
-  CHECK_THAT(e, Catch::Contains("model.onnx: node 'gather0' (Gather): unsupported ONNX operator 'Gather'"));
+  CHECK_THAT(e, Catch::Contains("model.onnx: node 'slice0' (Slice): unsupported ONNX operator 'Slice'"));
   CHECK_THAT(e, Catch::Contains("model.onnx: node 'shape1' (Shape): unsupported ONNX operator 'Shape'"));
-  CHECK_THAT(e, Catch::Contains("3 node(s) use operators xpusim cannot import: Gather x1, Shape x2"));
+  CHECK_THAT(e, Catch::Contains("3 node(s) use operators xpusim cannot import: Shape x2, Slice x1"));
 }
 
 TEST_CASE("Unsupported operators, attributes and dtypes are errors naming the node") {
@@ -399,4 +401,132 @@ TEST_CASE("The IR's shape inference agrees with ONNX's own on strided, padded an
   for (const auto& vi : m.graph().value_info()) compare(vi);
   for (const auto& vi : m.graph().output()) compare(vi);
   CHECK(compared == 7);
+}
+
+TEST_CASE("LLM ops: Gather embedding, SimplifiedLayerNormalization, SiLU as Sigmoid x Mul and ArgMax import") {
+  // ids (int64 [1, 4]) -> Gather(embed [16, 64]) + x -> RMSNorm (com.microsoft,
+  // eps 1e-6) -> MatMul [64, 96] -> SiLU written as x * Sigmoid(x), as
+  // exporters emit it -> MatMul [96, 16] -> ArgMax(axis -1): the greedy token
+  // of a one-layer toy decoder with onnx 1.12's operators (opset 17 has no
+  // RMSNormalization, RotaryEmbedding or Attention).
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.set_producer_name("xpusim test");
+  auto* op = m.add_opset_import();
+  op->set_domain("");
+  op->set_version(17);
+  auto* ms = m.add_opset_import();
+  ms->set_domain("com.microsoft");
+  ms->set_version(1);
+  auto* g = m.mutable_graph();
+  g->set_name("toy_decoder");
+  value_info(g->add_input(), "x", {1, 4, 64});
+  value_info(g->add_output(), "logits", {1, 4, 16});
+  value_info(g->add_output(), "token", {1, 4, 1}, "", onnx::TensorProto::INT64);
+  auto* ids = g->add_initializer();
+  ids->set_name("ids");
+  ids->set_data_type(onnx::TensorProto::INT64);
+  ids->add_dims(1);
+  ids->add_dims(4);
+  for (int64_t v : {3, 15, 0, 7}) ids->add_int64_data(v);
+  initializer(g, "embed", {16, 64}, ramp(16 * 64, 0.25f));
+  initializer(g, "norm.scale", {64}, ramp(64, 0.5f));
+  initializer(g, "w1", {64, 96}, ramp(64 * 96, 0.03f));
+  initializer(g, "w2", {96, 16}, ramp(96 * 16, 0.05f));
+  node(g, "Gather", "embed_lookup", {"embed", "ids"}, {"e"});
+  node(g, "Add", "add_x", {"e", "x"}, {"h"});
+  auto* rn = node(g, "SimplifiedLayerNormalization", "norm", {"h", "norm.scale"}, {"n"});
+  rn->set_domain("com.microsoft");
+  int1(rn, "axis", -1);
+  auto* eps = rn->add_attribute();
+  eps->set_name("epsilon");
+  eps->set_type(onnx::AttributeProto::FLOAT);
+  eps->set_f(1e-6f);
+  node(g, "MatMul", "fc1", {"n", "w1"}, {"a"});
+  node(g, "Sigmoid", "sig", {"a"}, {"s"});
+  node(g, "Mul", "silu", {"a", "s"}, {"m"});
+  node(g, "MatMul", "fc2", {"m", "w2"}, {"logits"});
+  auto* am = node(g, "ArgMax", "greedy", {"logits"}, {"token"});
+  int1(am, "axis", -1);
+  const Workload w = import_onnx_bytes(bytes(m), "toy.onnx");
+  REQUIRE(w.layers.size() == 8);
+  CHECK(w.layers[0].op == OpKind::gather);
+  CHECK(w.tensor("e").shape == Shape{1, 4, 64});
+  CHECK(w.layers[2].op == OpKind::rmsnorm);
+  CHECK(w.layers[2].attrs.epsilon == 1e-6f);
+  CHECK(w.layers[7].op == OpKind::argmax);
+  CHECK(w.tensor("token").shape == Shape{1, 4, 1});
+  // The same graph written directly in the IR (the ops' reference
+  // arithmetic: llm_ops.h): the imported one computes the same bits.
+  Workload d;
+  d.name = "direct";
+  d.add_input("x", {1, 4, 64}, xpu::DType::fp32);
+  for (const char* c : {"embed", "norm.scale", "w1", "w2"})
+    d.add_constant(c, w.tensor(c).shape, xpu::DType::fp32, TensorRole::weight, w.tensor(c).values);
+  d.add_constant("ids", {1, 4}, xpu::DType::fp32, TensorRole::buffer,
+                 std::make_shared<const std::vector<float>>(std::vector<float>{3, 15, 0, 7}));
+  auto layer = [&](const std::string& name, OpKind k, std::vector<std::string> in, const std::string& out,
+                   int64_t axis = 0, float eps = 0) {
+    Layer l;
+    l.name = name;
+    l.op = k;
+    l.inputs = std::move(in);
+    l.outputs = {out};
+    l.attrs.axis = axis;
+    l.attrs.epsilon = eps;
+    d.add_layer(std::move(l));
+  };
+  layer("embed_lookup", OpKind::gather, {"embed", "ids"}, "e");
+  layer("add_x", OpKind::add, {"e", "x"}, "h");
+  layer("norm", OpKind::rmsnorm, {"h", "norm.scale"}, "n", -1, 1e-6f);
+  layer("fc1", OpKind::matmul, {"n", "w1"}, "a");
+  layer("sig", OpKind::sigmoid, {"a"}, "s");
+  layer("silu", OpKind::mul, {"a", "s"}, "m");
+  layer("fc2", OpKind::matmul, {"m", "w2"}, "logits");
+  layer("greedy", OpKind::argmax, {"logits"}, "token", -1);
+  const std::vector<float> x = ramp(4 * 64, 0.125f);
+  const auto got = execute(w, {{"x", x}}), want = execute(d, {{"x", x}});
+  for (const char* t : {"e", "n", "m", "logits", "token"}) {
+    INFO(t);
+    REQUIRE(got.at(t).size() == want.at(t).size());
+    CHECK(std::memcmp(got.at(t).data(), want.at(t).data(), got.at(t).size() * 4) == 0);
+  }
+  // Against the formulas in double precision: row 1 is embedding row 15 + x.
+  const auto& n = got.at("n");
+  const auto& emb = *w.tensor("embed").values;
+  const auto& sc = *w.tensor("norm.scale").values;
+  double ss = 0;
+  for (int k = 0; k < 64; ++k) ss += double(emb[15 * 64 + k] + x[64 + k]) * (emb[15 * 64 + k] + x[64 + k]);
+  const double inv = 1.0 / std::sqrt(ss / 64 + 1e-6);
+  for (int k = 0; k < 64; ++k) CHECK(n[64 + k] == Approx((emb[15 * 64 + k] + x[64 + k]) * inv * sc[k]).epsilon(1e-5));
+  // The greedy token is the first maximum of each row's logits.
+  const auto& lg = got.at("logits");
+  for (int r = 0; r < 4; ++r) {
+    int best = 0;
+    for (int v = 1; v < 16; ++v)
+      if (lg[r * 16 + v] > lg[r * 16 + best]) best = v;
+    CHECK(got.at("token")[r] == float(best));
+  }
+}
+
+TEST_CASE("LLM ops: ArgMax keepdims 0, Gather over run-time indices and other domains' operators are errors") {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  auto* op = m.add_opset_import();
+  op->set_domain("");
+  op->set_version(17);
+  auto* g = m.mutable_graph();
+  g->set_name("bad");
+  value_info(g->add_input(), "x", {2, 8});
+  value_info(g->add_input(), "ids", {3}, "", onnx::TensorProto::INT32);
+  value_info(g->add_output(), "y", {2});
+  auto* am = node(g, "ArgMax", "greedy", {"x"}, {"y"});
+  int1(am, "keepdims", 0);
+  CHECK_THAT(import_error(m), Catch::Contains("greedy") && Catch::Contains("keepdims = 0"));
+  g->clear_node();
+  node(g, "Gather", "lookup", {"x", "ids"}, {"y"});
+  CHECK_THAT(import_error(m), Catch::Contains("lookup") && Catch::Contains("run-time indices"));
+  g->clear_node();
+  node(g, "SkipLayerNormalization", "sln", {"x", "x"}, {"y"})->set_domain("com.microsoft");
+  CHECK_THAT(import_error(m), Catch::Contains("sln") && Catch::Contains("com.microsoft"));
 }

@@ -42,7 +42,7 @@ const char* const kNodeDir = "/usr/share/libonnx-testdata/data/node";
 const std::set<std::string> kSupported = {
     "Conv",    "Gemm",        "MatMul",  "Relu",    "Sigmoid",           "Tanh",               "Add",
     "Mul",     "MaxPool",     "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",     "Softmax",
-    "BatchNormalization", "Concat", "Clip", "LayerNormalization", "Transpose", "Gelu", "LeakyRelu"};
+    "BatchNormalization", "Concat", "Clip", "LayerNormalization", "Transpose", "Gelu", "LeakyRelu", "ArgMax", "Gather"};
 
 const std::set<std::string> kExact = {"Relu", "Clip", "MaxPool", "Add", "Mul", "Reshape", "Flatten", "Transpose",
                                       "Concat", "LeakyRelu"};
@@ -61,6 +61,16 @@ const std::map<std::string, std::string> kSkips = {
     {"test_batchnorm_epsilon_training_mode", "training_mode = 1"},
     {"test_batchnorm_example_training_mode", "training_mode = 1"},
     {"test_reshape_allowzero_reordered", "zero-size tensors"},
+    {"test_argmax_default_axis_example_select_last_index", "ArgMax select_last_index = 1 (the IR takes the first maximum)"},
+    {"test_argmax_default_axis_random_select_last_index", "ArgMax select_last_index = 1 (the IR takes the first maximum)"},
+    {"test_argmax_keepdims_example_select_last_index", "ArgMax select_last_index = 1 (the IR takes the first maximum)"},
+    {"test_argmax_keepdims_random_select_last_index", "ArgMax select_last_index = 1 (the IR takes the first maximum)"},
+    {"test_argmax_negative_axis_keepdims_example_select_last_index", "ArgMax select_last_index = 1 (the IR takes the first maximum)"},
+    {"test_argmax_negative_axis_keepdims_random_select_last_index", "ArgMax select_last_index = 1 (the IR takes the first maximum)"},
+    {"test_argmax_no_keepdims_example_select_last_index", "ArgMax select_last_index = 1 (the IR takes the first maximum)"},
+    {"test_argmax_no_keepdims_example", "ArgMax keepdims = 0 (the IR keeps the reduced axis)"},
+    {"test_argmax_no_keepdims_random", "ArgMax keepdims = 0 (the IR keeps the reduced axis)"},
+    {"test_argmax_no_keepdims_random_select_last_index", "ArgMax keepdims = 0 (the IR keeps the reduced axis)"},
 };
 
 bool is_dir(const std::string& p) {
@@ -214,7 +224,7 @@ TEST_CASE("ONNX backend node tests of the supported operators pass on the refere
   // Every supported operator that ONNX 1.12 has node tests for is exercised.
   for (const char* op : {"Conv", "Gemm", "MatMul", "Relu", "Sigmoid", "Tanh", "Add", "Mul", "MaxPool", "AveragePool",
                          "GlobalAveragePool", "Flatten", "Reshape", "Softmax", "BatchNormalization", "Concat", "Clip",
-                         "LayerNormalization", "Transpose", "LeakyRelu"}) {
+                         "LayerNormalization", "Transpose", "LeakyRelu", "ArgMax", "Gather"}) {
     INFO(op);
     CHECK(passed[op] > 0);
   }

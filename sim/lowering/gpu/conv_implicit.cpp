@@ -4,6 +4,7 @@
 
 #include "models/gpu/kernel_builder.h"
 #include "sim/lowering/gpu/gemm_sm80_sparse.h"
+#include "sim/lowering/gpu/half_io.h"
 #include "sim/lowering/gpu/sm80_mainloop.h"
 #include "sim/lowering/gpu/tc_mainloop.h"
 #include "sim/lowering/gpu/tc_reference.h"
@@ -12,14 +13,6 @@ namespace xpu::lowering::gpu {
 
 using namespace xpu::gpu;
 
-namespace {
-
-uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
-
-// floor(x / d) == (x mul) >> shift, without 32-bit overflow, for every x < limit.
-struct Magic {
-  uint32_t mul = 1, shift = 0;
-};
 bool find_magic(uint64_t d, uint64_t limit, Magic& out) {
   for (uint32_t shift = 0; shift < 32; ++shift) {
     const uint64_t mul = ((uint64_t(1) << shift) + d - 1) / d;
@@ -33,6 +26,10 @@ bool find_magic(uint64_t d, uint64_t limit, Magic& out) {
   }
   return false;
 }
+
+namespace {
+
+uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
 
 // Geometry the A source needs, all host constants.
 struct ConvGeom {
@@ -287,7 +284,8 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
   L.k = uint64_t(spec.r) * spec.s * L.cp;
   const GpuGemmSpec view{spec.name, L.m, L.n, L.k, spec.in, spec.acc};
   plan.tiling = t;
-  const uint32_t ce = out_bytes(view);
+  const uint32_t ce = out_bytes(view, spec.ep);
+  if (spec.ep.out16 && spec.sparse) bad("16-bit output on the 2:4 sparse kernel");
   GpuGemmLayout& g = L.g;
   g.mp = round_up(L.m, t.bm);
   g.np = round_up(L.n, t.bn);
@@ -338,7 +336,7 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
   ConvA src(geo);
   if (spec.sparse) {
     build_sparse_launch(cfg, spec.name + "_conv_sm80_sp24", spec.in, spec.acc, t, g, spec.ep, src, 0, plan.kernel,
-                        plan.launch, plan.tiling);
+                        plan.launch, plan.tiling, L.res);
     return;
   }
   uint32_t stages = 2;
@@ -420,13 +418,28 @@ void stage_conv_inputs(const ConvLayout& l, const ConvSpec& spec, const uint8_t*
   if (spec.ep.bias) stage_bias(l.g, spec.k, bias, mem);
 }
 
-void stage_conv_residual(const ConvLayout& l, const float* res, GlobalMemory& mem) {
-  for (uint64_t i = 0; i < l.m; ++i) mem.write(l.res + i * l.g.ldc, res + i * l.n, l.n * 4);
+void stage_conv_residual(const ConvLayout& l, const ConvSpec& spec, const float* res, GlobalMemory& mem) {
+  if (!spec.ep.out16) {
+    for (uint64_t i = 0; i < l.m; ++i) mem.write(l.res + i * l.g.ldc, res + i * l.n, l.n * 4);
+    return;
+  }
+  std::vector<uint16_t> row(l.n);
+  for (uint64_t i = 0; i < l.m; ++i) {
+    for (uint64_t j = 0; j < l.n; ++j) row[j] = narrow16(spec.in, res[i * l.n + j]);
+    mem.write(l.res + i * l.g.ldc, row.data(), l.n * 2);
+  }
 }
 
 std::vector<uint32_t> read_conv_output(const ConvLayout& l, const ConvSpec& spec, const GlobalMemory& mem) {
-  (void)spec;
   std::vector<uint32_t> c(l.m * l.n);
+  if (spec.ep.out16) {
+    std::vector<uint16_t> row(l.n);
+    for (uint64_t i = 0; i < l.m; ++i) {
+      mem.read(l.g.c + i * l.g.ldc, row.data(), l.n * 2);
+      for (uint64_t j = 0; j < l.n; ++j) c[i * l.n + j] = row[j];
+    }
+    return c;
+  }
   for (uint64_t i = 0; i < l.m; ++i) mem.read(l.g.c + i * l.g.ldc, &c[i * l.n], l.n * 4);
   return c;
 }
@@ -451,7 +464,7 @@ std::vector<uint32_t> reference_conv_tc(const ConvLayout& l, const ConvSpec& spe
   auto out = l.g.sparse ? reference_gemm_sparse(spec.in, spec.acc, l.m, l.n, l.k, l.g.kp, a.data(), b.data(),
                                                 l.g.dot_group)
                         : reference_gemm_tc(spec.in, spec.acc, l.m, l.n, l.k, l.g.kp, a.data(), b.data(), l.g.dot_group);
-  reference_epilogue(spec.ep, l.m, l.n, bias, out, res);
+  reference_epilogue(spec.ep, l.m, l.n, bias, out, res, spec.in);
   return out;
 }
 

@@ -17,7 +17,8 @@
 //   K = R S cp, padded with zero taps to the K tile.
 // Device layouts: input NHWC with cp channels (padding channels zero);
 // weights as the GEMM's B, kp x np row-major with row k = (kh S + kw) cp + c;
-// output C row-major mp x np fp32 (int32 for int8), i.e. NHWC; bias np fp32.
+// output C row-major mp x np fp32 (int32 for int8; with ep.out16 the input's
+// 16-bit type, rounded once after the epilogue), i.e. NHWC; bias np fp32.
 //
 // Address generation, all as timed integer instructions:
 //   * once per thread (outside the K loop), for each of its A chunks (row m
@@ -57,6 +58,13 @@
 #include "sim/lowering/gpu/gemm_tc.h"
 
 namespace xpu::lowering::gpu {
+
+// floor(x / d) == (x mul) >> shift, without 32-bit overflow, for every
+// x < limit (checked on the host): division by a constant as IMUL + SHR.
+struct Magic {
+  uint32_t mul = 1, shift = 0;
+};
+bool find_magic(uint64_t d, uint64_t limit, Magic& out);
 
 struct ConvSpec {
   std::string name = "conv";
@@ -101,9 +109,10 @@ bool use_conv_sm80(const xpu::gpu::GpuConfig& cfg, DType in);
 // bias: k fp32 values (spec.ep.bias). Resizes and zeroes the device memory.
 void stage_conv_inputs(const ConvLayout& l, const ConvSpec& spec, const uint8_t* x, const uint8_t* w,
                        const float* bias, xpu::gpu::GlobalMemory& mem);
-// ep.residual: m x n fp32 values (NHWC) into the residual buffer (after stage_conv_inputs).
-void stage_conv_residual(const ConvLayout& l, const float* res, xpu::gpu::GlobalMemory& mem);
-// m x k raw 32-bit results (NHWC).
+// ep.residual: m x n fp32 values (NHWC) into the residual buffer (after
+// stage_conv_inputs); with ep.out16 as their 16-bit rounding (half_io.h).
+void stage_conv_residual(const ConvLayout& l, const ConvSpec& spec, const float* res, xpu::gpu::GlobalMemory& mem);
+// m x k raw results (NHWC): 32-bit words, or with ep.out16 the 16-bit bits zero-extended.
 std::vector<uint32_t> read_conv_output(const ConvLayout& l, const ConvSpec& spec, const xpu::gpu::GlobalMemory& mem);
 // The reference: im2col in the kernel's K order, reference_gemm_tc,
 // reference_epilogue (res: m x n, with ep.residual).

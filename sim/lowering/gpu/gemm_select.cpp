@@ -87,13 +87,20 @@ GemmEstimate estimate_gemm(const GpuConfig& cfg, const GpuGemmSpec& spec, const 
   const double steps = mma.steps(spec.acc);
   const double wmma_issue = mma.sets() * steps * ii, wmma_latency = mma.sets() * lat + (steps - 1) * ii;
   const double warps_per_sub = std::ceil(double(warps * conc) / cfg.sub_cores);
-  const double k16 = double(t.bk) / mma.k();
+  const double k16 = double(t.bk) / mma.k_of(spec.in);
   const double t_mma = k16 * std::max(warps_per_sub * fm * fn * wmma_issue, wmma_latency);
   const double frag_a = 32.0 * 4 * mma.frag_regs(FragKind::a, spec.in, spec.acc);
   const double frag_b = 32.0 * 4 * mma.frag_regs(FragKind::b, spec.in, spec.acc);
   const double smem_bytes = warps * k16 * (fm * frag_a + fn * frag_b) + double(t.bm + t.bn) * t.bk * e;
   const double t_smem = double(conc) * smem_bytes / cfg.l1.bytes_per_cycle;
-  const double t_mem = double(cfg.l2.latency) + cfg.dram.latency;
+  const double far = cfg.l2.partitions > 1
+                         ? double(cfg.l2.far_extra_latency) * (cfg.l2.partitions - 1) / cfg.l2.partitions
+                         : 0.0;
+  const double t_mem = double(cfg.l2.latency) + cfg.dram.latency + far;
+  const double ktiles = double(kslice / t.bk);
+  // K tiles in flight per CTA: each waits its latency, so they overlap.
+  const double inflight = std::max(1.0, std::min(double(t.stages) - 1, ktiles));
+  const double t_lat = t_mem / inflight;
   const double l2_bpc = cfg.l2.slices * cfg.l2.bytes_per_cycle_per_slice;
   const double dram_bpc = cfg.dram.bandwidth_gbps * cfg.dram.efficiency * 1e3 / cfg.clock_mhz;
   const double partials = t.split_k > 1 ? double(t.split_k) * mp * np * 4 : 0;
@@ -114,12 +121,14 @@ GemmEstimate estimate_gemm(const GpuConfig& cfg, const GpuGemmSpec& spec, const 
   // A warp runs its fragment loads and its HMMAs in turn, and the warps of
   // one CTA do so in step between barriers: only other resident CTAs fill
   // one CTA's load phase, so conc CTAs hide all but 1 / conc of the shorter.
-  const double t_compute = std::max(t_mma, t_smem) + std::min(t_mma, t_smem) / double(conc);
+  // The multistage kernels (stages > 2) load each batch's fragments under
+  // the previous batch's mmas: within a CTA the two overlap.
+  const double t_compute =
+      std::max(t_mma, t_smem) + (t.stages > 2 ? 0.0 : std::min(t_mma, t_smem) / double(conc));
   // Each CTA waits one latency per K step, but the other resident CTAs'
   // transfers go on meanwhile: of the shorter of latency and burst only
   // 1 / (conc + 1) stays exposed.
-  const double t_k = std::max(t_compute, std::max(t_mem, burst) + std::min(t_mem, burst) / double(conc + 1));
-  const double ktiles = double(kslice / t.bk);
+  const double t_k = std::max(t_compute, std::max(t_lat, burst) + std::min(t_lat, burst) / double(conc + 1));
   const double t_sm = double(rounds) * (ktiles * t_k + t_mem);
   const double t_l2 = cta_bytes / l2_bpc;
   const double t_dram = dram_bytes / dram_bpc;
@@ -133,6 +142,15 @@ GemmEstimate estimate_gemm(const GpuConfig& cfg, const GpuGemmSpec& spec, const 
 
 GemmEstimate choose_gemm_kernel(const GpuConfig& cfg, const GpuGemmSpec& spec,
                                 const std::function<uint32_t(const GemmTiling&)>& regs) {
+  GemmKernelFamily f;
+  f.candidates = gemm_candidates(cfg.tensor_core.mma);
+  f.regs = regs;
+  f.shared_bytes = [&](const GemmTiling& t) { return tc_shared_bytes(t, spec.in); };
+  f.prepare = [](const GemmTiling& t) { return t; };
+  return choose_gemm_kernel(cfg, spec, f);
+}
+
+GemmEstimate choose_gemm_kernel(const GpuConfig& cfg, const GpuGemmSpec& spec, const GemmKernelFamily& f) {
   const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in));
   GemmEstimate best;
   bool found = false;
@@ -141,21 +159,21 @@ GemmEstimate choose_gemm_kernel(const GpuConfig& cfg, const GpuGemmSpec& spec,
   const auto per_sm_of = [&](const GemmTiling& t) -> uint32_t {
     Kernel k;
     try {
-      k.regs_per_thread = regs(t);
+      k.regs_per_thread = f.regs(t);
     } catch (const GpuLoweringError&) {
       return 0;  // this tile does not build for the spec
     }
     Launch l;
     l.kernel = &k;
     l.threads = tc_threads(t);
-    l.shared_bytes = tc_shared_bytes(t, spec.in);
+    l.shared_bytes = f.shared_bytes(t);
     try {
       return Gpu::occupancy(cfg, l).ctas;
     } catch (const std::invalid_argument&) {
       return 0;
     }
   };
-  for (GemmTiling t : gemm_candidates(cfg.tensor_core.mma)) {
+  for (GemmTiling t : f.candidates) {
     if (t.bm < 32 && spec.m > t.bm) continue;  // the one-row-tile kernels are for M <= 16
     const uint64_t ktiles = cdiv(spec.k, t.bk);
     const uint64_t mp = cdiv(spec.m, t.bm) * t.bm, np = cdiv(spec.n, t.bn) * t.bn;
@@ -165,10 +183,11 @@ GemmEstimate choose_gemm_kernel(const GpuConfig& cfg, const GpuGemmSpec& spec,
       t.split_k = s;
       if (s > 1 && (split_slice(spec.k, t) * (s - 1) >= ktiles * t.bk || uint64_t(s) * mp * np * 4 >= (1ull << 31)))
         continue;
-      if (s == 2 || (s > 2 && per_sm_split == 0)) per_sm_split = per_sm_of(t);
-      const uint32_t per_sm = s == 1 ? per_sm_of(t) : per_sm_split;
+      const GemmTiling c = f.prepare(t);
+      if (s == 2 || (s > 2 && per_sm_split == 0)) per_sm_split = per_sm_of(c);
+      const uint32_t per_sm = s == 1 ? per_sm_of(c) : per_sm_split;
       if (per_sm == 0) continue;
-      const GemmEstimate est = estimate_gemm(cfg, spec, t, per_sm);
+      const GemmEstimate est = estimate_gemm(cfg, spec, c, per_sm);
       if (!found || est.cycles < best.cycles * 0.99) {
         best = est;
         found = true;

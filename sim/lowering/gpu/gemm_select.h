@@ -39,11 +39,17 @@
 //              through the L2 as they arrive; each CTA waits the
 //              L2 + DRAM latency once per step, but the other resident
 //              CTAs' transfers go on meanwhile, which hides all but
-//              1 / (conc + 1) of the shorter of the two
+//              1 / (conc + 1) of the shorter of the two. latency = L2 +
+//              DRAM latency (+ the far L2 partitions' extra latency for
+//              their share of the lines), over the K tiles a CTA has in
+//              flight: stages - 1 (a multistage cp.async ring keeps more
+//              than one; the double buffer's 1 gives the above)
 //     t_k    = max(max(t_mma, t_smem) + min(t_mma, t_smem) / conc, t_mem):
 //              a warp issues its fragment loads and its HMMAs in turn and
 //              the warps of a CTA do so in step between barriers, so only
 //              other CTAs hide one CTA's load phase: all but 1 / conc of it
+//              (the multistage kernels, stages > 2, load each mma batch's
+//              fragments under the previous batch's mmas: max(t_mma, t_smem))
 //   T_sm    = rounds x (K tiles x t_k + latency)           (+ prologue load)
 //   T_l2    = CTAs x (bm + bn) x kslice x bytes / L2 bandwidth
 //   T_dram  = (A + B + C + split-K partials) / sustained DRAM bandwidth
@@ -86,9 +92,23 @@ struct GemmEstimate {
 // The model above for tiling t (t.split_k included) given its occupancy.
 GemmEstimate estimate_gemm(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec, const GemmTiling& t,
                            uint32_t ctas_per_sm);
+// A kernel family as the selection sees it: its candidate tiles, a
+// candidate's registers per thread (built by the caller; GpuLoweringError:
+// it does not build for the spec), its shared bytes per CTA, and `prepare`,
+// which sets what the family derives for the spec and the candidate's
+// split (t.stages: the pipeline depth; stages - 1 K tiles are in flight per
+// CTA, which the model's latency term divides by).
+struct GemmKernelFamily {
+  std::vector<GemmTiling> candidates;
+  std::function<uint32_t(const GemmTiling&)> regs;
+  std::function<uint32_t(const GemmTiling&)> shared_bytes;
+  std::function<GemmTiling(const GemmTiling&)> prepare;
+};
 // The cheapest candidate (split-K only with fp32 accumulation), its raster
-// group set. `regs(t)` gives a candidate's registers per thread (built by
-// the caller); candidates that do not fit an SM are skipped.
+// group set; candidates that do not fit an SM are skipped.
+GemmEstimate choose_gemm_kernel(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec, const GemmKernelFamily& f);
+// The double-buffered kernel's family (tc_mainloop.h): the config shape's
+// table, tc_shared_bytes, 2 stages; `regs` as above.
 GemmEstimate choose_gemm_kernel(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec,
                                 const std::function<uint32_t(const GemmTiling&)>& regs);
 // K per split: kp0 = K padded to bk, cut into split_k multiples of bk.

@@ -6,6 +6,8 @@
 #include "models/gpu/kernel_builder.h"
 #include "models/gpu/mma_shape.h"
 #include "sim/common/errors.h"
+#include "sim/lowering/gpu/gemm_grid.h"
+#include "sim/lowering/gpu/gemm_select.h"
 #include "sim/lowering/gpu/sm80_mainloop.h"
 
 namespace xpu::lowering::gpu {
@@ -14,8 +16,20 @@ using namespace xpu::gpu;
 
 namespace {
 
-uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
-uint64_t grid(const GpuGemmSpec& s, uint32_t bm, uint32_t bn) { return ((s.m + bm - 1) / bm) * ((s.n + bn - 1) / bn); }
+GemmTiling tile(uint32_t bm, uint32_t bn, uint32_t wm, uint32_t wn, uint32_t bk, uint32_t stages) {
+  GemmTiling t;
+  t.bm = bm, t.bn = bn, t.wm = wm, t.wn = wn, t.bk = bk, t.stages = stages;
+  return t;
+}
+
+// The table (gemm_sm80.h) in the selection's registry under the Ampere shape.
+[[maybe_unused]] const bool kRegistered =
+    (register_gemm_candidates(MmaKind::ampere_mma_sync,
+                              {tile(128, 256, 64, 64, 64, 3), tile(256, 128, 64, 64, 64, 3), tile(128, 128, 64, 64, 32, 4),
+                               tile(128, 128, 64, 64, 64, 3), tile(128, 64, 64, 32, 32, 4), tile(64, 128, 32, 64, 32, 4),
+                               tile(64, 64, 32, 32, 32, 5), tile(64, 64, 32, 32, 64, 4), tile(32, 64, 32, 32, 64, 5),
+                               tile(16, 256, 16, 64, 64, 4), tile(16, 128, 16, 64, 64, 5), tile(16, 64, 16, 32, 64, 5)}),
+     true);
 
 }  // namespace
 
@@ -24,73 +38,74 @@ bool use_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec) {
          (spec.in == DType::fp16 || spec.in == DType::bf16 || spec.in == DType::int8);
 }
 
-GemmTiling choose_tiling_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec) {
-  GemmTiling t;  // 128 x 128, bk 32, 64 x 64 warps
-  if (spec.m >= 128 && spec.n >= 256 && grid(spec, 128, 256) >= cfg.sms) {
-    t.bn = 256;
-    t.bk = spec.k >= 256 ? 64 : 32;  // CUTLASS's 128x256x64: half the barriers per MAC
-  } else if (spec.m < 128 || spec.n < 128 || 2 * grid(spec, 128, 128) <= cfg.sms) {
-    t.bm = t.bn = 64;
-    t.wm = t.wn = 32;
-  }
-  // int8: K steps of 64 bytes as the 16-bit kernels' 32 elements (CUTLASS's
-  // int8 sm80 tiles are 128x256x64, 128x128x64, 64x64x64): two m16n8k32 per step.
-  if (spec.in == DType::int8) t.bk = 64;
-  return t;
+std::vector<GemmTiling> sm80_candidates(DType in) {
+  std::vector<GemmTiling> c = gemm_candidates(MmaKind::ampere_mma_sync);
+  // int8: K steps of the same bytes, twice the elements.
+  if (in == DType::int8)
+    for (auto& t : c) t.bk *= 2;
+  return c;
 }
 
-void lower_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan, const TcEpilogue& ep,
-                     uint32_t stages) {
+void lower_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan, const TcEpilogue& ep) {
   check_tc_path(cfg, spec.in, spec.acc, spec.name);
   if (spec.m == 0 || spec.n == 0 || spec.k == 0) throw GpuLoweringError(spec.name + ": empty GEMM");
   const MmaShape& mma = mma_shape(cfg.tensor_core.mma);
-  const GemmTiling t = choose_tiling_sm80(cfg, spec);
-  plan.tiling = t;
   const bool kmaj = mma.b_k_major(spec.in);
-  const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in)), ce = out_bytes(spec);
+  const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in)), ce = out_bytes(spec, ep);
+  // The ring's depth for a split of t: its asked stages, reduced to what
+  // fits shared memory and the split's K tiles (sm80_stages).
+  const auto prepare = [&](GemmTiling t) {
+    t.stages = sm80_stages(cfg, t, spec.in, kmaj, split_slice(spec.k, t) / t.bk, t.stages);
+    return t;
+  };
+  const auto build = [&](const GemmTiling& t, uint64_t kslice, uint64_t lda, uint64_t ldb, uint64_t ldc,
+                         const TcEpilogue& kep) {
+    TcKernelDesc d{spec.name + "_sm80_" + t.name(), spec.in, spec.acc, t, kslice, ldb, ldc, kep, &mma};
+    d.rows = spec.m < t.bm ? static_cast<uint32_t>(spec.m) : 0;  // skinny: only the real rows are stored
+    DenseAsyncA src(lda, t.bk * e);
+    return build_sm80_kernel(d, t.stages, src);
+  };
+
+  GemmTiling t;
+  if (spec.tiling) {
+    t = *spec.tiling;
+    if (t.stages < 3 || t.stages > 5) throw GpuLoweringError(spec.name + ": sm80 kernels have 3 to 5 stages");
+    t = prepare(t);
+  } else {
+    GemmKernelFamily f;
+    f.candidates = sm80_candidates(spec.in);
+    // M <= 16: only the skinny tiles. A 64-row tile would pad A 4x or more
+    // and run as many more mmas and shared-memory traffic, which the model,
+    // built for full tiles, charges to the L2 alone.
+    if (spec.m <= 16)
+      f.candidates.erase(std::remove_if(f.candidates.begin(), f.candidates.end(),
+                                        [](const GemmTiling& t) { return t.bm > 32; }),
+                         f.candidates.end());
+    // Registers per thread do not depend on the pitches or K: a small stand-in layout.
+    f.regs = [&](const GemmTiling& c) {
+      const uint64_t np = (spec.n + c.bn - 1) / c.bn * c.bn, kp = uint64_t(c.bk) * c.stages;
+      return build(c, kp, kp * e, kmaj ? kp * e : np * e, np * ce, c.split_k > 1 ? TcEpilogue{} : ep).regs_per_thread;
+    };
+    f.shared_bytes = [&](const GemmTiling& c) { return c.stages * sm80_stage_bytes(c, spec.in, kmaj); };
+    f.prepare = prepare;
+    t = choose_gemm_kernel(cfg, spec, f).t;
+  }
+  if (t.split_k == 0 || t.group_m == 0) throw GpuLoweringError(spec.name + ": split_k and group_m must be >= 1");
+  if (t.split_k > 1 && spec.acc != AccType::f32)
+    throw GpuLoweringError(spec.name + ": split-K needs fp32 accumulation");
+  plan.tiling = t;
   GpuGemmLayout& L = plan.layout;
-  L.mp = round_up(spec.m, t.bm);
-  L.np = round_up(spec.n, t.bn);
-  L.kp = round_up(spec.k, t.bk);
-  L.in_bytes = e;
-  L.out_bytes = ce;
-  L.dot_group = mma.dot_group(spec.in);
-  L.b_k_major = kmaj;
-  L.lda = L.kp * e;
-  L.ldb = kmaj ? L.kp * e : L.np * e;  // K-major B: np rows of kp
-  L.ldc = L.np * ce;
-  L.a = 0;
-  L.b = round_up(L.a + L.mp * L.lda, 256);
-  L.c = round_up(L.b + (kmaj ? L.np : L.kp) * L.ldb, 256);
-  L.bias = round_up(L.c + L.mp * L.ldc, 256);
-  L.bytes = ep.bias ? round_up(L.bias + L.np * 4, 256) : L.bias;
+  plan_gemm_layout(spec, t, ep, kmaj, mma.dot_group(spec.in), L);
   if (L.bytes >= (uint64_t(1) << 32)) throw GpuLoweringError(spec.name + ": operands exceed 4 GiB");
 
-  const uint64_t ktiles = L.kp / t.bk;
-  const uint32_t S = sm80_stages(cfg, t, spec.in, kmaj, ktiles, stages);
-  const TcKernelDesc d{spec.name + "_sm80", spec.in, spec.acc, t, L.kp, L.ldb, L.ldc, ep, &mma};
-  DenseAsyncA src(L.lda, t.bk * e);
-  plan.kernel = build_sm80_kernel(d, S, src);
-  Launch& l = plan.launch;
-  l.kernel = &plan.kernel;
-  const uint64_t grid_m = L.mp / t.bm, grid_n = L.np / t.bn;
-  const uint32_t nb = ep.bias ? 4 : 3;
-  l.ctas = static_cast<uint32_t>(grid_m * grid_n);
-  l.threads = tc_threads(t);
-  l.shared_bytes = S * sm80_stage_bytes(t, spec.in, kmaj);
-  plan.tiling.stages = S;  // the ring's depth, for the kernel's name in reports
-  if (l.shared_bytes > cfg.shared.max_shared_bytes)
-    throw GpuLoweringError(spec.name + ": " + std::to_string(S) + " stages of shared memory exceed " + cfg.name + "'s " +
-                           std::to_string(cfg.shared.max_shared_bytes) + " bytes");
-  l.nbufs = nb;
-  l.bases.resize(size_t(l.ctas) * nb);
-  for (uint64_t c = 0; c < l.ctas; ++c) {
-    const uint64_t by = c / grid_n, bx = c % grid_n;
-    l.bases[c * nb + kTcBufA] = L.a + by * t.bm * L.lda;
-    l.bases[c * nb + kTcBufB] = L.b + bx * t.bn * (kmaj ? L.ldb : e);
-    l.bases[c * nb + kTcBufC] = L.c + by * t.bm * L.ldc + bx * t.bn * ce;
-    if (ep.bias) l.bases[c * nb + kTcBufBias] = L.bias + bx * t.bn * 4;
-  }
+  // Split-K: the first pass writes raw fp32 partials (no epilogue), the
+  // reduction sums them in split order and applies the epilogue.
+  plan.kernel = build(t, L.kslice, L.lda, L.ldb, first_pass_ldc(L, t), t.split_k > 1 ? TcEpilogue{} : ep);
+  const uint32_t shared = t.stages * sm80_stage_bytes(t, spec.in, kmaj);
+  if (shared > cfg.shared.max_shared_bytes)
+    throw GpuLoweringError(spec.name + ": " + std::to_string(t.stages) + " stages of shared memory exceed " + cfg.name +
+                           "'s " + std::to_string(cfg.shared.max_shared_bytes) + " bytes");
+  build_gemm_launches(spec, ep, shared, plan);
   if (plan.kernel.regs_per_thread > cfg.occupancy.max_registers_per_thread)
     throw GpuLoweringError(spec.name + ": kernel needs " + std::to_string(plan.kernel.regs_per_thread) + " registers");
 }

@@ -19,7 +19,8 @@ using namespace xpu::gpu;
 
 namespace {
 
-constexpr uint8_t kSpBufMeta = 4;  // buffers: X, W, C, bias (tc_mainloop.h), metadata
+// Buffers: X, W, C, bias (tc_mainloop.h), metadata[, residual].
+constexpr uint8_t kSpBufMeta = 4, kSpBufRes = 5;
 
 uint64_t round_up(uint64_t v, uint64_t u) { return (v + u - 1) / u * u; }
 
@@ -73,7 +74,7 @@ Kernel build_sparse(const std::string& name, DType in, AccType acc, const GemmTi
   if (x_per == 0 || w_per == 0 || t.bm * x_row % threads || t.bn * w_row % threads || threads % x_row ||
       (mw != 4 && mw != 8 && mw != 16) || nk != 2 || fi == 0 || fj == 0)
     throw GpuLoweringError(name + ": sparse tile copies do not divide over the CTA's threads");
-  if (ep.residual) throw GpuLoweringError(name + ": the sparse kernel has no fused residual add");
+  if (ep.residual && acc != AccType::f32) throw GpuLoweringError(name + ": the fused residual add needs fp32 accumulation");
   const int32_t ring = int32_t(S * G.stage);
   const uint32_t w0 = G.x_bytes, m0 = G.x_bytes + G.w_bytes;  // stage offsets of W and the metadata
 
@@ -97,6 +98,8 @@ Kernel build_sparse(const std::string& name, DType in, AccType acc, const GemmTi
   const uint8_t cnt = kb.reg();
   const uint8_t zero = src.zero_fills() ? kb.reg(4) : kRZ;
   const uint8_t p = kb.pred();
+  // Residual: one fragment row's values (fj fragments of 4) in flight at once.
+  const uint8_t res = ep.residual ? kb.reg(4 * fj) : kRZ;
 
   kb.s2r(tid, Special::tid);
   src.begin(kb, tid);
@@ -227,9 +230,14 @@ Kernel build_sparse(const std::string& name, DType in, AccType acc, const GemmTi
   emit_ring(kb, L.kp / t.bk, S, cnt, p, issue_tile, next_tile, tile);
 
   // Epilogue: accumulator element r of a lane is channel g + 8 (r / 2) of
-  // its fragment row, pixel 2t + r % 2 of its fragment column. The bias of
-  // channels g and g + 8 per fragment row goes into the (now free) B
-  // fragment registers; the activation as tc_mainloop.h's epilogue.
+  // its fragment row, pixel 2t + r % 2 of its fragment column (C offset
+  // c_off). The bias of channels g and g + 8 per fragment row goes into the
+  // (now free) B fragment registers; y = act((acc + bias) + res), each add
+  // one fp32 rounding, the residual read in C's layout from C's row pointer
+  // (buffer kSpBufRes), the activation as tc_mainloop.h's epilogue.
+  const auto c_off = [&](uint32_t i, uint32_t j, uint32_t r) {
+    return int32_t((8 * j + r % 2) * L.ldc + (16 * i + 8 * (r / 2)) * 4);
+  };
   if (ep.active()) {
     const uint8_t bias = fxs, rB = rXs;  // 2 fi <= 8 fj registers
     if (ep.bias) {
@@ -246,20 +254,22 @@ Kernel build_sparse(const std::string& name, DType in, AccType acc, const GemmTi
     }
     const ActNeeds needs = activation_needs(ep.act);
     if (needs.minus_one) kb.mov(cnt, fbits(-1.0f));
-    for (uint32_t i = 0; i < fi; ++i)
+    for (uint32_t i = 0; i < fi; ++i) {
+      for (uint32_t j = 0; j < fj && ep.residual; ++j)
+        for (uint32_t r = 0; r < 4; ++r) kb.ldg(uint8_t(res + 4 * j + r), kSpBufRes, rC, c_off(i, j, r), 4);
       for (uint32_t j = 0; j < fj; ++j)
         for (uint32_t r = 0; r < 4; ++r) {
           const uint8_t x = uint8_t(accs[i * fj + j].reg + r);
           if (ep.bias) kb.alu(Op::fadd, x, x, uint8_t(bias + 2 * i + r / 2));
+          if (ep.residual) kb.alu(Op::fadd, x, x, uint8_t(res + 4 * j + r));
           if (ep.act != Activation::none)
             emit_activation(kb, ep.act, ep.p0, ep.p1, x, x, ActScratch{needs.scratch ? tmp : x, tmp2, cnt, p});
         }
+    }
   }
   for (uint32_t i = 0; i < fi; ++i)
     for (uint32_t j = 0; j < fj; ++j)
-      for (uint32_t r = 0; r < 4; ++r)
-        kb.stg(kTcBufC, rC, int32_t((8 * j + r % 2) * L.ldc + (16 * i + 8 * (r / 2)) * 4),
-               uint8_t(accs[i * fj + j].reg + r), 4);
+      for (uint32_t r = 0; r < 4; ++r) kb.stg(kTcBufC, rC, c_off(i, j, r), uint8_t(accs[i * fj + j].reg + r), 4);
   kb.exit();
   return kb.finish();
 }
@@ -298,7 +308,7 @@ uint64_t plan_sparse_layout(GpuGemmLayout& L, const GemmTiling& t, DType in, uin
 
 void build_sparse_launch(const GpuConfig& cfg, const std::string& name, DType in, AccType acc, const GemmTiling& t,
                          const GpuGemmLayout& L, const TcEpilogue& ep, ATileSource& x, uint64_t x_row_bytes,
-                         Kernel& kernel, Launch& l, GemmTiling& chosen) {
+                         Kernel& kernel, Launch& l, GemmTiling& chosen, uint64_t res) {
   const SparseGeom G = sparse_geom(t, in);
   uint32_t S = static_cast<uint32_t>(std::min<uint64_t>(4, L.kp / t.bk + 1));
   while (S > 2 && uint64_t(S) * G.stage > cfg.shared.max_shared_bytes) --S;
@@ -313,16 +323,18 @@ void build_sparse_launch(const GpuConfig& cfg, const std::string& name, DType in
   l.shared_bytes = S * G.stage;
   if (l.shared_bytes > cfg.shared.max_shared_bytes)
     throw GpuLoweringError(name + ": the sparse kernel's shared memory exceeds " + cfg.name + "'s");
-  l.nbufs = 5;
-  l.bases.resize(size_t(l.ctas) * 5);
+  const uint32_t nb = ep.residual ? 6 : 5;
+  l.nbufs = nb;
+  l.bases.resize(size_t(l.ctas) * nb);
   const uint64_t KS = L.kp / G.K;
   for (uint64_t c = 0; c < l.ctas; ++c) {
     const uint64_t by = c / grid_n, bx = c % grid_n;
-    l.bases[c * 5 + kTcBufA] = by * t.bm * x_row_bytes;
-    l.bases[c * 5 + kTcBufB] = L.b + bx * t.bn * L.ldb;
-    l.bases[c * 5 + kTcBufC] = L.c + by * t.bm * L.ldc + bx * t.bn * 4;
-    l.bases[c * 5 + kTcBufBias] = ep.bias ? L.bias + bx * t.bn * 4 : 0;
-    l.bases[c * 5 + kSpBufMeta] = L.meta + bx * KS * (t.bn / 16) * 128;
+    l.bases[c * nb + kTcBufA] = by * t.bm * x_row_bytes;
+    l.bases[c * nb + kTcBufB] = L.b + bx * t.bn * L.ldb;
+    l.bases[c * nb + kTcBufC] = L.c + by * t.bm * L.ldc + bx * t.bn * 4;
+    l.bases[c * nb + kTcBufBias] = ep.bias ? L.bias + bx * t.bn * 4 : 0;
+    l.bases[c * nb + kSpBufMeta] = L.meta + bx * KS * (t.bn / 16) * 128;
+    if (ep.residual) l.bases[c * nb + kSpBufRes] = res + by * t.bm * L.ldc + bx * t.bn * 4;
   }
   if (kernel.regs_per_thread > cfg.occupancy.max_registers_per_thread)
     throw GpuLoweringError(name + ": kernel needs " + std::to_string(kernel.regs_per_thread) + " registers");
@@ -351,7 +363,7 @@ void lower_gemm_sm80_sparse(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGe
   DenseAsyncA x(L.lda, t.bk * e);
   build_sparse_launch(cfg, spec.name + "_sm80_sp24", spec.in, spec.acc, t, L, ep, x, L.lda, plan.kernel, plan.launch,
                       plan.tiling);
-  for (uint64_t c = 0; c < plan.launch.ctas; ++c) plan.launch.bases[c * 5 + kTcBufA] += L.a;
+  for (uint64_t c = 0; c < plan.launch.ctas; ++c) plan.launch.bases[c * plan.launch.nbufs + kTcBufA] += L.a;
 }
 
 Pruned prune_2_4(DType in, uint64_t k, uint64_t n, uint64_t kp, const uint8_t* b) {

@@ -29,7 +29,8 @@
 // mmas), fragments of the next k step loaded under this one's mma.sp. One
 // mma.sp does the MACs of the dense m16n8k16 (k32 int8) in its issue
 // interval, over twice the K: twice the dense math rate. fp32 (int32)
-// accumulation only; the fused bias + activation applies per channel.
+// accumulation only; the fused bias (+ residual, convolutions) + activation
+// applies per channel.
 //
 // Values: per output element the kept products in k order, summed in groups
 // of the shape's dot group (8) as the dense mma.sync does over its K:
@@ -57,11 +58,12 @@ uint64_t plan_sparse_layout(GpuGemmLayout& L, const GemmTiling& t, DType in, uin
 // Builds the kernel (X's chunks from `x`, sm80_mainloop.h's ATileSource
 // copy_async) and its launch bases for a grid of grid_m x grid_n CTAs
 // (row-major: CTA c is tile row c / grid_n, column c % grid_n). `x_base(by)`
-// gives buffer A's base of tile row by.
+// gives buffer A's base of tile row by. `res`: the residual's address
+// (fp32 in C's layout and pitch) when ep.residual.
 void build_sparse_launch(const xpu::gpu::GpuConfig& cfg, const std::string& name, DType in, xpu::gpu::AccType acc,
                          const GemmTiling& t, const GpuGemmLayout& L, const TcEpilogue& ep, ATileSource& x,
                          uint64_t x_row_bytes, xpu::gpu::Kernel& kernel, xpu::gpu::Launch& launch,
-                         GemmTiling& chosen);
+                         GemmTiling& chosen, uint64_t res = 0);
 // The GEMM (spec.sparse): X = spec's A, W = spec's B.
 void lower_gemm_sm80_sparse(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan,
                             const TcEpilogue& ep = {});

@@ -5,8 +5,8 @@
 
 #include "models/gpu/kernel_builder.h"
 #include "models/gpu/mma_shape.h"
+#include "sim/lowering/gpu/gemm_grid.h"
 #include "sim/lowering/gpu/gemm_select.h"
-#include "sim/lowering/gpu/splitk_reduce.h"
 #include "sim/lowering/gpu/gemm_sm80.h"
 #include "sim/lowering/gpu/gemm_sm80_sparse.h"
 #include "sim/lowering/gpu/tc_mainloop.h"
@@ -51,10 +51,6 @@ class DenseA : public ATileSource {
   uint8_t hi_ = kRZ;
 };
 
-// The row pitch in bytes for padded rows of `row` bytes (a multiple of 16)
-// whose caller's leading dimension is ld elements of e bytes (0: none).
-uint64_t pitch_of(uint64_t row, uint64_t ld, uint32_t e) { return row + ld * e % 16; }
-
 }  // namespace
 
 void check_tc_path(const GpuConfig& cfg, DType in, AccType acc, const std::string& name) {
@@ -66,7 +62,9 @@ void check_tc_path(const GpuConfig& cfg, DType in, AccType acc, const std::strin
     throw GpuLoweringError(name + ": int8 needs int32 accumulation and only int8 has it");
 }
 
-uint32_t out_bytes(const GpuGemmSpec& spec) { return spec.acc == AccType::f16 ? 2 : 4; }
+uint32_t out_bytes(const GpuGemmSpec& spec, const TcEpilogue& ep) {
+  return spec.acc == AccType::f16 || ep.out16 ? 2 : 4;
+}
 
 GemmTiling choose_tiling(const GpuConfig& cfg, const GpuGemmSpec& spec) {
   GemmTiling t;
@@ -78,20 +76,7 @@ GemmTiling choose_tiling(const GpuConfig& cfg, const GpuGemmSpec& spec) {
   return t;
 }
 
-namespace {
-
-// The tile order of the first pass: groups of g tile rows, column by column
-// inside a group (g = 1: row-major). Returns (tile row, tile column) of tile i.
-std::pair<uint64_t, uint64_t> raster(uint64_t i, uint64_t grid_m, uint64_t grid_n, uint64_t g) {
-  const uint64_t group = i / (g * grid_n), first = group * g;
-  const uint64_t rows = std::min<uint64_t>(g, grid_m - first), local = i - group * g * grid_n;
-  return {first + local % rows, local / rows};
-}
-
-}  // namespace
-
 void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan, const TcEpilogue& ep) {
-  if (ep.residual) throw GpuLoweringError(spec.name + ": the GEMM epilogue has no fused residual add");
   const bool own_ld = spec.lda || spec.ldb || spec.ldc;
   if (own_ld && (spec.sparse || use_gemm_sm80(cfg, spec)))
     throw GpuLoweringError(spec.name + ": leading dimensions are modelled on the double-buffered tensor-core kernel only");
@@ -102,7 +87,7 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   check_tc_path(cfg, spec.in, spec.acc, spec.name);
   if (spec.m == 0 || spec.n == 0 || spec.k == 0) throw GpuLoweringError(spec.name + ": empty GEMM");
   const uint32_t e = static_cast<uint32_t>(dtype_bytes(spec.in));
-  const uint32_t ce = out_bytes(spec);
+  const uint32_t ce = out_bytes(spec, ep);
   const MmaShape* mma = &mma_shape(cfg.tensor_core.mma);
   // The widest accesses the caller's leading dimensions allow (16: the own layout).
   const uint32_t aw = row_access_width(spec.lda * e), bw = row_access_width(spec.ldb * e);
@@ -147,74 +132,17 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   plan.tiling = t;
   const bool split = t.split_k > 1;
   GpuGemmLayout& L = plan.layout;
-  L.mp = round_up(spec.m, t.bm);
-  L.np = round_up(spec.n, t.bn);
-  L.kslice = split_slice(spec.k, t);
-  L.kp = L.kslice * t.split_k;
-  L.in_bytes = e;
-  L.out_bytes = ce;
-  L.dot_group = mma_shape(cfg.tensor_core.mma).dot_group(spec.in);
-  L.lda = pitch_of(L.kp * e, spec.lda, e);
-  L.ldb = pitch_of(L.np * e, spec.ldb, e);
-  L.ldc = pitch_of(L.np * ce, spec.ldc, ce);
+  plan_gemm_layout(spec, t, ep, false, mma_shape(cfg.tensor_core.mma).dot_group(spec.in), L);
   L.a_width = aw;
   L.b_width = bw;
   L.c_width = cw;
-  L.a = 0;
-  L.b = round_up(L.a + L.mp * L.lda, 256);
-  L.c = round_up(L.b + L.kp * L.ldb, 256);
-  L.bias = round_up(L.c + L.mp * L.ldc, 256);
-  L.bytes = ep.bias ? round_up(L.bias + L.np * 4, 256) : L.bias;
-  L.work = L.bytes;
-  if (split) L.bytes = round_up(L.work + uint64_t(t.split_k) * L.mp * L.np * 4, 256);
 
   // Split-K: the first pass writes raw fp32 partials (no epilogue), the
   // second sums them in split order and applies the epilogue.
-  const uint64_t ldw = split ? L.np * 4 : L.ldc;
-  plan.kernel = build(t, L.kslice, L.lda, L.ldb, ldw, split ? TcEpilogue{} : ep);
-
-  Launch& l = plan.launch;
-  l.kernel = &plan.kernel;
-  const uint64_t grid_m = L.mp / t.bm, grid_n = L.np / t.bn, tiles = grid_m * grid_n;
-  const bool bias_buf = ep.bias && !split;
-  const uint32_t nb = bias_buf ? 4 : 3;
-  if (tiles * t.split_k > 0xFFFFFFFFull) throw GpuLoweringError(spec.name + ": grid too large");
-  l.ctas = static_cast<uint32_t>(tiles * t.split_k);
-  l.threads = tc_threads(t);
-  l.shared_bytes = tc_shared_bytes(t, spec.in);
-  l.nbufs = nb;
-  l.bases.resize(size_t(l.ctas) * nb);
-  // Split-major; inside a split the grouped raster (gemm_select.h).
-  for (uint64_t c = 0; c < l.ctas; ++c) {
-    const uint64_t sp = c / tiles;
-    const auto [by, bx] = raster(c % tiles, grid_m, grid_n, t.group_m);
-    l.bases[c * nb + kTcBufA] = L.a + by * t.bm * L.lda + sp * L.kslice * e;
-    l.bases[c * nb + kTcBufB] = L.b + bx * t.bn * e + sp * L.kslice * L.ldb;
-    l.bases[c * nb + kTcBufC] = split ? L.work + sp * L.mp * ldw + by * t.bm * ldw + bx * t.bn * 4
-                                      : L.c + by * t.bm * L.ldc + bx * t.bn * ce;
-    if (bias_buf) l.bases[c * nb + kTcBufBias] = L.bias + bx * t.bn * 4;
-  }
+  plan.kernel = build(t, L.kslice, L.lda, L.ldb, first_pass_ldc(L, t), split ? TcEpilogue{} : ep);
+  build_gemm_launches(spec, ep, tc_shared_bytes(t, spec.in), plan);
   if (plan.kernel.regs_per_thread > cfg.occupancy.max_registers_per_thread)
     throw GpuLoweringError(spec.name + ": kernel needs " + std::to_string(plan.kernel.regs_per_thread) + " registers");
-  if (!split) return;
-
-  const uint32_t rr = splitk_reduce_rows(spec.m, t.bm, t.bn);
-  plan.reduce_kernel =
-      build_splitk_reduce(ReduceDesc{spec.name + "_splitk_reduce", t.split_k, t.bn, rr, ldw, L.mp * ldw, ep});
-  Launch& r = plan.reduce;
-  r.kernel = &plan.reduce_kernel;
-  const uint64_t rows = (spec.m + rr - 1) / rr;
-  r.ctas = static_cast<uint32_t>(rows * grid_n);
-  r.threads = splitk_reduce_threads(rr, t.bn);
-  r.shared_bytes = 0;
-  r.nbufs = 3;
-  r.bases.resize(size_t(r.ctas) * 3);
-  for (uint64_t c = 0; c < r.ctas; ++c) {
-    const uint64_t ry = c / grid_n, rx = c % grid_n;
-    r.bases[c * 3 + kRedBufP] = L.work + ry * rr * ldw + rx * t.bn * 4;
-    r.bases[c * 3 + kRedBufC] = L.c + ry * rr * L.ldc + rx * t.bn * 4;
-    r.bases[c * 3 + kRedBufBias] = L.bias + rx * t.bn * 4;
-  }
 }
 
 void stage_inputs(const GpuGemmLayout& l, const GpuGemmSpec& spec, const uint8_t* a, const uint8_t* b,

@@ -28,8 +28,13 @@
 //   (tc_reference.h) computes the same independently.
 // The main loop is shared with the implicit-GEMM convolution (tc_mainloop.h,
 // conv_implicit.h).
+// * 16-bit C (TcEpilogue::out16): after bias, residual and activation each
+//   fp32 result is rounded once to `in` (half_io.h: F2F for fp16, integer
+//   round-to-nearest-even for bf16), packed in pairs into the f16
+//   accumulator layout and stored; a fused residual is then read as 16-bit
+//   fragments and widened. Under split-K the reduction does the same.
 // Values: A, B row-major in `in` (fp16, bf16 or int8); C row-major fp32,
-// fp16 (acc = f16) or int32; bias fp32.
+// fp16 (acc = f16, or out16: `in`) or int32; bias fp32.
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -52,12 +57,18 @@ using GpuLoweringError = lowering::LoweringError;
 // Applied to the fp32 accumulators before the store: y = act(acc + bias[col]).
 // With `residual`: y = act((acc + bias[col]) + res[row][col]), each add an
 // fp32 round to nearest (a residual add fused as inference stacks fuse it;
-// res is fp32 in C's layout; the implicit-GEMM convolution only).
+// res in C's type, layout and pitch; the implicit-GEMM convolution, the
+// GEMM kernels and the split-K reduction; not the 2:4 sparse kernels).
 struct TcEpilogue {
   bool bias = false;
   Activation act = Activation::none;
   float p0 = 0, p1 = 6;  // the activation's parameters (clip: lo, hi)
   bool residual = false;
+  // C in the input's 16-bit type (fp16/bf16, fp32 accumulation): the fp32
+  // result of bias, residual and activation rounded once to 16 bits
+  // (half_io.h) as the last step; a fused residual is then read in that
+  // type too (the producer's 16-bit output). False: raw fp32 C.
+  bool out16 = false;
   bool active() const { return bias || residual || act != Activation::none; }
 };
 
@@ -97,6 +108,7 @@ struct GpuGemmLayout {
   uint64_t mp = 0, np = 0, kp = 0;  // padded sizes
   uint64_t a = 0, b = 0, c = 0;     // byte addresses
   uint64_t bias = 0;                // np fp32 values (zero padded), when the epilogue adds a bias
+  uint64_t res = 0;                 // a fused residual (ep.residual): mp x np in C's type and pitch
   uint64_t lda = 0, ldb = 0, ldc = 0;  // row pitches in bytes
   uint32_t a_width = 16, b_width = 16, c_width = 16;  // widest global access their alignment allows
   uint64_t bytes = 0;               // device memory used
@@ -135,7 +147,8 @@ struct GpuGemmPlan {
 // raster; spec.tiling when set) and builds it and its launch(es). Throws
 // GpuLoweringError when the config lacks the input type's tensor path or the
 // kernel cannot fit an SM. `ep`: the fused epilogue (fp32 accumulation only;
-// a bias adds buffer 3; under split-K the reduction applies it).
+// a bias adds buffer 3, a residual buffer 4 (layout.res); under split-K the
+// reduction applies it).
 void lower_gemm_tc(const xpu::gpu::GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& plan,
                    const TcEpilogue& ep = {});
 // The tile of the implicit-GEMM convolution, whose CTAs find their rows from
@@ -160,6 +173,6 @@ void stage_b(const GpuGemmLayout& l, uint64_t k, uint64_t n, const uint8_t* b, x
 // n fp32 bias values (after stage_inputs, which zeroes the padding).
 void stage_bias(const GpuGemmLayout& l, uint64_t n, const float* bias, xpu::gpu::GlobalMemory& mem);
 // Bytes per element of C.
-uint32_t out_bytes(const GpuGemmSpec& spec);
+uint32_t out_bytes(const GpuGemmSpec& spec, const TcEpilogue& ep = {});
 
 }  // namespace xpu::lowering::gpu

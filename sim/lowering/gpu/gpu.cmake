@@ -5,6 +5,7 @@
 add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/gemm_tc.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gemm_select.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/gemm_grid.cpp
   ${CMAKE_CURRENT_LIST_DIR}/splitk_reduce.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gemm_sm80.cpp
   ${CMAKE_CURRENT_LIST_DIR}/sm80_mainloop.cpp
@@ -15,6 +16,7 @@ add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/tc_reference.cpp
   ${CMAKE_CURRENT_LIST_DIR}/nn_kernels.cpp
   ${CMAKE_CURRENT_LIST_DIR}/activation.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/half_io.cpp
   ${CMAKE_CURRENT_LIST_DIR}/network.cpp
   ${CMAKE_CURRENT_LIST_DIR}/network_matrix.cpp
   ${CMAKE_CURRENT_LIST_DIR}/network_map.cpp
@@ -25,5 +27,6 @@ add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/flash_attention.cpp
   ${CMAKE_CURRENT_LIST_DIR}/network_attention.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gemv.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/gemv_w8.cpp
   ${CMAKE_CURRENT_LIST_DIR}/network_gemv.cpp)
 target_link_libraries(xpusim_lowering_gpu PUBLIC xpusim_gpu xpusim_numerics xpusim_workload)

@@ -1,5 +1,7 @@
 #include "sim/lowering/gpu/llm_kernels.h"
 
+#include <limits>
+
 #include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/numerics/float_bits.h"
 #include "sim/numerics/fp16.h"
@@ -103,6 +105,89 @@ void lower_rmsnorm_vec(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
   l.threads = T;
   l.shared_bytes = T * 4;
   set_bases(l, static_cast<uint32_t>(s.rows), 3, {&s.x, &s.y}, {0, 0, s.scale});
+}
+
+namespace {
+
+// Threads and 16-byte loads per thread of the argmax kernel: the most
+// threads (all loads of the row in flight at once) whose registers fit the
+// SM; 0 threads when none does.
+struct ArgmaxShape {
+  uint32_t threads = 0, per = 0;
+};
+ArgmaxShape argmax_shape(const GpuConfig& cfg, uint64_t n) {
+  if (n == 0 || n % 4 != 0 || n >= (1u << 23)) return {};  // indices exact as floats below 2^23
+  uint32_t first = 32;  // a power of two (the tree), no more than the row needs
+  while (first < 1024 && first < n / 4) first *= 2;
+  for (uint32_t t = first; t >= 32; t /= 2) {
+    const uint64_t per = (n / 4 + t - 1) / t;
+    const uint64_t regs = 4 * per + 12;
+    if (regs <= cfg.occupancy.max_registers_per_thread && t * regs <= cfg.occupancy.max_registers &&
+        t <= cfg.occupancy.max_threads)
+      return {t, static_cast<uint32_t>(per)};
+  }
+  return {};
+}
+
+}  // namespace
+
+bool argmax_vectorizes(const GpuConfig& cfg, uint64_t n) { return argmax_shape(cfg, n).threads != 0; }
+
+void lower_argmax_vec(const GpuConfig& cfg, const RowSpec& s, NnPlan& plan) {
+  const ArgmaxShape sh = argmax_shape(cfg, s.n);
+  if (s.op != RowOp::argmax || sh.threads == 0 || s.rows == 0 || s.x.size() != s.rows || s.y.size() != s.rows ||
+      s.rows > 0xFFFFFFFFull)
+    throw GpuLoweringError("argmax kernel: malformed spec");
+  const uint32_t T = sh.threads, per = sh.per;
+  const uint64_t vecs = s.n / 4;
+  const int32_t ninf = static_cast<int32_t>(float_to_bits(-std::numeric_limits<float>::infinity()));
+  KernelBuilder kb("row_argmax_vec");
+  const uint8_t tid = kb.reg(), off = kb.reg(), soff = kb.reg(), acc = kb.reg(), v = kb.reg(), nb = kb.reg(),
+                w = kb.reg(), a = kb.reg(), b = kb.reg();
+  const uint8_t x = kb.reg(4 * per);
+  const uint8_t p = kb.pred(), q = kb.pred();
+  kb.s2r(tid, Special::tid);
+  kb.alui(Op::shl, off, tid, 4);
+  kb.alui(Op::shl, soff, tid, 2);
+  for (uint32_t i = 0; i < per; ++i) {
+    const uint8_t xi = static_cast<uint8_t>(x + 4 * i);
+    if (uint64_t(T) * (i + 1) > vecs) {  // lanes past the row hold NaN: ignored by fmax, never equal
+      for (uint32_t e = 0; e < 4; ++e)
+        kb.mov(static_cast<uint8_t>(xi + e), static_cast<int32_t>(float_to_bits(std::numeric_limits<float>::quiet_NaN())));
+      kb.setpi(Op::isetp, p, Cmp::lt, tid, static_cast<int32_t>(vecs - uint64_t(T) * i));
+      kb.ldg(xi, 0, off, static_cast<int32_t>(i * T * 16), 16).guard = p;
+    } else {
+      kb.ldg(xi, 0, off, static_cast<int32_t>(i * T * 16), 16);
+    }
+  }
+  kb.mov(acc, ninf);
+  for (uint32_t e = 0; e < 4 * per; ++e) kb.alu(Op::fmax, acc, acc, static_cast<uint8_t>(x + e));
+  emit_cta_reduce(kb, acc, Op::fmax, T, tid, soff, a, b, q, true);
+  kb.mov_r(v, acc);
+  // nb = -float(4 tid): float(k) = bits(0x4B000000 | k) - 2^23, exact below 2^23.
+  kb.alui(Op::shl, nb, tid, 2);
+  kb.alui(Op::or_, nb, nb, 0x4B000000);
+  kb.alui(Op::fadd, nb, nb, static_cast<int32_t>(float_to_bits(-8388608.0f)));
+  kb.alui(Op::fmul, nb, nb, static_cast<int32_t>(float_to_bits(-1.0f)));
+  kb.mov(acc, ninf);
+  for (uint32_t i = 0; i < per; ++i)
+    for (uint32_t e = 0; e < 4; ++e) {
+      const uint8_t xe = static_cast<uint8_t>(x + 4 * i + e);
+      kb.setp(Op::fsetp, q, Cmp::eq, xe, v);
+      kb.alui(Op::fadd, w, nb, static_cast<int32_t>(float_to_bits(-float(4ull * T * i + e))));  // -index
+      kb.alu(Op::fmax, acc, acc, w).guard = q;
+    }
+  emit_cta_reduce(kb, acc, Op::fmax, T, tid, soff, a, b, q, false);
+  kb.alui(Op::fmul, acc, acc, static_cast<int32_t>(float_to_bits(-1.0f)));
+  kb.setpi(Op::isetp, q, Cmp::eq, tid, 0);
+  kb.stg(1, kRZ, 0, acc).guard = q;
+  kb.exit();
+  plan.kernel = kb.finish();
+  Launch& l = plan.launch;
+  l.kernel = &plan.kernel;
+  l.threads = T;
+  l.shared_bytes = T * 4;
+  set_bases(l, static_cast<uint32_t>(s.rows), 2, {&s.x, &s.y}, {});
 }
 
 }  // namespace xpu::lowering::gpu

@@ -36,4 +36,14 @@ void lower_rope(const xpu::gpu::GpuConfig& cfg, const RopeSpec& s, NnPlan& plan)
 bool rmsnorm_vectorizes(uint64_t n);
 void lower_rmsnorm_vec(const xpu::gpu::GpuConfig& cfg, const RowSpec& s, NnPlan& plan);
 
+// Greedy argmax over a row of logits (n a multiple of 4) with every load in
+// flight: a CTA of up to 1024 threads per row, thread t holds the 16-byte
+// loads t, t + T, ... in registers; the row's maximum by a tree over the CTA
+// (fmax ignores NaN), then the largest -index among the thread's elements
+// equal to it, a second tree, y = -that: the same result, bit for bit, as
+// the generic row kernel (one 4-byte load per loop trip, the row read twice:
+// 63 us for a 32000-entry vocabulary on the A100 configuration).
+bool argmax_vectorizes(const xpu::gpu::GpuConfig& cfg, uint64_t n);
+void lower_argmax_vec(const xpu::gpu::GpuConfig& cfg, const RowSpec& s, NnPlan& plan);
+
 }  // namespace xpu::lowering::gpu

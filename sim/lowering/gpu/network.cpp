@@ -38,8 +38,8 @@ void split_rows(MapSpec& s, uint64_t cap) {
   t.out.clear();
   for (uint64_t r = 0; r < s.rows; ++r)
     for (uint64_t j = 0; j < parts; ++j) {
-      for (size_t o = 0; o < s.in.size(); ++o) t.in[o].push_back(s.in[o][r] + j * nc * s.stride[o] * 4);
-      t.out.push_back(s.out[r] + j * nc * 4);
+      for (size_t o = 0; o < s.in.size(); ++o) t.in[o].push_back(s.in[o][r] + j * nc * s.stride[o] * s.in_bytes(o));
+      t.out.push_back(s.out[r] + j * nc * act_bytes(s.io));
     }
   s = std::move(t);
 }
@@ -55,11 +55,12 @@ std::string GpuLayerPlan::kernel_config() const {
                                 " on the GPU backend");
 }
 
-uint64_t LayerBuild::input(size_t i) {
+uint64_t LayerBuild::input(size_t i, uint32_t bytes) {
   if (l.inputs[i].empty()) return uint64_t(0);
+  L.in_bytes[i] = bytes ? bytes : eb();
   for (size_t j = 0; j < i; ++j)
     if (l.inputs[j] == l.inputs[i]) return L.in_addr[i] = L.in_addr[j];
-  return L.in_addr[i] = mem.take(workload::numel(in_shape(i)) * 4);
+  return L.in_addr[i] = mem.take(workload::numel(in_shape(i)) * L.in_bytes[i]);
 }
 
 void LayerBuild::contiguous_map(const GpuActivation& a) {
@@ -71,13 +72,14 @@ void LayerBuild::contiguous_map(const GpuActivation& a) {
   s.act = a.act;
   s.p0 = a.p0;
   s.p1 = a.p1;
+  s.io = L.io;
   s.rows = rows;
   s.n = n;
   s.in.assign(1, {});
   s.stride = {1};
   for (uint64_t r = 0; r < rows; ++r) {
-    s.in[0].push_back(x + r * n * 4);
-    s.out.push_back(L.out_addr + r * n * 4);
+    s.in[0].push_back(x + r * n * eb());
+    s.out.push_back(L.out_addr + r * n * eb());
   }
   split_rows(s, row_cap(cfg, count));
   lower_map(cfg, s, L.nn);
@@ -86,6 +88,10 @@ void LayerBuild::contiguous_map(const GpuActivation& a) {
 void lower_layer(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, const workload::Layer& l, DType dtype,
                  GpuLayerPlan& L, const TcEpilogue& ep) {
   LayerBuild b(cfg, w, l, L);
+  // Activations between the SIMT kernels in the run's 16-bit type (the
+  // decoder's own row kernels, network_llm.cpp, keep fp32).
+  const bool llm = l.op == OpKind::rmsnorm || l.op == OpKind::rope || l.op == OpKind::gather || l.op == OpKind::argmax;
+  if (is_act16(dtype) && !llm) L.io = dtype;
   const size_t at = size_t(&l - w.layers.data());
   if (at < w.layers.size() && &w.layers[at] == &l)
     if (const auto c = attention_chain(cfg, w, at, dtype); c && (c->prefix == at || c->first == at)) {

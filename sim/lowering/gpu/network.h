@@ -11,7 +11,14 @@
 // - depthwise convs and pooling on the SIMT pipes (network_rows.cpp);
 // - softmax, layernorm and global average pooling as row kernels
 //   (network_rows.cpp); elementwise ops, batchnorm, concat and transposes as
-//   map kernels (network_map.cpp), all on fp32 tensors (nn_kernels.h);
+//   map kernels (network_map.cpp) (nn_kernels.h);
+// - on fp16/bf16 runs every activation between kernels is 16-bit: the
+//   conv/GEMM epilogues round their fp32 result once and write 16-bit C
+//   (TcEpilogue::out16; fp32 C on 2:4 sparse kernels), the SIMT kernels read
+//   and write 16-bit (GpuLayerPlan::io), pooling in NHWC; softmax and
+//   layernorm single-pass (rows up to 4096). int8 and fp32 runs keep 32-bit
+//   tensors, and so do the decoder's own kernels (GEMV, fused attention,
+//   rmsnorm, rope, gather, argmax: network_llm.cpp, network_gemv.cpp);
 // - reshape/flatten as views (no kernel);
 // - a decoder's attention chain as one flash-attention kernel where the
 //   workload asks for it (network_attention.cpp), and its matrix products
@@ -27,6 +34,7 @@
 #include "sim/lowering/gpu/flash_attention.h"
 #include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/lowering/gpu/gemv.h"
+#include "sim/lowering/gpu/gemv_w8.h"
 #include "sim/lowering/gpu/nn_kernels.h"
 #include "sim/numerics/mac.h"
 #include "sim/workload/workload.h"
@@ -51,6 +59,9 @@ struct GpuLayerPlan {
   bool is_gemv = false;  // a decode-step matrix product as a GEMV (gemv.h; kernel in nn)
   GemvSpec gemv_spec;
   GemvLayout gemv;
+  bool is_gemv_w8 = false;  // the same with int8 weights (gemv_w8.h; kernel in nn)
+  GemvW8Spec gemv_w8_spec;
+  GemvW8Layout gemv_w8;
   ConvSpec conv;
   ConvPlan conv_plan;
   GpuGemmSpec spec;
@@ -58,6 +69,15 @@ struct GpuLayerPlan {
   uint64_t count = 1, batch_bytes = 0;
   NnPlan nn;
   std::vector<uint64_t> in_addr;  // per layer input (0: absent)
+  std::vector<uint32_t> in_bytes;  // per layer input: bytes per element (2: 16-bit activation, 4: fp32)
+  // SIMT kernels (map, row, pool): the activations' type (fp32, or the
+  // run's fp16/bf16: half_io.h); the output is of this type.
+  DType io = DType::fp32;
+  // Pooling on 16-bit runs: input 0 and the output (4-D NCHW tensors) are
+  // NHWC in device memory, as the convolutions write and read them.
+  bool nhwc = false;
+  // GEMM views and convolutions: the epilogue built (out16: 16-bit C).
+  TcEpilogue ep;
   uint64_t out_addr = 0, bytes = 0;
   uint64_t bn_s = 0, bn_t = 0;      // batchnorm: folded per-channel scale and shift
   double tol_abs = 0, tol_rel = 0;  // against the fp32 reference (0, 0: bit-exact)

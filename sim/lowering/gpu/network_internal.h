@@ -61,13 +61,17 @@ struct LayerBuild {
   LayerBuild(const xpu::gpu::GpuConfig& c, const workload::Workload& wl, const workload::Layer& layer, GpuLayerPlan& plan)
       : cfg(c), w(wl), l(layer), L(plan), out(layer.out_shape), count(workload::numel(layer.out_shape)) {
     L.in_addr.assign(l.inputs.size(), 0);
+    L.in_bytes.assign(l.inputs.size(), 4);
   }
   const Shape& in_shape(size_t i) const { return w.tensor(l.inputs.at(i)).shape; }
-  // Device address of input i; an operand named twice (add [x, x], concat
+  // Bytes of an activation element (L.io: fp32, or the run's 16-bit type).
+  uint32_t eb() const { return act_bytes(L.io); }
+  // Device address of input i, of `bytes` per element (0: an activation,
+  // eb(); 4: an fp32 parameter); an operand named twice (add [x, x], concat
   // [a, a]) is one buffer: the host stages each distinct tensor once.
-  uint64_t input(size_t i);
-  // The layer's output buffer (fp32).
-  uint64_t output() { return L.out_addr = mem.take(count * 4); }
+  uint64_t input(size_t i, uint32_t bytes = 0);
+  // The layer's output buffer (L.io elements).
+  uint64_t output() { return L.out_addr = mem.take(count * eb()); }
   // A map of activation `a` over the whole contiguous input.
   void contiguous_map(const GpuActivation& a);
 

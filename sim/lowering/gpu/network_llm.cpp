@@ -40,6 +40,9 @@ void LayerBuild::llm_op() {
       if (l.op == OpKind::rmsnorm && rmsnorm_vectorizes(n)) {
         L.kernel = "row_rmsnorm_vec";
         lower_rmsnorm_vec(cfg, s, L.nn);
+      } else if (l.op == OpKind::argmax && argmax_vectorizes(cfg, n)) {
+        L.kernel = "row_argmax_vec";
+        lower_argmax_vec(cfg, s, L.nn);
       } else {
         lower_rows(cfg, s, L.nn);
       }

@@ -9,7 +9,7 @@ namespace xpu::lowering::gpu {
 
 // Elementwise functions, add/mul with broadcasting, batchnorm (folded to a
 // per-channel affine map), concat, transposes and views: map kernels on
-// fp32 tensors (nn_kernels.h).
+// tensors of the layer's io type (nn_kernels.h).
 void LayerBuild::map_op() {
   switch (l.op) {
     XPU_ACTIVATION_CASES {
@@ -24,7 +24,7 @@ void LayerBuild::map_op() {
     case OpKind::mul: {
       L.kernel = l.op == OpKind::add ? "map_add" : "map_mul";
       const uint64_t a = input(0), b = input(1);
-      L.out_addr = mem.take(count * 4);
+      output();
       // Align both operands to the output's rank; a row is the longest
       // suffix over which each operand is either whole or broadcast.
       const size_t r = out.size();
@@ -48,6 +48,7 @@ void LayerBuild::map_op() {
       const auto sta = strides_of(sa), stb = strides_of(sb), sto = strides_of(out);
       MapSpec s;
       s.op = l.op == OpKind::add ? MapOp::add : MapOp::mul;
+      s.io = L.io;
       s.rows = rows;
       s.n = n;
       s.in.assign(2, {});
@@ -60,9 +61,9 @@ void LayerBuild::map_op() {
           if (sa[d] != 1) oa += idx * uint64_t(sta[d]);
           if (sb[d] != 1) ob += idx * uint64_t(stb[d]);
         }
-        s.in[0].push_back(a + oa * 4);
-        s.in[1].push_back(b + ob * 4);
-        s.out.push_back(L.out_addr + row * n * 4);
+        s.in[0].push_back(a + oa * eb());
+        s.in[1].push_back(b + ob * eb());
+        s.out.push_back(L.out_addr + row * n * eb());
       }
       split_rows(s, row_cap(cfg, count));
       lower_map(cfg, s, L.nn);
@@ -75,22 +76,23 @@ void LayerBuild::map_op() {
       const Shape& X = in_shape(0);
       if (X.size() < 2) unsupported(l, "batchnorm needs [N, C, ...]");
       const uint64_t x = input(0);
-      for (size_t i = 1; i < l.inputs.size(); ++i) input(i);
+      for (size_t i = 1; i < l.inputs.size(); ++i) input(i, 4);  // fp32 parameters
       const uint64_t C = uint64_t(X[1]), N = uint64_t(X[0]), plane = count / (N * C);
       L.bn_s = mem.take(C * 4);
       L.bn_t = mem.take(C * 4);
-      L.out_addr = mem.take(count * 4);
+      output();
       MapSpec s;
       s.op = MapOp::affine;
+      s.io = L.io;
       s.rows = N * C;
       s.n = plane;
       s.in.assign(3, {});
       s.stride = {1, 0, 0};
       for (uint64_t r = 0; r < N * C; ++r) {
-        s.in[0].push_back(x + r * plane * 4);
+        s.in[0].push_back(x + r * plane * eb());
         s.in[1].push_back(L.bn_s + (r % C) * 4);
         s.in[2].push_back(L.bn_t + (r % C) * 4);
-        s.out.push_back(L.out_addr + r * plane * 4);
+        s.out.push_back(L.out_addr + r * plane * eb());
       }
       split_rows(s, row_cap(cfg, count));
       lower_map(cfg, s, L.nn);
@@ -114,16 +116,17 @@ void LayerBuild::map_op() {
       // In place: operand 0 already lies in the output buffer (staged there
       // by the check); only the others are copied.
       const size_t first = l.attrs.in_place ? 1 : 0;
-      if (first == 1) L.out_addr = mem.take(count * 4);
+      if (first == 1) output();
       for (size_t t = first; t < l.inputs.size(); ++t) {
         if (l.inputs[t].empty()) unsupported(l, "absent concat operand");
         base[t] = input(t);
         g = std::gcd(g, uint64_t(in_shape(t).at(axis)) * inner);
       }
-      if (first == 0) L.out_addr = mem.take(count * 4);
+      if (first == 0) output();
       if (g == 0) unsupported(l, "empty concat");
       MapSpec s;
       s.op = MapOp::copy;
+      s.io = L.io;
       s.n = g;
       s.in.assign(1, {});
       s.stride = {1};
@@ -132,8 +135,8 @@ void LayerBuild::map_op() {
         const uint64_t tl = uint64_t(in_shape(t).at(axis)), block = tl * inner;
         for (uint64_t o = 0; o < outer && t >= first; ++o)
           for (uint64_t j = 0; j < block; j += g) {
-            s.in[0].push_back(base[t] + (o * block + j) * 4);
-            s.out.push_back(L.out_addr + ((o * len + offset) * inner + j) * 4);
+            s.in[0].push_back(base[t] + (o * block + j) * eb());
+            s.out.push_back(L.out_addr + ((o * len + offset) * inner + j) * eb());
           }
         offset += tl;
       }
@@ -153,7 +156,7 @@ void LayerBuild::map_op() {
       L.kernel = "map_copy";
       const Shape& X = in_shape(0);
       const uint64_t x = input(0);
-      L.out_addr = mem.take(count * 4);
+      output();
       std::vector<int64_t> perm = l.attrs.perm;
       if (perm.empty())
         for (size_t d = X.size(); d-- > 0;) perm.push_back(int64_t(d));
@@ -162,6 +165,7 @@ void LayerBuild::map_op() {
       const uint64_t n = uint64_t(out[r - 1]), rows = count / n;
       MapSpec s;
       s.op = MapOp::copy;
+      s.io = L.io;
       s.rows = rows;
       s.n = n;
       s.in.assign(1, {});
@@ -173,8 +177,8 @@ void LayerBuild::map_op() {
           rem %= uint64_t(so[d]);
           off += idx * uint64_t(sx[size_t(perm[d])]);
         }
-        s.in[0].push_back(x + off * 4);
-        s.out.push_back(L.out_addr + row * n * 4);
+        s.in[0].push_back(x + off * eb());
+        s.out.push_back(L.out_addr + row * n * eb());
       }
       split_rows(s, row_cap(cfg, count));
       lower_map(cfg, s, L.nn);

@@ -89,7 +89,11 @@ Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w,
     f.layers.push_back(j);
     t = w.layers[j++].output();
   }
-  if (!gemm && j < w.layers.size() && w.layers[j].op == OpKind::add && w.layers[j].inputs.size() == 2) {
+  // A GEMM's residual: not where its layer may run as the GEMV kernel
+  // (params.gemv: decoder workloads), whose epilogue has no residual add.
+  const auto gv = w.params.find("gemv");
+  const bool gemm_res = gemm && w.sparsity != "2:4" && (gv == w.params.end() || gv->second != 1);
+  if ((!gemm || gemm_res) && j < w.layers.size() && w.layers[j].op == OpKind::add && w.layers[j].inputs.size() == 2) {
     // A residual add: t is one operand, the other a same-shaped tensor that
     // exists before layer i runs (a graph input, a constant, or an earlier
     // layer's output), so the epilogue can read it.
@@ -105,12 +109,19 @@ Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w,
     if (ready && uses == 1 && w.tensor(other).shape == a.out_shape && w.tensor(t).shape == a.out_shape) {
       TcEpilogue ep = f.ep;
       ep.residual = true;
-      // Only where the convolution kernel has the residual epilogue (it fits the registers).
-      ConvSpec s = conv_spec(w, l, dtype);
-      s.ep = ep;
-      ConvPlan plan;
+      // Only where the kernel has the residual epilogue (it fits the registers).
+      TcEpilogue built = ep;
+      built.out16 = w.sparsity != "2:4";  // as matrix() builds it
       try {
-        lower_conv_implicit(cfg, s, plan);
+        if (gemm) {
+          GpuGemmPlan plan;
+          lower_gemm_tc(cfg, gemm_spec(l, dtype), plan, built);
+        } else {
+          ConvSpec s = conv_spec(w, l, dtype);
+          s.ep = built;
+          ConvPlan plan;
+          lower_conv_implicit(cfg, s, plan);
+        }
         f.ep = ep;
         f.residual = other;
         f.layers.push_back(j);
@@ -129,7 +140,12 @@ Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w,
   return f;
 }
 
-bool LayerBuild::matrix(DType dtype, const TcEpilogue& ep) {
+bool LayerBuild::matrix(DType dtype, const TcEpilogue& fused) {
+  // 16-bit runs write 16-bit C (the epilogue's one rounding point) for the
+  // next kernel, except on the 2:4 sparse kernels (fp32 C).
+  TcEpilogue ep = fused;
+  ep.out16 = is_act16(dtype) && w.sparsity != "2:4";
+  L.ep = ep;
   if (implicit_conv(cfg, w, l, dtype)) {
     auto& s = L.conv;
     s = conv_spec(w, l, dtype);

@@ -66,8 +66,13 @@ std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, co
     const GpuGemmLayout& g = L.gemm.layout;
     s = {{g.a, in(0)}, {g.b, in(1)}, {g.c, y}};
     if (g.bias > g.c) s.push_back({g.bias, own + "bias"});
+    if (L.ep.residual) s.push_back({g.res, "t:" + f.residual});
     if (L.gemm.split() && g.work > g.c) s.push_back({g.work, own + "work"});
     return to_pieces(std::move(s), L.batch_bytes, L.count, own);
+  }
+  if (L.is_gemv_w8) {
+    const GemvW8Layout& g = L.gemv_w8;
+    return to_pieces({{g.x, in(0)}, {g.w, in(1)}, {g.scale, own + "scale"}, {g.y, y}}, L.bytes, 1, own);
   }
   if (L.is_gemv) {
     s = {{L.gemv.x, in(0)}, {L.gemv.w, in(1)}, {L.gemv.y, y}};

@@ -16,13 +16,14 @@
 // left in the L2, and a weight read by several layers comes from DRAM once
 // while it stays resident.
 //
-// Layouts are still per kernel family: implicit-GEMM convolutions read
-// NHWC in the run's 16-bit type and write their fp32 accumulators; the
-// other kernels read and write fp32 (nn_kernels.h). Where a consumer's view
-// of a tensor differs from its producer's, it reads from the start of the
-// same buffer, which is sized for the largest view: the lines it touches
-// are the producer's lines where the views have equal size, a prefix or a
-// superset of them otherwise.
+// Tensors are 16-bit on fp16/bf16 runs (network.h): convolutions and
+// pooling NHWC, GEMM operands row-major, the other SIMT kernels in the
+// workload's (NCHW) order. Where a consumer's view of a tensor differs from
+// its producer's (an elementwise kernel after a convolution: NCHW after
+// NHWC; padded GEMM pitches), it reads from the start of the same buffer,
+// which is sized for the largest view: the lines it touches are the
+// producer's lines where the views have equal size, a prefix or a superset
+// of them otherwise.
 //
 // Values: a layer's operands are still drawn fresh per layer (the check
 // stages them in the layer's local layout, gpu_layer_check.h);

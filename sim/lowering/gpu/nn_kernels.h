@@ -1,13 +1,20 @@
 #pragma once
 // Network-layer kernels for the GPU model besides the GEMMs (gemm_tc.h,
 // gemm_simt.h): elementwise maps, row reductions (softmax, layernorm, global
-// average pooling) and 2-D pooling, on fp32 tensors in device memory. Every
+// average pooling) and 2-D pooling, on fp32 or 16-bit (fp16/bf16) tensors in
+// device memory (`io`). 16-bit tensors are read with 2-byte loads and widened
+// (exact); all math is fp32; the rounding point is the one conversion of each
+// result before its store (half_io.h), so a kernel's 16-bit output is its
+// fp32 output rounded once. Parameters (batchnorm's folded scale and shift,
+// layernorm's scale and bias, depthwise weights) stay fp32. Every
 // kernel runs functionally on the model (values) and is timed like any
 // other; except pooling none reads %ctaid: per-CTA buffer bases carry the
 // CTA's rows, so they qualify for the fast path (fast_path.h).
 //
 // Arithmetic and its distance to the fp32 reference executor
-// (sim/workload/reference_executor.h), as checked by tests/gpu/test_gpu_nn.cpp:
+// (sim/workload/reference_executor.h), as checked by tests/gpu/test_gpu_nn.cpp
+// (16-bit io: against the reference rounded at the same point; exact ops stay
+// exact, the others may differ by one 16-bit step more):
 //   activation functions: activation.h
 //   add, mul, copies (reshape, flatten, transpose)
 //       bit-exact: FADD, FMUL are IEEE single operations.
@@ -28,6 +35,7 @@
 #include "models/gpu/isa.h"
 #include "models/gpu/kernel_builder.h"
 #include "sim/lowering/gpu/activation.h"
+#include "sim/lowering/gpu/half_io.h"
 
 namespace xpu::lowering::gpu {
 
@@ -37,10 +45,16 @@ struct NnPlan {
 };
 
 // Elementwise over `rows` rows of `n` elements: row r reads operand o at
-// base[o][r] + i * stride[o] * 4 and writes y at out[r] + i * 4.
+// base[o][r] + i * stride[o] * in_bytes(o) and writes y at out[r] + i * eb,
+// eb = act_bytes(io) (half_io.h).
 enum class MapOp { act, add, mul, affine, copy };
 struct MapSpec {
   MapOp op = MapOp::copy;
+  // Type of x, add/mul's b and y: fp32, or fp16/bf16 (2-byte loads widened
+  // to fp32, the result rounded once to 16 bits before its store; a copy
+  // moves the bits). Affine's scale and shift stay fp32 (folded parameters).
+  DType io = DType::fp32;
+  uint32_t in_bytes(size_t o) const { return op == MapOp::affine && o > 0 ? 4u : act_bytes(io); }
   Activation act = Activation::none;  // act: the function (activation.h) and its parameters
   float p0 = 0, p1 = 0;
   uint64_t rows = 0, n = 0;
@@ -51,7 +65,12 @@ struct MapSpec {
 };
 void lower_map(const xpu::gpu::GpuConfig& cfg, const MapSpec& s, NnPlan& plan);
 
-// One CTA of 128 threads per row of n elements at x[r] (y[r] out).
+// One CTA of 128 threads per row of n elements at x[r] (y[r] out), of type
+// io (x, y; scale and bias fp32). With a 16-bit io, softmax and layernorm
+// are single-pass when a row fits 32 registers a thread (n <= 4096): one
+// read of the row into registers, fp32 math there, one rounded write (the
+// only rounding point); longer 16-bit rows are refused (the lowering runs
+// them as fp32 rows). mean reads 16-bit and rounds its one result.
 // rmsnorm: tree sum of x*x (FFMA), mean = sum (1/n), rsq(mean + eps), x inv
 // scale; argmax: y[r] is one element, the first index of the row's maximum
 // as a float (bit-exact).
@@ -60,6 +79,7 @@ struct RowSpec {
   RowOp op = RowOp::softmax;
   uint64_t rows = 0, n = 0;
   float eps = 1e-5f;
+  DType io = DType::fp32;
   std::vector<uint64_t> x, y;  // per row (mean: y[r] is one element)
   uint64_t scale = 0, bias = 0;  // layernorm, rmsnorm: n-element vectors (bias 0 with has_bias false)
   bool has_bias = false;
@@ -81,7 +101,20 @@ struct PoolSpec {
   uint64_t planes = 0;
   int64_t h = 0, w = 0, ho = 0, wo = 0;
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, pb = 0, pr = 0;
-  uint64_t x = 0, y = 0;  // plane p at x + p h w 4, y + p ho wo 4
+  uint64_t x = 0, y = 0;  // plane p at x + p h w eb, y + p ho wo eb
+  // Type of x and y (eb = act_bytes(io)): 16-bit loads widened, the result
+  // rounded once; depthwise weights and bias stay fp32.
+  DType io = DType::fp32;
+  // NHWC instead (max/avg pooling only): x is planes / channels images of
+  // h x w x channels, y of ho x wo x channels. Threads run over channels
+  // (a warp reads 32 consecutive channels of one pixel: coalesced, as
+  // cuDNN's NHWC pooling), one CTA per (image, output row, run of output
+  // columns, block of 32 to 128 channels), sized for 8 CTAs per SM; the
+  // run's columns in a loop, each column's window taps all loaded before
+  // they are reduced (row-major order), row and column validity hoisted.
+  // The output row and run come from %ctaid (IMUL/SHR division), so no
+  // fast path.
+  bool nhwc = false;
 };
 void lower_pool(const xpu::gpu::GpuConfig& cfg, const PoolSpec& s, NnPlan& plan);
 

@@ -168,7 +168,13 @@ Kernel build_sm80_kernel(const TcKernelDesc& d, uint32_t S, ATileSource& src) {
   kb.alui(Op::imul, rB, tmp2, int32_t(kmaj ? t.wn * sb : t.wn * e));
   kb.alui(Op::iadd, rB, rB, int32_t(a_bytes));
   kb.alui(Op::imul, tmp2, tmp2, int32_t(t.wn * ce));
-  kb.alu(Op::iadd, rC, rC, tmp2);
+  if (d.ep.out16) {
+    // 16-bit C (tc_mainloop.h): half the column bytes; tmp2 stays the fp32 bias offset.
+    kb.alui(Op::shr, tmp, tmp2, 1);
+    kb.alu(Op::iadd, rC, rC, tmp);
+  } else {
+    kb.alu(Op::iadd, rC, rC, tmp2);
+  }
   if (d.ep.bias) {
     // Lane l's columns of a fragment start at 2 (l % 4) (bias_run 2): 8 (l % 4) bytes, + the warp column.
     if (run != 2 || ce != 4) throw InternalError(d.name + ": the sm80 bias epilogue assumes mma.sync's C layout");
@@ -235,7 +241,9 @@ Kernel build_sm80_kernel(const TcKernelDesc& d, uint32_t S, ATileSource& src) {
   // One K tile; `copies`: issue tile t + S - 1 meanwhile; `next`: prefetch
   // into the next tile at the end (else just commit).
   auto tile = [&](bool copies, bool next) {
-    if (nb < 2 || fm % 2) throw InternalError(d.name + ": the fragment pipeline needs an even fm");
+    // A fragments alternate by mma batch, B sets by k slice; a tile's last
+    // batch prefetches into the next tile's first, which must differ.
+    if (nb % 2 || nk % 2) throw InternalError(d.name + ": the fragment pipeline needs even batch and k-slice counts");
     for (uint32_t kk = 0; kk < nk; ++kk)
       for (uint32_t i = 0; i < fm; ++i) {
         const uint32_t b = kk * fm + i;
@@ -259,6 +267,9 @@ Kernel build_sm80_kernel(const TcKernelDesc& d, uint32_t S, ATileSource& src) {
   };
 
   emit_ring(kb, ktiles, S, cnt, p, issue_tile, next_tile, tile);
+  // The skinny store (d.rows) stages C in shared memory over the ring:
+  // every warp's last fragment loads must be done first.
+  if (d.rows > 0) kb.bar();
   for (uint32_t j = 0; j < fn && d.ep.bias; ++j)
     kb.ldg(uint8_t(bias + run * j), kTcBufBias, rBias, int32_t(j * N * 4), uint8_t(run * 4));
   emit_tc_epilogue(kb, d, accs, fm, fn, TcEpilogueRegs{bias, run, rC, tmp, tmp2, cnt, p, res});

@@ -6,6 +6,7 @@
 
 #include "models/gpu/kernel_builder.h"
 #include "sim/lowering/gpu/activation.h"
+#include "sim/lowering/gpu/half_io.h"
 
 namespace xpu::lowering::gpu {
 
@@ -36,12 +37,20 @@ Kernel build_splitk_reduce(const ReduceDesc& d) {
   const uint8_t vals = kb.reg(4 * d.split * batch);
   const uint8_t bias = d.ep.bias ? kb.reg(4) : kRZ;
   const uint8_t t = kb.reg(), u = kb.reg(), m1 = kb.reg();
+  const uint8_t offc = d.ep.out16 ? kb.reg() : off;  // C's offset (16-bit C: half the byte column)
+  const uint8_t res = d.ep.residual ? kb.reg(4 * batch) : kRZ;  // per pass: 4 residual values
   const uint8_t p = kb.pred();
   kb.s2r(tid, Special::tid);
   kb.alui(Op::and_, q, tid, int32_t(cpr - 1));
   kb.alui(Op::shl, q, q, 4);  // byte column
   kb.alui(Op::shr, off, tid, int32_t(__builtin_ctz(cpr)));
   kb.alui(Op::imul, off, off, int32_t(d.ld));
+  if (d.ep.out16) {
+    kb.alui(Op::shr, offc, tid, int32_t(__builtin_ctz(cpr)));
+    kb.alui(Op::imul, offc, offc, int32_t(d.ldc));
+    kb.alui(Op::shr, u, q, 1);
+    kb.alu(Op::iadd, offc, offc, u);
+  }
   kb.alu(Op::iadd, off, off, q);
   if (d.ep.bias) kb.ldg(bias, kRedBufBias, q, 0, 16);
   const ActNeeds needs = activation_needs(d.ep.act);
@@ -57,6 +66,10 @@ Kernel build_splitk_reduce(const ReduceDesc& d) {
       const int32_t row_off = int32_t(uint64_t(p0 + j) * rows_per_pass * d.ld);
       for (uint32_t s = 0; s < d.split; ++s)
         kb.ldg(uint8_t(vals + 4 * (j * d.split + s)), kRedBufP, off, row_off + int32_t(s * d.split_bytes), 16);
+      // The residual, in flight with the partials (16-bit: 4 values in an LDG.64).
+      if (d.ep.residual)
+        kb.ldg(uint8_t(res + 4 * j), kRedBufRes, offc, int32_t(uint64_t(p0 + j) * rows_per_pass * (d.ep.out16 ? d.ldc : d.ld)),
+               d.ep.out16 ? 8 : 16);
     }
     for (uint32_t j = 0; j < nb; ++j) {
       const uint8_t acc = uint8_t(vals + 4 * j * d.split);
@@ -65,10 +78,28 @@ Kernel build_splitk_reduce(const ReduceDesc& d) {
       for (uint8_t r = 0; r < 4 && d.ep.active(); ++r) {
         const uint8_t x = uint8_t(acc + r);
         if (d.ep.bias) kb.alu(Op::fadd, x, x, uint8_t(bias + r));
+        if (d.ep.residual && d.ep.out16) {
+          emit_widen16(kb, d.in, u, uint8_t(res + 4 * j + r / 2), r % 2 == 1);
+          kb.alu(Op::fadd, x, x, u);
+        } else if (d.ep.residual) {
+          kb.alu(Op::fadd, x, x, uint8_t(res + 4 * j + r));
+        }
         if (d.ep.act != Activation::none)
           emit_activation(kb, d.ep.act, d.ep.p0, d.ep.p1, x, x, ActScratch{needs.scratch ? t : x, u, m1, p});
       }
-      kb.stg(kRedBufC, off, int32_t(uint64_t(p0 + j) * rows_per_pass * d.ld), acc, 16);
+      if (!d.ep.out16) {
+        kb.stg(kRedBufC, off, int32_t(uint64_t(p0 + j) * rows_per_pass * d.ld), acc, 16);
+        continue;
+      }
+      // The rounding point: four results to 16 bits, packed into two registers.
+      for (uint8_t h = 0; h < 2; ++h) {
+        const uint8_t lo = uint8_t(acc + 2 * h), hi = uint8_t(lo + 1);
+        emit_narrow16(kb, d.in, lo, lo, t);
+        emit_narrow16(kb, d.in, hi, hi, t);
+        kb.alui(Op::shl, hi, hi, 16);
+        kb.alu(Op::or_, uint8_t(acc + h), lo, hi);
+      }
+      kb.stg(kRedBufC, offc, int32_t(uint64_t(p0 + j) * rows_per_pass * d.ldc), acc, 8);
     }
   }
   kb.exit();

@@ -6,7 +6,9 @@
 // `rows` rows x bn columns of C (one GEMM tile column band), each thread
 // 16-byte chunks (LDG.128 per split, four FADDs each, STG.128), 32 to 128
 // threads; only the rows up to M are reduced (a GEMV's padding rows are
-// not). Buffers: 0 the partials (split s at + s x split_bytes), 1 C, 2 bias.
+// not). Buffers: 0 the partials (split s at + s x split_bytes), 1 C, 2 bias,
+// 3 a fused residual (ep.residual: C's type and pitch, added after the bias
+// as the GEMM's epilogue does: act((sum + bias) + res)).
 #include <cstdint>
 #include <string>
 
@@ -16,7 +18,7 @@
 
 namespace xpu::lowering::gpu {
 
-constexpr uint8_t kRedBufP = 0, kRedBufC = 1, kRedBufBias = 2;
+constexpr uint8_t kRedBufP = 0, kRedBufC = 1, kRedBufBias = 2, kRedBufRes = 3;
 
 struct ReduceDesc {
   std::string name;
@@ -26,6 +28,10 @@ struct ReduceDesc {
   uint64_t ld = 0;           // row pitch of partials and C, bytes (fp32)
   uint64_t split_bytes = 0;  // between two partials
   TcEpilogue ep;
+  // ep.out16: C's row pitch (16-bit C) and its type; each thread's four
+  // results rounded (half_io.h) and stored as one STG.64.
+  uint64_t ldc = 0;
+  DType in = DType::fp16;
 };
 
 xpu::gpu::Kernel build_splitk_reduce(const ReduceDesc& d);

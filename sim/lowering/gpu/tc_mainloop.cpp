@@ -6,6 +6,7 @@
 
 #include "models/gpu/mma_shape.h"
 #include "sim/common/errors.h"
+#include "sim/lowering/gpu/half_io.h"
 
 namespace xpu::lowering::gpu {
 
@@ -97,8 +98,10 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   if (!d.mma) throw InternalError(d.name + ": no tensor-core shape");
   const MmaShape& mma = *d.mma;
   const uint32_t M = mma.m(), N = mma.n(), K = mma.k_of(d.in);  // one wmma's tile
-  if (d.ep.active() && d.acc != AccType::f32)
+  if ((d.ep.active() || d.ep.out16) && d.acc != AccType::f32)
     throw GpuLoweringError(d.name + ": the fused epilogue needs fp32 accumulation");
+  if (d.ep.out16 && d.in != DType::fp16 && d.in != DType::bf16)
+    throw GpuLoweringError(d.name + ": 16-bit C needs fp16 or bf16 inputs");
   const uint32_t run = bias_run(mma, d.in);
   if (d.ep.bias && run == 0)
     throw GpuLoweringError(d.name + ": the fused bias epilogue does not support tensor-core shape " + mma.name());
@@ -202,7 +205,13 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   kb.alui(Op::imul, rB, tmp2, int32_t(t.wn * e));
   kb.alui(Op::iadd, rB, rB, int32_t(a_bytes));
   kb.alui(Op::imul, tmp2, tmp2, int32_t(t.wn * ce));
-  kb.alu(Op::iadd, rC, rC, tmp2);
+  if (d.ep.out16) {
+    // 16-bit C: half the column bytes (tmp2 stays the fp32 bias offset).
+    kb.alui(Op::shr, tmp, tmp2, 1);
+    kb.alu(Op::iadd, rC, rC, tmp);
+  } else {
+    kb.alu(Op::iadd, rC, rC, tmp2);
+  }
   if (d.ep.bias && run == 8) {
     // Lane l's C fragment columns start at 8 ((l / 4) % 2) (bias_run): 32 bytes of fp32.
     kb.alui(Op::shr, rBias, tid, 2);
@@ -287,20 +296,28 @@ void emit_tc_epilogue(KernelBuilder& kb, const TcKernelDesc& d, const std::vecto
   // fragment register e of a lane is column col0 + e % run; the residual
   // fragment, loaded like C is stored, holds the same elements), then
   // straight to global C.
-  const uint32_t M = d.mma->m(), N = d.mma->n(), ce = d.acc == AccType::f16 ? 2 : 4;
-  if (d.ep.residual && (r.res.empty() || ce != 4))
+  const uint32_t M = d.mma->m(), N = d.mma->n(), ce = d.acc == AccType::f16 || d.ep.out16 ? 2 : 4;
+  if (d.ep.residual && (r.res.empty() || d.acc != AccType::f32))
     throw GpuLoweringError(d.name + ": this kernel has no fused residual add");
   const ActNeeds needs = activation_needs(d.ep.act);
   if (needs.minus_one) kb.mov(r.cnt, fbits(-1.0f));
   // Fragments in column-major order (f = j fm + i); residual fragments are
   // loaded `slots` at a time, all before the first of them is used.
-  const uint32_t frags = d.ep.active() ? fm * fn : 0;
+  const uint32_t frags = d.ep.active() || d.ep.out16 ? fm * fn : 0;
+  // A 16-bit fragment: the fp32 one's elements, two per register (element
+  // e in half e % 2 of register e / 2, the C layout of f16 accumulators).
+  const auto half_frag = [](Frag f) {
+    f.acc = AccType::f16;
+    f.nregs = static_cast<uint8_t>(f.nregs / 2);
+    return f;
+  };
   const uint32_t slots = static_cast<uint32_t>(std::max<size_t>(1, r.res.size()));
   for (uint32_t f = 0; f < frags; ++f) {
     const uint32_t j = f / fm, i = f % fm;
     if (d.ep.residual && f % slots == 0)
       for (uint32_t g = f; g < frags && g < f + slots; ++g) {
         Frag rf = accs[(g % fm) * fn + g / fm];
+        if (d.ep.out16) rf = half_frag(rf);
         rf.reg = r.res[g - f];
         kb.wmma_load(rf, Space::global, r.rC, int32_t((g % fm) * M * d.ldc + (g / fm) * N * ce), uint32_t(d.ldc),
                      kTcBufRes);
@@ -309,9 +326,25 @@ void emit_tc_epilogue(KernelBuilder& kb, const TcKernelDesc& d, const std::vecto
     for (uint8_t e = 0; e < accs[i * fn + j].regs(); ++e) {
       const uint8_t x = uint8_t(accs[i * fn + j].reg + e);
       if (d.ep.bias) kb.alu(Op::fadd, x, x, uint8_t(r.bias + r.run * j + e % r.run));
-      if (d.ep.residual) kb.alu(Op::fadd, x, x, uint8_t(res + e));
+      if (d.ep.residual && d.ep.out16) {
+        emit_widen16(kb, d.in, r.tmp2, uint8_t(res + e / 2), e % 2 == 1);
+        kb.alu(Op::fadd, x, x, r.tmp2);
+      } else if (d.ep.residual) {
+        kb.alu(Op::fadd, x, x, uint8_t(res + e));
+      }
       if (d.ep.act != Activation::none)
         emit_activation(kb, d.ep.act, d.ep.p0, d.ep.p1, x, x, ActScratch{needs.scratch ? r.tmp : x, r.tmp2, r.cnt, r.p});
+    }
+    if (!d.ep.out16) continue;
+    // The rounding point: each fp32 result to 16 bits, packed in place
+    // (pair q into register q: registers 2q, 2q + 1 are read first).
+    const Frag& c = accs[i * fn + j];
+    for (uint8_t q = 0; 2 * q < c.regs(); ++q) {
+      const uint8_t lo = uint8_t(c.reg + 2 * q), hi = uint8_t(lo + 1);
+      emit_narrow16(kb, d.in, lo, lo, r.tmp);
+      emit_narrow16(kb, d.in, hi, hi, r.tmp);
+      kb.alui(Op::shl, hi, hi, 16);
+      kb.alu(Op::or_, uint8_t(c.reg + q), lo, hi);
     }
   }
   const GemmTiling& t = d.t;
@@ -352,8 +385,8 @@ void emit_tc_epilogue(KernelBuilder& kb, const TcKernelDesc& d, const std::vecto
   }
   for (uint32_t i = 0; i < fm; ++i)
     for (uint32_t j = 0; j < fn; ++j)
-      kb.wmma_store(accs[i * fn + j], Space::global, r.rC, int32_t(i * M * d.ldc + j * N * ce), uint32_t(d.ldc),
-                    kTcBufC, d.c_width);
+      kb.wmma_store(d.ep.out16 ? half_frag(accs[i * fn + j]) : accs[i * fn + j], Space::global, r.rC,
+                    int32_t(i * M * d.ldc + j * N * ce), uint32_t(d.ldc), kTcBufC, d.c_width);
   kb.exit();
 }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "sim/common/errors.h"
+#include "sim/lowering/gpu/half_io.h"
 
 namespace xpu::lowering::gpu {
 
@@ -62,8 +63,8 @@ std::vector<uint32_t> reference_gemm_tc(DType in, xpu::gpu::AccType acc, uint64_
 }
 
 std::vector<uint32_t> reference_gemm_tc_split(DType in, uint64_t m, uint64_t n, uint64_t k, uint64_t kslice,
-                                              uint32_t split, const uint8_t* a, const uint8_t* b) {
-  if (split <= 1) return reference_gemm_tc(in, xpu::gpu::AccType::f32, m, n, k, kslice, a, b);
+                                              uint32_t split, const uint8_t* a, const uint8_t* b, uint32_t group) {
+  if (split <= 1) return reference_gemm_tc(in, xpu::gpu::AccType::f32, m, n, k, kslice, a, b, group);
   const uint64_t e = dtype_bytes(in);
   std::vector<uint32_t> c;
   for (uint32_t s = 0; s < split; ++s) {
@@ -71,7 +72,7 @@ std::vector<uint32_t> reference_gemm_tc_split(DType in, uint64_t m, uint64_t n, 
     std::vector<uint8_t> as(m * ks * e), bs(ks * n * e);
     for (uint64_t i = 0; i < m; ++i) std::memcpy(&as[i * ks * e], a + (i * k + k0) * e, ks * e);
     std::memcpy(bs.data(), b + k0 * n * e, ks * n * e);
-    const auto p = reference_gemm_tc(in, xpu::gpu::AccType::f32, m, n, ks, kslice, as.data(), bs.data());
+    const auto p = reference_gemm_tc(in, xpu::gpu::AccType::f32, m, n, ks, kslice, as.data(), bs.data(), group);
     if (s == 0) {
       c = p;
       continue;
@@ -116,15 +117,16 @@ float epilogue_act(const TcEpilogue& ep, float y) {
 }  // namespace
 
 void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const float* bias, std::vector<uint32_t>& c,
-                        const float* res) {
-  if (!ep.active()) return;
+                        const float* res, DType in) {
+  if (!ep.active() && !ep.out16) return;
   if (ep.residual && !res) throw xpu::InternalError("reference epilogue: residual values missing");
   for (uint64_t i = 0; i < m; ++i)
     for (uint64_t j = 0; j < n; ++j) {
       float y = bits_to_float(c[i * n + j]);
       if (ep.bias) y = add_fp32(y, bias[j]);
       if (ep.residual) y = add_fp32(y, res[i * n + j]);
-      c[i * n + j] = float_to_bits(epilogue_act(ep, y));
+      y = epilogue_act(ep, y);
+      c[i * n + j] = ep.out16 ? narrow16(in, y) : float_to_bits(y);
     }
 }
 

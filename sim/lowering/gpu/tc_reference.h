@@ -33,15 +33,18 @@ std::vector<uint32_t> reference_gemm_tc(DType in, xpu::gpu::AccType acc, uint64_
 // Split-K (gemm_tc.h, splitk_reduce.h): split s (< split) is the GEMM over
 // K rows [s kslice, (s + 1) kslice) zero padded to kslice, in the order
 // above from +0; C = ((P0 + P1) + P2) + ..., one fp32 rounding per add.
-// split = 1 is reference_gemm_tc with k_padded = kslice. fp32 accumulation only.
+// split = 1 is reference_gemm_tc with k_padded = kslice. fp32 accumulation
+// only; `group` as above (each split's products in the shape's groups).
 std::vector<uint32_t> reference_gemm_tc_split(DType in, uint64_t m, uint64_t n, uint64_t k, uint64_t kslice,
-                                              uint32_t split, const uint8_t* a, const uint8_t* b);
+                                              uint32_t split, const uint8_t* a, const uint8_t* b, uint32_t group = 4);
 // The fused epilogue (gemm_tc.h) on fp32 results c (m x n words, in place):
 // y = act(c + bias[j]) with one fp32 add, relu = fmax(y, +0), clip(lo, hi) =
 // -fmax(-fmax(y, lo), -hi), as the kernel's FADD/FMNMX/FMUL compute them;
-// with ep.residual y = act((c + bias[j]) + res[i][j]), two fp32 adds.
+// with ep.residual y = act((c + bias[j]) + res[i][j]), two fp32 adds;
+// with ep.out16 each y rounded to `in` (fp16/bf16, half_io.h: c then holds
+// the 16-bit bits), res being the 16-bit residual's exact fp32 values.
 void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const float* bias, std::vector<uint32_t>& c,
-                        const float* res = nullptr);
+                        const float* res = nullptr, DType in = DType::fp16);
 // k_padded: the lowering's zero-padded K (fma(+0, +0, acc) turns -0 into +0).
 std::vector<uint32_t> reference_gemm_ffma(uint64_t m, uint64_t n, uint64_t k, uint64_t k_padded, const float* a,
                                           const float* b);

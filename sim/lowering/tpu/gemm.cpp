@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "sim/common/errors.h"
+
 namespace xpu::lowering {
 
 namespace {
@@ -50,72 +52,23 @@ bool fits_resident(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
   return bytes <= cfg.unified_buffer.capacity_bytes;
 }
 
-namespace {
-
-// Fetch of weight tile (K chunk kc, N tile nt): kk x nn elements.
-tpu::Instruction read_weights_of(const TpuGemmLayout& L, uint64_t kc, uint64_t nt, uint64_t kk, uint64_t nn, DType t) {
-  tpu::Instruction w;
-  w.op = tpu::Opcode::read_weights;
-  w.weight_addr = L.tile_addr[kc * L.n_tiles + nt];
-  w.k = static_cast<uint32_t>(kk);
-  w.n = static_cast<uint32_t>(nn);
-  w.dtype = t;
-  return w;
-}
-
-// An input-stationary array whose folds do not overlap: each stationary
-// input tile (at most C rows of A, one K chunk) serves every N tile before
-// the next one is loaded, as SCALE-Sim's IS folds do; N tile t accumulates
-// into accumulator rows t * C (alternating halves per input tile).
-void emit_is_input_major(std::vector<tpu::Instruction>& code, const tpu::TpuConfig& cfg, const GemmSpec& spec,
-                         const TpuGemmLayout& L, uint64_t abuf, uint64_t cbuf, uint64_t rows) {
-  using tpu::Instruction;
-  using tpu::Opcode;
-  const uint64_t R = cfg.mxu.rows, C = cfg.mxu.cols;
-  const uint64_t eb = dtype_bytes(spec.dtype), ob = dtype_bytes(spec.out_dtype);
-  for (uint64_t m0 = 0, f = 0; m0 < rows; m0 += C, ++f) {
-    const uint64_t mr = std::min(C, rows - m0);
-    const uint64_t half = (f % 2) * L.n_tiles * C;
-    for (uint64_t kc = 0; kc < L.k_chunks; ++kc) {
-      const uint64_t kk = std::min(R, spec.k - kc * R);
-      for (uint64_t nt = 0; nt < L.n_tiles; ++nt) {
-        const uint64_t nn = std::min(C, spec.n - nt * C);
-        code.push_back(read_weights_of(L, kc, nt, kk, nn, spec.dtype));
-        Instruction mm;
-        mm.op = Opcode::matmul;
-        mm.ub_addr = abuf + (m0 * spec.k + kc * R) * eb;
-        mm.ub_stride = spec.k * eb;
-        mm.acc_addr = static_cast<uint32_t>(half + nt * C);
-        mm.rows = static_cast<uint32_t>(mr);
-        mm.k = static_cast<uint32_t>(kk);
-        mm.n = static_cast<uint32_t>(nn);
-        mm.dtype = spec.dtype;
-        mm.accumulate = kc > 0;
-        mm.load_weights = true;
-        code.push_back(mm);
-      }
-    }
-    for (uint64_t nt = 0; nt < L.n_tiles; ++nt) {
-      Instruction act;
-      act.op = Opcode::activate;
-      act.acc_addr = static_cast<uint32_t>(half + nt * C);
-      act.ub_addr = cbuf + (m0 * spec.n + nt * C) * ob;
-      act.ub_stride = spec.n * ob;
-      act.rows = static_cast<uint32_t>(mr);
-      act.n = static_cast<uint32_t>(std::min(C, spec.n - nt * C));
-      act.fn = spec.fn;
-      act.out_dtype = spec.out_dtype;
-      act.scale = spec.scale;
-      code.push_back(act);
-    }
-  }
-}
-
-}  // namespace
-
 bool is_input_major(const tpu::MxuConfig& mxu) { return mxu.dataflow == tpu::Dataflow::is && !mxu.fold_overlap; }
 
-TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
+// What the program of a lowered GEMM is a function of.
+struct GemmProgramShape {
+  tpu::MxuConfig mxu;
+  GemmSpec spec;
+  TpuGemmLayout L;
+  bool resident = false, double_buffered = false, input_major = false;
+  uint64_t acc_rows = 0;
+  std::vector<uint64_t> ub_a, ub_c;  // host io: the block buffers, b % depth
+
+  uint64_t rows(uint64_t b) const;       // A rows of M block b
+  uint64_t block_len(uint64_t b) const;  // its instructions
+  tpu::Instruction at(uint64_t b, uint64_t j) const;
+};
+
+TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec, bool materialize) {
   const std::string who = "layer '" + spec.name + "' (" + shape_of(spec) + " " +
                           std::string(dtype_name(spec.dtype)) + ")";
   if (spec.m == 0 || spec.n == 0 || spec.k == 0)
@@ -198,75 +151,157 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
     }
   L.weight_bytes = waddr;
 
-  using tpu::Instruction;
-  using tpu::Opcode;
+  auto shape = std::make_shared<GemmProgramShape>();
+  GemmProgramShape& g = *shape;
+  g.mxu = cfg.mxu;
+  g.spec = spec;
+  g.L = L;
+  g.resident = resident;
+  g.double_buffered = cfg.accumulators.double_buffered;
+  g.input_major = is_input_major(cfg.mxu);
+  g.acc_rows = acc_rows;
+  g.ub_a = std::move(ub_a);
+  g.ub_c = std::move(ub_c);
   TpuGemmPlan plan;
   plan.program.name = spec.name;
-  auto& code = plan.program.code;
-  // Exactly the instructions below (a doubling vector would hold up to twice).
-  code.reserve(L.m_blocks * ((resident ? 0 : 2) + L.n_tiles * (2 * L.k_chunks + 1)) + 1);
-  uint64_t acc_half = 0;  // alternates per N tile when double buffered
-  for (uint64_t b = 0; b < L.m_blocks; ++b) {
-    const uint64_t m0 = b * mb, rows = std::min(mb, spec.m - m0);
-    const uint64_t abuf = resident ? L.ub_a + m0 * spec.k * eb : ub_a[b % depth];
-    const uint64_t cbuf = resident ? L.ub_c + m0 * spec.n * ob : ub_c[b % depth];
-    if (!resident) {
-      Instruction in;
+  plan.instructions = 1;  // halt
+  for (uint64_t b = 0; b < L.m_blocks; ++b) plan.instructions += g.block_len(b);
+  plan.shape = std::move(shape);
+  if (materialize) {
+    auto& code = plan.program.code;
+    code.resize(plan.instructions);
+    GemmStream stream(plan.shape);
+    if (stream.fetch(code.data(), code.size()) != code.size() || stream.fetch(code.data(), 1) != 0)
+      throw InternalError("gemm '" + spec.name + "': the program's length is not the one counted");
+  }
+  plan.layout = std::move(L);
+  return plan;
+}
+
+uint64_t GemmProgramShape::rows(uint64_t b) const { return std::min(L.m_block, spec.m - b * L.m_block); }
+
+uint64_t GemmProgramShape::block_len(uint64_t b) const {
+  const uint64_t body = input_major ? ceil_div(rows(b), mxu.cols) * (2 * L.k_chunks * L.n_tiles + L.n_tiles)
+                                    : L.n_tiles * (2 * L.k_chunks + 1);
+  return body + (resident ? 0 : 2);
+}
+
+// Instruction j of M block b. host io: the block's A rows come in first and
+// its C rows go out last. Per N tile, the K chunks' weight fetches and
+// matmuls alternate, then the activate; an input-stationary array without
+// fold overlap instead keeps each input tile (at most C rows of A, one K
+// chunk) for every N tile before the next is loaded, as SCALE-Sim's IS
+// folds do, N tile t accumulating into rows t * C (halves alternate per
+// input tile).
+tpu::Instruction GemmProgramShape::at(uint64_t b, uint64_t j) const {
+  using tpu::Instruction;
+  using tpu::Opcode;
+  const uint64_t R = mxu.rows, C = mxu.cols;
+  const uint64_t eb = dtype_bytes(spec.dtype), ob = dtype_bytes(spec.out_dtype);
+  const uint64_t m0 = b * L.m_block, rows = this->rows(b);
+  const uint64_t depth = ub_a.size();
+  const uint64_t abuf = resident ? L.ub_a + m0 * spec.k * eb : ub_a[b % depth];
+  const uint64_t cbuf = resident ? L.ub_c + m0 * spec.n * ob : ub_c[b % depth];
+  Instruction in;
+  if (!resident) {
+    if (j == 0) {
       in.op = Opcode::read_host_memory;
       in.host_addr = L.host_a + m0 * spec.k * eb;
       in.ub_addr = abuf;
       in.bytes = rows * spec.k * eb;
-      code.push_back(in);
+      return in;
     }
-    if (is_input_major(cfg.mxu)) {
-      emit_is_input_major(code, cfg, spec, L, abuf, cbuf, rows);
-    } else
-    for (uint64_t nt = 0; nt < L.n_tiles; ++nt) {
-      const uint64_t nn = std::min(C, spec.n - nt * C);
-      const uint32_t acc_base = static_cast<uint32_t>(acc_half * acc_rows);
-      for (uint64_t kc = 0; kc < L.k_chunks; ++kc) {
-        const uint64_t kk = std::min(R, spec.k - kc * R);
-        code.push_back(read_weights_of(L, kc, nt, kk, nn, spec.dtype));
-        Instruction mm;
-        mm.op = Opcode::matmul;
-        mm.ub_addr = abuf + kc * R * eb;
-        mm.ub_stride = spec.k * eb;
-        mm.acc_addr = acc_base;
-        mm.rows = static_cast<uint32_t>(rows);
-        mm.k = static_cast<uint32_t>(kk);
-        mm.n = static_cast<uint32_t>(nn);
-        mm.dtype = spec.dtype;
-        set_k_chunk_flags(mm, cfg.mxu, spec.k, kc);
-        mm.load_weights = true;
-        code.push_back(mm);
-      }
-      Instruction act;
-      act.op = Opcode::activate;
-      act.acc_addr = acc_base;
-      act.ub_addr = cbuf + nt * C * ob;
-      act.ub_stride = spec.n * ob;
-      act.rows = static_cast<uint32_t>(rows);
-      act.n = static_cast<uint32_t>(nn);
-      act.fn = spec.fn;
-      act.out_dtype = spec.out_dtype;
-      act.scale = spec.scale;
-      code.push_back(act);
-      if (cfg.accumulators.double_buffered) acc_half ^= 1;
+    if (j + 1 == block_len(b)) {
+      in.op = Opcode::write_host_memory;
+      in.ub_addr = cbuf;
+      in.host_addr = L.host_c + m0 * spec.n * ob;
+      in.bytes = rows * spec.n * ob;
+      return in;
     }
-    if (!resident) {
-      Instruction out;
-      out.op = Opcode::write_host_memory;
-      out.ub_addr = cbuf;
-      out.host_addr = L.host_c + m0 * spec.n * ob;
-      out.bytes = rows * spec.n * ob;
-      code.push_back(out);
+    --j;
+  }
+  // (m rows from row r0 of the block, K chunk kc, N tile nt) -> matmul
+  auto matmul = [&](uint64_t r0, uint64_t mr, uint64_t kc, uint64_t nt, uint64_t acc) {
+    in.op = Opcode::matmul;
+    in.ub_addr = abuf + (r0 * spec.k + kc * R) * eb;
+    in.ub_stride = spec.k * eb;
+    in.acc_addr = static_cast<uint32_t>(acc);
+    in.rows = static_cast<uint32_t>(mr);
+    in.k = static_cast<uint32_t>(std::min(R, spec.k - kc * R));
+    in.n = static_cast<uint32_t>(std::min(C, spec.n - nt * C));
+    in.dtype = spec.dtype;
+    in.load_weights = true;
+  };
+  auto fetch = [&](uint64_t kc, uint64_t nt) {
+    in.op = Opcode::read_weights;
+    in.weight_addr = L.tile_addr[kc * L.n_tiles + nt];
+    in.k = static_cast<uint32_t>(std::min(R, spec.k - kc * R));
+    in.n = static_cast<uint32_t>(std::min(C, spec.n - nt * C));
+    in.dtype = spec.dtype;
+  };
+  auto activate = [&](uint64_t r0, uint64_t mr, uint64_t nt, uint64_t acc) {
+    in.op = Opcode::activate;
+    in.acc_addr = static_cast<uint32_t>(acc);
+    in.ub_addr = cbuf + (r0 * spec.n + nt * C) * ob;
+    in.ub_stride = spec.n * ob;
+    in.rows = static_cast<uint32_t>(mr);
+    in.n = static_cast<uint32_t>(std::min(C, spec.n - nt * C));
+    in.fn = spec.fn;
+    in.out_dtype = spec.out_dtype;
+    in.scale = spec.scale;
+  };
+  if (input_major) {
+    const uint64_t passes = 2 * L.k_chunks * L.n_tiles;
+    const uint64_t f = j / (passes + L.n_tiles), r = j % (passes + L.n_tiles);
+    const uint64_t r0 = f * C, mr = std::min(C, rows - r0);
+    const uint64_t half = (f % 2) * L.n_tiles * C;
+    if (r >= passes) {
+      const uint64_t nt = r - passes;
+      activate(r0, mr, nt, half + nt * C);
+      return in;
+    }
+    const uint64_t kc = r / (2 * L.n_tiles), nt = (r / 2) % L.n_tiles;
+    if (r % 2 == 0) {
+      fetch(kc, nt);
+    } else {
+      matmul(r0, mr, kc, nt, half + nt * C);
+      in.accumulate = kc > 0;
+    }
+    return in;
+  }
+  const uint64_t nt = j / (2 * L.k_chunks + 1), r = j % (2 * L.k_chunks + 1);
+  // The accumulator half alternates per N tile over the whole GEMM.
+  const uint64_t acc_base = double_buffered ? ((b * L.n_tiles + nt) % 2) * acc_rows : 0;
+  if (r == 2 * L.k_chunks) {
+    activate(0, rows, nt, acc_base);
+  } else if (r % 2 == 0) {
+    fetch(r / 2, nt);
+  } else {
+    matmul(0, rows, r / 2, nt, acc_base);
+    set_k_chunk_flags(in, mxu, spec.k, r / 2);
+  }
+  return in;
+}
+
+GemmStream::GemmStream(std::shared_ptr<const GemmProgramShape> shape) : s_(std::move(shape)) {}
+
+const std::string& GemmStream::name() const { return s_->spec.name; }
+
+size_t GemmStream::fetch(tpu::Instruction* out, size_t max) {
+  size_t n = 0;
+  while (n < max && !done_) {
+    if (block_ == s_->L.m_blocks) {
+      out[n++] = tpu::Instruction{};  // halt
+      done_ = true;
+      break;
+    }
+    out[n++] = s_->at(block_, pos_);
+    if (++pos_ == s_->block_len(block_)) {
+      ++block_;
+      pos_ = 0;
     }
   }
-  Instruction halt;
-  halt.op = Opcode::halt;
-  code.push_back(halt);
-  plan.layout = std::move(L);
-  return plan;
+  return n;
 }
 
 std::vector<uint8_t> pack_weights(const tpu::TpuConfig& cfg, const GemmSpec& spec,

@@ -23,10 +23,12 @@
 // A shape that cannot be tiled (one input row larger than half the unified
 // buffer, a dtype the MXU lacks) is a LoweringError, never a truncation.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "models/tpu/isa.h"
+#include "models/tpu/program_source.h"
 #include "models/tpu/tpu_config.h"
 #include "sim/lowering/lowering_error.h"
 #include "sim/numerics/mac.h"
@@ -68,12 +70,35 @@ struct TpuGemmLayout {
   std::vector<uint64_t> tile_addr;  // index kc * n_tiles + nt
 };
 
-struct TpuGemmPlan {
-  tpu::Program program;
-  TpuGemmLayout layout;
+// The GEMM's program generated as it is fetched: instruction j of M block b
+// is a function of (b, j), so nothing grows with the GEMM's size.
+// TpuGemmPlan::program.code is this sequence drained (lower_gemm), so the
+// two are the same instructions by construction.
+struct GemmProgramShape;
+class GemmStream final : public tpu::ProgramSource {
+ public:
+  explicit GemmStream(std::shared_ptr<const GemmProgramShape> shape);
+  const std::string& name() const override;
+  size_t fetch(tpu::Instruction* out, size_t max) override;
+
+ private:
+  std::shared_ptr<const GemmProgramShape> s_;
+  uint64_t block_ = 0, pos_ = 0;  // next instruction: position pos_ of M block block_
+  bool done_ = false;
 };
 
-TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec);
+struct TpuGemmPlan {
+  tpu::Program program;  // empty code when lowered without materializing
+  TpuGemmLayout layout;
+  std::shared_ptr<const GemmProgramShape> shape;
+  uint64_t instructions = 0;  // the program's length
+  // A fresh stream of the program (any number, each from the start).
+  std::unique_ptr<GemmStream> stream() const { return std::make_unique<GemmStream>(shape); }
+};
+
+// materialize = false: program.code stays empty (its name is set); the
+// program is run from stream().
+TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec, bool materialize = true);
 
 // Whether a GEMM with this K keeps its partial sums in the PEs across K
 // chunks (output-stationary, K > rows): M blocks are then at most rows.

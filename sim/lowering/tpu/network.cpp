@@ -148,6 +148,9 @@ void NetBuilder::new_step() {
   tpu::Instruction h;
   h.op = tpu::Opcode::halt;
   emit(h);
+  if (opts_.on_code) flush_code(true);
+  handed_ = 0;
+  step_open_ = true;
   cur_->steps.emplace_back();
   step_ = &cur_->steps.back();
   step_->program.name = cur_->name + ".part" + std::to_string(cur_->steps.size());
@@ -167,6 +170,8 @@ tpu::Instruction NetBuilder::vec(tpu::VectorOp op, uint32_t rows, uint32_t n) co
 void NetBuilder::begin_layer(LayerPlan lp, const std::string& program) {
   result_.layers.push_back(std::move(lp));
   cur_ = &result_.layers.back();
+  handed_ = 0;
+  step_open_ = true;
   cur_->steps.emplace_back();
   step_ = &cur_->steps.back();
   step_->program.name = program;
@@ -188,7 +193,15 @@ void NetBuilder::end_layer() {
     emit(h);
   }
   // A layer that emitted nothing (a view) has no program.
-  if (cur_->steps.size() == 1 && cur_->steps[0].program.code.size() == 1) cur_->steps.clear();
+  if (cur_->steps.size() == 1 && handed_ == 0 && cur_->steps[0].program.code.size() == 1) cur_->steps.clear();
+}
+
+void NetBuilder::flush_code(bool last) {
+  if (opts_.on_code(*step_, last)) {
+    handed_ += step_->program.code.size();
+    step_->program.code.clear();
+  }
+  if (last) step_open_ = false;
 }
 
 void NetBuilder::stage_inputs() {
@@ -299,14 +312,27 @@ NetworkPlan NetBuilder::run() {
   analyse();
   result_.layers.reserve(groups_.size() + 2);
   stage_inputs();
-  for (cur_group_ = 0; cur_group_ < groups_.size(); ++cur_group_) lower_group(groups_[cur_group_]);
+  hand_over();
+  for (cur_group_ = 0; cur_group_ < groups_.size(); ++cur_group_) {
+    lower_group(groups_[cur_group_]);
+    hand_over();
+  }
   stage_outputs();
+  hand_over();
   return std::move(result_);
+}
+
+void NetBuilder::hand_over() {
+  if (opts_.on_code && step_open_ && !cur_->steps.empty()) flush_code(true);
+  if (!opts_.on_layer || !opts_.on_layer(*cur_)) return;
+  for (auto& st : cur_->steps) st.program.code = {};
+  if (!with_values()) cur_->gemms = {};
 }
 
 }  // namespace detail
 
 NetworkPlan lower_network(const tpu::TpuConfig& cfg, const workload::Workload& w, const NetworkOptions& opts) {
+  detail::reject_weight_only_int8(w, opts.dtype);
   detail::NetBuilder b(cfg, w, opts);
   return b.run();
 }

@@ -182,12 +182,14 @@
 // matrix layer of which not even one block of one output pixel fits (e.g.
 // one pixel's im2col row larger than the UB), dtypes the MXU lacks.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "models/tpu/isa.h"
+#include "models/tpu/program_source.h"
 #include "models/tpu/tpu_config.h"
 #include "sim/lowering/lowering_error.h"
 #include "sim/numerics/mac.h"
@@ -195,6 +197,9 @@
 #include "sim/workload/workload.h"
 
 namespace xpu::lowering {
+
+struct LayerPlan;
+struct ProgramStep;
 
 struct NetworkOptions {
   DType dtype = DType::int8;  // MXU input precision: int8, bf16 or fp16
@@ -212,6 +217,20 @@ struct NetworkOptions {
   // Core split (see "Core split" above): `cores` TensorCores share each
   // sample; this plan is core `core`'s. 1: no split.
   uint32_t cores = 1, core = 0;
+  // Set: each layer (staging steps included) is handed over as soon as it
+  // is lowered, in order; when the call returns true its programs are
+  // dropped from the plan (without values, its GEMM checks too), so a
+  // network's programs need not be held whole (a timing run executes each
+  // layer here).
+  std::function<bool(const LayerPlan&)> on_layer;
+  // Set (with on_layer): a step's instructions are offered while it is
+  // being lowered, at least kCodeFlush at a time once no later emission
+  // can change them; when the call returns true it took them and they are
+  // dropped from step.program.code (false: they stay, offered again with
+  // more). `last` marks the step's final part (its halt included). A timing
+  // run feeds them to the TPU as they come: no step is held whole either.
+  static constexpr size_t kCodeFlush = 4096;
+  std::function<bool(ProgramStep& step, bool last)> on_code;
 };
 
 // Where a tensor's bytes are.
@@ -247,6 +266,11 @@ struct WeightCopy {
 
 struct ProgramStep {
   tpu::Program program;
+  // Set: the program is generated as the TPU fetches it and `program` holds
+  // only its name (a standalone GEMM's timing run: its host memory does not
+  // grow with the GEMM's size). Each call streams it from the start.
+  std::function<std::unique_ptr<tpu::ProgramSource>()> stream;
+  uint64_t streamed_instructions = 0;  // the streamed program's length
   std::vector<uint8_t> weight_image;  // written to weight DRAM at 0 before the program
   uint64_t weight_bytes = 0;          // the image's size (also when it is not materialized)
   std::vector<HostInput> host_inputs;

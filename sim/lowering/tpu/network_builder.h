@@ -70,6 +70,13 @@ struct GemmJob {
   uint64_t acc_half = 0;  // accumulator half of the next pass (double-buffered), kept across row blocks
 };
 
+// Weight-only int8 (int8 weight tensors in a 16-bit run, llm_graph.h's
+// weight_bits 8) is a LoweringError naming the first such layer: the MXU
+// multiplies int8 x int8 or bf16 x bf16, both operands of one type, so int8
+// weights would have to be widened to bf16 before the weight path (a vector
+// pass per weight tile, or a load-time conversion), which is not modelled.
+void reject_weight_only_int8(const workload::Workload& w, DType dtype);
+
 class NetBuilder {
  public:
   NetBuilder(const tpu::TpuConfig& cfg, const workload::Workload& w, const NetworkOptions& opts);
@@ -91,7 +98,15 @@ class NetBuilder {
   bool is_nhwc(const std::string& tensor) const { return nhwc_.count(root(tensor)) != 0; }
   const std::string& root(const std::string& tensor) const;
 
-  void emit(const tpu::Instruction& in) { step_->program.code.push_back(in); }
+  void emit(const tpu::Instruction& in) {
+    step_->program.code.push_back(in);
+    if (opts_.on_code && pins_ == 0 && step_->program.code.size() >= NetworkOptions::kCodeFlush) flush_code(false);
+  }
+  // Emitted code is rewritten later (interleave, a GEMM's activates): kept
+  // back from NetworkOptions::on_code until unpinned.
+  void pin_code() { ++pins_; }
+  void unpin_code() { --pins_; }
+  void flush_code(bool last);
   // Ends the current program and starts another (weight-path operands).
   void new_step();
   ProgramStep& step() { return *step_; }
@@ -282,6 +297,7 @@ class NetBuilder {
   // The plan of the graph-input ("stage_in") or graph-output step.
   void begin_staging(const std::string& name, const std::string& op);
   void end_layer();
+  void hand_over();  // NetworkOptions::on_layer
   // Placement internals (network_placement.cpp).
   uint64_t ub_alloc(uint64_t bytes, const std::string& what);
   void spill_one(const std::string& what, uint64_t need);
@@ -317,6 +333,9 @@ class NetBuilder {
   LayerPlan* cur_ = nullptr;
   ProgramStep* step_ = nullptr;
   uint64_t xchg_host_ = 0, xchg_bytes_ = 0;  // core split: the exchange buffer in host memory
+  size_t pins_ = 0;            // pin_code() depth
+  uint64_t handed_ = 0;        // instructions of the current step handed to on_code
+  bool step_open_ = false;     // the current step's last part not handed over yet
 };
 
 }  // namespace xpu::lowering::detail

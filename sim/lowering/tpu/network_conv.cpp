@@ -398,9 +398,11 @@ void NetBuilder::lower_conv(const std::vector<const Layer*>& group) {
     for (const auto& in : copies(0)) emit(in);
     for (size_t bi = 0; bi < B; ++bi) {
       if (bi + ahead < B) emit_in(bi + ahead);
+      pin_code();
       const size_t from = step_->program.code.size();
       emit_passes(bi);
       if (bi + 1 < B) interleave(from, copies(bi + 1));
+      unpin_code();
       emit_out(bi);
     }
   }

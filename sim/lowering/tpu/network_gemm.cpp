@@ -327,6 +327,7 @@ void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
   // Output target: Y, or an fp32 scratch when a full C follows.
   uint64_t c_ub = Y.ub, c_elem = e;
   if (cfull) {
+    pin_code();  // its activates are rewritten below
     c_ub = scratch(M * N * 4, "A x B of '" + l.name + "' before + C");
     c_elem = 4;
   }
@@ -404,6 +405,7 @@ void NetBuilder::lower_dense(const std::vector<const Layer*>& group) {
         in.out_dtype = DType::fp32;
         in.scale = 1.0f;
       }
+    unpin_code();
     plan().gemms.back().out_dtype = DType::fp32;
     plan().gemms.back().scale = 1.0f;
     std::vector<uint8_t> bytes(cbuf.size() * 4);

@@ -450,4 +450,17 @@ bool NetBuilder::lower_concat_in_place(const Layer& l) {
   return true;
 }
 
+void reject_weight_only_int8(const workload::Workload& w, DType dtype) {
+  if (dtype == DType::int8) return;
+  for (const Layer& l : w.layers)
+    for (const std::string& in : l.inputs) {
+      const workload::Tensor* t = in.empty() ? nullptr : w.find_tensor(in);
+      if (t && t->role == workload::TensorRole::weight && t->dtype == DType::int8)
+        throw LoweringError("layer '" + l.name + "': weight-only int8 (int8 weights, " + std::string(dtype_name(dtype)) +
+                            " activations) is not supported on the TPU: its MXU multiplies int8 x int8 or bf16 x "
+                            "bf16, and widening the weights to bf16 before the weight path is not modelled; run "
+                            "it with 16-bit weights (generation weights: same) or int8 throughout");
+    }
+}
+
 }  // namespace xpu::lowering::detail

@@ -29,7 +29,8 @@ NetworkPlan lower_standalone_gemms(const tpu::TpuConfig& cfg, const workload::Wo
     // Raw accumulators come back, so results can be checked bit for bit.
     spec.out_dtype = dtype == DType::int8 ? DType::int32 : DType::fp32;
     spec.io = resident && fits_resident(cfg, spec) ? GemmIo::resident : GemmIo::host;
-    TpuGemmPlan g = lower_gemm(cfg, spec);
+    // Without values (a timing run) the program streams: nothing to keep.
+    TpuGemmPlan g = lower_gemm(cfg, spec, operands != nullptr);
     const bool host = spec.io == GemmIo::host;
 
     LayerPlan lp;
@@ -45,6 +46,12 @@ NetworkPlan lower_standalone_gemms(const tpu::TpuConfig& cfg, const workload::Wo
     ProgramStep step;
     step.program = std::move(g.program);
     step.weight_bytes = g.layout.weight_bytes;
+    if (!operands) {
+      step.stream = [shape = g.shape]() -> std::unique_ptr<tpu::ProgramSource> {
+        return std::make_unique<GemmStream>(shape);
+      };
+      step.streamed_instructions = g.instructions;
+    }
     GemmCheck c;
     c.m = l.m;
     c.n = l.n;

@@ -214,7 +214,8 @@ Workload build_llm(const LlmConfig& c, const LlmShape& s) {
   w.source_file = c.file;
   w.dtype = c.dtype;
   w.params = {{"batch", s.batch}, {"seq", s.seq}, {"past", s.past}, {"layers", s.layers > 0 ? s.layers : c.layers}, {"tp", s.tp},
-              {"attention", s.attention >= 0 ? s.attention : int64_t(s.seq == 1 && s.past > 0)}, {"gemv", s.gemv}};
+              {"attention", s.attention >= 0 ? s.attention : int64_t(s.seq == 1 && s.past > 0)}, {"gemv", s.gemv},
+              {"weight_bits", s.weight_bits}};
   const int64_t layers = s.layers > 0 ? s.layers : c.layers;
   auto bad = [&](const std::string& key, const std::string& msg) {
     throw config::ConfigError(config::Diagnostic{c.file, 0, 0, "params." + key, msg});
@@ -224,12 +225,16 @@ Workload build_llm(const LlmConfig& c, const LlmShape& s) {
       (c.kv_heads % s.tp != 0 && s.tp % c.kv_heads != 0))
     bad("tp", std::to_string(s.tp) + " devices do not divide the " + std::to_string(c.heads) + " heads, " +
                   std::to_string(c.kv_heads) + " KV heads and MLP width " + std::to_string(c.ffn));
+  if (s.weight_bits != 16 && s.weight_bits != 8) bad("weight_bits", "16 (the run's precision) or 8 (weight-only int8)");
   if (layers > c.layers) bad("layers", std::to_string(layers) + " layers asked, the model has " + std::to_string(c.layers));
   if (!c.rotary && s.past + s.seq > c.max_positions)
     bad("seq", "past + seq = " + std::to_string(s.past + s.seq) + " exceeds the " + std::to_string(c.max_positions) +
                    " learned positions");
   try {
     Builder(c, s, w).build();
+    if (s.weight_bits == 8)
+      for (auto& t : w.tensors)
+        if (t.role == TensorRole::weight && t.shape.size() == 2 && is_decoder_layer_row(t.name)) t.dtype = DType::int8;
   } catch (const config::ConfigError& e) {
     auto d = e.diagnostics();
     for (auto& x : d)
@@ -257,15 +262,16 @@ Workload load_hf_workload(const std::string& path, const std::vector<std::string
     const auto eq = o.find('=');
     const std::string key = o.substr(0, eq);
     int64_t* field = key == "batch" ? &s.batch : key == "seq" ? &s.seq : key == "past" ? &s.past
-                     : key == "layers" ? &s.layers : key == "attention" ? &s.attention : key == "gemv" ? &s.gemv : nullptr;
+                     : key == "layers" ? &s.layers : key == "attention" ? &s.attention : key == "gemv" ? &s.gemv
+                     : key == "weight_bits" ? &s.weight_bits : nullptr;
     if (!field)
       throw config::ConfigError(config::Diagnostic{
-          where, 0, 0, key, "a config.json workload takes -p workload.params.{batch, seq, past, layers, attention, gemv}=N"});
+          where, 0, 0, key, "a config.json workload takes -p workload.params.{batch, seq, past, layers, attention, gemv, weight_bits}=N"});
     const std::string v = eq == std::string::npos ? "" : o.substr(eq + 1);
     char* end = nullptr;
     const long long n = std::strtoll(v.c_str(), &end, 10);
-    const long long lo = key == "past" || key == "attention" || key == "gemv" ? 0 : 1,
-                    hi = key == "attention" || key == "gemv" ? 1 : 1 << 24;
+    const long long lo = key == "past" || key == "attention" || key == "gemv" ? 0 : key == "weight_bits" ? 8 : 1,
+                    hi = key == "attention" || key == "gemv" ? 1 : key == "weight_bits" ? 16 : 1 << 24;
     if (v.empty() || *end != '\0' || n < lo || n > hi)
       throw config::ConfigError(config::Diagnostic{
           where, 0, 0, key, "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]"});

@@ -51,6 +51,11 @@ struct LlmShape {
   int64_t attention = -1;
   // params.gemv: matrix products of at most 4 rows may run as GEMV kernels (1) or as GEMMs (0).
   int64_t gemv = 1;
+  // params.weight_bits: 16 (weights in the run's precision) or 8: weight-only
+  // int8, the decoder layers' projection weights (rank 2) int8 with a
+  // per-output-channel fp32 scale (the scales are the kernel's, not tensors
+  // of the graph); embedding, norms and the LM head stay 16-bit.
+  int64_t weight_bits = 16;
 };
 
 // Every layer of decoder layer i is named "h<i>.<op>"; the rest "embed.*",
@@ -65,7 +70,8 @@ bool is_decoder_layer_row(const std::string& layer_name);
 // The `.json` input format: builds the model of a config.json with
 // -p workload.params.{batch, seq, past, layers}=N (defaults 1, 1, 0, all)
 // and -p workload.params.{attention, gemv}=0|1 (defaults: fused attention
-// in decode steps, GEMV kernels for matrix products of at most 4 rows).
+// in decode steps, GEMV kernels for matrix products of at most 4 rows), and
+// -p workload.params.weight_bits=8 for weight-only int8 (default 16).
 Workload load_hf_workload(const std::string& path, const std::vector<std::string>& overrides);
 
 }  // namespace xpu::workload::llm

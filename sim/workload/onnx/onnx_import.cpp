@@ -110,6 +110,13 @@ class Importer {
     throw config::ConfigError(config::Diagnostic{file_, 0, 0, "", msg});
   }
 
+  // ONNX Runtime's RMSNorm (com.microsoft SimplifiedLayerNormalization, as
+  // its transformer optimizer and LLM exporters write it; standard ONNX has
+  // RMSNormalization only from opset 23).
+  static bool microsoft_rmsnorm(const onnx::NodeProto& n) {
+    return n.domain() == "com.microsoft" && n.op_type() == "SimplifiedLayerNormalization";
+  }
+
   static std::string layer_name(const onnx::NodeProto& n, int index) {
     return n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name();
   }
@@ -120,15 +127,25 @@ class Importer {
     static const std::set<std::string> known = {
         "Conv", "Gemm", "MatMul", "Gelu", "Add", "Mul", "MaxPool", "AveragePool", "GlobalAveragePool",
         "Flatten", "Reshape", "Transpose", "Softmax", "BatchNormalization", "LayerNormalization", "Concat",
-        "Clip", "Constant", "Identity", "Dropout"};
+        "Clip", "Constant", "Identity", "Dropout", "Gather", "ArgMax"};
     std::vector<config::Diagnostic> diags;
     std::map<std::string, int> count;
+    std::set<std::string> constants;  // initializers and Constant nodes' outputs
+    for (const auto& [name, d] : initializers_) constants.insert(name);
+    for (const auto& [name, d] : opts_.known_inputs) constants.insert(name);
+    for (const auto& n : nodes_)
+      if (n.op_type() == "Constant" && n.output_size() > 0) constants.insert(n.output(0));
     for (size_t i = 0; i < nodes_.size(); ++i) {
       const auto& n = nodes_[i];
       const bool domain_ok = n.domain().empty() || n.domain() == "ai.onnx";
-      if (domain_ok && (known.count(n.op_type()) || activation_by_onnx(n.op_type()))) continue;
-      const std::string what = domain_ok ? "unsupported ONNX operator '" + n.op_type() + "'"
-                                         : "operator domain '" + n.domain() + "' is not supported";
+      // A Gather over indices computed at run time (shape arithmetic) is
+      // not an embedding lookup the IR can hold.
+      const bool runtime_gather = n.op_type() == "Gather" && n.input_size() > 1 && !constants.count(n.input(1));
+      if (domain_ok && !runtime_gather && (known.count(n.op_type()) || activation_by_onnx(n.op_type()))) continue;
+      if (microsoft_rmsnorm(n)) continue;
+      const std::string what = runtime_gather ? "unsupported ONNX operator 'Gather' over run-time indices (only constant indices: an embedding lookup)"
+                               : domain_ok ? "unsupported ONNX operator '" + n.op_type() + "'"
+                                           : "operator domain '" + n.domain() + "' is not supported";
       diags.push_back(config::Diagnostic{file_, 0, 0, "node '" + layer_name(n, int(i)) + "' (" + n.op_type() + ")", what});
       ++count[n.op_type()];
     }
@@ -324,6 +341,25 @@ class Importer {
     }
   }
 
+  // Gather's indices: an int32/int64 initializer becomes an fp32 buffer of
+  // the same values (the IR's tensors are float; ids below 2^24 are exact).
+  void constant_indices(const std::string& name) {
+    if (w_.find_tensor(name)) {
+      if (!w_.tensor(name).values) throw NodeError("the indices '" + name + "' must be a constant (initializer)");
+      return;
+    }
+    const TensorData* d = constant_value(name);
+    if (!d) throw NodeError("the indices '" + name + "' must be a constant (initializer)");
+    if (d->onnx_type != TP::INT64 && d->onnx_type != TP::INT32) throw NodeError("the indices must be int32 or int64");
+    for (int64_t v : d->ints)
+      if (v >= (int64_t(1) << 24) || v < -(int64_t(1) << 24)) throw NodeError("index " + std::to_string(v) + " exceeds 2^24");
+    try {
+      w_.add_constant(name, d->shape, DType::fp32, TensorRole::buffer, std::make_shared<const std::vector<float>>(d->floats));
+    } catch (const std::invalid_argument& e) {
+      throw NodeError(e.what());
+    }
+  }
+
   // A constant operand the IR folds into attributes (Reshape shape, Clip bounds).
   const TensorData* constant_value(const std::string& name) const {
     auto it = initializers_.find(name);
@@ -377,7 +413,7 @@ class Importer {
     l.loc.file = file_;
     l.loc.key_path = "node '" + l.name + "' (" + n.op_type() + ")";
     try {
-      if (!n.domain().empty() && n.domain() != "ai.onnx")
+      if (!n.domain().empty() && n.domain() != "ai.onnx" && !microsoft_rmsnorm(n))
         throw NodeError("operator domain '" + n.domain() + "' is not supported");
       for (const auto& in : n.input()) l.inputs.push_back(in);
       for (const auto& out : n.output()) l.outputs.push_back(out);
@@ -504,6 +540,25 @@ class Importer {
       l.attrs.axis = *axis;
     } else if (t == "Clip") {
       clip(n, a, l);
+    } else if (t == "SimplifiedLayerNormalization") {
+      l.op = OpKind::rmsnorm;
+      l.attrs.axis = a.i("axis").value_or(-1);
+      l.attrs.epsilon = a.f("epsilon").value_or(1e-5f);
+      if (a.i("stash_type").value_or(1) != 1) throw NodeError("stash_type other than 1 (float) is not supported");
+      if (l.inputs.size() != 2) throw NodeError("needs 2 inputs (X, scale)");
+    } else if (t == "Gather") {
+      // An embedding lookup: the indices (int64 token ids) must be a
+      // constant; the IR holds them as exact fp32 values.
+      l.op = OpKind::gather;
+      l.attrs.axis = a.i("axis").value_or(0);
+      if (l.inputs.size() != 2) throw NodeError("Gather needs 2 inputs (data, indices)");
+      constant_indices(l.inputs[1]);
+    } else if (t == "ArgMax") {
+      // The greedy next token; the IR writes the index as a float (exact below 2^24).
+      l.op = OpKind::argmax;
+      l.attrs.axis = a.i("axis").value_or(0);
+      if (a.i("keepdims").value_or(1) != 1) throw NodeError("keepdims = 0 is not supported (follow it with a Reshape)");
+      if (a.i("select_last_index").value_or(0) != 0) throw NodeError("select_last_index = 1 is not supported (the first maximum is taken)");
     } else {
       throw NodeError("unsupported ONNX operator '" + t + "'");
     }
