@@ -261,7 +261,8 @@ Outcome GpuLayerValues::check_gemm(const xpu::gpu::GlobalMemory& mem) const {
                                                            b_[b].data(), lay.dot_group)
                 : plan_.gemm.split()
                     ? lowering::gpu::reference_gemm_tc_split(dtype_, l.m, l.n, l.k, lay.kslice,
-                                                             plan_.gemm.tiling.split_k, a_[b].data(), b_[b].data())
+                                                             plan_.gemm.tiling.split_k, a_[b].data(), b_[b].data(),
+                                                             lay.dot_group)
                     : lowering::gpu::reference_gemm_tc(dtype_, plan_.spec.acc, l.m, l.n, l.k, lay.kp, a_[b].data(),
                                                        b_[b].data(), lay.dot_group);
     lowering::gpu::reference_epilogue(plan_.ep, l.m, l.n, bias_.data(), want, res_.empty() ? nullptr : res_.data(),
