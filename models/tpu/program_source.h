@@ -50,8 +50,12 @@ class ProgramFeed final : public ProgramSource {
   explicit ProgramFeed(std::string name) : name_(std::move(name)) {}
   const std::string& name() const override { return name_; }
   void push(const Instruction* p, size_t n) {
-    if (pos_ > 0 && pos_ == buf_.size()) {
-      buf_.clear();
+    // The producer refills before the buffer drains, so it is rarely empty:
+    // drop the consumed front once it is at least half the buffer (each
+    // instruction moves at most once on average), or the buffer would grow
+    // with everything the layer ever emitted.
+    if (pos_ > 0 && 2 * pos_ >= buf_.size()) {
+      buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
       pos_ = 0;
     }
     buf_.insert(buf_.end(), p, p + n);
@@ -68,6 +72,8 @@ class ProgramFeed final : public ProgramSource {
   }
   bool open() const override { return !closed_; }
   size_t buffered() const override { return buf_.size() - pos_; }
+  // Instructions held, consumed ones not yet dropped included.
+  size_t held() const { return buf_.size(); }
 
  private:
   std::string name_;
