@@ -38,6 +38,25 @@ std::vector<float> randoms(uint64_t n, uint64_t seed, DType round_to = DType::fp
   return v;
 }
 
+// A workload written inline (a temporary file, removed once loaded) and a
+// GPU backend on `config` that runs it.
+workload::Workload inline_workload(const std::string& name, const std::string& text) {
+  const std::string path = "/tmp/xpusim_test_gpu_half_" + name + ".yaml";
+  {
+    std::ofstream f(path);
+    f << text;
+  }
+  workload::Workload w = workload::load_workload(path);
+  std::remove(path.c_str());
+  return w;
+}
+
+std::unique_ptr<experiment::Backend> backend_on(const std::string& config) {
+  const auto table =
+      energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
+  return experiment::make_gpu_backend(test::load(config), table, "gpu");
+}
+
 // The conv's output with 16-bit C and with fp32 C, same operands.
 struct ConvPair {
   std::vector<uint32_t> c16, c32, want16;
@@ -300,13 +319,8 @@ TEST_CASE("single-pass softmax and layernorm over 16-bit rows: one read, one wri
 }
 
 TEST_CASE("a transformer block's GEMM absorbs its residual add, 16-bit rows between kernels", "[gpu][half][nn]") {
-  const auto table =
-      energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
-  auto be = experiment::make_gpu_backend(test::load("gpu_small.yaml"), table, "gpu");
-  const std::string path = "/tmp/xpusim_test_gpu_half_block.yaml";
-  {
-    std::ofstream f(path);
-    f << R"(kind: workload
+  auto be = backend_on("gpu_small.yaml");
+  const workload::Workload w = inline_workload("block", R"(kind: workload
 name: block
 inputs:
   - {name: x, shape: [1, 40, 96], dtype: fp32}
@@ -315,10 +329,7 @@ layers:
   - {name: res, op: add, input: [proj, x]}
   - {name: norm, op: layernorm, epsilon: 1e-5}
   - {name: probs, op: softmax, axis: -1}
-)";
-  }
-  const workload::Workload w = workload::load_workload(path);
-  std::remove(path.c_str());
+)");
   for (DType d : {DType::fp16, DType::bf16}) {
     INFO(dtype_name(d));
     experiment::LayerRunOptions o;
@@ -349,13 +360,8 @@ TEST_CASE("a split-K GEMM on the sm80 kernel is checked in its split order, resi
   // the residual add. The layer check must sum the products in the sm80
   // mma's dot groups and the splits in their order: with the Volta group
   // of 4 it flagged ~0.2 % of the outputs one 16-bit step off.
-  const auto table =
-      energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
-  auto be = experiment::make_gpu_backend(test::load("a100.yaml"), table, "gpu");
-  const std::string path = "/tmp/xpusim_test_gpu_half_splitk.yaml";
-  {
-    std::ofstream f(path);
-    f << R"(kind: workload
+  auto be = backend_on("a100.yaml");
+  const workload::Workload w = inline_workload("splitk", R"(kind: workload
 name: ffn_out
 inputs:
   - {name: x, shape: [1, 128, 3072], dtype: fp32}
@@ -363,10 +369,7 @@ inputs:
 layers:
   - {name: proj, op: matmul, input: x, out: 768}
   - {name: res, op: add, input: [proj, r]}
-)";
-  }
-  const workload::Workload w = workload::load_workload(path);
-  std::remove(path.c_str());
+)");
   experiment::LayerRunOptions o;
   o.fidelity = Fidelity::tile;
   o.seed = 5;
