@@ -65,6 +65,14 @@ std::string gemv_unsupported(const GpuConfig& cfg, const GemvSpec& s) {
   return {};
 }
 
+void emit_lane_order_sum(KernelBuilder& kb, uint8_t acc, uint8_t tmp, int32_t blk, uint8_t xv) {
+  kb.lds(acc, tmp, blk);
+  for (uint32_t l = 1; l < 32; l += 8) {
+    for (uint32_t v = 0; v < 8 && l + v < 32; ++v) kb.lds(xv + v, tmp, blk + static_cast<int32_t>(4 * (l + v)));
+    for (uint32_t v = 0; v < 8 && l + v < 32; ++v) kb.alu(Op::fadd, acc, acc, xv + v);
+  }
+}
+
 void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& plan) {
   if (const std::string why = gemv_unsupported(cfg, s); !why.empty()) throw GpuLoweringError(why);
   const uint32_t M = static_cast<uint32_t>(s.m);
@@ -173,11 +181,7 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
       kb.alui(Op::shl, a, a, 2);      // y byte of row r
       for (uint32_t i = 0; i < M; ++i) {
         const int32_t blk = static_cast<int32_t>(sm.red + i * kThreads * 4);
-        kb.lds(acc, tmp, blk);
-        for (uint32_t l = 1; l < 32; l += 8) {
-          for (uint32_t v = 0; v < 8 && l + v < 32; ++v) kb.lds(xv + v, tmp, blk + static_cast<int32_t>(4 * (l + v)));
-          for (uint32_t v = 0; v < 8 && l + v < 32; ++v) kb.alu(Op::fadd, acc, acc, xv + v);
-        }
+        emit_lane_order_sum(kb, acc, tmp, blk, xv);
         if (s.ep.bias) kb.alu(Op::fadd, acc, acc, static_cast<uint8_t>(bv + bi));
         if (s.ep.act != Activation::none)
           emit_activation(kb, s.ep.act, s.ep.p0, s.ep.p1, acc, acc,

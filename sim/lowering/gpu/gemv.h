@@ -41,6 +41,10 @@ struct GemvLayout {
 std::string gemv_unsupported(const xpu::gpu::GpuConfig& cfg, const GemvSpec& s);
 // Throws GpuLoweringError when gemv_unsupported says why.
 void lower_gemv(const xpu::gpu::GpuConfig& cfg, const GemvSpec& s, GemvLayout& layout, NnPlan& plan);
+// acc = the 32 lanes' partial sums at shared [tmp + blk], added in lane
+// order (lane 0 first), loaded 8 at a time into xv..xv+7: the order
+// reference_gemv and the weight-only int8 GEMV's reference follow.
+void emit_lane_order_sum(xpu::gpu::KernelBuilder& kb, uint8_t acc, uint8_t tmp, int32_t blk, uint8_t xv);
 // x [m, k] and w [n, k] raw 16-bit elements (unpadded), bias [n] (needed
 // when s.ep.bias); returns y [m, n] bits.
 std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const uint16_t* w,

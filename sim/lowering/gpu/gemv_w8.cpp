@@ -5,6 +5,7 @@
 
 #include "models/gpu/kernel_builder.h"
 #include "sim/lowering/gpu/activation.h"
+#include "sim/lowering/gpu/gemv.h"
 #include "sim/lowering/gpu/llm_kernels.h"
 #include "sim/lowering/gpu/tc_reference.h"
 #include "sim/numerics/float_bits.h"
@@ -199,11 +200,7 @@ void lower_gemv_w8(const GpuConfig& cfg, const GemvW8Spec& s, GemvW8Layout& L, N
       kb.alui(Op::shl, a, a, 2);      // y byte of row r
       for (uint32_t i = 0; i < M; ++i) {
         const int32_t blk = static_cast<int32_t>(sm.red + i * kThreads * 4);
-        kb.lds(acc, tmp, blk);
-        for (uint32_t l = 1; l < 32; l += 8) {
-          for (uint32_t v = 0; v < 8 && l + v < 32; ++v) kb.lds(xv + v, tmp, blk + static_cast<int32_t>(4 * (l + v)));
-          for (uint32_t v = 0; v < 8 && l + v < 32; ++v) kb.alu(Op::fadd, acc, acc, xv + v);
-        }
+        emit_lane_order_sum(kb, acc, tmp, blk, xv);
         if (scaled) kb.alui(Op::fmul, acc, acc, static_cast<int32_t>(float_to_bits(0x1p23f)));  // exact: the sum over q
         kb.alu(Op::fmul, acc, acc, sc);
         if (s.ep.act != Activation::none)
