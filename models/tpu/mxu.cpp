@@ -364,9 +364,12 @@ void Mxu::run() {
   try {
     UnitQueue& q = ctrl_.queue(UnitId::mxu);
     const sc_core::sc_event& arrived = fifo_.changed_event();
-    // Built once: an or-list made at each wait allocates.
-    const sc_core::sc_event_or_list on_push = q.pushed_event() | arrived;
-    const sc_core::sc_event_or_list on_deps = ctrl_.completed_event() | arrived;
+    on_push_ |= q.pushed_event();
+    on_push_ |= arrived;
+    on_deps_ |= ctrl_.completed_event();
+    on_deps_ |= arrived;
+    const sc_core::sc_event_or_list& on_push = on_push_;
+    const sc_core::sc_event_or_list& on_deps = on_deps_;
     for (;;) {
       schedule_weights();
       while (schedule_head()) schedule_weights();
