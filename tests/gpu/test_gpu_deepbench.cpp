@@ -94,16 +94,17 @@ TEST_CASE("DeepBench V100 4096 x 128 x 4096 within 15 % of cuBLAS", "[gpu][deepb
 }
 
 // The rows outside 15 %: 128-row GEMMs with K <= 2048, where the selector's
-// split-K kernel simulates 1.3-1.5x faster than cuBLAS measured. The
-// measured time is the one of a kernel that cuBLAS 10.1 ships without
-// split-K: the 64 x 64 tile unsplit (56 CTAs of 55 K steps, one per SM,
-// each K step waiting one load latency) simulates 1760 x 128 x 1760 at
-// 25.9 TFLOPS, 1.01x of the measured 25.58. Split-K 3 gives every SM 2-3
-// CTAs of 19 K steps whose loads overlap one another's mmas, 1.47x. On the
-// other side of cuBLAS's split-K regime, 4096 x 16 x 4096 (measured 10.53)
-// reaches only 7.6 TFLOPS unsplit on its best tile (0.72x): cuBLAS splits
-// K there. So the deviation is cuBLAS's kernel choice at 128 rows, not a
-// cost the simulated kernels lack.
+// split-K kernel simulates 1.3-1.5x faster than cuBLAS measured. cuBLAS
+// 10.1 runs this shape family on its 64 x 64 kernel without split-K (a
+// public V100 trace of 3072 x 100 x 1024: BENCHMARKS.md). That kernel
+// unsplit (56 CTAs of 55 K steps, one per SM, each K step waiting one load
+// latency) simulates 1760 x 128 x 1760 at 25.9 TFLOPS, 1.01x of the
+// measured 25.58; split-K 3 gives every SM 2-3 CTAs of 19 K steps whose
+// loads overlap one another's mmas, 1.47x. On the other side of cuBLAS's
+// split-K regime, 4096 x 16 x 4096 (measured 10.53) reaches 7.6 TFLOPS
+// unsplit on the 16-row tile (0.72x; no unsplit tile of the table passes
+// 7.9): cuBLAS splits K there. So the deviation is cuBLAS's kernel choice
+// at 128 rows, not a cost the simulated kernels lack.
 TEST_CASE("DeepBench V100 1760 x 128 x 1760: cuBLAS's time is an unsplit kernel's, not the selected split-K one's",
           "[gpu][deepbench]") {
   const GpuConfig cfg = test::load("v100.yaml");
