@@ -113,8 +113,8 @@ struct ControllerConfig {
 
 // On-chip common memory between HBM and the cores' vector memories (TPU v4:
 // 128 MiB SRAM). A memory level of its own: the lowering places a network's
-// weights, then its activations outside the unified buffer (a standalone GEMM's operands), in
-// a core's share of it when they fit (sim/lowering/tpu/cmem_placement.h), and the
+// weights, then its activations outside the unified buffer (a standalone
+// GEMM's B, then A and C), in a core's share of it when they fit (sim/lowering/tpu/cmem_placement.h), and the
 // weight fetcher and the DMA engines then reach them at the CMEM's
 // bandwidth and latency instead of DRAM's (dram.h), counted as
 // tpu.cmem.read_bytes / write_bytes.
@@ -168,17 +168,6 @@ inline TpuConfig core_config(const TpuConfig& chip) {
   c.dram.bandwidth_gbps = chip.dram.bandwidth_gbps / chip.cores;
   c.cmem.capacity_bytes = chip.cmem.capacity_bytes / chip.cores;
   c.cmem.bandwidth_gbps = chip.cmem.bandwidth_gbps / chip.cores;
-  return c;
-}
-
-// One core as a run of standalone GEMMs sees it: the core's share of the
-// CMEM stages the row blocks of A that the lowering streams from DRAM, so
-// the unified buffer the lowering tiles for grows by that share (with the
-// unified buffer's ports: an upper bound on what the staging buys). A
-// network uses the CMEM as a level instead (CmemConfig); no run does both.
-inline TpuConfig gemm_core_config(const TpuConfig& chip) {
-  TpuConfig c = core_config(chip);
-  c.unified_buffer.capacity_bytes += c.cmem.capacity_bytes;
   return c;
 }
 

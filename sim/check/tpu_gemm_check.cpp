@@ -1,10 +1,12 @@
 #include "sim/check/tpu_gemm_check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <sstream>
 
 #include "sim/check/gemm_data.h"
+#include "sim/lowering/tpu/gemm.h"
 #include "sim/numerics/int8_quant.h"
 
 namespace xpu::check {
@@ -75,6 +77,14 @@ std::string check_tpu_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt
     else
       std::memcpy(dst, ub + addr, n);
   };
+  // Row i of a rows x cols matrix at `base`: every `stride` bytes, or blocked.
+  auto load_row = [&](bool host, uint64_t base, uint64_t stride, const lowering::GemmCheck::Blocked& bl, uint64_t i,
+                      uint64_t rows, uint64_t cols, size_t elem, uint8_t* dst) {
+    if (bl.rows == 0) return load(host, base + i * stride, dst, cols * elem);
+    for (uint64_t j = 0; j < cols; j += bl.cols)
+      load(host, base + lowering::blocked_offset(i, j, rows, cols, bl.rows, bl.cols) * elem, dst + j * elem,
+           std::min<uint64_t>(bl.cols, cols - j) * elem);
+  };
   if (g.im2col.on) {
     // A rebuilt from the conv input as sim/workload/im2col.h defines it (zeros in the padding).
     const auto& s = g.im2col;
@@ -92,7 +102,7 @@ std::string check_tpu_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt
           }
     }
   } else {
-    for (uint64_t i = 0; i < g.m; ++i) load(g.a_host, g.a_ub + i * g.a_stride, &d.a[i * g.k * e], g.k * e);
+    for (uint64_t i = 0; i < g.m; ++i) load_row(g.a_host, g.a_ub, g.a_stride, g.a_blocked, i, g.m, g.k, e, &d.a[i * g.k * e]);
   }
   if (g.b_in_weights) {
     const auto tiles = tpu.weights().read(g.b_weight_addr, g.k * g.n * e);
@@ -104,7 +114,7 @@ std::string check_tpu_gemm(tpu::Tpu& tpu, const lowering::GemmCheck& g, DType dt
   uint8_t want[4];
   std::vector<uint8_t> row(g.n * o);
   for (uint64_t i = 0; i < g.m; ++i) {
-    load(g.c_host, g.c_ub + i * g.c_stride, row.data(), row.size());
+    load_row(g.c_host, g.c_ub, g.c_stride, g.c_blocked, i, g.m, g.n, o, row.data());
     for (uint64_t j = 0; j < g.n; ++j) {
       replay_activate(acc[i * g.n + j], dt != DType::int8, g, j, want);
       const uint8_t* got = row.data() + j * o;

@@ -18,15 +18,12 @@ namespace {
 class TpuBackend : public Backend {
  public:
   // cfg_ is one TensorCore of the chip (tpu::core_config): what the model
-  // simulates and the lowering targets for networks; gemm_cfg_ the same core
-  // as standalone GEMMs see it (tpu::gemm_core_config: the CMEM share stages
-  // A's row blocks), whose unified buffer the model holds; chip_ keeps the
-  // core count. Energy prices the unified buffer at cfg_'s capacity.
+  // simulates and the lowering targets; chip_ keeps the core count.
   TpuBackend(const tpu::TpuConfig& cfg, const energy::EnergyTable& table, const std::string& instance)
-      : chip_(cfg), cfg_(tpu::core_config(cfg)), gemm_cfg_(tpu::gemm_core_config(cfg)),
+      : chip_(cfg), cfg_(tpu::core_config(cfg)),
         model_(energy::table_for_machine(table, cfg.energy), cfg.energy.static_power),
         terms_(tpu::tpu_energy_terms(cfg_, model_.table())),
-        tpu_(std::make_unique<tpu::Tpu>(gemm_cfg_, instance.c_str())) {}
+        tpu_(std::make_unique<tpu::Tpu>(cfg_, instance.c_str())) {}
 
   std::string kind() const override { return "tpu"; }
   std::string name() const override { return cfg_.name; }
@@ -55,7 +52,7 @@ class TpuBackend : public Backend {
   // the plan for a timing run of the same workload.
   void check_workload(const workload::Workload& w, DType dtype) const override {
     const bool standalone = lowering::standalone_gemms(w);
-    const tpu::TpuConfig& cfg = standalone ? gemm_cfg_ : cfg_;
+    const tpu::TpuConfig& cfg = cfg_;
     if (prelowered(cfg, w, dtype)) return;  // lowered ahead by a sweep (tpu_prelowered.h)
     lowering::NetworkOptions lo;
     lo.dtype = dtype;
@@ -101,7 +98,7 @@ class TpuBackend : public Backend {
   std::vector<report::LayerResult> run_workload(const workload::Workload& w, DType dtype,
                                                 const LayerRunOptions& opts) override {
     const bool standalone = lowering::standalone_gemms(w);
-    NetworkRunner runner{standalone ? gemm_cfg_ : cfg_, *tpu_, model_, terms_, peak_macs_per_cycle(dtype) / chip_.cores};
+    NetworkRunner runner{cfg_, *tpu_, model_, terms_, peak_macs_per_cycle(dtype) / chip_.cores};
     // SCALE-Sim models one array: a chip of several cores has no such run.
     if (!opts.compat.empty() && chip_.cores > 1)
       throw lowering::LoweringError(chip_.name + ": compat '" + opts.compat + "' simulates one array, but " +
@@ -135,7 +132,6 @@ class TpuBackend : public Backend {
  private:
   tpu::TpuConfig chip_;
   tpu::TpuConfig cfg_;
-  tpu::TpuConfig gemm_cfg_;
   energy::EnergyModel model_;
   std::vector<energy::EnergyTerm> terms_;
   std::unique_ptr<tpu::Tpu> tpu_;

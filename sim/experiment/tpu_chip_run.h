@@ -8,7 +8,9 @@
 //   gives every core at least one full logical array tile (cores x mxu.cols
 //   columns), else along M (rows). Along N the cores' MXUs line up as the
 //   MXUs of one core do, and a core's share of C is narrower, so its row
-//   blocks are longer and hide more weight shifts. Every share runs on the
+//   blocks are longer and hide more weight shifts (where the unified
+//   buffer still keeps them too short, the share streams A in K slabs:
+//   lowering/tpu/gemm.h, streamed io). Every share runs on the
 //   core model with its own operands and checks, one after the other, and
 //   the chip's row is the slowest core's time with every core's counters
 //   summed (energy: summed dynamic, chip static power x the chip's time).

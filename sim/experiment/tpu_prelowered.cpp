@@ -58,7 +58,9 @@ std::string tpu_lowering_key(const tpu::TpuConfig& c) {
     << m.step_int8 << ' ' << m.step_bf16 << ' ' << m.step_fp16 << ' ' << m.supports_int8 << m.supports_bf16
     << m.supports_fp16 << ' ' << m.weight_load_cycles << ' ' << m.double_buffer_weights << ' ' << m.fold_overlap << "\nacc "
     << c.accumulators.entries << ' ' << c.accumulators.double_buffered << "\nub " << c.unified_buffer.capacity_bytes
-    << "\nact " << c.activation.elements_per_cycle;
+    << "\nact " << c.activation.elements_per_cycle
+    // Standalone GEMMs stream A where the DMA engines reach HBM (lowering/tpu/gemm.h, prefer_streamed).
+    << "\nhost " << (c.host.path == tpu::HostPath::dram ? "dram" : "pcie");
   return k.str();
 }
 

@@ -23,7 +23,7 @@ namespace {
 // Every TPU config value outside tpu_lowering_key, changed from tpu_v1's.
 const std::vector<std::string> kTimingOnly = {
     "clock_mhz=940",  "dram.bandwidth_gbps=900",    "dram.latency_ns=7",     "dram.channels=2",
-    "dram.burst_bytes=32", "dram.interleave_bytes=512", "host.path=dram",   "host.bandwidth_gbps=3",
+    "dram.burst_bytes=32", "dram.interleave_bytes=512", "host.bandwidth_gbps=3",
     "host.latency_ns=9", "controller.pipeline_stages=6", "controller.unit_queue_depth=2",
     "weight_fifo.depth_tiles=2", "unified_buffer.read_bytes_per_cycle=64",
     "unified_buffer.write_bytes_per_cycle=32", "unified_buffer.banks=4", "activation.latency_cycles=3",
@@ -63,6 +63,9 @@ TEST_CASE("the TPU lowering reads no config value outside tpu_lowering_key", "[s
   CHECK(experiment::tpu_lowering_key(a) !=
         experiment::tpu_lowering_key(
             config::load_tpu_config(v1, {"mxu.rows=128", "mxu.cols=128", "mxu.fold_overlap=false"})));
+  // Where the DMA engines reach HBM, standalone GEMMs may stream A (lowering/tpu/gemm.h, prefer_streamed).
+  CHECK(experiment::tpu_lowering_key(a) !=
+        experiment::tpu_lowering_key(config::load_tpu_config(v1, {"mxu.rows=128", "mxu.cols=128", "host.path=dram"})));
 
   // Networks with convolutions, depthwise layers, attention (vector ops:
   // exp, reciprocal square root, erf) and a GEMM suite.

@@ -24,9 +24,7 @@ CmemPlacement place_gemm_in_cmem(const tpu::TpuConfig& core, const LayerPlan& la
     for (const auto& g : layer.gemms) p.dma_bytes += (g.a_host ? g.m * g.a_stride : 0) + (g.c_host ? g.m * g.c_stride : 0);
   const uint64_t cap = core.cmem.capacity_bytes;
   if (cap == 0) return p;
-  const uint64_t own_ub = core.unified_buffer.capacity_bytes > cap ? core.unified_buffer.capacity_bytes - cap : 0;
-  const uint64_t staged = std::min(cap, layer.ub_bytes > own_ub ? layer.ub_bytes - own_ub : 0);
-  uint64_t left = cap - staged;
+  uint64_t left = cap;
   p.weights = p.weight_bytes > 0 && p.weight_bytes <= left;
   if (p.weights) left -= p.weight_bytes;
   p.dma = p.dma_bytes > 0 && p.dma_bytes <= left;

@@ -29,14 +29,12 @@ struct CmemPlacement {
 CmemPlacement place_in_cmem(const tpu::TpuConfig& core, const NetworkPlan& plan);
 
 // A standalone GEMM (lower_standalone_gemms: one layer, its own operands)
-// on `core` = tpu::gemm_core_config, whose unified buffer includes the
-// core's CMEM share as staging for A's and C's row blocks. Its share of
-// the CMEM holds, in this order: the blocks the lowering staged beyond the
-// core's own unified buffer (layer.ub_bytes past it), B's weight tiles if
-// they fit in the rest, then A and C (the DMA engines' data, host.path
-// dram) if they fit in what is left. As for a network, operands placed
-// there were put there before the GEMM (by the kernel that produced them),
-// uncounted.
+// on `core` (tpu::core_config). The core's share of the CMEM holds B's
+// weight tiles if they fit, then A and C (the DMA engines' data, host.path
+// dram) if they fit in what is left; the DMA engines then stream A's slabs
+// (streamed io, gemm.h) from the CMEM at its bandwidth, else from HBM. As
+// for a network, operands placed there were put there before the GEMM (by
+// the kernel that produced them), uncounted.
 CmemPlacement place_gemm_in_cmem(const tpu::TpuConfig& core, const LayerPlan& layer);
 
 }  // namespace xpu::lowering

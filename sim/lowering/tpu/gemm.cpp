@@ -43,7 +43,9 @@ void set_k_chunk_flags(tpu::Instruction& mm, const tpu::MxuConfig& mxu, uint64_t
   }
 }
 
-const char* gemm_io_name(GemmIo io) { return io == GemmIo::resident ? "resident" : "host"; }
+const char* gemm_io_name(GemmIo io) {
+  return io == GemmIo::resident ? "resident" : io == GemmIo::streamed ? "streamed" : "host";
+}
 
 bool fits_resident(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
   // C starts at the first 256-byte boundary after A (the layout below).
@@ -54,18 +56,95 @@ bool fits_resident(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
 
 bool is_input_major(const tpu::MxuConfig& mxu) { return mxu.dataflow == tpu::Dataflow::is && !mxu.fold_overlap; }
 
+namespace {
+
+uint64_t acc_half_rows(const tpu::TpuConfig& cfg) {
+  return cfg.accumulators.double_buffered ? cfg.accumulators.entries / 2 : cfg.accumulators.entries;
+}
+
+// Slab buffers of streamed io: the one the MXU reads and two in flight.
+constexpr uint64_t kSlabBuffers = 3;
+
+// The largest rows <= start, halving, for which fits(rows) holds (0: none).
+template <class Fits>
+uint64_t halve_to_fit(uint64_t start, Fits fits) {
+  uint64_t mb = start;
+  while (mb > 0 && !fits(mb)) mb = (mb == 1) ? 0 : mb / 2;
+  return mb;
+}
+
+}  // namespace
+
+uint64_t host_block_rows(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
+  const uint64_t acc_rows = acc_half_rows(cfg);
+  const uint64_t row_bytes = spec.k * dtype_bytes(spec.dtype) + spec.n * dtype_bytes(spec.out_dtype);
+  return halve_to_fit(std::min<uint64_t>(spec.m, os_whole_k(cfg.mxu, spec.k) ? std::min<uint64_t>(acc_rows, cfg.mxu.rows)
+                                                                            : acc_rows),
+                      [&](uint64_t rows) {
+                        const uint64_t depth = rows < spec.m ? 2 : 1;  // double-buffer blocks when there are several
+                        return depth * rows * row_bytes <= cfg.unified_buffer.capacity_bytes;
+                      });
+}
+
+uint64_t streamed_block_rows(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
+  if (cfg.mxu.dataflow != tpu::Dataflow::ws) return 0;
+  // Three slabs of rows x mxu.rows inputs and two C tiles of rows x mxu.cols outputs.
+  const uint64_t row_bytes = kSlabBuffers * std::min<uint64_t>(cfg.mxu.rows, spec.k) * dtype_bytes(spec.dtype) +
+                             2 * std::min<uint64_t>(cfg.mxu.cols, spec.n) * dtype_bytes(spec.out_dtype);
+  return halve_to_fit(std::min<uint64_t>(spec.m, acc_half_rows(cfg)),
+                      [&](uint64_t rows) { return rows * row_bytes <= cfg.unified_buffer.capacity_bytes; });
+}
+
+bool prefer_streamed(const tpu::TpuConfig& cfg, const GemmSpec& spec) {
+  if (cfg.host.path != tpu::HostPath::dram || spec.io != GemmIo::host) return false;
+  const uint64_t host = host_block_rows(cfg, spec), streamed = streamed_block_rows(cfg, spec);
+  return host < uint64_t(cfg.mxu.rows) + cfg.mxu.cols - 1 && streamed > host;
+}
+
+uint64_t blocked_offset(uint64_t i, uint64_t j, uint64_t rows, uint64_t cols, uint64_t block_rows,
+                        uint64_t chunk_cols) {
+  const uint64_t b = i / block_rows, rb = std::min(block_rows, rows - b * block_rows);
+  const uint64_t c = j / chunk_cols, cw = std::min(chunk_cols, cols - c * chunk_cols);
+  return b * block_rows * cols + c * chunk_cols * rb + (i % block_rows) * cw + j % chunk_cols;
+}
+
+std::vector<uint8_t> to_blocked(const std::vector<uint8_t>& row_major, uint64_t rows, uint64_t cols, uint64_t elem,
+                                uint64_t block_rows, uint64_t chunk_cols) {
+  if (row_major.size() != rows * cols * elem) throw InternalError("to_blocked: the matrix is not rows x cols");
+  std::vector<uint8_t> out(row_major.size());
+  for (uint64_t i = 0; i < rows; ++i)
+    for (uint64_t j = 0; j < cols; j += chunk_cols)
+      std::memcpy(out.data() + blocked_offset(i, j, rows, cols, block_rows, chunk_cols) * elem,
+                  row_major.data() + (i * cols + j) * elem, std::min(chunk_cols, cols - j) * elem);
+  return out;
+}
+
 // What the program of a lowered GEMM is a function of.
 struct GemmProgramShape {
   tpu::MxuConfig mxu;
   GemmSpec spec;
   TpuGemmLayout L;
-  bool resident = false, double_buffered = false, input_major = false;
+  bool resident = false, double_buffered = false, input_major = false, streamed = false;
   uint64_t acc_rows = 0;
-  std::vector<uint64_t> ub_a, ub_c;  // host io: the block buffers, b % depth
+  // host io: the block buffers, b % depth; streamed: the slab buffers, slab
+  // q % 3, and the C tile buffers, (b n_tiles + nt) % 2.
+  std::vector<uint64_t> ub_a, ub_c;
 
   uint64_t rows(uint64_t b) const;       // A rows of M block b
   uint64_t block_len(uint64_t b) const;  // its instructions
   tpu::Instruction at(uint64_t b, uint64_t j) const;
+
+  // Streamed io. Slab q = (b n_tiles + nt) k_chunks + kc is M block b's K
+  // chunk kc of A for N tile nt; its DMA is issued in the group of matmul
+  // q - ahead (before its weight fetch), the first `ahead` before everything.
+  uint64_t slabs() const { return L.m_blocks * L.n_tiles * L.k_chunks; }
+  uint64_t ahead() const { return ub_a.size() - 1; }
+  // Slabs q of N tile nt of block b whose group (read of slab q + ahead,
+  // weight fetch, matmul) has the read: the first `full` of its k_chunks.
+  uint64_t full_groups(uint64_t b, uint64_t nt) const;
+  uint64_t tile_len(uint64_t b, uint64_t nt) const { return 2 * L.k_chunks + full_groups(b, nt) + 2; }
+  tpu::Instruction slab_read(uint64_t q) const;
+  tpu::Instruction streamed_at(uint64_t b, uint64_t j) const;
 };
 
 TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec, bool materialize) {
@@ -84,8 +163,7 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec, bool mat
 
   const uint64_t R = cfg.mxu.rows, C = cfg.mxu.cols;
   const uint64_t eb = dtype_bytes(spec.dtype), ob = dtype_bytes(spec.out_dtype);
-  const uint64_t acc_rows = cfg.accumulators.double_buffered ? cfg.accumulators.entries / 2
-                                                              : cfg.accumulators.entries;
+  const uint64_t acc_rows = acc_half_rows(cfg);
   if (acc_rows == 0) throw LoweringError(who + ": accumulators too small to hold one row");
 
   TpuGemmLayout L;
@@ -104,16 +182,19 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec, bool mat
                         std::to_string(spec.m * spec.k * eb + spec.m * spec.n * ob) +
                         " bytes together, more than the unified buffer's " + std::to_string(ub) +
                         " bytes; it cannot stay resident (use host io)");
-  // Largest M block that fits the accumulators and (host io) the unified buffer.
+  const bool streamed = spec.io == GemmIo::streamed;
+  if (streamed && cfg.mxu.dataflow != tpu::Dataflow::ws)
+    throw LoweringError(who + ": streamed io is lowered for weight-stationary arrays only");
+  // Largest M block that fits the accumulators and (host, streamed io) the unified buffer.
   const uint64_t row_bytes = spec.k * eb + spec.n * ob;  // one input row + one output row
-  uint64_t mb = std::min<uint64_t>(spec.m, os_whole_k(cfg.mxu, spec.k) ? std::min(acc_rows, R) : acc_rows);
-  auto fits = [&](uint64_t rows) {
-    const uint64_t depth = rows < spec.m ? 2 : 1;  // double-buffer blocks when there are several
-    return depth * rows * row_bytes <= ub;
-  };
-  while (!resident && mb > 0 && !fits(mb)) mb = (mb == 1) ? 0 : mb / 2;
+  const uint64_t mb = resident ? std::min<uint64_t>(spec.m, os_whole_k(cfg.mxu, spec.k) ? std::min(acc_rows, R) : acc_rows)
+                      : streamed ? streamed_block_rows(cfg, spec)
+                                 : host_block_rows(cfg, spec);
   if (mb == 0)
-    throw LoweringError(who + ": one input row and one output row need " + std::to_string(row_bytes) +
+    throw LoweringError(who + (streamed ? ": one row of three K slabs and two C tiles needs " +
+                                              std::to_string(kSlabBuffers * std::min(R, spec.k) * eb +
+                                                             2 * std::min(C, spec.n) * ob)
+                                        : ": one input row and one output row need " + std::to_string(row_bytes)) +
                         " bytes, more than the unified buffer's " + std::to_string(ub) + " bytes");
   L.m_block = mb;
   L.m_blocks = ceil_div(spec.m, mb);
@@ -130,6 +211,15 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec, bool mat
     ub_c[i] = depth * a_block_bytes + i * c_block_bytes;
   }
   L.ub_bytes = depth * (a_block_bytes + c_block_bytes);
+  if (streamed) {
+    // [slab 0][slab 1][slab 2][C tile 0][C tile 1]
+    const uint64_t slab = mb * std::min(R, spec.k) * eb, tile = mb * std::min(C, spec.n) * ob;
+    ub_a.resize(kSlabBuffers);
+    ub_c.resize(2);
+    for (uint64_t i = 0; i < kSlabBuffers; ++i) ub_a[i] = i * slab;
+    for (uint64_t i = 0; i < 2; ++i) ub_c[i] = kSlabBuffers * slab + i * tile;
+    L.ub_bytes = kSlabBuffers * slab + 2 * tile;
+  }
   if (resident) {
     L.ub_a = 0;
     L.ub_c = align_up(spec.m * spec.k * eb, 256);
@@ -157,6 +247,7 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec, bool mat
   g.spec = spec;
   g.L = L;
   g.resident = resident;
+  g.streamed = streamed;
   g.double_buffered = cfg.accumulators.double_buffered;
   g.input_major = is_input_major(cfg.mxu);
   g.acc_rows = acc_rows;
@@ -180,7 +271,17 @@ TpuGemmPlan lower_gemm(const tpu::TpuConfig& cfg, const GemmSpec& spec, bool mat
 
 uint64_t GemmProgramShape::rows(uint64_t b) const { return std::min(L.m_block, spec.m - b * L.m_block); }
 
+uint64_t GemmProgramShape::full_groups(uint64_t b, uint64_t nt) const {
+  const uint64_t first = (b * L.n_tiles + nt) * L.k_chunks, last_read = slabs() > ahead() ? slabs() - ahead() : 0;
+  return first >= last_read ? 0 : std::min(L.k_chunks, last_read - first);
+}
+
 uint64_t GemmProgramShape::block_len(uint64_t b) const {
+  if (streamed) {
+    uint64_t len = b == 0 ? std::min(ahead(), slabs()) : 0;
+    for (uint64_t nt = 0; nt < L.n_tiles; ++nt) len += tile_len(b, nt);
+    return len;
+  }
   const uint64_t body = input_major ? ceil_div(rows(b), mxu.cols) * (2 * L.k_chunks * L.n_tiles + L.n_tiles)
                                     : L.n_tiles * (2 * L.k_chunks + 1);
   return body + (resident ? 0 : 2);
@@ -193,9 +294,89 @@ uint64_t GemmProgramShape::block_len(uint64_t b) const {
 // chunk) for every N tile before the next is loaded, as SCALE-Sim's IS
 // folds do, N tile t accumulating into rows t * C (halves alternate per
 // input tile).
+tpu::Instruction GemmProgramShape::slab_read(uint64_t q) const {
+  const uint64_t R = mxu.rows, eb = dtype_bytes(spec.dtype);
+  const uint64_t b = q / (L.n_tiles * L.k_chunks), kc = q % L.k_chunks;
+  const uint64_t rows = this->rows(b), kk = std::min(R, spec.k - kc * R);
+  tpu::Instruction in;
+  in.op = tpu::Opcode::read_host_memory;
+  in.host_addr = L.host_a + blocked_offset(b * L.m_block, kc * R, spec.m, spec.k, L.m_block, R) * eb;
+  in.ub_addr = ub_a[q % ub_a.size()];
+  in.bytes = rows * kk * eb;
+  return in;
+}
+
+// Instruction j of M block b, streamed io: block 0 starts with the first
+// slabs' reads; per N tile, groups (read of the slab `ahead` later while
+// there is one, weight fetch, matmul) per K chunk, then the activate and
+// the C tile's write.
+tpu::Instruction GemmProgramShape::streamed_at(uint64_t b, uint64_t j) const {
+  using tpu::Opcode;
+  const uint64_t R = mxu.rows, C = mxu.cols;
+  const uint64_t eb = dtype_bytes(spec.dtype), ob = dtype_bytes(spec.out_dtype);
+  if (b == 0) {
+    const uint64_t pro = std::min(ahead(), slabs());
+    if (j < pro) return slab_read(j);
+    j -= pro;
+  }
+  uint64_t nt = 0;
+  while (j >= tile_len(b, nt)) j -= tile_len(b, nt++);
+  const uint64_t rows = this->rows(b), nn = std::min(C, spec.n - nt * C);
+  const uint64_t tile = b * L.n_tiles + nt;
+  const uint64_t acc = double_buffered ? (tile % 2) * acc_rows : 0;
+  const uint64_t full = full_groups(b, nt);
+  tpu::Instruction in;
+  uint64_t kc = 0, r = 0;  // r: 0 read, 1 fetch, 2 matmul
+  if (j < 3 * full) {
+    kc = j / 3;
+    r = j % 3;
+  } else if (j - 3 * full < 2 * (L.k_chunks - full)) {
+    kc = full + (j - 3 * full) / 2;
+    r = 1 + (j - 3 * full) % 2;
+  } else {
+    const uint64_t cbuf = ub_c[tile % ub_c.size()];
+    if (j - 3 * full - 2 * (L.k_chunks - full) == 0) {
+      in.op = Opcode::activate;
+      in.acc_addr = static_cast<uint32_t>(acc);
+      in.ub_addr = cbuf;
+      in.ub_stride = nn * ob;
+      in.rows = static_cast<uint32_t>(rows);
+      in.n = static_cast<uint32_t>(nn);
+      in.fn = spec.fn;
+      in.out_dtype = spec.out_dtype;
+      in.scale = spec.scale;
+    } else {
+      in.op = Opcode::write_host_memory;
+      in.ub_addr = cbuf;
+      in.host_addr = L.host_c + blocked_offset(b * L.m_block, nt * C, spec.m, spec.n, L.m_block, C) * ob;
+      in.bytes = rows * nn * ob;
+    }
+    return in;
+  }
+  const uint64_t q = tile * L.k_chunks + kc, kk = std::min(R, spec.k - kc * R);
+  if (r == 0) return slab_read(q + ahead());
+  in.k = static_cast<uint32_t>(kk);
+  in.n = static_cast<uint32_t>(nn);
+  in.dtype = spec.dtype;
+  if (r == 1) {
+    in.op = Opcode::read_weights;
+    in.weight_addr = L.tile_addr[kc * L.n_tiles + nt];
+    return in;
+  }
+  in.op = Opcode::matmul;
+  in.ub_addr = ub_a[q % ub_a.size()];
+  in.ub_stride = kk * eb;
+  in.acc_addr = static_cast<uint32_t>(acc);
+  in.rows = static_cast<uint32_t>(rows);
+  in.load_weights = true;
+  set_k_chunk_flags(in, mxu, spec.k, kc);
+  return in;
+}
+
 tpu::Instruction GemmProgramShape::at(uint64_t b, uint64_t j) const {
   using tpu::Instruction;
   using tpu::Opcode;
+  if (streamed) return streamed_at(b, j);
   const uint64_t R = mxu.rows, C = mxu.cols;
   const uint64_t eb = dtype_bytes(spec.dtype), ob = dtype_bytes(spec.out_dtype);
   const uint64_t m0 = b * L.m_block, rows = this->rows(b);

@@ -20,6 +20,16 @@
 //   per M block, each input tile of at most cols rows and one K chunk stays
 //   in the PEs for every N tile before the next is loaded (is_input_major).
 // With resident io, all of A and C must fit the unified buffer at once.
+// Streamed io (A and C in host memory, which is HBM or the CMEM behind the
+// DMA engines): M blocks as long as the accumulators allow, and only K
+// slabs of A in the unified buffer: per (M block, N tile, K chunk) the DMA
+// engine brings that block's K chunk of A (block rows x mxu.rows elements)
+// into one of three slab buffers, two slabs ahead of the matmul that reads
+// it, so A is read again for every N tile; each N tile's C goes out as soon
+// as it is activated (two tile buffers). Each output still sums its K
+// chunks in order in the accumulators, so the values are those of host io.
+// Host memory holds A and C blocked (blocked_offset) so that each slab and
+// each C tile is one contiguous transfer.
 // A shape that cannot be tiled (one input row larger than half the unified
 // buffer, a dtype the MXU lacks) is a LoweringError, never a truncation.
 #include <cstdint>
@@ -39,8 +49,9 @@ namespace xpu::lowering {
 // goes back (a standalone GEMM, or a layer whose tensors do not stay on chip).
 // resident: A is already in the unified buffer and C stays there, as between
 // the layers of a network whose activations fit on chip (TPU v1 keeps them in
-// its 24 MiB unified buffer); no DMA is issued.
-enum class GemmIo { host, resident };
+// its 24 MiB unified buffer); no DMA is issued. streamed: A and C in host
+// memory, A brought in by K slabs for every N tile (above).
+enum class GemmIo { host, resident, streamed };
 const char* gemm_io_name(GemmIo io);
 
 struct GemmSpec {
@@ -56,12 +67,13 @@ struct GemmSpec {
 // Where everything lives, so a runner can stage inputs and read results.
 struct TpuGemmLayout {
   GemmIo io = GemmIo::host;
-  uint64_t host_a = 0;         // host io: A, row-major M x K, dtype
-  uint64_t host_c = 0;         // host io: C, row-major M x N, out_dtype
+  uint64_t host_a = 0;         // host io: A, row-major M x K, dtype (streamed: blocked)
+  uint64_t host_c = 0;         // host io: C, row-major M x N, out_dtype (streamed: blocked)
   uint64_t ub_a = 0;           // resident io: A in the unified buffer
   uint64_t ub_c = 0;           // resident io: C in the unified buffer
   uint64_t host_bytes = 0;     // host memory used
-  uint64_t ub_bytes = 0;       // unified buffer used (resident: A and C; host: the block buffers)
+  uint64_t ub_bytes = 0;       // unified buffer used (resident: A and C; host: the block buffers;
+                               // streamed: the slab and C tile buffers)
   uint64_t weight_bytes = 0;   // weight DRAM used
   uint64_t m_block = 0;        // rows per M block
   uint64_t m_blocks = 0, k_chunks = 0, n_tiles = 0;
@@ -114,6 +126,27 @@ inline uint64_t reference_k_chunk(const tpu::MxuConfig& mxu, uint64_t k) {
 void set_k_chunk_flags(tpu::Instruction& mm, const tpu::MxuConfig& mxu, uint64_t k, uint64_t kc);
 // Whether A and C fit the unified buffer together (resident io is possible).
 bool fits_resident(const tpu::TpuConfig& cfg, const GemmSpec& spec);
+// Rows per M block with host io (0: not even one row fits) and with
+// streamed io (0: streamed io does not apply to this dataflow, or not even
+// one row's slabs fit).
+uint64_t host_block_rows(const tpu::TpuConfig& cfg, const GemmSpec& spec);
+uint64_t streamed_block_rows(const tpu::TpuConfig& cfg, const GemmSpec& spec);
+// Whether a host-io GEMM is better streamed: the DMA engines reach HBM
+// (host.path dram: A can be read again for every N tile at memory
+// bandwidth, not over a host link as TPU v1's), the host-io blocks are
+// shorter than the rows + cols - 1 vectors a pass needs to hide the next
+// weight tile's switch (mxu_array.h) and streaming makes them longer.
+bool prefer_streamed(const tpu::TpuConfig& cfg, const GemmSpec& spec);
+
+// Element offset of (i, j) in a rows x cols matrix stored in row blocks of
+// block_rows rows (the last shorter), each block chunk by chunk of
+// chunk_cols columns (the last narrower), each chunk row-major: streamed
+// io's host layout of A (chunks of mxu.rows) and C (chunks of mxu.cols).
+uint64_t blocked_offset(uint64_t i, uint64_t j, uint64_t rows, uint64_t cols, uint64_t block_rows,
+                        uint64_t chunk_cols);
+// A row-major matrix of `elem` bytes per element in that layout.
+std::vector<uint8_t> to_blocked(const std::vector<uint8_t>& row_major, uint64_t rows, uint64_t cols, uint64_t elem,
+                                uint64_t block_rows, uint64_t chunk_cols);
 
 // The weight DRAM image of B (row-major K x N, dtype) in the plan's tile
 // layout.

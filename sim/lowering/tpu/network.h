@@ -306,6 +306,12 @@ struct GemmCheck {
   // (scratch buffers are reused), so the check finds them at their source.
   bool a_host = false;  // A rows in host memory at a_ub (a streamed input)
   bool c_host = false;  // C rows in host memory at c_ub (a streamed output)
+  // A or C stored blocked (gemm.h, blocked_offset: rows per block, columns
+  // per chunk) instead of one row every a_stride / c_stride bytes
+  // (a standalone GEMM's streamed io); rows 0: row by row.
+  struct Blocked {
+    uint64_t rows = 0, cols = 0;
+  } a_blocked, c_blocked;
   // A gathered from the conv input X (NHWC, in the UB or, `host`, in host
   // memory at `addr`) as sim/workload/im2col.h defines it: rows [m0, m0 + m)
   // of the Toeplitz matrix, columns of input channels [c0, c0 + k / (kh kw)).

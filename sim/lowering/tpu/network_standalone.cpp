@@ -29,9 +29,11 @@ NetworkPlan lower_standalone_gemms(const tpu::TpuConfig& cfg, const workload::Wo
     // Raw accumulators come back, so results can be checked bit for bit.
     spec.out_dtype = dtype == DType::int8 ? DType::int32 : DType::fp32;
     spec.io = resident && fits_resident(cfg, spec) ? GemmIo::resident : GemmIo::host;
+    if (prefer_streamed(cfg, spec)) spec.io = GemmIo::streamed;
     // Without values (a timing run) the program streams: nothing to keep.
     TpuGemmPlan g = lower_gemm(cfg, spec, operands != nullptr);
-    const bool host = spec.io == GemmIo::host;
+    const bool host = spec.io != GemmIo::resident;
+    const bool blocked = spec.io == GemmIo::streamed;
 
     LayerPlan lp;
     lp.name = l.name;
@@ -62,10 +64,17 @@ NetworkPlan lower_standalone_gemms(const tpu::TpuConfig& cfg, const workload::Wo
     c.c_ub = host ? g.layout.host_c : g.layout.ub_c;
     c.c_stride = l.n * 4;
     c.out_dtype = spec.out_dtype;
+    if (blocked) {
+      c.a_blocked = {g.layout.m_block, cfg.mxu.rows};
+      c.c_blocked = {g.layout.m_block, cfg.mxu.cols};
+    }
     if (operands) {
       const GemmOperands& v = operands->at(i);
       step.weight_image = pack_weights(cfg, spec, g.layout, v.b.data());
-      (host ? step.host_constants : step.ub_preloads).push_back(HostConstant{c.a_ub, v.a});
+      (host ? step.host_constants : step.ub_preloads)
+          .push_back(HostConstant{c.a_ub, blocked ? to_blocked(v.a, l.m, l.k, dtype_bytes(dtype), g.layout.m_block,
+                                                               cfg.mxu.rows)
+                                                  : v.a});
       c.b = std::make_shared<const std::vector<uint8_t>>(v.b);
     }
     lp.steps.push_back(std::move(step));
