@@ -25,7 +25,7 @@ struct LayerResult {
   std::string name;
   std::string op;
   std::string shape;  // "m x n x k" for GEMMs
-  std::string io;     // where operands lived: "resident" (on chip) or "host"
+  std::string io;     // where operands lived: "resident" (on chip), "host" (row blocks from host memory) or "streamed" (K slabs of A through the vector memory)
   uint64_t macs = 0;
   uint64_t cycles = 0;
   double seconds = 0;
