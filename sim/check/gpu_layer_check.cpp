@@ -121,6 +121,15 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
       bias_ = random_values(s.n, seed + 2, -3.0f, 3.0f);
       mem.write(g.bias, bias_.data(), s.n * 4);
     }
+    if (s.ep.residual) {  // a fused residual add's other operand: 16-bit, rows np apart
+      res_ = random_values(s.m * s.n, seed + 3, -3.0f, 3.0f);
+      for (uint64_t i = 0; i < s.m; ++i)
+        for (uint64_t n = 0; n < s.n; ++n) {
+          const uint16_t h = lowering::gpu::narrow16(dtype, res_[i * s.n + n]);
+          res_[i * s.n + n] = lowering::gpu::widen16(dtype, h);
+          mem.write(g.res + (i * g.np + n) * 2, &h, 2);
+        }
+    }
     return;
   }
   if (L.is_attention) {
@@ -203,7 +212,7 @@ Outcome GpuLayerValues::check(const xpu::gpu::GlobalMemory& mem) const {
     const auto& s = plan_.gemv_spec;
     const auto want = lowering::gpu::reference_gemv(s, reinterpret_cast<const uint16_t*>(a_[0].data()),
                                                     reinterpret_cast<const uint16_t*>(a_[1].data()),
-                                                    s.ep.bias ? bias_.data() : nullptr);
+                                                    s.ep.bias ? bias_.data() : nullptr, s.ep.residual ? res_.data() : nullptr);
     std::vector<uint32_t> got(want.size());
     for (uint64_t i = 0; i < s.m; ++i) mem.read(plan_.gemv.y + i * plan_.gemv.np * 4, &got[i * s.n], s.n * 4);
     Outcome o = compare_bits(got, want, s.n);

@@ -154,8 +154,8 @@ class GpuBackend : public Backend {
     }
     r.shape = l.shape();
     r.macs = l.macs();
-    if (L.is_attention)
-      for (size_t j : fusion.layers) r.macs += w.layers[j].macs();  // the fused attention's second matmul
+    if (L.is_attention || !L.gemv_parts.empty())  // the fused attention's second matmul, merged GEMVs
+      for (size_t j : fusion.layers) r.macs += w.layers[j].macs();
     // 2:4 sparse weights on mma.sp: half the products are done (reports show both).
     if ((L.is_conv && L.conv.sparse) || (L.is_gemm && L.spec.sparse)) r.effective_macs = r.macs / 2;
     r.io = "resident";

@@ -6,6 +6,7 @@
 #include "models/gpu/kernel_builder.h"
 #include "sim/common/errors.h"
 #include "sim/lowering/gpu/activation.h"
+#include "sim/lowering/gpu/half_io.h"
 #include "sim/lowering/gpu/llm_kernels.h"
 #include "sim/lowering/gpu/tc_reference.h"
 #include "sim/numerics/float_bits.h"
@@ -56,8 +57,8 @@ struct Smem {
 }  // namespace
 
 std::string gemv_unsupported(const GpuConfig& cfg, const GemvSpec& s) {
-  if (s.m == 0 || s.m > 4 || s.n == 0 || s.k == 0 || (s.in != DType::fp16 && s.in != DType::bf16) || s.ep.residual)
-    return "gemv: 1 to 4 rows of fp16/bf16, no residual";
+  if (s.m == 0 || s.m > 4 || s.n == 0 || s.k == 0 || (s.in != DType::fp16 && s.in != DType::bf16))
+    return "gemv: 1 to 4 rows of fp16/bf16";
   const uint64_t kp = round_up(s.k, 256);
   const uint32_t iters = iters_of(cfg, s.n);
   if (iters > 128 || kp > (1u << 20) || Smem(s.m, kp, iters).total > cfg.shared.max_shared_bytes / 2)
@@ -84,7 +85,9 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   L.w = round_up(s.m * L.kp * 2, 256);
   L.y = round_up(L.w + L.np * L.kp * 2, 256);
   L.bias = s.ep.bias ? round_up(L.y + s.m * L.np * 4, 256) : 0;
-  L.bytes = round_up((s.ep.bias ? L.bias + L.np * 4 : L.y + s.m * L.np * 4), 256);
+  const uint64_t end = s.ep.bias ? L.bias + L.np * 4 : L.y + s.m * L.np * 4;
+  L.res = s.ep.residual ? round_up(end, 256) : 0;
+  L.bytes = round_up(s.ep.residual ? L.res + s.m * L.np * 2 : end, 256);
   const Smem sm(s.m, L.kp, L.iters);
   const uint32_t runs = static_cast<uint32_t>(L.kp / 256);  // 512-byte runs per weight row
   const int32_t row_bytes = static_cast<int32_t>(L.kp * 2);
@@ -94,6 +97,9 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   const uint8_t wr = kb.reg(kRing * 4);  // the ring of 16-byte loads
   const uint32_t bias_regs = s.ep.bias ? (rows_cta + kThreads - 1) / kThreads : 0;
   const uint8_t bv = bias_regs ? kb.reg(bias_regs) : 0;
+  // The residual of each (row block, x row), loaded with the bias.
+  const uint32_t res_regs = s.ep.residual ? (rows_cta + kThreads - 1) / kThreads * M : 0;
+  const uint8_t rv = res_regs ? kb.reg(res_regs) : 0, rb = res_regs ? kb.reg() : 0;
   const uint8_t xv = kb.reg(8), wv = kb.reg(8), acc = kb.reg(M), a = kb.reg(), b = kb.reg(), xr = kb.reg(32);
   const uint8_t u = kb.reg(), m1 = kb.reg();
   const uint8_t p = kb.pred(), ap = activation_needs(s.ep.act).predicate ? kb.pred() : kPT;
@@ -113,6 +119,13 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   for (uint32_t base = 0, i = 0; base < rows_cta && bias_regs; base += kThreads, ++i) {
     kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(std::min(kThreads, rows_cta - base)));
     kb.ldg(static_cast<uint8_t>(bv + i), 3, ra, static_cast<int32_t>(base * 4), 4).guard = p;
+  }
+  const uint8_t res_buf = s.ep.bias ? 4 : 3;
+  if (res_regs) kb.alui(Op::shl, rb, t, 1);
+  for (uint32_t base = 0, bi = 0; base < rows_cta && res_regs; base += kThreads, ++bi) {
+    kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(std::min(kThreads, rows_cta - base)));
+    for (uint32_t i = 0; i < M; ++i)
+      kb.ldg(static_cast<uint8_t>(rv + bi * M + i), res_buf, rb, static_cast<int32_t>((base + i * L.np) * 2), 2).guard = p;
   }
 
   // Every (row iteration, run) in one software-pipelined sequence: load
@@ -183,6 +196,11 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
         const int32_t blk = static_cast<int32_t>(sm.red + i * kThreads * 4);
         emit_lane_order_sum(kb, acc, tmp, blk, xv);
         if (s.ep.bias) kb.alu(Op::fadd, acc, acc, static_cast<uint8_t>(bv + bi));
+        if (res_regs) {
+          const uint8_t r16 = static_cast<uint8_t>(rv + bi * M + i);
+          emit_widen16(kb, s.in, r16, r16);
+          kb.alu(Op::fadd, acc, acc, r16);
+        }
         if (s.ep.act != Activation::none)
           emit_activation(kb, s.ep.act, s.ep.p0, s.ep.p1, acc, acc,
                           ActScratch{activation_needs(s.ep.act).scratch ? wv : acc, u, m1, ap});
@@ -197,19 +215,22 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   ln.threads = kThreads;
   ln.shared_bytes = sm.total;
   const uint64_t ctas = L.np / rows_cta;
-  std::vector<uint64_t> wb, yb, bb;
+  std::vector<uint64_t> wb, yb, bb, rsb;
   for (uint64_t c = 0; c < ctas; ++c) {
     wb.push_back(L.w + c * rows_cta * L.kp * 2);
     yb.push_back(L.y + c * rows_cta * 4);
     bb.push_back(L.bias + c * rows_cta * 4);
+    rsb.push_back(L.res + c * rows_cta * 2);
   }
-  if (s.ep.bias)
-    set_bases(ln, static_cast<uint32_t>(ctas), 4, {nullptr, &wb, &yb, &bb}, {L.x, 0, 0, 0});
-  else
-    set_bases(ln, static_cast<uint32_t>(ctas), 3, {nullptr, &wb, &yb}, {L.x, 0, 0});
+  std::vector<const std::vector<uint64_t>*> per = {nullptr, &wb, &yb};
+  std::vector<uint64_t> fixed = {L.x, 0, 0};
+  if (s.ep.bias) per.push_back(&bb), fixed.push_back(0);
+  if (s.ep.residual) per.push_back(&rsb), fixed.push_back(0);
+  set_bases(ln, static_cast<uint32_t>(ctas), static_cast<uint32_t>(per.size()), per, fixed);
 }
 
-std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const uint16_t* w, const float* bias) {
+std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const uint16_t* w, const float* bias,
+                                     const float* res) {
   const uint64_t kp = round_up(s.k, 256);
   std::vector<uint32_t> y(s.m * s.n);
   float part[32];
@@ -230,7 +251,9 @@ std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const
       y[i * s.n + n] = float_to_bits(sum);
     }
   if (s.ep.bias && !bias) throw xpu::InternalError("gemv reference: bias values missing");
-  reference_epilogue(s.ep, s.m, s.n, bias, y);
+  TcEpilogue ep = s.ep;
+  ep.out16 = false;  // y is fp32
+  reference_epilogue(ep, s.m, s.n, bias, y, res, s.in);
   return y;
 }
 

@@ -14,7 +14,10 @@
 // 16-byte loads in flight (all of them when its rows are that few). Order (reference_gemv): lane l accumulates
 //   acc = ffma(x[k], w[k], acc) from +0, k = 256 c + 8 l + e (c, then e = 0..7),
 // the row's value is acc_0 + acc_1 + ... + acc_31 (fadd, in lane order),
-// then + bias[n] (fadd) and the fused activation (TcEpilogue without residual).
+// then + bias[n] (fadd), + the residual (fadd; a 16-bit tensor res [m, np]
+// of the run's type, widened exactly, as a following residual add reads it:
+// the o- and down-projections' skip connections, as TensorRT-LLM and
+// FasterTransformer fuse them) and the fused activation.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,7 +30,7 @@ namespace xpu::lowering::gpu {
 struct GemvSpec {
   uint64_t m = 1, n = 0, k = 0;
   DType in = DType::fp16;  // fp16 or bf16
-  TcEpilogue ep;           // bias and activation
+  TcEpilogue ep;           // bias, residual and activation (out16 ignored: y is fp32)
 };
 
 struct GemvLayout {
@@ -35,6 +38,7 @@ struct GemvLayout {
   uint32_t iters = 1;        // rows per warp (a CTA covers 4 iters rows)
   uint64_t x = 0, w = 0, y = 0, bytes = 0;
   uint64_t bias = 0;         // np fp32 values, when the epilogue adds a bias
+  uint64_t res = 0;          // m x np 16-bit values, when the epilogue adds a residual
 };
 
 // Why the kernel does not take the spec on cfg (empty: it does).
@@ -46,8 +50,9 @@ void lower_gemv(const xpu::gpu::GpuConfig& cfg, const GemvSpec& s, GemvLayout& l
 // reference_gemv and the weight-only int8 GEMV's reference follow.
 void emit_lane_order_sum(xpu::gpu::KernelBuilder& kb, uint8_t acc, uint8_t tmp, int32_t blk, uint8_t xv);
 // x [m, k] and w [n, k] raw 16-bit elements (unpadded), bias [n] (needed
-// when s.ep.bias); returns y [m, n] bits.
+// when s.ep.bias), res [m, n] the residual's widened values (when
+// s.ep.residual); returns y [m, n] bits.
 std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const uint16_t* w,
-                                     const float* bias = nullptr);
+                                     const float* bias = nullptr, const float* res = nullptr);
 
 }  // namespace xpu::lowering::gpu

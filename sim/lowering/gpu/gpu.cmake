@@ -28,5 +28,6 @@ add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/network_attention.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gemv.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gemv_w8.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/network_gemv.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/network_gemv.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/network_gemv_group.cpp)
 target_link_libraries(xpusim_lowering_gpu PUBLIC xpusim_gpu xpusim_numerics xpusim_workload)

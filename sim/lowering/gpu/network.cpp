@@ -47,6 +47,7 @@ void split_rows(MapSpec& s, uint64_t cap) {
 std::string GpuLayerPlan::kernel_config() const {
   if (is_gemm && kernel == "gemm_tc") return kernel + " " + gemm.tiling.name();
   if (is_conv) return kernel + " " + conv_plan.tiling.name();
+  if (is_gemv && !gemv_parts.empty()) return kernel + " (" + std::to_string(gemv_parts.size()) + " merged)";
   return kernel;
 }
 
@@ -98,6 +99,11 @@ void lower_layer(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, co
       if (c->prefix == at) L.view = true, L.kernel = "view";  // the fused kernel reads its input as it is
       else b.attention(*c);
       L.bytes = b.mem.size();
+      return;
+    }
+  if (at < w.layers.size() && &w.layers[at] == &l)
+    if (const auto g = gemv_group(cfg, w, at, dtype)) {
+      b.gemv_merged(dtype, *g);
       return;
     }
   // Depthwise convs run on the SIMT pipes (row_op), not as GEMM views.

@@ -22,7 +22,9 @@
 // - reshape/flatten as views (no kernel);
 // - a decoder's attention chain as one flash-attention kernel where the
 //   workload asks for it (network_attention.cpp), and its matrix products
-//   of at most 4 rows as GEMVs (network_gemv.cpp).
+//   of at most 4 rows as GEMVs (network_gemv.cpp), sibling GEMVs of one
+//   row that read the same input merged into one (q, k and v as vLLM's
+//   QKVParallelLinear: network_gemv_group.cpp).
 // Each layer gets its own device memory, allocated from 0 (256-byte aligned);
 // network_stream.h places it in the network's device memory.
 #include <cstdint>
@@ -59,6 +61,14 @@ struct GpuLayerPlan {
   bool is_gemv = false;  // a decode-step matrix product as a GEMV (gemv.h; kernel in nn)
   GemvSpec gemv_spec;
   GemvLayout gemv;
+  // Sibling GEMVs merged into this one (gemv_group, network_internal.h):
+  // each one's weight rows, weight tensor and output tensor, in row order
+  // (empty: the layer's own GEMV).
+  struct GemvPart {
+    uint64_t rows = 0;
+    std::string weight, output;
+  };
+  std::vector<GemvPart> gemv_parts;
   bool is_gemv_w8 = false;  // the same with int8 weights (gemv_w8.h; kernel in nn)
   GemvW8Spec gemv_w8_spec;
   GemvW8Layout gemv_w8;

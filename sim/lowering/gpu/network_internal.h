@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the GPU network lowering files (network*.cpp): device memory of
 // one layer, row helpers of the map kernels, and the per-layer build context.
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,23 @@ struct AttentionChain {
 std::optional<AttentionChain> attention_chain(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i,
                                               DType dtype);
 
+// Sibling matrix products run as one GEMV over their concatenated weight
+// rows, as serving stacks merge q, k and v (vLLM's QKVParallelLinear,
+// TensorRT-LLM's fused QKV GEMM): layer `first` and the layers up to `last`
+// (network_gemv_group.cpp). Each part keeps its rows' accumulation order,
+// so every output is bit for bit the unmerged GEMV's.
+struct GemvGroup {
+  size_t first = 0, last = 0;
+  std::vector<size_t> members;                   // the merged layers, first included
+  std::vector<GpuLayerPlan::GemvPart> parts;     // per member: rows, weight, output (after its views)
+};
+// The group layer i starts, if the workload runs GEMVs (params.gemv = 1)
+// and i is followed by siblings: matrix products of one row that read i's
+// input with 16-bit constant weights of the same K, no bias and nothing
+// fused, with only views of their outputs between them.
+std::optional<GemvGroup> gemv_group(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i,
+                                    DType dtype);
+
 // One layer being lowered: its device memory and operands.
 struct LayerBuild {
   const xpu::gpu::GpuConfig& cfg;
@@ -83,6 +101,7 @@ struct LayerBuild {
   void llm_op();                                   // network_llm.cpp: rmsnorm, rope, gather, argmax
   void attention(const AttentionChain& c);         // network_attention.cpp: the fused kernel
   bool gemv(DType dtype, const TcEpilogue& ep);    // network_gemv.cpp: false when it does not apply
+  void gemv_merged(DType dtype, const GemvGroup& g);  // network_gemv_group.cpp
 };
 
 // A conv2d with one input channel per group and as many outputs.

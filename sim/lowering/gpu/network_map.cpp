@@ -153,13 +153,27 @@ void LayerBuild::map_op() {
       L.out_addr = L.in_addr[0];
       break;
     case OpKind::transpose: {
-      L.kernel = "map_copy";
       const Shape& X = in_shape(0);
-      const uint64_t x = input(0);
-      output();
       std::vector<int64_t> perm = l.attrs.perm;
       if (perm.empty())
         for (size_t d = X.size(); d-- > 0;) perm.push_back(int64_t(d));
+      // Only axes of extent 1 move (a decode step's [B, 1, H, d] -> [B, H,
+      // 1, d]): the elements keep their memory order, so it is a view, as
+      // frameworks make it (no copy kernel).
+      int64_t prev = -1;
+      bool ordered = true;
+      for (int64_t d : perm)
+        if (X[size_t(d)] != 1) ordered = ordered && d > prev, prev = d;
+      if (ordered) {
+        L.view = true;
+        L.kernel = "view";
+        input(0);
+        L.out_addr = L.in_addr[0];
+        break;
+      }
+      L.kernel = "map_copy";
+      const uint64_t x = input(0);
+      output();
       const auto sx = strides_of(X), so = strides_of(out);
       const size_t r = out.size();
       const uint64_t n = uint64_t(out[r - 1]), rows = count / n;

@@ -65,6 +65,10 @@ Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w,
     for (size_t j = c->first + 1; j <= c->last; ++j) f.layers.push_back(j);
     return f;
   }
+  if (const auto g = gemv_group(cfg, w, i, dtype)) {  // merged sibling GEMVs and their views
+    for (size_t j = g->first + 1; j <= g->last; ++j) f.layers.push_back(j);
+    return f;
+  }
   const workload::Layer& l = w.layers[i];
   if (dtype != DType::fp16 && dtype != DType::bf16) return f;  // the epilogue needs fp32 accumulators
   const bool has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
@@ -89,10 +93,19 @@ Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w,
     f.layers.push_back(j);
     t = w.layers[j++].output();
   }
-  // A GEMM's residual: not where its layer may run as the GEMV kernel
-  // (params.gemv: decoder workloads), whose epilogue has no residual add.
+  // A GEMM's residual: on decoder workloads (params.gemv) only where the
+  // layer runs as the 16-bit GEMV kernel, whose epilogue adds it (the
+  // tensor-core GEMMs of their larger batches and the int8-weight GEMV keep
+  // the add as its own kernel).
   const auto gv = w.params.find("gemv");
-  const bool gemm_res = gemm && w.sparsity != "2:4" && (gv == w.params.end() || gv->second != 1);
+  const bool decoder = gv != w.params.end() && gv->second == 1;
+  GemvSpec gs;
+  gs.m = l.m, gs.n = l.n, gs.k = l.k;
+  gs.in = dtype;
+  gs.ep.bias = has_bias;
+  const bool as_gemv = decoder && gemm && l.inputs.size() > 1 && w.tensor(l.inputs[1]).dtype != DType::int8 &&
+                       gemv_unsupported(cfg, gs).empty();
+  const bool gemm_res = gemm && w.sparsity != "2:4" && (!decoder || as_gemv);
   if ((!gemm || gemm_res) && j < w.layers.size() && w.layers[j].op == OpKind::add && w.layers[j].inputs.size() == 2) {
     // A residual add: t is one operand, the other a same-shaped tensor that
     // exists before layer i runs (a graph input, a constant, or an earlier
@@ -113,7 +126,9 @@ Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w,
       TcEpilogue built = ep;
       built.out16 = w.sparsity != "2:4";  // as matrix() builds it
       try {
-        if (gemm) {
+        if (as_gemv) {
+          // GemvSpec takes any residual (checked above).
+        } else if (gemm) {
           GpuGemmPlan plan;
           lower_gemm_tc(cfg, gemm_spec(l, dtype), plan, built);
         } else {

@@ -74,9 +74,20 @@ std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, co
     const GemvW8Layout& g = L.gemv_w8;
     return to_pieces({{g.x, in(0)}, {g.w, in(1)}, {g.scale, own + "scale"}, {g.y, y}}, L.bytes, 1, own);
   }
+  if (L.is_gemv && !L.gemv_parts.empty()) {  // merged GEMVs: each part's weight rows and outputs
+    s = {{L.gemv.x, in(0)}};
+    uint64_t row = 0;
+    for (const auto& part : L.gemv_parts) {
+      s.push_back({L.gemv.w + row * L.gemv.kp * 2, "t:" + part.weight});
+      s.push_back({L.gemv.y + row * 4, "t:" + part.output});
+      row += part.rows;
+    }
+    return to_pieces(std::move(s), L.bytes, 1, own);
+  }
   if (L.is_gemv) {
     s = {{L.gemv.x, in(0)}, {L.gemv.w, in(1)}, {L.gemv.y, y}};
     if (L.gemv_spec.ep.bias) s.push_back({L.gemv.bias, own + "bias"});
+    if (L.gemv_spec.ep.residual) s.push_back({L.gemv.res, "t:" + f.residual});
     return to_pieces(std::move(s), L.bytes, 1, own);
   }
   if (L.is_attention) {  // the chain's q, K and V tensors (network_attention.cpp)

@@ -1,0 +1,148 @@
+// Decode-step fusions of the GPU lowering: sibling GEMVs merged into one
+// (q, k and v as vLLM's QKVParallelLinear), the residual add in the GEMV's
+// epilogue, and what they leave of a Llama decoder layer's kernels.
+#include <catch2/catch.hpp>
+
+#include "models/gpu/gpu.h"
+#include "sim/config/gpu_config.h"
+#include "sim/lowering/gpu/gemv.h"
+#include "sim/lowering/gpu/half_io.h"
+#include "sim/lowering/gpu/network.h"
+#include "sim/numerics/float_bits.h"
+#include "tests/llm/llm_test_util.h"
+
+using namespace xpu;
+using namespace xpu::lowering::gpu;
+
+namespace {
+
+gpu::Gpu& v100() {
+  static gpu::Gpu g("gpu", config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/v100.yaml"));
+  return g;
+}
+
+// y of GEMV s over x and w (w [n, k] rows), res [m, n] 16-bit bits when s.ep.residual.
+std::vector<uint32_t> run_gemv(const GemvSpec& s, const std::vector<uint16_t>& x, const std::vector<uint16_t>& w,
+                               const std::vector<uint16_t>& res = {}) {
+  gpu::Gpu& g = v100();
+  GemvLayout L;
+  NnPlan plan;
+  lower_gemv(g.config(), s, L, plan);
+  g.memory().resize(L.bytes);
+  for (uint64_t i = 0; i < s.m; ++i) g.memory().write(L.x + i * L.kp * 2, &x[i * s.k], s.k * 2);
+  for (uint64_t n = 0; n < s.n; ++n) g.memory().write(L.w + n * L.kp * 2, &w[n * s.k], s.k * 2);
+  for (uint64_t i = 0; i < s.m && s.ep.residual; ++i) g.memory().write(L.res + i * L.np * 2, &res[i * s.n], s.n * 2);
+  g.run(plan.launch, gpu::RunOptions{true, false});
+  std::vector<uint32_t> y(s.m * s.n);
+  for (uint64_t i = 0; i < s.m; ++i) g.memory().read(L.y + i * L.np * 4, &y[i * s.n], s.n * 4);
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("gemv: q, k and v merged into one GEMV give the unmerged GEMVs' bits", "[llm][gemv]") {
+  // Three parts of 96, 32 and 32 rows (a GQA layer's q, k, v shape, small)
+  // over K = 640 (three 512-byte runs per row, the last half padding).
+  const uint64_t k = 640, rows[3] = {96, 32, 32};
+  const auto x = llm_test::random_half(DType::fp16, k, 1);
+  std::vector<uint16_t> all;
+  std::vector<std::vector<uint16_t>> part;
+  for (int p = 0; p < 3; ++p) {
+    part.push_back(llm_test::random_half(DType::fp16, rows[p] * k, 10 + uint64_t(p)));
+    all.insert(all.end(), part.back().begin(), part.back().end());
+  }
+  GemvSpec merged;
+  merged.n = 160, merged.k = k;
+  const auto y = run_gemv(merged, x, all);
+  // Each output row keeps its own lanes' order, whatever rows sit beside
+  // it: part p's slice equals the part run alone, on the GPU and in the
+  // reference, bit for bit.
+  uint64_t row = 0;
+  for (int p = 0; p < 3; ++p) {
+    GemvSpec s;
+    s.n = rows[p], s.k = k;
+    const auto alone = run_gemv(s, x, part[size_t(p)]);
+    const auto want = reference_gemv(s, x.data(), part[size_t(p)].data());
+    CHECK(alone == want);
+    CHECK(std::vector<uint32_t>(y.begin() + long(row), y.begin() + long(row + rows[p])) == want);
+    row += rows[p];
+  }
+}
+
+TEST_CASE("gemv: a residual add in the epilogue, two rows, bit-exact", "[llm][gemv]") {
+  // y = (lane-order sum) + widen(res): the fp32 add a separate add kernel
+  // does on the same 16-bit residual; N = 100 pads to the CTA's rows.
+  GemvSpec s;
+  s.m = 2, s.n = 100, s.k = 300;
+  s.ep.residual = true;
+  const auto x = llm_test::random_half(DType::fp16, s.m * s.k, 1), w = llm_test::random_half(DType::fp16, s.n * s.k, 2),
+             res = llm_test::random_half(DType::fp16, s.m * s.n, 3);
+  std::vector<float> rf;
+  for (uint16_t h : res) rf.push_back(widen16(DType::fp16, h));
+  const auto got = run_gemv(s, x, w, res);
+  CHECK(got == reference_gemv(s, x.data(), w.data(), nullptr, rf.data()));
+  GemvSpec plain = s;
+  plain.ep.residual = false;
+  const auto sum = reference_gemv(plain, x.data(), w.data());
+  for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == float_to_bits(bits_to_float(sum[i]) + rf[i]));
+}
+
+TEST_CASE("Llama-2-7B decode layer on the A100: 13 kernels instead of 22", "[llm][gemv]") {
+  // One decoder layer at batch 1, KV 513, planned as the GPU backend plans
+  // a network (fusion_after, then lower_layer with the fused epilogue).
+  // Unfused it launched 22 kernels: norm_1, q, k, v, 2 ropes, 3 transposes
+  // (q_t, k_new, v_new), 2 KV appends, flash attention + its split-KV
+  // merge, context_t, o, the residual add, norm_2, gate (+ SiLU), up, the
+  // gating mul, down, the residual add. Now: q, k and v are one GEMV (-2),
+  // the transposes move only extent-1 axes and are views (-4), the two
+  // residual adds run in the o and down epilogues (-2): 14 launches in 13
+  // kernel rows (the attention's merge is its row's second launch).
+  const auto w = workload::llm::load_hf_workload(std::string(XPUSIM_SOURCE_DIR) + "/workloads/llm/llama-2-7b.json",
+                                                 {"workload.params.seq=1", "workload.params.past=512",
+                                                  "workload.params.layers=1"});
+  const auto cfg = config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/a100.yaml");
+  size_t rows = 0, launches = 0, gemvs = 0;
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    const Fusion f = fusion_after(cfg, w, i, DType::fp16);
+    GpuLayerPlan L;
+    lower_layer(cfg, w, w.layers[i], DType::fp16, L, f.ep);
+    if (!L.view && w.layers[i].name.rfind("h0.", 0) == 0) {
+      ++rows;
+      launches += L.launches().size();
+      gemvs += L.is_gemv;
+      if (w.layers[i].name == "h0.q") {
+        CHECK(L.gemv_parts.size() == 3);
+        CHECK(L.gemv_spec.n == 3 * 4096);  // 32 q heads + 32 K + 32 V heads of 128
+      }
+      if (w.layers[i].name == "h0.o" || w.layers[i].name == "h0.down") CHECK(L.gemv_spec.ep.residual);
+    }
+    i += f.layers.size();
+  }
+  CHECK(rows == 13);
+  CHECK(launches == 14);
+  CHECK(gemvs == 5);  // qkv, o, gate, up, down
+}
+
+TEST_CASE("tiny llama at batch 1 on the GPU, a decode step: the merged and residual GEMVs checked", "[llm][gemv]") {
+  // Batch 1 (the merge takes one row of x): every kernel at tile fidelity
+  // against its reference; the q/k/v row is one GEMV of 64 + 32 + 32 rows.
+  const char* tiny = R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+    "num_key_value_heads": 2, "intermediate_size": 96, "vocab_size": 80, "max_position_embeddings": 64,
+    "rms_norm_eps": 1e-5})";
+  workload::llm::LlmShape s;
+  s.seq = 1, s.past = 9;
+  int merged = 0, residual = 0;
+  for (const auto& r : llm_test::run_tile(llm_test::model("/tmp/xpusim_test_llm_merge.json", tiny, s), "v100.yaml")) {
+    INFO(r.name << ": " << r.verified());
+    CHECK((r.verdict == report::Verdict::bit_exact || r.verdict == report::Verdict::within_tolerance ||
+           r.verdict_detail == "view (no data movement)"));
+    if (r.kernel.find("gemv (3 merged)") == 0) {
+      ++merged;
+      CHECK(r.verdict == report::Verdict::bit_exact);
+      CHECK(r.macs == 64 * 128);  // 1 x (64 + 32 + 32) x 64
+    }
+    if (r.op.find("matmul+add [gemv]") == 0) residual += r.verdict == report::Verdict::bit_exact;
+  }
+  CHECK(merged == 2);    // one per layer
+  CHECK(residual == 4);  // o and down of each layer
+}
