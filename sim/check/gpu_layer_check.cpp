@@ -116,7 +116,7 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     const auto& g = L.gemv;
     a_ = {make_gemm_data(dtype, s.m * s.k, 1, 1, seed).a, make_gemm_data(dtype, s.n * s.k, 1, 1, seed + 1).a};
     for (uint64_t i = 0; i < s.m; ++i) mem.write(g.x + i * g.kp * 2, &a_[0][i * s.k * 2], s.k * 2);
-    for (uint64_t n = 0; n < s.n; ++n) mem.write(g.w + n * g.kp * 2, &a_[1][n * s.k * 2], s.k * 2);
+    for (uint64_t n = 0; n < s.n; ++n) mem.write(g.w + g.row(n) * g.kp * 2, &a_[1][n * s.k * 2], s.k * 2);
     if (s.ep.bias) {
       bias_ = random_values(s.n, seed + 2, -3.0f, 3.0f);
       mem.write(g.bias, bias_.data(), s.n * 4);
@@ -214,8 +214,9 @@ Outcome GpuLayerValues::check(const xpu::gpu::GlobalMemory& mem) const {
                                                     reinterpret_cast<const uint16_t*>(a_[1].data()),
                                                     s.ep.bias ? bias_.data() : nullptr, s.ep.residual ? res_.data() : nullptr);
     std::vector<uint32_t> got(want.size());
-    for (uint64_t i = 0; i < s.m; ++i) mem.read(plan_.gemv.y + i * plan_.gemv.np * 4, &got[i * s.n], s.n * 4);
-    Outcome o = compare_bits(got, want, s.n);
+    const uint64_t n = s.outputs();
+    for (uint64_t i = 0; i < s.m; ++i) mem.read(plan_.gemv.y + i * plan_.gemv.ldy * 4, &got[i * n], n * 4);
+    Outcome o = compare_bits(got, want, n);
     o.detail += std::string(" (GEMV") + (s.ep.active() ? ", fused epilogue" : "") + ")";
     return o;
   }

@@ -1,6 +1,7 @@
 // Decode-step fusions of the GPU lowering: sibling GEMVs merged into one
-// (q, k and v as vLLM's QKVParallelLinear), the residual add in the GEMV's
-// epilogue, and what they leave of a Llama decoder layer's kernels.
+// (q, k and v as vLLM's QKVParallelLinear; gate and up with the SiLU-and-mul
+// in the epilogue), the residual add in the GEMV's epilogue, and what they
+// leave of a Llama decoder layer's kernels.
 #include <catch2/catch.hpp>
 
 #include "models/gpu/gpu.h"
@@ -30,11 +31,12 @@ std::vector<uint32_t> run_gemv(const GemvSpec& s, const std::vector<uint16_t>& x
   lower_gemv(g.config(), s, L, plan);
   g.memory().resize(L.bytes);
   for (uint64_t i = 0; i < s.m; ++i) g.memory().write(L.x + i * L.kp * 2, &x[i * s.k], s.k * 2);
-  for (uint64_t n = 0; n < s.n; ++n) g.memory().write(L.w + n * L.kp * 2, &w[n * s.k], s.k * 2);
+  for (uint64_t n = 0; n < s.n; ++n) g.memory().write(L.w + L.row(n) * L.kp * 2, &w[n * s.k], s.k * 2);
   for (uint64_t i = 0; i < s.m && s.ep.residual; ++i) g.memory().write(L.res + i * L.np * 2, &res[i * s.n], s.n * 2);
   g.run(plan.launch, gpu::RunOptions{true, false});
-  std::vector<uint32_t> y(s.m * s.n);
-  for (uint64_t i = 0; i < s.m; ++i) g.memory().read(L.y + i * L.np * 4, &y[i * s.n], s.n * 4);
+  const uint64_t n = s.outputs();
+  std::vector<uint32_t> y(s.m * n);
+  for (uint64_t i = 0; i < s.m; ++i) g.memory().read(L.y + i * L.ldy * 4, &y[i * n], n * 4);
   return y;
 }
 
@@ -69,6 +71,30 @@ TEST_CASE("gemv: q, k and v merged into one GEMV give the unmerged GEMVs' bits",
   }
 }
 
+TEST_CASE("gemv: gate and up merged with SiLU-and-mul in the epilogue give the unmerged bits", "[llm][gemv]") {
+  // F = 100 outputs (the CTA blocks' gate halves padded), K = 300, two x
+  // rows, fp16 and bf16: act(gate) x up where the unmerged kernels computed
+  // the gate GEMV with SiLU fused, the up GEMV, then an fp32 product.
+  for (DType t : {DType::fp16, DType::bf16}) {
+    GemvSpec s;
+    s.m = 2, s.n = 200, s.k = 300, s.in = t;
+    s.gated = true;
+    s.ep.act = Activation::silu;
+    const auto x = llm_test::random_half(t, s.m * s.k, 1), w = llm_test::random_half(t, s.n * s.k, 2);
+    const auto got = run_gemv(s, x, w);
+    CHECK(got == reference_gemv(s, x.data(), w.data()));
+    GemvSpec gate;
+    gate.m = 2, gate.n = 100, gate.k = 300, gate.in = t;
+    gate.ep.act = Activation::silu;
+    GemvSpec up = gate;
+    up.ep.act = Activation::none;
+    const std::vector<uint16_t> wg(w.begin(), w.begin() + 100 * 300), wu(w.begin() + 100 * 300, w.end());
+    const auto g = run_gemv(gate, x, wg), u = run_gemv(up, x, wu);
+    REQUIRE(got.size() == g.size());
+    for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == float_to_bits(bits_to_float(g[i]) * bits_to_float(u[i])));
+  }
+}
+
 TEST_CASE("gemv: a residual add in the epilogue, two rows, bit-exact", "[llm][gemv]") {
   // y = (lane-order sum) + widen(res): the fp32 add a separate add kernel
   // does on the same 16-bit residual; N = 100 pads to the CTA's rows.
@@ -87,7 +113,7 @@ TEST_CASE("gemv: a residual add in the epilogue, two rows, bit-exact", "[llm][ge
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == float_to_bits(bits_to_float(sum[i]) + rf[i]));
 }
 
-TEST_CASE("Llama-2-7B decode layer on the A100: 13 kernels instead of 22", "[llm][gemv]") {
+TEST_CASE("Llama-2-7B decode layer on the A100: 11 kernels instead of 22", "[llm][gemv]") {
   // One decoder layer at batch 1, KV 513, planned as the GPU backend plans
   // a network (fusion_after, then lower_layer with the fused epilogue).
   // Unfused it launched 22 kernels: norm_1, q, k, v, 2 ropes, 3 transposes
@@ -95,8 +121,9 @@ TEST_CASE("Llama-2-7B decode layer on the A100: 13 kernels instead of 22", "[llm
   // merge, context_t, o, the residual add, norm_2, gate (+ SiLU), up, the
   // gating mul, down, the residual add. Now: q, k and v are one GEMV (-2),
   // the transposes move only extent-1 axes and are views (-4), the two
-  // residual adds run in the o and down epilogues (-2): 14 launches in 13
-  // kernel rows (the attention's merge is its row's second launch).
+  // residual adds run in the o and down epilogues (-2), gate and up are one
+  // gated GEMV with the mul in its epilogue (-2): 12 launches in 11 kernel
+  // rows (the attention's merge is its row's second launch).
   const auto w = workload::llm::load_hf_workload(std::string(XPUSIM_SOURCE_DIR) + "/workloads/llm/llama-2-7b.json",
                                                  {"workload.params.seq=1", "workload.params.past=512",
                                                   "workload.params.layers=1"});
@@ -115,15 +142,20 @@ TEST_CASE("Llama-2-7B decode layer on the A100: 13 kernels instead of 22", "[llm
         CHECK(L.gemv_spec.n == 3 * 4096);  // 32 q heads + 32 K + 32 V heads of 128
       }
       if (w.layers[i].name == "h0.o" || w.layers[i].name == "h0.down") CHECK(L.gemv_spec.ep.residual);
+      if (w.layers[i].name == "h0.gate") {
+        CHECK(L.gemv_spec.gated);
+        CHECK(L.gemv_spec.n == 2 * 11008);
+        CHECK(f.layers.size() == 3);  // act, up, gated
+      }
     }
     i += f.layers.size();
   }
-  CHECK(rows == 13);
-  CHECK(launches == 14);
-  CHECK(gemvs == 5);  // qkv, o, gate, up, down
+  CHECK(rows == 11);
+  CHECK(launches == 12);
+  CHECK(gemvs == 4);  // qkv, o, gate-up, down
 }
 
-TEST_CASE("tiny llama at batch 1 on the GPU, a decode step: the merged and residual GEMVs checked", "[llm][gemv]") {
+TEST_CASE("tiny llama at batch 1 on the GPU, a decode step: the merged, gated and residual GEMVs checked", "[llm][gemv]") {
   // Batch 1 (the merge takes one row of x): every kernel at tile fidelity
   // against its reference; the q/k/v row is one GEMV of 64 + 32 + 32 rows.
   const char* tiny = R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -131,7 +163,7 @@ TEST_CASE("tiny llama at batch 1 on the GPU, a decode step: the merged and resid
     "rms_norm_eps": 1e-5})";
   workload::llm::LlmShape s;
   s.seq = 1, s.past = 9;
-  int merged = 0, residual = 0;
+  int merged = 0, gated = 0, residual = 0;
   for (const auto& r : llm_test::run_tile(llm_test::model("/tmp/xpusim_test_llm_merge.json", tiny, s), "v100.yaml")) {
     INFO(r.name << ": " << r.verified());
     CHECK((r.verdict == report::Verdict::bit_exact || r.verdict == report::Verdict::within_tolerance ||
@@ -141,8 +173,14 @@ TEST_CASE("tiny llama at batch 1 on the GPU, a decode step: the merged and resid
       CHECK(r.verdict == report::Verdict::bit_exact);
       CHECK(r.macs == 64 * 128);  // 1 x (64 + 32 + 32) x 64
     }
+    if (r.kernel.find("gemv (2 merged, gated)") == 0) {
+      ++gated;
+      CHECK(r.verdict == report::Verdict::bit_exact);
+      CHECK(r.macs == 2 * 96 * 64);  // gate and up: 1 x 96 x 64 each
+    }
     if (r.op.find("matmul+add [gemv]") == 0) residual += r.verdict == report::Verdict::bit_exact;
   }
   CHECK(merged == 2);    // one per layer
+  CHECK(gated == 2);
   CHECK(residual == 4);  // o and down of each layer
 }

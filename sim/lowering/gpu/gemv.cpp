@@ -59,6 +59,7 @@ struct Smem {
 std::string gemv_unsupported(const GpuConfig& cfg, const GemvSpec& s) {
   if (s.m == 0 || s.m > 4 || s.n == 0 || s.k == 0 || (s.in != DType::fp16 && s.in != DType::bf16))
     return "gemv: 1 to 4 rows of fp16/bf16";
+  if (s.gated && (s.n % 2 != 0 || s.ep.bias || s.ep.residual)) return "gemv: a gated GEMV has gate and up rows, no bias or residual";
   const uint64_t kp = round_up(s.k, 256);
   const uint32_t iters = iters_of(cfg, s.n);
   if (iters > 128 || kp > (1u << 20) || Smem(s.m, kp, iters).total > cfg.shared.max_shared_bytes / 2)
@@ -81,11 +82,20 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   L.iters = iters_of(cfg, s.n);
   const uint32_t rows_cta = kWarps * L.iters;
   L.np = round_up(s.n, rows_cta);
+  L.ldy = L.np;
+  L.half = L.gate_rows = 0;
+  if (s.gated) {  // each CTA block: half gate rows, then their up rows
+    L.half = rows_cta / 2;
+    L.gate_rows = s.n / 2;
+    L.ldy = round_up(s.n / 2, L.half);
+    L.np = 2 * L.ldy;
+  }
+  const uint32_t out_cta = s.gated ? rows_cta / 2 : rows_cta;  // outputs of a CTA per x row
   L.x = 0;
   L.w = round_up(s.m * L.kp * 2, 256);
   L.y = round_up(L.w + L.np * L.kp * 2, 256);
-  L.bias = s.ep.bias ? round_up(L.y + s.m * L.np * 4, 256) : 0;
-  const uint64_t end = s.ep.bias ? L.bias + L.np * 4 : L.y + s.m * L.np * 4;
+  L.bias = s.ep.bias ? round_up(L.y + s.m * L.ldy * 4, 256) : 0;
+  const uint64_t end = s.ep.bias ? L.bias + L.np * 4 : L.y + s.m * L.ldy * 4;
   L.res = s.ep.residual ? round_up(end, 256) : 0;
   L.bytes = round_up(s.ep.residual ? L.res + s.m * L.np * 2 : end, 256);
   const Smem sm(s.m, L.kp, L.iters);
@@ -102,6 +112,7 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   const uint8_t rv = res_regs ? kb.reg(res_regs) : 0, rb = res_regs ? kb.reg() : 0;
   const uint8_t xv = kb.reg(8), wv = kb.reg(8), acc = kb.reg(M), a = kb.reg(), b = kb.reg(), xr = kb.reg(32);
   const uint8_t u = kb.reg(), m1 = kb.reg();
+  const uint8_t up_sum = s.gated ? kb.reg() : 0, up_at = s.gated ? kb.reg() : 0, up_row = s.gated ? kb.reg() : 0;
   const uint8_t p = kb.pred(), ap = activation_needs(s.ep.act).predicate ? kb.pred() : kPT;
   kb.s2r(t, Special::tid);
   kb.alui(Op::and_, lane, t, 31);
@@ -180,18 +191,27 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   }
   kb.bar();
   // Thread r < 4 iters (the CTA's row r = 4 it + warp) sums the row's 32
-  // lane sums in lane order, applies the activation and stores y[i][r].
-  for (uint32_t base = 0, bi = 0; base < rows_cta; base += kThreads, ++bi) {
-    kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(std::min(kThreads, rows_cta - base)));
+  // lane sums in lane order, applies the epilogue and stores y[i][r]
+  // (gated: r < 2 iters, its gate row r and up row r + 2 iters).
+  // at = the lane sums of CTA row `row` (another register): (it m 128 + 32 warp) 4 bytes.
+  const auto sums_at = [&](uint8_t at, uint8_t row) {
+    kb.alui(Op::shr, at, row, 2);
+    kb.mov(b, static_cast<int32_t>(M * kThreads * 4));
+    kb.alu(Op::imul, at, at, b);
+    kb.alui(Op::and_, b, row, 3);
+    kb.alui(Op::shl, b, b, 7);
+    kb.alu(Op::iadd, at, at, b);
+  };
+  for (uint32_t base = 0, bi = 0; base < out_cta; base += kThreads, ++bi) {
+    kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(std::min(kThreads, out_cta - base)));
     kb.if_(p, false, [&] {
       kb.alui(Op::iadd, a, t, static_cast<int32_t>(base));  // r
-      kb.alui(Op::shr, tmp, a, 2);
-      kb.mov(b, static_cast<int32_t>(M * kThreads * 4));
-      kb.alu(Op::imul, tmp, tmp, b);  // it: (it m 128) 4 bytes
-      kb.alui(Op::and_, b, a, 3);
-      kb.alui(Op::shl, b, b, 7);      // warp: 32 floats
-      kb.alu(Op::iadd, tmp, tmp, b);
-      kb.alui(Op::shl, a, a, 2);      // y byte of row r
+      sums_at(tmp, a);
+      if (s.gated) {
+        kb.alui(Op::iadd, up_row, a, static_cast<int32_t>(L.half));
+        sums_at(up_at, up_row);
+      }
+      kb.alui(Op::shl, a, a, 2);  // y byte of output r
       for (uint32_t i = 0; i < M; ++i) {
         const int32_t blk = static_cast<int32_t>(sm.red + i * kThreads * 4);
         emit_lane_order_sum(kb, acc, tmp, blk, xv);
@@ -204,7 +224,11 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
         if (s.ep.act != Activation::none)
           emit_activation(kb, s.ep.act, s.ep.p0, s.ep.p1, acc, acc,
                           ActScratch{activation_needs(s.ep.act).scratch ? wv : acc, u, m1, ap});
-        kb.stg(2, a, static_cast<int32_t>(i * L.np * 4), acc);
+        if (s.gated) {
+          emit_lane_order_sum(kb, up_sum, up_at, blk, xv);
+          kb.alu(Op::fmul, acc, acc, up_sum);
+        }
+        kb.stg(2, a, static_cast<int32_t>(i * L.ldy * 4), acc);
       }
     });
   }
@@ -218,7 +242,7 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   std::vector<uint64_t> wb, yb, bb, rsb;
   for (uint64_t c = 0; c < ctas; ++c) {
     wb.push_back(L.w + c * rows_cta * L.kp * 2);
-    yb.push_back(L.y + c * rows_cta * 4);
+    yb.push_back(L.y + c * out_cta * 4);
     bb.push_back(L.bias + c * rows_cta * 4);
     rsb.push_back(L.res + c * rows_cta * 2);
   }
@@ -231,6 +255,24 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
 
 std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const uint16_t* w, const float* bias,
                                      const float* res) {
+  if (s.gated) {
+    // The gate and up rows as one plain GEMV, then act(gate) x up.
+    GemvSpec plain = s;
+    plain.gated = false;
+    plain.ep = TcEpilogue{};
+    const std::vector<uint32_t> all = reference_gemv(plain, x, w);
+    const uint64_t f = s.n / 2;
+    std::vector<uint32_t> g(s.m * f);
+    for (uint64_t i = 0; i < s.m; ++i)
+      for (uint64_t j = 0; j < f; ++j) g[i * f + j] = all[i * s.n + j];
+    TcEpilogue act;
+    act.act = s.ep.act, act.p0 = s.ep.p0, act.p1 = s.ep.p1;
+    reference_epilogue(act, s.m, f, nullptr, g, nullptr, s.in);
+    for (uint64_t i = 0; i < s.m; ++i)
+      for (uint64_t j = 0; j < f; ++j)
+        g[i * f + j] = float_to_bits(mul_fp32(bits_to_float(g[i * f + j]), bits_to_float(all[i * s.n + f + j])));
+    return g;
+  }
   const uint64_t kp = round_up(s.k, 256);
   std::vector<uint32_t> y(s.m * s.n);
   float part[32];

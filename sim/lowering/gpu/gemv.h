@@ -18,6 +18,14 @@
 // of the run's type, widened exactly, as a following residual add reads it:
 // the o- and down-projections' skip connections, as TensorRT-LLM and
 // FasterTransformer fuse them) and the fused activation.
+//
+// Gated (a SwiGLU MLP's gate and up projections merged, as vLLM's
+// MergedColumnParallelLinear, with the SiLU-and-mul in the epilogue as
+// TensorRT-LLM's fused gated MLP does it): W's rows are the gate's n/2 then
+// the up projection's n/2; each CTA's block holds half gate rows and the
+// same up rows (row f of the gate at block row f mod (2 iters), its up row
+// 2 iters further), so one thread has both sums: y[i][f] = act(gate sum) x
+// up sum (fmul), n/2 outputs per x row. No bias or residual.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +39,8 @@ struct GemvSpec {
   uint64_t m = 1, n = 0, k = 0;
   DType in = DType::fp16;  // fp16 or bf16
   TcEpilogue ep;           // bias, residual and activation (out16 ignored: y is fp32)
+  bool gated = false;      // rows [0, n/2) gate, [n/2, n) up: y = act(gate) x up
+  uint64_t outputs() const { return gated ? n / 2 : n; }  // per x row
 };
 
 struct GemvLayout {
@@ -39,6 +49,15 @@ struct GemvLayout {
   uint64_t x = 0, w = 0, y = 0, bytes = 0;
   uint64_t bias = 0;         // np fp32 values, when the epilogue adds a bias
   uint64_t res = 0;          // m x np 16-bit values, when the epilogue adds a residual
+  uint64_t ldy = 0;          // y's row pitch in elements (np; gated: np / 2)
+  uint64_t half = 0, gate_rows = 0;  // gated: gate rows per CTA block, and n / 2 (0: not gated)
+  // W's row (in [0, np)) holding logical weight row j (in [0, n)).
+  uint64_t row(uint64_t j) const {
+    if (half == 0) return j;
+    const bool up = j >= gate_rows;
+    const uint64_t f = up ? j - gate_rows : j;
+    return f / half * 2 * half + (up ? half : 0) + f % half;
+  }
 };
 
 // Why the kernel does not take the spec on cfg (empty: it does).
@@ -49,9 +68,9 @@ void lower_gemv(const xpu::gpu::GpuConfig& cfg, const GemvSpec& s, GemvLayout& l
 // order (lane 0 first), loaded 8 at a time into xv..xv+7: the order
 // reference_gemv and the weight-only int8 GEMV's reference follow.
 void emit_lane_order_sum(xpu::gpu::KernelBuilder& kb, uint8_t acc, uint8_t tmp, int32_t blk, uint8_t xv);
-// x [m, k] and w [n, k] raw 16-bit elements (unpadded), bias [n] (needed
-// when s.ep.bias), res [m, n] the residual's widened values (when
-// s.ep.residual); returns y [m, n] bits.
+// x [m, k] and w [n, k] raw 16-bit elements (unpadded, logical row order),
+// bias [n] (needed when s.ep.bias), res [m, n] the residual's widened
+// values (when s.ep.residual); returns y [m, s.outputs()] bits.
 std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const uint16_t* w,
                                      const float* bias = nullptr, const float* res = nullptr);
 

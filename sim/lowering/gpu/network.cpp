@@ -47,7 +47,8 @@ void split_rows(MapSpec& s, uint64_t cap) {
 std::string GpuLayerPlan::kernel_config() const {
   if (is_gemm && kernel == "gemm_tc") return kernel + " " + gemm.tiling.name();
   if (is_conv) return kernel + " " + conv_plan.tiling.name();
-  if (is_gemv && !gemv_parts.empty()) return kernel + " (" + std::to_string(gemv_parts.size()) + " merged)";
+  if (is_gemv && !gemv_parts.empty())
+    return kernel + " (" + std::to_string(gemv_parts.size()) + " merged" + (gemv_spec.gated ? ", gated)" : ")");
   return kernel;
 }
 

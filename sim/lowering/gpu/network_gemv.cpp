@@ -53,8 +53,13 @@ bool LayerBuild::gemv(DType dtype, const TcEpilogue& ep) {
   s.in = dtype;
   s.ep = ep;
   if (!gemv_unsupported(cfg, s).empty()) return false;
+  gemv_kernel();
+  return true;
+}
+
+void LayerBuild::gemv_kernel() {
   try {
-    lower_gemv(cfg, s, L.gemv, L.nn);
+    lower_gemv(cfg, L.gemv_spec, L.gemv, L.nn);
   } catch (const GpuLoweringError& e) {
     unsupported(l, e.what());
   }
@@ -62,7 +67,6 @@ bool LayerBuild::gemv(DType dtype, const TcEpilogue& ep) {
   L.kernel = "gemv";
   L.out_addr = L.gemv.y;
   L.bytes = L.gemv.bytes;
-  return true;
 }
 
 }  // namespace xpu::lowering::gpu

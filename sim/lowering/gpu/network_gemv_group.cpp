@@ -1,5 +1,7 @@
 #include <numeric>
 
+#include "sim/workload/op_table.h"
+
 #include "sim/lowering/gpu/network_internal.h"
 
 namespace xpu::lowering::gpu {
@@ -27,6 +29,32 @@ bool single_use(const workload::Workload& w, const std::string& t) {
   return uses == 1;
 }
 
+// Layers i..i+3 as gate, act(gate), up, act x up (gemv.h's gated GEMV).
+std::optional<GemvGroup> gated_group(const workload::Workload& w, size_t i) {
+  if (i + 3 >= w.layers.size()) return std::nullopt;
+  const workload::Layer &gate = w.layers[i], &act = w.layers[i + 1], &up = w.layers[i + 2], &mul = w.layers[i + 3];
+  if (!one_row_product(w, up) || up.inputs[0] != gate.inputs[0] || up.k != gate.k || up.n != gate.n) return std::nullopt;
+  if (!workload::fuses_into(act.op, workload::fuse_gpu_tc_epilogue) || act.inputs.size() != 1 ||
+      act.inputs[0] != gate.output() || !single_use(w, gate.output()))
+    return std::nullopt;
+  if (mul.op != OpKind::mul || mul.inputs.size() != 2 || !single_use(w, act.output()) || !single_use(w, up.output()) ||
+      !((mul.inputs[0] == act.output() && mul.inputs[1] == up.output()) ||
+        (mul.inputs[1] == act.output() && mul.inputs[0] == up.output())))
+    return std::nullopt;
+  GemvGroup g;
+  try {
+    g.act = gpu_activation(act);
+  } catch (const GpuLoweringError&) {
+    return std::nullopt;
+  }
+  g.first = i;
+  g.last = i + 3;
+  g.members = {i, i + 2};
+  g.parts = {{gate.n, gate.inputs[1], mul.output()}, {up.n, up.inputs[1], ""}};
+  g.gated = true;
+  return g;
+}
+
 }  // namespace
 
 std::optional<GemvGroup> gemv_group(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i,
@@ -35,6 +63,16 @@ std::optional<GemvGroup> gemv_group(const xpu::gpu::GpuConfig& cfg, const worklo
   if (it == w.params.end() || it->second != 1 || (dtype != DType::fp16 && dtype != DType::bf16)) return std::nullopt;
   const workload::Layer& a = w.layers.at(i);
   if (!one_row_product(w, a)) return std::nullopt;
+  if (auto gg = gated_group(w, i)) {
+    GemvSpec s;
+    s.k = a.k;
+    s.in = dtype;
+    s.n = 2 * a.n;
+    s.gated = true;
+    s.ep.act = gg->act.act;
+    if (gemv_unsupported(cfg, s).empty()) return gg;
+    return std::nullopt;
+  }
   GemvGroup g;
   g.first = g.last = i;
   g.members = {i};
@@ -73,7 +111,8 @@ std::optional<GemvGroup> gemv_group(const xpu::gpu::GpuConfig& cfg, const worklo
 
 // One GEMV over the parts' weight rows in order: part p's rows follow the
 // rows of the parts before it, in W and in y (one row of x, so y is one
-// contiguous row and each part's outputs are contiguous too).
+// contiguous row and each part's outputs are contiguous too). Gated: W's
+// rows interleaved per CTA block (gemv.h), one output row.
 void LayerBuild::gemv_merged(DType dtype, const GemvGroup& g) {
   GemvSpec& s = L.gemv_spec;
   s = GemvSpec{};
@@ -81,16 +120,10 @@ void LayerBuild::gemv_merged(DType dtype, const GemvGroup& g) {
   s.k = l.k;
   s.in = dtype;
   for (const auto& p : g.parts) s.n += p.rows;
-  try {
-    lower_gemv(cfg, s, L.gemv, L.nn);
-  } catch (const GpuLoweringError& e) {
-    unsupported(l, e.what());
-  }
-  L.is_gemv = true;
-  L.kernel = "gemv";
+  s.gated = g.gated;
+  s.ep.act = g.act.act, s.ep.p0 = g.act.p0, s.ep.p1 = g.act.p1;
   L.gemv_parts = g.parts;
-  L.out_addr = L.gemv.y;
-  L.bytes = L.gemv.bytes;
+  gemv_kernel();
 }
 
 }  // namespace xpu::lowering::gpu

@@ -58,11 +58,18 @@ struct GemvGroup {
   size_t first = 0, last = 0;
   std::vector<size_t> members;                   // the merged layers, first included
   std::vector<GpuLayerPlan::GemvPart> parts;     // per member: rows, weight, output (after its views)
+  // A SwiGLU MLP's gate (with its activation) and up projection, then
+  // their product (gemv.h's gated GEMV): parts gate and up; the gate part's
+  // output is the product's.
+  bool gated = false;
+  GpuActivation act;
 };
 // The group layer i starts, if the workload runs GEMVs (params.gemv = 1)
 // and i is followed by siblings: matrix products of one row that read i's
 // input with 16-bit constant weights of the same K, no bias and nothing
-// fused, with only views of their outputs between them.
+// fused, with only views of their outputs between them; or i, an
+// activation of it, a sibling of as many rows and the product of the two
+// (gate, act, up, mul as a Llama MLP is built), each output read once.
 std::optional<GemvGroup> gemv_group(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i,
                                     DType dtype);
 
@@ -102,6 +109,7 @@ struct LayerBuild {
   void attention(const AttentionChain& c);         // network_attention.cpp: the fused kernel
   bool gemv(DType dtype, const TcEpilogue& ep);    // network_gemv.cpp: false when it does not apply
   void gemv_merged(DType dtype, const GemvGroup& g);  // network_gemv_group.cpp
+  void gemv_kernel();  // network_gemv.cpp: L.gemv_spec as the GEMV kernel
 };
 
 // A conv2d with one input channel per group and as many outputs.

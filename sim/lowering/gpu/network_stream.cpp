@@ -74,6 +74,10 @@ std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, co
     const GemvW8Layout& g = L.gemv_w8;
     return to_pieces({{g.x, in(0)}, {g.w, in(1)}, {g.scale, own + "scale"}, {g.y, y}}, L.bytes, 1, own);
   }
+  if (L.is_gemv && L.gemv_spec.gated) {  // gate and up rows packed per CTA block: one weight of its own
+    s = {{L.gemv.x, in(0)}, {L.gemv.w, own + "w_gated"}, {L.gemv.y, "t:" + L.gemv_parts.at(0).output}};
+    return to_pieces(std::move(s), L.bytes, 1, own);
+  }
   if (L.is_gemv && !L.gemv_parts.empty()) {  // merged GEMVs: each part's weight rows and outputs
     s = {{L.gemv.x, in(0)}};
     uint64_t row = 0;
