@@ -184,3 +184,23 @@ TEST_CASE("tiny llama at batch 1 on the GPU, a decode step: the merged, gated an
   CHECK(gated == 2);
   CHECK(residual == 4);  // o and down of each layer
 }
+
+TEST_CASE("tiny GPT-2 at batch 1 on the GPU, a decode step: q, k and v merged with their biases", "[llm][gemv]") {
+  // GPT-2's projections carry biases: the merged GEMV adds the three
+  // biases in row order (one bias vector of 3 x 64), bit-exact at tile
+  // fidelity; the o and MLP-out projections add bias and residual.
+  const char* tiny = R"({"model_type": "gpt2", "n_embd": 64, "n_layer": 1, "n_head": 4, "n_positions": 64,
+    "vocab_size": 80, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5})";
+  workload::llm::LlmShape s;
+  s.seq = 1, s.past = 9;
+  int merged = 0, residual = 0;
+  for (const auto& r : llm_test::run_tile(llm_test::model("/tmp/xpusim_test_llm_merge_gpt2.json", tiny, s), "v100.yaml")) {
+    INFO(r.name << ": " << r.verified());
+    CHECK((r.verdict == report::Verdict::bit_exact || r.verdict == report::Verdict::within_tolerance ||
+           r.verdict_detail == "view (no data movement)"));
+    if (r.kernel.find("gemv (3 merged)") == 0) merged += r.verdict == report::Verdict::bit_exact;
+    if (r.op.find("matmul+add [gemv]") == 0) residual += r.verdict == report::Verdict::bit_exact;
+  }
+  CHECK(merged == 1);
+  CHECK(residual == 2);  // o and the MLP's output projection
+}

@@ -8,13 +8,17 @@ namespace xpu::lowering::gpu {
 
 namespace {
 
+bool has_bias(const workload::Layer& l) { return l.inputs.size() > 2 && !l.inputs[2].empty(); }
+
 // A matrix product the merged GEMV can take a part of: one row, one
 // product, a 16-bit constant weight (int8 weights run as their own kernel),
-// no bias.
+// at most a per-column bias.
 bool one_row_product(const workload::Workload& w, const workload::Layer& l) {
   if ((l.op != OpKind::matmul && l.op != OpKind::gemm) || l.gemm_form == workload::GemmForm::none ||
-      l.gemm_count != 1 || l.m != 1 || l.n == 0 || l.k == 0 || l.inputs.size() != 2 || l.inputs[1].empty())
+      l.gemm_count != 1 || l.m != 1 || l.n == 0 || l.k == 0 || l.inputs.size() < 2 || l.inputs.size() > 3 ||
+      l.inputs[1].empty())
     return false;
+  if (has_bias(l) && workload::numel(w.tensor(l.inputs[2]).shape) != l.n) return false;
   const workload::Tensor& b = w.tensor(l.inputs[1]);
   return b.is_constant() && b.dtype != DType::int8;
 }
@@ -33,7 +37,9 @@ bool single_use(const workload::Workload& w, const std::string& t) {
 std::optional<GemvGroup> gated_group(const workload::Workload& w, size_t i) {
   if (i + 3 >= w.layers.size()) return std::nullopt;
   const workload::Layer &gate = w.layers[i], &act = w.layers[i + 1], &up = w.layers[i + 2], &mul = w.layers[i + 3];
-  if (!one_row_product(w, up) || up.inputs[0] != gate.inputs[0] || up.k != gate.k || up.n != gate.n) return std::nullopt;
+  if (!one_row_product(w, up) || up.inputs[0] != gate.inputs[0] || up.k != gate.k || up.n != gate.n || has_bias(gate) ||
+      has_bias(up))
+    return std::nullopt;
   if (!workload::fuses_into(act.op, workload::fuse_gpu_tc_epilogue) || act.inputs.size() != 1 ||
       act.inputs[0] != gate.output() || !single_use(w, gate.output()))
     return std::nullopt;
@@ -79,7 +85,7 @@ std::optional<GemvGroup> gemv_group(const xpu::gpu::GpuConfig& cfg, const worklo
   g.parts = {{a.n, a.inputs[1], a.output()}};
   for (size_t j = i + 1; j < w.layers.size(); ++j) {
     const workload::Layer& l = w.layers[j];
-    if (one_row_product(w, l) && l.inputs[0] == a.inputs[0] && l.k == a.k) {
+    if (one_row_product(w, l) && l.inputs[0] == a.inputs[0] && l.k == a.k && has_bias(l) == has_bias(a)) {
       g.members.push_back(j);
       g.parts.push_back({l.n, l.inputs[1], l.output()});
       g.last = j;
@@ -99,10 +105,12 @@ std::optional<GemvGroup> gemv_group(const xpu::gpu::GpuConfig& cfg, const worklo
     break;
   }
   if (g.members.size() < 2) return std::nullopt;
+  g.bias = has_bias(a);
   GemvSpec s;
   s.m = 1;
   s.k = a.k;
   s.in = dtype;
+  s.ep.bias = g.bias;
   s.n = std::accumulate(g.parts.begin(), g.parts.end(), uint64_t(0),
                         [](uint64_t n, const GpuLayerPlan::GemvPart& p) { return n + p.rows; });
   if (!gemv_unsupported(cfg, s).empty()) return std::nullopt;
@@ -121,6 +129,7 @@ void LayerBuild::gemv_merged(DType dtype, const GemvGroup& g) {
   s.in = dtype;
   for (const auto& p : g.parts) s.n += p.rows;
   s.gated = g.gated;
+  s.ep.bias = g.bias;  // the parts' biases in row order
   s.ep.act = g.act.act, s.ep.p0 = g.act.p0, s.ep.p1 = g.act.p1;
   L.gemv_parts = g.parts;
   gemv_kernel();

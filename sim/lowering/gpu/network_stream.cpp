@@ -86,6 +86,7 @@ std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, co
       s.push_back({L.gemv.y + row * 4, "t:" + part.output});
       row += part.rows;
     }
+    if (L.gemv_spec.ep.bias) s.push_back({L.gemv.bias, own + "bias"});
     return to_pieces(std::move(s), L.bytes, 1, own);
   }
   if (L.is_gemv) {
