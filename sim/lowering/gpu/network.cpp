@@ -52,6 +52,15 @@ std::string GpuLayerPlan::kernel_config() const {
   return kernel;
 }
 
+bool single_use(const workload::Workload& w, const std::string& t) {
+  for (const auto& o : w.outputs)
+    if (o == t) return false;
+  size_t uses = 0;
+  for (const auto& l : w.layers)
+    for (const auto& in : l.inputs) uses += in == t;
+  return uses == 1;
+}
+
 [[noreturn]] void unsupported(const workload::Layer& l, const std::string& why) {
   throw lowering::LoweringError("layer '" + l.name + "' (" + workload::op_name(l.op) + "): " + why +
                                 " on the GPU backend");

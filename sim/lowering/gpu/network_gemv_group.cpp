@@ -23,16 +23,6 @@ bool one_row_product(const workload::Workload& w, const workload::Layer& l) {
   return b.is_constant() && b.dtype != DType::int8;
 }
 
-// Tensor t is read by exactly one layer and is no workload output.
-bool single_use(const workload::Workload& w, const std::string& t) {
-  for (const auto& o : w.outputs)
-    if (o == t) return false;
-  size_t uses = 0;
-  for (const auto& l : w.layers)
-    for (const auto& in : l.inputs) uses += in == t;
-  return uses == 1;
-}
-
 // Layers i..i+3 as gate, act(gate), up, act x up (gemv.h's gated GEMV).
 std::optional<GemvGroup> gated_group(const workload::Workload& w, size_t i) {
   if (i + 3 >= w.layers.size()) return std::nullopt;

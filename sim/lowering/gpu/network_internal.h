@@ -29,6 +29,8 @@ class DeviceAlloc {
   uint64_t next_ = 0;
 };
 
+// Tensor t is read by exactly one layer (once) and is no workload output.
+bool single_use(const workload::Workload& w, const std::string& t);
 // Largest divisor of n that is <= cap (rows of a contiguous map).
 uint64_t chunk_of(uint64_t n, uint64_t cap);
 // Row length cap of a map over `count` elements: several CTAs per SM on small tensors.

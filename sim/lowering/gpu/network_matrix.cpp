@@ -79,12 +79,7 @@ Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w,
   f.ep.bias = has_bias;
   auto sole_consumer = [&](const std::string& t, size_t j) {
     if (j >= w.layers.size() || w.layers[j].inputs.empty() || w.layers[j].inputs[0] != t) return false;
-    for (const auto& o : w.outputs)
-      if (o == t) return false;
-    size_t uses = 0;
-    for (const auto& x : w.layers)
-      for (const auto& in : x.inputs) uses += in == t;
-    return uses == 1;
+    return single_use(w, t);
   };
   std::string t = l.output();
   size_t j = i + 1;
