@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "sim/check/gemm_data.h"
+#include "sim/common/errors.h"
 #include "sim/check/values.h"
 #include "sim/lowering/gpu/gemm_sm80_sparse.h"
 #include "sim/lowering/gpu/half_io.h"
@@ -28,36 +29,106 @@ std::vector<float> permute_nhwc(const workload::Shape& s, const float* v, bool t
   return t;
 }
 
+// `rows` rows of `bytes` bytes, `pitch` apart from `at`, packed.
+std::vector<uint8_t> read_rows(const xpu::gpu::GlobalMemory& mem, uint64_t at, uint64_t rows, uint64_t bytes,
+                               uint64_t pitch) {
+  std::vector<uint8_t> v(rows * bytes);
+  for (uint64_t r = 0; r < rows; ++r) mem.read(at + r * pitch, v.data() + r * bytes, bytes);
+  return v;
+}
+
+// A rows x cols matrix of `e`-byte elements, transposed.
+std::vector<uint8_t> transpose(const std::vector<uint8_t>& v, uint64_t rows, uint64_t cols, uint64_t e) {
+  std::vector<uint8_t> t(v.size());
+  for (uint64_t r = 0; r < rows; ++r)
+    for (uint64_t c = 0; c < cols; ++c) std::memcpy(&t[(c * rows + r) * e], &v[(r * cols + c) * e], e);
+  return t;
+}
+
+// A GEMM's k x n B as stage_b left it (row-major, or n x k rows with b_k_major).
+std::vector<uint8_t> read_b(const lowering::gpu::GpuGemmLayout& l, uint64_t k, uint64_t n,
+                            const xpu::gpu::GlobalMemory& mem, uint64_t off) {
+  if (l.sparse) throw xpu::InternalError("2:4 packed weights read by a second layer");
+  const uint64_t e = l.in_bytes;
+  if (!l.b_k_major) return read_rows(mem, off + l.b, k, n * e, l.ldb);
+  return transpose(read_rows(mem, off + l.b, n, k * e, l.ldb), n, k, e);
+}
+
+// A convolution's KRSC weights as stage_conv_inputs left them.
+std::vector<uint8_t> read_conv_weights(const lowering::gpu::ConvLayout& l, const lowering::gpu::ConvSpec& s,
+                                       const xpu::gpu::GlobalMemory& mem) {
+  if (l.g.sparse) throw xpu::InternalError("2:4 packed weights read by a second layer");
+  const uint64_t e = l.g.in_bytes, rs = uint64_t(s.r) * s.s;
+  std::vector<uint8_t> w(s.k * rs * s.c * e);
+  for (uint64_t o = 0; o < s.k; ++o)
+    for (uint64_t t = 0; t < rs; ++t)
+      for (uint64_t c = 0; c < s.c; ++c) {
+        const uint64_t at = l.g.b_k_major ? l.g.b + o * l.g.ldb + (t * l.cp + c) * e
+                                          : l.g.b + (t * l.cp + c) * l.g.ldb + o * e;
+        mem.read(at, &w[((o * rs + t) * s.c + c) * e], e);
+      }
+  return w;
+}
+
+// n values of a tensor of `bytes`-byte elements (16-bit: of type io, widened).
+std::vector<float> read_values(const xpu::gpu::GlobalMemory& mem, uint64_t at, uint64_t n, uint32_t bytes, DType io) {
+  std::vector<float> v(n);
+  if (bytes == 4) {
+    mem.read(at, v.data(), n * 4);
+    return v;
+  }
+  std::vector<uint16_t> h(n);
+  mem.read(at, h.data(), n * 2);
+  for (uint64_t j = 0; j < n; ++j) v[j] = lowering::gpu::widen16(io, h[j]);
+  return v;
+}
+
 }  // namespace
 
 GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Layer& l,
                                const lowering::gpu::GpuLayerPlan& L, const lowering::gpu::TcEpilogue& ep, DType dtype,
-                               uint64_t seed, xpu::gpu::GlobalMemory& mem)
+                               uint64_t seed, xpu::gpu::GlobalMemory& mem, const Holds& holds_fn)
     : w_(w), l_(l), plan_(L), ep_(ep), dtype_(dtype) {
+  const auto holds = [&](uint64_t at) { return holds_fn && holds_fn(at); };
+  // A residual operand m x n in C's type and pitch (16-bit C: a 16-bit
+  // tensor, so values the 16-bit type holds), read or drawn.
+  const auto residual = [&](uint64_t at, uint64_t m, uint64_t n, uint64_t ldc, bool out16) {
+    if (holds(at)) {
+      res_.clear();
+      for (uint64_t i = 0; i < m; ++i) {
+        const auto row = read_values(mem, at + i * ldc, n, out16 ? 2 : 4, dtype);
+        res_.insert(res_.end(), row.begin(), row.end());
+      }
+      return;
+    }
+    res_ = random_values(m * n, seed + 3, -3.0f, 3.0f);
+    if (out16)
+      for (float& v : res_) v = lowering::gpu::round16(dtype, v);
+  };
   if (L.is_conv) {
-    // Random NHWC input, KRSC weights (batchnorm's scale folded in) and
-    // per-channel bias (its shift, or the conv's bias).
+    // NHWC input, KRSC weights (batchnorm's scale folded in) and
+    // per-channel bias (its shift, or the conv's bias): read, or random.
     const auto& s = L.conv;
-    a_.push_back(make_gemm_data(dtype, s.batch * s.h * s.w, 1, s.c, seed).a);
-    b_.push_back(make_gemm_data(dtype, s.k, 1, uint64_t(s.r) * s.s * s.c, seed + 1).a);
+    const auto& lay = L.conv_plan.layout;
+    const uint64_t e = lay.g.in_bytes, pixels = s.batch * s.h * s.w;
+    a_.push_back(holds(lay.x) ? read_rows(mem, lay.x, pixels, s.c * e, lay.cp * e)
+                              : make_gemm_data(dtype, pixels, 1, s.c, seed).a);
+    b_.push_back(holds(lay.g.b) ? read_conv_weights(lay, s, mem)
+                                : make_gemm_data(dtype, s.k, 1, uint64_t(s.r) * s.s * s.c, seed + 1).a);
     bias_.assign(s.k, 0.0f);
     if (s.ep.bias) bias_ = random_values(s.k, seed + 2, -3.0f, 3.0f);
-    lowering::gpu::stage_conv_inputs(L.conv_plan.layout, s, a_[0].data(), b_[0].data(), bias_.data(), mem);
-    if (s.ep.residual) {
-      // The fused residual add's other operand, NHWC fp32 (16-bit C: a
-      // 16-bit tensor, so values the 16-bit type holds).
-      const auto& lay = L.conv_plan.layout;
-      res_ = random_values(lay.m * lay.n, seed + 3, -3.0f, 3.0f);
-      if (s.ep.out16)
-        for (float& v : res_) v = lowering::gpu::round16(dtype, v);
-      lowering::gpu::stage_conv_residual(lay, s, res_.data(), mem);
-    }
+    if (s.ep.residual) residual(lay.res, lay.m, lay.n, lay.g.ldc, s.ep.out16);
+    // Rewrites what was read with the same bytes (padding as zeros: the
+    // device's padding is the producer's, finite, and meets zero weights).
+    lowering::gpu::stage_conv_inputs(lay, s, a_[0].data(), b_[0].data(), bias_.data(), mem);
+    if (s.ep.residual) lowering::gpu::stage_conv_residual(lay, s, res_.data(), mem);
     return;
   }
   if (L.is_gemm) {
     const auto& lay = L.gemm.layout;
     for (uint64_t b = 0; b < L.count; ++b) {
       std::vector<uint8_t> a, bb;
+      const uint64_t e = lay.in_bytes, off = b * L.batch_bytes;
       if (dtype == DType::fp32) {
         a = random_fp32(l.m * l.k, seed + 2 * b);
         bb = random_fp32(l.k * l.n, seed + 2 * b + 1);
@@ -66,7 +137,8 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
         a = std::move(d.a);
         bb = std::move(d.b);
       }
-      const uint64_t e = lay.in_bytes, off = b * L.batch_bytes;
+      if (holds(off + lay.a)) a = read_rows(mem, off + lay.a, l.m, l.k * e, lay.lda);
+      if (holds(off + lay.b)) bb = read_b(lay, l.k, l.n, mem, off);
       for (uint64_t i = 0; i < l.m; ++i) mem.write(off + lay.a + i * lay.lda, &a[i * l.k * e], l.k * e);
       lowering::gpu::stage_b(lay, l.k, l.n, bb.data(), mem, off);
       a_.push_back(std::move(a));
@@ -79,17 +151,14 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     }
     if (L.ep.residual) {
       // A fused residual add's other operand, m x n in C's type and pitch.
-      res_ = random_values(l.m * l.n, seed + 3, -3.0f, 3.0f);
+      residual(lay.res, l.m, l.n, lay.ldc, L.ep.out16);
       for (uint64_t i = 0; i < l.m; ++i) {
         if (!L.ep.out16) {
           mem.write(lay.res + i * lay.ldc, &res_[i * l.n], l.n * 4);
           continue;
         }
         std::vector<uint16_t> row(l.n);
-        for (uint64_t j = 0; j < l.n; ++j) {
-          row[j] = lowering::gpu::narrow16(dtype, res_[i * l.n + j]);
-          res_[i * l.n + j] = lowering::gpu::widen16(dtype, row[j]);
-        }
+        for (uint64_t j = 0; j < l.n; ++j) row[j] = lowering::gpu::narrow16(dtype, res_[i * l.n + j]);
         mem.write(lay.res + i * lay.ldc, row.data(), l.n * 2);
       }
     }
@@ -105,6 +174,8 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     bias_.assign(s.n, 0.0f);
     const std::vector<float> wf = random_values(s.n * s.k, seed + 1, -1.0f, 1.0f);
     lowering::gpu::quantize_rows_int8(s.n, s.k, wf.data(), reinterpret_cast<int8_t*>(a_[1].data()), bias_.data());
+    if (holds(g.x)) a_[0] = read_rows(mem, g.x, s.m, s.k * 2, g.kp * 2);
+    if (holds(g.w)) a_[1] = read_rows(mem, g.w, s.n, s.k, g.kp);
     for (uint64_t i = 0; i < s.m; ++i) mem.write(g.x + i * g.kp * 2, &a_[0][i * s.k * 2], s.k * 2);
     for (uint64_t n = 0; n < s.n; ++n) mem.write(g.w + n * g.kp, &a_[1][n * s.k], s.k);
     mem.write(g.scale, bias_.data(), s.n * 4);
@@ -115,6 +186,8 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     const auto& s = L.gemv_spec;
     const auto& g = L.gemv;
     a_ = {make_gemm_data(dtype, s.m * s.k, 1, 1, seed).a, make_gemm_data(dtype, s.n * s.k, 1, 1, seed + 1).a};
+    if (holds(g.x)) a_[0] = read_rows(mem, g.x, s.m, s.k * 2, g.kp * 2);
+    if (holds(g.w)) a_[1] = read_rows(mem, g.w, s.n, s.k * 2, g.kp * 2);
     for (uint64_t i = 0; i < s.m; ++i) mem.write(g.x + i * g.kp * 2, &a_[0][i * s.k * 2], s.k * 2);
     for (uint64_t n = 0; n < s.n; ++n) mem.write(g.w + g.row(n) * g.kp * 2, &a_[1][n * s.k * 2], s.k * 2);
     if (s.ep.bias) {
@@ -138,6 +211,9 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     const uint64_t qn = s.heads * s.rows * s.d, kn = s.heads * s.positions() * s.d;
     a_ = {make_gemm_data(dtype, qn, 1, 1, seed).a, make_gemm_data(dtype, kn, 1, 1, seed + 1).a,
           make_gemm_data(dtype, kn, 1, 1, seed + 2).a};
+    if (holds(s.q)) a_[0] = read_rows(mem, s.q, 1, qn * 2, 0);
+    if (holds(s.k)) a_[1] = read_rows(mem, s.k, 1, kn * 2, 0);
+    if (holds(s.v)) a_[2] = read_rows(mem, s.v, 1, kn * 2, 0);
     mem.write(s.q, a_[0].data(), qn * 2);
     mem.write(s.k, a_[1].data(), kn * 2);
     mem.write(s.v, a_[2].data(), kn * 2);
@@ -161,6 +237,13 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     const uint64_t n = workload::numel(w.tensor(name).shape);
     const bool variance = l.op == OpKind::batchnorm && i == 4;
     const workload::Tensor& t = w.tensor(name);
+    const bool in_place = l.op == OpKind::concat && l.attrs.in_place && i == 0;
+    if (!in_place && holds(L.in_addr[i])) {
+      // As an earlier kernel (or the host) left it, in the layout this kernel reads.
+      feeds_[name] = read_values(mem, L.in_addr[i], n, L.in_bytes[i], L.io);
+      if (L.nhwc && i == 0) feeds_[name] = permute_nhwc(t.shape, feeds_[name].data(), false);
+      continue;
+    }
     if (l.op == OpKind::gather && i == 1 && t.values) feeds_[name] = *t.values;  // the indices the kernel was lowered for
     else feeds_[name] = variance ? random_values(n, seed + i, 0.5f, 1.5f) : random_values(n, seed + i, -3.0f, 3.0f);
     if (L.in_bytes.at(i) == 2 || (i == 0 && l.op == OpKind::concat && l.attrs.in_place && lowering::gpu::is_act16(L.io)))

@@ -1,7 +1,9 @@
 #pragma once
-// Values for one GPU layer (sim/lowering/gpu/network.h): drawn from a seed
-// and staged into device memory before its launch, and the output checked
-// against a reference after it:
+// Values for one GPU layer (sim/lowering/gpu/network.h): its operands read
+// from device memory where earlier kernels left them (a network's values
+// flow from kernel to kernel), the rest drawn from a seed and staged before
+// its launch; the output checked after it against a reference that
+// consumes the same operands:
 // - implicit-GEMM convs: NHWC input, KRSC weights and a per-channel bias,
 //   bit for bit against the im2col reference in the kernel's K order (with
 //   the fused epilogue, a fused residual add's operand drawn like the rest);
@@ -10,6 +12,7 @@
 // - other kernels: fp32 operands through the fp32 reference executor,
 //   within the kernel's tolerance (GpuLayerPlan::tol_abs / tol_rel).
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "models/gpu/global_memory.h"
@@ -21,10 +24,16 @@ namespace xpu::check {
 
 class GpuLayerValues {
  public:
-  // Draws the operands of layer `l` (planned as `plan`, epilogue `ep`) and
-  // writes them to `mem`, which must hold plan.bytes.
+  // Says whether the operand at a local address already holds its values
+  // (written by an earlier kernel, or by the host for an earlier layer).
+  using Holds = std::function<bool(uint64_t local)>;
+  // The operands of layer `l` (planned as `plan`, epilogue `ep`) in `mem`,
+  // which must hold plan.bytes: those `holds` names are read from it (in the
+  // layout the kernel reads them), the others drawn from `seed` and written
+  // to it. Without `holds`, every operand is drawn.
   GpuLayerValues(const workload::Workload& w, const workload::Layer& l, const lowering::gpu::GpuLayerPlan& plan,
-                 const lowering::gpu::TcEpilogue& ep, DType dtype, uint64_t seed, xpu::gpu::GlobalMemory& mem);
+                 const lowering::gpu::TcEpilogue& ep, DType dtype, uint64_t seed, xpu::gpu::GlobalMemory& mem,
+                 const Holds& holds = {});
   // Compares the layer's output in `mem` with the reference.
   Outcome check(const xpu::gpu::GlobalMemory& mem) const;
 

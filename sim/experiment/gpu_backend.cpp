@@ -1,6 +1,9 @@
 #include "sim/experiment/gpu_backend.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <set>
 #include <memory>
 #include <optional>
 
@@ -8,12 +11,15 @@
 #include "models/gpu/gpu_energy.h"
 #include "models/gpu/launch_cost.h"
 #include "models/gpu/mma_shape.h"
+#include "sim/common/errors.h"
 #include "sim/config/gpu_config.h"
 #include "sim/check/gpu_layer_check.h"
 #include "sim/energy/energy_model.h"
 #include "sim/experiment/layer_result.h"
 #include "sim/experiment/machine_registry.h"
 #include "sim/lowering/gpu/network.h"
+#include "sim/lowering/gpu/network_layout.h"
+#include "sim/lowering/gpu/nn_kernels.h"
 #include "sim/lowering/gpu/network_stream.h"
 #include "sim/lowering/lowering_error.h"
 
@@ -87,14 +93,28 @@ class GpuBackend : public Backend {
   // (network_stream.h): every layer is planned first, so each tensor's
   // buffer is sized for its largest view; then the kernels run in order,
   // the L2 (dirty lines included) carried over from kernel to kernel, the
-  // first starting cold. Values are drawn fresh per layer (seed * 1000003 +
-  // layer index) and checked per layer. The layers a GEMM's or
-  // convolution's epilogue absorbs are one result row (`fused` naming
-  // them). A workload of standalone GEMMs is such a network.
+  // first starting cold. The layers a GEMM's or convolution's epilogue
+  // absorbs are one result row (`fused` naming them). A workload of
+  // standalone GEMMs is such a network.
+  //
+  // Values (tile fidelity) flow through the device memory: the host writes
+  // each graph input and weight once (drawn from seed * 1000003 + the index
+  // of the first layer that reads it, in that layer's layout; weights
+  // pre-packed as inference stacks do offline) and each layer's private
+  // parameters (a folded batchnorm's bias); every kernel reads what its
+  // producers left. Where a consumer reads a tensor in another layout than
+  // its producer wrote (NCHW after NHWC, other row pitches or batch
+  // strides), a copy kernel of its own converts it first (network_layout.h,
+  // a result row "relayout"); where no copy kernel can (another element
+  // type, a transposed or packed order), the host stages drawn values over
+  // the producer's buffer for that consumer alone and puts the producer's
+  // bytes back after it, and the row says so. Each layer is checked
+  // against a reference fed with the same operands it read.
   std::vector<report::LayerResult> run_workload(const workload::Workload& w, DType dtype,
                                                 const LayerRunOptions& opts) override {
     std::vector<Planned> plans;
     lowering::gpu::StreamPlacement place;
+    Routes routes;
     for (size_t i = 0; i < w.layers.size(); ++i) {
       Planned p;
       p.index = i;
@@ -104,6 +124,7 @@ class GpuBackend : public Backend {
       lowering::gpu::lower_layer(cfg_, w, l, dtype, *p.plan, p.fusion.ep);
       if (p.plan->view) place.alias("t:" + lowering::gpu::fused_output(w, i, p.fusion), "t:" + l.inputs.at(0));
       p.pieces = lowering::gpu::plan_pieces(w, i, *p.plan, p.fusion);
+      route(w, p, place, routes);
       place.need(p.pieces);
       i += p.fusion.layers.size();  // fused layers are contiguous after i
       plans.push_back(std::move(p));
@@ -119,9 +140,14 @@ class GpuBackend : public Backend {
                                     std::to_string(kMaxValueBytes >> 20) + " MiB); use fidelity: timing");
     gpu_->memory().resize(values ? place.bytes() : 0);
     stream_ = std::make_unique<gpu::StreamClock>(cfg_);
+    filled_.clear();
     std::vector<report::LayerResult> out;
     bool warm = false;
     for (Planned& p : plans) {
+      for (Relayout& r : p.relayouts) {
+        out.push_back(run_relayout(w, w.layers[p.index], r, place, opts, warm));
+        warm = true;
+      }
       if (!p.plan->view) lowering::gpu::relocate(*p.plan, p.pieces, place);
       out.push_back(run_layer(w, p, dtype, opts, opts.seed * 1000003 + p.index, place, warm));
       warm = warm || !p.plan->view;
@@ -130,12 +156,147 @@ class GpuBackend : public Backend {
   }
 
  private:
+  // A copy kernel converting a tensor to the layout a consumer reads.
+  struct Relayout {
+    std::string tensor, src, dst;  // buffer keys: the producer's, the converted one
+    lowering::gpu::TensorLayout from, to;
+    uint64_t count = 0;
+    std::unique_ptr<lowering::gpu::NnPlan> plan;  // its launch points into it
+  };
+  // An input no copy kernel converts (key, written and read layouts).
+  struct Mismatch {
+    std::string key, written, read;
+  };
   struct Planned {
     size_t index = 0;
     Fusion fusion;
     std::unique_ptr<GpuLayerPlan> plan;  // launches point into it: planned in place
     std::vector<lowering::gpu::PlanPiece> pieces;
+    std::vector<Relayout> relayouts;  // run before the layer
+    std::vector<Mismatch> mismatch;
   };
+  // Each buffer's layout as its writer leaves it (a kernel, or the host for
+  // a graph input or weight, in its first reader's layout), and the
+  // converted buffers made so far (by key).
+  struct Routes {
+    std::map<std::string, lowering::gpu::TensorLayout> layout;
+    std::set<std::string> converted;
+  };
+
+  // Points each input of p that its buffer holds in another layout at a
+  // converted copy (a relayout run before p, shared by later readers of the
+  // same layout) or, where no copy kernel converts it, records it.
+  static void route(const workload::Workload& w, Planned& p, const lowering::gpu::StreamPlacement& place,
+                    Routes& routes) {
+    const GpuLayerPlan& L = *p.plan;
+    const std::vector<lowering::gpu::TensorAccess> access =
+        lowering::gpu::plan_accesses(w, p.index, L, p.fusion, p.pieces);
+    const uint64_t span = L.is_gemm ? L.batch_bytes : L.bytes;
+    for (const auto& a : access) {
+      if (a.write) continue;
+      const std::string& buf = place.resolve(a.key);
+      const auto it = routes.layout.find(buf);
+      if (it == routes.layout.end()) {
+        routes.layout.emplace(buf, a.layout);
+        continue;
+      }
+      const lowering::gpu::TensorLayout& from = it->second;
+      if (from.name() == a.layout.name()) continue;
+      const std::string tensor = a.key.substr(2);
+      std::string key;
+      if (from.addressable() && a.layout.addressable() && from.elem == a.layout.elem) {
+        key = a.key + " as " + a.layout.name();
+        if (routes.converted.insert(key).second) {
+          Relayout r;
+          r.tensor = tensor;
+          r.src = a.key;
+          r.dst = key;
+          r.from = from;
+          r.to = a.layout;
+          r.count = workload::numel(w.tensor(tensor).shape);
+          p.relayouts.push_back(std::move(r));
+          routes.layout.emplace(key, a.layout);
+        }
+      } else {
+        // The kernel reads the producer's buffer as before (the timing of
+        // such a pair is unchanged); values are staged there for it alone.
+        p.mismatch.push_back({a.key, from.name(), a.layout.name()});
+        continue;
+      }
+      for (auto& q : p.pieces)
+        if (q.key == a.key && q.local % span == a.local) q.key = key;
+    }
+    for (const auto& a : access)
+      if (a.write) routes.layout[place.resolve(a.key)] = a.layout;
+  }
+
+  // Runs launches as one step of the stream: their cycles plus the
+  // stream's waits before each (launch_cost.h, the "launch" stall).
+  report::LayerResult measure(report::LayerResult r, const std::vector<const gpu::Launch*>& launches, DType dtype,
+                              bool values, bool warm, const std::string& kernel) {
+    std::vector<uint64_t> kernel_cycles;
+    gpu::RunOptions ro{values, true, warm};
+    ro.sample = !values && cfg_.sim.sampling == gpu::Sampling::automatic;  // tile fidelity: every CTA's values
+    const gpu::LaunchResult run = gpu_->run_stream(launches, ro, &kernel_cycles);
+    uint64_t launch = 0;
+    for (uint64_t c : kernel_cycles) launch += stream_->add(c);
+    LayerRun lr;
+    lr.cycles = run.cycles + launch;
+    lr.stats = run.stats;
+    // The counters sum sub-core cycles over every sub-core: per sub-core on average.
+    const double units = double(cfg_.sms) * cfg_.sub_cores;
+    for (int s = 0; s < static_cast<int>(gpu::Stall::count); ++s)
+      lr.stalls.emplace_back(gpu::stall_name(static_cast<gpu::Stall>(s)), double(run.sm.stall[s]) / units);
+    lr.stalls.emplace_back("launch", double(launch));
+    fill_layer_result(r, lr, MachineRates{cfg_.cycle_ns(), peak_macs_per_cycle(dtype), &model_, &terms_});
+    r.kernel = kernel_line(*launches.front(), kernel, run, launch);
+    r.bytes["dram_read"] = double(run.mem.dram_read_bytes);
+    r.bytes["dram_write"] = double(run.mem.dram_write_bytes);
+    r.bytes["l2_read"] = double(run.mem.l2_read_bytes);
+    r.sampled = run.sampled;
+    r.waves_simulated = run.waves_simulated;
+    r.waves_total = run.waves_total;
+    if (!values) r.verdict = report::Verdict::unchecked;
+    return r;
+  }
+
+  // A relayout: lowered now (addresses placed), run, and checked element
+  // by element (a copy: bit-exact).
+  report::LayerResult run_relayout(const workload::Workload& w, const workload::Layer& consumer, Relayout& rl,
+                                   const lowering::gpu::StreamPlacement& place, const LayerRunOptions& opts, bool warm) {
+    const uint64_t src = place.address(rl.src), dst = place.address(rl.dst);
+    rl.plan = std::make_unique<lowering::gpu::NnPlan>();
+    lowering::gpu::lower_relayout(cfg_, rl.from, src, rl.to, dst, rl.count, *rl.plan);
+    report::LayerResult r;
+    r.name = rl.tensor + ".relayout";
+    r.op = "relayout [map_copy]";
+    r.shape = workload::shape_to_string(w.tensor(rl.tensor).shape);
+    r.io = "resident";
+    const bool values = opts.fidelity != Fidelity::timing;
+    r = measure(std::move(r), {&rl.plan->launch}, DType::fp16, values, warm,
+                "map_copy [" + rl.from.name() + "] -> [" + rl.to.name() + "] for " + consumer.name);
+    if (!values) return r;
+    filled_.insert(dst);
+    if (!opts.verify) {
+      r.verdict = report::Verdict::skipped;
+      r.verdict_detail = "not checked";
+      return r;
+    }
+    const gpu::GlobalMemory& mem = gpu_->memory();
+    const uint32_t e = rl.to.elem;
+    uint64_t bad = 0;
+    for (uint64_t i = 0; i < rl.count; ++i) {
+      uint32_t a = 0, b = 0;
+      mem.read(src + rl.from.offset(i), &a, e);
+      mem.read(dst + rl.to.offset(i), &b, e);
+      bad += a != b;
+    }
+    r.verdict = bad ? report::Verdict::mismatch : report::Verdict::bit_exact;
+    r.verdict_detail = bad ? std::to_string(bad) + " of " + std::to_string(rl.count) + " elements differ (relayout copy)"
+                           : "bit-exact (relayout copy, every element)";
+    if (after_layer_) after_layer_(r.name, gpu_->memory(), [&](const std::string& t) { return place.address("t:" + t); });
+    return r;
+  }
 
   report::LayerResult run_layer(const workload::Workload& w, const Planned& p, DType dtype,
                                 const LayerRunOptions& opts, uint64_t seed, const lowering::gpu::StreamPlacement& place,
@@ -165,43 +326,44 @@ class GpuBackend : public Backend {
       r.verdict_detail = "view (no data movement)";
       return r;
     }
-    // Values: staged in the layer's local layout, copied to its buffers.
-    gpu::GlobalMemory local;
+    // `local` is the check's window on the device memory in the layer's own
+    // address space: it reads the operands earlier kernels (or the host)
+    // left there and draws only what no one has written yet, which then
+    // goes to the device once.
+    // An input no copy kernel converts is drawn and staged over its
+    // producer's buffer for this layer alone, the producer's bytes put back
+    // after it (the row says so).
+    gpu::GlobalMemory local, saved;
     std::optional<check::GpuLayerValues> data;
+    std::set<std::string> restage;
+    for (const auto& m : p.mismatch) restage.insert(m.key);
+    std::vector<lowering::gpu::PlanPiece> borrowed;
     if (values) {
       local.resize(L.bytes);
-      data.emplace(w, l, L, fusion.ep, dtype, seed, local);
-      lowering::gpu::copy_in(p.pieces, place, local, gpu_->memory());
+      lowering::gpu::copy_out(p.pieces, place, gpu_->memory(), local);
+      const auto held = [&](const lowering::gpu::PlanPiece& q) {
+        return filled_.count(place.address(q.key)) > 0 && !restage.count(q.key);
+      };
+      data.emplace(w, l, L, fusion.ep, dtype, seed, local, [&](uint64_t at) { return held(piece_at(p.pieces, at)); });
+      std::vector<lowering::gpu::PlanPiece> staged;
+      for (const auto& q : p.pieces) {
+        if (!held(q)) staged.push_back(q);
+        if (restage.count(q.key)) borrowed.push_back(q);
+      }
+      saved.resize(L.bytes);
+      lowering::gpu::copy_out(borrowed, place, gpu_->memory(), saved);
+      lowering::gpu::copy_in(staged, place, local, gpu_->memory());
     }
-    std::vector<uint64_t> kernel_cycles;
-    gpu::RunOptions ro{values, true, warm};
-    ro.sample = !values && cfg_.sim.sampling == gpu::Sampling::automatic;  // tile fidelity: every CTA's values
-    const gpu::LaunchResult run = gpu_->run_stream(L.launches(), ro, &kernel_cycles);
-    if (values) lowering::gpu::copy_out(p.pieces, place, gpu_->memory(), local);
-    // Launch cost: the stream's waits before each kernel (launch_cost.h),
-    // part of the layer's time, reported as the "launch" stall.
-    uint64_t launch = 0;
-    for (uint64_t c : kernel_cycles) launch += stream_->add(c);
-
-    LayerRun lr;
-    lr.cycles = run.cycles + launch;
-    lr.stats = run.stats;
-    // The counters sum sub-core cycles over every sub-core: per sub-core on average.
-    const double units = double(cfg_.sms) * cfg_.sub_cores;
-    for (int s = 0; s < static_cast<int>(gpu::Stall::count); ++s)
-      lr.stalls.emplace_back(gpu::stall_name(static_cast<gpu::Stall>(s)), double(run.sm.stall[s]) / units);
-    lr.stalls.emplace_back("launch", double(launch));
-    fill_layer_result(r, lr, MachineRates{cfg_.cycle_ns(), peak_macs_per_cycle(dtype), &model_, &terms_});
-    r.kernel = kernel_line(L, run, launch);
-    r.bytes["dram_read"] = double(run.mem.dram_read_bytes);
-    r.bytes["dram_write"] = double(run.mem.dram_write_bytes);
-    r.bytes["l2_read"] = double(run.mem.l2_read_bytes);
-    r.sampled = run.sampled;
-    r.waves_simulated = run.waves_simulated;
-    r.waves_total = run.waves_total;
-    if (!values) {
-      r.verdict = report::Verdict::unchecked;
-    } else if (!opts.verify) {
+    r = measure(std::move(r), L.launches(), dtype, values, warm, L.kernel_config());
+    if (L.launches().size() > 1)
+      r.kernel += "; + " + std::to_string(L.launches().back()->ctas) +
+                  (L.is_attention ? "-CTA split-KV merge" : "-CTA split-K reduction");
+    if (!values) return r;
+    lowering::gpu::copy_out(p.pieces, place, gpu_->memory(), local);
+    lowering::gpu::copy_in(borrowed, place, saved, gpu_->memory());
+    for (const auto& q : p.pieces)
+      if (!restage.count(q.key)) filled_.insert(place.address(q.key));
+    if (!opts.verify) {
       r.verdict = report::Verdict::skipped;
       r.verdict_detail = "not checked";
     } else {
@@ -209,12 +371,29 @@ class GpuBackend : public Backend {
       r.verdict = o.verdict;
       r.verdict_detail = o.detail;
     }
+    if (!p.mismatch.empty()) {
+      r.verdict_detail += "; staged by the host (no copy kernel converts its producer's layout):";
+      for (const auto& m : p.mismatch)
+        r.verdict_detail += " " + m.key.substr(2) + " written [" + m.written + "], read [" + m.read + "]";
+    }
+    if (after_layer_) after_layer_(r.name, gpu_->memory(), [&](const std::string& t) { return place.address("t:" + t); });
     return r;
   }
 
+  // The piece of a layer's local space holding address `at`.
+  static const lowering::gpu::PlanPiece& piece_at(const std::vector<lowering::gpu::PlanPiece>& pieces, uint64_t at) {
+    for (const auto& q : pieces)
+      if (at >= q.local && at < q.local + q.bytes) return q;
+    throw InternalError("GPU network: local address " + std::to_string(at) + " outside the layer's buffers");
+  }
+
+ public:
+  void set_after_layer(GpuAfterLayer hook) { after_layer_ = std::move(hook); }
+
+ private:
   // "gemm_tc 128x128x32_w64x64_s2; 320 CTAs, 2.00 waves; L2 hit 81.0 %; DRAM 612 GB/s; launch 0.9 us"
-  std::string kernel_line(const GpuLayerPlan& L, const gpu::LaunchResult& run, uint64_t launch) const {
-    const gpu::Launch& first = *L.launches().front();
+  std::string kernel_line(const gpu::Launch& first, const std::string& kernel, const gpu::LaunchResult& run,
+                          uint64_t launch) const {
     const gpu::Gpu::Occupancy occ = gpu_->occupancy(first);
     const double waves = double(first.ctas) / (double(cfg_.sms) * occ.ctas);
     const double reads = double(run.mem.l2_read_hits + run.mem.l2_read_misses);
@@ -224,15 +403,13 @@ class GpuBackend : public Backend {
     std::snprintf(buf, sizeof buf, "; %u CTAs, %.2f waves; L2 hit %.1f %%; DRAM %.0f GB/s; launch %.2f us",
                   first.ctas, waves, reads > 0 ? 100.0 * double(run.mem.l2_read_hits) / reads : 0.0, gbps,
                   double(launch) * cfg_.cycle_ns() * 1e-3);
-    std::string s = L.kernel_config() + buf;
-    if (L.launches().size() > 1)
-      s += "; + " + std::to_string(L.launches().back()->ctas) +
-           (L.is_attention ? "-CTA split-KV merge" : "-CTA split-K reduction");
-    return s;
+    return kernel + buf;
   }
 
   gpu::GpuConfig cfg_;
   std::unique_ptr<gpu::StreamClock> stream_;
+  std::set<uint64_t> filled_;  // device buffers holding values (by address)
+  GpuAfterLayer after_layer_;
   energy::EnergyModel model_;
   std::vector<energy::EnergyTerm> terms_;
   std::unique_ptr<gpu::Gpu> gpu_;
@@ -243,6 +420,12 @@ class GpuBackend : public Backend {
 std::unique_ptr<Backend> make_gpu_backend(const gpu::GpuConfig& cfg, const energy::EnergyTable& table,
                                           const std::string& instance) {
   return std::make_unique<GpuBackend>(cfg, table, instance);
+}
+
+void set_gpu_after_layer(Backend& b, GpuAfterLayer hook) {
+  auto* g = dynamic_cast<GpuBackend*>(&b);
+  if (!g) throw InternalError("set_gpu_after_layer: not a GPU backend");
+  g->set_after_layer(std::move(hook));
 }
 
 XPUSIM_REGISTER_MACHINE(gpu, config::load_gpu_config, make_gpu_backend);

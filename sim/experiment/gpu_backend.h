@@ -1,6 +1,10 @@
 #pragma once
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 
+#include "models/gpu/global_memory.h"
 #include "models/gpu/gpu_config.h"
 #include "sim/experiment/backend.h"
 
@@ -19,5 +23,13 @@ namespace xpu::experiment {
 // simulated in full.
 std::unique_ptr<Backend> make_gpu_backend(const gpu::GpuConfig& cfg, const energy::EnergyTable& table,
                                           const std::string& instance);
+
+// For tests: called at tile fidelity after each layer has run and been
+// checked, with the device memory and each tensor's buffer address (by
+// tensor name), so a test can change what the layers after it will read.
+using GpuAfterLayer = std::function<void(const std::string& layer, gpu::GlobalMemory& mem,
+                                         const std::function<uint64_t(const std::string& tensor)>& address)>;
+// `b` must come from make_gpu_backend.
+void set_gpu_after_layer(Backend& b, GpuAfterLayer hook);
 
 }  // namespace xpu::experiment

@@ -23,6 +23,7 @@ add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/network_rows.cpp
   ${CMAKE_CURRENT_LIST_DIR}/network_llm.cpp
   ${CMAKE_CURRENT_LIST_DIR}/network_stream.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/network_layout.cpp
   ${CMAKE_CURRENT_LIST_DIR}/llm_kernels.cpp
   ${CMAKE_CURRENT_LIST_DIR}/flash_attention.cpp
   ${CMAKE_CURRENT_LIST_DIR}/network_attention.cpp

@@ -65,9 +65,10 @@ class StreamPlacement {
   void finish();
   uint64_t address(const std::string& key) const;
   uint64_t bytes() const { return bytes_; }
+  // The buffer a key names (through its aliases).
+  const std::string& resolve(const std::string& key) const;
 
  private:
-  const std::string& resolve(const std::string& key) const;
   std::map<std::string, std::string> alias_;
   std::map<std::string, uint64_t> size_, addr_;
   std::vector<std::string> order_;

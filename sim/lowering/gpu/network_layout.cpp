@@ -1,0 +1,179 @@
+#include "sim/lowering/gpu/network_layout.h"
+
+#include <algorithm>
+
+#include "sim/common/errors.h"
+#include "sim/lowering/gpu/half_io.h"
+#include "sim/lowering/gpu/network_internal.h"
+
+namespace xpu::lowering::gpu {
+
+namespace {
+
+using Shape2 = TensorLayout;
+
+TensorLayout mk(uint32_t elem, std::string order, uint64_t rows = 1, uint64_t cols = 1, uint64_t pitch = 0,
+                uint64_t batches = 1, uint64_t stride = 0) {
+  TensorLayout t;
+  t.elem = elem;
+  t.order = std::move(order);
+  t.rows = rows, t.cols = cols, t.pitch = pitch, t.batches = batches, t.stride = stride;
+  return t;
+}
+
+// NHWC of a 4-D tensor is its row-major order where H W = 1 or C = 1.
+std::string nhwc_order(const workload::Shape& s) {
+  if (s.size() != 4 || s[2] * s[3] == 1 || s[1] == 1) return "";
+  return "nhwc";
+}
+
+bool is_private(const std::string& key) { return key.rfind("t:", 0) != 0; }
+
+}  // namespace
+
+std::string TensorLayout::name() const {
+  std::string n = std::to_string(elem * 8) + "-bit";
+  if (!order.empty()) n += " " + order;
+  if (!dense_rows()) n += ", rows of " + std::to_string(cols) + " at pitch " + std::to_string(pitch);
+  if (!dense() && batches > 1) n += ", batches at stride " + std::to_string(stride);
+  return n;
+}
+
+uint64_t TensorLayout::offset(uint64_t i) const {
+  if (order == "nhwc") {
+    const uint64_t C = uint64_t(shape.at(1)), HW = uint64_t(shape.at(2) * shape.at(3));
+    const uint64_t n = i / (C * HW), c = i / HW % C, hw = i % HW;
+    const uint64_t p = rows <= 1 || pitch == 0 ? C * elem : pitch;
+    return (n * HW + hw) * p + c * elem;
+  }
+  if (!order.empty()) throw xpu::InternalError("tensor layout '" + name() + "' has no element offsets");
+  if (dense()) return i * elem;
+  const uint64_t per = rows * cols, b = i / per, j = i % per;
+  return b * stride + (j / cols) * (dense_rows() ? cols * elem : pitch) + (j % cols) * elem;
+}
+
+void lower_relayout(const xpu::gpu::GpuConfig& cfg, const TensorLayout& from, uint64_t src, const TensorLayout& to,
+                    uint64_t dst, uint64_t count, NnPlan& plan) {
+  if (!from.addressable() || !to.addressable() || from.elem != to.elem)
+    throw xpu::InternalError("relayout from '" + from.name() + "' to '" + to.name() + "': no copy kernel");
+  // Both offsets of every element, in `to`'s storage order.
+  std::vector<std::pair<uint64_t, uint64_t>> at(count);  // (to, from)
+  for (uint64_t i = 0; i < count; ++i) at[i] = {to.offset(i), from.offset(i)};
+  std::sort(at.begin(), at.end());
+  // The longest row length dividing `count` over which every row is
+  // contiguous in `to` and read at one stride in `from` (the map kernel
+  // has one stride per operand).
+  const uint64_t e = to.elem;
+  auto fits = [&](uint64_t n, uint64_t step) {
+    for (uint64_t r = 0; r < count; r += n)
+      for (uint64_t j = 1; j < n; ++j)
+        if (at[r + j].first != at[r].first + j * e || at[r + j].second != at[r].second + j * step) return false;
+    return true;
+  };
+  const uint64_t step = count > 1 && at[1].second > at[0].second ? at[1].second - at[0].second : e;
+  const bool strided = step % e == 0 && step / e <= 0xFFFFFFFFull;
+  uint64_t n = count;
+  while (n > 1 && (count % n != 0 || !strided || !fits(n, step))) --n;
+  MapSpec s;
+  s.op = MapOp::copy;
+  s.io = e == 2 ? DType::fp16 : DType::fp32;  // a copy moves the bits
+  s.n = n;
+  s.rows = count / n;
+  s.in.assign(1, {});
+  s.stride = {n > 1 ? uint32_t(step / e) : 1u};
+  for (uint64_t r = 0; r < count; r += n) {
+    s.in[0].push_back(src + at[r].second);
+    s.out.push_back(dst + at[r].first);
+  }
+  split_rows(s, row_cap(cfg, count));
+  lower_map(cfg, s, plan);
+}
+
+std::vector<TensorAccess> plan_accesses(const workload::Workload& w, size_t index, const GpuLayerPlan& L,
+                                        const Fusion&, const std::vector<PlanPiece>& pieces) {
+  std::vector<TensorAccess> out;
+  if (L.view) return out;
+  // The key of the piece starting at local address `at` (the first: a
+  // batched GEMM repeats them), and its size (a batch's stride).
+  auto piece = [&](uint64_t at) -> const PlanPiece* {
+    for (const PlanPiece& p : pieces)
+      if (p.local == at) return &p;
+    return nullptr;
+  };
+  auto shape_of = [&](const std::string& key) -> const workload::Shape& { return w.tensor(key.substr(2)).shape; };
+  auto add = [&](uint64_t at, bool write, Shape2 s) {
+    const PlanPiece* p = piece(at);
+    if (!p || is_private(p->key)) return;
+    if (s.batches > 1) s.stride = p->bytes;
+    s.shape = shape_of(p->key);
+    out.push_back(TensorAccess{p->key, at, write, s});
+  };
+  const workload::Layer& l = w.layers.at(index);
+  if (L.is_conv) {
+    const ConvLayout& c = L.conv_plan.layout;
+    const ConvSpec& s = L.conv;
+    const uint32_t e = c.g.in_bytes, ce = s.ep.out16 ? 2 : c.g.out_bytes;
+    const std::string xo = nhwc_order(w.tensor(l.inputs.at(0)).shape);
+    add(c.x, false, mk(e, xo, s.batch * s.h * s.w, s.c, c.cp * e));
+    // The weights in the kernel's packing (pre-packed offline, as inference stacks do).
+    add(c.g.b, false, mk(e, "packed for " + L.kernel + (c.g.b_k_major ? " (N x K)" : " (K x N)") + ", cp " +
+                              std::to_string(c.cp) + ", ldb " + std::to_string(c.g.ldb), 1, 1, 0));
+    const std::string yo = nhwc_order(l.out_shape);
+    add(c.g.c, true, mk(ce, yo, c.m, c.n, c.g.ldc));
+    if (s.ep.residual) add(c.res, false, mk(ce, yo, c.m, c.n, c.g.ldc));
+    return out;
+  }
+  if (L.is_gemm) {
+    const GpuGemmLayout& g = L.gemm.layout;
+    const uint32_t e = g.in_bytes, ce = g.out_bytes;
+    const uint64_t m = l.m, n = l.n, k = l.k, b = L.count;
+    const bool im2col = l.gemm_form == workload::GemmForm::conv_im2col;
+    // A: the layer's input 0 as m x k (its transpose with trans_a; an
+    // im2col matrix of a convolution's input, built by the host).
+    const std::string ao = im2col ? "im2col" : l.attrs.trans_a ? "T" : "";
+    add(g.a, false, mk(e, ao, m, k, g.lda, b, 0));
+    if (g.sparse) {
+      add(g.b, false, mk(e, "packed 2:4 for " + L.kernel, 1, 1, 0));
+    } else {
+      // B as k x n rows, or n x k (b_k_major); the tensor is n x k with trans_b.
+      const bool t = g.b_k_major != (l.gemm_form == workload::GemmForm::gemm && l.attrs.trans_b);
+      const std::string bo = im2col ? "conv weights as B" : t ? "T" : "";
+      add(g.b, false, g.b_k_major ? mk(e, bo, n, k, g.ldb, b, 0) : mk(e, bo, k, n, g.ldb, b, 0));
+    }
+    add(g.c, true, mk(ce, "", m, n, g.ldc, b, 0));
+    if (L.ep.residual) add(g.res, false, mk(ce, "", m, n, g.ldc, b, 0));
+    return out;
+  }
+  if (L.is_gemv_w8) {
+    const GemvW8Spec& s = L.gemv_w8_spec;
+    const GemvW8Layout& g = L.gemv_w8;
+    add(g.x, false, mk(2, "", s.m, s.k, g.kp * 2));
+    add(g.w, false, mk(1, "packed int8 rows, pitch " + std::to_string(g.kp)));
+    add(g.y, true, mk(4, "", s.m, s.n, g.np * 4));
+    return out;
+  }
+  if (L.is_gemv) {
+    const GemvSpec& s = L.gemv_spec;
+    add(L.gemv.x, false, mk(2, "", s.m, s.k, L.gemv.kp * 2));
+    add(L.gemv.w, false, mk(2, "T", s.n, s.k, L.gemv.kp * 2));
+    add(L.gemv.y, true, mk(4, "", s.m, s.n, L.gemv.np * 4));
+    return out;
+  }
+  if (L.is_attention) {
+    const FlashSpec& a = L.flash;
+    for (uint64_t at : {a.q, a.k, a.v}) add(at, false, mk(2, ""));
+    add(a.o, true, mk(4, ""));
+    return out;
+  }
+  // Map, row and pool kernels: dense tensors (NHWC where L.nhwc).
+  for (size_t i = 0; i < l.inputs.size() && i < L.in_addr.size(); ++i) {
+    if (l.inputs[i].empty() || (l.op == workload::OpKind::concat && l.attrs.in_place && i == 0)) continue;
+    const PlanPiece* p = piece(L.in_addr[i]);
+    if (!p || p->key != "t:" + l.inputs[i]) continue;  // a second name of an operand: one buffer
+    add(L.in_addr[i], false, mk(L.in_bytes[i], L.nhwc && i == 0 ? nhwc_order(shape_of(p->key)) : ""));
+  }
+  add(L.out_addr, true, mk(act_bytes(L.io), L.nhwc ? nhwc_order(l.out_shape) : ""));
+  return out;
+}
+
+}  // namespace xpu::lowering::gpu
