@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 #include <memory>
@@ -204,7 +205,7 @@ class GpuBackend : public Backend {
       if (from.name() == a.layout.name()) continue;
       const std::string tensor = a.key.substr(2);
       std::string key;
-      if (from.addressable() && a.layout.addressable() && from.elem == a.layout.elem) {
+      if (lowering::gpu::relayout_converts(from, a.layout)) {
         key = a.key + " as " + a.layout.name();
         if (routes.converted.insert(key).second) {
           Relayout r;
@@ -344,6 +345,10 @@ class GpuBackend : public Backend {
       const auto held = [&](const lowering::gpu::PlanPiece& q) {
         return filled_.count(place.address(q.key)) > 0 && !restage.count(q.key);
       };
+      // What is drawn is staged as before, over zeros (a kernel reads the
+      // padding of its operands' rows: zero where the host stages them).
+      for (const auto& q : p.pieces)
+        if (!held(q)) std::memset(local.at(q.local, q.bytes), 0, q.bytes);
       data.emplace(w, l, L, fusion.ep, dtype, seed, local, [&](uint64_t at) { return held(piece_at(p.pieces, at)); });
       std::vector<lowering::gpu::PlanPiece> staged;
       for (const auto& q : p.pieces) {

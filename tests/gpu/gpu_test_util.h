@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
 #include "models/gpu/gpu_config.h"
+#include "sim/report/results.h"
 #include "sim/config/gpu_config.h"
 #include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/numerics/mac.h"
@@ -41,6 +44,23 @@ inline std::vector<uint8_t> random_matrix(DType t, uint64_t rows, uint64_t cols,
 inline lowering::gpu::GpuGemmSpec classic(const GpuConfig& cfg, lowering::gpu::GpuGemmSpec s) {
   s.tiling = lowering::gpu::choose_tiling(cfg, s);
   return s;
+}
+
+// A network run's rows without the relayout copy kernels the stream runs
+// where a consumer reads a tensor in another layout than its producer
+// wrote (sim/lowering/gpu/network_layout.h); each of those must have
+// copied every element exactly (or run without values).
+inline std::vector<report::LayerResult> layer_rows(std::vector<report::LayerResult> rs) {
+  std::vector<report::LayerResult> out;
+  for (auto& r : rs) {
+    if (r.op != "relayout [map_copy]") {
+      out.push_back(std::move(r));
+      continue;
+    }
+    INFO(r.name << ": " << r.verdict_detail);
+    CHECK((r.verdict == report::Verdict::bit_exact || r.verdict == report::Verdict::unchecked));
+  }
+  return out;
 }
 
 }  // namespace xpu::gpu::test

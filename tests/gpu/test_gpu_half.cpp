@@ -335,7 +335,7 @@ layers:
     experiment::LayerRunOptions o;
     o.fidelity = Fidelity::tile;
     o.seed = 3;
-    const auto rs = be->run_workload(w, d, o);
+    const auto rs = gpu::test::layer_rows(be->run_workload(w, d, o));
     // The add is the GEMM's epilogue (one result row naming both layers).
     REQUIRE(rs.size() == 3);
     CHECK(rs[0].op == "matmul+add [gemm_tc]");

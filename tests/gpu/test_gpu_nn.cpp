@@ -36,7 +36,7 @@ std::vector<report::LayerResult> run(experiment::Backend& be, const workload::Wo
   o.fidelity = f;
   o.seed = 7;
   be.check_workload(w, DType::fp16);
-  return be.run_workload(w, DType::fp16, o);
+  return gpu::test::layer_rows(be.run_workload(w, DType::fp16, o));
 }
 
 }  // namespace

@@ -10,12 +10,11 @@ namespace xpu::lowering::gpu {
 
 namespace {
 
-using Shape2 = TensorLayout;
-
-TensorLayout mk(uint32_t elem, std::string order, uint64_t rows = 1, uint64_t cols = 1, uint64_t pitch = 0,
+TensorLayout mk(DType type, std::string order, uint64_t rows = 1, uint64_t cols = 1, uint64_t pitch = 0,
                 uint64_t batches = 1, uint64_t stride = 0) {
   TensorLayout t;
-  t.elem = elem;
+  t.elem = uint32_t(dtype_bytes(type));
+  t.type = std::string(dtype_name(type));
   t.order = std::move(order);
   t.rows = rows, t.cols = cols, t.pitch = pitch, t.batches = batches, t.stride = stride;
   return t;
@@ -29,10 +28,12 @@ std::string nhwc_order(const workload::Shape& s) {
 
 bool is_private(const std::string& key) { return key.rfind("t:", 0) != 0; }
 
+DType acc_type(xpu::gpu::AccType a) { return a == xpu::gpu::AccType::s32 ? DType::int32 : DType::fp32; }
+
 }  // namespace
 
 std::string TensorLayout::name() const {
-  std::string n = std::to_string(elem * 8) + "-bit";
+  std::string n = type;
   if (!order.empty()) n += " " + order;
   if (!dense_rows()) n += ", rows of " + std::to_string(cols) + " at pitch " + std::to_string(pitch);
   if (!dense() && batches > 1) n += ", batches at stride " + std::to_string(stride);
@@ -52,9 +53,13 @@ uint64_t TensorLayout::offset(uint64_t i) const {
   return b * stride + (j / cols) * (dense_rows() ? cols * elem : pitch) + (j % cols) * elem;
 }
 
+bool relayout_converts(const TensorLayout& from, const TensorLayout& to) {
+  return from.addressable() && to.addressable() && from.type == to.type && from.elem == to.elem;
+}
+
 void lower_relayout(const xpu::gpu::GpuConfig& cfg, const TensorLayout& from, uint64_t src, const TensorLayout& to,
                     uint64_t dst, uint64_t count, NnPlan& plan) {
-  if (!from.addressable() || !to.addressable() || from.elem != to.elem)
+  if (!relayout_converts(from, to))
     throw xpu::InternalError("relayout from '" + from.name() + "' to '" + to.name() + "': no copy kernel");
   // Both offsets of every element, in `to`'s storage order.
   std::vector<std::pair<uint64_t, uint64_t>> at(count);  // (to, from)
@@ -76,7 +81,7 @@ void lower_relayout(const xpu::gpu::GpuConfig& cfg, const TensorLayout& from, ui
   while (n > 1 && (count % n != 0 || !strided || !fits(n, step))) --n;
   MapSpec s;
   s.op = MapOp::copy;
-  s.io = e == 2 ? DType::fp16 : DType::fp32;  // a copy moves the bits
+  s.io = e == 2 ? DType::fp16 : DType::fp32;  // a copy moves the bits (of any type of that size)
   s.n = n;
   s.rows = count / n;
   s.in.assign(1, {});
@@ -101,7 +106,7 @@ std::vector<TensorAccess> plan_accesses(const workload::Workload& w, size_t inde
     return nullptr;
   };
   auto shape_of = [&](const std::string& key) -> const workload::Shape& { return w.tensor(key.substr(2)).shape; };
-  auto add = [&](uint64_t at, bool write, Shape2 s) {
+  auto add = [&](uint64_t at, bool write, TensorLayout s) {
     const PlanPiece* p = piece(at);
     if (!p || is_private(p->key)) return;
     if (s.batches > 1) s.stride = p->bytes;
@@ -112,57 +117,58 @@ std::vector<TensorAccess> plan_accesses(const workload::Workload& w, size_t inde
   if (L.is_conv) {
     const ConvLayout& c = L.conv_plan.layout;
     const ConvSpec& s = L.conv;
-    const uint32_t e = c.g.in_bytes, ce = s.ep.out16 ? 2 : c.g.out_bytes;
+    const uint32_t e = c.g.in_bytes;
+    const DType in = s.in, ct = s.ep.out16 ? s.in : acc_type(s.acc);  // C's type
     const std::string xo = nhwc_order(w.tensor(l.inputs.at(0)).shape);
-    add(c.x, false, mk(e, xo, s.batch * s.h * s.w, s.c, c.cp * e));
+    add(c.x, false, mk(in, xo, s.batch * s.h * s.w, s.c, c.cp * e));
     // The weights in the kernel's packing (pre-packed offline, as inference stacks do).
-    add(c.g.b, false, mk(e, "packed for " + L.kernel + (c.g.b_k_major ? " (N x K)" : " (K x N)") + ", cp " +
+    add(c.g.b, false, mk(in, "packed for " + L.kernel + (c.g.b_k_major ? " (N x K)" : " (K x N)") + ", cp " +
                               std::to_string(c.cp) + ", ldb " + std::to_string(c.g.ldb), 1, 1, 0));
     const std::string yo = nhwc_order(l.out_shape);
-    add(c.g.c, true, mk(ce, yo, c.m, c.n, c.g.ldc));
-    if (s.ep.residual) add(c.res, false, mk(ce, yo, c.m, c.n, c.g.ldc));
+    add(c.g.c, true, mk(ct, yo, c.m, c.n, c.g.ldc));
+    if (s.ep.residual) add(c.res, false, mk(ct, yo, c.m, c.n, c.g.ldc));
     return out;
   }
   if (L.is_gemm) {
     const GpuGemmLayout& g = L.gemm.layout;
-    const uint32_t e = g.in_bytes, ce = g.out_bytes;
+    const DType in = L.spec.in, ct = g.out_bytes == 2 ? L.spec.in : acc_type(L.spec.acc);  // C's type
     const uint64_t m = l.m, n = l.n, k = l.k, b = L.count;
     const bool im2col = l.gemm_form == workload::GemmForm::conv_im2col;
     // A: the layer's input 0 as m x k (its transpose with trans_a; an
     // im2col matrix of a convolution's input, built by the host).
     const std::string ao = im2col ? "im2col" : l.attrs.trans_a ? "T" : "";
-    add(g.a, false, mk(e, ao, m, k, g.lda, b, 0));
+    add(g.a, false, mk(in, ao, m, k, g.lda, b, 0));
     if (g.sparse) {
-      add(g.b, false, mk(e, "packed 2:4 for " + L.kernel, 1, 1, 0));
+      add(g.b, false, mk(in, "packed 2:4 for " + L.kernel, 1, 1, 0));
     } else {
       // B as k x n rows, or n x k (b_k_major); the tensor is n x k with trans_b.
       const bool t = g.b_k_major != (l.gemm_form == workload::GemmForm::gemm && l.attrs.trans_b);
       const std::string bo = im2col ? "conv weights as B" : t ? "T" : "";
-      add(g.b, false, g.b_k_major ? mk(e, bo, n, k, g.ldb, b, 0) : mk(e, bo, k, n, g.ldb, b, 0));
+      add(g.b, false, g.b_k_major ? mk(in, bo, n, k, g.ldb, b, 0) : mk(in, bo, k, n, g.ldb, b, 0));
     }
-    add(g.c, true, mk(ce, "", m, n, g.ldc, b, 0));
-    if (L.ep.residual) add(g.res, false, mk(ce, "", m, n, g.ldc, b, 0));
+    add(g.c, true, mk(ct, "", m, n, g.ldc, b, 0));
+    if (L.ep.residual) add(g.res, false, mk(ct, "", m, n, g.ldc, b, 0));
     return out;
   }
   if (L.is_gemv_w8) {
     const GemvW8Spec& s = L.gemv_w8_spec;
     const GemvW8Layout& g = L.gemv_w8;
-    add(g.x, false, mk(2, "", s.m, s.k, g.kp * 2));
-    add(g.w, false, mk(1, "packed int8 rows, pitch " + std::to_string(g.kp)));
-    add(g.y, true, mk(4, "", s.m, s.n, g.np * 4));
+    add(g.x, false, mk(s.in, "", s.m, s.k, g.kp * 2));
+    add(g.w, false, mk(DType::int8, "packed int8 rows, pitch " + std::to_string(g.kp)));
+    add(g.y, true, mk(DType::fp32, "", s.m, s.n, g.np * 4));
     return out;
   }
   if (L.is_gemv) {
     const GemvSpec& s = L.gemv_spec;
-    add(L.gemv.x, false, mk(2, "", s.m, s.k, L.gemv.kp * 2));
-    add(L.gemv.w, false, mk(2, "T", s.n, s.k, L.gemv.kp * 2));
-    add(L.gemv.y, true, mk(4, "", s.m, s.n, L.gemv.np * 4));
+    add(L.gemv.x, false, mk(s.in, "", s.m, s.k, L.gemv.kp * 2));
+    add(L.gemv.w, false, mk(s.in, "T", s.n, s.k, L.gemv.kp * 2));
+    add(L.gemv.y, true, mk(DType::fp32, "", s.m, s.n, L.gemv.np * 4));
     return out;
   }
   if (L.is_attention) {
     const FlashSpec& a = L.flash;
-    for (uint64_t at : {a.q, a.k, a.v}) add(at, false, mk(2, ""));
-    add(a.o, true, mk(4, ""));
+    for (uint64_t at : {a.q, a.k, a.v}) add(at, false, mk(a.in, ""));
+    add(a.o, true, mk(DType::fp32, ""));
     return out;
   }
   // Map, row and pool kernels: dense tensors (NHWC where L.nhwc).
@@ -170,9 +176,10 @@ std::vector<TensorAccess> plan_accesses(const workload::Workload& w, size_t inde
     if (l.inputs[i].empty() || (l.op == workload::OpKind::concat && l.attrs.in_place && i == 0)) continue;
     const PlanPiece* p = piece(L.in_addr[i]);
     if (!p || p->key != "t:" + l.inputs[i]) continue;  // a second name of an operand: one buffer
-    add(L.in_addr[i], false, mk(L.in_bytes[i], L.nhwc && i == 0 ? nhwc_order(shape_of(p->key)) : ""));
+    const DType t = L.in_bytes[i] == 4 ? DType::fp32 : L.io;  // fp32 parameters
+    add(L.in_addr[i], false, mk(t, L.nhwc && i == 0 ? nhwc_order(shape_of(p->key)) : ""));
   }
-  add(L.out_addr, true, mk(act_bytes(L.io), L.nhwc ? nhwc_order(l.out_shape) : ""));
+  add(L.out_addr, true, mk(L.io, L.nhwc ? nhwc_order(l.out_shape) : ""));
   return out;
 }
 

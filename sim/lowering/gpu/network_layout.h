@@ -6,7 +6,7 @@
 // row pitch: the consumer would read other values than the tensor's).
 //
 // A layout is named canonically, so equal names mean equal bytes: the
-// element size, the order ("" row-major in the workload's shape, "nhwc" for
+// element type, the order ("" row-major in the workload's shape, "nhwc" for
 // a 4-D NCHW tensor stored NHWC, "T" for a matrix stored transposed, or a
 // kernel's own packing of a weight) and, where rows are padded, the pitch.
 // Orders that coincide are folded: NHWC of a tensor with H W = 1 or C = 1 is
@@ -26,6 +26,7 @@ namespace xpu::lowering::gpu {
 // its N H W pixels, cols its C channels).
 struct TensorLayout {
   uint32_t elem = 2;
+  std::string type;  // the elements' type: "fp16", "bf16", "fp32", "int32", "int8"
   std::string order;
   uint64_t rows = 1, cols = 1, pitch = 0, batches = 1, stride = 0;
   workload::Shape shape;
@@ -47,11 +48,13 @@ struct TensorAccess {
   TensorLayout layout;
 };
 
+// Whether lower_relayout converts `from` to `to`: both orders addressable, one element type.
+bool relayout_converts(const TensorLayout& from, const TensorLayout& to);
+
 // A copy kernel (map_copy, nn_kernels.h) moving `count` elements of a tensor
 // from layout `from` at device address `src` to layout `to` at `dst`:
 // rows of equal length along `to`'s storage order, each read at a constant
-// stride. Throws InternalError when either order is not addressable or the
-// element sizes differ.
+// stride. Throws InternalError unless relayout_converts(from, to).
 void lower_relayout(const xpu::gpu::GpuConfig& cfg, const TensorLayout& from, uint64_t src, const TensorLayout& to,
                     uint64_t dst, uint64_t count, NnPlan& plan);
 
