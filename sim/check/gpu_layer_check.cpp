@@ -83,6 +83,20 @@ std::vector<float> read_values(const xpu::gpu::GlobalMemory& mem, uint64_t at, u
   return v;
 }
 
+// Weights of a 16-bit run, drawn N(0, 1), scaled by the power of two
+// nearest 1 / sqrt(fan_in), as trained layers' weights are: activations
+// then keep their magnitude along a chain of layers instead of overflowing
+// the 16-bit range. Exact (a power of two), so the operands stay the bits
+// the kernel reads.
+std::vector<uint8_t> fan_in_scaled(DType t, std::vector<uint8_t> v, uint64_t fan_in) {
+  if (!lowering::gpu::is_act16(t) || fan_in < 2) return v;
+  const int e = int(std::lround(0.5 * std::log2(double(fan_in))));
+  auto* p = reinterpret_cast<uint16_t*>(v.data());
+  for (size_t i = 0; i < v.size() / 2; ++i)
+    p[i] = lowering::gpu::narrow16(t, std::ldexp(lowering::gpu::widen16(t, p[i]), -e));
+  return v;
+}
+
 }  // namespace
 
 GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Layer& l,
@@ -113,8 +127,9 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     const uint64_t e = lay.g.in_bytes, pixels = s.batch * s.h * s.w;
     a_.push_back(holds(lay.x) ? read_rows(mem, lay.x, pixels, s.c * e, lay.cp * e)
                               : make_gemm_data(dtype, pixels, 1, s.c, seed).a);
+    const uint64_t fan_in = uint64_t(s.r) * s.s * s.c;
     b_.push_back(holds(lay.g.b) ? read_conv_weights(lay, s, mem)
-                                : make_gemm_data(dtype, s.k, 1, uint64_t(s.r) * s.s * s.c, seed + 1).a);
+                                : fan_in_scaled(dtype, make_gemm_data(dtype, s.k, 1, fan_in, seed + 1).a, fan_in));
     bias_.assign(s.k, 0.0f);
     if (s.ep.bias) bias_ = random_values(s.k, seed + 2, -3.0f, 3.0f);
     if (s.ep.residual) residual(lay.res, lay.m, lay.n, lay.g.ldc, s.ep.out16);
@@ -137,6 +152,8 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
         a = std::move(d.a);
         bb = std::move(d.b);
       }
+      if (l.inputs.size() > 1 && !l.inputs[1].empty() && w.tensor(l.inputs[1]).is_constant())
+        bb = fan_in_scaled(dtype, std::move(bb), l.k);
       if (holds(off + lay.a)) a = read_rows(mem, off + lay.a, l.m, l.k * e, lay.lda);
       if (holds(off + lay.b)) bb = read_b(lay, l.k, l.n, mem, off);
       for (uint64_t i = 0; i < l.m; ++i) mem.write(off + lay.a + i * lay.lda, &a[i * l.k * e], l.k * e);
@@ -185,7 +202,8 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     // GEMV: random 16-bit x [m, k] and W [n, k] at the layout's padded rows.
     const auto& s = L.gemv_spec;
     const auto& g = L.gemv;
-    a_ = {make_gemm_data(dtype, s.m * s.k, 1, 1, seed).a, make_gemm_data(dtype, s.n * s.k, 1, 1, seed + 1).a};
+    a_ = {make_gemm_data(dtype, s.m * s.k, 1, 1, seed).a,
+          fan_in_scaled(dtype, make_gemm_data(dtype, s.n * s.k, 1, 1, seed + 1).a, s.k)};
     if (holds(g.x)) a_[0] = read_rows(mem, g.x, s.m, s.k * 2, g.kp * 2);
     if (holds(g.w)) a_[1] = read_rows(mem, g.w, s.n, s.k * 2, g.kp * 2);
     for (uint64_t i = 0; i < s.m; ++i) mem.write(g.x + i * g.kp * 2, &a_[0][i * s.k * 2], s.k * 2);

@@ -10,17 +10,21 @@
 
 namespace xpu::experiment {
 
-// Workloads on models/gpu, one layer at a time (a workload of standalone
-// GEMMs is a network of one-GEMM layers): each layer lowered by
-// sim/lowering/gpu/network.h (tensor cores for fp16/bf16/int8 GEMM views and
-// implicit-GEMM convs with fused epilogues, SIMT FFMA for fp32, nn_kernels.h
-// kernels for the rest), its operands drawn from the workload's seed and
-// checked by sim/check/gpu_layer_check.h (bit for bit against the GPU-order
-// references, or the fp32 reference executor within documented tolerances),
-// every launch with cold caches (Gpu::run). Fidelity `timing` runs without
-// values; `tile` and `pe` compute and check them. GEMM launches use the fast
-// path (exact by construction); the implicit-GEMM conv reads %ctaid and is
-// simulated in full.
+// Workloads on models/gpu as one stream of kernels in one device memory (a
+// workload of standalone GEMMs is a network of one-GEMM layers): each layer
+// lowered by sim/lowering/gpu/network.h (tensor cores for fp16/bf16/int8
+// GEMM views and implicit-GEMM convs with fused epilogues, SIMT FFMA for
+// fp32, nn_kernels.h kernels for the rest), its buffers placed by
+// network_stream.h, the L2 carried over from kernel to kernel. Fidelity
+// `timing` runs without values; `tile` and `pe` compute them: each kernel
+// reads what its producers left in device memory (the host writes graph
+// inputs and weights once), a layout change between producer and consumer
+// is a copy kernel of its own (network_layout.h), and each layer is checked
+// by sim/check/gpu_layer_check.h against a reference fed with the operands
+// it read (bit for bit against the GPU-order references, or the fp32
+// reference executor within documented tolerances). GEMM launches use the
+// fast path (exact by construction); the implicit-GEMM conv reads %ctaid
+// and is simulated in full.
 std::unique_ptr<Backend> make_gpu_backend(const gpu::GpuConfig& cfg, const energy::EnergyTable& table,
                                           const std::string& instance);
 

@@ -1,6 +1,7 @@
 #pragma once
 // Lowering of one layer of a workload graph to a GPU kernel launch, layer by
-// layer (the experiment runner stages values, runs and checks each):
+// layer (the experiment runner places them in one device memory, runs and
+// checks each, network_stream.h):
 // - conv2d with groups = 1 on the tensor cores as an implicit GEMM
 //   (conv_implicit.h), a following batchnorm folded into a per-channel bias
 //   and a relu/relu6/clip fused into its epilogue (fusion_after);

@@ -18,17 +18,17 @@
 //
 // Tensors are 16-bit on fp16/bf16 runs (network.h): convolutions and
 // pooling NHWC, GEMM operands row-major, the other SIMT kernels in the
-// workload's (NCHW) order. Where a consumer's view of a tensor differs from
-// its producer's (an elementwise kernel after a convolution: NCHW after
-// NHWC; padded GEMM pitches), it reads from the start of the same buffer,
-// which is sized for the largest view: the lines it touches are the
-// producer's lines where the views have equal size, a prefix or a superset
-// of them otherwise.
+// workload's (NCHW) order. network_layout.h names the layout each kernel
+// writes and reads; where a consumer reads a tensor in another layout than
+// its producer wrote, the run converts it with a copy kernel into a buffer
+// of its own, or (another element type, a packed order) says it cannot
+// (gpu_backend.h).
 //
-// Values: a layer's operands are still drawn fresh per layer (the check
-// stages them in the layer's local layout, gpu_layer_check.h);
-// copy_in/copy_out move that local image to and from the placed buffers,
-// so each layer is checked as before while the timing sees the placement.
+// Values (tile fidelity): the kernels read and write the placed buffers
+// directly. copy_out gives the check a window on a layer's buffers in its
+// local layout (the operands as earlier kernels left them); copy_in writes
+// what the host stages there (graph inputs and weights once, a layer's
+// private parameters).
 #include <cstdint>
 #include <map>
 #include <string>
@@ -78,7 +78,8 @@ class StreamPlacement {
 
 // Moves every launch of L to the placed buffers.
 void relocate(GpuLayerPlan& L, const std::vector<PlanPiece>& pieces, const StreamPlacement& p);
-// The layer's local image `local` into the device memory, and back.
+// The layer's local image `local` into the device memory (the pieces
+// given), and back.
 void copy_in(const std::vector<PlanPiece>& pieces, const StreamPlacement& p, const xpu::gpu::GlobalMemory& local,
              xpu::gpu::GlobalMemory& device);
 void copy_out(const std::vector<PlanPiece>& pieces, const StreamPlacement& p, const xpu::gpu::GlobalMemory& device,
