@@ -1,12 +1,11 @@
 #include "sim/experiment/gpu_backend.h"
 
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <map>
-#include <set>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "models/gpu/gpu.h"
 #include "models/gpu/gpu_energy.h"
@@ -330,10 +329,9 @@ class GpuBackend : public Backend {
     // `local` is the check's window on the device memory in the layer's own
     // address space: it reads the operands earlier kernels (or the host)
     // left there and draws only what no one has written yet, which then
-    // goes to the device once.
-    // An input no copy kernel converts is drawn and staged over its
-    // producer's buffer for this layer alone, the producer's bytes put back
-    // after it (the row says so).
+    // goes to the device once. An input no copy kernel converts is drawn
+    // and staged over its producer's buffer for this layer alone, the
+    // producer's bytes put back after it (the row says so).
     gpu::GlobalMemory local, saved;
     std::optional<check::GpuLayerValues> data;
     std::set<std::string> restage;
@@ -355,8 +353,10 @@ class GpuBackend : public Backend {
         if (!held(q)) staged.push_back(q);
         if (restage.count(q.key)) borrowed.push_back(q);
       }
-      saved.resize(L.bytes);
-      lowering::gpu::copy_out(borrowed, place, gpu_->memory(), saved);
+      if (!borrowed.empty()) {
+        saved.resize(L.bytes);
+        lowering::gpu::copy_out(borrowed, place, gpu_->memory(), saved);
+      }
       lowering::gpu::copy_in(staged, place, local, gpu_->memory());
     }
     r = measure(std::move(r), L.launches(), dtype, values, warm, L.kernel_config());
