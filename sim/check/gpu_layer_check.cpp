@@ -205,7 +205,8 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     a_ = {make_gemm_data(dtype, s.m * s.k, 1, 1, seed).a,
           fan_in_scaled(dtype, make_gemm_data(dtype, s.n * s.k, 1, 1, seed + 1).a, s.k)};
     if (holds(g.x)) a_[0] = read_rows(mem, g.x, s.m, s.k * 2, g.kp * 2);
-    if (holds(g.w)) a_[1] = read_rows(mem, g.w, s.n, s.k * 2, g.kp * 2);
+    for (uint64_t n = 0; n < s.n; ++n)  // weight rows (merged GEMVs: each part's own tensor)
+      if (holds(g.w + g.row(n) * g.kp * 2)) mem.read(g.w + g.row(n) * g.kp * 2, &a_[1][n * s.k * 2], s.k * 2);
     for (uint64_t i = 0; i < s.m; ++i) mem.write(g.x + i * g.kp * 2, &a_[0][i * s.k * 2], s.k * 2);
     for (uint64_t n = 0; n < s.n; ++n) mem.write(g.w + g.row(n) * g.kp * 2, &a_[1][n * s.k * 2], s.k * 2);
     if (s.ep.bias) {
@@ -213,11 +214,10 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
       mem.write(g.bias, bias_.data(), s.n * 4);
     }
     if (s.ep.residual) {  // a fused residual add's other operand: 16-bit, rows np apart
-      res_ = random_values(s.m * s.n, seed + 3, -3.0f, 3.0f);
+      residual(g.res, s.m, s.n, g.np * 2, true);
       for (uint64_t i = 0; i < s.m; ++i)
         for (uint64_t n = 0; n < s.n; ++n) {
           const uint16_t h = lowering::gpu::narrow16(dtype, res_[i * s.n + n]);
-          res_[i * s.n + n] = lowering::gpu::widen16(dtype, h);
           mem.write(g.res + (i * g.np + n) * 2, &h, 2);
         }
     }

@@ -160,9 +160,20 @@ std::vector<TensorAccess> plan_accesses(const workload::Workload& w, size_t inde
   }
   if (L.is_gemv) {
     const GemvSpec& s = L.gemv_spec;
-    add(L.gemv.x, false, mk(s.in, "", s.m, s.k, L.gemv.kp * 2));
-    add(L.gemv.w, false, mk(s.in, "T", s.n, s.k, L.gemv.kp * 2));
-    add(L.gemv.y, true, mk(DType::fp32, "", s.m, s.n, L.gemv.np * 4));
+    const GemvLayout& g = L.gemv;
+    add(g.x, false, mk(s.in, "", s.m, s.k, g.kp * 2));
+    if (L.gemv_parts.empty() || s.gated) {
+      add(g.w, false, mk(s.in, "T", s.n, s.k, g.kp * 2));
+      add(g.y, true, mk(DType::fp32, "", s.m, s.outputs(), g.ldy * 4));
+    } else {  // merged GEMVs (one row): each part's weight rows and outputs
+      uint64_t row = 0;
+      for (const auto& part : L.gemv_parts) {
+        add(g.w + row * g.kp * 2, false, mk(s.in, "T", part.rows, s.k, g.kp * 2));
+        add(g.y + row * 4, true, mk(DType::fp32, ""));
+        row += part.rows;
+      }
+    }
+    if (s.ep.residual) add(g.res, false, mk(s.in, "", s.m, s.n, g.np * 2));
     return out;
   }
   if (L.is_attention) {
