@@ -46,18 +46,33 @@ Controller::Controller(sc_core::sc_module_name name, const TpuConfig& cfg, const
   for (size_t i = 0; i < kUnitCount; ++i) {
     queues_.push_back(std::make_unique<UnitQueue>(cfg.controller.unit_queue_depth));
   }
-  SC_THREAD(run);
+  SC_METHOD(wake);
+  sensitive << wake_;
+  dont_initialize();
   SC_METHOD(retire_due);
   sensitive << due_event_;
   dont_initialize();
 }
 
+void UnitQueue::pop() {
+  // A waiting entry still has dependencies pointing at it.
+  if (q_.front().waiting != 0)
+    throw xpu::InternalError("instruction " + std::to_string(q_.front().index) +
+                             " left its queue before its dependencies completed");
+  q_.pop_front();
+  if (listener_ != nullptr) {
+    Controller* c = listener_;
+    listener_ = nullptr;
+    c->popped();
+  }
+}
+
 void Controller::load(ProgramSource* program, ProgramChecker* checker) {
   program_ = program;
   checker_ = checker;
-  pending_ = true;
+  state_ = State::starting;
   halted_ = false;
-  start_event_.notify(sc_core::SC_ZERO_TIME);
+  wake_.notify(sc_core::SC_ZERO_TIME);
 }
 
 void Controller::fail(const std::string& what) {
@@ -136,6 +151,9 @@ void Controller::mark(uint32_t index, uint64_t cycle) {
   free_slots_.push_back(std::move(it->inst));
   inflight_.erase(it);
   completed_.notify();
+  // A sync / halt waiting for this: the controller goes on in this delta
+  // cycle, as its thread woken by completed_ did.
+  if (sync_waiting_ && inflight_.empty() && !stepping_) wake_.notify();
 }
 
 const Instruction* Controller::fetch() {
@@ -148,8 +166,11 @@ const Instruction* Controller::fetch() {
       const uint64_t now = clock_.now();
       trace::settled(start_, inflight_.empty() ? now : std::min(now, inflight_.front().issue));
     }
-    if (fetched_.size() < kFetchChunk) fetched_.resize(kFetchChunk);
-    fetched_len_ = program_->fetch(fetched_.data(), kFetchChunk);
+    if (!program_->borrow(&chunk_, kFetchChunk, &fetched_len_)) {
+      if (fetched_.size() < kFetchChunk) fetched_.resize(kFetchChunk);
+      fetched_len_ = program_->fetch(fetched_.data(), kFetchChunk);
+      chunk_ = fetched_.data();
+    }
     fetched_pos_ = 0;
     if (fetched_len_ == 0 && program_->open())
       throw xpu::InternalError("program '" + program_->name() + "': its feed ran dry while open");
@@ -168,9 +189,9 @@ const Instruction* Controller::fetch() {
       return nullptr;
     }
     if (checker_ != nullptr)
-      for (size_t j = 0; j < fetched_len_; ++j) checker_->check(fetched_[j]);
+      for (size_t j = 0; j < fetched_len_; ++j) checker_->check(chunk_[j]);
   }
-  return &fetched_[fetched_pos_++];
+  return &chunk_[fetched_pos_++];
 }
 
 void Controller::complete(uint32_t index, uint64_t cycle) {
@@ -186,11 +207,16 @@ void Controller::complete(uint32_t index, uint64_t cycle) {
 // SC_METHOD: marks the completions that fell due.
 void Controller::retire_due() {
   const uint64_t now = clock_.now();
-  while (!due_.empty() && due_.top().first <= now) {
-    mark(due_.top().second, due_.top().first);
-    due_.pop();
-  }
+  drain_due(now);
   if (!due_.empty()) due_event_.notify(clock_.span(due_.top().first - now));
+}
+
+void Controller::drain_due(uint64_t now) {
+  while (!due_.empty() && due_.top().first <= now) {
+    const Pending p = due_.top();
+    due_.pop();
+    mark(p.second, p.first);
+  }
 }
 
 const Issued& Controller::wait_ready(UnitId u, DepTimes& t) {
@@ -205,135 +231,156 @@ const Issued& Controller::wait_ready(UnitId u, DepTimes& t) {
   }
 }
 
-void Controller::run() {
+bool Controller::wait_for(uint64_t cycle) {
+  const uint64_t stamp = sc_core::sc_time_stamp().value(), target = cycle * clock_.ticks_per_cycle();
+  if (target <= stamp) return false;
+  wake_.notify(sc_core::sc_time::from_value(target - stamp));
+  return true;
+}
+
+void Controller::wake() { step(); }
+
+void Controller::step() {
+  if (stepping_) throw xpu::InternalError("controller: issue re-entered");
+  stepping_ = true;
+  try {
+    advance();
+  } catch (const std::exception& ex) {
+    // A streamed instruction failed its check: the run stops here (also when
+    // this runs inside a unit's pop()).
+    state_ = State::failed;
+    fail(std::string("controller: ") + ex.what());
+  }
+  stepping_ = false;
+}
+
+// Issues in order, one instruction per cycle, each at the cycle the
+// controller's thread did: instruction i at max(first + i, issue(i-1) + 1),
+// later while its queue is full (until the pop, then at once) or, for sync /
+// halt, until every earlier instruction completed. Returns whenever the next
+// step lies ahead: a cycle (wake_), a pop (listen) or a completion (mark).
+void Controller::advance() {
+  if (state_ == State::idle || state_ == State::failed) return;
+  if (state_ == State::starting) {
+    start_ = align_up(clock_.now_ceil(), phase_);
+    state_ = State::issuing;
+    inflight_.clear();
+    fetched_len_ = fetched_pos_ = 0;
+    max_completion_ = start_;
+    first_ = start_ + cfg_.controller.pipeline_stages - 1;
+    t_ = first_;
+    issuing_ = 0;
+    next_ = nullptr;
+    at_end_ = sync_waiting_ = false;
+    if (wait_for(start_)) return;
+  }
+  // Completions due by now are marked before anything issues (the thread ran
+  // after the SC_METHOD that marks them).
+  drain_due(clock_.now());
   for (;;) {
-    while (!pending_) sc_core::wait(start_event_);
-    pending_ = false;
-    try {
-      issue_program();
-    } catch (const std::exception& ex) {
-      // A streamed instruction failed its check: the run stops here.
-      fail(std::string("controller: ") + ex.what());
-      sc_core::wait(never_);
+    if (next_ == nullptr && !at_end_) {
+      next_ = fetch();
+      if (issuing_ == UINT32_MAX && next_ != nullptr)
+        throw xpu::InternalError("program longer than 2^32 - 1 instructions");
+      const uint32_t i = issuing_;
+      t_ = i == 0 ? first_ : std::max(first_ + i, t_ + 1);
+      current_ = next_;
+      at_end_ = next_ == nullptr;  // an implicit halt follows the last instruction
     }
-    halted_ = true;
-    sc_core::sc_pause();
+    const bool implicit_halt = next_ == nullptr;
+    if (!implicit_halt && next_->op != Opcode::sync && next_->op != Opcode::halt) {
+      const UnitId u = unit_of(next_->op);
+      UnitQueue& q = queue(u);
+      // A full queue stays full until its unit pops (only this pushes).
+      if (q.full()) {
+        blocked_on_queue_ = true;
+        q.listen(this);
+        return;
+      }
+      blocked_on_queue_ = false;
+      if (wait_for(t_)) return;
+      const uint64_t now = clock_.now();
+      stall_queue_full_ += now - t_;
+      t_ = now;
+      issue(*next_, q, u);
+      ++issuing_;
+      next_ = nullptr;
+      continue;
+    }
+    // sync / halt: issues once every earlier instruction has completed.
+    if (wait_for(t_)) return;
+    sync_waiting_ = !inflight_.empty();
+    if (sync_waiting_) return;
+    const uint64_t ready = std::max(t_, max_completion_);
+    if (wait_for(ready)) return;
+    stall_sync_ += ready - t_;
+    t_ = ready;
+    if (implicit_halt || next_->op == Opcode::halt) {
+      if (!implicit_halt) issued_ += 1;
+      finish_program(t_, !implicit_halt);
+      return;
+    }
+    issued_ += 1;
+    ++issuing_;
+    next_ = nullptr;
   }
 }
 
-void Controller::issue_program() {
-  start_ = align_up(clock_.now_ceil(), phase_);
-  clock_.wait_until(start_);
-  inflight_.clear();
-  fetched_len_ = fetched_pos_ = 0;
-  max_completion_ = start_;
+void Controller::issue(const Instruction& in, UnitQueue& q, UnitId my_unit) {
+  const uint32_t i = issuing_;
+  const uint64_t t = t_;
+  const Ranges a = ranges_of(in);
+  deps_.clear();
+  for (size_t fi = 0; fi < inflight_.size(); ++fi) {
+    const InFlight& f = inflight_[fi];
+    if (f.unit == my_unit) continue;
+    const Ranges& b = f.ranges;
+    uint8_t kinds = 0;
+    if (overlap(a.ub_w_lo, a.ub_w_hi, b.ub_w_lo, b.ub_w_hi) ||
+        overlap(a.ub_w_lo, a.ub_w_hi, b.ub_r_lo, b.ub_r_hi) ||
+        overlap(a.ub_r_lo, a.ub_r_hi, b.ub_w_lo, b.ub_w_hi)) {
+      kinds |= kDepUb;
+    }
+    if (overlap(a.acc_w_lo, a.acc_w_hi, b.acc_w_lo, b.acc_w_hi) ||
+        overlap(a.acc_w_lo, a.acc_w_hi, b.acc_r_lo, b.acc_r_hi) ||
+        overlap(a.acc_r_lo, a.acc_r_hi, b.acc_w_lo, b.acc_w_hi)) {
+      kinds |= kDepAcc;
+    }
+    if (kinds) deps_.emplace_back(fi, kinds);
+  }
+  // The unit reads the instruction from a copy held while it is in flight
+  // (the fetched chunk is refilled meanwhile).
+  std::unique_ptr<Instruction> copy;
+  if (free_slots_.empty()) {
+    copy = std::make_unique<Instruction>(in);
+    ++slots_allocated_;
+  } else {
+    copy = std::move(free_slots_.back());
+    free_slots_.pop_back();
+    *copy = in;
+  }
+  Issued e;
+  e.index = i;
+  e.inst = copy.get();
+  e.issue = t;
+  e.waiting = uint32_t(deps_.size());
+  inflight_.push_back(InFlight{i, my_unit, t, a, std::move(copy), {}});
+  issued_ += 1;
+  Issued& queued = q.push(std::move(e));
+  for (const auto& [fi, kinds] : deps_) inflight_[fi].waiters.push_back(Waiter{&queued, kinds});
+}
 
-  const uint64_t first = start_ + cfg_.controller.pipeline_stages - 1;
-  uint64_t t = first;  // issue cycle of the current instruction
-  uint64_t end = 0;
-  bool halted = false;
-  uint32_t i = 0;  // instructions issued so far
-  for (; !halted; ++i) {
-    const Instruction* next = fetch();
-    if (next == nullptr) break;
-    if (i == UINT32_MAX) throw xpu::InternalError("program longer than 2^32 - 1 instructions");
-    issuing_ = i;
-    current_ = next;
-    // One per cycle, in order, after the fetch/decode/read-operands stages.
-    t = std::max(first + i, i == 0 ? first : t + 1);
-    const Instruction& in = *next;
-    const bool to_unit = in.op != Opcode::sync && in.op != Opcode::halt;
-    // A queue full now stays full until its unit pops: sleep until the pop
-    // rather than until t and then again until the pop (no pop before t:
-    // full at t; a pop before t: not full at t, issue at t).
-    if (to_unit && queue(unit_of(in.op)).full() && clock_.now() < t) {
-      blocked_on_queue_ = true;
-      sc_core::wait(queue(unit_of(in.op)).popped_event());
-      blocked_on_queue_ = false;
-    }
-    clock_.wait_until(t);
-    if (!to_unit) {
-      // Waits until every earlier instruction has completed.
-      while (!inflight_.empty()) sc_core::wait(completed_);
-      const uint64_t ready = std::max(t, max_completion_);
-      clock_.wait_until(ready);
-      stall_sync_ += ready - t;
-      t = ready;
-      issued_ += 1;
-      if (in.op == Opcode::halt) {
-        halted = true;
-        end = t;
-      }
-      continue;
-    }
-    UnitQueue& q = queue(unit_of(in.op));
-    blocked_on_queue_ = true;
-    while (q.full()) sc_core::wait(q.popped_event());
-    blocked_on_queue_ = false;
-    const uint64_t now = clock_.now();
-    stall_queue_full_ += now - t;
-    t = now;
-    const Ranges a = ranges_of(in);
-    const UnitId my_unit = unit_of(in.op);
-    deps_.clear();
-    for (size_t fi = 0; fi < inflight_.size(); ++fi) {
-      const InFlight& f = inflight_[fi];
-      if (f.unit == my_unit) continue;
-      const Ranges& b = f.ranges;
-      uint8_t kinds = 0;
-      if (overlap(a.ub_w_lo, a.ub_w_hi, b.ub_w_lo, b.ub_w_hi) ||
-          overlap(a.ub_w_lo, a.ub_w_hi, b.ub_r_lo, b.ub_r_hi) ||
-          overlap(a.ub_r_lo, a.ub_r_hi, b.ub_w_lo, b.ub_w_hi)) {
-        kinds |= kDepUb;
-      }
-      if (overlap(a.acc_w_lo, a.acc_w_hi, b.acc_w_lo, b.acc_w_hi) ||
-          overlap(a.acc_w_lo, a.acc_w_hi, b.acc_r_lo, b.acc_r_hi) ||
-          overlap(a.acc_r_lo, a.acc_r_hi, b.acc_w_lo, b.acc_w_hi)) {
-        kinds |= kDepAcc;
-      }
-      if (kinds) deps_.emplace_back(fi, kinds);
-    }
-    // The unit reads the instruction from a copy held while it is in flight
-    // (the fetched chunk is refilled meanwhile).
-    std::unique_ptr<Instruction> copy;
-    if (free_slots_.empty()) {
-      copy = std::make_unique<Instruction>(in);
-      ++slots_allocated_;
-    } else {
-      copy = std::move(free_slots_.back());
-      free_slots_.pop_back();
-      *copy = in;
-    }
-    Issued e;
-    e.index = i;
-    e.inst = copy.get();
-    e.issue = t;
-    e.waiting = uint32_t(deps_.size());
-    inflight_.push_back(InFlight{i, my_unit, t, a, std::move(copy), {}});
-    issued_ += 1;
-    Issued& queued = q.push(std::move(e));
-    for (const auto& [fi, kinds] : deps_) inflight_[fi].waiters.push_back(Waiter{&queued, kinds});
-  }
-  if (!halted) {
-    // Implicit halt after the last instruction.
-    issuing_ = i;
-    current_ = nullptr;
-    const uint32_t n = i;
-    t = n == 0 ? first : std::max(first + n, t + 1);
-    clock_.wait_until(t);
-    while (!inflight_.empty()) sc_core::wait(completed_);
-    const uint64_t ready = std::max(t, max_completion_);
-    clock_.wait_until(ready);
-    stall_sync_ += ready - t;
-    end = ready;
-  } else if (checker_ != nullptr) {
-    fetch();  // checks what follows halt (nothing may) and the end of the program
-  }
+void Controller::finish_program(uint64_t end, bool explicit_halt) {
+  current_ = nullptr;
+  if (explicit_halt && checker_ != nullptr) fetch();  // checks what follows halt (nothing may) and the end
   program_ = nullptr;
   end_ = end;
   cycles_ += end_ - start_;
   programs_ += 1;
   for (auto& h : end_hooks_) h(start_, end_);
+  state_ = State::idle;
+  halted_ = true;
+  sc_core::sc_pause();
 }
 
 std::string Controller::describe_state() const {

@@ -27,6 +27,11 @@
 //   before a precision change). A unit starts an instruction only once all
 //   its dependencies have completed; completion times are exact cycles, so
 //   the outcome does not depend on the order the kernel runs processes in.
+// The controller is not a thread: it issues from an SC_METHOD woken at the
+// cycle the next instruction may issue, and, when it waits for a slot in a
+// full queue, from inside the unit's pop() (in steady state every issue is
+// such a hand-off: no process switch per instruction). Either way it issues
+// in the cycle the thread it replaces did, after the completions due by then.
 // Host memory: the program streams in (program_source.h), kFetchChunk
 // instructions at a time; the controller keeps a copy of each instruction
 // only while it is in flight (issued, not completed), and each queued
@@ -78,6 +83,8 @@ struct Issued {
   DepTimes times;        // over the completed ones
 };
 
+class Controller;
+
 class UnitQueue {
  public:
   explicit UnitQueue(uint32_t capacity) : capacity_(capacity) {}
@@ -92,21 +99,18 @@ class UnitQueue {
     pushed_.notify();
     return q_.back();
   }
-  void pop() {
-    // A waiting entry still has dependencies pointing at it.
-    if (q_.front().waiting != 0)
-      throw xpu::InternalError("instruction " + std::to_string(q_.front().index) +
-                               " left its queue before its dependencies completed");
-    q_.pop_front();
-    popped_.notify();
-  }
+  // Dispatched by its unit. A controller waiting for the slot issues into
+  // it at once, inside this call (controller.h: no process switch).
+  void pop();
   const sc_core::sc_event& pushed_event() const { return pushed_; }
-  const sc_core::sc_event& popped_event() const { return popped_; }
+  // The controller waits for the next pop (once).
+  void listen(Controller* c) { listener_ = c; }
 
  private:
   uint32_t capacity_;
   std::deque<Issued> q_;
-  sc_core::sc_event pushed_, popped_;
+  sc_core::sc_event pushed_;
+  Controller* listener_ = nullptr;
 };
 
 class Controller : public sc_core::sc_module {
@@ -164,15 +168,26 @@ class Controller : public sc_core::sc_module {
   const Issued& wait_ready(UnitId u, DepTimes& t);
 
  private:
+  friend class UnitQueue;
   struct Ranges {
     uint64_t ub_r_lo = 0, ub_r_hi = 0, ub_w_lo = 0, ub_w_hi = 0;
     uint64_t acc_r_lo = 0, acc_r_hi = 0, acc_w_lo = 0, acc_w_hi = 0;
   };
   static Ranges ranges_of(const Instruction& in);
-  void run();
-  void issue_program();
+  // The issue state machine: step() issues as far as the current cycle
+  // allows and returns waiting for a cycle (wake_), a pop (listen) or the
+  // last completion before a sync / halt.
+  enum class State : uint8_t { idle, starting, issuing, failed };
+  void wake();  // SC_METHOD on wake_
+  void step();
+  void advance();
+  void issue(const Instruction& in, UnitQueue& q, UnitId u);
+  void finish_program(uint64_t end, bool explicit_halt);
+  bool wait_for(uint64_t cycle);  // true: cycle is ahead, wake_ notified for it
+  void popped() { step(); }      // from UnitQueue::pop
   const Instruction* fetch();  // the next instruction, nullptr at the end
   void retire_due();
+  void drain_due(uint64_t now);
   void mark(uint32_t index, uint64_t cycle);
 
   TpuConfig cfg_;
@@ -181,10 +196,17 @@ class Controller : public sc_core::sc_module {
 
   ProgramSource* program_ = nullptr;
   ProgramChecker* checker_ = nullptr;
-  std::vector<Instruction> fetched_;  // the current chunk
+  std::vector<Instruction> fetched_;  // the current chunk when copied (fetch)
+  const Instruction* chunk_ = nullptr;  // the current chunk (fetched_ or borrowed)
   size_t fetched_len_ = 0, fetched_pos_ = 0, fetched_peak_ = 0;
   const Instruction* current_ = nullptr;  // being issued (for describe_state)
-  bool pending_ = false;
+  State state_ = State::idle;
+  bool stepping_ = false;
+  bool at_end_ = false;        // the source is exhausted: the implicit halt is next
+  bool sync_waiting_ = false;  // a sync / halt waits for the in-flight instructions
+  uint64_t first_ = 0;         // issue cycle of instruction 0
+  uint64_t t_ = 0;             // issue cycle (target, then actual) of the instruction being issued
+  const Instruction* next_ = nullptr;  // fetched, not issued yet
   bool wants_more_ = false;
   bool halted_ = true;
   uint64_t start_ = 0, end_ = 0;
@@ -215,7 +237,7 @@ class Controller : public sc_core::sc_module {
   using Pending = std::pair<uint64_t, uint32_t>;  // (cycle, index)
   std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>> due_;
 
-  sc_core::sc_event start_event_, completed_, due_event_, never_;
+  sc_core::sc_event wake_, completed_, due_event_;
   std::vector<std::function<void(uint64_t, uint64_t)>> end_hooks_;
 
   stats::Counter& issued_;

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "sim/common/errors.h"
 
@@ -66,7 +66,10 @@ struct TileShape {
 }  // namespace
 
 struct ProgramChecker::State {
-  std::deque<TileShape> fifo;  // fetched, not yet loaded by a matmul
+  // Fetched, not yet loaded by a matmul: fifo[head..], a reused vector (a
+  // deque of these allocated a block every two tiles).
+  std::vector<TileShape> fifo;
+  size_t head = 0;
   bool have_tile = false;
   TileShape current{};
   bool halted = false;
@@ -79,7 +82,7 @@ ProgramChecker::~ProgramChecker() = default;
 void ProgramChecker::check(const Instruction& in) {
   const TpuConfig& cfg = cfg_;
   const Checker c{name_, cfg, index_++, in};
-  auto& [fifo, have_tile, current, halted] = *st_;
+  auto& [fifo, head, have_tile, current, halted] = *st_;
   if (halted) c.fail("instruction after halt");
   switch (in.op) {
     case Opcode::read_host_memory:
@@ -104,9 +107,15 @@ void ProgramChecker::check(const Instruction& in) {
       c.check_ub(in.ub_addr, in.rows, in.ub_stride, row_bytes);
       c.check_acc(in.acc_addr, in.rows);
       if (in.load_weights) {
-        if (fifo.empty()) c.fail("load_weights=1 but no read_weights precedes it with a tile left in the FIFO");
-        current = fifo.front();
-        fifo.pop_front();
+        if (head == fifo.size()) c.fail("load_weights=1 but no read_weights precedes it with a tile left in the FIFO");
+        current = fifo[head++];
+        if (head == fifo.size()) {
+          fifo.clear();
+          head = 0;
+        } else if (head >= 64 && 2 * head >= fifo.size()) {  // a FIFO that never drains stays bounded
+          fifo.erase(fifo.begin(), fifo.begin() + std::ptrdiff_t(head));
+          head = 0;
+        }
         have_tile = true;
       } else if (!have_tile) {
         c.fail("load_weights=0 but no earlier matmul of this program loaded a tile");
@@ -175,8 +184,8 @@ void ProgramChecker::check(const Instruction& in) {
 }
 
 void ProgramChecker::finish() const {
-  if (st_->fifo.empty()) return;
-  const TileShape& t = st_->fifo.front();
+  if (st_->head == st_->fifo.size()) return;
+  const TileShape& t = st_->fifo[st_->head];
   Checker{name_, cfg_, t.index, t.fetch}.fail(
       "the tile it fetches is never used by a matmul with load_weights=1 (weights do not carry over between programs)");
 }

@@ -4,6 +4,7 @@
 // instructions in flight, so a program of any length -- a lowering that
 // generates its instructions as they are asked for -- runs in bounded host
 // memory. A whole Program is one source among others (ProgramView).
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -19,6 +20,13 @@ class ProgramSource {
   // Copies the next instructions, at most `max` (>= 1), to `out` and returns
   // how many; 0 once the program is exhausted (and on every later call).
   virtual size_t fetch(Instruction* out, size_t max) = 0;
+  // The same without the copy, where the instructions already lie in order
+  // in memory: points `*out` at the next ones, at most `max`, and returns how
+  // many (valid until the next call). false: not supported, use fetch().
+  virtual bool borrow(const Instruction** out, size_t max, size_t* n) {
+    (void)out, (void)max, (void)n;
+    return false;
+  }
   // A feed (below): more instructions may still come, and how many are
   // waiting now.
   virtual bool open() const { return false; }
@@ -34,6 +42,12 @@ class ProgramView final : public ProgramSource {
     size_t n = 0;
     for (; n < max && pos_ < p_.code.size(); ++n) out[n] = p_.code[pos_++];
     return n;
+  }
+  bool borrow(const Instruction** out, size_t max, size_t* n) override {
+    *n = std::min(max, p_.code.size() - pos_);
+    *out = p_.code.data() + pos_;
+    pos_ += *n;
+    return true;
   }
 
  private:
