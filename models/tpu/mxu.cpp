@@ -44,7 +44,10 @@ Mxu::Mxu(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& clock,
       ub_(ub),
       acc_(acc) {
   engine_ = make_array_engine(shape_, cfg_.mxu.dataflow, Fidelity::tile);
-  SC_THREAD(run);
+  // Built once: an or-list made at each trigger allocates.
+  on_push_ = ctrl_.queue(UnitId::mxu).pushed_event() | fifo_.changed_event();
+  on_deps_ = ctrl_.completed_event() | fifo_.changed_event();
+  SC_METHOD(run);
 }
 
 void Mxu::set_fidelity(Fidelity f) {
@@ -360,51 +363,47 @@ void Mxu::retire() {
   }
 }
 
+// An SC_METHOD: every decision is made in one run at the current cycle (no
+// wait in between), so the MXU needs no thread of its own; a method's
+// wake-up costs no coroutine switch.
 void Mxu::run() {
+  if (failed_) return;
   try {
     UnitQueue& q = ctrl_.queue(UnitId::mxu);
-    const sc_core::sc_event& arrived = fifo_.changed_event();
-    on_push_ |= q.pushed_event();
-    on_push_ |= arrived;
-    on_deps_ |= ctrl_.completed_event();
-    on_deps_ |= arrived;
-    const sc_core::sc_event_or_list& on_push = on_push_;
-    const sc_core::sc_event_or_list& on_deps = on_deps_;
-    for (;;) {
-      schedule_weights();
-      while (schedule_head()) schedule_weights();
-      retire();
-      // What can unblock it: a push into an empty queue (a push behind a
-      // head changes nothing it looks at), the completion of a dependency
-      // of the head, a tile's arrival in the FIFO (every weight shift and
-      // latch follows one); and, with values, the array's next completion
-      // (timing fidelity told the controller at dispatch).
-      DepTimes dt;
-      const bool empty = q.empty();
-      const bool waits_deps = !empty && !ctrl_.deps_done(q.front(), dt);
-      uint64_t next = kNever;
-      if (fidelity_ != Fidelity::timing) {
-        for (const InFlight& f : inflight_) next = std::min(next, f.completion);
-      }
-      if (next == kNever) {
-        if (empty) {
-          sc_core::wait(on_push);
-        } else if (waits_deps) {
-          sc_core::wait(on_deps);
-        } else {
-          sc_core::wait(arrived);
-        }
-      } else if (empty) {
-        sc_core::wait(clock_.span(next - clock_.now()), on_push);
+    schedule_weights();
+    while (schedule_head()) schedule_weights();
+    retire();
+    // What can unblock it: a push into an empty queue (a push behind a
+    // head changes nothing it looks at), the completion of a dependency
+    // of the head, a tile's arrival in the FIFO (every weight shift and
+    // latch follows one); and, with values, the array's next completion
+    // (timing fidelity told the controller at dispatch).
+    DepTimes dt;
+    const bool empty = q.empty();
+    const bool waits_deps = !empty && !ctrl_.deps_done(q.front(), dt);
+    uint64_t next = kNever;
+    if (fidelity_ != Fidelity::timing) {
+      for (const InFlight& f : inflight_) next = std::min(next, f.completion);
+    }
+    if (next == kNever) {
+      if (empty) {
+        next_trigger(on_push_);
       } else if (waits_deps) {
-        sc_core::wait(clock_.span(next - clock_.now()), on_deps);
+        next_trigger(on_deps_);
       } else {
-        sc_core::wait(clock_.span(next - clock_.now()), arrived);
+        next_trigger(fifo_.changed_event());
       }
+    } else if (empty) {
+      next_trigger(clock_.span(next - clock_.now()), on_push_);
+    } else if (waits_deps) {
+      next_trigger(clock_.span(next - clock_.now()), on_deps_);
+    } else {
+      next_trigger(clock_.span(next - clock_.now()), fifo_.changed_event());
     }
   } catch (const std::exception& ex) {
+    failed_ = true;
     ctrl_.fail(std::string("mxu: ") + ex.what());
-    sc_core::wait(never_);
+    next_trigger(never_);
   }
 }
 

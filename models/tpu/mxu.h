@@ -163,11 +163,10 @@ class Mxu : public sc_core::sc_module {
   uint64_t inputs_chain_free_ = 0, last_inputs_switch_done_ = 0;
 
   sc_core::sc_event never_;
-  // What run() waits on, built once (an or-list made at each wait
-  // allocates). Members, not locals of the thread: the thread never returns,
-  // so a local list is never destroyed, and its storage, referenced only from
-  // a coroutine stack LeakSanitizer does not scan, is reported as leaked.
+  // What run() waits on, built once (an or-list made at each trigger
+  // allocates).
   sc_core::sc_event_or_list on_push_, on_deps_;
+  bool failed_ = false;
 };
 
 }  // namespace xpu::tpu
