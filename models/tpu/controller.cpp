@@ -132,12 +132,13 @@ bool overlap(uint64_t a_lo, uint64_t a_hi, uint64_t b_lo, uint64_t b_hi) {
 }  // namespace
 
 void Controller::mark(uint32_t index, uint64_t cycle) {
-  const auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const InFlight& f) { return f.index == index; });
+  const auto it = std::find_if(inflight_.begin(), inflight_.end(),
+                               [&](const std::unique_ptr<InFlight>& f) { return f->index == index; });
   if (it == inflight_.end()) return;  // marked already
   max_completion_ = std::max(max_completion_, cycle);
   // Its waiters are still queued: a unit pops an entry only once it waits
   // for nothing.
-  for (const Waiter& w : it->waiters) {
+  for (const Waiter& w : (*it)->waiters) {
     DepTimes& t = w.issued->times;
     t.all = std::max(t.all, cycle);
     if (w.kinds & kDepUb) {
@@ -148,7 +149,8 @@ void Controller::mark(uint32_t index, uint64_t cycle) {
     --w.issued->waiting;
   }
   // The unit is done with the instruction (complete() was its last use).
-  free_slots_.push_back(std::move(it->inst));
+  (*it)->waiters.clear();
+  free_slots_.push_back(std::move(*it));
   inflight_.erase(it);
   completed_.notify();
   // A sync / halt waiting for this: the controller goes on in this delta
@@ -164,7 +166,7 @@ const Instruction* Controller::fetch() {
     // on): trace sinks may fold what came before.
     if (trace::enabled()) {
       const uint64_t now = clock_.now();
-      trace::settled(start_, inflight_.empty() ? now : std::min(now, inflight_.front().issue));
+      trace::settled(start_, inflight_.empty() ? now : std::min(now, inflight_.front()->issue));
     }
     if (!program_->borrow(&chunk_, kFetchChunk, &fetched_len_)) {
       if (fetched_.size() < kFetchChunk) fetched_.resize(kFetchChunk);
@@ -264,6 +266,10 @@ void Controller::advance() {
   if (state_ == State::starting) {
     start_ = align_up(clock_.now_ceil(), phase_);
     state_ = State::issuing;
+    for (auto& f : inflight_) {  // none after a halt; kept for the pool
+      f->waiters.clear();
+      free_slots_.push_back(std::move(f));
+    }
     inflight_.clear();
     fetched_len_ = fetched_pos_ = 0;
     max_completion_ = start_;
@@ -332,7 +338,7 @@ void Controller::issue(const Instruction& in, UnitQueue& q, UnitId my_unit) {
   const Ranges a = ranges_of(in);
   deps_.clear();
   for (size_t fi = 0; fi < inflight_.size(); ++fi) {
-    const InFlight& f = inflight_[fi];
+    const InFlight& f = *inflight_[fi];
     if (f.unit == my_unit) continue;
     const Ranges& b = f.ranges;
     uint8_t kinds = 0;
@@ -350,24 +356,28 @@ void Controller::issue(const Instruction& in, UnitQueue& q, UnitId my_unit) {
   }
   // The unit reads the instruction from a copy held while it is in flight
   // (the fetched chunk is refilled meanwhile).
-  std::unique_ptr<Instruction> copy;
+  std::unique_ptr<InFlight> slot;
   if (free_slots_.empty()) {
-    copy = std::make_unique<Instruction>(in);
+    slot = std::make_unique<InFlight>();
     ++slots_allocated_;
   } else {
-    copy = std::move(free_slots_.back());
+    slot = std::move(free_slots_.back());
     free_slots_.pop_back();
-    *copy = in;
   }
+  slot->index = i;
+  slot->unit = my_unit;
+  slot->issue = t;
+  slot->ranges = a;
+  slot->inst = in;
   Issued e;
   e.index = i;
-  e.inst = copy.get();
+  e.inst = &slot->inst;
   e.issue = t;
   e.waiting = uint32_t(deps_.size());
-  inflight_.push_back(InFlight{i, my_unit, t, a, std::move(copy), {}});
+  inflight_.push_back(std::move(slot));
   issued_ += 1;
   Issued& queued = q.push(std::move(e));
-  for (const auto& [fi, kinds] : deps_) inflight_[fi].waiters.push_back(Waiter{&queued, kinds});
+  for (const auto& [fi, kinds] : deps_) inflight_[fi]->waiters.push_back(Waiter{&queued, kinds});
 }
 
 void Controller::finish_program(uint64_t end, bool explicit_halt) {
@@ -392,7 +402,7 @@ std::string Controller::describe_state() const {
       if (blocked_on_queue_) os << ", waiting for a slot in the " << unit_name(unit_of(current_->op)) << " queue";
     }
     os << "; in flight:";
-    for (const InFlight& f : inflight_) os << " " << f.index << " (" << opcode_name(f.inst->op) << ")";
+    for (const auto& f : inflight_) os << " " << f->index << " (" << opcode_name(f->inst.op) << ")";
   }
   for (size_t u = 0; u < kUnitCount; ++u) {
     os << "; " << unit_name(UnitId(u)) << " queue " << queues_[u]->size();

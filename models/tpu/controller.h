@@ -220,16 +220,18 @@ class Controller : public sc_core::sc_module {
     Issued* issued;
     uint8_t kinds;
   };
+  // Pooled: an instruction's slot (its copy and its waiter list, capacity
+  // kept) is reused by a later one, so issuing allocates nothing.
   struct InFlight {
     uint32_t index;
     UnitId unit;
     uint64_t issue;
     Ranges ranges;
-    std::unique_ptr<Instruction> inst;
+    Instruction inst;
     std::vector<Waiter> waiters;
   };
-  std::vector<InFlight> inflight_;
-  std::vector<std::unique_ptr<Instruction>> free_slots_;
+  std::vector<std::unique_ptr<InFlight>> inflight_;
+  std::vector<std::unique_ptr<InFlight>> free_slots_;
   size_t slots_allocated_ = 0;
   std::vector<std::pair<size_t, uint8_t>> deps_;  // scratch: (inflight_ position, kinds)
   uint64_t max_completion_ = 0;
