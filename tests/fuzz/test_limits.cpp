@@ -208,28 +208,20 @@ layers:
 }
 
 TEST_CASE("total tensor bytes are bounded: 1 TiB to build, 4 GiB where values are held", "[limits][workload]") {
+  // One relu on an input of the given shape (fp32); the relu sits on line 6.
+  auto relu_on = [](const std::string& shape) {
+    return "kind: workload\nname: t\ninputs:\n  - {name: x, shape: [" + shape + "]}\nlayers:\n  - {op: relu}\n";
+  };
   // x: 2^19 x 2^19 fp32 = 2^40 bytes, exactly kMaxWorkloadTensorBytes:
   // allowed (no memory is allocated to build or validate it). The relu's
   // output would add 1 TiB more.
-  const std::string net = R"(kind: workload
-name: t
-inputs:
-  - {name: x, shape: [524288, 524288]}
-layers:
-  - {op: relu}
-)";
+  const std::string net = relu_on("524288, 524288");
   CHECK_THAT(workload_error(net), Catch::StartsWith("net.yaml:6:10: layers[0]: layer 'relu_0' (relu): tensor 'relu_0' "
                                                     "(524288x524288, fp32) would bring the workload's tensors past "
                                                     "1 TiB, the limit at any fidelity"));
   // 1024^3 fp32 = 4 GiB in + 4 GiB out = 8 GiB: built (timing fidelity
   // holds no values), but past kMaxValueTensorBytes = 4 GiB at the relu.
-  const std::string big = R"(kind: workload
-name: t
-inputs:
-  - {name: x, shape: [1024, 1024, 1024]}
-layers:
-  - {op: relu}
-)";
+  const std::string big = relu_on("1024, 1024, 1024");
   const workload::Workload w = test::parse_net(big);
   CHECK(w.tensor_bytes() == uint64_t(8) << 30);
   CHECK(w.values_limit_tensor() == "relu_0");
@@ -241,25 +233,13 @@ layers:
   // The reference executor refuses it before allocating anything.
   CHECK_THROWS_AS(workload::execute(w, {}), config::ConfigError);
   // 2 GiB in + 2 GiB out = 4 GiB: at the values limit, accepted.
-  const std::string fits = R"(kind: workload
-name: t
-inputs:
-  - {name: x, shape: [1024, 1024, 512]}
-layers:
-  - {op: relu}
-)";
+  const std::string fits = relu_on("1024, 1024, 512");
   const workload::Workload f = test::parse_net(fits);
   CHECK(f.tensor_bytes() == workload::kMaxValueTensorBytes);
   CHECK(f.values_limit_tensor().empty());
   CHECK_NOTHROW(workload::check_values_fit(f));
   // An input alone past 4 GiB: 1024 x 1024 x 1025 fp32 = 4 GiB + 4 MiB.
-  const std::string input = R"(kind: workload
-name: t
-inputs:
-  - {name: x, shape: [1024, 1024, 1025]}
-layers:
-  - {op: relu}
-)";
+  const std::string input = relu_on("1024, 1024, 1025");
   CHECK(error_of([&] { workload::check_values_fit(test::parse_net(input)); }) ==
         "net.yaml: inputs: tensor 'x' (1024x1024x1025, fp32) brings the workload's tensors past 4 GiB (8200 MiB in "
         "all), the limit where every tensor's values are held (tile and pe fidelity, the reference executor); "
