@@ -177,6 +177,7 @@ GenerationRun run_generation(Backend& be, const std::string& accelerator, const 
   if (g.prefill) {
     const workload::Workload w = pass(g.prompt_len, 0);
     be.check_workload(w, dtype);
+    if (lo.fidelity != Fidelity::timing) workload::check_values_fit(w);
     if (!quiet) spdlog::info("{} / {} / {}: prefill of {} tokens", accelerator, tag, R.precision, g.prompt_len);
     auto rows = be.run_workload(w, dtype, lo);
     add_allreduces(rows, w, g, ic, elem, be.clock_mhz());
@@ -207,7 +208,10 @@ GenerationRun run_generation(Backend& be, const std::string& accelerator, const 
   std::map<int64_t, std::pair<Measure, Bytes>> sim;
   auto simulate = [&](int64_t i) {
     const workload::Workload w = pass(1, g.prompt_len + i - 1);
-    if (sim.empty()) be.check_workload(w, dtype);
+    if (sim.empty()) {
+      be.check_workload(w, dtype);
+      if (lo.fidelity != Fidelity::timing) workload::check_values_fit(w);
+    }
     auto rows = be.run_workload(w, dtype, lo);
     add_allreduces(rows, w, g, ic, elem, be.clock_mhz());
     const Measure m = measure(rows, scale);

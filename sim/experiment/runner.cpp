@@ -164,6 +164,7 @@ report::ExperimentResult run_experiment_results(const ExperimentConfig& exp, con
         throw lowering::LoweringError(w.sparsity_at + ": sparsity: " + m.ref.name + " (" + m.ref.file +
                                       ") has no 2:4 sparse matrix path");
       for (DType t : m.ref.precisions) m.backend->check_workload(w, t);
+      if (exp.fidelity != Fidelity::timing) workload::check_values_fit(w);
     }
     machines.push_back(std::move(m));
   }

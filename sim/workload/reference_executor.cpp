@@ -402,6 +402,7 @@ class Executor {
 }  // namespace
 
 TensorValues execute(const Workload& w, const TensorValues& feeds) {
+  check_values_fit(w);
   for (const auto& name : w.inputs)
     if (!feeds.count(name)) throw std::invalid_argument("no value fed for graph input '" + name + "'");
   return Executor(w, feeds).run();

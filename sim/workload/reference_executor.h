@@ -41,7 +41,7 @@ using TensorValues = std::map<std::string, std::vector<float>>;
 // Runs every layer in order. `feeds` holds the graph inputs' values (and
 // values for constants that have none, e.g. YAML weights). Returns every
 // tensor's values. Throws std::invalid_argument for a missing or mis-sized
-// value.
+// value, config::ConfigError past kMaxValueTensorBytes (check_values_fit).
 TensorValues execute(const Workload& w, const TensorValues& feeds);
 
 }  // namespace xpu::workload

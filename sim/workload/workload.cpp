@@ -68,15 +68,22 @@ const Layer* Workload::find_layer(const std::string& name) const {
   return nullptr;
 }
 
+namespace {
+
+std::string tensor_label(const Tensor& t) {
+  return "tensor '" + t.name + "' (" + shape_to_string(t.shape) + ", " + std::string(dtype_name(t.dtype)) + ")";
+}
+
+}  // namespace
+
 const Tensor& Workload::add_tensor(Tensor t) {
   if (t.name.empty()) throw std::invalid_argument("a tensor needs a name");
   if (tensor_index_.count(t.name)) throw std::invalid_argument("duplicate tensor name '" + t.name + "'");
   // Bounded tensors keep every count (MACs included) far inside 64 bits.
   uint64_t elems = 1, bytes = 0;
   const auto too_large = [&] {
-    return std::invalid_argument("tensor '" + t.name + "' (" + shape_to_string(t.shape) + ", " +
-                                 std::string(dtype_name(t.dtype)) + ") would bring the workload's tensors past " +
-                                 std::to_string(kMaxWorkloadTensorBytes >> 30) + " GiB, the limit");
+    return std::invalid_argument(tensor_label(t) + " would bring the workload's tensors past " +
+                                 std::to_string(kMaxWorkloadTensorBytes >> 40) + " TiB, the limit at any fidelity");
   };
   for (int64_t d : t.shape) {
     if (d < 1) throw std::invalid_argument("tensor '" + t.name + "' has a dimension < 1: " + shape_to_string(t.shape));
@@ -91,6 +98,10 @@ const Tensor& Workload::add_tensor(Tensor t) {
     throw std::invalid_argument("tensor '" + t.name + "' has " + std::to_string(t.values->size()) +
                                 " values for shape " + shape_to_string(t.shape));
   tensor_index_[t.name] = tensors.size();
+  if (tensor_bytes_ <= kMaxValueTensorBytes && tensor_bytes_ + bytes > kMaxValueTensorBytes) {
+    values_limit_tensor_ = t.name;
+    values_limit_layer_ = t.role == TensorRole::activation ? int64_t(layers.size()) : -1;
+  }
   tensor_bytes_ += bytes;
   tensors.push_back(std::move(t));
   return tensors.back();
@@ -118,6 +129,19 @@ const Tensor& Workload::add_constant(const std::string& name, const Shape& shape
   t.role = role;
   t.values = std::move(values);
   return add_tensor(std::move(t));
+}
+
+void check_values_fit(const Workload& w) {
+  if (w.values_limit_tensor().empty()) return;
+  const Tensor& t = w.tensor(w.values_limit_tensor());
+  const std::string msg = tensor_label(t) + " brings the workload's tensors past " +
+                          std::to_string(kMaxValueTensorBytes >> 30) + " GiB (" +
+                          std::to_string(w.tensor_bytes() >> 20) +
+                          " MiB in all), the limit where every tensor's values are held (tile and pe fidelity, the "
+                          "reference executor); fidelity: timing holds none";
+  if (w.values_limit_layer() >= 0) throw_layer_error(w, w.layers.at(size_t(w.values_limit_layer())), msg);
+  throw config::ConfigError(config::Diagnostic{w.source_file.empty() ? w.name : w.source_file, 0, 0,
+                                               std::string(role_name(t.role)) + "s", msg});
 }
 
 void throw_layer_error(const Workload& w, const Layer& l, const std::string& message) {
@@ -153,6 +177,13 @@ const Layer& Workload::add_layer(Layer layer) {
     } catch (const std::invalid_argument& e) {
       fail(e.what());
     }
+  }
+  if (layer.gemm_count && layer.m && layer.n && layer.k) {
+    uint64_t macs = 0;
+    if (__builtin_mul_overflow(layer.gemm_count, layer.m, &macs) || __builtin_mul_overflow(macs, layer.n, &macs) ||
+        __builtin_mul_overflow(macs, layer.k, &macs) || macs > kMaxLayerMacs)
+      fail("more than 2^" + std::to_string(__builtin_ctzll(kMaxLayerMacs)) + " multiply-accumulates (" +
+           layer.shape() + "), the limit");
   }
   layer.cost = compute_cost(layer, *this);
   layers.push_back(std::move(layer));

@@ -40,10 +40,20 @@ struct Tensor {
 
 // Limits that keep a workload simulable on one machine; crossing one is an
 // error at the layer or input that does. Tensor bytes are summed over every
-// tensor (inputs, weights, activations) at its dtype's size: the reference
-// executor and the tile-fidelity models hold them all. The largest bundled
-// workload needs well under 1 GiB.
-inline constexpr uint64_t kMaxWorkloadTensorBytes = uint64_t(4) << 30;
+// tensor (inputs, weights, activations) at its dtype's size.
+// kMaxWorkloadTensorBytes bounds what may be built at all: it keeps byte
+// and element counts far inside 64 bits (1 TiB is ~7x the largest
+// accelerator memory, an H200's 141 GB). kMaxValueTensorBytes bounds what
+// may run where values are held (tile and pe fidelity, the reference
+// executor: every tensor's values at once, check_values_fit); timing
+// fidelity holds none, so there only kMaxWorkloadTensorBytes applies. The
+// largest bundled network needs well under 1 GiB (VGG-16 at batch 1:
+// 0.67 GB); a GPT-3 layer shard's prefill at batch 8 about 9 GB.
+inline constexpr uint64_t kMaxWorkloadTensorBytes = uint64_t(1) << 40;
+inline constexpr uint64_t kMaxValueTensorBytes = uint64_t(4) << 30;
+// A layer's multiply-accumulates: with 10,000 layers the workload's total
+// stays inside 64 bits (2^50 is ~450x a batch-8 GPT-3 FFN GEMM shard).
+inline constexpr uint64_t kMaxLayerMacs = uint64_t(1) << 50;
 inline constexpr size_t kMaxWorkloadLayers = 10000;
 // Every dimension, kernel, stride, dilation and pad.
 inline constexpr int64_t kMaxDimension = INT32_MAX;
@@ -73,7 +83,8 @@ struct Workload {
   const Layer* find_layer(const std::string& name) const;
   // Adds a tensor; throws std::invalid_argument if the name is taken, a
   // dimension is out of [1, kMaxDimension] or the workload's tensors would
-  // exceed kMaxWorkloadTensorBytes.
+  // exceed kMaxWorkloadTensorBytes. Records the first tensor that takes
+  // them past kMaxValueTensorBytes (check_values_fit).
   const Tensor& add_tensor(Tensor t);
   // Adds an input / a constant tensor (role input, weight or buffer).
   const Tensor& add_input(const std::string& name, const Shape& shape, DType dtype);
@@ -82,18 +93,32 @@ struct Workload {
   // Checks the layer's operands, infers its outputs (creating the output
   // tensors), its GEMM view and its costs, and appends it. Throws
   // config::ConfigError at layer.loc naming the layer for impossible shapes
-  // and for crossing a limit above.
+  // and for crossing a limit above (kMaxValueTensorBytes excepted).
   const Layer& add_layer(Layer layer);
   uint64_t tensor_bytes() const { return tensor_bytes_; }
+  // The tensor whose addition took the tensors past kMaxValueTensorBytes
+  // ("" if they are within it), and the layer that made it (-1 for an
+  // input or constant).
+  const std::string& values_limit_tensor() const { return values_limit_tensor_; }
+  int64_t values_limit_layer() const { return values_limit_layer_; }
 
  private:
   uint64_t tensor_bytes_ = 0;
+  std::string values_limit_tensor_;
+  int64_t values_limit_layer_ = -1;
   std::unordered_map<std::string, size_t> tensor_index_;
 };
 
 // Throws config::ConfigError at the layer's source location:
 // "file:line:col: key.path: layer 'name' (op): message".
 [[noreturn]] void throw_layer_error(const Workload& w, const Layer& l, const std::string& message);
+
+// Where values are held (tile and pe fidelity, the reference executor):
+// throws config::ConfigError if the workload's tensors exceed
+// kMaxValueTensorBytes, at the layer whose output crosses it ("layer 'x'
+// (op): tensor ... past 4 GiB ..."), or naming the input or constant that
+// does. Timing fidelity never calls it.
+void check_values_fit(const Workload& w);
 
 // Legacy name: a workload made of standalone GEMM layers is the same graph.
 using Graph = Workload;

@@ -14,11 +14,13 @@
 #include "sim/config/document.h"
 #include "sim/config/reader.h"
 #include "sim/experiment/experiment_config.h"
+#include "sim/experiment/runner.h"
 #include "sim/config/tpu_config.h"
 #include "sim/experiment/sweep.h"
 #include "sim/experiment/sweep_internal.h"
 #include "sim/workload/expr.h"
 #include "sim/workload/onnx/onnx_import.h"
+#include "sim/workload/reference_executor.h"
 #include "sim/workload/onnx/onnx_tensor.h"
 #include "sim/workload/scalesim/scale_config.h"
 #include "sim/workload/scalesim/topology.h"
@@ -188,10 +190,12 @@ inputs:
 layers:
   - {op: conv2d, out: 4, kernel: 3, pad: 100000000}
 )";
-  // Output 1 x 4 x (8 + 2e8 - 2) x (8 + 2e8 - 2) fp32, far above 4 GiB.
+  // Output 1 x 4 x (8 + 2e8 - 2) x (8 + 2e8 - 2) fp32 = 6.4e17 bytes, far
+  // above the 1 TiB that any fidelity builds.
   CHECK_THAT(workload_error(net),
              Catch::StartsWith("net.yaml:6:10: layers[0]: layer 'conv2d_0' (conv2d): tensor 'conv2d_0' "
-                               "(1x4x200000006x200000006, fp32) would bring the workload's tensors past 4 GiB"));
+                               "(1x4x200000006x200000006, fp32) would bring the workload's tensors past 1 TiB, "
+                               "the limit at any fidelity"));
   // A pad beyond kMaxDimension = 2^31 cannot even be added to the input size safely.
   const std::string huge = R"(kind: workload
 name: p
@@ -203,27 +207,87 @@ layers:
   CHECK_THAT(workload_error(huge), Catch::Contains("pads must be <= 2147483647 along H, got 4611686018427387904"));
 }
 
-TEST_CASE("total tensor bytes are bounded", "[limits][workload]") {
-  // x: 1024^3 fp32 = 4 GiB, exactly kMaxWorkloadTensorBytes: allowed (no
-  // memory is allocated to validate). The relu's output would add 4 GiB more.
+TEST_CASE("total tensor bytes are bounded: 1 TiB to build, 4 GiB where values are held", "[limits][workload]") {
+  // One relu on an input of the given shape (fp32); the relu sits on line 6.
+  auto relu_on = [](const std::string& shape) {
+    return "kind: workload\nname: t\ninputs:\n  - {name: x, shape: [" + shape + "]}\nlayers:\n  - {op: relu}\n";
+  };
+  // x: 2^19 x 2^19 fp32 = 2^40 bytes, exactly kMaxWorkloadTensorBytes:
+  // allowed (no memory is allocated to build or validate it). The relu's
+  // output would add 1 TiB more.
+  const std::string net = relu_on("524288, 524288");
+  CHECK_THAT(workload_error(net), Catch::StartsWith("net.yaml:6:10: layers[0]: layer 'relu_0' (relu): tensor 'relu_0' "
+                                                    "(524288x524288, fp32) would bring the workload's tensors past "
+                                                    "1 TiB, the limit at any fidelity"));
+  // 1024^3 fp32 = 4 GiB in + 4 GiB out = 8 GiB: built (timing fidelity
+  // holds no values), but past kMaxValueTensorBytes = 4 GiB at the relu.
+  const std::string big = relu_on("1024, 1024, 1024");
+  const workload::Workload w = test::parse_net(big);
+  CHECK(w.tensor_bytes() == uint64_t(8) << 30);
+  CHECK(w.values_limit_tensor() == "relu_0");
+  CHECK(w.values_limit_layer() == 0);
+  CHECK(error_of([&] { workload::check_values_fit(w); }) ==
+        "net.yaml:6:10: layers[0]: layer 'relu_0' (relu): tensor 'relu_0' (1024x1024x1024, fp32) brings the "
+        "workload's tensors past 4 GiB (8192 MiB in all), the limit where every tensor's values are held (tile and "
+        "pe fidelity, the reference executor); fidelity: timing holds none");
+  // The reference executor refuses it before allocating anything.
+  CHECK_THROWS_AS(workload::execute(w, {}), config::ConfigError);
+  // 2 GiB in + 2 GiB out = 4 GiB: at the values limit, accepted.
+  const std::string fits = relu_on("1024, 1024, 512");
+  const workload::Workload f = test::parse_net(fits);
+  CHECK(f.tensor_bytes() == workload::kMaxValueTensorBytes);
+  CHECK(f.values_limit_tensor().empty());
+  CHECK_NOTHROW(workload::check_values_fit(f));
+  // An input alone past 4 GiB: 1024 x 1024 x 1025 fp32 = 4 GiB + 4 MiB.
+  const std::string input = relu_on("1024, 1024, 1025");
+  CHECK(error_of([&] { workload::check_values_fit(test::parse_net(input)); }) ==
+        "net.yaml: inputs: tensor 'x' (1024x1024x1025, fp32) brings the workload's tensors past 4 GiB (8200 MiB in "
+        "all), the limit where every tensor's values are held (tile and pe fidelity, the reference executor); "
+        "fidelity: timing holds none");
+}
+
+TEST_CASE("a layer's multiply-accumulates are bounded", "[limits][workload]") {
+  // 2^17 x 2^17 x 2^17 = 2^51 MACs > kMaxLayerMacs = 2^50, on tensors of
+  // 32 GiB each (fp16 A, B and C: 96 GiB, within the 1 TiB build limit).
   const std::string net = R"(kind: workload
-name: t
+name: g
+dtype: fp16
+layers:
+  - {name: g, op: gemm, m: 131072, n: 131072, k: 131072}
+)";
+  CHECK_THAT(workload_error(net), Catch::StartsWith("net.yaml:5:12: layers[0]: layer 'g' (gemm): more than 2^50 "
+                                                    "multiply-accumulates (131072x131072x131072), the limit"));
+}
+
+TEST_CASE("a workload past 4 GiB runs at timing fidelity and is refused where values are held",
+          "[limits][workload][experiment]") {
+  const std::string root = XPUSIM_SOURCE_DIR;
+  // 1024^3 fp16 = 2 GiB per tensor: x, its two flattens = 6 GiB; the
+  // second flatten takes the total past 4 GiB. Both are views on the GPU
+  // (no data moves), so the timing run is instant and allocates nothing.
+  TempFile net(".yaml", R"(kind: workload
+name: views
+dtype: fp16
 inputs:
   - {name: x, shape: [1024, 1024, 1024]}
 layers:
-  - {op: relu}
-)";
-  CHECK_THAT(workload_error(net), Catch::StartsWith("net.yaml:6:10: layers[0]: layer 'relu_0' (relu): tensor 'relu_0' "
-                                                    "(1024x1024x1024, fp32) would bring"));
-  const std::string fits = R"(kind: workload
-name: t
-inputs:
-  - {name: x, shape: [1024, 1024, 512]}
-layers:
-  - {op: relu}
-)";
-  // 2 GiB in + 2 GiB out = 4 GiB: at the limit, accepted.
-  CHECK(test::parse_net(fits).tensor_bytes() == workload::kMaxWorkloadTensorBytes);
+  - {name: f1, op: flatten}
+  - {name: f2, op: flatten}
+)");
+  TempFile exp(".yaml", "kind: experiment\nname: big\nenergy: " + root + "/configs/energy/horowitz_45nm.yaml\n"
+                        "fidelity: timing\naccelerators:\n  - {file: " + root + "/configs/accelerators/v100.yaml, "
+                        "precisions: [fp16]}\nworkloads: [" + net.path + "]\n");
+  experiment::RunOptions ro;
+  ro.quiet = true;
+  const auto timing = experiment::run_experiment_results(experiment::load_experiment(exp.path), ro);
+  REQUIRE(timing.runs.size() == 1);
+  CHECK(timing.runs[0].layers.size() == 2);
+  // At tile fidelity: refused before anything is simulated, at the layer.
+  const std::string err = error_of(
+      [&] { experiment::run_experiment_results(experiment::load_experiment(exp.path, {"experiment.fidelity=tile"}), ro); });
+  CHECK_THAT(err, Catch::StartsWith(net.path + ":8:12: layers[1]: layer 'f2' (flatten): tensor 'f2' (1024x1048576, "
+                                    "fp16) brings the workload's tensors past 4 GiB (6144 MiB in all)"));
+  CHECK_THAT(err, Catch::Contains("fidelity: timing holds none"));
 }
 
 TEST_CASE("SCALE-Sim cfg array and SRAM sizes are capped like the YAML config", "[limits][scalesim]") {
@@ -263,9 +327,15 @@ TEST_CASE("ONNX: a dimension of 2^31, NaN weights and nested graphs are located 
   // 2^31 > kMaxDimension = 2^31 - 1.
   CHECK(error_of([] { workload::import_onnx_bytes(fuzz::onnx_big_input(int64_t(1) << 31), "big.onnx"); }) ==
         "big.onnx: tensor 'x' has a dimension > 2147483647: 1x2147483648");
-  // 2^31 - 2^20 floats is within every dimension limit but 8 GiB in and out.
-  CHECK_THAT(error_of([] { workload::import_onnx_bytes(fuzz::onnx_big_input((int64_t(1) << 31) - (1 << 20)), "big.onnx"); }),
-             Catch::Contains("would bring the workload's tensors past 4 GiB"));
+  // 2^31 - 2^20 floats is within every dimension limit: 8 GiB in and out
+  // builds (timing fidelity), but the input alone is past the 4 GiB where
+  // values are held.
+  const workload::Workload big =
+      workload::import_onnx_bytes(fuzz::onnx_big_input((int64_t(1) << 31) - (1 << 20)), "big.onnx");
+  CHECK(big.tensor_bytes() == 2 * 4 * ((uint64_t(1) << 31) - (1 << 20)));
+  CHECK_THAT(error_of([&] { workload::check_values_fit(big); }),
+             Catch::StartsWith("big.onnx: inputs: tensor 'x' (1x2146435072, fp32) brings the workload's tensors past "
+                               "4 GiB"));
   // NaN: named by file and initializer, instead of "int8 scale_for: max_abs is NaN" at run time.
   CHECK(error_of([] { workload::import_onnx_bytes(fuzz::onnx_gemm(std::nanf("")), "nan.onnx"); }) ==
         "nan.onnx: initializer 'w': element 0 is NaN: tensor values must be finite");

@@ -146,12 +146,20 @@ TEST_CASE("config.json errors name the file, line and key") {
              Catch::Contains(":2:") && Catch::Contains("invalid JSON"));
   CHECK_THAT(error_of(write_temp("missing", R"({"model_type": "gpt2", "n_embd": 64})")),
              Catch::Contains("n_layer: missing required key"));
-  // Asking for more than the workload limit points at params.layers.
+  // The full 7B model (13.5 GB of fp16 weights) builds: the 1 TiB build
+  // limit is far above it; only runs that hold values stop at 4 GiB.
+  const Workload full = load_hf_workload(bundled("llama-2-7b.json"), {});
+  CHECK(full.tensor_bytes() > xpu::workload::kMaxValueTensorBytes);
+  CHECK_THROWS_AS(xpu::workload::check_values_fit(full), xpu::config::ConfigError);
+  // Asking for more than the build limit points at params.layers: 200
+  // layers of 4 x 65536^2 + 3 x 65536 x 262144 = 2^36 fp16 weights (128
+  // GiB) each: the tensors pass 1 TiB by the ninth layer.
   try {
-    load_hf_workload(bundled("llama-2-7b.json"), {});
-    FAIL("the full 7B model should exceed the 4 GiB tensor limit");
+    load_hf_workload(write_temp("huge", R"({"model_type": "llama", "hidden_size": 65536, "num_hidden_layers": 200,
+      "num_attention_heads": 512, "intermediate_size": 262144, "vocab_size": 96})"), {});
+    FAIL("the model should exceed the 1 TiB tensor limit");
   } catch (const xpu::config::ConfigError& e) {
-    CHECK_THAT(e.what(), Catch::Contains("params.layers=N"));
+    CHECK_THAT(e.what(), Catch::Contains("past 1 TiB") && Catch::Contains("params.layers=N"));
   }
 }
 

@@ -135,8 +135,8 @@ std::string tiny_llama(const std::string& path, int kv_heads) {
 
 // Every layer checked at tile fidelity; the timing run's cycles equal layer by layer.
 std::vector<report::LayerResult> run_checked(int64_t seq, int64_t past, const std::vector<std::string>& overrides,
-                                             int kv_heads = 2) {
-  const std::string path = tiny_llama("/tmp/xpusim_test_llm_tpu.json", kv_heads);
+                                             int kv_heads = 2, std::string path = "") {
+  if (path.empty()) path = tiny_llama("/tmp/xpusim_test_llm_tpu.json", kv_heads);
   workload::llm::LlmShape s;
   s.batch = 2;
   s.seq = seq;
@@ -197,6 +197,31 @@ TEST_CASE("tiny llama on the TPU with a 2 KiB unified buffer: rmsnorm, rope and 
     INFO(name << ": " << it->io);
     CHECK(it->io.find("streamed") != std::string::npos);
   }
+}
+
+TEST_CASE("tiny GPT-2 batch on the TPU with a 4 KiB unified buffer: positions, mask and transposes stream",
+          "[llm][tpu]") {
+  // 2 prompts of 32 tokens, 2 layers, d_model 64, 4 heads of 16, bf16. The learned
+  // positions (32 x 64 bf16 = 4 KiB) are added to both prompts' embeddings
+  // and the causal mask (32 x 32, staged in fp32: 4 KiB) to the scores of
+  // every (prompt, head): neither fits the 4 KiB buffer next to a row block,
+  // so their rows stream from host memory with the rows they are added to
+  // (the mask's 8 times: 16.4 KB of scores + 32.8 KB of mask rows in). The
+  // head transposes (2 x 32 x 4 x 16 -> 2 x 4 x 32 x 16) do not fit one
+  // prompt (4 KiB, in and out) as a band: each prompt is transposed on its
+  // own, 2 x 4 bands of 8 positions.
+  const std::string path = "/tmp/xpusim_test_llm_tpu_gpt2.json";
+  std::ofstream(path) << "{\"model_type\": \"gpt2\", \"n_embd\": 64, \"n_layer\": 2, \"n_head\": 4, "
+                         "\"n_positions\": 64, \"vocab_size\": 80, \"activation_function\": \"gelu_new\"}";
+  const auto rows = run_checked(32, 0, {"unified_buffer.capacity_bytes=4096"}, 2, path);
+  auto io = [&](const char* name) {
+    const auto it = std::find_if(rows.begin(), rows.end(), [&](const report::LayerResult& r) { return r.name == name; });
+    REQUIRE(it != rows.end());
+    return it->io;
+  };
+  CHECK_THAT(io("embed.sum"), Catch::Contains("in 16.4 KB"));  // 2 x 4 KiB of embeddings + the positions twice
+  CHECK_THAT(io("h0.mask"), Catch::Contains("in 49.2 KB"));
+  for (const char* name : {"h0.q_t", "h0.k_t"}) CHECK_THAT(io(name), Catch::Contains("8 blocks of 8 input rows"));
 }
 
 TEST_CASE("tensor parallel on the TPU: the all-reduces use the accelerator config's ICI links unless overridden",

@@ -125,6 +125,9 @@ class NetBuilder {
   // Stages constant bytes through host memory into the UB (read_host_memory).
   uint64_t constant(std::vector<uint8_t> bytes, const std::string& what);
   uint64_t host_alloc(uint64_t bytes);
+  // A constant of `bytes` kept in host memory only (its rows streamed from
+  // there); `values` its bytes, empty without values. Returns its address.
+  uint64_t host_constant(uint64_t bytes, std::vector<uint8_t> values);
   bool resident(const std::string& tensor) const;  // in the UB now
   uint64_t tensor_bytes(const std::string& tensor) const;
   DType tensor_dtype(const std::string& tensor) const;  // the network's type; fp32 for an argmax output

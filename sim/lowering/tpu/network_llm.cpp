@@ -300,21 +300,26 @@ bool lower_masked_streamed(NetBuilder& b, const VectorGroup& g) {
   const uint64_t c_bytes = ct.is_constant() ? (P == 1 ? n : R * n) * 4 : P * row;
   const uint64_t need = 2 * align_up(R * row, kUbAlign) + align_up(c_bytes, kUbAlign);
   if (need <= b.ub_extent_after_spills()) return false;  // fits: the resident broadcast
-  // C: a constant staged in fp32; an activation with a row per output row
-  // streamed with X; else (repeating rows) resident.
-  const bool c_streams = !ct.is_constant() && P == R;
-  uint64_t C = 0, c_row = n * 4;
+  // C: an activation with a row per output row streams with X; a repeating
+  // C (a constant staged in fp32, or an activation) stays resident where it
+  // leaves room for a block of X and Y rows, else its rows stream from host
+  // memory with X's too (re-read once per repetition: the causal mask of a
+  // 2048-token prompt, 16 MiB in fp32, or the learned positions added to a
+  // batch of prompts).
+  const uint64_t c_row = ct.is_constant() ? n * 4 : row;
+  const uint64_t c_whole = align_up(P * c_row, kUbAlign);
+  const bool c_streams = P > 1 && (P == R || c_whole + 2 * align_up(row, kUbAlign) > b.ub_extent_after_spills());
+  uint64_t C = 0;
   DType c_type = DType::fp32;
   float c_scale = 1.0f;
   TensorPlace CP;
   if (ct.is_constant()) {
-    std::vector<float> cv(P * n, 0.0f);
+    std::vector<float> cv(b.with_values() || !c_streams ? P * n : 0, 0.0f);  // resident: sizes its staging
     if (const auto* v = b.values(cn)) cv = *v;
-    C = b.constant(f32_bytes(cv), "operand of '" + l.name + "'");
+    C = c_streams ? b.host_constant(P * c_row, f32_bytes(cv)) : b.constant(f32_bytes(cv), "operand of '" + l.name + "'");
   } else {
     CP = c_streams ? b.use_on_host(cn) : b.use(cn);
     C = CP.ub;
-    c_row = row;
     c_type = CP.dtype;
     c_scale = CP.scale;
   }
@@ -322,17 +327,24 @@ bool lower_masked_streamed(NetBuilder& b, const VectorGroup& g) {
   const TensorPlace X = b.use_on_host(xn);
   const TensorPlace Y = b.produce_on_host(g.out_name, false);
   uint64_t nbuf = 2;
-  const uint64_t parts = c_streams ? 3 : 2;
-  const uint64_t r = b.stream_block_units(l, parts * row, R, nbuf);
+  const uint64_t unit = 2 * row + (c_streams ? c_row : 0);
+  const uint64_t r = b.stream_block_units(l, unit, R, nbuf);
   std::vector<uint64_t> bufs;
-  for (uint64_t i = 0; i < nbuf; ++i) bufs.push_back(b.scratch(parts * r * row, "a row block of '" + l.name + "'"));
+  for (uint64_t i = 0; i < nbuf; ++i) bufs.push_back(b.scratch(r * unit, "a row block of '" + l.name + "'"));
   const uint64_t B = ceil_div(R, r);
   auto rows_of = [&](uint64_t k) { return std::min(r, R - k * r); };
   NetBuilder::pipeline_blocks(
       B, nbuf,
       [&](uint64_t k) {
-        b.stream_in(X.ub + k * r * row, bufs[k % nbuf], rows_of(k) * row);
-        if (c_streams) b.stream_in(C + k * r * row, bufs[k % nbuf] + 2 * r * row, rows_of(k) * row);
+        const uint64_t buf = bufs[k % nbuf], rows = rows_of(k);
+        b.stream_in(X.ub + k * r * row, buf, rows * row);
+        if (!c_streams) return;
+        // C's rows of the block, one read per run between wraps.
+        for (uint64_t i = 0; i < rows;) {
+          const uint64_t p = (k * r + i) % P, cnt = std::min(rows - i, P - p);
+          b.stream_in(C + p * c_row, buf + 2 * r * row + i * c_row, cnt * c_row);
+          i += cnt;
+        }
       },
       [&](uint64_t k) {
         const uint64_t buf = bufs[k % nbuf], rows = rows_of(k);

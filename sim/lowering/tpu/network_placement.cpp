@@ -256,6 +256,14 @@ uint64_t NetBuilder::constant(std::vector<uint8_t> bytes, const std::string& wha
   return ub;
 }
 
+uint64_t NetBuilder::host_constant(uint64_t bytes, std::vector<uint8_t> values) {
+  HostConstant hc;
+  hc.host_addr = host_alloc(bytes);
+  if (opts_.values) hc.bytes = std::move(values);
+  step_->host_constants.push_back(std::move(hc));
+  return step_->host_constants.back().host_addr;
+}
+
 void NetBuilder::free_dead_tensors() {
   for (uint64_t a : scratch_) alloc_.free(a);
   scratch_.clear();

@@ -177,12 +177,29 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
       // output axis q cut to the band), written to host memory as its runs
       // (one per index of Y's axes before q).
       if (is_nhwc(l.inputs[0]) || all <= cap) return false;
-      const Shape& xs = wl().tensor(l.inputs[0]).shape;
+      const Shape& full_x = wl().tensor(l.inputs[0]).shape;
+      std::vector<int64_t> full_perm = l.attrs.perm;
+      if (full_perm.empty())
+        for (size_t i = 0; i < full_x.size(); ++i) full_perm.push_back(int64_t(full_x.size() - 1 - i));
+      if (full_x.size() < 2) return false;
+      // Leading axes the permutation keeps in place (a batch) make
+      // independent transposes of each index; split off where one index of
+      // the outermost axis does not fit as a band (a batch of prompts).
+      size_t lead = 0, a0 = 0;
+      while (a0 < full_x.size() && full_x[a0] == 1) ++a0;
+      if (a0 == full_x.size()) return false;
+      size_t kept = 0;
+      while (kept < full_x.size() && full_perm[kept] == int64_t(kept)) ++kept;
+      const bool x_host = align_up(tensor_bytes(l.inputs[0]), 64) > cap / 2;
+      const uint64_t a0_unit = workload::numel(Shape(full_x.begin() + long(a0) + 1, full_x.end())) * e;
+      if (kept > a0 && kept < full_x.size() && (x_host ? 2 : 1) * a0_unit > ub_extent_after_spills()) lead = kept;
+      const Shape xs(full_x.begin() + long(lead), full_x.end());
+      const Shape os(l.out_shape.begin() + long(lead), l.out_shape.end());
+      std::vector<int64_t> perm;
+      for (size_t i = lead; i < full_perm.size(); ++i) perm.push_back(full_perm[i] - int64_t(lead));
+      const uint64_t K = workload::numel(Shape(full_x.begin(), full_x.begin() + long(lead)));
+      const uint64_t sub = workload::numel(xs) * e;  // bytes of one independent transpose
       const size_t rk = xs.size();
-      if (rk < 2) return false;
-      std::vector<int64_t> perm = l.attrs.perm;
-      if (perm.empty())
-        for (size_t i = 0; i < rk; ++i) perm.push_back(int64_t(rk - 1 - i));
       size_t a = 0;
       while (a < rk && xs[a] == 1) ++a;
       if (a == rk) return false;
@@ -190,11 +207,9 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
       while (size_t(perm[q]) != a) ++q;
       std::vector<uint64_t> ist(rk, 1);
       for (size_t i = rk; i-- > 1;) ist[i - 1] = ist[i] * uint64_t(xs[i]);
-      const Shape& os = l.out_shape;
       const uint64_t A = uint64_t(xs[a]), x_unit = ist[a] * e;  // bytes per index of a
       const uint64_t prefix = workload::numel(Shape(os.begin(), os.begin() + long(q)));
       const uint64_t inner_y = workload::numel(Shape(os.begin() + long(q) + 1, os.end()));
-      const bool x_host = align_up(tensor_bytes(l.inputs[0]), 64) > cap / 2;
       const TensorPlace X = x_host ? use_on_host(l.inputs[0]) : use(l.inputs[0]);
       const TensorPlace Y = produce_on_host(out_name, false);
       uint64_t nbuf = 2;
@@ -202,14 +217,15 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
       std::vector<uint64_t> bufs;
       for (uint64_t i = 0; i < nbuf; ++i)
         bufs.push_back(scratch((x_host ? 2 : 1) * r * x_unit, "a band of '" + l.name + "'"));
-      const uint64_t B = ceil_div(A, r);
-      auto len_of = [&](uint64_t b) { return std::min(r, A - b * r); };
+      const uint64_t Bk = ceil_div(A, r), B = K * Bk;  // blocks: bands of each independent transpose
+      auto len_of = [&](uint64_t b) { return std::min(r, A - b % Bk * r); };
+      auto x_at = [&](uint64_t b) { return X.ub + b / Bk * sub + b % Bk * r * x_unit; };
       auto emit_in = [&](uint64_t b) {
-        if (x_host) stream_in(X.ub + b * r * x_unit, bufs[b % nbuf], len_of(b) * x_unit);
+        if (x_host) stream_in(x_at(b), bufs[b % nbuf], len_of(b) * x_unit);
       };
       pipeline_blocks(B, nbuf, emit_in, [&](uint64_t b) {
         const uint64_t len = len_of(b), buf = bufs[b % nbuf];
-        const uint64_t src = x_host ? buf : X.ub + b * r * x_unit, dst = x_host ? buf + r * x_unit : buf;
+        const uint64_t src = x_host ? buf : x_at(b), dst = x_host ? buf + r * x_unit : buf;
         // The block of Y: os with os[q] = len, dense; one copy per index of
         // its axes before the last two.
         Shape bs = os;
@@ -233,7 +249,8 @@ bool NetBuilder::lower_rows_streamed(const std::vector<const Layer*>& group) {
           emit(c);
         }
         for (uint64_t p = 0; p < prefix; ++p)
-          stream_out(Y.ub + (p * uint64_t(os[q]) + b * r) * inner_y * e, dst + p * len * inner_y * e, len * inner_y * e);
+          stream_out(Y.ub + b / Bk * sub + (p * uint64_t(os[q]) + b % Bk * r) * inner_y * e,
+                     dst + p * len * inner_y * e, len * inner_y * e);
       });
       note_streamed(B, r, nbuf, "input rows");
       return true;
