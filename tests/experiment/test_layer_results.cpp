@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "tests/temp_path.h"
 #include "sim/common/errors.h"
 #include "sim/config/gpu_config.h"
 #include "sim/config/tpu_config.h"
@@ -20,7 +21,7 @@ using namespace xpu;
 namespace {
 
 workload::Workload load_yaml(const std::string& name, const std::string& text) {
-  const std::string path = "/tmp/xpusim_test_layer_results_" + name + ".yaml";
+  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_layer_results_" + name + ".yaml";
   {
     std::ofstream f(path);
     f << text;

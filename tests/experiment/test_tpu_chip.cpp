@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "tests/temp_path.h"
 #include "sim/config/tpu_config.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/tpu_backend.h"
@@ -18,7 +19,7 @@ using namespace xpu;
 namespace {
 
 workload::Workload gemms(const std::string& name, const std::string& layers) {
-  const std::string path = "/tmp/xpusim_test_tpu_chip_" + name + ".yaml";
+  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_tpu_chip_" + name + ".yaml";
   std::ofstream(path) << "kind: workload\nname: " << name << "\nlayers:\n" << layers;
   workload::Workload w = workload::load_workload(path);
   std::remove(path.c_str());

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 
+#include "tests/temp_path.h"
 #include "sim/config/tpu_config.h"
 #include "sim/experiment/tpu_backend.h"
 #include "sim/lowering/tpu/cmem_placement.h"
@@ -167,7 +168,7 @@ TEST_CASE("tpu cmem: a GEMM whose A does not fit the unified buffer streams it t
   // rows = 72 KiB do not fit), shorter than the 8 + 8 - 1 = 15 vectors that
   // hide a weight switch. Streamed: three slabs of 8 x 2 B and two C tiles
   // of 8 x 4 B per row, 112 B: blocks of all 32 accumulator rows (3.5 KiB).
-  const std::string path = "/tmp/xpusim_test_cmem_stream.yaml";
+  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_cmem_stream.yaml";
   std::ofstream(path) << "kind: workload\nname: s\nlayers:\n  - {name: s, op: gemm, m: 64, n: 32, k: 1024}\n";
   const workload::Workload w = workload::load_workload(path);
   std::remove(path.c_str());
@@ -240,7 +241,7 @@ TEST_CASE("tpu cmem: a GEMM whose A does not fit the unified buffer streams it t
 TEST_CASE("tpu cmem: TPU v4 standalone GEMMs read their operands from the CMEM where they fit", "[tpu][cmem]") {
   const tpu::TpuConfig v4 = config::load_tpu_config(xt::kSource + "/configs/accelerators/tpu_v4.yaml");
   auto be = experiment::make_tpu_backend(v4, xt::energy_table(), "cmem_gemm_v4");
-  const std::string path = "/tmp/xpusim_test_cmem_gemm.yaml";
+  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_cmem_gemm.yaml";
   std::ofstream(path) << "kind: workload\nname: g\nlayers:\n  - {name: g, op: gemm, m: 256, n: 1024, k: 1024}\n";
   const workload::Workload w = workload::load_workload(path);
   std::remove(path.c_str());

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "tests/temp_path.h"
 #include "gpu_test_util.h"
 #include "models/gpu/gpu.h"
 #include "sim/energy/energy_table.h"
@@ -41,7 +42,7 @@ std::vector<float> randoms(uint64_t n, uint64_t seed, DType round_to = DType::fp
 // A workload written inline (a temporary file, removed once loaded) and a
 // GPU backend on `config` that runs it.
 workload::Workload inline_workload(const std::string& name, const std::string& text) {
-  const std::string path = "/tmp/xpusim_test_gpu_half_" + name + ".yaml";
+  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_half_" + name + ".yaml";
   {
     std::ofstream f(path);
     f << text;

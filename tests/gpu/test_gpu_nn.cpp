@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "tests/temp_path.h"
 #include "gpu_test_util.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/gpu_backend.h"
@@ -21,7 +22,7 @@ using namespace xpu;
 namespace {
 
 workload::Workload load_yaml(const std::string& name, const std::string& text) {
-  const std::string path = "/tmp/xpusim_test_gpu_nn_" + name + ".yaml";
+  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_nn_" + name + ".yaml";
   {
     std::ofstream f(path);
     f << text;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "tests/temp_path.h"
 #include "bench/gpu_sampling_cases.h"
 #include "gpu_test_util.h"
 #include "models/gpu/gpu.h"
@@ -30,7 +31,7 @@ namespace {
 workload::Workload case_workload(const std::string& name, uint64_t scale) {
   for (const bench::SamplingCase& c : bench::sampling_cases(scale))
     if (c.name == name) {
-      const std::string path = "/tmp/xpusim_test_gpu_sampling_" + name + ".yaml";
+      const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_sampling_" + name + ".yaml";
       {
         std::ofstream f(path);
         f << c.yaml;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 
+#include "tests/temp_path.h"
 #include "sim/config/gpu_config.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/gpu_backend.h"
@@ -20,7 +21,7 @@ using lowering::gpu::StreamPlacement;
 namespace {
 
 workload::Workload load_yaml(const std::string& name, const std::string& text) {
-  const std::string path = "/tmp/xpusim_test_gpu_stream_" + name + ".yaml";
+  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_stream_" + name + ".yaml";
   {
     std::ofstream f(path);
     f << text;

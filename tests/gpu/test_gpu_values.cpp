@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 
+#include "tests/temp_path.h"
 #include "gpu_test_util.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/gpu_backend.h"
@@ -20,7 +21,7 @@ using namespace xpu;
 namespace {
 
 workload::Workload load_yaml(const std::string& name, const std::string& text) {
-  const std::string path = "/tmp/xpusim_test_gpu_values_" + name + ".yaml";
+  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_values_" + name + ".yaml";
   {
     std::ofstream f(path);
     f << text;

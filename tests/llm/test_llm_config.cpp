@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "tests/temp_path.h"
 #include "sim/config/diagnostics.h"
 #include "sim/workload/llm/llm_graph.h"
 
@@ -17,7 +18,7 @@ namespace {
 std::string bundled(const std::string& name) { return std::string(XPUSIM_SOURCE_DIR) + "/workloads/llm/" + name; }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = "/tmp/xpusim_test_llm_" + name + ".json";
+  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_llm_" + name + ".json";
   std::ofstream(path) << text;
   return path;
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "tests/temp_path.h"
 #include "models/gpu/fast_path.h"
 #include "models/gpu/gpu.h"
 #include "sim/config/gpu_config.h"
@@ -151,7 +152,7 @@ workload::Workload tiny(int64_t seq, int64_t past, int64_t attention) {
   s.seq = seq;
   s.past = past;
   s.attention = attention;
-  return llm_test::model("/tmp/xpusim_test_llm_flash.json", R"({"model_type": "llama", "hidden_size": 128,
+  return llm_test::model(xpu_test::tmp_prefix() + "xpusim_test_llm_flash.json", R"({"model_type": "llama", "hidden_size": 128,
     "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 160,
     "vocab_size": 80, "max_position_embeddings": 64, "rms_norm_eps": 1e-5})", s);
 }

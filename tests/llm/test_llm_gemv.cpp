@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "tests/temp_path.h"
 #include "models/gpu/fast_path.h"
 #include "models/gpu/gpu.h"
 #include "sim/config/gpu_config.h"
@@ -133,7 +134,7 @@ DecoderCounts run_decoder(const std::string& extra) {
   s.batch = 2;
   s.seq = 1;
   s.past = 20;
-  const workload::Workload w = llm_test::model("/tmp/xpusim_test_llm_gemv.json", R"({"model_type": "llama",
+  const workload::Workload w = llm_test::model(xpu_test::tmp_prefix() + "xpusim_test_llm_gemv.json", R"({"model_type": "llama",
     "hidden_size": 512, "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2,
     "intermediate_size": 640, "vocab_size": 96, "max_position_embeddings": 64, )" + extra + R"("rms_norm_eps": 1e-5})", s);
   DecoderCounts c;

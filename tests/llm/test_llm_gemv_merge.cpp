@@ -4,6 +4,7 @@
 // leave of a Llama decoder layer's kernels.
 #include <catch2/catch.hpp>
 
+#include "tests/temp_path.h"
 #include "models/gpu/gpu.h"
 #include "sim/config/gpu_config.h"
 #include "sim/lowering/gpu/gemv.h"
@@ -164,7 +165,7 @@ TEST_CASE("tiny llama at batch 1 on the GPU, a decode step: the merged, gated an
   workload::llm::LlmShape s;
   s.seq = 1, s.past = 9;
   int merged = 0, gated = 0, residual = 0;
-  for (const auto& r : llm_test::run_tile(llm_test::model("/tmp/xpusim_test_llm_merge.json", tiny, s), "v100.yaml")) {
+  for (const auto& r : llm_test::run_tile(llm_test::model(xpu_test::tmp_prefix() + "xpusim_test_llm_merge.json", tiny, s), "v100.yaml")) {
     INFO(r.name << ": " << r.verified());
     CHECK((r.verdict == report::Verdict::bit_exact || r.verdict == report::Verdict::within_tolerance ||
            r.verdict_detail == "view (no data movement)"));
@@ -194,7 +195,7 @@ TEST_CASE("tiny GPT-2 at batch 1 on the GPU, a decode step: q, k and v merged wi
   workload::llm::LlmShape s;
   s.seq = 1, s.past = 9;
   int merged = 0, residual = 0;
-  for (const auto& r : llm_test::run_tile(llm_test::model("/tmp/xpusim_test_llm_merge_gpt2.json", tiny, s), "v100.yaml")) {
+  for (const auto& r : llm_test::run_tile(llm_test::model(xpu_test::tmp_prefix() + "xpusim_test_llm_merge_gpt2.json", tiny, s), "v100.yaml")) {
     INFO(r.name << ": " << r.verified());
     CHECK((r.verdict == report::Verdict::bit_exact || r.verdict == report::Verdict::within_tolerance ||
            r.verdict_detail == "view (no data movement)"));

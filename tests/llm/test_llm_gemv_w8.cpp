@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "tests/temp_path.h"
 #include "models/gpu/fast_path.h"
 #include "models/gpu/gpu.h"
 #include "sim/config/gpu_config.h"
@@ -133,7 +134,7 @@ workload::Workload tiny_w8(int64_t batch) {
   s.seq = 1;
   s.past = 20;
   s.weight_bits = 8;
-  return llm_test::model("/tmp/xpusim_test_llm_gemv_w8.json", R"({"model_type": "llama",
+  return llm_test::model(xpu_test::tmp_prefix() + "xpusim_test_llm_gemv_w8.json", R"({"model_type": "llama",
     "hidden_size": 512, "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2,
     "intermediate_size": 640, "vocab_size": 96, "max_position_embeddings": 64, "rms_norm_eps": 1e-5})", s);
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "tests/temp_path.h"
 #include "sim/config/gpu_config.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/generation.h"
@@ -17,7 +18,7 @@ using namespace xpu;
 namespace {
 
 std::string tiny() {
-  const std::string path = "/tmp/xpusim_test_llm_generation.json";
+  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_llm_generation.json";
   std::ofstream(path) << R"({"model_type": "llama", "hidden_size": 128, "num_hidden_layers": 2,
     "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 256, "vocab_size": 96,
     "max_position_embeddings": 512, "rms_norm_eps": 1e-5})";

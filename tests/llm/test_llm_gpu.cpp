@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 
+#include "tests/temp_path.h"
 #include "tests/llm/llm_test_util.h"
 
 using namespace xpu;
@@ -21,7 +22,7 @@ void run_checked(int64_t seq, int64_t past) {
   s.seq = seq;
   s.past = past;
   int checked = 0;
-  for (const auto& r : llm_test::run_tile(llm_test::model("/tmp/xpusim_test_llm_gpu.json", kTiny, s), "v100.yaml")) {
+  for (const auto& r : llm_test::run_tile(llm_test::model(xpu_test::tmp_prefix() + "xpusim_test_llm_gpu.json", kTiny, s), "v100.yaml")) {
     INFO(r.name << ": " << r.verified());
     CHECK((r.verdict == report::Verdict::bit_exact || r.verdict == report::Verdict::within_tolerance ||
            r.verdict_detail == "view (no data movement)"));

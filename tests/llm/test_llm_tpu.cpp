@@ -14,6 +14,7 @@
 #include <fstream>
 #include <random>
 
+#include "tests/temp_path.h"
 #include "models/tpu/assembler.h"
 #include "models/tpu/tpu.h"
 #include "sim/config/tpu_config.h"
@@ -136,7 +137,7 @@ std::string tiny_llama(const std::string& path, int kv_heads) {
 // Every layer checked at tile fidelity; the timing run's cycles equal layer by layer.
 std::vector<report::LayerResult> run_checked(int64_t seq, int64_t past, const std::vector<std::string>& overrides,
                                              int kv_heads = 2, std::string path = "") {
-  if (path.empty()) path = tiny_llama("/tmp/xpusim_test_llm_tpu.json", kv_heads);
+  if (path.empty()) path = tiny_llama(xpu_test::tmp_prefix() + "xpusim_test_llm_tpu.json", kv_heads);
   workload::llm::LlmShape s;
   s.batch = 2;
   s.seq = seq;
@@ -210,7 +211,7 @@ TEST_CASE("tiny GPT-2 batch on the TPU with a 4 KiB unified buffer: positions, m
   // head transposes (2 x 32 x 4 x 16 -> 2 x 4 x 32 x 16) do not fit one
   // prompt (4 KiB, in and out) as a band: each prompt is transposed on its
   // own, 2 x 4 bands of 8 positions.
-  const std::string path = "/tmp/xpusim_test_llm_tpu_gpt2.json";
+  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_llm_tpu_gpt2.json";
   std::ofstream(path) << "{\"model_type\": \"gpt2\", \"n_embd\": 64, \"n_layer\": 2, \"n_head\": 4, "
                          "\"n_positions\": 64, \"vocab_size\": 80, \"activation_function\": \"gelu_new\"}";
   const auto rows = run_checked(32, 0, {"unified_buffer.capacity_bytes=4096"}, 2, path);
@@ -235,7 +236,7 @@ TEST_CASE("tensor parallel on the TPU: the all-reduces use the accelerator confi
   // 2 x 1/2 x 196608 / 100e9 + 2 x 1/2 x 98304 / 100e9 + 2 x (1 + 1) x 1 us = 6.9491 us.
   CHECK(experiment::allreduce_seconds(v4.interconnect, 4, 196608) == Approx(6.94912e-6));
 
-  const std::string path = tiny_llama("/tmp/xpusim_test_llm_tpu_tp.json", 2);
+  const std::string path = tiny_llama(xpu_test::tmp_prefix() + "xpusim_test_llm_tpu_tp.json", 2);
   const auto table = energy::load_energy_table(src("configs/energy/horowitz_45nm.yaml"));
   auto be = experiment::make_tpu_backend(config::load_tpu_config(src("configs/accelerators/tpu_small.yaml")), table,
                                          "tpu");

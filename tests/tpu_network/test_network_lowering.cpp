@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "tests/temp_path.h"
 #include "sim/config/tpu_config.h"
 #include "sim/experiment/scalesim_run.h"
 #include "sim/lowering/lowering_error.h"
@@ -171,7 +172,7 @@ TEST_CASE("a SCALE-Sim cfg + topology pair runs unchanged", "[tpu_network]") {
   o.cfg_file = test::src("workloads/scalesim/tpu_v1.cfg");
   o.topology_file = test::src("workloads/scalesim/resnet18.csv");
   o.energy_file = test::src("configs/energy/horowitz_45nm.yaml");
-  o.output_dir = "/tmp/xpusim_test_tpu_network_scalesim";
+  o.output_dir = xpu_test::tmp_prefix() + "xpusim_test_tpu_network_scalesim";
   o.quiet = true;
   const auto written = experiment::run_scalesim(o);
   CHECK_FALSE(written.empty());

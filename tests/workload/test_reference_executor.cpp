@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "tests/temp_path.h"
 #include "sim/workload/graph_builder.h"
 #include "sim/workload/workload.h"
 #include "sim/workload/im2col.h"
@@ -210,7 +211,7 @@ TEST_CASE("silu against closed forms", "[silu]") {
 }
 
 TEST_CASE("leaky_relu: alpha from YAML (ONNX default 0.01) and its closed form", "[leaky_relu]") {
-  const std::string path = "/tmp/xpusim_test_leaky_relu.yaml";
+  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_leaky_relu.yaml";
   {
     std::ofstream f(path);
     f << "kind: workload\nname: leaky\ninputs:\n  - {name: x, shape: [6]}\nlayers:\n"
