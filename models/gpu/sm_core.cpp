@@ -39,8 +39,11 @@ void SmCore::prepare(const LaunchGeometry* g, bool values, uint64_t now) {
     smem_lane_memo_.assign(smem_lane_memo_.size(), SmemLaneMemo{});
     memo_epoch_ = 1;
   }
-  if (smem_memo_.size() < kernel_->code.size()) smem_memo_.resize(kernel_->code.size());
-  if (smem_lane_memo_.size() < kernel_->code.size()) smem_lane_memo_.resize(kernel_->code.size());
+  uint32_t memo_slots = 1;
+  while (memo_slots < kernel_->code.size() && memo_slots < kMaxMemoSlots) memo_slots <<= 1;
+  memo_mask_ = memo_slots - 1;
+  if (smem_memo_.size() < memo_slots) smem_memo_.resize(memo_slots);
+  if (smem_lane_memo_.size() < memo_slots) smem_lane_memo_.resize(memo_slots);
   frag_off_ = g->frag_off.data();
   smem_.assign(values ? size_t(g->slots) * g->smem_per_cta : 0, 0);
   l1_.configure(g->l1_bytes, cfg_.l1.line_bytes, cfg_.l1.assoc);

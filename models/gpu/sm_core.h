@@ -241,16 +241,23 @@ class SmCore {
   // Shared-memory conflict memo per pc (exec_shared).
   // An entry is valid when its epoch is the launch's (memo_epoch_): a new
   // launch invalidates every entry without rewriting them.
+  // The memos are direct-mapped on the pc (memo_mask_ + 1 slots, at most
+  // kMaxMemoSlots): a kernel's code can be hundreds of thousands of
+  // instructions long (unrolled K loops), and a slot per instruction on
+  // every SM held gigabytes. An entry is the pc's (pc tag); a slot another
+  // pc took is a miss, recomputed, so the results are the same.
+  static constexpr uint32_t kMaxMemoSlots = 4096;
+  uint32_t memo_mask_ = 0;
   uint32_t memo_epoch_ = 0;
   struct SmemMemo {
-    uint32_t epoch = 0;
+    uint32_t epoch = 0, pc = 0;
     uint32_t mask = 0, key = 0, wavefronts = 0, phases = 0;
     int64_t lo = 0, hi = 0;  // lane address extremes relative to the first active lane
   };
   std::vector<SmemMemo> smem_memo_;
   // The same for per-thread addresses: the last lane pattern per pc.
   struct SmemLaneMemo {
-    uint32_t epoch = 0;
+    uint32_t epoch = 0, pc = 0;
     uint32_t mask = 0, key = 0, wavefronts = 0, phases = 0;
     std::array<int32_t, 32> delta{};  // lane address - first lane's (both inside the CTA's shared memory)
   };

@@ -76,9 +76,10 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
   if (uniform) {
     a_first = lane_addr(in, wi, first, 0);
     key = key_of(a_first);
-    memo = &smem_memo_[pc_of(in)];
+    memo = &smem_memo_[pc_of(in) & memo_mask_];
   }
-  const bool memo_hit = memo && memo->epoch == memo_epoch_ && memo->mask == mask && memo->key == key;
+  const bool memo_hit =
+      memo && memo->epoch == memo_epoch_ && memo->pc == pc_of(in) && memo->mask == mask && memo->key == key;
   if (memo_hit) {
     wavefronts = memo->wavefronts;
     phases = memo->phases;
@@ -105,8 +106,8 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
   if (!uniform && mask != 0) {
     a_first = addrs[first];
     key = key_of(a_first);
-    lmemo = &smem_lane_memo_[pc_of(in)];
-    lane_hit = lmemo->epoch == memo_epoch_ && lmemo->mask == mask && lmemo->key == key;
+    lmemo = &smem_lane_memo_[pc_of(in) & memo_mask_];
+    lane_hit = lmemo->epoch == memo_epoch_ && lmemo->pc == pc_of(in) && lmemo->mask == mask && lmemo->key == key;
     for (uint32_t l = first; l < 32 && lane_hit; ++l)
       lane_hit = !(mask >> l & 1) || int64_t(addrs[l]) - int64_t(a_first) == lmemo->delta[l];
     if (lane_hit) {
@@ -152,7 +153,7 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
     wavefronts += worst;
   }
   if (memo && !memo_hit) {
-    *memo = SmemMemo{memo_epoch_, mask, key, static_cast<uint32_t>(wavefronts), static_cast<uint32_t>(phases), 0, 0};
+    *memo = SmemMemo{memo_epoch_, pc_of(in), mask, key, static_cast<uint32_t>(wavefronts), static_cast<uint32_t>(phases), 0, 0};
     for (uint32_t l = 0; l < 32; ++l)
       if (mask >> l & 1) {
         const int64_t d = int64_t(addrs[l]) - int64_t(a_first);
@@ -162,6 +163,7 @@ uint64_t SmCore::exec_shared(const Instr& in, uint32_t wi, uint32_t mask, uint64
   }
   if (lmemo && !lane_hit) {
     lmemo->epoch = memo_epoch_;
+    lmemo->pc = pc_of(in);
     lmemo->mask = mask;
     lmemo->key = key;
     lmemo->wavefronts = static_cast<uint32_t>(wavefronts);
