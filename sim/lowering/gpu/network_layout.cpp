@@ -61,10 +61,20 @@ void lower_relayout(const xpu::gpu::GpuConfig& cfg, const TensorLayout& from, ui
                     uint64_t dst, uint64_t count, NnPlan& plan) {
   if (!relayout_converts(from, to))
     throw xpu::InternalError("relayout from '" + from.name() + "' to '" + to.name() + "': no copy kernel");
-  // Both offsets of every element, in `to`'s storage order.
-  std::vector<std::pair<uint64_t, uint64_t>> at(count);  // (to, from)
-  for (uint64_t i = 0; i < count; ++i) at[i] = {to.offset(i), from.offset(i)};
-  std::sort(at.begin(), at.end());
+  // Both offsets of every element, in `to`'s storage order. A row-major
+  // `to` whose rows and batches do not overlap stores the elements in index
+  // order: the offsets are computed where they are read rather than held
+  // and sorted (16 bytes per element, gigabytes for a score-sized tensor).
+  const uint64_t row_bytes = to.dense_rows() ? to.cols * to.elem : to.pitch;
+  const bool in_order = to.order.empty() && row_bytes >= to.cols * to.elem &&
+                        (to.batches <= 1 || to.stride >= (to.rows - 1) * row_bytes + to.cols * to.elem);
+  std::vector<std::pair<uint64_t, uint64_t>> held;  // (to, from)
+  if (!in_order) {
+    held.resize(count);
+    for (uint64_t i = 0; i < count; ++i) held[i] = {to.offset(i), from.offset(i)};
+    std::sort(held.begin(), held.end());
+  }
+  auto at = [&](uint64_t k) { return in_order ? std::make_pair(to.offset(k), from.offset(k)) : held[k]; };
   // The longest row length dividing `count` over which every row is
   // contiguous in `to` and read at one stride in `from` (the map kernel
   // has one stride per operand).
@@ -72,10 +82,10 @@ void lower_relayout(const xpu::gpu::GpuConfig& cfg, const TensorLayout& from, ui
   auto fits = [&](uint64_t n, uint64_t step) {
     for (uint64_t r = 0; r < count; r += n)
       for (uint64_t j = 1; j < n; ++j)
-        if (at[r + j].first != at[r].first + j * e || at[r + j].second != at[r].second + j * step) return false;
+        if (at(r + j).first != at(r).first + j * e || at(r + j).second != at(r).second + j * step) return false;
     return true;
   };
-  const uint64_t step = count > 1 && at[1].second > at[0].second ? at[1].second - at[0].second : e;
+  const uint64_t step = count > 1 && at(1).second > at(0).second ? at(1).second - at(0).second : e;
   const bool strided = step % e == 0 && step / e <= 0xFFFFFFFFull;
   uint64_t n = count;
   while (n > 1 && (count % n != 0 || !strided || !fits(n, step))) --n;
@@ -87,8 +97,8 @@ void lower_relayout(const xpu::gpu::GpuConfig& cfg, const TensorLayout& from, ui
   s.in.assign(1, {});
   s.stride = {n > 1 ? uint32_t(step / e) : 1u};
   for (uint64_t r = 0; r < count; r += n) {
-    s.in[0].push_back(src + at[r].second);
-    s.out.push_back(dst + at[r].first);
+    s.in[0].push_back(src + at(r).second);
+    s.out.push_back(dst + at(r).first);
   }
   split_rows(s, row_cap(cfg, count));
   lower_map(cfg, s, plan);
