@@ -3,10 +3,8 @@
 // shares are fractions of the layer's cycles on both machines.
 #include <catch2/catch.hpp>
 
-#include <cstdio>
-#include <fstream>
 
-#include "tests/temp_path.h"
+#include "tests/workload_text.h"
 #include "sim/common/errors.h"
 #include "sim/config/gpu_config.h"
 #include "sim/config/tpu_config.h"
@@ -20,24 +18,13 @@ using namespace xpu;
 
 namespace {
 
-workload::Workload load_yaml(const std::string& name, const std::string& text) {
-  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_layer_results_" + name + ".yaml";
-  {
-    std::ofstream f(path);
-    f << text;
-  }
-  workload::Workload w = workload::load_workload(path);
-  std::remove(path.c_str());
-  return w;
-}
-
 // The same 256 x 256 x 256 product as a plain GEMM layer and as a matmul of
 // a graph input with a weight constant (a one-layer network).
 workload::Workload plain() {
-  return load_yaml("plain", "kind: workload\nname: plain\nlayers:\n  - {name: g, op: gemm, m: 256, n: 256, k: 256}\n");
+  return xpu_test::workload_from_text("plain", "kind: workload\nname: plain\nlayers:\n  - {name: g, op: gemm, m: 256, n: 256, k: 256}\n");
 }
 workload::Workload network() {
-  return load_yaml("net", "kind: workload\nname: net\ninputs:\n  - {name: x, shape: [256, 256], dtype: fp32}\n"
+  return xpu_test::workload_from_text("net", "kind: workload\nname: net\ninputs:\n  - {name: x, shape: [256, 256], dtype: fp32}\n"
                           "layers:\n  - {name: g, op: matmul, input: x, out: 256, bias: false}\n");
 }
 

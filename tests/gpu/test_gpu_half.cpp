@@ -7,11 +7,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
 
-#include "tests/temp_path.h"
+#include "tests/workload_text.h"
 #include "gpu_test_util.h"
 #include "models/gpu/gpu.h"
 #include "sim/energy/energy_table.h"
@@ -41,17 +39,6 @@ std::vector<float> randoms(uint64_t n, uint64_t seed, DType round_to = DType::fp
 
 // A workload written inline (a temporary file, removed once loaded) and a
 // GPU backend on `config` that runs it.
-workload::Workload inline_workload(const std::string& name, const std::string& text) {
-  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_half_" + name + ".yaml";
-  {
-    std::ofstream f(path);
-    f << text;
-  }
-  workload::Workload w = workload::load_workload(path);
-  std::remove(path.c_str());
-  return w;
-}
-
 std::unique_ptr<experiment::Backend> backend_on(const std::string& config) {
   const auto table =
       energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
@@ -321,7 +308,7 @@ TEST_CASE("single-pass softmax and layernorm over 16-bit rows: one read, one wri
 
 TEST_CASE("a transformer block's GEMM absorbs its residual add, 16-bit rows between kernels", "[gpu][half][nn]") {
   auto be = backend_on("gpu_small.yaml");
-  const workload::Workload w = inline_workload("block", R"(kind: workload
+  const workload::Workload w = xpu_test::workload_from_text("block", R"(kind: workload
 name: block
 inputs:
   - {name: x, shape: [1, 40, 96], dtype: fp32}
@@ -362,7 +349,7 @@ TEST_CASE("a split-K GEMM on the sm80 kernel is checked in its split order, resi
   // mma's dot groups and the splits in their order: with the Volta group
   // of 4 it flagged ~0.2 % of the outputs one 16-bit step off.
   auto be = backend_on("a100.yaml");
-  const workload::Workload w = inline_workload("splitk", R"(kind: workload
+  const workload::Workload w = xpu_test::workload_from_text("splitk", R"(kind: workload
 name: ffn_out
 inputs:
   - {name: x, shape: [1, 128, 3072], dtype: fp32}

@@ -6,10 +6,8 @@
 
 #include <map>
 
-#include <cstdio>
-#include <fstream>
 
-#include "tests/temp_path.h"
+#include "tests/workload_text.h"
 #include "gpu_test_util.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/gpu_backend.h"
@@ -20,17 +18,6 @@
 using namespace xpu;
 
 namespace {
-
-workload::Workload load_yaml(const std::string& name, const std::string& text) {
-  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_nn_" + name + ".yaml";
-  {
-    std::ofstream f(path);
-    f << text;
-  }
-  workload::Workload w = workload::load_workload(path);
-  std::remove(path.c_str());
-  return w;
-}
 
 std::vector<report::LayerResult> run(experiment::Backend& be, const workload::Workload& w, Fidelity f) {
   experiment::LayerRunOptions o;
@@ -52,7 +39,7 @@ TEST_CASE("GPU network layers: every kernel's values against the fp32 reference"
   // channel broadcast, sigmoid/tanh, flatten and the classifier; depthwise
   // convolutions (bias; stride 2 with dilation 2) on the SIMT FFMA kernel,
   // a grouped 1x1 convolution as 4 batched GEMM views.
-  const workload::Workload cnn = load_yaml("cnn", R"(kind: workload
+  const workload::Workload cnn = xpu_test::workload_from_text("cnn", R"(kind: workload
 name: cnn
 inputs:
   - {name: x, shape: [2, 8, 13, 11], dtype: fp32}
@@ -77,7 +64,7 @@ layers:
 )");
   // Attention pieces: batched matmul of two activations, transposes,
   // softmax, layernorm with bias, both gelu forms, scalar mul, bias add.
-  const workload::Workload attn = load_yaml("attn", R"(kind: workload
+  const workload::Workload attn = xpu_test::workload_from_text("attn", R"(kind: workload
 name: attn
 inputs:
   - {name: x, shape: [1, 40, 96], dtype: fp32}
@@ -122,7 +109,7 @@ TEST_CASE("GPU network layers: exact ops stay exact and approximations stay clos
   const auto table =
       energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
   auto be = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml"), table, "gpu");
-  const workload::Workload w = load_yaml("exact", R"(kind: workload
+  const workload::Workload w = xpu_test::workload_from_text("exact", R"(kind: workload
 name: exact
 inputs:
   - {name: x, shape: [3, 5, 7, 9], dtype: fp32}
@@ -167,7 +154,7 @@ TEST_CASE("GPU network layers: conv with batchnorm and relu is one implicit-GEMM
   // conv -> bn -> relu fuses (bias + relu epilogue); a biased conv -> relu6
   // fuses; c3's output feeds two layers, so nothing after it fuses; the
   // classifier's bias and relu fuse into the GEMM's epilogue.
-  const workload::Workload w = load_yaml("fuse", R"(kind: workload
+  const workload::Workload w = xpu_test::workload_from_text("fuse", R"(kind: workload
 name: fuse
 inputs:
   - {name: x, shape: [2, 3, 20, 20], dtype: fp32}
@@ -211,7 +198,7 @@ TEST_CASE("GPU network layers: concat is one copy kernel into the output's slice
   // Channel concat of three operands (one named twice) after a conv, a
   // last-axis concat of odd lengths (rows cut to gcd = 1 element: many
   // tiny rows) and a concat along the leading axis (one block per operand).
-  const workload::Workload w = load_yaml("concat", R"(kind: workload
+  const workload::Workload w = xpu_test::workload_from_text("concat", R"(kind: workload
 name: concat
 inputs:
   - {name: x, shape: [2, 8, 6, 5], dtype: fp32}
@@ -274,7 +261,7 @@ TEST_CASE("GPU network layers: silu as a map kernel and in the fused epilogue", 
   auto be = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml"), table, "gpu");
   // conv -> silu and gemm (bias) -> silu fuse into the tensor-core epilogue;
   // the standalone silu (its input is also read by the add) is a map kernel.
-  const workload::Workload w = load_yaml("silu", R"(kind: workload
+  const workload::Workload w = xpu_test::workload_from_text("silu", R"(kind: workload
 name: silu
 inputs:
   - {name: x, shape: [2, 4, 9, 7], dtype: fp32}
@@ -315,7 +302,7 @@ TEST_CASE("GPU network layers: leaky_relu as a map kernel and in the fused epilo
   // conv -> batchnorm -> leaky_relu and gemm (bias) -> leaky_relu fuse into the
   // tensor-core epilogue; the standalone one is a map kernel (FSETP, FMUL, SEL:
   // the reference's x < 0 ? alpha x : x bit for bit).
-  const workload::Workload w = load_yaml("leaky", R"(kind: workload
+  const workload::Workload w = xpu_test::workload_from_text("leaky", R"(kind: workload
 name: leaky
 inputs:
   - {name: x, shape: [2, 4, 9, 7], dtype: fp32}

@@ -3,11 +3,9 @@
 // state a consumer finds after its producer.
 #include <catch2/catch.hpp>
 
-#include <cstdio>
-#include <fstream>
 #include <memory>
 
-#include "tests/temp_path.h"
+#include "tests/workload_text.h"
 #include "sim/config/gpu_config.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/gpu_backend.h"
@@ -20,27 +18,16 @@ using lowering::gpu::StreamPlacement;
 
 namespace {
 
-workload::Workload load_yaml(const std::string& name, const std::string& text) {
-  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_stream_" + name + ".yaml";
-  {
-    std::ofstream f(path);
-    f << text;
-  }
-  workload::Workload w = workload::load_workload(path);
-  std::remove(path.c_str());
-  return w;
-}
-
 // x [256, 256] -> g1 = x W1 -> g2 = g1 W2: the second GEMM's A is the first's C.
 workload::Workload chain() {
-  return load_yaml("chain",
+  return xpu_test::workload_from_text("chain",
                    "kind: workload\nname: chain\ninputs:\n  - {name: x, shape: [256, 256], dtype: fp32}\n"
                    "layers:\n  - {name: g1, op: matmul, input: x, out: 256, bias: false}\n"
                    "  - {name: g2, op: matmul, input: g1, out: 256, bias: false}\n");
 }
 // g2 alone, on a graph input: what it reads from a cold L2.
 workload::Workload alone() {
-  return load_yaml("alone",
+  return xpu_test::workload_from_text("alone",
                    "kind: workload\nname: alone\ninputs:\n  - {name: g1, shape: [256, 256], dtype: fp32}\n"
                    "layers:\n  - {name: g2, op: matmul, input: g1, out: 256, bias: false}\n");
 }
@@ -138,7 +125,7 @@ TEST_CASE("a residual add and the relu after it fuse into the convolution's epil
   // one kernel, y = relu((acc + bias) + x), checked bit for bit against the
   // im2col reference with the same two fp32 adds (tc_reference.h).
   const workload::Workload w =
-      load_yaml("residual",
+      xpu_test::workload_from_text("residual",
                 "kind: workload\nname: residual\ninputs:\n  - {name: x, shape: [1, 64, 8, 8], dtype: fp32}\n"
                 "layers:\n  - {name: c1, op: conv2d, out: 64, kernel: 3, pad: 1, bias: false}\n"
                 "  - {name: bn, op: batchnorm}\n  - {name: add, op: add, input: [bn, x]}\n"
@@ -155,7 +142,7 @@ TEST_CASE("a residual add and the relu after it fuse into the convolution's epil
   // An add whose other operand is computed after the conv cannot be fused:
   // here the conv's output is added to the relu of a later conv.
   const workload::Workload late =
-      load_yaml("late",
+      xpu_test::workload_from_text("late",
                 "kind: workload\nname: late\ninputs:\n  - {name: x, shape: [1, 64, 8, 8], dtype: fp32}\n"
                 "layers:\n  - {name: c1, op: conv2d, out: 64, kernel: 3, pad: 1, bias: false}\n"
                 "  - {name: c2, op: conv2d, input: x, out: 64, kernel: 1, bias: false}\n"

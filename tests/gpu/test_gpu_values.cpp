@@ -5,12 +5,10 @@
 // copy kernel of its own (sim/lowering/gpu/network_layout.h).
 #include <catch2/catch.hpp>
 
-#include <cstdio>
-#include <fstream>
 #include <map>
 #include <string>
 
-#include "tests/temp_path.h"
+#include "tests/workload_text.h"
 #include "gpu_test_util.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/gpu_backend.h"
@@ -19,17 +17,6 @@
 using namespace xpu;
 
 namespace {
-
-workload::Workload load_yaml(const std::string& name, const std::string& text) {
-  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_values_" + name + ".yaml";
-  {
-    std::ofstream f(path);
-    f << text;
-  }
-  workload::Workload w = workload::load_workload(path);
-  std::remove(path.c_str());
-  return w;
-}
 
 std::unique_ptr<experiment::Backend> backend(const std::string& config) {
   static const energy::EnergyTable table =
@@ -47,7 +34,7 @@ std::vector<report::LayerResult> run(experiment::Backend& be, const workload::Wo
 
 // x [64, 64] -> g1 = x W (a tensor-core GEMM, 16-bit C) -> y = g1 * g1 (a map kernel).
 workload::Workload gemm_then_square() {
-  return load_yaml("square",
+  return xpu_test::workload_from_text("square",
                    "kind: workload\nname: square\ninputs:\n  - {name: x, shape: [64, 64], dtype: fp32}\n"
                    "layers:\n  - {name: g1, op: matmul, input: x, out: 64, bias: false}\n"
                    "  - {name: y, op: mul, input: [g1, g1]}\n");
@@ -97,7 +84,7 @@ TEST_CASE("a layout change between producer and consumer is a copy kernel in the
   // conv (3 -> 8 channels) writes NHWC with rows padded to its tile; the
   // tanh after it reads NCHW: a relayout kernel converts the tensor first.
   const workload::Workload w =
-      load_yaml("relayout",
+      xpu_test::workload_from_text("relayout",
                 "kind: workload\nname: relayout\ninputs:\n  - {name: x, shape: [1, 3, 8, 8], dtype: fp32}\n"
                 "layers:\n  - {name: c1, op: conv2d, out: 8, kernel: 3, pad: 1, bias: false}\n"
                 "  - {name: t1, op: tanh}\n");
