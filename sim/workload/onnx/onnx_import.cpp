@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "sim/workload/onnx/onnx_gelu_fusion.h"
+#include "sim/workload/onnx/onnx_node_attributes.h"
 #include "sim/workload/onnx/onnx_tensor_proto.h"
 #include "sim/workload/op_table.h"
 
@@ -18,11 +20,8 @@ namespace xpu::workload {
 namespace {
 
 using TP = onnx::TensorProto;
-
-// An error about one node; converted to a ConfigError naming file and node.
-struct NodeError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using onnx_import::Attributes;
+using onnx_import::NodeError;
 
 std::optional<DType> dtype_of(int onnx_type) {
   switch (onnx_type) {
@@ -34,42 +33,6 @@ std::optional<DType> dtype_of(int onnx_type) {
     default: return std::nullopt;
   }
 }
-
-// Attribute access with type checks; every attribute must be consumed.
-class Attributes {
- public:
-  explicit Attributes(const onnx::NodeProto& n) {
-    for (const auto& a : n.attribute()) by_name_[a.name()] = &a;
-  }
-  std::optional<int64_t> i(const std::string& name) { return get(name, onnx::AttributeProto::INT, [](auto* a) { return a->i(); }); }
-  std::optional<float> f(const std::string& name) { return get(name, onnx::AttributeProto::FLOAT, [](auto* a) { return a->f(); }); }
-  std::optional<std::string> s(const std::string& name) {
-    return get(name, onnx::AttributeProto::STRING, [](auto* a) { return a->s(); });
-  }
-  std::optional<std::vector<int64_t>> ints(const std::string& name) {
-    return get(name, onnx::AttributeProto::INTS,
-               [](auto* a) { return std::vector<int64_t>(a->ints().begin(), a->ints().end()); });
-  }
-  // Attributes the importer never asked for: an error, so nothing is silently ignored.
-  void finish() const {
-    for (const auto& [name, a] : by_name_)
-      if (!used_.count(name)) throw NodeError("unsupported attribute '" + name + "'");
-  }
-
- private:
-  template <typename F>
-  auto get(const std::string& name, onnx::AttributeProto::AttributeType type, F f)
-      -> std::optional<decltype(f(static_cast<const onnx::AttributeProto*>(nullptr)))> {
-    used_.insert(name);
-    auto it = by_name_.find(name);
-    if (it == by_name_.end()) return std::nullopt;
-    if (it->second->type() != type && !(it->second->type() == onnx::AttributeProto::UNDEFINED))
-      throw NodeError("attribute '" + name + "' has the wrong type");
-    return f(it->second);
-  }
-  std::map<std::string, const onnx::AttributeProto*> by_name_;
-  std::set<std::string> used_;
-};
 
 class Importer {
  public:
@@ -95,7 +58,8 @@ class Importer {
     for (const auto& in : g.input())
       if (!initializers_.count(in.name())) add_graph_input(in);
     nodes_.assign(g.node().begin(), g.node().end());
-    fuse_erf_gelu();
+    // A copy in: scalar_constant reads the Constant nodes in nodes_.
+    nodes_ = onnx_import::fuse_erf_gelu_chains(nodes_, g, [this](const std::string& n) { return scalar_constant(n); });
     check_operators();
     for (size_t i = 0; i < nodes_.size(); ++i) node(nodes_[i], int(i));
     for (const auto& out : g.output()) {
@@ -173,75 +137,6 @@ class Importer {
         }
       }
     return std::nullopt;
-  }
-
-  // Exporters without a Gelu operator (ONNX before opset 20; PyTorch's
-  // exporter) write GELU as its formula x * 0.5 * (1 + erf(x / sqrt 2)):
-  //   Div(x, sqrt2) -> Erf -> Add(., 1) -> Mul(x, .) -> Mul(., 0.5)
-  // Such a chain, whose intermediate values nothing else reads, becomes one
-  // Gelu node named after the last Mul (its output keeps its name).
-  void fuse_erf_gelu() {
-    std::map<std::string, size_t> producer;
-    std::map<std::string, int> readers;
-    for (size_t i = 0; i < nodes_.size(); ++i) {
-      for (const auto& o : nodes_[i].output()) producer[o] = i;
-      for (const auto& in : nodes_[i].input()) ++readers[in];
-    }
-    for (const auto& o : model_.graph().output()) ++readers[o.name()];
-    auto sole_reader = [&](const std::string& value, const char* op) -> const onnx::NodeProto* {
-      if (readers[value] != 1) return nullptr;
-      for (const auto& n : nodes_)
-        for (const auto& in : n.input())
-          if (in == value) return n.op_type() == op && n.output_size() == 1 ? &n : nullptr;
-      return nullptr;
-    };
-    auto near = [&](const std::string& name, float want) {
-      const auto v = scalar_constant(name);
-      return v && std::fabs(*v - want) <= 1e-5f * want;
-    };
-    // The operand of a binary node that is not `value`, and whether `value` is one.
-    auto other = [](const onnx::NodeProto& n, const std::string& value) -> std::optional<std::string> {
-      if (n.input_size() != 2) return std::nullopt;
-      if (n.input(0) == value) return n.input(1);
-      if (n.input(1) == value) return n.input(0);
-      return std::nullopt;
-    };
-    std::set<const onnx::NodeProto*> removed;
-    std::map<const onnx::NodeProto*, onnx::NodeProto> replaced;
-    for (const auto& erf : nodes_) {
-      if (erf.op_type() != "Erf" || erf.input_size() != 1 || erf.output_size() != 1 || erf.attribute_size()) continue;
-      const auto pd = producer.find(erf.input(0));
-      if (pd == producer.end()) continue;
-      const onnx::NodeProto& div = nodes_[pd->second];
-      if (div.op_type() != "Div" || div.input_size() != 2 || readers[div.output(0)] != 1 ||
-          !near(div.input(1), float(std::sqrt(2.0))))
-        continue;
-      const std::string x = div.input(0);
-      const onnx::NodeProto* add = sole_reader(erf.output(0), "Add");
-      const auto one = add ? other(*add, erf.output(0)) : std::nullopt;
-      if (!one || !near(*one, 1.0f)) continue;
-      const onnx::NodeProto* mul = sole_reader(add->output(0), "Mul");
-      const auto mx = mul ? other(*mul, add->output(0)) : std::nullopt;
-      if (!mx || *mx != x) continue;
-      const onnx::NodeProto* half = sole_reader(mul->output(0), "Mul");
-      const auto h = half ? other(*half, mul->output(0)) : std::nullopt;
-      if (!h || !near(*h, 0.5f)) continue;
-      onnx::NodeProto gelu;
-      gelu.set_op_type("Gelu");
-      gelu.set_name(half->name());
-      gelu.add_input(x);
-      gelu.add_output(half->output(0));
-      for (const auto* n : {&div, &erf, add, mul}) removed.insert(n);
-      replaced[half] = gelu;
-    }
-    if (removed.empty()) return;
-    std::vector<onnx::NodeProto> kept;
-    for (const auto& n : nodes_) {
-      if (removed.count(&n)) continue;
-      const auto r = replaced.find(&n);
-      kept.push_back(r == replaced.end() ? n : r->second);
-    }
-    nodes_ = std::move(kept);
   }
 
   // Constant: its value becomes an initializer (Clip bounds, Reshape shapes
