@@ -26,6 +26,9 @@ enum class Op : uint8_t {
   mov, iadd, isub, imul, imad, shl, shr, and_, or_, xor_, imin, imax, isetp, s2r, sel,
   // fp32 pipe
   fadd, fmul, ffma, fmax, fsetp, f2h, h2f,
+  // conversions between 32-bit types: i2f (int32 -> fp32, RNE), f2i (fp32 ->
+  // int32, RNE, saturating, NaN -> 0: cvt.rni.sat.s32.f32)
+  i2f, f2i,
   // fp64 pipe
   dadd,
   // SFU

@@ -11,6 +11,17 @@ namespace {
 
 inline float f32(uint32_t u) { return bits_to_float(u); }
 inline uint32_t u32(float f) { return float_to_bits(f); }
+// F2I.S32 with round-to-nearest-even, saturating, NaN -> 0 (PTX
+// cvt.rni.sat.s32.f32); rounded explicitly, independent of the host's mode.
+inline uint32_t f2i_rne_sat(float f) {
+  if (std::isnan(f)) return 0;
+  if (f >= 2147483648.0f) return 0x7FFFFFFFu;
+  if (f <= -2147483648.0f) return 0x80000000u;
+  float r = std::floor(f);
+  const float frac = f - r;  // exact
+  if (frac > 0.5f || (frac == 0.5f && std::fmod(r, 2.0f) != 0.0f)) r += 1.0f;
+  return static_cast<uint32_t>(static_cast<int32_t>(r));
+}
 
 // ISETP on sign-extended integers, FSETP on floats (ordered: NaN compares
 // false except ne).
@@ -91,6 +102,8 @@ void SmCore::exec_alu(const Instr& in, uint32_t wi, uint32_t mask) {
       case Op::fmax: r = u32(std::fmax(f32(a), f32(b))); break;
       case Op::f2h: r = fp16::from_float(f32(a)).bits; break;
       case Op::h2f: r = u32(fp16::from_bits(static_cast<uint16_t>(a)).to_float()); break;
+      case Op::i2f: r = u32(static_cast<float>(int32_t(a))); break;  // the host converts RNE
+      case Op::f2i: r = f2i_rne_sat(f32(a)); break;
       case Op::dadd: r = u32(float(double(f32(a)) + double(f32(b)))); break;
       // SFU results are correctly rounded host results, not bit-matched to MUFU's approximations.
       case Op::ex2: r = u32(std::exp2(f32(a))); break;

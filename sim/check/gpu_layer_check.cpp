@@ -97,6 +97,11 @@ std::vector<uint8_t> fan_in_scaled(DType t, std::vector<uint8_t> v, uint64_t fan
   return v;
 }
 
+// A fused bias's range: +-3, or on int8 C +-0.5 (in the output's real
+// units: 16 quantization steps of int8_layer_scales' activations, so the
+// bias shifts outputs without saturating most of them).
+float bias_range(const lowering::gpu::TcEpilogue& ep) { return ep.out8 ? 0.5f : 3.0f; }
+
 }  // namespace
 
 GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Layer& l,
@@ -131,7 +136,7 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     b_.push_back(holds(lay.g.b) ? read_conv_weights(lay, s, mem)
                                 : fan_in_scaled(dtype, make_gemm_data(dtype, s.k, 1, fan_in, seed + 1).a, fan_in));
     bias_.assign(s.k, 0.0f);
-    if (s.ep.bias) bias_ = random_values(s.k, seed + 2, -3.0f, 3.0f);
+    if (s.ep.bias) bias_ = random_values(s.k, seed + 2, -bias_range(s.ep), bias_range(s.ep));
     if (s.ep.residual) residual(lay.res, lay.m, lay.n, lay.g.ldc, s.ep.out16);
     // Rewrites what was read with the same bytes (padding as zeros: the
     // device's padding is the producer's, finite, and meets zero weights).
@@ -163,7 +168,7 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     }
     // A fused per-column bias (gemm_count 1): random values through the epilogue.
     if (L.ep.bias) {
-      bias_ = random_values(l.n, seed + 2, -3.0f, 3.0f);
+      bias_ = random_values(l.n, seed + 2, -bias_range(L.ep), bias_range(L.ep));
       lowering::gpu::stage_bias(lay, l.n, bias_.data(), mem);
     }
     if (L.ep.residual) {
@@ -354,10 +359,16 @@ Outcome GpuLayerValues::check_gemm(const xpu::gpu::GlobalMemory& mem) const {
   for (uint64_t b = 0; b < plan_.count && o.verdict == report::Verdict::bit_exact; ++b) {
     std::vector<uint32_t> got(l.m * l.n);
     std::vector<uint16_t> row(lay.out_bytes == 2 ? l.n : 0);
+    std::vector<uint8_t> row8(lay.out_bytes == 1 ? l.n : 0);
     for (uint64_t i = 0; i < l.m; ++i) {
       const uint64_t at = b * plan_.batch_bytes + lay.c + i * lay.ldc;
       if (lay.out_bytes == 4) {
         mem.read(at, &got[i * l.n], l.n * 4);
+        continue;
+      }
+      if (lay.out_bytes == 1) {  // int8 C: the bits, zero-extended
+        mem.read(at, row8.data(), l.n);
+        for (uint64_t j = 0; j < l.n; ++j) got[i * l.n + j] = row8[j];
         continue;
       }
       mem.read(at, row.data(), l.n * 2);  // 16-bit C: the bits, zero-extended
@@ -383,7 +394,7 @@ Outcome GpuLayerValues::check_gemm(const xpu::gpu::GlobalMemory& mem) const {
   o.detail += " (GEMM view" + std::string(plan_.spec.sparse ? ", 2:4 pruned weights" : "") +
               std::string(plan_.count > 1 ? ", every batch" : "") +
               std::string(plan_.ep.active() ? ", fused epilogue" : "") +
-              std::string(plan_.ep.out16 ? ", 16-bit C" : "") + ")";
+              std::string(plan_.ep.out16 ? ", 16-bit C" : "") + std::string(plan_.ep.out8 ? ", int8 C" : "") + ")";
   return o;
 }
 

@@ -5,6 +5,7 @@
 #include "models/gpu/kernel_builder.h"
 #include "sim/lowering/gpu/gemm_sm80_sparse.h"
 #include "sim/lowering/gpu/half_io.h"
+#include "sim/lowering/gpu/int8_epilogue.h"
 #include "sim/lowering/gpu/sm80_mainloop.h"
 #include "sim/lowering/gpu/tc_mainloop.h"
 #include "sim/lowering/gpu/tc_reference.h"
@@ -286,6 +287,7 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
   plan.tiling = t;
   const uint32_t ce = out_bytes(view, spec.ep);
   if (spec.ep.out16 && spec.sparse) bad("16-bit output on the 2:4 sparse kernel");
+  if (spec.ep.out8 && spec.sparse) bad("int8 output on the 2:4 sparse kernel (its epilogue writes fp32 C)");
   GpuGemmLayout& g = L.g;
   g.mp = round_up(L.m, t.bm);
   g.np = round_up(L.n, t.bn);
@@ -356,7 +358,8 @@ void lower_conv_implicit(const GpuConfig& cfg, const ConvSpec& spec, ConvPlan& p
   const uint32_t nbuf = spec.ep.residual ? 5 : spec.ep.bias ? 4 : 3;
   l.ctas = static_cast<uint32_t>(ctas);
   l.threads = tc_threads(t);
-  l.shared_bytes = sm80 ? stages * sm80_stage_bytes(t, spec.in, kmaj) : tc_shared_bytes(t, spec.in);
+  l.shared_bytes = epilogue_shared(sm80 ? stages * sm80_stage_bytes(t, spec.in, kmaj) : tc_shared_bytes(t, spec.in), t,
+                                   mma, spec.ep);
   l.nbufs = nbuf;
   l.bases.resize(size_t(l.ctas) * nbuf);
   for (uint64_t c = 0; c < ctas; ++c) {
@@ -432,6 +435,14 @@ void stage_conv_residual(const ConvLayout& l, const ConvSpec& spec, const float*
 
 std::vector<uint32_t> read_conv_output(const ConvLayout& l, const ConvSpec& spec, const GlobalMemory& mem) {
   std::vector<uint32_t> c(l.m * l.n);
+  if (spec.ep.out8) {  // int8 C: the bits, zero-extended
+    std::vector<uint8_t> row(l.n);
+    for (uint64_t i = 0; i < l.m; ++i) {
+      mem.read(l.g.c + i * l.g.ldc, row.data(), l.n);
+      for (uint64_t j = 0; j < l.n; ++j) c[i * l.n + j] = row[j];
+    }
+    return c;
+  }
   if (spec.ep.out16) {
     std::vector<uint16_t> row(l.n);
     for (uint64_t i = 0; i < l.m; ++i) {

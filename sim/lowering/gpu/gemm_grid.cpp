@@ -54,6 +54,7 @@ void build_gemm_launches(const GpuGemmSpec& spec, const TcEpilogue& ep, uint32_t
   const GemmTiling& t = plan.tiling;
   const GpuGemmLayout& L = plan.layout;
   const bool split = t.split_k > 1;
+  if (split && ep.out8) throw GpuLoweringError(spec.name + ": split-K's reduction has no int8 epilogue");
   const uint64_t e = L.in_bytes, ce = L.out_bytes, ldw = first_pass_ldc(L, t);
   Launch& l = plan.launch;
   l.kernel = &plan.kernel;

@@ -8,6 +8,7 @@
 #include "sim/common/errors.h"
 #include "sim/lowering/gpu/gemm_grid.h"
 #include "sim/lowering/gpu/gemm_select.h"
+#include "sim/lowering/gpu/int8_epilogue.h"
 #include "sim/lowering/gpu/sm80_mainloop.h"
 
 namespace xpu::lowering::gpu {
@@ -101,7 +102,7 @@ void lower_gemm_sm80(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan&
   // Split-K: the first pass writes raw fp32 partials (no epilogue), the
   // reduction sums them in split order and applies the epilogue.
   plan.kernel = build(t, L.kslice, L.lda, L.ldb, first_pass_ldc(L, t), t.split_k > 1 ? TcEpilogue{} : ep);
-  const uint32_t shared = t.stages * sm80_stage_bytes(t, spec.in, kmaj);
+  const uint32_t shared = epilogue_shared(t.stages * sm80_stage_bytes(t, spec.in, kmaj), t, mma, ep);
   if (shared > cfg.shared.max_shared_bytes)
     throw GpuLoweringError(spec.name + ": " + std::to_string(t.stages) + " stages of shared memory exceed " + cfg.name +
                            "'s " + std::to_string(cfg.shared.max_shared_bytes) + " bytes");

@@ -9,6 +9,7 @@
 #include "sim/lowering/gpu/gemm_select.h"
 #include "sim/lowering/gpu/gemm_sm80.h"
 #include "sim/lowering/gpu/gemm_sm80_sparse.h"
+#include "sim/lowering/gpu/int8_epilogue.h"
 #include "sim/lowering/gpu/tc_mainloop.h"
 
 namespace xpu::lowering::gpu {
@@ -63,7 +64,7 @@ void check_tc_path(const GpuConfig& cfg, DType in, AccType acc, const std::strin
 }
 
 uint32_t out_bytes(const GpuGemmSpec& spec, const TcEpilogue& ep) {
-  return spec.acc == AccType::f16 || ep.out16 ? 2 : 4;
+  return spec.acc == AccType::f16 || ep.out16 ? 2 : ep.out8 ? 1 : 4;
 }
 
 GemmTiling choose_tiling(const GpuConfig& cfg, const GpuGemmSpec& spec) {
@@ -140,7 +141,7 @@ void lower_gemm_tc(const GpuConfig& cfg, const GpuGemmSpec& spec, GpuGemmPlan& p
   // Split-K: the first pass writes raw fp32 partials (no epilogue), the
   // second sums them in split order and applies the epilogue.
   plan.kernel = build(t, L.kslice, L.lda, L.ldb, first_pass_ldc(L, t), split ? TcEpilogue{} : ep);
-  build_gemm_launches(spec, ep, tc_shared_bytes(t, spec.in), plan);
+  build_gemm_launches(spec, ep, epilogue_shared(tc_shared_bytes(t, spec.in), t, *mma, ep), plan);
   if (plan.kernel.regs_per_thread > cfg.occupancy.max_registers_per_thread)
     throw GpuLoweringError(spec.name + ": kernel needs " + std::to_string(plan.kernel.regs_per_thread) + " registers");
 }

@@ -69,6 +69,11 @@ struct TcEpilogue {
   // (half_io.h) as the last step; a fused residual is then read in that
   // type too (the producer's 16-bit output). False: raw fp32 C.
   bool out16 = false;
+  // int8 C (int8 inputs, int32 accumulation): the requantizing epilogue of
+  // int8_epilogue.h, y = act(float(acc) dq + bias) requantized with qs to
+  // int8 (round to nearest even, saturated), stored as int8. False: raw int32 C.
+  bool out8 = false;
+  float dq = 1, qs = 1;
   bool active() const { return bias || residual || act != Activation::none; }
 };
 

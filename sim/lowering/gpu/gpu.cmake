@@ -11,6 +11,7 @@ add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/sm80_mainloop.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gemm_sm80_sparse.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tc_mainloop.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/int8_epilogue.cpp
   ${CMAKE_CURRENT_LIST_DIR}/conv_implicit.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gemm_simt.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tc_reference.cpp

@@ -128,7 +128,7 @@ std::vector<TensorAccess> plan_accesses(const workload::Workload& w, size_t inde
     const ConvLayout& c = L.conv_plan.layout;
     const ConvSpec& s = L.conv;
     const uint32_t e = c.g.in_bytes;
-    const DType in = s.in, ct = s.ep.out16 ? s.in : acc_type(s.acc);  // C's type
+    const DType in = s.in, ct = s.ep.out16 || s.ep.out8 ? s.in : acc_type(s.acc);  // C's type
     const std::string xo = nhwc_order(w.tensor(l.inputs.at(0)).shape);
     add(c.x, false, mk(in, xo, s.batch * s.h * s.w, s.c, c.cp * e));
     // The weights in the kernel's packing (pre-packed offline, as inference stacks do).
@@ -141,7 +141,7 @@ std::vector<TensorAccess> plan_accesses(const workload::Workload& w, size_t inde
   }
   if (L.is_gemm) {
     const GpuGemmLayout& g = L.gemm.layout;
-    const DType in = L.spec.in, ct = g.out_bytes == 2 ? L.spec.in : acc_type(L.spec.acc);  // C's type
+    const DType in = L.spec.in, ct = g.out_bytes < 4 ? L.spec.in : acc_type(L.spec.acc);  // C's type (16-bit, int8)
     const uint64_t m = l.m, n = l.n, k = l.k, b = L.count;
     const bool im2col = l.gemm_form == workload::GemmForm::conv_im2col;
     // A: the layer's input 0 as m x k (its transpose with trans_a; an

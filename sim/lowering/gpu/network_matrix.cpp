@@ -1,7 +1,10 @@
 #include "sim/lowering/gpu/network_internal.h"
 
+#include <tuple>
+
 #include "sim/lowering/gpu/activation.h"
 #include "sim/lowering/gpu/gemm_simt.h"
+#include "sim/lowering/gpu/int8_epilogue.h"
 #include "sim/lowering/lowering_error.h"
 #include "sim/workload/op_table.h"
 
@@ -40,6 +43,27 @@ bool implicit_conv(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, 
   return true;
 }
 
+// Whether every reader of tensor t is an int8 tensor-core layer reading it
+// as its A operand in the layout the producer writes (an implicit-GEMM
+// convolution's NHWC input, a GEMM's row-major A), so t can stay int8 in
+// device memory; a graph output, or any other reader (SIMT kernels compute
+// in fp32, an im2col GEMM's A is built by the host), keeps int32 C.
+bool int8_readers(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, const std::string& t) {
+  for (const auto& o : w.outputs)
+    if (o == t) return false;
+  size_t readers = 0;
+  for (const workload::Layer& c : w.layers)
+    for (size_t q = 0; q < c.inputs.size(); ++q) {
+      if (c.inputs[q] != t) continue;
+      ++readers;
+      if (q != 0) return false;
+      const bool gemm_a = (c.op == OpKind::gemm || c.op == OpKind::matmul) && !c.attrs.trans_a &&
+                          c.gemm_form == workload::GemmForm::gemm && c.gemm_count == 1;
+      if (!gemm_a && !implicit_conv(cfg, w, c, DType::int8)) return false;
+    }
+  return readers > 0;
+}
+
 // What the tensor-core epilogue of layer i absorbs: a convolution's bias, a
 // following batchnorm (folded into the weights and a per-channel bias, as
 // inference engines do), then a relu/relu6/clip, each the only consumer of
@@ -59,6 +83,66 @@ GpuGemmSpec gemm_spec(const workload::Layer& layer, DType dtype) {
 }
 
 
+namespace {
+
+// An int8 layer's epilogue: where its output (after a following batchnorm
+// and activation, fused as on 16-bit runs) is read only by int8
+// tensor-core layers, the requantizing epilogue (int8_epilogue.h) writes
+// int8 C for them; else none (raw int32 C, the other ops as kernels of
+// their own). No residual add fuses on int8. The kernel must take the
+// epilogue (not the 2:4 sparse kernels, not a split-K GEMM): tried here.
+Fusion int8_fusion(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i) {
+  Fusion f, none;
+  const workload::Layer& l = w.layers[i];
+  if (w.sparsity == "2:4") return none;
+  const bool has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
+  const bool gemm = (l.op == OpKind::gemm || l.op == OpKind::matmul) && l.gemm_form == workload::GemmForm::gemm &&
+                    l.gemm_count == 1 && l.m > 0 && l.n > 0;
+  const bool conv = !gemm && implicit_conv(cfg, w, l, DType::int8);
+  if (!gemm && !conv) return none;
+  if (gemm && has_bias && workload::numel(w.tensor(l.inputs[2]).shape) != l.n) return none;
+  f.ep.bias = has_bias;
+  auto sole_consumer = [&](const std::string& t, size_t j) {
+    return j < w.layers.size() && !w.layers[j].inputs.empty() && w.layers[j].inputs[0] == t && single_use(w, t);
+  };
+  std::string t = l.output();
+  size_t j = i + 1;
+  if (conv && sole_consumer(t, j) && w.layers[j].op == OpKind::batchnorm) {
+    f.ep.bias = true;
+    f.layers.push_back(j);
+    t = w.layers[j++].output();
+  }
+  if (sole_consumer(t, j) && workload::fuses_into(w.layers[j].op, workload::fuse_gpu_tc_epilogue)) {
+    const auto a = gpu_activation(w.layers[j]);
+    f.ep.act = a.act;
+    f.ep.p0 = a.p0;
+    f.ep.p1 = a.p1;
+    f.layers.push_back(j);
+    t = w.layers[j].output();
+  }
+  if (!int8_readers(cfg, w, t)) return none;
+  f.ep.out8 = true;
+  const ConvSpec cs = conv ? conv_spec(w, l, DType::int8) : ConvSpec{};
+  const uint64_t fan_in = conv ? uint64_t(cs.r) * cs.s * cs.c : l.k;
+  std::tie(f.ep.dq, f.ep.qs) = int8_layer_scales(fan_in);
+  try {
+    if (gemm) {
+      GpuGemmPlan plan;
+      lower_gemm_tc(cfg, gemm_spec(l, DType::int8), plan, f.ep);
+    } else {
+      ConvSpec s = cs;
+      s.ep = f.ep;
+      ConvPlan plan;
+      lower_conv_implicit(cfg, s, plan);
+    }
+  } catch (const GpuLoweringError&) {
+    return none;
+  }
+  return f;
+}
+
+}  // namespace
+
 Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i, DType dtype) {
   Fusion f;
   if (const auto c = attention_chain(cfg, w, i, dtype); c && c->first == i) {
@@ -70,6 +154,7 @@ Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w,
     return f;
   }
   const workload::Layer& l = w.layers[i];
+  if (dtype == DType::int8) return int8_fusion(cfg, w, i);
   if (dtype != DType::fp16 && dtype != DType::bf16) return f;  // the epilogue needs fp32 accumulators
   const bool has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
   const bool gemm = (l.op == OpKind::gemm || l.op == OpKind::matmul) && l.gemm_form != workload::GemmForm::none &&
@@ -155,6 +240,7 @@ bool LayerBuild::matrix(DType dtype, const TcEpilogue& fused) {
   // next kernel, except on the 2:4 sparse kernels (fp32 C).
   TcEpilogue ep = fused;
   ep.out16 = is_act16(dtype) && w.sparsity != "2:4";
+  ep.out8 = fused.out8 && dtype == DType::int8;  // int8_fusion decided it
   L.ep = ep;
   if (implicit_conv(cfg, w, l, dtype)) {
     auto& s = L.conv;

@@ -103,7 +103,7 @@ Kernel build_sm80_kernel(const TcKernelDesc& d, uint32_t S, ATileSource& src) {
   const uint32_t M = mma.m(), N = mma.n(), K = mma.k_of(d.in);
   const bool kmaj = mma.b_k_major(d.in);
   const uint32_t run = bias_run(mma, d.in);
-  if (d.ep.active() && d.acc != AccType::f32)
+  if (d.ep.active() && d.acc != AccType::f32 && !d.ep.out8)
     throw GpuLoweringError(d.name + ": the fused epilogue needs fp32 accumulation");
   if (d.ep.bias && run == 0) throw GpuLoweringError(d.name + ": no bias epilogue for shape " + mma.name());
   if (t.wm % M || t.wn % N || t.bk % K) throw GpuLoweringError(d.name + ": warp tiles do not divide into mma tiles");

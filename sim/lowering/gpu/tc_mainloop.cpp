@@ -7,6 +7,7 @@
 #include "models/gpu/mma_shape.h"
 #include "sim/common/errors.h"
 #include "sim/lowering/gpu/half_io.h"
+#include "sim/lowering/gpu/int8_epilogue.h"
 
 namespace xpu::lowering::gpu {
 
@@ -98,7 +99,7 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   if (!d.mma) throw InternalError(d.name + ": no tensor-core shape");
   const MmaShape& mma = *d.mma;
   const uint32_t M = mma.m(), N = mma.n(), K = mma.k_of(d.in);  // one wmma's tile
-  if ((d.ep.active() || d.ep.out16) && d.acc != AccType::f32)
+  if ((d.ep.active() || d.ep.out16) && d.acc != AccType::f32 && !d.ep.out8)
     throw GpuLoweringError(d.name + ": the fused epilogue needs fp32 accumulation");
   if (d.ep.out16 && d.in != DType::fp16 && d.in != DType::bf16)
     throw GpuLoweringError(d.name + ": 16-bit C needs fp16 or bf16 inputs");
@@ -292,6 +293,7 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
 
 void emit_tc_epilogue(KernelBuilder& kb, const TcKernelDesc& d, const std::vector<Frag>& accs, uint32_t fm,
                       uint32_t fn, const TcEpilogueRegs& r) {
+  if (d.ep.out8) return emit_int8_epilogue(kb, d, accs, fm, fn, r);
   // y = act((acc + bias[col]) + res) in the accumulator registers (a C
   // fragment register e of a lane is column col0 + e % run; the residual
   // fragment, loaded like C is stored, holds the same elements), then

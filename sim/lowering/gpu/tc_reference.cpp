@@ -6,6 +6,7 @@
 
 #include "sim/common/errors.h"
 #include "sim/lowering/gpu/half_io.h"
+#include "sim/numerics/int8_quant.h"
 
 namespace xpu::lowering::gpu {
 
@@ -118,6 +119,19 @@ float epilogue_act(const TcEpilogue& ep, float y) {
 
 void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const float* bias, std::vector<uint32_t>& c,
                         const float* res, DType in) {
+  if (ep.out8) {
+    // int8 C (int8_epilogue.h): the int32 accumulator converted (RNE),
+    // dequantized, biased, activated, requantized by the reference
+    // executor's quantizer (round half to even, saturated to [-128, 127]).
+    for (uint64_t i = 0; i < m; ++i)
+      for (uint64_t j = 0; j < n; ++j) {
+        float y = mul_fp32(static_cast<float>(static_cast<int32_t>(c[i * n + j])), ep.dq);
+        if (ep.bias) y = add_fp32(y, bias[j]);
+        y = epilogue_act(ep, y);
+        c[i * n + j] = uint8_t(xpu::quantize(mul_fp32(y, ep.qs), 1.0f));
+      }
+    return;
+  }
   if (!ep.active() && !ep.out16) return;
   if (ep.residual && !res) throw xpu::InternalError("reference epilogue: residual values missing");
   for (uint64_t i = 0; i < m; ++i)
