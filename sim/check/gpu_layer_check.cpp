@@ -110,8 +110,20 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     : w_(w), l_(l), plan_(L), ep_(ep), dtype_(dtype) {
   const auto holds = [&](uint64_t at) { return holds_fn && holds_fn(at); };
   // A residual operand m x n in C's type and pitch (16-bit C: a 16-bit
-  // tensor, so values the 16-bit type holds), read or drawn.
+  // tensor, so values the 16-bit type holds; int8 C: int8 values q, as
+  // q rs), read or drawn.
   const auto residual = [&](uint64_t at, uint64_t m, uint64_t n, uint64_t ldc, bool out16) {
+    const lowering::gpu::TcEpilogue& e = L.is_conv ? L.conv.ep : L.ep;
+    if (e.out8) {
+      std::vector<uint8_t> q(m * n);
+      if (holds(at))
+        for (uint64_t i = 0; i < m; ++i) mem.read(at + i * ldc, &q[i * n], n);
+      else
+        q = make_gemm_data(DType::int8, m * n, 1, 1, seed + 3).a;
+      res_.resize(m * n);
+      for (uint64_t x = 0; x < m * n; ++x) res_[x] = float(int8_t(q[x])) * e.rs;  // exact: rs a power of two
+      return;
+    }
     if (holds(at)) {
       res_.clear();
       for (uint64_t i = 0; i < m; ++i) {
@@ -175,6 +187,12 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
       // A fused residual add's other operand, m x n in C's type and pitch.
       residual(lay.res, l.m, l.n, lay.ldc, L.ep.out16);
       for (uint64_t i = 0; i < l.m; ++i) {
+        if (L.ep.out8) {
+          std::vector<int8_t> row(l.n);
+          for (uint64_t j = 0; j < l.n; ++j) row[j] = int8_t(std::lround(res_[i * l.n + j] / L.ep.rs));
+          mem.write(lay.res + i * lay.ldc, row.data(), l.n);
+          continue;
+        }
         if (!L.ep.out16) {
           mem.write(lay.res + i * lay.ldc, &res_[i * l.n], l.n * 4);
           continue;

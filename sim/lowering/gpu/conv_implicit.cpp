@@ -1,5 +1,6 @@
 #include "sim/lowering/gpu/conv_implicit.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "models/gpu/kernel_builder.h"
@@ -422,6 +423,14 @@ void stage_conv_inputs(const ConvLayout& l, const ConvSpec& spec, const uint8_t*
 }
 
 void stage_conv_residual(const ConvLayout& l, const ConvSpec& spec, const float* res, GlobalMemory& mem) {
+  if (spec.ep.out8) {  // int8: res holds q rs exactly
+    std::vector<int8_t> row(l.n);
+    for (uint64_t i = 0; i < l.m; ++i) {
+      for (uint64_t j = 0; j < l.n; ++j) row[j] = int8_t(std::lround(res[i * l.n + j] / spec.ep.rs));
+      mem.write(l.res + i * l.g.ldc, row.data(), l.n);
+    }
+    return;
+  }
   if (!spec.ep.out16) {
     for (uint64_t i = 0; i < l.m; ++i) mem.write(l.res + i * l.g.ldc, res + i * l.n, l.n * 4);
     return;

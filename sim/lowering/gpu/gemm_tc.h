@@ -70,10 +70,11 @@ struct TcEpilogue {
   // type too (the producer's 16-bit output). False: raw fp32 C.
   bool out16 = false;
   // int8 C (int8 inputs, int32 accumulation): the requantizing epilogue of
-  // int8_epilogue.h, y = act(float(acc) dq + bias) requantized with qs to
-  // int8 (round to nearest even, saturated), stored as int8. False: raw int32 C.
+  // int8_epilogue.h, y = act((float(acc) dq + bias) + res) requantized with
+  // qs to int8 (round to nearest even, saturated), stored as int8; a fused
+  // residual is then int8 too, read as q rs. False: raw int32 C.
   bool out8 = false;
-  float dq = 1, qs = 1;
+  float dq = 1, qs = 1, rs = 1;
   bool active() const { return bias || residual || act != Activation::none; }
 };
 

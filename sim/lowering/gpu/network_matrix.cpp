@@ -1,10 +1,12 @@
 #include "sim/lowering/gpu/network_internal.h"
 
+#include <set>
 #include <tuple>
 
 #include "sim/lowering/gpu/activation.h"
 #include "sim/lowering/gpu/gemm_simt.h"
 #include "sim/lowering/gpu/int8_epilogue.h"
+#include "sim/lowering/gpu/network_stream.h"
 #include "sim/lowering/lowering_error.h"
 #include "sim/workload/op_table.h"
 
@@ -43,27 +45,6 @@ bool implicit_conv(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, 
   return true;
 }
 
-// Whether every reader of tensor t is an int8 tensor-core layer reading it
-// as its A operand in the layout the producer writes (an implicit-GEMM
-// convolution's NHWC input, a GEMM's row-major A), so t can stay int8 in
-// device memory; a graph output, or any other reader (SIMT kernels compute
-// in fp32, an im2col GEMM's A is built by the host), keeps int32 C.
-bool int8_readers(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, const std::string& t) {
-  for (const auto& o : w.outputs)
-    if (o == t) return false;
-  size_t readers = 0;
-  for (const workload::Layer& c : w.layers)
-    for (size_t q = 0; q < c.inputs.size(); ++q) {
-      if (c.inputs[q] != t) continue;
-      ++readers;
-      if (q != 0) return false;
-      const bool gemm_a = (c.op == OpKind::gemm || c.op == OpKind::matmul) && !c.attrs.trans_a &&
-                          c.gemm_form == workload::GemmForm::gemm && c.gemm_count == 1;
-      if (!gemm_a && !implicit_conv(cfg, w, c, DType::int8)) return false;
-    }
-  return readers > 0;
-}
-
 // What the tensor-core epilogue of layer i absorbs: a convolution's bias, a
 // following batchnorm (folded into the weights and a per-channel bias, as
 // inference engines do), then a relu/relu6/clip, each the only consumer of
@@ -85,13 +66,28 @@ GpuGemmSpec gemm_spec(const workload::Layer& layer, DType dtype) {
 
 namespace {
 
-// An int8 layer's epilogue: where its output (after a following batchnorm
-// and activation, fused as on 16-bit runs) is read only by int8
-// tensor-core layers, the requantizing epilogue (int8_epilogue.h) writes
-// int8 C for them; else none (raw int32 C, the other ops as kernels of
-// their own). No residual add fuses on int8. The kernel must take the
-// epilogue (not the 2:4 sparse kernels, not a split-K GEMM): tried here.
-Fusion int8_fusion(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i) {
+// Whether tensor t is read by a layer (and is not a graph output).
+bool has_readers(const workload::Workload& w, const std::string& t) {
+  for (const auto& o : w.outputs)
+    if (o == t) return false;
+  for (const workload::Layer& c : w.layers)
+    for (const auto& in : c.inputs)
+      if (in == t) return true;
+  return false;
+}
+
+// An int8 layer's epilogue, given the tensors earlier layers write as int8
+// (`int8`): a convolution or GEMM whose output is read by later layers
+// writes int8 C through the requantizing epilogue (int8_epilogue.h), as
+// int8 inference stacks keep activations int8 between kernels, with what
+// fuses on 16-bit runs fused too: a following batchnorm (convolutions), a
+// residual add whose other operand exists before the layer runs and is
+// int8 (its scale the activations'), then an activation. Else none (raw
+// int32 C; the other ops run as kernels of their own). The kernel must
+// take the epilogue (not the 2:4 sparse kernels, not a split-K GEMM):
+// tried here, the residual first with, then without.
+Fusion int8_chain(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i,
+                  const std::set<std::string>& int8) {
   Fusion f, none;
   const workload::Layer& l = w.layers[i];
   if (w.sparsity == "2:4") return none;
@@ -102,6 +98,27 @@ Fusion int8_fusion(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, 
   if (!gemm && !conv) return none;
   if (gemm && has_bias && workload::numel(w.tensor(l.inputs[2]).shape) != l.n) return none;
   f.ep.bias = has_bias;
+  const ConvSpec cs = conv ? conv_spec(w, l, DType::int8) : ConvSpec{};
+  const uint64_t fan_in = conv ? uint64_t(cs.r) * cs.s * cs.c : l.k;
+  std::tie(f.ep.dq, f.ep.qs) = int8_layer_scales(fan_in);
+  f.ep.rs = 1.0f / f.ep.qs;  // every int8 activation has the one scale
+  f.ep.out8 = true;
+  const auto takes = [&](const TcEpilogue& ep) {
+    try {
+      if (gemm) {
+        GpuGemmPlan plan;
+        lower_gemm_tc(cfg, gemm_spec(l, DType::int8), plan, ep);
+      } else {
+        ConvSpec s = cs;
+        s.ep = ep;
+        ConvPlan plan;
+        lower_conv_implicit(cfg, s, plan);
+      }
+    } catch (const GpuLoweringError&) {
+      return false;
+    }
+    return true;
+  };
   auto sole_consumer = [&](const std::string& t, size_t j) {
     return j < w.layers.size() && !w.layers[j].inputs.empty() && w.layers[j].inputs[0] == t && single_use(w, t);
   };
@@ -112,33 +129,50 @@ Fusion int8_fusion(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, 
     f.layers.push_back(j);
     t = w.layers[j++].output();
   }
+  if (j < w.layers.size() && w.layers[j].op == OpKind::add && w.layers[j].inputs.size() == 2 && single_use(w, t)) {
+    const workload::Layer& a = w.layers[j];
+    const size_t mine = a.inputs[0] == t ? 0 : 1;
+    const std::string& other = a.inputs[1 - mine];
+    bool ready = a.inputs[mine] == t && other != t && int8.count(other) && w.tensor(other).shape == a.out_shape &&
+                 w.tensor(t).shape == a.out_shape;
+    for (size_t q = i; q < j && ready; ++q) ready = w.layers[q].output() != other;
+    TcEpilogue ep = f.ep;
+    ep.residual = true;
+    if (ready && takes(ep)) {
+      f.ep = ep;
+      f.residual = other;
+      f.layers.push_back(j);
+      t = w.layers[j++].output();
+    }
+  }
   if (sole_consumer(t, j) && workload::fuses_into(w.layers[j].op, workload::fuse_gpu_tc_epilogue)) {
-    const auto a = gpu_activation(w.layers[j]);
-    f.ep.act = a.act;
-    f.ep.p0 = a.p0;
-    f.ep.p1 = a.p1;
+    const auto act = gpu_activation(w.layers[j]);
+    f.ep.act = act.act;
+    f.ep.p0 = act.p0;
+    f.ep.p1 = act.p1;
     f.layers.push_back(j);
     t = w.layers[j].output();
   }
-  if (!int8_readers(cfg, w, t)) return none;
-  f.ep.out8 = true;
-  const ConvSpec cs = conv ? conv_spec(w, l, DType::int8) : ConvSpec{};
-  const uint64_t fan_in = conv ? uint64_t(cs.r) * cs.s * cs.c : l.k;
-  std::tie(f.ep.dq, f.ep.qs) = int8_layer_scales(fan_in);
-  try {
-    if (gemm) {
-      GpuGemmPlan plan;
-      lower_gemm_tc(cfg, gemm_spec(l, DType::int8), plan, f.ep);
-    } else {
-      ConvSpec s = cs;
-      s.ep = f.ep;
-      ConvPlan plan;
-      lower_conv_implicit(cfg, s, plan);
-    }
-  } catch (const GpuLoweringError&) {
-    return none;
-  }
+  if (!has_readers(w, t) || !takes(f.ep)) return none;
   return f;
+}
+
+// The chain at layer i as fusion_after finds it for an int8 run, and the
+// tensors the chains before it write as int8 (walked from the first layer
+// in the order the network runs them).
+Fusion int8_fusion(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i) {
+  std::set<std::string> int8;
+  for (size_t j = 0; j < i;) {
+    size_t skip = 0;
+    if (const auto c = attention_chain(cfg, w, j, DType::int8); c && c->first == j) skip = c->last - j;
+    else if (const auto g = gemv_group(cfg, w, j, DType::int8)) skip = g->last - j;
+    else if (const Fusion f = int8_chain(cfg, w, j, int8); f.ep.out8) {
+      int8.insert(fused_output(w, j, f));
+      skip = f.layers.size();
+    }
+    j += 1 + skip;
+  }
+  return int8_chain(cfg, w, i, int8);
 }
 
 }  // namespace

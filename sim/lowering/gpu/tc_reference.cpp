@@ -119,6 +119,7 @@ float epilogue_act(const TcEpilogue& ep, float y) {
 
 void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const float* bias, std::vector<uint32_t>& c,
                         const float* res, DType in) {
+  if (ep.residual && !res) throw xpu::InternalError("reference epilogue: residual values missing");
   if (ep.out8) {
     // int8 C (int8_epilogue.h): the int32 accumulator converted (RNE),
     // dequantized, biased, activated, requantized by the reference
@@ -127,6 +128,7 @@ void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const floa
       for (uint64_t j = 0; j < n; ++j) {
         float y = mul_fp32(static_cast<float>(static_cast<int32_t>(c[i * n + j])), ep.dq);
         if (ep.bias) y = add_fp32(y, bias[j]);
+        if (ep.residual) y = add_fp32(y, res[i * n + j]);
         y = epilogue_act(ep, y);
         c[i * n + j] = uint8_t(xpu::quantize(mul_fp32(y, ep.qs), 1.0f));
       }

@@ -42,7 +42,9 @@ std::vector<uint32_t> reference_gemm_tc_split(DType in, uint64_t m, uint64_t n, 
 // -fmax(-fmax(y, lo), -hi), as the kernel's FADD/FMNMX/FMUL compute them;
 // with ep.residual y = act((c + bias[j]) + res[i][j]), two fp32 adds;
 // with ep.out16 each y rounded to `in` (fp16/bf16, half_io.h: c then holds
-// the 16-bit bits), res being the 16-bit residual's exact fp32 values.
+// the 16-bit bits), res being the 16-bit residual's exact fp32 values;
+// with ep.out8 the int8 requantization of int8_epilogue.h on int32 c (c
+// then holds the int8 bits), res being the int8 residual's values q rs.
 void reference_epilogue(const TcEpilogue& ep, uint64_t m, uint64_t n, const float* bias, std::vector<uint32_t>& c,
                         const float* res = nullptr, DType in = DType::fp16);
 // k_padded: the lowering's zero-padded K (fma(+0, +0, acc) turns -0 into +0).
