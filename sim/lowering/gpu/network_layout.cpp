@@ -54,7 +54,8 @@ uint64_t TensorLayout::offset(uint64_t i) const {
 }
 
 bool relayout_converts(const TensorLayout& from, const TensorLayout& to) {
-  return from.addressable() && to.addressable() && from.type == to.type && from.elem == to.elem;
+  // The copy kernel moves 2- or 4-byte elements (no 1-byte global access): not int8.
+  return from.addressable() && to.addressable() && from.type == to.type && from.elem == to.elem && from.elem >= 2;
 }
 
 void lower_relayout(const xpu::gpu::GpuConfig& cfg, const TensorLayout& from, uint64_t src, const TensorLayout& to,

@@ -48,7 +48,8 @@ struct TensorAccess {
   TensorLayout layout;
 };
 
-// Whether lower_relayout converts `from` to `to`: both orders addressable, one element type.
+// Whether lower_relayout converts `from` to `to`: both orders addressable,
+// one element type of 2 or 4 bytes.
 bool relayout_converts(const TensorLayout& from, const TensorLayout& to);
 
 // A copy kernel (map_copy, nn_kernels.h) moving `count` elements of a tensor
