@@ -14,6 +14,7 @@
 #include "tests/temp_path.h"
 #include "gpu_test_util.h"
 #include "models/gpu/gpu.h"
+#include "sim/check/values.h"
 #include "sim/energy/energy_table.h"
 #include "sim/experiment/gpu_backend.h"
 #include "sim/lowering/gpu/conv_implicit.h"
@@ -29,13 +30,7 @@ using namespace xpu::lowering::gpu;
 
 namespace {
 
-std::vector<float> uniform(uint64_t n, uint64_t seed, float lo, float hi) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (float& f : v) f = d(rng);
-  return v;
-}
+using check::random_values;
 
 // The int8 C of a GEMM (epilogue ep, out8) and its int32 C without epilogue,
 // same operands; the int8 one checked bit for bit against the reference, and
@@ -51,7 +46,7 @@ std::vector<int8_t> check_gemm_int8(Gpu& gpu, uint64_t m, uint64_t n, uint64_t k
     s.tiling->split_k = 1;
   }
   const auto a = test::random_matrix(DType::int8, m, k, 21), b = test::random_matrix(DType::int8, k, n, 22);
-  const auto bias = uniform(n, 23, -0.5f, 0.5f);
+  const auto bias = random_values(n, 23, -0.5f, 0.5f);
   std::tie(ep.dq, ep.qs) = int8_layer_scales(k);
   std::vector<uint8_t> c8;
   std::vector<int32_t> c32(m * n);
@@ -127,7 +122,7 @@ void check_conv(const char* config) {
   s.ep.bias = true, s.ep.act = Activation::clip, s.ep.p0 = 0, s.ep.p1 = 6, s.ep.out8 = true;
   std::tie(s.ep.dq, s.ep.qs) = int8_layer_scales(9 * 32);
   const auto x = test::random_matrix(DType::int8, 64, 32, 31), w = test::random_matrix(DType::int8, 64 * 9, 32, 32);
-  const auto bias = uniform(64, 33, -0.5f, 0.5f);
+  const auto bias = random_values(64, 33, -0.5f, 0.5f);
   ConvPlan plan;
   lower_conv_implicit(gpu.config(), s, plan);
   CHECK(plan.layout.g.out_bytes == 1);
