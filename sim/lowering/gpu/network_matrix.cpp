@@ -83,7 +83,8 @@ bool has_readers(const workload::Workload& w, const std::string& t) {
 // fuses on 16-bit runs fused too: a following batchnorm (convolutions), a
 // residual add whose other operand exists before the layer runs and is
 // int8 (its scale the activations'), then an activation. Else none (raw
-// int32 C; the other ops run as kernels of their own). The kernel must
+// int32 C; the other ops run as kernels of their own), also where nothing
+// fuses and no int8 tensor-core layer reads the output. The kernel must
 // take the epilogue (not the 2:4 sparse kernels, not a split-K GEMM):
 // tried here, the residual first with, then without.
 Fusion int8_chain(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i,
@@ -92,7 +93,7 @@ Fusion int8_chain(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, s
   const workload::Layer& l = w.layers[i];
   if (w.sparsity == "2:4") return none;
   const bool has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
-  const bool gemm = (l.op == OpKind::gemm || l.op == OpKind::matmul) && l.gemm_form == workload::GemmForm::gemm &&
+  const bool gemm = (l.op == OpKind::gemm || l.op == OpKind::matmul) && l.gemm_form != workload::GemmForm::none &&
                     l.gemm_count == 1 && l.m > 0 && l.n > 0;
   const bool conv = !gemm && implicit_conv(cfg, w, l, DType::int8);
   if (!gemm && !conv) return none;
@@ -153,7 +154,15 @@ Fusion int8_chain(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, s
     f.layers.push_back(j);
     t = w.layers[j].output();
   }
-  if (!has_readers(w, t) || !takes(f.ep)) return none;
+  // Without anything fused, int8 C pays only where an int8 tensor-core
+  // layer reads it: a plain GEMM read by fp32 SIMT kernels alone keeps its
+  // int32 C and the heuristic's kernel (split-K, which has no int8 epilogue).
+  bool int8_reader = false;
+  for (const workload::Layer& c : w.layers)
+    int8_reader = int8_reader || (!c.inputs.empty() && c.inputs[0] == t &&
+                                  (c.gemm_form == workload::GemmForm::gemm || c.gemm_form == workload::GemmForm::matmul ||
+                                   implicit_conv(cfg, w, c, DType::int8)));
+  if (!has_readers(w, t) || (f.layers.empty() && !int8_reader) || !takes(f.ep)) return none;
   return f;
 }
 
