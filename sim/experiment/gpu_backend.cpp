@@ -115,10 +115,12 @@ class GpuBackend : public Backend {
     std::vector<Planned> plans;
     lowering::gpu::StreamPlacement place;
     Routes routes;
+    std::set<std::string> int8_tensors;  // written as int8 by the chains so far (int8 runs)
     for (size_t i = 0; i < w.layers.size(); ++i) {
       Planned p;
       p.index = i;
-      p.fusion = lowering::gpu::fusion_after(cfg_, w, i, dtype);
+      p.fusion = lowering::gpu::fusion_after(cfg_, w, i, dtype, &int8_tensors);
+      if (p.fusion.ep.out8) int8_tensors.insert(lowering::gpu::fused_output(w, i, p.fusion));
       const workload::Layer& l = w.layers[i];
       p.plan = std::make_unique<GpuLayerPlan>();
       lowering::gpu::lower_layer(cfg_, w, l, dtype, *p.plan, p.fusion.ep);

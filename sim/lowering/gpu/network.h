@@ -29,6 +29,7 @@
 // Each layer gets its own device memory, allocated from 0 (256-byte aligned);
 // network_stream.h places it in the network's device memory.
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -109,14 +110,21 @@ struct GpuLayerPlan {
 // inference engines do), then an add of a same-shaped tensor computed
 // before layer i (a residual connection, as TensorRT fuses it), then a
 // relu/relu6/clip, each the only consumer of the tensor before it; a single
-// GEMM's per-column bias and the activation after it.
+// GEMM's per-column bias and the activation after it. On int8 runs the
+// same chains with the requantizing epilogue (int8_epilogue.h), an int8
+// residual only (network_matrix.cpp).
 struct Fusion {
   std::vector<size_t> layers;  // indexes after i
   TcEpilogue ep;
   std::string residual;  // ep.residual: the add's other operand
 };
 
-Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i, DType dtype);
+// int8 runs: `int8` names the tensors the chains before layer i (in network
+// order) write as int8 (an int8 residual fuses only where its operand is
+// one); a caller lowering a network in order keeps that set. Null: found by
+// walking the chains from layer 0 (quadratic over a whole network).
+Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i, DType dtype,
+                    const std::set<std::string>* int8 = nullptr);
 
 // Throws lowering::LoweringError naming the layer when it cannot run. The
 // plan's launch points into it: lower into the plan that will run, do not copy.

@@ -169,7 +169,9 @@ Fusion int8_chain(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, s
 // The chain at layer i as fusion_after finds it for an int8 run, and the
 // tensors the chains before it write as int8 (walked from the first layer
 // in the order the network runs them).
-Fusion int8_fusion(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i) {
+Fusion int8_fusion(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i,
+                   const std::set<std::string>* known) {
+  if (known) return int8_chain(cfg, w, i, *known);
   std::set<std::string> int8;
   for (size_t j = 0; j < i;) {
     size_t skip = 0;
@@ -186,7 +188,8 @@ Fusion int8_fusion(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, 
 
 }  // namespace
 
-Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i, DType dtype) {
+Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i, DType dtype,
+                    const std::set<std::string>* int8) {
   Fusion f;
   if (const auto c = attention_chain(cfg, w, i, dtype); c && c->first == i) {
     for (size_t j = c->first + 1; j <= c->last; ++j) f.layers.push_back(j);
@@ -197,7 +200,7 @@ Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w,
     return f;
   }
   const workload::Layer& l = w.layers[i];
-  if (dtype == DType::int8) return int8_fusion(cfg, w, i);
+  if (dtype == DType::int8) return int8_fusion(cfg, w, i, int8);
   if (dtype != DType::fp16 && dtype != DType::bf16) return f;  // the epilogue needs fp32 accumulators
   const bool has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
   const bool gemm = (l.op == OpKind::gemm || l.op == OpKind::matmul) && l.gemm_form != workload::GemmForm::none &&
