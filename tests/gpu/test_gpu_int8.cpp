@@ -7,11 +7,9 @@
 // device memory, each kernel computing on its producer's output.
 #include <catch2/catch.hpp>
 
-#include <cstdio>
 #include <cstring>
-#include <fstream>
 
-#include "tests/temp_path.h"
+#include "tests/workload_text.h"
 #include "gpu_test_util.h"
 #include "models/gpu/gpu.h"
 #include "sim/check/values.h"
@@ -174,21 +172,10 @@ TEST_CASE("int8 implicit-GEMM conv with the requantizing epilogue is bit-exact (
 
 namespace {
 
-workload::Workload load_yaml(const std::string& name, const std::string& text) {
-  const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_int8_" + name + ".yaml";
-  {
-    std::ofstream f(path);
-    f << text;
-  }
-  workload::Workload w = workload::load_workload(path);
-  std::remove(path.c_str());
-  return w;
-}
-
 // x -> c1 (3x3 conv, batchnorm, relu) -> c2 (3x3 conv, batchnorm) + c1's
 // output -> relu -> c3 (1x1 conv): every int8 edge between kernels.
 workload::Workload int8_block() {
-  return load_yaml("block",
+  return xpu_test::workload_from_text("int8_block",
                    "kind: workload\nname: int8_block\ninputs:\n  - {name: x, shape: [1, 32, 8, 8], dtype: fp32}\n"
                    "layers:\n"
                    "  - {name: c1, op: conv2d, out: 64, kernel: 3, pad: 1, bias: false}\n"
