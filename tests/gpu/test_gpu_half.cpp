@@ -29,12 +29,7 @@ using namespace xpu::lowering::gpu;
 namespace {
 
 std::vector<float> randoms(uint64_t n, uint64_t seed, DType round_to = DType::fp32) {
-  const auto raw = test::random_matrix(DType::fp32, 1, n, seed);
-  std::vector<float> v(n);
-  std::memcpy(v.data(), raw.data(), n * 4);
-  if (is_act16(round_to))
-    for (float& f : v) f = round16(round_to, f);
-  return v;
+  return test::random_floats(n, seed, round_to);
 }
 
 // A workload written inline (a temporary file, removed once loaded) and a

@@ -21,15 +21,6 @@ using namespace xpu::lowering::gpu;
 
 namespace {
 
-std::vector<float> randoms(uint64_t n, uint64_t seed, DType round_to = DType::fp32) {
-  const auto raw = test::random_matrix(DType::fp32, 1, n, seed);
-  std::vector<float> v(n);
-  std::memcpy(v.data(), raw.data(), n * 4);
-  if (is_act16(round_to))
-    for (float& f : v) f = round16(round_to, f);
-  return v;
-}
-
 struct RowRun {
   std::vector<uint32_t> out;  // 16-bit bits (io 16) or fp32 bits
   LaunchResult result;
@@ -141,8 +132,8 @@ const char* op_label(RowOp op) {
 // output bit against row_model rounded once, with the shape the rule gives.
 void check_bits(Gpu& gpu, uint64_t rows, uint64_t n, uint32_t want_threads, uint32_t want_vec) {
   for (DType t : {DType::fp16, DType::bf16}) {
-    const auto x = randoms(rows * n, 51 + n, t);  // values the 16-bit type holds
-    const auto scale = randoms(n, 52), bias = randoms(n, 53);
+    const auto x = test::random_floats(rows * n, 51 + n, t);  // values the 16-bit type holds
+    const auto scale = test::random_floats(n, 52), bias = test::random_floats(n, 53);
     for (RowOp op : {RowOp::softmax, RowOp::layernorm, RowOp::rmsnorm}) {
       INFO(dtype_name(t) << " " << op_label(op) << " " << rows << "x" << n);
       const bool has_bias = op == RowOp::layernorm;
@@ -238,8 +229,8 @@ TEST_CASE("single-pass 16-bit rows: one read, one write of the row, one rounding
   Gpu gpu("gpu", test::load("gpu_small.yaml"));
   const uint64_t rows = 6, n = 300;
   const DType t = DType::fp16;
-  const auto x = randoms(rows * n, 41, t);
-  const auto scale = randoms(n, 42), bias = randoms(n, 43);
+  const auto x = test::random_floats(rows * n, 41, t);
+  const auto scale = test::random_floats(n, 42), bias = test::random_floats(n, 43);
   for (RowOp op : {RowOp::softmax, RowOp::layernorm}) {
     INFO(op_label(op));
     const RowRun h = run_rows(gpu, op, t, rows, n, x, scale, bias);
@@ -263,8 +254,8 @@ TEST_CASE("single-pass 16-bit layernorm of long rows is faster than the fp32 mul
   // which the lowering ran as fp32 rows before (n > 4096).
   Gpu gpu("gpu", test::load("ampere_small.yaml"));
   const uint64_t rows = 8, n = 12288;
-  const auto x = randoms(rows * n, 61, DType::fp16);
-  const auto scale = randoms(n, 62), bias = randoms(n, 63);
+  const auto x = test::random_floats(rows * n, 61, DType::fp16);
+  const auto scale = test::random_floats(n, 62), bias = test::random_floats(n, 63);
   const RowRun h = run_rows(gpu, RowOp::layernorm, DType::fp16, rows, n, x, scale, bias);
   const RowRun f = run_rows(gpu, RowOp::layernorm, DType::fp32, rows, n, x, scale, bias);
   // Sector bytes through L1 per row: fp16 reads x once (24576 B, each warp

@@ -82,7 +82,7 @@ void lower_map(const xpu::gpu::GpuConfig& cfg, const MapSpec& s, NnPlan& plan);
 // x inv scale; argmax: y[r] is one element, the first index of the row's
 // maximum as a float (bit-exact).
 //
-// Accumulation order (what tests/gpu/test_gpu_half.cpp reproduces on the
+// Accumulation order (what tests/gpu/test_gpu_rows16.cpp reproduces on the
 // host, bit for bit): thread tid accumulates its own elements in load order
 // (vector u ascending, then element j of the vector) from 0 (max: -inf);
 // then the shared-memory tree of emit_cta_reduce over the T threads: at
@@ -110,9 +110,9 @@ void lower_rows(const xpu::gpu::GpuConfig& cfg, const RowSpec& s, NnPlan& plan);
 // most 1024 threads for fewer than 256 rows (decode: few rows, each spread
 // over the most threads, latency-bound) and 256 for more (occupancy).
 // T then doubles (to 1024) until a thread's registers fit the budget of 64
-// (a 1024-thread CTA fits a 64K register file): 9 + per V + the fp32 scale
-// (and bias) of all its vectors (prefetch, loaded with the row) or of one
-// vector at a time. threads == 0: no shape fits (with 16-byte loads:
+// (a 1024-thread CTA fits a 64K register file): 12 (nine scalars, up to
+// three skipped for alignment) + per V + the fp32 scale (and bias) of all
+// its vectors (prefetch, loaded with the row) or of one vector at a time. threads == 0: no shape fits (with 16-byte loads:
 // softmax n > 49152, rmsnorm n > 40960, layernorm with a bias n > 32768):
 // the lowering runs such rows as fp32 rows.
 // GPT-3's 12288: 1024 threads (decode, 8 rows, prefetched) or 512
