@@ -76,8 +76,9 @@ RowRun run_rows(Gpu& gpu, RowOp op, DType io, uint64_t rows, uint64_t n, const s
 
 // The kernel's arithmetic on one row in its order (nn_kernels.h, "Accumulation
 // order"): thread t owns vectors u T + t (u ascending) of V elements and
-// folds them in load order from the identity; the T partials meet in the
-// shared-memory tree s[i] = s[i] op s[i + st], st = T/2 .. 1. Each op is one
+// folds them in load order from the identity; the T partials meet in two
+// trees: each warp's, s[32w + i] op= s[32w + i + st] (st = 16 .. 1), then
+// one over the warps' results s[32 i] (st = T/64 .. 1). Each op is one
 // IEEE fp32 operation as the model executes it (FFMA fused; ex2, rcp and rsq
 // the model's SFU: exp2f, 1/x, 1/sqrtf). Returns the fp32 results before
 // their one rounding.
@@ -92,8 +93,11 @@ std::vector<float> row_model(RowOp op, uint32_t T, uint32_t V, const float* x, u
     return s;
   };
   auto tree = [&](std::vector<float> s, auto op2) {
-    for (uint32_t st = T / 2; st >= 1; st /= 2)
-      for (uint32_t i = 0; i < st; ++i) s[i] = op2(s[i], s[i + st]);
+    for (uint32_t w = 0; w < T; w += 32)  // each warp's tree
+      for (uint32_t st = 16; st >= 1; st /= 2)
+        for (uint32_t i = 0; i < st; ++i) s[w + i] = op2(s[w + i], s[w + i + st]);
+    for (uint32_t st = T / 64; st >= 1; st /= 2)  // warp 0's over the warps' results
+      for (uint32_t i = 0; i < st; ++i) s[32 * i] = op2(s[32 * i], s[32 * (i + st)]);
     return s[0];
   };
   auto add = [](float a, float b) { return a + b; };
@@ -157,17 +161,17 @@ TEST_CASE("16-bit row kernels: threads per row, vector width and the register li
   const GpuConfig a100 = test::load("a100.yaml");
   // GPT-3 decode, 8 rows of 12288: V = gcd(8, 12288) = 8 (16-byte loads),
   // 1536 vectors; fewer than 256 rows cap T at 1024: T = 1024, per = 2
-  // (threads 0..511 own a second vector). Registers: 12 + 16 row + 32 for
-  // the prefetched scale and bias = 60 <= 64, so both are prefetched.
+  // (threads 0..511 own a second vector). Registers: 14 + 16 row + 32 for
+  // the prefetched scale and bias = 62 <= 64, so both are prefetched.
   Rows16Shape s = rows16_shape(a100, RowOp::layernorm, 8, 12288, true);
   CHECK(s.threads == 1024);
   CHECK(s.vec == 8);
   CHECK(s.per == 2);
   CHECK(s.prefetch);
   // GPT-3 prefill, 16384 rows: T starts at the many-row cap of 256 with
-  // per = 6 (48 row registers): 12 + 48 + 16 (one vector's scale and bias)
-  // = 76 > 64; T = 512: per = 3, 12 + 24 + 48 = 84 > 64 prefetched,
-  // 12 + 24 + 16 = 52 one vector at a time.
+  // per = 6 (48 row registers): 14 + 48 + 16 (one vector's scale and bias)
+  // = 78 > 64; T = 512: per = 3, 14 + 24 + 48 = 86 > 64 prefetched,
+  // 14 + 24 + 16 = 54 one vector at a time.
   s = rows16_shape(a100, RowOp::layernorm, 16384, 12288, true);
   CHECK(s.threads == 512);
   CHECK(s.per == 3);
@@ -190,8 +194,8 @@ TEST_CASE("16-bit row kernels: threads per row, vector width and the register li
   CHECK(rows16_shape(a100, RowOp::softmax, 8, 12288, false, 4).vec == 2);
   CHECK(rows16_shape(a100, RowOp::layernorm, 8, 12288, true, 4).vec == 1);
   // The limit at T = 1024, V = 8 (per vectors, 8 per registers): softmax
-  // 12 + 8 per <= 64 -> per <= 6: n <= 49152; rmsnorm 12 + 8 per + 8 <= 64 ->
-  // per <= 5: n <= 40960; layernorm with bias 12 + 8 per + 16 -> per <= 4:
+  // 14 + 8 per <= 64 -> per <= 6: n <= 49152; rmsnorm 14 + 8 per + 8 <= 64 ->
+  // per <= 5: n <= 40960; layernorm with bias 14 + 8 per + 16 -> per <= 4:
   // n <= 32768. One vector more is refused (the lowering runs fp32 rows).
   CHECK(rows16_shape(a100, RowOp::softmax, 8, 49152, false).threads == 1024);
   CHECK(rows16_shape(a100, RowOp::softmax, 8, 49160, false).threads == 0);

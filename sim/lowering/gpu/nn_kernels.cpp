@@ -130,10 +130,45 @@ void lower_map(const GpuConfig&, const MapSpec& s, NnPlan& plan) {
 namespace {
 
 // Registers of the single-pass kernel besides the row and its parameters:
-// nine scalars (tid, the shared-memory and two row offsets, the
-// accumulator, four scratch) and up to three the builder skips to align
+// eleven scalars (tid, the shared-memory and two row offsets, the
+// accumulator, six scratch) and up to three the builder skips to align
 // the parameters' block after the row's.
-constexpr uint32_t kRows16Fixed = 12;
+constexpr uint32_t kRows16Fixed = 14;
+
+// Reduction of r over the CTA's T threads (a power of two >= 32) as
+// production kernels do it with warp shuffles, in two levels with two
+// barriers instead of one a level: each warp's tree through shared memory
+// (s[32w + i] op= s[32w + i + st], st = 16 .. 1; a warp's lanes run in
+// step, so no barrier), then, after a barrier, warp 0's tree over the warp
+// results s[32 i] (st = T/64 .. 1), a barrier, and every thread reads s[0].
+// lane, t128: scratch registers for tid & 31 and tid * 128. One more
+// barrier after the read, so the words may be written again.
+void emit_warp_tree_reduce(KernelBuilder& kb, uint8_t r, Op op, uint32_t T, uint8_t tid, uint8_t soff, uint8_t a,
+                           uint8_t b, uint8_t q, uint8_t lane, uint8_t t128) {
+  kb.alui(Op::and_, lane, tid, 31);
+  kb.sts(soff, 0, r);
+  for (uint32_t st = 16; st >= 1; st /= 2) {
+    kb.setpi(Op::isetp, q, Cmp::lt, lane, static_cast<int32_t>(st));
+    kb.lds(a, soff, 0).guard = q;
+    kb.lds(b, soff, static_cast<int32_t>(4 * st)).guard = q;
+    kb.alu(op, a, a, b).guard = q;
+    kb.sts(soff, 0, a).guard = q;
+  }
+  kb.bar();
+  if (T > 32) {
+    kb.alui(Op::shl, t128, tid, 7);
+    for (uint32_t st = T / 64; st >= 1; st /= 2) {
+      kb.setpi(Op::isetp, q, Cmp::lt, tid, static_cast<int32_t>(st));
+      kb.lds(a, t128, 0).guard = q;
+      kb.lds(b, t128, static_cast<int32_t>(128 * st)).guard = q;
+      kb.alu(op, a, a, b).guard = q;
+      kb.sts(t128, 0, a).guard = q;
+    }
+    kb.bar();
+  }
+  kb.lds(r, kRZ, 0);
+  kb.bar();
+}
 
 uint32_t rows16_params(RowOp op, bool has_bias) {
   return op == RowOp::layernorm ? (has_bias ? 2u : 1u) : op == RowOp::rmsnorm ? 1u : 0u;
@@ -155,8 +190,8 @@ void emit_rows16_single_pass(KernelBuilder& kb, const RowSpec& s, const Rows16Sh
   const uint32_t pregs = nparams == 0 ? 0 : sh.prefetch ? per * V : V;
   const uint8_t ps = pregs ? kb.reg(pregs * nparams) : kRZ;
   struct {
-    uint8_t tid, soff, acc, a, b, v, w, p, q;
-  } r{kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.pred(), kb.pred()};
+    uint8_t tid, soff, acc, a, b, v, w, lane, t128, p, q;
+  } r{kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.pred(), kb.pred()};
   const uint8_t x16 = kb.reg(), x32 = kb.reg();  // tid 2V, tid 4V: the thread's row offsets
   kb.s2r(r.tid, Special::tid);
   kb.alui(Op::shl, r.soff, r.tid, 2);
@@ -184,7 +219,9 @@ void emit_rows16_single_pass(KernelBuilder& kb, const RowSpec& s, const Rows16Sh
             .guard = r.p;
       }
   };
-  auto reduce = [&](uint8_t reg, Op op) { emit_cta_reduce(kb, reg, op, T, r.tid, r.soff, r.a, r.b, r.q, true); };
+  auto reduce = [&](uint8_t reg, Op op) {
+    emit_warp_tree_reduce(kb, reg, op, T, r.tid, r.soff, r.a, r.b, r.q, r.lane, r.t128);
+  };
   kb.alui(Op::shl, x16, r.tid, __builtin_ctz(2 * V));
   kb.alui(Op::shl, x32, r.tid, __builtin_ctz(4 * V));
   // The one read of the row: every vector's load in flight at once, into the

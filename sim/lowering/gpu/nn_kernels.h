@@ -84,10 +84,14 @@ void lower_map(const xpu::gpu::GpuConfig& cfg, const MapSpec& s, NnPlan& plan);
 //
 // Accumulation order (what tests/gpu/test_gpu_rows16.cpp reproduces on the
 // host, bit for bit): thread tid accumulates its own elements in load order
-// (vector u ascending, then element j of the vector) from 0 (max: -inf);
-// then the shared-memory tree of emit_cta_reduce over the T threads: at
-// stride st = T/2, T/4, .., 1, s[i] = s[i] op s[i + st] for i < st; s[0] is
-// the row's sum (max). The fp32 kernel is the same with T = 128, V = 1.
+// (vector u ascending, then element j of the vector) from 0 (max: -inf).
+// The fp32 kernel (T = 128, V = 1) then runs the shared-memory tree of
+// emit_cta_reduce: at stride st = T/2, T/4, .., 1, s[i] = s[i] op s[i + st]
+// for i < st, a barrier a level. The 16-bit kernel reduces in two levels,
+// as warp-shuffle kernels do (two barriers): each warp's tree,
+// s[32w + i] op= s[32w + i + st] for st = 16 .. 1, then warp 0's over the
+// warp results, s[32i] op= s[32(i + st)] for st = T/64 .. 1. s[0] is the
+// row's sum (max).
 enum class RowOp { softmax, layernorm, mean, rmsnorm, argmax };
 struct RowSpec {
   RowOp op = RowOp::softmax;
@@ -110,7 +114,7 @@ void lower_rows(const xpu::gpu::GpuConfig& cfg, const RowSpec& s, NnPlan& plan);
 // most 1024 threads for fewer than 256 rows (decode: few rows, each spread
 // over the most threads, latency-bound) and 256 for more (occupancy).
 // T then doubles (to 1024) until a thread's registers fit the budget of 64
-// (a 1024-thread CTA fits a 64K register file): 12 (nine scalars, up to
+// (a 1024-thread CTA fits a 64K register file): 14 (eleven scalars, up to
 // three skipped for alignment) + per V + the fp32 scale (and bias) of all
 // its vectors (prefetch, loaded with the row) or of one vector at a time. threads == 0: no shape fits (with 16-byte loads:
 // softmax n > 49152, rmsnorm n > 40960, layernorm with a bias n > 32768):
