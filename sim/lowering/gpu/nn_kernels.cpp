@@ -33,16 +33,27 @@ uint32_t rows16_register_budget(const GpuConfig& cfg) {
 
 }  // namespace
 
+namespace {
+
+// One level of a shared-memory tree: threads with idx < st combine their
+// word at addr with the word `gap` bytes on (a, b, q: scratch).
+void emit_tree_step(KernelBuilder& kb, Op op, uint8_t idx, uint32_t st, uint8_t addr, int32_t gap, uint8_t a,
+                    uint8_t b, uint8_t q) {
+  kb.setpi(Op::isetp, q, Cmp::lt, idx, static_cast<int32_t>(st));
+  kb.lds(a, addr, 0).guard = q;
+  kb.lds(b, addr, gap).guard = q;
+  kb.alu(op, a, a, b).guard = q;
+  kb.sts(addr, 0, a).guard = q;
+}
+
+}  // namespace
+
 void emit_cta_reduce(KernelBuilder& kb, uint8_t r, Op op, uint32_t threads, uint8_t tid, uint8_t soff, uint8_t a,
                      uint8_t b, uint8_t q, bool reuse_shared) {
   kb.sts(soff, 0, r);
   kb.bar();
   for (uint32_t st = threads / 2; st >= 1; st /= 2) {
-    kb.setpi(Op::isetp, q, Cmp::lt, tid, static_cast<int32_t>(st));
-    kb.lds(a, soff, 0).guard = q;
-    kb.lds(b, soff, static_cast<int32_t>(4 * st)).guard = q;
-    kb.alu(op, a, a, b).guard = q;
-    kb.sts(soff, 0, a).guard = q;
+    emit_tree_step(kb, op, tid, st, soff, static_cast<int32_t>(4 * st), a, b, q);
     kb.bar();
   }
   kb.lds(r, kRZ, 0);
@@ -147,23 +158,12 @@ void emit_warp_tree_reduce(KernelBuilder& kb, uint8_t r, Op op, uint32_t T, uint
                            uint8_t b, uint8_t q, uint8_t lane, uint8_t t128) {
   kb.alui(Op::and_, lane, tid, 31);
   kb.sts(soff, 0, r);
-  for (uint32_t st = 16; st >= 1; st /= 2) {
-    kb.setpi(Op::isetp, q, Cmp::lt, lane, static_cast<int32_t>(st));
-    kb.lds(a, soff, 0).guard = q;
-    kb.lds(b, soff, static_cast<int32_t>(4 * st)).guard = q;
-    kb.alu(op, a, a, b).guard = q;
-    kb.sts(soff, 0, a).guard = q;
-  }
+  for (uint32_t st = 16; st >= 1; st /= 2) emit_tree_step(kb, op, lane, st, soff, static_cast<int32_t>(4 * st), a, b, q);
   kb.bar();
   if (T > 32) {
     kb.alui(Op::shl, t128, tid, 7);
-    for (uint32_t st = T / 64; st >= 1; st /= 2) {
-      kb.setpi(Op::isetp, q, Cmp::lt, tid, static_cast<int32_t>(st));
-      kb.lds(a, t128, 0).guard = q;
-      kb.lds(b, t128, static_cast<int32_t>(128 * st)).guard = q;
-      kb.alu(op, a, a, b).guard = q;
-      kb.sts(t128, 0, a).guard = q;
-    }
+    for (uint32_t st = T / 64; st >= 1; st /= 2)
+      emit_tree_step(kb, op, tid, st, t128, static_cast<int32_t>(128 * st), a, b, q);
     kb.bar();
   }
   kb.lds(r, kRZ, 0);
