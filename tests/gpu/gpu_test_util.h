@@ -12,6 +12,7 @@
 #include "sim/report/results.h"
 #include "sim/config/gpu_config.h"
 #include "sim/lowering/gpu/gemm_tc.h"
+#include "sim/lowering/gpu/half_io.h"
 #include "sim/numerics/mac.h"
 
 namespace xpu::gpu::test {
@@ -35,6 +36,17 @@ inline std::vector<uint8_t> random_matrix(DType t, uint64_t rows, uint64_t cols,
       default: break;
     }
   }
+  return v;
+}
+
+// n N(0,1) floats (random_matrix's), each rounded to the 16-bit type
+// `round_to` when it is one (values a 16-bit tensor holds exactly).
+inline std::vector<float> random_floats(uint64_t n, uint64_t seed, DType round_to = DType::fp32) {
+  const auto raw = random_matrix(DType::fp32, 1, n, seed);
+  std::vector<float> v(n);
+  std::memcpy(v.data(), raw.data(), n * 4);
+  if (lowering::gpu::is_act16(round_to))
+    for (float& f : v) f = lowering::gpu::round16(round_to, f);
   return v;
 }
 

@@ -1,7 +1,7 @@
 // 16-bit tensors between kernels (sim/lowering/gpu/half_io.h): the rounding
 // points of the tensor-core epilogue (conv, GEMM, split-K reduction, the
-// sm80 kernel) and of the single-pass softmax and layernorm over 16-bit
-// rows, bit for bit. The rule checked throughout: a kernel with 16-bit
+// sm80 kernel), bit for bit (the single-pass row kernels over 16-bit rows:
+// test_gpu_rows16.cpp). The rule checked throughout: a kernel with 16-bit
 // output computes exactly what its fp32-output form computes, then rounds
 // each result once (round to nearest even).
 #include <catch2/catch.hpp>
@@ -29,12 +29,7 @@ using namespace xpu::lowering::gpu;
 namespace {
 
 std::vector<float> randoms(uint64_t n, uint64_t seed, DType round_to = DType::fp32) {
-  const auto raw = test::random_matrix(DType::fp32, 1, n, seed);
-  std::vector<float> v(n);
-  std::memcpy(v.data(), raw.data(), n * 4);
-  if (is_act16(round_to))
-    for (float& f : v) f = round16(round_to, f);
-  return v;
+  return test::random_floats(n, seed, round_to);
 }
 
 // A workload written inline (a temporary file, removed once loaded) and a
@@ -222,87 +217,6 @@ TEST_CASE("16-bit epilogue: the sm80 kernel shares it", "[gpu][half][gemm][amper
     INFO(dtype_name(d));
     check_gemm_out16(gpu, d, 100, 128, 96, nullptr);
     check_gemm_out16(gpu, d, 100, 128, 96, nullptr, true);  // with the fused residual
-  }
-}
-
-namespace {
-
-struct RowRun {
-  std::vector<uint32_t> out;  // 16-bit bits (io 16) or fp32 bits
-  LaunchResult result;
-};
-
-// rows x n at a 1024-byte row pitch (x at 0, y at 64 KiB, scale and bias fp32 after).
-RowRun run_rows(Gpu& gpu, RowOp op, DType io, uint64_t rows, uint64_t n, const std::vector<float>& x,
-                const std::vector<float>& scale, const std::vector<float>& bias) {
-  const uint64_t pitch = 2048, X = 0, Y = 64 << 10, S = 128 << 10, B = 160 << 10;
-  RowSpec s;
-  s.op = op;
-  s.io = io;
-  s.rows = rows;
-  s.n = n;
-  s.eps = 1e-5f;
-  s.scale = S;
-  s.bias = B;
-  s.has_bias = op == RowOp::layernorm;
-  for (uint64_t r = 0; r < rows; ++r) {
-    s.x.push_back(X + r * pitch);
-    s.y.push_back(Y + r * pitch);
-  }
-  NnPlan plan;
-  lower_rows(gpu.config(), s, plan);
-  gpu.memory().resize(192 << 10);
-  const uint32_t eb = act_bytes(io);
-  for (uint64_t r = 0; r < rows; ++r)
-    for (uint64_t i = 0; i < n; ++i) {
-      const float v = x[r * n + i];
-      if (eb == 2) {
-        const uint16_t h = narrow16(io, v);
-        gpu.memory().write(X + r * pitch + 2 * i, &h, 2);
-      } else {
-        gpu.memory().write(X + r * pitch + 4 * i, &v, 4);
-      }
-    }
-  gpu.memory().write(S, scale.data(), n * 4);
-  gpu.memory().write(B, bias.data(), n * 4);
-  RowRun out;
-  out.result = gpu.run(plan.launch, RunOptions{true, false});
-  for (uint64_t r = 0; r < rows; ++r)
-    for (uint64_t i = 0; i < n; ++i) {
-      uint32_t v = 0;
-      gpu.memory().read(Y + r * pitch + eb * i, &v, eb);
-      out.out.push_back(v);
-    }
-  return out;
-}
-
-}  // namespace
-
-TEST_CASE("single-pass softmax and layernorm over 16-bit rows: one read, one write, one rounding", "[gpu][half][nn]") {
-  Gpu gpu("gpu", test::load("gpu_small.yaml"));
-  // 6 rows of 300: 128 threads hold 3 elements each (the last partly), so
-  // every thread has a register row of 3.
-  const uint64_t rows = 6, n = 300;
-  for (DType t : {DType::fp16, DType::bf16}) {
-    const auto x = randoms(rows * n, 41, t);  // values the 16-bit type holds
-    const auto scale = randoms(n, 42), bias = randoms(n, 43);
-    for (RowOp op : {RowOp::softmax, RowOp::layernorm}) {
-      INFO(dtype_name(t) << (op == RowOp::softmax ? " softmax" : " layernorm"));
-      const RowRun h = run_rows(gpu, op, t, rows, n, x, scale, bias);
-      const RowRun f = run_rows(gpu, op, DType::fp32, rows, n, x, scale, bias);  // the multi-pass fp32 kernel
-      size_t bad = 0;
-      for (size_t i = 0; i < h.out.size(); ++i) bad += h.out[i] != narrow16(t, bits_to_float(f.out[i]));
-      CHECK(bad == 0);
-      // One read of the row: a 600-byte row is 19 sectors of 32 bytes (the
-      // last holds 24 bytes), read once; layernorm also reads the fp32 scale
-      // and bias, 1200 bytes = 37.5 -> 38 sectors each. The fp32 kernel
-      // reads x twice and y once (38 sectors each) instead.
-      const double per_row = op == RowOp::softmax ? 19 : 19 + 2 * 38;
-      CHECK(h.result.sm[Ctr::l1_read_bytes] == rows * per_row * 32);
-      CHECK(f.result.sm[Ctr::l1_read_bytes] == rows * (op == RowOp::softmax ? 3 * 38 : 2 * 38 + 3 * 38) * 32);
-      // One write: the same 19 sectors of y (the fp32 kernel writes 38, twice for softmax).
-      CHECK(h.result.sm[Ctr::gmem_write_bytes] == rows * 19 * 32);
-    }
   }
 }
 

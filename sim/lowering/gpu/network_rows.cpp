@@ -60,18 +60,19 @@ void LayerBuild::row_op() {
       for (size_t d = size_t(axis); d < X.size(); ++d) n *= uint64_t(X[d]);
       if (l.op == OpKind::softmax && size_t(axis) != X.size() - 1) unsupported(l, "softmax over a non-last axis");
       RowSpec s;
-      // 16-bit rows run single-pass up to 4096 elements (nn_kernels.h); longer ones as fp32 rows.
-      if (n > 4096) L.io = DType::fp32;
-      s.io = L.io;
       s.op = l.op == OpKind::softmax ? RowOp::softmax : RowOp::layernorm;
       s.rows = count / n;
+      s.has_bias = l.op == OpKind::layernorm && l.inputs.size() > 2 && !l.inputs[2].empty();
+      // 16-bit rows run single-pass where the row fits the threads' registers
+      // (rows16_shape, nn_kernels.h); longer ones as fp32 rows.
+      if (is_act16(L.io) && rows16_shape(cfg, s.op, s.rows, n, s.has_bias).threads == 0) L.io = DType::fp32;
+      s.io = L.io;
       s.n = n;
       s.eps = l.attrs.epsilon;
       const uint64_t x = input(0);
       if (l.op == OpKind::layernorm) {
         if (workload::numel(in_shape(1)) != n) unsupported(l, "layernorm scale must cover the normalized axes");
         s.scale = input(1, 4);
-        s.has_bias = l.inputs.size() > 2 && !l.inputs[2].empty();
         if (s.has_bias) {
           if (workload::numel(in_shape(2)) != n) unsupported(l, "layernorm bias must cover the normalized axes");
           s.bias = input(2, 4);

@@ -1,8 +1,10 @@
 #include "sim/lowering/gpu/nn_kernels.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "models/gpu/kernel_builder.h"
+#include "sim/common/errors.h"
 #include "sim/lowering/gpu/conv_implicit.h"
 #include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/numerics/float_bits.h"
@@ -18,6 +20,32 @@ constexpr float kLog2e = 1.4426950408889634f;
 int32_t fbits(float f) { return static_cast<int32_t>(float_to_bits(f)); }
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
+const char* row_name(RowOp op) {
+  static const char* const names[] = {"row_softmax", "row_layernorm", "row_mean", "row_rmsnorm", "row_argmax"};
+  return names[static_cast<int>(op)];
+}
+
+// Registers a thread of the single-pass 16-bit row kernel may take: a whole
+// 1024-thread CTA fits the register file (64 on every configured SM).
+uint32_t rows16_register_budget(const GpuConfig& cfg) {
+  return std::min(cfg.occupancy.max_registers_per_thread, cfg.occupancy.max_registers / 1024);
+}
+
+}  // namespace
+
+namespace {
+
+// One level of a shared-memory tree: threads with idx < st combine their
+// word at addr with the word `gap` bytes on (a, b, q: scratch).
+void emit_tree_step(KernelBuilder& kb, Op op, uint8_t idx, uint32_t st, uint8_t addr, int32_t gap, uint8_t a,
+                    uint8_t b, uint8_t q) {
+  kb.setpi(Op::isetp, q, Cmp::lt, idx, static_cast<int32_t>(st));
+  kb.lds(a, addr, 0).guard = q;
+  kb.lds(b, addr, gap).guard = q;
+  kb.alu(op, a, a, b).guard = q;
+  kb.sts(addr, 0, a).guard = q;
+}
+
 }  // namespace
 
 void emit_cta_reduce(KernelBuilder& kb, uint8_t r, Op op, uint32_t threads, uint8_t tid, uint8_t soff, uint8_t a,
@@ -25,11 +53,7 @@ void emit_cta_reduce(KernelBuilder& kb, uint8_t r, Op op, uint32_t threads, uint
   kb.sts(soff, 0, r);
   kb.bar();
   for (uint32_t st = threads / 2; st >= 1; st /= 2) {
-    kb.setpi(Op::isetp, q, Cmp::lt, tid, static_cast<int32_t>(st));
-    kb.lds(a, soff, 0).guard = q;
-    kb.lds(b, soff, static_cast<int32_t>(4 * st)).guard = q;
-    kb.alu(op, a, a, b).guard = q;
-    kb.sts(soff, 0, a).guard = q;
+    emit_tree_step(kb, op, tid, st, soff, static_cast<int32_t>(4 * st), a, b, q);
     kb.bar();
   }
   kb.lds(r, kRZ, 0);
@@ -116,90 +140,241 @@ void lower_map(const GpuConfig&, const MapSpec& s, NnPlan& plan) {
 
 namespace {
 
-struct RowRegs {
-  uint8_t tid, soff, acc, a, b, v, w, sc, bi, p, q;
-};
+// Registers of the single-pass kernel besides the row and its parameters:
+// eleven scalars (tid, the shared-memory and two row offsets, the
+// accumulator, six scratch) and up to three the builder skips to align
+// the parameters' block after the row's.
+constexpr uint32_t kRows16Fixed = 14;
 
-// Softmax and layernorm over 16-bit rows in one pass: each thread loads
-// its elements u T + tid (u < iters) once into registers, widened to fp32;
-// the reductions and the normalisation run there with the multi-pass fp32
-// kernel's arithmetic and order; each result is rounded to 16 bits once
-// and stored. Predicate p: element u exists (tid < n - u T).
-void emit_rows16_single_pass(KernelBuilder& kb, const RowSpec& s, uint32_t T, uint64_t iters, const RowRegs& r) {
-  if (iters > 32) throw GpuLoweringError("row kernel: a 16-bit row longer than 32 elements a thread");
-  const uint8_t xs = kb.reg(static_cast<uint32_t>(iters));
-  const uint8_t x16 = kb.reg();  // tid * 2: the thread's 16-bit offset
+// Reduction of r over the CTA's T threads (a power of two >= 32) as
+// production kernels do it with warp shuffles, in two levels with two
+// barriers instead of one a level: each warp's tree through shared memory
+// (s[32w + i] op= s[32w + i + st], st = 16 .. 1; a warp's lanes run in
+// step, so no barrier), then, after a barrier, warp 0's tree over the warp
+// results s[32 i] (st = T/64 .. 1), a barrier, and every thread reads s[0].
+// lane, t128: scratch registers for tid & 31 and tid * 128. One more
+// barrier after the read, so the words may be written again.
+void emit_warp_tree_reduce(KernelBuilder& kb, uint8_t r, Op op, uint32_t T, uint8_t tid, uint8_t soff, uint8_t a,
+                           uint8_t b, uint8_t q, uint8_t lane, uint8_t t128) {
+  kb.alui(Op::and_, lane, tid, 31);
+  kb.sts(soff, 0, r);
+  for (uint32_t st = 16; st >= 1; st /= 2) emit_tree_step(kb, op, lane, st, soff, static_cast<int32_t>(4 * st), a, b, q);
+  kb.bar();
+  if (T > 32) {
+    kb.alui(Op::shl, t128, tid, 7);
+    for (uint32_t st = T / 64; st >= 1; st /= 2)
+      emit_tree_step(kb, op, tid, st, t128, static_cast<int32_t>(128 * st), a, b, q);
+    kb.bar();
+  }
+  kb.lds(r, kRZ, 0);
+  kb.bar();
+}
+
+uint32_t rows16_params(RowOp op, bool has_bias) {
+  return op == RowOp::layernorm ? (has_bias ? 2u : 1u) : op == RowOp::rmsnorm ? 1u : 0u;
+}
+
+// Softmax, layernorm and rmsnorm over 16-bit rows in one pass (the shape
+// from rows16_shape): thread tid loads its vectors u T + tid (u < per), each
+// of V elements in one 2V-byte load, once into registers and widens them to
+// fp32 there; the reductions and the normalisation run on the registers;
+// each result is rounded to 16 bits once, packed and stored with the same
+// vector width. Predicate p: vector u exists (tid < vecs - u T).
+void emit_rows16_single_pass(KernelBuilder& kb, const RowSpec& s, const Rows16Shape& sh) {
+  const uint32_t T = sh.threads, V = sh.vec, per = sh.per;
+  const uint64_t vecs = s.n / V;
+  const uint32_t nparams = rows16_params(s.op, s.has_bias);
+  const uint8_t xs = kb.reg(per * V);
+  // Scale (and bias) of a vector: all of them loaded up front when they fit
+  // the register budget, else a vector's worth before its outputs.
+  const uint32_t pregs = nparams == 0 ? 0 : sh.prefetch ? per * V : V;
+  const uint8_t ps = pregs ? kb.reg(pregs * nparams) : kRZ;
+  struct {
+    uint8_t tid, soff, acc, a, b, v, w, lane, t128, p, q;
+  } r{kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.reg(), kb.pred(), kb.pred()};
+  const uint8_t x16 = kb.reg(), x32 = kb.reg();  // tid 2V, tid 4V: the thread's row offsets
+  kb.s2r(r.tid, Special::tid);
+  kb.alui(Op::shl, r.soff, r.tid, 2);
   const int32_t inv_n = fbits(1.0f / float(s.n));
-  const auto xr = [&](uint64_t u) { return static_cast<uint8_t>(xs + u); };
+  const auto xr = [&](uint32_t u, uint32_t j) { return static_cast<uint8_t>(xs + u * V + j); };
+  const auto pr = [&](uint32_t k, uint32_t u, uint32_t j) {
+    return static_cast<uint8_t>(ps + k * pregs + (sh.prefetch ? u * V : 0) + j);
+  };
+  const auto guard = [&](uint32_t u) {
+    kb.setpi(Op::isetp, r.p, Cmp::lt, r.tid, static_cast<int32_t>(int64_t(vecs) - int64_t(u) * T));
+  };
   const auto each = [&](auto body) {
-    for (uint64_t u = 0; u < iters; ++u) {
-      kb.setpi(Op::isetp, r.p, Cmp::lt, r.tid, static_cast<int32_t>(int64_t(s.n) - int64_t(u * T)));
-      body(u);
+    for (uint32_t u = 0; u < per; ++u) {
+      guard(u);
+      for (uint32_t j = 0; j < V; ++j) body(u, j);
     }
   };
-  auto reduce = [&](uint8_t reg, Op op) { emit_cta_reduce(kb, reg, op, T, r.tid, r.soff, r.a, r.b, r.q, true); };
-  kb.alui(Op::shl, x16, r.tid, 1);
-  const bool softmax = s.op == RowOp::softmax;
-  // The one read of the row.
-  kb.mov(r.acc, softmax ? fbits(-std::numeric_limits<float>::infinity()) : 0);
-  each([&](uint64_t u) {
-    kb.ldg(xr(u), 0, x16, static_cast<int32_t>(2 * u * T), 2).guard = r.p;
-    emit_widen16(kb, s.io, xr(u), xr(u));
-    kb.alu(softmax ? Op::fmax : Op::fadd, r.acc, r.acc, xr(u)).guard = r.p;
-  });
-  reduce(r.acc, softmax ? Op::fmax : Op::fadd);
-  if (softmax) {
-    kb.alui(Op::fmul, r.v, r.acc, fbits(-1.0f));
-    kb.mov(r.acc, 0);
-    each([&](uint64_t u) {
-      kb.alu(Op::fadd, xr(u), xr(u), r.v);
-      kb.alui(Op::fmul, xr(u), xr(u), fbits(kLog2e));
-      kb.alu(Op::ex2, xr(u), xr(u), kRZ);
-      kb.alu(Op::fadd, r.acc, r.acc, xr(u)).guard = r.p;
-    });
-    reduce(r.acc, Op::fadd);
-    kb.alu(Op::rcp, r.v, r.acc, kRZ);
-    each([&](uint64_t u) {
-      kb.alu(Op::fmul, r.w, xr(u), r.v);
-      emit_narrow16(kb, s.io, r.w, r.w, r.a);  // the rounding point
-      kb.stg(1, x16, static_cast<int32_t>(2 * u * T), r.w, 2).guard = r.p;
-    });
-    return;
+  // Vector u's fp32 parameters: 4V bytes at 4 V (u T + tid), 16 bytes a load at most.
+  const auto load_params = [&](uint32_t u) {
+    for (uint32_t k = 0; k < nparams; ++k)
+      for (uint32_t j = 0; j < V; j += 4) {
+        const uint32_t w = std::min(V, 4u) * 4;
+        kb.ldg(pr(k, u, j), static_cast<uint8_t>(2 + k), x32, static_cast<int32_t>(4 * (uint64_t(u) * T * V + j)),
+               static_cast<uint8_t>(w))
+            .guard = r.p;
+      }
+  };
+  auto reduce = [&](uint8_t reg, Op op) {
+    emit_warp_tree_reduce(kb, reg, op, T, r.tid, r.soff, r.a, r.b, r.q, r.lane, r.t128);
+  };
+  kb.alui(Op::shl, x16, r.tid, __builtin_ctz(2 * V));
+  kb.alui(Op::shl, x32, r.tid, __builtin_ctz(4 * V));
+  // The one read of the row: every vector's load in flight at once, into the
+  // upper half of its V registers (V > 1), then widened in place from the
+  // low end (pair k's results land in registers 2k, 2k + 1, at or below the
+  // packed register V/2 + k they come from).
+  for (uint32_t u = 0; u < per; ++u) {
+    guard(u);
+    kb.ldg(xr(u, V / 2), 0, x16, static_cast<int32_t>(2ull * u * T * V), static_cast<uint8_t>(2 * V)).guard = r.p;
   }
-  kb.alui(Op::fmul, r.v, r.acc, inv_n);       // mean
-  kb.alui(Op::fmul, r.v, r.v, fbits(-1.0f));  // -mean
-  kb.mov(r.acc, 0);
-  each([&](uint64_t u) {
-    kb.alu(Op::fadd, xr(u), xr(u), r.v);  // x - mean, kept for the output
-    kb.alu(Op::ffma, r.acc, xr(u), xr(u), r.acc).guard = r.p;
-  });
+  if (sh.prefetch)
+    for (uint32_t u = 0; u < per; ++u) {
+      guard(u);
+      load_params(u);
+    }
+  for (uint32_t u = 0; u < per; ++u) {
+    if (V == 1) {
+      emit_widen16(kb, s.io, xr(u, 0), xr(u, 0));
+      continue;
+    }
+    for (uint32_t k = 0; k < V / 2; ++k) {
+      emit_widen16(kb, s.io, xr(u, 2 * k), xr(u, V / 2 + k), false);
+      emit_widen16(kb, s.io, xr(u, 2 * k + 1), xr(u, V / 2 + k), true);
+    }
+  }
+  // Stores vector u's results (w per element, from `out`), each rounded to
+  // 16 bits once (the rounding point) and packed two to a register into the
+  // vector's low registers, whose elements are consumed by then.
+  const auto store = [&](auto out) {
+    for (uint32_t u = 0; u < per; ++u) {
+      guard(u);
+      if (!sh.prefetch) load_params(u);
+      for (uint32_t j = 0; j < V; ++j) {
+        out(u, j);
+        emit_narrow16(kb, s.io, r.w, r.w, r.a);
+        if (j % 2 == 0) {
+          kb.mov_r(xr(u, j / 2), r.w);
+        } else {
+          kb.alui(Op::shl, r.w, r.w, 16);
+          kb.alu(Op::or_, xr(u, j / 2), xr(u, j / 2), r.w);
+        }
+      }
+      kb.stg(1, x16, static_cast<int32_t>(2ull * u * T * V), xr(u, 0), static_cast<uint8_t>(2 * V)).guard = r.p;
+    }
+  };
+  switch (s.op) {
+    case RowOp::softmax:
+      kb.mov(r.acc, fbits(-std::numeric_limits<float>::infinity()));
+      each([&](uint32_t u, uint32_t j) { kb.alu(Op::fmax, r.acc, r.acc, xr(u, j)).guard = r.p; });
+      reduce(r.acc, Op::fmax);
+      kb.alui(Op::fmul, r.v, r.acc, fbits(-1.0f));
+      kb.mov(r.acc, 0);
+      each([&](uint32_t u, uint32_t j) {
+        kb.alu(Op::fadd, xr(u, j), xr(u, j), r.v);
+        kb.alui(Op::fmul, xr(u, j), xr(u, j), fbits(kLog2e));
+        kb.alu(Op::ex2, xr(u, j), xr(u, j), kRZ);
+        kb.alu(Op::fadd, r.acc, r.acc, xr(u, j)).guard = r.p;
+      });
+      reduce(r.acc, Op::fadd);
+      kb.alu(Op::rcp, r.v, r.acc, kRZ);
+      store([&](uint32_t u, uint32_t j) { kb.alu(Op::fmul, r.w, xr(u, j), r.v); });
+      return;
+    case RowOp::layernorm:
+      kb.mov(r.acc, 0);
+      each([&](uint32_t u, uint32_t j) { kb.alu(Op::fadd, r.acc, r.acc, xr(u, j)).guard = r.p; });
+      reduce(r.acc, Op::fadd);
+      kb.alui(Op::fmul, r.v, r.acc, inv_n);       // mean
+      kb.alui(Op::fmul, r.v, r.v, fbits(-1.0f));  // -mean
+      kb.mov(r.acc, 0);
+      each([&](uint32_t u, uint32_t j) {
+        kb.alu(Op::fadd, xr(u, j), xr(u, j), r.v);  // x - mean, kept for the output
+        kb.alu(Op::ffma, r.acc, xr(u, j), xr(u, j), r.acc).guard = r.p;
+      });
+      break;
+    case RowOp::rmsnorm:
+      kb.mov(r.acc, 0);
+      each([&](uint32_t u, uint32_t j) { kb.alu(Op::ffma, r.acc, xr(u, j), xr(u, j), r.acc).guard = r.p; });
+      break;
+    default:
+      throw GpuLoweringError("row kernel: no single-pass 16-bit form");
+  }
   reduce(r.acc, Op::fadd);
   kb.alui(Op::fmul, r.acc, r.acc, inv_n);
   kb.alui(Op::fadd, r.acc, r.acc, fbits(s.eps));
   kb.alu(Op::rsq, r.acc, r.acc, kRZ);  // inv
-  each([&](uint64_t u) {
-    // scale and bias: fp32 at 4 (u T + tid) (soff = tid * 4).
-    const int32_t po = static_cast<int32_t>(4 * u * T);
-    kb.ldg(r.sc, 2, r.soff, po).guard = r.p;
-    if (s.has_bias) kb.ldg(r.bi, 3, r.soff, po).guard = r.p;
-    kb.alu(Op::fmul, r.w, xr(u), r.acc);
-    if (s.has_bias) kb.alu(Op::ffma, r.w, r.w, r.sc, r.bi);
-    else kb.alu(Op::fmul, r.w, r.w, r.sc);
-    emit_narrow16(kb, s.io, r.w, r.w, r.a);  // the rounding point
-    kb.stg(1, x16, static_cast<int32_t>(2 * u * T), r.w, 2).guard = r.p;
+  store([&](uint32_t u, uint32_t j) {
+    kb.alu(Op::fmul, r.w, xr(u, j), r.acc);
+    if (s.has_bias && s.op == RowOp::layernorm) kb.alu(Op::ffma, r.w, r.w, pr(0, u, j), pr(1, u, j));
+    else kb.alu(Op::fmul, r.w, r.w, pr(0, u, j));
   });
 }
 
 }  // namespace
 
-void lower_rows(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
+Rows16Shape rows16_shape(const GpuConfig& cfg, RowOp op, uint64_t rows, uint64_t n, bool has_bias, uint32_t align) {
+  if (op != RowOp::softmax && op != RowOp::layernorm && op != RowOp::rmsnorm) return {};
+  if (rows == 0 || n == 0 || n > 0x7FFFFFFFull) return {};
+  uint32_t V = 8;  // gcd(8, n), no wider than the bases' alignment allows
+  while (V > 1 && (n % V != 0 || align % (2 * V) != 0 || (op != RowOp::softmax && align % std::min(4 * V, 16u) != 0)))
+    V /= 2;
+  const uint64_t vecs = n / V;
+  const uint32_t tmax = std::min<uint32_t>(cfg.occupancy.max_threads, 1024);
+  const uint32_t cap = std::min<uint32_t>(rows < 256 ? 1024 : 256, tmax);
+  const uint32_t budget = rows16_register_budget(cfg);
+  const uint32_t np = rows16_params(op, has_bias);
+  uint32_t T = 32;
+  while (T < cap && T < vecs) T *= 2;
+  for (; T <= tmax; T *= 2) {
+    const uint64_t per = (vecs + T - 1) / T, e = per * V;
+    const uint64_t fixed = kRows16Fixed + e;
+    if (fixed + np * e <= budget) return {T, V, static_cast<uint32_t>(per), true};
+    if (fixed + np * V <= budget) return {T, V, static_cast<uint32_t>(per), false};
+  }
+  return {};
+}
+
+namespace {
+
+// The single-pass kernel over 16-bit rows (emit_rows16_single_pass).
+void lower_rows16(const GpuConfig& cfg, const RowSpec& s, NnPlan& plan) {
+  uint64_t bases = s.scale | s.bias;
+  for (uint64_t r = 0; r < s.rows; ++r) bases |= s.x[r] | s.y[r];
+  const uint32_t align = bases == 0 ? 16u : 1u << std::min(4, __builtin_ctzll(bases));  // up to 16 bytes
+  const Rows16Shape sh = rows16_shape(cfg, s.op, s.rows, s.n, s.has_bias, align);
+  if (sh.threads == 0) throw GpuLoweringError("row kernel: a 16-bit row too long for registers (rows16_shape)");
+  KernelBuilder kb(row_name(s.op));
+  emit_rows16_single_pass(kb, s, sh);
+  kb.exit();
+  plan.kernel = kb.finish();
+  const uint32_t budget = rows16_register_budget(cfg);
+  if (plan.kernel.regs_per_thread > budget)
+    throw InternalError("row kernel: " + std::to_string(plan.kernel.regs_per_thread) +
+                        " registers a thread, past the budget rows16_shape counted");
+  Launch& l = plan.launch;
+  l.kernel = &plan.kernel;
+  l.threads = sh.threads;
+  l.shared_bytes = sh.threads * 4;
+  set_bases(l, static_cast<uint32_t>(s.rows), 4, {&s.x, &s.y}, {0, 0, s.scale, s.bias});
+}
+
+}  // namespace
+
+void lower_rows(const GpuConfig& cfg, const RowSpec& s, NnPlan& plan) {
   if (s.rows == 0 || s.n == 0 || s.x.size() != s.rows || s.y.size() != s.rows || s.rows > 0xFFFFFFFFull ||
       s.n > 0x7FFFFFFFull)
     throw GpuLoweringError("row kernel: malformed spec");
+  if (is_act16(s.io) && s.op != RowOp::mean) {
+    if (s.op == RowOp::argmax) throw GpuLoweringError("row kernel: 16-bit rows for softmax, layernorm, rmsnorm and mean only");
+    return lower_rows16(cfg, s, plan);
+  }
   constexpr uint32_t T = 128;
   const uint64_t iters = ceil_div(s.n, T);
-  static const char* const names[] = {"softmax", "layernorm", "mean", "rmsnorm", "argmax"};
-  KernelBuilder kb(std::string("row_") + names[static_cast<int>(s.op)]);
+  KernelBuilder kb(row_name(s.op));
   const uint8_t tid = kb.reg(), i = kb.reg(), k = kb.reg(), off = kb.reg(), soff = kb.reg();
   const uint8_t x = kb.reg(), acc = kb.reg(), a = kb.reg(), b = kb.reg(), v = kb.reg(), w = kb.reg(),
                 sc = kb.reg(), bi = kb.reg();
@@ -220,29 +395,23 @@ void lower_rows(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
   auto reduce = [&](uint8_t r, Op op) { emit_cta_reduce(kb, r, op, T, tid, soff, a, b, q, true); };
   const int32_t inv_n = fbits(1.0f / float(s.n));
   if (is_act16(s.io)) {
-    if (s.op != RowOp::mean && s.op != RowOp::softmax && s.op != RowOp::layernorm)
-      throw GpuLoweringError("row kernel: 16-bit rows for softmax, layernorm and mean only");
-    if (s.op != RowOp::mean) {
-      emit_rows16_single_pass(kb, s, T, iters, RowRegs{tid, soff, acc, a, b, v, w, sc, bi, p, q});
-    } else {
-      // mean: 16-bit loads widened, the fp32 mean rounded once.
-      kb.alui(Op::shl, x, tid, 1);  // x: the 16-bit row offset
-      kb.mov(acc, 0);
-      kb.mov_r(i, tid);
-      loop(kb, k, q, iters, [&] {
-        kb.setpi(Op::isetp, p, Cmp::lt, i, static_cast<int32_t>(s.n));
-        kb.ldg(w, 0, x, 0, 2).guard = p;
-        emit_widen16(kb, s.io, w, w);
-        kb.alu(Op::fadd, acc, acc, w).guard = p;
-        kb.alui(Op::iadd, i, i, static_cast<int32_t>(T));
-        kb.alui(Op::iadd, x, x, static_cast<int32_t>(2 * T));
-      });
-      reduce(acc, Op::fadd);
-      kb.alui(Op::fmul, acc, acc, inv_n);
-      emit_narrow16(kb, s.io, acc, acc, w);
-      kb.setpi(Op::isetp, q, Cmp::eq, tid, 0);
-      kb.stg(1, kRZ, 0, acc, 2).guard = q;
-    }
+    // mean (the others are lower_rows16): 16-bit loads widened, the fp32 mean rounded once.
+    kb.alui(Op::shl, x, tid, 1);  // x: the 16-bit row offset
+    kb.mov(acc, 0);
+    kb.mov_r(i, tid);
+    loop(kb, k, q, iters, [&] {
+      kb.setpi(Op::isetp, p, Cmp::lt, i, static_cast<int32_t>(s.n));
+      kb.ldg(w, 0, x, 0, 2).guard = p;
+      emit_widen16(kb, s.io, w, w);
+      kb.alu(Op::fadd, acc, acc, w).guard = p;
+      kb.alui(Op::iadd, i, i, static_cast<int32_t>(T));
+      kb.alui(Op::iadd, x, x, static_cast<int32_t>(2 * T));
+    });
+    reduce(acc, Op::fadd);
+    kb.alui(Op::fmul, acc, acc, inv_n);
+    emit_narrow16(kb, s.io, acc, acc, w);
+    kb.setpi(Op::isetp, q, Cmp::eq, tid, 0);
+    kb.stg(1, kRZ, 0, acc, 2).guard = q;
   } else switch (s.op) {
     case RowOp::softmax:
       kb.mov(acc, fbits(-std::numeric_limits<float>::infinity()));

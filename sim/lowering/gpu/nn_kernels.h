@@ -20,9 +20,11 @@
 //       bit-exact: FADD, FMUL are IEEE single operations.
 //   batchnorm  folded on the host to y = x s + t with s = scale / sqrtf(var + eps),
 //            t = bias - mean s, one FFMA:                  <= 1e-5 relative
-//   softmax  max, e = ex2((x - max) log2 e), tree sum over 128 threads,
+//   softmax  max, e = ex2((x - max) log2 e), sum in the order below,
 //            e rcp(sum):                                   <= 1e-5 relative
-//   layernorm  tree sums, mean = sum (1/n), rsq(var + eps): <= 1e-4 absolute
+//   layernorm  sums in the order below, mean = sum (1/n),
+//            rsq(var + eps):                               <= 1e-4 absolute
+//   (both bit-exact against a host model of that order: the row kernels' note)
 //   max_pool bit-exact; avg_pool / global_avg_pool: window sums in the
 //            reference's order, times rcp(count)           <= 1e-6 relative
 //   depthwise conv2d  FFMA chain in the reference's order (the reference
@@ -65,15 +67,31 @@ struct MapSpec {
 };
 void lower_map(const xpu::gpu::GpuConfig& cfg, const MapSpec& s, NnPlan& plan);
 
-// One CTA of 128 threads per row of n elements at x[r] (y[r] out), of type
-// io (x, y; scale and bias fp32). With a 16-bit io, softmax and layernorm
-// are single-pass when a row fits 32 registers a thread (n <= 4096): one
-// read of the row into registers, fp32 math there, one rounded write (the
-// only rounding point); longer 16-bit rows are refused (the lowering runs
-// them as fp32 rows). mean reads 16-bit and rounds its one result.
-// rmsnorm: tree sum of x*x (FFMA), mean = sum (1/n), rsq(mean + eps), x inv
-// scale; argmax: y[r] is one element, the first index of the row's maximum
-// as a float (bit-exact).
+// One CTA per row of n elements at x[r] (y[r] out), of type io (x, y;
+// scale and bias fp32). fp32 rows (and mean, argmax): 128 threads, one
+// 4-byte load a loop trip, a pass over the row per reduction and one for
+// the output (softmax and layernorm read the row 2-3 times).
+// 16-bit softmax, layernorm and rmsnorm: single pass, shaped by
+// rows16_shape: thread tid loads its vectors u T + tid (u < per) of V
+// elements (one 2V-byte load each: 16 bytes for V = 8) into registers once,
+// all in flight, widens them to fp32 there, and after the reductions writes
+// each result rounded once to 16 bits (the only rounding point), packed V
+// to a store. Rows whose register row does not fit are refused (the
+// lowering runs them as fp32 rows). mean reads 16-bit and rounds its one
+// result. rmsnorm: sum of x*x (FFMA), mean = sum (1/n), rsq(mean + eps),
+// x inv scale; argmax: y[r] is one element, the first index of the row's
+// maximum as a float (bit-exact).
+//
+// Accumulation order (what tests/gpu/test_gpu_rows16.cpp reproduces on the
+// host, bit for bit): thread tid accumulates its own elements in load order
+// (vector u ascending, then element j of the vector) from 0 (max: -inf).
+// The fp32 kernel (T = 128, V = 1) then runs the shared-memory tree of
+// emit_cta_reduce: at stride st = T/2, T/4, .., 1, s[i] = s[i] op s[i + st]
+// for i < st, a barrier a level. The 16-bit kernel reduces in two levels,
+// as warp-shuffle kernels do (two barriers): each warp's tree,
+// s[32w + i] op= s[32w + i + st] for st = 16 .. 1, then warp 0's over the
+// warp results, s[32i] op= s[32(i + st)] for st = T/64 .. 1. s[0] is the
+// row's sum (max).
 enum class RowOp { softmax, layernorm, mean, rmsnorm, argmax };
 struct RowSpec {
   RowOp op = RowOp::softmax;
@@ -85,6 +103,30 @@ struct RowSpec {
   bool has_bias = false;
 };
 void lower_rows(const xpu::gpu::GpuConfig& cfg, const RowSpec& s, NnPlan& plan);
+
+// The single-pass 16-bit row kernel's shape, the rule of vLLM's
+// layernorm/rmsnorm launchers (csrc/layernorm_kernels.cu) with the row held
+// in registers: V = gcd(8, n) elements a load (16 bytes; narrower where n
+// or the bases' alignment `align` (bytes) forbid, as their vectorized path
+// falls back), one CTA per row (no serving kernel splits a normalized row
+// over CTAs: the reduction would need a second launch or atomics), and
+// T = the smallest power of two >= 32 covering the row's n / V vectors, at
+// most 1024 threads for fewer than 256 rows (decode: few rows, each spread
+// over the most threads, latency-bound) and 256 for more (occupancy).
+// T then doubles (to 1024) until a thread's registers fit the budget of 64
+// (a 1024-thread CTA fits a 64K register file): 14 (eleven scalars, up to
+// three skipped for alignment) + per V + the fp32 scale (and bias) of all
+// its vectors (prefetch, loaded with the row) or of one vector at a time. threads == 0: no shape fits (with 16-byte loads:
+// softmax n > 49152, rmsnorm n > 40960, layernorm with a bias n > 32768):
+// the lowering runs such rows as fp32 rows.
+// GPT-3's 12288: 1024 threads (decode, 8 rows, prefetched) or 512
+// (prefill), two or three 16-byte loads a thread.
+struct Rows16Shape {
+  uint32_t threads = 0, vec = 0, per = 0;  // T, V, vectors a thread
+  bool prefetch = false;
+};
+Rows16Shape rows16_shape(const xpu::gpu::GpuConfig& cfg, RowOp op, uint64_t rows, uint64_t n, bool has_bias,
+                         uint32_t align = 16);
 
 // 2-D max/avg pooling: a thread per output column, one CTA per block of
 // output rows of an (n, c) plane (blocks from %ctaid: no fast path).
