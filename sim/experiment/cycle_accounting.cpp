@@ -1,6 +1,8 @@
 #include "sim/experiment/cycle_accounting.h"
 
 #include <algorithm>
+#include <array>
+#include <string_view>
 
 #include "sim/common/errors.h"
 
@@ -24,39 +26,70 @@ enum Kind : size_t {
   kKinds
 };
 
-int kind_of(const std::string& track, const std::string& name) {
-  static const std::map<std::string, int> units = {
-      {"mxu", kStream},        {"mxu_fill_drain", kInFlight}, {"weight_shift", kShift},
-      {"weight_fetch", kFetch}, {"weight_fetch_latency", kFetch}, {"activation", kVector},
-      {"dma_in", kHost},        {"dma_out", kHost},            {"dma_in_latency", kHost},
-      {"dma_out_latency", kHost}};
-  static const std::map<std::string, int> stalls = {{"weights_dram", kStallDram},
-                                                     {"weights_shift", kStallShift},
-                                                     {"activations", kStallInput},
-                                                     {"accumulators", kStallAcc},
-                                                     {"drain", kStallDrain}};
-  const auto& m = track == "mxu_stall" ? stalls : units;
-  auto it = m.find(track == "mxu_stall" ? name : track);
-  return it == m.end() ? -1 : it->second;
+struct Named {
+  std::string_view name;
+  int kind;
+};
+constexpr Named kUnits[] = {{"mxu", kStream},           {"mxu_fill_drain", kInFlight},        {"weight_shift", kShift},
+                            {"weight_fetch", kFetch},    {"weight_fetch_latency", kFetch},     {"activation", kVector},
+                            {"dma_in", kHost},           {"dma_out", kHost},                   {"dma_in_latency", kHost},
+                            {"dma_out_latency", kHost}};
+constexpr Named kStalls[] = {{"weights_dram", kStallDram},
+                             {"weights_shift", kStallShift},
+                             {"activations", kStallInput},
+                             {"accumulators", kStallAcc},
+                             {"drain", kStallDrain}};
+
+template <size_t N>
+int find_kind(const Named (&table)[N], std::string_view key) {
+  // A scan of a few short names (most differ in length): cheaper than a map
+  // lookup, and spans arrive several times per weight tile.
+  for (const Named& e : table)
+    if (e.name == key) return e.kind;
+  return -1;
 }
+
+int kind_of(const std::string& track, const std::string& name) {
+  return track == "mxu_stall" ? find_kind(kStalls, name) : find_kind(kUnits, track);
+}
+
+// Causes, as indices into CycleAccounting::causes().
+enum Cause : size_t {
+  kMxuCompute,
+  kFillDrain,
+  kWeightShift,
+  kWeightDram,
+  kActivations,
+  kAccumulators,
+  kVectorUnit,
+  kHostDma,
+  kIdle,
+  kCauses
+};
 
 // The cause of a cycle in which the kinds `open` are active (the rules in
 // cycle_accounting.h).
-const char* cause_of(const std::vector<int>& open) {
+Cause cause_of(const std::array<int, kKinds>& open) {
   auto on = [&](Kind k) { return open[k] > 0; };
-  if (on(kStream)) return "mxu_compute";
-  if (on(kStallDram)) return "weight_dram";
-  if (on(kStallShift)) return "weight_shift";
-  if (on(kStallAcc)) return "accumulators";
-  if (on(kStallDrain)) return "fill_drain";
-  if (on(kStallInput)) return on(kVector) ? "vector_unit" : on(kHost) ? "host_dma" : "activations";
-  if (on(kInFlight)) return "fill_drain";
-  if (on(kVector)) return "vector_unit";
-  if (on(kHost)) return "host_dma";
-  if (on(kFetch)) return "weight_dram";
-  if (on(kShift)) return "weight_shift";
-  return "idle";
+  if (on(kStream)) return kMxuCompute;
+  if (on(kStallDram)) return kWeightDram;
+  if (on(kStallShift)) return kWeightShift;
+  if (on(kStallAcc)) return kAccumulators;
+  if (on(kStallDrain)) return kFillDrain;
+  if (on(kStallInput)) return on(kVector) ? kVectorUnit : on(kHost) ? kHostDma : kActivations;
+  if (on(kInFlight)) return kFillDrain;
+  if (on(kVector)) return kVectorUnit;
+  if (on(kHost)) return kHostDma;
+  if (on(kFetch)) return kWeightDram;
+  if (on(kShift)) return kWeightShift;
+  return kIdle;
 }
+
+// An interval edge packed into one word, so that sorting compares integers:
+// the cycle above, the kind and whether it opens below.
+constexpr unsigned kEdgeShift = 5;  // 4 bits of kind (kKinds <= 16), 1 of open/close
+static_assert(kKinds <= 16);
+constexpr uint64_t kMaxEdgeCycle = ~uint64_t(0) >> kEdgeShift;
 
 }  // namespace
 
@@ -66,9 +99,13 @@ const std::vector<std::string>& CycleAccounting::causes() {
   return c;
 }
 
-CycleAccounting::CycleAccounting() : next_(trace::g_sink), busy_(kKinds) {
-  for (const auto& c : causes()) cycles_[c] = 0;
+CycleAccounting::CycleAccounting() : next_(trace::g_sink), busy_(kKinds), counts_(kCauses, 0) {
   trace::g_sink = this;
+}
+
+const std::map<std::string, uint64_t>& CycleAccounting::cycles() const {
+  for (size_t c = 0; c < kCauses; ++c) cycles_[causes()[c]] = counts_[c];
+  return cycles_;
 }
 
 CycleAccounting::~CycleAccounting() { trace::g_sink = next_; }
@@ -120,27 +157,28 @@ void CycleAccounting::end(const std::string& track, uint64_t cycle) {
 // One sweep over the program's cycles: between consecutive interval
 // boundaries the set of active kinds is constant, and so is the cause.
 void CycleAccounting::account(uint64_t start, uint64_t end) {
-  struct Edge {
-    uint64_t at;
-    size_t kind;
-    int delta;
-  };
-  std::vector<Edge> edges;
+  if (end > kMaxEdgeCycle)
+    throw InternalError("cycle accounting: cycle " + std::to_string(end) + " is beyond " +
+                        std::to_string(kMaxEdgeCycle));
+  edges_.clear();  // reused: its capacity stays, no allocation per call
   for (size_t k = 0; k < busy_.size(); ++k)
     for (const auto& [b, e] : busy_[k]) {
       const uint64_t lo = std::max(b, start), hi = std::min(e, end);
       if (hi <= lo) continue;
-      edges.push_back({lo, k, +1});
-      edges.push_back({hi, k, -1});
+      edges_.push_back(lo << kEdgeShift | k << 1 | 1);
+      edges_.push_back(hi << kEdgeShift | k << 1);
     }
-  std::sort(edges.begin(), edges.end(), [](const Edge& a, const Edge& b) { return a.at < b.at; });
-  std::vector<int> open(busy_.size(), 0);
+  // Edges at one cycle are all applied before that cycle is attributed, so
+  // their order among themselves does not matter.
+  std::sort(edges_.begin(), edges_.end());
+  std::array<int, kKinds> open{};
   uint64_t at = start;
   size_t i = 0;
   while (at < end) {
-    for (; i < edges.size() && edges[i].at <= at; ++i) open[edges[i].kind] += edges[i].delta;
-    const uint64_t next = i < edges.size() ? std::min(edges[i].at, end) : end;
-    cycles_[cause_of(open)] += next - at;
+    for (; i < edges_.size() && (edges_[i] >> kEdgeShift) <= at; ++i)
+      open[(edges_[i] >> 1) & 15] += (edges_[i] & 1) ? 1 : -1;
+    const uint64_t next = i < edges_.size() ? std::min(edges_[i] >> kEdgeShift, end) : end;
+    counts_[cause_of(open)] += next - at;
     at = next;
   }
 }

@@ -55,7 +55,7 @@ class CycleAccounting : public trace::Sink {
   size_t held_peak() const { return held_peak_; }
 
   // Cycles per cause over every program ended so far, and their sum.
-  const std::map<std::string, uint64_t>& cycles() const { return cycles_; }
+  const std::map<std::string, uint64_t>& cycles() const;
   uint64_t total() const { return total_; }
 
  private:
@@ -63,7 +63,9 @@ class CycleAccounting : public trace::Sink {
 
   trace::Sink* next_ = nullptr;
   std::vector<std::vector<std::pair<uint64_t, uint64_t>>> busy_;  // per interval kind (cycle_accounting.cpp)
-  std::map<std::string, uint64_t> cycles_;
+  std::vector<uint64_t> counts_;                // per cause, in causes() order
+  mutable std::map<std::string, uint64_t> cycles_;  // counts_ by name, filled by cycles()
+  std::vector<uint64_t> edges_;                 // account()'s interval edges (cycle_accounting.cpp)
   uint64_t total_ = 0;
   bool open_ = false;    // a program is running and settled up to cursor_
   uint64_t cursor_ = 0;

@@ -81,10 +81,17 @@ nlohmann::json manifest(const ExperimentConfig& exp, const std::vector<Machine>&
   j["git_revision"] = XPUSIM_GIT_REVISION;
   j["experiment_file"] = exp.source_file;
   nlohmann::json files = nlohmann::json::object();
-  files[exp.source_file] = report::sha256_file(exp.source_file);
-  files[exp.energy_file] = report::sha256_file(exp.energy_file);
-  for (const auto& m : machines) files[m.ref.file] = report::sha256_file(m.ref.file);
-  for (const auto& w : wls) files[w.source_file] = report::sha256_file(w.source_file);
+  auto hash = [&](const std::string& f) {
+    if (opts.input_sha256) {
+      const auto it = opts.input_sha256->find(f);
+      if (it != opts.input_sha256->end()) return it->second;
+    }
+    return report::sha256_file(f);
+  };
+  files[exp.source_file] = hash(exp.source_file);
+  files[exp.energy_file] = hash(exp.energy_file);
+  for (const auto& m : machines) files[m.ref.file] = hash(m.ref.file);
+  for (const auto& w : wls) files[w.source_file] = hash(w.source_file);
   j["input_sha256"] = files;
   j["overrides"] = opts.overrides;
   if (!opts.workload_overrides.empty()) j["workload_overrides"] = opts.workload_overrides;

@@ -3,6 +3,7 @@
 // layer, and writes the reports. SystemC elaborates once per process, so all
 // accelerators are built before the first run and reused for every layer.
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct RunOptions {
   // from the files.
   const energy::EnergyTable* energy_table = nullptr;
   const std::vector<workload::Workload>* workloads = nullptr;
+  // SHA-256 of input files the caller already hashed (path -> hex digest),
+  // for the manifest; files not in it are hashed here.
+  const std::map<std::string, std::string>* input_sha256 = nullptr;
 };
 
 constexpr unsigned kVcdMaxPes = 32 * 32;

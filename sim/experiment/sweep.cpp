@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 
 #include <spdlog/spdlog.h>
 
@@ -38,8 +39,18 @@ int run_sweep(const std::string& sweep_file, const SweepOptions& opts) {
   report::Progress bar("points", double(plan.points.size()), opts.progress);
   size_t done = plan.points.size() - pending.size(), failed = 0;
   for (const auto* p : todo) detail::log_event(plan.dir, "queued " + std::to_string(p->index) + " " + p->id + " rank 0");
+  // Results are parsed as they arrive, while the other workers run, not all
+  // at the end.
+  std::map<std::string, nlohmann::json> parsed;
   detail::execute_points(plan, todo, plan.dir + "/points", opts, [&](const SweepPoint& p, bool ok) {
     detail::log_event(plan.dir, std::string(ok ? "done " : "failed ") + std::to_string(p.index) + " " + p.id + " rank 0");
+    if (ok) {
+      try {
+        parsed[p.id] = detail::read_result(plan, p);
+      } catch (const SweepError&) {
+        // finish_sweep reads it again and reports it.
+      }
+    }
     ++done;
     if (!ok) {
       ++failed;
@@ -48,7 +59,7 @@ int run_sweep(const std::string& sweep_file, const SweepOptions& opts) {
     bar.update(double(done), p.id);
   });
   bar.finish();
-  const int rc = detail::finish_sweep(plan, opts, started);
+  const int rc = detail::finish_sweep(plan, opts, started, &parsed);
   if (!opts.quiet) std::printf("report: %s/report.md\n", plan.dir.c_str());
   return rc;
 }
@@ -62,6 +73,7 @@ int run_and_commit(const ExperimentConfig& exp, const SweepPoint& p, const confi
   if (read) {
     ro.energy_table = &read->table;
     ro.workloads = &read->workloads;
+    ro.input_sha256 = &read->input_sha256;
   }
   ro.overrides = p.accelerator_overrides();
   for (const auto& o : cli.accelerator) ro.overrides.push_back(o);

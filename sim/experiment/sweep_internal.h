@@ -4,6 +4,7 @@
 // directory (sweep_store.cpp), the worker pool (sweep_worker_pool.cpp) and
 // the reports (sweep_report.cpp).
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct SweepPlan {
   energy::EnergyTable table;
   std::vector<workload::Workload> workloads;
   std::vector<std::vector<PreparedMachine>> machines;
+  // SHA-256 of every input file (path -> hex), for sweep.json and the
+  // points' manifests: hashed once, here.
+  std::map<std::string, std::string> input_sha256;
   // Per point: its accelerators' lowering keys ("" when it has no shared
   // lowering), which groups the points that lower alike.
   std::vector<std::string> lowering_group;
@@ -78,7 +82,7 @@ int run_point(const SweepPlan& plan, const SweepPoint& p, const std::string& out
 
 // Runs `todo` in worker processes (forked, each runs run_point), `jobs` at a
 // time; results go to <result_dir>/<id>.json, worker output to
-// <result_dir>/<id>.log. on_done(point, ok) is called as each finishes,
+// <result_dir>/<id>.log (their names are made durable by finish_sweep). on_done(point, ok) is called as each finishes,
 // right when it exits; `idle` is called every loop turn (at least every
 // millisecond when given) and returns true while more work may arrive from
 // elsewhere (the loop continues until it returns false and all is done).
@@ -86,8 +90,15 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
                     const SweepOptions& opts, const std::function<void(const SweepPoint&, bool)>& on_done,
                     const std::function<bool()>& idle = {});
 
-// Reads every result and writes the reports; returns 0, or 1 when points
-// have no result (failed).
-int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::system_clock::time_point started);
+// A committed result, read and parsed (throws SweepError when unreadable).
+nlohmann::json read_result(const SweepPlan& plan, const SweepPoint& p);
+
+// Makes the names in points/ durable (one directory fsync, overlapped with
+// reading the results and rendering), reads every result and writes the
+// reports; returns 0, or 1 when points have no result (failed). `parsed`:
+// results read_result() already gave while the workers ran, by point id
+// (taken from it); the others are read here.
+int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::system_clock::time_point started,
+                 std::map<std::string, nlohmann::json>* parsed = nullptr);
 
 }  // namespace xpu::experiment::detail

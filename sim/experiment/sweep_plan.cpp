@@ -161,11 +161,15 @@ SweepPlan plan_sweep(const std::string& file, const SweepOptions& opts) {
   }
   if (!diags.empty()) throw config::ConfigError(diags);
 
+  auto& hashes = plan.input_sha256;
+  for (const std::string* f : {&plan.cfg.source_file, &plan.cfg.energy_file})
+    if (!hashes.count(*f)) hashes[*f] = report::sha256_file(*f);
+  for (const auto& a : plan.cfg.accelerators)
+    if (!hashes.count(a.file)) hashes[a.file] = report::sha256_file(a.file);
+  for (const auto& w : plan.cfg.workload_files)
+    if (!hashes.count(w)) hashes[w] = report::sha256_file(w);
   nlohmann::json files = nlohmann::json::object();
-  files[plan.cfg.source_file] = report::sha256_file(plan.cfg.source_file);
-  files[plan.cfg.energy_file] = report::sha256_file(plan.cfg.energy_file);
-  for (const auto& a : plan.cfg.accelerators) files[a.file] = report::sha256_file(a.file);
-  for (const auto& w : plan.cfg.workload_files) files[w] = report::sha256_file(w);
+  for (const auto& [f, h] : hashes) files[f] = h;
   plan.spec["schema"] = "xpusim.sweep_plan";
   plan.spec["schema_version"] = 1;
   plan.spec["sweep"] = plan.cfg.name;

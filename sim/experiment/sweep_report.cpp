@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include <spdlog/spdlog.h>
@@ -38,7 +39,29 @@ std::string num(double v) {
 
 }  // namespace
 
-int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::system_clock::time_point started) {
+nlohmann::json read_result(const SweepPlan& plan, const SweepPoint& p) {
+  nlohmann::json r;
+  try {
+    r = nlohmann::json::parse(slurp(result_path(plan.dir, p)));
+  } catch (const std::exception& e) {
+    throw SweepError(result_path(plan.dir, p) + ": unreadable result: " + e.what());
+  }
+  if (r.value("id", std::string()) != p.id)
+    throw SweepError(result_path(plan.dir, p) + ": result belongs to point " + r.value("id", std::string("?")));
+  return r;
+}
+
+int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::system_clock::time_point started,
+                 std::map<std::string, nlohmann::json>* parsed) {
+  // The results' names, durable once for all of them, before the reports
+  // that list them; the disk works while the reports are rendered.
+  std::thread sync_points([&] { sync_dir(plan.dir + "/points"); });
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join{sync_points};
   nlohmann::json points = nlohmann::json::array(), failed = nlohmann::json::array();
   nlohmann::json point_manifest;
   std::ostringstream layers;
@@ -65,13 +88,8 @@ int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::s
       continue;
     }
     nlohmann::json r;
-    try {
-      r = nlohmann::json::parse(slurp(result_path(plan.dir, p)));
-    } catch (const std::exception& e) {
-      throw SweepError(result_path(plan.dir, p) + ": unreadable result: " + e.what());
-    }
-    if (r.value("id", std::string()) != p.id)
-      throw SweepError(result_path(plan.dir, p) + ": result belongs to point " + r.value("id", std::string("?")));
+    if (parsed && parsed->count(p.id)) r = std::move(parsed->at(p.id));
+    else r = read_result(plan, p);
     const nlohmann::json& summary = r["summary"];
     if (point_manifest.is_null()) point_manifest = summary["manifest"];
     pj["runs"] = nlohmann::json::array();
@@ -219,6 +237,7 @@ int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::s
 
   nlohmann::json m = manifest;
   m["jobs"] = opts.jobs;
+  sync_points.join();
   report::FileSet files(plan.dir);
   files.add("summary.json", s.dump(2) + "\n");
   files.add("points.csv", pc.str());

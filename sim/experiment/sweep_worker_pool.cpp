@@ -157,8 +157,6 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
     // results, which have no file descriptor to wait on) look again after 1 ms.
     exits.wait(idle ? 1 : -1);
   }
-  // The results' names, durable once for all of them.
-  sync_dir(result_dir);
 }
 
 }  // namespace detail
