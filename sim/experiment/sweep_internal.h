@@ -67,6 +67,10 @@ bool has_result(const std::string& dir, const SweepPoint& p);
 // `err`) when it does or on an I/O error. The data is on the disk before
 // the name exists (report::flush_data); sync_dir makes the name durable.
 bool commit_no_replace(const std::string& path, const std::string& content, std::string& err);
+// Called by commit_no_replace once the content is written, before it waits
+// for the disk (a forked worker tells the driver its computing is done, so
+// the next point starts while this one waits for its write). Unset: nothing.
+void set_before_flush(std::function<void()> hook);
 // fsync of a directory: the names created in it are durable.
 void sync_dir(const std::string& dir);
 void log_event(const std::string& dir, const std::string& what);

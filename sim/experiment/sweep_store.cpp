@@ -61,6 +61,12 @@ bool has_result(const std::string& dir, const SweepPoint& p) {
   return ::stat(result_path(dir, p).c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
+namespace {
+std::function<void()> g_before_flush;
+}  // namespace
+
+void set_before_flush(std::function<void()> hook) { g_before_flush = std::move(hook); }
+
 bool commit_no_replace(const std::string& path, const std::string& content, std::string& err) {
   std::string tmp = path + ".tmp.XXXXXX";
   const int fd = ::mkstemp(tmp.data());
@@ -82,6 +88,7 @@ bool commit_no_replace(const std::string& path, const std::string& content, std:
   // journal commit per point); the driver makes the names durable with one
   // fsync of the directory (sync_dir). A link lost in a crash only means
   // the point runs again.
+  if (ok && g_before_flush) g_before_flush();
   ok = ok && report::flush_data(fd);
   ok = (::close(fd) == 0) && ok;
   if (!ok) {

@@ -1,8 +1,10 @@
 // The sweep's worker pool: each point runs in a child process forked from
 // the driver after the plan is made (no exec: the child inherits the parsed
-// sweep and the loaded binary), -j at a time. A child is reaped the moment it
-// exits: SIGCHLD writes to a pipe the driver sleeps on (the self-pipe trick,
-// which also works when another thread of the process takes the signal).
+// sweep and the loaded binary), -j computing at a time: a child that has
+// written its result and only waits for the disk no longer counts. A child
+// is reaped the moment it exits: SIGCHLD writes to a pipe the driver sleeps
+// on (the self-pipe trick, which also works when another thread of the
+// process takes the signal).
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -54,10 +56,11 @@ class ChildExits {
   ChildExits(const ChildExits&) = delete;
   ChildExits& operator=(const ChildExits&) = delete;
 
-  // Sleeps until a child exits, or `timeout_ms` passes (-1: no limit).
-  void wait(int timeout_ms) {
-    pollfd p{fds_[0], POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) > 0) {
+  // Sleeps until a child exits, `also` is readable, or `timeout_ms` passes
+  // (-1: no limit).
+  void wait(int timeout_ms, int also) {
+    pollfd p[2] = {{fds_[0], POLLIN, 0}, {also, POLLIN, 0}};
+    if (::poll(p, 2, timeout_ms) > 0 && (p[0].revents & POLLIN)) {
       char buf[64];
       while (::read(fds_[0], buf, sizeof buf) > 0) {
       }
@@ -73,6 +76,47 @@ class ChildExits {
  private:
   int fds_[2] = {-1, -1};
   struct sigaction old_ {};
+};
+
+// Workers tell the driver when they have computed their point and only wait
+// for the disk: their pid on a pipe (one write of 4 bytes: atomic).
+class Computed {
+ public:
+  Computed() {
+    if (::pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0) throw SweepError(std::string("pipe: ") + std::strerror(errno));
+  }
+  ~Computed() {
+    if (fds_[0] >= 0) ::close(fds_[0]);
+    if (fds_[1] >= 0) ::close(fds_[1]);
+  }
+  Computed(const Computed&) = delete;
+  Computed& operator=(const Computed&) = delete;
+
+  int read_fd() const { return fds_[0]; }
+  // The pids announced since the last call.
+  std::vector<pid_t> take() {
+    std::vector<pid_t> pids;
+    pid_t buf[16];
+    ssize_t n;
+    while ((n = ::read(fds_[0], buf, sizeof buf)) > 0)
+      for (ssize_t i = 0; i < n / ssize_t(sizeof(pid_t)); ++i) pids.push_back(buf[i]);
+    return pids;
+  }
+  // In a forked child: announce, once, before the result's disk wait.
+  void arm_in_child() {
+    ::close(fds_[0]);
+    fds_[0] = -1;
+    const int fd = fds_[1];
+    set_before_flush([fd] {
+      const pid_t me = ::getpid();
+      ssize_t n = ::write(fd, &me, sizeof me);
+      (void)n;  // a full pipe (never, at 4 bytes per worker) only delays the next start
+      set_before_flush({});
+    });
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
 };
 
 // The child's whole life: run the point, commit its result, exit without
@@ -104,6 +148,7 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
   struct Job {
     const SweepPoint* p;
     pid_t pid;
+    bool computing = true;  // false once it only waits for its result's write
   };
   std::vector<Job> running;
   // Points that lower alike run one after the other, so each group is
@@ -116,8 +161,13 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
   const unsigned jobs = std::max(1u, opts.jobs);
   const pid_t parent = ::getpid();
   ChildExits exits;
+  Computed computed;
+  auto computing = [&] { return size_t(std::count_if(running.begin(), running.end(), [](const Job& j) { return j.computing; })); };
   for (;;) {
-    while (running.size() < jobs && next < order.size()) {
+    for (pid_t pid : computed.take())
+      for (auto& j : running)
+        if (j.pid == pid) j.computing = false;
+    while (computing() < jobs && next < order.size()) {
       const SweepPoint* p = order[next++];
       const std::string out = result_dir + "/" + p->id + ".json";
       const std::string log = result_dir + "/" + p->id + ".log";
@@ -131,9 +181,10 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent) ::_exit(3);
         exits.release_in_child();
+        computed.arm_in_child();
         child_main(plan, *p, out, log, opts);
       }
-      running.push_back(Job{p, pid});
+      running.push_back(Job{p, pid, true});
     }
     bool progressed = false;
     for (size_t i = 0; i < running.size();) {
@@ -152,10 +203,11 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
     }
     const bool more = idle ? idle() : false;
     if (running.empty() && next >= order.size() && !more) break;
-    if (progressed && running.size() < jobs && next < order.size()) continue;
-    // Asleep until a worker exits; with work arriving from elsewhere (MPI
-    // results, which have no file descriptor to wait on) look again after 1 ms.
-    exits.wait(idle ? 1 : -1);
+    if (progressed && computing() < jobs && next < order.size()) continue;
+    // Asleep until a worker exits or has computed its point; with work
+    // arriving from elsewhere (MPI results, which have no file descriptor to
+    // wait on) look again after 1 ms.
+    exits.wait(idle ? 1 : -1, computed.read_fd());
   }
 }
 
