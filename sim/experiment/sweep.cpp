@@ -39,27 +39,20 @@ int run_sweep(const std::string& sweep_file, const SweepOptions& opts) {
   report::Progress bar("points", double(plan.points.size()), opts.progress);
   size_t done = plan.points.size() - pending.size(), failed = 0;
   for (const auto* p : todo) detail::log_event(plan.dir, "queued " + std::to_string(p->index) + " " + p->id + " rank 0");
-  // Results are parsed as they arrive, while the other workers run, not all
-  // at the end.
-  std::map<std::string, nlohmann::json> parsed;
+  // The workers hand over what the reports read of their results: the
+  // driver does not parse the result files again.
+  std::map<std::string, nlohmann::json> digests;
   detail::execute_points(plan, todo, plan.dir + "/points", opts, [&](const SweepPoint& p, bool ok) {
     detail::log_event(plan.dir, std::string(ok ? "done " : "failed ") + std::to_string(p.index) + " " + p.id + " rank 0");
-    if (ok) {
-      try {
-        parsed[p.id] = detail::read_result(plan, p);
-      } catch (const SweepError&) {
-        // finish_sweep reads it again and reports it.
-      }
-    }
     ++done;
     if (!ok) {
       ++failed;
       spdlog::error("point {} ({}) failed: see {}/points/{}.log", p.index, p.id, plan.dir, p.id);
     }
     bar.update(double(done), p.id);
-  });
+  }, {}, &digests);
   bar.finish();
-  const int rc = detail::finish_sweep(plan, opts, started, &parsed);
+  const int rc = detail::finish_sweep(plan, opts, started, &digests);
   if (!opts.quiet) std::printf("report: %s/report.md\n", plan.dir.c_str());
   return rc;
 }
@@ -87,8 +80,10 @@ int run_and_commit(const ExperimentConfig& exp, const SweepPoint& p, const confi
   j["id"] = p.id;
   j["params"] = detail::params_json(p);
   j["summary"] = report::summary_json(result);
+  const std::string text = j.dump(1) + "\n";
+  detail::send_digest(j);
   std::string err;
-  if (!detail::commit_no_replace(out, j.dump(1) + "\n", err)) {
+  if (!detail::commit_no_replace(out, text, err)) {
     std::fprintf(stderr, "error: %s\n", err.c_str());
     return 2;
   }

@@ -71,6 +71,10 @@ bool commit_no_replace(const std::string& path, const std::string& content, std:
 // for the disk (a forked worker tells the driver its computing is done, so
 // the next point starts while this one waits for its write). Unset: nothing.
 void set_before_flush(std::function<void()> hook);
+// Where a forked worker hands the driver its result's digest (the JSON text
+// of result_digest); unset: nowhere.
+void set_digest_sink(std::function<void(const std::string&)> sink);
+void send_digest(const nlohmann::json& result);
 // fsync of a directory: the names created in it are durable.
 void sync_dir(const std::string& dir);
 void log_event(const std::string& dir, const std::string& what);
@@ -90,18 +94,25 @@ int run_point(const SweepPlan& plan, const SweepPoint& p, const std::string& out
 // right when it exits; `idle` is called every loop turn (at least every
 // millisecond when given) and returns true while more work may arrive from
 // elsewhere (the loop continues until it returns false and all is done).
+// `digests`: the result digests of the points that succeeded, by point id,
+// handed over by the workers (an anonymous memory file each).
 void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>& todo, const std::string& result_dir,
                     const SweepOptions& opts, const std::function<void(const SweepPoint&, bool)>& on_done,
-                    const std::function<bool()>& idle = {});
+                    const std::function<bool()>& idle = {},
+                    std::map<std::string, nlohmann::json>* digests = nullptr);
 
 // A committed result, read and parsed (throws SweepError when unreadable).
 nlohmann::json read_result(const SweepPlan& plan, const SweepPoint& p);
+// The part of a point's result the reports read (finish_sweep): the result
+// without the subtrees they never look at, so that the driver parses a few
+// kB per point instead of the whole file.
+nlohmann::json result_digest(const nlohmann::json& result);
 
 // Makes the names in points/ durable (one directory fsync, overlapped with
-// reading the results and rendering), reads every result and writes the
-// reports; returns 0, or 1 when points have no result (failed). `parsed`:
-// results read_result() already gave while the workers ran, by point id
-// (taken from it); the others are read here.
+// rendering), reads every result and writes the reports; returns 0, or 1
+// when points have no result (failed). `parsed`: results, or their
+// result_digest, the driver has already (by point id; taken from it); the
+// others are read from their files here.
 int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::system_clock::time_point started,
                  std::map<std::string, nlohmann::json>* parsed = nullptr);
 

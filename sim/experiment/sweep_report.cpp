@@ -51,6 +51,31 @@ nlohmann::json read_result(const SweepPlan& plan, const SweepPoint& p) {
   return r;
 }
 
+nlohmann::json result_digest(const nlohmann::json& result) {
+  nlohmann::json d;
+  d["id"] = result.value("id", std::string());
+  const nlohmann::json& summary = result.at("summary");
+  nlohmann::json& ds = d["summary"];
+  ds["manifest"] = summary.at("manifest");
+  ds["runs"] = nlohmann::json::array();
+  for (const auto& run : summary.at("runs")) {
+    nlohmann::json r = nlohmann::json::object();
+    for (const auto& [k, v] : run.items())
+      if (k != "layers") r[k] = v;
+    nlohmann::json& layers = r["layers"] = nlohmann::json::array();
+    for (const auto& l : run.at("layers")) {
+      // What layers.csv reads of a layer (finish_sweep).
+      nlohmann::json dl = nlohmann::json::object();
+      for (const char* k : {"name", "op", "shape", "macs", "cycles", "seconds", "utilization", "dram_bytes", "verified"})
+        if (l.contains(k)) dl[k] = l[k];
+      dl["energy"]["total_pj"] = l.at("energy").at("total_pj");
+      layers.push_back(std::move(dl));
+    }
+    ds["runs"].push_back(std::move(r));
+  }
+  return d;
+}
+
 int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::system_clock::time_point started,
                  std::map<std::string, nlohmann::json>* parsed) {
   // The results' names, durable once for all of them, before the reports

@@ -67,6 +67,16 @@ std::function<void()> g_before_flush;
 
 void set_before_flush(std::function<void()> hook) { g_before_flush = std::move(hook); }
 
+namespace {
+std::function<void(const std::string&)> g_digest_sink;
+}  // namespace
+
+void set_digest_sink(std::function<void(const std::string&)> sink) { g_digest_sink = std::move(sink); }
+
+void send_digest(const nlohmann::json& result) {
+  if (g_digest_sink) g_digest_sink(result_digest(result).dump());
+}
+
 bool commit_no_replace(const std::string& path, const std::string& content, std::string& err) {
   std::string tmp = path + ".tmp.XXXXXX";
   const int fd = ::mkstemp(tmp.data());

@@ -12,7 +12,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,6 +121,32 @@ class Computed {
   int fds_[2] = {-1, -1};
 };
 
+void write_all(int fd, const std::string& text) {
+  const char* c = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, c, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the driver then reads the result file instead
+    c += n;
+    left -= size_t(n);
+  }
+}
+
+// A finished worker's digest into `digests`; a missing or unreadable one is
+// left out (finish_sweep reads the result file instead).
+void take_digest(int fd, const SweepPoint& p, std::map<std::string, nlohmann::json>& digests) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size <= 0) return;
+  std::string text(size_t(st.st_size), '\0');
+  if (::pread(fd, text.data(), text.size(), 0) != ssize_t(text.size())) return;
+  try {
+    nlohmann::json d = nlohmann::json::parse(text);
+    if (d.value("id", std::string()) == p.id) digests[p.id] = std::move(d);
+  } catch (const std::exception&) {
+  }
+}
+
 // The child's whole life: run the point, commit its result, exit without
 // the parent's exit handlers.
 [[noreturn]] void child_main(const SweepPlan& plan, const SweepPoint& p, const std::string& out, const std::string& log,
@@ -144,11 +172,12 @@ class Computed {
 
 void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>& todo, const std::string& result_dir,
                     const SweepOptions& opts, const std::function<void(const SweepPoint&, bool)>& on_done,
-                    const std::function<bool()>& idle) {
+                    const std::function<bool()>& idle, std::map<std::string, nlohmann::json>* digests) {
   struct Job {
     const SweepPoint* p;
     pid_t pid;
     bool computing = true;  // false once it only waits for its result's write
+    int digest_fd = -1;     // its result's digest (a memfd), when asked for
   };
   std::vector<Job> running;
   // Points that lower alike run one after the other, so each group is
@@ -172,9 +201,13 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
       const std::string out = result_dir + "/" + p->id + ".json";
       const std::string log = result_dir + "/" + p->id + ".log";
       before_fork(plan, *p);
+      const int digest_fd = digests ? ::memfd_create("xpusim-point-digest", MFD_CLOEXEC) : -1;
       std::fflush(nullptr);  // nothing buffered may be written twice
       const pid_t pid = ::fork();
-      if (pid < 0) throw SweepError(std::string("fork failed: ") + std::strerror(errno));
+      if (pid < 0) {
+        if (digest_fd >= 0) ::close(digest_fd);
+        throw SweepError(std::string("fork failed: ") + std::strerror(errno));
+      }
       if (pid == 0) {
         // The worker dies with the sweep (SIGKILL included): no orphan can
         // commit a result behind a resumed sweep's back.
@@ -182,9 +215,10 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
         if (::getppid() != parent) ::_exit(3);
         exits.release_in_child();
         computed.arm_in_child();
+        if (digest_fd >= 0) set_digest_sink([digest_fd](const std::string& text) { write_all(digest_fd, text); });
         child_main(plan, *p, out, log, opts);
       }
-      running.push_back(Job{p, pid, true});
+      running.push_back(Job{p, pid, true, digest_fd});
     }
     bool progressed = false;
     for (size_t i = 0; i < running.size();) {
@@ -197,6 +231,10 @@ void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>&
       const SweepPoint& p = *running[i].p;
       const bool ok = r == running[i].pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
       if (ok) ::unlink((result_dir + "/" + p.id + ".log").c_str());
+      if (running[i].digest_fd >= 0) {
+        if (ok) take_digest(running[i].digest_fd, p, *digests);
+        ::close(running[i].digest_fd);
+      }
       running.erase(running.begin() + long(i));
       on_done(p, ok);
       progressed = true;
