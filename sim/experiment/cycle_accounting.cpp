@@ -160,17 +160,39 @@ void CycleAccounting::account(uint64_t start, uint64_t end) {
   if (end > kMaxEdgeCycle)
     throw InternalError("cycle accounting: cycle " + std::to_string(end) + " is beyond " +
                         std::to_string(kMaxEdgeCycle));
-  edges_.clear();  // reused: its capacity stays, no allocation per call
+  // The edges as runs, each in arrival order: per kind its openings, then
+  // its closings. A unit reports its intervals nearly in order, so most
+  // runs are sorted already; merging them costs a few passes where a sort
+  // of all edges costs ~log2(edges).
+  edges_.clear();  // reused, as are the others: their capacity stays
+  bounds_.assign(1, 0);
   for (size_t k = 0; k < busy_.size(); ++k)
-    for (const auto& [b, e] : busy_[k]) {
-      const uint64_t lo = std::max(b, start), hi = std::min(e, end);
-      if (hi <= lo) continue;
-      edges_.push_back(lo << kEdgeShift | k << 1 | 1);
-      edges_.push_back(hi << kEdgeShift | k << 1);
+    for (const int opening : {1, 0}) {
+      for (const auto& [b, e] : busy_[k]) {
+        const uint64_t lo = std::max(b, start), hi = std::min(e, end);
+        if (hi <= lo) continue;
+        edges_.push_back((opening ? lo : hi) << kEdgeShift | k << 1 | uint64_t(opening));
+      }
+      if (edges_.size() == bounds_.back()) continue;
+      const auto first = edges_.begin() + long(bounds_.back());
+      if (!std::is_sorted(first, edges_.end())) std::sort(first, edges_.end());
+      bounds_.push_back(edges_.size());
     }
-  // Edges at one cycle are all applied before that cycle is attributed, so
-  // their order among themselves does not matter.
-  std::sort(edges_.begin(), edges_.end());
+  // Merge neighbouring runs until one is left (edges at one cycle are all
+  // applied before that cycle is attributed, so their order does not matter).
+  while (bounds_.size() > 2) {
+    scratch_.resize(edges_.size());
+    std::vector<size_t> merged{0};
+    for (size_t r = 0; r + 1 < bounds_.size(); r += 2) {
+      const auto a = edges_.begin() + long(bounds_[r]);
+      const auto m = edges_.begin() + long(bounds_[r + 1]);
+      const auto b = r + 2 < bounds_.size() ? edges_.begin() + long(bounds_[r + 2]) : m;
+      std::merge(a, m, m, b, scratch_.begin() + long(bounds_[r]));
+      merged.push_back(size_t(b - edges_.begin()));
+    }
+    edges_.swap(scratch_);
+    bounds_.swap(merged);
+  }
   std::array<int, kKinds> open{};
   uint64_t at = start;
   size_t i = 0;

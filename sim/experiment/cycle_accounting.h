@@ -65,7 +65,8 @@ class CycleAccounting : public trace::Sink {
   std::vector<std::vector<std::pair<uint64_t, uint64_t>>> busy_;  // per interval kind (cycle_accounting.cpp)
   std::vector<uint64_t> counts_;                // per cause, in causes() order
   mutable std::map<std::string, uint64_t> cycles_;  // counts_ by name, filled by cycles()
-  std::vector<uint64_t> edges_;                 // account()'s interval edges (cycle_accounting.cpp)
+  std::vector<uint64_t> edges_, scratch_;       // account()'s interval edges (cycle_accounting.cpp)
+  std::vector<size_t> bounds_;                  // where its runs of edges begin
   uint64_t total_ = 0;
   bool open_ = false;    // a program is running and settled up to cursor_
   uint64_t cursor_ = 0;
