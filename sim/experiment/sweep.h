@@ -15,9 +15,12 @@
 // sweep file's own keys (experiment.seed, experiment.node.nm, ...).
 //
 // Execution. SystemC elaborates once per process, so every point runs in a
-// worker process, -j at a time: forked from the driver once the sweep is
-// parsed and checked (no exec, no second parse), reaped the moment it exits;
-// a worker dies with its parent (PR_SET_PDEATHSIG). The driver runs the
+// worker process, -j computing at a time (one that only waits for its
+// result to reach the disk frees its slot): forked from the driver once the
+// sweep is parsed and checked (no exec, no second parse), reaped the moment
+// it exits; a worker dies with its parent (PR_SET_PDEATHSIG). It hands the
+// driver the part of its result the reports read (a memfd), so the driver
+// does not parse the result files again. The driver runs the
 // points grouped by their machines' lowering keys (machine_registry.h,
 // PreparedMachine) and, at timing fidelity, lowers each group once just
 // before forking its first worker: points that differ only in values the
