@@ -41,7 +41,7 @@ int run_sweep(const std::string& sweep_file, const SweepOptions& opts) {
   for (const auto* p : todo) detail::log_event(plan.dir, "queued " + std::to_string(p->index) + " " + p->id + " rank 0");
   // The workers hand over what the reports read of their results: the
   // driver does not parse the result files again.
-  std::map<std::string, nlohmann::json> digests;
+  std::map<std::string, std::string> digests;
   detail::execute_points(plan, todo, plan.dir + "/points", opts, [&](const SweepPoint& p, bool ok) {
     detail::log_event(plan.dir, std::string(ok ? "done " : "failed ") + std::to_string(p.index) + " " + p.id + " rank 0");
     ++done;

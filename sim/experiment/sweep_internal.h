@@ -94,12 +94,13 @@ int run_point(const SweepPlan& plan, const SweepPoint& p, const std::string& out
 // right when it exits; `idle` is called every loop turn (at least every
 // millisecond when given) and returns true while more work may arrive from
 // elsewhere (the loop continues until it returns false and all is done).
-// `digests`: the result digests of the points that succeeded, by point id,
-// handed over by the workers (an anonymous memory file each).
+// `digests`: the result digests (result_digest, as JSON text) of the points
+// that succeeded, by point id, handed over by the workers (an anonymous
+// memory file each).
 void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>& todo, const std::string& result_dir,
                     const SweepOptions& opts, const std::function<void(const SweepPoint&, bool)>& on_done,
                     const std::function<bool()>& idle = {},
-                    std::map<std::string, nlohmann::json>* digests = nullptr);
+                    std::map<std::string, std::string>* digests = nullptr);
 
 // A committed result, read and parsed (throws SweepError when unreadable).
 nlohmann::json read_result(const SweepPlan& plan, const SweepPoint& p);
@@ -110,10 +111,10 @@ nlohmann::json result_digest(const nlohmann::json& result);
 
 // Makes the names in points/ durable (one directory fsync, overlapped with
 // rendering), reads every result and writes the reports; returns 0, or 1
-// when points have no result (failed). `parsed`: results, or their
-// result_digest, the driver has already (by point id; taken from it); the
-// others are read from their files here.
+// when points have no result (failed). `digests`: the result_digest texts
+// execute_points collected, by point id (each dropped once used); results
+// without one are read from their files.
 int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::system_clock::time_point started,
-                 std::map<std::string, nlohmann::json>* parsed = nullptr);
+                 std::map<std::string, std::string>* digests = nullptr);
 
 }  // namespace xpu::experiment::detail

@@ -77,7 +77,7 @@ nlohmann::json result_digest(const nlohmann::json& result) {
 }
 
 int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::system_clock::time_point started,
-                 std::map<std::string, nlohmann::json>* parsed) {
+                 std::map<std::string, std::string>* digests) {
   // The results' names, durable once for all of them, before the reports
   // that list them; the disk works while the reports are rendered.
   std::thread sync_points([&] { sync_dir(plan.dir + "/points"); });
@@ -113,8 +113,14 @@ int finish_sweep(const SweepPlan& plan, const SweepOptions& opts, std::chrono::s
       continue;
     }
     nlohmann::json r;
-    if (parsed && parsed->count(p.id)) r = std::move(parsed->at(p.id));
-    else r = read_result(plan, p);
+    if (digests) {
+      const auto d = digests->find(p.id);
+      if (d != digests->end()) {
+        r = nlohmann::json::parse(d->second, nullptr, false);  // discarded (not an object) when malformed
+        digests->erase(d);
+      }
+    }
+    if (!r.is_object() || r.value("id", std::string()) != p.id) r = read_result(plan, p);
     const nlohmann::json& summary = r["summary"];
     if (point_manifest.is_null()) point_manifest = summary["manifest"];
     pj["runs"] = nlohmann::json::array();

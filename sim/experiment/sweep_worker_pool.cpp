@@ -133,18 +133,15 @@ void write_all(int fd, const std::string& text) {
   }
 }
 
-// A finished worker's digest into `digests`; a missing or unreadable one is
-// left out (finish_sweep reads the result file instead).
-void take_digest(int fd, const SweepPoint& p, std::map<std::string, nlohmann::json>& digests) {
+// A finished worker's digest into `digests` (its JSON text: parsed by
+// finish_sweep, which reads the result file instead when it is missing or
+// unreadable).
+void take_digest(int fd, const SweepPoint& p, std::map<std::string, std::string>& digests) {
   struct stat st {};
   if (::fstat(fd, &st) != 0 || st.st_size <= 0) return;
   std::string text(size_t(st.st_size), '\0');
   if (::pread(fd, text.data(), text.size(), 0) != ssize_t(text.size())) return;
-  try {
-    nlohmann::json d = nlohmann::json::parse(text);
-    if (d.value("id", std::string()) == p.id) digests[p.id] = std::move(d);
-  } catch (const std::exception&) {
-  }
+  digests[p.id] = std::move(text);
 }
 
 // The child's whole life: run the point, commit its result, exit without
@@ -172,7 +169,7 @@ void take_digest(int fd, const SweepPoint& p, std::map<std::string, nlohmann::js
 
 void execute_points(const SweepPlan& plan, const std::vector<const SweepPoint*>& todo, const std::string& result_dir,
                     const SweepOptions& opts, const std::function<void(const SweepPoint&, bool)>& on_done,
-                    const std::function<bool()>& idle, std::map<std::string, nlohmann::json>* digests) {
+                    const std::function<bool()>& idle, std::map<std::string, std::string>* digests) {
   struct Job {
     const SweepPoint* p;
     pid_t pid;
