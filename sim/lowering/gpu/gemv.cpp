@@ -50,7 +50,7 @@ struct Smem {
   Smem(uint64_t m, uint64_t kp, uint32_t iters) {
     xs = 0;
     red = static_cast<uint32_t>(m * kp * 4);
-    total = red + static_cast<uint32_t>(m) * iters * kThreads * 4;
+    total = red + static_cast<uint32_t>(m) * iters * kWarps * kLaneSumStride * 4;
   }
 };
 
@@ -123,7 +123,7 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   kb.alui(Op::shl, tmp, lane, 4);
   kb.alu(Op::iadd, wa, wa, tmp);
   kb.alui(Op::shl, xa, lane, 5);
-  kb.alui(Op::shl, ra, t, 2);  // partial sums: [it][m][128 threads]
+  kb.alui(Op::shl, ra, t, 2);  // the bias of row t
   if (activation_needs(s.ep.act).minus_one) kb.mov(m1, static_cast<int32_t>(float_to_bits(-1.0f)));
   // Thread r loads the bias of the CTA's row r (and r + 128, ...) now, so
   // its latency passes while the weights stream.
@@ -138,6 +138,13 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
     for (uint32_t i = 0; i < M; ++i)
       kb.ldg(static_cast<uint8_t>(rv + bi * M + i), res_buf, rb, static_cast<int32_t>((base + i * L.np) * 2), 2).guard = p;
   }
+
+  // From here ra is where this lane parks its row sums: word
+  // (warp + 4 it) kLaneSumStride + lane of [m][rows][kLaneSumStride].
+  kb.mov(tmp, static_cast<int32_t>(kLaneSumStride));
+  kb.alu(Op::imul, ra, warp, tmp);
+  kb.alu(Op::iadd, ra, ra, lane);
+  kb.alui(Op::shl, ra, ra, 2);
 
   // Every (row iteration, run) in one software-pipelined sequence: load
   // j = it runs + c is consumed while loads j + 1 .. j + kRing - 1 are in flight.
@@ -187,20 +194,16 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
     }
     if (c + 1 == runs)  // the row is done: park the lanes' sums
       for (uint32_t i = 0; i < M; ++i)
-        kb.sts(ra, static_cast<int32_t>(sm.red + ((it * M + i) * kThreads) * 4), acc + i);
+        kb.sts(ra, static_cast<int32_t>(sm.red + ((i * rows_cta + it * kWarps) * kLaneSumStride) * 4), acc + i);
   }
   kb.bar();
   // Thread r < 4 iters (the CTA's row r = 4 it + warp) sums the row's 32
   // lane sums in lane order, applies the epilogue and stores y[i][r]
   // (gated: r < 2 iters, its gate row r and up row r + 2 iters).
-  // at = the lane sums of CTA row `row` (another register): (it m 128 + 32 warp) 4 bytes.
+  // at = the lane sums of CTA row `row` (another register): row kLaneSumStride 4 bytes.
   const auto sums_at = [&](uint8_t at, uint8_t row) {
-    kb.alui(Op::shr, at, row, 2);
-    kb.mov(b, static_cast<int32_t>(M * kThreads * 4));
-    kb.alu(Op::imul, at, at, b);
-    kb.alui(Op::and_, b, row, 3);
-    kb.alui(Op::shl, b, b, 7);
-    kb.alu(Op::iadd, at, at, b);
+    kb.mov(b, static_cast<int32_t>(kLaneSumStride * 4));
+    kb.alu(Op::imul, at, row, b);
   };
   for (uint32_t base = 0, bi = 0; base < out_cta; base += kThreads, ++bi) {
     kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(std::min(kThreads, out_cta - base)));
@@ -213,7 +216,7 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
       }
       kb.alui(Op::shl, a, a, 2);  // y byte of output r
       for (uint32_t i = 0; i < M; ++i) {
-        const int32_t blk = static_cast<int32_t>(sm.red + i * kThreads * 4);
+        const int32_t blk = static_cast<int32_t>(sm.red + i * rows_cta * kLaneSumStride * 4);
         emit_lane_order_sum(kb, acc, tmp, blk, xv);
         if (s.ep.bias) kb.alu(Op::fadd, acc, acc, static_cast<uint8_t>(bv + bi));
         if (res_regs) {

@@ -64,6 +64,11 @@ struct GemvLayout {
 std::string gemv_unsupported(const xpu::gpu::GpuConfig& cfg, const GemvSpec& s);
 // Throws GpuLoweringError when gemv_unsupported says why.
 void lower_gemv(const xpu::gpu::GpuConfig& cfg, const GemvSpec& s, GemvLayout& layout, NnPlan& plan);
+// A warp parks its 32 lane sums of a row at words row x kLaneSumStride +
+// lane: the stride of 33 puts lane l of 32 consecutive rows in 32 distinct
+// banks, so the epilogue's threads (a row each) read without conflicts (a
+// stride of 32 put all 32 in one bank: 32 wavefronts per read).
+constexpr uint32_t kLaneSumStride = 33;
 // acc = the 32 lanes' partial sums at shared [tmp + blk], added in lane
 // order (lane 0 first), loaded 8 at a time into xv..xv+7: the order
 // reference_gemv and the weight-only int8 GEMV's reference follow.

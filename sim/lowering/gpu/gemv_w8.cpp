@@ -30,7 +30,7 @@ struct Smem {
   Smem(uint64_t m, uint64_t kp, uint32_t iters) {
     xs = 0;
     red = static_cast<uint32_t>(m * kp * 4);
-    total = red + static_cast<uint32_t>(m) * iters * kThreads * 4;
+    total = red + static_cast<uint32_t>(m) * iters * kWarps * kLaneSumStride * 4;
   }
 };
 
@@ -91,7 +91,12 @@ void lower_gemv_w8(const GpuConfig& cfg, const GemvW8Spec& s, GemvW8Layout& L, N
   kb.alui(Op::shl, tmp, lane, 4);
   kb.alu(Op::iadd, wa, wa, tmp);
   kb.alui(Op::shl, xa, lane, 4);
-  kb.alui(Op::shl, ra, t, 2);  // partial sums: [it][m][threads]
+  // ra: where this lane parks its row sums, word (warp + 8 it) kLaneSumStride
+  // + lane of [m][rows][kLaneSumStride] (gemv.h).
+  kb.mov(tmp, static_cast<int32_t>(kLaneSumStride));
+  kb.alu(Op::imul, ra, warp, tmp);
+  kb.alu(Op::iadd, ra, ra, lane);
+  kb.alui(Op::shl, ra, ra, 2);
   if (activation_needs(s.ep.act).minus_one) kb.mov(m1, static_cast<int32_t>(float_to_bits(-1.0f)));
 
   const uint32_t chunks_per_row = (runs + kChunk - 1) / kChunk;
@@ -180,7 +185,7 @@ void lower_gemv_w8(const GpuConfig& cfg, const GemvW8Spec& s, GemvW8Layout& L, N
     }
     if (c0 + kChunk >= runs)  // the row is done: park the lanes' sums
       for (uint32_t i = 0; i < M; ++i)
-        kb.sts(ra, static_cast<int32_t>(sm.red + ((it * M + i) * kThreads) * 4), acc + i);
+        kb.sts(ra, static_cast<int32_t>(sm.red + ((i * rows_cta + it * kWarps) * kLaneSumStride) * 4), acc + i);
   }
   kb.bar();
   // Thread r (the CTA's row r = 8 it + warp) sums the row's 32 lane sums in
@@ -191,15 +196,11 @@ void lower_gemv_w8(const GpuConfig& cfg, const GemvW8Spec& s, GemvW8Layout& L, N
       kb.alui(Op::iadd, a, t, static_cast<int32_t>(base));  // r
       kb.alui(Op::shl, b, a, 2);
       kb.ldg(sc, 2, b, 0);  // the row's scale
-      kb.alui(Op::shr, tmp, a, 3);
-      kb.mov(b, static_cast<int32_t>(M * kThreads * 4));
-      kb.alu(Op::imul, tmp, tmp, b);  // it: (it m threads) 4 bytes
-      kb.alui(Op::and_, b, a, static_cast<int32_t>(kWarps - 1));
-      kb.alui(Op::shl, b, b, 7);      // warp: 32 floats
-      kb.alu(Op::iadd, tmp, tmp, b);
+      kb.mov(b, static_cast<int32_t>(kLaneSumStride * 4));
+      kb.alu(Op::imul, tmp, a, b);  // the row's lane sums: r kLaneSumStride 4 bytes
       kb.alui(Op::shl, a, a, 2);      // y byte of row r
       for (uint32_t i = 0; i < M; ++i) {
-        const int32_t blk = static_cast<int32_t>(sm.red + i * kThreads * 4);
+        const int32_t blk = static_cast<int32_t>(sm.red + i * rows_cta * kLaneSumStride * 4);
         emit_lane_order_sum(kb, acc, tmp, blk, xv);
         if (scaled) kb.alui(Op::fmul, acc, acc, static_cast<int32_t>(float_to_bits(0x1p23f)));  // exact: the sum over q
         kb.alu(Op::fmul, acc, acc, sc);
