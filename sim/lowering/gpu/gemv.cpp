@@ -117,12 +117,15 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   kb.s2r(t, Special::tid);
   kb.alui(Op::and_, lane, t, 31);
   kb.alui(Op::shr, warp, t, 5);
-  // Lane l reads bytes 16 l of each 512-byte run: W at row (warp + 4 it), x at element 8 l.
+  // Lane l reads bytes 16 l of each 512-byte run: W at row (warp + 4 it);
+  // x's elements 8 l .. 8 l + 7 of the run, widened, at floats 4 l and 128 + 4 l
+  // of the run's 256 (each 16-byte read of a warp one contiguous 512 bytes:
+  // no bank conflicts; 8 floats a lane in a row put lanes l and l + 4 in one bank).
   kb.mov(tmp, row_bytes);
   kb.alu(Op::imul, wa, warp, tmp);
   kb.alui(Op::shl, tmp, lane, 4);
   kb.alu(Op::iadd, wa, wa, tmp);
-  kb.alui(Op::shl, xa, lane, 5);
+  kb.alui(Op::shl, xa, lane, 4);
   kb.alui(Op::shl, ra, t, 2);  // the bias of row t
   if (activation_needs(s.ep.act).minus_one) kb.mov(m1, static_cast<int32_t>(float_to_bits(-1.0f)));
   // Thread r loads the bias of the CTA's row r (and r + 128, ...) now, so
@@ -160,7 +163,10 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   // not need it): behind them, x would arrive with the last weight bytes.
   const uint64_t xchunks = s.m * L.kp / 8, xsteps = (xchunks + kThreads - 1) / kThreads;
   kb.alui(Op::shl, tmp, t, 4);
-  kb.alui(Op::shl, a, t, 5);
+  // Thread t's chunk i 128 + t is lane t's of run 4 i + warp (kp: whole runs).
+  kb.alui(Op::shl, a, warp, 10);
+  kb.alui(Op::shl, b, lane, 4);
+  kb.alu(Op::iadd, a, a, b);
   const auto load_x = [&](uint64_t i0) {
     for (uint64_t i = i0; i < std::min<uint64_t>(xsteps, i0 + 8); ++i) {
       kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(xchunks - i * kThreads));
@@ -176,7 +182,7 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
       for (uint32_t e = 0; e < 4; ++e) emit_widen_pair(kb, s.in, wv + 2 * e, wv + 2 * e + 1, xi + e);
       kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(xchunks - i * kThreads));
       kb.sts(a, static_cast<int32_t>(sm.xs + i * kThreads * 32), wv, 16).guard = p;
-      kb.sts(a, static_cast<int32_t>(sm.xs + i * kThreads * 32 + 16), wv + 4, 16).guard = p;
+      kb.sts(a, static_cast<int32_t>(sm.xs + i * kThreads * 32 + 512), wv + 4, 16).guard = p;
     }
   }
   kb.bar();
@@ -189,7 +195,7 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
     for (uint32_t i = 0; i < M; ++i) {
       const int32_t xo = static_cast<int32_t>(sm.xs + (i * L.kp + c * 256) * 4);
       kb.lds(xv, xa, xo, 16);
-      kb.lds(xv + 4, xa, xo + 16, 16);
+      kb.lds(xv + 4, xa, xo + 512, 16);
       for (uint32_t e = 0; e < 8; ++e) kb.alu(Op::ffma, acc + i, xv + e, wv + e, acc + i);
     }
     if (c + 1 == runs)  // the row is done: park the lanes' sums
