@@ -98,4 +98,35 @@ inline std::vector<SamplingCase> sampling_cases(uint64_t scale) {
   };
 }
 
+// Kernels whose K loop is long (models/gpu/k_loop_sampler.h): square,
+// skinny and large-K GEMMs and implicit-GEMM convolutions of many input
+// channels. m and n shrink with `scale`, k does not (the loop's length is
+// what is sampled).
+inline std::vector<SamplingCase> kloop_cases(uint64_t scale) {
+  auto d = [&](uint64_t v) { return std::to_string(v / scale > 0 ? v / scale : 1); };
+  auto gemm = [&](const std::string& name, uint64_t m, uint64_t n, uint64_t k) {
+    return SamplingCase{name, "kind: workload\nname: " + name + "\nlayers:\n  - {name: " + name + ", op: gemm, m: " +
+                                  d(m) + ", n: " + d(n) + ", k: " + std::to_string(k) + "}\n"};
+  };
+  auto conv = [&](const std::string& name, uint64_t n, uint64_t c, uint64_t hw, uint64_t out, uint64_t kernel) {
+    const std::string pad = std::to_string(kernel / 2);
+    return SamplingCase{name, "kind: workload\nname: " + name + "\ninputs:\n  - {name: x, shape: [" + d(n) + ", " +
+                                  std::to_string(c) + ", " + std::to_string(hw) + ", " + std::to_string(hw) +
+                                  "], dtype: fp16}\nlayers:\n  - {name: " + name + ", op: conv2d, out: " +
+                                  std::to_string(out) + ", kernel: " + std::to_string(kernel) + ", stride: 1, pad: " +
+                                  pad + ", bias: false}\n"};
+  };
+  return {
+      gemm("kgemm_sq_4096x4096x8192", 4096, 4096, 8192),
+      gemm("kgemm_wide_2048x8192x8192", 2048, 8192, 8192),
+      gemm("kgemm_wide_1024x16384x8192", 1024, 16384, 8192),
+      gemm("kgemm_largek_2048x2048x16384", 2048, 2048, 16384),
+      gemm("kgemm_skinny_512x8192x8192", 512, 8192, 8192),
+      gemm("kgemm_tall_16384x1024x8192", 16384, 1024, 8192),
+      conv("kconv3x3_16x1024x14", 16, 1024, 14, 256, 3),
+      conv("kconv1x1_32x4096x14", 32, 4096, 14, 512, 1),
+      gemm("kgemm_sq_8192x8192x8192", 8192, 8192, 8192),
+  };
+}
+
 }  // namespace xpu::bench
