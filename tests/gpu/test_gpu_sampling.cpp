@@ -3,7 +3,8 @@
 // benchmark runs all of them on every config): cycles and DRAM bytes within
 // 2 %, waves actually skipped, counters extrapolated consistently; and the
 // control: sim.sampling: off, values (tile fidelity) never sampled; and the
-// measurement interval rule (whole raster periods and whole waves).
+// measurement interval rule (whole raster periods and whole waves); and
+// K-loop sampling (models/gpu/k_loop_sampler.h) on long-K GEMMs.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "tests/temp_path.h"
@@ -28,8 +30,11 @@ using namespace xpu;
 
 namespace {
 
+// A case of the wave-sampling list or of the long-K list.
 workload::Workload case_workload(const std::string& name, uint64_t scale) {
-  for (const bench::SamplingCase& c : bench::sampling_cases(scale))
+  std::vector<bench::SamplingCase> all = bench::sampling_cases(scale);
+  for (bench::SamplingCase& c : bench::kloop_cases(scale)) all.push_back(std::move(c));
+  for (const bench::SamplingCase& c : all)
     if (c.name == name) {
       const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_sampling_" + name + ".yaml";
       {
@@ -60,6 +65,20 @@ gpu::Gpu& gpu_for(const std::string& config) {
       gpus[c] = std::make_unique<gpu::Gpu>((std::string("sampling_") + std::to_string(gpus.size())).c_str(),
                                            gpu::test::load(c));
   return *gpus.at(config);
+}
+
+// A case's report rows at timing fidelity from two gpu_small backends
+// (modules `tag`_on and `tag`_off): sim.sampling auto and off.
+std::pair<std::vector<report::LayerResult>, std::vector<report::LayerResult>> report_rows(const std::string& name,
+                                                                                        const std::string& tag) {
+  const auto table =
+      energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
+  auto on = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml"), table, tag + "_on");
+  auto off = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml", {"sim.sampling=off"}), table, tag + "_off");
+  const workload::Workload w = case_workload(name, bench::sampling_scale(2));
+  experiment::LayerRunOptions o;
+  o.fidelity = Fidelity::timing;
+  return {on->run_workload(w, DType::fp16, o), off->run_workload(w, DType::fp16, o)};
 }
 
 }  // namespace
@@ -137,15 +156,7 @@ TEST_CASE("sampled timing: values and sim.sampling: off are never sampled", "[gp
 
 TEST_CASE("sampled timing: each layer's report row says whether it was sampled and how many waves ran",
           "[gpu][sampling]") {
-  const auto table =
-      energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
-  auto on = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml"), table, "gpu_on");
-  auto off = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml", {"sim.sampling=off"}), table, "gpu_off");
-  const workload::Workload w = case_workload("add_8192x2048", bench::sampling_scale(2));
-  experiment::LayerRunOptions o;
-  o.fidelity = Fidelity::timing;
-  const auto a = on->run_workload(w, DType::fp16, o);
-  const auto b = off->run_workload(w, DType::fp16, o);
+  const auto [a, b] = report_rows("add_8192x2048", "gpu");
   REQUIRE(a.size() == 1);
   REQUIRE(b.size() == 1);
   INFO("sampled " << a[0].waves_simulated << " of " << a[0].waves_total << " waves");
@@ -210,25 +221,6 @@ TEST_CASE("sampled timing: measurement intervals are whole raster periods and wh
   CHECK(snapshot_marks(n, 160, 3) == std::vector<uint32_t>{160, 320, 480});
 }
 
-namespace {
-
-workload::Workload kloop_workload(const std::string& name, uint64_t scale) {
-  for (const bench::SamplingCase& c : bench::kloop_cases(scale))
-    if (c.name == name) {
-      const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_kloop_" + name + ".yaml";
-      {
-        std::ofstream f(path);
-        f << c.yaml;
-      }
-      workload::Workload w = workload::load_workload(path);
-      std::remove(path.c_str());
-      return w;
-    }
-  FAIL("no K-loop case " << name);
-  return {};
-}
-
-}  // namespace
 
 TEST_CASE("K-loop sampling: within 2 % of full simulation with iterations skipped and counters consistent",
           "[gpu][sampling]") {
@@ -242,7 +234,7 @@ TEST_CASE("K-loop sampling: within 2 % of full simulation with iterations skippe
   for (const auto& [config, name] : cases) {
     gpu::Gpu& g = gpu_for(config);
     const gpu::GpuConfig& cfg = g.config();
-    const workload::Workload w = kloop_workload(name, bench::sampling_scale(cfg.sms));
+    const workload::Workload w = case_workload(name, bench::sampling_scale(cfg.sms));
     lowering::gpu::GpuLayerPlan p;
     lowering::gpu::lower_layer(cfg, w, w.layers.at(0), DType::fp16, p);
     REQUIRE(p.launches().size() == 1);
@@ -293,7 +285,7 @@ TEST_CASE("K-loop sampling: the trip count rule and the extrapolation", "[gpu][s
   CHECK(gpu::extrapolate(180, 100, p) == 0);
   // with_trips rewrites the counter's immediate and nothing else.
   gpu::Gpu& g = gpu_for("gpu_small.yaml");
-  const workload::Workload w = kloop_workload("kgemm_skinny_512x8192x8192", bench::sampling_scale(2));
+  const workload::Workload w = case_workload("kgemm_skinny_512x8192x8192", bench::sampling_scale(2));
   lowering::gpu::GpuLayerPlan lp;
   lowering::gpu::lower_layer(g.config(), w, w.layers.at(0), DType::fp16, lp);
   const gpu::Kernel& k = *lp.launches().front()->kernel;
@@ -327,4 +319,20 @@ TEST_CASE("K-loop sampling: the trip count rule and the extrapolation", "[gpu][s
   const gpu::LaunchResult r = g.run_stream(lp.launches(), o);
   CHECK(!r.sampled);
   CHECK(r.trips == 0);
+}
+
+TEST_CASE("K-loop sampling: the layer's report says how many loop trips were simulated", "[gpu][sampling]") {
+  const auto [a, b] = report_rows("kgemm_skinny_512x8192x8192", "gpu_kloop");
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  // 127 pairs of K tiles (k 8192 / 32 = 256 tiles); T1 = 8, T2 = 16 (see
+  // the rule test above): 24 of 127 simulated.
+  CHECK(a[0].sampled);
+  CHECK(a[0].trips == 127);
+  CHECK(a[0].trips_simulated == 24);
+  CHECK(!b[0].sampled);
+  CHECK(b[0].trips == 0);
+  CHECK(std::fabs(double(a[0].cycles) - double(b[0].cycles)) <= 0.02 * double(b[0].cycles));
+  // Energy is priced from the extrapolated counters: it follows them.
+  CHECK(std::fabs(a[0].energy.dynamic_pj - b[0].energy.dynamic_pj) <= 0.02 * b[0].energy.dynamic_pj);
 }
