@@ -48,11 +48,12 @@
 // lines; one that re-reads the GEMM's inputs (rare) sees other hits.
 //
 // Limits, measured (BENCHMARKS.md, GPU sampled timing). On waves of 4 to
-// 8 CTAs (gpu_small, ampere_small) every gated kernel is within 1.2 % of
+// 8 CTAs (gpu_small, ampere_small) every gated kernel is within 1.3 % of
 // the full run. On the V100 (waves of 160 CTAs) the line bends although the
-// L2 test above passes: wide GEMMs of k 8192 were off by 4.5 % in cycles
-// (1024x16384, T1 = 8) and 11.8 % in DRAM bytes (2048x8192, T1 = 12), and
-// a third trip count showed the same bend. The likely cause: CTAs of one
+// L2 test above passes: GEMMs of k 8192 were off by 4.5 % in cycles
+// (1024x16384, T1 = 8), 11.8 % in DRAM bytes (2048x8192, T1 = 12) and
+// 29 % in DRAM bytes (8192x8192, T1 = 12), and a third trip count showed
+// the same bend. The likely cause: CTAs of one
 // tile row or column share a K-slice in the L2 only while their phases
 // differ by less than the L2's window (L2 / the wave's bytes per trip,
 // ~6 trips there); the spread of phases across a refilled wave grows with
