@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -30,9 +31,12 @@ using namespace xpu;
 
 namespace {
 
+gpu::KLoopParams kparams;  // --min-t1, --divisor, --min-ratio
+
 struct Timed {
   gpu::LaunchResult r;
   double wall = 0;  // host seconds
+  double cpu = 0;   // host CPU seconds, all threads
 };
 
 Timed run(gpu::Gpu& g, const std::vector<const gpu::Launch*>& launches, bool sample) {
@@ -40,14 +44,42 @@ Timed run(gpu::Gpu& g, const std::vector<const gpu::Launch*>& launches, bool sam
   o.values = false;
   o.fast_path = true;
   o.sample = sample;
+  o.k_loop = kparams;
   const auto t0 = std::chrono::steady_clock::now();
+  const std::clock_t c0 = std::clock();
   Timed t;
   t.r = g.run_stream(launches, o);
   t.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  t.cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
   return t;
 }
 
 double rel(double a, double b) { return b != 0 ? std::fabs(a - b) / b : (a == 0 ? 0 : 1); }
+
+uint64_t dram(const gpu::LaunchResult& r) { return r.mem.dram_read_bytes + r.mem.dram_write_bytes; }
+
+// The line check of k_loop_sampler.h: the launch at T1, T2 and a third trip
+// count T3 = (T2 + T) / 2, all waves in full; the line through the first two
+// at T3 against the simulation there (cycles and DRAM bytes, percent).
+// Returns false when the kernel's loop is not sampled.
+bool line_check(gpu::Gpu& g, const gpu::Launch& l, double& ec, double& ed, uint32_t& t3) {
+  const gpu::TripPlan p = g.plan_trips(l, kparams);
+  if (!p.use) return false;
+  t3 = (p.t2 + p.trips) / 2;
+  gpu::LaunchResult at[3];
+  const uint32_t trips[3] = {p.t1, p.t2, t3};
+  for (int i = 0; i < 3; ++i) {
+    const gpu::Kernel k = gpu::with_trips(*l.kernel, trips[i]);
+    gpu::Launch x = l;
+    x.kernel = &k;
+    at[i] = run(g, {&x}, false).r;
+  }
+  gpu::TripPlan to3 = p;
+  to3.trips = t3;
+  ec = 100 * rel(double(gpu::extrapolate(at[0].cycles, at[1].cycles, to3)), double(at[2].cycles));
+  ed = 100 * rel(double(gpu::extrapolate(dram(at[0]), dram(at[1]), to3)), double(dram(at[2])));
+  return true;
+}
 
 }  // namespace
 
@@ -59,16 +91,26 @@ int sc_main(int argc, char* argv[]) {
       "gpu_small): cycles and DRAM bytes, their errors, waves simulated, host seconds.\n"
       "  --case S    only the kernels whose name contains S\n"
       "  --bound P   exit 1 if a kernel's cycles or DRAM bytes differ by more than P percent (default 2)\n"
-      "  --plan      simulate nothing: each kernel's CTAs, wave (SMs x CTAs per SM) and grid period\n";
+      "  --plan      simulate nothing: each kernel's CTAs, wave (SMs x CTAs per SM) and grid period\n"
+      "  --kloop     the long-K kernels instead (k_loop_sampler.h): also the line's error at a third trip count\n"
+      "  --no-full   with --kloop: the sampled run and the line check only (no full simulation)\n"
+      "  --min-t1 N, --divisor N, --min-turnover X, --min-ratio N, --max-wave N\n               KLoopParams (k_loop_sampler.h) instead of the defaults\n";
   bench::answer_help(argc, argv, usage);
   std::vector<std::string> configs;
   std::string only;
   double bound = 2.0;
-  bool plan_only = false;
+  bool plan_only = false, kloop = false, no_full = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--case" && i + 1 < argc) only = argv[++i];
     else if (a == "--plan") plan_only = true;
+    else if (a == "--kloop") kloop = true;
+    else if (a == "--no-full") no_full = true;
+    else if (a == "--min-t1" && i + 1 < argc) kparams.min_t1 = uint32_t(bench::positive_argument(argv[++i], usage));
+    else if (a == "--divisor" && i + 1 < argc) kparams.divisor = uint32_t(bench::positive_argument(argv[++i], usage));
+    else if (a == "--min-turnover" && i + 1 < argc) kparams.min_turnover = std::atof(argv[++i]);
+    else if (a == "--max-wave" && i + 1 < argc) kparams.max_wave_ctas = uint32_t(bench::positive_argument(argv[++i], usage));
+    else if (a == "--min-ratio" && i + 1 < argc) kparams.min_ratio = uint32_t(bench::positive_argument(argv[++i], usage));
     else if (a == "--bound" && i + 1 < argc) bound = double(bench::positive_argument(argv[++i], usage));
     else if (a.size() > 5 && a.substr(a.size() - 5) == ".yaml") configs.push_back(a);
     else bench::bad_argument(argv[i], usage);
@@ -92,7 +134,7 @@ int sc_main(int argc, char* argv[]) {
     gpu::Gpu& g = *gp;
     const gpu::GpuConfig& cfg = g.config();
     const uint64_t scale = bench::sampling_scale(cfg.sms);
-    for (const bench::SamplingCase& c : bench::sampling_cases(scale)) {
+    for (const bench::SamplingCase& c : kloop ? bench::kloop_cases(scale) : bench::sampling_cases(scale)) {
       if (!only.empty() && c.name.find(only) == std::string::npos) continue;
       const std::string file = "/tmp/bench_gpu_sampling_" + std::to_string(getpid()) + ".yaml";
       {
@@ -106,15 +148,46 @@ int sc_main(int argc, char* argv[]) {
         lowering::gpu::lower_layer(cfg, w, l, DType::fp16, plan);
         if (plan.view) continue;
         if (plan_only) {
-          for (const gpu::Launch* l : plan.launches())
-            std::printf("%-14s %-28s %-24s %6u CTAs, wave %5u, period %u\n", cfg.name.c_str(), c.name.c_str(),
-                        l->kernel->name.c_str(), l->ctas, cfg.sms * gpu::Gpu::occupancy(cfg, *l).ctas,
-                        gpu::grid_period(*l));
+          for (const gpu::Launch* l : plan.launches()) {
+            const gpu::TripPlan tp = g.plan_trips(*l, kparams);
+            const uint32_t wave = cfg.sms * gpu::Gpu::occupancy(cfg, *l).ctas;
+            std::printf("%-14s %-28s %-24s %6u CTAs, wave %5u, period %u, trips %u (L2s per trip %.3f)%s\n",
+                        cfg.name.c_str(), c.name.c_str(), l->kernel->name.c_str(), l->ctas, wave, gpu::grid_period(*l),
+                        tp.trips, gpu::wave_bytes_per_trip(*l, wave).distinct / double(cfg.l2.capacity_bytes),
+                        tp.use ? (" (sampled at " + std::to_string(tp.t1) + " and " + std::to_string(tp.t2) + ")").c_str()
+                               : "");
+          }
+          ++n;
+          continue;
+        }
+        if (kloop) {
+          double lc = 0, ld = 0;
+          uint32_t t3 = 0;
+          if (line_check(g, *plan.launches().front(), lc, ld, t3))
+            std::printf("%-14s %-28s line at T3 = %u: cycles %.3f %%, DRAM bytes %.3f %%\n", cfg.name.c_str(),
+                        c.name.c_str(), t3, lc, ld);
+          else
+            std::printf("%-14s %-28s K loop not sampled (trips %u)\n", cfg.name.c_str(), c.name.c_str(),
+                        plan.launches().front()->kernel->trips);
+          std::fflush(stdout);
+        }
+        const Timed samp = run(g, plan.launches(), true);
+        if (no_full) {
+          std::printf("%-14s %-28s sampled: %llu cycles, %llu DRAM bytes, trips %u/%u, waves %u/%u, %.2f s wall, %.2f s CPU\n",
+                      cfg.name.c_str(), c.name.c_str(), (unsigned long long)samp.r.cycles,
+                      (unsigned long long)dram(samp.r), samp.r.trips_simulated, samp.r.trips,
+                      samp.r.waves_simulated, samp.r.waves_total, samp.wall, samp.cpu);
+          std::fflush(stdout);
+          ++n;
+          continue;
+        }
+        if (kloop && !samp.r.sampled) {  // run in full: error 0 by construction
+          std::printf("%-14s %-28s not sampled (%.2f s)\n", cfg.name.c_str(), c.name.c_str(), samp.wall);
+          std::fflush(stdout);
           ++n;
           continue;
         }
         const Timed full = run(g, plan.launches(), false);
-        const Timed samp = run(g, plan.launches(), true);
         const double dram_f = double(full.r.mem.dram_read_bytes + full.r.mem.dram_write_bytes);
         const double dram_s = double(samp.r.mem.dram_read_bytes + samp.r.mem.dram_write_bytes);
         const double ec = 100 * rel(double(samp.r.cycles), double(full.r.cycles));
@@ -127,10 +200,17 @@ int sc_main(int argc, char* argv[]) {
         const bool over = ec > bound || ed > bound;
         bad += over;
         char waves[32];
-        std::snprintf(waves, sizeof waves, "%u/%u", samp.r.waves_simulated, samp.r.waves_total);
+        if (samp.r.trips)  // K-loop sampled: trips simulated (T1 + T2) / real
+          std::snprintf(waves, sizeof waves, "k%u/%u", samp.r.trips_simulated, samp.r.trips);
+        else
+          std::snprintf(waves, sizeof waves, "%u/%u", samp.r.waves_simulated, samp.r.waves_total);
         std::printf("%-14s %-28s %6u %9s %12llu %8.3f %8.3f %8s %7.2f %7.2f\n", cfg.name.c_str(), c.name.c_str(),
                     plan.launches().front()->ctas, waves, (unsigned long long)full.r.cycles, ec, ed,
                     over ? "OVER" : samp.r.sampled ? "sampled" : "full", full.wall, samp.wall);
+        if (kloop)
+          std::printf("%-14s %-28s DRAM bytes full %llu, sampled %llu; host CPU s full %.2f, sampled %.2f\n",
+                      cfg.name.c_str(), c.name.c_str(), (unsigned long long)dram(full.r),
+                      (unsigned long long)dram(samp.r), full.cpu, samp.cpu);
         std::fflush(stdout);
       }
     }
@@ -139,7 +219,7 @@ int sc_main(int argc, char* argv[]) {
     std::fprintf(stderr, "error: no kernel matched\n");
     return 1;
   }
-  if (plan_only) return 0;
+  if (plan_only || no_full) return 0;
   std::printf("\n%zu kernels, %zu sampled; cycles error max %.3f %% mean %.3f %%; DRAM bytes error max %.3f %% mean "
               "%.3f %%; host %.1f s full, %.1f s sampled (%.2fx)\n",
               n, sampled, max_cyc, sum_cyc / double(n), max_dram, sum_dram / double(n), full_s, samp_s,

@@ -22,6 +22,16 @@ struct SamplingCase {
 // of 80): fewer CTAs, still many waves.
 inline uint64_t sampling_scale(uint32_t sms) { return sms >= 40 ? 1 : 4; }
 
+// A conv2d layer (padding kernel / 2, no bias) on an fp16 n x c x hw x hw input.
+inline SamplingCase conv_case(const std::string& name, const std::string& n, uint64_t c, const std::string& hw,
+                              uint64_t out, uint64_t kernel, uint64_t stride) {
+  return SamplingCase{name, "kind: workload\nname: " + name + "\ninputs:\n  - {name: x, shape: [" + n + ", " +
+                                std::to_string(c) + ", " + hw + ", " + hw + "], dtype: fp16}\nlayers:\n  - {name: " +
+                                name + ", op: conv2d, out: " + std::to_string(out) + ", kernel: " +
+                                std::to_string(kernel) + ", stride: " + std::to_string(stride) + ", pad: " +
+                                std::to_string(kernel / 2) + ", bias: false}\n"};
+}
+
 inline std::vector<SamplingCase> sampling_cases(uint64_t scale) {
   auto d = [&](uint64_t v) { return std::to_string(v / scale > 0 ? v / scale : 1); };
   // m (and k when scale_k) shrink with the config; a GEMV's m does not.
@@ -36,14 +46,7 @@ inline std::vector<SamplingCase> sampling_cases(uint64_t scale) {
     return gemm_of(name, std::to_string(m), n, std::to_string(k));
   };
   auto conv = [&](const std::string& name, uint64_t n, uint64_t c, uint64_t hw, uint64_t out, uint64_t kernel,
-                  uint64_t stride) {
-    const std::string pad = std::to_string(kernel / 2);
-    return SamplingCase{name, "kind: workload\nname: " + name + "\ninputs:\n  - {name: x, shape: [" +
-                                  std::to_string(n) + ", " + std::to_string(c) + ", " + d(hw) + ", " + d(hw) +
-                                  "], dtype: fp16}\nlayers:\n  - {name: " + name + ", op: conv2d, out: " +
-                                  std::to_string(out) + ", kernel: " + std::to_string(kernel) + ", stride: " +
-                                  std::to_string(stride) + ", pad: " + pad + ", bias: false}\n"};
-  };
+                  uint64_t stride) { return conv_case(name, std::to_string(n), c, d(hw), out, kernel, stride); };
   // Batched attention matmuls: (b, s, dh) x (b, dh, s) scores and (b, s, s) x (b, s, dh) context.
   auto attn = [&](const std::string& name, uint64_t b, uint64_t s, uint64_t dh, bool scores) {
     const std::string B = std::to_string(b), S = d(s), D = std::to_string(dh);
@@ -95,6 +98,32 @@ inline std::vector<SamplingCase> sampling_cases(uint64_t scale) {
       rows("relu_16384x2048", "relu", 16384, 2048, ""),
       rows("gelu_8192x2048", "gelu", 8192, 2048, ""),
       rows("scale_16384x1024", "mul", 16384, 1024, ", scalar: 0.125"),
+  };
+}
+
+// Kernels whose K loop is long (models/gpu/k_loop_sampler.h): square,
+// skinny and large-K GEMMs and implicit-GEMM convolutions of many input
+// channels. m and n shrink with `scale`, k does not (the loop's length is
+// what is sampled).
+inline std::vector<SamplingCase> kloop_cases(uint64_t scale) {
+  auto d = [&](uint64_t v) { return std::to_string(v / scale > 0 ? v / scale : 1); };
+  auto gemm = [&](const std::string& name, uint64_t m, uint64_t n, uint64_t k) {
+    return SamplingCase{name, "kind: workload\nname: " + name + "\nlayers:\n  - {name: " + name + ", op: gemm, m: " +
+                                  d(m) + ", n: " + d(n) + ", k: " + std::to_string(k) + "}\n"};
+  };
+  auto conv = [&](const std::string& name, uint64_t n, uint64_t c, uint64_t hw, uint64_t out, uint64_t kernel) {
+    return conv_case(name, d(n), c, std::to_string(hw), out, kernel, 1);
+  };
+  return {
+      gemm("kgemm_sq_4096x4096x8192", 4096, 4096, 8192),
+      gemm("kgemm_wide_2048x8192x8192", 2048, 8192, 8192),
+      gemm("kgemm_wide_1024x16384x8192", 1024, 16384, 8192),
+      gemm("kgemm_largek_2048x2048x16384", 2048, 2048, 16384),
+      gemm("kgemm_skinny_512x8192x8192", 512, 8192, 8192),
+      gemm("kgemm_tall_16384x1024x8192", 16384, 1024, 8192),
+      conv("kconv3x3_16x1024x14", 16, 1024, 14, 256, 3),
+      conv("kconv1x1_32x4096x14", 32, 4096, 14, 512, 1),
+      gemm("kgemm_sq_8192x8192x8192", 8192, 8192, 8192),
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <tuple>
 
@@ -68,7 +69,40 @@ Gpu::Occupancy Gpu::occupancy(const GpuConfig& cfg_, const Launch& l) {
   return r;
 }
 
+TripPlan Gpu::plan_trips(const Launch& launch, const KLoopParams& p) const {
+  return xpu::gpu::plan_trips(launch, cfg_.sms * occupancy(launch).ctas, cfg_.l2.capacity_bytes, p);
+}
+
 LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
+  const TripPlan plan = opts.sample && !opts.values && launch.kernel ? plan_trips(launch, opts.k_loop) : TripPlan{};
+  if (!plan.use) return run_once(launch, opts);
+  // The launch with T1 and with T2 trips, from the same memory state, and
+  // the line through them at T (k_loop_sampler.h).
+  const Kernel k1 = with_trips(*launch.kernel, plan.t1), k2 = with_trips(*launch.kernel, plan.t2);
+  Launch l = launch;
+  l.kernel = &k1;
+  std::optional<MemorySystem> before;
+  if (opts.warm) before = mem_;
+  const LaunchResult r1 = run_once(l, opts);
+  if (before) mem_ = *before;
+  l.kernel = &k2;
+  LaunchResult r = run_once(l, opts);
+  r.cycles = extrapolate(r1.cycles, r.cycles, plan);
+  SmCounters sm;
+  extrapolate(sm, r1.sm, r.sm, plan);
+  r.sm = sm;
+  MemCounters mem;
+  extrapolate(mem, r1.mem, r.mem, plan);
+  r.mem = mem;
+  r.simulated_warp_insts += r1.simulated_warp_insts;
+  r.sampled = true;
+  r.trips = plan.trips;
+  r.trips_simulated = plan.t1 + plan.t2;
+  r.stats = make_stats(r);
+  return r;
+}
+
+LaunchResult Gpu::run_once(const Launch& launch, const RunOptions& opts) {
   if (launch.ctas == 0) throw xpu::InternalError("launch with an empty grid");
   if (launch.bases.size() != size_t(launch.ctas) * launch.nbufs)
     throw xpu::InternalError("launch: bases must hold ctas x nbufs pointers");
@@ -179,6 +213,8 @@ LaunchResult Gpu::run_stream(const std::vector<const Launch*>& launches, const R
     total.sampled |= r.sampled;
     total.waves_total += r.waves_total;
     total.waves_simulated += r.waves_simulated;
+    total.trips += r.trips;
+    total.trips_simulated += r.trips_simulated;
   }
   if (launches.size() > 1) total.stats = make_stats(total);
   return total;

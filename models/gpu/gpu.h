@@ -36,6 +36,7 @@
 #include "models/gpu/gpu_config.h"
 #include "models/gpu/host_pool.h"
 #include "models/gpu/isa.h"
+#include "models/gpu/k_loop_sampler.h"
 #include "models/gpu/memory_system.h"
 #include "models/gpu/sm_core.h"
 #include "models/gpu/wave_sampler.h"
@@ -47,7 +48,8 @@ struct RunOptions {
   bool values = true;      // compute per-thread values (false: timing only)
   bool fast_path = false;  // simulate provably identical SMs once (fast_path.h); results are unchanged
   bool warm = false;       // the next kernel of a stream: L2 state carries over from the previous launch
-  bool sample = false;     // sampled timing of many-wave launches (wave_sampler.h); ignored when values
+  bool sample = false;     // sampled timing (wave_sampler.h, k_loop_sampler.h); ignored when values
+  KLoopParams k_loop = {};  // when sample: which main loops are trip-count extrapolated, and how
 };
 
 struct LaunchResult {
@@ -67,6 +69,10 @@ struct LaunchResult {
   // simulated (the rest extrapolated; equal when not sampled).
   bool sampled = false;
   uint32_t waves_total = 0, waves_simulated = 0;
+  // K-loop sampling (k_loop_sampler.h): the marked loops' real trip counts
+  // and the trips simulated instead (T1 + T2), summed over the sampled
+  // kernels (0: none sampled).
+  uint32_t trips = 0, trips_simulated = 0;
 };
 
 class Gpu : public sc_core::sc_module {
@@ -88,6 +94,9 @@ class Gpu : public sc_core::sc_module {
   LaunchResult run_stream(const std::vector<const Launch*>& launches, const RunOptions& opts = {},
                           std::vector<uint64_t>* cycles = nullptr);
 
+  // How run() would sample the launch's main loop (k_loop_sampler.h).
+  TripPlan plan_trips(const Launch& launch, const KLoopParams& p) const;
+
   // Occupancy of a launch on this GPU: CTAs per SM and the binding limit.
   struct Occupancy {
     uint32_t ctas = 0;
@@ -100,6 +109,7 @@ class Gpu : public sc_core::sc_module {
   static Occupancy occupancy(const GpuConfig& cfg, const Launch& launch);
 
  private:
+  LaunchResult run_once(const Launch& launch, const RunOptions& opts);
   void scheduler_thread();
   void run_quantum(SmCore& c);  // one SM (and twins it splits off) to quantum_end_
   void run_quantum_threads();  // sim.host_threads > 1

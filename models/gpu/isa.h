@@ -103,6 +103,9 @@ struct Kernel {
   const MmaShape* mma = nullptr;
   uint32_t regs_per_thread = 32;  // allocation (occupancy), >= highest register used + 1
   bool reads_ctaid = false;       // set by the builder: such CTAs are not provably identical
+  // A main loop whose trip count is the immediate of code[trip_pc], `trips`
+  // (0: none marked); k_loop_sampler.h may run the kernel with fewer.
+  uint32_t trip_pc = 0, trips = 0;
 };
 
 // One kernel launch: a 1-D grid of CTAs (2-D shapes are flattened by the

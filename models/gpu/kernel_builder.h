@@ -52,6 +52,12 @@ class KernelBuilder {
   // Every emitter returns the new instruction for optional tweaks (guard).
   Instr& emit(Instr in);
   Instr& mov(uint8_t d, int32_t imm);
+  // The last instruction (a mov of an immediate) sets the kernel's main
+  // loop trip count (Kernel::trip_pc, k_loop_sampler.h).
+  void mark_trip_count() {
+    k_.trip_pc = static_cast<uint32_t>(k_.code.size() - 1);
+    k_.trips = static_cast<uint32_t>(k_.code.back().imm);
+  }
   Instr& mov_r(uint8_t d, uint8_t a);
   Instr& alu(Op op, uint8_t d, uint8_t a, uint8_t b, uint8_t c = kRZ);  // register operands
   Instr& alui(Op op, uint8_t d, uint8_t a, int32_t imm, uint8_t c = kRZ);  // b is an immediate

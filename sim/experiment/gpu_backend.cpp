@@ -258,6 +258,8 @@ class GpuBackend : public Backend {
     r.sampled = run.sampled;
     r.waves_simulated = run.waves_simulated;
     r.waves_total = run.waves_total;
+    r.trips_simulated = run.trips_simulated;
+    r.trips = run.trips;
     if (!values) r.verdict = report::Verdict::unchecked;
     return r;
   }

@@ -57,6 +57,10 @@ nlohmann::json layer_json(const LayerResult& l) {
   if (!l.unit_utilization.empty()) j["unit_utilization"] = l.unit_utilization;
   if (l.waves_total > 0)
     j["sampling"] = {{"sampled", l.sampled}, {"waves_simulated", l.waves_simulated}, {"waves_total", l.waves_total}};
+  if (l.trips > 0) {
+    j["sampling"]["k_loop_trips_simulated"] = l.trips_simulated;
+    j["sampling"]["k_loop_trips"] = l.trips;
+  }
   j["energy"] = l.energy.to_json();
   j["stats"] = l.stats.to_json();
   return j;
@@ -192,7 +196,7 @@ std::string layers_csv(const ExperimentResult& r) {
         for (const auto& [name, cycles] : l.waterfall) steps.push_back(name);
   o << "experiment,accelerator,workload,precision,fidelity,layer_index,layer,op,shape,io,macs,flops,cycles,seconds,"
        "tops,utilization,dram_bytes,operational_intensity,stall_cause,energy_pj,dynamic_energy_pj,"
-       "static_energy_pj,sampled,waves_simulated,verified";
+       "static_energy_pj,sampled,waves_simulated,verified,k_loop_trips";
   for (const auto& s : steps) o << ',' << csv_field("waterfall: " + s);
   o << '\n';
   for (const auto& run : r.runs)
@@ -206,7 +210,8 @@ std::string layers_csv(const ExperimentResult& r) {
         << l.stall_cause << ',' << fmt_sig(l.energy.total_pj) << ',' << fmt_sig(l.energy.dynamic_pj) << ','
         << fmt_sig(l.energy.static_pj) << ',' << (l.waves_total ? (l.sampled ? "yes" : "no") : "") << ','
         << (l.waves_total ? std::to_string(l.waves_simulated) + "/" + std::to_string(l.waves_total) : "") << ','
-        << csv_field(l.verified());
+        << csv_field(l.verified()) << ','
+        << (l.trips ? std::to_string(l.trips_simulated) + "/" + std::to_string(l.trips) : "");
       for (size_t k = 0; k < steps.size(); ++k) {
         o << ',';
         if (k < l.waterfall.size()) o << l.waterfall[k].second;

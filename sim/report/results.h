@@ -58,6 +58,10 @@ struct LayerResult {
   // and how many of its kernels' waves were simulated (0 of 0: no waves, a TPU).
   bool sampled = false;
   uint32_t waves_simulated = 0, waves_total = 0;
+  // K-loop sampling (models/gpu/k_loop_sampler.h): the main loops' trips
+  // simulated (T1 + T2) and their real count, summed over the layer's
+  // sampled kernels (0 of 0: no loop sampled).
+  uint32_t trips_simulated = 0, trips = 0;
 
   // MACs the hardware did where fewer than the layer's `macs` (2:4 sparse
   // weights: half); 0 when the same.

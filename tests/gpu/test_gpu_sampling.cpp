@@ -3,7 +3,8 @@
 // benchmark runs all of them on every config): cycles and DRAM bytes within
 // 2 %, waves actually skipped, counters extrapolated consistently; and the
 // control: sim.sampling: off, values (tile fidelity) never sampled; and the
-// measurement interval rule (whole raster periods and whole waves).
+// measurement interval rule (whole raster periods and whole waves); and
+// K-loop sampling (models/gpu/k_loop_sampler.h) on long-K GEMMs.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "tests/temp_path.h"
@@ -28,8 +30,11 @@ using namespace xpu;
 
 namespace {
 
+// A case of the wave-sampling list or of the long-K list.
 workload::Workload case_workload(const std::string& name, uint64_t scale) {
-  for (const bench::SamplingCase& c : bench::sampling_cases(scale))
+  std::vector<bench::SamplingCase> all = bench::sampling_cases(scale);
+  for (bench::SamplingCase& c : bench::kloop_cases(scale)) all.push_back(std::move(c));
+  for (const bench::SamplingCase& c : all)
     if (c.name == name) {
       const std::string path = xpu_test::tmp_prefix() + "xpusim_test_gpu_sampling_" + name + ".yaml";
       {
@@ -60,6 +65,20 @@ gpu::Gpu& gpu_for(const std::string& config) {
       gpus[c] = std::make_unique<gpu::Gpu>((std::string("sampling_") + std::to_string(gpus.size())).c_str(),
                                            gpu::test::load(c));
   return *gpus.at(config);
+}
+
+// A case's report rows at timing fidelity from two gpu_small backends
+// (modules `tag`_on and `tag`_off): sim.sampling auto and off.
+std::pair<std::vector<report::LayerResult>, std::vector<report::LayerResult>> report_rows(const std::string& name,
+                                                                                        const std::string& tag) {
+  const auto table =
+      energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
+  auto on = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml"), table, tag + "_on");
+  auto off = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml", {"sim.sampling=off"}), table, tag + "_off");
+  const workload::Workload w = case_workload(name, bench::sampling_scale(2));
+  experiment::LayerRunOptions o;
+  o.fidelity = Fidelity::timing;
+  return {on->run_workload(w, DType::fp16, o), off->run_workload(w, DType::fp16, o)};
 }
 
 }  // namespace
@@ -137,15 +156,7 @@ TEST_CASE("sampled timing: values and sim.sampling: off are never sampled", "[gp
 
 TEST_CASE("sampled timing: each layer's report row says whether it was sampled and how many waves ran",
           "[gpu][sampling]") {
-  const auto table =
-      energy::load_energy_table(std::string(XPUSIM_SOURCE_DIR) + "/configs/energy/horowitz_45nm.yaml");
-  auto on = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml"), table, "gpu_on");
-  auto off = experiment::make_gpu_backend(gpu::test::load("gpu_small.yaml", {"sim.sampling=off"}), table, "gpu_off");
-  const workload::Workload w = case_workload("add_8192x2048", bench::sampling_scale(2));
-  experiment::LayerRunOptions o;
-  o.fidelity = Fidelity::timing;
-  const auto a = on->run_workload(w, DType::fp16, o);
-  const auto b = off->run_workload(w, DType::fp16, o);
+  const auto [a, b] = report_rows("add_8192x2048", "gpu");
   REQUIRE(a.size() == 1);
   REQUIRE(b.size() == 1);
   INFO("sampled " << a[0].waves_simulated << " of " << a[0].waves_total << " waves");
@@ -208,4 +219,120 @@ TEST_CASE("sampled timing: measurement intervals are whole raster periods and wh
   for (uint32_t c = 0; c < n.ctas; ++c) n.bases[c] = uint64_t(c) * c;
   CHECK(gpu::grid_period(n) == 0);
   CHECK(snapshot_marks(n, 160, 3) == std::vector<uint32_t>{160, 320, 480});
+}
+
+
+TEST_CASE("K-loop sampling: within 2 % of full simulation with iterations skipped and counters consistent",
+          "[gpu][sampling]") {
+  // Long-K GEMMs (k 8192 and 16384: 126 to 255 trips of the main loop) that
+  // the benchmark samples on these configs, quick to simulate in full.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"gpu_small.yaml", "kgemm_largek_2048x2048x16384"},
+      {"gpu_small.yaml", "kgemm_skinny_512x8192x8192"},
+      {"ampere_small.yaml", "kgemm_largek_2048x2048x16384"},
+  };
+  for (const auto& [config, name] : cases) {
+    gpu::Gpu& g = gpu_for(config);
+    const gpu::GpuConfig& cfg = g.config();
+    const workload::Workload w = case_workload(name, bench::sampling_scale(cfg.sms));
+    lowering::gpu::GpuLayerPlan p;
+    lowering::gpu::lower_layer(cfg, w, w.layers.at(0), DType::fp16, p);
+    REQUIRE(p.launches().size() == 1);
+    const gpu::Launch& l = *p.launches().front();
+    const gpu::TripPlan plan = g.plan_trips(l, gpu::KLoopParams{});
+    REQUIRE(plan.use);
+    // The marked trip count is the kernel's: (k / bk - 1) / 2 pairs of
+    // 32-wide K tiles (Volta) or k / 64 - (stages - 1) tiles (Ampere); at
+    // least 4 x T2 of them, so that 1 - 3 / 8 or more of the loop is skipped.
+    CHECK(plan.trips == l.kernel->trips);
+    CHECK(plan.t2 == 2 * plan.t1);
+    CHECK(plan.trips >= 4 * plan.t2);
+    const gpu::LaunchResult full = run(g, p, false);
+    const gpu::LaunchResult samp = run(g, p, true);
+    INFO(config << " " << name << ": trips " << plan.t1 << " and " << plan.t2 << " of " << plan.trips << "; cycles "
+                << samp.cycles << " vs " << full.cycles);
+    CHECK(!full.sampled);
+    CHECK(full.trips == 0);
+    REQUIRE(samp.sampled);
+    CHECK(samp.trips == plan.trips);
+    CHECK(samp.trips_simulated == plan.t1 + plan.t2);
+    // Iterations really skipped: the two short runs execute fewer warp
+    // instructions on the host than the full one (T1 + T2 <= 3/8 T).
+    CHECK(samp.simulated_warp_insts < full.simulated_warp_insts / 2);
+    const double dram_full = double(full.mem.dram_read_bytes + full.mem.dram_write_bytes);
+    const double dram_samp = double(samp.mem.dram_read_bytes + samp.mem.dram_write_bytes);
+    CHECK(std::fabs(double(samp.cycles) - double(full.cycles)) <= 0.02 * double(full.cycles));
+    CHECK(std::fabs(dram_samp - dram_full) <= 0.02 * dram_full);
+    // Every CTA runs in both short runs: the CTA count is exact, and the
+    // work (affine in the trips: the same instructions per trip) is the
+    // full run's to within rounding.
+    CHECK(samp.sm[gpu::Ctr::ctas] == l.ctas);
+    CHECK(samp.sm[gpu::Ctr::warp_insts] == full.sm[gpu::Ctr::warp_insts]);
+    CHECK(samp.sm[gpu::Ctr::inst_tensor] == full.sm[gpu::Ctr::inst_tensor]);
+    // The statistics carry the extrapolated totals (energy is priced from them).
+    CHECK(samp.stats.get("gpu.cycles") == double(samp.cycles));
+    CHECK(samp.stats.get("gpu.sm.warp_insts") == double(samp.sm[gpu::Ctr::warp_insts]));
+    CHECK(samp.stats.get("gpu.dram.read_bytes") == double(samp.mem.dram_read_bytes));
+  }
+}
+
+TEST_CASE("K-loop sampling: the trip count rule and the extrapolation", "[gpu][sampling]") {
+  // The line through (8, 100) and (16, 180) at 127: 100 + 119 x 10 = 1290;
+  // one that would go negative is 0.
+  gpu::TripPlan p;
+  p.t1 = 8, p.t2 = 16, p.trips = 127;
+  CHECK(gpu::extrapolate(100, 180, p) == 1290);
+  CHECK(gpu::extrapolate(180, 100, p) == 0);
+  // with_trips rewrites the counter's immediate and nothing else.
+  gpu::Gpu& g = gpu_for("gpu_small.yaml");
+  const workload::Workload w = case_workload("kgemm_skinny_512x8192x8192", bench::sampling_scale(2));
+  lowering::gpu::GpuLayerPlan lp;
+  lowering::gpu::lower_layer(g.config(), w, w.layers.at(0), DType::fp16, lp);
+  const gpu::Kernel& k = *lp.launches().front()->kernel;
+  // k 8192 in 32-wide tiles: 256 tiles, (256 - 1) / 2 = 127 pairs in the loop.
+  CHECK(k.trips == 127);
+  const gpu::Kernel k9 = gpu::with_trips(k, 9);
+  CHECK(k9.trips == 9);
+  CHECK(k9.code[k.trip_pc].imm == 9);
+  CHECK(k9.code.size() == k.code.size());
+  // gpu_small: L2 256 KiB, wave 4 CTAs (2 SMs x 2). Per pair of K tiles a
+  // CTA of 128 x 128 tiles reads 2 x (128 x 32 + 32 x 128) x 2 B = 32 KiB;
+  // the skinny GEMM's 4 CTAs share one A panel (m 128 after the scale of 4):
+  // 1 A base x 16 KiB + 4 B bases x 16 KiB = 80 KiB per trip.
+  const gpu::TripFootprint f = gpu::wave_bytes_per_trip(*lp.launches().front(), 4);
+  CHECK(f.distinct == 80.0 * 1024);
+  // Without sharing: 4 x 32 KiB.
+  CHECK(f.unshared == 128.0 * 1024);
+  // T1 = max(8, 127 / 16, ceil(2 x 256 KiB / 80 KiB) = 7) = 8; T2 = 16; 127 >= 4 x 16.
+  const gpu::TripPlan q = g.plan_trips(*lp.launches().front(), gpu::KLoopParams{});
+  CHECK(q.use);
+  CHECK(q.t1 == 8);
+  CHECK(q.t2 == 16);
+  // The same launch on waves of 160 CTAs (the V100's), where the line was
+  // measured to bend: not sampled.
+  CHECK(!gpu::plan_trips(*lp.launches().front(), 160, 256 << 10, gpu::KLoopParams{}).use);
+  // Sampling off (or values on) runs the real loop: not sampled.
+  gpu::RunOptions o;
+  o.values = false;
+  o.fast_path = true;
+  o.sample = false;
+  const gpu::LaunchResult r = g.run_stream(lp.launches(), o);
+  CHECK(!r.sampled);
+  CHECK(r.trips == 0);
+}
+
+TEST_CASE("K-loop sampling: the layer's report says how many loop trips were simulated", "[gpu][sampling]") {
+  const auto [a, b] = report_rows("kgemm_skinny_512x8192x8192", "gpu_kloop");
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  // 127 pairs of K tiles (k 8192 / 32 = 256 tiles); T1 = 8, T2 = 16 (see
+  // the rule test above): 24 of 127 simulated.
+  CHECK(a[0].sampled);
+  CHECK(a[0].trips == 127);
+  CHECK(a[0].trips_simulated == 24);
+  CHECK(!b[0].sampled);
+  CHECK(b[0].trips == 0);
+  CHECK(std::fabs(double(a[0].cycles) - double(b[0].cycles)) <= 0.02 * double(b[0].cycles));
+  // Energy is priced from the extrapolated counters: it follows them.
+  CHECK(std::fabs(a[0].energy.dynamic_pj - b[0].energy.dynamic_pj) <= 0.02 * b[0].energy.dynamic_pj);
 }

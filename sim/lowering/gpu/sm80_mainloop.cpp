@@ -72,6 +72,7 @@ void emit_ring(KernelBuilder& kb, uint64_t ktiles, uint32_t S, uint8_t cnt, uint
   const uint64_t tail = std::min<uint64_t>(ktiles, S - 1), main_iters = ktiles - tail;
   if (main_iters > 0) {
     kb.mov(cnt, int32_t(main_iters));
+    kb.mark_trip_count();
     const int loop = kb.label(), after = kb.label();
     kb.bind(loop);
     tile(true, true);

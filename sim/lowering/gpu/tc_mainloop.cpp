@@ -271,6 +271,7 @@ Kernel build_tc_kernel(const TcKernelDesc& d, ATileSource& src) {
   const uint64_t pairs = (ktiles - 1) / 2;
   if (pairs > 0) {
     kb.mov(cnt, int32_t(pairs));
+    kb.mark_trip_count();
     const int loop = kb.label(), after = kb.label();
     kb.bind(loop);
     body(0, true);
