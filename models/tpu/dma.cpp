@@ -90,8 +90,11 @@ void Dma::run() {
     (in_dir ? ub_.write_bytes : ub_.read_bytes) += in.bytes;
     bytes_ += in.bytes;
     busy_cycles_ += done_moving - start;
-    trace::span(in_dir ? "dma_in" : "dma_out", in_dir ? "read_host_memory" : "write_host_memory", start, done_moving);
-    trace::span(in_dir ? "dma_in_latency" : "dma_out_latency", "latency", done_moving, completion);
+    // Strings made once (a span per transfer goes to every run's cycle accounting).
+    static const std::string kTrack[2] = {"dma_out", "dma_in"}, kName[2] = {"write_host_memory", "read_host_memory"},
+                             kLatencyTrack[2] = {"dma_out_latency", "dma_in_latency"}, kLatency = "latency";
+    trace::span(kTrack[in_dir], kName[in_dir], start, done_moving);
+    trace::span(kLatencyTrack[in_dir], kLatency, done_moving, completion);
     ctrl_.complete(index, completion);
   }
 }

@@ -234,31 +234,33 @@ bool Mxu::schedule_head() {
     const uint64_t mx = std::max({W, U, dt.acc, drained, spacing});
     // The stalls also go out as spans (track "mxu_stall", named by cause)
     // for the cycle accounting of the experiment layer.
-    auto stall_span = [](const char* cause, uint64_t b, uint64_t e) {
-      if (e > b) trace::span("mxu_stall", cause, b, e);
+    static const std::string kStallTrack = "mxu_stall", kDram = "weights_dram", kShift = "weights_shift",
+                             kInput = "activations", kAcc = "accumulators", kDrain = "drain";
+    auto stall_span = [](const std::string& cause, uint64_t b, uint64_t e) {
+      if (e > b) trace::span(kStallTrack, cause, b, e);
     };
     if (mx > lo) {
       if (sw && W == mx) {
         const uint64_t dram = A0 > lo ? std::min(A0, mx) - lo : 0;
         stall_weights_dram += dram;
         stall_weights_shift += (mx - lo) - dram;
-        stall_span("weights_dram", lo, lo + dram);
-        stall_span("weights_shift", lo + dram, mx);
+        stall_span(kDram, lo, lo + dram);
+        stall_span(kShift, lo + dram, mx);
       } else if (U == mx) {
         stall_activations += mx - lo;
-        stall_span("activations", lo, mx);
+        stall_span(kInput, lo, mx);
       } else if (dt.acc == mx) {
         stall_accumulators += mx - lo;
-        stall_span("accumulators", lo, mx);
+        stall_span(kAcc, lo, mx);
       } else {
         stall_drain += mx - lo;
-        stall_span("drain", lo, mx);
+        stall_span(kDrain, lo, mx);
       }
       lo = mx;
     }
     if (start > lo) {
       stall_drain += start - lo;
-      stall_span("drain", lo, start);
+      stall_span(kDrain, lo, start);
     }
 
     if (!window_open_) {
@@ -319,8 +321,11 @@ bool Mxu::schedule_head() {
     }
     acc_.set_row_type(in.acc_addr + r0, m, in.dtype == DType::int8 ? DType::int32 : DType::fp32);
     busy_cycles += stream_end - start;
-    trace::span("mxu", sw ? "matmul (switch weights)" : "matmul", start, stream_end);
-    trace::span("mxu_fill_drain", "fill/drain", stream_end, completion);
+    // Strings made once (a span per pass goes to every run's cycle accounting).
+    static const std::string kTrack = "mxu", kSwitch = "matmul (switch weights)", kMatmul = "matmul",
+                             kFillTrack = "mxu_fill_drain", kFillName = "fill/drain";
+    trace::span(kTrack, sw ? kSwitch : kMatmul, start, stream_end);
+    trace::span(kFillTrack, kFillName, stream_end, completion);
     passes += 1;
     ub_.read_bytes += ub_bytes;
     // Kept partial sums stay in the PEs: only the draining pass of a

@@ -5,6 +5,13 @@
 
 namespace xpu::tpu {
 
+namespace {
+// Trace names as strings made once: a span per tile goes to the cycle
+// accounting of every run, and literals would be copied into strings each time.
+const std::string kShiftTrack = "weight_shift", kShiftName = "shift tile", kFetchTrack = "weight_fetch",
+                  kFetchName = "read_weights", kLatencyTrack = "weight_fetch_latency", kLatencyName = "DRAM latency";
+}  // namespace
+
 WeightFifo::WeightFifo(sc_core::sc_module_name name, const TpuConfig& cfg, const Clock& clock,
                        Controller& ctrl, Dram& dram, WeightMemory& memory, stats::Group& tpu)
     : sc_module(name),
@@ -34,7 +41,7 @@ void WeightFifo::set_shift(uint64_t seq, uint64_t start, uint64_t end) {
   t->shift_known = true;
   t->shift_start = start;
   t->shift_end = end;
-  trace::span("weight_shift", "shift tile", start, end);
+  trace::span(kShiftTrack, kShiftName, start, end);
   read_bytes += t->bytes();
   changed_.notify();
 }
@@ -121,8 +128,8 @@ void WeightFifo::run() {
     t->arrival_known = true;
     t->arrival = arrival;
     changed_.notify();
-    trace::span("weight_fetch", "read_weights", start, free_at_);
-    trace::span("weight_fetch_latency", "DRAM latency", free_at_, arrival);
+    trace::span(kFetchTrack, kFetchName, start, free_at_);
+    trace::span(kLatencyTrack, kLatencyName, free_at_, arrival);
     ctrl_.complete(index, arrival);
     tiles_fetched_ += 1;
     write_bytes_ += bytes;

@@ -74,13 +74,16 @@ class TpuBackend : public Backend {
       return;
     }
     // A network small enough is kept for the run; a larger one is checked
-    // layer by layer, dropping the programs, and the run lowers it again
-    // layer by layer (its programs are never held whole). With a CMEM the
-    // run places the whole plan first (tpu_network_run.cpp): always kept.
+    // layer by layer, and the run lowers it layer by layer (its programs are
+    // never held whole): once the check knows it keeps nothing, it drops
+    // every instruction as it is emitted (NetworkOptions::discard_code), so
+    // only the run builds the programs. With a CMEM the run places the whole
+    // plan first (tpu_network_run.cpp): always kept.
     const bool streams = cfg.cmem.capacity_bytes == 0;
     size_t held = 0;  // instructions of the finished layers
     bool dropped = false;
     if (streams) {
+      lo.discard_code = &dropped;
       lo.on_code = [&](lowering::ProgramStep& st, bool) {
         dropped = dropped || held + st.program.code.size() > KeptPlans::kMaxKeptInstructions;
         return dropped;

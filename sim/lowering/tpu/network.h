@@ -231,6 +231,11 @@ struct NetworkOptions {
   // run feeds them to the TPU as they come: no step is held whole either.
   static constexpr size_t kCodeFlush = 4096;
   std::function<bool(ProgramStep& step, bool last)> on_code;
+  // Set and true (it may turn true during the lowering, e.g. in on_code):
+  // emitted instructions are dropped as they come, never kept or
+  // rewritten; every other decision of the lowering, and so every error it
+  // reports, is the same. For a check that keeps no programs.
+  const bool* discard_code = nullptr;
 };
 
 // Where a tensor's bytes are.

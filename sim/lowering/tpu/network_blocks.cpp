@@ -61,21 +61,29 @@ void NetBuilder::note_streamed(uint64_t blocks, uint64_t rows, uint64_t nbuf, co
 }
 
 void NetBuilder::interleave(size_t from, std::vector<tpu::Instruction> extra) {
+  if (discarding()) return;
   // Slots after the matmuls only: a copy queued behind an activate (which
   // waits for its passes) would hold up the in-order issue of the next passes.
+  // The s-th matmul (from 1) is followed by extra[(s - 1) ne / slots, s ne /
+  // slots); no matmul: the extras go last.
   auto& code = step_->program.code;
-  const std::vector<tpu::Instruction> main(code.begin() + long(from), code.end());
-  code.resize(from);
+  const size_t end = code.size(), ne = extra.size();
   size_t slots = 0;
-  for (const auto& in : main) slots += in.op == tpu::Opcode::matmul;
-  const size_t ne = extra.size();
-  size_t k = 0, slot = 0;
-  for (const auto& in : main) {
-    code.push_back(in);
-    if (in.op != tpu::Opcode::matmul) continue;
-    for (const size_t upto = ++slot * ne / slots; k < upto; ++k) code.push_back(extra[k]);
+  for (size_t i = from; i < end; ++i) slots += code[i].op == tpu::Opcode::matmul;
+  if (slots == 0) {
+    code.insert(code.end(), extra.begin(), extra.end());
+    return;
   }
-  for (; k < ne; ++k) code.push_back(extra[k]);
+  // In place, from the back: each instruction moves once (no copy of the passes).
+  code.resize(end + ne);
+  size_t w = code.size(), s = slots;
+  for (size_t i = end; i-- > from;) {
+    if (code[i].op == tpu::Opcode::matmul) {
+      for (size_t k = s * ne / slots; k-- > (s - 1) * ne / slots;) code[--w] = extra[k];
+      --s;
+    }
+    code[--w] = code[i];
+  }
 }
 
 }  // namespace xpu::lowering::detail

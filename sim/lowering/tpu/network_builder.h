@@ -99,9 +99,12 @@ class NetBuilder {
   const std::string& root(const std::string& tensor) const;
 
   void emit(const tpu::Instruction& in) {
+    if (discarding()) return;
     step_->program.code.push_back(in);
     if (opts_.on_code && pins_ == 0 && step_->program.code.size() >= NetworkOptions::kCodeFlush) flush_code(false);
   }
+  // NetworkOptions::discard_code: instructions are dropped as they come.
+  bool discarding() const { return opts_.discard_code && *opts_.discard_code; }
   // Emitted code is rewritten later (interleave, a GEMM's activates): kept
   // back from NetworkOptions::on_code until unpinned.
   void pin_code() { ++pins_; }
