@@ -295,6 +295,13 @@ double Dram::access(Requester who, uint64_t addr, uint64_t bytes, bool write, do
 }
 
 double Dram::transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor) {
+  uint64_t back = 0;
+  cursor = book_transfer(who, addr, bytes, write, cursor, back);
+  clock_.wait_until(back);
+  return cursor;
+}
+
+double Dram::book_transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor, uint64_t& back) {
   // access() posts at cycle t, is booked and granted at t + 1, and the
   // requester posts its next group at max(t + 1, ceil(end)).
   uint64_t t = clock_.now();
@@ -302,7 +309,7 @@ double Dram::transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, 
   if (ch.book_run(addr, bytes, group_bytes_, cursor, t)) {
     take_busy(who);
     count(who, bytes, write);
-    clock_.wait_until(t);
+    back = t;
     return cursor;
   }
   for (uint64_t off = 0; off < bytes; off += group_bytes_) {
@@ -310,12 +317,19 @@ double Dram::transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, 
     t = std::max(t + 1, ceil_cycles(cursor));
   }
   count(who, bytes, write);
-  clock_.wait_until(t);
+  back = t;
   return cursor;
 }
 
 double Dram::stream(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor) {
   if (bytes == 0) return cursor;
+  const sc_core::sc_event& done = start_stream(who, addr, bytes, write, cursor);
+  sc_core::wait(done);
+  return end_stream(who, bytes, write);
+}
+
+const sc_core::sc_event& Dram::start_stream(Requester who, uint64_t addr, uint64_t bytes, bool write,
+                                            double cursor) {
   Stream& st = streams_[who];
   Request& r = req_[who];
   const uint64_t first = std::min(group_bytes_, bytes);
@@ -325,7 +339,12 @@ double Dram::stream(Requester who, uint64_t addr, uint64_t bytes, bool write, do
   st.next = addr + first;
   st.end = addr + bytes;
   project_streams();
-  sc_core::wait(st.done);
+  return st.done;
+}
+
+double Dram::end_stream(Requester who, uint64_t bytes, bool write) {
+  const Stream& st = streams_[who];
+  const Request& r = req_[who];
   // The groups booked before this cycle, then the last one if it is booked
   // in this cycle (with whatever else was posted in the previous one).
   catch_up(clock_.now());

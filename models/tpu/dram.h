@@ -180,6 +180,15 @@ class Dram : public sc_core::sc_module {
   // the channels' state and projected again whenever another requester
   // posts while a group is still to be booked. Returns the last group's end.
   double stream(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor);
+  // transfer() and stream() in two halves, for a requester that is an
+  // SC_METHOD (the weight fetcher): the same bookings, the wait is the
+  // caller's. book_transfer() books a sole requester's whole transfer and
+  // sets `back` to the cycle transfer() would return at; start_stream()
+  // (bytes > 0) posts the first group and returns the event stream() waits
+  // for, after which end_stream() books what is left and returns the end.
+  double book_transfer(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor, uint64_t& back);
+  const sc_core::sc_event& start_stream(Requester who, uint64_t addr, uint64_t bytes, bool write, double cursor);
+  double end_stream(Requester who, uint64_t bytes, bool write);
 
   // Latency of `who`'s transfers (DRAM's, or the CMEM's for a requester it serves).
   double latency_cycles(Requester who = weight_fetch) const {

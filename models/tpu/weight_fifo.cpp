@@ -28,7 +28,7 @@ WeightFifo::WeightFifo(sc_core::sc_module_name name, const TpuConfig& cfg, const
                                                    "cycles read_weights waited for a free FIFO slot")),
       busy_cycles_(tpu.child("weight_fifo").counter("busy_cycles", stats::Unit::cycles,
                                                     "cycles the fetcher was moving tiles out of DRAM")) {
-  SC_THREAD(run);
+  SC_METHOD(run);
 }
 
 TileRecord* WeightFifo::tile(uint64_t seq) {
@@ -70,71 +70,131 @@ void WeightFifo::prune() {
 }
 
 void WeightFifo::run() {
-  const uint32_t depth = cfg_.weight_fifo.depth_tiles;
-  for (;;) {
-    DepTimes dt;
-    const Issued& e = ctrl_.wait_ready(UnitId::weight_fetch, dt);
-    const Instruction& in = *e.inst;
-    const uint64_t ready = std::max({e.issue, free_at_, dt.all, clock_.now()});
-    // Slot: tile s reuses the slot of tile s - depth, free once it is shifted out.
-    const uint64_t s = next_seq_;
-    uint64_t slot_free = 0;
-    if (s >= depth) {
-      for (;;) {
-        const TileRecord* old = tile(s - depth);
-        if (old == nullptr || old->shift_known) {
-          slot_free = old == nullptr ? 0 : old->shift_end;
-          break;
-        }
-        sc_core::wait(changed_);
-      }
-    }
-    const uint64_t start = std::max(ready, slot_free);
-    clock_.wait_until(start);
-    stall_full_ += start - ready;
-    const uint32_t index = e.index;
-    ctrl_.queue(UnitId::weight_fetch).pop();  // dispatched; `e` is gone
-
-    TileRecord rec;
-    rec.seq = s;
-    rec.dtype = in.dtype;
-    rec.k = in.k;
-    rec.n = in.n;
-    rec.fetch_start = start;
-    if (fidelity_ != Fidelity::timing) {
-      rec.data.resize(rec.bytes());
-      memory_.read(in.weight_addr, rec.data.data(), rec.data.size());
-    }
-    const uint64_t bytes = rec.bytes();
-    const uint64_t addr = in.weight_addr;
-    tiles_.push_back(std::move(rec));
-    ++next_seq_;
-    prune();
-
-    // Group by group through the DRAM; the next group when this one is done.
-    // Back-to-back transfers continue from the previous one's fractional end
-    // (no cycle lost to rounding between tiles).
-    double cursor = start == free_at_ ? std::max(double(start) - 1.0, last_end_) : double(start);
-    // Alone on the DRAM, the groups need no arbitration: one wait (dram.h).
-    if (dram_.sole(Dram::weight_fetch)) {
-      cursor = dram_.transfer(Dram::weight_fetch, addr, bytes, false, cursor);
-    } else {
-      cursor = dram_.stream(Dram::weight_fetch, addr, bytes, false, cursor);
-    }
-    last_end_ = cursor;
-    free_at_ = ceil_cycles(cursor);
-    const uint64_t arrival = ceil_cycles(cursor + dram_.latency_cycles());
-    TileRecord* t = tile(s);
-    t->arrival_known = true;
-    t->arrival = arrival;
-    changed_.notify();
-    trace::span(kFetchTrack, kFetchName, start, free_at_);
-    trace::span(kLatencyTrack, kLatencyName, free_at_, arrival);
-    ctrl_.complete(index, arrival);
-    tiles_fetched_ += 1;
-    write_bytes_ += bytes;
-    busy_cycles_ += free_at_ - start;
+  if (failed_) return;
+  try {
+    advance();
+  } catch (const std::exception& ex) {
+    failed_ = true;
+    ctrl_.fail(std::string("weight_fifo: ") + ex.what());
   }
+}
+
+bool WeightFifo::trigger_at(uint64_t cycle) {
+  const uint64_t stamp = sc_core::sc_time_stamp().value(), target = cycle * clock_.ticks_per_cycle();
+  if (target <= stamp) return false;
+  next_trigger(sc_core::sc_time::from_value(target - stamp));
+  return true;
+}
+
+// One tile after another, each phase at the cycle (and on the event) the
+// fetcher's thread reached it: a head whose dependencies completed, a free
+// slot, the start cycle, the transfer's end.
+void WeightFifo::advance() {
+  const uint32_t depth = cfg_.weight_fifo.depth_tiles;
+  UnitQueue& q = ctrl_.queue(UnitId::weight_fetch);
+  for (;;) {
+    switch (phase_) {
+      case Phase::head: {
+        if (q.empty()) {
+          next_trigger(q.pushed_event());  // completions cannot ready an empty queue
+          return;
+        }
+        DepTimes dt;
+        if (!ctrl_.deps_done(q.front(), dt)) {
+          next_trigger(ctrl_.completed_event());  // only this unit pops: the head stays until then
+          return;
+        }
+        ready_ = std::max({q.front().issue, free_at_, dt.all, clock_.now()});
+        phase_ = Phase::slot;
+        [[fallthrough]];
+      }
+      case Phase::slot: {
+        // Slot: tile s reuses the slot of tile s - depth, free once it is shifted out.
+        uint64_t slot_free = 0;
+        if (next_seq_ >= depth) {
+          const TileRecord* old = tile(next_seq_ - depth);
+          if (old != nullptr && !old->shift_known) {
+            next_trigger(changed_);
+            return;
+          }
+          slot_free = old == nullptr ? 0 : old->shift_end;
+        }
+        start_ = std::max(ready_, slot_free);
+        phase_ = Phase::start;
+        if (trigger_at(start_)) return;
+        [[fallthrough]];
+      }
+      case Phase::start:
+        phase_ = Phase::transfer;
+        if (begin_fetch()) return;
+        [[fallthrough]];
+      case Phase::transfer:
+        finish_fetch();
+        phase_ = Phase::head;
+        break;
+    }
+  }
+}
+
+bool WeightFifo::begin_fetch() {
+  const uint64_t start = start_;
+  stall_full_ += start - ready_;
+  UnitQueue& q = ctrl_.queue(UnitId::weight_fetch);
+  const Instruction& in = *q.front().inst;  // valid until complete() (controller.h)
+  index_ = q.front().index;
+  q.pop();  // dispatched; the head is gone (the controller may issue into the slot at once)
+
+  TileRecord rec;
+  rec.seq = next_seq_;
+  rec.dtype = in.dtype;
+  rec.k = in.k;
+  rec.n = in.n;
+  rec.fetch_start = start;
+  if (fidelity_ != Fidelity::timing) {
+    rec.data.resize(rec.bytes());
+    memory_.read(in.weight_addr, rec.data.data(), rec.data.size());
+  }
+  bytes_ = rec.bytes();
+  const uint64_t addr = in.weight_addr;
+  seq_ = next_seq_;
+  tiles_.push_back(std::move(rec));
+  ++next_seq_;
+  prune();
+
+  // Group by group through the DRAM; the next group when this one is done.
+  // Back-to-back transfers continue from the previous one's fractional end
+  // (no cycle lost to rounding between tiles).
+  cursor_ = start == free_at_ ? std::max(double(start) - 1.0, last_end_) : double(start);
+  // Alone on the DRAM, the groups need no arbitration: one wait (dram.h).
+  if (dram_.sole(Dram::weight_fetch)) {
+    streaming_ = false;
+    uint64_t back = 0;
+    cursor_ = dram_.book_transfer(Dram::weight_fetch, addr, bytes_, false, cursor_, back);
+    return trigger_at(back);
+  }
+  streaming_ = bytes_ > 0;  // a stream of nothing ends at once
+  if (!streaming_) return false;
+  next_trigger(dram_.start_stream(Dram::weight_fetch, addr, bytes_, false, cursor_));
+  return true;
+}
+
+void WeightFifo::finish_fetch() {
+  if (streaming_) cursor_ = dram_.end_stream(Dram::weight_fetch, bytes_, false);
+  streaming_ = false;
+  const uint64_t start = start_;
+  last_end_ = cursor_;
+  free_at_ = ceil_cycles(cursor_);
+  const uint64_t arrival = ceil_cycles(cursor_ + dram_.latency_cycles());
+  TileRecord* t = tile(seq_);
+  t->arrival_known = true;
+  t->arrival = arrival;
+  changed_.notify();
+  trace::span(kFetchTrack, kFetchName, start, free_at_);
+  trace::span(kLatencyTrack, kLatencyName, free_at_, arrival);
+  ctrl_.complete(index_, arrival);
+  tiles_fetched_ += 1;
+  write_bytes_ += bytes_;
+  busy_cycles_ += free_at_ - start;
 }
 
 }  // namespace xpu::tpu

@@ -14,6 +14,11 @@
 //   FIFO one DRAM latency later. read_weights completes at arrival.
 // Functional: the tile's bytes are copied from WeightMemory at fetch start
 // (weight memory does not change during a run); timing fidelity skips it.
+// The fetcher is not a thread: an SC_METHOD steps through a tile's phases
+// (a ready head, a free slot, the start cycle, the transfer's end), each
+// decided at the cycle the thread it replaces decided it, and waits between
+// them by next_trigger on the events and cycles that thread waited for (no
+// coroutine switch per tile).
 #include <cstdint>
 #include <deque>
 #include <vector>
@@ -67,7 +72,12 @@ class WeightFifo : public sc_core::sc_module {
   stats::Counter& read_bytes;  // shifted out into the array
 
  private:
-  void run();
+  void run();  // SC_METHOD
+  void advance();
+  // At the start cycle: dispatches and books the transfer; true: waits for its end.
+  bool begin_fetch();
+  void finish_fetch();  // at the cycle the transfer is through
+  bool trigger_at(uint64_t cycle);  // true: the cycle is ahead, next_trigger set for it
   void prune();
 
   TpuConfig cfg_;
@@ -82,6 +92,16 @@ class WeightFifo : public sc_core::sc_module {
   uint64_t free_at_ = 0;  // fetcher free
   double last_end_ = 0;    // fractional end of the previous transfer
   sc_core::sc_event changed_;
+  // The tile being fetched: the phase the method resumes in and what the
+  // earlier phases decided.
+  enum class Phase : uint8_t { head, slot, start, transfer };
+  Phase phase_ = Phase::head;
+  bool streaming_ = false;  // the transfer is a Dram stream (end_stream() at its end)
+  bool failed_ = false;
+  uint64_t ready_ = 0, start_ = 0, bytes_ = 0;
+  uint64_t seq_ = 0;
+  uint32_t index_ = 0;
+  double cursor_ = 0;
 
   stats::Counter& tiles_fetched_;
   stats::Counter& write_bytes_;
