@@ -132,9 +132,9 @@ bool overlap(uint64_t a_lo, uint64_t a_hi, uint64_t b_lo, uint64_t b_hi) {
 }  // namespace
 
 void Controller::mark(uint32_t index, uint64_t cycle) {
-  const auto it = std::find_if(inflight_.begin(), inflight_.end(),
-                               [&](const std::unique_ptr<InFlight>& f) { return f->index == index; });
-  if (it == inflight_.end()) return;  // marked already
+  const auto at = std::find_if(scan_.begin(), scan_.end(), [&](const Scan& f) { return f.index == index; });
+  if (at == scan_.end()) return;  // marked already
+  const auto it = inflight_.begin() + (at - scan_.begin());
   max_completion_ = std::max(max_completion_, cycle);
   // Its waiters are still queued: a unit pops an entry only once it waits
   // for nothing.
@@ -152,6 +152,7 @@ void Controller::mark(uint32_t index, uint64_t cycle) {
   (*it)->waiters.clear();
   free_slots_.push_back(std::move(*it));
   inflight_.erase(it);
+  scan_.erase(at);
   completed_.notify();
   // A sync / halt waiting for this: the controller goes on in this delta
   // cycle, as its thread woken by completed_ did.
@@ -271,6 +272,7 @@ void Controller::advance() {
       free_slots_.push_back(std::move(f));
     }
     inflight_.clear();
+    scan_.clear();
     fetched_len_ = fetched_pos_ = 0;
     max_completion_ = start_;
     first_ = start_ + cfg_.controller.pipeline_stages - 1;
@@ -337,8 +339,8 @@ void Controller::issue(const Instruction& in, UnitQueue& q, UnitId my_unit) {
   const uint64_t t = t_;
   const Ranges a = ranges_of(in);
   deps_.clear();
-  for (size_t fi = 0; fi < inflight_.size(); ++fi) {
-    const InFlight& f = *inflight_[fi];
+  for (size_t fi = 0; fi < scan_.size(); ++fi) {
+    const Scan& f = scan_[fi];
     if (f.unit == my_unit) continue;
     const Ranges& b = f.ranges;
     uint8_t kinds = 0;
@@ -367,7 +369,6 @@ void Controller::issue(const Instruction& in, UnitQueue& q, UnitId my_unit) {
   slot->index = i;
   slot->unit = my_unit;
   slot->issue = t;
-  slot->ranges = a;
   slot->inst = in;
   Issued e;
   e.index = i;
@@ -375,6 +376,7 @@ void Controller::issue(const Instruction& in, UnitQueue& q, UnitId my_unit) {
   e.issue = t;
   e.waiting = uint32_t(deps_.size());
   inflight_.push_back(std::move(slot));
+  scan_.push_back(Scan{i, my_unit, a});
   issued_ += 1;
   Issued& queued = q.push(std::move(e));
   for (const auto& [fi, kinds] : deps_) inflight_[fi]->waiters.push_back(Waiter{&queued, kinds});

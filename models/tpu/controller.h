@@ -226,11 +226,18 @@ class Controller : public sc_core::sc_module {
     uint32_t index;
     UnitId unit;
     uint64_t issue;
-    Ranges ranges;
     Instruction inst;
     std::vector<Waiter> waiters;
   };
   std::vector<std::unique_ptr<InFlight>> inflight_;
+  // What the scoreboard compares, by inflight_'s position (kept alongside):
+  // one contiguous scan per issue instead of a pointer per instruction.
+  struct Scan {
+    uint32_t index;
+    UnitId unit;
+    Ranges ranges;
+  };
+  std::vector<Scan> scan_;
   std::vector<std::unique_ptr<InFlight>> free_slots_;
   size_t slots_allocated_ = 0;
   std::vector<std::pair<size_t, uint8_t>> deps_;  // scratch: (inflight_ position, kinds)

@@ -76,8 +76,9 @@ class ProgramFeed final : public ProgramSource {
   }
   void close() { closed_ = true; }
   size_t fetch(Instruction* out, size_t max) override {
-    size_t n = 0;
-    for (; n < max && pos_ < buf_.size(); ++n) out[n] = buf_[pos_++];
+    const size_t n = std::min(max, buf_.size() - pos_);
+    std::copy_n(buf_.begin() + static_cast<std::ptrdiff_t>(pos_), n, out);
+    pos_ += n;
     if (pos_ == buf_.size()) {
       buf_.clear();
       pos_ = 0;

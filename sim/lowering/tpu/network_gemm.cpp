@@ -172,7 +172,6 @@ void NetBuilder::emit_gemm_rows(const Layer& l, GemmJob& job, uint64_t m, uint64
   // Output-stationary whole-K chains hold one fold per block (gemm.h).
   const uint64_t acc_rows = os_whole_k(cfg_.mxu, job.k) ? std::min(acc_entries, R) : acc_entries;
   const uint64_t kcs = ceil_div(job.k, R), nts = ceil_div(job.n, C);
-  const auto off = tile_offsets(job.k, job.n, R, C, e);
   const float in_scale = chk.in_scale, out_scale = chk.scale;
   chk.m = m;
   plan().gemms.push_back(std::move(chk));
@@ -180,6 +179,13 @@ void NetBuilder::emit_gemm_rows(const Layer& l, GemmJob& job, uint64_t m, uint64
   plan().array_rows_used = std::max(plan().array_rows_used, std::min(job.k, R));
 
   uint64_t& half = job.acc_half;
+  if (discarding()) {  // no instructions: only the accumulator half they would leave
+    const uint64_t nt_end = std::min(nts, nt_hi);
+    const uint64_t chunks = ceil_div(m, acc_rows) * (nt_end > nt_lo ? nt_end - nt_lo : 0);
+    if (cfg_.accumulators.double_buffered) half ^= chunks & 1;
+    return;
+  }
+  const auto off = tile_offsets(job.k, job.n, R, C, e);
   for (uint64_t m0 = 0; m0 < m; m0 += acc_rows) {
     const uint64_t rows = std::min(acc_rows, m - m0);
     for (uint64_t nt = nt_lo; nt < std::min(nts, nt_hi); ++nt) {
