@@ -3,7 +3,6 @@
 #include "models/tpu/mxu_array.h"
 
 #include <algorithm>
-#include <sstream>
 #include <stdexcept>
 
 #include "models/tpu/mxu_array_detail.h"
@@ -122,26 +121,19 @@ void PassSequencer::fail(const std::string& what) const {
 // Messages are composed only on failure: submit() sits on the timing-only
 // fast path.
 void PassSequencer::check_latch(const WeightTile& tile, uint64_t when) {
-  std::ostringstream os;  // cheap until written to
-  if (!supported(tile.dtype)) {
-    os << "weight tile dtype " << dtype_name(tile.dtype) << " is not an array input type";
-    fail(os.str());
-  }
-  if (tile.k > shape_.rows || tile.n > shape_.cols) {
-    os << "weight tile " << tile.k << "x" << tile.n << " does not fit the array";
-    fail(os.str());
-  }
-  if (have_switch_ && when < last_switch_done_) {
-    os << "latch at cycle " << when << " overwrites standby weights still being switched in"
-       << " (the last switching pass's wavefront needs them until cycle "
-       << last_switch_done_ << ")";
-    fail(os.str());
-  }
-  if (latched_ && when < last_latch_) {
-    os << "latch at cycle " << when << " is earlier than the previous latch at cycle "
-       << last_latch_;
-    fail(os.str());
-  }
+  // Messages built only on failure: a stream object per latch (one per
+  // weight tile) cost more than the rest of the check.
+  using std::to_string;
+  if (!supported(tile.dtype))
+    fail("weight tile dtype " + std::string(dtype_name(tile.dtype)) + " is not an array input type");
+  if (tile.k > shape_.rows || tile.n > shape_.cols)
+    fail("weight tile " + to_string(tile.k) + "x" + to_string(tile.n) + " does not fit the array");
+  if (have_switch_ && when < last_switch_done_)
+    fail("latch at cycle " + to_string(when) + " overwrites standby weights still being switched in" +
+         " (the last switching pass's wavefront needs them until cycle " + to_string(last_switch_done_) + ")");
+  if (latched_ && when < last_latch_)
+    fail("latch at cycle " + to_string(when) + " is earlier than the previous latch at cycle " +
+         to_string(last_latch_));
   latched_ = true;
   last_latch_ = when;
   standby_dtype_ = tile.dtype;
