@@ -112,7 +112,7 @@ CycleAccounting::~CycleAccounting() { trace::g_sink = next_; }
 
 void CycleAccounting::span(const std::string& track, const std::string& name, uint64_t b, uint64_t e) {
   if (next_) next_->span(track, name, b, e);
-  if (track.size() == 7 && track == "program") {
+  if (track == "program") {
     account(open_ ? std::max(cursor_, b) : b, e);
     total_ += e - b;
     for (auto& x : busy_) x.clear();
