@@ -18,7 +18,8 @@ namespace vector_layer {
 
 std::vector<uint8_t> f32_bytes(const std::vector<float>& v) {
   std::vector<uint8_t> b(v.size() * 4);
-  std::memcpy(b.data(), v.data(), b.size());
+  // memcpy from an empty vector's null data() is undefined even for 0 bytes.
+  if (!v.empty()) std::memcpy(b.data(), v.data(), b.size());
   return b;
 }
 
