@@ -16,6 +16,7 @@ add_library(xpusim_lowering_gpu STATIC
   ${CMAKE_CURRENT_LIST_DIR}/gemm_simt.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tc_reference.cpp
   ${CMAKE_CURRENT_LIST_DIR}/nn_kernels.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/nn_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/activation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/half_io.cpp
   ${CMAKE_CURRENT_LIST_DIR}/network.cpp
