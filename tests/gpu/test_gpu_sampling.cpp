@@ -49,6 +49,13 @@ workload::Workload case_workload(const std::string& name, uint64_t scale) {
   return {};
 }
 
+// The benchmark case `name`, scaled to g's SMs, lowered for g into p (the
+// plan keeps no reference to the workload).
+void lower_case(gpu::Gpu& g, const std::string& name, lowering::gpu::GpuLayerPlan& p) {
+  const workload::Workload w = case_workload(name, bench::sampling_scale(g.config().sms));
+  lowering::gpu::lower_layer(g.config(), w, w.layers.at(0), DType::fp16, p);
+}
+
 gpu::LaunchResult run(gpu::Gpu& g, const lowering::gpu::GpuLayerPlan& p, bool sample) {
   gpu::RunOptions o;
   o.values = false;
@@ -96,9 +103,8 @@ TEST_CASE("sampled timing: within 2 % of full simulation with waves skipped and 
   for (const auto& [config, name] : cases) {
     gpu::Gpu& g = gpu_for(config);
     const gpu::GpuConfig& cfg = g.config();
-    const workload::Workload w = case_workload(name, bench::sampling_scale(cfg.sms));
     lowering::gpu::GpuLayerPlan p;
-    lowering::gpu::lower_layer(cfg, w, w.layers.at(0), DType::fp16, p);
+    lower_case(g, name, p);
     const gpu::LaunchResult full = run(g, p, false);
     const gpu::LaunchResult samp = run(g, p, true);
     INFO(config << " " << name << ": " << samp.waves_simulated << " of " << samp.waves_total << " waves; cycles "
@@ -233,10 +239,8 @@ TEST_CASE("K-loop sampling: within 2 % of full simulation with iterations skippe
   };
   for (const auto& [config, name] : cases) {
     gpu::Gpu& g = gpu_for(config);
-    const gpu::GpuConfig& cfg = g.config();
-    const workload::Workload w = case_workload(name, bench::sampling_scale(cfg.sms));
     lowering::gpu::GpuLayerPlan p;
-    lowering::gpu::lower_layer(cfg, w, w.layers.at(0), DType::fp16, p);
+    lower_case(g, name, p);
     REQUIRE(p.launches().size() == 1);
     const gpu::Launch& l = *p.launches().front();
     const gpu::TripPlan plan = g.plan_trips(l, gpu::KLoopParams{});
