@@ -241,12 +241,7 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
       }
     });
   }
-  kb.exit();
-  plan.kernel = kb.finish();
-  Launch& ln = plan.launch;
-  ln.kernel = &plan.kernel;
-  ln.threads = kThreads;
-  ln.shared_bytes = sm.total;
+  Launch& ln = plan.finish(kb, kThreads, sm.total);
   const uint64_t ctas = L.np / rows_cta;
   std::vector<uint64_t> wb, yb, bb, rsb;
   for (uint64_t c = 0; c < ctas; ++c) {

@@ -211,12 +211,7 @@ void lower_gemv_w8(const GpuConfig& cfg, const GemvW8Spec& s, GemvW8Layout& L, N
       }
     });
   }
-  kb.exit();
-  plan.kernel = kb.finish();
-  Launch& ln = plan.launch;
-  ln.kernel = &plan.kernel;
-  ln.threads = kThreads;
-  ln.shared_bytes = sm.total;
+  Launch& ln = plan.finish(kb, kThreads, sm.total);
   const uint64_t ctas = L.np / rows_cta;
   std::vector<uint64_t> wb, sb, yb;
   for (uint64_t c = 0; c < ctas; ++c) {

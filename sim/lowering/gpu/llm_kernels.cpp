@@ -60,12 +60,7 @@ void lower_rope(const GpuConfig&, const RopeSpec& s, NnPlan& plan) {
     kb.stg(1, xa, static_cast<int32_t>(h * 4), t0).guard = p;
     kb.alui(Op::iadd, e, e, static_cast<int32_t>(T));
   });
-  kb.exit();
-  plan.kernel = kb.finish();
-  Launch& l = plan.launch;
-  l.kernel = &plan.kernel;
-  l.threads = T;
-  l.shared_bytes = 0;
+  Launch& l = plan.finish(kb, T, 0);
   set_bases(l, static_cast<uint32_t>(s.rows), 4, {&s.x, &s.y, &s.cos, &s.sin}, {});
 }
 
@@ -98,12 +93,7 @@ void lower_rmsnorm_vec(const GpuConfig&, const RowSpec& s, NnPlan& plan) {
     kb.alu(Op::fmul, static_cast<uint8_t>(x + e), static_cast<uint8_t>(x + e), static_cast<uint8_t>(sc + e));
   }
   for (uint32_t i = 0; i < per; ++i) kb.stg(1, off, static_cast<int32_t>(i * T * 16), static_cast<uint8_t>(x + 4 * i), 16);
-  kb.exit();
-  plan.kernel = kb.finish();
-  Launch& l = plan.launch;
-  l.kernel = &plan.kernel;
-  l.threads = T;
-  l.shared_bytes = T * 4;
+  Launch& l = plan.finish(kb, T, T * 4);
   set_bases(l, static_cast<uint32_t>(s.rows), 3, {&s.x, &s.y}, {0, 0, s.scale});
 }
 
@@ -181,12 +171,7 @@ void lower_argmax_vec(const GpuConfig& cfg, const RowSpec& s, NnPlan& plan) {
   kb.alui(Op::fmul, acc, acc, static_cast<int32_t>(float_to_bits(-1.0f)));
   kb.setpi(Op::isetp, q, Cmp::eq, tid, 0);
   kb.stg(1, kRZ, 0, acc).guard = q;
-  kb.exit();
-  plan.kernel = kb.finish();
-  Launch& l = plan.launch;
-  l.kernel = &plan.kernel;
-  l.threads = T;
-  l.shared_bytes = T * 4;
+  Launch& l = plan.finish(kb, T, T * 4);
   set_bases(l, static_cast<uint32_t>(s.rows), 2, {&s.x, &s.y}, {});
 }
 

@@ -60,6 +60,15 @@ void emit_cta_reduce(KernelBuilder& kb, uint8_t r, Op op, uint32_t threads, uint
   if (reuse_shared) kb.bar();
 }
 
+Launch& NnPlan::finish(KernelBuilder& kb, uint32_t threads, uint32_t shared_bytes) {
+  kb.exit();
+  kernel = kb.finish();
+  launch.kernel = &kernel;
+  launch.threads = threads;
+  launch.shared_bytes = shared_bytes;
+  return launch;
+}
+
 void set_bases(Launch& l, uint32_t ctas, uint32_t nbufs, const std::vector<const std::vector<uint64_t>*>& per_cta,
                const std::vector<uint64_t>& fixed) {
   l.ctas = ctas;
@@ -126,12 +135,7 @@ void lower_map(const GpuConfig&, const MapSpec& s, NnPlan& plan) {
       if (off[o] != off1 && off[o] != kRZ)
         kb.alui(Op::iadd, off[o], off[o], static_cast<int32_t>(uint64_t(T) * s.stride[o] * s.in_bytes(o)));
   });
-  kb.exit();
-  plan.kernel = kb.finish();
-  Launch& l = plan.launch;
-  l.kernel = &plan.kernel;
-  l.threads = T;
-  l.shared_bytes = 0;
+  Launch& l = plan.finish(kb, T, 0);
   std::vector<const std::vector<uint64_t>*> per;
   for (const auto& v : s.in) per.push_back(&v);
   per.push_back(&s.out);
@@ -349,16 +353,11 @@ void lower_rows16(const GpuConfig& cfg, const RowSpec& s, NnPlan& plan) {
   if (sh.threads == 0) throw GpuLoweringError("row kernel: a 16-bit row too long for registers (rows16_shape)");
   KernelBuilder kb(row_name(s.op));
   emit_rows16_single_pass(kb, s, sh);
-  kb.exit();
-  plan.kernel = kb.finish();
+  Launch& l = plan.finish(kb, sh.threads, sh.threads * 4);
   const uint32_t budget = rows16_register_budget(cfg);
   if (plan.kernel.regs_per_thread > budget)
     throw InternalError("row kernel: " + std::to_string(plan.kernel.regs_per_thread) +
                         " registers a thread, past the budget rows16_shape counted");
-  Launch& l = plan.launch;
-  l.kernel = &plan.kernel;
-  l.threads = sh.threads;
-  l.shared_bytes = sh.threads * 4;
   set_bases(l, static_cast<uint32_t>(s.rows), 4, {&s.x, &s.y}, {0, 0, s.scale, s.bias});
 }
 
@@ -526,12 +525,7 @@ void lower_rows(const GpuConfig& cfg, const RowSpec& s, NnPlan& plan) {
       kb.stg(1, kRZ, 0, acc).guard = q;
       break;
   }
-  kb.exit();
-  plan.kernel = kb.finish();
-  Launch& l = plan.launch;
-  l.kernel = &plan.kernel;
-  l.threads = T;
-  l.shared_bytes = T * 4;
+  Launch& l = plan.finish(kb, T, T * 4);
   const uint32_t nb = s.op == RowOp::layernorm ? 4 : s.op == RowOp::rmsnorm ? 3 : 2;
   set_bases(l, static_cast<uint32_t>(s.rows), nb, {&s.x, &s.y}, {0, 0, s.scale, s.bias});
 }

@@ -44,6 +44,9 @@ namespace xpu::lowering::gpu {
 struct NnPlan {
   xpu::gpu::Kernel kernel;
   xpu::gpu::Launch launch;  // launch.kernel points into this plan: do not copy after lowering
+  // Ends kb's code with EXIT, keeps the kernel and points the launch at it
+  // with its CTA size and shared memory; the caller sets the grid.
+  xpu::gpu::Launch& finish(xpu::gpu::KernelBuilder& kb, uint32_t threads, uint32_t shared_bytes);
 };
 
 // Elementwise over `rows` rows of `n` elements: row r reads operand o at

@@ -154,12 +154,7 @@ void lower_pool_nhwc(const GpuConfig& cfg, const PoolSpec& s, NnPlan& plan) {
     kb.alui(Op::iadd, oo, oo, static_cast<int32_t>(pix));
     kb.alui(Op::iadd, vo, vo, -1);
   });
-  kb.exit();
-  plan.kernel = kb.finish();
-  Launch& l = plan.launch;
-  l.kernel = &plan.kernel;
-  l.threads = T;
-  l.shared_bytes = 0;
+  Launch& l = plan.finish(kb, T, 0);
   std::vector<uint64_t> xb(ctas), yb(ctas);
   for (uint64_t c = 0; c < ctas; ++c) {
     const uint64_t blk = c % chunks, run = c / chunks % wblocks, r = c / chunks / wblocks, n = r / uint64_t(s.ho);
@@ -268,12 +263,7 @@ void lower_pool(const GpuConfig& cfg, const PoolSpec& s, NnPlan& plan) {
     kb.alui(Op::iadd, ih0, ih0, static_cast<int32_t>(s.sh));
     kb.alui(Op::iadd, oo, oo, static_cast<int32_t>(s.wo * eb));
   });
-  kb.exit();
-  plan.kernel = kb.finish();
-  Launch& l = plan.launch;
-  l.kernel = &plan.kernel;
-  l.threads = T;
-  l.shared_bytes = 0;
+  Launch& l = plan.finish(kb, T, 0);
   if (s.planes * chunks > 0xFFFFFFFFull) throw GpuLoweringError("pool kernel: grid too large");
   l.ctas = static_cast<uint32_t>(s.planes * chunks);
   l.nbufs = 4;
