@@ -84,22 +84,7 @@ void extrapolate(SmCounters& out, const SmCounters& a, const SmCounters& b, cons
 }
 
 void extrapolate(MemCounters& out, const MemCounters& a, const MemCounters& b, const TripPlan& p) {
-  out.l2_read_hits = extrapolate(a.l2_read_hits, b.l2_read_hits, p);
-  out.l2_read_misses = extrapolate(a.l2_read_misses, b.l2_read_misses, p);
-  out.l2_writes = extrapolate(a.l2_writes, b.l2_writes, p);
-  out.l2_read_bytes = extrapolate(a.l2_read_bytes, b.l2_read_bytes, p);
-  out.l2_write_bytes = extrapolate(a.l2_write_bytes, b.l2_write_bytes, p);
-  out.dram_read_bytes = extrapolate(a.dram_read_bytes, b.dram_read_bytes, p);
-  out.dram_write_bytes = extrapolate(a.dram_write_bytes, b.dram_write_bytes, p);
-  out.l2_queue_cycles = extrapolate(a.l2_queue_cycles, b.l2_queue_cycles, p);
-  out.dram_queue_cycles = extrapolate(a.dram_queue_cycles, b.dram_queue_cycles, p);
-  out.l2_far_reads = extrapolate(a.l2_far_reads, b.l2_far_reads, p);
-  const auto vec = [&](std::vector<uint64_t>& o, const std::vector<uint64_t>& x, const std::vector<uint64_t>& y) {
-    o.assign(std::max(x.size(), y.size()), 0);
-    for (size_t i = 0; i < o.size(); ++i) o[i] = extrapolate(i < x.size() ? x[i] : 0, i < y.size() ? y[i] : 0, p);
-  };
-  vec(out.slice_bytes, a.slice_bytes, b.slice_bytes);
-  vec(out.channel_bytes, a.channel_bytes, b.channel_bytes);
+  combine_counters(out, a, b, [&p](uint64_t& o, uint64_t x, uint64_t y) { o = extrapolate(x, y, p); });
 }
 
 }  // namespace xpu::gpu

@@ -20,6 +20,7 @@
 // delay depends only on its own hits/misses and the quantum's aggregate
 // demand, SMs that issue the same requests see the same latencies: this is
 // what the fast path (gpu.h) relies on.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -49,6 +50,30 @@ struct MemCounters {
   uint64_t l2_far_reads = 0;  // reads whose line's home is the requesting SM's far L2 partition
   std::vector<uint64_t> slice_bytes, channel_bytes;
 };
+
+// The one list of MemCounters' fields for code that combines counters
+// (sampling, extrapolation): f(o, x, y) for each counter of o and the same
+// counter of x and y; o's per-slice and per-channel vectors grow to the
+// longest of the three, and an entry x or y lacks reads as 0.
+template <typename F>
+void combine_counters(MemCounters& o, const MemCounters& x, const MemCounters& y, F f) {
+  f(o.l2_read_hits, x.l2_read_hits, y.l2_read_hits);
+  f(o.l2_read_misses, x.l2_read_misses, y.l2_read_misses);
+  f(o.l2_writes, x.l2_writes, y.l2_writes);
+  f(o.l2_read_bytes, x.l2_read_bytes, y.l2_read_bytes);
+  f(o.l2_write_bytes, x.l2_write_bytes, y.l2_write_bytes);
+  f(o.dram_read_bytes, x.dram_read_bytes, y.dram_read_bytes);
+  f(o.dram_write_bytes, x.dram_write_bytes, y.dram_write_bytes);
+  f(o.l2_queue_cycles, x.l2_queue_cycles, y.l2_queue_cycles);
+  f(o.dram_queue_cycles, x.dram_queue_cycles, y.dram_queue_cycles);
+  f(o.l2_far_reads, x.l2_far_reads, y.l2_far_reads);
+  const auto each = [&f](std::vector<uint64_t>& ov, const std::vector<uint64_t>& xv, const std::vector<uint64_t>& yv) {
+    ov.resize(std::max({ov.size(), xv.size(), yv.size()}), 0);
+    for (size_t i = 0; i < ov.size(); ++i) f(ov[i], i < xv.size() ? xv[i] : 0, i < yv.size() ? yv[i] : 0);
+  };
+  each(o.slice_bytes, x.slice_bytes, y.slice_bytes);
+  each(o.channel_bytes, x.channel_bytes, y.channel_bytes);
+}
 
 class MemorySystem {
  public:

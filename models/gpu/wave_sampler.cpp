@@ -49,22 +49,7 @@ void add_scaled_delta(SmCounters& a, const SmCounters& b, const SmCounters& c, d
 }
 
 void add_scaled_delta(MemCounters& a, const MemCounters& b, const MemCounters& c, double f) {
-  a.l2_read_hits += scaled(b.l2_read_hits, c.l2_read_hits, f);
-  a.l2_read_misses += scaled(b.l2_read_misses, c.l2_read_misses, f);
-  a.l2_writes += scaled(b.l2_writes, c.l2_writes, f);
-  a.l2_read_bytes += scaled(b.l2_read_bytes, c.l2_read_bytes, f);
-  a.l2_write_bytes += scaled(b.l2_write_bytes, c.l2_write_bytes, f);
-  a.dram_read_bytes += scaled(b.dram_read_bytes, c.dram_read_bytes, f);
-  a.dram_write_bytes += scaled(b.dram_write_bytes, c.dram_write_bytes, f);
-  a.l2_queue_cycles += scaled(b.l2_queue_cycles, c.l2_queue_cycles, f);
-  a.dram_queue_cycles += scaled(b.dram_queue_cycles, c.dram_queue_cycles, f);
-  a.l2_far_reads += scaled(b.l2_far_reads, c.l2_far_reads, f);
-  a.slice_bytes.resize(std::max(a.slice_bytes.size(), b.slice_bytes.size()), 0);
-  for (size_t i = 0; i < b.slice_bytes.size(); ++i)
-    a.slice_bytes[i] += scaled(b.slice_bytes[i], i < c.slice_bytes.size() ? c.slice_bytes[i] : 0, f);
-  a.channel_bytes.resize(std::max(a.channel_bytes.size(), b.channel_bytes.size()), 0);
-  for (size_t i = 0; i < b.channel_bytes.size(); ++i)
-    a.channel_bytes[i] += scaled(b.channel_bytes[i], i < c.channel_bytes.size() ? c.channel_bytes[i] : 0, f);
+  combine_counters(a, b, c, [f](uint64_t& o, uint64_t x, uint64_t y) { o += scaled(x, y, f); });
 }
 
 void add_counters(MemCounters& a, const MemCounters& b) { add_scaled_delta(a, b, MemCounters{}, 1.0); }
