@@ -1,4 +1,4 @@
-// DRAM booking in closed form (DramChannels, dram.h) against the chunk-by-
+// DRAM booking in closed form (DramChannels, dram_channels.h) against the chunk-by-
 // chunk booking it replaced (RefChannels below: every interleave chunk
 // booked on its channel in address order, its [floor(start), ceil(end))
 // merged into the busy set): the same end of every request, the same
