@@ -135,6 +135,7 @@ void MemorySystem::resolve(std::vector<MemReq>& reqs, uint64_t quantum) {
         c_.dram_write_bytes += wb;
         c_.channel_bytes[channel_of(l->tag)] += wb;
       }
+      if (!l->valid) c_.l2_cold_fill_bytes += cfg_.l2.line_bytes;
       *l = Line{};
       l->valid = true;
       l->tag = r.line;

@@ -48,6 +48,7 @@ struct MemCounters {
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
   uint64_t l2_queue_cycles = 0, dram_queue_cycles = 0;  // summed over requests
   uint64_t l2_far_reads = 0;  // reads whose line's home is the requesting SM's far L2 partition
+  uint64_t l2_cold_fill_bytes = 0;  // lines allocated in an empty way (no victim: the set still filling)
   std::vector<uint64_t> slice_bytes, channel_bytes;
 };
 
@@ -67,6 +68,7 @@ void combine_counters(MemCounters& o, const MemCounters& x, const MemCounters& y
   f(o.l2_queue_cycles, x.l2_queue_cycles, y.l2_queue_cycles);
   f(o.dram_queue_cycles, x.dram_queue_cycles, y.dram_queue_cycles);
   f(o.l2_far_reads, x.l2_far_reads, y.l2_far_reads);
+  f(o.l2_cold_fill_bytes, x.l2_cold_fill_bytes, y.l2_cold_fill_bytes);
   const auto each = [&f](std::vector<uint64_t>& ov, const std::vector<uint64_t>& xv, const std::vector<uint64_t>& yv) {
     ov.resize(std::max({ov.size(), xv.size(), yv.size()}), 0);
     for (size_t i = 0; i < ov.size(); ++i) f(ov[i], i < xv.size() ? xv[i] : 0, i < yv.size() ? yv[i] : 0);

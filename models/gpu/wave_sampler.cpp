@@ -105,6 +105,15 @@ bool WaveSampler::steady() const {
   // Past the warm-up, and the L2 turned over (write-backs in the rate).
   if (first.dispatched < uint64_t(p_.warm_waves + 1) * wave_) return false;
   if (first.mem.dram_read_bytes + first.mem.l2_write_bytes < l2_bytes_) return false;
+  // And every L2 set it uses has filled: a line allocated in an empty way
+  // evicts nothing, so while sets still fill (a strided grid sweeps them
+  // one CTA at a time) the rate lacks the write-backs that start when the
+  // sweep wraps. Traffic alone passes the test above long before.
+  const WaveTotals& last = snaps_.back();
+  const auto dram_of = [](const WaveTotals& w) { return w.mem.dram_read_bytes + w.mem.dram_write_bytes; };
+  if (double(last.mem.l2_cold_fill_bytes - first.mem.l2_cold_fill_bytes) >
+      p_.cold_tolerance * double(dram_of(last) - dram_of(first)))
+    return false;
   // Each interval near the mean of all, and the two halves' rates close:
   // a slow drift (per-CTA work or traffic changing along the grid) fails
   // the second test long before it adds up over the skipped waves.
