@@ -76,7 +76,7 @@ void WaveSampler::begin(const Launch& launch, uint32_t wave_ctas, uint64_t l2_by
   // Intervals (and skips) of whole periods and whole waves where the two
   // meet within `max_unit_waves` waves (the pattern and the dispatch
   // bursts in the same phase at every snapshot); else whole periods that
-  // span a wave. Intervals longer than a wave: one per half.
+  // span a wave.
   period_ = enabled ? grid_period(launch) : 0;
   step_ = period_ > 0 ? period_ : wave_;
   unit_ = period_ > 0 ? (wave_ + period_ - 1) / period_ * period_ : wave_;
@@ -84,7 +84,9 @@ void WaveSampler::begin(const Launch& launch, uint32_t wave_ctas, uint64_t l2_by
     const uint64_t both = std::lcm(uint64_t(period_), uint64_t(wave_));
     if (both <= uint64_t(p_.max_unit_waves) * wave_) unit_ = step_ = static_cast<uint32_t>(both);
   }
-  if (unit_ > wave_) p_.window = 1;
+  // Each half spans at least `window` waves, in whole intervals: the wave
+  // of CTAs in flight at a snapshot biases a short half (header, point 2).
+  if (unit_ > wave_) p_.window = static_cast<uint32_t>((uint64_t(p_.window) * wave_ + unit_ - 1) / unit_);
   group_ = 1;
   l2_bytes_ = l2_bytes;
   quantum_ = std::max<uint64_t>(1, quantum);

@@ -27,7 +27,20 @@
 //    W is not a multiple of P covers a varying mix of the period's phases
 //    (a row-major GEMM of 64-tile rows on 160-CTA waves covers 2.5 rows:
 //    its DRAM bytes per wave alternate) and its rates swing although the
-//    kernel is steady. When U > W the window is one interval per half.
+//    kernel is steady. When U > W each half is ceil(window x W / U)
+//    intervals, so that it spans at least `window` waves as when U = W.
+//    Why: a snapshot's totals include the work of the wave of CTAs in
+//    flight, partly run, and while their spread of progress still grows
+//    after the synchronised start (CTAs of unlike length, e.g. a split-K
+//    GEMM's splits), each interval holds the same excess. The v100's
+//    split-K batched GEMM (attn_context_b64_s1024_d64: 6144 CTAs of
+//    32 x 64 tiles, 3 splits, P = 96, W = 240, U = 480) measured with one
+//    2-wave interval per half had two intervals agreeing at 73.9 and 73.5
+//    cycles per CTA where the launch runs at ~71.5 (the next intervals
+//    fluctuate 66.9-75.2), and was extrapolated 2.6 % high in cycles and
+//    3.2 % in DRAM bytes; with two intervals per half its warp
+//    instructions per CTA never agree within `work_tolerance` and it runs
+//    in full.
 //    g starts at 1 and doubles while an interval is shorter than
 //    `min_interval_quanta` quanta, so that the barrier's granularity stays
 //    small against it (g x U keeps U's phase).

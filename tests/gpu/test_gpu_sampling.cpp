@@ -263,6 +263,33 @@ TEST_CASE("sampled timing: no steady state while the L2's sets are still filling
   CHECK(skip == 1480);
 }
 
+TEST_CASE("sampled timing: each measurement half spans at least three waves", "[gpu][sampling]") {
+  // Steady synthetic totals (1000 cycles and 50000 DRAM bytes per CTA, the
+  // L2 turned over at once, no empty lines filled) on a grid of period 64
+  // and waves of 40 CTAs: lcm(64, 40) = 320 = 8 waves is too long, so the
+  // intervals are ceil(40 / 64) x 64 = 64 CTAs, and each half holds
+  // ceil(3 x 40 / 64) = 2 of them (3 waves at least; one 64-CTA interval
+  // would be 1.6 waves). Snapshots: 40 (the first wave's end), then every
+  // 64: 64, 128, 192, ... The first span of 2 x 2 intervals that starts
+  // after the warm-up (at >= 2 waves, 80 CTAs) is 128-384.
+  const gpu::Launch l = periodic_launch(4096, 64);
+  gpu::WaveSampler s;
+  s.begin(l, 40, 256 << 10, 1, true);
+  uint32_t skip = 0, at = 0;
+  for (uint32_t d = 0; d <= l.ctas && skip == 0; ++d)
+    if (s.due(d)) {
+      gpu::WaveTotals t;
+      t.dispatched = d;
+      t.cycle = uint64_t(d) * 1000;
+      t.mem.dram_read_bytes = uint64_t(d) * 50000;
+      skip = s.observe(t), at = d;
+    }
+  CHECK(at == 384);
+  // (4096 - 384) / 40 = 92 waves left; the cap is 3 x 384 / 40 = 28 waves,
+  // 1120 CTAs, rounded down to whole periods: 17 x 64 = 1088.
+  CHECK(skip == 1088);
+}
+
 TEST_CASE("K-loop sampling: within 2 % of full simulation with iterations skipped and counters consistent",
           "[gpu][sampling]") {
   // Long-K GEMMs (k 8192 and 16384: 126 to 255 trips of the main loop) that
