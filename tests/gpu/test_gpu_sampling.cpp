@@ -213,6 +213,24 @@ std::vector<uint32_t> snapshot_marks(const gpu::Launch& l, uint32_t wave, size_t
   return marks;
 }
 
+// Feeds a sampler (an L2 of 256 KiB, quanta of 1 cycle) the totals
+// `at_cta`(d) at each snapshot it asks for, 1000 cycles per CTA, until it
+// skips: {CTAs dispatched at that snapshot, CTAs skipped} ({.., 0}: never).
+template <typename F>
+std::pair<uint32_t, uint32_t> first_skip(const gpu::Launch& l, uint32_t wave, F at_cta) {
+  gpu::WaveSampler s;
+  s.begin(l, wave, 256 << 10, 1, true);
+  for (uint32_t d = 0; d <= l.ctas; ++d)
+    if (s.due(d)) {
+      gpu::WaveTotals t;
+      t.dispatched = d;
+      t.cycle = uint64_t(d) * 1000;
+      at_cta(d, t.mem);
+      if (const uint32_t skip = s.observe(t)) return {d, skip};
+    }
+  return {l.ctas, 0};
+}
+
 }  // namespace
 
 TEST_CASE("sampled timing: measurement intervals are whole raster periods and whole waves", "[gpu][sampling]") {
@@ -239,20 +257,11 @@ TEST_CASE("sampled timing: no steady state while the L2's sets are still filling
   // read, 16384 L2 bytes written, and 4096 bytes of lines filled into empty
   // L2 ways up to CTA 512 (a sweep of the sets), none after. Grid period 1,
   // wave 8: snapshots every lcm(1, 8) = 8 CTAs, 3 intervals per half.
-  const gpu::Launch l = periodic_launch(2048, 1);
-  gpu::WaveSampler s;
-  s.begin(l, 8, 256 << 10, 1, true);
-  uint32_t skip = 0, at = 0;
-  for (uint32_t d = 0; d <= l.ctas && skip == 0; ++d)
-    if (s.due(d)) {
-      gpu::WaveTotals t;
-      t.dispatched = d;
-      t.cycle = uint64_t(d) * 1000;
-      t.mem.dram_read_bytes = uint64_t(d) * 46000;
-      t.mem.l2_write_bytes = uint64_t(d) * 16384;
-      t.mem.l2_cold_fill_bytes = uint64_t(std::min(d, 512u)) * 4096;
-      skip = s.observe(t), at = d;
-    }
+  const auto [at, skip] = first_skip(periodic_launch(2048, 1), 8, [](uint32_t d, gpu::MemCounters& m) {
+    m.dram_read_bytes = uint64_t(d) * 46000;
+    m.l2_write_bytes = uint64_t(d) * 16384;
+    m.l2_cold_fill_bytes = uint64_t(std::min(d, 512u)) * 4096;
+  });
   // Every rate agrees from the first snapshots on, and the L2 turned over
   // (62384 bytes per CTA pass 256 KiB after 5 CTAs), but during the sweep
   // 6 intervals fill 48 x 4096 bytes of empty lines, far above 1 % of their
@@ -272,18 +281,8 @@ TEST_CASE("sampled timing: each measurement half spans at least three waves", "[
   // would be 1.6 waves). Snapshots: 40 (the first wave's end), then every
   // 64: 64, 128, 192, ... The first span of 2 x 2 intervals that starts
   // after the warm-up (at >= 2 waves, 80 CTAs) is 128-384.
-  const gpu::Launch l = periodic_launch(4096, 64);
-  gpu::WaveSampler s;
-  s.begin(l, 40, 256 << 10, 1, true);
-  uint32_t skip = 0, at = 0;
-  for (uint32_t d = 0; d <= l.ctas && skip == 0; ++d)
-    if (s.due(d)) {
-      gpu::WaveTotals t;
-      t.dispatched = d;
-      t.cycle = uint64_t(d) * 1000;
-      t.mem.dram_read_bytes = uint64_t(d) * 50000;
-      skip = s.observe(t), at = d;
-    }
+  const auto [at, skip] = first_skip(periodic_launch(4096, 64), 40,
+                                     [](uint32_t d, gpu::MemCounters& m) { m.dram_read_bytes = uint64_t(d) * 50000; });
   CHECK(at == 384);
   // (4096 - 384) / 40 = 92 waves left; the cap is 3 x 384 / 40 = 28 waves,
   // 1120 CTAs, rounded down to whole periods: 17 x 64 = 1088.
