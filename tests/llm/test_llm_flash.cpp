@@ -55,7 +55,8 @@ struct Case {
   const char* what;
   uint64_t heads, rows, seq, past, d;
   DType in;
-  uint32_t r;       // rows per CTA the lowering should pick
+  uint32_t r;       // rows per CTA the lowering should pick,
+  uint32_t bc, g;   // positions per tile, threads per score
   uint32_t splits;  // and KV splits (V100: 80 SMs)
 };
 
@@ -81,7 +82,8 @@ void run_case(const Case& c) {
   lower_flash_attention(cfg, s, plan, nn);
   CHECK(plan.splits == c.splits);
   CHECK(plan.r == c.r);
-  CHECK(plan.bc == 128 / c.r);
+  CHECK(plan.bc == c.bc);
+  CHECK(plan.g == c.g);
   CHECK(gpu::fast_path_check(nn.kernel).empty());  // data-oblivious: identical CTAs replay
   const auto q = random_half(c.in, qn, 1), k = random_half(c.in, kn, 2), v = random_half(c.in, kn, 3);
   g.memory().resize(s.ws + flash_workspace_bytes(plan, s));
@@ -114,20 +116,31 @@ void run_case(const Case& c) {
 TEST_CASE("flash attention: decode step, grouped-query (4 query heads per KV head), partial last tile",
           "[llm][flash]") {
   // 71 positions in tiles of 32: 3 tiles, the last with 7 positions.
-  // 2 (head, row block) CTAs on 80 SMs: split-KV, one tile per split (3 splits).
-  run_case({"gqa decode", 2, 4, 1, 70, 64, DType::fp16, 4, 3});
+  // 2 (head, row block) CTAs on 80 SMs: split-KV, one tile per split (3 splits);
+  // 4 rows x 32 positions already fill the 128 threads: one thread per score.
+  run_case({"gqa decode", 2, 4, 1, 70, 64, DType::fp16, 4, 32, 1, 3});
 }
 
 TEST_CASE("flash attention: causal prefill after a cached prefix, bf16, head dimension 128", "[llm][flash]") {
   // 2 KV heads x (group 2 x 6 new positions) = 12 rows per head in blocks
   // of 4; query position 5 + i % 6 sees positions <= it.
-  run_case({"causal prefill", 2, 12, 6, 5, 128, DType::bf16, 4, 1});  // causal: no split
+  run_case({"causal prefill", 2, 12, 6, 5, 128, DType::bf16, 4, 32, 1, 1});  // causal: no split
 }
 
-TEST_CASE("flash attention: multi-head decode, one row per CTA, 128-position tiles, split-KV", "[llm][flash]") {
-  // 200 positions: 2 tiles of 128, one per split, the second 72 positions long.
-  run_case({"mha decode", 3, 1, 1, 199, 128, DType::fp16, 1, 2});
-  run_case({"causal prefill, odd rows", 1, 3, 3, 0, 32, DType::fp16, 1, 1});
+TEST_CASE("flash attention: multi-head decode, one row per CTA, 32-position tiles scored by 4 threads each, split-KV",
+          "[llm][flash]") {
+  // A split decode tiles by 32 positions; one row per CTA leaves 128 / 32 =
+  // 4 threads per score, each a chain over 128 / 4 = 32 elements.
+  // 200 positions: ceil(200 / 32) = 7 tiles, 3 CTAs on 80 SMs: 7 splits of
+  // one tile (min(16, 7, ceil(2 x 80 / 3) = 54)), the last 200 - 6 x 32 = 8 positions long.
+  run_case({"mha decode", 3, 1, 1, 199, 128, DType::fp16, 1, 32, 4, 7});
+  // Two rows per CTA: 128 / (2 x 32) = 2 parts of 64 / 2 = 32 elements;
+  // 101 positions: 4 tiles, 4 splits of one (bf16).
+  run_case({"two-row decode", 2, 2, 1, 100, 64, DType::bf16, 2, 32, 2, 4});
+  // d = 32 cannot part 4 ways (16 elements a part at least): 128-position tiles.
+  run_case({"mha decode, d 32", 3, 1, 1, 150, 32, DType::fp16, 1, 128, 1, 2});
+  // A causal prefill is not split: 128-position tiles, one thread per score.
+  run_case({"causal prefill, odd rows", 1, 3, 3, 0, 32, DType::fp16, 1, 128, 1, 1});
 }
 
 TEST_CASE("flash attention: shapes the kernel does not take are errors", "[llm][flash]") {
@@ -205,3 +218,4 @@ TEST_CASE("flash attention in a decoder: a prefill fuses when asked, op by op ot
   CHECK(kernel_of(tiny(1, 9, 0), "h0.scores_t") == "gemm_tc");
   CHECK(kernel_of(tiny(1, 9, 0), "h0.q_cols") == "map_copy");
 }
+

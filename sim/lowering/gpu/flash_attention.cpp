@@ -18,6 +18,7 @@ namespace {
 
 constexpr uint32_t kThreads = 128;
 constexpr uint32_t kChunk = 8;  // independent loads issued ahead of their uses
+constexpr uint32_t kMinTile = 32;  // positions per tile of a split decode
 constexpr float kLog2e = 1.4426950408889634f;
 const float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -30,17 +31,22 @@ uint32_t rows_per_cta(uint64_t rows) { return rows % 4 == 0 ? 4 : rows % 2 == 0 
 // scoring threads' 8-byte reads (one position each) of a half-warp hit
 // distinct banks.
 struct Smem {
-  uint32_t ks, kv, vs, qs, ss, m8, ms, as, total;
-  Smem(uint32_t d, uint32_t r, uint32_t bc) {
+  uint32_t ks, kv, vs, qs, qpad, qpart, ss, m8, ms, as, ps, total;
+  Smem(uint32_t d, uint32_t r, uint32_t bc, uint32_t g) {
     ks = 2 * d + 8;
     kv = 0;
     vs = kv + bc * ks;
     qs = vs + bc * 2 * d;
-    ss = qs + r * d * 4;
+    // With g parts, q's parts are 16 bytes apart beyond their length, so a
+    // warp's 16-byte q reads (one address per part) hit distinct banks.
+    qpad = g > 1 ? 16 : 0;
+    qpart = 4 * (d / g) + qpad;
+    ss = qs + r * g * qpart;
     m8 = ss + r * bc * 4;
     ms = m8 + r * (bc / 8) * 4;
     as = ms + r * 4;
-    total = as + r * 4;
+    ps = (as + r * 4 + 15) / 16 * 16;  // g > 1: the dot products' parts (16-byte reads)
+    total = ps + (g > 1 ? kThreads * 4 : 0);
   }
 };
 
@@ -52,7 +58,7 @@ std::string flash_attention_unsupported(const GpuConfig& cfg, const FlashSpec& s
       (s.in != DType::fp16 && s.in != DType::bf16) || s.heads * s.rows > 0xFFFFFFFFull || L > 0x7FFFFFFFull / (2 * d))
     return "flash attention: head dimension must be a power of two in [32, 128], elements fp16/bf16";
   const uint32_t R = rows_per_cta(s.rows);
-  if (Smem(static_cast<uint32_t>(d), R, kThreads / R).total > cfg.shared.max_shared_bytes)
+  if (Smem(static_cast<uint32_t>(d), R, kThreads / R, 1).total > cfg.shared.max_shared_bytes)
     return "flash attention: tiles exceed shared memory";
   return {};
 }
@@ -61,10 +67,21 @@ FlashPlan plan_flash_attention(const GpuConfig& cfg, const FlashSpec& s) {
   FlashPlan p;
   p.r = rows_per_cta(s.rows);
   p.bc = kThreads / p.r;
-  const uint64_t tiles = (s.positions() + p.bc - 1) / p.bc, base = s.heads * (s.rows / p.r);
+  const uint64_t base = s.heads * (s.rows / p.r);
   // Split only without a causal mask inside the step (every split then
   // starts at a visible position), and up to two CTAs per SM.
-  uint64_t want = s.seq == 1 && base < cfg.sms ? std::min<uint64_t>({uint64_t(16), tiles, (2 * uint64_t(cfg.sms) + base - 1) / base}) : 1;
+  const bool split = s.seq == 1 && base < cfg.sms;
+  // A split decode streams tiles of 32 positions, each score the sum of g
+  // parts of its dot product (g threads per score: all 128 threads score):
+  // a CTA's first tiles arrive while the rest stream, and their arithmetic
+  // overlaps that instead of following the whole split's bytes (one
+  // 128-position tile per split left every CTA's math after its last byte).
+  if (split && p.bc > kMinTile && s.d / 16 >= p.bc / kMinTile) {
+    p.g = p.bc / kMinTile;
+    p.bc = kMinTile;
+  }
+  const uint64_t tiles = (s.positions() + p.bc - 1) / p.bc;
+  uint64_t want = split ? std::min<uint64_t>({uint64_t(16), tiles, (2 * uint64_t(cfg.sms) + base - 1) / base}) : 1;
   p.tps = static_cast<uint32_t>((tiles + want - 1) / want);
   p.splits = static_cast<uint32_t>((tiles + p.tps - 1) / p.tps);
   return p;
@@ -81,10 +98,10 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   const uint64_t d = s.d, L = s.positions();
   {
     FlashPlan p = plan_flash_attention(cfg, s);
-    plan.r = p.r, plan.bc = p.bc, plan.splits = p.splits, plan.tps = p.tps;
+    plan.r = p.r, plan.bc = p.bc, plan.g = p.g, plan.splits = p.splits, plan.tps = p.tps;
   }
-  const uint32_t R = plan.r, Bc = plan.bc, D = static_cast<uint32_t>(d), S = plan.splits;
-  const Smem sm(D, R, Bc);
+  const uint32_t R = plan.r, Bc = plan.bc, G = plan.g, D = static_cast<uint32_t>(d), S = plan.splits;
+  const Smem sm(D, R, Bc, G);
   const uint64_t blocks = s.rows / R, ctas = s.heads * blocks * S, tiles = plan.tps;
   const uint64_t rows_all = s.heads * s.rows, ws_ml = s.ws + uint64_t(S) * rows_all * d * 4;
   const bool bf = s.in == DType::bf16;
@@ -103,9 +120,9 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   const uint8_t o = kb.reg(R), l = kb.reg(R), al = kb.reg(R);
   const uint8_t w = kb.reg(kChunk), q0 = kb.reg(2 * kChunk), k0 = kb.reg(2 * kChunk);  // q0, k0: 4 groups of 4
   const uint8_t pv = kb.reg(kChunk * R);
-  const uint8_t jn = kb.reg(), stage = kb.reg(D / R);  // the tile in flight: its first position, its K/V chunks
+  const uint8_t jn = kb.reg(), stage = kb.reg(8 * (Bc * 2 * D / 16 / kThreads));  // the tile in flight: its first position, its K/V chunks
   const uint8_t p_row = kb.pred(), p_col = kb.pred(), p_ld = kb.pred(), p_vis = kb.pred(), p_m8 = kb.pred(),
-                p_loop = kb.pred();
+                p_loop = kb.pred(), p_sc = kb.pred();
   kb.s2r(t, Special::tid);
   // Loader geometry: 16-byte chunk t of a tile is row t / (d/8), byte (t % (d/8)) 16.
   const uint32_t cpr = D / 8, ld_iters = Bc * 2 * D / 16 / kThreads;
@@ -121,16 +138,35 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   kb.alu(Op::iadd, goff, goff, ld_col);  // global byte of the chunk in tile 0
   // Scoring role: row r = t / Bc, position j = t % Bc.
   kb.alui(Op::shr, tmp, t, __builtin_ctz(Bc));  // r
-  kb.alui(Op::shl, qsa, tmp, __builtin_ctz(4 * D));
-  kb.alui(Op::iadd, qsa, qsa, static_cast<int32_t>(sm.qs));
+  kb.alui(Op::and_, tmp, tmp, static_cast<int32_t>(R - 1));  // threads past R Bc: idle while scoring
   kb.alui(Op::shl, msa, tmp, 2);
   kb.ldg(qpos, 4, msa, 0);  // the row's query position (data: used only by the mask's select)
   kb.alui(Op::and_, sc, t, static_cast<int32_t>(Bc - 1));  // j
+  kb.setpi(Op::isetp, p_sc, Cmp::lt, t, static_cast<int32_t>(R * Bc));
   kb.alui(Op::and_, tmp, t, 7);
+  kb.mov(cnt, 1);  // (cnt: a free integer register until the loop)
+  kb.alu(Op::sel, tmp, tmp, cnt, p_sc);  // threads past R Bc: no partial maximum
   kb.setpi(Op::isetp, p_m8, Cmp::eq, tmp, 0);
-  kb.mov(tmp, static_cast<int32_t>(sm.ks));
-  kb.alu(Op::imul, ksa, sc, tmp);
+
   kb.alui(Op::shl, sst, t, 2);  // S[r][j] at ss + 4 t
+  // Part role: thread t computes part t % G (elements [D/G part, D/G (part
+  // + 1))) of score t / G's dot product.
+  const uint32_t DG = D / G;
+  kb.alui(Op::shr, tmp, t, __builtin_ctz(G * Bc));
+  kb.alui(Op::and_, tmp, tmp, static_cast<int32_t>(R - 1));
+  kb.mov(ksa, static_cast<int32_t>(G * sm.qpart));
+  kb.alu(Op::imul, qsa, tmp, ksa);
+  kb.alui(Op::and_, tmp, t, static_cast<int32_t>(G - 1));
+  kb.mov(ksa, static_cast<int32_t>(sm.qpart));
+  kb.alu(Op::imul, ksa, tmp, ksa);
+  kb.alu(Op::iadd, qsa, qsa, ksa);
+  kb.alui(Op::iadd, qsa, qsa, static_cast<int32_t>(sm.qs));
+  kb.alui(Op::shl, vsa, tmp, __builtin_ctz(2 * DG));  // (vsa: scratch until the PV role's)
+  kb.alui(Op::shr, tmp, t, __builtin_ctz(G));
+  kb.alui(Op::and_, tmp, tmp, static_cast<int32_t>(Bc - 1));
+  kb.mov(ksa, static_cast<int32_t>(sm.ks));
+  kb.alu(Op::imul, ksa, tmp, ksa);
+  kb.alu(Op::iadd, ksa, ksa, vsa);
   kb.setpi(Op::isetp, p_row, Cmp::lt, t, static_cast<int32_t>(R));
   kb.setpi(Op::isetp, p_col, Cmp::lt, t, static_cast<int32_t>(D));
   // PV role: column c = t holds the 16-bit V element at byte 2c.
@@ -138,27 +174,6 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   kb.alui(Op::shl, vsa, vsa, 2);
   kb.alui(Op::and_, hsh, t, 1);
   kb.alui(Op::shl, hsh, hsh, 4);
-
-  // Resident q: R x d elements widened to fp32 (pairs e = t + i T).
-  const uint32_t pairs = R * D / 2;
-  for (uint32_t i = 0; i * kThreads < pairs; ++i) {
-    const int32_t e0 = static_cast<int32_t>(i * kThreads);
-    kb.setpi(Op::isetp, p_ld, Cmp::lt, t, static_cast<int32_t>(pairs) - e0);
-    kb.alui(Op::shl, tmp, t, 2);
-    kb.mov(w, 0);
-    kb.ldg(w, 0, tmp, e0 * 4).guard = p_ld;
-    emit_widen_pair(kb, s.in, q0, q0 + 1, w);
-    kb.alui(Op::shl, tmp, t, 3);
-    kb.sts(tmp, static_cast<int32_t>(sm.qs) + e0 * 8, q0).guard = p_ld;
-    kb.sts(tmp, static_cast<int32_t>(sm.qs) + e0 * 8 + 4, q0 + 1).guard = p_ld;
-  }
-  kb.mov(m_run, fbits(kNegInf));
-  for (uint32_t r = 0; r < R; ++r) {
-    kb.mov(o + r, 0);
-    kb.mov(l + r, 0);
-  }
-  kb.mov(jb, 0);
-  kb.bar();
 
   // K and V of a tile go through registers: the next tile's loads are in
   // flight while this tile computes (positions past the end are masked).
@@ -180,8 +195,37 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
       kb.sts(sv, static_cast<int32_t>(sm.vs) + row_step * static_cast<int32_t>(2 * D), vr, 16);
     }
   };
+  // The first tile's loads go out before q's: the q round trip then
+  // overlaps them instead of delaying them.
   kb.mov(jn, 0);
   fetch();
+  // Resident q: R x d elements widened to fp32 (pairs e = t + i T).
+  const uint32_t pairs = R * D / 2;
+  for (uint32_t i = 0; i * kThreads < pairs; ++i) {
+    const int32_t e0 = static_cast<int32_t>(i * kThreads);
+    kb.setpi(Op::isetp, p_ld, Cmp::lt, t, static_cast<int32_t>(pairs) - e0);
+    kb.alui(Op::shl, tmp, t, 2);
+    kb.mov(w, 0);
+    kb.ldg(w, 0, tmp, e0 * 4).guard = p_ld;
+    emit_widen_pair(kb, s.in, q0, q0 + 1, w);
+    kb.alui(Op::shl, tmp, t, 3);
+    if (G > 1) {  // pair e's part (2e / (D/G)) padding
+      kb.alui(Op::iadd, cnt, t, e0);
+      kb.alui(Op::shr, cnt, cnt, __builtin_ctz(DG / 2));
+      kb.alui(Op::shl, cnt, cnt, __builtin_ctz(sm.qpad));
+      kb.alu(Op::iadd, tmp, tmp, cnt);
+    }
+    kb.sts(tmp, static_cast<int32_t>(sm.qs) + e0 * 8, q0).guard = p_ld;
+    kb.sts(tmp, static_cast<int32_t>(sm.qs) + e0 * 8 + 4, q0 + 1).guard = p_ld;
+  }
+  kb.mov(m_run, fbits(kNegInf));
+  for (uint32_t r = 0; r < R; ++r) {
+    kb.mov(o + r, 0);
+    kb.mov(l + r, 0);
+  }
+  kb.mov(jb, 0);
+  kb.bar();
+
   kb.mov(cnt, static_cast<int32_t>(tiles));
   const int top = kb.label(), done = kb.label();
   kb.bind(top);
@@ -189,30 +233,51 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   kb.bar();
   kb.alui(Op::iadd, jn, jn, static_cast<int32_t>(Bc));
   kb.alui(Op::iadd, goff, goff, static_cast<int32_t>(Bc * 2 * D));
-  fetch();
+  // The next tile's loads, unless this is the last trip (they would only
+  // cost L2 and DRAM bandwidth while other CTAs still stream).
+  kb.setpi(Op::isetp, p_loop, Cmp::gt, cnt, 1);
+  kb.if_(p_loop, false, fetch);
   // 1. Scores.
   // 8-byte K reads (4 elements), 16-byte q reads (4 fp32, a warp's rows
-  // are one row: broadcast); the chain stays in k order.
-  kb.mov(acc, 0);
-  for (uint32_t k0p = 0; k0p < D; k0p += 16) {
-    for (uint32_t u = 0; u < 4; ++u) {
-      const int32_t kk = static_cast<int32_t>(k0p + 4 * u);
-      kb.lds(w + 2 * u, ksa, static_cast<int32_t>(sm.kv) + 2 * kk, 8);
-      kb.lds(q0 + 4 * u, qsa, 4 * kk, 16);
-    }
-    for (uint32_t u = 0; u < 4; ++u) {
-      for (uint32_t h = 0; h < 2; ++h) {
-        emit_widen_pair(kb, s.in, k0 + 4 * u + 2 * h, k0 + 4 * u + 2 * h + 1, w + 2 * u + h);
+  // are one row: broadcast); each part's chain stays in k order.
+  auto dot_part = [&] {
+    kb.mov(acc, 0);
+    for (uint32_t k0p = 0; k0p < DG; k0p += 16) {
+      for (uint32_t u = 0; u < 4; ++u) {
+        const int32_t kk = static_cast<int32_t>(k0p + 4 * u);
+        kb.lds(w + 2 * u, ksa, static_cast<int32_t>(sm.kv) + 2 * kk, 8);
+        kb.lds(q0 + 4 * u, qsa, 4 * kk, 16);
       }
-      for (uint32_t e = 0; e < 4; ++e) kb.alu(Op::ffma, acc, q0 + 4 * u + e, k0 + 4 * u + e, acc);
+      for (uint32_t u = 0; u < 4; ++u) {
+        for (uint32_t h = 0; h < 2; ++h) {
+          emit_widen_pair(kb, s.in, k0 + 4 * u + 2 * h, k0 + 4 * u + 2 * h + 1, w + 2 * u + h);
+        }
+        for (uint32_t e = 0; e < 4; ++e) kb.alu(Op::ffma, acc, q0 + 4 * u + e, k0 + 4 * u + e, acc);
+      }
     }
+  };
+  if (G > 1) {
+    // Every thread a part; then score t = fadd chain of its G parts in order.
+    dot_part();
+    kb.sts(sst, static_cast<int32_t>(sm.ps), acc);
+    kb.bar();
   }
-  kb.alui(Op::fmul, sval, acc, fbits(s.scale));
-  kb.alu(Op::iadd, tmp, jb, sc);
-  kb.setp(Op::isetp, p_vis, Cmp::le, tmp, qpos);
-  kb.mov(acc, fbits(kNegInf));
-  kb.alu(Op::sel, sval, sval, acc, p_vis);
-  kb.sts(sst, static_cast<int32_t>(sm.ss), sval);
+  kb.if_(p_sc, false, [&] {
+    if (G == 1) {
+      dot_part();
+    } else {
+      kb.alui(Op::shl, tmp, t, __builtin_ctz(4 * G));
+      kb.lds(w, tmp, static_cast<int32_t>(sm.ps), static_cast<uint8_t>(4 * G));
+      kb.mov_r(acc, w);
+      for (uint32_t u = 1; u < G; ++u) kb.alu(Op::fadd, acc, acc, w + u);
+    }
+    kb.alui(Op::fmul, sval, acc, fbits(s.scale));
+    kb.alu(Op::iadd, tmp, jb, sc);
+    kb.setp(Op::isetp, p_vis, Cmp::le, tmp, qpos);
+    kb.mov(acc, fbits(kNegInf));
+    kb.alu(Op::sel, sval, sval, acc, p_vis);
+    kb.sts(sst, static_cast<int32_t>(sm.ss), sval);
+  });
   kb.bar();
   // 2. Partial maxima of 8 positions.
   kb.if_(p_m8, false, [&] {
@@ -244,12 +309,14 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   });
   kb.bar();
   // 4. Probabilities (unnormalized) over the scores.
-  kb.lds(acc, msa, static_cast<int32_t>(sm.ms));
-  kb.alui(Op::fmul, acc, acc, fbits(-1.0f));
-  kb.alu(Op::fadd, sval, sval, acc);
-  kb.alui(Op::fmul, sval, sval, fbits(kLog2e));
-  kb.alu(Op::ex2, sval, sval, kRZ);
-  kb.sts(sst, static_cast<int32_t>(sm.ss), sval);
+  kb.if_(p_sc, false, [&] {
+    kb.lds(acc, msa, static_cast<int32_t>(sm.ms));
+    kb.alui(Op::fmul, acc, acc, fbits(-1.0f));
+    kb.alu(Op::fadd, sval, sval, acc);
+    kb.alui(Op::fmul, sval, sval, fbits(kLog2e));
+    kb.alu(Op::ex2, sval, sval, kRZ);
+    kb.sts(sst, static_cast<int32_t>(sm.ss), sval);
+  });
   kb.bar();
   // 5. o = o alpha + P V and l = l alpha + sum p, column c = t.
   kb.if_(p_col, false, [&] {
@@ -387,7 +454,12 @@ std::vector<float> reference_flash_attention(const FlashSpec& s, const FlashPlan
           for (uint32_t j = 0; j < bc; ++j) {
             const uint64_t jg = tl * bc + j;
             float acc = 0.0f;
-            for (uint64_t c = 0; c < d; ++c) acc = std::fma(qf[c], at(k, (h * L + jg) * d + c), acc);
+            for (uint32_t g = 0; g < fp.g; ++g) {
+              float part = 0.0f;
+              for (uint64_t c = g * d / fp.g; c < (g + 1) * d / fp.g; ++c)
+                part = std::fma(qf[c], at(k, (h * L + jg) * d + c), part);
+              acc = g == 0 ? part : add_fp32(acc, part);
+            }
             acc = mul_fp32(acc, s.scale);
             sc[j] = jg <= qpos ? acc : kNegInf;
           }

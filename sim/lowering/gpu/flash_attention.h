@@ -6,9 +6,14 @@
 // Grid: one CTA of 128 threads per (head, block of R query rows), R = 4, 2
 // or 1 (the largest dividing the rows of a head). The CTA's R rows of q stay
 // resident in shared memory (fp32); K and V of the head stream through
-// shared memory in tiles of Bc = 128 / R positions (16-byte loads). Per tile:
-//   1. thread t scores (row r = t / Bc, position j = t % Bc):
-//        s = ffma chain over k = 0..d-1 from +0 (q fp32, K widened exactly),
+// shared memory in tiles of Bc = 128 / R positions (16-byte loads), or of
+// Bc = 32 in a split decode (below) where d allows G = 128 / (R Bc) parts
+// of at least 16 elements. The next tile's loads are in flight while a tile
+// computes (the first tile's before q's). Per tile:
+//   1. score (row r, position j), G threads per score:
+//        part g = ffma chain over k in [g d/G, (g+1) d/G) from +0 (q fp32,
+//        K widened exactly); s = part 0, then s = fadd(s, part g) for g = 1..G-1
+//        (G = 1: the one chain over k = 0..d-1);
 //        s = fmul(s, scale), s = -inf where position > the row's query position;
 //   2. threads with j % 8 == 0: m8 = fmax chain of s[j..j+7];
 //   3. thread r: m' = fmax chain (m, m8[0], m8[1], ...),
@@ -59,6 +64,7 @@ struct FlashSpec {
 // head's rows (or the padding), masked to p = 0 (the reference reads the same).
 struct FlashPlan {
   uint32_t r = 1, bc = 128;    // query rows per CTA, positions per tile
+  uint32_t g = 1;              // threads per score (parts of its dot product)
   uint32_t splits = 1, tps = 1;  // KV splits, tiles per split
   std::vector<int32_t> meta;   // written at spec.meta: per (split, row block) R query positions, split-relative
   NnPlan combine;              // splits > 1: the merge
