@@ -219,3 +219,4 @@ TEST_CASE("flash attention in a decoder: a prefill fuses when asked, op by op ot
   CHECK(kernel_of(tiny(1, 9, 0), "h0.q_cols") == "map_copy");
 }
 
+

@@ -79,6 +79,7 @@ FlashPlan plan_flash_attention(const GpuConfig& cfg, const FlashSpec& s) {
   if (split && p.bc > kMinTile && s.d / 16 >= p.bc / kMinTile) {
     p.g = p.bc / kMinTile;
     p.bc = kMinTile;
+    p.pv_groups = 2 * kThreads / static_cast<uint32_t>(s.d);
   }
   const uint64_t tiles = (s.positions() + p.bc - 1) / p.bc;
   uint64_t want = split ? std::min<uint64_t>({uint64_t(16), tiles, (2 * uint64_t(cfg.sms) + base - 1) / base}) : 1;
@@ -98,9 +99,10 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   const uint64_t d = s.d, L = s.positions();
   {
     FlashPlan p = plan_flash_attention(cfg, s);
-    plan.r = p.r, plan.bc = p.bc, plan.g = p.g, plan.splits = p.splits, plan.tps = p.tps;
+    plan.r = p.r, plan.bc = p.bc, plan.g = p.g, plan.pv_groups = p.pv_groups, plan.splits = p.splits, plan.tps = p.tps;
   }
   const uint32_t R = plan.r, Bc = plan.bc, G = plan.g, D = static_cast<uint32_t>(d), S = plan.splits;
+  const uint32_t H = plan.pv_groups, P = Bc / H;  // PV: position groups, positions a group (H > 1: column pairs)
   const Smem sm(D, R, Bc, G);
   const uint64_t blocks = s.rows / R, ctas = s.heads * blocks * S, tiles = plan.tps;
   const uint64_t rows_all = s.heads * s.rows, ws_ml = s.ws + uint64_t(S) * rows_all * d * 4;
@@ -117,7 +119,7 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   const uint8_t ld_row = kb.reg(), ld_col = kb.reg(), sk = kb.reg(), sv = kb.reg(), sc = kb.reg();
   const uint8_t ksa = kb.reg(), qsa = kb.reg(), sst = kb.reg(), vsa = kb.reg(), hsh = kb.reg(), msa = kb.reg();
   const uint8_t m_run = kb.reg(), m_new = kb.reg(), alpha = kb.reg(), acc = kb.reg(), sval = kb.reg();
-  const uint8_t o = kb.reg(R), l = kb.reg(R), al = kb.reg(R);
+  const uint8_t o = kb.reg(H > 1 ? 2 * R : R), l = kb.reg(R), al = kb.reg(R);
   const uint8_t w = kb.reg(kChunk), q0 = kb.reg(2 * kChunk), k0 = kb.reg(2 * kChunk);  // q0, k0: 4 groups of 4
   const uint8_t pv = kb.reg(kChunk * R);
   const uint8_t jn = kb.reg(), stage = kb.reg(8 * (Bc * 2 * D / 16 / kThreads));  // the tile in flight: its first position, its K/V chunks
@@ -170,10 +172,22 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   kb.setpi(Op::isetp, p_row, Cmp::lt, t, static_cast<int32_t>(R));
   kb.setpi(Op::isetp, p_col, Cmp::lt, t, static_cast<int32_t>(D));
   // PV role: column c = t holds the 16-bit V element at byte 2c.
-  kb.alui(Op::shr, vsa, t, 1);
-  kb.alui(Op::shl, vsa, vsa, 2);
-  kb.alui(Op::and_, hsh, t, 1);
-  kb.alui(Op::shl, hsh, hsh, 4);
+  if (H == 1) {
+    kb.alui(Op::shr, vsa, t, 1);
+    kb.alui(Op::shl, vsa, vsa, 2);
+    kb.alui(Op::and_, hsh, t, 1);
+    kb.alui(Op::shl, hsh, hsh, 4);
+  } else {
+    // Column pair cp = t % (D/2) (the 32-bit word 4 cp of a V row), group
+    // h = t / (D/2): positions [h P, (h + 1) P) of each tile. vsa: the
+    // word in the group's first row; hsh: the group's first probability.
+    kb.alui(Op::shr, tmp, t, __builtin_ctz(D / 2));
+    kb.alui(Op::shl, hsh, tmp, __builtin_ctz(4 * P));
+    kb.alui(Op::shl, vsa, tmp, __builtin_ctz(P * 2 * D));
+    kb.alui(Op::and_, tmp, t, static_cast<int32_t>(D / 2 - 1));
+    kb.alui(Op::shl, tmp, tmp, 2);
+    kb.alu(Op::iadd, vsa, vsa, tmp);
+  }
 
   // K and V of a tile go through registers: the next tile's loads are in
   // flight while this tile computes (positions past the end are masked).
@@ -219,10 +233,8 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
     kb.sts(tmp, static_cast<int32_t>(sm.qs) + e0 * 8 + 4, q0 + 1).guard = p_ld;
   }
   kb.mov(m_run, fbits(kNegInf));
-  for (uint32_t r = 0; r < R; ++r) {
-    kb.mov(o + r, 0);
-    kb.mov(l + r, 0);
-  }
+  for (uint32_t r = 0; r < R; ++r) kb.mov(l + r, 0);
+  for (uint32_t r = 0; r < (H > 1 ? 2 * R : R); ++r) kb.mov(o + r, 0);
   kb.mov(jb, 0);
   kb.bar();
 
@@ -319,7 +331,7 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
   });
   kb.bar();
   // 5. o = o alpha + P V and l = l alpha + sum p, column c = t.
-  kb.if_(p_col, false, [&] {
+  if (H == 1) kb.if_(p_col, false, [&] {
     for (uint32_t r = 0; r < R; ++r) {
       kb.lds(al + r, kRZ, static_cast<int32_t>(sm.as + 4 * r));
       kb.alu(Op::fmul, o + r, o + r, al + r);
@@ -341,14 +353,78 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
       }
     }
   });
+  else {  // column pair cp, positions of group h: 2 outputs a V word, one l a position
+    const uint32_t C = std::min(kChunk, P);
+    for (uint32_t r = 0; r < R; ++r) {
+      kb.lds(al + r, kRZ, static_cast<int32_t>(sm.as + 4 * r));
+      kb.alu(Op::fmul, o + 2 * r, o + 2 * r, al + r);
+      kb.alu(Op::fmul, o + 2 * r + 1, o + 2 * r + 1, al + r);
+      kb.alu(Op::fmul, l + r, l + r, al + r);
+    }
+    for (uint32_t j0 = 0; j0 < P; j0 += C) {
+      for (uint32_t u = 0; u < C; ++u) kb.lds(w + u, vsa, static_cast<int32_t>(sm.vs + (j0 + u) * 2 * D));
+      for (uint32_t r = 0; r < R; ++r)
+        for (uint32_t h = 0; h < C; h += 4)
+          kb.lds(pv + r * kChunk + h, hsh, static_cast<int32_t>(sm.ss + 4 * (r * Bc + j0 + h)), 16);
+      for (uint32_t u = 0; u < C; ++u) {
+        emit_widen_pair(kb, s.in, k0 + 2 * u, k0 + 2 * u + 1, w + u);
+        for (uint32_t r = 0; r < R; ++r) {
+          kb.alu(Op::ffma, o + 2 * r, pv + r * kChunk + u, k0 + 2 * u, o + 2 * r);
+          kb.alu(Op::ffma, o + 2 * r + 1, pv + r * kChunk + u, k0 + 2 * u + 1, o + 2 * r + 1);
+          kb.alu(Op::fadd, l + r, l + r, pv + r * kChunk + u);
+        }
+      }
+    }
+  }
   kb.bar();
   kb.alui(Op::iadd, jb, jb, static_cast<int32_t>(Bc));
   kb.alui(Op::iadd, cnt, cnt, -1);
   kb.setpi(Op::isetp, p_loop, Cmp::gt, cnt, 0);
   kb.bra(top, done, p_loop);
   kb.bind(done);
+  if (H > 1) {
+    // The groups' o and l through shared memory (the K tile's, free now):
+    // O[h][r] at kv + ((h R + r) D + 2 cp) 4, L[h][r] after them; group 0
+    // adds the others in h order: o = o_0 + o_1 + ..., l = l_0 + l_1 + ....
+    const int32_t lbase = static_cast<int32_t>(sm.kv + H * R * D * 4);
+    // (sk, sv: the loader's registers, free after the loop)
+    kb.alui(Op::shr, tmp, t, __builtin_ctz(D / 2));
+    kb.alui(Op::shl, sk, tmp, __builtin_ctz(R * D * 4));
+    kb.alui(Op::shl, tmp, tmp, __builtin_ctz(4 * R));
+    kb.alui(Op::and_, sv, t, static_cast<int32_t>(D / 2 - 1));
+    kb.setpi(Op::isetp, p_ld, Cmp::eq, sv, 0);
+    kb.alui(Op::shl, sv, sv, 3);
+    kb.alu(Op::iadd, sk, sk, sv);
+    for (uint32_t r = 0; r < R; ++r) {
+      kb.sts(sk, static_cast<int32_t>(sm.kv + r * D * 4), o + 2 * r, 8);
+      kb.sts(tmp, lbase + static_cast<int32_t>(4 * r), l + r).guard = p_ld;
+    }
+    kb.bar();
+    kb.setpi(Op::isetp, p_col, Cmp::lt, t, static_cast<int32_t>(D / 2));
+    kb.if_(p_col, false, [&] {
+      for (uint32_t h = 1; h < H; ++h)
+        for (uint32_t r = 0; r < R; ++r) {
+          kb.lds(w, sv, static_cast<int32_t>(sm.kv + ((h * R + r) * D) * 4), 8);
+          kb.lds(w + 2, kRZ, lbase + static_cast<int32_t>(4 * (h * R + r)));
+          kb.alu(Op::fadd, o + 2 * r, o + 2 * r, w);
+          kb.alu(Op::fadd, o + 2 * r + 1, o + 2 * r + 1, w + 1);
+          kb.alu(Op::fadd, l + r, l + r, w + 2);
+        }
+      kb.alui(Op::shl, tmp, t, 3);
+      for (uint32_t r = 0; r < R; ++r) {
+        if (S == 1) {
+          kb.alu(Op::rcp, acc, l + r, kRZ);
+          kb.alu(Op::fmul, k0, o + 2 * r, acc);
+          kb.alu(Op::fmul, k0 + 1, o + 2 * r + 1, acc);
+          kb.stg(3, tmp, static_cast<int32_t>(r * D * 4), k0, 8);
+        } else {
+          kb.stg(3, tmp, static_cast<int32_t>(r * D * 4), o + 2 * r, 8);
+        }
+      }
+    });
+  }
   // o / l, fp32 out; with splits, o, m and l to the workspace.
-  kb.if_(p_col, false, [&] {
+  if (H == 1) kb.if_(p_col, false, [&] {
     kb.alui(Op::shl, tmp, t, 2);
     for (uint32_t r = 0; r < R; ++r) {
       if (S == 1) {
@@ -440,7 +516,8 @@ std::vector<float> reference_flash_attention(const FlashSpec& s, const FlashPlan
   // Unguarded reads: flat index past the last head reads the zero padding.
   auto at = [&](const uint16_t* x, uint64_t i) { return i < end ? widen_half(s.in, x[i]) : 0.0f; };
   std::vector<float> out(s.heads * s.rows * d);
-  std::vector<float> sc(bc), p(bc), o(d), qf(d);
+  const uint32_t H = fp.pv_groups, P = fp.bc / H;
+  std::vector<float> sc(bc), p(bc), o(d), qf(d), oh(uint64_t(H) * d), lh(H);
   std::vector<float> ms(fp.splits), ls(fp.splits), os(uint64_t(fp.splits) * d);
   for (uint64_t h = 0; h < s.heads; ++h)
     for (uint64_t i = 0; i < s.rows; ++i) {
@@ -448,8 +525,9 @@ std::vector<float> reference_flash_attention(const FlashSpec& s, const FlashPlan
       const uint16_t* qi = q + (h * s.rows + i) * d;
       for (uint64_t c = 0; c < d; ++c) qf[c] = widen_half(s.in, qi[c]);
       for (uint32_t sp = 0; sp < fp.splits; ++sp) {
-        float m = kNegInf, l = 0.0f;
-        std::fill(o.begin(), o.end(), 0.0f);
+        float m = kNegInf;
+        std::fill(oh.begin(), oh.end(), 0.0f);
+        std::fill(lh.begin(), lh.end(), 0.0f);
         for (uint64_t tl = uint64_t(sp) * fp.tps; tl < uint64_t(sp + 1) * fp.tps; ++tl) {
           for (uint32_t j = 0; j < bc; ++j) {
             const uint64_t jg = tl * bc + j;
@@ -472,13 +550,23 @@ std::vector<float> reference_flash_attention(const FlashSpec& s, const FlashPlan
           const float alpha = std::exp2(mul_fp32(add_fp32(m, mul_fp32(mn, -1.0f)), kLog2e));
           m = mn;
           for (uint32_t j = 0; j < bc; ++j) p[j] = std::exp2(mul_fp32(add_fp32(sc[j], mul_fp32(mn, -1.0f)), kLog2e));
-          l = mul_fp32(l, alpha);
-          for (uint32_t j = 0; j < bc; ++j) l = add_fp32(l, p[j]);
-          for (uint64_t c = 0; c < d; ++c) {
-            float a = mul_fp32(o[c], alpha);
-            for (uint32_t j = 0; j < bc; ++j) a = std::fma(p[j], at(v, (h * L + tl * bc + j) * d + c), a);
-            o[c] = a;
+          // Position group g (the kernel's threads t / (d/2) = g when H > 1)
+          // sums positions [g P, (g + 1) P) of the tile.
+          for (uint32_t g = 0; g < H; ++g) {
+            lh[g] = mul_fp32(lh[g], alpha);
+            for (uint32_t j = g * P; j < (g + 1) * P; ++j) lh[g] = add_fp32(lh[g], p[j]);
+            for (uint64_t c = 0; c < d; ++c) {
+              float a = mul_fp32(oh[g * d + c], alpha);
+              for (uint32_t j = g * P; j < (g + 1) * P; ++j) a = std::fma(p[j], at(v, (h * L + tl * bc + j) * d + c), a);
+              oh[g * d + c] = a;
+            }
           }
+        }
+        float l = lh[0];
+        for (uint64_t c = 0; c < d; ++c) o[c] = oh[c];
+        for (uint32_t g = 1; g < H; ++g) {
+          l = add_fp32(l, lh[g]);
+          for (uint64_t c = 0; c < d; ++c) o[c] = add_fp32(o[c], oh[g * d + c]);
         }
         ms[sp] = m, ls[sp] = l;
         std::copy(o.begin(), o.end(), os.begin() + long(sp * d));

@@ -22,6 +22,11 @@
 //   5. thread c < d owns output column c of the R rows:
 //        o = fmul(o, alpha), l = fmul(l, alpha), then for j in order
 //        o = ffma(p_j, v_jc, o), l = fadd(l, p_j);
+//      with G > 1, H = 256 / d position groups instead: thread t owns
+//      columns 2 cp, 2 cp + 1 (cp = t % (d/2), one 32-bit V word) and
+//      group h = t / (d/2), positions [h P, (h + 1) P) of every tile
+//      (P = Bc / H), keeping its own o_h and l_h as above; after the last
+//      tile o = o_0, then o = fadd(o, o_h) for h = 1..H-1, and so l;
 // and at the end o = fmul(o, rcp(l)), written as fp32. reference_flash_attention
 // computes exactly this (bit for bit: the SFU results of the model are the
 // correctly rounded host results). Every CTA runs ceil(L / Bc) tiles (a
@@ -65,6 +70,7 @@ struct FlashSpec {
 struct FlashPlan {
   uint32_t r = 1, bc = 128;    // query rows per CTA, positions per tile
   uint32_t g = 1;              // threads per score (parts of its dot product)
+  uint32_t pv_groups = 1;      // P V: position groups (> 1: a thread per column pair and group)
   uint32_t splits = 1, tps = 1;  // KV splits, tiles per split
   std::vector<int32_t> meta;   // written at spec.meta: per (split, row block) R query positions, split-relative
   NnPlan combine;              // splits > 1: the merge
