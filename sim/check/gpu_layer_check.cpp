@@ -316,9 +316,32 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
     mem.write(L.bn_s, fs.data(), fs.size() * 4);
     mem.write(L.bn_t, ft.data(), ft.size() * 4);
   }
+  // Layers in the same launch: staged after this one, an operand it shares
+  // with this layer (one buffer) read as this layer staged it.
+  for (const auto& sb : L.siblings) {
+    const Holds shared = [&](uint64_t at) {
+      for (size_t i = 0; i < l.inputs.size(); ++i)
+        if (!l.inputs[i].empty() && !(l.op == OpKind::concat && l.attrs.in_place && i == 0) && at >= L.in_addr[i] &&
+            at < L.in_addr[i] + workload::numel(w.tensor(l.inputs[i]).shape) * L.in_bytes[i])
+          return true;
+      return holds(at);
+    };
+    siblings_.push_back(std::make_unique<GpuLayerValues>(w, w.layers.at(sb.layer), *sb.plan, lowering::gpu::TcEpilogue{},
+                                                         dtype, seed + 7919 * (siblings_.size() + 1), mem, shared));
+  }
 }
 
 Outcome GpuLayerValues::check(const xpu::gpu::GlobalMemory& mem) const {
+  Outcome o = check_one(mem);
+  for (const auto& s : siblings_) {
+    const Outcome so = s->check(mem);
+    if (static_cast<int>(so.verdict) > static_cast<int>(o.verdict)) o.verdict = so.verdict;  // bit-exact < tolerance < mismatch
+    o.detail += "; " + s->l_.name + " (same launch): " + so.detail;
+  }
+  return o;
+}
+
+Outcome GpuLayerValues::check_one(const xpu::gpu::GlobalMemory& mem) const {
   if (plan_.view) return {report::Verdict::skipped, "view (no data movement)"};
   if (plan_.is_conv) return check_conv(mem);
   if (plan_.is_gemm) return check_gemm(mem);

@@ -13,6 +13,7 @@
 //   within the kernel's tolerance (GpuLayerPlan::tol_abs / tol_rel).
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "models/gpu/global_memory.h"
@@ -34,10 +35,12 @@ class GpuLayerValues {
   GpuLayerValues(const workload::Workload& w, const workload::Layer& l, const lowering::gpu::GpuLayerPlan& plan,
                  const lowering::gpu::TcEpilogue& ep, DType dtype, uint64_t seed, xpu::gpu::GlobalMemory& mem,
                  const Holds& holds = {});
-  // Compares the layer's output in `mem` with the reference.
+  // Compares the layer's output in `mem` with the reference (and those of
+  // the layers in its launch, plan.siblings: the worst verdict).
   Outcome check(const xpu::gpu::GlobalMemory& mem) const;
 
  private:
+  Outcome check_one(const xpu::gpu::GlobalMemory& mem) const;
   Outcome check_conv(const xpu::gpu::GlobalMemory& mem) const;
   Outcome check_gemm(const xpu::gpu::GlobalMemory& mem) const;
   Outcome check_kernel(const xpu::gpu::GlobalMemory& mem) const;
@@ -51,6 +54,7 @@ class GpuLayerValues {
   std::vector<float> bias_;
   std::vector<float> res_;  // conv, GEMM: a fused residual add's operand
   workload::TensorValues feeds_;  // other kernels
+  std::vector<std::unique_ptr<GpuLayerValues>> siblings_;  // plan.siblings' values, staged the same way
 };
 
 }  // namespace xpu::check

@@ -114,7 +114,7 @@ TEST_CASE("gemv: a residual add in the epilogue, two rows, bit-exact", "[llm][ge
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == float_to_bits(bits_to_float(sum[i]) + rf[i]));
 }
 
-TEST_CASE("Llama-2-7B decode layer on the A100: 11 kernels instead of 22", "[llm][gemv]") {
+TEST_CASE("Llama-2-7B decode layer on the A100: 10 launches instead of 22", "[llm][gemv]") {
   // One decoder layer at batch 1, KV 513, planned as the GPU backend plans
   // a network (fusion_after, then lower_layer with the fused epilogue).
   // Unfused it launched 22 kernels: norm_1, q, k, v, 2 ropes, 3 transposes
@@ -123,8 +123,10 @@ TEST_CASE("Llama-2-7B decode layer on the A100: 11 kernels instead of 22", "[llm
   // gating mul, down, the residual add. Now: q, k and v are one GEMV (-2),
   // the transposes move only extent-1 axes and are views (-4), the two
   // residual adds run in the o and down epilogues (-2), gate and up are one
-  // gated GEMV with the mul in its epilogue (-2): 12 launches in 11 kernel
-  // rows (the attention's merge is its row's second launch).
+  // gated GEMV with the mul in its epilogue (-2), the ropes of q and k are
+  // one launch (-1) and so are the cache appends of k and v (-1): 10
+  // launches in 9 kernel rows (the attention's merge is its row's second
+  // launch).
   const auto w = workload::llm::load_hf_workload(std::string(XPUSIM_SOURCE_DIR) + "/workloads/llm/llama-2-7b.json",
                                                  {"workload.params.seq=1", "workload.params.past=512",
                                                   "workload.params.layers=1"});
@@ -143,6 +145,14 @@ TEST_CASE("Llama-2-7B decode layer on the A100: 11 kernels instead of 22", "[llm
         CHECK(L.gemv_spec.n == 3 * 4096);  // 32 q heads + 32 K + 32 V heads of 128
       }
       if (w.layers[i].name == "h0.o" || w.layers[i].name == "h0.down") CHECK(L.gemv_spec.ep.residual);
+      if (w.layers[i].name == "h0.q_rope" || w.layers[i].name == "h0.present_k") {
+        // A CTA per (position, head) of q and of k (32 each), or per new K and
+        // V row of 128 elements (32 KV heads each): 2 x 32 CTAs in one grid.
+        REQUIRE(L.siblings.size() == 1);
+        CHECK(w.layers[L.siblings[0].layer].name == (w.layers[i].name == "h0.q_rope" ? "h0.k_rope" : "h0.present_v"));
+        CHECK(L.launch().ctas == 2 * 32);
+        CHECK(f.layers == std::vector<size_t>{i + 1});
+      }
       if (w.layers[i].name == "h0.gate") {
         CHECK(L.gemv_spec.gated);
         CHECK(L.gemv_spec.n == 2 * 11008);
@@ -151,8 +161,8 @@ TEST_CASE("Llama-2-7B decode layer on the A100: 11 kernels instead of 22", "[llm
     }
     i += f.layers.size();
   }
-  CHECK(rows == 11);
-  CHECK(launches == 12);
+  CHECK(rows == 9);
+  CHECK(launches == 10);
   CHECK(gemvs == 4);  // qkv, o, gate-up, down
 }
 
@@ -164,7 +174,7 @@ TEST_CASE("tiny llama at batch 1 on the GPU, a decode step: the merged, gated an
     "rms_norm_eps": 1e-5})";
   workload::llm::LlmShape s;
   s.seq = 1, s.past = 9;
-  int merged = 0, gated = 0, residual = 0;
+  int merged = 0, gated = 0, residual = 0, siblings = 0;
   for (const auto& r : llm_test::run_tile(llm_test::model(xpu_test::tmp_prefix() + "xpusim_test_llm_merge.json", tiny, s), "v100.yaml")) {
     INFO(r.name << ": " << r.verified());
     CHECK((r.verdict == report::Verdict::bit_exact || r.verdict == report::Verdict::within_tolerance ||
@@ -180,8 +190,17 @@ TEST_CASE("tiny llama at batch 1 on the GPU, a decode step: the merged, gated an
       CHECK(r.macs == 2 * 96 * 64);  // gate and up: 1 x 96 x 64 each
     }
     if (r.op.find("matmul+add [gemv]") == 0) residual += r.verdict == report::Verdict::bit_exact;
+    // rope of q and k in one launch, the cache appends of k and v in one:
+    // each layer's values checked (a copy and rope's exact arithmetic).
+    if (r.op == "rope+rope [rope]" || r.op == "concat+concat [map_copy (in place)]") {
+      ++siblings;
+      CHECK(r.verdict == report::Verdict::bit_exact);
+      CHECK(r.verdict_detail.find(r.op[0] == 'r' ? "k_rope (same launch): bit-exact" : "present_v (same launch): bit-exact") !=
+            std::string::npos);
+    }
   }
   CHECK(merged == 2);    // one per layer
+  CHECK(siblings == 4);  // two rows per layer
   CHECK(gated == 2);
   CHECK(residual == 4);  // o and down of each layer
 }

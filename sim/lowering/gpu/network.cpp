@@ -147,6 +147,8 @@ void lower_layer(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, co
     case OpKind::matmul: unsupported(l, "no kernel for this op");  // matrix() takes every GEMM view
   }
   L.bytes = b.mem.size();
+  if (at < w.layers.size() && &w.layers[at] == &l)
+    if (const auto j = launch_sibling(w, at, dtype)) lower_sibling(cfg, w, *j, dtype, L);
 }
 
 }  // namespace xpu::lowering::gpu

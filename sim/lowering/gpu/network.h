@@ -25,10 +25,13 @@
 //   workload asks for it (network_attention.cpp), and its matrix products
 //   of at most 4 rows as GEMVs (network_gemv.cpp), sibling GEMVs of one
 //   row that read the same input merged into one (q, k and v as vLLM's
-//   QKVParallelLinear: network_gemv_group.cpp).
+//   QKVParallelLinear: network_gemv_group.cpp); a decode step's rope of q
+//   and of k, and its cache appends of k and v, as one launch each
+//   (launch_sibling, network_llm.cpp).
 // Each layer gets its own device memory, allocated from 0 (256-byte aligned);
 // network_stream.h places it in the network's device memory.
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -93,6 +96,16 @@ struct GpuLayerPlan {
   uint64_t out_addr = 0, bytes = 0;
   uint64_t bn_s = 0, bn_t = 0;      // batchnorm: folded per-channel scale and shift
   double tol_abs = 0, tol_rel = 0;  // against the fp32 reference (0, 0: bit-exact)
+  // Layers whose CTAs join this layer's launch (launch_sibling,
+  // network_internal.h: vLLM's one rotary kernel for q and k, one cache
+  // write for k and v): each lowered as on its own, its buffers after this
+  // layer's in one memory (operands it shares with this layer are this
+  // layer's buffers), its CTAs after this layer's in nn.launch.
+  struct Sibling {
+    size_t layer = 0;
+    std::unique_ptr<GpuLayerPlan> plan;
+  };
+  std::vector<Sibling> siblings;
 
   const xpu::gpu::Launch& launch() const { return is_conv ? conv_plan.launch : is_gemm ? gemm.launch : nn.launch; }
   // Every launch of the layer in stream order (a split-K GEMM has two).

@@ -76,6 +76,19 @@ struct GemvGroup {
 std::optional<GemvGroup> gemv_group(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i,
                                     DType dtype);
 
+// The layer whose kernel joins layer i's launch, if any: in a decode step
+// (params.seq = 1) of a 16-bit run, i and i + 1 both rope over the same
+// tables and head dimension (vLLM's rotary_embedding kernel takes q and k
+// in one launch), or both the in-place cache append of one new position
+// with the same shapes (its reshape_and_cache writes k and v in one); the
+// second reads nothing the first writes (network_llm.cpp). Their kernels
+// are the same code, so one grid runs both layers' CTAs.
+std::optional<size_t> launch_sibling(const workload::Workload& w, size_t i, DType dtype);
+// Lowers layer j into `L` as a sibling of the layer L holds (L.bytes: its
+// memory so far): appends its CTAs to L's launch (network_llm.cpp).
+void lower_sibling(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t j, DType dtype,
+                   GpuLayerPlan& L);
+
 // One layer being lowered: its device memory and operands.
 struct LayerBuild {
   const xpu::gpu::GpuConfig& cfg;

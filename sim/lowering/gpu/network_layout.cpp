@@ -193,15 +193,20 @@ std::vector<TensorAccess> plan_accesses(const workload::Workload& w, size_t inde
     add(a.o, true, mk(DType::fp32, ""));
     return out;
   }
-  // Map, row and pool kernels: dense tensors (NHWC where L.nhwc).
-  for (size_t i = 0; i < l.inputs.size() && i < L.in_addr.size(); ++i) {
-    if (l.inputs[i].empty() || (l.op == workload::OpKind::concat && l.attrs.in_place && i == 0)) continue;
-    const PlanPiece* p = piece(L.in_addr[i]);
-    if (!p || p->key != "t:" + l.inputs[i]) continue;  // a second name of an operand: one buffer
-    const DType t = L.in_bytes[i] == 4 ? DType::fp32 : L.io;  // fp32 parameters
-    add(L.in_addr[i], false, mk(t, L.nhwc && i == 0 ? nhwc_order(shape_of(p->key)) : ""));
-  }
-  add(L.out_addr, true, mk(L.io, L.nhwc ? nhwc_order(l.out_shape) : ""));
+  // Map, row and pool kernels: dense tensors (NHWC where L.nhwc); so are
+  // the layers in the same launch (L.siblings).
+  auto dense = [&](const workload::Layer& l, const GpuLayerPlan& L) {
+    for (size_t i = 0; i < l.inputs.size() && i < L.in_addr.size(); ++i) {
+      if (l.inputs[i].empty() || (l.op == workload::OpKind::concat && l.attrs.in_place && i == 0)) continue;
+      const PlanPiece* p = piece(L.in_addr[i]);
+      if (!p || p->key != "t:" + l.inputs[i]) continue;  // a second name of an operand: one buffer
+      const DType t = L.in_bytes[i] == 4 ? DType::fp32 : L.io;  // fp32 parameters
+      add(L.in_addr[i], false, mk(t, L.nhwc && i == 0 ? nhwc_order(shape_of(p->key)) : ""));
+    }
+    add(L.out_addr, true, mk(L.io, L.nhwc ? nhwc_order(l.out_shape) : ""));
+  };
+  dense(l, L);
+  for (const auto& sb : L.siblings) dense(w.layers.at(sb.layer), *sb.plan);
   return out;
 }
 

@@ -7,6 +7,82 @@
 
 namespace xpu::lowering::gpu {
 
+namespace {
+
+// Layers i and i + 1 could share a launch (launch_sibling's conditions).
+bool sibling_pair(const workload::Workload& w, size_t i, DType dtype) {
+  if ((dtype != DType::fp16 && dtype != DType::bf16) || i + 1 >= w.layers.size()) return false;
+  const auto seq = w.params.find("seq");
+  if (seq == w.params.end() || seq->second != 1) return false;
+  const workload::Layer &a = w.layers[i], &b = w.layers[i + 1];
+  if (a.op != b.op || a.inputs.empty() || a.inputs.size() != b.inputs.size()) return false;
+  for (const auto& in : b.inputs)
+    if (in == a.output()) return false;
+  auto shape = [&](const std::string& t) -> const Shape& { return w.tensor(t).shape; };
+  if (a.op == OpKind::rope) {
+    const Shape &xa = shape(a.inputs[0]), &xb = shape(b.inputs[0]);
+    return a.inputs.size() == 3 && a.inputs[1] == b.inputs[1] && a.inputs[2] == b.inputs[2] && xa.size() >= 3 &&
+           xa.size() == xb.size() && xa.back() == xb.back() && xa[xa.size() - 3] == xb[xb.size() - 3];
+  }
+  return a.op == OpKind::concat && a.attrs.in_place && b.attrs.in_place && a.inputs.size() == 2 &&
+         a.attrs.axis == b.attrs.axis && a.out_shape == b.out_shape && shape(a.inputs[1]) == shape(b.inputs[1]);
+}
+
+bool same_code(const xpu::gpu::Kernel& a, const xpu::gpu::Kernel& b) {
+  if (a.code.size() != b.code.size() || a.regs_per_thread != b.regs_per_thread || a.reads_ctaid != b.reads_ctaid)
+    return false;
+  for (size_t i = 0; i < a.code.size(); ++i) {
+    const xpu::gpu::Instr &x = a.code[i], &y = b.code[i];
+    if (x.op != y.op || x.dst != y.dst || x.a != y.a || x.b != y.b || x.c != y.c || x.b_imm != y.b_imm ||
+        x.guard != y.guard || x.guard_neg != y.guard_neg || x.cmp != y.cmp || x.sreg != y.sreg || x.width != y.width ||
+        x.buf != y.buf || x.imm != y.imm || x.target != y.target || x.reconv != y.reconv)
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<size_t> launch_sibling(const workload::Workload& w, size_t i, DType dtype) {
+  // Pairs only: a layer that is itself the second of a pair starts none.
+  if (!sibling_pair(w, i, dtype) || (i > 0 && sibling_pair(w, i - 1, dtype))) return std::nullopt;
+  return i + 1;
+}
+
+void lower_sibling(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t j, DType dtype,
+                   GpuLayerPlan& L) {
+  const workload::Layer& first = w.layers.at(j - 1);
+  const workload::Layer& l = w.layers.at(j);
+  auto sib = std::make_unique<GpuLayerPlan>();
+  lower_layer(cfg, w, l, dtype, *sib);
+  xpu::gpu::Launch &a = L.nn.launch, &b = sib->nn.launch;
+  if (!same_code(L.nn.kernel, sib->nn.kernel) || a.threads != b.threads || a.shared_bytes != b.shared_bytes ||
+      a.nbufs != b.nbufs)
+    throw InternalError("layer '" + l.name + "': its kernel differs from its launch sibling's");
+  // Its buffers after L's; an operand both layers read is L's buffer.
+  const uint64_t off = L.bytes;
+  struct Shared {
+    uint64_t at, bytes, to;
+  };
+  std::vector<Shared> shared;
+  for (size_t k = 0; k < l.inputs.size(); ++k)
+    for (size_t m = 0; m < first.inputs.size(); ++m)
+      if (!l.inputs[k].empty() && l.inputs[k] == first.inputs[m] && sib->in_bytes[k] == L.in_bytes[m])
+        shared.push_back({sib->in_addr[k], workload::numel(w.tensor(l.inputs[k]).shape) * sib->in_bytes[k], L.in_addr[m]});
+  auto move = [&](uint64_t at) {
+    for (const Shared& s : shared)
+      if (at >= s.at && at < s.at + s.bytes) return s.to + (at - s.at);
+    return at + off;
+  };
+  for (uint64_t& base : b.bases) base = move(base);
+  for (uint64_t& at : sib->in_addr) at = move(at);
+  sib->out_addr = move(sib->out_addr);
+  a.bases.insert(a.bases.end(), b.bases.begin(), b.bases.end());
+  a.ctas += b.ctas;
+  L.bytes = off + sib->bytes;
+  L.siblings.push_back({j, std::move(sib)});
+}
+
 // The decoder-LLM ops on fp32 tensors: rmsnorm and argmax as row kernels
 // over the last axis, rope as its own kernel, gather as a copy map whose row
 // sources are the constant indices' rows (an index that only exists at run

@@ -191,6 +191,10 @@ Fusion int8_fusion(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, 
 Fusion fusion_after(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i, DType dtype,
                     const std::set<std::string>* int8) {
   Fusion f;
+  if (const auto j = launch_sibling(w, i, dtype)) {  // one launch, each layer its own row of results
+    f.layers.push_back(*j);
+    return f;
+  }
   if (const auto c = attention_chain(cfg, w, i, dtype); c && c->first == i) {
     for (size_t j = c->first + 1; j <= c->last; ++j) f.layers.push_back(j);
     return f;

@@ -102,10 +102,17 @@ std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, co
     return to_pieces(std::move(s), L.bytes, 1, own);
   }
   // Map, row and pool kernels: the buffers LayerBuild took (network_internal.h).
-  s.push_back({L.out_addr, y});
+  s.push_back({L.out_addr, L.siblings.empty() ? y : "t:" + l.output()});
   std::set<uint64_t> taken = {L.out_addr};
   for (size_t i = 0; i < l.inputs.size() && i < L.in_addr.size(); ++i)
     if (!l.inputs[i].empty() && taken.insert(L.in_addr[i]).second) s.push_back({L.in_addr[i], in(i)});
+  for (const auto& sb : L.siblings) {  // layers in the same launch: their buffers (shared operands are L's)
+    const workload::Layer& sl = w.layers.at(sb.layer);
+    const GpuLayerPlan& P = *sb.plan;
+    if (taken.insert(P.out_addr).second) s.push_back({P.out_addr, "t:" + sl.output()});
+    for (size_t i = 0; i < sl.inputs.size() && i < P.in_addr.size(); ++i)
+      if (!sl.inputs[i].empty() && taken.insert(P.in_addr[i]).second) s.push_back({P.in_addr[i], "t:" + sl.inputs[i]});
+  }
   if (l.op == workload::OpKind::batchnorm) {
     s.push_back({L.bn_s, own + "scale"});
     s.push_back({L.bn_t, own + "shift"});
