@@ -166,6 +166,24 @@ TEST_CASE("Llama-2-7B decode layer on the A100: 10 launches instead of 22", "[ll
   CHECK(gemvs == 4);  // qkv, o, gate-up, down
 }
 
+TEST_CASE("Llama-2-7B on the A100: the rope and cache-append pairs share a launch in decode steps only", "[llm][gemv]") {
+  const auto cfg = config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/a100.yaml");
+  auto absorbed = [&](const char* seq, DType dtype, const std::string& name) {
+    const auto w = workload::llm::load_hf_workload(std::string(XPUSIM_SOURCE_DIR) + "/workloads/llm/llama-2-7b.json",
+                                                   {std::string("workload.params.seq=") + seq, "workload.params.past=16",
+                                                    "workload.params.layers=1"});
+    for (size_t i = 0; i < w.layers.size(); ++i)
+      if (w.layers[i].name == name) return fusion_after(cfg, w, i, dtype).layers.size();
+    return size_t(99);
+  };
+  CHECK(absorbed("1", DType::fp16, "h0.q_rope") == 1);     // k_rope joins q_rope's launch
+  CHECK(absorbed("1", DType::bf16, "h0.present_k") == 1);  // present_v joins present_k's
+  CHECK(absorbed("1", DType::fp16, "h0.k_rope") == 0);     // the second of a pair starts none
+  CHECK(absorbed("4", DType::fp16, "h0.q_rope") == 0);     // a prefill keeps its launches
+  CHECK(absorbed("4", DType::fp16, "h0.present_k") == 0);
+  CHECK(absorbed("1", DType::fp32, "h0.q_rope") == 0);     // 16-bit runs only
+}
+
 TEST_CASE("tiny llama at batch 1 on the GPU, a decode step: the merged, gated and residual GEMVs checked", "[llm][gemv]") {
   // Batch 1 (the merge takes one row of x): every kernel at tile fidelity
   // against its reference; the q/k/v row is one GEMV of 64 + 32 + 32 rows.
