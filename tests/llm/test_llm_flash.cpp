@@ -137,6 +137,9 @@ TEST_CASE("flash attention: multi-head decode, one row per CTA, 32-position tile
   // Two rows per CTA: 128 / (2 x 32) = 2 parts of 64 / 2 = 32 elements;
   // 101 positions: 4 tiles, 4 splits of one (bf16).
   run_case({"two-row decode", 2, 2, 1, 100, 64, DType::bf16, 2, 32, 2, 4});
+  // Two rows of d = 32: 2 parts of 16 elements, 256 / 32 = 8 position groups
+  // of 32 / 8 = 4 positions; 41 positions: 2 tiles, 2 splits of one.
+  run_case({"two-row decode, d 32", 1, 2, 1, 40, 32, DType::fp16, 2, 32, 2, 2});
   // d = 32 cannot part 4 ways (16 elements a part at least): 128-position tiles.
   run_case({"mha decode, d 32", 3, 1, 1, 150, 32, DType::fp16, 1, 128, 1, 2});
   // A causal prefill is not split: 128-position tiles, one thread per score.

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "models/gpu/kernel_builder.h"
+#include "sim/common/errors.h"
 #include "sim/lowering/gpu/gemm_tc.h"
 #include "sim/lowering/gpu/llm_kernels.h"
 #include "sim/numerics/float_bits.h"
@@ -88,7 +89,7 @@ FlashPlan plan_flash_attention(const GpuConfig& cfg, const FlashSpec& s) {
   return p;
 }
 
-// The last split reads up to tps tiles past its first position, and prefetches one more.
+// The last split reads up to tps tiles from its first position (and one tile of margin).
 uint64_t flash_kv_padding(const FlashPlan& p, const FlashSpec& s) { return uint64_t(p.tps + 1) * p.bc * s.d * 2; }
 uint64_t flash_workspace_bytes(const FlashPlan& p, const FlashSpec& s) {
   return p.splits > 1 ? uint64_t(p.splits) * s.heads * s.rows * (s.d + 2) * 4 : 0;
@@ -387,6 +388,7 @@ void lower_flash_attention(const GpuConfig& cfg, const FlashSpec& s, FlashPlan& 
     // O[h][r] at kv + ((h R + r) D + 2 cp) 4, L[h][r] after them; group 0
     // adds the others in h order: o = o_0 + o_1 + ..., l = l_0 + l_1 + ....
     const int32_t lbase = static_cast<int32_t>(sm.kv + H * R * D * 4);
+    if (H * R * (D + 1) * 4 > Bc * sm.ks) throw InternalError("flash attention: the groups' sums exceed the K tile");
     // (sk, sv: the loader's registers, free after the loop)
     kb.alui(Op::shr, tmp, t, __builtin_ctz(D / 2));
     kb.alui(Op::shl, sk, tmp, __builtin_ctz(R * D * 4));
