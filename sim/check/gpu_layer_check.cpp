@@ -1,5 +1,6 @@
 #include "sim/check/gpu_layer_check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -236,6 +237,12 @@ GpuLayerValues::GpuLayerValues(const workload::Workload& w, const workload::Laye
       bias_ = random_values(s.n, seed + 2, -3.0f, 3.0f);
       mem.write(g.bias, bias_.data(), s.n * 4);
     }
+    if (s.norm) {  // the folded norm's scale: fp32, zero past k
+      gamma_ = holds(g.gamma) ? read_values(mem, g.gamma, s.k, 4, dtype) : random_values(s.k, seed + 4, 0.5f, 1.5f);
+      std::vector<float> padded(g.kp, 0.0f);
+      std::copy(gamma_.begin(), gamma_.end(), padded.begin());
+      mem.write(g.gamma, padded.data(), g.kp * 4);
+    }
     if (s.ep.residual) {  // a fused residual add's other operand: 16-bit, rows np apart
       residual(g.res, s.m, s.n, g.np * 2, true);
       for (uint64_t i = 0; i < s.m; ++i)
@@ -359,12 +366,14 @@ Outcome GpuLayerValues::check_one(const xpu::gpu::GlobalMemory& mem) const {
     const auto& s = plan_.gemv_spec;
     const auto want = lowering::gpu::reference_gemv(s, reinterpret_cast<const uint16_t*>(a_[0].data()),
                                                     reinterpret_cast<const uint16_t*>(a_[1].data()),
-                                                    s.ep.bias ? bias_.data() : nullptr, s.ep.residual ? res_.data() : nullptr);
+                                                    s.ep.bias ? bias_.data() : nullptr, s.ep.residual ? res_.data() : nullptr,
+                                                    s.norm ? gamma_.data() : nullptr);
     std::vector<uint32_t> got(want.size());
     const uint64_t n = s.outputs();
     for (uint64_t i = 0; i < s.m; ++i) mem.read(plan_.gemv.y + i * plan_.gemv.ldy * 4, &got[i * n], n * 4);
     Outcome o = compare_bits(got, want, n);
-    o.detail += std::string(" (GEMV") + (s.ep.active() ? ", fused epilogue" : "") + ")";
+    o.detail += std::string(" (GEMV") + (s.norm ? ", rmsnorm folded in, against its order" : "") +
+                (s.ep.active() ? ", fused epilogue" : "") + ")";
     return o;
   }
   if (plan_.is_attention) {

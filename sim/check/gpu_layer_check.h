@@ -53,6 +53,7 @@ class GpuLayerValues {
   std::vector<std::vector<uint8_t>> a_, b_;  // conv: x, w; GEMM view: per batch
   std::vector<float> bias_;
   std::vector<float> res_;  // conv, GEMM: a fused residual add's operand
+  std::vector<float> gamma_;  // GEMV with a folded rmsnorm: its scale
   workload::TensorValues feeds_;  // other kernels
   std::vector<std::unique_ptr<GpuLayerValues>> siblings_;  // plan.siblings' values, staged the same way
 };

@@ -114,7 +114,7 @@ TEST_CASE("gemv: a residual add in the epilogue, two rows, bit-exact", "[llm][ge
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == float_to_bits(bits_to_float(sum[i]) + rf[i]));
 }
 
-TEST_CASE("Llama-2-7B decode layer on the A100: 10 launches instead of 22", "[llm][gemv]") {
+TEST_CASE("Llama-2-7B decode layer on the A100: 8 launches instead of 22", "[llm][gemv]") {
   // One decoder layer at batch 1, KV 513, planned as the GPU backend plans
   // a network (fusion_after, then lower_layer with the fused epilogue).
   // Unfused it launched 22 kernels: norm_1, q, k, v, 2 ropes, 3 transposes
@@ -124,9 +124,10 @@ TEST_CASE("Llama-2-7B decode layer on the A100: 10 launches instead of 22", "[ll
   // the transposes move only extent-1 axes and are views (-4), the two
   // residual adds run in the o and down epilogues (-2), gate and up are one
   // gated GEMV with the mul in its epilogue (-2), the ropes of q and k are
-  // one launch (-1) and so are the cache appends of k and v (-1): 10
-  // launches in 9 kernel rows (the attention's merge is its row's second
-  // launch).
+  // one launch (-1) and so are the cache appends of k and v (-1), and the
+  // two RMSNorms are folded into the GEMVs that read them (-2: norm_1 into
+  // q/k/v, norm_2 into gate/up): 8 launches in 7 kernel rows (the
+  // attention's merge is its row's second launch).
   const auto w = workload::llm::load_hf_workload(std::string(XPUSIM_SOURCE_DIR) + "/workloads/llm/llama-2-7b.json",
                                                  {"workload.params.seq=1", "workload.params.past=512",
                                                   "workload.params.layers=1"});
@@ -140,9 +141,13 @@ TEST_CASE("Llama-2-7B decode layer on the A100: 10 launches instead of 22", "[ll
       ++rows;
       launches += L.launches().size();
       gemvs += L.is_gemv;
-      if (w.layers[i].name == "h0.q") {
+      CHECK(L.kernel != "row_rmsnorm_vec");  // each norm starts its GEMV's row, no kernel of its own
+      if (w.layers[i].name == "h0.norm_1") {
         CHECK(L.gemv_parts.size() == 3);
         CHECK(L.gemv_spec.n == 3 * 4096);  // 32 q heads + 32 K + 32 V heads of 128
+        CHECK(L.gemv_spec.norm);
+        CHECK(L.kernel_config() == "rmsnorm+gemv (3 merged)");
+        CHECK(w.layers[f.layers.front()].name == "h0.q");
       }
       if (w.layers[i].name == "h0.o" || w.layers[i].name == "h0.down") CHECK(L.gemv_spec.ep.residual);
       if (w.layers[i].name == "h0.q_rope" || w.layers[i].name == "h0.present_k") {
@@ -153,16 +158,17 @@ TEST_CASE("Llama-2-7B decode layer on the A100: 10 launches instead of 22", "[ll
         CHECK(L.launch().ctas == 2 * 32);
         CHECK(f.layers == std::vector<size_t>{i + 1});
       }
-      if (w.layers[i].name == "h0.gate") {
+      if (w.layers[i].name == "h0.norm_2") {
         CHECK(L.gemv_spec.gated);
+        CHECK(L.gemv_spec.norm);
         CHECK(L.gemv_spec.n == 2 * 11008);
-        CHECK(f.layers.size() == 3);  // act, up, gated
+        CHECK(f.layers.size() == 4);  // gate, act, up, gated
       }
     }
     i += f.layers.size();
   }
-  CHECK(rows == 9);
-  CHECK(launches == 10);
+  CHECK(rows == 7);
+  CHECK(launches == 8);
   CHECK(gemvs == 4);  // qkv, o, gate-up, down
 }
 
@@ -192,22 +198,27 @@ TEST_CASE("tiny llama at batch 1 on the GPU, a decode step: the merged, gated an
     "rms_norm_eps": 1e-5})";
   workload::llm::LlmShape s;
   s.seq = 1, s.past = 9;
-  int merged = 0, gated = 0, residual = 0, siblings = 0;
+  int merged = 0, gated = 0, residual = 0, siblings = 0, norms = 0;
   for (const auto& r : llm_test::run_tile(llm_test::model(xpu_test::tmp_prefix() + "xpusim_test_llm_merge.json", tiny, s), "v100.yaml")) {
     INFO(r.name << ": " << r.verified());
     CHECK((r.verdict == report::Verdict::bit_exact || r.verdict == report::Verdict::within_tolerance ||
            r.verdict_detail == "view (no data movement)"));
-    if (r.kernel.find("gemv (3 merged)") == 0) {
+    // Each layer's two norms are folded into the GEMVs reading them: no norm
+    // row of their own, the GEMVs checked against the folded order.
+    if (r.kernel.find("rmsnorm+gemv (3 merged)") == 0) {
       ++merged;
       CHECK(r.verdict == report::Verdict::bit_exact);
+      CHECK(r.verdict_detail.find("rmsnorm folded in") != std::string::npos);
       CHECK(r.macs == 64 * 128);  // 1 x (64 + 32 + 32) x 64
     }
-    if (r.kernel.find("gemv (2 merged, gated)") == 0) {
+    if (r.kernel.find("rmsnorm+gemv (2 merged, gated)") == 0) {
       ++gated;
       CHECK(r.verdict == report::Verdict::bit_exact);
+      CHECK(r.verdict_detail.find("rmsnorm folded in") != std::string::npos);
       CHECK(r.macs == 2 * 96 * 64);  // gate and up: 1 x 96 x 64 each
     }
     if (r.op.find("matmul+add [gemv]") == 0) residual += r.verdict == report::Verdict::bit_exact;
+    norms += r.op.find("[row_rmsnorm") != std::string::npos;
     // rope of q and k in one launch, the cache appends of k and v in one:
     // each layer's values checked (a copy and rope's exact arithmetic).
     if (r.op == "rope+rope [rope]" || r.op == "concat+concat [map_copy (in place)]") {
@@ -221,6 +232,7 @@ TEST_CASE("tiny llama at batch 1 on the GPU, a decode step: the merged, gated an
   CHECK(siblings == 4);  // two rows per layer
   CHECK(gated == 2);
   CHECK(residual == 4);  // o and down of each layer
+  CHECK(norms == 1);     // the final norm (its LM head is a single GEMV: not folded)
 }
 
 TEST_CASE("tiny GPT-2 at batch 1 on the GPU, a decode step: q, k and v merged with their biases", "[llm][gemv]") {

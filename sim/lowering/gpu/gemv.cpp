@@ -54,13 +54,80 @@ struct Smem {
   }
 };
 
+// Registers the folded norm uses (all free between x's staging and the
+// main loop): t the thread, sa its x chunks' shared address, ga and sc
+// scratch (addresses), g 32 registers (gamma of up to 4 steps), v 8,
+// acc + i the sums of squares of row i (then its inv), q a predicate, nr
+// the bf16 rounding's scratch (data: never an address).
+struct NormRegs {
+  uint8_t t, sa, ga, sc, g, v, acc, q, nr;
+};
+
+// The folded rmsnorm (gemv.h's order): the tree over the CTA's 128 sums of
+// squares per row in 512 bytes each at `red`, inv per row, then every
+// thread rescales its own chunks in shared memory (the addresses it staged
+// them at) by inv and gamma, rounding each to the 16-bit type.
+void emit_norm(KernelBuilder& kb, const GemvSpec& s, const GemvLayout& L, uint32_t xs, uint32_t red, const NormRegs& r) {
+  const uint32_t M = static_cast<uint32_t>(s.m), S = static_cast<uint32_t>(L.kp / 1024);
+  const uint8_t gbuf = static_cast<uint8_t>(3 + (s.ep.bias ? 1 : 0) + (s.ep.residual ? 1 : 0));
+  // Gamma of steps s0 .. s0 + 3: thread t's 8 floats of step s at byte 32 (128 s + t).
+  kb.alui(Op::shl, r.ga, r.t, 5);
+  const auto load_gamma = [&](uint32_t s0) {
+    for (uint32_t st = s0; st < std::min(S, s0 + 4); ++st)
+      for (uint32_t h = 0; h < 2; ++h)
+        kb.ldg(static_cast<uint8_t>(r.g + 8 * (st - s0) + 4 * h), gbuf, r.ga, static_cast<int32_t>(st * 4096 + 16 * h), 16);
+  };
+  load_gamma(0);  // in flight during the tree
+  kb.alui(Op::shl, r.sc, r.t, 2);
+  const auto row_at = [&](uint32_t i) { return static_cast<int32_t>(red + i * 512); };
+  for (uint32_t i = 0; i < M; ++i) kb.sts(r.sc, row_at(i), static_cast<uint8_t>(r.acc + i));
+  kb.bar();
+  for (uint32_t st = kThreads / 2; st >= 1; st /= 2) {
+    kb.setpi(Op::isetp, r.q, Cmp::lt, r.t, static_cast<int32_t>(st));
+    for (uint32_t i = 0; i < M; ++i) {
+      kb.lds(r.v, r.sc, row_at(i)).guard = r.q;
+      kb.lds(r.v + 1, r.sc, row_at(i) + static_cast<int32_t>(4 * st)).guard = r.q;
+      kb.alu(Op::fadd, r.v, r.v, r.v + 1).guard = r.q;
+      kb.sts(r.sc, row_at(i), r.v).guard = r.q;
+    }
+    kb.bar();
+  }
+  for (uint32_t i = 0; i < M; ++i) {
+    const uint8_t inv = static_cast<uint8_t>(r.acc + i);
+    kb.lds(inv, kRZ, row_at(i));
+    kb.alui(Op::fmul, inv, inv, static_cast<int32_t>(float_to_bits(1.0f / float(s.k))));
+    kb.alui(Op::fadd, inv, inv, static_cast<int32_t>(float_to_bits(s.eps)));
+    kb.alu(Op::rsq, inv, inv, kRZ);
+  }
+  for (uint32_t s0 = 0; s0 < S; s0 += 4) {
+    if (s0 > 0) load_gamma(s0);
+    for (uint32_t i = 0; i < M; ++i)
+      for (uint32_t st = s0; st < std::min(S, s0 + 4); ++st) {
+        const int32_t at = static_cast<int32_t>(xs + (i * S + st) * kThreads * 32);
+        kb.lds(r.v, r.sa, at, 16);
+        kb.lds(r.v + 4, r.sa, at + 512, 16);
+        for (uint32_t e = 0; e < 8; ++e) {
+          const uint8_t v = static_cast<uint8_t>(r.v + e);
+          kb.alu(Op::fmul, v, v, static_cast<uint8_t>(r.acc + i));
+          kb.alu(Op::fmul, v, v, static_cast<uint8_t>(r.g + 8 * (st - s0) + e));
+          emit_narrow16(kb, s.in, v, v, r.nr);
+          emit_widen16(kb, s.in, v, v);
+        }
+        kb.sts(r.sa, at, r.v, 16);
+        kb.sts(r.sa, at + 512, r.v + 4, 16);
+      }
+  }
+}
+
 }  // namespace
+
+uint64_t gemv_kp(const GemvSpec& s) { return round_up(s.k, s.norm ? 1024 : 256); }
 
 std::string gemv_unsupported(const GpuConfig& cfg, const GemvSpec& s) {
   if (s.m == 0 || s.m > 4 || s.n == 0 || s.k == 0 || (s.in != DType::fp16 && s.in != DType::bf16))
     return "gemv: 1 to 4 rows of fp16/bf16";
   if (s.gated && (s.n % 2 != 0 || s.ep.bias || s.ep.residual)) return "gemv: a gated GEMV has gate and up rows, no bias or residual";
-  const uint64_t kp = round_up(s.k, 256);
+  const uint64_t kp = gemv_kp(s);
   const uint32_t iters = iters_of(cfg, s.n);
   if (iters > 128 || kp > (1u << 20) || Smem(s.m, kp, iters).total > cfg.shared.max_shared_bytes / 2)
     return "gemv: x and the partial sums exceed half the shared memory";
@@ -78,7 +145,7 @@ void emit_lane_order_sum(KernelBuilder& kb, uint8_t acc, uint8_t tmp, int32_t bl
 void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& plan) {
   if (const std::string why = gemv_unsupported(cfg, s); !why.empty()) throw GpuLoweringError(why);
   const uint32_t M = static_cast<uint32_t>(s.m);
-  L.kp = round_up(s.k, 256);
+  L.kp = gemv_kp(s);
   L.iters = iters_of(cfg, s.n);
   const uint32_t rows_cta = kWarps * L.iters;
   L.np = round_up(s.n, rows_cta);
@@ -97,12 +164,14 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   L.bias = s.ep.bias ? round_up(L.y + s.m * L.ldy * 4, 256) : 0;
   const uint64_t end = s.ep.bias ? L.bias + L.np * 4 : L.y + s.m * L.ldy * 4;
   L.res = s.ep.residual ? round_up(end, 256) : 0;
-  L.bytes = round_up(s.ep.residual ? L.res + s.m * L.np * 2 : end, 256);
+  const uint64_t end2 = round_up(s.ep.residual ? L.res + s.m * L.np * 2 : end, 256);
+  L.gamma = s.norm ? end2 : 0;
+  L.bytes = s.norm ? round_up(L.gamma + L.kp * 4, 256) : end2;
   const Smem sm(s.m, L.kp, L.iters);
   const uint32_t runs = static_cast<uint32_t>(L.kp / 256);  // 512-byte runs per weight row
   const int32_t row_bytes = static_cast<int32_t>(L.kp * 2);
 
-  KernelBuilder kb("gemv");
+  KernelBuilder kb(s.norm ? "rmsnorm_gemv" : "gemv");
   const uint8_t t = kb.reg(), lane = kb.reg(), warp = kb.reg(), wa = kb.reg(), xa = kb.reg(), ra = kb.reg(), tmp = kb.reg();
   const uint8_t wr = kb.reg(kRing * 4);  // the ring of 16-byte loads
   const uint32_t bias_regs = s.ep.bias ? (rows_cta + kThreads - 1) / kThreads : 0;
@@ -112,6 +181,7 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   const uint8_t rv = res_regs ? kb.reg(res_regs) : 0, rb = res_regs ? kb.reg() : 0;
   const uint8_t xv = kb.reg(8), wv = kb.reg(8), acc = kb.reg(M), a = kb.reg(), b = kb.reg(), xr = kb.reg(32);
   const uint8_t u = kb.reg(), m1 = kb.reg();
+  const uint8_t nr = s.norm ? kb.reg() : 0;
   const uint8_t up_sum = s.gated ? kb.reg() : 0, up_at = s.gated ? kb.reg() : 0, up_row = s.gated ? kb.reg() : 0;
   const uint8_t p = kb.pred(), ap = activation_needs(s.ep.act).predicate ? kb.pred() : kPT;
   kb.s2r(t, Special::tid);
@@ -175,6 +245,11 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   };
   load_x(0);
   for (uint32_t j = 0; j + 1 < kRing && j < total; ++j) issue(j);
+  // Folded norm: acc + i sums the squares of thread t's chunks of row i
+  // (every step whole: kp a multiple of 1024, so step i is row i / S's).
+  const uint64_t S = L.kp / 1024;
+  if (s.norm)
+    for (uint32_t i = 0; i < M; ++i) kb.mov(acc + i, 0);
   for (uint64_t i0 = 0; i0 < xsteps; i0 += 8) {
     if (i0 > 0) load_x(i0);
     for (uint64_t i = i0; i < std::min<uint64_t>(xsteps, i0 + 8); ++i) {
@@ -183,8 +258,12 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
       kb.setpi(Op::isetp, p, Cmp::lt, t, static_cast<int32_t>(xchunks - i * kThreads));
       kb.sts(a, static_cast<int32_t>(sm.xs + i * kThreads * 32), wv, 16).guard = p;
       kb.sts(a, static_cast<int32_t>(sm.xs + i * kThreads * 32 + 512), wv + 4, 16).guard = p;
+      if (s.norm)
+        for (uint32_t e = 0; e < 8; ++e)
+          kb.alu(Op::ffma, static_cast<uint8_t>(acc + i / S), wv + e, wv + e, static_cast<uint8_t>(acc + i / S));
     }
   }
+  if (s.norm) emit_norm(kb, s, L, sm.xs, sm.red, NormRegs{t, a, b, u, xr, wv, acc, p, nr});
   kb.bar();
   for (uint32_t j = 0; j < total; ++j) {
     const uint32_t it = j / runs, c = j % runs;
@@ -254,11 +333,46 @@ void lower_gemv(const GpuConfig& cfg, const GemvSpec& s, GemvLayout& L, NnPlan& 
   std::vector<uint64_t> fixed = {L.x, 0, 0};
   if (s.ep.bias) per.push_back(&bb), fixed.push_back(0);
   if (s.ep.residual) per.push_back(&rsb), fixed.push_back(0);
+  if (s.norm) per.push_back(nullptr), fixed.push_back(L.gamma);
   set_bases(ln, static_cast<uint32_t>(ctas), static_cast<uint32_t>(per.size()), per, fixed);
 }
 
+std::vector<uint16_t> reference_gemv_norm(const GemvSpec& s, const uint16_t* x, const float* gamma) {
+  const uint64_t S = gemv_kp(s) / 1024;
+  const float inv_k = 1.0f / float(s.k);
+  std::vector<uint16_t> out(s.m * s.k);
+  float q[kThreads];
+  for (uint64_t i = 0; i < s.m; ++i) {
+    const uint16_t* xi = x + i * s.k;
+    const auto xv = [&](uint64_t k) { return k < s.k ? widen_half(s.in, xi[k]) : 0.0f; };
+    for (uint32_t t = 0; t < kThreads; ++t) {
+      float acc = 0.0f;
+      for (uint64_t st = 0; st < S; ++st)
+        for (uint32_t e = 0; e < 8; ++e) {
+          const float v = xv(8 * (128 * st + t) + e);
+          acc = std::fma(v, v, acc);
+        }
+      q[t] = acc;
+    }
+    for (uint32_t st = kThreads / 2; st >= 1; st /= 2)
+      for (uint32_t t = 0; t < st; ++t) q[t] = add_fp32(q[t], q[t + st]);
+    const float mean = add_fp32(mul_fp32(q[0], inv_k), s.eps);
+    const float inv = 1.0f / std::sqrt(mean);
+    for (uint64_t k = 0; k < s.k; ++k)
+      out[i * s.k + k] = narrow16(s.in, mul_fp32(mul_fp32(xv(k), inv), gamma[k]));
+  }
+  return out;
+}
+
 std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const uint16_t* w, const float* bias,
-                                     const float* res) {
+                                     const float* res, const float* gamma) {
+  if (s.norm) {
+    if (!gamma) throw xpu::InternalError("gemv reference: the folded norm's gamma missing");
+    const std::vector<uint16_t> xn = reference_gemv_norm(s, x, gamma);
+    GemvSpec plain = s;
+    plain.norm = false;
+    return reference_gemv(plain, xn.data(), w, bias, res);
+  }
   if (s.gated) {
     // The gate and up rows as one plain GEMV, then act(gate) x up.
     GemvSpec plain = s;
@@ -277,7 +391,7 @@ std::vector<uint32_t> reference_gemv(const GemvSpec& s, const uint16_t* x, const
         g[i * f + j] = float_to_bits(mul_fp32(bits_to_float(g[i * f + j]), bits_to_float(all[i * s.n + f + j])));
     return g;
   }
-  const uint64_t kp = round_up(s.k, 256);
+  const uint64_t kp = round_up(s.k, 256);  // the padding past k adds fma(0, 0, acc): any multiple of 256 alike
   std::vector<uint32_t> y(s.m * s.n);
   float part[32];
   for (uint64_t i = 0; i < s.m; ++i)

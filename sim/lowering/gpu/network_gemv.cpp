@@ -64,7 +64,7 @@ void LayerBuild::gemv_kernel() {
     unsupported(l, e.what());
   }
   L.is_gemv = true;
-  L.kernel = "gemv";
+  L.kernel = L.gemv_spec.norm ? "rmsnorm+gemv" : "gemv";
   L.out_addr = L.gemv.y;
   L.bytes = L.gemv.bytes;
 }

@@ -51,6 +51,44 @@ std::optional<GemvGroup> gated_group(const workload::Workload& w, size_t i) {
   return g;
 }
 
+// Layer i an RMSNorm of one row over the last axis whose output only the
+// group at i + 1 reads (its x): the norm folded into that GEMV (gemv.h,
+// norm). The residual stream reads the norm's input, not its output, so
+// in a decoder nothing else waits for the normalized row.
+std::optional<GemvGroup> norm_group(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i,
+                                    DType dtype) {
+  const workload::Layer& n = w.layers[i];
+  if (n.inputs.size() != 2 || n.inputs[1].empty() || i + 1 >= w.layers.size()) return std::nullopt;
+  const workload::Shape& x = w.tensor(n.inputs[0]).shape;
+  if (x.empty() || size_t(n.attrs.axis) != x.size() - 1 || workload::numel(x) != uint64_t(x.back()) ||
+      !w.tensor(n.inputs[1]).is_constant())
+    return std::nullopt;
+  auto g = gemv_group(cfg, w, i + 1, dtype);
+  if (!g) return std::nullopt;
+  const std::string& y = n.output();
+  for (const auto& o : w.outputs)
+    if (o == y) return std::nullopt;
+  size_t uses = 0;
+  for (const auto& l : w.layers)
+    for (const auto& in : l.inputs) uses += in == y;
+  for (size_t m : g->members)
+    if (w.layers[m].inputs[0] != y || w.layers[m].k != uint64_t(x.back())) return std::nullopt;
+  if (uses != g->members.size()) return std::nullopt;
+  GemvSpec s;
+  s.k = w.layers[g->members[0]].k;
+  s.in = dtype;
+  s.gated = g->gated;
+  s.ep.bias = g->bias;
+  s.ep.act = g->act.act;
+  for (const auto& p : g->parts) s.n += p.rows;
+  s.norm = true;
+  if (!gemv_unsupported(cfg, s).empty()) return std::nullopt;
+  g->first = i;
+  g->norm = true;
+  g->eps = n.attrs.epsilon;
+  return g;
+}
+
 }  // namespace
 
 std::optional<GemvGroup> gemv_group(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i,
@@ -58,6 +96,7 @@ std::optional<GemvGroup> gemv_group(const xpu::gpu::GpuConfig& cfg, const worklo
   const auto it = w.params.find("gemv");
   if (it == w.params.end() || it->second != 1 || (dtype != DType::fp16 && dtype != DType::bf16)) return std::nullopt;
   const workload::Layer& a = w.layers.at(i);
+  if (a.op == OpKind::rmsnorm) return norm_group(cfg, w, i, dtype);
   if (!one_row_product(w, a)) return std::nullopt;
   if (auto gg = gated_group(w, i)) {
     GemvSpec s;
@@ -110,15 +149,18 @@ std::optional<GemvGroup> gemv_group(const xpu::gpu::GpuConfig& cfg, const worklo
 // One GEMV over the parts' weight rows in order: part p's rows follow the
 // rows of the parts before it, in W and in y (one row of x, so y is one
 // contiguous row and each part's outputs are contiguous too). Gated: W's
-// rows interleaved per CTA block (gemv.h), one output row.
+// rows interleaved per CTA block (gemv.h), one output row. A folded norm
+// (the group starts at it): x is its input, its scale the kernel's gamma.
 void LayerBuild::gemv_merged(DType dtype, const GemvGroup& g) {
   GemvSpec& s = L.gemv_spec;
   s = GemvSpec{};
   s.m = 1;
-  s.k = l.k;
+  s.k = w.layers.at(g.members.at(0)).k;  // l: the first member, or the norm folded into it
   s.in = dtype;
   for (const auto& p : g.parts) s.n += p.rows;
   s.gated = g.gated;
+  s.norm = g.norm;
+  s.eps = g.eps;
   s.ep.bias = g.bias;  // the parts' biases in row order
   s.ep.act = g.act.act, s.ep.p0 = g.act.p0, s.ep.p1 = g.act.p1;
   L.gemv_parts = g.parts;

@@ -66,13 +66,19 @@ struct GemvGroup {
   bool gated = false;
   GpuActivation act;
   bool bias = false;  // every part adds its per-column bias (concatenated, as vLLM's merged bias)
+  // The group starts at an RMSNorm (layer `first`) whose output only the
+  // members read: folded into the GEMV (gemv.h, norm), with its epsilon.
+  bool norm = false;
+  float eps = 0;
 };
 // The group layer i starts, if the workload runs GEMVs (params.gemv = 1)
 // and i is followed by siblings: matrix products of one row that read i's
 // input with 16-bit constant weights of the same K, each with a bias or
 // none, with only views of their outputs between them; or i, an
 // activation of it, a sibling of as many rows and the product of the two
-// (gate, act, up, mul as a Llama MLP is built), each output read once.
+// (gate, act, up, mul as a Llama MLP is built), each output read once; or
+// i an RMSNorm of one row whose output only such a group at i + 1 reads
+// (the norm folded into the GEMV).
 std::optional<GemvGroup> gemv_group(const xpu::gpu::GpuConfig& cfg, const workload::Workload& w, size_t i,
                                     DType dtype);
 

@@ -185,6 +185,7 @@ std::vector<TensorAccess> plan_accesses(const workload::Workload& w, size_t inde
       }
     }
     if (s.ep.residual) add(g.res, false, mk(s.in, "", s.m, s.n, g.np * 2));
+    if (s.norm) add(g.gamma, false, mk(DType::fp32, "", 1, s.k, g.kp * 4));
     return out;
   }
   if (L.is_attention) {

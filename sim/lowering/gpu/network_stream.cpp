@@ -76,6 +76,7 @@ std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, co
   }
   if (L.is_gemv && L.gemv_spec.gated) {  // gate and up rows packed per CTA block: one weight of its own
     s = {{L.gemv.x, in(0)}, {L.gemv.w, own + "w_gated"}, {L.gemv.y, "t:" + L.gemv_parts.at(0).output}};
+    if (L.gemv_spec.norm) s.push_back({L.gemv.gamma, in(1)});  // the folded norm's scale (x: its input)
     return to_pieces(std::move(s), L.bytes, 1, own);
   }
   if (L.is_gemv && !L.gemv_parts.empty()) {  // merged GEMVs: each part's weight rows and outputs
@@ -87,6 +88,7 @@ std::vector<PlanPiece> plan_pieces(const workload::Workload& w, size_t index, co
       row += part.rows;
     }
     if (L.gemv_spec.ep.bias) s.push_back({L.gemv.bias, own + "bias"});
+    if (L.gemv_spec.norm) s.push_back({L.gemv.gamma, in(1)});
     return to_pieces(std::move(s), L.bytes, 1, own);
   }
   if (L.is_gemv) {
