@@ -25,7 +25,8 @@
 //   workload asks for it (network_attention.cpp), and its matrix products
 //   of at most 4 rows as GEMVs (network_gemv.cpp), sibling GEMVs of one
 //   row that read the same input merged into one (q, k and v as vLLM's
-//   QKVParallelLinear: network_gemv_group.cpp); a decode step's rope of q
+//   QKVParallelLinear: network_gemv_group.cpp), an RMSNorm whose output
+//   only such a group reads folded into it (gemv.h, norm); a decode step's rope of q
 //   and of k, and its cache appends of k and v, as one launch each
 //   (launch_sibling, network_llm.cpp).
 // Each layer gets its own device memory, allocated from 0 (256-byte aligned);
