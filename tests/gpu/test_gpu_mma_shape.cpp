@@ -300,7 +300,7 @@ class OtherShape final : public MmaShape {
 
 }  // namespace
 
-TEST_CASE("tensor-core kernels carry their shape; another than the config's is an internal error", "[gpu][mma]") {
+TEST_CASE("tensor-core kernels carry their shape, another than the config's is an internal error", "[gpu][mma]") {
   // Without a shape the builder cannot lay out fragments.
   KernelBuilder none("no_shape");
   CHECK_THROWS_AS(none.frag(FragKind::c, DType::fp16, AccType::f32), InternalError);

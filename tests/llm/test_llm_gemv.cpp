@@ -99,7 +99,7 @@ TEST_CASE("gemv: two rows, bias and GELU, 160 rows per CTA (two bias registers p
   run_case(s);
 }
 
-TEST_CASE("gemv: rows per warp grow with N; more than 4 rows or a residual is not a GEMV", "[llm][gemv]") {
+TEST_CASE("gemv: rows per warp grow with N, more than 4 rows or a gated residual is not a GEMV", "[llm][gemv]") {
   const auto cfg = config::load_gpu_config(std::string(XPUSIM_SOURCE_DIR) + "/configs/accelerators/v100.yaml");
   GemvSpec s;
   s.m = 1, s.n = 4096, s.k = 4096;
@@ -116,8 +116,15 @@ TEST_CASE("gemv: rows per warp grow with N; more than 4 rows or a residual is no
   s.m = 1;
   s.ep.bias = true;
   CHECK(gemv_unsupported(cfg, s).empty());
+  // The epilogue adds a 16-bit residual after the bias (o- and down-projections).
   s.ep.residual = true;
+  CHECK(gemv_unsupported(cfg, s).empty());
+  // A gated GEMV's thread holds a gate and an up sum: no bias or residual.
+  s.gated = true;
+  s.n = 2 * 4096;
   CHECK(!gemv_unsupported(cfg, s).empty());
+  s.ep.bias = s.ep.residual = false;
+  CHECK(gemv_unsupported(cfg, s).empty());
 }
 
 namespace {

@@ -140,7 +140,7 @@ TEST_CASE("registry: backends answer what the runner needs without YAML", "[regi
   CHECK(tpu->peak_ops_per_second(DType::int8) == 128e9);
 }
 
-TEST_CASE("registry: input formats by extension, case-insensitive; unknown ones named", "[registry]") {
+TEST_CASE("registry: input formats by extension, case-insensitive, unknown ones named", "[registry]") {
   using workload::find_input_format;
   REQUIRE(find_input_format("a/alexnet.CSV") != nullptr);
   CHECK(find_input_format("a/alexnet.CSV")->name == "SCALE-Sim topology");

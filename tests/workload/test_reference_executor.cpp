@@ -66,7 +66,7 @@ TEST_CASE("gemm with transposes, alpha, beta and a row bias") {
   CHECK(v.at("g") == std::vector<float>{51, 72, 73, 102});
 }
 
-TEST_CASE("pooling: padding never wins a max; count_include_pad changes the divisor") {
+TEST_CASE("pooling: padding never wins a max, count_include_pad changes the divisor") {
   Workload w;
   w.add_input("x", {1, 1, 2, 2}, DType::fp32);
   Attrs p;
