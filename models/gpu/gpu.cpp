@@ -81,14 +81,17 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
   const std::string digest = std::to_string(std::hash<std::string>()(key));
   if (opts.warm) key += prev_key_;
   prev_key_ = digest;
+  // Below the cost gate a launch is reused only at its donor's addresses.
+  const std::string exact = at_addresses(key, launch);
   LaunchReuse::Given g;
-  if (opts.reuse->find(key, g)) {
+  const std::string* hit = opts.reuse->find(key, g) ? &key : opts.reuse->find(exact, g) ? &exact : nullptr;
+  if (hit) {
     // The donor's result; the L2 as it left it, moved to this launch's
     // buffers, and the DRAM bytes that depend on what the L2 held before
     // (launch_reuse.h).
     if (opts.warm) mem_.next_kernel();
     else mem_.reset();
-    const std::vector<MemorySystem::LineState> lines = opts.reuse->footprint(key, launch, cfg_.l2.line_bytes);
+    const std::vector<MemorySystem::LineState> lines = opts.reuse->footprint(*hit, launch, cfg_.l2.line_bytes);
     const std::vector<uint64_t> resident = mem_.resident_read_bytes(lines);
     std::vector<uint64_t> writeback;
     mem_.install(lines, writeback);
@@ -111,14 +114,14 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
   mem_.track_evictions(true);
   g.result = run_sampled(launch, opts);
   mem_.track_evictions(false);
-  if (!opts.reuse->wants(g.result.sm[Ctr::warp_insts], 0)) return g.result;
+  const bool gated = g.result.sm[Ctr::warp_insts] >= opts.reuse->params().min_warp_insts;
   const size_t l2_lines = cfg_.l2.capacity_bytes / cfg_.l2.line_bytes;
   const std::vector<MemorySystem::LineState> used = mem_.used_since(since, size_t(opts.reuse->params().window * double(l2_lines)));
-  if (opts.reuse->wants(g.result.sm[Ctr::warp_insts], used.size())) {
+  if (opts.reuse->wants(used.size())) {
     if (before) g.resident = before->resident_read_bytes(used);
     g.writebacks = mem_.inherited_writebacks();
     LaunchResult r = g.result;
-    opts.reuse->record(key, launch, std::move(g), used, cfg_.l2.line_bytes);
+    opts.reuse->record(gated ? key : exact, launch, std::move(g), used, cfg_.l2.line_bytes);
     return r;
   }
   return g.result;

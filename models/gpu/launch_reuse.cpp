@@ -64,6 +64,13 @@ LaunchReuse::LaunchReuse(const ReuseParams& p) : p_(p) {}
 
 LaunchReuse::~LaunchReuse() = default;
 
+std::string at_addresses(const std::string& key, const Launch& launch) {
+  std::string k = key;
+  k += '@';
+  for (uint64_t o : buffer_origins(launch)) put(k, o);
+  return k;
+}
+
 void LaunchReuse::begin_run(const std::string& workload) {
   ++run_;
   workload_ = workload;
@@ -100,8 +107,8 @@ bool LaunchReuse::find(const std::string& key, Given& out) const {
   return true;
 }
 
-bool LaunchReuse::wants(uint64_t warp_insts, size_t lines) const {
-  return warp_insts >= p_.min_warp_insts && footprint_bytes_ + lines * sizeof(Placed) <= p_.max_footprint_bytes;
+bool LaunchReuse::wants(size_t lines) const {
+  return footprint_bytes_ + lines * sizeof(Placed) <= p_.max_footprint_bytes;
 }
 
 std::vector<MemorySystem::LineState> LaunchReuse::footprint(const std::string& key, const Launch& launch,

@@ -76,8 +76,11 @@
 // its write-backs (above). The next kernel therefore finds the reused launch's
 // output (and its last inputs) where a full simulation would leave them.
 //
-// Cost gate: only launches of at least `min_warp_insts` warp instructions
-// (the whole launch's, extrapolated ones included) are donors; smaller
+// Cost gate: launches of fewer than `min_warp_insts` warp instructions (the
+// whole launch's, extrapolated ones included) are reused only at their
+// donor's very addresses (their key holds every buffer's origin: the same
+// layer of another decode step, whose weights and caches stay put), where
+// none of the address-dependent effects above differs; smaller
 // launches cost little to simulate (below about 0.4 s of host time at
 // 10^7 warp instructions per second) and depend relatively more on what the
 // L2 holds when they start. Measured (Llama-2-7B prefill, A100, 2 layers):
@@ -130,6 +133,9 @@ struct ReuseParams {
 uint64_t reuse_alignment(const GpuConfig& cfg);
 // The key of a launch (above), as bytes; `warm`: it follows another kernel.
 std::string launch_key(const Launch& launch, uint64_t alignment, bool warm);
+// `key` with every buffer's origin appended: the key of a launch below the
+// cost gate, reused only at its donor's very addresses.
+std::string at_addresses(const std::string& key, const Launch& launch);
 // Each buffer's origin: the lowest base over the CTAs.
 std::vector<uint64_t> buffer_origins(const Launch& launch);
 
@@ -156,9 +162,8 @@ class LaunchReuse {
   // The donor's footprint moved to `launch`'s buffers (line addresses).
   std::vector<MemorySystem::LineState> footprint(const std::string& key, const Launch& launch,
                                                  uint32_t line_bytes) const;
-  // Whether a launch of `warp_insts` warp instructions and `lines`
-  // footprint lines would be recorded (cost gate, memory bound).
-  bool wants(uint64_t warp_insts, size_t lines) const;
+  // Whether a donor of `lines` footprint lines fits the memory bound.
+  bool wants(size_t lines) const;
   // Records a launch just run as a donor: `g` (its name is set here) and
   // the L2 lines it used (`used`, from MemorySystem::used_since, line
   // addresses).

@@ -229,6 +229,7 @@ TEST_CASE("launch reuse: the DRAM bytes that depend on the L2 before the launch 
 TEST_CASE("launch reuse: repeated layers of a network reuse, close to the full simulation", "[gpu][reuse]") {
   const std::string gate0 = "sim.reuse_min_warp_insts=0";
   auto be = backends({{gate0}, {gate0, "sim.launch_reuse=off"}, {}, {gate0, "sim.sampling=off"}, {gate0}});
+  // (be[2]: the default gate; be[3]: sampling off; be[4]: tile fidelity.)
   const auto on = run_chain(*be[0]);
   const auto off = run_chain(*be[1]);
   REQUIRE(on.size() == 5);
@@ -257,8 +258,14 @@ TEST_CASE("launch reuse: repeated layers of a network reuse, close to the full s
   CHECK(std::fabs(double(c_on) - double(c_off)) <= 0.01 * double(c_off));
   CHECK(std::fabs(d_on - d_off) <= 0.01 * d_off);
 
-  // The cost gate: with the default, launches this small are all simulated.
+  // The cost gate: with the default, launches this small are simulated...
   for (const auto& r : run_chain(*be[2])) CHECK(r.reused_from.empty());
+  // ...unless at their donor's very addresses: the same network again on
+  // the same backend (its buffers where they were) reuses every layer
+  // from its first run, fc1 included (cold after cold).
+  const auto again = run_chain(*be[2]);
+  REQUIRE(again.size() == 5);
+  for (size_t i = 0; i < again.size(); ++i) CHECK(again[i].reused_from == "chain: fc" + std::to_string(i + 1));
   // Sampling off, and tile fidelity: never reused.
   for (const auto& r : run_chain(*be[3])) CHECK(r.reused_from.empty());
   for (const auto& r : run_chain(*be[4], Fidelity::tile)) CHECK(r.reused_from.empty());
