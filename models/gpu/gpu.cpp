@@ -88,23 +88,29 @@ LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
   if (hit) {
     // The donor's result; the L2 as it left it, moved to this launch's
     // buffers, and the DRAM bytes that depend on what the L2 held before
-    // (launch_reuse.h).
+    // (launch_reuse.h) -- unless those differ by more than the bound: then
+    // the L2 it finds matters to its time too, and it is simulated.
     if (opts.warm) mem_.next_kernel();
     else mem_.reset();
+    const MemorySystem saved = mem_;
     const std::vector<MemorySystem::LineState> lines = opts.reuse->footprint(*hit, launch, cfg_.l2.line_bytes);
     const std::vector<uint64_t> resident = mem_.resident_read_bytes(lines);
     std::vector<uint64_t> writeback;
     mem_.install(lines, writeback);
     LaunchResult& r = g.result;
-    rebase_dram(r.mem, g, writeback, resident);
-    r.stats = make_stats(r);
-    r.simulated_warp_insts = 0;
-    r.sampled = true;
-    r.waves_simulated = 0;
-    r.trips_simulated = 0;
-    r.reused = 1;
-    r.reused_from = g.name;
-    return r;
+    if (rebase_within(r.mem, g, writeback, resident, opts.reuse->params().max_rebase)) {
+      rebase_dram(r.mem, g, writeback, resident);
+      r.stats = make_stats(r);
+      r.simulated_warp_insts = 0;
+      r.sampled = true;
+      r.waves_simulated = 0;
+      r.trips_simulated = 0;
+      r.reused = 1;
+      r.reused_from = g.name;
+      return r;
+    }
+    mem_ = saved;
+    g = LaunchReuse::Given{};
   }
   // A cold launch restarts the use clock (MemorySystem::reset). The L2 as
   // the launch finds it, to tell which of its lines it found resident.

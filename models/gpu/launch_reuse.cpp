@@ -1,6 +1,7 @@
 #include "models/gpu/launch_reuse.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <numeric>
 
 
@@ -93,6 +94,18 @@ void rebase_dram(MemCounters& m, const LaunchReuse::Given& donor, const std::vec
   }
 }
 
+bool rebase_within(const MemCounters& m, const LaunchReuse::Given& donor, const std::vector<uint64_t>& writebacks,
+                   const std::vector<uint64_t>& resident, double bound) {
+  int64_t shift = 0;
+  auto sum = [](const std::vector<uint64_t>& v) {
+    uint64_t t = 0;
+    for (uint64_t x : v) t += x;
+    return int64_t(t);
+  };
+  shift = std::llabs(sum(writebacks) - sum(donor.writebacks)) + std::llabs(sum(donor.resident) - sum(resident));
+  return double(shift) <= bound * double(m.dram_read_bytes + m.dram_write_bytes);
+}
+
 void LaunchReuse::clear() {
   donors_.clear();
   footprint_bytes_ = 0;
@@ -124,7 +137,12 @@ std::vector<MemorySystem::LineState> LaunchReuse::footprint(const std::string& k
 
 void LaunchReuse::record(const std::string& key, const Launch& launch, Given g,
                          const std::vector<MemorySystem::LineState>& used, uint32_t line_bytes) {
-  if (donors_.count(key)) return;
+  // A launch simulated although a donor had its key (out of the rebase
+  // bound) replaces it: the later one is the likelier match for what follows.
+  if (auto it = donors_.find(key); it != donors_.end()) {
+    footprint_bytes_ -= it->second->lines.size() * sizeof(Placed) + key.size();
+    donors_.erase(it);
+  }
   auto d = std::make_unique<Donor>();
   d->given = std::move(g);
   d->run = run_;

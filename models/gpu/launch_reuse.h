@@ -64,6 +64,14 @@
 // (simulated_warp_insts 0), its waves count as not simulated, and it
 // names its donor (the layer that ran it).
 //
+// Rebase bound: where the rebase would move the DRAM bytes by more than
+// `max_rebase` of the donor's, what the L2 held before the launch matters
+// to its time too, not only to its bytes (the write-backs of the L2's
+// dirty lines take DRAM bandwidth from a bandwidth-bound kernel: the LM
+// head GEMV of a generation's prefill, after 40 MB of dirty activations,
+// took 6 % more cycles than the same GEMV of a decode step); such a launch
+// is simulated (the L2 put back as it found it) and replaces the donor.
+//
 // Cache state after a reused launch: the L2 holds what the donor left,
 // moved to the reused launch's buffers. At the donor's end every L2 line it
 // used (read or written) that is still resident is recorded, least
@@ -127,6 +135,9 @@ struct ReuseParams {
   // LRU set keeps its `assoc` most recent lines, and of the last 2 x
   // capacity lines a set gets 2 x assoc on average (estimate).
   double window = 2.0;
+  // A launch whose DRAM bytes the rebase (below) would move by more than
+  // this share of the donor's is simulated (measured: see above).
+  double max_rebase = 0.02;
 };
 
 // M above: lcm(DRAM interleave, L2 line).
@@ -164,9 +175,9 @@ class LaunchReuse {
                                                  uint32_t line_bytes) const;
   // Whether a donor of `lines` footprint lines fits the memory bound.
   bool wants(size_t lines) const;
-  // Records a launch just run as a donor: `g` (its name is set here) and
-  // the L2 lines it used (`used`, from MemorySystem::used_since, line
-  // addresses).
+  // Records a launch just run as a donor (replacing one of the same key):
+  // `g` (its name is set here) and the L2 lines it used (`used`, from
+  // MemorySystem::used_since, line addresses).
   void record(const std::string& key, const Launch& launch, Given g, const std::vector<MemorySystem::LineState>& used,
               uint32_t line_bytes);
   size_t donors() const { return donors_.size(); }
@@ -187,6 +198,10 @@ class LaunchReuse {
   std::string workload_, layer_;
 };
 
+// Whether rebase_dram would move the DRAM bytes (read + write) by at most
+// `bound` of the donor's.
+bool rebase_within(const MemCounters& m, const LaunchReuse::Given& donor, const std::vector<uint64_t>& writebacks,
+                   const std::vector<uint64_t>& resident, double bound);
 // A reused launch's DRAM bytes (above): `m` (the donor's) less the donor's
 // write-backs of older lines plus this launch's (`writebacks`), plus the
 // donor's resident reads less this launch's (`resident`), per channel.

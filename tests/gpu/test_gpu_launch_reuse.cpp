@@ -216,7 +216,10 @@ TEST_CASE("launch reuse: the DRAM bytes that depend on the L2 before the launch 
   gpu::LaunchReuse::Given d;
   d.writebacks = {100, 50};  // the donor wrote back 150 B its predecessors left dirty
   d.resident = {40, 0};      // and found 40 B of its reads resident
-  // This launch writes back 30 + 0 B of its predecessors' lines and finds 0 + 10 B resident.
+  // This launch writes back 30 + 0 B of its predecessors' lines and finds 0 + 10 B resident:
+  // the bytes move by |30 - 150| + |40 - 10| = 150 of the donor's 1600 (9.4 %).
+  CHECK(gpu::rebase_within(m, d, {30, 0}, {0, 10}, 0.10));
+  CHECK(!gpu::rebase_within(m, d, {30, 0}, {0, 10}, 0.09));
   gpu::rebase_dram(m, d, {30, 0}, {0, 10});
   // writes: 600 - 150 + 30 = 480; reads: 1000 + 40 - 10 = 1030;
   // channel 0: 900 - 100 + 30 + 40 = 870; channel 1: 700 - 50 - 10 = 640.
