@@ -57,7 +57,6 @@ struct RunOptions {
   LaunchReuse* reuse = nullptr;
 };
 
-
 class Gpu : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(Gpu);
