@@ -74,6 +74,66 @@ TripPlan Gpu::plan_trips(const Launch& launch, const KLoopParams& p) const {
 }
 
 LaunchResult Gpu::run(const Launch& launch, const RunOptions& opts) {
+  if (!opts.reuse || !opts.sample || opts.values || !launch.kernel) return run_sampled(launch, opts);
+  occupancy(launch);  // a launch that cannot run is an error, reused or not
+  std::string key = launch_key(launch, reuse_alignment(cfg_), opts.warm);
+  // The kernel before shapes the L2 this one finds (launch_reuse.h).
+  const std::string digest = std::to_string(std::hash<std::string>()(key));
+  if (opts.warm) key += prev_key_;
+  prev_key_ = digest;
+  // Below the cost gate a launch is reused only at its donor's addresses.
+  const std::string exact = at_addresses(key, launch);
+  LaunchReuse::Given g;
+  const std::string* hit = opts.reuse->find(key, g) ? &key : opts.reuse->find(exact, g) ? &exact : nullptr;
+  if (hit) {
+    // The donor's result; the L2 as it left it, moved to this launch's
+    // buffers, and the DRAM bytes that depend on what the L2 held before
+    // (launch_reuse.h) -- unless those differ by more than the bound: then
+    // the L2 it finds matters to its time too, and it is simulated.
+    if (opts.warm) mem_.next_kernel();
+    else mem_.reset();
+    const MemorySystem saved = mem_;
+    const std::vector<MemorySystem::LineState> lines = opts.reuse->footprint(*hit, launch, cfg_.l2.line_bytes);
+    const std::vector<uint64_t> resident = mem_.resident_read_bytes(lines);
+    std::vector<uint64_t> writeback;
+    mem_.install(lines, writeback);
+    LaunchResult& r = g.result;
+    if (rebase_within(r.mem, g, writeback, resident, opts.reuse->params().max_rebase)) {
+      rebase_dram(r.mem, g, writeback, resident);
+      r.stats = make_stats(r);
+      r.simulated_warp_insts = 0;
+      r.sampled = true;
+      r.waves_simulated = 0;
+      r.trips_simulated = 0;
+      r.reused = 1;
+      r.reused_from = g.name;
+      return r;
+    }
+    mem_ = saved;
+    g = LaunchReuse::Given{};
+  }
+  // A cold launch restarts the use clock (MemorySystem::reset). The L2 as
+  // the launch finds it, to tell which of its lines it found resident.
+  const uint64_t since = opts.warm ? mem_.tick() : 0;
+  std::optional<MemorySystem> before;
+  if (opts.warm) before = mem_;
+  mem_.track_evictions(true);
+  g.result = run_sampled(launch, opts);
+  mem_.track_evictions(false);
+  const bool gated = g.result.sm[Ctr::warp_insts] >= opts.reuse->params().min_warp_insts;
+  const size_t l2_lines = cfg_.l2.capacity_bytes / cfg_.l2.line_bytes;
+  const std::vector<MemorySystem::LineState> used = mem_.used_since(since, size_t(opts.reuse->params().window * double(l2_lines)));
+  if (opts.reuse->wants(used.size())) {
+    if (before) g.resident = before->resident_read_bytes(used);
+    g.writebacks = mem_.inherited_writebacks();
+    LaunchResult r = g.result;
+    opts.reuse->record(gated ? key : exact, launch, std::move(g), used, cfg_.l2.line_bytes);
+    return r;
+  }
+  return g.result;
+}
+
+LaunchResult Gpu::run_sampled(const Launch& launch, const RunOptions& opts) {
   const TripPlan plan = opts.sample && !opts.values && launch.kernel ? plan_trips(launch, opts.k_loop) : TripPlan{};
   if (!plan.use) return run_once(launch, opts);
   // The launch with T1 and with T2 trips, from the same memory state, and
@@ -199,14 +259,7 @@ LaunchResult Gpu::run_stream(const std::vector<const Launch*>& launches, const R
     }
     total.cycles += r.cycles;
     total.sm.add(r.sm);
-    MemCounters& m = total.mem;
-    m.l2_read_hits += r.mem.l2_read_hits, m.l2_read_misses += r.mem.l2_read_misses, m.l2_writes += r.mem.l2_writes;
-    m.l2_read_bytes += r.mem.l2_read_bytes, m.l2_write_bytes += r.mem.l2_write_bytes;
-    m.dram_read_bytes += r.mem.dram_read_bytes, m.dram_write_bytes += r.mem.dram_write_bytes;
-    m.l2_queue_cycles += r.mem.l2_queue_cycles, m.dram_queue_cycles += r.mem.dram_queue_cycles;
-    for (size_t j = 0; j < m.slice_bytes.size() && j < r.mem.slice_bytes.size(); ++j) m.slice_bytes[j] += r.mem.slice_bytes[j];
-    for (size_t j = 0; j < m.channel_bytes.size() && j < r.mem.channel_bytes.size(); ++j)
-      m.channel_bytes[j] += r.mem.channel_bytes[j];
+    add_counters(total.mem, r.mem);
     total.simulated_warp_insts += r.simulated_warp_insts;
     total.replayed_sms += r.replayed_sms;
     total.split_sms += r.split_sms;
@@ -215,6 +268,8 @@ LaunchResult Gpu::run_stream(const std::vector<const Launch*>& launches, const R
     total.waves_simulated += r.waves_simulated;
     total.trips += r.trips;
     total.trips_simulated += r.trips_simulated;
+    total.reused += r.reused;
+    if (total.reused_from.empty()) total.reused_from = r.reused_from;
   }
   if (launches.size() > 1) total.stats = make_stats(total);
   return total;

@@ -37,6 +37,8 @@
 #include "models/gpu/host_pool.h"
 #include "models/gpu/isa.h"
 #include "models/gpu/k_loop_sampler.h"
+#include "models/gpu/launch_result.h"
+#include "models/gpu/launch_reuse.h"
 #include "models/gpu/memory_system.h"
 #include "models/gpu/sm_core.h"
 #include "models/gpu/wave_sampler.h"
@@ -50,29 +52,9 @@ struct RunOptions {
   bool warm = false;       // the next kernel of a stream: L2 state carries over from the previous launch
   bool sample = false;     // sampled timing (wave_sampler.h, k_loop_sampler.h); ignored when values
   KLoopParams k_loop = {};  // when sample: which main loops are trip-count extrapolated, and how
-};
-
-struct LaunchResult {
-  uint64_t cycles = 0;
-  uint32_t ctas_per_sm = 0;
-  std::string occupancy_limiter;
-  SmCounters sm;        // summed over SMs (fast path: including replayed SMs)
-  MemCounters mem;
-  stats::Snapshot stats;  // gpu.* counters of this launch
-  uint64_t simulated_warp_insts = 0;  // actually executed on the host
-  // Fast path: SMs replayed from a leader to the end (never simulated), SMs
-  // split off a leader at some point, and why the kernel did not qualify
-  // ("" when it did or when the fast path was not asked for).
-  uint32_t replayed_sms = 0, split_sms = 0;
-  std::string fast_path_fallback;
-  // Sampling (wave_sampler.h): waves of the grid(s) and how many were
-  // simulated (the rest extrapolated; equal when not sampled).
-  bool sampled = false;
-  uint32_t waves_total = 0, waves_simulated = 0;
-  // K-loop sampling (k_loop_sampler.h): the marked loops' real trip counts
-  // and the trips simulated instead (T1 + T2), summed over the sampled
-  // kernels (0: none sampled).
-  uint32_t trips = 0, trips_simulated = 0;
+  // When sample: launches matching an earlier donor take its result, and
+  // launches run become donors (launch_reuse.h); nullptr: none.
+  LaunchReuse* reuse = nullptr;
 };
 
 class Gpu : public sc_core::sc_module {
@@ -84,7 +66,8 @@ class Gpu : public sc_core::sc_module {
   const GpuConfig& config() const { return cfg_; }
   GlobalMemory& memory() { return gmem_; }
 
-  // Runs one kernel to completion (calls sc_start). Throws
+  // Runs one kernel to completion (calls sc_start), or takes a donor's
+  // result (opts.reuse, launch_reuse.h). Throws
   // std::invalid_argument when a CTA cannot fit on an SM.
   LaunchResult run(const Launch& launch, const RunOptions& opts = {});
   // Kernels back to back on one stream, each after the previous one's L2
@@ -109,6 +92,7 @@ class Gpu : public sc_core::sc_module {
   static Occupancy occupancy(const GpuConfig& cfg, const Launch& launch);
 
  private:
+  LaunchResult run_sampled(const Launch& launch, const RunOptions& opts);  // run() without reuse
   LaunchResult run_once(const Launch& launch, const RunOptions& opts);
   void scheduler_thread();
   void run_quantum(SmCore& c);  // one SM (and twins it splits off) to quantum_end_
@@ -148,6 +132,7 @@ class Gpu : public sc_core::sc_module {
   std::unique_ptr<HostPool> pool_;  // sim.host_threads > 1
   std::vector<uint32_t> busy_;      // SMs to run in the quantum (run_quantum_threads)
   WaveSampler sampler_;
+  std::string prev_key_;  // launch reuse: a digest of the last launch's key
 };
 
 }  // namespace xpu::gpu

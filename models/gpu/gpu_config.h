@@ -137,6 +137,12 @@ struct SimConfig {
   // fidelity computes every CTA's values and never samples. off: every CTA
   // is simulated.
   Sampling sampling = Sampling::automatic;
+  // sim.launch_reuse: auto (under sampling auto, a launch identical to an
+  // earlier one of the backend takes its result: launch_reuse.h) or off.
+  bool launch_reuse = true;
+  // Launches of fewer warp instructions are never donors (launch_reuse.h:
+  // the cost gate; the default is its measured value).
+  uint64_t reuse_min_warp_insts = 1ull << 22;
 };
 
 // What launching a kernel costs beyond its CTAs (launch_cost.h applies it).

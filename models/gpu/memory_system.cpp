@@ -1,6 +1,7 @@
 #include "models/gpu/memory_system.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace xpu::gpu {
 
@@ -36,6 +37,9 @@ void MemorySystem::next_kernel() {
 }
 
 void MemorySystem::clear_counters() {
+  kernel_tick_ = tick_;
+  evicted_.clear();
+  inherited_.assign(cfg_.dram.channels, 0);
   c_ = MemCounters{};
   c_.slice_bytes.assign(cfg_.l2.slices, 0);
   c_.channel_bytes.assign(cfg_.dram.channels, 0);
@@ -78,6 +82,58 @@ size_t MemorySystem::victim(size_t set) const {
     if (u[w] < u[v]) v = w;
   }
   return set + v;
+}
+
+std::vector<MemorySystem::LineState> MemorySystem::used_since(uint64_t since, size_t limit) const {
+  std::vector<LineState> all;
+  for (const LineState& e : evicted_)
+    if (e.tick > since) all.push_back(e);
+  for (size_t i = 0; i < lines_.size(); ++i)
+    if (tags_[i] != kNoTag && lru_[i] > since)
+      all.push_back({lines_[i].tag, lines_[i].sectors, lines_[i].dirty && lines_[i].written > since, lru_[i]});
+  std::sort(all.begin(), all.end(), [](const LineState& a, const LineState& b) { return a.tick < b.tick; });
+  // Each line once, at its last use; the most recent `limit`.
+  std::vector<LineState> out;
+  std::unordered_set<uint64_t> seen;
+  for (size_t i = all.size(); i-- > 0 && out.size() < limit;)
+    if (seen.insert(all[i].line).second) out.push_back(all[i]);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::vector<uint64_t> MemorySystem::resident_read_bytes(const std::vector<LineState>& lines) {
+  std::vector<uint64_t> out(cfg_.dram.channels, 0);
+  for (const LineState& s : lines) {
+    if (s.dirty) continue;
+    const Line* l = find(set_of(s.line), s.line);
+    if (l) out[channel_of(s.line)] += popcount(l->sectors & s.sectors) * sector_bytes_;
+  }
+  return out;
+}
+
+void MemorySystem::install(const std::vector<LineState>& lines, std::vector<uint64_t>& writeback) {
+  writeback.resize(cfg_.dram.channels, 0);
+  const uint64_t t0 = tick_;
+  for (const LineState& s : lines) {
+    const size_t set = set_of(s.line);
+    Line* l = find(set, s.line);
+    if (!l) {
+      l = &lines_[victim(set)];
+      // An installed line evicted by a later one was the donor's own write-back.
+      if (l->valid && l->dirty && l->written <= t0) writeback[channel_of(l->tag)] += popcount(l->sectors) * sector_bytes_;
+      *l = Line{};
+      l->valid = true;
+      l->tag = s.line;
+      tags_[size_t(l - lines_.data())] = s.line;
+    }
+    l->sectors |= s.sectors;
+    l->ready = 0;
+    lru_[size_t(l - lines_.data())] = ++tick_;
+    if (s.dirty) {
+      l->dirty = true;
+      l->written = tick_;
+    }
+  }
 }
 
 void MemorySystem::resolve(std::vector<MemReq>& reqs, uint64_t quantum) {
@@ -128,12 +184,15 @@ void MemorySystem::resolve(std::vector<MemReq>& reqs, uint64_t quantum) {
     Line* l = find(set, r.line);
     if (!l) {
       l = &lines_[victim(set)];
+      if (track_ && l->valid && lru_[size_t(l - lines_.data())] > kernel_tick_)
+        evicted_.push_back({l->tag, l->sectors, l->dirty && l->written > kernel_tick_, lru_[size_t(l - lines_.data())]});
       if (l->valid && l->dirty) {
         // Write-back of the victim's dirty sectors.
         const uint32_t wb = popcount(l->sectors) * sector_bytes_;
         dram_demand += wb;
         c_.dram_write_bytes += wb;
         c_.channel_bytes[channel_of(l->tag)] += wb;
+        if (l->written <= kernel_tick_) inherited_[channel_of(l->tag)] += wb;
       }
       if (!l->valid) c_.l2_cold_fill_bytes += cfg_.l2.line_bytes;
       *l = Line{};
@@ -146,6 +205,7 @@ void MemorySystem::resolve(std::vector<MemReq>& reqs, uint64_t quantum) {
       // Write-allocate without fetching: sectors are written whole.
       l->sectors |= r.sectors;
       l->dirty = true;
+      l->written = tick_;
       kind_[i] = kWrite;
       ++c_.l2_writes;
       c_.l2_write_bytes += bytes;

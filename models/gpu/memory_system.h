@@ -96,9 +96,40 @@ class MemorySystem {
   // not replicated into the near half, a simplification).
   bool far(uint32_t sm, uint64_t line) const;
 
+  // L2 lines as launch reuse (launch_reuse.h) records and installs them.
+  struct LineState {
+    uint64_t line = 0;
+    uint32_t sectors = 0;
+    bool dirty = false;  // used_since: written since (not: dirty from an older write)
+    uint64_t tick = 0;  // last use
+  };
+  // Use clock: every L2 access advances it.
+  uint64_t tick() const { return tick_; }
+  // Keep the lines this kernel uses and then evicts (for used_since); off
+  // by default (a launch that may become a donor turns it on).
+  void track_evictions(bool on) { track_ = on; }
+  // The lines used after tick `since`, each once, least recently used
+  // first (in LRU, a cache's contents follow from this order alone): those
+  // still resident and, when tracked, those evicted since the kernel began;
+  // the most recent `limit` of them.
+  std::vector<LineState> used_since(uint64_t since, size_t limit) const;
+  // Each line as if just used, in order (the last most recent): its sectors
+  // and dirty bit merged into a resident copy, else allocated over the LRU
+  // way; counters are left alone (the installer accounts for the traffic):
+  // the bytes written back for victims that were dirty before the install
+  // are added to `writeback`, per DRAM channel.
+  void install(const std::vector<LineState>& lines, std::vector<uint64_t>& writeback);
+  // Per DRAM channel, the bytes of the clean lines of `lines` whose sectors
+  // are resident now (a read of them would hit).
+  std::vector<uint64_t> resident_read_bytes(const std::vector<LineState>& lines);
+  // DRAM write-back bytes of this kernel, per channel, of lines dirtied
+  // before it started (by the kernels before it).
+  const std::vector<uint64_t>& inherited_writebacks() const { return inherited_; }
+
  private:
   struct Line {
     uint64_t tag = 0, ready = 0;
+    uint64_t written = 0;  // use tick of the last write
     uint32_t sectors = 0;
     bool valid = false, dirty = false;
   };
@@ -122,6 +153,10 @@ class MemorySystem {
   std::vector<size_t> set_;  // per request of the quantum: set_of(line), kept from pass 1 to pass 2
   uint32_t slice_shift_ = 0;  // log2(slices) when a power of two, else ~0u
   double l2_backlog_ = 0, dram_backlog_ = 0;
+  uint64_t kernel_tick_ = 0;  // tick_ when the kernel started
+  std::vector<uint64_t> inherited_;
+  bool track_ = false;
+  std::vector<LineState> evicted_;  // when track_: lines this kernel used, then evicted
   MemCounters c_;
 };
 

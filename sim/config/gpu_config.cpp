@@ -161,6 +161,8 @@ gpu::GpuConfig parse_gpu_config(Reader& r) {
     x.host_threads = u32(s.integer("host_threads", x.host_threads, 1, 64));
     x.sampling = s.choice("sampling", {"auto", "off"}, std::string("auto")) == "off" ? gpu::Sampling::off
                                                                                     : gpu::Sampling::automatic;
+    x.launch_reuse = s.choice("launch_reuse", {"auto", "off"}, std::string("auto")) == "auto";
+    x.reuse_min_warp_insts = uint64_t(s.integer("reuse_min_warp_insts", int64_t(x.reuse_min_warp_insts), 0, int64_t(1) << 50));
   }
   {
     Reader l = r.map("launch", false);

@@ -35,7 +35,13 @@ class GpuBackend : public Backend {
   GpuBackend(const gpu::GpuConfig& cfg, const energy::EnergyTable& table, const std::string& instance)
       : cfg_(cfg), model_(energy::table_for_machine(table, cfg.energy), cfg.energy.static_power),
         terms_(gpu::gpu_energy_terms(cfg, model_.table())),
-        gpu_(std::make_unique<gpu::Gpu>(instance.c_str(), cfg)) {}
+        gpu_(std::make_unique<gpu::Gpu>(instance.c_str(), cfg)), reuse_(reuse_params(cfg)) {}
+
+  static gpu::ReuseParams reuse_params(const gpu::GpuConfig& cfg) {
+    gpu::ReuseParams p;
+    p.min_warp_insts = cfg.sim.reuse_min_warp_insts;
+    return p;
+  }
 
   std::string kind() const override { return "gpu"; }
   std::string name() const override { return cfg_.name; }
@@ -141,6 +147,7 @@ class GpuBackend : public Backend {
                                     " MiB of device memory to hold values at this fidelity (limit " +
                                     std::to_string(kMaxValueBytes >> 20) + " MiB); use fidelity: timing");
     gpu_->memory().resize(values ? place.bytes() : 0);
+    reuse_.begin_run(w.name);
     stream_ = std::make_unique<gpu::StreamClock>(cfg_);
     filled_.clear();
     std::vector<report::LayerResult> out;
@@ -239,6 +246,10 @@ class GpuBackend : public Backend {
     std::vector<uint64_t> kernel_cycles;
     gpu::RunOptions ro{values, true, warm};
     ro.sample = !values && cfg_.sim.sampling == gpu::Sampling::automatic;  // tile fidelity: every CTA's values
+    // Launch reuse spans the backend's runs (a generation's decode steps
+    // repeat every projection): the donors are kept until it is destroyed.
+    if (ro.sample && cfg_.sim.launch_reuse) ro.reuse = &reuse_;
+    reuse_.set_layer(r.name);
     const gpu::LaunchResult run = gpu_->run_stream(launches, ro, &kernel_cycles);
     uint64_t launch = 0;
     for (uint64_t c : kernel_cycles) launch += stream_->add(c);
@@ -260,6 +271,7 @@ class GpuBackend : public Backend {
     r.waves_total = run.waves_total;
     r.trips_simulated = run.trips_simulated;
     r.trips = run.trips;
+    r.reused_from = run.reused_from;
     if (!values) r.verdict = report::Verdict::unchecked;
     return r;
   }
@@ -422,6 +434,7 @@ class GpuBackend : public Backend {
   energy::EnergyModel model_;
   std::vector<energy::EnergyTerm> terms_;
   std::unique_ptr<gpu::Gpu> gpu_;
+  gpu::LaunchReuse reuse_;  // donors of every run of this backend (launch_reuse.h)
 };
 
 }  // namespace

@@ -61,6 +61,7 @@ nlohmann::json layer_json(const LayerResult& l) {
     j["sampling"]["k_loop_trips_simulated"] = l.trips_simulated;
     j["sampling"]["k_loop_trips"] = l.trips;
   }
+  if (!l.reused_from.empty()) j["sampling"]["reused_from"] = l.reused_from;
   j["energy"] = l.energy.to_json();
   j["stats"] = l.stats.to_json();
   return j;
@@ -196,7 +197,7 @@ std::string layers_csv(const ExperimentResult& r) {
         for (const auto& [name, cycles] : l.waterfall) steps.push_back(name);
   o << "experiment,accelerator,workload,precision,fidelity,layer_index,layer,op,shape,io,macs,flops,cycles,seconds,"
        "tops,utilization,dram_bytes,operational_intensity,stall_cause,energy_pj,dynamic_energy_pj,"
-       "static_energy_pj,sampled,waves_simulated,verified,k_loop_trips";
+       "static_energy_pj,sampled,waves_simulated,verified,k_loop_trips,reused_from";
   for (const auto& s : steps) o << ',' << csv_field("waterfall: " + s);
   o << '\n';
   for (const auto& run : r.runs)
@@ -211,7 +212,8 @@ std::string layers_csv(const ExperimentResult& r) {
         << fmt_sig(l.energy.static_pj) << ',' << (l.waves_total ? (l.sampled ? "yes" : "no") : "") << ','
         << (l.waves_total ? std::to_string(l.waves_simulated) + "/" + std::to_string(l.waves_total) : "") << ','
         << csv_field(l.verified()) << ','
-        << (l.trips ? std::to_string(l.trips_simulated) + "/" + std::to_string(l.trips) : "");
+        << (l.trips ? std::to_string(l.trips_simulated) + "/" + std::to_string(l.trips) : "") << ','
+        << csv_field(l.reused_from);
       for (size_t k = 0; k < steps.size(); ++k) {
         o << ',';
         if (k < l.waterfall.size()) o << l.waterfall[k].second;

@@ -62,6 +62,10 @@ struct LayerResult {
   // simulated (T1 + T2) and their real count, summed over the layer's
   // sampled kernels (0 of 0: no loop sampled).
   uint32_t trips_simulated = 0, trips = 0;
+  // Launch reuse (models/gpu/launch_reuse.h): the layer whose result one
+  // or more of this layer's kernels took instead of being simulated ("":
+  // none; "workload: layer" when from an earlier run of the backend).
+  std::string reused_from;
 
   // MACs the hardware did where fewer than the layer's `macs` (2:4 sparse
   // weights: half); 0 when the same.

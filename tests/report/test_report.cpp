@@ -161,8 +161,8 @@ TEST_CASE("reports: typed verdicts and stall shares in summary.json, layers.csv 
   CHECK(lj["verified"] == "values not computed (timing fidelity)");
   CHECK(lj["stall_share"]["memory_dependency"].get<double>() == Approx(0.053));  // 21.2 / 400
   CHECK(lj["stall_cycles"]["memory_dependency"].get<double>() == Approx(21.2));
-  // verified, then k_loop_trips (empty: no main loop sampled).
-  CHECK(layers_csv(r).find(",values not computed (timing fidelity),\n") != std::string::npos);
+  // verified, then k_loop_trips and reused_from (empty: no main loop sampled, no launch reused).
+  CHECK(layers_csv(r).find(",values not computed (timing fidelity),,\n") != std::string::npos);
   CHECK(verdict_summary(r.runs[0]) == "values not computed (timing fidelity)");
   const std::string dir = temp_dir();
   write_reports(r, dir);
