@@ -2,6 +2,15 @@
 
 namespace xpu::gpu {
 
+bool same_instr(const Instr& x, const Instr& y) {
+  auto bytes = [](const Instr& in) {
+    std::string k;
+    for_each_field(in, [&k](const auto& v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); });
+    return k;
+  };
+  return bytes(x) == bytes(y);
+}
+
 Unit unit_of(Op op) {
   switch (op) {
     case Op::mov: case Op::iadd: case Op::isub: case Op::imul: case Op::imad: case Op::shl:

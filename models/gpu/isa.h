@@ -88,6 +88,20 @@ struct Instr {
   uint8_t meta = kRZ;
 };
 
+// The one list of Instr's fields, for code that compares or keys whole
+// instructions (an Instr has padding, whose bytes are not its value):
+// f(field) for each field.
+template <typename F>
+void for_each_field(const Instr& in, F&& f) {
+  f(in.op), f(in.dst), f(in.a), f(in.b), f(in.c), f(in.b_imm), f(in.guard), f(in.guard_neg), f(in.cmp);
+  f(in.sreg), f(in.width), f(in.buf), f(in.imm), f(in.target), f(in.reconv), f(in.frag), f(in.part);
+  f(in.ldm), f(in.set), f(in.step), f(in.acc), f(in.in), f(in.ldsm_n), f(in.ldsm_trans), f(in.imm2);
+  f(in.sparse), f(in.meta);
+}
+
+// Every field equal.
+bool same_instr(const Instr& x, const Instr& y);
+
 // Registers a memory instruction reads or writes: one per 4 bytes; a 2-byte
 // global access (LDG.U16 / STG.U16, 16-bit tensors) uses the low half of one
 // register (a load zero-extends).

@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <numeric>
 
-
 namespace xpu::gpu {
 
 struct LaunchReuse::Donor {
@@ -23,11 +22,7 @@ void put(std::string& k, const T& v) {
 
 // Field by field (an Instr has padding, whose bytes are not its value).
 void put_instr(std::string& k, const Instr& in) {
-  put(k, in.op), put(k, in.dst), put(k, in.a), put(k, in.b), put(k, in.c), put(k, in.b_imm);
-  put(k, in.guard), put(k, in.guard_neg), put(k, in.cmp), put(k, in.sreg), put(k, in.width), put(k, in.buf);
-  put(k, in.imm), put(k, in.target), put(k, in.reconv), put(k, in.frag), put(k, in.part), put(k, in.ldm);
-  put(k, in.set), put(k, in.step), put(k, in.acc), put(k, in.in), put(k, in.ldsm_n), put(k, in.ldsm_trans);
-  put(k, in.imm2), put(k, in.sparse), put(k, in.meta);
+  for_each_field(in, [&k](const auto& v) { put(k, v); });
 }
 
 }  // namespace

@@ -31,13 +31,8 @@ bool sibling_pair(const workload::Workload& w, size_t i, DType dtype) {
 bool same_code(const xpu::gpu::Kernel& a, const xpu::gpu::Kernel& b) {
   if (a.code.size() != b.code.size() || a.regs_per_thread != b.regs_per_thread || a.reads_ctaid != b.reads_ctaid)
     return false;
-  for (size_t i = 0; i < a.code.size(); ++i) {
-    const xpu::gpu::Instr &x = a.code[i], &y = b.code[i];
-    if (x.op != y.op || x.dst != y.dst || x.a != y.a || x.b != y.b || x.c != y.c || x.b_imm != y.b_imm ||
-        x.guard != y.guard || x.guard_neg != y.guard_neg || x.cmp != y.cmp || x.sreg != y.sreg || x.width != y.width ||
-        x.buf != y.buf || x.imm != y.imm || x.target != y.target || x.reconv != y.reconv)
-      return false;
-  }
+  for (size_t i = 0; i < a.code.size(); ++i)
+    if (!xpu::gpu::same_instr(a.code[i], b.code[i])) return false;
   return true;
 }
 
